@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/**
+ * One inbound packet-filter rule, as the server compiles it for one node and the agent enforces it.
+ * A packet is accepted when any rule matches: its source is in `srcIPs`, its destination address
+ * and port are in one of `dstPorts`, and its IP protocol is in `ipProto`.
+ */
+export const PortRange = z.object({
+  first: z.number().int().min(0).max(65535),
+  last: z.number().int().min(0).max(65535),
+});
+export type PortRange = z.infer<typeof PortRange>;
+
+export const DstPorts = z.object({
+  /** An IP, a CIDR, or `*` (any address). */
+  ip: z.string(),
+  ports: PortRange,
+});
+export type DstPorts = z.infer<typeof DstPorts>;
+
+/** Default protocols when a rule names none: TCP, UDP, ICMP, ICMPv6. */
+export const DEFAULT_IP_PROTOCOLS: readonly number[] = [6, 17, 1, 58];
+
+export const CapGrant = z.object({
+  /** Destination prefixes the capability applies to. */
+  dsts: z.array(z.string()),
+  /** Capability name -> list of JSON values, as written in the policy's grant `app`. */
+  capMap: z.record(z.string(), z.array(z.unknown())),
+});
+export type CapGrant = z.infer<typeof CapGrant>;
+
+export const FilterRule = z.object({
+  /** IPs, CIDRs, or `*`. */
+  srcIPs: z.array(z.string()),
+  dstPorts: z.array(DstPorts),
+  /** IANA protocol numbers; never empty on the wire (the compiler fills the default). */
+  ipProto: z.array(z.number().int().min(0).max(255)),
+  /** Application capabilities granted to these sources (no dstPorts then). */
+  capGrant: z.array(CapGrant).optional(),
+});
+export type FilterRule = z.infer<typeof FilterRule>;

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { FilterRule } from './filter.ts';
+import { Peer, SelfNode } from './node.ts';
+
+/**
+ * The map stream: `GET /api/v1/machine/map?since=V` upgraded to a WebSocket, proved with the
+ * machine key like every control request. The server sends one `full` map (or, when `since`
+ * is still known, a `delta` from it) and then deltas. `version` grows with every message for
+ * this node; an agent resumes by reconnecting with the last version it applied.
+ */
+export const DnsConfig = z.object({
+  /** Mesh domain; peers resolve as `<name>.<domain>`. */
+  domain: z.string(),
+  nameservers: z.array(z.string()),
+});
+export type DnsConfig = z.infer<typeof DnsConfig>;
+
+export const RelayConfig = z.object({
+  /** Coordination server's UDP port for reflection and relaying; 0 when disabled. */
+  udpPort: z.number().int().min(0).max(65535),
+  /** WebSocket relay URL path on the control server's HTTP port. */
+  wsPath: z.string(),
+});
+export type RelayConfig = z.infer<typeof RelayConfig>;
+
+export const FullMap = z.object({
+  type: z.literal('full'),
+  version: z.number().int().nonnegative(),
+  self: SelfNode,
+  peers: z.array(Peer),
+  packetFilter: z.array(FilterRule),
+  dns: DnsConfig,
+  relay: RelayConfig,
+  /** Set while the server runs its allow-all starter policy. */
+  policyWarning: z.string().optional(),
+});
+export type FullMap = z.infer<typeof FullMap>;
+
+/** Changes since `fromVersion`. Absent fields are unchanged. */
+export const DeltaMap = z.object({
+  type: z.literal('delta'),
+  version: z.number().int().nonnegative(),
+  fromVersion: z.number().int().nonnegative(),
+  self: SelfNode.optional(),
+  /** Peers added, or changed (sent whole). */
+  peersUpserted: z.array(Peer).optional(),
+  /** Ids of peers no longer visible. */
+  peersRemoved: z.array(z.string()).optional(),
+  packetFilter: z.array(FilterRule).optional(),
+  policyWarning: z.string().nullable().optional(),
+});
+export type DeltaMap = z.infer<typeof DeltaMap>;
+
+/** Both directions: liveness. The receiver answers a ping with a pong carrying the same `t`. */
+export const Ping = z.object({ type: z.literal('ping'), t: z.number() });
+export const Pong = z.object({ type: z.literal('pong'), t: z.number() });
+
+/** The server closes the stream with one of these before closing the socket for a reason. */
+export const Goodbye = z.object({
+  type: z.literal('goodbye'),
+  code: z.string(),
+  message: z.string(),
+});
+export type Goodbye = z.infer<typeof Goodbye>;
+
+export const ServerMessage = z.discriminatedUnion('type', [FullMap, DeltaMap, Ping, Pong, Goodbye]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+/** Agent to server: liveness, and its current endpoint candidates. */
+export const EndpointsUpdate = z.object({
+  type: z.literal('endpoints'),
+  endpoints: z.array(z.string()).max(16),
+});
+export const ClientMessage = z.discriminatedUnion('type', [Ping, Pong, EndpointsUpdate]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+/** WebSocket close codes the server uses (4000-4999 is the application range). */
+export const CloseCode = {
+  nodeDeleted: 4001,
+  nodeExpired: 4002,
+  replaced: 4003,
+  badMessage: 4004,
+  shuttingDown: 4005,
+} as const;
