@@ -1,0 +1,26 @@
+import type { PeerChanges, PeerConfig } from './peer-diff.ts';
+import type { DeviceState } from './uapi-format.ts';
+
+/**
+ * One WireGuard interface, whatever runs it (wireguard-go here; the kernel module elsewhere).
+ * The agent's engine derives a configuration from the network map and hands it over; the
+ * device keeps the sessions of peers that did not change.
+ */
+export interface DeviceConfig {
+  privateKey: string;
+  /** UDP port; absent = let the device choose. */
+  listenPort?: number;
+  fwmark?: number;
+}
+
+export interface WireGuardDevice {
+  readonly iface: string;
+  /** Network namespace the interface lives in; absent = the current one. */
+  readonly netns: string | undefined;
+  configure(config: DeviceConfig): Promise<void>;
+  /** Makes the device's peers exactly `desired`, sending only what changed. */
+  applyPeers(desired: readonly PeerConfig[]): Promise<PeerChanges>;
+  state(): Promise<DeviceState>;
+  /** Stops the device and removes its interface. */
+  close(): Promise<void>;
+}

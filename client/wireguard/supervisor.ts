@@ -1,0 +1,166 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { commandLine } from '../system/run.ts';
+import { WireGuardError } from './errors.ts';
+import { UapiClient } from './uapi-client.ts';
+
+/**
+ * Runs `wireguard-go -f <iface>` (foreground: its daemon mode misbehaves inside
+ * `ip netns exec`) in a network namespace or the current one, and keeps it running:
+ *  1. start: spawn, then poll the UAPI socket until it answers (or the process dies);
+ *  2. on an unexpected exit: report it, wait a backoff, start again — at most `maxRestarts`
+ *     times within `restartWindowMs`, then report that it gave up;
+ *  3. after each restart the device is empty (the TUN device died with the process), so
+ *     `onEvent({type: 'restarted'})` is the owner's cue to apply its configuration again;
+ *  4. stop: SIGTERM (wireguard-go then removes its interface and socket), SIGKILL if it lingers.
+ */
+export type SupervisorEvent =
+  | { type: 'started'; pid: number }
+  | { type: 'exited'; code: number | null; signal: NodeJS.Signals | null; output: string; willRestart: boolean }
+  | { type: 'restarted'; pid: number }
+  | { type: 'restart_failed'; error: WireGuardError }
+  | { type: 'gave_up'; restarts: number };
+
+export interface SupervisorOptions {
+  iface: string;
+  netns?: string;
+  binary?: string;
+  /** wireguard-go's LOG_LEVEL: `error` (default), `verbose` or `silent`. */
+  logLevel?: 'error' | 'verbose' | 'silent';
+  startTimeoutMs?: number;
+  maxRestarts?: number;
+  restartWindowMs?: number;
+  restartBackoffMs?: number;
+  onEvent?: (event: SupervisorEvent) => void;
+}
+
+const OUTPUT_TAIL_CHARS = 4096;
+const IFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+export class WireGuardGoSupervisor {
+  readonly uapi: UapiClient;
+  private child: ChildProcess | undefined;
+  private output = '';
+  private stopping = false;
+  private restartTimes: number[] = [];
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: SupervisorOptions) {
+    // Interface names are global in /var/run/wireguard, and shown in errors: keep them plain.
+    if (!IFACE_NAME.test(options.iface)) {
+      throw new WireGuardError('wireguard.invalid_config', `interface name must be 1-15 of [A-Za-z0-9_.-], got ${JSON.stringify(options.iface)}`);
+    }
+    this.uapi = new UapiClient(options.iface);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.stopping = false;
+    const pid = await this.launch();
+    this.emit({ type: 'started', pid });
+  }
+
+  async stop(timeoutMs = 3_000): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    if (!child || !this.running) return;
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(killer);
+  }
+
+  private async launch(): Promise<number> {
+    const { iface, netns, binary = 'wireguard-go', logLevel = 'error', startTimeoutMs = 5_000 } = this.options;
+    const argv = commandLine(binary, ['-f', iface], netns);
+    this.output = '';
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOG_LEVEL: logLevel },
+    });
+    this.child = child;
+    const keep = (d: Buffer) => (this.output = (this.output + d.toString('utf8')).slice(-OUTPUT_TAIL_CHARS));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    let spawnError: Error | undefined;
+    let ready = false;
+    this.exited = new Promise<void>((resolve) => {
+      child.once('error', (err) => {
+        spawnError = err;
+        resolve();
+      });
+      child.once('exit', (code, signal) => {
+        resolve();
+        // Exits during start are the starter's to report; only a running device is restarted.
+        if (this.child === child && ready) this.onExit(code, signal);
+      });
+    });
+    const where = `${iface}${netns ? ` in netns ${netns}` : ''}`;
+    const deadline = Date.now() + startTimeoutMs;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      if (spawnError || !this.running) {
+        await this.exited;
+        const why = spawnError?.message ?? `exited with ${child.exitCode ?? child.signalCode}: ${this.output.trim() || 'no output'}`;
+        throw new WireGuardError('wireguard.start_failed', `wireguard-go for ${where} did not start: ${why}`, { cause: spawnError });
+      }
+      if (await this.uapi.ping()) {
+        ready = true;
+        if (this.running) return child.pid!;
+      }
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        await this.exited;
+        throw new WireGuardError('wireguard.start_failed', `wireguard-go for ${where} did not open its UAPI socket within ${startTimeoutMs} ms`);
+      }
+      await sleep(delay);
+    }
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.stopping) return;
+    const willRestart = this.withinBudget();
+    this.emit({ type: 'exited', code, signal, output: this.output.trim(), willRestart });
+    this.scheduleRestart();
+  }
+
+  private withinBudget(): boolean {
+    const { maxRestarts = 5, restartWindowMs = 60_000 } = this.options;
+    const now = Date.now();
+    this.restartTimes = this.restartTimes.filter((t) => now - t < restartWindowMs);
+    return this.restartTimes.length < maxRestarts;
+  }
+
+  private scheduleRestart(): void {
+    if (this.stopping) return;
+    if (!this.withinBudget()) {
+      this.emit({ type: 'gave_up', restarts: this.restartTimes.length });
+      return;
+    }
+    this.restartTimes.push(Date.now());
+    const backoff = (this.options.restartBackoffMs ?? 200) * 2 ** (this.restartTimes.length - 1);
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.launch().then(
+        (pid) => this.emit({ type: 'restarted', pid }),
+        (error: WireGuardError) => {
+          if (this.stopping) return;
+          this.emit({ type: 'restart_failed', error });
+          this.scheduleRestart();
+        },
+      );
+    }, backoff).unref();
+  }
+
+  private emit(event: SupervisorEvent): void {
+    this.options.onEvent?.(event);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
