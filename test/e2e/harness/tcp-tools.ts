@@ -1,0 +1,32 @@
+/**
+ * Tiny TCP server and client, run with `node -e` inside a namespace (a server in the test's own
+ * process would live in the root namespace). Plain JavaScript so they start in ~50 ms.
+ */
+
+/** argv: name port... — answers each connection with one line, then closes. */
+export const TCP_SERVER_JS = `
+const net = require('node:net');
+const [name, ...ports] = process.argv.slice(1);
+let ready = 0;
+for (const port of ports) {
+  net.createServer((s) => {
+    s.end('hello from ' + name + ' port ' + port + ' to ' + s.remoteAddress + '\\n');
+  }).listen({ port: Number(port), host: '::', ipv6Only: false }, () => {
+    if (++ready === ports.length) console.log('ready');
+  });
+}
+`;
+
+/** argv: host port timeoutMs — prints the server's line; exit 0 ok, 2 timeout, 3 refused/error (reason on stderr). */
+export const TCP_CLIENT_JS = `
+const net = require('node:net');
+const [host, port, timeoutMs] = process.argv.slice(1);
+const s = net.connect({ host, port: Number(port) });
+let data = '';
+const timer = setTimeout(() => { console.error('timeout'); process.exit(2); }, Number(timeoutMs));
+s.on('data', (d) => (data += d));
+s.on('end', () => { clearTimeout(timer); process.stdout.write(data); process.exit(0); });
+s.on('error', (e) => { clearTimeout(timer); console.error(e.code || e.message); process.exit(3); });
+`;
+
+export type TcpOutcome = { ok: true; reply: string } | { ok: false; reason: 'timeout' | 'refused' | 'error'; detail: string };
