@@ -79,6 +79,12 @@ export class WireGuardGoSupervisor {
 
   private async launch(): Promise<number> {
     const { iface, netns, binary = 'wireguard-go', logLevel = 'error', startTimeoutMs = 5_000 } = this.options;
+    const where = `${iface}${netns ? ` in netns ${netns}` : ''}`;
+    // Sockets live in one directory for all namespaces: a socket that answers now belongs to
+    // another process, and polling it below would mistake that process for ours.
+    if (await this.uapi.ping()) {
+      throw new WireGuardError('wireguard.start_failed', `wireguard-go for ${where} not started: ${this.uapi.socketPath} is already served by another process`);
+    }
     const argv = commandLine(binary, ['-f', iface], netns);
     this.output = '';
     const child = spawn(argv[0]!, argv.slice(1), {
@@ -102,7 +108,6 @@ export class WireGuardGoSupervisor {
         if (this.child === child && ready) this.onExit(code, signal);
       });
     });
-    const where = `${iface}${netns ? ` in netns ${netns}` : ''}`;
     const deadline = Date.now() + startTimeoutMs;
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       if (spawnError || !this.running) {

@@ -1,0 +1,136 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { run } from '../../../client/system/run.ts';
+import { UapiErrnoError } from '../../../client/wireguard/errors.ts';
+import { generateKeyPair } from '../../../client/wireguard/keys.ts';
+import type { SupervisorEvent } from '../../../client/wireguard/supervisor.ts';
+import { uapiSocketPath } from '../../../client/wireguard/uapi-client.ts';
+import { WireGuardGoDevice } from '../../../client/wireguard/wireguard-go-device.ts';
+import { describeWith, hasCommand, isRoot } from '../../support/prerequisites.ts';
+import { Lab } from '../../e2e/harness/lab.ts';
+
+const until = async (cond: () => boolean | Promise<boolean>, ms = 5_000) => {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+describeWith([isRoot(), hasCommand('wireguard-go')], 'a wireguard-go device driven over UAPI', () => {
+  let lab: Lab;
+  let netns: string;
+  const opened: WireGuardGoDevice[] = [];
+  const open = async (short: string, onEvent?: (e: SupervisorEvent | { type: string }) => void) => {
+    const d = await WireGuardGoDevice.start({ iface: lab.uniqueName(short), netns, restartBackoffMs: 50, ...(onEvent && { onEvent }) });
+    opened.push(d);
+    return d;
+  };
+  const me = generateKeyPair();
+  const p1 = generateKeyPair().publicKey;
+  const p2 = generateKeyPair().publicKey;
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    netns = (await lab.addHost('wg')).netns; // on the lab segment, so peer endpoints are routable
+  });
+  afterAll(async () => {
+    await Promise.allSettled(opened.map((d) => d.close()));
+    await lab?.cleanup();
+  });
+
+  it('starts wireguard-go in the namespace and answers on its UAPI socket', async () => {
+    const dev = await open('a');
+    const { stdout } = await run('ip', ['-n', netns, '-json', 'link', 'show', dev.iface]);
+    expect(JSON.parse(stdout)[0].ifname).toBe(dev.iface);
+    await dev.configure({ privateKey: me.privateKey, listenPort: 51820 });
+    expect(await dev.state()).toEqual({ publicKey: me.publicKey, listenPort: 51820, fwmark: 0, peers: [] });
+  });
+
+  it('adds, updates and removes peers incrementally, leaving unchanged peers (and their counters) alone', async () => {
+    const dev = await open('b');
+    await dev.configure({ privateKey: me.privateKey });
+    await run('ip', ['-n', netns, 'link', 'set', dev.iface, 'up']);
+    await run('ip', ['-n', netns, 'addr', 'add', '100.64.9.1/32', 'dev', dev.iface]);
+    await run('ip', ['-n', netns, 'route', 'add', '100.64.9.0/24', 'dev', dev.iface]);
+
+    expect(
+      await dev.applyPeers([
+        { publicKey: p1, endpoint: '10.77.0.99:51820', allowedIPs: ['100.64.9.2/32'] },
+        { publicKey: p2, allowedIPs: ['100.64.9.3/32'] },
+      ]),
+    ).toEqual({ added: [p1, p2], updated: [], removed: [] });
+
+    // Traffic for p1 makes it send handshake initiations: its tx counter moves.
+    await run('ping', ['-c', '1', '-W', '1', '100.64.9.2'], { netns }).catch(() => undefined);
+    await until(async () => ((await dev.state()).peers.find((p) => p.publicKey === p1)?.txBytes ?? 0) > 0);
+    const before = (await dev.state()).peers.find((p) => p.publicKey === p1)!;
+
+    expect(
+      await dev.applyPeers([
+        { publicKey: p1, endpoint: '10.77.0.99:51820', allowedIPs: ['100.64.9.2/32'] },
+        { publicKey: p2, allowedIPs: ['100.64.9.3/32', '10.9.0.0/16'], persistentKeepalive: 0 },
+      ]),
+    ).toEqual({ added: [], updated: [p2], removed: [] });
+    const after = await dev.state();
+    const p1After = after.peers.find((p) => p.publicKey === p1)!;
+    expect(p1After.txBytes).toBeGreaterThanOrEqual(before.txBytes); // a replace would have reset it to 0
+    expect(after.peers.find((p) => p.publicKey === p2)?.allowedIPs.sort()).toEqual(['10.9.0.0/16', '100.64.9.3/32']);
+
+    expect(await dev.applyPeers([{ publicKey: p2, allowedIPs: ['100.64.9.3/32'] }])).toEqual({ added: [], updated: [p2], removed: [p1] });
+    expect((await dev.state()).peers.map((p) => p.publicKey)).toEqual([p2]);
+    expect(await dev.applyPeers([{ publicKey: p2, allowedIPs: ['100.64.9.3/32'] }])).toEqual({ added: [], updated: [], removed: [] });
+  });
+
+  it('turns a refused request into a typed error with the (negative) errno', async () => {
+    const a = await open('c');
+    const b = await open('d');
+    await a.configure({ privateKey: me.privateKey, listenPort: 40001 });
+    await b.configure({ privateKey: generateKeyPair().privateKey });
+    const err = await b.configure({ privateKey: me.privateKey, listenPort: 40001 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UapiErrnoError);
+    expect(err).toMatchObject({ code: 'wireguard.uapi_errno', errno: -98, operation: 'set', retryable: false });
+    expect((err as Error).message).toContain(b.iface);
+  });
+
+  it('restarts wireguard-go when it dies and puts the configuration back', async () => {
+    const events: string[] = [];
+    const dev = await open('e', (e) => events.push(e.type));
+    await dev.configure({ privateKey: me.privateKey, listenPort: 51999 });
+    await dev.applyPeers([{ publicKey: p1, allowedIPs: ['100.64.9.2/32'] }]);
+    const firstPid = dev.pid!;
+    process.kill(firstPid, 'SIGKILL'); // the process this test started
+
+    await until(() => events.includes('restarted'));
+    expect(events).toEqual(['started', 'exited', 'restarted']);
+    expect(dev.pid).not.toBe(firstPid);
+    const state = await dev.state();
+    expect(state).toMatchObject({ publicKey: me.publicKey, listenPort: 51999 });
+    expect(state.peers.map((p) => p.publicKey)).toEqual([p1]);
+  });
+
+  it('fails to start with a message that says why, and refuses unsafe interface names', async () => {
+    const dev = await open('f');
+    const err = await WireGuardGoDevice.start({ iface: dev.iface, netns, startTimeoutMs: 3_000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'wireguard.start_failed' });
+    expect((err as Error).message).toContain(`${dev.iface} in netns ${netns}`);
+    expect((await dev.state()).listenPort).toBeGreaterThan(0); // the first one is unharmed
+    // An interface of that name without a socket (here: a bridge) makes wireguard-go itself fail.
+    const taken = lab.uniqueName('t');
+    await run('ip', ['-n', netns, 'link', 'add', taken, 'type', 'bridge']);
+    const err2 = await WireGuardGoDevice.start({ iface: taken, netns }).catch((e: unknown) => e);
+    expect(err2).toMatchObject({ code: 'wireguard.start_failed', message: expect.stringMatching(/did not start: exited with 1: .*TUN/s) });
+    await expect(WireGuardGoDevice.start({ iface: 'bad/name', netns })).rejects.toMatchObject({ code: 'wireguard.invalid_config' });
+  });
+
+  it('stops cleanly: the interface and the socket are gone, and no restart follows', async () => {
+    const events: string[] = [];
+    const dev = await open('g', (e) => events.push(e.type));
+    await dev.close();
+    expect(existsSync(uapiSocketPath(dev.iface))).toBe(false);
+    await expect(run('ip', ['-n', netns, 'link', 'show', dev.iface])).rejects.toMatchObject({ code: 'system.command_failed' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events).toEqual(['started']);
+    await expect(dev.state()).rejects.toMatchObject({ code: 'wireguard.uapi_unavailable', retryable: true });
+  });
+});
