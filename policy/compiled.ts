@@ -1,0 +1,142 @@
+/**
+ * A policy's rules, turned into lookups by identity key. A key names one thing a node can be:
+ * `*`, a user email, `group:x`, `tag:x`, `autogroup:member`, `autogroup:tagged`,
+ * `autogroup:internet`, or `p:PREFIX` for an address selector. Rules are indexed by the keys on
+ * each side, so a change to one node only visits the rules that name one of its keys.
+ */
+import { formatPrefix, prefixRange, type Range } from './ip.ts';
+import type { Policy, PortRange, Rule, Selector } from './model.ts';
+
+export type DstKind = 'any' | 'identity' | 'prefix' | 'internet' | 'self';
+
+export interface CompiledDst {
+  key: string;
+  kind: DstKind;
+  /** For prefix destinations: the prefix as the filter writes it. */
+  prefix?: string;
+  ports: PortRange[];
+}
+
+export interface CompiledRule {
+  id: number;
+  rule: Rule;
+  /** Every key whose members are sources (for peers). */
+  srcKeys: string[];
+  /** Keys whose members' own addresses make up the source list. */
+  srcIdentityKeys: string[];
+  /** Address selectors, as written into the source list. */
+  srcPrefixes: string[];
+  /** `*`: the mesh ranges and every approved subnet route. */
+  srcAny: boolean;
+  /** autogroup:danger-all: every address. */
+  srcAll: boolean;
+  dsts: CompiledDst[];
+  dstKeys: string[];
+  /** Destinations are autogroup:self: each user's devices, from that user's devices. */
+  self: boolean;
+  /** Application capabilities only: no packets, no peers. */
+  app?: Record<string, unknown[]>;
+}
+
+export interface PrefixKey {
+  key: string;
+  range: Range;
+}
+
+export interface CompiledPolicy {
+  policy: Policy;
+  rules: CompiledRule[];
+  srcRulesByKey: Map<string, CompiledRule[]>;
+  dstRulesByKey: Map<string, CompiledRule[]>;
+  selfRules: CompiledRule[];
+  /** Identity keys any rule names; others need no index. */
+  identityKeys: Set<string>;
+  prefixKeys: PrefixKey[];
+  usesInternet: boolean;
+}
+
+export const ANY = '*';
+export const MEMBER = 'autogroup:member';
+export const TAGGED = 'autogroup:tagged';
+export const INTERNET = 'autogroup:internet';
+
+export function prefixKey(text: string): string {
+  return `p:${text}`;
+}
+
+/** The key a selector matches by, and how it contributes addresses. */
+export function selectorKey(s: Selector): { key: string; kind: DstKind } {
+  switch (s.kind) {
+    case 'any': return { key: ANY, kind: 'any' };
+    case 'prefix':
+    case 'host': return { key: prefixKey(formatPrefix(s.prefix)), kind: 'prefix' };
+    case 'user': return { key: s.email, kind: 'identity' };
+    case 'group':
+    case 'tag': return { key: s.name, kind: 'identity' };
+    case 'autogroup':
+      switch (s.name) {
+        case 'danger-all': return { key: ANY, kind: 'any' };
+        case 'internet': return { key: INTERNET, kind: 'internet' };
+        case 'self': return { key: 'autogroup:self', kind: 'self' };
+        default: return { key: `autogroup:${s.name}`, kind: 'identity' };
+      }
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+export function compilePolicy(policy: Policy): CompiledPolicy {
+  const out: CompiledPolicy = {
+    policy, rules: [], srcRulesByKey: new Map(), dstRulesByKey: new Map(), selfRules: [],
+    identityKeys: new Set(), prefixKeys: [], usesInternet: false,
+  };
+  const prefixes = new Map<string, Range>();
+  for (const rule of policy.rules) {
+    const srcKeys = new Set<string>();
+    const srcIdentityKeys = new Set<string>();
+    const srcPrefixes = new Set<string>();
+    let srcAny = false;
+    let srcAll = false;
+    for (const { value: s } of rule.src) {
+      const { key, kind } = selectorKey(s);
+      srcKeys.add(key);
+      if (kind === 'identity') { srcIdentityKeys.add(key); out.identityKeys.add(key); }
+      if (kind === 'prefix' && (s.kind === 'prefix' || s.kind === 'host')) {
+        srcPrefixes.add(formatPrefix(s.prefix));
+        prefixes.set(key, prefixRange(s.prefix));
+      }
+      if (s.kind === 'any') srcAny = true;
+      if (s.kind === 'autogroup' && s.name === 'danger-all') srcAll = true;
+    }
+    const dsts: CompiledDst[] = [];
+    for (const d of rule.dst) {
+      const s = d.selector.value;
+      const { key, kind } = selectorKey(s);
+      const dst: CompiledDst = { key, kind, ports: d.ports };
+      if (s.kind === 'prefix' || s.kind === 'host') {
+        dst.prefix = formatPrefix(s.prefix);
+        prefixes.set(key, prefixRange(s.prefix));
+      }
+      if (kind === 'identity') out.identityKeys.add(key);
+      if (kind === 'internet') out.usesInternet = true;
+      dsts.push(dst);
+    }
+    const compiled: CompiledRule = {
+      id: out.rules.length, rule,
+      srcKeys: [...srcKeys], srcIdentityKeys: [...srcIdentityKeys], srcPrefixes: [...srcPrefixes],
+      srcAny, srcAll, dsts, dstKeys: [...new Set(dsts.map((d) => d.key))],
+      self: dsts.length > 0 && dsts.every((d) => d.kind === 'self'),
+      ...(rule.app ? { app: rule.app } : {}),
+    };
+    out.rules.push(compiled);
+    for (const k of compiled.srcKeys) push(out.srcRulesByKey, k, compiled);
+    if (compiled.self) out.selfRules.push(compiled);
+    else for (const k of compiled.dstKeys) push(out.dstRulesByKey, k, compiled);
+  }
+  out.prefixKeys = [...prefixes].map(([key, range]) => ({ key, range }));
+  return out;
+}

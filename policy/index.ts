@@ -1,0 +1,11 @@
+/** The policy language: parse, check, compile per node, evaluate, explain, diff, format. */
+export type { Diagnostic, DiagnosticCode, Position } from './diagnostics.ts';
+export { formatDiagnostic, formatPosition } from './diagnostics.ts';
+export type { Policy, Rule, Selector } from './model.ts';
+export type { PolicyNode } from './node.ts';
+export { parsePolicy, type ParseResult } from './parse.ts';
+export { PolicyNetwork, type NetworkOptions } from './network.ts';
+export { DEFAULT_MESH, type MeshRanges } from './mesh.ts';
+export { tagsForWorkload, type WorkloadIdentity } from './workloads.ts';
+export { mayOwnTag, autoApprovedRoutes } from './ownership.ts';
+export { ALLOW_ALL_POLICY } from './starter.ts';

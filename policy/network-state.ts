@@ -1,0 +1,330 @@
+/**
+ * The compiled state of one policy over a set of nodes: who holds each identity key, and each
+ * node's peers and filter, computed when first asked and forgotten when a change may touch them.
+ *
+ * A change to node N:
+ *   1. computes N's keys and compares them with its previous keys;
+ *   2. updates the key -> nodes indexes;
+ *   3. for each key that changed, visits only the rules naming that key, and marks the nodes on
+ *      the other side of those rules (their peers or sources may change) as affected;
+ *   4. forgets the cached views of the affected nodes and returns them.
+ */
+import type { FilterRule } from '../protocol/filter.ts';
+import { ANY, type CompiledPolicy, type CompiledRule } from './compiled.ts';
+import { INTERNET_PREFIXES } from './mesh.ts';
+import { type NodeKeys, nodeKeys } from './node-keys.ts';
+import type { PolicyNode } from './node.ts';
+
+export interface NodeEntry {
+  node: PolicyNode;
+  keys: NodeKeys;
+  /** Identity and addresses, to spot an upsert that changes nothing. */
+  fingerprint: string;
+}
+
+function fingerprint(n: PolicyNode): string {
+  return JSON.stringify([n.user, n.idpGroups ?? [], n.tags, n.ipv4, n.ipv6, n.approvedRoutes, n.routableIPs]);
+}
+
+function addTo(map: Map<string, Set<string>>, key: string, id: string): void {
+  const set = map.get(key);
+  if (set) set.add(id);
+  else map.set(key, new Set([id]));
+}
+
+function removeFrom(map: Map<string, Set<string>>, key: string, id: string): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(id);
+  if (set.size === 0) map.delete(key);
+}
+
+function intersects(keys: ReadonlySet<string>, list: readonly string[]): boolean {
+  for (const k of list) if (keys.has(k)) return true;
+  return false;
+}
+
+export class NetworkState {
+  readonly nodes = new Map<string, NodeEntry>();
+  private readonly srcMembers = new Map<string, Set<string>>();
+  private readonly dstMembers = new Map<string, Set<string>>();
+  /** Untagged devices per user: what autogroup:self pairs. */
+  private readonly devicesOfUser = new Map<string, Set<string>>();
+  private readonly subnetRouteRefs = new Map<string, number>();
+  private anySources: string[] | undefined;
+  private readonly ruleSources = new Map<number, string[]>();
+  private readonly selfSources = new Map<string, Map<number, string[]>>();
+  private readonly filters = new Map<string, FilterRule[]>();
+  private readonly peers = new Map<string, string[]>();
+
+  constructor(readonly compiled: CompiledPolicy, private readonly mesh: readonly string[]) {}
+
+  /** Adds nodes without working out who is affected: for building a state from scratch. */
+  load(nodes: Iterable<PolicyNode>): void {
+    for (const node of nodes) {
+      const entry: NodeEntry = { node, keys: nodeKeys(this.compiled, node), fingerprint: fingerprint(node) };
+      const old = this.nodes.get(node.id);
+      if (old) this.unindex(node.id, old);
+      this.nodes.set(node.id, entry);
+      this.index(node.id, entry);
+    }
+    this.forgetAll();
+  }
+
+  upsert(node: PolicyNode): Set<string> {
+    const old = this.nodes.get(node.id);
+    const print = fingerprint(node);
+    if (old && old.fingerprint === print) {
+      old.node = node; // a new name does not change any view
+      return new Set([node.id]);
+    }
+    const entry: NodeEntry = { node, keys: nodeKeys(this.compiled, node), fingerprint: print };
+    if (old) this.unindex(node.id, old);
+    this.nodes.set(node.id, entry);
+    this.index(node.id, entry);
+    return this.invalidate(node.id, old?.keys, entry.keys);
+  }
+
+  remove(id: string): Set<string> {
+    const old = this.nodes.get(id);
+    if (!old) return new Set();
+    this.unindex(id, old);
+    this.nodes.delete(id);
+    return this.invalidate(id, old.keys, undefined);
+  }
+
+  entry(id: string): NodeEntry | undefined {
+    return this.nodes.get(id);
+  }
+
+  private index(id: string, e: NodeEntry): void {
+    for (const k of e.keys.src) if (k !== ANY) addTo(this.srcMembers, k, id);
+    for (const k of e.keys.dst) if (k !== ANY) addTo(this.dstMembers, k, id);
+    if (e.keys.selfUser) addTo(this.devicesOfUser, e.keys.selfUser, id);
+    for (const r of e.keys.subnetRoutes) this.subnetRouteRefs.set(r, (this.subnetRouteRefs.get(r) ?? 0) + 1);
+  }
+
+  private unindex(id: string, e: NodeEntry): void {
+    for (const k of e.keys.src) if (k !== ANY) removeFrom(this.srcMembers, k, id);
+    for (const k of e.keys.dst) if (k !== ANY) removeFrom(this.dstMembers, k, id);
+    if (e.keys.selfUser) removeFrom(this.devicesOfUser, e.keys.selfUser, id);
+    for (const r of e.keys.subnetRoutes) {
+      const n = (this.subnetRouteRefs.get(r) ?? 0) - 1;
+      if (n > 0) this.subnetRouteRefs.set(r, n);
+      else this.subnetRouteRefs.delete(r);
+    }
+  }
+
+  private forgetAll(): void {
+    this.anySources = undefined;
+    this.ruleSources.clear();
+    this.selfSources.clear();
+    this.filters.clear();
+    this.peers.clear();
+  }
+
+  /** Steps 3 and 4: who may see a different view after node `id` went from `was` to `now`. */
+  private invalidate(id: string, was: NodeKeys | undefined, now: NodeKeys | undefined): Set<string> {
+    const affected = new Set<string>([id]);
+    let everyone = false;
+    const addAll = (): void => {
+      if (everyone) return;
+      everyone = true;
+      for (const n of this.nodes.keys()) affected.add(n);
+    };
+    const addMembers = (index: Map<string, Set<string>>, keys: readonly string[]): void => {
+      for (const k of keys) {
+        if (everyone) return;
+        if (k === ANY) { addAll(); return; }
+        for (const n of index.get(k) ?? []) affected.add(n);
+      }
+    };
+    const changed = (side: 'src' | 'dst'): Set<string> => {
+      const before = was?.[side] ?? new Set<string>();
+      const after = now?.[side] ?? new Set<string>();
+      const out = new Set<string>();
+      const moved = !was || !now || was.addresses.join() !== now.addresses.join();
+      for (const k of before) if (!after.has(k) || (moved && k !== ANY && !k.startsWith('p:'))) out.add(k);
+      for (const k of after) if (!before.has(k) || (moved && k !== ANY && !k.startsWith('p:'))) out.add(k);
+      if (!was || !now) out.add(ANY);
+      return out;
+    };
+    const users = new Set([was?.selfUser, now?.selfUser].filter((u): u is string => u !== undefined));
+    const rules = this.compiled;
+    for (const k of changed('src')) {
+      for (const r of rules.srcRulesByKey.get(k) ?? []) {
+        if (r.self) continue;
+        if (r.srcIdentityKeys.includes(k)) this.ruleSources.delete(r.id);
+        addMembers(this.dstMembers, r.dstKeys);
+      }
+    }
+    for (const k of changed('dst')) {
+      for (const r of rules.dstRulesByKey.get(k) ?? []) if (!r.app) addMembers(this.srcMembers, r.srcKeys);
+    }
+    if (was?.subnetRoutes.join() !== now?.subnetRoutes.join()) {
+      this.anySources = undefined;
+      for (const r of rules.srcRulesByKey.get(ANY) ?? []) {
+        if (!r.srcAny || r.self) continue;
+        this.ruleSources.delete(r.id);
+        addMembers(this.dstMembers, r.dstKeys);
+      }
+    }
+    if (rules.selfRules.length > 0) {
+      for (const u of users) {
+        this.selfSources.delete(u);
+        for (const n of this.devicesOfUser.get(u) ?? []) affected.add(n);
+      }
+    }
+    for (const n of affected) {
+      this.filters.delete(n);
+      this.peers.delete(n);
+    }
+    return affected;
+  }
+
+  /** `*` as a source: the mesh ranges and every approved subnet route. */
+  private anySourceList(): string[] {
+    this.anySources ??= [...this.mesh, ...[...this.subnetRouteRefs.keys()].sort()];
+    return this.anySources;
+  }
+
+  sourcesOf(r: CompiledRule): string[] {
+    const cached = this.ruleSources.get(r.id);
+    if (cached) return cached;
+    let out: string[];
+    if (r.srcAll) out = ['0.0.0.0/0', '::/0'];
+    else {
+      const set = new Set<string>(r.srcAny ? this.anySourceList() : []);
+      for (const p of r.srcPrefixes) set.add(p);
+      for (const k of r.srcIdentityKeys) {
+        for (const m of this.srcMembers.get(k) ?? []) for (const a of this.nodes.get(m)?.keys.addresses ?? []) set.add(a);
+      }
+      out = [...set];
+    }
+    this.ruleSources.set(r.id, out);
+    return out;
+  }
+
+  /** The devices of `user` that a self rule's sources match. */
+  selfSourceNodes(r: CompiledRule, user: string): string[] {
+    const out: string[] = [];
+    for (const n of this.devicesOfUser.get(user) ?? []) {
+      const e = this.nodes.get(n);
+      if (e && intersects(e.keys.src, r.srcKeys)) out.push(n);
+    }
+    return out;
+  }
+
+  private selfSourcesOf(r: CompiledRule, user: string): string[] {
+    let byRule = this.selfSources.get(user);
+    if (!byRule) { byRule = new Map(); this.selfSources.set(user, byRule); }
+    let out = byRule.get(r.id);
+    if (!out) {
+      out = this.selfSourceNodes(r, user).flatMap((n) => this.nodes.get(n)?.keys.addresses ?? []);
+      byRule.set(r.id, out);
+    }
+    return out;
+  }
+
+  /** The rules that have node `id` among their destinations, in policy order. */
+  rulesReaching(id: string): CompiledRule[] {
+    const e = this.nodes.get(id);
+    if (!e) return [];
+    const found = new Set<CompiledRule>();
+    for (const k of e.keys.dst) for (const r of this.compiled.dstRulesByKey.get(k) ?? []) found.add(r);
+    if (e.keys.selfUser) for (const r of this.compiled.selfRules) found.add(r);
+    return [...found].sort((a, b) => a.id - b.id);
+  }
+
+  /** The destination addresses of rule `r` on node `e`, with the ports of each. */
+  destinationsOn(r: CompiledRule, e: NodeEntry): Array<{ ip: string; ports: { first: number; last: number } }> {
+    const out: Array<{ ip: string; ports: { first: number; last: number } }> = [];
+    for (const d of r.dsts) {
+      let ips: readonly string[];
+      if (d.kind === 'self') ips = e.keys.selfUser ? e.keys.addresses : [];
+      else if (!e.keys.dst.has(d.key)) continue;
+      else if (d.kind === 'any') ips = ['*'];
+      else if (d.kind === 'identity') ips = e.keys.addresses;
+      else if (d.kind === 'prefix') ips = [d.prefix as string];
+      else ips = INTERNET_PREFIXES;
+      for (const ip of ips) for (const p of d.ports) out.push({ ip, ports: { first: p.first, last: p.last } });
+    }
+    return out;
+  }
+
+  /** Sources of rule `r` as seen by node `e` (self rules: only the same user's devices). */
+  sourcesFor(r: CompiledRule, e: NodeEntry): string[] {
+    if (!r.self) return this.sourcesOf(r);
+    return e.keys.selfUser ? this.selfSourcesOf(r, e.keys.selfUser) : [];
+  }
+
+  filterOf(id: string): FilterRule[] {
+    const cached = this.filters.get(id);
+    if (cached) return cached;
+    const e = this.nodes.get(id);
+    if (!e) return [];
+    const out: FilterRule[] = [];
+    for (const r of this.rulesReaching(id)) {
+      const srcIPs = this.sourcesFor(r, e);
+      if (srcIPs.length === 0) continue;
+      const dstPorts = this.destinationsOn(r, e);
+      if (dstPorts.length === 0) continue;
+      if (r.app) {
+        const dsts = [...new Set(dstPorts.map((d) => d.ip))];
+        out.push({ srcIPs, dstPorts: [], ipProto: r.rule.protos, capGrant: [{ dsts, capMap: r.app }] });
+      } else {
+        out.push({ srcIPs, dstPorts, ipProto: r.rule.protos });
+      }
+    }
+    this.filters.set(id, out);
+    return out;
+  }
+
+  /** Every node on either side of rule `r`; for a self rule, every user device. */
+  addMembersOf(r: CompiledRule, into: Set<string>): void {
+    const add = (index: Map<string, Set<string>>, keys: readonly string[]): void => {
+      for (const k of keys) {
+        if (k === ANY) { for (const n of this.nodes.keys()) into.add(n); return; }
+        for (const n of index.get(k) ?? []) into.add(n);
+      }
+    };
+    add(this.srcMembers, r.srcKeys);
+    if (r.self) for (const devices of this.devicesOfUser.values()) for (const n of devices) into.add(n);
+    else add(this.dstMembers, r.dstKeys);
+  }
+
+  peersOf(id: string): string[] {
+    const cached = this.peers.get(id);
+    if (cached) return cached;
+    const e = this.nodes.get(id);
+    if (!e) return [];
+    const srcSide = new Set<string>();
+    const dstSide = new Set<string>();
+    for (const k of e.keys.dst) {
+      for (const r of this.compiled.dstRulesByKey.get(k) ?? []) if (!r.app) for (const s of r.srcKeys) srcSide.add(s);
+    }
+    for (const k of e.keys.src) {
+      for (const r of this.compiled.srcRulesByKey.get(k) ?? []) if (!r.app && !r.self) for (const d of r.dstKeys) dstSide.add(d);
+    }
+    let result: Set<string>;
+    if (srcSide.has(ANY) || dstSide.has(ANY)) result = new Set(this.nodes.keys());
+    else {
+      result = new Set<string>();
+      for (const k of srcSide) for (const n of this.srcMembers.get(k) ?? []) result.add(n);
+      for (const k of dstSide) for (const n of this.dstMembers.get(k) ?? []) result.add(n);
+    }
+    const user = e.keys.selfUser;
+    if (user) {
+      for (const r of this.compiled.selfRules) {
+        if (r.app) continue;
+        if (intersects(e.keys.src, r.srcKeys)) for (const n of this.devicesOfUser.get(user) ?? []) result.add(n);
+        else for (const n of this.selfSourceNodes(r, user)) result.add(n);
+      }
+    }
+    result.delete(id);
+    const out = [...result].sort();
+    this.peers.set(id, out);
+    return out;
+  }
+}
+

@@ -1,0 +1,141 @@
+/**
+ * PolicyNetwork: the compiled policy over the live set of nodes, kept up to date one change at
+ * a time. The server calls `upsertNode`/`removeNode` on every join, leave or identity change and
+ * reads `peersOf`/`filterOf` for the nodes these return; work is proportional to the rules that
+ * name the changed node's identities, never to all pairs of nodes.
+ */
+import type { FilterRule } from '../protocol/filter.ts';
+import { type CompiledPolicy, type CompiledRule, compilePolicy } from './compiled.ts';
+import { DEFAULT_MESH, type MeshRanges, meshPrefixes } from './mesh.ts';
+import type { Policy } from './model.ts';
+import { NetworkState } from './network-state.ts';
+import type { PolicyNode } from './node.ts';
+
+export interface NetworkOptions {
+  /** The mesh's address ranges (what `*` means as a source); Tailscale's by default. */
+  mesh?: MeshRanges;
+}
+
+export class PolicyNetwork {
+  private state: NetworkState;
+  private readonly mesh: string[];
+
+  constructor(policy: Policy, options: NetworkOptions = {}) {
+    this.mesh = meshPrefixes(options.mesh ?? DEFAULT_MESH);
+    this.state = new NetworkState(compilePolicy(policy), this.mesh);
+  }
+
+  get policy(): Policy {
+    return this.state.compiled.policy;
+  }
+
+  /** Adds many nodes at once (a server starting from its database); returns nothing to send. */
+  loadNodes(nodes: Iterable<PolicyNode>): void {
+    this.state.load(nodes);
+  }
+
+  /** Adds or replaces a node; returns the ids whose peers or filter may have changed, its own included. */
+  upsertNode(node: PolicyNode): Set<string> {
+    return this.state.upsert(node);
+  }
+
+  /** Removes a node; returns the ids whose peers or filter may have changed. */
+  removeNode(id: string): Set<string> {
+    return this.state.remove(id);
+  }
+
+  /** Replaces the policy; returns the ids whose peers or filter actually changed. */
+  setPolicy(policy: Policy): Set<string> {
+    const old = this.state;
+    const next = new NetworkState(compilePolicy(policy), this.mesh);
+    next.load([...old.nodes.values()].map((e) => e.node));
+    const changed = new Set<string>();
+    for (const id of candidates(old, next)) {
+      if (!sameView(old, next, id)) changed.add(id);
+    }
+    this.state = next;
+    return changed;
+  }
+
+  node(id: string): PolicyNode | undefined {
+    return this.state.entry(id)?.node;
+  }
+
+  nodes(): PolicyNode[] {
+    return [...this.state.nodes.values()].map((e) => e.node);
+  }
+
+  /** Ids of the nodes `id` may see, sorted. */
+  peersOf(id: string): string[] {
+    return this.state.peersOf(id);
+  }
+
+  /** The inbound packet filter of node `id`. */
+  filterOf(id: string): FilterRule[] {
+    return this.state.filterOf(id);
+  }
+
+  /** The application capabilities that callers are granted on node `id`. */
+  capGrantsOf(id: string): FilterRule[] {
+    return this.state.filterOf(id).filter((r) => r.capGrant !== undefined);
+  }
+
+  /** For evaluate/explain: the internal state. */
+  get internal(): NetworkState {
+    return this.state;
+  }
+}
+
+function signature(r: CompiledRule): string {
+  return JSON.stringify([
+    [...r.srcKeys].sort(), [...r.srcPrefixes].sort(), r.srcAny, r.srcAll, r.self,
+    r.dsts.map((d) => [d.key, d.ports]), r.rule.protos, r.app ?? null,
+  ]);
+}
+
+function signatures(c: CompiledPolicy): Map<string, CompiledRule[]> {
+  const out = new Map<string, CompiledRule[]>();
+  for (const r of c.rules) out.set(signature(r), [...(out.get(signature(r)) ?? []), r]);
+  return out;
+}
+
+/** Nodes whose view may differ between two states over the same nodes. */
+function candidates(old: NetworkState, next: NetworkState): Set<string> {
+  const out = new Set<string>();
+  const before = signatures(old.compiled);
+  const after = signatures(next.compiled);
+  for (const [sig, rules] of before) {
+    if ((after.get(sig)?.length ?? 0) !== rules.length) for (const r of rules) old.addMembersOf(r, out);
+  }
+  for (const [sig, rules] of after) {
+    if ((before.get(sig)?.length ?? 0) !== rules.length) for (const r of rules) next.addMembersOf(r, out);
+  }
+  for (const [id, e] of next.nodes) {
+    const o = old.entry(id);
+    if (!o) continue;
+    const changedKeys = new Set<string>();
+    for (const side of ['src', 'dst'] as const) {
+      for (const k of e.keys[side]) if (!o.keys[side].has(k)) changedKeys.add(k);
+      for (const k of o.keys[side]) if (!e.keys[side].has(k)) changedKeys.add(k);
+    }
+    if (changedKeys.size === 0) continue;
+    out.add(id);
+    for (const [state, c] of [[old, old.compiled], [next, next.compiled]] as const) {
+      for (const k of changedKeys) {
+        for (const r of [...(c.srcRulesByKey.get(k) ?? []), ...(c.dstRulesByKey.get(k) ?? [])]) state.addMembersOf(r, out);
+      }
+    }
+  }
+  return out;
+}
+
+function canonicalFilter(rules: FilterRule[]): string {
+  return JSON.stringify(rules.map((r) => JSON.stringify(r)).sort());
+}
+
+function sameView(old: NetworkState, next: NetworkState, id: string): boolean {
+  const a = old.peersOf(id);
+  const b = next.peersOf(id);
+  if (a.length !== b.length || a.some((p, i) => p !== b[i])) return false;
+  return canonicalFilter(old.filterOf(id)) === canonicalFilter(next.filterOf(id));
+}

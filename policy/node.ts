@@ -1,0 +1,16 @@
+/** A node as the policy sees it: identity, addresses and routes. The server fills it. */
+export interface PolicyNode {
+  id: string;
+  name: string;
+  /** Owner's email; absent for tagged nodes (no user identity). */
+  user?: string;
+  /** Groups claim from the identity provider, for `idp:` group members. */
+  idpGroups?: string[];
+  tags: string[];
+  ipv4: string;
+  ipv6: string;
+  /** Advertised routes; those the policy's autoApprovers cover count as approved. */
+  routableIPs: string[];
+  /** Routes an administrator approved. */
+  approvedRoutes: string[];
+}

@@ -1,0 +1,104 @@
+/**
+ * Compares packet filters by meaning: two filters are equal when they accept exactly the same
+ * (source address, destination address, destination port, protocol) tuples, however the rules
+ * are grouped or ordered and whether addresses are written as IPs, CIDRs, `a-b` ranges or `*`.
+ *
+ * Each rule is a union of boxes (source range x destination range x port range) per protocol.
+ * Two unions are compared on the grid of all box boundaries: inside one grid cell every point is
+ * in the same boxes, so checking one corner per cell decides the whole space.
+ */
+import { ALL_V4, ALL_V6, formatAddress, parseAddress, parsePrefix, prefixRange, type Range } from '../../../policy/ip.ts';
+import type { TailscaleFilterRule } from '../../../policy/tailscale-format.ts';
+
+const DEFAULT_PROTOS = [6, 17, 1, 58];
+const EVERYWHERE: Range[] = [ALL_V4, ALL_V6];
+
+interface Box {
+  src: Range;
+  dst: Range;
+  ports: Range;
+}
+
+export function addressRanges(text: string): Range[] {
+  if (text === '*') return EVERYWHERE;
+  const dash = text.indexOf('-');
+  if (dash > 0 && !text.includes('/')) {
+    const lo = parseAddress(text.slice(0, dash));
+    const hi = parseAddress(text.slice(dash + 1));
+    if (!lo || !hi || lo.family !== hi.family || lo.value > hi.value) throw new Error(`bad address range ${text}`);
+    return [{ lo: lo.value, hi: hi.value }];
+  }
+  const p = parsePrefix(text);
+  if (p.ok) return [prefixRange(p.prefix)];
+  // Filters may carry CIDRs with host bits set; they mean the enclosing prefix.
+  const slash = text.indexOf('/');
+  const addr = parseAddress(slash < 0 ? text : text.slice(0, slash));
+  if (!addr) throw new Error(`bad address ${text}`);
+  const max = addr.family === 4 ? 32 : 128;
+  const bits = slash < 0 ? max : Number(text.slice(slash + 1));
+  const size = 1n << BigInt(max - bits);
+  const base = addr.family === 4 ? 0n : ALL_V6.lo;
+  const lo = addr.value - ((addr.value - base) % size);
+  return [{ lo, hi: lo + size - 1n }];
+}
+
+function boxesByProto(rules: TailscaleFilterRule[]): Map<number, Box[]> {
+  const out = new Map<number, Box[]>();
+  for (const r of rules) {
+    if (r.CapGrant && r.CapGrant.length > 0 && r.DstPorts.length === 0) continue;
+    const protos = r.IPProto && r.IPProto.length > 0 ? r.IPProto : DEFAULT_PROTOS;
+    const srcs = r.SrcIPs.flatMap(addressRanges);
+    for (const d of r.DstPorts) {
+      const dsts = addressRanges(d.IP);
+      const ports = { lo: BigInt(d.Ports.First), hi: BigInt(d.Ports.Last) };
+      for (const proto of protos) {
+        const list = out.get(proto) ?? [];
+        for (const src of srcs) for (const dst of dsts) list.push({ src, dst, ports });
+        out.set(proto, list);
+      }
+    }
+  }
+  return out;
+}
+
+function cuts(ranges: Range[]): bigint[] {
+  const set = new Set<bigint>();
+  for (const r of ranges) { set.add(r.lo); set.add(r.hi + 1n); }
+  return [...set].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function inside(v: bigint, r: Range): boolean {
+  return r.lo <= v && v <= r.hi;
+}
+
+/** A tuple one filter accepts and the other does not, or undefined when they mean the same. */
+export function filterDifference(actual: TailscaleFilterRule[], expected: TailscaleFilterRule[]): string | undefined {
+  const a = boxesByProto(actual);
+  const b = boxesByProto(expected);
+  for (const proto of new Set([...a.keys(), ...b.keys()])) {
+    const boxesA = a.get(proto) ?? [];
+    const boxesB = b.get(proto) ?? [];
+    const all = [...boxesA, ...boxesB];
+    const srcCuts = cuts(all.map((x) => x.src));
+    const dstCuts = cuts(all.map((x) => x.dst));
+    const portCuts = cuts(all.map((x) => x.ports));
+    for (const s of srcCuts) {
+      const aS = boxesA.filter((x) => inside(s, x.src));
+      const bS = boxesB.filter((x) => inside(s, x.src));
+      for (const d of dstCuts) {
+        const aD = aS.filter((x) => inside(d, x.dst));
+        const bD = bS.filter((x) => inside(d, x.dst));
+        for (const p of portCuts) {
+          const inA = aD.some((x) => inside(p, x.ports));
+          const inB = bD.some((x) => inside(p, x.ports));
+          if (inA !== inB) {
+            return `${inA ? 'accepts' : 'does not accept'} ${formatAddress(s)} -> ${formatAddress(d)} port ${p} proto ${proto}, expected ${inB ? 'accept' : 'no accept'}`;
+          }
+        }
+      }
+    }
+  }
+  const caps = (rules: TailscaleFilterRule[]) => JSON.stringify(rules.filter((r) => r.CapGrant).map((r) => JSON.stringify(r)).sort());
+  if (caps(actual) !== caps(expected)) return 'capability grants differ';
+  return undefined;
+}
