@@ -1,0 +1,127 @@
+import WebSocket from 'ws';
+import { CloseCode, ServerMessage, type DeltaMap, type FullMap } from '../../protocol/map.ts';
+import { Backoff } from './backoff.ts';
+import type { ControlClient } from './control-client.ts';
+import { MapState, type MapChange } from './map-state.ts';
+
+export interface MapStreamHandlers {
+  onMap(state: MapState, change: MapChange): void;
+  /** The server ended this node's membership (deleted, expired); the stream stops. */
+  onGoodbye?(code: string, message: string): void;
+  onConnection?(connected: boolean): void;
+}
+
+export interface MapStreamOptions {
+  backoff?: Backoff;
+  /** Check every message against the protocol schema (on by default). */
+  validate?: boolean;
+}
+
+const PATH = '/api/v1/machine/map';
+const FINAL_CLOSES: readonly number[] = [CloseCode.nodeDeleted, CloseCode.nodeExpired];
+
+/**
+ * Keeps the map stream open: resumes from the last applied version after a reconnect,
+ * answers heartbeats, and retries with jittered backoff until stopped.
+ */
+export class MapStream {
+  readonly state = new MapState();
+  private ws?: WebSocket;
+  private stopped = false;
+  private retry?: NodeJS.Timeout;
+  private readonly backoff: Backoff;
+
+  constructor(
+    private readonly client: ControlClient,
+    private readonly handlers: MapStreamHandlers,
+    private readonly options: MapStreamOptions = {},
+  ) {
+    this.backoff = options.backoff ?? new Backoff();
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.ws?.close(1000, 'agent stopping');
+  }
+
+  reportEndpoints(endpoints: string[]): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'endpoints', endpoints }));
+  }
+
+  private connect(): void {
+    const query = this.state.version >= 0 ? `?since=${this.state.version}` : '';
+    const url = new URL(PATH + query, this.client.serverUrl);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(url, { headers: { authorization: this.client.proof('GET', PATH + query) }, perMessageDeflate: false });
+    this.ws = ws;
+    let goodbye = false;
+    ws.on('open', () => {
+      this.backoff.reset();
+      this.handlers.onConnection?.(true);
+    });
+    ws.on('message', (data) => {
+      const msg = this.parse(data.toString());
+      if (!msg) return ws.close(1002, 'bad message');
+      if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong', t: msg.t }));
+      else if (msg.type === 'goodbye') {
+        goodbye = true;
+        this.handlers.onGoodbye?.(msg.code, msg.message);
+      } else if (msg.type === 'full' || msg.type === 'delta') this.applyMap(msg, ws);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      // A refused upgrade: an unknown or expired node will not be let in by retrying.
+      const status = res.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (status === 401 || status === 403) {
+          goodbye = true;
+          const body = safeJson(Buffer.concat(chunks).toString()) as { code?: string; message?: string } | undefined;
+          this.handlers.onGoodbye?.(body?.code ?? 'stream.refused', body?.message ?? `the server refused the map stream (HTTP ${status})`);
+        }
+        ws.terminate();
+      });
+    });
+    ws.on('error', () => {});
+    ws.on('close', (code: number) => {
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      this.handlers.onConnection?.(false);
+      if (this.stopped || goodbye || FINAL_CLOSES.includes(code)) return;
+      this.retry = setTimeout(() => this.connect(), this.backoff.next());
+    });
+  }
+
+  private applyMap(msg: FullMap | DeltaMap, ws: WebSocket): void {
+    let change: MapChange;
+    try {
+      change = this.state.apply(msg);
+    } catch {
+      this.state.version = -1; // out of step: start over with a full map
+      ws.close(1000, 'resync');
+      return;
+    }
+    this.handlers.onMap(this.state, change);
+  }
+
+  private parse(text: string): ServerMessage | undefined {
+    const json = safeJson(text);
+    if (this.options.validate === false) return json as ServerMessage | undefined;
+    const result = ServerMessage.safeParse(json);
+    return result.success ? result.data : undefined;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/** Admin API (`/api/v1`, API-key auth) bodies and answers. Times are ISO 8601. */
+const Time = z.string().datetime();
+
+export const UserView = z.object({
+  id: z.string(),
+  email: z.string(),
+  displayName: z.string(),
+  groups: z.array(z.string()),
+  createdAt: Time,
+});
+export type UserView = z.infer<typeof UserView>;
+
+export const CreateUserRequest = z.strictObject({
+  email: z.email().max(320),
+  displayName: z.string().max(200).optional(),
+  groups: z.array(z.string().max(200)).max(200).default([]),
+});
+
+export const NodeView = z.object({
+  id: z.string(),
+  name: z.string(),
+  user: z.string().optional(),
+  tags: z.array(z.string()),
+  ipv4: z.string(),
+  ipv6: z.string(),
+  machineKey: z.string(),
+  wireguardKey: z.string(),
+  endpoints: z.array(z.string()),
+  advertisedRoutes: z.array(z.string()),
+  approvedRoutes: z.array(z.string()),
+  ephemeral: z.boolean(),
+  online: z.boolean(),
+  os: z.string().optional(),
+  lastSeen: Time.optional(),
+  expiresAt: Time.optional(),
+  createdAt: Time,
+});
+export type NodeView = z.infer<typeof NodeView>;
+
+export const RenameNodeRequest = z.strictObject({ name: z.string().min(1).max(63) });
+export const SetTagsRequest = z.strictObject({ tags: z.array(z.string().regex(/^tag:[A-Za-z][A-Za-z0-9-]*$/, 'must be tag:<name>')).max(64) });
+export const ApproveRoutesRequest = z.strictObject({ routes: z.array(z.string().max(43)).max(256) });
+
+export const PreAuthKeyView = z.object({
+  id: z.string(),
+  user: z.string().optional(),
+  reusable: z.boolean(),
+  ephemeral: z.boolean(),
+  tags: z.array(z.string()),
+  usedCount: z.number(),
+  expiresAt: Time,
+  revoked: z.boolean(),
+  description: z.string(),
+  createdAt: Time,
+});
+export type PreAuthKeyView = z.infer<typeof PreAuthKeyView>;
+
+export const ApiKeyView = z.object({
+  id: z.string(),
+  scopes: z.array(z.string()),
+  description: z.string(),
+  expiresAt: Time.optional(),
+  lastUsedAt: Time.optional(),
+  revoked: z.boolean(),
+  createdAt: Time,
+});
+export type ApiKeyView = z.infer<typeof ApiKeyView>;
+
+/** Answer to a key creation: the secret is shown this once and never again. */
+export const IssuedPreAuthKey = z.object({ key: PreAuthKeyView, secret: z.string() });
+export const IssuedApiKey = z.object({ key: ApiKeyView, secret: z.string() });
+
+export const PolicyView = z.object({
+  version: z.number(),
+  text: z.string(),
+  author: z.string(),
+  starter: z.boolean(),
+  createdAt: Time,
+  /** Present while the allow-all starter policy is in force. */
+  warning: z.string().optional(),
+});
+export type PolicyView = z.infer<typeof PolicyView>;
+
+export const SetPolicyRequest = z.strictObject({
+  policy: z.string().max(4 << 20),
+  /** Optimistic concurrency: rejected with 409 if the current version is another. */
+  ifVersion: z.number().int().nonnegative().optional(),
+});
+export const CheckPolicyRequest = z.strictObject({ policy: z.string().max(4 << 20) });
+export const CheckPolicyResponse = z.object({ ok: z.literal(true) });
+
+export const listOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });

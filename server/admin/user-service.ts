@@ -1,0 +1,46 @@
+import { notFound } from '../errors.ts';
+import type { NetmapEngine } from '../netmap/engine.ts';
+import type { UserRecord } from '../store/records.ts';
+import type { Store } from '../store/store.ts';
+
+/** Users: created by an administrator (local) or by a sign-in (later, through OIDC). */
+export class UserService {
+  private readonly emails = new Map<string, string>();
+
+  constructor(private readonly store: Store, private readonly engine: NetmapEngine, private readonly now: () => number) {}
+
+  async load(): Promise<UserRecord[]> {
+    const users = await this.store.users.list();
+    for (const u of users) this.remember(u);
+    return users;
+  }
+
+  list(): Promise<UserRecord[]> {
+    return this.store.users.list();
+  }
+
+  async create(input: { email: string; displayName?: string; groups: string[] }): Promise<UserRecord> {
+    const user = await this.store.users.upsert(
+      { subject: `local:${input.email.toLowerCase()}`, email: input.email.toLowerCase(), displayName: input.displayName ?? input.email, groups: input.groups },
+      this.now(),
+    );
+    this.remember(user);
+    this.engine.upsertUser(user);
+    return user;
+  }
+
+  /** Deletes the user with their nodes and keys. */
+  async remove(id: string): Promise<void> {
+    const nodes = (await this.store.nodes.list()).filter((n) => n.userId === id);
+    if (!(await this.store.users.delete(id))) throw notFound('user.not_found', `no user with id ${id}`);
+    this.emails.delete(id);
+    for (const n of nodes) this.engine.removeNode(n.id, 'deleted');
+  }
+
+  /** Email of a user id, for views; synchronous because it is called per row. */
+  emailOf = (userId: string): string | undefined => this.emails.get(userId);
+
+  private remember(u: UserRecord): void {
+    this.emails.set(u.id, u.email);
+  }
+}

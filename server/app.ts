@@ -1,0 +1,129 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { KeyService } from './admin/keys.ts';
+import { UserService } from './admin/user-service.ts';
+import type { ServerConfig } from './config/schema.ts';
+import { CallerAuth } from './http/caller-auth.ts';
+import { createHttpApp } from './http/app.ts';
+import { RateLimiter } from './http/rate-limit.ts';
+import { adminRoutes } from './http/routes/admin.ts';
+import { machineRoutes } from './http/routes/machine.ts';
+import { MachineProofVerifier } from './identity/machine-proof.ts';
+import { preAuthKeyAuthenticator } from './identity/preauth-authenticator.ts';
+import { NetmapEngine } from './netmap/engine.ts';
+import { MAP_PATH, attachMapStream } from './netmap/stream-server.ts';
+import { addressPlan } from './nodes/addresses.ts';
+import { NodeService } from './nodes/node-service.ts';
+import { createLogger } from './observability/logger.ts';
+import { ServerMetrics } from './observability/metrics.ts';
+import { PolicyService } from './policies/policy-service.ts';
+import { createSqliteStore } from './store/sqlite/index.ts';
+import type { Store } from './store/store.ts';
+
+export interface RunningServer {
+  url: string;
+  store: Store;
+  engine: NetmapEngine;
+  keys: KeyService;
+  users: UserService;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  now?: () => number;
+  /** Use this store instead of SQLite in the data directory (tests). */
+  store?: Store;
+}
+
+/**
+ * The composition root: builds every part from the config, rebuilds the in-memory network
+ * from the database, and starts listening. Nothing else wires parts together.
+ */
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const now = options.now ?? Date.now;
+  const logger = options.logger ?? createLogger(config.log.level);
+  const addresses = addressPlan(config.network.ipv4Prefix, config.network.ipv6Prefix);
+  const store = options.store ?? createSqliteStore(join(config.dataDir, 'trellis.db'));
+
+  const policies = new PolicyService(store, now);
+  const active = await policies.load();
+  let metrics: ServerMetrics | undefined;
+  const engine = new NetmapEngine(active.policy, active.record.starter, {
+    mesh: { include: [config.network.ipv4Prefix, config.network.ipv6Prefix] },
+    dns: { domain: config.network.domain, nameservers: config.network.nameservers },
+    relay: { udpPort: Math.max(0, config.relay.udpPort), wsPath: '/api/v1/relay' },
+    now,
+    onSent: (kind, bytes) => {
+      metrics?.mapSends.inc({ kind });
+      metrics?.mapBytes.inc({ kind }, bytes);
+    },
+  });
+  metrics = new ServerMetrics({ connected: () => engine.connectedCount, nodes: () => engine.nodeCount, queues: () => engine.queueDepths() });
+  policies.onChange((p) => engine.setPolicy(p.policy, p.record.starter));
+
+  const users = new UserService(store, engine, now);
+  engine.load(await users.load(), await store.nodes.list());
+
+  const keys = new KeyService(store, now);
+  const nodes = new NodeService({
+    store, engine, policies, addresses, now,
+    authenticators: [preAuthKeyAuthenticator(store, now)],
+    ephemeralGraceMs: config.nodes.ephemeralGraceSeconds * 1000,
+  });
+  nodes.scheduleOfflineEphemeralRemovals(await store.nodes.list());
+  const auth = new CallerAuth(store, new MachineProofVerifier(), now);
+  const authLimiter = new RateLimiter(config.limits.authPerMinute);
+
+  const publicUrl = config.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
+  const app = createHttpApp({
+    routes: [
+      ...machineRoutes(nodes, engine, metrics),
+      ...adminRoutes({ store, nodes, users, keys, policies, engine, policyWarning: () => engine.policyWarning() }),
+    ],
+    auth, authLimiter, now, logger, metrics,
+    maxBodyBytes: config.limits.maxBodyBytes,
+    publicUrl,
+    health: () => ({ ok: true, detail: { nodes: engine.nodeCount, connected: engine.connectedCount, policyVersion: policies.current().record.version } }),
+  });
+
+  const server = await listen(app.fetch, config.listen.host, config.listen.port);
+  const stream = attachMapStream(server, {
+    auth, engine, nodes, logger, now, limiter: authLimiter,
+    heartbeatMs: config.nodes.heartbeatSeconds * 1000,
+  });
+  const expiry = setInterval(() => {
+    for (const id of engine.expireDue()) logger.info({ nodeId: id }, 'node key expired; removed from maps');
+  }, 5_000);
+  expiry.unref();
+
+  const port = (server.address() as AddressInfo).port;
+  const url = config.publicUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
+  logger.info({ url, mapPath: MAP_PATH, nodes: engine.nodeCount, policyVersion: active.record.version }, 'trellis server listening');
+  if (active.record.starter) logger.warn(engine.policyWarning());
+
+  return {
+    url, store, engine, keys, users, logger,
+    async close() {
+      clearInterval(expiry);
+      nodes.stop();
+      await stream.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      });
+      await store.close();
+    },
+  };
+}
+
+function listen(fetch: (req: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, () => resolve(server as Server)) as Server;
+    server.once('error', reject);
+  });
+}

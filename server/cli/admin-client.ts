@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from './args.ts';
+
+/** Talks to a running server's admin API; errors carry the server's code and message. */
+export class AdminClient {
+  constructor(private readonly baseUrl: string, private readonly apiKey: string) {}
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.baseUrl), {
+        method,
+        headers: { authorization: `Bearer ${this.apiKey}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new AdminError('server.unreachable', `cannot reach the server at ${this.baseUrl}: ${(err as Error).cause ?? (err as Error).message}`);
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (!res.ok) throw new AdminError(String(json.code ?? res.status), String(json.message ?? res.statusText));
+    return json as T;
+  }
+}
+
+export class AdminError extends Error {
+  override readonly name = 'AdminError';
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export interface ConnectionFlags {
+  server?: string;
+  'api-key'?: string;
+  'data-dir'?: string;
+}
+
+export const CONNECTION_OPTIONS = {
+  server: { type: 'string' },
+  'api-key': { type: 'string' },
+  'data-dir': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** Server URL and API key from flags, then the environment, then the local data directory. */
+export function adminClient(flags: ConnectionFlags, env: NodeJS.ProcessEnv): AdminClient {
+  const server = flags.server ?? env.TRELLIS_SERVER ?? 'http://127.0.0.1:8080';
+  let key = flags['api-key'] ?? env.TRELLIS_API_KEY;
+  if (!key) {
+    const file = join(flags['data-dir'] ?? env.TRELLIS_DATA_DIR ?? './data', 'admin-api-key');
+    try {
+      key = readFileSync(file, 'utf8').trim();
+    } catch {
+      throw new UsageError(`no API key: pass --api-key, set TRELLIS_API_KEY, or run where ${file} exists`);
+    }
+  }
+  return new AdminClient(server, key);
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/** Every setting the server has, with its default. Keys are the YAML keys. */
+export const ServerConfig = z.strictObject({
+  /** Where SQLite and the server's own keys live. */
+  dataDir: z.string().min(1).default('./data'),
+  listen: z.strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+  }).prefault({}),
+  /** The URL agents use to reach this server; defaults to http://host:port. */
+  publicUrl: z.url().optional(),
+  relay: z.strictObject({
+    /** UDP port for reflection and relaying (0: pick any; -1: disabled). */
+    udpPort: z.number().int().min(-1).max(65535).default(3478),
+  }).prefault({}),
+  network: z.strictObject({
+    ipv4Prefix: z.string().default('100.64.0.0/10'),
+    ipv6Prefix: z.string().default('fd7a:115c:a1e0::/48'),
+    domain: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a DNS domain').default('mesh.trellis.internal'),
+    nameservers: z.array(z.string()).default([]),
+  }).prefault({}),
+  nodes: z.strictObject({
+    /** Seconds an ephemeral node survives after its map stream closes. */
+    ephemeralGraceSeconds: z.number().int().min(0).default(120),
+    /** Seconds between map-stream heartbeats; a peer that misses three is dropped. */
+    heartbeatSeconds: z.number().int().min(1).max(600).default(30),
+    /** Key expiry for nodes of SSO users, in seconds (0: never). */
+    keyExpirySeconds: z.number().int().min(0).default(180 * 24 * 3600),
+  }).prefault({}),
+  limits: z.strictObject({
+    /** Largest request body, in bytes. */
+    maxBodyBytes: z.number().int().min(1024).default(1 << 20),
+    /** Join and auth attempts per source address per minute. */
+    authPerMinute: z.number().int().min(1).default(120),
+  }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  }).prefault({}),
+});
+export type ServerConfig = z.infer<typeof ServerConfig>;

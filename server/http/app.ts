@@ -1,0 +1,52 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { Logger } from 'pino';
+import { TrellisError } from '../errors.ts';
+import type { ServerMetrics } from '../observability/metrics.ts';
+import { errorHandler } from './error-handler.ts';
+import { mountRoutes, type MountDeps } from './mount.ts';
+import { openApiDocument } from './openapi.ts';
+import type { Route } from './route.ts';
+
+export interface HttpDeps extends MountDeps {
+  routes: Route[];
+  logger: Logger;
+  metrics: ServerMetrics;
+  maxBodyBytes: number;
+  publicUrl: string;
+  health: () => { ok: boolean; detail: Record<string, unknown> };
+}
+
+/** The hono application: cross-cutting middleware, the declared routes, health and metrics. */
+export function createHttpApp(d: HttpDeps): Hono {
+  const app = new Hono();
+  app.use(requestId({ generator: () => crypto.randomUUID() }));
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    d.metrics.requests.inc({ status: String(c.res.status) });
+    d.logger.debug({ requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+  });
+  app.use(
+    bodyLimit({
+      maxSize: d.maxBodyBytes,
+      onError: () => {
+        throw new TrellisError('too_large', 'request.too_large', `the request body is larger than ${d.maxBodyBytes} bytes`);
+      },
+    }),
+  );
+  app.onError(errorHandler(d.logger));
+  app.notFound((c) => c.json({ code: 'not_found', message: `no endpoint ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/healthz', (c) => {
+    const h = d.health();
+    return c.json({ status: h.ok ? 'ok' : 'degraded', ...h.detail }, h.ok ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => c.text(await d.metrics.registry.metrics(), 200, { 'Content-Type': d.metrics.registry.contentType }));
+  const openapi = openApiDocument(d.routes, d.publicUrl);
+  app.get('/api/v1/openapi.json', (c) => c.json(openapi));
+
+  mountRoutes(app, d.routes, d);
+  return app;
+}

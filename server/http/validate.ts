@@ -1,0 +1,37 @@
+import type { z } from 'zod';
+import { TrellisError, invalid } from '../errors.ts';
+
+/** Parses request bytes as JSON and checks them against a schema; errors name the field. */
+export function parseBody<T>(schema: z.ZodType<T>, raw: Uint8Array): T {
+  let value: unknown;
+  if (raw.length === 0) {
+    value = undefined;
+  } else {
+    try {
+      value = JSON.parse(Buffer.from(raw).toString('utf8'));
+    } catch (err) {
+      throw invalid('request.bad_json', `the body is not valid JSON: ${(err as Error).message}`, 'body');
+    }
+  }
+  return check(schema, value, 'body');
+}
+
+/** Checks a value from outside (body, query, params) against its schema. */
+export function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const path = [where, ...issue.path.map(String)].join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `"${k}"`).join(', ');
+    throw invalid('request.unknown_field', `${path}: unknown field ${keys}`, path);
+  }
+  if (value === undefined && where === 'body') {
+    throw invalid('request.missing_body', 'a JSON body is required', 'body');
+  }
+  throw invalid('request.invalid_field', `${path}: ${issue.message}`, path);
+}
+
+export function isTrellisError(err: unknown): err is TrellisError {
+  return err instanceof TrellisError;
+}

@@ -1,0 +1,43 @@
+import {
+  PROOF_MAX_SKEW_MS,
+  parseProof,
+  verifyProofSignature,
+} from '../../protocol/proof.ts';
+import { TrellisError, unauthenticated } from '../errors.ts';
+
+/**
+ * Checks the machine-key proof on a control request (protocol/proof.ts): well-formed, fresh,
+ * signed over this very request, and never seen before. Returns the machine key (base64).
+ */
+export class MachineProofVerifier {
+  /** nonce -> time it may be forgotten; insertion order is time order, so sweeping is cheap. */
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly maxRemembered = 1_000_000) {}
+
+  verify(header: string | undefined, method: string, pathWithQuery: string, body: Uint8Array, now: number): string {
+    const proof = parseProof(header);
+    if (typeof proof === 'string') throw unauthenticated('proof.malformed', proof);
+    if (Math.abs(now - proof.timestampMs) > PROOF_MAX_SKEW_MS) {
+      throw unauthenticated('proof.stale', `the proof is ${Math.round((now - proof.timestampMs) / 1000)} s off the server's clock (at most ${PROOF_MAX_SKEW_MS / 1000} s allowed); check the clock`);
+    }
+    if (!verifyProofSignature(proof, method, pathWithQuery, body)) {
+      throw unauthenticated('proof.bad_signature', 'the proof signature does not match this request and machine key');
+    }
+    const nonceKey = Buffer.from(proof.nonce).toString('base64');
+    this.sweep(now);
+    if (this.seen.has(nonceKey)) throw unauthenticated('proof.replayed', 'this proof was already used');
+    if (this.seen.size >= this.maxRemembered) {
+      throw new TrellisError('unavailable', 'proof.busy', 'too many requests in flight; retry shortly');
+    }
+    this.seen.set(nonceKey, now + 2 * PROOF_MAX_SKEW_MS);
+    return Buffer.from(proof.machineKey).toString('base64');
+  }
+
+  private sweep(now: number): void {
+    for (const [nonce, forgetAt] of this.seen) {
+      if (forgetAt > now) break;
+      this.seen.delete(nonce);
+    }
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * What one node has been sent: the revision of each peer it holds, its filter and its own
+ * record. Deltas are computed against it at send time, so any number of changes between two
+ * sends coalesce into one delta, and a slow connection costs memory proportional to its peers,
+ * not to the changes it missed. Kept for a while after a disconnect so the agent can resume.
+ */
+export class SentState {
+  peers = new Map<string, number>();
+  filterJson = '';
+  selfRevision = 0;
+  policyWarning: string | undefined = undefined;
+
+  constructor(public version: number) {}
+}

@@ -1,0 +1,157 @@
+import type { LiveNode } from './live-node.ts';
+import { SentState } from './sent-state.ts';
+
+/** The part of a WebSocket a session needs; lets the engine stay transport-agnostic. */
+export interface MapSocket {
+  send(text: string): void;
+  readonly bufferedAmount: number;
+  close(code: number, reason: string): void;
+}
+
+/** What a session reads from the engine when it builds a message. */
+export interface MapSource {
+  node(id: string): LiveNode | undefined;
+  peersOf(id: string): readonly string[];
+  filterJsonOf(id: string): string;
+  policyWarning(): string | undefined;
+  staticJson(): { dns: string; relay: string };
+}
+
+/** Bytes queued in the socket above which a session waits before sending more. */
+const HIGH_WATER_BYTES = 256 * 1024;
+const RETRY_MS = 20;
+
+/**
+ * One agent's map stream. Changes only mark it dirty; the message is built when the socket can
+ * take it, from the current state against what was last sent. A stalled agent therefore never
+ * holds anyone back and never accumulates a backlog: it gets one merged delta when it drains.
+ */
+export class MapSession {
+  private dirty = false;
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    readonly nodeId: string,
+    private readonly socket: MapSocket,
+    readonly sent: SentState,
+    private readonly source: MapSource,
+    private readonly onSent: (kind: 'full' | 'delta', bytes: number) => void,
+    private readonly resumed: boolean,
+  ) {}
+
+  /** Sends the first message: a full map, or a delta when resuming from a known version. */
+  start(): void {
+    if (this.resumed) this.sendDelta(true);
+    else this.sendFull();
+  }
+
+  markDirty(): void {
+    if (this.closed) return;
+    this.dirty = true;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  get pending(): boolean {
+    return this.dirty;
+  }
+
+  get queuedBytes(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close(code, reason);
+  }
+
+  send(text: string): void {
+    if (!this.closed) this.socket.send(text);
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.closed || !this.dirty) return;
+    if (this.socket.bufferedAmount > HIGH_WATER_BYTES) {
+      this.scheduled = true;
+      setTimeout(() => this.flush(), RETRY_MS);
+      return;
+    }
+    this.dirty = false;
+    this.sendDelta();
+  }
+
+  private sendFull(): void {
+    const self = this.source.node(this.nodeId);
+    if (!self) return;
+    const sent = this.sent;
+    sent.peers.clear();
+    const peerJson: string[] = [];
+    for (const id of this.source.peersOf(this.nodeId)) {
+      const peer = this.source.node(id);
+      if (!peer) continue;
+      sent.peers.set(id, peer.revision);
+      peerJson.push(peer.peerJson());
+    }
+    sent.filterJson = this.source.filterJsonOf(this.nodeId);
+    sent.selfRevision = self.revision;
+    sent.policyWarning = this.source.policyWarning();
+    sent.version++;
+    const { dns, relay } = this.source.staticJson();
+    const warning = sent.policyWarning === undefined ? '' : `,"policyWarning":${JSON.stringify(sent.policyWarning)}`;
+    const text =
+      `{"type":"full","version":${sent.version},"self":${JSON.stringify(self.self())}` +
+      `,"peers":[${peerJson.join(',')}],"packetFilter":${sent.filterJson},"dns":${dns},"relay":${relay}${warning}}`;
+    this.send(text);
+    this.onSent('full', text.length);
+  }
+
+  private sendDelta(force = false): void {
+    const self = this.source.node(this.nodeId);
+    if (!self) return;
+    const sent = this.sent;
+    const parts: string[] = [];
+    const visible = this.source.peersOf(this.nodeId);
+    const upserted: string[] = [];
+    const stillVisible = new Set<string>();
+    for (const id of visible) {
+      const peer = this.source.node(id);
+      if (!peer) continue;
+      stillVisible.add(id);
+      if (sent.peers.get(id) !== peer.revision) {
+        sent.peers.set(id, peer.revision);
+        upserted.push(peer.peerJson());
+      }
+    }
+    const removed: string[] = [];
+    for (const id of sent.peers.keys()) {
+      if (!stillVisible.has(id)) removed.push(id);
+    }
+    for (const id of removed) sent.peers.delete(id);
+    if (upserted.length) parts.push(`"peersUpserted":[${upserted.join(',')}]`);
+    if (removed.length) parts.push(`"peersRemoved":${JSON.stringify(removed)}`);
+    const filterJson = this.source.filterJsonOf(this.nodeId);
+    if (filterJson !== sent.filterJson) {
+      sent.filterJson = filterJson;
+      parts.push(`"packetFilter":${filterJson}`);
+    }
+    if (self.revision !== sent.selfRevision) {
+      sent.selfRevision = self.revision;
+      parts.push(`"self":${JSON.stringify(self.self())}`);
+    }
+    const warning = this.source.policyWarning();
+    if (warning !== sent.policyWarning) {
+      sent.policyWarning = warning;
+      parts.push(`"policyWarning":${JSON.stringify(warning ?? null)}`);
+    }
+    if (parts.length === 0 && !force) return;
+    const from = sent.version++;
+    const text = `{"type":"delta","version":${sent.version},"fromVersion":${from}${parts.map((p) => `,${p}`).join('')}}`;
+    this.send(text);
+    this.onSent('delta', text.length);
+  }
+}

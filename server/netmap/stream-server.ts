@@ -1,0 +1,125 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ClientMessage, CloseCode } from '../../protocol/map.ts';
+import { TrellisError } from '../errors.ts';
+import type { CallerAuth } from '../http/caller-auth.ts';
+import type { RateLimiter } from '../http/rate-limit.ts';
+import type { NodeService } from '../nodes/node-service.ts';
+import type { NetmapEngine } from './engine.ts';
+
+export const MAP_PATH = '/api/v1/machine/map';
+const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+
+export interface StreamServerDeps {
+  auth: CallerAuth;
+  engine: NetmapEngine;
+  nodes: NodeService;
+  limiter: RateLimiter;
+  logger: Logger;
+  heartbeatMs: number;
+  now: () => number;
+}
+
+/**
+ * The map stream: a WebSocket upgrade proved with the machine key (the proof signs the path
+ * and its `since` query, so it cannot open anyone else's stream), then the engine's messages
+ * out and liveness and endpoint reports in.
+ */
+export function attachMapStream(server: Server, deps: StreamServerDeps): { close(): Promise<void> } {
+  let closing = false;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== MAP_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    // Only failed attempts count against the source: a whole office behind one NAT may
+    // reconnect at once, but guessing at proofs is throttled.
+    const source = `stream:${req.socket.remoteAddress ?? 'unknown'}`;
+    void open(req, url, socket, head, source).catch((err) => {
+      if (err instanceof TrellisError && err.kind !== 'rate_limited') deps.limiter.take(source, deps.now());
+      refuse(socket, err, deps.logger);
+    });
+  });
+
+  async function open(req: IncomingMessage, url: URL, socket: Duplex, head: Buffer, source: string): Promise<void> {
+    deps.limiter.check(source, deps.now());
+    const { node } = await deps.auth.registeredMachine(req.headers.authorization, 'GET', url.pathname + url.search, new Uint8Array());
+    const sinceText = url.searchParams.get('since');
+    if (sinceText !== null && !/^\d{1,16}$/.test(sinceText)) {
+      throw new TrellisError('invalid', 'request.invalid_field', 'query.since must be a map version (a whole number)', 'query.since');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, node.id, sinceText === null ? undefined : Number(sinceText)));
+  }
+
+  function serve(ws: WebSocket, nodeId: string, since: number | undefined): void {
+    const session = deps.engine.attach(nodeId, ws, since);
+    if (!session) {
+      ws.close(CloseCode.nodeDeleted, 'node not in the network');
+      return;
+    }
+    deps.nodes.connected(nodeId);
+    let lastHeard = deps.now();
+    const heartbeat = setInterval(() => {
+      if (deps.now() - lastHeard > 3 * deps.heartbeatMs) {
+        ws.terminate();
+        return;
+      }
+      session.send(JSON.stringify({ type: 'ping', t: deps.now() }));
+    }, deps.heartbeatMs);
+
+    ws.on('message', (data, isBinary) => {
+      lastHeard = deps.now();
+      const parsed = isBinary ? undefined : safeJson(data.toString());
+      const msg = ClientMessage.safeParse(parsed);
+      if (!msg.success) {
+        session.send(JSON.stringify({ type: 'goodbye', code: 'stream.bad_message', message: 'messages must be JSON ping, pong or endpoints' }));
+        session.close(CloseCode.badMessage, 'bad message');
+        return;
+      }
+      const m = msg.data;
+      if (m.type === 'ping') session.send(JSON.stringify({ type: 'pong', t: m.t }));
+      else if (m.type === 'endpoints') {
+        deps.nodes.reportEndpoints(nodeId, m.endpoints).catch((err) => {
+          deps.logger.info({ nodeId, err: (err as Error).message }, 'endpoint report refused');
+        });
+      }
+    });
+    ws.on('close', () => {
+      clearInterval(heartbeat);
+      deps.engine.detach(session);
+      if (closing) return; // the store is closing too; nothing to record
+      deps.nodes.disconnected(nodeId).catch((err) => deps.logger.error({ err, nodeId }, 'disconnect bookkeeping failed'));
+    });
+    ws.on('error', (err) => deps.logger.debug({ nodeId, err: err.message }, 'map stream error'));
+  }
+
+  return {
+    async close() {
+      closing = true;
+      for (const ws of wss.clients) ws.close(CloseCode.shuttingDown, 'server shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function refuse(socket: Duplex, err: unknown, logger: Logger): void {
+  const known = err instanceof TrellisError ? err : undefined;
+  if (known) logger.info({ code: known.code }, `map stream refused: ${known.message}`);
+  else logger.error({ err }, 'map stream upgrade failed');
+  const status = known?.status ?? 500;
+  const body = JSON.stringify(known ? { code: known.code, message: known.message } : { code: 'internal', message: 'internal error' });
+  socket.end(`HTTP/1.1 ${status} ${status === 500 ? 'Internal Server Error' : 'Refused'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

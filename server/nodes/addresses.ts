@@ -1,0 +1,80 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { TrellisError } from '../errors.ts';
+
+/**
+ * Maps an address index (1, 2, 3, ...) to a node's IPv4 and IPv6 address inside the
+ * configured prefixes. The store hands out indexes from a cursor that only grows, so an
+ * address is never given to two nodes.
+ */
+export interface AddressPlan {
+  addressFor(index: number): { ipv4: string; ipv6: string };
+  capacity: number;
+}
+
+export function addressPlan(ipv4Prefix: string, ipv6Prefix: string): AddressPlan {
+  const v4 = parsePrefix(ipv4Prefix, 'network.ipv4Prefix', 32);
+  const v6 = parsePrefix(ipv6Prefix, 'network.ipv6Prefix', 128);
+  // Skip the network address itself; keep the top one free as the broadcast-like edge.
+  const capacity = Number((1n << BigInt(32 - v4.bits)) - 2n);
+  return {
+    capacity,
+    addressFor(index) {
+      if (!Number.isInteger(index) || index < 1 || index > capacity) {
+        throw new TrellisError('unavailable', 'address.exhausted', `the IPv4 prefix ${ipv4Prefix} has no free address left`);
+      }
+      return {
+        ipv4: formatV4(v4.base + BigInt(index)),
+        ipv6: formatV6(v6.base + BigInt(index)),
+      };
+    },
+  };
+}
+
+export function parsePrefix(prefix: string, key: string, width: 32 | 128): { base: bigint; bits: number } {
+  const [ip, bitsText] = prefix.split('/');
+  const bits = Number(bitsText);
+  const valid = width === 32 ? isIPv4(ip ?? '') : isIPv6(ip ?? '');
+  const minBits = width === 32 ? 8 : 8;
+  const maxBits = width === 32 ? 30 : 112;
+  if (!valid || !Number.isInteger(bits) || bits < minBits || bits > maxBits) {
+    throw new TrellisError('invalid', 'config.bad_prefix', `${key}: "${prefix}" must be an IPv${width === 32 ? 4 : 6} CIDR with a prefix length of ${minBits} to ${maxBits}`);
+  }
+  const value = width === 32 ? v4ToBigInt(ip!) : v6ToBigInt(ip!);
+  const hostBits = BigInt(width - bits);
+  if (value & ((1n << hostBits) - 1n)) {
+    throw new TrellisError('invalid', 'config.bad_prefix', `${key}: "${prefix}" has host bits set`);
+  }
+  return { base: value, bits };
+}
+
+function v4ToBigInt(ip: string): bigint {
+  return ip.split('.').reduce((acc, part) => (acc << 8n) + BigInt(Number(part)), 0n);
+}
+
+function v6ToBigInt(ip: string): bigint {
+  const [head = '', tail = ''] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g, 16)), 0n);
+}
+
+function formatV4(value: bigint): string {
+  return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join('.');
+}
+
+/** Canonical (RFC 5952) form: lowercase, longest zero run compressed. */
+function formatV6(value: bigint): string {
+  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  let best = { at: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.len && j - i > 1) best = { at: i, len: j - i };
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best.at < 0) return hex.join(':');
+  return `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.len).join(':')}`;
+}

@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
+import { autoApprovedRoutes, mayOwnTag } from '../../policy/index.ts';
+import { PROTOCOL_VERSION, MIN_SUPPORTED_PROTOCOL_VERSION } from '../../protocol/version.ts';
+import type { RegisterRequest, UpdateSelfRequest } from '../../protocol/join.ts';
+import { forbidden, invalid, notFound } from '../errors.ts';
+import type { Authenticator } from '../identity/identity.ts';
+import type { NetmapEngine } from '../netmap/engine.ts';
+import type { PolicyService } from '../policies/policy-service.ts';
+import type { NodeRecord } from '../store/records.ts';
+import type { NodePatch, Store } from '../store/store.ts';
+import type { AddressPlan } from './addresses.ts';
+import { dnsLabel, isDnsLabel } from './names.ts';
+import { parseRoutes } from './routes.ts';
+
+export interface NodeServiceDeps {
+  store: Store;
+  engine: NetmapEngine;
+  policies: PolicyService;
+  addresses: AddressPlan;
+  authenticators: readonly Authenticator[];
+  now: () => number;
+  ephemeralGraceMs: number;
+}
+
+/**
+ * Everything that changes a node: registration, key rotation, self-updates from the agent and
+ * the administrator's actions. Each writes the database first and then tells the map engine,
+ * so nothing is announced that a crash could lose.
+ */
+export class NodeService {
+  private readonly ephemeralTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly deps: NodeServiceDeps) {}
+
+  async register(request: RegisterRequest, provenMachineKey: string): Promise<NodeRecord> {
+    const { store, now } = this.deps;
+    if (request.protocolVersion < MIN_SUPPORTED_PROTOCOL_VERSION) {
+      throw invalid('protocol.too_old', `this agent speaks protocol ${request.protocolVersion}; the server needs at least ${MIN_SUPPORTED_PROTOCOL_VERSION} (it speaks ${PROTOCOL_VERSION}): upgrade the agent`, 'body.protocolVersion');
+    }
+    if (request.machineKey !== provenMachineKey) {
+      throw forbidden('proof.key_mismatch', 'the request is signed by another machine key than the one it registers');
+    }
+    if (request.wireguardKey === request.machineKey) {
+      throw invalid('keys.same', 'the WireGuard key and the machine key must differ', 'body.wireguardKey');
+    }
+    const authenticator = this.deps.authenticators.find((a) => a.type === request.credential.type);
+    if (!authenticator) throw invalid('credential.unsupported', `credential type "${request.credential.type}" is not enabled on this server`, 'body.credential.type');
+    const identity = await authenticator.authenticate(request.credential as never);
+    const owner = identity.userId ? await store.users.get(identity.userId) : undefined;
+    const tags = await this.resolveTags(identity.tags, request.advertiseTags ?? [], owner?.email, owner?.groups);
+    const advertisedRoutes = parseRoutes(request.advertiseRoutes ?? [], 'body.advertiseRoutes');
+
+    const existing = await store.nodes.getByMachineKey(request.machineKey);
+    if (existing) {
+      // The same machine signing in again: keep its identity and addresses.
+      const updated = await this.patch(existing.id, {
+        wireguardKey: request.wireguardKey,
+        userId: identity.userId,
+        tags,
+        advertisedRoutes,
+        expiresAt: identity.expiresAt,
+        os: request.os,
+      });
+      this.cancelEphemeralRemoval(existing.id);
+      return updated;
+    }
+
+    const policy = this.deps.policies.current().policy;
+    const draft = {
+      id: `n-${randomUUID()}`,
+      name: dnsLabel(request.hostname),
+      machineKey: request.machineKey,
+      wireguardKey: request.wireguardKey,
+      userId: identity.userId,
+      tags,
+      endpoints: [],
+      advertisedRoutes,
+      approvedRoutes: [] as string[],
+      ephemeral: identity.ephemeral,
+      os: request.os,
+      expiresAt: identity.expiresAt,
+      createdAt: now(),
+    };
+    const policyView = {
+      id: draft.id, name: draft.name, user: tags.length ? undefined : owner?.email, idpGroups: owner?.groups,
+      tags, ipv4: '', ipv6: '', routableIPs: advertisedRoutes, approvedRoutes: [],
+    };
+    draft.approvedRoutes = autoApprovedRoutes(policy, policyView, advertisedRoutes);
+    const record = await store.nodes.create(draft, {
+      addressFor: (i) => this.deps.addresses.addressFor(i),
+      consumePreAuthKey: identity.consumePreAuthKeyId ? { id: identity.consumePreAuthKeyId, now: now() } : undefined,
+    });
+    this.deps.engine.upsertNode(record);
+    // An ephemeral node that never connects must not linger either.
+    if (record.ephemeral) this.scheduleEphemeralRemoval(record.id);
+    return record;
+  }
+
+  async rotateKey(node: NodeRecord, wireguardKey: string): Promise<NodeRecord> {
+    if (wireguardKey === node.machineKey) throw invalid('keys.same', 'the WireGuard key and the machine key must differ', 'body.wireguardKey');
+    return this.patch(node.id, { wireguardKey });
+  }
+
+  async updateSelf(node: NodeRecord, update: UpdateSelfRequest): Promise<NodeRecord> {
+    const patch: NodePatch = {};
+    if (update.hostname !== undefined) patch.name = dnsLabel(update.hostname);
+    if (update.endpoints !== undefined) patch.endpoints = checkEndpoints(update.endpoints, 'body.endpoints');
+    if (update.advertiseRoutes !== undefined) {
+      patch.advertisedRoutes = parseRoutes(update.advertiseRoutes, 'body.advertiseRoutes');
+      const policy = this.deps.policies.current().policy;
+      const live = this.deps.engine.node(node.id);
+      const auto = live ? autoApprovedRoutes(policy, live.policyNode(), patch.advertisedRoutes) : [];
+      patch.approvedRoutes = [...new Set([...node.approvedRoutes.filter((r) => patch.advertisedRoutes!.includes(r)), ...auto])];
+    }
+    return this.patch(node.id, patch);
+  }
+
+  /** Endpoints reported on the map stream; unchanged lists cost nothing. */
+  async reportEndpoints(nodeId: string, endpoints: string[]): Promise<void> {
+    const current = this.deps.engine.node(nodeId)?.record;
+    const checked = checkEndpoints(endpoints, 'endpoints');
+    if (!current || JSON.stringify(current.endpoints) === JSON.stringify(checked)) return;
+    await this.patch(nodeId, { endpoints: checked });
+  }
+
+  // ---- stream lifecycle ----
+  connected(nodeId: string): void {
+    this.cancelEphemeralRemoval(nodeId);
+  }
+
+  async disconnected(nodeId: string): Promise<void> {
+    const record = await this.deps.store.nodes.update(nodeId, { lastSeen: this.deps.now() });
+    if (!record) return;
+    this.deps.engine.upsertNode(record);
+    if (record.ephemeral) this.scheduleEphemeralRemoval(nodeId);
+  }
+
+  /** After a start, offline ephemeral nodes get the same grace as if they had just left. */
+  scheduleOfflineEphemeralRemovals(nodes: NodeRecord[]): void {
+    for (const n of nodes) if (n.ephemeral) this.scheduleEphemeralRemoval(n.id);
+  }
+
+  private scheduleEphemeralRemoval(nodeId: string): void {
+    this.cancelEphemeralRemoval(nodeId);
+    const timer = setTimeout(() => {
+      this.ephemeralTimers.delete(nodeId);
+      if (this.deps.engine.isOnline(nodeId)) return;
+      this.remove(nodeId, 'ephemeral').catch(() => {}); // already gone: nothing to do
+    }, this.deps.ephemeralGraceMs);
+    timer.unref();
+    this.ephemeralTimers.set(nodeId, timer);
+  }
+
+  // ---- administration ----
+  async list(): Promise<NodeRecord[]> {
+    return this.deps.store.nodes.list();
+  }
+
+  async get(id: string): Promise<NodeRecord> {
+    const node = await this.deps.store.nodes.get(id);
+    if (!node) throw notFound('node.not_found', `no node with id ${id}`);
+    return node;
+  }
+
+  /** Stops pending timers (server shutdown). */
+  stop(): void {
+    for (const t of this.ephemeralTimers.values()) clearTimeout(t);
+    this.ephemeralTimers.clear();
+  }
+
+  async remove(id: string, reason: 'deleted' | 'ephemeral' = 'deleted'): Promise<void> {
+    if (!(await this.deps.store.nodes.delete(id))) throw notFound('node.not_found', `no node with id ${id}`);
+    this.cancelEphemeralRemoval(id);
+    this.deps.engine.removeNode(id, reason);
+  }
+
+  async expire(id: string): Promise<NodeRecord> {
+    return this.patch(id, { expiresAt: this.deps.now() });
+  }
+
+  async rename(id: string, name: string): Promise<NodeRecord> {
+    if (!isDnsLabel(name)) throw invalid('node.bad_name', `"${name}" is not a DNS label (a-z, 0-9 and -, at most 63)`, 'body.name');
+    return this.patch(id, { name });
+  }
+
+  /** Sets a node's tags (administrators may apply any tag the policy defines). */
+  async setTags(id: string, tags: string[]): Promise<NodeRecord> {
+    const policy = this.deps.policies.current().policy;
+    for (const tag of tags) {
+      if (!policy.tagOwners.has(tag)) {
+        throw invalid('tag.undefined', `${tag} is not defined in the policy's tagOwners`, 'body.tags');
+      }
+    }
+    return this.patch(id, { tags: [...new Set(tags)].sort() });
+  }
+
+  async approveRoutes(id: string, routes: string[]): Promise<NodeRecord> {
+    const node = await this.get(id);
+    const approved = parseRoutes(routes, 'body.routes');
+    const notAdvertised = approved.filter((r) => !node.advertisedRoutes.includes(r));
+    if (notAdvertised.length) {
+      throw invalid('route.not_advertised', `node ${node.name} does not advertise ${notAdvertised.join(', ')}`, 'body.routes');
+    }
+    return this.patch(id, { approvedRoutes: approved });
+  }
+
+  private async patch(id: string, patch: NodePatch): Promise<NodeRecord> {
+    const record = await this.deps.store.nodes.update(id, patch);
+    if (!record) throw notFound('node.not_found', `no node with id ${id}`);
+    this.deps.engine.upsertNode(record);
+    return record;
+  }
+
+  private async resolveTags(granted: string[], advertised: string[], email?: string, idpGroups?: string[]): Promise<string[]> {
+    const policy = this.deps.policies.current().policy;
+    for (const tag of advertised) {
+      if (granted.includes(tag)) continue;
+      if (!email || !mayOwnTag(policy, { email, idpGroups }, tag)) {
+        throw forbidden('tag.not_owner', `${email ?? 'this credential'} may not apply ${tag}: the policy's tagOwners do not allow it`);
+      }
+    }
+    return [...new Set([...granted, ...advertised])].sort();
+  }
+
+  private cancelEphemeralRemoval(id: string): void {
+    const timer = this.ephemeralTimers.get(id);
+    if (timer) clearTimeout(timer);
+    this.ephemeralTimers.delete(id);
+  }
+}
+
+function checkEndpoints(endpoints: string[], where: string): string[] {
+  for (const e of endpoints) {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(e);
+    const ip = m?.[1] ?? m?.[2];
+    if (!m || !ip || !isIP(ip) || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+      throw invalid('endpoint.malformed', `${where}: "${e}" is not ip:port or [ipv6]:port`, where);
+    }
+  }
+  return endpoints;
+}

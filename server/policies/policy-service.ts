@@ -1,0 +1,76 @@
+import { ALLOW_ALL_POLICY, formatDiagnostic, parsePolicy, type Diagnostic, type Policy } from '../../policy/index.ts';
+import { TrellisError } from '../errors.ts';
+import type { PolicyRecord } from '../store/records.ts';
+import { StoreConflict, type Store } from '../store/store.ts';
+
+export const POLICY_FILE_NAME = 'policy.hujson';
+
+export interface ActivePolicy {
+  record: PolicyRecord;
+  policy: Policy;
+}
+
+/**
+ * Keeps the active policy: loads it at start (writing the allow-all starter on first start),
+ * checks and applies new versions. A rejected policy changes nothing: the old one stays.
+ */
+export class PolicyService {
+  private active!: ActivePolicy;
+  private readonly listeners: Array<(active: ActivePolicy) => void> = [];
+
+  constructor(private readonly store: Store, private readonly now: () => number) {}
+
+  async load(): Promise<ActivePolicy> {
+    let record = await this.store.policies.current();
+    if (!record) {
+      record = await this.store.policies.append({ text: ALLOW_ALL_POLICY, author: 'trellis (first start)', starter: true, createdAt: this.now() });
+    }
+    const parsed = parsePolicy(record.text, POLICY_FILE_NAME);
+    if (!parsed.policy) {
+      // The store only ever holds accepted policies; a newer server may reject an old one.
+      throw new Error(`stored policy version ${record.version} no longer parses:\n${parsed.diagnostics.map(formatDiagnostic).join('\n')}`);
+    }
+    this.active = { record, policy: parsed.policy };
+    return this.active;
+  }
+
+  current(): ActivePolicy {
+    return this.active;
+  }
+
+  onChange(listener: (active: ActivePolicy) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Parses, validates and runs the policy's own tests; never changes anything. */
+  check(text: string): { policy: Policy } {
+    const parsed = parsePolicy(text, POLICY_FILE_NAME);
+    if (!parsed.policy) throw rejected(parsed.diagnostics);
+    return { policy: parsed.policy };
+  }
+
+  async set(text: string, author: string, expectedVersion?: number): Promise<ActivePolicy> {
+    const { policy } = this.check(text);
+    let record: PolicyRecord;
+    try {
+      record = await this.store.policies.append({ text, author, starter: false, createdAt: this.now() }, expectedVersion);
+    } catch (err) {
+      if (err instanceof StoreConflict) throw new TrellisError('conflict', 'policy.version_conflict', err.message, 'body.ifVersion');
+      throw err;
+    }
+    this.active = { record, policy };
+    for (const l of this.listeners) l(this.active);
+    return this.active;
+  }
+}
+
+function rejected(diagnostics: Diagnostic[]): TrellisError {
+  const details = diagnostics.map((d) => ({
+    code: d.code,
+    message: d.message,
+    where: `${d.file}:${d.line}:${d.column}`,
+  }));
+  const first = details[0];
+  const message = `the policy was rejected (${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'}):\n${diagnostics.map(formatDiagnostic).join('\n')}`;
+  return new TrellisError('invalid', 'policy.invalid', message, first?.where, details);
+}

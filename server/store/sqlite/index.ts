@@ -1,0 +1,21 @@
+import type { Store } from '../store.ts';
+import { sqliteApiKeys, sqlitePreAuthKeys } from './keys.ts';
+import { sqliteNodes } from './nodes.ts';
+import { openSqlite } from './open.ts';
+import { sqlitePolicies } from './policies.ts';
+import { sqliteUsers } from './users.ts';
+
+/** The embedded default store: one SQLite file (or `:memory:` for tests). */
+export function createSqliteStore(file: string): Store {
+  const db = openSqlite(file);
+  return {
+    users: sqliteUsers(db),
+    nodes: sqliteNodes(db),
+    preAuthKeys: sqlitePreAuthKeys(db),
+    apiKeys: sqliteApiKeys(db),
+    policies: sqlitePolicies(db),
+    async close() {
+      db.$client.close();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Schema migrations, applied in order at start inside one transaction each. Append only:
+ * never edit a migration that has shipped. Must match schema.ts.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    subject TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    groups TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    machine_key TEXT NOT NULL UNIQUE,
+    wireguard_key TEXT NOT NULL UNIQUE,
+    ipv4 TEXT NOT NULL UNIQUE,
+    ipv6 TEXT NOT NULL UNIQUE,
+    user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+    tags TEXT NOT NULL,
+    endpoints TEXT NOT NULL,
+    advertised_routes TEXT NOT NULL,
+    approved_routes TEXT NOT NULL,
+    ephemeral INTEGER NOT NULL,
+    os TEXT,
+    last_seen INTEGER,
+    expires_at INTEGER,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX nodes_user ON nodes(user_id);
+  CREATE TABLE preauth_keys (
+    id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+    reusable INTEGER NOT NULL,
+    ephemeral INTEGER NOT NULL,
+    tags TEXT NOT NULL,
+    used_count INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    description TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    description TEXT NOT NULL,
+    expires_at INTEGER,
+    last_used_at INTEGER,
+    revoked_at INTEGER,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE policies (
+    version INTEGER PRIMARY KEY AUTOINCREMENT,
+    text TEXT NOT NULL,
+    author TEXT NOT NULL,
+    starter INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  );
+  `,
+];

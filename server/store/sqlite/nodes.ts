@@ -1,0 +1,100 @@
+import { and, eq, gt, isNull, like, or, sql } from 'drizzle-orm';
+import type { NodeRecord } from '../records.ts';
+import { StoreConflict, type NodeRepository } from '../store.ts';
+import type { SqliteDb } from './open.ts';
+import { definedOnly, orUndefined } from './rows.ts';
+import { counters, nodes, preAuthKeys } from './schema.ts';
+
+const ADDRESS_COUNTER = 'address-index';
+
+export function sqliteNodes(db: SqliteDb): NodeRepository {
+  const toRecord = (row: typeof nodes.$inferSelect): NodeRecord => ({
+    ...row,
+    userId: orUndefined(row.userId),
+    os: orUndefined(row.os),
+    lastSeen: orUndefined(row.lastSeen),
+    expiresAt: orUndefined(row.expiresAt),
+  });
+
+  /** Next index from a cursor that only grows, skipping addresses still held after a wrap. */
+  const allocate = (addressFor: (i: number) => { ipv4: string; ipv6: string }) => {
+    const row = db.select().from(counters).where(eq(counters.name, ADDRESS_COUNTER)).get();
+    let index = (row?.value ?? 0) + 1;
+    for (;;) {
+      const candidate = addressFor(index);
+      const held = db.select({ id: nodes.id }).from(nodes)
+        .where(or(eq(nodes.ipv4, candidate.ipv4), eq(nodes.ipv6, candidate.ipv6))).get();
+      if (!held) {
+        db.insert(counters).values({ name: ADDRESS_COUNTER, value: index })
+          .onConflictDoUpdate({ target: counters.name, set: { value: index } }).run();
+        return candidate;
+      }
+      index++;
+    }
+  };
+
+  const uniqueName = (base: string) => {
+    const taken = new Set(
+      db.select({ name: nodes.name }).from(nodes).where(like(nodes.name, `${base}%`)).all().map((r) => r.name),
+    );
+    if (!taken.has(base)) return base;
+    for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+  };
+
+  return {
+    async list() {
+      return db.select().from(nodes).orderBy(nodes.createdAt).all().map(toRecord);
+    },
+    async get(id) {
+      const row = db.select().from(nodes).where(eq(nodes.id, id)).get();
+      return row && toRecord(row);
+    },
+    async getByMachineKey(machineKey) {
+      const row = db.select().from(nodes).where(eq(nodes.machineKey, machineKey)).get();
+      return row && toRecord(row);
+    },
+    async create(draft, options) {
+      return db.transaction(() => {
+        const use = options.consumePreAuthKey;
+        if (use) {
+          const used = db.update(preAuthKeys)
+            .set({ usedCount: sql`${preAuthKeys.usedCount} + 1` })
+            .where(and(
+              eq(preAuthKeys.id, use.id),
+              isNull(preAuthKeys.revokedAt),
+              gt(preAuthKeys.expiresAt, use.now),
+              or(eq(preAuthKeys.reusable, true), eq(preAuthKeys.usedCount, 0)),
+            )).run();
+          if (used.changes === 0) throw new StoreConflict('preauth_key', 'the pre-auth key can no longer be used');
+        }
+        const record: NodeRecord = { ...draft, ...allocate(options.addressFor), name: uniqueName(draft.name) };
+        try {
+          db.insert(nodes).values(record).run();
+        } catch (err) {
+          throw uniqueViolation(err) ?? err;
+        }
+        return record;
+      });
+    },
+    async update(id, patch) {
+      const values = definedOnly(patch);
+      if (Object.keys(values).length === 0) return this.get(id);
+      try {
+        const row = db.update(nodes).set(values).where(eq(nodes.id, id)).returning().get();
+        return row && toRecord(row);
+      } catch (err) {
+        throw uniqueViolation(err) ?? err;
+      }
+    },
+    async delete(id) {
+      return db.delete(nodes).where(eq(nodes.id, id)).run().changes > 0;
+    },
+  };
+}
+
+function uniqueViolation(err: unknown): StoreConflict | undefined {
+  const message = (err as Error)?.message ?? '';
+  const m = /UNIQUE constraint failed: nodes\.(\w+)/.exec(message);
+  if (!m) return undefined;
+  return new StoreConflict(`node.${m[1]}`, `another node already has this ${m[1]!.replace('_', ' ')}`);
+}

@@ -1,0 +1,29 @@
+import { desc } from 'drizzle-orm';
+import type { PolicyRepository } from '../store.ts';
+import { StoreConflict } from '../store.ts';
+import type { SqliteDb } from './open.ts';
+import { policies } from './schema.ts';
+
+export function sqlitePolicies(db: SqliteDb): PolicyRepository {
+  const current = () => db.select().from(policies).orderBy(desc(policies.version)).limit(1).get();
+  return {
+    async current() {
+      return current();
+    },
+    async list() {
+      return db.select().from(policies).orderBy(desc(policies.version)).all();
+    },
+    async append(policy, expectedVersion) {
+      return db.transaction(() => {
+        const now = current();
+        if (expectedVersion !== undefined && (now?.version ?? 0) !== expectedVersion) {
+          throw new StoreConflict(
+            'policy.version',
+            `the policy changed since version ${expectedVersion}; it is now version ${now?.version ?? 0}`,
+          );
+        }
+        return db.insert(policies).values(policy).returning().get();
+      });
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+const json = <T>(name: string) => text(name, { mode: 'json' }).$type<T>().notNull();
+
+export const users = sqliteTable('users', {
+  id: text('id').primaryKey(),
+  subject: text('subject').notNull().unique(),
+  email: text('email').notNull().unique(),
+  displayName: text('display_name').notNull(),
+  groups: json<string[]>('groups'),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const nodes = sqliteTable('nodes', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  machineKey: text('machine_key').notNull().unique(),
+  wireguardKey: text('wireguard_key').notNull().unique(),
+  ipv4: text('ipv4').notNull().unique(),
+  ipv6: text('ipv6').notNull().unique(),
+  userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  tags: json<string[]>('tags'),
+  endpoints: json<string[]>('endpoints'),
+  advertisedRoutes: json<string[]>('advertised_routes'),
+  approvedRoutes: json<string[]>('approved_routes'),
+  ephemeral: integer('ephemeral', { mode: 'boolean' }).notNull(),
+  os: text('os'),
+  lastSeen: integer('last_seen'),
+  expiresAt: integer('expires_at'),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const preAuthKeys = sqliteTable('preauth_keys', {
+  id: text('id').primaryKey(),
+  secretHash: text('secret_hash').notNull(),
+  userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  reusable: integer('reusable', { mode: 'boolean' }).notNull(),
+  ephemeral: integer('ephemeral', { mode: 'boolean' }).notNull(),
+  tags: json<string[]>('tags'),
+  usedCount: integer('used_count').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  revokedAt: integer('revoked_at'),
+  description: text('description').notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const apiKeys = sqliteTable('api_keys', {
+  id: text('id').primaryKey(),
+  secretHash: text('secret_hash').notNull(),
+  scopes: json<string[]>('scopes'),
+  description: text('description').notNull(),
+  expiresAt: integer('expires_at'),
+  lastUsedAt: integer('last_used_at'),
+  revokedAt: integer('revoked_at'),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const policies = sqliteTable('policies', {
+  version: integer('version').primaryKey({ autoIncrement: true }),
+  text: text('text').notNull(),
+  author: text('author').notNull(),
+  starter: integer('starter', { mode: 'boolean' }).notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
+/** Monotonic cursors, e.g. the next address index: addresses are never handed out twice. */
+export const counters = sqliteTable('counters', {
+  name: text('name').primaryKey(),
+  value: integer('value').notNull(),
+});

@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import type { UserRecord } from '../records.ts';
+import type { UserRepository } from '../store.ts';
+import type { SqliteDb } from './open.ts';
+import { users } from './schema.ts';
+
+export function sqliteUsers(db: SqliteDb): UserRepository {
+  return {
+    async list() {
+      return db.select().from(users).orderBy(users.createdAt).all();
+    },
+    async get(id) {
+      return db.select().from(users).where(eq(users.id, id)).get();
+    },
+    async getByEmail(email) {
+      return db.select().from(users).where(eq(users.email, email)).get();
+    },
+    async upsert(user, now) {
+      const existing = db.select().from(users).where(eq(users.subject, user.subject)).get();
+      if (existing) {
+        const updated: UserRecord = { ...existing, ...user };
+        db.update(users).set(user).where(eq(users.id, existing.id)).run();
+        return updated;
+      }
+      const created: UserRecord = { id: `u-${randomUUID()}`, createdAt: now, ...user };
+      db.insert(users).values(created).run();
+      return created;
+    },
+    async delete(id) {
+      return db.delete(users).where(eq(users.id, id)).run().changes > 0;
+    },
+  };
+}

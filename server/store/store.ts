@@ -1,0 +1,91 @@
+import type {
+  ApiKeyRecord,
+  NodeRecord,
+  PolicyRecord,
+  PreAuthKeyRecord,
+  UserRecord,
+} from './records.ts';
+
+/**
+ * The persistence boundary. Domain code talks only to these interfaces, so a PostgreSQL
+ * backend can stand beside SQLite without touching it. Every method that changes several rows
+ * does so atomically.
+ */
+export interface Store {
+  users: UserRepository;
+  nodes: NodeRepository;
+  preAuthKeys: PreAuthKeyRepository;
+  apiKeys: ApiKeyRepository;
+  policies: PolicyRepository;
+  close(): Promise<void>;
+}
+
+export interface UserRepository {
+  list(): Promise<UserRecord[]>;
+  get(id: string): Promise<UserRecord | undefined>;
+  getByEmail(email: string): Promise<UserRecord | undefined>;
+  /** Creates, or updates email, name and groups of the user with this subject. */
+  upsert(user: Omit<UserRecord, 'id' | 'createdAt'>, now: number): Promise<UserRecord>;
+  /** Deletes the user and (by cascade) their nodes and keys. */
+  delete(id: string): Promise<boolean>;
+}
+
+/** A node about to be created; the store gives it addresses and makes its name unique. */
+export type NodeDraft = Omit<NodeRecord, 'ipv4' | 'ipv6'>;
+
+export interface CreateNodeOptions {
+  /** Maps an address index (1, 2, ...) to the node's addresses. */
+  addressFor: (index: number) => { ipv4: string; ipv6: string };
+  /** Uses one of this pre-auth key in the same transaction; fails if it cannot be used. */
+  consumePreAuthKey?: { id: string; now: number };
+}
+
+export interface NodeRepository {
+  list(): Promise<NodeRecord[]>;
+  get(id: string): Promise<NodeRecord | undefined>;
+  getByMachineKey(machineKey: string): Promise<NodeRecord | undefined>;
+  create(draft: NodeDraft, options: CreateNodeOptions): Promise<NodeRecord>;
+  update(id: string, patch: NodePatch): Promise<NodeRecord | undefined>;
+  delete(id: string): Promise<boolean>;
+}
+
+/** Fields to change: undefined leaves a field as it is; null clears an optional one. */
+export type NodePatch = Partial<
+  Pick<NodeRecord, 'name' | 'wireguardKey' | 'tags' | 'endpoints' | 'advertisedRoutes' | 'approvedRoutes'>
+> & { [K in 'userId' | 'lastSeen' | 'expiresAt' | 'os']?: NodeRecord[K] | null };
+
+export interface PreAuthKeyRepository {
+  list(): Promise<PreAuthKeyRecord[]>;
+  get(id: string): Promise<PreAuthKeyRecord | undefined>;
+  create(key: PreAuthKeyRecord): Promise<void>;
+  revoke(id: string, now: number): Promise<boolean>;
+}
+
+export interface ApiKeyRepository {
+  list(): Promise<ApiKeyRecord[]>;
+  get(id: string): Promise<ApiKeyRecord | undefined>;
+  create(key: ApiKeyRecord): Promise<void>;
+  revoke(id: string, now: number): Promise<boolean>;
+  touch(id: string, now: number): Promise<void>;
+}
+
+export interface PolicyRepository {
+  current(): Promise<PolicyRecord | undefined>;
+  list(): Promise<PolicyRecord[]>;
+  /**
+   * Appends a new version. With `expectedVersion`, fails with `StoreConflict` if the current
+   * version is another one (optimistic concurrency).
+   */
+  append(
+    policy: Omit<PolicyRecord, 'version'>,
+    expectedVersion?: number,
+  ): Promise<PolicyRecord>;
+}
+
+/** A uniqueness or concurrency rule was broken; `what` names it. */
+export class StoreConflict extends Error {
+  override readonly name = 'StoreConflict';
+  constructor(readonly what: string, message: string) {
+    super(message);
+  }
+}
