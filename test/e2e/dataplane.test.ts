@@ -28,8 +28,8 @@ describeWith([isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables'
 
   beforeAll(async () => {
     lab = await Lab.create();
-    const hosts = [await lab.addHost('a'), await lab.addHost('b'), await lab.addHost('c')];
-    [a, b, c] = await Promise.all(hosts.map((h, i) => startDataplaneNode(h, i + 1)));
+    const hosts = [await lab.addHost('a'), await lab.addHost('b'), await lab.addHost('c')] as const;
+    [a, b, c] = await Promise.all([startDataplaneNode(hosts[0], 1), startDataplaneNode(hosts[1], 2), startDataplaneNode(hosts[2], 3)]);
     for (const n of nodes()) {
       await n.device.applyPeers(others(n).map((o) => o.asPeer()));
       await n.firewall.apply(allowAllFromMesh);

@@ -1,0 +1,84 @@
+import { pathToFileURL } from 'node:url';
+import { Lab, type Host } from '../../e2e/harness/lab.ts';
+import { BackgroundProcess } from '../../e2e/harness/process.ts';
+import { iperfMbps } from './iperf.ts';
+
+/**
+ * The reference the mesh is measured against: a wireguard-go pair configured by hand, the way
+ * its documentation does it (`wg` and `ip`, none of Trellis' code), between two namespaces,
+ * and iperf3 through it. Given hosts, it builds its own interfaces (own names, port and
+ * tunnel subnet) beside whatever else runs there, so the mesh and the baseline can share
+ * the same namespaces in one run; it removes them again when done.
+ */
+export interface BaselineOptions {
+  /** Two lab hosts; absent = a fresh lab with two hosts, removed afterwards. */
+  hosts?: readonly [Host, Host];
+  seconds?: number;
+  /** Tunnel MTU; default 1420, wireguard-go's own default. */
+  mtu?: number;
+  listenPort?: number;
+}
+
+export interface BaselineResult {
+  mbps: number;
+  seconds: number;
+  mtu: number;
+}
+
+export async function measureBaseline(options: BaselineOptions = {}): Promise<BaselineResult> {
+  const seconds = options.seconds ?? 3;
+  const mtu = options.mtu ?? 1420;
+  const port = options.listenPort ?? 51900;
+  const ownLab = options.hosts ? undefined : await Lab.create();
+  const processes: BackgroundProcess[] = [];
+  try {
+    const [a, b] = options.hosts ?? [await ownLab!.addHost('a'), await ownLab!.addHost('b')];
+    const ifaces = [a.lab.uniqueName('ba'), b.lab.uniqueName('bb')] as const;
+    const tunnel = ['10.99.0.1', '10.99.0.2'] as const;
+    const keys = await Promise.all([a, b].map(async (h) => {
+      const priv = (await h.exec('wg', ['genkey'])).stdout.trim();
+      const pub = (await h.exec('wg', ['pubkey'], { input: priv })).stdout.trim();
+      return { priv, pub };
+    }));
+    for (const [i, h] of [a, b].entries()) {
+      const p = new BackgroundProcess('wireguard-go', ['-f', ifaces[i]!], h.netns);
+      processes.push(p);
+      await waitForSocket(h, ifaces[i]!, p);
+    }
+    for (const [i, h] of [a, b].entries()) {
+      const other = [a, b][1 - i]!;
+      const keyFile = `/tmp/${ifaces[i]}.key`;
+      await h.exec('sh', ['-c', `umask 077 && cat > ${keyFile}`], { input: keys[i]!.priv });
+      await h.exec('wg', ['set', ifaces[i]!, 'private-key', keyFile, 'listen-port', String(port),
+        'peer', keys[1 - i]!.pub, 'endpoint', `${other.address}:${port}`, 'allowed-ips', `${tunnel[1 - i]}/32`]);
+      await h.exec('rm', ['-f', keyFile]);
+      await h.exec('ip', ['addr', 'add', `${tunnel[i]}/24`, 'dev', ifaces[i]!]);
+      await h.exec('ip', ['link', 'set', ifaces[i]!, 'mtu', String(mtu), 'up']);
+    }
+    if (!(await a.pingUntil(tunnel[1]))) throw new Error('baseline tunnel does not carry ping');
+    const mbps = await iperfMbps(a, b, tunnel[1], seconds);
+    return { mbps, seconds, mtu };
+  } finally {
+    await Promise.allSettled(processes.map((p) => p.stop()));
+    await ownLab?.cleanup();
+  }
+}
+
+async function waitForSocket(h: Host, iface: string, p: BackgroundProcess): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    try {
+      await h.exec('wg', ['show', iface]);
+      return;
+    } catch (err) {
+      if (!p.running || Date.now() > deadline) throw new Error(`wireguard-go ${iface} did not start: ${p.output}`, { cause: err });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const result = await measureBaseline({ seconds: Number(process.env.SECONDS ?? 3) });
+  console.log(`hand-configured wireguard-go pair: ${result.mbps.toFixed(0)} Mbit/s (MTU ${result.mtu}, ${result.seconds} s)`);
+  console.log(JSON.stringify({ baselineMbps: Math.round(result.mbps), mtu: result.mtu }));
+}
