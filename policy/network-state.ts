@@ -17,6 +17,8 @@ import type { PolicyNode } from './node.ts';
 
 export interface NodeEntry {
   node: PolicyNode;
+  /** A small integer, unique among live nodes, for marking nodes without hashing ids. */
+  slot: number;
   keys: NodeKeys;
   /** Identity and addresses, to spot an upsert that changes nothing. */
   fingerprint: string;
@@ -26,16 +28,18 @@ function fingerprint(n: PolicyNode): string {
   return JSON.stringify([n.user, n.idpGroups ?? [], n.tags, n.ipv4, n.ipv6, n.approvedRoutes, n.routableIPs]);
 }
 
-function addTo(map: Map<string, Set<string>>, key: string, id: string): void {
+type Members = Map<string, Set<NodeEntry>>;
+
+function addTo(map: Members, key: string, e: NodeEntry): void {
   const set = map.get(key);
-  if (set) set.add(id);
-  else map.set(key, new Set([id]));
+  if (set) set.add(e);
+  else map.set(key, new Set([e]));
 }
 
-function removeFrom(map: Map<string, Set<string>>, key: string, id: string): void {
+function removeFrom(map: Members, key: string, e: NodeEntry): void {
   const set = map.get(key);
   if (!set) return;
-  set.delete(id);
+  set.delete(e);
   if (set.size === 0) map.delete(key);
 }
 
@@ -46,27 +50,33 @@ function intersects(keys: ReadonlySet<string>, list: readonly string[]): boolean
 
 export class NetworkState {
   readonly nodes = new Map<string, NodeEntry>();
-  private readonly srcMembers = new Map<string, Set<string>>();
-  private readonly dstMembers = new Map<string, Set<string>>();
+  private readonly srcMembers: Members = new Map();
+  private readonly dstMembers: Members = new Map();
   /** Untagged devices per user: what autogroup:self pairs. */
-  private readonly devicesOfUser = new Map<string, Set<string>>();
+  private readonly devicesOfUser: Members = new Map();
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
+  private marks = new Int32Array(1024);
+  private epoch = 0;
   private readonly subnetRouteRefs = new Map<string, number>();
   private anySources: string[] | undefined;
   private readonly ruleSources = new Map<number, string[]>();
   private readonly selfSources = new Map<string, Map<number, string[]>>();
   private readonly filters = new Map<string, FilterRule[]>();
   private readonly peers = new Map<string, string[]>();
+  /** Peers shared by all nodes with one key signature (each node then leaves itself out). */
+  private readonly peersBySignature = new Map<string, string[]>();
 
   constructor(readonly compiled: CompiledPolicy, private readonly mesh: readonly string[]) {}
 
   /** Adds nodes without working out who is affected: for building a state from scratch. */
   load(nodes: Iterable<PolicyNode>): void {
     for (const node of nodes) {
-      const entry: NodeEntry = { node, keys: nodeKeys(this.compiled, node), fingerprint: fingerprint(node) };
       const old = this.nodes.get(node.id);
-      if (old) this.unindex(node.id, old);
+      if (old) this.unindex(old);
+      const entry: NodeEntry = { node, slot: old?.slot ?? this.takeSlot(), keys: nodeKeys(this.compiled, node), fingerprint: fingerprint(node) };
       this.nodes.set(node.id, entry);
-      this.index(node.id, entry);
+      this.index(entry);
     }
     this.forgetAll();
   }
@@ -78,18 +88,19 @@ export class NetworkState {
       old.node = node; // a new name does not change any view
       return new Set([node.id]);
     }
-    const entry: NodeEntry = { node, keys: nodeKeys(this.compiled, node), fingerprint: print };
-    if (old) this.unindex(node.id, old);
+    if (old) this.unindex(old);
+    const entry: NodeEntry = { node, slot: old?.slot ?? this.takeSlot(), keys: nodeKeys(this.compiled, node), fingerprint: print };
     this.nodes.set(node.id, entry);
-    this.index(node.id, entry);
+    this.index(entry);
     return this.invalidate(node.id, old?.keys, entry.keys);
   }
 
   remove(id: string): Set<string> {
     const old = this.nodes.get(id);
     if (!old) return new Set();
-    this.unindex(id, old);
+    this.unindex(old);
     this.nodes.delete(id);
+    this.freeSlots.push(old.slot);
     return this.invalidate(id, old.keys, undefined);
   }
 
@@ -97,17 +108,27 @@ export class NetworkState {
     return this.nodes.get(id);
   }
 
-  private index(id: string, e: NodeEntry): void {
-    for (const k of e.keys.src) if (k !== ANY) addTo(this.srcMembers, k, id);
-    for (const k of e.keys.dst) if (k !== ANY) addTo(this.dstMembers, k, id);
-    if (e.keys.selfUser) addTo(this.devicesOfUser, e.keys.selfUser, id);
+  private takeSlot(): number {
+    const slot = this.freeSlots.pop() ?? this.nextSlot++;
+    if (slot >= this.marks.length) {
+      const grown = new Int32Array(this.marks.length * 2);
+      grown.set(this.marks);
+      this.marks = grown;
+    }
+    return slot;
+  }
+
+  private index(e: NodeEntry): void {
+    for (const k of e.keys.src) if (k !== ANY) addTo(this.srcMembers, k, e);
+    for (const k of e.keys.dst) if (k !== ANY) addTo(this.dstMembers, k, e);
+    if (e.keys.selfUser) addTo(this.devicesOfUser, e.keys.selfUser, e);
     for (const r of e.keys.subnetRoutes) this.subnetRouteRefs.set(r, (this.subnetRouteRefs.get(r) ?? 0) + 1);
   }
 
-  private unindex(id: string, e: NodeEntry): void {
-    for (const k of e.keys.src) if (k !== ANY) removeFrom(this.srcMembers, k, id);
-    for (const k of e.keys.dst) if (k !== ANY) removeFrom(this.dstMembers, k, id);
-    if (e.keys.selfUser) removeFrom(this.devicesOfUser, e.keys.selfUser, id);
+  private unindex(e: NodeEntry): void {
+    for (const k of e.keys.src) if (k !== ANY) removeFrom(this.srcMembers, k, e);
+    for (const k of e.keys.dst) if (k !== ANY) removeFrom(this.dstMembers, k, e);
+    if (e.keys.selfUser) removeFrom(this.devicesOfUser, e.keys.selfUser, e);
     for (const r of e.keys.subnetRoutes) {
       const n = (this.subnetRouteRefs.get(r) ?? 0) - 1;
       if (n > 0) this.subnetRouteRefs.set(r, n);
@@ -121,6 +142,7 @@ export class NetworkState {
     this.selfSources.clear();
     this.filters.clear();
     this.peers.clear();
+    this.peersBySignature.clear();
   }
 
   /** Steps 3 and 4: who may see a different view after node `id` went from `was` to `now`. */
@@ -132,11 +154,11 @@ export class NetworkState {
       everyone = true;
       for (const n of this.nodes.keys()) affected.add(n);
     };
-    const addMembers = (index: Map<string, Set<string>>, keys: readonly string[]): void => {
+    const addMembers = (index: Members, keys: readonly string[]): void => {
       for (const k of keys) {
         if (everyone) return;
         if (k === ANY) { addAll(); return; }
-        for (const n of index.get(k) ?? []) affected.add(n);
+        for (const n of index.get(k) ?? []) affected.add(n.node.id);
       }
     };
     const changed = (side: 'src' | 'dst'): Set<string> => {
@@ -172,12 +194,15 @@ export class NetworkState {
     if (rules.selfRules.length > 0) {
       for (const u of users) {
         this.selfSources.delete(u);
-        for (const n of this.devicesOfUser.get(u) ?? []) affected.add(n);
+        for (const n of this.devicesOfUser.get(u) ?? []) affected.add(n.node.id);
       }
     }
+    if (was) this.peersBySignature.delete(was.signature);
     for (const n of affected) {
       this.filters.delete(n);
       this.peers.delete(n);
+      const e = this.nodes.get(n);
+      if (e) this.peersBySignature.delete(e.keys.signature);
     }
     return affected;
   }
@@ -197,21 +222,18 @@ export class NetworkState {
       const set = new Set<string>(r.srcAny ? this.anySourceList() : []);
       for (const p of r.srcPrefixes) set.add(p);
       for (const k of r.srcIdentityKeys) {
-        for (const m of this.srcMembers.get(k) ?? []) for (const a of this.nodes.get(m)?.keys.addresses ?? []) set.add(a);
+        for (const m of this.srcMembers.get(k) ?? []) for (const a of m.keys.addresses) set.add(a);
       }
-      out = [...set];
+      out = [...set].sort(); // stable output whatever order nodes joined in
     }
     this.ruleSources.set(r.id, out);
     return out;
   }
 
   /** The devices of `user` that a self rule's sources match. */
-  selfSourceNodes(r: CompiledRule, user: string): string[] {
-    const out: string[] = [];
-    for (const n of this.devicesOfUser.get(user) ?? []) {
-      const e = this.nodes.get(n);
-      if (e && intersects(e.keys.src, r.srcKeys)) out.push(n);
-    }
+  selfSourceNodes(r: CompiledRule, user: string): NodeEntry[] {
+    const out: NodeEntry[] = [];
+    for (const e of this.devicesOfUser.get(user) ?? []) if (intersects(e.keys.src, r.srcKeys)) out.push(e);
     return out;
   }
 
@@ -220,7 +242,7 @@ export class NetworkState {
     if (!byRule) { byRule = new Map(); this.selfSources.set(user, byRule); }
     let out = byRule.get(r.id);
     if (!out) {
-      out = this.selfSourceNodes(r, user).flatMap((n) => this.nodes.get(n)?.keys.addresses ?? []);
+      out = this.selfSourceNodes(r, user).flatMap((e) => e.keys.addresses).sort();
       byRule.set(r.id, out);
     }
     return out;
@@ -282,14 +304,14 @@ export class NetworkState {
 
   /** Every node on either side of rule `r`; for a self rule, every user device. */
   addMembersOf(r: CompiledRule, into: Set<string>): void {
-    const add = (index: Map<string, Set<string>>, keys: readonly string[]): void => {
+    const add = (index: Members, keys: readonly string[]): void => {
       for (const k of keys) {
         if (k === ANY) { for (const n of this.nodes.keys()) into.add(n); return; }
-        for (const n of index.get(k) ?? []) into.add(n);
+        for (const e of index.get(k) ?? []) into.add(e.node.id);
       }
     };
     add(this.srcMembers, r.srcKeys);
-    if (r.self) for (const devices of this.devicesOfUser.values()) for (const n of devices) into.add(n);
+    if (r.self) for (const devices of this.devicesOfUser.values()) for (const e of devices) into.add(e.node.id);
     else add(this.dstMembers, r.dstKeys);
   }
 
@@ -298,6 +320,18 @@ export class NetworkState {
     if (cached) return cached;
     const e = this.nodes.get(id);
     if (!e) return [];
+    let shared = this.peersBySignature.get(e.keys.signature);
+    if (!shared) {
+      shared = this.peersOfSignature(e);
+      this.peersBySignature.set(e.keys.signature, shared);
+    }
+    const out = shared.includes(id) ? shared.filter((p) => p !== id) : shared;
+    this.peers.set(id, out);
+    return out;
+  }
+
+  /** Every node visible to a node with `e`'s keys, `e` itself included if it qualifies. */
+  private peersOfSignature(e: NodeEntry): string[] {
     const srcSide = new Set<string>();
     const dstSide = new Set<string>();
     for (const k of e.keys.dst) {
@@ -306,24 +340,27 @@ export class NetworkState {
     for (const k of e.keys.src) {
       for (const r of this.compiled.srcRulesByKey.get(k) ?? []) if (!r.app && !r.self) for (const d of r.dstKeys) dstSide.add(d);
     }
-    let result: Set<string>;
-    if (srcSide.has(ANY) || dstSide.has(ANY)) result = new Set(this.nodes.keys());
+    // Mark each peer once by slot: far cheaper than a Set of ids for hundreds of peers.
+    const epoch = ++this.epoch;
+    const marks = this.marks;
+    const out: string[] = [];
+    const take = (p: NodeEntry): void => {
+      if (marks[p.slot] !== epoch) { marks[p.slot] = epoch; out.push(p.node.id); }
+    };
+    if (srcSide.has(ANY) || dstSide.has(ANY)) for (const p of this.nodes.values()) take(p);
     else {
-      result = new Set<string>();
-      for (const k of srcSide) for (const n of this.srcMembers.get(k) ?? []) result.add(n);
-      for (const k of dstSide) for (const n of this.dstMembers.get(k) ?? []) result.add(n);
+      for (const k of srcSide) for (const p of this.srcMembers.get(k) ?? []) take(p);
+      for (const k of dstSide) for (const p of this.dstMembers.get(k) ?? []) take(p);
     }
     const user = e.keys.selfUser;
     if (user) {
       for (const r of this.compiled.selfRules) {
         if (r.app) continue;
-        if (intersects(e.keys.src, r.srcKeys)) for (const n of this.devicesOfUser.get(user) ?? []) result.add(n);
-        else for (const n of this.selfSourceNodes(r, user)) result.add(n);
+        if (intersects(e.keys.src, r.srcKeys)) for (const p of this.devicesOfUser.get(user) ?? []) take(p);
+        else for (const p of this.selfSourceNodes(r, user)) take(p);
       }
     }
-    result.delete(id);
-    const out = [...result].sort();
-    this.peers.set(id, out);
+    out.sort();
     return out;
   }
 }

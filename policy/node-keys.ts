@@ -19,6 +19,8 @@ export interface NodeKeys {
   /** Approved routes that are not exit routes. */
   subnetRoutes: string[];
   exitNode: boolean;
+  /** Equal for nodes with the same keys: such nodes have the same peers (besides each other). */
+  signature: string;
 }
 
 function rangeOf(text: string): Range | undefined {
@@ -66,5 +68,6 @@ export function nodeKeys(compiled: CompiledPolicy, node: PolicyNode): NodeKeys {
     }
   }
   if (exitNode && compiled.usesInternet) dst.add(INTERNET);
-  return { src, dst, addresses, subnetRoutes, exitNode, ...(selfUser ? { selfUser } : {}) };
+  const signature = `${[...src].sort().join(' ')}|${[...dst].sort().join(' ')}|${selfUser ?? ''}`;
+  return { src, dst, addresses, subnetRoutes, exitNode, signature, ...(selfUser ? { selfUser } : {}) };
 }
