@@ -21,6 +21,12 @@ export interface WireGuardDevice {
   /** Makes the device's peers exactly `desired`, sending only what changed. */
   applyPeers(desired: readonly PeerConfig[]): Promise<PeerChanges>;
   state(): Promise<DeviceState>;
+  /**
+   * Starts a handshake with these peers (default: all with an endpoint) now, instead of
+   * waiting for traffic or timers. Needs the link up. Used after the device lost its sessions
+   * (a restart): peers still hold the old session and would otherwise notice only after ~15 s.
+   */
+  initiateHandshakes(publicKeys?: readonly string[]): Promise<void>;
   /** Stops the device and removes its interface. */
   close(): Promise<void>;
 }

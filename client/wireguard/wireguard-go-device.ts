@@ -57,6 +57,21 @@ export class WireGuardGoDevice implements WireGuardDevice {
     });
   }
 
+  initiateHandshakes(publicKeys?: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      const wanted = publicKeys ? new Set(publicKeys) : undefined;
+      const peers = (await this.supervisor.uapi.get()).peers.filter((p) => p.endpoint && (!wanted || wanted.has(p.publicKey)));
+      if (peers.length === 0) return;
+      // wireguard-go sends a keepalive at once when a peer's persistent keepalive goes from 0 to
+      // non-zero (and so starts a handshake when there is no session); then restore the setting.
+      const set = (value: (k: number) => number) =>
+        this.supervisor.uapi.set({ peers: peers.map((p) => ({ publicKey: p.publicKey, updateOnly: true, persistentKeepalive: value(p.persistentKeepalive) })) });
+      await set(() => 0);
+      await set((k) => k || 25);
+      await set((k) => k);
+    });
+  }
+
   state(): Promise<DeviceState> {
     return this.serial(() => this.supervisor.uapi.get());
   }

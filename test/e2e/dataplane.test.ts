@@ -108,4 +108,16 @@ describeWith([isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables'
     expect(await a.host.pingUntil(b.ipv4)).toBe(true);
     expect(await tcp(b, a.ipv4, 22)).toBe(true);
   });
+
+  it('survives a wireguard-go crash: the supervisor restarts it and the mesh comes back', async () => {
+    const pid = a.device.pid!;
+    process.kill(pid, 'SIGKILL'); // the wireguard-go this test started
+    const deadline = Date.now() + 5_000;
+    while (!a.events.includes('restored') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    expect(a.events).toEqual(['started', 'exited', 'restarted', 'restored']);
+    expect(a.device.pid).not.toBe(pid);
+    expect(await a.host.pingUntil(b.ipv4)).toBe(true);
+    expect(await tcp(c, a.ipv6, 80)).toBe(true); // c's old session was replaced at once, not after ~15 s
+    expect((await a.device.state()).peers.map((p) => p.persistentKeepalive)).toEqual([0, 0]); // the kick left no trace
+  });
 });

@@ -109,6 +109,24 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'a wireguard-go device driv
     expect(state.peers.map((p) => p.publicKey)).toEqual([p1]);
   });
 
+  it('gives up after too many crashes in a short time, and says so', async () => {
+    const events: string[] = [];
+    const dev = await WireGuardGoDevice.start({
+      iface: lab.uniqueName('h'),
+      netns,
+      maxRestarts: 1,
+      restartBackoffMs: 20,
+      onEvent: (e) => events.push(e.type === 'exited' ? `exited(restart=${e.willRestart})` : e.type),
+    });
+    opened.push(dev);
+    process.kill(dev.pid!, 'SIGKILL');
+    await until(() => events.includes('restarted'));
+    process.kill(dev.pid!, 'SIGKILL');
+    await until(() => events.includes('gave_up'));
+    expect(events).toEqual(['started', 'exited(restart=true)', 'restarted', 'exited(restart=false)', 'gave_up']);
+    await expect(dev.state()).rejects.toMatchObject({ code: 'wireguard.uapi_unavailable' });
+  });
+
   it('fails to start with a message that says why, and refuses unsafe interface names', async () => {
     const dev = await open('f');
     const err = await WireGuardGoDevice.start({ iface: dev.iface, netns, startTimeoutMs: 3_000 }).catch((e: unknown) => e);

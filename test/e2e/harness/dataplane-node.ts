@@ -21,6 +21,8 @@ export interface DataplaneNode {
   device: WireGuardGoDevice;
   net: MeshNetwork;
   firewall: NftFirewall;
+  /** Supervisor events, plus `restored` once addresses and routes are back after a restart. */
+  events: string[];
   /** This node as a peer of others. */
   asPeer(): PeerConfig;
   close(): Promise<void>;
@@ -30,7 +32,22 @@ export async function startDataplaneNode(host: Host, index: number): Promise<Dat
   const keys = generateKeyPair();
   const ipv4 = `100.64.0.${index}`;
   const ipv6 = `fd7a:115c:a1e0::${index}`;
-  const device = await WireGuardGoDevice.start({ iface: host.lab.uniqueName(`w${index}`), netns: host.netns });
+  const events: string[] = [];
+  // What the agent's engine does on a restart: the device restored its keys and peers itself;
+  // the new interface needs its addresses and routes (the filter matches it by name), and
+  // peers need a fresh handshake, as they still hold sessions the new process does not know.
+  const onEvent = (e: { type: string }) => {
+    events.push(e.type);
+    if (e.type !== 'restarted') return;
+    net
+      .apply()
+      .then(() => device.initiateHandshakes())
+      .then(
+        () => events.push('restored'),
+        (err: Error) => events.push(`restore_failed: ${err.message}`),
+      );
+  };
+  const device = await WireGuardGoDevice.start({ iface: host.lab.uniqueName(`w${index}`), netns: host.netns, onEvent });
   const net = new MeshNetwork({ iface: device.iface, netns: host.netns, addresses: [`${ipv4}/32`, `${ipv6}/128`], meshRanges: MESH_RANGES });
   const firewall = new NftFirewall({ iface: device.iface, netns: host.netns });
   try {
@@ -48,6 +65,7 @@ export async function startDataplaneNode(host: Host, index: number): Promise<Dat
     device,
     net,
     firewall,
+    events,
     asPeer: () => ({ publicKey: keys.publicKey, endpoint: `${host.address}:${WG_PORT}`, allowedIPs: [`${ipv4}/32`, `${ipv6}/128`] }),
     close: async () => {
       await firewall.clear().catch(() => undefined);
