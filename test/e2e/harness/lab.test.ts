@@ -48,6 +48,21 @@ describeWith([isRoot(), hasCommand('ip', 'iproute2'), hasCommand('iptables')], '
     expect(await a.ping(inner.address)).toBe(false);
   });
 
+  it('maps one inside socket to one outside port for every destination (endpoint-independent), or not (symmetric)', async () => {
+    await a.reflectUdp(3478);
+    await b.reflectUdp(3478);
+    const reflectors = [`${a.address}:3478`, `${b.address}:3478`];
+    const seen = await inner.probeUdp(40000, reflectors);
+    expect(seen).toEqual([`${nat.publicAddress}:40000`, `${nat.publicAddress}:40000`]);
+
+    const sym = await addNat(lab, 'sym', { mapping: 'symmetric' });
+    const behindSym = await sym.addHost('insym');
+    const [first, second] = await behindSym.probeUdp(40000, reflectors);
+    expect(first!.split(':')[0]).toBe(sym.publicAddress);
+    expect(second!.split(':')[0]).toBe(sym.publicAddress);
+    expect(first!.split(':')[1]).not.toBe(second!.split(':')[1]);
+  });
+
   it('removes every namespace it made on cleanup', async () => {
     const other = await Lab.create();
     const host = await other.addHost('x');

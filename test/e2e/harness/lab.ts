@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { run, type RunOptions, type RunResult } from '../../../client/system/run.ts';
 import { BackgroundProcess } from './process.ts';
-import { TCP_CLIENT_JS, TCP_SERVER_JS, type TcpOutcome } from './tcp-tools.ts';
+import { TCP_CLIENT_JS, TCP_SERVER_JS, UDP_PROBE_JS, UDP_REFLECTOR_JS, type TcpOutcome } from './probe-scripts.ts';
 
 /**
  * A throw-away network for end-to-end tests, made only of network namespaces this lab creates:
@@ -210,5 +210,18 @@ export class Host {
       const reason = exit === 2 ? 'timeout' : /ECONNREFUSED/.test(out) ? 'refused' : 'error';
       return { ok: false, reason, detail: out.trim() };
     }
+  }
+
+  /** A UDP reflector on `port`: it answers each datagram with the sender's address as it sees it. */
+  async reflectUdp(port: number): Promise<BackgroundProcess> {
+    const p = this.spawn('node', ['-e', UDP_REFLECTOR_JS, String(port)]);
+    await p.waitFor(/^ready$/m);
+    return p;
+  }
+
+  /** From one UDP socket on `localPort`, the address each reflector (`ip:port`) saw, in order. */
+  async probeUdp(localPort: number, reflectors: string[], timeoutMs = 2_000): Promise<string[]> {
+    const { stdout } = await this.exec('node', ['-e', UDP_PROBE_JS, String(localPort), String(timeoutMs), ...reflectors], { timeoutMs: timeoutMs + 5_000 });
+    return stdout.trim().split('\n');
   }
 }

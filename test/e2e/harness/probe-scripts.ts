@@ -1,5 +1,5 @@
 /**
- * Tiny TCP server and client, run with `node -e` inside a namespace (a server in the test's own
+ * Tiny TCP and UDP probes, run with `node -e` inside a namespace (a server in the test's own
  * process would live in the root namespace). Plain JavaScript so they start in ~50 ms.
  */
 
@@ -30,3 +30,23 @@ s.on('error', (e) => { clearTimeout(timer); console.error(e.code || e.message); 
 `;
 
 export type TcpOutcome = { ok: true; reply: string } | { ok: false; reason: 'timeout' | 'refused' | 'error'; detail: string };
+
+/** argv: port — UDP: answers every datagram with the sender's `address:port` (a tiny STUN). */
+export const UDP_REFLECTOR_JS = `
+const s = require('node:dgram').createSocket('udp4');
+s.on('message', (m, r) => s.send(r.address + ':' + r.port, r.port, r.address));
+s.bind(Number(process.argv[1]), () => console.log('ready'));
+`;
+
+/** argv: localPort timeoutMs host:port... — from one socket, asks each reflector; prints one answer per line. */
+export const UDP_PROBE_JS = `
+const s = require('node:dgram').createSocket('udp4');
+const [localPort, timeoutMs, ...targets] = process.argv.slice(1);
+const answers = new Map();
+setTimeout(() => { console.error('timeout'); process.exit(2); }, Number(timeoutMs));
+s.on('message', (m, r) => {
+  answers.set(r.address + ':' + r.port, String(m));
+  if (answers.size === targets.length) { for (const t of targets) console.log(answers.get(t)); process.exit(0); }
+});
+s.bind(Number(localPort), () => { for (const t of targets) { const [h, p] = t.split(':'); s.send('?', Number(p), h); } });
+`;
