@@ -50,9 +50,7 @@ export class PolicyNetwork {
     const next = new NetworkState(compilePolicy(policy), this.mesh);
     next.load([...old.nodes.values()].map((e) => e.node));
     const changed = new Set<string>();
-    for (const id of candidates(old, next)) {
-      if (!sameView(old, next, id)) changed.add(id);
-    }
+    for (const id of candidates(old, next)) if (!sameView(old, next, id)) changed.add(id);
     this.state = next;
     return changed;
   }
@@ -84,6 +82,13 @@ export class PolicyNetwork {
   get internal(): NetworkState {
     return this.state;
   }
+}
+
+/** Ids of the nodes whose peers or filter differ between two networks over the same nodes. */
+export function changedViews(a: PolicyNetwork, b: PolicyNetwork): Set<string> {
+  const out = new Set<string>();
+  for (const id of candidates(a.internal, b.internal)) if (!sameView(a.internal, b.internal, id)) out.add(id);
+  return out;
 }
 
 function signature(r: CompiledRule): string {

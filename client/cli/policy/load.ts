@@ -1,0 +1,41 @@
+/** Reading policy and topology files, with every problem reported as FILE:LINE:COL. */
+import { formatDiagnostic, parsePolicy, type Policy, type PolicyNode, Topology, topologyNodes } from '../../../policy/index.ts';
+import { CliError, type CliIO } from './io.ts';
+
+export async function readText(io: CliIO, path: string): Promise<string> {
+  try {
+    return await io.readFile(path);
+  } catch (e) {
+    throw new CliError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** The checked policy, or undefined after printing every diagnostic to stderr. */
+export async function loadPolicy(io: CliIO, path: string): Promise<Policy | undefined> {
+  const result = parsePolicy(await readText(io, path), path);
+  for (const d of result.diagnostics) io.stderr(formatDiagnostic(d));
+  return result.policy;
+}
+
+export async function loadTopology(io: CliIO, path: string): Promise<PolicyNode[]> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readText(io, path));
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`${path}:1:1: not JSON: ${(e as Error).message}`);
+  }
+  const t = Topology.safeParse(json);
+  if (!t.success) {
+    const issue = t.error.issues[0];
+    throw new CliError(`${path}: not a topology: ${issue?.path.join('.') || 'top level'}: ${issue?.message}`);
+  }
+  return topologyNodes(t.data);
+}
+
+/** A node by name or id. */
+export function findNode(nodes: PolicyNode[], name: string): PolicyNode {
+  const n = nodes.find((x) => x.name === name || x.id === name);
+  if (!n) throw new CliError(`no node "${name}" in the topology`);
+  return n;
+}
