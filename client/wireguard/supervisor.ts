@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { commandLine } from '../system/run.ts';
+import { rm } from 'node:fs/promises';
+import { commandLine, run } from '../system/run.ts';
 import { WireGuardError } from './errors.ts';
 import { UapiClient } from './uapi-client.ts';
 
@@ -12,9 +13,14 @@ import { UapiClient } from './uapi-client.ts';
  *  3. after each restart the device is empty (the TUN device died with the process), so
  *     `onEvent({type: 'restarted'})` is the owner's cue to apply its configuration again;
  *  4. stop: SIGTERM (wireguard-go then removes its interface and socket), SIGKILL if it lingers.
+ * With `adoptExisting`, a device that already answers on the socket (left running by a previous
+ * agent, so its tunnels kept working meanwhile) is taken over instead of refused: it is watched
+ * by polling the socket, replaced by our own process if it stops answering, and stopped by
+ * deleting its interface (wireguard-go exits when its TUN device goes away).
  */
 export type SupervisorEvent =
   | { type: 'started'; pid: number }
+  | { type: 'adopted' }
   | { type: 'exited'; code: number | null; signal: NodeJS.Signals | null; output: string; willRestart: boolean }
   | { type: 'restarted'; pid: number }
   | { type: 'restart_failed'; error: WireGuardError }
@@ -30,6 +36,10 @@ export interface SupervisorOptions {
   maxRestarts?: number;
   restartWindowMs?: number;
   restartBackoffMs?: number;
+  /** Take over a wireguard-go that already serves this interface (default: refuse to start). */
+  adoptExisting?: boolean;
+  /** How often an adopted device is checked. Default 1 s. */
+  watchIntervalMs?: number;
   onEvent?: (event: SupervisorEvent) => void;
 }
 
@@ -43,6 +53,7 @@ export class WireGuardGoSupervisor {
   private stopping = false;
   private restartTimes: number[] = [];
   private exited: Promise<void> = Promise.resolve();
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     // Interface names are global in /var/run/wireguard, and shown in errors: keep them plain.
@@ -56,25 +67,70 @@ export class WireGuardGoSupervisor {
     return this.child?.pid;
   }
 
+  /** True while a device we launched or adopted is expected to be serving. */
   get running(): boolean {
+    return this.watchdog !== undefined || this.childAlive;
+  }
+
+  get adopted(): boolean {
+    return this.watchdog !== undefined;
+  }
+
+  private get childAlive(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   async start(): Promise<void> {
     if (this.running) return;
     this.stopping = false;
+    if (this.options.adoptExisting && (await this.uapi.ping())) {
+      this.watch();
+      this.emit({ type: 'adopted' });
+      return;
+    }
     const pid = await this.launch();
     this.emit({ type: 'started', pid });
   }
 
   async stop(timeoutMs = 3_000): Promise<void> {
     this.stopping = true;
+    if (this.watchdog) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
+      await run('ip', ['link', 'del', this.options.iface], { netns: this.options.netns }).catch(() => undefined);
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline && (await this.uapi.ping())) await sleep(20);
+      return;
+    }
     const child = this.child;
-    if (!child || !this.running) return;
+    if (!child || !this.childAlive) return;
     child.kill('SIGTERM');
     const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     await this.exited;
     clearTimeout(killer);
+    await this.removeStaleSocket();
+  }
+
+  private watch(): void {
+    let checking = false;
+    this.watchdog = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      this.uapi.ping().then((alive) => {
+        checking = false;
+        if (alive || !this.watchdog || this.stopping) return;
+        clearInterval(this.watchdog);
+        this.watchdog = undefined;
+        this.emit({ type: 'exited', code: null, signal: null, output: 'the adopted wireguard-go stopped answering', willRestart: this.withinBudget() });
+        this.scheduleRestart();
+      });
+    }, this.options.watchIntervalMs ?? 1_000);
+    this.watchdog.unref();
+  }
+
+  /** A process killed hard leaves its socket behind; one that does not answer is ours to remove. */
+  private async removeStaleSocket(): Promise<void> {
+    if (!(await this.uapi.ping())) await rm(this.uapi.socketPath, { force: true });
   }
 
   private async launch(): Promise<number> {
@@ -110,14 +166,14 @@ export class WireGuardGoSupervisor {
     });
     const deadline = Date.now() + startTimeoutMs;
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-      if (spawnError || !this.running) {
+      if (spawnError || !this.childAlive) {
         await this.exited;
         const why = spawnError?.message ?? `exited with ${child.exitCode ?? child.signalCode}: ${this.output.trim() || 'no output'}`;
         throw new WireGuardError('wireguard.start_failed', `wireguard-go for ${where} did not start: ${why}`, { cause: spawnError });
       }
       if (await this.uapi.ping()) {
         ready = true;
-        if (this.running) return child.pid!;
+        if (this.childAlive) return child.pid!;
       }
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
@@ -146,6 +202,7 @@ export class WireGuardGoSupervisor {
     if (this.stopping) return;
     if (!this.withinBudget()) {
       this.emit({ type: 'gave_up', restarts: this.restartTimes.length });
+      void this.removeStaleSocket();
       return;
     }
     this.restartTimes.push(Date.now());

@@ -1,4 +1,5 @@
 import type { DeviceConfig, WireGuardDevice } from './device.ts';
+import { publicKeyOf } from './keys.ts';
 import { diffPeers, type PeerChanges, type PeerConfig } from './peer-diff.ts';
 import { WireGuardGoSupervisor, type SupervisorEvent, type SupervisorOptions } from './supervisor.ts';
 import type { DeviceState } from './uapi-format.ts';
@@ -39,11 +40,29 @@ export class WireGuardGoDevice implements WireGuardDevice {
     return this.supervisor.pid;
   }
 
+  /** Sends only settings that differ: re-sending the same port would rebind the socket. */
   configure(config: DeviceConfig): Promise<void> {
     return this.serial(async () => {
-      await this.supervisor.uapi.set({ device: config });
+      const current = await this.supervisor.uapi.get();
+      const keyChanged = current.publicKey !== publicKeyOf(config.privateKey);
+      const portChanged = config.listenPort !== undefined && config.listenPort !== current.listenPort;
+      const markChanged = config.fwmark !== undefined && config.fwmark !== current.fwmark;
+      if (keyChanged || portChanged || markChanged) {
+        await this.supervisor.uapi.set({
+          device: {
+            ...(keyChanged && { privateKey: config.privateKey }),
+            ...(portChanged && { listenPort: config.listenPort }),
+            ...(markChanged && { fwmark: config.fwmark }),
+          },
+        });
+      }
       this.config = config;
     });
+  }
+
+  /** True when this device took over a wireguard-go that was already running. */
+  get adopted(): boolean {
+    return this.supervisor.adopted;
   }
 
   applyPeers(desired: readonly PeerConfig[]): Promise<PeerChanges> {

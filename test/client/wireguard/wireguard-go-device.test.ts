@@ -127,6 +127,47 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'a wireguard-go device driv
     await expect(dev.state()).rejects.toMatchObject({ code: 'wireguard.uapi_unavailable' });
   });
 
+  it('takes over a wireguard-go left running (by a previous agent) without disturbing its tunnels', async () => {
+    const first = await WireGuardGoDevice.start({ iface: lab.uniqueName('i'), netns, maxRestarts: 0 });
+    opened.push(first);
+    await first.configure({ privateKey: me.privateKey, listenPort: 51700 });
+    const peers = [{ publicKey: p1, endpoint: '10.77.0.99:51820', allowedIPs: ['100.64.9.2/32'] }];
+    await first.applyPeers(peers);
+    await run('ip', ['-n', netns, 'link', 'set', first.iface, 'up']);
+    await run('ip', ['-n', netns, 'route', 'replace', '100.64.9.2/32', 'dev', first.iface]);
+    await run('ping', ['-c', '1', '-W', '1', '100.64.9.2'], { netns }).catch(() => undefined);
+    const before = (await first.state()).peers[0]!;
+    expect(before.txBytes).toBeGreaterThan(0);
+
+    const events: string[] = [];
+    const second = await WireGuardGoDevice.start({ iface: first.iface, netns, adoptExisting: true, watchIntervalMs: 50, onEvent: (e) => events.push(e.type) });
+    opened.push(second);
+    expect([second.adopted, second.pid, events]).toEqual([true, undefined, ['adopted']]);
+    await second.configure({ privateKey: me.privateKey, listenPort: 51700 });
+    expect(await second.applyPeers(peers)).toEqual({ added: [], updated: [], removed: [] });
+    expect((await second.state()).peers[0]!.txBytes).toBeGreaterThanOrEqual(before.txBytes);
+
+    // The adopted process dies: the adopter notices, starts its own and restores the configuration.
+    process.kill(first.pid!, 'SIGKILL');
+    await until(() => events.includes('restarted'));
+    expect(events).toEqual(['adopted', 'exited', 'restarted']);
+    expect(second.adopted).toBe(false);
+    const state = await second.state();
+    expect(state).toMatchObject({ publicKey: me.publicKey, listenPort: 51700 });
+    expect(state.peers.map((p) => p.publicKey)).toEqual([p1]);
+  });
+
+  it('stops an adopted device by deleting its interface', async () => {
+    const firstEvents: string[] = [];
+    const first = await WireGuardGoDevice.start({ iface: lab.uniqueName('j'), netns, maxRestarts: 0, onEvent: (e) => firstEvents.push(e.type) });
+    opened.push(first);
+    const second = await WireGuardGoDevice.start({ iface: first.iface, netns, adoptExisting: true });
+    await second.close();
+    await until(() => firstEvents.includes('exited'));
+    expect(existsSync(uapiSocketPath(first.iface))).toBe(false);
+    await expect(run('ip', ['-n', netns, 'link', 'show', first.iface])).rejects.toMatchObject({ code: 'system.command_failed' });
+  });
+
   it('fails to start with a message that says why, and refuses unsafe interface names', async () => {
     const dev = await open('f');
     const err = await WireGuardGoDevice.start({ iface: dev.iface, netns, startTimeoutMs: 3_000 }).catch((e: unknown) => e);

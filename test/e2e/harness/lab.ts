@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
 import { run, type RunOptions, type RunResult } from '../../../client/system/run.ts';
 import { BackgroundProcess } from './process.ts';
 import { TCP_CLIENT_JS, TCP_SERVER_JS, UDP_PROBE_JS, UDP_REFLECTOR_JS, type TcpOutcome } from './probe-scripts.ts';
@@ -39,7 +40,7 @@ export class Lab {
   private constructor() {
     labCounter += 1;
     this.prefix = `tr${process.pid}-${labCounter}-`;
-    this.stem = `tr${process.pid.toString(36)}${labCounter.toString(36)}`;
+    this.stem = `t${process.pid.toString(36)}-${labCounter.toString(36)}-`; // separators keep stems prefix-free
     this.switchNs = `${this.prefix}sw`;
     this.internet = { index: 0, bridge: 'br0', net: '10.77.0', nextHost: 10 };
   }
@@ -114,7 +115,22 @@ export class Lab {
       await run('ip', ['netns', 'del', ns]).catch(() => undefined);
     }
     this.namespaces.length = 0;
+    this.removeSockets();
     process.removeListener('exit', this.exitHook);
+  }
+
+  /** UAPI sockets of devices named by this lab that a hard kill left behind. */
+  private removeSockets(): void {
+    const dir = '/var/run/wireguard';
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (name.startsWith(this.stem) && name.endsWith('.sock')) rmSync(`${dir}/${name}`, { force: true });
+    }
   }
 
   private async stopStragglers(ns: string): Promise<void> {
@@ -139,6 +155,7 @@ export class Lab {
         // best effort while exiting
       }
     }
+    this.removeSockets();
   }
 
   private async createBridge(segment: Segment): Promise<void> {
