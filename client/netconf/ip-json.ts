@@ -17,6 +17,8 @@ const Link = z.object({
     .transform((list) => list.filter((a): a is { family: string; local: string; prefixlen: number } => 'local' in a)),
 });
 const Route = z.object({ type: z.string().optional(), dst: z.string(), dev: z.string().optional(), metric: z.number().optional() });
+/** iproute2 prints the /0 route as `default`. */
+export const routeDst = (family: 4 | 6, dst: string): string => (dst === 'default' ? (family === 4 ? '0.0.0.0/0' : '::/0') : dst);
 export type LinkInfo = z.infer<typeof Link>;
 export type RouteInfo = z.infer<typeof Route>;
 

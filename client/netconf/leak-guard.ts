@@ -1,6 +1,6 @@
 import { deleteNftTable, loadNftScript, nftQuote } from '../firewall/nft.ts';
 import { run, type Runner } from '../system/run.ts';
-import { showRoutes } from './ip-json.ts';
+import { routeDst, showRoutes } from './ip-json.ts';
 import { formatPrefix, parsePrefix, type Prefix } from './prefix.ts';
 import { TRELLIS_ROUTE_PROTO } from './routes.ts';
 
@@ -69,7 +69,7 @@ export class LeakGuard {
   private async syncUnreachable(ranges: readonly Prefix[]): Promise<void> {
     for (const family of [4, 6] as const) {
       const routes = await showRoutes(family, ['type', 'unreachable', 'proto', TRELLIS_ROUTE_PROTO], this.netns, this.runner);
-      const current = new Set(routes.map((r) => formatPrefix(parsePrefix(r.dst))));
+      const current = new Set(routes.map((r) => formatPrefix(parsePrefix(routeDst(family, r.dst)))));
       const wanted = new Set(ranges.filter((r) => r.family === family).map(formatPrefix));
       for (const dst of current) {
         if (!wanted.has(dst)) await this.route('del', dst);

@@ -58,9 +58,13 @@ export class MeshNetwork {
     return this.routes.sync(this.wantedRoutes());
   }
 
-  /** Routes for peers' allowed IPs; those inside a mesh range are already routed. */
+  /**
+   * Routes for peers' allowed IPs; those inside a mesh range are already routed. Default
+   * routes (an exit node's 0.0.0.0/0, ::/0) are left out: routing everything into the tunnel
+   * needs policy routing that keeps WireGuard's own packets off it, which is not done here.
+   */
   async setPeerRoutes(allowedIPs: readonly string[]): Promise<RouteChanges> {
-    this.peerPrefixes = allowedIPs.map((a, i) => prefixAt(a, `allowedIPs[${i}]`));
+    this.peerPrefixes = allowedIPs.map((a, i) => prefixAt(a, `allowedIPs[${i}]`)).filter((p) => p.bits > 0);
     return this.routes.sync(this.wantedRoutes());
   }
 

@@ -1,7 +1,7 @@
 import { CommandError } from '../system/errors.ts';
 import { run, type Runner } from '../system/run.ts';
 import { NetconfError } from './errors.ts';
-import { showRoutes } from './ip-json.ts';
+import { routeDst, showRoutes } from './ip-json.ts';
 import { formatPrefix, parsePrefix, type Prefix } from './prefix.ts';
 
 /**
@@ -52,7 +52,7 @@ export class MeshRoutes {
 
   private async current(family: 4 | 6): Promise<Prefix[]> {
     const routes = await showRoutes(family, ['proto', TRELLIS_ROUTE_PROTO, 'dev', this.iface], this.netns, this.runner);
-    return routes.filter((r) => r.type === undefined || r.type === 'unicast').map((r) => parsePrefix(r.dst));
+    return routes.filter((r) => r.type === undefined || r.type === 'unicast').map((r) => parsePrefix(routeDst(family, r.dst)));
   }
 
   private async add(dst: string): Promise<void> {

@@ -61,10 +61,17 @@ describeWith([isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables'
   });
 
   it('routes peers\' allowed IPs that the mesh ranges do not cover, and withdraws them again', async () => {
-    const peers = ['100.64.0.9/32', 'fd7a:115c:a1e0::9/128', '10.20.0.0/16', '2001:db8:5::/64'];
+    const peers = ['100.64.0.9/32', 'fd7a:115c:a1e0::9/128', '10.20.0.0/16', '2001:db8:5::/64', '0.0.0.0/0', '::/0'];
     expect(await net.setPeerRoutes(peers)).toEqual({ added: ['10.20.0.0/16', '2001:db8:5::/64'], removed: [] });
+    const viaDefault = await ip(['route', 'get', '192.0.2.1']).catch((err: Error) => err.message);
+    expect(viaDefault).not.toContain(device.iface); // an exit node's /0 is not routed here
     expect(await ip(['route', 'get', '10.20.3.4'])).toContain(`dev ${device.iface}`);
     expect(await net.setPeerRoutes(peers.slice(0, 3))).toEqual({ added: [], removed: ['2001:db8:5::/64'] });
+  });
+
+  it('reads back routes iproute2 prints as "default" (a /0 someone routed via the interface with our tag)', async () => {
+    await ip(['route', 'add', 'default', 'dev', device.iface, 'proto', '126', 'metric', '9999']);
+    expect(await net.setPeerRoutes(['10.20.0.0/16'])).toEqual({ added: [], removed: ['0.0.0.0/0'] });
   });
 
   it('drops mesh traffic that a more specific route would send out another interface', async () => {
