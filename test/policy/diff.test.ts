@@ -1,0 +1,40 @@
+/** diffAccess lists who gains and who loses access to what, for a policy change under review. */
+import { describe, expect, it } from 'vitest';
+import { diffAccess, parsePolicy, type PolicyNode } from '../../policy/index.ts';
+
+const text = (acls: string) => `{
+  "groups": {"group:eng": ["alice@example.com"]},
+  "tagOwners": {"tag:web": [], "tag:db": []},
+  "acls": [${acls}],
+}`;
+const p = (acls: string) => parsePolicy(text(acls)).policy!;
+const n = (id: string, i: number, f: Partial<PolicyNode>): PolicyNode => ({
+  id, name: `${id}-node`, tags: [], ipv4: `100.64.0.${i}`, ipv6: `fd7a:115c:a1e0::${i}`, routableIPs: [], approvedRoutes: [], ...f,
+});
+const nodes = [n('alice', 1, { user: 'alice@example.com' }), n('web', 2, { tags: ['tag:web'] }), n('db', 3, { tags: ['tag:db'] })];
+
+describe('diffAccess', () => {
+  it('reports narrowed ports as revoked and widened ones as granted, by node name', () => {
+    const before = p('{"action": "accept", "src": ["group:eng"], "proto": "tcp", "dst": ["tag:web:80,443"]}');
+    const after = p('{"action": "accept", "src": ["group:eng"], "proto": "tcp", "dst": ["tag:web:443-444"]}');
+    expect(diffAccess(before, after, nodes)).toEqual({
+      granted: [{ src: 'alice-node', dst: 'web-node', protos: 'tcp', ports: '444' }],
+      revoked: [{ src: 'alice-node', dst: 'web-node', protos: 'tcp', ports: '80' }],
+    });
+  });
+
+  it('follows identity: moving a rule from one tag to another', () => {
+    const before = p('{"action": "accept", "src": ["tag:web"], "proto": "udp", "dst": ["tag:db:53"]}');
+    const after = p('{"action": "accept", "src": ["tag:db"], "proto": "udp", "dst": ["tag:web:53"]}');
+    expect(diffAccess(before, after, nodes)).toEqual({
+      granted: [{ src: 'db-node', dst: 'web-node', protos: 'udp', ports: '53' }],
+      revoked: [{ src: 'web-node', dst: 'db-node', protos: 'udp', ports: '53' }],
+    });
+  });
+
+  it('is empty when a change does not change access', () => {
+    const before = p('{"action": "accept", "src": ["group:eng"], "dst": ["tag:web:443"]}');
+    const after = p('{"action": "accept", "src": ["alice@example.com"], "dst": ["tag:web:443"]}');
+    expect(diffAccess(before, after, nodes)).toEqual({ granted: [], revoked: [] });
+  });
+});
