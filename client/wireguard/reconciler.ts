@@ -1,0 +1,91 @@
+import type { DeviceConfig } from './device.ts';
+import { publicKeyOf } from './keys.ts';
+import { diffPeers, type PeerChanges, type PeerConfig } from './peer-diff.ts';
+import type { DeviceState, SetRequest } from './uapi-format.ts';
+
+/**
+ * Keeps one device's configuration in line with what the owner wants, whatever carries the
+ * requests (the UAPI socket, or the `wg` tool for kernel devices). Calls are serialised, so
+ * a diff is always computed against the state it is about to change; only differences are sent.
+ */
+export interface ConfigChannel {
+  get(): Promise<DeviceState>;
+  set(request: SetRequest): Promise<void>;
+}
+
+export class DeviceReconciler {
+  private config: DeviceConfig | undefined;
+  private desiredPeers: readonly PeerConfig[] = [];
+  private lastApplied = new Map<string, PeerConfig>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly channel: ConfigChannel) {}
+
+  /** Sends only settings that differ: re-sending the same port would rebind the socket. */
+  configure(config: DeviceConfig): Promise<void> {
+    return this.serial(async () => {
+      const current = await this.channel.get();
+      const keyChanged = current.publicKey !== publicKeyOf(config.privateKey);
+      const portChanged = config.listenPort !== undefined && config.listenPort !== current.listenPort;
+      const markChanged = config.fwmark !== undefined && config.fwmark !== current.fwmark;
+      if (keyChanged || portChanged || markChanged) {
+        await this.channel.set({
+          device: {
+            ...(keyChanged && { privateKey: config.privateKey }),
+            ...(portChanged && { listenPort: config.listenPort }),
+            ...(markChanged && { fwmark: config.fwmark }),
+          },
+        });
+      }
+      this.config = config;
+    });
+  }
+
+  applyPeers(desired: readonly PeerConfig[]): Promise<PeerChanges> {
+    return this.serial(async () => {
+      const current = await this.channel.get();
+      const { sections, changes } = diffPeers(current.peers, desired, this.lastApplied);
+      if (sections.length > 0) await this.channel.set({ peers: sections });
+      this.desiredPeers = desired;
+      this.lastApplied = new Map(desired.map((p) => [p.publicKey, p]));
+      return changes;
+    });
+  }
+
+  initiateHandshakes(publicKeys?: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      const wanted = publicKeys ? new Set(publicKeys) : undefined;
+      const peers = (await this.channel.get()).peers.filter((p) => p.endpoint && (!wanted || wanted.has(p.publicKey)));
+      if (peers.length === 0) return;
+      // WireGuard sends a keepalive at once when a peer's persistent keepalive goes from 0 to
+      // non-zero (and so starts a handshake when there is no session); then restore the setting.
+      const set = (value: (k: number) => number) =>
+        this.channel.set({ peers: peers.map((p) => ({ publicKey: p.publicKey, updateOnly: true, persistentKeepalive: value(p.persistentKeepalive) })) });
+      await set(() => 0);
+      await set((k) => k || 25);
+      await set((k) => k);
+    });
+  }
+
+  state(): Promise<DeviceState> {
+    return this.serial(() => this.channel.get());
+  }
+
+  /** After the device was recreated empty: everything the owner asked for, again. */
+  reapply(): Promise<void> {
+    this.lastApplied = new Map();
+    return this.serial(async () => {
+      if (this.config) await this.channel.set({ device: this.config });
+      const { sections } = diffPeers([], this.desiredPeers);
+      if (sections.length > 0) await this.channel.set({ peers: sections });
+      this.lastApplied = new Map(this.desiredPeers.map((p) => [p.publicKey, p]));
+    });
+  }
+
+  /** Runs `job` after every call queued before it. */
+  serial<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(job, job);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
