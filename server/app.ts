@@ -79,7 +79,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const auth = new CallerAuth(store, new MachineProofVerifier(), now);
   const authLimiter = new RateLimiter(config.limits.authPerMinute);
 
-  const publicUrl = config.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
+  // Known once listening (port 0 picks one); the OpenAPI document names it.
+  let url = config.publicUrl ?? '';
   const app = createHttpApp({
     routes: [
       ...machineRoutes(nodes, engine, metrics),
@@ -87,7 +88,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     ],
     auth, authLimiter, now, logger, metrics,
     maxBodyBytes: config.limits.maxBodyBytes,
-    publicUrl,
+    publicUrl: () => url,
     health: () => ({ ok: true, detail: { nodes: engine.nodeCount, connected: engine.connectedCount, policyVersion: policies.current().record.version } }),
   });
 
@@ -102,7 +103,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   expiry.unref();
 
   const port = (server.address() as AddressInfo).port;
-  const url = config.publicUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
+  url = config.publicUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
   logger.info({ url, mapPath: MAP_PATH, nodes: engine.nodeCount, policyVersion: active.record.version }, 'trellis server listening');
   if (active.record.starter) logger.warn(engine.policyWarning());
 

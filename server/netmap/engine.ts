@@ -5,6 +5,7 @@ import type { NodeRecord, UserRecord } from '../store/records.ts';
 import { LiveNode } from './live-node.ts';
 import { MapSession, type MapSocket, type MapSource } from './session.ts';
 import { SentState } from './sent-state.ts';
+import { Flusher } from './flusher.ts';
 
 export interface NetmapOptions {
   /** The mesh's address ranges: what `*` means as a source. */
@@ -15,6 +16,8 @@ export interface NetmapOptions {
   onSent?: (kind: 'full' | 'delta', bytes: number) => void;
   /** How long a disconnected node's sent state is kept for a resume. */
   resumeWindowMs?: number;
+  /** How long changes gather before they are sent, so a burst becomes one message. */
+  batchMs?: number;
 }
 
 export type RemovalReason = 'deleted' | 'expired' | 'ephemeral';
@@ -31,6 +34,7 @@ export class NetmapEngine implements MapSource {
   private readonly sessions = new Map<string, MapSession>();
   private readonly retained = new Map<string, { state: SentState; until: number }>();
   private readonly filterCache = new Map<string, string>();
+  private readonly flusher: Flusher;
   private network: PolicyNetwork;
   private warning: string | undefined;
   private readonly staticParts: { dns: string; relay: string };
@@ -42,6 +46,7 @@ export class NetmapEngine implements MapSource {
     this.warning = starter ? STARTER_WARNING : undefined;
     this.staticParts = { dns: JSON.stringify(options.dns), relay: JSON.stringify(options.relay) };
     this.versionBase = options.now();
+    this.flusher = new Flusher(options.batchMs ?? 10);
   }
 
   // ---- MapSource ----
@@ -77,13 +82,9 @@ export class NetmapEngine implements MapSource {
     return this.nodes.get(id)?.online ?? false;
   }
   queueDepths(): { pending: number; queuedBytes: number } {
-    let pending = 0;
     let queuedBytes = 0;
-    for (const s of this.sessions.values()) {
-      if (s.pending) pending++;
-      queuedBytes += s.queuedBytes;
-    }
-    return { pending, queuedBytes };
+    for (const s of this.sessions.values()) queuedBytes += s.queuedBytes;
+    return { pending: this.flusher.size, queuedBytes };
   }
   visiblePeers(id: string): readonly string[] {
     return this.nodes.has(id) ? this.network.peersOf(id) : [];
@@ -116,12 +117,12 @@ export class NetmapEngine implements MapSource {
     const existing = this.nodes.get(record.id);
     if (existing) {
       // Peers that saw the old record must get the new one.
-      const sawIt = new Set(this.network.peersOf(record.id));
-      sawIt.add(record.id);
+      const sawIt = this.network.peersOf(record.id);
       if (existing.update(record, owner).policyChanged) {
         this.touchPolicy(this.network.upsertNode(existing.policyNode()));
       }
-      this.touch(sawIt);
+      this.announce(record.id, sawIt);
+      this.announce(record.id, [record.id]);
     } else {
       const live = new LiveNode(record, owner);
       this.nodes.set(record.id, live);
@@ -133,7 +134,6 @@ export class NetmapEngine implements MapSource {
 
   removeNode(id: string, reason: RemovalReason): void {
     if (!this.nodes.has(id)) return;
-    const sawIt = new Set(this.network.peersOf(id));
     const affected = this.network.removeNode(id);
     this.nodes.delete(id);
     this.filterCache.delete(id);
@@ -146,9 +146,7 @@ export class NetmapEngine implements MapSource {
       session.close(code, `node ${reason}`);
     }
     affected.delete(id);
-    sawIt.delete(id);
     this.touchPolicy(affected);
-    this.touch(sawIt);
   }
 
   setPolicy(policy: Policy, starter: boolean): void {
@@ -156,7 +154,7 @@ export class NetmapEngine implements MapSource {
     const warning = starter ? STARTER_WARNING : undefined;
     if (warning !== this.warning) {
       this.warning = warning;
-      this.touch(new Set(this.sessions.keys()));
+      for (const s of this.sessions.values()) s.markViewDirty();
     }
   }
 
@@ -179,7 +177,7 @@ export class NetmapEngine implements MapSource {
     this.retained.delete(nodeId);
     const resumed = kept !== undefined && since !== undefined && kept.state.version === since && kept.until > this.options.now();
     const state = resumed ? kept.state : new SentState(Math.max(this.versionBase, kept?.state.version ?? 0));
-    const session = new MapSession(nodeId, socket, state, this, this.options.onSent ?? (() => {}), resumed);
+    const session = new MapSession(nodeId, socket, state, this, this.flusher, this.options.onSent ?? (() => {}), resumed);
     this.sessions.set(nodeId, session);
     this.setOnline(live, true);
     session.start();
@@ -199,18 +197,20 @@ export class NetmapEngine implements MapSource {
     if (live.online === online) return;
     live.online = online;
     live.revision++;
-    this.touch(new Set(this.network.peersOf(live.id)));
+    this.announce(live.id, this.network.peersOf(live.id));
   }
 
   /** These nodes' peers or filters may have changed under the policy. */
   private touchPolicy(ids: Iterable<string>): void {
-    for (const id of ids) this.filterCache.delete(id);
-    this.touch(ids);
+    for (const id of ids) {
+      this.filterCache.delete(id);
+      this.sessions.get(id)?.markViewDirty();
+    }
   }
 
-  /** These nodes may need to hear about a change. */
-  private touch(ids: Iterable<string>): void {
-    for (const id of ids) this.sessions.get(id)?.markDirty();
+  /** Node `changed` has a new record; these nodes hold it and must get it. */
+  private announce(changed: string, to: Iterable<string>): void {
+    for (const id of to) this.sessions.get(id)?.markPeerDirty(changed);
   }
 
   private isExpired(record: NodeRecord): boolean {

@@ -1,5 +1,6 @@
 import type { LiveNode } from './live-node.ts';
-import { SentState } from './sent-state.ts';
+import type { Flushable, Flusher } from './flusher.ts';
+import type { SentState } from './sent-state.ts';
 
 /** The part of a WebSocket a session needs; lets the engine stay transport-agnostic. */
 export interface MapSocket {
@@ -19,16 +20,18 @@ export interface MapSource {
 
 /** Bytes queued in the socket above which a session waits before sending more. */
 const HIGH_WATER_BYTES = 256 * 1024;
-const RETRY_MS = 20;
 
 /**
  * One agent's map stream. Changes only mark it dirty; the message is built when the socket can
  * take it, from the current state against what was last sent. A stalled agent therefore never
  * holds anyone back and never accumulates a backlog: it gets one merged delta when it drains.
+ *
+ * Two kinds of dirt: a change of what this node may see (policy, joins, leaves) needs a scan of
+ * its whole view; a change of one peer's record (key, endpoint, online) needs only that peer.
  */
-export class MapSession {
-  private dirty = false;
-  private scheduled = false;
+export class MapSession implements Flushable {
+  private viewDirty = false;
+  private readonly dirtyPeers = new Set<string>();
   private closed = false;
 
   constructor(
@@ -36,27 +39,35 @@ export class MapSession {
     private readonly socket: MapSocket,
     readonly sent: SentState,
     private readonly source: MapSource,
+    private readonly flusher: Flusher,
     private readonly onSent: (kind: 'full' | 'delta', bytes: number) => void,
     private readonly resumed: boolean,
   ) {}
 
   /** Sends the first message: a full map, or a delta when resuming from a known version. */
   start(): void {
-    if (this.resumed) this.sendDelta(true);
-    else this.sendFull();
+    if (this.resumed) {
+      this.viewDirty = true; // anything may have changed while it was away
+      this.sendDelta(true);
+    } else this.sendFull();
   }
 
-  markDirty(): void {
+  /** What this node may see changed: rescan its view. */
+  markViewDirty(): void {
     if (this.closed) return;
-    this.dirty = true;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.viewDirty = true;
+    this.flusher.add(this);
+  }
+
+  /** One node's record changed (a peer, or this node itself). */
+  markPeerDirty(id: string): void {
+    if (this.closed) return;
+    this.dirtyPeers.add(id);
+    this.flusher.add(this);
   }
 
   get pending(): boolean {
-    return this.dirty;
+    return this.viewDirty || this.dirtyPeers.size > 0;
   }
 
   get queuedBytes(): number {
@@ -66,6 +77,7 @@ export class MapSession {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.flusher.delete(this);
     this.socket.close(code, reason);
   }
 
@@ -73,16 +85,11 @@ export class MapSession {
     if (!this.closed) this.socket.send(text);
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    if (this.closed || !this.dirty) return;
-    if (this.socket.bufferedAmount > HIGH_WATER_BYTES) {
-      this.scheduled = true;
-      setTimeout(() => this.flush(), RETRY_MS);
-      return;
-    }
-    this.dirty = false;
+  flush(): boolean {
+    if (this.closed || !this.pending) return true;
+    if (this.socket.bufferedAmount > HIGH_WATER_BYTES) return false;
     this.sendDelta();
+    return true;
   }
 
   private sendFull(): void {
@@ -115,23 +122,12 @@ export class MapSession {
     if (!self) return;
     const sent = this.sent;
     const parts: string[] = [];
-    const visible = this.source.peersOf(this.nodeId);
     const upserted: string[] = [];
-    const stillVisible = new Set<string>();
-    for (const id of visible) {
-      const peer = this.source.node(id);
-      if (!peer) continue;
-      stillVisible.add(id);
-      if (sent.peers.get(id) !== peer.revision) {
-        sent.peers.set(id, peer.revision);
-        upserted.push(peer.peerJson());
-      }
-    }
     const removed: string[] = [];
-    for (const id of sent.peers.keys()) {
-      if (!stillVisible.has(id)) removed.push(id);
-    }
-    for (const id of removed) sent.peers.delete(id);
+    if (this.viewDirty) this.scanView(upserted, removed);
+    else this.scanPeers(this.dirtyPeers, upserted);
+    this.viewDirty = false;
+    this.dirtyPeers.clear();
     if (upserted.length) parts.push(`"peersUpserted":[${upserted.join(',')}]`);
     if (removed.length) parts.push(`"peersRemoved":${JSON.stringify(removed)}`);
     const filterJson = this.source.filterJsonOf(this.nodeId);
@@ -153,5 +149,35 @@ export class MapSession {
     const text = `{"type":"delta","version":${sent.version},"fromVersion":${from}${parts.map((p) => `,${p}`).join('')}}`;
     this.send(text);
     this.onSent('delta', text.length);
+  }
+
+  /** Compares the whole visible set with what was sent. */
+  private scanView(upserted: string[], removed: string[]): void {
+    const sent = this.sent;
+    const stillVisible = new Set<string>();
+    for (const id of this.source.peersOf(this.nodeId)) {
+      const peer = this.source.node(id);
+      if (!peer) continue;
+      stillVisible.add(id);
+      if (sent.peers.get(id) !== peer.revision) {
+        sent.peers.set(id, peer.revision);
+        upserted.push(peer.peerJson());
+      }
+    }
+    for (const id of sent.peers.keys()) if (!stillVisible.has(id)) removed.push(id);
+    for (const id of removed) sent.peers.delete(id);
+  }
+
+  /** Only these peers' records changed; who is visible did not. */
+  private scanPeers(ids: Iterable<string>, upserted: string[]): void {
+    const sent = this.sent;
+    for (const id of ids) {
+      const revision = sent.peers.get(id);
+      const peer = revision === undefined ? undefined : this.source.node(id);
+      if (peer && peer.revision !== revision) {
+        sent.peers.set(id, peer.revision);
+        upserted.push(peer.peerJson());
+      }
+    }
   }
 }

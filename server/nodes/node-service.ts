@@ -33,7 +33,8 @@ export class NodeService {
 
   constructor(private readonly deps: NodeServiceDeps) {}
 
-  async register(request: RegisterRequest, provenMachineKey: string): Promise<NodeRecord> {
+  /** `existing` is the node already registered with the proven machine key, if any. */
+  async register(request: RegisterRequest, provenMachineKey: string, existing?: NodeRecord): Promise<NodeRecord> {
     const { store, now } = this.deps;
     if (request.protocolVersion < MIN_SUPPORTED_PROTOCOL_VERSION) {
       throw invalid('protocol.too_old', `this agent speaks protocol ${request.protocolVersion}; the server needs at least ${MIN_SUPPORTED_PROTOCOL_VERSION} (it speaks ${PROTOCOL_VERSION}): upgrade the agent`, 'body.protocolVersion');
@@ -51,15 +52,16 @@ export class NodeService {
     const tags = await this.resolveTags(identity.tags, request.advertiseTags ?? [], owner?.email, owner?.groups);
     const advertisedRoutes = parseRoutes(request.advertiseRoutes ?? [], 'body.advertiseRoutes');
 
-    const existing = await store.nodes.getByMachineKey(request.machineKey);
     if (existing) {
       // The same machine signing in again: keep its identity and addresses.
       const updated = await this.patch(existing.id, {
         wireguardKey: request.wireguardKey,
-        userId: identity.userId,
+        // null clears: signing in again renews an expired node, and a tag credential
+        // leaves no previous owner behind.
+        userId: identity.userId ?? null,
         tags,
         advertisedRoutes,
-        expiresAt: identity.expiresAt,
+        expiresAt: identity.expiresAt ?? null,
         os: request.os,
       });
       this.cancelEphemeralRemoval(existing.id);

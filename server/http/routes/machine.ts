@@ -23,7 +23,8 @@ export function machineRoutes(nodes: NodeService, engine: NetmapEngine, metrics:
       response: RegisterResponse,
       handle: async ({ body, caller }) => {
         const done = metrics.joinSeconds.startTimer();
-        const node = selfOf(await nodes.register(body, machineOf(caller).machineKey));
+        const { machineKey, node: existing } = machineOf(caller);
+        const node = selfOf(await nodes.register(body, machineKey, existing));
         done();
         return { node };
       },

@@ -33,24 +33,27 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
     }
   };
 
+  const nameTaken = db.select({ id: nodes.id }).from(nodes).where(eq(nodes.name, sql.placeholder('name'))).prepare();
   const uniqueName = (base: string) => {
+    if (!nameTaken.get({ name: base })) return base;
     const taken = new Set(
-      db.select({ name: nodes.name }).from(nodes).where(like(nodes.name, `${base}%`)).all().map((r) => r.name),
+      db.select({ name: nodes.name }).from(nodes).where(like(nodes.name, `${base}-%`)).all().map((r) => r.name),
     );
-    if (!taken.has(base)) return base;
     for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
   };
+  const byId = db.select().from(nodes).where(eq(nodes.id, sql.placeholder('id'))).prepare();
+  const byMachineKey = db.select().from(nodes).where(eq(nodes.machineKey, sql.placeholder('key'))).prepare();
 
   return {
     async list() {
       return db.select().from(nodes).orderBy(nodes.createdAt).all().map(toRecord);
     },
     async get(id) {
-      const row = db.select().from(nodes).where(eq(nodes.id, id)).get();
+      const row = byId.get({ id });
       return row && toRecord(row);
     },
     async getByMachineKey(machineKey) {
-      const row = db.select().from(nodes).where(eq(nodes.machineKey, machineKey)).get();
+      const row = byMachineKey.get({ key: machineKey });
       return row && toRecord(row);
     },
     async create(draft, options) {
