@@ -14,7 +14,8 @@ export interface HttpDeps extends MountDeps {
   logger: Logger;
   metrics: ServerMetrics;
   maxBodyBytes: number;
-  publicUrl: string;
+  /** Read when the OpenAPI document is first asked for, after the server listens. */
+  publicUrl: () => string;
   health: () => { ok: boolean; detail: Record<string, unknown> };
 }
 
@@ -37,15 +38,15 @@ export function createHttpApp(d: HttpDeps): Hono {
     }),
   );
   app.onError(errorHandler(d.logger));
-  app.notFound((c) => c.json({ code: 'not_found', message: `no endpoint ${c.req.method} ${c.req.path}` }, 404));
+  app.notFound((c) => c.json({ code: 'not_found', message: `no endpoint ${c.req.method} ${c.req.path}`, requestId: c.get('requestId') as string }, 404));
 
   app.get('/healthz', (c) => {
     const h = d.health();
     return c.json({ status: h.ok ? 'ok' : 'degraded', ...h.detail }, h.ok ? 200 : 503);
   });
   app.get('/metrics', async (c) => c.text(await d.metrics.registry.metrics(), 200, { 'Content-Type': d.metrics.registry.contentType }));
-  const openapi = openApiDocument(d.routes, d.publicUrl);
-  app.get('/api/v1/openapi.json', (c) => c.json(openapi));
+  let openapi: object | undefined;
+  app.get('/api/v1/openapi.json', (c) => c.json((openapi ??= openApiDocument(d.routes, d.publicUrl()))));
 
   mountRoutes(app, d.routes, d);
   return app;
