@@ -43,6 +43,20 @@ function removeFrom(map: Members, key: string, e: NodeEntry): void {
   if (set.size === 0) map.delete(key);
 }
 
+/** Binary search in a sorted list of ids. */
+function sortedHas(list: readonly string[], id: string): boolean {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = list[mid] as string;
+    if (v === id) return true;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
 function intersects(keys: ReadonlySet<string>, list: readonly string[]): boolean {
   for (const k of list) if (keys.has(k)) return true;
   return false;
@@ -221,10 +235,19 @@ export class NetworkState {
     else {
       const set = new Set<string>(r.srcAny ? this.anySourceList() : []);
       for (const p of r.srcPrefixes) set.add(p);
+      // Node addresses are unique per node: mark nodes (by slot) instead of hashing addresses.
+      const epoch = ++this.epoch;
+      const marks = this.marks;
+      const addresses: string[] = [];
       for (const k of r.srcIdentityKeys) {
-        for (const m of this.srcMembers.get(k) ?? []) for (const a of m.keys.addresses) set.add(a);
+        for (const m of this.srcMembers.get(k) ?? []) {
+          if (marks[m.slot] === epoch) continue;
+          marks[m.slot] = epoch;
+          for (const a of m.keys.addresses) if (set.size === 0 || !set.has(a)) addresses.push(a);
+        }
       }
-      out = [...set].sort(); // stable output whatever order nodes joined in
+      out = set.size === 0 ? addresses : [...set, ...addresses];
+      out.sort(); // stable output whatever order nodes joined in
     }
     this.ruleSources.set(r.id, out);
     return out;
@@ -325,7 +348,7 @@ export class NetworkState {
       shared = this.peersOfSignature(e);
       this.peersBySignature.set(e.keys.signature, shared);
     }
-    const out = shared.includes(id) ? shared.filter((p) => p !== id) : shared;
+    const out = sortedHas(shared, id) ? shared.filter((p) => p !== id) : shared;
     this.peers.set(id, out);
     return out;
   }
