@@ -2,6 +2,7 @@
  * `trellis policy SUBCOMMAND`: the policy-as-code tools. Each subcommand is one file; this one
  * dispatches and turns CliErrors into a message and an exit status.
  */
+import { apply } from './apply.ts';
 import { check } from './check.ts';
 import { compile } from './compile.ts';
 import { diff } from './diff.ts';
@@ -18,10 +19,12 @@ const USAGE = `usage: trellis policy COMMAND
                                                print every node's peers and packet filter
   eval --policy F --topology F --src NODE --dst NODE:PORT [--proto P]
                                                accept or deny, and the rules behind it
-  diff OLD NEW --topology F [--json]           access a change grants and revokes`;
+  diff OLD NEW --topology F [--json]           access a change grants and revokes
+  apply FILE --server URL [--base FILE | --if-version N]
+                                               upload to a running server (API key: --api-key or TRELLIS_API_KEY)`;
 
 const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<number>> = {
-  check, fmt, compile, eval: evalCommand, diff,
+  check, fmt, compile, eval: evalCommand, diff, apply: (argv, io) => apply(argv, io),
 };
 
 export async function policyCommand(argv: string[], io: CliIO = processIO): Promise<number> {
