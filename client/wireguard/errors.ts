@@ -10,6 +10,7 @@ export type WireGuardErrorCode =
   | 'wireguard.uapi_protocol' // the device answered something we cannot parse
   | 'wireguard.uapi_errno' // the device refused a request (nonzero errno)
   | 'wireguard.start_failed' // wireguard-go exited or never opened its socket
+  | 'wireguard.kernel_unavailable' // this kernel cannot create WireGuard interfaces
   | 'wireguard.not_running'; // the device was stopped or has crashed
 
 const RETRYABLE: ReadonlySet<WireGuardErrorCode> = new Set(['wireguard.uapi_unavailable', 'wireguard.not_running']);

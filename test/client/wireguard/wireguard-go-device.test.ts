@@ -8,16 +8,16 @@ import { uapiSocketPath } from '../../../client/wireguard/uapi-client.ts';
 import { WireGuardGoDevice } from '../../../client/wireguard/wireguard-go-device.ts';
 import { describeWith, hasCommand, isRoot } from '../../support/prerequisites.ts';
 import { Lab } from '../../e2e/harness/lab.ts';
+import { deviceCases, until } from './device.case.ts';
 
-const until = async (cond: () => boolean | Promise<boolean>, ms = 5_000) => {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
+const prereqs = [isRoot(), hasCommand('wireguard-go')];
 
-describeWith([isRoot(), hasCommand('wireguard-go')], 'a wireguard-go device driven over UAPI', () => {
+deviceCases('wireguard-go over UAPI', prereqs, async (netns, iface) => {
+  const device = await WireGuardGoDevice.start({ iface, netns });
+  return { device, close: () => device.close() };
+});
+
+describeWith(prereqs, 'a supervised wireguard-go device', () => {
   let lab: Lab;
   let netns: string;
   const opened: WireGuardGoDevice[] = [];
@@ -45,41 +45,6 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'a wireguard-go device driv
     expect(JSON.parse(stdout)[0].ifname).toBe(dev.iface);
     await dev.configure({ privateKey: me.privateKey, listenPort: 51820 });
     expect(await dev.state()).toEqual({ publicKey: me.publicKey, listenPort: 51820, fwmark: 0, peers: [] });
-  });
-
-  it('adds, updates and removes peers incrementally, leaving unchanged peers (and their counters) alone', async () => {
-    const dev = await open('b');
-    await dev.configure({ privateKey: me.privateKey });
-    await run('ip', ['-n', netns, 'link', 'set', dev.iface, 'up']);
-    await run('ip', ['-n', netns, 'addr', 'add', '100.64.9.1/32', 'dev', dev.iface]);
-    await run('ip', ['-n', netns, 'route', 'add', '100.64.9.0/24', 'dev', dev.iface]);
-
-    expect(
-      await dev.applyPeers([
-        { publicKey: p1, endpoint: '10.77.0.99:51820', allowedIPs: ['100.64.9.2/32'] },
-        { publicKey: p2, allowedIPs: ['100.64.9.3/32'] },
-      ]),
-    ).toEqual({ added: [p1, p2], updated: [], removed: [] });
-
-    // Traffic for p1 makes it send handshake initiations: its tx counter moves.
-    await run('ping', ['-c', '1', '-W', '1', '100.64.9.2'], { netns }).catch(() => undefined);
-    await until(async () => ((await dev.state()).peers.find((p) => p.publicKey === p1)?.txBytes ?? 0) > 0);
-    const before = (await dev.state()).peers.find((p) => p.publicKey === p1)!;
-
-    expect(
-      await dev.applyPeers([
-        { publicKey: p1, endpoint: '10.77.0.99:51820', allowedIPs: ['100.64.9.2/32'] },
-        { publicKey: p2, allowedIPs: ['100.64.9.3/32', '10.9.0.0/16'], persistentKeepalive: 0 },
-      ]),
-    ).toEqual({ added: [], updated: [p2], removed: [] });
-    const after = await dev.state();
-    const p1After = after.peers.find((p) => p.publicKey === p1)!;
-    expect(p1After.txBytes).toBeGreaterThanOrEqual(before.txBytes); // a replace would have reset it to 0
-    expect(after.peers.find((p) => p.publicKey === p2)?.allowedIPs.sort()).toEqual(['10.9.0.0/16', '100.64.9.3/32']);
-
-    expect(await dev.applyPeers([{ publicKey: p2, allowedIPs: ['100.64.9.3/32'] }])).toEqual({ added: [], updated: [p2], removed: [p1] });
-    expect((await dev.state()).peers.map((p) => p.publicKey)).toEqual([p2]);
-    expect(await dev.applyPeers([{ publicKey: p2, allowedIPs: ['100.64.9.3/32'] }])).toEqual({ added: [], updated: [], removed: [] });
   });
 
   it('turns a refused request into a typed error with the (negative) errno', async () => {

@@ -1,0 +1,76 @@
+import { CommandError } from '../system/errors.ts';
+import { run, type Runner } from '../system/run.ts';
+import type { DeviceConfig, WireGuardDevice } from './device.ts';
+import { WireGuardError } from './errors.ts';
+import type { PeerChanges, PeerConfig } from './peer-diff.ts';
+import { DeviceReconciler } from './reconciler.ts';
+import type { DeviceState } from './uapi-format.ts';
+import { WgTool } from './wg-tool.ts';
+
+/**
+ * A WireGuardDevice on an interface the kernel module runs (`ip link add type wireguard`),
+ * configured with the `wg` tool. Nothing to supervise: the kernel keeps it running.
+ * `attach` drives an interface someone else created (kernel or userspace) and leaves it in
+ * place on close.
+ */
+export interface KernelDeviceOptions {
+  iface: string;
+  netns?: string;
+  runner?: Runner;
+}
+
+export class KernelWireGuardDevice implements WireGuardDevice {
+  readonly iface: string;
+  readonly netns: string | undefined;
+  private readonly reconciler: DeviceReconciler;
+  private readonly runner: Runner;
+
+  private constructor(
+    options: KernelDeviceOptions,
+    private readonly owned: boolean,
+  ) {
+    this.iface = options.iface;
+    this.netns = options.netns;
+    this.runner = options.runner ?? run;
+    this.reconciler = new DeviceReconciler(new WgTool(options.iface, options.netns, this.runner));
+  }
+
+  static async create(options: KernelDeviceOptions): Promise<KernelWireGuardDevice> {
+    const runner = options.runner ?? run;
+    try {
+      await runner('ip', ['link', 'add', options.iface, 'type', 'wireguard'], { netns: options.netns });
+    } catch (err) {
+      if (err instanceof CommandError && /Unknown device type|not supported/i.test(err.stderr)) {
+        throw new WireGuardError('wireguard.kernel_unavailable', `this kernel has no WireGuard module (${err.stderr.trim()})`, { cause: err });
+      }
+      throw err;
+    }
+    return new KernelWireGuardDevice(options, true);
+  }
+
+  static attach(options: KernelDeviceOptions): KernelWireGuardDevice {
+    return new KernelWireGuardDevice(options, false);
+  }
+
+  configure(config: DeviceConfig): Promise<void> {
+    return this.reconciler.configure(config);
+  }
+
+  applyPeers(desired: readonly PeerConfig[]): Promise<PeerChanges> {
+    return this.reconciler.applyPeers(desired);
+  }
+
+  initiateHandshakes(publicKeys?: readonly string[]): Promise<void> {
+    return this.reconciler.initiateHandshakes(publicKeys);
+  }
+
+  state(): Promise<DeviceState> {
+    return this.reconciler.state();
+  }
+
+  close(): Promise<void> {
+    return this.reconciler.serial(async () => {
+      if (this.owned) await this.runner('ip', ['link', 'del', this.iface], { netns: this.netns });
+    });
+  }
+}
