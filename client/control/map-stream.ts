@@ -15,6 +15,8 @@ export interface MapStreamOptions {
   backoff?: Backoff;
   /** Check every message against the protocol schema (on by default). */
   validate?: boolean;
+  /** Reconnect when the server has sent nothing (not even a ping) for this long. */
+  silenceTimeoutMs?: number;
 }
 
 const PATH = '/api/v1/machine/map';
@@ -29,6 +31,8 @@ export class MapStream {
   private ws?: WebSocket;
   private stopped = false;
   private retry?: NodeJS.Timeout;
+  private watchdog?: NodeJS.Timeout;
+  private lastHeard = 0;
   private readonly backoff: Backoff;
 
   constructor(
@@ -47,6 +51,7 @@ export class MapStream {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retry);
+    clearInterval(this.watchdog);
     this.ws?.close(1000, 'agent stopping');
   }
 
@@ -63,9 +68,11 @@ export class MapStream {
     let goodbye = false;
     ws.on('open', () => {
       this.backoff.reset();
+      this.watch(ws);
       this.handlers.onConnection?.(true);
     });
     ws.on('message', (data) => {
+      this.lastHeard = Date.now();
       const msg = this.parse(data.toString());
       if (!msg) return ws.close(1002, 'bad message');
       if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong', t: msg.t }));
@@ -92,10 +99,22 @@ export class MapStream {
     ws.on('close', (code: number) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
+      clearInterval(this.watchdog);
       this.handlers.onConnection?.(false);
       if (this.stopped || goodbye || FINAL_CLOSES.includes(code)) return;
       this.retry = setTimeout(() => this.connect(), this.backoff.next());
     });
+  }
+
+  /** A half-open connection looks alive forever; the server's pings prove it is not. */
+  private watch(ws: WebSocket): void {
+    const limit = this.options.silenceTimeoutMs ?? 100_000;
+    this.lastHeard = Date.now();
+    clearInterval(this.watchdog);
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastHeard > limit) ws.terminate();
+    }, Math.min(limit, 5_000));
+    this.watchdog.unref();
   }
 
   private applyMap(msg: FullMap | DeltaMap, ws: WebSocket): void {
