@@ -171,9 +171,9 @@ export class WireGuardGoSupervisor {
         const why = spawnError?.message ?? `exited with ${child.exitCode ?? child.signalCode}: ${this.output.trim() || 'no output'}`;
         throw new WireGuardError('wireguard.start_failed', `wireguard-go for ${where} did not start: ${why}`, { cause: spawnError });
       }
-      if (await this.uapi.ping()) {
+      if ((await this.uapi.ping()) && this.childAlive) {
         ready = true;
-        if (this.childAlive) return child.pid!;
+        return child.pid!;
       }
       if (Date.now() > deadline) {
         child.kill('SIGKILL');

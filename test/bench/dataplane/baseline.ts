@@ -47,11 +47,9 @@ export async function measureBaseline(options: BaselineOptions = {}): Promise<Ba
     }
     for (const [i, h] of [a, b].entries()) {
       const other = [a, b][1 - i]!;
-      const keyFile = `/tmp/${ifaces[i]}.key`;
-      await h.exec('sh', ['-c', `umask 077 && cat > ${keyFile}`], { input: keys[i]!.priv });
-      await h.exec('wg', ['set', ifaces[i]!, 'private-key', keyFile, 'listen-port', String(port),
-        'peer', keys[1 - i]!.pub, 'endpoint', `${other.address}:${port}`, 'allowed-ips', `${tunnel[1 - i]}/32`]);
-      await h.exec('rm', ['-f', keyFile]);
+      // `cat |` gives wg a real pipe to read /dev/stdin from (Node's stdin is a socket).
+      await h.exec('sh', ['-c', 'cat | exec wg "$@"', 'sh', 'set', ifaces[i]!, 'private-key', '/dev/stdin', 'listen-port', String(port),
+        'peer', keys[1 - i]!.pub, 'endpoint', `${other.address}:${port}`, 'allowed-ips', `${tunnel[1 - i]}/32`], { input: keys[i]!.priv });
       await h.exec('ip', ['addr', 'add', `${tunnel[i]}/24`, 'dev', ifaces[i]!]);
       await h.exec('ip', ['link', 'set', ifaces[i]!, 'mtu', String(mtu), 'up']);
     }
