@@ -31,7 +31,8 @@ export class KeyService {
     if (!input.user && input.tags.length === 0) {
       throw invalid('preauth_key.no_owner', 'a pre-auth key needs a user or at least one tag', 'body.user');
     }
-    const user = input.user ? await this.store.users.getByEmail(input.user) : undefined;
+    // Users are stored with lower-case emails (UserService.create).
+    const user = input.user ? await this.store.users.getByEmail(input.user.toLowerCase()) : undefined;
     if (input.user && !user) throw notFound('user.not_found', `no user with email ${input.user}`);
     const { id, secret, secretHash } = issueSecret('auth');
     const now = this.now();

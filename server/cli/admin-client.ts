@@ -19,7 +19,13 @@ export class AdminClient {
     }
     if (res.status === 204) return undefined as T;
     const text = await res.text();
-    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    let json: Record<string, unknown>;
+    try {
+      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      // A proxy's error page, or not a Trellis server at all.
+      throw new AdminError('server.bad_answer', `${this.baseUrl} answered ${res.status} ${res.statusText} with something other than JSON; is it a Trellis server?`);
+    }
     if (!res.ok) throw new AdminError(String(json.code ?? res.status), String(json.message ?? res.statusText));
     return json as T;
   }

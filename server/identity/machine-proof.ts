@@ -1,5 +1,7 @@
 import {
   PROOF_MAX_SKEW_MS,
+  PROOF_SCHEME,
+  PROOF_VERSION,
   parseProof,
   verifyProofSignature,
 } from '../../protocol/proof.ts';
@@ -16,10 +18,13 @@ export class MachineProofVerifier {
   constructor(private readonly maxRemembered = 1_000_000) {}
 
   verify(header: string | undefined, method: string, pathWithQuery: string, body: Uint8Array, now: number): string {
+    if (!header) throw unauthenticated('proof.missing', `this endpoint needs a machine-key proof: Authorization: ${PROOF_SCHEME} ${PROOF_VERSION}.<machineKey>.<time>.<nonce>.<signature>`);
     const proof = parseProof(header);
     if (typeof proof === 'string') throw unauthenticated('proof.malformed', proof);
-    if (Math.abs(now - proof.timestampMs) > PROOF_MAX_SKEW_MS) {
-      throw unauthenticated('proof.stale', `the proof is ${Math.round((now - proof.timestampMs) / 1000)} s off the server's clock (at most ${PROOF_MAX_SKEW_MS / 1000} s allowed); check the clock`);
+    const skew = now - proof.timestampMs;
+    if (Math.abs(skew) > PROOF_MAX_SKEW_MS) {
+      const off = `${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? 'behind' : 'ahead of'}`;
+      throw unauthenticated('proof.stale', `the proof's time is ${off} the server's clock (at most ${PROOF_MAX_SKEW_MS / 1000} s allowed); check the clock`);
     }
     if (!verifyProofSignature(proof, method, pathWithQuery, body)) {
       throw unauthenticated('proof.bad_signature', 'the proof signature does not match this request and machine key');
@@ -36,7 +41,8 @@ export class MachineProofVerifier {
 
   private sweep(now: number): void {
     for (const [nonce, forgetAt] of this.seen) {
-      if (forgetAt > now) break;
+      // Kept through forgetAt itself: until then a proof with this nonce may still be fresh.
+      if (forgetAt >= now) break;
       this.seen.delete(nonce);
     }
   }

@@ -15,12 +15,16 @@ export function addressPlan(ipv4Prefix: string, ipv6Prefix: string): AddressPlan
   const v4 = parsePrefix(ipv4Prefix, 'network.ipv4Prefix', 32);
   const v6 = parsePrefix(ipv6Prefix, 'network.ipv6Prefix', 128);
   // Skip the network address itself; keep the top one free as the broadcast-like edge.
-  const capacity = Number((1n << BigInt(32 - v4.bits)) - 2n);
+  // Both addresses come from the same index, so the smaller prefix sets the capacity.
+  const v4Capacity = (1n << BigInt(32 - v4.bits)) - 2n;
+  const v6Capacity = (1n << BigInt(128 - v6.bits)) - 2n;
+  const full = v6Capacity < v4Capacity ? `IPv6 prefix ${ipv6Prefix}` : `IPv4 prefix ${ipv4Prefix}`;
+  const capacity = Number(v6Capacity < v4Capacity ? v6Capacity : v4Capacity);
   return {
     capacity,
     addressFor(index) {
       if (!Number.isInteger(index) || index < 1 || index > capacity) {
-        throw new TrellisError('unavailable', 'address.exhausted', `the IPv4 prefix ${ipv4Prefix} has no free address left`);
+        throw new TrellisError('unavailable', 'address.exhausted', `the ${full} has no free address left`);
       }
       return {
         ipv4: formatV4(v4.base + BigInt(index)),
@@ -31,15 +35,16 @@ export function addressPlan(ipv4Prefix: string, ipv6Prefix: string): AddressPlan
 }
 
 export function parsePrefix(prefix: string, key: string, width: 32 | 128): { base: bigint; bits: number } {
-  const [ip, bitsText] = prefix.split('/');
-  const bits = Number(bitsText);
-  const valid = width === 32 ? isIPv4(ip ?? '') : isIPv6(ip ?? '');
-  const minBits = width === 32 ? 8 : 8;
+  const [ip = '', bitsText = '', ...rest] = prefix.split('/');
+  const bits = /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
+  // Plain hex groups only for IPv6: no embedded IPv4 tail, no zone.
+  const valid = rest.length === 0 && (width === 32 ? isIPv4(ip) : isIPv6(ip) && /^[0-9A-Fa-f:]+$/.test(ip));
+  const minBits = 8;
   const maxBits = width === 32 ? 30 : 112;
   if (!valid || !Number.isInteger(bits) || bits < minBits || bits > maxBits) {
     throw new TrellisError('invalid', 'config.bad_prefix', `${key}: "${prefix}" must be an IPv${width === 32 ? 4 : 6} CIDR with a prefix length of ${minBits} to ${maxBits}`);
   }
-  const value = width === 32 ? v4ToBigInt(ip!) : v6ToBigInt(ip!);
+  const value = width === 32 ? v4ToBigInt(ip) : v6ToBigInt(ip);
   const hostBits = BigInt(width - bits);
   if (value & ((1n << hostBits) - 1n)) {
     throw new TrellisError('invalid', 'config.bad_prefix', `${key}: "${prefix}" has host bits set`);
@@ -47,11 +52,11 @@ export function parsePrefix(prefix: string, key: string, width: 32 | 128): { bas
   return { base: value, bits };
 }
 
-function v4ToBigInt(ip: string): bigint {
+export function v4ToBigInt(ip: string): bigint {
   return ip.split('.').reduce((acc, part) => (acc << 8n) + BigInt(Number(part)), 0n);
 }
 
-function v6ToBigInt(ip: string): bigint {
+export function v6ToBigInt(ip: string): bigint {
   const [head = '', tail = ''] = ip.split('::');
   const h = head ? head.split(':') : [];
   const t = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
@@ -59,12 +64,12 @@ function v6ToBigInt(ip: string): bigint {
   return groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g, 16)), 0n);
 }
 
-function formatV4(value: bigint): string {
+export function formatV4(value: bigint): string {
   return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join('.');
 }
 
 /** Canonical (RFC 5952) form: lowercase, longest zero run compressed. */
-function formatV6(value: bigint): string {
+export function formatV6(value: bigint): string {
   const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
   let best = { at: -1, len: 0 };
   for (let i = 0; i < 8; ) {

@@ -8,7 +8,7 @@ import type { Authenticator } from '../identity/identity.ts';
 import type { NetmapEngine } from '../netmap/engine.ts';
 import type { PolicyService } from '../policies/policy-service.ts';
 import type { NodeRecord } from '../store/records.ts';
-import type { NodePatch, Store } from '../store/store.ts';
+import { StoreConflict, type NodePatch, type Store } from '../store/store.ts';
 import type { AddressPlan } from './addresses.ts';
 import { dnsLabel, isDnsLabel } from './names.ts';
 import { parseRoutes } from './routes.ts';
@@ -52,6 +52,8 @@ export class NodeService {
     const tags = await this.resolveTags(identity.tags, request.advertiseTags ?? [], owner?.email, owner?.groups);
     const advertisedRoutes = parseRoutes(request.advertiseRoutes ?? [], 'body.advertiseRoutes');
 
+    // A single-use key is used up by a sign-in again as much as by a first join.
+    const consumption = identity.consumePreAuthKeyId ? { consumePreAuthKey: { id: identity.consumePreAuthKeyId, now: now() } } : undefined;
     if (existing) {
       // The same machine signing in again: keep its identity and addresses.
       const updated = await this.patch(existing.id, {
@@ -63,7 +65,7 @@ export class NodeService {
         advertisedRoutes,
         expiresAt: identity.expiresAt ?? null,
         os: request.os,
-      });
+      }, consumption);
       this.cancelEphemeralRemoval(existing.id);
       return updated;
     }
@@ -91,7 +93,7 @@ export class NodeService {
     draft.approvedRoutes = autoApprovedRoutes(policy, policyView, advertisedRoutes);
     const record = await store.nodes.create(draft, {
       addressFor: (i) => this.deps.addresses.addressFor(i),
-      consumePreAuthKey: identity.consumePreAuthKeyId ? { id: identity.consumePreAuthKeyId, now: now() } : undefined,
+      consumePreAuthKey: consumption?.consumePreAuthKey,
     });
     this.deps.engine.upsertNode(record);
     // An ephemeral node that never connects must not linger either.
@@ -106,7 +108,11 @@ export class NodeService {
 
   async updateSelf(node: NodeRecord, update: UpdateSelfRequest): Promise<NodeRecord> {
     const patch: NodePatch = {};
-    if (update.hostname !== undefined) patch.name = dnsLabel(update.hostname);
+    if (update.hostname !== undefined) {
+      const base = dnsLabel(update.hostname);
+      // Already named after this host (web, or web-2 because web was taken): keep the name.
+      if (node.name !== base && !new RegExp(`^${base}-\\d+$`).test(node.name)) patch.name = base;
+    }
     if (update.endpoints !== undefined) patch.endpoints = checkEndpoints(update.endpoints, 'body.endpoints');
     if (update.advertiseRoutes !== undefined) {
       patch.advertisedRoutes = parseRoutes(update.advertiseRoutes, 'body.advertiseRoutes');
@@ -115,7 +121,18 @@ export class NodeService {
       const auto = live ? autoApprovedRoutes(policy, live.policyNode(), patch.advertisedRoutes) : [];
       patch.approvedRoutes = [...new Set([...node.approvedRoutes.filter((r) => patch.advertisedRoutes!.includes(r)), ...auto])];
     }
-    return this.patch(node.id, patch);
+    return patch.name === undefined ? this.patch(node.id, patch) : this.patchWithFreeName(node.id, patch.name, patch);
+  }
+
+  /** A new hostname, made unique the way registration does it: web, web-2, web-3, ... */
+  private async patchWithFreeName(id: string, base: string, patch: NodePatch): Promise<NodeRecord> {
+    for (let i = 1; ; i++) {
+      try {
+        return await this.patch(id, { ...patch, name: i === 1 ? base : `${base}-${i}` });
+      } catch (err) {
+        if (!(err instanceof StoreConflict && err.what === 'node.name') || i >= 1000) throw err;
+      }
+    }
   }
 
   /** Endpoints reported on the map stream; unchanged lists cost nothing. */
@@ -207,8 +224,8 @@ export class NodeService {
     return this.patch(id, { approvedRoutes: approved });
   }
 
-  private async patch(id: string, patch: NodePatch): Promise<NodeRecord> {
-    const record = await this.deps.store.nodes.update(id, patch);
+  private async patch(id: string, patch: NodePatch, options?: { consumePreAuthKey?: { id: string; now: number } }): Promise<NodeRecord> {
+    const record = await this.deps.store.nodes.update(id, patch, options);
     if (!record) throw notFound('node.not_found', `no node with id ${id}`);
     this.deps.engine.upsertNode(record);
     return record;

@@ -45,7 +45,8 @@ export interface NodeRepository {
   get(id: string): Promise<NodeRecord | undefined>;
   getByMachineKey(machineKey: string): Promise<NodeRecord | undefined>;
   create(draft: NodeDraft, options: CreateNodeOptions): Promise<NodeRecord>;
-  update(id: string, patch: NodePatch): Promise<NodeRecord | undefined>;
+  /** With `consumePreAuthKey`, uses one of that key in the same transaction (a sign-in again). */
+  update(id: string, patch: NodePatch, options?: Pick<CreateNodeOptions, 'consumePreAuthKey'>): Promise<NodeRecord | undefined>;
   delete(id: string): Promise<boolean>;
 }
 

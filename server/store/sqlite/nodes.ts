@@ -44,6 +44,27 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
   const byId = db.select().from(nodes).where(eq(nodes.id, sql.placeholder('id'))).prepare();
   const byMachineKey = db.select().from(nodes).where(eq(nodes.machineKey, sql.placeholder('key'))).prepare();
 
+  /** Uses one of a pre-auth key, inside the caller's transaction; refuses one that cannot be used. */
+  const consume = (use: { id: string; now: number }) => {
+    const used = db.update(preAuthKeys)
+      .set({ usedCount: sql`${preAuthKeys.usedCount} + 1` })
+      .where(and(
+        eq(preAuthKeys.id, use.id),
+        isNull(preAuthKeys.revokedAt),
+        gt(preAuthKeys.expiresAt, use.now),
+        or(eq(preAuthKeys.reusable, true), eq(preAuthKeys.usedCount, 0)),
+      )).run();
+    if (used.changes === 0) throw new StoreConflict('preauth_key', 'the pre-auth key can no longer be used');
+  };
+
+  const updateRow = (id: string, values: Partial<typeof nodes.$inferInsert>) => {
+    try {
+      return db.update(nodes).set(values).where(eq(nodes.id, id)).returning().get();
+    } catch (err) {
+      throw uniqueViolation(err) ?? err;
+    }
+  };
+
   return {
     async list() {
       return db.select().from(nodes).orderBy(nodes.createdAt).all().map(toRecord);
@@ -58,18 +79,7 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
     },
     async create(draft, options) {
       return db.transaction(() => {
-        const use = options.consumePreAuthKey;
-        if (use) {
-          const used = db.update(preAuthKeys)
-            .set({ usedCount: sql`${preAuthKeys.usedCount} + 1` })
-            .where(and(
-              eq(preAuthKeys.id, use.id),
-              isNull(preAuthKeys.revokedAt),
-              gt(preAuthKeys.expiresAt, use.now),
-              or(eq(preAuthKeys.reusable, true), eq(preAuthKeys.usedCount, 0)),
-            )).run();
-          if (used.changes === 0) throw new StoreConflict('preauth_key', 'the pre-auth key can no longer be used');
-        }
+        if (options.consumePreAuthKey) consume(options.consumePreAuthKey);
         const record: NodeRecord = { ...draft, ...allocate(options.addressFor), name: uniqueName(draft.name) };
         try {
           db.insert(nodes).values(record).run();
@@ -79,15 +89,17 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
         return record;
       });
     },
-    async update(id, patch) {
+    async update(id, patch, options = {}) {
       const values = definedOnly(patch);
-      if (Object.keys(values).length === 0) return this.get(id);
-      try {
-        const row = db.update(nodes).set(values).where(eq(nodes.id, id)).returning().get();
+      if (Object.keys(values).length === 0 && !options.consumePreAuthKey) return this.get(id);
+      return db.transaction(() => {
+        const row = Object.keys(values).length === 0
+          ? db.select().from(nodes).where(eq(nodes.id, id)).get()
+          : updateRow(id, values);
+        // A node that is gone uses up nothing.
+        if (row && options.consumePreAuthKey) consume(options.consumePreAuthKey);
         return row && toRecord(row);
-      } catch (err) {
-        throw uniqueViolation(err) ?? err;
-      }
+      });
     },
     async delete(id) {
       return db.delete(nodes).where(eq(nodes.id, id)).run().changes > 0;

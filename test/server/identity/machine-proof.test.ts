@@ -1,0 +1,200 @@
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { describe, expect, it } from 'vitest';
+import { PROOF_MAX_SKEW_MS, b64url, signProof } from '../../../protocol/proof.ts';
+import { TrellisError } from '../../../server/errors.ts';
+import { MachineProofVerifier } from '../../../server/identity/machine-proof.ts';
+
+const NOW = 1_800_000_000_000;
+const PATH = '/api/v1/machine/update';
+const body = new TextEncoder().encode('{"endpoints":["192.0.2.1:41641"]}');
+
+function machine() {
+  const privateKey = ed25519.utils.randomSecretKey();
+  const publicKey = ed25519.getPublicKey(privateKey);
+  return { privateKey, publicKey, base64: Buffer.from(publicKey).toString('base64') };
+}
+
+function sign(
+  m: ReturnType<typeof machine>,
+  over: { method?: string; path?: string; body?: Uint8Array; nowMs?: number; nonce?: Uint8Array } = {},
+) {
+  return signProof({
+    machinePrivateKey: m.privateKey,
+    method: over.method ?? 'POST',
+    pathWithQuery: over.path ?? PATH,
+    body: over.body ?? body,
+    nowMs: over.nowMs ?? NOW,
+    nonce: over.nonce,
+  });
+}
+
+/** The five dot-separated fields after the scheme. */
+function fields(header: string): string[] {
+  return header.split(' ')[1]!.split('.');
+}
+function withFields(header: string, change: (f: string[]) => void): string {
+  const f = fields(header);
+  change(f);
+  return `Trellis-Proof ${f.join('.')}`;
+}
+
+function refusal(f: () => unknown): TrellisError {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(TrellisError);
+    return err as TrellisError;
+  }
+  throw new Error('expected the proof to be refused');
+}
+
+describe('machine-key proof verification', () => {
+  const alice = machine();
+  const mallory = machine();
+  const verify = (v: MachineProofVerifier, header: string | undefined, over: { method?: string; path?: string; body?: Uint8Array; now?: number } = {}) =>
+    v.verify(header, over.method ?? 'POST', over.path ?? PATH, over.body ?? body, over.now ?? NOW);
+
+  it('accepts a proof signed over this request and returns the machine key', () => {
+    const v = new MachineProofVerifier();
+    expect(verify(v, sign(alice))).toBe(alice.base64);
+  });
+
+  it('accepts a proof for a request without a body, with a query', () => {
+    const v = new MachineProofVerifier();
+    const header = sign(alice, { method: 'GET', path: '/api/v1/machine/map?since=12', body: new Uint8Array() });
+    expect(verify(v, header, { method: 'GET', path: '/api/v1/machine/map?since=12', body: new Uint8Array() })).toBe(alice.base64);
+  });
+
+  it('accepts proofs up to the allowed skew either way', () => {
+    const v = new MachineProofVerifier();
+    expect(verify(v, sign(alice, { nowMs: NOW - PROOF_MAX_SKEW_MS }))).toBe(alice.base64);
+    expect(verify(v, sign(alice, { nowMs: NOW + PROOF_MAX_SKEW_MS }))).toBe(alice.base64);
+  });
+
+  describe('refuses, each with its own code', () => {
+    it('a stale proof (proof.stale), saying how far behind it is', () => {
+      const err = refusal(() => verify(new MachineProofVerifier(), sign(alice, { nowMs: NOW - PROOF_MAX_SKEW_MS - 1 })));
+      expect(err.code).toBe('proof.stale');
+      expect(err.status).toBe(401);
+      expect(err.message).toContain('behind');
+      const old = refusal(() => verify(new MachineProofVerifier(), sign(alice, { nowMs: NOW - 3_600_000 })));
+      expect(old.message).toContain('3600 s behind');
+    });
+
+    it('a proof from the future (proof.stale), saying it is ahead', () => {
+      const err = refusal(() => verify(new MachineProofVerifier(), sign(alice, { nowMs: NOW + PROOF_MAX_SKEW_MS + 1 })));
+      expect(err.code).toBe('proof.stale');
+      expect(err.message).toContain('ahead of');
+    });
+
+    it('a forged signature (proof.bad_signature)', () => {
+      const v = new MachineProofVerifier();
+      const random = withFields(sign(alice), (f) => { f[4] = b64url(crypto.getRandomValues(new Uint8Array(64))); });
+      expect(refusal(() => verify(v, random)).code).toBe('proof.bad_signature');
+      const flipped = withFields(sign(alice), (f) => {
+        const sig = Buffer.from(f[4]!, 'base64url');
+        sig[10]! ^= 1;
+        f[4] = b64url(sig);
+      });
+      expect(refusal(() => verify(v, flipped)).code).toBe('proof.bad_signature');
+    });
+
+    it('a signature made for another path, query, method or body (proof.bad_signature)', () => {
+      const v = new MachineProofVerifier();
+      expect(refusal(() => verify(v, sign(alice, { path: '/api/v1/machine/self' }))).code).toBe('proof.bad_signature');
+      expect(refusal(() => verify(v, sign(alice, { path: `${PATH}?x=1` }))).code).toBe('proof.bad_signature');
+      expect(refusal(() => verify(v, sign(alice, { method: 'PUT' }))).code).toBe('proof.bad_signature');
+      const other = new TextEncoder().encode('{"endpoints":["203.0.113.9:41641"]}');
+      expect(refusal(() => verify(v, sign(alice, { body: other }))).code).toBe('proof.bad_signature');
+    });
+
+    it("a proof that claims another machine's key (proof.bad_signature)", () => {
+      const v = new MachineProofVerifier();
+      const claimed = withFields(sign(mallory), (f) => { f[1] = b64url(alice.publicKey); });
+      expect(refusal(() => verify(v, claimed)).code).toBe('proof.bad_signature');
+    });
+
+    it('a timestamp changed after signing (proof.bad_signature)', () => {
+      const v = new MachineProofVerifier();
+      const moved = withFields(sign(alice), (f) => { f[2] = String(NOW + 1); });
+      expect(refusal(() => verify(v, moved)).code).toBe('proof.bad_signature');
+    });
+
+    it('a replayed proof (proof.replayed), whatever else changes about it', () => {
+      const v = new MachineProofVerifier();
+      const header = sign(alice);
+      verify(v, header);
+      expect(refusal(() => verify(v, header)).code).toBe('proof.replayed');
+      expect(refusal(() => verify(v, header, { now: NOW + 1000 })).code).toBe('proof.replayed');
+      // Same nonce, re-signed for another request: still refused.
+      const nonce = Buffer.from(fields(header)[3]!, 'base64url');
+      const resigned = sign(alice, { path: '/api/v1/machine/self', method: 'GET', body: new Uint8Array(), nonce });
+      const err = refusal(() => verify(v, resigned, { path: '/api/v1/machine/self', method: 'GET', body: new Uint8Array() }));
+      expect(err.code).toBe('proof.replayed');
+    });
+
+    it('a replay at any moment while the proof is still fresh', () => {
+      const v = new MachineProofVerifier();
+      // Signed as far in the future as allowed, so it stays fresh for the longest time.
+      const header = sign(alice, { nowMs: NOW + PROOF_MAX_SKEW_MS });
+      verify(v, header);
+      for (const later of [1, PROOF_MAX_SKEW_MS, 2 * PROOF_MAX_SKEW_MS - 1, 2 * PROOF_MAX_SKEW_MS, 2 * PROOF_MAX_SKEW_MS + 1]) {
+        const err = refusal(() => verify(v, header, { now: NOW + later }));
+        expect(['proof.replayed', 'proof.stale'], `replayed ${later} ms later`).toContain(err.code);
+      }
+    });
+
+    it('a missing header (proof.missing)', () => {
+      const err = refusal(() => verify(new MachineProofVerifier(), undefined));
+      expect(err.code).toBe('proof.missing');
+      expect(err.message).toContain('Trellis-Proof');
+      expect(refusal(() => verify(new MachineProofVerifier(), '')).code).toBe('proof.missing');
+    });
+
+    const good = sign(alice);
+    const malformed: Array<[string, string, RegExp]> = [
+      ['another scheme', good.replace('Trellis-Proof', 'Bearer'), /scheme/],
+      ['no value', 'Trellis-Proof', /scheme/],
+      ['an extra part after a space', `${good} extra`, /scheme/],
+      ['another version', withFields(good, (f) => { f[0] = 'v2'; }), /v1\.<key>/],
+      ['four fields', withFields(good, (f) => { f.pop(); }), /v1\.<key>/],
+      ['six fields', withFields(good, (f) => { f.push('x'); }), /v1\.<key>/],
+      ['a time that is not a number', withFields(good, (f) => { f[2] = 'yesterday'; }), /time/],
+      ['a negative time', withFields(good, (f) => { f[2] = `-${NOW}`; }), /time/],
+      ['a short machine key', withFields(good, (f) => { f[1] = b64url(new Uint8Array(31)); }), /machine key/],
+      ['a machine key in standard base64', withFields(good, (f) => { f[1] = '+/'.repeat(21) + 'A'; }), /machine key/],
+      ['a short nonce', withFields(good, (f) => { f[3] = b64url(new Uint8Array(8)); }), /nonce/],
+      ['a long nonce', withFields(good, (f) => { f[3] = b64url(new Uint8Array(40)); }), /nonce/],
+      ['an empty nonce', withFields(good, (f) => { f[3] = ''; }), /nonce/],
+      ['a short signature', withFields(good, (f) => { f[4] = b64url(new Uint8Array(63)); }), /signature/],
+      ['junk', 'Trellis-Proof !!!!', /v1\.<key>/],
+    ];
+    for (const [what, header, reason] of malformed) {
+      it(`a malformed header: ${what} (proof.malformed)`, () => {
+        const err = refusal(() => verify(new MachineProofVerifier(), header));
+        expect(err.code).toBe('proof.malformed');
+        expect(err.status).toBe(401);
+        expect(err.message).toMatch(reason);
+      });
+    }
+  });
+
+  it('a refused forgery does not burn the nonce of the genuine request', () => {
+    const v = new MachineProofVerifier();
+    const genuine = sign(alice);
+    const forged = withFields(genuine, (f) => { f[4] = b64url(new Uint8Array(64)); });
+    expect(refusal(() => verify(v, forged)).code).toBe('proof.bad_signature');
+    expect(verify(v, genuine)).toBe(alice.base64);
+  });
+
+  it('remembers nonces within a bound, refusing with proof.busy rather than forgetting early', () => {
+    const v = new MachineProofVerifier(3);
+    for (let i = 0; i < 3; i++) verify(v, sign(alice), { now: NOW + i });
+    const err = refusal(() => verify(v, sign(alice, { nowMs: NOW + 3 }), { now: NOW + 3 }));
+    expect(err.code).toBe('proof.busy');
+    expect(err.retryable).toBe(true);
+    // Once the window has passed, old nonces are forgotten and there is room again.
+    const later = NOW + 3 * PROOF_MAX_SKEW_MS;
+    expect(verify(v, sign(alice, { nowMs: later }), { now: later })).toBe(alice.base64);
+  });
+});

@@ -1,0 +1,492 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { addressPlan } from '../../../server/nodes/addresses.ts';
+import type { ApiKeyRecord, NodeRecord, PreAuthKeyRecord } from '../../../server/store/records.ts';
+import { StoreConflict, type CreateNodeOptions, type NodeDraft, type Store } from '../../../server/store/store.ts';
+
+/**
+ * What every Store backend must do, whatever it runs on. Each backend's suite calls
+ * runStoreCases with a factory that gives a fresh, empty, migrated store.
+ */
+export function runStoreCases(name: string, makeStore: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    const T0 = 1_800_000_000_000;
+    const plan = addressPlan('100.64.0.0/10', 'fd7a:115c:a1e0::/48');
+    const addressFor = (i: number) => plan.addressFor(i);
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const key32 = () => randomBytes(32).toString('base64');
+    const draft = (over: Partial<NodeDraft> = {}): NodeDraft => ({
+      id: `n-${randomUUID()}`,
+      name: 'node',
+      machineKey: key32(),
+      wireguardKey: key32(),
+      tags: ['tag:server'],
+      endpoints: [],
+      advertisedRoutes: [],
+      approvedRoutes: [],
+      ephemeral: false,
+      createdAt: T0,
+      ...over,
+    });
+    const createNode = (over: Partial<NodeDraft> = {}, options: Partial<CreateNodeOptions> = {}) =>
+      store.nodes.create(draft(over), { addressFor, ...options });
+    const user = (email: string, groups: string[] = []) =>
+      store.users.upsert({ subject: `local:${email}`, email, displayName: email, groups }, T0);
+    const preAuthKey = (over: Partial<PreAuthKeyRecord> = {}): PreAuthKeyRecord => ({
+      id: randomBytes(8).toString('hex'),
+      secretHash: randomBytes(32).toString('hex'),
+      reusable: false,
+      ephemeral: false,
+      tags: ['tag:server'],
+      usedCount: 0,
+      expiresAt: T0 + 3_600_000,
+      description: 'test key',
+      createdAt: T0,
+      ...over,
+    });
+    const consume = (k: PreAuthKeyRecord, now = T0) => ({ consumePreAuthKey: { id: k.id, now } });
+    const expectConflict = async (p: Promise<unknown>, what: string) => {
+      const err = await p.then(() => undefined, (e: unknown) => e);
+      expect(err, `expected a StoreConflict on ${what}`).toBeInstanceOf(StoreConflict);
+      expect((err as StoreConflict).what).toBe(what);
+    };
+
+    describe('users', () => {
+      it('creates a user with an id and creation time, found by id and by email', async () => {
+        const alice = await user('alice@example.com', ['eng']);
+        expect(alice).toMatchObject({ subject: 'local:alice@example.com', email: 'alice@example.com', groups: ['eng'], createdAt: T0 });
+        expect(alice.id).toMatch(/\S/);
+        expect(await store.users.get(alice.id)).toEqual(alice);
+        expect(await store.users.getByEmail('alice@example.com')).toEqual(alice);
+        expect(await store.users.get('u-nobody')).toBeUndefined();
+        expect(await store.users.getByEmail('nobody@example.com')).toBeUndefined();
+      });
+
+      it('upserting the same subject updates email, name and groups but keeps id and creation time', async () => {
+        const first = await user('bob@example.com', ['eng']);
+        const again = await store.users.upsert(
+          { subject: 'local:bob@example.com', email: 'robert@example.com', displayName: 'Robert', groups: ['eng', 'ops'] },
+          T0 + 5_000,
+        );
+        expect(again).toEqual({ ...first, email: 'robert@example.com', displayName: 'Robert', groups: ['eng', 'ops'] });
+        expect(await store.users.get(first.id)).toEqual(again);
+        expect(await store.users.list()).toHaveLength(1);
+        expect(await store.users.getByEmail('bob@example.com')).toBeUndefined();
+      });
+
+      it('lists users in creation order', async () => {
+        const a = await store.users.upsert({ subject: 's:a', email: 'a@example.com', displayName: 'A', groups: [] }, T0 + 2);
+        const b = await store.users.upsert({ subject: 's:b', email: 'b@example.com', displayName: 'B', groups: [] }, T0 + 1);
+        expect((await store.users.list()).map((u) => u.id)).toEqual([b.id, a.id]);
+      });
+
+      it("deleting a user deletes their nodes and pre-auth keys, and nobody else's", async () => {
+        const alice = await user('alice@example.com');
+        const carol = await user('carol@example.com');
+        const aliceKey = preAuthKey({ userId: alice.id, tags: [] });
+        const carolKey = preAuthKey({ userId: carol.id, tags: [] });
+        await store.preAuthKeys.create(aliceKey);
+        await store.preAuthKeys.create(carolKey);
+        const n1 = await createNode({ name: 'laptop', userId: alice.id, tags: [] });
+        const n2 = await createNode({ name: 'phone', userId: alice.id, tags: [] });
+        const kept = await createNode({ name: 'desk', userId: carol.id, tags: [] });
+        const tagged = await createNode({ name: 'server' });
+
+        expect(await store.users.delete(alice.id)).toBe(true);
+        expect(await store.users.get(alice.id)).toBeUndefined();
+        expect(await store.nodes.get(n1.id)).toBeUndefined();
+        expect(await store.nodes.get(n2.id)).toBeUndefined();
+        expect(await store.preAuthKeys.get(aliceKey.id)).toBeUndefined();
+        expect((await store.nodes.list()).map((n) => n.id).sort()).toEqual([kept.id, tagged.id].sort());
+        expect(await store.preAuthKeys.get(carolKey.id)).toBeDefined();
+        expect(await store.users.delete(alice.id)).toBe(false);
+      });
+
+      it('refuses a node that names a user who does not exist', async () => {
+        await expect(createNode({ userId: 'u-missing', tags: [] })).rejects.toThrow();
+        expect(await store.nodes.list()).toEqual([]);
+      });
+    });
+
+    describe('nodes: creation and addresses', () => {
+      it('gives the first node address index 1 and returns the full record', async () => {
+        const d = draft({ name: 'web', os: 'linux', expiresAt: T0 + 1000 });
+        const n = await store.nodes.create(d, { addressFor });
+        expect(n).toEqual({ ...d, ...plan.addressFor(1) });
+        expect(n.ipv4).toBe('100.64.0.1');
+        expect(n.ipv6).toBe('fd7a:115c:a1e0::1');
+        expect(await store.nodes.get(n.id)).toEqual(n);
+        expect(await store.nodes.getByMachineKey(d.machineKey)).toEqual(n);
+        expect(await store.nodes.getByMachineKey(key32())).toBeUndefined();
+        expect(await store.nodes.get('n-missing')).toBeUndefined();
+      });
+
+      it('keeps optional fields absent (not null) when they were not set', async () => {
+        const n = await createNode();
+        const got = (await store.nodes.get(n.id))!;
+        for (const field of ['userId', 'os', 'lastSeen', 'expiresAt'] as const) {
+          expect(field in got ? got[field] : undefined, field).toBeUndefined();
+        }
+      });
+
+      it('gives sequential, unique addresses', async () => {
+        const a = await createNode({ name: 'a' });
+        const b = await createNode({ name: 'b' });
+        const c = await createNode({ name: 'c' });
+        expect([a, b, c].map((n) => n.ipv4)).toEqual(['100.64.0.1', '100.64.0.2', '100.64.0.3']);
+        expect([a, b, c].map((n) => n.ipv6)).toEqual(['fd7a:115c:a1e0::1', 'fd7a:115c:a1e0::2', 'fd7a:115c:a1e0::3']);
+      });
+
+      it('never hands an address out twice, even under many concurrent creates', async () => {
+        const created = await Promise.all(Array.from({ length: 60 }, (_, i) => createNode({ name: `host${i}` })));
+        const v4 = new Set(created.map((n) => n.ipv4));
+        const v6 = new Set(created.map((n) => n.ipv6));
+        expect(v4.size).toBe(60);
+        expect(v6.size).toBe(60);
+        const stored = await store.nodes.list();
+        expect(stored).toHaveLength(60);
+        expect(new Set(stored.map((n) => n.ipv4)).size).toBe(60);
+      });
+
+      it("does not give a deleted node's address to a new node", async () => {
+        const first = await createNode({ name: 'a' });
+        await createNode({ name: 'b' });
+        expect(await store.nodes.delete(first.id)).toBe(true);
+        const next = await createNode({ name: 'c' });
+        expect(next.ipv4).not.toBe(first.ipv4);
+        expect(next.ipv6).not.toBe(first.ipv6);
+        expect(next.ipv4).toBe('100.64.0.3');
+      });
+
+      it('skips an index whose address is already held', async () => {
+        // A plan that maps index 1 and 2 to the same place: the second create must move on.
+        const squashed = (i: number) => plan.addressFor(i === 2 ? 1 : i);
+        const a = await store.nodes.create(draft({ name: 'a' }), { addressFor: squashed });
+        const b = await store.nodes.create(draft({ name: 'b' }), { addressFor: squashed });
+        expect(a.ipv4).toBe('100.64.0.1');
+        expect(b.ipv4).toBe('100.64.0.3');
+      });
+
+      it('a failing address plan creates nothing', async () => {
+        const err = new Error('no addresses left');
+        await expect(store.nodes.create(draft(), { addressFor: () => { throw err; } })).rejects.toBe(err);
+        expect(await store.nodes.list()).toEqual([]);
+      });
+
+      it('makes names unique: web, web-2, web-3; other names are left alone', async () => {
+        await createNode({ name: 'webserver' });
+        const names = [];
+        for (let i = 0; i < 3; i++) names.push((await createNode({ name: 'web' })).name);
+        expect(names).toEqual(['web', 'web-2', 'web-3']);
+        expect((await createNode({ name: 'webserver' })).name).toBe('webserver-2');
+        expect((await createNode({ name: 'db' })).name).toBe('db');
+      });
+
+      it('makes names unique under concurrent creates too', async () => {
+        const created = await Promise.all(Array.from({ length: 10 }, () => createNode({ name: 'worker' })));
+        const names = created.map((n) => n.name);
+        expect(new Set(names).size).toBe(10);
+        expect(names).toContain('worker');
+        expect(names).toContain('worker-10');
+      });
+
+      it('refuses a second node with the same machine key or WireGuard key, naming the field', async () => {
+        const n = await createNode({ name: 'a' });
+        await expectConflict(createNode({ name: 'b', machineKey: n.machineKey }), 'node.machine_key');
+        await expectConflict(createNode({ name: 'c', wireguardKey: n.wireguardKey }), 'node.wireguard_key');
+        expect(await store.nodes.list()).toHaveLength(1);
+        // The refused creates used no address.
+        expect((await createNode({ name: 'd' })).ipv4).toBe('100.64.0.2');
+      });
+    });
+
+    describe('nodes: update and delete', () => {
+      it('changes only the fields in the patch', async () => {
+        const n = await createNode({ name: 'web', os: 'linux', endpoints: ['192.0.2.1:41641'] });
+        const updated = await store.nodes.update(n.id, { endpoints: ['198.51.100.7:41641'], lastSeen: T0 + 10 });
+        const expected = { ...n, endpoints: ['198.51.100.7:41641'], lastSeen: T0 + 10 };
+        expect(updated).toEqual(expected);
+        expect(await store.nodes.get(n.id)).toEqual(expected);
+      });
+
+      it('leaves a field alone when the patch has it as undefined', async () => {
+        const n = await createNode({ name: 'web', os: 'linux', expiresAt: T0 + 99 });
+        const updated = await store.nodes.update(n.id, { os: undefined, expiresAt: undefined, name: 'web1' });
+        expect(updated).toEqual({ ...n, name: 'web1' });
+      });
+
+      it('clears an optional field when the patch sets it to null', async () => {
+        const alice = await user('alice@example.com');
+        const n = await createNode({ name: 'web', os: 'linux', expiresAt: T0 + 99, lastSeen: T0, userId: alice.id, tags: [] });
+        const updated = await store.nodes.update(n.id, { expiresAt: null, os: null, userId: null, lastSeen: null, tags: ['tag:x'] });
+        const expected: NodeRecord = { ...n, tags: ['tag:x'] };
+        delete expected.expiresAt;
+        delete expected.os;
+        delete expected.userId;
+        delete expected.lastSeen;
+        expect(updated).toEqual(expected);
+        expect(await store.nodes.get(n.id)).toEqual(expected);
+      });
+
+      it('an empty patch returns the node unchanged', async () => {
+        const n = await createNode();
+        expect(await store.nodes.update(n.id, {})).toEqual(n);
+      });
+
+      it('answers undefined for a node that does not exist', async () => {
+        expect(await store.nodes.update('n-missing', { name: 'x' })).toBeUndefined();
+        expect(await store.nodes.update('n-missing', {})).toBeUndefined();
+      });
+
+      it('refuses a rename to a name in use, and a WireGuard key in use, changing nothing', async () => {
+        const a = await createNode({ name: 'alpha' });
+        const b = await createNode({ name: 'beta' });
+        await expectConflict(store.nodes.update(b.id, { name: 'alpha' }), 'node.name');
+        await expectConflict(store.nodes.update(b.id, { wireguardKey: a.wireguardKey }), 'node.wireguard_key');
+        expect(await store.nodes.get(b.id)).toEqual(b);
+      });
+
+      it('never changes addresses, machine key or id through a patch', async () => {
+        const n = await createNode();
+        const patched = await store.nodes.update(n.id, { wireguardKey: key32() });
+        expect(patched).toMatchObject({ id: n.id, ipv4: n.ipv4, ipv6: n.ipv6, machineKey: n.machineKey });
+      });
+
+      it('deletes a node once', async () => {
+        const n = await createNode();
+        expect(await store.nodes.delete(n.id)).toBe(true);
+        expect(await store.nodes.get(n.id)).toBeUndefined();
+        expect(await store.nodes.getByMachineKey(n.machineKey)).toBeUndefined();
+        expect(await store.nodes.delete(n.id)).toBe(false);
+      });
+
+      it('lists nodes in creation order', async () => {
+        const late = await createNode({ name: 'late', createdAt: T0 + 2 });
+        const early = await createNode({ name: 'early', createdAt: T0 + 1 });
+        expect((await store.nodes.list()).map((n) => n.id)).toEqual([early.id, late.id]);
+      });
+    });
+
+    describe('pre-auth keys', () => {
+      it('stores, lists and finds keys', async () => {
+        const alice = await user('alice@example.com');
+        const k1 = preAuthKey({ userId: alice.id, tags: [], createdAt: T0 + 1 });
+        const k2 = preAuthKey({ reusable: true, ephemeral: true, tags: ['tag:a', 'tag:b'], createdAt: T0 + 2 });
+        await store.preAuthKeys.create(k2);
+        await store.preAuthKeys.create(k1);
+        expect(await store.preAuthKeys.get(k1.id)).toEqual(k1);
+        expect(await store.preAuthKeys.get(k2.id)).toEqual(k2);
+        expect(await store.preAuthKeys.get('missing')).toBeUndefined();
+        expect((await store.preAuthKeys.list()).map((k) => k.id)).toEqual([k1.id, k2.id]);
+      });
+
+      it('revokes a key once', async () => {
+        const k = preAuthKey();
+        await store.preAuthKeys.create(k);
+        expect(await store.preAuthKeys.revoke(k.id, T0 + 5)).toBe(true);
+        expect((await store.preAuthKeys.get(k.id))?.revokedAt).toBe(T0 + 5);
+        expect(await store.preAuthKeys.revoke(k.id, T0 + 9)).toBe(false);
+        expect((await store.preAuthKeys.get(k.id))?.revokedAt).toBe(T0 + 5);
+        expect(await store.preAuthKeys.revoke('missing', T0)).toBe(false);
+      });
+
+      it('a single-use key is used up by the node it creates', async () => {
+        const k = preAuthKey();
+        await store.preAuthKeys.create(k);
+        await createNode({ name: 'first' }, consume(k));
+        expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(1);
+        await expectConflict(createNode({ name: 'second' }, consume(k)), 'preauth_key');
+        expect((await store.nodes.list()).map((n) => n.name)).toEqual(['first']);
+        expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(1);
+      });
+
+      it('two concurrent creates with one single-use key: exactly one wins', async () => {
+        const k = preAuthKey();
+        await store.preAuthKeys.create(k);
+        const results = await Promise.allSettled([
+          createNode({ name: 'a' }, consume(k)),
+          createNode({ name: 'b' }, consume(k)),
+        ]);
+        const won = results.filter((r) => r.status === 'fulfilled');
+        const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(1);
+        expect(lost[0]!.reason).toBeInstanceOf(StoreConflict);
+        expect(await store.nodes.list()).toHaveLength(1);
+        expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(1);
+      });
+
+      it('many concurrent creates with one single-use key: exactly one wins', async () => {
+        const k = preAuthKey();
+        await store.preAuthKeys.create(k);
+        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => createNode({ name: `n${i}` }, consume(k))));
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect(await store.nodes.list()).toHaveLength(1);
+      });
+
+      it('a reusable key counts every use', async () => {
+        const k = preAuthKey({ reusable: true });
+        await store.preAuthKeys.create(k);
+        await Promise.all([1, 2, 3].map((i) => createNode({ name: `n${i}` }, consume(k))));
+        expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(3);
+        expect(await store.nodes.list()).toHaveLength(3);
+      });
+
+      it('a revoked key cannot be used, even if reusable', async () => {
+        const k = preAuthKey({ reusable: true });
+        await store.preAuthKeys.create(k);
+        await store.preAuthKeys.revoke(k.id, T0);
+        await expectConflict(createNode({}, consume(k)), 'preauth_key');
+        expect(await store.nodes.list()).toEqual([]);
+        expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(0);
+      });
+
+      it('an expired key cannot be used: at its expiry time and after', async () => {
+        const k = preAuthKey({ reusable: true, expiresAt: T0 + 1000 });
+        await store.preAuthKeys.create(k);
+        await expectConflict(createNode({}, consume(k, T0 + 1000)), 'preauth_key');
+        await expectConflict(createNode({}, consume(k, T0 + 5000)), 'preauth_key');
+        expect(await store.nodes.list()).toEqual([]);
+        await createNode({}, consume(k, T0 + 999));
+        expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(1);
+      });
+
+      it('an unknown key cannot be used', async () => {
+        await expectConflict(createNode({}, { consumePreAuthKey: { id: 'nosuchkey', now: T0 } }), 'preauth_key');
+        expect(await store.nodes.list()).toEqual([]);
+      });
+
+      it('an update can use a key in the same step (a machine signing in again)', async () => {
+        const n = await createNode({ name: 'a' });
+        const k = preAuthKey();
+        await store.preAuthKeys.create(k);
+        const updated = await store.nodes.update(n.id, { expiresAt: T0 + 50 }, consume(k));
+        expect(updated?.expiresAt).toBe(T0 + 50);
+        expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(1);
+        // Used up now: the next update with it changes nothing.
+        await expectConflict(store.nodes.update(n.id, { expiresAt: T0 + 99, name: 'b' }, consume(k)), 'preauth_key');
+        expect(await store.nodes.get(n.id)).toEqual(updated);
+        // With an empty patch the key is still used.
+        const r = preAuthKey({ reusable: true });
+        await store.preAuthKeys.create(r);
+        expect(await store.nodes.update(n.id, {}, consume(r))).toEqual(updated);
+        expect((await store.preAuthKeys.get(r.id))?.usedCount).toBe(1);
+      });
+
+      it('an update of a node that does not exist uses no key', async () => {
+        const k = preAuthKey();
+        await store.preAuthKeys.create(k);
+        expect(await store.nodes.update('n-missing', { name: 'x' }, consume(k))).toBeUndefined();
+        expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(0);
+      });
+
+      it('an update that breaks a uniqueness rule gives the key back', async () => {
+        await createNode({ name: 'taken' });
+        const n = await createNode({ name: 'mine' });
+        const k = preAuthKey();
+        await store.preAuthKeys.create(k);
+        await expectConflict(store.nodes.update(n.id, { name: 'taken' }, consume(k)), 'node.name');
+        expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(0);
+      });
+
+      it('a create that fails after taking the key gives the key back', async () => {
+        const existing = await createNode({ name: 'a' });
+        const k = preAuthKey();
+        await store.preAuthKeys.create(k);
+        await expectConflict(createNode({ machineKey: existing.machineKey }, consume(k)), 'node.machine_key');
+        expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(0);
+        await createNode({ name: 'b' }, consume(k));
+        expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(1);
+      });
+    });
+
+    describe('API keys', () => {
+      const apiKey = (over: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
+        id: randomBytes(8).toString('hex'),
+        secretHash: randomBytes(32).toString('hex'),
+        scopes: ['read'],
+        description: 'ci',
+        createdAt: T0,
+        ...over,
+      });
+
+      it('stores keys with their scopes and expiry, listed in creation order', async () => {
+        const a = apiKey({ scopes: ['read', 'policy'], expiresAt: T0 + 60_000, createdAt: T0 + 2 });
+        const b = apiKey({ scopes: ['admin'], createdAt: T0 + 1 });
+        await store.apiKeys.create(a);
+        await store.apiKeys.create(b);
+        expect(await store.apiKeys.get(a.id)).toEqual(a);
+        expect(await store.apiKeys.get(b.id)).toEqual(b);
+        expect(await store.apiKeys.get('missing')).toBeUndefined();
+        expect((await store.apiKeys.list()).map((k) => k.id)).toEqual([b.id, a.id]);
+      });
+
+      it('records the last use', async () => {
+        const k = apiKey();
+        await store.apiKeys.create(k);
+        await store.apiKeys.touch(k.id, T0 + 42);
+        expect((await store.apiKeys.get(k.id))?.lastUsedAt).toBe(T0 + 42);
+      });
+
+      it('revokes a key once', async () => {
+        const k = apiKey();
+        await store.apiKeys.create(k);
+        expect(await store.apiKeys.revoke(k.id, T0 + 7)).toBe(true);
+        expect(await store.apiKeys.revoke(k.id, T0 + 8)).toBe(false);
+        expect((await store.apiKeys.get(k.id))?.revokedAt).toBe(T0 + 7);
+        expect(await store.apiKeys.revoke('missing', T0)).toBe(false);
+      });
+    });
+
+    describe('policy versions', () => {
+      const policy = (text: string, over: { starter?: boolean; createdAt?: number } = {}) => ({
+        text, author: 'api-key:test', starter: over.starter ?? false, createdAt: over.createdAt ?? T0,
+      });
+
+      it('starts with no policy', async () => {
+        expect(await store.policies.current()).toBeUndefined();
+        expect(await store.policies.list()).toEqual([]);
+      });
+
+      it('appends versions 1, 2, ... and the newest is current', async () => {
+        const v1 = await store.policies.append(policy('{}', { starter: true }));
+        const v2 = await store.policies.append(policy('{"acls": []}', { createdAt: T0 + 1 }));
+        expect(v1).toEqual({ version: 1, ...policy('{}', { starter: true }) });
+        expect(v2.version).toBe(2);
+        expect(await store.policies.current()).toEqual(v2);
+        expect((await store.policies.list()).map((p) => p.version)).toEqual([2, 1]);
+      });
+
+      it('appends when the expected version is the current one (0 for none)', async () => {
+        const v1 = await store.policies.append(policy('a'), 0);
+        const v2 = await store.policies.append(policy('b'), v1.version);
+        expect(v2.version).toBe(2);
+      });
+
+      it('refuses an append whose expected version is stale, keeping the current policy', async () => {
+        await store.policies.append(policy('a'));
+        const v2 = await store.policies.append(policy('b'));
+        await expectConflict(store.policies.append(policy('c'), 1), 'policy.version');
+        await expectConflict(store.policies.append(policy('c'), 0), 'policy.version');
+        await expectConflict(store.policies.append(policy('c'), 3), 'policy.version');
+        expect(await store.policies.current()).toEqual(v2);
+        expect(await store.policies.list()).toHaveLength(2);
+      });
+
+      it('of concurrent appends expecting the same version, exactly one wins', async () => {
+        const v1 = await store.policies.append(policy('a'));
+        const results = await Promise.allSettled(['x', 'y', 'z'].map((t) => store.policies.append(policy(t), v1.version)));
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect((await store.policies.current())?.version).toBe(2);
+      });
+    });
+  });
+}
