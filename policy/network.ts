@@ -44,13 +44,17 @@ export class PolicyNetwork {
     return this.state.remove(id);
   }
 
-  /** Replaces the policy; returns the ids whose peers or filter actually changed. */
-  setPolicy(policy: Policy): Set<string> {
+  /**
+   * Replaces the policy; returns the ids whose peers or filter actually changed. With
+   * `exact: false` it returns the cheaper superset of nodes that may have changed, for a
+   * caller that compares each node's new view with what it last sent anyway.
+   */
+  setPolicy(policy: Policy, options: { exact?: boolean } = {}): Set<string> {
     const old = this.state;
     const next = new NetworkState(compilePolicy(policy), this.mesh);
     next.load([...old.nodes.values()].map((e) => e.node));
-    const changed = new Set<string>();
-    for (const id of candidates(old, next)) if (!sameView(old, next, id)) changed.add(id);
+    const maybe = candidates(old, next);
+    const changed = options.exact === false ? maybe : new Set([...maybe].filter((id) => !sameView(old, next, id)));
     this.state = next;
     return changed;
   }

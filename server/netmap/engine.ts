@@ -150,7 +150,8 @@ export class NetmapEngine implements MapSource {
   }
 
   setPolicy(policy: Policy, starter: boolean): void {
-    this.touchPolicy(this.network.setPolicy(policy));
+    // Sessions compare each view with what they sent, so the cheap superset is enough.
+    this.touchPolicy(this.network.setPolicy(policy, { exact: false }));
     const warning = starter ? STARTER_WARNING : undefined;
     if (warning !== this.warning) {
       this.warning = warning;

@@ -176,6 +176,21 @@ describe('PolicyNetwork incremental updates', () => {
     expect([...changed].sort()).toEqual(really.sort());
   });
 
+  it('setPolicy without exactness reports a superset of the nodes whose view changed', () => {
+    const rnd = random(99);
+    const nodes = Array.from({ length: 60 }, (_, i) => randomNode(rnd, i));
+    const net = new PolicyNetwork(policy);
+    net.loadNodes(nodes);
+    const ids = nodes.map((n) => n.id);
+    const before = views(net, ids);
+    const next = policyOf(POLICY.replace('"tag:web:443", ', ''));
+    const maybe = net.setPolicy(next, { exact: false });
+    const after = views(net, ids);
+    const really = ids.filter((id) => before.get(id) !== after.get(id));
+    expect(really.length).toBeGreaterThan(0);
+    for (const id of really) expect(maybe.has(id)).toBe(true);
+  });
+
   it('reports only the node itself when an upsert changes nothing that matters', () => {
     const net = new PolicyNetwork(policy);
     const a = node('a', { i: 1, user: 'alice@example.com' });

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { cpuSeconds, mean, percentile, round, rssMiB } from '../support/stats.ts';
-import { SimNode, inParallel, type SimEvents } from './sim-node.ts';
+import { SimNode, inParallel, retries, type SimEvents } from './sim-node.ts';
 import { segmentedPolicy, teamCount, teamOf, teamTag, teamsThatSee } from './topology.ts';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '2000' }, probes: { type: 'string', default: '200' } } });
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   await inParallel(sims, 32, (s) => s.register(keys[s.team]!));
   const joinMs = performance.now() - t0;
   const joinCpu = cpuSeconds(server.proc.pid!) - cpu0;
-  log(`joins:        ${N} in ${round(joinMs / 1000, 2)} s = ${round((N / joinMs) * 1000)} joins/s (server CPU ${round(joinCpu, 2)} s)`);
+  log(`joins:        ${N} in ${round(joinMs / 1000, 2)} s = ${round((N / joinMs) * 1000)} joins/s (server CPU ${round(joinCpu, 2)} s; ${retries} retried after a dropped connection)`);
 
   // 2. Map streams: every node connects and gets its full map.
   cpu0 = cpuSeconds(server.proc.pid!);

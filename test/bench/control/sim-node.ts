@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { ControlClient } from '../../../client/control/control-client.ts';
+import { ControlError } from '../../../client/control/control-error.ts';
 import { generateMachineKey } from '../../../client/control/machine-key.ts';
 import { generateKeyPair } from '../../../client/wireguard/keys.ts';
 
@@ -11,6 +12,9 @@ export interface SimEvents {
 }
 
 const MAP_PATH = '/api/v1/machine/map';
+
+/** Registrations retried after a dropped connection, reported by the benchmark. */
+export let retries = 0;
 
 /**
  * One simulated node: its own machine and WireGuard keys, a real signed registration and a
@@ -26,10 +30,18 @@ export class SimNode {
     this.control = new ControlClient(url, generateMachineKey().privateKey);
   }
 
-  register(authKey: string): Promise<unknown> {
-    return this.control.register({
-      wireguardKey: this.wireguardKey, hostname: `node-${this.index}`, credential: { type: 'preauth-key', key: authKey },
-    });
+  /** Registers, retrying as an agent would when the connection drops (registration is idempotent). */
+  async register(authKey: string): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.control.register({
+          wireguardKey: this.wireguardKey, hostname: `node-${this.index}`, credential: { type: 'preauth-key', key: authKey },
+        });
+      } catch (err) {
+        if (!(err instanceof ControlError) || !err.retryable || attempt >= 3) throw err;
+        retries++;
+      }
+    }
   }
 
   connect(events: SimEvents): Promise<void> {
