@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { commandLine, run } from '../system/run.ts';
 import { WireGuardError } from './errors.ts';
@@ -13,6 +14,11 @@ import { UapiClient } from './uapi-client.ts';
  *  3. after each restart the device is empty (the TUN device died with the process), so
  *     `onEvent({type: 'restarted'})` is the owner's cue to apply its configuration again;
  *  4. stop: SIGTERM (wireguard-go then removes its interface and socket), SIGKILL if it lingers.
+ * With `logFile`, wireguard-go writes there and runs in its own session, so it outlives the
+ * agent (a Ctrl-C to the agent's terminal, or the agent's pipes closing, would otherwise end
+ * it: Go programs die of SIGPIPE on their next log line to a closed pipe) and keeps the
+ * tunnels up until the next agent adopts it. Without it, output goes through pipes and the
+ * device lives as long as the agent.
  * With `adoptExisting`, a device that already answers on the socket (left running by a previous
  * agent, so its tunnels kept working meanwhile) is taken over instead of refused: it is watched
  * by polling the socket, replaced by our own process if it stops answering, and stopped by
@@ -36,6 +42,8 @@ export interface SupervisorOptions {
   maxRestarts?: number;
   restartWindowMs?: number;
   restartBackoffMs?: number;
+  /** Append wireguard-go's output here and let it outlive the agent (see above). */
+  logFile?: string;
   /** Take over a wireguard-go that already serves this interface (default: refuse to start). */
   adoptExisting?: boolean;
   /** How often an adopted device is checked. Default 1 s. */
@@ -53,6 +61,7 @@ export class WireGuardGoSupervisor {
   private stopping = false;
   private restartTimes: number[] = [];
   private exited: Promise<void> = Promise.resolve();
+  private readLog: (() => string) | undefined;
   private watchdog: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -143,14 +152,23 @@ export class WireGuardGoSupervisor {
     }
     const argv = commandLine(binary, ['-f', iface], netns);
     this.output = '';
-    const child = spawn(argv[0]!, argv.slice(1), {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LOG_LEVEL: logLevel },
-    });
+    const log = this.options.logFile === undefined ? undefined : openSync(this.options.logFile, 'a', 0o600);
+    const logStart = log === undefined ? 0 : fstatSync(log).size;
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), {
+        stdio: ['ignore', log ?? 'pipe', log ?? 'pipe'],
+        detached: log !== undefined,
+        env: { ...process.env, LOG_LEVEL: logLevel },
+      });
+    } finally {
+      if (log !== undefined) closeSync(log); // the child has its own copy
+    }
     this.child = child;
     const keep = (d: Buffer) => (this.output = (this.output + d.toString('utf8')).slice(-OUTPUT_TAIL_CHARS));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    if (this.options.logFile !== undefined) this.readLog = () => readFrom(this.options.logFile!, logStart);
     let spawnError: Error | undefined;
     let ready = false;
     this.exited = new Promise<void>((resolve) => {
@@ -168,7 +186,7 @@ export class WireGuardGoSupervisor {
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       if (spawnError || !this.childAlive) {
         await this.exited;
-        const why = spawnError?.message ?? `exited with ${child.exitCode ?? child.signalCode}: ${this.output.trim() || 'no output'}`;
+        const why = spawnError?.message ?? `exited with ${child.exitCode ?? child.signalCode}: ${this.recentOutput() || 'no output'}`;
         throw new WireGuardError('wireguard.start_failed', `wireguard-go for ${where} did not start: ${why}`, { cause: spawnError });
       }
       if ((await this.uapi.ping()) && this.childAlive) {
@@ -184,10 +202,15 @@ export class WireGuardGoSupervisor {
     }
   }
 
+  /** What this run of wireguard-go said last (from the pipes, or from its part of the log file). */
+  private recentOutput(): string {
+    return (this.readLog?.() ?? this.output).slice(-OUTPUT_TAIL_CHARS).trim();
+  }
+
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.stopping) return;
     const willRestart = this.withinBudget();
-    this.emit({ type: 'exited', code, signal, output: this.output.trim(), willRestart });
+    this.emit({ type: 'exited', code, signal, output: this.recentOutput(), willRestart });
     this.scheduleRestart();
   }
 
@@ -222,6 +245,23 @@ export class WireGuardGoSupervisor {
 
   private emit(event: SupervisorEvent): void {
     this.options.onEvent?.(event);
+  }
+}
+
+function readFrom(path: string, offset: number): string {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const start = Math.max(offset, size - OUTPUT_TAIL_CHARS);
+      const buf = Buffer.alloc(Math.max(0, size - start));
+      readSync(fd, buf, 0, buf.length, start);
+      return buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
   }
 }
 

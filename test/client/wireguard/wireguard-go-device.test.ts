@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../../client/system/run.ts';
 import { UapiErrnoError } from '../../../client/wireguard/errors.ts';
@@ -120,6 +122,47 @@ describeWith(prereqs, 'a supervised wireguard-go device', () => {
     const state = await second.state();
     expect(state).toMatchObject({ publicKey: me.publicKey, listenPort: 51700 });
     expect(state.peers.map((p) => p.publicKey)).toEqual([p1]);
+  });
+
+  it('with a log file, outlives the agent that started it, and the next agent adopts it with its peers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-wg-'));
+    const iface = lab.uniqueName('k');
+    const logFile = join(dir, 'wg.log');
+    const agent = join(dir, 'agent.mts');
+    const deviceModule = new URL('../../../client/wireguard/wireguard-go-device.ts', import.meta.url).pathname;
+    writeFileSync(
+      agent,
+      `import { WireGuardGoDevice } from ${JSON.stringify(deviceModule)};
+       const d = await WireGuardGoDevice.start({ iface: ${JSON.stringify(iface)}, netns: ${JSON.stringify(netns)}, logFile: ${JSON.stringify(logFile)}, logLevel: 'verbose' });
+       await d.applyPeers([{ publicKey: ${JSON.stringify(p1)}, allowedIPs: ['100.64.9.2/32'] }]);
+       console.log(d.pid);
+       process.exit(0);`,
+    );
+    try {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', agent]);
+      const pid = Number(stdout.trim());
+      // A log line after the agent is gone (the link going up) would kill it if it wrote to a pipe.
+      await run('ip', ['-n', netns, 'link', 'set', iface, 'up']);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(() => process.kill(pid, 0)).not.toThrow();
+      expect(readFileSync(logFile, 'utf8')).toMatch(/requested Up/);
+
+      const next = await WireGuardGoDevice.start({ iface, netns, adoptExisting: true });
+      opened.push(next);
+      expect(next.adopted).toBe(true);
+      expect((await next.state()).peers.map((p) => p.publicKey)).toEqual([p1]);
+      await next.close();
+      await until(() => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('stops an adopted device by deleting its interface', async () => {
