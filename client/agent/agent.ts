@@ -1,0 +1,300 @@
+import { hostname as osHostname, platform } from 'node:os';
+import type { Logger } from 'pino';
+import type { FullMap } from '../../protocol/map.ts';
+import { ControlClient } from '../control/control-client.ts';
+import { generateMachineKey } from '../control/machine-key.ts';
+import type { MapState } from '../control/map-state.ts';
+import { MapStream } from '../control/map-stream.ts';
+import { generateKeyPair, publicKeyOf } from '../wireguard/keys.ts';
+import { ApplyLoop } from './apply-loop.ts';
+import { localEndpoints } from './endpoints.ts';
+import type { Engine } from './engine.ts';
+import { AgentError } from './errors.ts';
+import type { AgentState, StatusResponse, UpRequest, WhoisResponse } from './local-api/messages.ts';
+import { reconfig } from './reconfig.ts';
+import { type Keys, type NodeState, type SavedMap, StateStore } from './state-store.ts';
+import { whois } from './whois.ts';
+
+/**
+ * The agent's composition root. Three narrow layers, wired only here:
+ *  - control (client/control): the map stream hands every applied map to `onMap`;
+ *  - reconfig (reconfig.ts): the map becomes an EngineConfig, with no I/O;
+ *  - engine (engine.ts): WireGuard, addresses and routes, and the filter are made to match.
+ * Control and engine never import each other. The state directory makes a restarted agent the
+ * same node: it applies the last map at once (so tunnels and rules are back before the server
+ * answers, or if it never does) and resumes the stream from that map's version.
+ */
+export interface AgentOptions {
+  stateDir: string;
+  iface: string;
+  listenPort: number;
+  meshRanges: readonly string[];
+  /** Server for `up` when neither the request nor the state names one. */
+  serverUrl?: string;
+  engine: Engine;
+  logger: Logger;
+  /** How often endpoint candidates are re-read and reported (the server ignores repeats). */
+  endpointRefreshMs?: number;
+}
+
+const DEFAULT_UP_WAIT_MS = 15_000;
+
+/** A map to apply, and whether it came from the server (or from the state directory). */
+type AppliedMap = SavedMap & { fromServer: boolean };
+
+export class Agent {
+  private readonly store: StateStore;
+  private keys!: Keys;
+  private node: NodeState | undefined;
+  private stream: MapStream | undefined;
+  private connected = false;
+  private lastError: string | undefined;
+  private appliedVersion = -1;
+  private appliedFromServer = 0;
+  private readonly loop: ApplyLoop<AppliedMap>;
+  private endpointTimer: NodeJS.Timeout | undefined;
+  private state: AgentState = 'needs-login';
+
+  constructor(private readonly options: AgentOptions) {
+    this.store = new StateStore(options.stateDir);
+    this.loop = new ApplyLoop((map) => this.applyMap(map), (err) => this.fail('applying the network map', err));
+  }
+
+  private get log(): Logger {
+    return this.options.logger;
+  }
+
+  /** Loads the state directory; a node that was up comes back up, from its saved map first. */
+  async start(): Promise<void> {
+    this.store.init();
+    this.keys = this.store.readKeys() ?? this.newKeys();
+    this.node = this.store.readNode();
+    if (!this.node?.self) return this.setState('needs-login');
+    if (!this.node.wantRunning) return this.setState('stopped');
+    const saved = this.store.readMap();
+    this.setState('starting');
+    if (saved) this.loop.submit({ ...saved, fromServer: false });
+    this.connect(saved);
+  }
+
+  /** Joins (with a credential) or reconnects (without); resolves once the first map is applied. */
+  async up(req: UpRequest): Promise<StatusResponse> {
+    const serverUrl = req.serverUrl ?? this.node?.serverUrl ?? this.options.serverUrl;
+    if (!serverUrl) throw new AgentError('agent.bad_request', 'no server: pass --server URL (the node has not joined one before)');
+    const sameServer = this.node?.serverUrl === serverUrl;
+    if (!sameServer && this.node) {
+      // Another mesh: this machine becomes a new node there; nothing of the old one is kept.
+      this.disconnect();
+      await this.options.engine.teardown({ keepGuard: false });
+      this.store.forget({ keys: true });
+      this.keys = this.newKeys();
+      this.node = undefined;
+      this.appliedVersion = -1;
+    }
+    const prefs: NodeState = {
+      serverUrl,
+      hostname: req.hostname ?? this.node?.hostname ?? osHostname(),
+      advertiseRoutes: req.advertiseRoutes ?? this.node?.advertiseRoutes ?? [],
+      advertiseTags: req.advertiseTags ?? this.node?.advertiseTags ?? [],
+      wantRunning: true,
+      ...(this.node?.self && { self: this.node.self }),
+    };
+    const control = new ControlClient(serverUrl, this.keys.machinePrivateKey);
+    if (req.credential) {
+      const self = await control.register({
+        wireguardKey: publicKeyOf(this.keys.wireguardPrivateKey),
+        hostname: prefs.hostname,
+        credential: req.credential,
+        ...(prefs.advertiseRoutes.length > 0 && { advertiseRoutes: prefs.advertiseRoutes }),
+        ...(prefs.advertiseTags.length > 0 && { advertiseTags: prefs.advertiseTags }),
+        os: platform(),
+      }).catch((err: unknown) => {
+        throw new AgentError('agent.join_failed', `joining ${serverUrl} failed: ${(err as Error).message}`, { cause: err });
+      });
+      prefs.self = self;
+    } else if (!prefs.self) {
+      throw new AgentError('agent.not_logged_in', 'this node has not joined yet: pass a credential (trellis up --auth-key KEY)');
+    } else if (req.hostname !== undefined || req.advertiseRoutes !== undefined) {
+      prefs.self = await control.update({
+        ...(req.hostname !== undefined && { hostname: req.hostname }),
+        ...(req.advertiseRoutes !== undefined && { advertiseRoutes: req.advertiseRoutes }),
+      });
+    }
+    this.node = prefs;
+    this.store.writeNode(prefs);
+    const before = this.appliedFromServer;
+    if (!this.stream || req.credential) {
+      this.disconnect();
+      this.setState('starting');
+      this.connect(this.store.readMap());
+    }
+    await this.waitFor(() => this.appliedFromServer > before || (this.state === 'running' && !req.credential && this.connected), req.waitMs ?? DEFAULT_UP_WAIT_MS);
+    return this.status();
+  }
+
+  /** Leaves the mesh for now: everything the agent created goes; the identity stays. */
+  async down(): Promise<StatusResponse> {
+    this.disconnect();
+    this.loop.stop();
+    await this.loop.idle();
+    await this.options.engine.teardown({ keepGuard: false });
+    if (this.node) {
+      this.node = { ...this.node, wantRunning: false };
+      this.store.writeNode(this.node);
+      this.setState('stopped');
+    }
+    return this.status();
+  }
+
+  /** The agent process is stopping: tunnels go with it, the leak guard stays (fail closed). */
+  async stop(): Promise<void> {
+    this.disconnect();
+    this.loop.stop();
+    await this.loop.idle();
+    await this.options.engine.teardown({ keepGuard: true });
+  }
+
+  async status(): Promise<StatusResponse> {
+    const map = this.stream?.state;
+    const device = await this.options.engine.state().catch(() => undefined);
+    const byKey = new Map((device?.peers ?? []).map((p) => [p.publicKey, p]));
+    const self = map?.self ?? this.node?.self;
+    return {
+      state: this.state,
+      connected: this.connected,
+      interface: this.options.iface,
+      listenPort: this.options.listenPort,
+      mapVersion: this.appliedVersion,
+      peers: [...(map?.peers.values() ?? [])].sort((a, b) => a.name.localeCompare(b.name)).map((p) => {
+        const d = byKey.get(p.wireguardKey);
+        return {
+          id: p.id, name: p.name, publicKey: p.wireguardKey, addresses: p.addresses, allowedIPs: p.allowedIPs, tags: p.tags, online: p.online,
+          rxBytes: d?.rxBytes ?? 0, txBytes: d?.txBytes ?? 0,
+          ...(p.user !== undefined && { user: p.user }),
+          ...(d?.endpoint !== undefined && { endpoint: d.endpoint }),
+          ...(d?.lastHandshake && { lastHandshake: d.lastHandshake.toISOString() }),
+        };
+      }),
+      ...(this.node?.serverUrl && { serverUrl: this.node.serverUrl }),
+      ...(self && {
+        self: { id: self.id, name: self.name, publicKey: self.wireguardKey, ipv4: self.ipv4, ipv6: self.ipv6, tags: self.tags, ...(self.user !== undefined && { user: self.user }) },
+      }),
+      ...(map?.policyWarning && { policyWarning: map.policyWarning }),
+      ...(this.lastError && { lastError: this.lastError }),
+    };
+  }
+
+  whois(ip: string): WhoisResponse {
+    const map = this.stream?.state;
+    return whois(ip, map?.self ?? this.node?.self, map?.peers.values() ?? []);
+  }
+
+  // ---- control layer wiring ----
+
+  private connect(saved: SavedMap | undefined): void {
+    const node = this.node!;
+    const control = new ControlClient(node.serverUrl, this.keys.machinePrivateKey);
+    const stream = new MapStream(control, {
+      onMap: (state) => this.onMap(state),
+      onGoodbye: (code, message) => void this.onGoodbye(code, message),
+      onConnection: (up) => {
+        this.connected = up;
+        if (up) this.reportEndpoints(stream);
+        this.log.info({ connected: up, server: node.serverUrl }, up ? 'map stream open' : 'map stream closed; retrying with backoff');
+      },
+    });
+    // Resume: the stream asks for what changed since the map we still hold.
+    if (saved) stream.state.apply(asFullMap(saved));
+    this.stream = stream;
+    stream.start();
+    clearInterval(this.endpointTimer);
+    this.endpointTimer = setInterval(() => this.reportEndpoints(stream), this.options.endpointRefreshMs ?? 30_000);
+    this.endpointTimer.unref();
+  }
+
+  private disconnect(): void {
+    clearInterval(this.endpointTimer);
+    this.stream?.stop();
+    this.stream = undefined;
+    this.connected = false;
+  }
+
+  private onMap(state: MapState): void {
+    if (!state.self) return;
+    this.loop.submit({ version: state.version, self: state.self, peers: [...state.peers.values()], packetFilter: state.packetFilter, fromServer: true });
+  }
+
+  private async onGoodbye(code: string, message: string): Promise<void> {
+    this.log.warn({ code }, `the server ended this node's membership: ${message}`);
+    this.lastError = `${code}: ${message}`;
+    this.disconnect();
+    this.loop.stop();
+    await this.loop.idle();
+    // Fail closed: a node that is no longer a member keeps no peers and no open ports.
+    await this.options.engine.teardown({ keepGuard: true }).catch((err: unknown) => this.fail('tearing down after goodbye', err));
+    this.store.forget({ keys: false });
+    if (this.node) {
+      // Preferences stay, so `trellis up --auth-key` can sign the same machine in again.
+      const { self: _gone, ...rest } = this.node;
+      this.node = rest;
+      this.store.writeNode(rest);
+    }
+    this.appliedVersion = -1;
+    this.setState('needs-login');
+  }
+
+  private reportEndpoints(stream: MapStream): void {
+    stream.reportEndpoints(localEndpoints(this.options.listenPort, this.options.iface, this.options.meshRanges));
+  }
+
+  // ---- reconfig and engine ----
+
+  private async applyMap(map: AppliedMap): Promise<void> {
+    const config = reconfig(map, { privateKey: this.keys.wireguardPrivateKey, listenPort: this.options.listenPort });
+    await this.options.engine.apply(config);
+    const { fromServer, ...saved } = map;
+    this.store.writeMap(saved);
+    if (this.node && JSON.stringify(this.node.self) !== JSON.stringify(map.self)) {
+      this.node = { ...this.node, self: map.self };
+      this.store.writeNode(this.node);
+    }
+    this.appliedVersion = map.version;
+    if (fromServer) this.appliedFromServer += 1;
+    this.lastError = undefined;
+    this.setState('running');
+    this.log.debug({ version: map.version, peers: config.peers.length, rules: config.filter.length }, 'map applied');
+  }
+
+  // ---- helpers ----
+
+  private newKeys(): Keys {
+    const keys = { machinePrivateKey: generateMachineKey().privateKey, wireguardPrivateKey: generateKeyPair().privateKey };
+    this.store.writeKeys(keys);
+    return keys;
+  }
+
+  private setState(state: AgentState): void {
+    if (state !== this.state) this.log.info({ state }, `agent ${state}`);
+    this.state = state;
+  }
+
+  private fail(what: string, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.lastError = `${what}: ${message}`;
+    this.log.error({ err, code: (err as { code?: string }).code }, `${what} failed: ${message}`);
+  }
+
+  private async waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done() && Date.now() < deadline && this.state !== 'needs-login') await new Promise((r) => setTimeout(r, 5));
+    if (this.state === 'needs-login' && this.lastError) {
+      throw new AgentError('agent.join_failed', this.lastError);
+    }
+  }
+}
+
+/** A saved map as the stream's MapState takes it (DNS and relay are not used by the engine yet). */
+function asFullMap(saved: SavedMap): FullMap {
+  return { type: 'full', ...saved, dns: { domain: '', nameservers: [] }, relay: { udpPort: 0, wsPath: '' } };
+}
+

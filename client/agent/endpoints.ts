@@ -1,0 +1,29 @@
+import { networkInterfaces } from 'node:os';
+import { parsePrefix, lastAddress, type Prefix } from '../netconf/prefix.ts';
+
+/**
+ * This node's endpoint candidates for its peers: every address of its other interfaces with
+ * the WireGuard port. Loopback, link-local and mesh addresses are useless to a peer (or would
+ * route WireGuard into itself) and are left out. IPv4 first: it is the likelier direct path.
+ */
+export function localEndpoints(listenPort: number, meshIface: string, meshRanges: readonly string[]): string[] {
+  const ranges = meshRanges.map((r) => parsePrefix(r));
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (name === meshIface) continue;
+    for (const a of addrs ?? []) {
+      if (a.internal) continue;
+      if (a.family === 'IPv6' && (a.address.toLowerCase().startsWith('fe80') || a.scopeid)) continue;
+      if (inside(ranges, a.address)) continue;
+      if (a.family === 'IPv4') v4.push(`${a.address}:${listenPort}`);
+      else v6.push(`[${a.address}]:${listenPort}`);
+    }
+  }
+  return [...v4, ...v6].slice(0, 16);
+}
+
+function inside(ranges: readonly Prefix[], ip: string): boolean {
+  const host = parsePrefix(ip);
+  return ranges.some((r) => r.family === host.family && host.address >= r.address && host.address <= lastAddress(r));
+}

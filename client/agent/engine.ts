@@ -1,0 +1,121 @@
+import type { FilterRule } from '../../protocol/filter.ts';
+import { NftFirewall } from '../firewall/firewall.ts';
+import { LeakGuard } from '../netconf/leak-guard.ts';
+import { MeshNetwork } from '../netconf/mesh-network.ts';
+import { run, type Runner } from '../system/run.ts';
+import type { WireGuardDevice } from '../wireguard/device.ts';
+import type { DeviceState } from '../wireguard/uapi-format.ts';
+import type { EngineConfig } from './reconfig.ts';
+
+/**
+ * The bottom layer of the agent: makes an EngineConfig true on this machine. It knows nothing
+ * of the server or the map. Each apply, in this order:
+ *  1. the inbound filter (one atomic nftables transaction; before any peer can send);
+ *  2. the device: key and port (sent only when they differ);
+ *  3. addresses, link and mesh routes, with the leak guard first (MeshNetwork);
+ *  4. peers, incrementally: unchanged peers keep their sessions;
+ *  5. routes for peers' allowed IPs outside the mesh ranges.
+ * A device created afresh (first start, agent restart, wireguard-go restart) then starts
+ * handshakes at once, since peers may still hold sessions with its previous incarnation.
+ * Calls are serialised; a failed step leaves the earlier ones applied and throws, and the next
+ * apply tries again from the top (every step is idempotent).
+ */
+export interface EngineOptions {
+  iface: string;
+  meshRanges: readonly string[];
+  mtu?: number;
+  /** Opens (or adopts) the device; `onRestarted` fires when its process came back empty. */
+  openDevice: (onRestarted: () => void) => Promise<WireGuardDevice>;
+  runner?: Runner;
+  onError?: (what: string, error: unknown) => void;
+}
+
+export class Engine {
+  private device: WireGuardDevice | undefined;
+  private net: MeshNetwork | undefined;
+  private netAddresses = '';
+  private filterApplied: string | undefined;
+  private readonly firewall: NftFirewall;
+  private readonly runner: Runner;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: EngineOptions) {
+    this.runner = options.runner ?? run;
+    this.firewall = new NftFirewall({ iface: options.iface }, this.runner);
+  }
+
+  get running(): boolean {
+    return this.device !== undefined;
+  }
+
+  apply(config: EngineConfig): Promise<void> {
+    return this.serial(async () => {
+      await this.applyFilter(config.filter);
+      const fresh = this.device === undefined;
+      this.device ??= await this.options.openDevice(() => void this.restore());
+      await this.device.configure(config.device);
+      const addresses = config.addresses.join(',');
+      if (!this.net || addresses !== this.netAddresses) {
+        await this.net?.addresses.remove();
+        this.net = new MeshNetwork({ iface: this.options.iface, addresses: config.addresses, meshRanges: this.options.meshRanges, ...(this.options.mtu && { mtu: this.options.mtu }) }, this.runner);
+        this.netAddresses = addresses;
+      }
+      await this.net.apply();
+      await this.device.applyPeers(config.peers);
+      await this.net.setPeerRoutes(config.peerRoutes);
+      if (fresh) await this.device.initiateHandshakes();
+    });
+  }
+
+  state(): Promise<DeviceState | undefined> {
+    return this.device ? this.device.state() : Promise.resolve(undefined);
+  }
+
+  /**
+   * Removes the device, its routes, addresses and filter. With `keepGuard`, mesh traffic stays
+   * blocked from other interfaces (an agent that stops is not a node that left); `down` drops it too.
+   */
+  teardown(options: { keepGuard: boolean }): Promise<void> {
+    return this.serial(async () => {
+      const errors: unknown[] = [];
+      const step = async (fn: () => Promise<void>) => fn().catch((e: unknown) => void errors.push(e));
+      await step(() => this.firewall.clear());
+      this.filterApplied = undefined;
+      if (this.net) {
+        const net = this.net;
+        await step(() => net.routes.removeAll());
+        await step(() => net.addresses.remove());
+      }
+      if (this.device) {
+        const device = this.device;
+        await step(() => device.close());
+      }
+      if (!options.keepGuard) await step(() => new LeakGuard(this.options.iface, undefined, this.runner).remove());
+      this.device = undefined;
+      this.net = undefined;
+      this.netAddresses = '';
+      if (errors.length > 0) throw errors[0];
+    });
+  }
+
+  private async applyFilter(filter: readonly FilterRule[]): Promise<void> {
+    const text = JSON.stringify(filter);
+    if (text === this.filterApplied) return;
+    await this.firewall.apply(filter);
+    this.filterApplied = text;
+  }
+
+  /** wireguard-go came back empty and re-applied keys and peers; the new link needs the rest. */
+  private restore(): Promise<void> {
+    return this.serial(async () => {
+      await this.net?.apply();
+      await this.device?.initiateHandshakes();
+    }).catch((err: unknown) => this.options.onError?.('restore after wireguard-go restart', err));
+  }
+
+  private serial<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(job, job);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}

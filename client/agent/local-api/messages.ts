@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { Credential } from '../../../protocol/join.ts';
+
+/**
+ * The local API between the `trellis` CLI and the running agent: JSON over HTTP on a unix
+ * socket. Both sides import these schemas; the agent validates every request with them.
+ */
+export const UpRequest = z.strictObject({
+  /** Absent: the server the node joined before, or the agent's --server. */
+  serverUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Absent: reconnect with the identity the node already has. */
+  credential: Credential.optional(),
+  hostname: z.string().min(1).max(253).optional(),
+  advertiseRoutes: z.array(z.string()).max(256).optional(),
+  advertiseTags: z.array(z.string()).max(64).optional(),
+  /** How long to wait for the first map to be applied. */
+  waitMs: z.number().int().min(0).max(120_000).optional(),
+});
+export type UpRequest = z.infer<typeof UpRequest>;
+
+export const AgentState = z.enum(['needs-login', 'stopped', 'starting', 'running']);
+export type AgentState = z.infer<typeof AgentState>;
+
+export const PeerStatus = z.object({
+  id: z.string(),
+  name: z.string(),
+  publicKey: z.string(),
+  addresses: z.array(z.string()),
+  allowedIPs: z.array(z.string()),
+  user: z.string().optional(),
+  tags: z.array(z.string()),
+  online: z.boolean(),
+  endpoint: z.string().optional(),
+  lastHandshake: z.string().optional(),
+  rxBytes: z.number(),
+  txBytes: z.number(),
+});
+export type PeerStatus = z.infer<typeof PeerStatus>;
+
+export const SelfStatus = z.object({
+  id: z.string(),
+  name: z.string(),
+  publicKey: z.string(),
+  ipv4: z.string(),
+  ipv6: z.string(),
+  user: z.string().optional(),
+  tags: z.array(z.string()),
+});
+
+export const StatusResponse = z.object({
+  state: AgentState,
+  /** Whether the map stream to the server is open right now. */
+  connected: z.boolean(),
+  serverUrl: z.string().optional(),
+  interface: z.string(),
+  listenPort: z.number(),
+  mapVersion: z.number(),
+  self: SelfStatus.optional(),
+  peers: z.array(PeerStatus),
+  policyWarning: z.string().optional(),
+  lastError: z.string().optional(),
+});
+export type StatusResponse = z.infer<typeof StatusResponse>;
+
+export const WhoisResponse = z.object({
+  ip: z.string(),
+  node: z.object({
+    id: z.string(),
+    name: z.string(),
+    self: z.boolean(),
+    addresses: z.array(z.string()),
+    user: z.string().optional(),
+    tags: z.array(z.string()),
+    /** The prefix of the node that matched (an address, or an approved subnet route). */
+    matched: z.string(),
+  }),
+});
+export type WhoisResponse = z.infer<typeof WhoisResponse>;
+
+export const ErrorResponse = z.object({ code: z.string(), message: z.string() });

@@ -1,0 +1,30 @@
+import { existsSync } from 'node:fs';
+import type { WireGuardDevice } from '../wireguard/device.ts';
+import { openWireGuardDevice } from '../wireguard/open-device.ts';
+import type { SupervisorEvent } from '../wireguard/supervisor.ts';
+
+/**
+ * How the engine gets its device. A wireguard-go left serving our interface (the previous agent
+ * was killed hard) is adopted, keeping its tunnels, rather than fought over: trying the kernel
+ * first would fail on the existing interface name.
+ */
+export interface DeviceChoice {
+  iface: string;
+  prefer: 'auto' | 'wireguard-go';
+  onEvent?: (event: SupervisorEvent | { type: 'reconfigure_failed'; error: unknown }) => void;
+}
+
+export function deviceOpener(choice: DeviceChoice): (onRestarted: () => void) => Promise<WireGuardDevice> {
+  return (onRestarted) => {
+    const leftRunning = existsSync(`/var/run/wireguard/${choice.iface}.sock`);
+    return openWireGuardDevice({
+      iface: choice.iface,
+      prefer: leftRunning ? 'wireguard-go' : choice.prefer,
+      adoptExisting: true,
+      onEvent: (event) => {
+        choice.onEvent?.(event);
+        if (event.type === 'restarted') onRestarted();
+      },
+    });
+  };
+}

@@ -1,0 +1,108 @@
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { FilterRule } from '../../protocol/filter.ts';
+import { Peer, SelfNode } from '../../protocol/node.ts';
+import { AgentError } from './errors.ts';
+
+/**
+ * The agent's state directory: what lets a restarted agent be the same node.
+ *  - `keys.json`: machine key (identity towards the server) and WireGuard key (0600);
+ *  - `node.json`: server URL, join preferences, whether the node should be up, and its last
+ *    known self record (addresses);
+ *  - `map.json`: the last map the engine applied, so a restart restores peers and rules
+ *    before (or without) reaching the server, and resumes the stream from its version.
+ * Files are written whole to a temporary name and renamed, so a crash never leaves half a file.
+ * The directory is 0711: others may reach the control socket inside, never list or read.
+ */
+export const Keys = z.object({ machinePrivateKey: z.string(), wireguardPrivateKey: z.string() });
+export type Keys = z.infer<typeof Keys>;
+
+export const NodeState = z.object({
+  serverUrl: z.string(),
+  hostname: z.string(),
+  advertiseRoutes: z.array(z.string()).default([]),
+  advertiseTags: z.array(z.string()).default([]),
+  /** false after `trellis down`: a restarted agent stays down until `trellis up`. */
+  wantRunning: z.boolean(),
+  self: SelfNode.optional(),
+});
+export type NodeState = z.infer<typeof NodeState>;
+
+export const SavedMap = z.object({
+  version: z.number().int(),
+  self: SelfNode,
+  peers: z.array(Peer),
+  packetFilter: z.array(FilterRule),
+});
+export type SavedMap = z.infer<typeof SavedMap>;
+
+export class StateStore {
+  constructor(readonly dir: string) {}
+
+  /** Creates the directory if needed and tightens its mode. */
+  init(): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o711 });
+    chmodSync(this.dir, 0o711);
+  }
+
+  readKeys(): Keys | undefined {
+    return this.read('keys.json', Keys);
+  }
+
+  writeKeys(keys: Keys): void {
+    this.write('keys.json', keys);
+  }
+
+  readNode(): NodeState | undefined {
+    return this.read('node.json', NodeState);
+  }
+
+  writeNode(node: NodeState): void {
+    this.write('node.json', node);
+  }
+
+  readMap(): SavedMap | undefined {
+    return this.read('map.json', SavedMap);
+  }
+
+  writeMap(map: SavedMap): void {
+    this.write('map.json', map);
+  }
+
+  /** Forgets the node (keys stay unless `keys` is set): a later `up` joins afresh. */
+  forget(options: { keys?: boolean } = {}): void {
+    for (const f of ['node.json', 'map.json', ...(options.keys ? ['keys.json'] : [])]) rmSync(join(this.dir, f), { force: true });
+  }
+
+  private read<T>(name: string, schema: z.ZodType<T>): T | undefined {
+    const path = join(this.dir, name);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new AgentError('agent.state_unreadable', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new AgentError('agent.state_unreadable', `${path} is not JSON; move it away to start afresh`, { cause: err });
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new AgentError('agent.state_unreadable', `${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    }
+    return parsed.data;
+  }
+
+  private write(name: string, value: unknown): void {
+    const path = join(this.dir, name);
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(tmp, 0o600); // the umask may have narrowed it further, never widened it; be exact
+    renameSync(tmp, path);
+  }
+}

@@ -1,0 +1,45 @@
+import type { Peer, SelfNode } from '../../protocol/node.ts';
+import { lastAddress, parsePrefix, PrefixError, type Prefix } from '../netconf/prefix.ts';
+import { AgentError } from './errors.ts';
+import type { WhoisResponse } from './local-api/messages.ts';
+
+/**
+ * Which node owns a mesh IP: the node whose own address it is, else the node whose allowed IPs
+ * (approved subnet routes) hold it most specifically — the one WireGuard would send it to.
+ */
+export function whois(ip: string, self: SelfNode | undefined, peers: Iterable<Peer>): WhoisResponse {
+  let host: Prefix;
+  try {
+    host = parsePrefix(ip);
+  } catch (err) {
+    if (err instanceof PrefixError) throw new AgentError('agent.bad_request', `"${ip}" is not an IP address`);
+    throw err;
+  }
+  if (host.bits !== (host.family === 4 ? 32 : 128)) throw new AgentError('agent.bad_request', `"${ip}" is a prefix; give one IP address`);
+  const nodes: Array<{ node: Peer; self: boolean }> = [...(self ? [{ node: self as Peer, self: true }] : []), ...[...peers].map((node) => ({ node, self: false }))];
+  let best: { node: Peer; self: boolean; matched: string; bits: number } | undefined;
+  for (const { node, self: isSelf } of nodes) {
+    for (const text of [...node.addresses, ...node.allowedIPs]) {
+      const p = safePrefix(text);
+      if (!p || p.family !== host.family || host.address < p.address || host.address > lastAddress(p)) continue;
+      if (!best || p.bits > best.bits) best = { node, self: isSelf, matched: text, bits: p.bits };
+    }
+  }
+  if (!best) throw new AgentError('agent.not_found', `no node in this node's map owns ${ip}`);
+  const { node } = best;
+  return {
+    ip,
+    node: {
+      id: node.id, name: node.name, self: best.self, addresses: node.addresses, tags: node.tags, matched: best.matched,
+      ...(node.user !== undefined && { user: node.user }),
+    },
+  };
+}
+
+function safePrefix(text: string): Prefix | undefined {
+  try {
+    return parsePrefix(text, { loose: true });
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import pino from 'pino';
+import { Agent } from '../agent/agent.ts';
+import { Engine } from '../agent/engine.ts';
+import { LocalApi } from '../agent/local-api/server.ts';
+import { deviceOpener } from '../agent/open-device.ts';
+import { isPrefix } from '../netconf/prefix.ts';
+import { CliError, ifaceName, oneOf, parseFlags, port, serverUrl } from './local/flags.ts';
+import { socketPathOf, stateDirOf } from './local/socket.ts';
+
+const USAGE = `usage: trellis agent [options]
+  Runs the agent in the foreground (for systemd, containers, or a terminal) until SIGINT/SIGTERM.
+  --state-dir DIR         keys, node and last map (default /var/lib/trellis, or TRELLIS_STATE_DIR)
+  --socket PATH           local API socket (default DIR/agent.sock, or TRELLIS_SOCKET)
+  --socket-group GROUP    group (name or gid) besides root allowed to use the socket
+  --interface NAME        WireGuard interface (default trellis0)
+  --port N                WireGuard UDP port (default 41641)
+  --server URL            server for \`trellis up\` when it names none
+  --mesh-ranges CIDRS     the mesh's address ranges (default 100.64.0.0/10,fd7a:115c:a1e0::/48)
+  --wireguard KIND        auto (kernel if present, else wireguard-go) or wireguard-go
+  --log-level LEVEL       error, warn, info (default) or debug`;
+
+const DEFAULT_MESH_RANGES = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'];
+
+export async function agentCommand(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, {
+    values: ['state-dir', 'socket', 'socket-group', 'interface', 'port', 'server', 'mesh-ranges', 'wireguard', 'log-level'],
+  }, USAGE);
+  const v = (name: string) => flags.values.get(name);
+  const stateDir = stateDirOf(flags);
+  const iface = ifaceName('interface', v('interface') ?? 'trellis0');
+  const listenPort = port('port', v('port') ?? '41641');
+  const server = v('server') ?? process.env.TRELLIS_SERVER;
+  const meshRanges = (v('mesh-ranges') ?? DEFAULT_MESH_RANGES.join(',')).split(',').map((s) => s.trim());
+  for (const r of meshRanges) if (!r.includes('/') || !isPrefix(r)) throw new CliError(`--mesh-ranges: "${r}" is not a CIDR prefix with host bits clear`, 2);
+  const level = oneOf('log-level', v('log-level') ?? 'info', ['error', 'warn', 'info', 'debug'] as const);
+  const prefer = oneOf('wireguard', v('wireguard') ?? 'auto', ['auto', 'wireguard-go'] as const);
+  const gid = v('socket-group') === undefined ? undefined : groupId(v('socket-group')!);
+  if (process.getuid?.() !== 0) throw new CliError('trellis agent must run as root (it creates interfaces, routes and nftables rules)', 1);
+
+  const logger = pino({ level, base: { iface } }, pino.destination(2));
+  const engine = new Engine({
+    iface,
+    meshRanges,
+    openDevice: deviceOpener({ iface, prefer, onEvent: (e) => logger.info({ event: e.type }, `wireguard: ${e.type}`) }),
+    onError: (what, err) => logger.error({ err }, `${what} failed`),
+  });
+  const agent = new Agent({ stateDir, iface, listenPort, meshRanges, engine, logger, ...(server && { serverUrl: serverUrl('server', server) }) });
+  await agent.start();
+  const api = new LocalApi(agent, { socketPath: socketPathOf(flags), ...(gid !== undefined && { gid }) });
+  await api.listen();
+  logger.info({ stateDir, listenPort }, 'agent ready');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  logger.info('agent stopping');
+  await api.close();
+  await agent.stop().catch((err: unknown) => logger.error({ err }, 'stopping failed'));
+  return 0;
+}
+
+function groupId(group: string): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.split(':')[0] === group);
+  if (!line) throw new CliError(`--socket-group: no group "${group}" in /etc/group`, 2);
+  return Number(line.split(':')[2]);
+}

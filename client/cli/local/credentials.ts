@@ -1,0 +1,47 @@
+import type { Credential } from '../../../protocol/join.ts';
+import { CliError, type Parsed } from './flags.ts';
+
+/**
+ * How `trellis up` proves who is joining. Each way of signing in is one provider: it names the
+ * flags it reads and turns them into a wire Credential (protocol/join.ts). OIDC, SPIFFE and
+ * Kubernetes providers join this list; `up` itself does not change.
+ */
+export interface CredentialProvider {
+  /** Flags this provider reads (they become valid flags of `up`). */
+  readonly flags: readonly string[];
+  /** Usage lines for `trellis up --help`. */
+  readonly usage: string;
+  /** A credential when this provider's flags are present, else undefined. */
+  credential(flags: Parsed, env: NodeJS.ProcessEnv): Promise<Credential | undefined>;
+}
+
+export const preAuthKeyProvider: CredentialProvider = {
+  flags: ['auth-key'],
+  usage: '--auth-key KEY        a pre-auth key from the administrator (or TRELLIS_AUTH_KEY; "file:PATH" reads it from a file)',
+  async credential(flags, env) {
+    let key = flags.values.get('auth-key') ?? env.TRELLIS_AUTH_KEY;
+    if (key === undefined) return undefined;
+    if (key.startsWith('file:')) {
+      const { readFile } = await import('node:fs/promises');
+      const path = key.slice(5);
+      key = (await readFile(path, 'utf8').catch((err: Error) => {
+        throw new CliError(`--auth-key: cannot read ${path}: ${err.message}`, 2);
+      })).trim();
+    }
+    if (key.length === 0 || key.length > 256 || /\s/.test(key)) throw new CliError('--auth-key: a pre-auth key is 1-256 characters without spaces', 2);
+    return { type: 'preauth-key', key };
+  },
+};
+
+export const CREDENTIAL_PROVIDERS: readonly CredentialProvider[] = [preAuthKeyProvider];
+
+/** The credential from whichever provider's flags were given; more than one is a usage error. */
+export async function credentialFrom(flags: Parsed, env: NodeJS.ProcessEnv, providers = CREDENTIAL_PROVIDERS): Promise<Credential | undefined> {
+  const found: Credential[] = [];
+  for (const p of providers) {
+    const c = await p.credential(flags, env);
+    if (c) found.push(c);
+  }
+  if (found.length > 1) throw new CliError(`give one way to sign in, not several (${found.map((c) => c.type).join(', ')})`, 2);
+  return found[0];
+}

@@ -1,0 +1,52 @@
+import { isIP } from 'node:net';
+import type { StatusResponse } from '../agent/local-api/messages.ts';
+import { icmpProbe, tcpProbe, type ProbeResult } from './local/probe.ts';
+import { CliError, parseFlags, port, positiveInt, seconds } from './local/flags.ts';
+import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
+
+const USAGE = `usage: trellis ping PEER [--tcp PORT] [--count N] [--timeout SECONDS] [--6]
+  Probes a peer (by name or mesh IP) over the mesh and prints the round-trip time.
+  --tcp PORT        a TCP connection attempt instead of an ICMP echo (works where ICMP is filtered)
+  --count N         probes to send (default 3)
+  --timeout SECONDS per probe (default 2)
+  --6               use the peer's IPv6 address`;
+
+export async function pingCommand(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, {
+    values: ['tcp', 'count', 'timeout', ...SOCKET_FLAGS],
+    switches: ['6'],
+    positional: { min: 1, max: 1, names: 'PEER' },
+  }, USAGE);
+  const v = (name: string) => flags.values.get(name);
+  const tcp = v('tcp') === undefined ? undefined : port('tcp', v('tcp')!);
+  const count = positiveInt('count', v('count') ?? '3', 1000);
+  const timeoutS = seconds('timeout', v('timeout') ?? '2', 60);
+  const status = await agentClient(flags).status();
+  const { name, ip } = resolvePeer(flags.positional[0]!, status, flags.switches.has('6'));
+  let answered = 0;
+  for (let i = 0; i < count; i++) {
+    const r: ProbeResult = tcp === undefined ? await icmpProbe(ip, timeoutS) : await tcpProbe(ip, tcp, timeoutS);
+    const via = tcp === undefined ? 'ICMP' : `TCP ${tcp}${r.ok && r.detail ? ` ${r.detail}` : ''}`;
+    if (r.ok) {
+      answered += 1;
+      process.stdout.write(`pong from ${name} (${ip}) via ${via} in ${r.ms.toFixed(1)} ms\n`);
+    } else {
+      process.stdout.write(`no answer from ${name} (${ip}) via ${via}: ${r.reason}\n`);
+    }
+  }
+  return answered > 0 ? 0 : 1;
+}
+
+function resolvePeer(arg: string, status: StatusResponse, v6: boolean): { name: string; ip: string } {
+  const bare = (a: string) => a.replace(/\/\d+$/, '');
+  const peer = status.peers.find((p) => p.name === arg || p.addresses.map(bare).includes(arg));
+  if (peer) {
+    if (isIP(arg)) return { name: peer.name, ip: arg };
+    const ip = peer.addresses.map(bare).find((a) => isIP(a) === (v6 ? 6 : 4));
+    if (!ip) throw new CliError(`${peer.name} has no IPv${v6 ? 6 : 4} address`, 1);
+    return { name: peer.name, ip };
+  }
+  if (isIP(arg)) return { name: arg, ip: arg }; // e.g. an address behind a subnet route
+  const names = status.peers.map((p) => p.name).join(', ');
+  throw new CliError(`no peer named "${arg}" in this node's map${names ? ` (peers: ${names})` : ' (it has no peers)'}`, 1);
+}

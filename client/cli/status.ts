@@ -1,0 +1,49 @@
+import type { StatusResponse } from '../agent/local-api/messages.ts';
+import { parseFlags } from './local/flags.ts';
+import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
+
+const USAGE = `usage: trellis status [--json] [--socket PATH | --state-dir DIR]
+  This node, its peers, their endpoints, last handshakes and traffic (from WireGuard itself).`;
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, { values: [...SOCKET_FLAGS], switches: ['json'] }, USAGE);
+  const status = await agentClient(flags).status();
+  process.stdout.write(flags.switches.has('json') ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, new Date()));
+  return status.state === 'running' ? 0 : 1;
+}
+
+export function formatStatus(s: StatusResponse, now: Date): string {
+  const lines: string[] = [];
+  const conn = s.connected ? 'connected' : s.state === 'running' ? 'server unreachable, last map in force' : 'not connected';
+  lines.push(`state:  ${s.state} (${conn})${s.serverUrl ? ` ${s.serverUrl}` : ''}`);
+  if (s.self) lines.push(`self:   ${s.self.name}  ${s.self.ipv4}  ${s.self.ipv6}  ${s.self.user ?? s.self.tags.join(',')}  ${s.interface}:${s.listenPort}`);
+  if (s.policyWarning) lines.push(`warning: ${s.policyWarning}`);
+  if (s.lastError) lines.push(`error:  ${s.lastError}`);
+  if (s.peers.length === 0) {
+    lines.push('no peers');
+    return `${lines.join('\n')}\n`;
+  }
+  const rows = s.peers.map((p) => [
+    p.name,
+    p.addresses.map((a) => a.replace(/\/(32|128)$/, '')).join(' '),
+    p.user ?? p.tags.join(','),
+    p.endpoint ?? '-',
+    p.lastHandshake ? `${Math.max(0, Math.round((now.getTime() - Date.parse(p.lastHandshake)) / 1000))}s ago` : 'never',
+    `rx ${bytes(p.rxBytes)} tx ${bytes(p.txBytes)}`,
+  ]);
+  const header = ['PEER', 'ADDRESSES', 'OWNER', 'ENDPOINT', 'HANDSHAKE', 'TRANSFER'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [header, ...rows]) lines.push(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  return `${lines.join('\n')}\n`;
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}

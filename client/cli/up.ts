@@ -1,0 +1,46 @@
+import type { StatusResponse, UpRequest } from '../agent/local-api/messages.ts';
+import { CREDENTIAL_PROVIDERS, credentialFrom } from './local/credentials.ts';
+import { cidrList, hostname, parseFlags, seconds, serverUrl, tagList } from './local/flags.ts';
+import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
+
+const USAGE = `usage: trellis up [--server URL] [credential] [options]
+  Joins the mesh (or reconnects a node that joined before) through the running agent.
+  --server URL              coordination server (default: the one joined before)
+${CREDENTIAL_PROVIDERS.map((p) => `  ${p.usage}`).join('\n')}
+  --hostname NAME           this node's name in the mesh (default: the machine's)
+  --advertise-routes CIDRS  subnets this node offers to route (comma-separated)
+  --advertise-tags TAGS     tags to request (tag:a,tag:b; the policy's tagOwners decide)
+  --timeout SECONDS         how long to wait for the first network map (default 15)
+  --json                    print the resulting status as JSON
+  --socket PATH | --state-dir DIR   where the agent listens`;
+
+export async function upCommand(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, {
+    values: ['server', 'hostname', 'advertise-routes', 'advertise-tags', 'timeout', ...SOCKET_FLAGS, ...CREDENTIAL_PROVIDERS.flatMap((p) => p.flags)],
+    switches: ['json'],
+  }, USAGE);
+  const v = (name: string) => flags.values.get(name);
+  const server = v('server') ?? process.env.TRELLIS_SERVER;
+  const credential = await credentialFrom(flags, process.env);
+  const req: UpRequest = {
+    ...(server !== undefined && { serverUrl: serverUrl('server', server) }),
+    ...(credential && { credential }),
+    ...(v('hostname') !== undefined && { hostname: hostname('hostname', v('hostname')!) }),
+    ...(v('advertise-routes') !== undefined && { advertiseRoutes: cidrList('advertise-routes', v('advertise-routes')!) }),
+    ...(v('advertise-tags') !== undefined && { advertiseTags: tagList('advertise-tags', v('advertise-tags')!) }),
+    waitMs: Math.round(seconds('timeout', v('timeout') ?? '15', 120) * 1000),
+  };
+  const status = await agentClient(flags).up(req);
+  if (flags.switches.has('json')) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+  else process.stdout.write(`${describeUp(status)}\n`);
+  return status.state === 'running' ? 0 : 1;
+}
+
+function describeUp(s: StatusResponse): string {
+  if (s.state !== 'running') return `not up yet (${s.state})${s.lastError ? `: ${s.lastError}` : ''}; see trellis status`;
+  const self = s.self!;
+  return [
+    `up: ${self.name} is ${self.ipv4} and ${self.ipv6} on ${s.serverUrl}`,
+    `${s.peers.length} peer${s.peers.length === 1 ? '' : 's'}${s.policyWarning ? `\nwarning: ${s.policyWarning}` : ''}`,
+  ].join('\n');
+}
