@@ -17,13 +17,15 @@ import { TRELLIS_ROUTE_PROTO } from './routes.ts';
  *     specific route via eth0 (e.g. an ISP's CGNAT range overlapping 100.64.0.0/10), a policy
  *     rule pointing to another table, or a socket bound to eth0 would all bypass layer 1.
  *     It sits in the output and forward hooks, where the outgoing interface is known.
- * Caveat: on a network that itself uses 100.64.0.0/10 (CGNAT), hosts there become unreachable
+ * WireGuard's own encrypted UDP is exempt when the device marks it (`fwmark`): a peer's
+ * endpoint may itself lie in 100.64.0.0/10 (two nodes behind the same carrier-grade NAT).
+ * Caveat: other hosts on a network that itself uses 100.64.0.0/10 (CGNAT) become unreachable
  * from this node; that is the price of the guarantee, as with other mesh VPNs using that range.
  */
 export const GUARD_TABLE = 'trellis_guard';
 const UNREACHABLE_METRIC = '4294967295';
 
-export function guardRuleset(iface: string, ranges: readonly Prefix[]): string {
+export function guardRuleset(iface: string, ranges: readonly Prefix[], fwmark?: number): string {
   const v4 = ranges.filter((r) => r.family === 4).map(formatPrefix);
   const v6 = ranges.filter((r) => r.family === 6).map(formatPrefix);
   const drops = [
@@ -34,6 +36,7 @@ export function guardRuleset(iface: string, ranges: readonly Prefix[]): string {
     `  chain ${hook} {`,
     `    type filter hook ${hook} priority filter; policy accept;`,
     `    oifname { ${nftQuote(iface)}, "lo" } accept`,
+    ...(fwmark ? [`    meta mark 0x${fwmark.toString(16)} accept`] : []),
     ...drops.map((d) => `    ${d}`),
     '  }',
   ];
@@ -53,11 +56,13 @@ export class LeakGuard {
     readonly iface: string,
     readonly netns: string | undefined,
     private readonly runner: Runner = run,
+    /** The fwmark the WireGuard device puts on its own UDP packets, if any. */
+    private readonly fwmark?: number,
   ) {}
 
   /** Installs (or replaces) both layers for `ranges`. */
   async apply(ranges: readonly Prefix[]): Promise<void> {
-    await loadNftScript(guardRuleset(this.iface, ranges), this.netns, this.runner);
+    await loadNftScript(guardRuleset(this.iface, ranges, this.fwmark), this.netns, this.runner);
     await this.syncUnreachable(ranges);
   }
 

@@ -22,6 +22,8 @@ export interface MeshNetConfig {
   /** The mesh's ranges, e.g. `100.64.0.0/10` and `fd7a:115c:a1e0::/48`. */
   meshRanges: readonly string[];
   mtu?: number;
+  /** The device's fwmark (DeviceConfig.fwmark): its UDP may reach endpoints inside mesh ranges. */
+  fwmark?: number;
 }
 
 export class MeshNetwork {
@@ -48,7 +50,11 @@ export class MeshNetwork {
     }
     this.addresses = new InterfaceAddresses(config.iface, config.netns, runner);
     this.routes = new MeshRoutes(config.iface, config.netns, runner);
-    this.guard = new LeakGuard(config.iface, config.netns, runner);
+    const { fwmark } = config;
+    if (fwmark !== undefined && (!Number.isInteger(fwmark) || fwmark < 1 || fwmark > 0xffffffff)) {
+      throw new NetconfError('netconf.invalid_config', `fwmark must be 1-4294967295, got ${fwmark}`, 'fwmark');
+    }
+    this.guard = new LeakGuard(config.iface, config.netns, runner, fwmark);
   }
 
   /** Guard first: from the first moment, mesh traffic has nowhere else to go. */
