@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../../client/system/run.ts';
 import { describeWith, hasCommand, isRoot } from '../../support/prerequisites.ts';
@@ -61,6 +62,20 @@ describeWith([isRoot(), hasCommand('ip', 'iproute2'), hasCommand('iptables')], '
     expect(first!.split(':')[0]).toBe(sym.publicAddress);
     expect(second!.split(':')[0]).toBe(sym.publicAddress);
     expect(first!.split(':')[1]).not.toBe(second!.split(':')[1]);
+  });
+
+  it('sweeps namespaces that a dead test process left behind, and only those', async () => {
+    const exited = spawnSync('true');
+    const dead = `tr${exited.pid}-1-left`;
+    const live = `${lab.prefix}kept`;
+    await run('ip', ['netns', 'add', dead]);
+    await run('ip', ['netns', 'add', live]);
+    const other = await Lab.create();
+    await other.cleanup();
+    const { stdout } = await run('ip', ['netns', 'list']);
+    await run('ip', ['netns', 'del', live]);
+    expect(stdout).not.toContain(dead);
+    expect(stdout).toContain(live);
   });
 
   it('removes every namespace it made on cleanup', async () => {

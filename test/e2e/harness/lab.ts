@@ -46,6 +46,7 @@ export class Lab {
   }
 
   static async create(): Promise<Lab> {
+    await sweepAbandoned();
     const lab = new Lab();
     process.once('exit', lab.exitHook);
     try {
@@ -162,6 +163,29 @@ export class Lab {
     await run('ip', ['-n', this.switchNs, 'link', 'add', segment.bridge, 'type', 'bridge']);
     await run('ip', ['-n', this.switchNs, 'link', 'set', segment.bridge, 'up']);
     this.segments.push(segment);
+  }
+}
+
+/**
+ * Namespaces of lab runs whose test process died without cleaning up (killed by a timeout):
+ * removed when their owner pid is gone and nothing runs in them any more.
+ */
+async function sweepAbandoned(): Promise<void> {
+  const { stdout } = await run('ip', ['netns', 'list']).catch(() => ({ stdout: '' }));
+  for (const line of stdout.split('\n')) {
+    const m = /^(tr(\d+)-\d+-\S+)/.exec(line);
+    if (!m || isAlive(Number(m[2]))) continue;
+    const pids = await run('ip', ['netns', 'pids', m[1]!]).then((r) => r.stdout.trim(), () => 'unknown');
+    if (pids === '') await run('ip', ['netns', 'del', m[1]!]).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
