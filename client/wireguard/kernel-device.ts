@@ -40,10 +40,14 @@ export class KernelWireGuardDevice implements WireGuardDevice {
     try {
       await runner('ip', ['link', 'add', options.iface, 'type', 'wireguard'], { netns: options.netns });
     } catch (err) {
-      if (err instanceof CommandError && /Unknown device type|not supported/i.test(err.stderr)) {
+      if (!(err instanceof CommandError)) throw err;
+      if (/Unknown device type|not supported/i.test(err.stderr)) {
         throw new WireGuardError('wireguard.kernel_unavailable', `this kernel has no WireGuard module (${err.stderr.trim()})`, { cause: err });
       }
-      throw err;
+      // Left by a previous agent: the kernel kept its peers and sessions, so take it over.
+      if (!/File exists/.test(err.stderr) || (await linkKind(options.iface, options.netns, runner)) !== 'wireguard') {
+        throw new WireGuardError('wireguard.start_failed', `cannot create WireGuard interface ${options.iface}: ${err.stderr.trim()}`, { cause: err });
+      }
     }
     return new KernelWireGuardDevice(options, true);
   }
@@ -72,5 +76,15 @@ export class KernelWireGuardDevice implements WireGuardDevice {
     return this.reconciler.serial(async () => {
       if (this.owned) await this.runner('ip', ['link', 'del', this.iface], { netns: this.netns });
     });
+  }
+}
+
+async function linkKind(iface: string, netns: string | undefined, runner: Runner): Promise<string | undefined> {
+  try {
+    const { stdout } = await runner('ip', ['-details', '-json', 'link', 'show', 'dev', iface], { netns });
+    const [link] = JSON.parse(stdout) as Array<{ linkinfo?: { info_kind?: string } }>;
+    return link?.linkinfo?.info_kind;
+  } catch {
+    return undefined;
   }
 }
