@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestServer, TestAgent, type TestServer } from '../../support/server.ts';
 
@@ -190,7 +191,8 @@ describe('map stream', () => {
       expect(b.node).toBeDefined();
     } finally {
       for (const x of agents.splice(0)) x.stop();
-      await again.server.close();
+      await again.stop();
+      rmSync(dataDir, { recursive: true, force: true });
       t = await startTestServer();
     }
   });
