@@ -11,8 +11,29 @@ export const PreAuthKeyCredential = z.strictObject({
   key: z.string().min(1).max(256),
 });
 
-/** Later authenticators (OIDC, SPIFFE JWT-SVID, Kubernetes token) join this union. */
-export const Credential = z.discriminatedUnion('type', [PreAuthKeyCredential]);
+/**
+ * A JWT-SVID (compact JWS) whose `aud` names the server's configured SPIFFE audience. The server
+ * checks the size itself (64 KiB here only bounds the body), so a refusal is audited.
+ */
+export const SpiffeJwtCredential = z.strictObject({
+  type: z.literal('spiffe-jwt'),
+  token: z.string().min(1).max(65_536),
+});
+
+/** A projected service-account token; `cluster` names the configured cluster, else its `iss` picks it. */
+export const KubernetesCredential = z.strictObject({
+  type: z.literal('kubernetes'),
+  token: z.string().min(1).max(65_536),
+  cluster: z.string().min(1).max(128).optional(),
+});
+
+/** A completed sign-in (see login.ts), started by this same machine key. */
+export const OidcCredential = z.strictObject({
+  type: z.literal('oidc'),
+  loginId: z.string().min(1).max(128),
+});
+
+export const Credential = z.discriminatedUnion('type', [PreAuthKeyCredential, SpiffeJwtCredential, KubernetesCredential, OidcCredential]);
 export type Credential = z.infer<typeof Credential>;
 
 const Hostname = z.string().min(1).max(253);

@@ -4,15 +4,18 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { KeyService } from './admin/keys.ts';
+import { AuditLog } from './audit/audit-log.ts';
 import { UserService } from './admin/user-service.ts';
 import type { ServerConfig } from './config/schema.ts';
 import { CallerAuth } from './http/caller-auth.ts';
 import { createHttpApp } from './http/app.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { adminRoutes } from './http/routes/admin.ts';
+import { identityAdminRoutes } from './http/routes/identity-admin.ts';
+import { loginPages, loginRoutes } from './http/routes/login.ts';
 import { machineRoutes } from './http/routes/machine.ts';
 import { MachineProofVerifier } from './identity/machine-proof.ts';
-import { preAuthKeyAuthenticator } from './identity/preauth-authenticator.ts';
+import { setUpIdentity } from './identity/identity-setup.ts';
 import { NetmapEngine } from './netmap/engine.ts';
 import { MAP_PATH, attachMapStream } from './netmap/stream-server.ts';
 import { addressPlan } from './nodes/addresses.ts';
@@ -70,23 +73,28 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   engine.load(await users.load(), await store.nodes.list());
 
   const keys = new KeyService(store, now);
+  const audit = new AuditLog(store, logger, now);
+  // Known once listening (port 0 picks one); the OpenAPI document and sign-in links name it.
+  let url = config.publicUrl ?? '';
+  const identity = setUpIdentity(config, { store, users, audit, now, logger, policy: () => policies.current().policy, publicUrl: () => url });
   const nodes = new NodeService({
-    store, engine, policies, addresses, now,
-    authenticators: [preAuthKeyAuthenticator(store, now)],
+    store, engine, policies, addresses, now, audit,
+    authenticators: identity.authenticators,
     ephemeralGraceMs: config.nodes.ephemeralGraceSeconds * 1000,
   });
   nodes.scheduleOfflineEphemeralRemovals(await store.nodes.list());
   const auth = new CallerAuth(store, new MachineProofVerifier(), now);
   const authLimiter = new RateLimiter(config.limits.authPerMinute);
 
-  // Known once listening (port 0 picks one); the OpenAPI document names it.
-  let url = config.publicUrl ?? '';
   const app = createHttpApp({
     routes: [
       ...machineRoutes(nodes, engine, metrics),
+      ...(identity.logins ? loginRoutes(identity.logins) : []),
+      ...identityAdminRoutes({ audit, store, nodes, users, engine }),
       ...adminRoutes({ store, nodes, users, keys, policies, engine, policyWarning: () => engine.policyWarning() }),
     ],
-    auth, authLimiter, now, logger, metrics,
+    auth, authLimiter, now, logger, metrics, audit,
+    pages: identity.logins ? [loginPages(identity.logins, { secureCookies: () => url.startsWith('https:'), limit: (ip) => authLimiter.take(ip, now()) })] : [],
     maxBodyBytes: config.limits.maxBodyBytes,
     publicUrl: () => url,
     health: () => ({ ok: true, detail: { nodes: engine.nodeCount, connected: engine.connectedCount, policyVersion: policies.current().record.version } }),
@@ -98,7 +106,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     heartbeatMs: config.nodes.heartbeatSeconds * 1000,
   });
   const expiry = setInterval(() => {
-    for (const id of engine.expireDue()) logger.info({ nodeId: id }, 'node key expired; removed from maps');
+    for (const id of engine.expireDue()) {
+      void audit.record({ kind: 'node.expire', outcome: 'success', actor: 'system', nodeId: id, message: 'node key expired; removed from maps until it signs in again' });
+    }
   }, 5_000);
   expiry.unref();
 
@@ -112,6 +122,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     async close() {
       clearInterval(expiry);
       nodes.stop();
+      identity.logins?.close();
       await stream.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

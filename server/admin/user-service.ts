@@ -1,4 +1,4 @@
-import { notFound } from '../errors.ts';
+import { conflict, notFound } from '../errors.ts';
 import type { NetmapEngine } from '../netmap/engine.ts';
 import type { UserRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
@@ -24,6 +24,25 @@ export class UserService {
       { subject: `local:${input.email.toLowerCase()}`, email: input.email.toLowerCase(), displayName: input.displayName ?? input.email, groups: input.groups },
       this.now(),
     );
+    this.remember(user);
+    this.engine.upsertUser(user);
+    return user;
+  }
+
+  /**
+   * Creates or updates the user a sign-in proved, with name and groups as of this sign-in. A
+   * user an administrator created beforehand with the same email is adopted.
+   */
+  async signIn(person: { subject: string; email: string; displayName: string; groups: string[] }): Promise<UserRecord> {
+    const byEmail = await this.store.users.getByEmail(person.email);
+    let subject = person.subject;
+    if (byEmail && byEmail.subject !== person.subject) {
+      if (!byEmail.subject.startsWith('local:')) {
+        throw conflict('user.email_taken', `${person.email} already belongs to a user of another identity provider`);
+      }
+      subject = byEmail.subject;
+    }
+    const user = await this.store.users.upsert({ ...person, subject }, this.now());
     this.remember(user);
     this.engine.upsertUser(user);
     return user;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KubernetesConfig, OidcConfig, SpiffeConfig } from './identity-schema.ts';
 
 /** Every setting the server has, with its default. Keys are the YAML keys. */
 export const ServerConfig = z.strictObject({
@@ -34,6 +35,12 @@ export const ServerConfig = z.strictObject({
     /** Join and auth attempts per source address per minute. */
     authPerMinute: z.number().int().min(1).default(120),
   }).prefault({}),
+  /** Sign-in for people (identity-schema.ts). */
+  oidc: OidcConfig,
+  /** Workloads proving themselves with JWT-SVIDs. */
+  spiffe: SpiffeConfig,
+  /** Workloads proving themselves with projected service-account tokens. */
+  kubernetes: KubernetesConfig,
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),

@@ -17,6 +17,8 @@ export interface HttpDeps extends MountDeps {
   /** Read when the OpenAPI document is first asked for, after the server listens. */
   publicUrl: () => string;
   health: () => { ok: boolean; detail: Record<string, unknown> };
+  /** HTML pages outside the API (sign-in hand-off and callback). */
+  pages?: Array<(app: Hono) => void>;
 }
 
 /** The hono application: cross-cutting middleware, the declared routes, health and metrics. */
@@ -49,5 +51,6 @@ export function createHttpApp(d: HttpDeps): Hono {
   app.get('/api/v1/openapi.json', (c) => c.json((openapi ??= openApiDocument(d.routes, d.publicUrl()))));
 
   mountRoutes(app, d.routes, d);
+  for (const mountPages of d.pages ?? []) mountPages(app);
   return app;
 }

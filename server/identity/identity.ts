@@ -1,4 +1,5 @@
 import type { Credential } from '../../protocol/join.ts';
+import type { NodeIdentity } from '../store/records.ts';
 
 /**
  * Who a credential proves the caller to be. Authenticators (pre-auth key now; OIDC, SPIFFE and
@@ -16,9 +17,19 @@ export interface ProvenIdentity {
   consumePreAuthKeyId?: string;
   /** How it was proven, for logs and audit. */
   method: string;
+  /** Who was proven (SPIFFE ID, cluster/namespace/account, email), for audit. */
+  subject?: string;
+  /** What was proven, recorded on the node. */
+  proof?: NodeIdentity;
+}
+
+/** Where the credential came from: the proven machine key and the source address. */
+export interface AuthContext {
+  machineKey: string;
+  sourceIp?: string;
 }
 
 export interface Authenticator<C extends Credential = Credential> {
   readonly type: C['type'];
-  authenticate(credential: C): Promise<ProvenIdentity>;
+  authenticate(credential: C, context: AuthContext): Promise<ProvenIdentity>;
 }

@@ -30,6 +30,8 @@ export function preAuthKeyAuthenticator(store: Store, now: () => number): Authen
         ephemeral: key.ephemeral,
         consumePreAuthKeyId: key.id,
         method: 'preauth-key',
+        subject: `pre-auth key ${key.id}`,
+        proof: { method: 'preauth-key', keyId: key.id },
       };
     },
   };

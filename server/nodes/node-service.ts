@@ -4,7 +4,8 @@ import { autoApprovedRoutes, mayOwnTag } from '../../policy/index.ts';
 import { PROTOCOL_VERSION, MIN_SUPPORTED_PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { RegisterRequest, UpdateSelfRequest } from '../../protocol/join.ts';
 import { forbidden, invalid, notFound } from '../errors.ts';
-import type { Authenticator } from '../identity/identity.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Authenticator, ProvenIdentity } from '../identity/identity.ts';
 import type { NetmapEngine } from '../netmap/engine.ts';
 import type { PolicyService } from '../policies/policy-service.ts';
 import type { NodeRecord } from '../store/records.ts';
@@ -21,6 +22,7 @@ export interface NodeServiceDeps {
   authenticators: readonly Authenticator[];
   now: () => number;
   ephemeralGraceMs: number;
+  audit?: AuditLog;
 }
 
 /**
@@ -33,9 +35,11 @@ export class NodeService {
 
   constructor(private readonly deps: NodeServiceDeps) {}
 
-  /** `existing` is the node already registered with the proven machine key, if any. */
-  async register(request: RegisterRequest, provenMachineKey: string, existing?: NodeRecord): Promise<NodeRecord> {
-    const { store, now } = this.deps;
+  /**
+   * `existing` is the node already registered with the proven machine key, if any; `source` the
+   * caller's address, for the audit trail (authentication and registration, success or not).
+   */
+  async register(request: RegisterRequest, provenMachineKey: string, existing?: NodeRecord, source?: string): Promise<NodeRecord> {
     if (request.protocolVersion < MIN_SUPPORTED_PROTOCOL_VERSION) {
       throw invalid('protocol.too_old', `this agent speaks protocol ${request.protocolVersion}; the server needs at least ${MIN_SUPPORTED_PROTOCOL_VERSION} (it speaks ${PROTOCOL_VERSION}): upgrade the agent`, 'body.protocolVersion');
     }
@@ -47,7 +51,33 @@ export class NodeService {
     }
     const authenticator = this.deps.authenticators.find((a) => a.type === request.credential.type);
     if (!authenticator) throw invalid('credential.unsupported', `credential type "${request.credential.type}" is not enabled on this server`, 'body.credential.type');
-    const identity = await authenticator.authenticate(request.credential as never);
+    const audit = this.deps.audit;
+    const attempt = { method: request.credential.type, nodeId: existing?.id, source };
+    let identity: ProvenIdentity;
+    try {
+      identity = await authenticator.authenticate(request.credential as never, { machineKey: provenMachineKey, sourceIp: source });
+    } catch (err) {
+      await audit?.failure({ kind: 'auth', ...attempt }, err);
+      throw err;
+    }
+    const who = identity.userId ? (await this.deps.store.users.get(identity.userId))?.email : undefined;
+    const proven = { ...attempt, method: identity.method, actor: who ?? identity.subject, identity: identity.subject };
+    await audit?.record({ kind: 'auth', outcome: 'success', ...proven, message: `${identity.method} credential accepted for ${proven.actor ?? 'an unnamed holder'}` });
+    try {
+      const record = await this.writeNode(request, identity, existing);
+      await audit?.record({
+        kind: 'node.register', outcome: 'success', ...proven, nodeId: record.id,
+        message: `${existing ? 'signed in again' : 'registered'}: node ${record.name}${record.tags.length ? ` with ${record.tags.join(', ')}` : ''}${record.expiresAt ? `, key expires ${new Date(record.expiresAt).toISOString()}` : ''}`,
+      });
+      return record;
+    } catch (err) {
+      await audit?.failure({ kind: 'node.register', ...proven }, err);
+      throw err;
+    }
+  }
+
+  private async writeNode(request: RegisterRequest, identity: ProvenIdentity, existing?: NodeRecord): Promise<NodeRecord> {
+    const { store, now } = this.deps;
     const owner = identity.userId ? await store.users.get(identity.userId) : undefined;
     const tags = await this.resolveTags(identity.tags, request.advertiseTags ?? [], owner?.email, owner?.groups);
     const advertisedRoutes = parseRoutes(request.advertiseRoutes ?? [], 'body.advertiseRoutes');
@@ -64,6 +94,7 @@ export class NodeService {
         tags,
         advertisedRoutes,
         expiresAt: identity.expiresAt ?? null,
+        identity: identity.proof ?? null,
         os: request.os,
       }, consumption);
       this.cancelEphemeralRemoval(existing.id);
@@ -84,6 +115,7 @@ export class NodeService {
       ephemeral: identity.ephemeral,
       os: request.os,
       expiresAt: identity.expiresAt,
+      identity: identity.proof,
       createdAt: now(),
     };
     const policyView = {
@@ -194,8 +226,18 @@ export class NodeService {
     this.deps.engine.removeNode(id, reason);
   }
 
-  async expire(id: string): Promise<NodeRecord> {
-    return this.patch(id, { expiresAt: this.deps.now() });
+  async expire(id: string, actor = 'admin'): Promise<NodeRecord> {
+    const record = await this.patch(id, { expiresAt: this.deps.now() });
+    await this.deps.audit?.record({ kind: 'node.expire', outcome: 'success', actor, nodeId: id, message: `node ${record.name}: key expired by ${actor}; it must sign in again` });
+    return record;
+  }
+
+  /** Expires every node of a user at once (e.g. someone left); each must sign in again. */
+  async expireUserNodes(userId: string, actor = 'admin'): Promise<NodeRecord[]> {
+    const owned = (await this.deps.store.nodes.list()).filter((n) => n.userId === userId);
+    const expired: NodeRecord[] = [];
+    for (const n of owned) expired.push(await this.expire(n.id, actor));
+    return expired;
   }
 
   async rename(id: string, name: string): Promise<NodeRecord> {

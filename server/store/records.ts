@@ -30,8 +30,20 @@ export interface NodeRecord {
   os?: string;
   lastSeen?: number;
   expiresAt?: number;
+  /** How the node proved who it is at its last sign-in; absent for nodes from before it was kept. */
+  identity?: NodeIdentity;
   createdAt: number;
 }
+
+/** What a node's credential proved (never the credential itself). */
+export type NodeIdentity =
+  | { method: 'preauth-key'; keyId: string }
+  | { method: 'oidc'; provider: string; issuer: string; subject: string; email: string }
+  | { method: 'spiffe-jwt'; spiffeId: string; trustDomain: string }
+  | {
+      method: 'kubernetes'; cluster: string; namespace: string; serviceAccount: string;
+      serviceAccountUid?: string; podName?: string; podUid?: string; nodeName?: string;
+    };
 
 export interface PreAuthKeyRecord {
   id: string;
@@ -69,4 +81,28 @@ export interface PolicyRecord {
   /** True for the allow-all policy the server writes on first start. */
   starter: boolean;
   createdAt: number;
+}
+
+export const AUDIT_KINDS = ['auth', 'login', 'node.register', 'node.expire', 'admin'] as const;
+export type AuditKind = (typeof AUDIT_KINDS)[number];
+
+/** One audited event: who did what, proven how, from where, when, and whether it worked. */
+export interface AuditRecord {
+  /** Increasing: a later event has a larger id. */
+  id: number;
+  at: number;
+  kind: AuditKind;
+  outcome: 'success' | 'failure';
+  /** Who: a user's email, `api-key:<id>`, a workload identity, or `system`. */
+  actor?: string;
+  /** How it was proven: preauth-key, oidc, spiffe-jwt, kubernetes, api-key. */
+  method?: string;
+  /** The proven identity in detail (SPIFFE ID, issuer and subject, ...). */
+  identity?: string;
+  nodeId?: string;
+  /** The caller's network address. */
+  source?: string;
+  /** The error code of a failure, or the action of an admin event. */
+  code?: string;
+  message: string;
 }

@@ -1,5 +1,7 @@
 import type {
   ApiKeyRecord,
+  AuditKind,
+  AuditRecord,
   NodeRecord,
   PolicyRecord,
   PreAuthKeyRecord,
@@ -17,6 +19,7 @@ export interface Store {
   preAuthKeys: PreAuthKeyRepository;
   apiKeys: ApiKeyRepository;
   policies: PolicyRepository;
+  audit: AuditRepository;
   close(): Promise<void>;
 }
 
@@ -53,7 +56,7 @@ export interface NodeRepository {
 /** Fields to change: undefined leaves a field as it is; null clears an optional one. */
 export type NodePatch = Partial<
   Pick<NodeRecord, 'name' | 'wireguardKey' | 'tags' | 'endpoints' | 'advertisedRoutes' | 'approvedRoutes'>
-> & { [K in 'userId' | 'lastSeen' | 'expiresAt' | 'os']?: NodeRecord[K] | null };
+> & { [K in 'userId' | 'lastSeen' | 'expiresAt' | 'os' | 'identity']?: NodeRecord[K] | null };
 
 export interface PreAuthKeyRepository {
   list(): Promise<PreAuthKeyRecord[]>;
@@ -81,6 +84,25 @@ export interface PolicyRepository {
     policy: Omit<PolicyRecord, 'version'>,
     expectedVersion?: number,
   ): Promise<PolicyRecord>;
+}
+
+/** The audit trail: append-only. */
+export interface AuditRepository {
+  append(event: Omit<AuditRecord, 'id'>): Promise<AuditRecord>;
+  /** Newest first. */
+  list(query: AuditQuery): Promise<AuditRecord[]>;
+}
+
+export interface AuditQuery {
+  /** From this time (inclusive) ... */
+  since?: number;
+  /** ... to this time (exclusive). */
+  until?: number;
+  kind?: AuditKind;
+  outcome?: AuditRecord['outcome'];
+  /** Only events older than this id (the next page). */
+  before?: number;
+  limit: number;
 }
 
 /** A uniqueness or concurrency rule was broken; `what` names it. */

@@ -21,10 +21,10 @@ export function machineRoutes(nodes: NodeService, engine: NetmapEngine, metrics:
       auth: { kind: 'machine-unregistered' },
       body: RegisterRequest,
       response: RegisterResponse,
-      handle: async ({ body, caller }) => {
+      handle: async ({ body, caller, sourceIp }) => {
         const done = metrics.joinSeconds.startTimer();
         const { machineKey, node: existing } = machineOf(caller);
-        const node = selfOf(await nodes.register(body, machineKey, existing));
+        const node = selfOf(await nodes.register(body, machineKey, existing, sourceIp));
         done();
         return { node };
       },

@@ -1,4 +1,5 @@
 import type { Store } from '../store.ts';
+import { sqliteAudit } from './audit.ts';
 import { sqliteApiKeys, sqlitePreAuthKeys } from './keys.ts';
 import { sqliteNodes } from './nodes.ts';
 import { openSqlite } from './open.ts';
@@ -14,6 +15,7 @@ export function createSqliteStore(file: string): Store {
     preAuthKeys: sqlitePreAuthKeys(db),
     apiKeys: sqliteApiKeys(db),
     policies: sqlitePolicies(db),
+    audit: sqliteAudit(db),
     async close() {
       db.$client.close();
     },

@@ -66,4 +66,23 @@ export const MIGRATIONS: readonly string[] = [
     value INTEGER NOT NULL
   );
   `,
+  // Identity: how each node proved itself, and the audit trail.
+  `
+  ALTER TABLE nodes ADD COLUMN identity TEXT;
+  CREATE TABLE audit_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    actor TEXT,
+    method TEXT,
+    identity TEXT,
+    node_id TEXT,
+    source TEXT,
+    code TEXT,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX audit_events_at ON audit_events(at);
+  CREATE INDEX audit_events_kind ON audit_events(kind, id);
+  `,
 ];

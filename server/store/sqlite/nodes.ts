@@ -14,6 +14,7 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
     os: orUndefined(row.os),
     lastSeen: orUndefined(row.lastSeen),
     expiresAt: orUndefined(row.expiresAt),
+    identity: orUndefined(row.identity),
   });
 
   /** Next index from a cursor that only grows, skipping addresses still held after a wrap. */

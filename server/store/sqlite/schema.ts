@@ -1,4 +1,5 @@
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import type { AuditKind, NodeIdentity } from '../records.ts';
 
 const json = <T>(name: string) => text(name, { mode: 'json' }).$type<T>().notNull();
 
@@ -28,6 +29,7 @@ export const nodes = sqliteTable('nodes', {
   lastSeen: integer('last_seen'),
   expiresAt: integer('expires_at'),
   createdAt: integer('created_at').notNull(),
+  identity: text('identity', { mode: 'json' }).$type<NodeIdentity>(),
 });
 
 export const preAuthKeys = sqliteTable('preauth_keys', {
@@ -67,4 +69,18 @@ export const policies = sqliteTable('policies', {
 export const counters = sqliteTable('counters', {
   name: text('name').primaryKey(),
   value: integer('value').notNull(),
+});
+
+export const auditEvents = sqliteTable('audit_events', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  at: integer('at').notNull(),
+  kind: text('kind').$type<AuditKind>().notNull(),
+  outcome: text('outcome').$type<'success' | 'failure'>().notNull(),
+  actor: text('actor'),
+  method: text('method'),
+  identity: text('identity'),
+  nodeId: text('node_id'),
+  source: text('source'),
+  code: text('code'),
+  message: text('message').notNull(),
 });

@@ -354,6 +354,7 @@ describe('admin API', () => {
       ['get', '/api/v1/policy'], ['put', '/api/v1/policy'], ['post', '/api/v1/policy/check'],
       ['post', '/api/v1/machine/register'], ['get', '/api/v1/machine/self'], ['post', '/api/v1/machine/rotate-key'],
       ['post', '/api/v1/machine/update'], ['post', '/api/v1/machine/logout'],
+      ['get', '/api/v1/audit'], ['post', '/api/v1/users/{id}/expire-nodes'],
     ];
 
     it('is served without credentials as an OpenAPI 3.1 document', async () => {

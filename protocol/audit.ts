@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** `GET /api/v1/audit` (scope `read`): the audit trail, newest first, a page at a time. */
+export const AUDIT_EVENT_KINDS = ['auth', 'login', 'node.register', 'node.expire', 'admin'] as const;
+
+export const AuditListQuery = z.strictObject({
+  /** ISO 8601 time: events at or after it. */
+  since: z.iso.datetime({ offset: true }).optional(),
+  /** ISO 8601 time: events before it. */
+  until: z.iso.datetime({ offset: true }).optional(),
+  kind: z.enum(AUDIT_EVENT_KINDS).optional(),
+  outcome: z.enum(['success', 'failure']).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** `nextCursor` of the previous page. */
+  cursor: z.string().regex(/^\d{1,15}$/, 'must be the nextCursor of a previous page').optional(),
+});
+export type AuditListQuery = z.infer<typeof AuditListQuery>;
+
+export const AuditEventView = z.object({
+  id: z.number(),
+  at: z.string(),
+  kind: z.enum(AUDIT_EVENT_KINDS),
+  outcome: z.enum(['success', 'failure']),
+  /** Who: a user's email, `api-key:<id>`, a workload identity or `system`. */
+  actor: z.string().optional(),
+  /** How it was proven: preauth-key, oidc, spiffe-jwt, kubernetes, api-key. */
+  method: z.string().optional(),
+  identity: z.string().optional(),
+  nodeId: z.string().optional(),
+  /** The caller's network address. */
+  source: z.string().optional(),
+  /** A failure's error code, or what an admin did. */
+  code: z.string().optional(),
+  message: z.string(),
+});
+export type AuditEventView = z.infer<typeof AuditEventView>;
+
+export const AuditPage = z.object({
+  items: z.array(AuditEventView),
+  /** Present when older events remain: pass it as `cursor`. */
+  nextCursor: z.string().optional(),
+});
+export type AuditPage = z.infer<typeof AuditPage>;

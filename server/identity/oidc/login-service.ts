@@ -1,0 +1,242 @@
+import * as client from 'openid-client';
+import type { StartLoginRequest, StartLoginResponse, WaitLoginResponse } from '../../../protocol/login.ts';
+import type { UserService } from '../../admin/user-service.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
+import { TrellisError, notFound } from '../../errors.ts';
+import { dnsLabel } from '../../nodes/names.ts';
+import type { LoginSession, LoginSessions } from './login-sessions.ts';
+import { randomId, verificationCode } from './login-sessions.ts';
+import { personFromClaims } from './person.ts';
+import type { OidcProvider, OidcProviders } from './providers.ts';
+
+export interface LoginServiceDeps {
+  providers: OidcProviders;
+  sessions: LoginSessions;
+  users: UserService;
+  audit: AuditLog;
+  now: () => number;
+  /** The server's public URL, known once it listens. */
+  publicUrl: () => string;
+  loginTimeoutMs: number;
+}
+
+/** The one redirect URI every browser sign-in comes back to. */
+export const CALLBACK_PATH = '/login/callback';
+
+/**
+ * Signs people in for their agents.
+ *
+ * Browser flow: start (agent) -> hand-off page (person) -> continue: binds the browser and
+ * redirects to the provider with state, nonce and a PKCE S256 challenge -> callback: the code
+ * is exchanged with the verifier, the ID token's nonce checked, the person's claims read and
+ * the server's rules applied -> the user is upserted with their groups -> the agent, waiting,
+ * registers with the login id.
+ * Device flow (RFC 8628): start asks the provider for a user code and polls in the background.
+ */
+export class LoginService {
+  constructor(private readonly d: LoginServiceDeps) {}
+
+  async start(machineKey: string, req: StartLoginRequest, source: string): Promise<StartLoginResponse> {
+    const provider = await this.d.providers.get(req.provider);
+    const now = this.d.now();
+    const session: LoginSession = {
+      id: randomId(),
+      machineKey,
+      hostname: dnsLabel(req.hostname),
+      provider: provider.config.name,
+      mode: req.device && provider.supportsDevice ? 'device' : 'browser',
+      state: client.randomState(),
+      nonce: client.randomNonce(),
+      codeVerifier: client.randomPKCECodeVerifier(),
+      createdAt: now,
+      expiresAt: now + this.d.loginTimeoutMs,
+      status: 'pending',
+    };
+    const base = { loginId: session.id, expiresAt: new Date(session.expiresAt).toISOString() };
+    let answer: StartLoginResponse;
+    if (session.mode === 'device') {
+      const device = await this.startDevice(provider, session);
+      answer = { ...base, mode: 'device', url: device.verification_uri_complete ?? device.verification_uri, userCode: device.user_code };
+    } else {
+      answer = { ...base, mode: 'browser', url: `${this.d.publicUrl()}/login/${session.id}`, verificationCode: verificationCode(session.id) };
+    }
+    this.d.sessions.add(session);
+    await this.d.audit.record({
+      kind: 'login', outcome: 'success', method: 'oidc', source, code: 'login.started',
+      message: `sign-in started (${session.mode}) for ${session.hostname} through ${session.provider}`,
+    });
+    return answer;
+  }
+
+  /** The pending browser sign-in behind a hand-off page. */
+  handoff(loginId: string): LoginSession & { verificationCode: string } {
+    const s = this.d.sessions.get(loginId);
+    if (!s || s.mode !== 'browser') throw notFound('login.not_found', 'this sign-in link is not known; start again with trellis up');
+    if (s.status !== 'pending') throw this.ended(s);
+    return { ...s, verificationCode: verificationCode(s.id) };
+  }
+
+  /** The provider's authorization URL; the browser that follows it must be the one that comes back. */
+  async authorizationUrl(loginId: string, browserBinding: string): Promise<string> {
+    const s = this.handoff(loginId);
+    const session = this.d.sessions.get(s.id)!;
+    session.browserBinding = browserBinding;
+    const provider = await this.d.providers.get(session.provider);
+    return client.buildAuthorizationUrl(provider.client, {
+      redirect_uri: this.redirectUri(),
+      scope: provider.config.scopes.join(' '),
+      state: session.state,
+      nonce: session.nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(session.codeVerifier),
+      code_challenge_method: 'S256',
+    }).href;
+  }
+
+  /** The pending sign-in a callback's state names, if any (to find its browser cookie). */
+  peekByState(state: string): LoginSession | undefined {
+    return state ? this.d.sessions.byOAuthState(state) : undefined;
+  }
+
+  /** Completes a browser sign-in from the provider's redirect. Every failure is audited. */
+  async callback(query: URLSearchParams, browserBinding: string | undefined, source: string): Promise<LoginSession> {
+    const state = query.get('state') ?? '';
+    const session = state ? this.d.sessions.byOAuthState(state) : undefined;
+    try {
+      if (!session) throw fail('invalid', 'oidc.unknown_state', 'this sign-in response does not belong to a sign-in in progress (unknown or already used state); start again with trellis up');
+      if (session.status !== 'pending') throw this.ended(session);
+      if (!session.browserBinding || session.browserBinding !== browserBinding) {
+        throw fail('forbidden', 'oidc.browser_mismatch', 'this sign-in was continued in another browser; open the sign-in link again in this one');
+      }
+      const provider = await this.d.providers.get(session.provider);
+      const current = new URL(`${this.redirectUri()}?${query.toString()}`);
+      const tokens = await exchange(() => client.authorizationCodeGrant(provider.client, current, {
+        pkceCodeVerifier: session.codeVerifier,
+        expectedState: session.state,
+        expectedNonce: session.nonce,
+        idTokenExpected: true,
+      }, { redirect_uri: this.redirectUri() }));
+      await this.finish(session, provider, tokens, source);
+      return session;
+    } catch (err) {
+      await this.failed(session, err, source);
+      throw err;
+    }
+  }
+
+  async wait(machineKey: string, loginId: string, ms: number): Promise<WaitLoginResponse> {
+    const s = this.mine(machineKey, loginId);
+    await this.d.sessions.wait(s, ms);
+    const now = this.d.sessions.get(loginId)!;
+    if (now.status === 'pending') return { status: 'pending' };
+    if (now.status === 'failed') return { status: 'failed', code: now.error?.code, message: now.error?.message };
+    return { status: 'complete', user: now.email };
+  }
+
+  /** Uses up a completed sign-in for a registration by the machine that started it. */
+  consume(machineKey: string, loginId: string): LoginSession {
+    const s = this.mine(machineKey, loginId);
+    if (s.status === 'pending') {
+      throw new TrellisError('conflict', 'login.pending', 'the sign-in is not complete yet; wait for it (POST /api/v1/machine/login/wait) and register again', 'body.credential.loginId');
+    }
+    if (s.status !== 'complete') throw this.ended(s);
+    s.status = 'used';
+    return s;
+  }
+
+  close(): void {
+    this.d.sessions.close();
+  }
+
+  private mine(machineKey: string, loginId: string): LoginSession {
+    const s = this.d.sessions.get(loginId);
+    // Someone else's sign-in is answered exactly like an unknown one.
+    if (!s || s.machineKey !== machineKey) throw notFound('login.not_found', 'no sign-in with this id was started by this machine');
+    return s;
+  }
+
+  private ended(s: LoginSession): TrellisError {
+    if (s.status === 'failed') return fail('unauthenticated', s.error?.code ?? 'login.failed', s.error?.message ?? 'the sign-in failed');
+    return fail('conflict', 'login.used', 'this sign-in was already completed and used; start again with trellis up');
+  }
+
+  private redirectUri(): string {
+    return `${this.d.publicUrl()}${CALLBACK_PATH}`;
+  }
+
+  private async startDevice(provider: OidcProvider, session: LoginSession) {
+    const device = await exchange(() => client.initiateDeviceAuthorization(provider.client, { scope: provider.config.scopes.join(' ') }));
+    session.abort = new AbortController();
+    const poll = async () => {
+      try {
+        const tokens = await exchange(() => client.pollDeviceAuthorizationGrant(provider.client, device, undefined, { signal: session.abort!.signal }));
+        await this.finish(session, provider, tokens, 'device-flow');
+      } catch (err) {
+        if (session.status === 'pending') await this.failed(session, err, 'device-flow');
+      }
+    };
+    void poll();
+    return device;
+  }
+
+  private async finish(session: LoginSession, provider: OidcProvider, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers, source: string): Promise<void> {
+    const idClaims = (tokens.claims() ?? {}) as Record<string, unknown>;
+    let claims = idClaims;
+    if (provider.client.serverMetadata().userinfo_endpoint && tokens.access_token && typeof idClaims.sub === 'string') {
+      const info = await exchange(() => client.fetchUserInfo(provider.client, tokens.access_token, idClaims.sub as string));
+      claims = { ...info, ...Object.fromEntries(Object.entries(idClaims).filter(([, v]) => v !== undefined)) };
+    }
+    const person = personFromClaims(provider.config, claims);
+    const user = await this.d.users.signIn({ subject: person.subject, email: person.email, displayName: person.name, groups: person.groups });
+    this.d.sessions.settle(session, {
+      status: 'complete', userId: user.id, email: user.email,
+      proof: { issuer: provider.config.issuer, subject: person.sub },
+    });
+    await this.d.audit.record({
+      kind: 'login', outcome: 'success', method: 'oidc', actor: user.email, identity: person.subject, source, code: 'login.completed',
+      message: `${user.email} signed in through ${provider.config.name} for ${session.hostname}${person.groups.length ? ` (groups: ${person.groups.join(', ')})` : ''}`,
+    });
+  }
+
+  private async failed(session: LoginSession | undefined, err: unknown, source: string): Promise<void> {
+    const known = err instanceof TrellisError ? err : fail('unavailable', 'oidc.failed', 'the sign-in could not be completed; start again');
+    if (session?.status === 'pending') this.d.sessions.settle(session, { status: 'failed', error: { code: known.code, message: known.message } });
+    await this.d.audit.record({
+      kind: 'login', outcome: 'failure', method: 'oidc', source, code: known.code,
+      message: session ? `sign-in for ${session.hostname} through ${session.provider}: ${known.message}` : known.message,
+    });
+  }
+}
+
+function fail(kind: TrellisError['kind'], code: string, message: string): TrellisError {
+  return new TrellisError(kind, code, message);
+}
+
+/** Runs one exchange with the provider, translating its errors into ours (keeping the cause). */
+async function exchange<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw translate(err);
+  }
+}
+
+function translate(err: unknown): TrellisError {
+  if (err instanceof TrellisError) return err;
+  const e = err as { name?: string; code?: string; message?: string; error?: string; error_description?: string };
+  let t: TrellisError;
+  if (e instanceof client.AuthorizationResponseError) {
+    t = fail('forbidden', 'oidc.denied', `the identity provider refused the sign-in: ${e.error}${e.error_description ? ` (${e.error_description})` : ''}`);
+  } else if (e instanceof client.ResponseBodyError && (e.error === 'invalid_grant' || e.error === 'invalid_request')) {
+    t = fail('unauthenticated', 'oidc.code_rejected', `the identity provider refused the authorization code (used before, expired, or not issued for this sign-in and its PKCE verifier): ${e.error_description ?? e.error}`);
+  } else if (e instanceof client.ResponseBodyError && (e.error === 'expired_token' || e.error === 'access_denied')) {
+    t = fail('unauthenticated', e.error === 'access_denied' ? 'oidc.denied' : 'login.expired', e.error === 'access_denied' ? 'the sign-in was denied at the identity provider' : 'the device code expired before it was approved; start again');
+  } else if (e.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' && /nonce/.test(e.message ?? '')) {
+    t = fail('unauthenticated', 'oidc.nonce_mismatch', 'the ID token was not issued for this sign-in (its nonce does not match); start again');
+  } else if (e.name === 'AbortError') {
+    t = fail('unavailable', 'login.closed', 'the sign-in was closed');
+  } else {
+    t = fail('unauthenticated', 'oidc.invalid_response', `the identity provider's answer was not accepted: ${e.message ?? 'unknown error'}`);
+  }
+  (t as { cause?: unknown }).cause = err;
+  return t;
+}

@@ -1,0 +1,31 @@
+import { and, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
+import type { AuditRecord } from '../records.ts';
+import type { AuditRepository } from '../store.ts';
+import type { SqliteDb } from './open.ts';
+import { orUndefined } from './rows.ts';
+import { auditEvents } from './schema.ts';
+
+export function sqliteAudit(db: SqliteDb): AuditRepository {
+  const toRecord = (row: typeof auditEvents.$inferSelect): AuditRecord => {
+    const r: AuditRecord = { id: row.id, at: row.at, kind: row.kind, outcome: row.outcome, message: row.message };
+    for (const k of ['actor', 'method', 'identity', 'nodeId', 'source', 'code'] as const) {
+      const v = orUndefined(row[k]);
+      if (v !== undefined) r[k] = v;
+    }
+    return r;
+  };
+  return {
+    async append(event) {
+      return toRecord(db.insert(auditEvents).values(event).returning().get());
+    },
+    async list(q) {
+      const where: SQL[] = [];
+      if (q.since !== undefined) where.push(gte(auditEvents.at, q.since));
+      if (q.until !== undefined) where.push(lt(auditEvents.at, q.until));
+      if (q.kind !== undefined) where.push(eq(auditEvents.kind, q.kind));
+      if (q.outcome !== undefined) where.push(eq(auditEvents.outcome, q.outcome));
+      if (q.before !== undefined) where.push(lt(auditEvents.id, q.before));
+      return db.select().from(auditEvents).where(and(...where)).orderBy(desc(auditEvents.id)).limit(q.limit).all().map(toRecord);
+    },
+  };
+}
