@@ -6,6 +6,7 @@ import { LiveNode } from './live-node.ts';
 import { MapSession, type MapSocket, type MapSource } from './session.ts';
 import { SentState } from './sent-state.ts';
 import { Flusher } from './flusher.ts';
+import { filterJson } from './filter-json.ts';
 
 export interface NetmapOptions {
   /** The mesh's address ranges: what `*` means as a source. */
@@ -59,7 +60,7 @@ export class NetmapEngine implements MapSource {
   filterJsonOf(id: string): string {
     let json = this.filterCache.get(id);
     if (json === undefined) {
-      json = JSON.stringify(this.network.filterOf(id));
+      json = filterJson(this.network.filterOf(id));
       this.filterCache.set(id, json);
     }
     return json;
