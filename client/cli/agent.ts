@@ -5,7 +5,7 @@ import { Engine } from '../agent/engine.ts';
 import { LocalApi } from '../agent/local-api/server.ts';
 import { deviceOpener } from '../agent/open-device.ts';
 import { isPrefix } from '../netconf/prefix.ts';
-import { CliError, ifaceName, oneOf, parseFlags, port, serverUrl } from './local/flags.ts';
+import { CliError, ifaceName, oneOf, parseFlags, port, positiveInt, serverUrl } from './local/flags.ts';
 import { socketPathOf, stateDirOf } from './local/socket.ts';
 
 const USAGE = `usage: trellis agent [options]
@@ -15,6 +15,7 @@ const USAGE = `usage: trellis agent [options]
   --socket-group GROUP    group (name or gid) besides root allowed to use the socket
   --interface NAME        WireGuard interface (default trellis0)
   --port N                WireGuard UDP port (default 41641)
+  --mtu N                 mesh interface MTU (default 1280, which fits inside any path)
   --server URL            server for \`trellis up\` when it names none
   --mesh-ranges CIDRS     the mesh's address ranges (default 100.64.0.0/10,fd7a:115c:a1e0::/48)
   --wireguard KIND        auto (kernel if present, else wireguard-go) or wireguard-go
@@ -24,12 +25,14 @@ const DEFAULT_MESH_RANGES = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'];
 
 export async function agentCommand(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, {
-    values: ['state-dir', 'socket', 'socket-group', 'interface', 'port', 'server', 'mesh-ranges', 'wireguard', 'log-level'],
+    values: ['state-dir', 'socket', 'socket-group', 'interface', 'port', 'mtu', 'server', 'mesh-ranges', 'wireguard', 'log-level'],
   }, USAGE);
   const v = (name: string) => flags.values.get(name);
   const stateDir = stateDirOf(flags);
   const iface = ifaceName('interface', v('interface') ?? 'trellis0');
   const listenPort = port('port', v('port') ?? '41641');
+  const mtu = v('mtu') === undefined ? undefined : positiveInt('mtu', v('mtu')!, 65535);
+  if (mtu !== undefined && mtu < 1280) throw new CliError(`--mtu: ${mtu} is below 1280, the least IPv6 allows`, 2);
   const server = v('server') ?? process.env.TRELLIS_SERVER;
   const meshRanges = (v('mesh-ranges') ?? DEFAULT_MESH_RANGES.join(',')).split(',').map((s) => s.trim());
   for (const r of meshRanges) if (!r.includes('/') || !isPrefix(r)) throw new CliError(`--mesh-ranges: "${r}" is not a CIDR prefix with host bits clear`, 2);
@@ -42,6 +45,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const engine = new Engine({
     iface,
     meshRanges,
+    ...(mtu !== undefined && { mtu }),
     openDevice: deviceOpener({ iface, prefer, onEvent: (e) => logger.info({ event: e.type }, `wireguard: ${e.type}`) }),
     onError: (what, err) => logger.error({ err }, `${what} failed`),
   });

@@ -23,13 +23,14 @@ export class AgentHost {
     readonly host: Host,
     readonly stateDir: string,
     readonly iface: string,
+    private readonly extraFlags: readonly string[] = [],
   ) {
     this.api = new LocalApiClient(join(stateDir, 'agent.sock'));
   }
 
-  static async start(lab: Lab, label: string): Promise<AgentHost> {
+  static async start(lab: Lab, label: string, extraFlags: readonly string[] = []): Promise<AgentHost> {
     const host = await lab.addHost(label);
-    const a = new AgentHost(host, mkdtempSync(join(tmpdir(), `trellis-e2e-${label}-`)), lab.uniqueName(`m${label}`));
+    const a = new AgentHost(host, mkdtempSync(join(tmpdir(), `trellis-e2e-${label}-`)), lab.uniqueName(`m${label}`), extraFlags);
     await a.start();
     return a;
   }
@@ -43,7 +44,7 @@ export class AgentHost {
   }
 
   async start(): Promise<void> {
-    this.process = this.host.spawn('node', [TRELLIS_BIN, 'agent', '--state-dir', this.stateDir, '--interface', this.iface, '--log-level', 'info']);
+    this.process = this.host.spawn('node', [TRELLIS_BIN, 'agent', '--state-dir', this.stateDir, '--interface', this.iface, '--log-level', 'info', ...this.extraFlags]);
     await this.process.waitFor(/agent ready/, 30_000);
   }
 
