@@ -19,7 +19,8 @@ function once(list: readonly unknown[]): string {
 export function filterJson(rules: readonly FilterRule[]): string {
   const parts = rules.map((r) => {
     const cap = r.capGrant === undefined ? '' : `,"capGrant":${JSON.stringify(r.capGrant)}`;
-    return `{"srcIPs":${once(r.srcIPs)},"dstPorts":${JSON.stringify(r.dstPorts)},"ipProto":${once(r.ipProto)}${cap}}`;
+    const dsts = r.dstPorts.map((d) => `{"ip":${JSON.stringify(d.ip)},"ports":{"first":${d.ports.first},"last":${d.ports.last}}}`);
+    return `{"srcIPs":${once(r.srcIPs)},"dstPorts":[${dsts.join(',')}],"ipProto":${once(r.ipProto)}${cap}}`;
   });
   return `[${parts.join(',')}]`;
 }

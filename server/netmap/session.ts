@@ -154,17 +154,23 @@ export class MapSession implements Flushable {
   /** Compares the whole visible set with what was sent. */
   private scanView(upserted: string[], removed: string[]): void {
     const sent = this.sent;
-    const stillVisible = new Set<string>();
-    for (const id of this.source.peersOf(this.nodeId)) {
+    const sentBefore = sent.peers.size;
+    let stillSent = 0;
+    const visible = this.source.peersOf(this.nodeId);
+    for (const id of visible) {
       const peer = this.source.node(id);
       if (!peer) continue;
-      stillVisible.add(id);
-      if (sent.peers.get(id) !== peer.revision) {
+      const revision = sent.peers.get(id);
+      if (revision !== undefined) stillSent++;
+      if (revision !== peer.revision) {
         sent.peers.set(id, peer.revision);
         upserted.push(peer.peerJson());
       }
     }
-    for (const id of sent.peers.keys()) if (!stillVisible.has(id)) removed.push(id);
+    // Usually nobody left: every peer sent before is still visible, and no set is needed.
+    if (stillSent === sentBefore) return;
+    const visibleSet = new Set(visible);
+    for (const id of sent.peers.keys()) if (!visibleSet.has(id)) removed.push(id);
     for (const id of removed) sent.peers.delete(id);
   }
 
