@@ -21,8 +21,9 @@ import { whois } from './whois.ts';
  *  - reconfig (reconfig.ts): the map becomes an EngineConfig, with no I/O;
  *  - engine (engine.ts): WireGuard, addresses and routes, and the filter are made to match.
  * Control and engine never import each other. The state directory makes a restarted agent the
- * same node: it applies the last map at once (so tunnels and rules are back before the server
- * answers, or if it never does) and resumes the stream from that map's version.
+ * same node: it applies the last map at once (so tunnels and rules are in force before the server
+ * answers, or if it never does) and resumes the stream from that map's version. A stopping agent
+ * leaves the data plane running (wireguard-go outlives it and is adopted by the next one).
  */
 export interface AgentOptions {
   stateDir: string;
@@ -146,12 +147,14 @@ export class Agent {
     return this.status();
   }
 
-  /** The agent process is stopping: tunnels go with it, the leak guard stays (fail closed). */
+  /**
+   * The agent process is stopping (a restart, an upgrade): the data plane stays as it is, so
+   * tunnels and rules keep working until the next agent adopts them. `down` is what removes them.
+   */
   async stop(): Promise<void> {
     this.disconnect();
     this.loop.stop();
     await this.loop.idle();
-    await this.options.engine.teardown({ keepGuard: true });
   }
 
   async status(): Promise<StatusResponse> {

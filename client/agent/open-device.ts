@@ -4,13 +4,15 @@ import { openWireGuardDevice } from '../wireguard/open-device.ts';
 import type { SupervisorEvent } from '../wireguard/supervisor.ts';
 
 /**
- * How the engine gets its device. A wireguard-go left serving our interface (the previous agent
- * was killed hard) is adopted, keeping its tunnels, rather than fought over: trying the kernel
- * first would fail on the existing interface name.
+ * How the engine gets its device. A wireguard-go left serving our interface (by the previous
+ * agent, which stopped or was killed) is adopted with its tunnels rather than fought over:
+ * trying the kernel first would fail on the existing interface name.
  */
 export interface DeviceChoice {
   iface: string;
   prefer: 'auto' | 'wireguard-go';
+  /** wireguard-go's log; given, it runs in its own session and outlives the agent. */
+  logFile?: string;
   onEvent?: (event: SupervisorEvent | { type: 'reconfigure_failed'; error: unknown }) => void;
 }
 
@@ -21,6 +23,7 @@ export function deviceOpener(choice: DeviceChoice): (onRestarted: () => void) =>
       iface: choice.iface,
       prefer: leftRunning ? 'wireguard-go' : choice.prefer,
       adoptExisting: true,
+      ...(choice.logFile !== undefined && { logFile: choice.logFile }),
       onEvent: (event) => {
         choice.onEvent?.(event);
         if (event.type === 'restarted') onRestarted();

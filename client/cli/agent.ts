@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pino from 'pino';
 import { Agent } from '../agent/agent.ts';
 import { Engine } from '../agent/engine.ts';
@@ -10,6 +11,7 @@ import { socketPathOf, stateDirOf } from './local/socket.ts';
 
 const USAGE = `usage: trellis agent [options]
   Runs the agent in the foreground (for systemd, containers, or a terminal) until SIGINT/SIGTERM.
+  Stopping the agent leaves tunnels and rules in force for the next agent; \`trellis down\` removes them.
   --state-dir DIR         keys, node and last map (default /var/lib/trellis, or TRELLIS_STATE_DIR)
   --socket PATH           local API socket (default DIR/agent.sock, or TRELLIS_SOCKET)
   --socket-group GROUP    group (name or gid) besides root allowed to use the socket
@@ -46,7 +48,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     iface,
     meshRanges,
     ...(mtu !== undefined && { mtu }),
-    openDevice: deviceOpener({ iface, prefer, onEvent: (e) => logger.info({ event: e.type }, `wireguard: ${e.type}`) }),
+    openDevice: deviceOpener({ iface, prefer, logFile: join(stateDir, 'wireguard-go.log'), onEvent: (e) => logger.info({ event: e.type }, `wireguard: ${e.type}`) }),
     onError: (what, err) => logger.error({ err }, `${what} failed`),
   });
   const agent = new Agent({ stateDir, iface, listenPort, meshRanges, engine, logger, ...(server && { serverUrl: serverUrl('server', server) }) });
@@ -61,6 +63,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
   logger.info('agent stopping');
   await api.close();
   await agent.stop().catch((err: unknown) => logger.error({ err }, 'stopping failed'));
+  // wireguard-go keeps running on purpose (see Agent.stop); its handle must not keep us alive.
+  setTimeout(() => process.exit(0), 100).unref();
   return 0;
 }
 

@@ -113,14 +113,21 @@ describeWith([isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables'
     expect((await a.status()).peers.find((p) => p.name === 'b')!.lastHandshake).toBe(before.lastHandshake);
   });
 
-  it('an agent restart keeps its identity and addresses, and the node is not registered again', async () => {
+  it('an agent restart keeps its identity, addresses and tunnels, and the node is not registered again', async () => {
     const before = await b.status();
     const nodes = async () => (await server.nodes()).map((n) => `${n.id} ${n.name} ${n.ipv4}`).sort();
     const nodesBefore = await nodes();
-    await b.restart();
+    const devicePids = await b.wireguardGoPids();
+    expect(devicePids).toHaveLength(1);
+    await b.stop();
+    // Meanwhile the data plane it left keeps working: same tunnel, same rules.
+    expect(await tcp(a, ip.b, 80)).toBe(true);
+    expect(await tcp(a, ip.b, 22)).toBe(false);
+    await b.start();
     const after = await b.until((s) => s.state === 'running' && s.connected, 'b running again');
     expect(after.self).toEqual(before.self);
     expect(await nodes()).toEqual(nodesBefore);
+    expect(await b.wireguardGoPids()).toEqual(devicePids); // adopted, not replaced
     await expect.poll(() => tcp(a, ip.b, 80), { timeout: 10_000 }).toBe(true);
     expect(await tcp(a, ip.b, 22)).toBe(false); // the rules came back with it
   });

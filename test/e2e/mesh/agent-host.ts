@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalApiClient } from '../../../client/agent/local-api/client.ts';
 import type { StatusResponse, UpRequest } from '../../../client/agent/local-api/messages.ts';
-import type { RunResult } from '../../../client/system/run.ts';
+import { run, type RunResult } from '../../../client/system/run.ts';
 import type { Host, Lab } from '../harness/lab.ts';
 import type { BackgroundProcess } from '../harness/process.ts';
 import { TRELLIS_BIN } from './repo.ts';
@@ -88,6 +88,19 @@ export class AgentHost {
 
   async ipv4(): Promise<string> {
     return (await this.status()).self!.ipv4;
+  }
+
+  /** Pids of the wireguard-go processes in this host's namespace. */
+  async wireguardGoPids(): Promise<number[]> {
+    const { stdout } = await run('ip', ['netns', 'pids', this.host.netns]).catch(() => ({ stdout: '' }));
+    const pids = stdout.split(/\s+/).filter(Boolean).map(Number);
+    return pids.filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'wireguard-go';
+      } catch {
+        return false;
+      }
+    });
   }
 
   /** File modes in the state directory, e.g. { 'keys.json': 0o600 }. */
