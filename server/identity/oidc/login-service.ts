@@ -126,7 +126,7 @@ export class LoginService {
   async wait(machineKey: string, loginId: string, ms: number): Promise<WaitLoginResponse> {
     const s = this.mine(machineKey, loginId);
     await this.d.sessions.wait(s, ms);
-    const now = this.d.sessions.get(loginId)!;
+    const now = this.d.sessions.get(loginId) ?? s;
     if (now.status === 'pending') return { status: 'pending' };
     if (now.status === 'failed') return { status: 'failed', code: now.error?.code, message: now.error?.message };
     return { status: 'complete', user: now.email };
@@ -230,7 +230,7 @@ function translate(err: unknown): TrellisError {
     t = fail('unauthenticated', 'oidc.code_rejected', `the identity provider refused the authorization code (used before, expired, or not issued for this sign-in and its PKCE verifier): ${e.error_description ?? e.error}`);
   } else if (e instanceof client.ResponseBodyError && (e.error === 'expired_token' || e.error === 'access_denied')) {
     t = fail('unauthenticated', e.error === 'access_denied' ? 'oidc.denied' : 'login.expired', e.error === 'access_denied' ? 'the sign-in was denied at the identity provider' : 'the device code expired before it was approved; start again');
-  } else if (e.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' && /nonce/.test(e.message ?? '')) {
+  } else if (e.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' && aboutNonce(err)) {
     t = fail('unauthenticated', 'oidc.nonce_mismatch', 'the ID token was not issued for this sign-in (its nonce does not match); start again');
   } else if (e.name === 'AbortError') {
     t = fail('unavailable', 'login.closed', 'the sign-in was closed');
@@ -239,4 +239,12 @@ function translate(err: unknown): TrellisError {
   }
   (t as { cause?: unknown }).cause = err;
   return t;
+}
+
+/** Whether a claim-comparison failure (or its cause) is about the ID token's nonce. */
+function aboutNonce(err: unknown): boolean {
+  for (let e = err as { message?: string; claim?: string; cause?: unknown } | undefined, i = 0; e && i < 4; e = e.cause as typeof e, i++) {
+    if (e.claim === 'nonce' || /nonce/.test(e.message ?? '')) return true;
+  }
+  return false;
 }
