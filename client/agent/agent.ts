@@ -101,6 +101,8 @@ export class Agent {
       ...(this.node?.self && { self: this.node.self }),
     };
     const control = new ControlClient(serverUrl, this.keys.machinePrivateKey);
+    // Start wireguard-go while the server answers; a failure here shows again in the first apply.
+    void this.options.engine.prepare().catch(() => undefined);
     if (req.credential) {
       const self = await control.register({
         wireguardKey: publicKeyOf(this.keys.wireguardPrivateKey),
@@ -109,7 +111,9 @@ export class Agent {
         ...(prefs.advertiseRoutes.length > 0 && { advertiseRoutes: prefs.advertiseRoutes }),
         ...(prefs.advertiseTags.length > 0 && { advertiseTags: prefs.advertiseTags }),
         os: platform(),
-      }).catch((err: unknown) => {
+      }).catch(async (err: unknown) => {
+        // Nothing was running before: do not leave the device prepared above behind.
+        if (this.state !== 'running') await this.options.engine.teardown({ keepGuard: true }).catch(() => undefined);
         throw new AgentError('agent.join_failed', `joining ${serverUrl} failed: ${(err as Error).message}`, { cause: err });
       });
       prefs.self = self;

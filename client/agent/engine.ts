@@ -35,6 +35,7 @@ export class Engine {
   private net: MeshNetwork | undefined;
   private netAddresses = '';
   private filterApplied: string | undefined;
+  private handshakesDue = false;
   private readonly firewall: NftFirewall;
   private readonly runner: Runner;
   private queue: Promise<unknown> = Promise.resolve();
@@ -51,9 +52,8 @@ export class Engine {
   apply(config: EngineConfig): Promise<void> {
     return this.serial(async () => {
       await this.applyFilter(config.filter);
-      const fresh = this.device === undefined;
-      this.device ??= await this.options.openDevice(() => void this.restore());
-      await this.device.configure(config.device);
+      const device = await this.open();
+      await device.configure(config.device);
       const addresses = config.addresses.join(',');
       if (!this.net || addresses !== this.netAddresses) {
         await this.net?.addresses.remove();
@@ -61,9 +61,22 @@ export class Engine {
         this.netAddresses = addresses;
       }
       await this.net.apply();
-      await this.device.applyPeers(config.peers);
+      await device.applyPeers(config.peers);
       await this.net.setPeerRoutes(config.peerRoutes);
-      if (fresh) await this.device.initiateHandshakes();
+      if (this.handshakesDue) {
+        await device.initiateHandshakes();
+        this.handshakesDue = false;
+      }
+    });
+  }
+
+  /**
+   * Opens the device ahead of the first apply, so starting wireguard-go overlaps with whatever
+   * the caller waits for meanwhile (registration, the first map). No peers, no addresses yet.
+   */
+  prepare(): Promise<void> {
+    return this.serial(async () => {
+      await this.open();
     });
   }
 
@@ -96,6 +109,14 @@ export class Engine {
       this.netAddresses = '';
       if (errors.length > 0) throw errors[0];
     });
+  }
+
+  private async open(): Promise<WireGuardDevice> {
+    if (!this.device) {
+      this.device = await this.options.openDevice(() => void this.restore());
+      this.handshakesDue = true;
+    }
+    return this.device;
   }
 
   private async applyFilter(filter: readonly FilterRule[]): Promise<void> {
