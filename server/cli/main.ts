@@ -1,6 +1,7 @@
 import { TrellisError } from '../errors.ts';
 import { AdminError } from './admin-client.ts';
 import { UsageError } from './args.ts';
+import { AUDIT_USAGE, auditCommand } from './commands/audit.ts';
 import { APIKEYS_USAGE, PREAUTH_USAGE, apiKeysCommand, preAuthKeysCommand } from './commands/keys.ts';
 import { NODES_USAGE, nodesCommand } from './commands/nodes.ts';
 import { POLICY_USAGE, policyCommand } from './commands/policy.ts';
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<number>> =
   preauthkeys: preAuthKeysCommand,
   apikeys: apiKeysCommand,
   policy: policyCommand,
+  audit: auditCommand,
 };
 
 const USAGE = `usage: trellis-server COMMAND ...
@@ -25,6 +27,7 @@ const USAGE = `usage: trellis-server COMMAND ...
   ${PREAUTH_USAGE}
   ${APIKEYS_USAGE}
   ${POLICY_USAGE}
+  ${AUDIT_USAGE}
 
 Admin commands talk to a running server: --server URL (or TRELLIS_SERVER; default
 http://127.0.0.1:8080) and --api-key KEY (or TRELLIS_API_KEY, or ./data/admin-api-key).`;

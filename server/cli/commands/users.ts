@@ -6,7 +6,8 @@ import { printList, printObject } from '../output.ts';
 
 export const USERS_USAGE = `users list [--json]
   users create EMAIL [--name NAME] [--group G]...
-  users delete ID`;
+  users delete ID
+  users expire-nodes ID             (every node of the user must sign in again)`;
 
 export async function usersCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags(argv, { ...CONNECTION_OPTIONS, name: { type: 'string' }, group: { type: 'string', multiple: true } });
@@ -27,6 +28,12 @@ export async function usersCommand(argv: string[], io: CliIO): Promise<number> {
       if (!arg) throw new UsageError('users delete needs an ID');
       await client.call('DELETE', `/api/v1/users/${encodeURIComponent(arg)}`);
       io.out(`deleted user ${arg}`);
+      return 0;
+    }
+    case 'expire-nodes': {
+      if (!arg) throw new UsageError('users expire-nodes needs an ID');
+      const { items } = await client.call<{ items: Array<{ name: string }> }>('POST', `/api/v1/users/${encodeURIComponent(arg)}/expire-nodes`, {});
+      io.out(`expired ${items.length} node(s) of user ${arg}${items.length ? `: ${items.map((n) => n.name).join(', ')}` : ''}`);
       return 0;
     }
     default:
