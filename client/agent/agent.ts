@@ -130,8 +130,11 @@ export class Agent {
     const before = this.appliedFromServer;
     if (!this.stream || req.credential) {
       this.disconnect();
-      this.setState('starting');
-      this.connect(this.store.readMap());
+      if (this.state !== 'running') this.setState('starting');
+      const saved = this.store.readMap();
+      // Back up after `down`: the last map is in force at once, as after a restart.
+      if (saved && this.state !== 'running') this.loop.submit({ ...saved, fromServer: false });
+      this.connect(saved);
     }
     await this.waitFor(() => this.appliedFromServer > before || (this.state === 'running' && !req.credential && this.connected), req.waitMs ?? DEFAULT_UP_WAIT_MS);
     return this.status();

@@ -132,15 +132,25 @@ describeWith([isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables'
     expect(await tcp(a, ip.b, 22)).toBe(false); // the rules came back with it
   });
 
-  it('with the server stopped, existing tunnels still carry traffic; the agent reconnects when it returns', async () => {
+  it('with the server stopped, existing tunnels still carry traffic, a rebooted node restores its own, and agents reconnect when it returns', async () => {
     await server.stop();
     await a.until((s) => !s.connected, 'a notices the server is gone');
     expect(await tcp(a, ip.b, 80)).toBe(true);
     expect(await c.host.ping(ip.a)).toBe(true);
     expect(await tcp(a, ip.b, 22)).toBe(false);
     expect((await a.status()).state).toBe('running');
+    // B loses power meanwhile: agent and interface gone. It comes back from its state directory
+    // alone (the server is still down): same peers, same rules.
+    await b.crash();
+    expect((await b.host.exec('ip', ['-o', 'link'])).stdout).not.toContain(b.iface);
+    await b.start();
+    await b.until((s) => s.state === 'running' && s.peers.length > 0, 'b restored from its saved map');
+    await expect.poll(() => tcp(a, ip.b, 80), { timeout: 10_000 }).toBe(true);
+    expect(await tcp(a, ip.b, 22)).toBe(false);
+    expect((await b.status()).connected).toBe(false);
     await server.start();
     await a.until((s) => s.connected, 'a reconnected', 40_000);
+    await b.until((s) => s.connected, 'b reconnected', 40_000);
     await server.setPolicy(A_TO_B('22,80'));
     await expect.poll(() => tcp(a, ip.b, 22), { timeout: 5_000 }).toBe(true);
   }, 60_000);
@@ -148,7 +158,7 @@ describeWith([isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables'
   it('a deleted node disappears from its peers and its agent removes its tunnels', async () => {
     await server.setPolicy(ALLOW_ALL);
     await a.until((s) => s.peers.length === 2, 'a sees b and c again');
-    const cId = (await c.status()).self!.id;
+    const cId = (await c.until((s) => s.connected, 'c connected', 40_000)).self!.id;
     await server.deleteNode(cId);
     await a.until((s) => peersOf(s) === 'b', 'c gone from a');
     await b.until((s) => peersOf(s) === 'a', 'c gone from b');

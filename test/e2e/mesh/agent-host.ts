@@ -53,6 +53,20 @@ export class AgentHost {
     await this.process?.stop(5_000);
   }
 
+  /** A power cut: the agent and its wireguard-go die at once (SIGKILL); the interface goes with them. */
+  async crash(): Promise<void> {
+    const victims = [this.process?.pid, ...(await this.wireguardGoPids())].filter((p): p is number => p !== undefined);
+    for (const pid of victims) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    const deadline = Date.now() + 5_000;
+    while ((this.process?.running || (await this.wireguardGoPids()).length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
   async restart(): Promise<void> {
     await this.stop();
     await this.start();
