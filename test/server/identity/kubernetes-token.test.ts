@@ -76,12 +76,13 @@ describe('Kubernetes projected service-account tokens', () => {
   };
 
   it('admits a pod by cluster, namespace and service account (keys from OIDC discovery), recording the pod', async () => {
-    const token = signToken(prodKey, claims(prodIssuer));
+    const sent = claims(prodIssuer);
+    const token = signToken(prodKey, sent);
     const node = await register({ type: 'kubernetes', token, cluster: 'prod' });
     expect(node.tags).toEqual(['tag:api']);
     const record = (await t.server.store.nodes.get(node.id))!;
     expect(record.ephemeral).toBe(true);
-    expect(record.expiresAt).toBe(claims(prodIssuer).exp * 1000);
+    expect(record.expiresAt).toBe(sent.exp * 1000); // the token's own expiry, not a recomputed one
     expect(record.identity).toEqual({
       method: 'kubernetes', cluster: 'prod', namespace: 'payments', serviceAccount: 'api',
       serviceAccountUid: 'sa-uid-1', podName: 'api-7d9f-x2', podUid: 'pod-uid-1', nodeName: 'worker-3',
