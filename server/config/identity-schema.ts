@@ -29,6 +29,12 @@ export const OidcProviderConfig = z.strictObject({
   allowedUsers: z.array(z.string().min(1)).default([]),
   allowedGroups: z.array(z.string().min(1)).default([]),
   requireEmailVerified: z.boolean().default(true),
+  /**
+   * `login` makes the provider authenticate the person again even when the browser already
+   * has a session there, so approving a device is always a fresh sign-in (and a link sent to
+   * someone else's signed-in browser cannot approve silently).
+   */
+  prompt: z.enum(['login', 'consent', 'select_account']).optional(),
   /** Offer the device-authorization grant (RFC 8628) when the provider supports it. */
   deviceFlow: z.boolean().default(true),
   /** Allow an http:// issuer: development and tests on loopback only. */

@@ -89,6 +89,7 @@ export class LoginService {
       nonce: session.nonce,
       code_challenge: await client.calculatePKCECodeChallenge(session.codeVerifier),
       code_challenge_method: 'S256',
+      ...(provider.config.prompt && { prompt: provider.config.prompt }),
     }).href;
   }
 

@@ -68,6 +68,7 @@ describe('OIDC sign-in (real provider, no browser)', () => {
         expect(authorize.searchParams.get('state')).toMatch(/\S{20,}/);
         expect(authorize.searchParams.get('nonce')).toMatch(/\S{20,}/);
         expect(authorize.searchParams.get('redirect_uri')).toBe(callbackUrl);
+        expect(authorize.searchParams.get('prompt')).toBeNull();
         const back = await person.signInAtProvider(authorize.href, 'alice', callbackUrl);
         const approved = await person.get(back.href);
         expect(approved.status).toBe(200);
@@ -105,6 +106,20 @@ describe('OIDC sign-in (real provider, no browser)', () => {
     const back = await person.signInAtProvider(authorize.href, login, callbackUrl);
     return { started, person, authorize, back, page: await person.get(back.href) };
   };
+
+  it('asks the provider for a fresh sign-in when configured with prompt: login', async () => {
+    const strict = await startTestServer({ oidc: idpConfig(idp, { prompt: 'login' }) });
+    try {
+      const agent = new TestAgent(strict.url, 'kiosk');
+      const started = (await agent.control.request('POST', '/api/v1/machine/login', { hostname: 'kiosk' })) as StartLoginResponse;
+      const person = new FormUser();
+      await person.get(started.url);
+      const res = await person.get(`${started.url}/continue`);
+      expect(new URL(res.headers.get('location')!).searchParams.get('prompt')).toBe('login');
+    } finally {
+      await strict.stop();
+    }
+  });
 
   it('signing in again renews the node key, keeps the node and brings the groups up to date', async () => {
     const agent = new TestAgent(t.url, 'renewing');
