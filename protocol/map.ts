@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FilterRule } from './filter.ts';
+import { WireGuardKey } from './keys.ts';
 import { Peer, SelfNode } from './node.ts';
 
 /**
@@ -20,6 +21,18 @@ export const RelayConfig = z.object({
   udpPort: z.number().int().min(0).max(65535),
   /** WebSocket relay URL path on the control server's HTTP port. */
   wsPath: z.string(),
+  /**
+   * The server's WireGuard public key on `udpPort`; absent when the port is disabled. The agent
+   * adds the server as a peer with this key (no allowed IPs, a persistent keepalive): the
+   * server then observes its public mapping and relays for it. A peer is reached through the
+   * relay by giving it the server's UDP endpoint as its endpoint (server/relay/README.md).
+   */
+  wireguardKey: WireGuardKey.optional(),
+  /**
+   * `ip:port` of the UDP port when the server knows an address agents can use; absent: the host
+   * of the control URL with `udpPort`.
+   */
+  endpoint: z.string().optional(),
 });
 export type RelayConfig = z.infer<typeof RelayConfig>;
 

@@ -14,6 +14,13 @@ export const Peer = z.object({
   allowedIPs: z.array(z.string()),
   /** Candidate `ip:port` / `[v6]:port` endpoints, best first. */
   endpoints: z.array(z.string()),
+  /**
+   * The public `ip:port` the server's UDP port last saw this node's WireGuard packets come from
+   * (authenticated, as STUN would report it: the node's NAT mapping towards the server). Not in
+   * `endpoints`, which are what the node itself reported. Absent: the node has no tunnel to the
+   * server, or it fell silent.
+   */
+  observedEndpoint: z.string().optional(),
   /** Owner's login (email); absent for tagged nodes, which have no user identity. */
   user: z.string().optional(),
   tags: z.array(z.string()),

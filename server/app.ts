@@ -23,6 +23,8 @@ import { NodeService } from './nodes/node-service.ts';
 import { createLogger } from './observability/logger.ts';
 import { ServerMetrics } from './observability/metrics.ts';
 import { PolicyService } from './policies/policy-service.ts';
+import { openRelay } from './relay/relay-setup.ts';
+import type { UdpPort } from './relay/udp-port.ts';
 import { createSqliteStore } from './store/sqlite/index.ts';
 import type { Store } from './store/store.ts';
 
@@ -33,6 +35,8 @@ export interface RunningServer {
   keys: KeyService;
   users: UserService;
   logger: Logger;
+  /** The reflector and relay UDP port; absent when `relay.udpPort` is -1. */
+  relay?: UdpPort;
   close(): Promise<void>;
 }
 
@@ -55,11 +59,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   const policies = new PolicyService(store, now);
   const active = await policies.load();
+  const relay = await openRelay({ dataDir: config.dataDir, host: config.listen.host, udpPort: config.relay.udpPort, publicUrl: config.publicUrl });
   let metrics: ServerMetrics | undefined;
   const engine = new NetmapEngine(active.policy, active.record.starter, {
     mesh: { include: [config.network.ipv4Prefix, config.network.ipv6Prefix] },
     dns: { domain: config.network.domain, nameservers: config.network.nameservers },
-    relay: { udpPort: Math.max(0, config.relay.udpPort), wsPath: '/api/v1/relay' },
+    relay: { udpPort: 0, wsPath: '/api/v1/relay', ...relay?.settings },
     now,
     onSent: (kind, bytes) => {
       metrics?.mapSends.inc({ kind });
@@ -71,6 +76,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   const users = new UserService(store, engine, now);
   engine.load(await users.load(), await store.nodes.list());
+  relay?.port.start({
+    directory: { nodeForKey: (k) => engine.nodeIdForWireguardKey(k), wireguardKey: (id) => engine.node(id)?.record.wireguardKey, visiblePeers: (id) => engine.visiblePeers(id) },
+    observed: (id, endpoint) => engine.setObservedEndpoint(id, endpoint),
+    now, logger,
+  });
 
   const keys = new KeyService(store, now);
   const audit = new AuditLog(store, logger, now);
@@ -118,9 +128,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   if (active.record.starter) logger.warn(engine.policyWarning());
 
   return {
-    url, store, engine, keys, users, logger,
+    url, store, engine, keys, users, logger, relay: relay?.port,
     async close() {
       clearInterval(expiry);
+      await relay?.port.close();
       nodes.stop();
       identity.logins?.close();
       await stream.close();

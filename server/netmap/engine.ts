@@ -31,6 +31,7 @@ export type RemovalReason = 'deleted' | 'expired' | 'ephemeral';
  */
 export class NetmapEngine implements MapSource {
   private readonly nodes = new Map<string, LiveNode>();
+  private readonly byWireguardKey = new Map<string, string>();
   private readonly users = new Map<string, UserRecord>();
   private readonly sessions = new Map<string, MapSession>();
   private readonly retained = new Map<string, { state: SentState; until: number }>();
@@ -90,12 +91,17 @@ export class NetmapEngine implements MapSource {
   visiblePeers(id: string): readonly string[] {
     return this.nodes.has(id) ? this.network.peersOf(id) : [];
   }
+  /** The live node holding this WireGuard public key (base64), if any. */
+  nodeIdForWireguardKey(key: string): string | undefined {
+    return this.byWireguardKey.get(key);
+  }
 
   /** Rebuilds the network from the database at start, before any stream is open. */
   load(users: UserRecord[], nodes: NodeRecord[]): void {
     for (const u of users) this.users.set(u.id, u);
     const live = nodes.filter((n) => !this.isExpired(n)).map((n) => new LiveNode(n, n.userId ? this.users.get(n.userId) : undefined));
     for (const n of live) this.nodes.set(n.id, n);
+    for (const n of live) this.byWireguardKey.set(n.record.wireguardKey, n.id);
     this.network.loadNodes(live.map((n) => n.policyNode()));
   }
 
@@ -116,6 +122,8 @@ export class NetmapEngine implements MapSource {
     }
     const owner = record.userId ? this.users.get(record.userId) : undefined;
     const existing = this.nodes.get(record.id);
+    if (existing && existing.record.wireguardKey !== record.wireguardKey) this.byWireguardKey.delete(existing.record.wireguardKey);
+    this.byWireguardKey.set(record.wireguardKey, record.id);
     if (existing) {
       // Peers that saw the old record must get the new one.
       const sawIt = this.network.peersOf(record.id);
@@ -136,6 +144,7 @@ export class NetmapEngine implements MapSource {
   removeNode(id: string, reason: RemovalReason): void {
     if (!this.nodes.has(id)) return;
     const affected = this.network.removeNode(id);
+    this.byWireguardKey.delete(this.nodes.get(id)!.record.wireguardKey);
     this.nodes.delete(id);
     this.filterCache.delete(id);
     this.retained.delete(id);
@@ -158,6 +167,16 @@ export class NetmapEngine implements MapSource {
       this.warning = warning;
       for (const s of this.sessions.values()) s.markViewDirty();
     }
+  }
+
+  /** The server's UDP port saw this node at a new public address (or forgot it). */
+  setObservedEndpoint(id: string, endpoint: string | undefined): void {
+    const live = this.nodes.get(id);
+    if (!live || live.observedEndpoint === endpoint) return;
+    live.observedEndpoint = endpoint;
+    live.revision++;
+    this.announce(id, this.network.peersOf(id));
+    this.announce(id, [id]);
   }
 
   /** Takes nodes whose key expired out of every map; returns their ids. */

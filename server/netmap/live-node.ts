@@ -10,6 +10,8 @@ import type { NodeRecord, UserRecord } from '../store/records.ts';
 export class LiveNode {
   revision = 1;
   online = false;
+  /** Where the server's UDP port last saw this node (soft state: relearned after a restart). */
+  observedEndpoint: string | undefined;
   private peerJsonCache?: { revision: number; json: string };
 
   constructor(public record: NodeRecord, public owner: UserRecord | undefined) {}
@@ -45,6 +47,7 @@ export class LiveNode {
       addresses,
       allowedIPs: [...addresses, ...r.approvedRoutes],
       endpoints: r.endpoints,
+      observedEndpoint: this.observedEndpoint,
       user: r.tags.length === 0 ? this.owner?.email : undefined,
       tags: r.tags,
       online: this.online,

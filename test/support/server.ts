@@ -26,7 +26,7 @@ export interface TestServer {
 
 export async function startTestServer(overrides: Record<string, unknown> = {}, dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'trellis-test-'));
-  const config = ServerConfig.parse({ dataDir: dir, listen: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ...overrides });
+  const config = ServerConfig.parse({ dataDir: dir, listen: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, relay: { udpPort: 0 }, ...overrides });
   // TRELLIS_TEST_LOG=debug shows the server's log while a test runs.
   const server = await startServer(config, { logger: pino({ level: process.env.TRELLIS_TEST_LOG ?? 'silent' }) });
   const { secret: adminKey } = await server.keys.createApiKey({ scopes: ['admin'], description: 'test' });

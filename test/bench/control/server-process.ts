@@ -11,6 +11,7 @@ async function main(): Promise<void> {
   const config = ServerConfig.parse({
     dataDir,
     listen: { host: '127.0.0.1', port: 0 },
+    relay: { udpPort: 0 },
     limits: { authPerMinute: 10_000_000, maxBodyBytes: 8 << 20 },
     log: { level: 'warn' },
   });

@@ -632,7 +632,7 @@ describe('refusals are logged, secrets never', () => {
         done();
       },
     });
-    const config = ServerConfig.parse({ dataDir: dir, listen: { host: '127.0.0.1', port: 0 }, log: { level: 'debug' } });
+    const config = ServerConfig.parse({ dataDir: dir, listen: { host: '127.0.0.1', port: 0 }, relay: { udpPort: 0 }, log: { level: 'debug' } });
     server = await startServer(config, { logger: createLogger('debug', sink) });
   });
   afterAll(async () => {

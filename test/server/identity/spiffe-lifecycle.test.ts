@@ -74,7 +74,7 @@ describe('bundle endpoint over HTTPS', () => {
     let clock = Date.now();
     const dir = mkdtempSync(join(tmpdir(), 'trellis-spiffe-'));
     const config = ServerConfig.parse({
-      dataDir: dir, listen: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' },
+      dataDir: dir, listen: { host: '127.0.0.1', port: 0 }, relay: { udpPort: 0 }, log: { level: 'silent' },
       spiffe: { audience: 'trellis', trustDomains: [{ name: 'prod.example.org', bundleEndpoint: `${endpoint.url}/bundle`, caFile: TEST_CA_FILE }] },
     });
     // The server's clock is ours to move; proofs allow 30 s of skew, so steps stay below that.
@@ -112,7 +112,7 @@ describe('bundle endpoint over HTTPS', () => {
     {
       const dir = mkdtempSync(join(tmpdir(), 'trellis-spiffe-'));
       const config = ServerConfig.parse({
-        dataDir: dir, listen: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' },
+        dataDir: dir, listen: { host: '127.0.0.1', port: 0 }, relay: { udpPort: 0 }, log: { level: 'silent' },
         spiffe: { audience: 'trellis', trustDomains: [{ name: 'prod.example.org', bundleEndpoint: `${endpoint.url}/bundle` }] },
       });
       server = await startServer(config, { logger: pino({ level: 'silent' }) });

@@ -1,0 +1,32 @@
+import { mkdirSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { RelayConfig } from '../../protocol/map.ts';
+import { loadOrCreateServerKey } from './server-key.ts';
+import { UdpPort } from './udp-port.ts';
+
+/**
+ * Opens the reflector and relay port from the server's settings (`udpPort` -1: disabled), early,
+ * so that the map's relay settings can name the real port and the server's WireGuard key.
+ */
+export interface OpenRelay {
+  port: UdpPort;
+  /** What every map says about it (protocol/map.ts RelayConfig). */
+  settings: Pick<RelayConfig, 'udpPort' | 'wireguardKey' | 'endpoint'>;
+}
+
+export async function openRelay(options: { dataDir: string; host: string; udpPort: number; publicUrl?: string }): Promise<OpenRelay | undefined> {
+  if (options.udpPort < 0) return undefined;
+  mkdirSync(options.dataDir, { recursive: true });
+  const key = loadOrCreateServerKey(options.dataDir);
+  const port = await UdpPort.bind(options.host, options.udpPort, key);
+  const host = advertisedHost(options.host, options.publicUrl);
+  const endpoint = host === undefined ? undefined : host.includes(':') ? `[${host}]:${port.port}` : `${host}:${port.port}`;
+  return { port, settings: { udpPort: port.port, wireguardKey: key.publicKeyBase64, endpoint } };
+}
+
+/** An IP agents can use: the public URL's host if it is one, else a specific listen address. */
+function advertisedHost(listenHost: string, publicUrl?: string): string | undefined {
+  const urlHost = publicUrl ? new URL(publicUrl).hostname.replace(/^\[|\]$/g, '') : undefined;
+  if (urlHost !== undefined) return isIP(urlHost) ? urlHost : undefined;
+  return isIP(listenHost) && listenHost !== '0.0.0.0' && listenHost !== '::' ? listenHost : undefined;
+}

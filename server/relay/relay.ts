@@ -1,0 +1,174 @@
+import { KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_TIMEOUT } from './constants.ts';
+import { mac1KeyFor, mac1Valid } from './cookie.ts';
+import { parseInitiation, parseResponse, receiverIndex } from './messages.ts';
+import type { Reflector } from './reflector.ts';
+import { RouteTable, type Route } from './routes.ts';
+import { TokenBucket } from './token-bucket.ts';
+import type { UdpAddress } from './udp-address.ts';
+
+/**
+ * Forwards WireGuard packets between two nodes that address each other through the server
+ * (each configures the other's endpoint as the server's UDP address). It holds no keys: it
+ * routes on what WireGuard leaves in the clear.
+ *
+ * Initiation:  1. the sender is the node the reflector last saw at this source address
+ *              2. within the sender's initiation rate
+ *              3. the destination is the visible peer whose public key makes mac1 valid
+ *              4. route the sender's index back to the sender for a little while; forward
+ * Response:    1. the receiver index is routed from this sender, and mac1 is valid for its owner
+ *              2. route the responder's index to it; both routes live as long as a session may
+ * Cookie reply, transport: routed by receiver index from this sender; transport within the
+ *              sender's packet and byte rates.
+ * Sweep:       routes expire, and vanish as soon as the policy stops letting the pair see each other.
+ */
+export interface RelayDirectory {
+  visiblePeers(nodeId: string): readonly string[];
+  /** Base64 public key of a registered node. */
+  wireguardKey(nodeId: string): string | undefined;
+}
+
+export interface RelayLimits {
+  packetsPerSecond: number;
+  bytesPerSecond: number;
+  initiationsPerSecond: number;
+}
+
+export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+  packetsPerSecond: 50_000,
+  bytesPerSecond: 50 * 1024 * 1024,
+  initiationsPerSecond: 20,
+};
+
+export interface RelayDeps {
+  directory: RelayDirectory;
+  reflector: Reflector;
+  send(packet: Uint8Array, to: UdpAddress): void;
+  now(): number;
+  limits?: Partial<RelayLimits>;
+}
+
+export type Verdict = 'forwarded' | 'no-sender' | 'no-route' | 'rate-limited' | 'not-allowed' | 'no-destination';
+
+interface Buckets {
+  packets: TokenBucket;
+  bytes: TokenBucket;
+  initiations: TokenBucket;
+}
+
+/** A route from an unanswered initiation lives through one retry. */
+const PENDING_ROUTE_MS = 2 * REKEY_TIMEOUT;
+/** A session's indices are good until its key pair is rejected, plus slack for late packets. */
+const SESSION_ROUTE_MS = REJECT_AFTER_TIME + KEEPALIVE_TIMEOUT;
+
+export class Relay {
+  readonly routes = new RouteTable();
+  private readonly limits: RelayLimits;
+  private readonly buckets = new Map<string, Buckets>();
+  private readonly mac1Keys = new Map<string, { publicKey: string; key: Uint8Array }>();
+  readonly counts = { forwarded: 0, dropped: 0 };
+
+  constructor(private readonly deps: RelayDeps) {
+    this.limits = { ...DEFAULT_RELAY_LIMITS, ...deps.limits };
+  }
+
+  initiation(packet: Uint8Array, from: UdpAddress): Verdict {
+    const msg = parseInitiation(packet);
+    const sender = this.deps.reflector.nodeAt(from);
+    if (!msg || sender === undefined) return this.drop('no-sender');
+    const now = this.deps.now();
+    if (!this.bucketsOf(sender, now).initiations.take(1, now)) return this.drop('rate-limited');
+    const destination = this.deps.directory.visiblePeers(sender).find((id) => {
+      const key = this.mac1KeyOf(id);
+      return key !== undefined && mac1Valid(key, packet);
+    });
+    if (destination === undefined) return this.drop('not-allowed');
+    const to = this.deps.reflector.addressOf(destination);
+    if (!to) return this.drop('no-destination');
+    this.routes.set({ index: msg.sender, owner: sender, peer: destination, expiresAt: now + PENDING_ROUTE_MS });
+    return this.forward(sender, packet, to, now);
+  }
+
+  response(packet: Uint8Array, from: UdpAddress): Verdict {
+    const msg = parseResponse(packet);
+    const sender = this.deps.reflector.nodeAt(from);
+    if (!msg || sender === undefined) return this.drop('no-sender');
+    const now = this.deps.now();
+    const back = this.routes.find(msg.receiver, sender, now);
+    const key = back && this.mac1KeyOf(back.owner);
+    if (!back || !key || !mac1Valid(key, packet)) return this.drop('no-route');
+    const to = this.deps.reflector.addressOf(back.owner);
+    if (!to) return this.drop('no-destination');
+    this.routes.set({ ...back, expiresAt: now + SESSION_ROUTE_MS });
+    this.routes.set({ index: msg.sender, owner: sender, peer: back.owner, expiresAt: now + SESSION_ROUTE_MS });
+    return this.forward(sender, packet, to, now);
+  }
+
+  /** Cookie replies and transport messages. */
+  byIndex(packet: Uint8Array, from: UdpAddress): Verdict {
+    const index = receiverIndex(packet);
+    const sender = this.deps.reflector.nodeAt(from);
+    if (index === undefined || sender === undefined) return this.drop('no-sender');
+    const now = this.deps.now();
+    const route = this.routes.find(index, sender, now);
+    if (!route) return this.drop('no-route');
+    const to = this.deps.reflector.addressOf(route.owner);
+    if (!to) return this.drop('no-destination');
+    return this.forward(sender, packet, to, now);
+  }
+
+  ownsIndex(index: number): boolean {
+    return this.routes.has(index);
+  }
+
+  sweep(): void {
+    const now = this.deps.now();
+    const visible = new Map<string, Set<string>>();
+    const sees = (a: string, b: string) => {
+      let set = visible.get(a);
+      if (!set) visible.set(a, (set = new Set(this.deps.directory.visiblePeers(a))));
+      return set.has(b);
+    };
+    this.routes.sweep(now, (r: Route) => sees(r.owner, r.peer));
+    for (const [id, b] of this.buckets) {
+      if (b.packets.idle(now) && b.bytes.idle(now) && b.initiations.idle(now)) this.buckets.delete(id);
+    }
+    for (const [id, k] of this.mac1Keys) if (this.deps.directory.wireguardKey(id) !== k.publicKey) this.mac1Keys.delete(id);
+  }
+
+  private forward(sender: string, packet: Uint8Array, to: UdpAddress, now: number): Verdict {
+    const b = this.bucketsOf(sender, now);
+    if (!b.packets.take(1, now) || !b.bytes.take(packet.length, now)) return this.drop('rate-limited');
+    this.counts.forwarded++;
+    this.deps.send(packet, to);
+    return 'forwarded';
+  }
+
+  private drop(verdict: Verdict): Verdict {
+    this.counts.dropped++;
+    return verdict;
+  }
+
+  private bucketsOf(nodeId: string, now: number): Buckets {
+    let b = this.buckets.get(nodeId);
+    if (!b) {
+      const l = this.limits;
+      b = {
+        packets: new TokenBucket(l.packetsPerSecond, l.packetsPerSecond, now),
+        bytes: new TokenBucket(l.bytesPerSecond, l.bytesPerSecond, now),
+        initiations: new TokenBucket(l.initiationsPerSecond, l.initiationsPerSecond, now),
+      };
+      this.buckets.set(nodeId, b);
+    }
+    return b;
+  }
+
+  private mac1KeyOf(nodeId: string): Uint8Array | undefined {
+    const publicKey = this.deps.directory.wireguardKey(nodeId);
+    if (publicKey === undefined) return undefined;
+    const cached = this.mac1Keys.get(nodeId);
+    if (cached?.publicKey === publicKey) return cached.key;
+    const key = mac1KeyFor(new Uint8Array(Buffer.from(publicKey, 'base64')));
+    this.mac1Keys.set(nodeId, { publicKey, key });
+    return key;
+  }
+}

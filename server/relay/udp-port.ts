@@ -1,0 +1,145 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { MessageType } from './constants.ts';
+import { RelayError } from './errors.ts';
+import { messageType } from './messages.ts';
+import { Reflector } from './reflector.ts';
+import { Relay, type RelayDirectory, type RelayLimits } from './relay.ts';
+import { Responder } from './responder.ts';
+import type { ServerKey } from './server-key.ts';
+import { TokenBucket } from './token-bucket.ts';
+import type { UdpAddress } from './udp-address.ts';
+
+/**
+ * The server's one UDP port, where every node's WireGuard talks to the server (reflector) and,
+ * through it, to peers it cannot reach directly (relay). Each datagram:
+ *  1. its message type, from the 4-byte header; anything else is dropped
+ *  2. initiation: the responder's when mac1 is under the server's key, else the relay's
+ *  3. response or cookie reply: the relay's (the server only ever responds)
+ *  4. transport: the responder's when the index is one of its sessions and the packet is
+ *     authentic (it then feeds the reflector), else the relay's
+ * A sweep every second expires sessions and routes, and forgets nodes silent for too long.
+ */
+export interface NodeDirectory extends RelayDirectory {
+  /** The registered node holding this WireGuard key (base64). */
+  nodeForKey(publicKey: string): string | undefined;
+}
+
+export interface UdpPortDeps {
+  directory: NodeDirectory;
+  /** A node's server-observed endpoint changed (undefined: forgotten). */
+  observed(nodeId: string, endpoint: string | undefined): void;
+  now(): number;
+  logger?: Logger;
+  limits?: Partial<RelayLimits>;
+  /** Initiations per second to the server above which cookies are required (default 500). */
+  handshakesPerSecond?: number;
+}
+
+/** A node silent this long has lost its NAT mapping, or left: its observed endpoint is withdrawn. */
+const FORGET_SILENT_MS = 5 * 60_000;
+const SWEEP_MS = 1_000;
+
+export class UdpPort {
+  private responder?: Responder;
+  private relay?: Relay;
+  private reflector?: Reflector;
+  private sweeper?: NodeJS.Timeout;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly key: ServerKey,
+  ) {}
+
+  /** Opens the port (0 picks one) before anything else needs its number; `start` wires it. */
+  static async bind(host: string, port: number, key: ServerKey): Promise<UdpPort> {
+    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (err) => reject(new RelayError('relay.bind_failed', `cannot open UDP ${host}:${port} for the relay: ${err.message}`, { cause: err })));
+      socket.bind(port, host, () => resolve());
+    });
+    return new UdpPort(socket, key);
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  get stats(): { sessions: number; routes: number; forwarded: number; dropped: number } {
+    return {
+      sessions: this.responder?.sessionCount ?? 0,
+      routes: this.relay?.routes.size ?? 0,
+      forwarded: this.relay?.counts.forwarded ?? 0,
+      dropped: this.relay?.counts.dropped ?? 0,
+    };
+  }
+
+  /** The address the server last saw this node at, as `ip:port`. */
+  observedEndpoint(nodeId: string): string | undefined {
+    return this.reflector?.endpointOf(nodeId);
+  }
+
+  start(deps: UdpPortDeps): void {
+    const { directory, now } = deps;
+    const send = (packet: Uint8Array, to: UdpAddress) => this.socket.send(packet, to.port, to.address, () => {});
+    const reflector = new Reflector(deps.observed);
+    const relay = new Relay({ directory, reflector, send, now, limits: deps.limits });
+    const load = new TokenBucket(deps.handshakesPerSecond ?? 500, deps.handshakesPerSecond ?? 500, now());
+    const responder: Responder = new Responder({
+      identity: this.key,
+      nodeForKey: directory.nodeForKey,
+      send,
+      now,
+      underLoad: () => !load.take(1, now()),
+      newIndex: (): number => {
+        for (;;) {
+          const index = randomBytes(4).readUInt32LE(0);
+          if (!responder.ownsIndex(index) && !relay.ownsIndex(index)) return index;
+        }
+      },
+      onAuthenticated: (nodeId, from) => reflector.observe(nodeId, from, now()),
+    });
+    Object.assign(this, { responder, relay, reflector });
+
+    this.socket.removeAllListeners('error');
+    this.socket.on('error', (err) => deps.logger?.warn({ err }, 'relay UDP socket error'));
+    this.socket.on('message', (packet, rinfo) => {
+      try {
+        this.dispatch(new Uint8Array(packet.buffer, packet.byteOffset, packet.byteLength), rinfo);
+      } catch (err) {
+        deps.logger?.error({ err }, 'relay: packet handling failed');
+      }
+    });
+    this.sweeper = setInterval(() => {
+      responder.sweep();
+      relay.sweep();
+      reflector.forgetSilent(now() - FORGET_SILENT_MS);
+      for (const id of [...reflector.nodes()]) if (directory.wireguardKey(id) === undefined) reflector.forget(id);
+    }, SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  private dispatch(packet: Uint8Array, from: UdpAddress): void {
+    switch (messageType(packet)) {
+      case MessageType.initiation:
+        if (this.responder!.handleInitiation(packet, from) === 'not-mine') this.relay!.initiation(packet, from);
+        return;
+      case MessageType.response:
+        this.relay!.response(packet, from);
+        return;
+      case MessageType.cookieReply:
+        this.relay!.byIndex(packet, from);
+        return;
+      case MessageType.transport:
+        if (this.responder!.handleTransport(packet, from) === 'not-mine') this.relay!.byIndex(packet, from);
+        return;
+      default:
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+}
