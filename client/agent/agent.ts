@@ -13,6 +13,7 @@ import { AgentError } from './errors.ts';
 import type { AgentState, StatusResponse, UpRequest, WhoisResponse } from './local-api/messages.ts';
 import { reconfig } from './reconfig.ts';
 import { type Keys, type NodeState, type SavedMap, StateStore } from './state-store.ts';
+import { statusView } from './status-view.ts';
 import { whois } from './whois.ts';
 
 /**
@@ -167,31 +168,16 @@ export class Agent {
   async status(): Promise<StatusResponse> {
     const map = this.stream?.state;
     const device = await this.options.engine.state().catch(() => undefined);
-    const byKey = new Map((device?.peers ?? []).map((p) => [p.publicKey, p]));
     const self = map?.self ?? this.node?.self;
-    return {
-      state: this.state,
-      connected: this.connected,
-      interface: this.options.iface,
-      listenPort: this.options.listenPort,
-      mapVersion: this.appliedVersion,
-      peers: [...(map?.peers.values() ?? [])].sort((a, b) => a.name.localeCompare(b.name)).map((p) => {
-        const d = byKey.get(p.wireguardKey);
-        return {
-          id: p.id, name: p.name, publicKey: p.wireguardKey, addresses: p.addresses, allowedIPs: p.allowedIPs, tags: p.tags, online: p.online,
-          rxBytes: d?.rxBytes ?? 0, txBytes: d?.txBytes ?? 0,
-          ...(p.user !== undefined && { user: p.user }),
-          ...(d?.endpoint !== undefined && { endpoint: d.endpoint }),
-          ...(d?.lastHandshake && { lastHandshake: d.lastHandshake.toISOString() }),
-        };
-      }),
+    return statusView({
+      state: this.state, connected: this.connected, iface: this.options.iface, listenPort: this.options.listenPort,
+      mapVersion: this.appliedVersion, peers: map?.peers.values() ?? [],
+      ...(device && { device }),
+      ...(self && { self }),
       ...(this.node?.serverUrl && { serverUrl: this.node.serverUrl }),
-      ...(self && {
-        self: { id: self.id, name: self.name, publicKey: self.wireguardKey, ipv4: self.ipv4, ipv6: self.ipv6, tags: self.tags, ...(self.user !== undefined && { user: self.user }) },
-      }),
       ...(map?.policyWarning && { policyWarning: map.policyWarning }),
       ...(this.lastError && { lastError: this.lastError }),
-    };
+    });
   }
 
   whois(ip: string): WhoisResponse {

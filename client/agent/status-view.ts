@@ -1,0 +1,49 @@
+import type { Peer, SelfNode } from '../../protocol/node.ts';
+import type { DeviceState } from '../wireguard/uapi-format.ts';
+import type { AgentState, PeerStatus, StatusResponse } from './local-api/messages.ts';
+
+/**
+ * `trellis status` as data: who the map says the peers are, joined by public key with what
+ * WireGuard itself reports about them (endpoint, last handshake, bytes). Pure, so the joining
+ * rules are tested without a device.
+ */
+export interface StatusInputs {
+  state: AgentState;
+  connected: boolean;
+  iface: string;
+  listenPort: number;
+  mapVersion: number;
+  serverUrl?: string;
+  self?: SelfNode;
+  peers: Iterable<Peer>;
+  device?: DeviceState;
+  policyWarning?: string;
+  lastError?: string;
+}
+
+export function statusView(i: StatusInputs): StatusResponse {
+  const byKey = new Map((i.device?.peers ?? []).map((p) => [p.publicKey, p]));
+  const peers = [...i.peers].sort((a, b) => a.name.localeCompare(b.name)).map((p): PeerStatus => {
+    const d = byKey.get(p.wireguardKey);
+    return {
+      id: p.id, name: p.name, publicKey: p.wireguardKey, addresses: p.addresses, allowedIPs: p.allowedIPs, tags: p.tags, online: p.online,
+      rxBytes: d?.rxBytes ?? 0, txBytes: d?.txBytes ?? 0,
+      ...(p.user !== undefined && { user: p.user }),
+      ...(d?.endpoint !== undefined && { endpoint: d.endpoint }),
+      ...(d?.lastHandshake && { lastHandshake: d.lastHandshake.toISOString() }),
+    };
+  });
+  const s = i.self;
+  return {
+    state: i.state,
+    connected: i.connected,
+    interface: i.iface,
+    listenPort: i.listenPort,
+    mapVersion: i.mapVersion,
+    peers,
+    ...(i.serverUrl && { serverUrl: i.serverUrl }),
+    ...(s && { self: { id: s.id, name: s.name, publicKey: s.wireguardKey, ipv4: s.ipv4, ipv6: s.ipv6, tags: s.tags, ...(s.user !== undefined && { user: s.user }) } }),
+    ...(i.policyWarning && { policyWarning: i.policyWarning }),
+    ...(i.lastError && { lastError: i.lastError }),
+  };
+}

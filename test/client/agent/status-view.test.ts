@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { statusView } from '../../../client/agent/status-view.ts';
+import { formatStatus } from '../../../client/cli/status.ts';
+import { generateKeyPair } from '../../../client/wireguard/keys.ts';
+import type { Peer, SelfNode } from '../../../protocol/node.ts';
+
+const key = () => generateKeyPair().publicKey;
+const peer = (name: string, n: number, extra: Partial<Peer> = {}): Peer => ({
+  id: `n-${name}`, name, wireguardKey: key(), addresses: [`100.64.0.${n}/32`], allowedIPs: [`100.64.0.${n}/32`], endpoints: [], tags: [], online: true, ...extra,
+});
+const self: SelfNode = { ...peer('me', 1, { user: 'me@example.com' }), machineKey: key(), ipv4: '100.64.0.1', ipv6: 'fd7a:115c:a1e0::1', ephemeral: false, advertisedRoutes: [], approvedRoutes: [] };
+const web = peer('web', 2, { tags: ['tag:web'] });
+const db = peer('db', 3, { user: 'ops@example.com' });
+const base = { state: 'running' as const, connected: true, iface: 'trellis0', listenPort: 41641, mapVersion: 7, serverUrl: 'https://t.example.com', self };
+
+describe('status: the map joined with what WireGuard reports', () => {
+  const handshake = new Date('2026-11-22T10:00:00Z');
+  const device = {
+    listenPort: 41641, fwmark: 0,
+    peers: [{ publicKey: web.wireguardKey, hasPresharedKey: false, endpoint: '10.0.0.2:41641', lastHandshake: handshake, rxBytes: 2048, txBytes: 1536, persistentKeepalive: 0, allowedIPs: web.allowedIPs }],
+  };
+
+  it('takes endpoint, handshake and transfer from the device, by public key; peers sorted by name', () => {
+    const s = statusView({ ...base, peers: [web, db], device });
+    expect(s.peers.map((p) => p.name)).toEqual(['db', 'web']);
+    expect(s.peers[1]).toMatchObject({ endpoint: '10.0.0.2:41641', lastHandshake: '2026-11-22T10:00:00.000Z', rxBytes: 2048, txBytes: 1536, tags: ['tag:web'] });
+  });
+
+  it('shows a peer the device does not have (yet) as never shaken hands, with no traffic', () => {
+    const db0 = statusView({ ...base, peers: [db], device }).peers[0]!;
+    expect(db0).toMatchObject({ rxBytes: 0, txBytes: 0, user: 'ops@example.com' });
+    expect(db0).not.toHaveProperty('lastHandshake');
+    expect(db0).not.toHaveProperty('endpoint');
+  });
+
+  it('prints one line per peer for people, and says when the server is away', () => {
+    const text = formatStatus(statusView({ ...base, connected: false, peers: [web, db], device }), new Date('2026-11-22T10:00:42Z'));
+    expect(text).toBe([
+      'state:  running (server unreachable, last map in force) https://t.example.com',
+      'self:   me  100.64.0.1  fd7a:115c:a1e0::1  me@example.com  trellis0:41641',
+      'PEER  ADDRESSES   OWNER            ENDPOINT        HANDSHAKE  TRANSFER',
+      'db    100.64.0.3  ops@example.com  -               never      rx 0 B tx 0 B',
+      'web   100.64.0.2  tag:web          10.0.0.2:41641  42s ago    rx 2.0 KiB tx 1.5 KiB',
+      '',
+    ].join('\n'));
+  });
+});
