@@ -17,7 +17,7 @@ import type { UdpAddress } from './udp-address.ts';
  * Transport:   1. our receiver index and an authentic, unreplayed counter, else not for us
  *              2. the first packet under a new key pair confirms it and retires the oldest
  *              3. report the node and its source address (the reflector's only input)
- *              4. answer with a keepalive, at most once per second per peer
+ *              4. answer with a keepalive: at once on a new session, then at most once a second
  */
 export interface ResponderDeps {
   identity: StaticIdentity;
@@ -112,6 +112,7 @@ export class Responder {
       peer.previous = peer.current;
       peer.current = keypair;
       peer.next = undefined;
+      peer.lastKeepaliveReplyAt = -Infinity; // a new session hears back at once
     }
     this.deps.onAuthenticated(peer.nodeId, from);
     // Data has no destination here (the server has no tunnel device): only liveness matters.

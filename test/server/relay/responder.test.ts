@@ -66,6 +66,18 @@ describe('the server\'s WireGuard responder', () => {
     expect(t.authenticated).toHaveLength(3);
   });
 
+  it('answers the first packet of a new session at once, whatever it answered a moment ago', () => {
+    const t = setUp();
+    const first = t.handshake(new Initiator(t.alice, t.server.publicKey, 1));
+    t.responder.handleTransport(first.transport(), t.from);
+    t.advance(100);
+    const second = t.handshake(new Initiator(t.alice, t.server.publicKey, 2));
+    const before = t.sent.length;
+    t.responder.handleTransport(second.transport(), t.from);
+    expect(t.sent.length).toBe(before + 1);
+    expect(second.open(t.sent.at(-1)!.packet)).toEqual(new Uint8Array(0));
+  });
+
   it('refuses a replayed transport packet and a forged one', () => {
     const t = setUp();
     const initiator = t.handshake();
