@@ -52,6 +52,7 @@ export class Responder {
   readonly cookies: CookieChecker;
   private readonly peers = new Map<string, PeerState>();
   private readonly byIndex = new Map<number, { peer: PeerState; keypair: Keypair }>();
+  readonly counts = { handshakes: 0, cookieReplies: 0 };
 
   constructor(private readonly deps: ResponderDeps) {
     this.cookies = new CookieChecker(deps.identity.publicKey, deps.now);
@@ -71,6 +72,7 @@ export class Responder {
     const source = addressBytes(from.address, from.port);
     if (this.deps.underLoad() && !this.cookies.checkMac2(packet, source)) {
       this.deps.send(this.cookies.createReply(packet, msg.sender, source), from);
+      this.counts.cookieReplies++;
       return 'handled';
     }
     const consumed = consumeInitiation(this.deps.identity, msg, (key) => this.deps.nodeForKey(b64(key)) !== undefined);
@@ -96,6 +98,7 @@ export class Responder {
     peer.next = keypair;
     this.byIndex.set(localIndex, { peer, keypair });
     this.deps.send(message, from);
+    this.counts.handshakes++;
     return 'handled';
   }
 

@@ -66,9 +66,11 @@ export class UdpPort {
     return this.socket.address().port;
   }
 
-  get stats(): { sessions: number; routes: number; forwarded: number; dropped: number } {
+  get stats(): { sessions: number; handshakes: number; cookieReplies: number; routes: number; forwarded: number; dropped: number } {
     return {
       sessions: this.responder?.sessionCount ?? 0,
+      handshakes: this.responder?.counts.handshakes ?? 0,
+      cookieReplies: this.responder?.counts.cookieReplies ?? 0,
       routes: this.relay?.routes.size ?? 0,
       forwarded: this.relay?.counts.forwarded ?? 0,
       dropped: this.relay?.counts.dropped ?? 0,
