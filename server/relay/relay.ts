@@ -4,7 +4,7 @@ import { parseInitiation, parseResponse, receiverIndex } from './messages.ts';
 import type { Reflector } from './reflector.ts';
 import { RouteTable, type Route } from './routes.ts';
 import { TokenBucket } from './token-bucket.ts';
-import type { UdpAddress } from './udp-address.ts';
+import { endpointOf, type UdpAddress } from './udp-address.ts';
 
 /**
  * Forwards WireGuard packets between two nodes that address each other through the server
@@ -12,14 +12,24 @@ import type { UdpAddress } from './udp-address.ts';
  * routes on what WireGuard leaves in the clear.
  *
  * Initiation:  1. the sender is the node the reflector last saw at this source address
+ *                 (unknown yet: held briefly, see below)
  *              2. within the sender's initiation rate
  *              3. the destination is the visible peer whose public key makes mac1 valid
- *              4. route the sender's index back to the sender for a little while; forward
+ *              4. not while the destination's own initiation to the sender is in flight (below)
+ *              5. route the sender's index back to the sender for a little while; forward
  * Response:    1. the receiver index is routed from this sender, and mac1 is valid for its owner
  *              2. route the responder's index to it; both routes live as long as a session may
  * Cookie reply, transport: routed by receiver index from this sender; transport within the
  *              sender's packet and byte rates.
  * Sweep:       routes expire, and vanish as soon as the policy stops letting the pair see each other.
+ * Held:        an agent brings up its tunnel to the server and its relayed peers at the same
+ *              moment, so a relayed initiation often arrives before the sender (or destination)
+ *              has authenticated. It waits, a few per address and briefly, and goes on as soon
+ *              as the missing node is seen; otherwise WireGuard would retry only after 5 s.
+ * Crossing:    two initiations between one pair at once (both agents start at the same time,
+ *              and held ones go on together) ruin each other: a WireGuard peer keeps one
+ *              handshake state, and consuming the other side's initiation discards its own, so
+ *              both responses are refused. The later one is dropped; the earlier completes.
  */
 export interface RelayDirectory {
   visiblePeers(nodeId: string): readonly string[];
@@ -47,7 +57,7 @@ export interface RelayDeps {
   limits?: Partial<RelayLimits>;
 }
 
-export type Verdict = 'forwarded' | 'no-sender' | 'no-route' | 'rate-limited' | 'not-allowed' | 'no-destination';
+export type Verdict = 'forwarded' | 'held' | 'crossed' | 'no-sender' | 'no-route' | 'rate-limited' | 'not-allowed' | 'no-destination';
 
 interface Buckets {
   packets: TokenBucket;
@@ -59,12 +69,27 @@ interface Buckets {
 const PENDING_ROUTE_MS = 2 * REKEY_TIMEOUT;
 /** A session's indices are good until its key pair is rejected, plus slack for late packets. */
 const SESSION_ROUTE_MS = REJECT_AFTER_TIME + KEEPALIVE_TIMEOUT;
+/** An initiation is in flight this long: far above a relayed round trip, below REKEY_TIMEOUT. */
+const CROSSING_MS = 1_000;
+/** Held initiations: how long, how many per awaited node or address, how many awaited at once. */
+const HOLD_MS = 2_000;
+const HOLD_PER_KEY = 4;
+const HOLD_KEYS = 1_024;
+
+interface Held {
+  packet: Uint8Array;
+  from: UdpAddress;
+  until: number;
+}
 
 export class Relay {
   readonly routes = new RouteTable();
   private readonly limits: RelayLimits;
   private readonly buckets = new Map<string, Buckets>();
   private readonly mac1Keys = new Map<string, { publicKey: string; key: Uint8Array }>();
+  private readonly held = new Map<string, Held[]>();
+  /** `sender>destination` -> when its latest initiation was forwarded, until answered. */
+  private readonly inFlight = new Map<string, number>();
   readonly counts = { forwarded: 0, dropped: 0 };
 
   constructor(private readonly deps: RelayDeps) {
@@ -73,9 +98,10 @@ export class Relay {
 
   initiation(packet: Uint8Array, from: UdpAddress): Verdict {
     const msg = parseInitiation(packet);
+    if (!msg) return this.drop('no-sender');
     const sender = this.deps.reflector.nodeAt(from);
-    if (!msg || sender === undefined) return this.drop('no-sender');
     const now = this.deps.now();
+    if (sender === undefined) return this.hold(`addr ${endpointOf(from)}`, packet, from, now) ? 'held' : this.drop('no-sender');
     if (!this.bucketsOf(sender, now).initiations.take(1, now)) return this.drop('rate-limited');
     const destination = this.deps.directory.visiblePeers(sender).find((id) => {
       const key = this.mac1KeyOf(id);
@@ -83,9 +109,13 @@ export class Relay {
     });
     if (destination === undefined) return this.drop('not-allowed');
     const to = this.deps.reflector.addressOf(destination);
-    if (!to) return this.drop('no-destination');
+    if (!to) return this.hold(`node ${destination}`, packet, from, now) ? 'held' : this.drop('no-destination');
+    const opposite = this.inFlight.get(`${destination}>${sender}`);
+    if (opposite !== undefined && now - opposite < CROSSING_MS) return this.drop('crossed');
     this.routes.set({ index: msg.sender, owner: sender, peer: destination, expiresAt: now + PENDING_ROUTE_MS });
-    return this.forward(sender, packet, to, now);
+    const verdict = this.forward(sender, packet, to, now);
+    if (verdict === 'forwarded') this.inFlight.set(`${sender}>${destination}`, now);
+    return verdict;
   }
 
   response(packet: Uint8Array, from: UdpAddress): Verdict {
@@ -98,6 +128,7 @@ export class Relay {
     if (!back || !key || !mac1Valid(key, packet)) return this.drop('no-route');
     const to = this.deps.reflector.addressOf(back.owner);
     if (!to) return this.drop('no-destination');
+    this.inFlight.delete(`${back.owner}>${sender}`);
     this.routes.set({ ...back, expiresAt: now + SESSION_ROUTE_MS });
     this.routes.set({ index: msg.sender, owner: sender, peer: back.owner, expiresAt: now + SESSION_ROUTE_MS });
     return this.forward(sender, packet, to, now);
@@ -116,6 +147,19 @@ export class Relay {
     return this.forward(sender, packet, to, now);
   }
 
+  /** `nodeId` was just seen, authenticated, at `from`: initiations waiting for it go on. */
+  seen(nodeId: string, from: UdpAddress): void {
+    if (this.held.size === 0) return;
+    const now = this.deps.now();
+    for (const key of [`addr ${endpointOf(from)}`, `node ${nodeId}`]) {
+      const list = this.held.get(key);
+      if (!list) continue;
+      this.held.delete(key);
+      // The rate limit counted nothing for these yet; they are judged now as if just arrived.
+      for (const h of list) if (h.until > now) this.initiation(h.packet, h.from);
+    }
+  }
+
   ownsIndex(index: number): boolean {
     return this.routes.has(index);
   }
@@ -129,6 +173,8 @@ export class Relay {
       return set.has(b);
     };
     this.routes.sweep(now, (r: Route) => sees(r.owner, r.peer));
+    for (const [key, list] of this.held) if (list.every((h) => h.until <= now)) this.held.delete(key);
+    for (const [pair, at] of this.inFlight) if (now - at >= CROSSING_MS) this.inFlight.delete(pair);
     for (const [id, b] of this.buckets) {
       if (b.packets.idle(now) && b.bytes.idle(now) && b.initiations.idle(now)) this.buckets.delete(id);
     }
@@ -141,6 +187,17 @@ export class Relay {
     this.counts.forwarded++;
     this.deps.send(packet, to);
     return 'forwarded';
+  }
+
+  private hold(key: string, packet: Uint8Array, from: UdpAddress, now: number): boolean {
+    let list = this.held.get(key);
+    if (!list) {
+      if (this.held.size >= HOLD_KEYS) return false;
+      this.held.set(key, (list = []));
+    }
+    if (list.length >= HOLD_PER_KEY) return false;
+    list.push({ packet: packet.slice(), from: { address: from.address, port: from.port }, until: now + HOLD_MS });
+    return true;
   }
 
   private drop(verdict: Verdict): Verdict {

@@ -100,7 +100,10 @@ export class UdpPort {
           if (!responder.ownsIndex(index) && !relay.ownsIndex(index)) return index;
         }
       },
-      onAuthenticated: (nodeId, from) => reflector.observe(nodeId, from, now()),
+      onAuthenticated: (nodeId, from) => {
+        reflector.observe(nodeId, from, now());
+        relay.seen(nodeId, from);
+      },
     });
     Object.assign(this, { responder, relay, reflector });
 

@@ -81,14 +81,64 @@ describe('the relay', () => {
     expect(t.sent).toEqual([]);
   });
 
-  it('drops packets from addresses no authenticated node was seen at', () => {
+  it('forwards nothing from addresses no authenticated node was seen at', () => {
     const t = setUp();
     const stranger = { address: '203.0.113.9', port: 5 };
-    expect(t.relay.initiation(new Initiator(t.keys.a, t.keys.b.publicKey).createInitiation(), stranger)).toBe('no-sender');
+    expect(t.relay.initiation(new Initiator(t.keys.a, t.keys.b.publicKey).createInitiation(), stranger)).toBe('held');
+    t.advance(2_000);
+    t.relay.sweep();
+    t.relay.seen('a', stranger); // too late: the held initiation has expired
+    expect(t.sent).toEqual([]);
     t.handshake('a', 'b');
     const data = new Uint8Array(32);
     data.set([4, 0, 0, 0, 22, 0, 0, 0]);
     expect(t.relay.byIndex(data, stranger)).toBe('no-sender');
+  });
+
+  it('holds an initiation that arrives before its sender authenticated, and forwards it once the sender is seen there', () => {
+    const t = setUp();
+    const newAddress = { address: '192.0.2.7', port: 4000 };
+    const init = new Initiator(t.keys.a, t.keys.b.publicKey, 11).createInitiation();
+    expect(t.relay.initiation(init, newAddress)).toBe('held');
+    expect(t.sent).toEqual([]);
+    t.advance(500);
+    t.reflector.observe('a', newAddress, 500);
+    t.relay.seen('a', newAddress);
+    expect(t.sent).toEqual([{ packet: init, to: t.to('b') }]);
+  });
+
+  it('holds an initiation whose destination has not been seen yet, until it is', () => {
+    const t = setUp();
+    t.reflector.forget('b');
+    const init = new Initiator(t.keys.a, t.keys.b.publicKey, 11).createInitiation();
+    expect(t.relay.initiation(init, t.addr.a)).toBe('held');
+    t.reflector.observe('b', t.addr.b, 0);
+    t.relay.seen('b', t.addr.b);
+    expect(t.sent).toEqual([{ packet: init, to: t.to('b') }]);
+  });
+
+  it('of two initiations crossing between one pair, forwards only the first, so one handshake completes', () => {
+    const t = setUp();
+    const fromA = new Initiator(t.keys.a, t.keys.b.publicKey, 11).createInitiation();
+    const fromB = new Initiator(t.keys.b, t.keys.a.publicKey, 22).createInitiation();
+    expect(t.relay.initiation(fromA, t.addr.a)).toBe('forwarded');
+    expect(t.relay.initiation(fromB, t.addr.b)).toBe('crossed');
+    t.advance(1_000); // no longer in flight: b may start its own handshake (a rekey, a retry)
+    expect(t.relay.initiation(fromB, t.addr.b)).toBe('forwarded');
+  });
+
+  it('an answered initiation is no longer in flight: the other side may initiate at once', () => {
+    const t = setUp();
+    expect(t.handshake('a', 'b').verdict).toBe('forwarded');
+    const fromB = new Initiator(t.keys.b, t.keys.a.publicKey, 33).createInitiation();
+    expect(t.relay.initiation(fromB, t.addr.b)).toBe('forwarded');
+  });
+
+  it('holds only a few initiations per awaited address', () => {
+    const t = setUp();
+    const nowhere = { address: '203.0.113.9', port: 5 };
+    const verdicts = Array.from({ length: 6 }, (_, i) => t.relay.initiation(new Initiator(t.keys.a, t.keys.b.publicKey, i).createInitiation(), nowhere));
+    expect(verdicts).toEqual(['held', 'held', 'held', 'held', 'no-sender', 'no-sender']);
   });
 
   it('routes an index only from the peer it was set up with: a third node using it gets nothing', () => {
@@ -144,7 +194,8 @@ describe('the relay', () => {
     expect(init()).toBe('forwarded');
     expect(init()).toBe('forwarded');
     expect(init()).toBe('rate-limited');
-    // b's allowance is its own.
+    // b's allowance is its own (once a's initiations are no longer in flight).
+    t.advance(1_000);
     expect(t.relay.initiation(new Initiator(t.keys.b, t.keys.a.publicKey, 98).createInitiation(), t.addr.b)).toBe('forwarded');
   });
 
