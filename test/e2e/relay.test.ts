@@ -34,6 +34,8 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'the server\'s UDP port wit
   let serverKey: string;
   const nats: Record<'a' | 'b' | 'c', Nat> = {} as never;
   const nodes: Record<'a' | 'b' | 'c', DataplaneNode> = {} as never;
+  /** A second allowed pair, configured only in the last test: as agents start, from nothing. */
+  const late: Record<'d' | 'e', DataplaneNode> = {} as never;
   const relayEndpoint = () => `${server.host.address}:${RELAY_PORT}`;
   const serverPeer = (): PeerConfig => ({ publicKey: serverKey, endpoint: relayEndpoint(), allowedIPs: [], persistentKeepalive: 1 });
   /** `other` as a peer reached through the relay: its key, its mesh addresses, the server's endpoint. */
@@ -53,9 +55,14 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'the server\'s UDP port wit
       const key = await server.preAuthKey({ tags: [name === 'c' ? 'tag:other' : 'tag:pair'] });
       await script(['join', server.url, key, name, nodes[name].keys.publicKey]);
     }
+    for (const [i, name] of (['d', 'e'] as const).entries()) {
+      const nat = await addNat(lab, `r${name}`);
+      late[name] = await startDataplaneNode(await nat.addHost(name), 10 + i);
+      await script(['join', server.url, await server.preAuthKey({ tags: ['tag:pair'] }), name, late[name].keys.publicKey]);
+    }
   }, 120_000);
   afterAll(async () => {
-    await Promise.allSettled(Object.values(nodes).map((n) => n.close()));
+    await Promise.allSettled([...Object.values(nodes), ...Object.values(late)].map((n) => n.close()));
     await lab?.cleanup();
     server?.dispose();
   });
@@ -110,5 +117,15 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'the server\'s UDP port wit
       expect(peer.lastHandshake, `${from.host.label} -> ${to.host.label}`).toBeUndefined();
     }
     expect(await a.host.ping(b.ipv4, 2)).toBe(true); // the allowed pair still works
+  });
+
+  it('two nodes that bring up the server tunnel and each other on the relay at the same moment ping at once', async () => {
+    const { d, e } = late;
+    const started = Date.now();
+    await Promise.all([d.device.applyPeers([serverPeer(), viaRelay(e)]), e.device.applyPeers([serverPeer(), viaRelay(d)])]);
+    expect(await d.host.pingUntil(e.ipv4, 5_000)).toBe(true);
+    const firstPacketMs = Date.now() - started;
+    // Held until both are known, crossing initiations resolved: no 5 s WireGuard retry.
+    expect(firstPacketMs, 'time to the first relayed ping').toBeLessThan(2_000);
   });
 });
