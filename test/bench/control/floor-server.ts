@@ -1,15 +1,26 @@
 /**
- * The floor: a bare ws server that does nothing but push bytes. Each client says how many
- * bytes it wants (?bytes=N); POST /go sends every client one message of that size at once.
+ * The floor: a bare ws server that does nothing but push bytes. POST /sample gives it one real
+ * map delta; POST /go sends that same text to every client at once, so the clients do exactly
+ * the work they do for Trellis's deltas and only the server side differs.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-const clients: Array<{ ws: WebSocket; bytes: number }> = [];
+const clients: WebSocket[] = [];
+let sample = '';
 const server = createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/sample') {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      sample = Buffer.concat(chunks).toString();
+      res.end('ok');
+    });
+    return;
+  }
   if (req.method === 'POST' && req.url === '/go') {
-    for (const c of clients) c.ws.send('x'.repeat(c.bytes));
+    for (const ws of clients) ws.send(sample);
     res.end('sent');
     return;
   }
@@ -17,10 +28,7 @@ const server = createServer((req, res) => {
   res.end();
 });
 const wss = new WebSocketServer({ server, perMessageDeflate: false });
-wss.on('connection', (ws, req) => {
-  const bytes = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('bytes') ?? '0');
-  clients.push({ ws, bytes });
-});
+wss.on('connection', (ws) => clients.push(ws));
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })}\n`);
 });

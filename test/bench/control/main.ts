@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
 import { cpuSeconds, mean, percentile, round, rssMiB } from '../support/stats.ts';
 import { SimNode, inParallel, retries, type SimEvents } from './sim-node.ts';
 import { segmentedPolicy, teamCount, teamOf, teamTag, teamsThatSee } from './topology.ts';
@@ -47,14 +46,18 @@ async function main(): Promise<void> {
   const probes = new Map<string, { start: number; expected: number; got: number; last: number }>();
   const filterAt = new Map<number, number>();
   const filterBytes = new Map<number, number>();
+  let sampleDelta = '';
   const events: SimEvents = {
     onFull: (_n, bytes) => fullBytes.push(bytes),
     onPeerUpserted: (_n, key, at) => {
       const p = probes.get(key);
       if (p) { p.got++; p.last = at; }
     },
-    onFilter: (n, bytes, at) => {
-      if (!filterAt.has(n.index)) { filterAt.set(n.index, at); filterBytes.set(n.index, bytes); }
+    onFilter: (n, text, at) => {
+      if (filterAt.has(n.index)) return;
+      filterAt.set(n.index, at);
+      filterBytes.set(n.index, text.length);
+      sampleDelta ||= text;
     },
   };
 
@@ -110,24 +113,19 @@ async function main(): Promise<void> {
   for (const s of sims) s.close();
   server.proc.kill('SIGTERM');
 
-  // 5. Floor: the same delta bytes to the same number of clients from a bare ws server.
+  // 5. Floor: a bare ws server sends one of those very deltas to as many clients, which
+  //    handle it with the same code.
   const floor = await child(join(here, 'floor-server.ts'), []);
   const floorUrl = (floor.info as { url: string }).url;
-  const received = new Map<number, number>();
-  const sockets: WebSocket[] = [];
-  await inParallel(sims, 200, (s) => new Promise<void>((resolve, reject) => {
-    const ws = new WebSocket(`${floorUrl.replace('http', 'ws')}/?bytes=${filterBytes.get(s.index) ?? 0}`, { perMessageDeflate: false });
-    sockets.push(ws);
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-    ws.on('message', () => received.set(s.index, performance.now()));
-  }));
+  await fetch(`${floorUrl}/sample`, { method: 'POST', body: sampleDelta });
+  filterAt.clear();
+  await inParallel(sims, 200, (s) => s.connect(events, `${floorUrl}/`));
   await quiet(500);
   t0 = performance.now();
   await fetch(`${floorUrl}/go`, { method: 'POST' });
-  await waitFor(() => received.size >= N, 30_000);
-  const floorMs = Math.max(...received.values()) - t0;
-  for (const ws of sockets) ws.terminate();
+  await waitFor(() => filterAt.size >= N, 30_000);
+  const floorMs = Math.max(...filterAt.values()) - t0;
+  for (const s of sims) s.close();
   floor.proc.kill('SIGKILL');
   const floorRatio = policyDeliveredMs / floorMs;
   // The push alone: from the answer to the PUT (policy compiled, stored and diffed) to the last delta.

@@ -8,7 +8,7 @@ import { generateKeyPair } from '../../../client/wireguard/keys.ts';
 export interface SimEvents {
   onFull(node: SimNode, bytes: number): void;
   onPeerUpserted(node: SimNode, wireguardKey: string, at: number): void;
-  onFilter(node: SimNode, bytes: number, at: number): void;
+  onFilter(node: SimNode, text: string, at: number): void;
 }
 
 const MAP_PATH = '/api/v1/machine/map';
@@ -44,13 +44,16 @@ export class SimNode {
     }
   }
 
-  connect(events: SimEvents): Promise<void> {
-    const url = new URL(MAP_PATH, this.control.serverUrl);
+  /** Opens the map stream (or, for the floor, any ws URL) and handles what arrives. */
+  connect(events: SimEvents, floorUrl?: string): Promise<void> {
+    const url = new URL(floorUrl ?? MAP_PATH, this.control.serverUrl);
     url.protocol = 'ws:';
-    const ws = new WebSocket(url, { headers: { authorization: this.control.proof('GET', MAP_PATH) }, perMessageDeflate: false });
+    const headers = floorUrl ? {} : { authorization: this.control.proof('GET', MAP_PATH) };
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false });
     this.ws = ws;
     return new Promise((resolve, reject) => {
       ws.once('error', reject);
+      if (floorUrl) ws.once('open', () => resolve());
       ws.on('message', (data) => {
         const text = data.toString();
         const msg = JSON.parse(text);
@@ -60,7 +63,7 @@ export class SimNode {
           resolve();
         } else if (msg.type === 'delta') {
           for (const p of msg.peersUpserted ?? []) events.onPeerUpserted(this, p.wireguardKey, now);
-          if (msg.packetFilter) events.onFilter(this, text.length, now);
+          if (msg.packetFilter) events.onFilter(this, text, now);
         } else if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong', t: msg.t }));
       });
     });
