@@ -59,6 +59,14 @@ export class UdpPort {
       socket.once('error', (err) => reject(new RelayError('relay.bind_failed', `cannot open UDP ${host}:${port} for the relay: ${err.message}`, { cause: err })));
       socket.bind(port, host, () => resolve());
     });
+    // Room for bursts while the event loop is busy with control work; the kernel may cap it
+    // (net.core.rmem_max), and a smaller buffer costs only throughput.
+    try {
+      socket.setRecvBufferSize(4 << 20);
+      socket.setSendBufferSize(4 << 20);
+    } catch {
+      // keep the system default
+    }
     return new UdpPort(socket, key);
   }
 
@@ -84,7 +92,7 @@ export class UdpPort {
 
   start(deps: UdpPortDeps): void {
     const { directory, now } = deps;
-    const send = (packet: Uint8Array, to: UdpAddress) => this.socket.send(packet, to.port, to.address, () => {});
+    const send = (packet: Uint8Array, to: UdpAddress) => this.socket.send(packet, to.port, to.address, ignoreSendError);
     const reflector = new Reflector(deps.observed);
     const relay = new Relay({ directory, reflector, send, now, limits: deps.limits });
     const load = new TokenBucket(deps.handshakesPerSecond ?? 500, deps.handshakesPerSecond ?? 500, now());
@@ -148,3 +156,6 @@ export class UdpPort {
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
 }
+
+/** A datagram that cannot be sent is lost like any other; WireGuard retries what matters. */
+function ignoreSendError(): void {}
