@@ -1,6 +1,12 @@
 import { hostname as osHostname, platform } from 'node:os';
 import type { Logger } from 'pino';
+import type { Credential } from '../../protocol/join.ts';
 import type { FullMap } from '../../protocol/map.ts';
+import type { SelfNode } from '../../protocol/node.ts';
+import { openTokenSource } from '../identity/open-source.ts';
+import type { TokenSource } from '../identity/token-source.ts';
+import type { WorkloadSpec } from '../identity/workload-spec.ts';
+import { Backoff } from '../control/backoff.ts';
 import { ControlClient } from '../control/control-client.ts';
 import { generateMachineKey } from '../control/machine-key.ts';
 import type { MapState } from '../control/map-state.ts';
@@ -15,6 +21,7 @@ import { reconfig } from './reconfig.ts';
 import { type Keys, type NodeState, type SavedMap, StateStore } from './state-store.ts';
 import { statusView } from './status-view.ts';
 import { whois } from './whois.ts';
+import { WorkloadRenewal } from './workload-renewal.ts';
 
 /**
  * The agent's composition root. Three narrow layers, wired only here:
@@ -56,6 +63,8 @@ export class Agent {
   private readonly loop: ApplyLoop<AppliedMap>;
   private endpointTimer: NodeJS.Timeout | undefined;
   private state: AgentState = 'needs-login';
+  private renewal: WorkloadRenewal | undefined;
+  private joining = false;
 
   constructor(private readonly options: AgentOptions) {
     this.store = new StateStore(options.stateDir);
@@ -71,6 +80,8 @@ export class Agent {
     this.store.init();
     this.keys = this.store.readKeys() ?? this.newKeys();
     this.node = this.store.readNode();
+    // A workload registers with its current token at once (the saved one may be near expiry).
+    if (this.node?.workload && this.node.wantRunning) this.startRenewal(this.node.workload, openTokenSource(this.node.workload.source));
     if (!this.node?.self) return this.setState('needs-login');
     if (!this.node.wantRunning) return this.setState('stopped');
     const saved = this.store.readMap();
@@ -81,11 +92,32 @@ export class Agent {
 
   /** Joins (with a credential) or reconnects (without); resolves once the first map is applied. */
   async up(req: UpRequest): Promise<StatusResponse> {
-    const serverUrl = req.serverUrl ?? this.node?.serverUrl ?? this.options.serverUrl;
+    const serverUrl = await this.useServer(req.serverUrl);
+    let credential = req.credential;
+    let workload: { spec: WorkloadSpec; source: TokenSource; token: string } | undefined;
+    if (req.workload) {
+      const source = openTokenSource(req.workload.source);
+      const token = await source.read().catch((err: unknown) => {
+        throw new AgentError('agent.bad_request', (err as Error).message, { cause: err });
+      });
+      workload = { spec: req.workload, source, token };
+      credential = workloadCredential(req.workload, token);
+    }
+    // A new credential replaces whatever kept the old one fresh.
+    if (credential) this.stopRenewal();
+    await this.join({ ...req, serverUrl }, credential, workload?.spec);
+    if (workload) this.startRenewal(workload.spec, workload.source, { token: workload.token, self: this.node!.self! });
+    else if (!credential && this.node?.workload && !this.renewal) this.startRenewal(this.node.workload, openTokenSource(this.node.workload.source));
+    return this.status();
+  }
+
+  /** The server for a request; joining another server than before starts afresh as a new node. */
+  private async useServer(requested: string | undefined): Promise<string> {
+    const serverUrl = requested ?? this.node?.serverUrl ?? this.options.serverUrl;
     if (!serverUrl) throw new AgentError('agent.bad_request', 'no server: pass --server URL (the node has not joined one before)');
-    const sameServer = this.node?.serverUrl === serverUrl;
-    if (!sameServer && this.node) {
+    if (this.node && this.node.serverUrl !== serverUrl) {
       // Another mesh: this machine becomes a new node there; nothing of the old one is kept.
+      this.stopRenewal();
       this.disconnect();
       await this.options.engine.teardown({ keepGuard: false });
       this.store.forget({ keys: true });
@@ -93,6 +125,11 @@ export class Agent {
       this.node = undefined;
       this.appliedVersion = -1;
     }
+    return serverUrl;
+  }
+
+  private async join(req: UpRequest & { serverUrl: string }, credential: Credential | undefined, workload: WorkloadSpec | undefined): Promise<void> {
+    const { serverUrl } = req;
     const prefs: NodeState = {
       serverUrl,
       hostname: req.hostname ?? this.node?.hostname ?? osHostname(),
@@ -100,26 +137,23 @@ export class Agent {
       advertiseTags: req.advertiseTags ?? this.node?.advertiseTags ?? [],
       wantRunning: true,
       ...(this.node?.self && { self: this.node.self }),
+      // A new credential says anew how this node proves itself; a reconnect keeps how it did.
+      ...((credential ? workload : this.node?.workload) && { workload: credential ? workload : this.node?.workload }),
+      ...(!credential && this.node?.signedInAt !== undefined && { signedInAt: this.node.signedInAt }),
     };
     const control = new ControlClient(serverUrl, this.keys.machinePrivateKey);
     // Start wireguard-go while the server answers; a failure here shows again in the first apply.
     void this.options.engine.prepare().catch(() => undefined);
-    if (req.credential) {
-      const self = await control.register({
-        wireguardKey: publicKeyOf(this.keys.wireguardPrivateKey),
-        hostname: prefs.hostname,
-        credential: req.credential,
-        ...(prefs.advertiseRoutes.length > 0 && { advertiseRoutes: prefs.advertiseRoutes }),
-        ...(prefs.advertiseTags.length > 0 && { advertiseTags: prefs.advertiseTags }),
-        os: platform(),
-      }).catch(async (err: unknown) => {
+    if (credential) {
+      const self = await this.register(control, prefs, credential).catch(async (err: unknown) => {
         // Nothing was running before: do not leave the device prepared above behind.
         if (this.state !== 'running') await this.options.engine.teardown({ keepGuard: true }).catch(() => undefined);
         throw new AgentError('agent.join_failed', `joining ${serverUrl} failed: ${(err as Error).message}`, { cause: err });
       });
       prefs.self = self;
+      prefs.signedInAt = Date.now();
     } else if (!prefs.self) {
-      throw new AgentError('agent.not_logged_in', 'this node has not joined yet: pass a credential (trellis up --auth-key KEY)');
+      throw new AgentError('agent.not_logged_in', 'this node has not joined yet: pass a credential (trellis up --auth-key KEY, --login or --token-file PATH)');
     } else if (req.hostname !== undefined || req.advertiseRoutes !== undefined) {
       prefs.self = await control.update({
         ...(req.hostname !== undefined && { hostname: req.hostname }),
@@ -129,7 +163,7 @@ export class Agent {
     this.node = prefs;
     this.store.writeNode(prefs);
     const before = this.appliedFromServer;
-    if (!this.stream || req.credential) {
+    if (!this.stream || credential) {
       this.disconnect();
       if (this.state !== 'running') this.setState('starting');
       const saved = this.store.readMap();
@@ -137,12 +171,87 @@ export class Agent {
       if (saved && this.state !== 'running') this.loop.submit({ ...saved, fromServer: false });
       this.connect(saved);
     }
-    await this.waitFor(() => this.appliedFromServer > before || (this.state === 'running' && !req.credential && this.connected), req.waitMs ?? DEFAULT_UP_WAIT_MS);
-    return this.status();
+    await this.waitFor(() => this.appliedFromServer > before || (this.state === 'running' && !credential && this.connected), req.waitMs ?? DEFAULT_UP_WAIT_MS);
+  }
+
+  private register(control: ControlClient, prefs: NodeState, credential: Credential): Promise<SelfNode> {
+    return control.register({
+      wireguardKey: publicKeyOf(this.keys.wireguardPrivateKey),
+      hostname: prefs.hostname,
+      credential,
+      ...(prefs.advertiseRoutes.length > 0 && { advertiseRoutes: prefs.advertiseRoutes }),
+      ...(prefs.advertiseTags.length > 0 && { advertiseTags: prefs.advertiseTags }),
+      os: platform(),
+    });
+  }
+
+  // ---- workload credentials ----
+
+  private startRenewal(spec: WorkloadSpec, source: TokenSource, registered?: { token: string; self: SelfNode }): void {
+    this.stopRenewal();
+    const renewal = new WorkloadRenewal({ source, logger: this.log, register: (token) => this.renewWorkload(spec, token) }, registered);
+    this.renewal = renewal;
+    renewal.start();
+    // Not registered yet in this process (a restart): register with the current token now.
+    if (!registered) void renewal.check();
+  }
+
+  private stopRenewal(): void {
+    this.renewal?.stop();
+    this.renewal = undefined;
+  }
+
+  /**
+   * Registers a running workload node again with a fresh token: same machine key, so the same
+   * node and addresses, and the map stream stays open. A node that lost its membership (its
+   * token expired before a new one came, or the agent restarted) joins again in full.
+   */
+  private async renewWorkload(spec: WorkloadSpec, token: string): Promise<SelfNode> {
+    const credential = workloadCredential(spec, token);
+    const node = this.node;
+    if (!node?.self || !this.stream || this.state === 'needs-login' || !node.wantRunning) {
+      if (node && !node.wantRunning) throw new AgentError('agent.not_logged_in', 'the node is down (trellis down); not renewing');
+      await this.join({ serverUrl: node?.serverUrl ?? this.options.serverUrl! }, credential, spec);
+      return this.node!.self!;
+    }
+    const self = await this.register(new ControlClient(node.serverUrl, this.keys.machinePrivateKey), node, credential);
+    this.node = { ...node, self, signedInAt: Date.now() };
+    this.store.writeNode(this.node);
+    return self;
+  }
+
+  /**
+   * `trellis agent --token-file ...`: a sidecar or DaemonSet joins on start without a separate
+   * `up`. A node that already joined this way just renews (start() did that); otherwise it joins,
+   * retrying with backoff while the server is unreachable or the token not there yet (a projected
+   * volume or spiffe-helper may write it after the agent starts). Resolves once joined or stopped.
+   */
+  async joinOnStart(spec: WorkloadSpec, options: { hostname?: string } = {}): Promise<void> {
+    const node = this.node;
+    if (node?.self && node.wantRunning && JSON.stringify(node.workload) === JSON.stringify(spec)) return;
+    const backoff = new Backoff(1_000, 30_000);
+    this.joining = true;
+    try {
+      while (this.joining) {
+        try {
+          await this.up({ workload: spec, ...(this.options.serverUrl && { serverUrl: this.options.serverUrl }), ...(options.hostname && { hostname: options.hostname }) });
+          this.log.info({ node: this.node?.self?.name }, 'joined with the workload token');
+          return;
+        } catch (err) {
+          const wait = backoff.next();
+          this.lastError = `joining with the workload token: ${(err as Error).message}`;
+          this.log.error({ code: (err as { code?: string }).code, retryInMs: wait }, `${this.lastError}; trying again`);
+          await new Promise((r) => setTimeout(r, wait).unref());
+        }
+      }
+    } finally {
+      this.joining = false;
+    }
   }
 
   /** Leaves the mesh for now: everything the agent created goes; the identity stays. */
   async down(): Promise<StatusResponse> {
+    this.stopRenewal();
     this.disconnect();
     this.loop.stop();
     await this.loop.idle();
@@ -160,6 +269,8 @@ export class Agent {
    * tunnels and rules keep working until the next agent adopts them. `down` is what removes them.
    */
   async stop(): Promise<void> {
+    this.joining = false;
+    this.stopRenewal();
     this.disconnect();
     this.loop.stop();
     await this.loop.idle();
@@ -177,6 +288,8 @@ export class Agent {
       ...(this.node?.serverUrl && { serverUrl: this.node.serverUrl }),
       ...(map?.policyWarning && { policyWarning: map.policyWarning }),
       ...(this.lastError && { lastError: this.lastError }),
+      ...(this.node?.signedInAt !== undefined && { signedInAt: this.node.signedInAt }),
+      ...(this.renewal && { workload: this.renewal.status() }),
     });
   }
 
@@ -287,6 +400,12 @@ export class Agent {
       throw new AgentError('agent.join_failed', this.lastError);
     }
   }
+}
+
+function workloadCredential(spec: WorkloadSpec, token: string): Credential {
+  return spec.credential === 'kubernetes'
+    ? { type: 'kubernetes', token, ...(spec.cluster && { cluster: spec.cluster }) }
+    : { type: 'spiffe-jwt', token };
 }
 
 /** A saved map as the stream's MapState takes it (DNS and relay are not used by the engine yet). */

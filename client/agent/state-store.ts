@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { FilterRule } from '../../protocol/filter.ts';
 import { Peer, SelfNode } from '../../protocol/node.ts';
+import { WorkloadSpec } from '../identity/workload-spec.ts';
 import { AgentError } from './errors.ts';
 
 /**
@@ -26,6 +27,10 @@ export const NodeState = z.object({
   /** false after `trellis down`: a restarted agent stays down until `trellis up`. */
   wantRunning: z.boolean(),
   self: SelfNode.optional(),
+  /** A workload node: where its token comes from, so a restarted agent goes on renewing. */
+  workload: WorkloadSpec.optional(),
+  /** When the node last registered with a credential (ms): with keyExpiry, its key's lifetime. */
+  signedInAt: z.number().optional(),
 });
 export type NodeState = z.infer<typeof NodeState>;
 

@@ -19,7 +19,13 @@ export interface StatusInputs {
   device?: DeviceState;
   policyWarning?: string;
   lastError?: string;
+  now?: number;
+  /** When the node last registered with a credential (ms), so the key's lifetime is known. */
+  signedInAt?: number;
+  workload?: StatusResponse['workload'];
 }
+
+const DAY_MS = 86_400_000;
 
 export function statusView(i: StatusInputs): StatusResponse {
   const byKey = new Map((i.device?.peers ?? []).map((p) => [p.publicKey, p]));
@@ -45,5 +51,28 @@ export function statusView(i: StatusInputs): StatusResponse {
     ...(s && { self: { id: s.id, name: s.name, publicKey: s.wireguardKey, ipv4: s.ipv4, ipv6: s.ipv6, tags: s.tags, ...(s.user !== undefined && { user: s.user }) } }),
     ...(i.policyWarning && { policyWarning: i.policyWarning }),
     ...(i.lastError && { lastError: i.lastError }),
+    ...(s?.keyExpiry && { keyExpiry: s.keyExpiry }),
+    ...(i.workload && { workload: i.workload }),
+    ...signInNeed(i),
   };
+}
+
+/**
+ * A person's node must be signed in again before its key expires: say so from the last fifth of
+ * the key's lifetime (at most a day ahead). Workload nodes renew themselves, so never for them.
+ */
+function signInNeed(i: StatusInputs): Pick<StatusResponse, 'signIn'> {
+  const expiry = i.self?.keyExpiry ? Date.parse(i.self.keyExpiry) : undefined;
+  if (expiry === undefined || i.workload) return {};
+  const left = expiry - (i.now ?? Date.now());
+  const at = new Date(expiry).toISOString();
+  if (left <= 0) return { signIn: { state: 'expired', message: `this node's key expired at ${at}: sign in again with trellis up --login` } };
+  const lifetime = i.signedInAt !== undefined && i.signedInAt < expiry ? expiry - i.signedInAt : DAY_MS * 5;
+  if (left > Math.min(DAY_MS, lifetime / 5)) return {};
+  return { signIn: { state: 'soon', message: `this node's key expires in ${duration(left)} (at ${at}): renew it with trellis up --login` } };
+}
+
+function duration(ms: number): string {
+  const m = Math.ceil(ms / 60_000);
+  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }

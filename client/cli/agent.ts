@@ -6,8 +6,9 @@ import { Engine } from '../agent/engine.ts';
 import { LocalApi } from '../agent/local-api/server.ts';
 import { deviceOpener } from '../agent/open-device.ts';
 import { isPrefix } from '../netconf/prefix.ts';
-import { CliError, ifaceName, oneOf, parseFlags, port, positiveInt, serverUrl } from './local/flags.ts';
+import { CliError, hostname, ifaceName, oneOf, parseFlags, port, positiveInt, serverUrl } from './local/flags.ts';
 import { socketPathOf, stateDirOf } from './local/socket.ts';
+import { WORKLOAD_FLAGS, WORKLOAD_USAGE, workloadFrom } from './local/workload-flags.ts';
 
 const USAGE = `usage: trellis agent [options]
   Runs the agent in the foreground (for systemd, containers, or a terminal) until SIGINT/SIGTERM.
@@ -21,13 +22,17 @@ const USAGE = `usage: trellis agent [options]
   --server URL            server for \`trellis up\` when it names none
   --mesh-ranges CIDRS     the mesh's address ranges (default 100.64.0.0/10,fd7a:115c:a1e0::/48)
   --wireguard KIND        auto (kernel if present, else wireguard-go) or wireguard-go
-  --log-level LEVEL       error, warn, info (default) or debug`;
+  --log-level LEVEL       error, warn, info (default) or debug
+  A workload (sidecar, DaemonSet) joins on start, with no separate \`trellis up\`, given --server and:
+  ${WORKLOAD_USAGE}
+  --hostname NAME           the node's name (default: the machine's, a pod's name)
+  (or TRELLIS_TOKEN_FILE, TRELLIS_CREDENTIAL, TRELLIS_CLUSTER in the environment)`;
 
 const DEFAULT_MESH_RANGES = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'];
 
 export async function agentCommand(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, {
-    values: ['state-dir', 'socket', 'socket-group', 'interface', 'port', 'mtu', 'server', 'mesh-ranges', 'wireguard', 'log-level'],
+    values: ['state-dir', 'socket', 'socket-group', 'interface', 'port', 'mtu', 'server', 'mesh-ranges', 'wireguard', 'log-level', 'hostname', ...WORKLOAD_FLAGS],
   }, USAGE);
   const v = (name: string) => flags.values.get(name);
   const stateDir = stateDirOf(flags);
@@ -41,6 +46,9 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const level = oneOf('log-level', v('log-level') ?? 'info', ['error', 'warn', 'info', 'debug'] as const);
   const prefer = oneOf('wireguard', v('wireguard') ?? 'auto', ['auto', 'wireguard-go'] as const);
   const gid = v('socket-group') === undefined ? undefined : groupId(v('socket-group')!);
+  const workload = workloadFrom(flags, process.env);
+  if (workload && !server) throw new CliError('--token-file: a workload joins on start, so it needs --server URL (or TRELLIS_SERVER)', 2);
+  const name = v('hostname') === undefined ? undefined : hostname('hostname', v('hostname')!);
   if (process.getuid?.() !== 0) throw new CliError('trellis agent must run as root (it creates interfaces, routes and nftables rules)', 1);
 
   const logger = pino({ level, base: { iface } }, pino.destination(2));
@@ -56,6 +64,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const api = new LocalApi(agent, { socketPath: socketPathOf(flags), ...(gid !== undefined && { gid }) });
   await api.listen();
   logger.info({ stateDir, listenPort }, 'agent ready');
+  if (workload) void agent.joinOnStart(workload, { ...(name && { hostname: name }) });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

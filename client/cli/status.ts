@@ -19,6 +19,9 @@ export function formatStatus(s: StatusResponse, now: Date): string {
   if (s.self) lines.push(`self:   ${s.self.name}  ${s.self.ipv4}  ${s.self.ipv6}  ${s.self.user ?? s.self.tags.join(',')}  ${s.interface}:${s.listenPort}`);
   if (s.policyWarning) lines.push(`warning: ${s.policyWarning}`);
   if (s.lastError) lines.push(`error:  ${s.lastError}`);
+  if (s.signIn) lines.push(`sign in: ${s.signIn.message}`);
+  else if (s.state === 'needs-login' && !s.workload) lines.push('sign in: trellis up --login (or --auth-key KEY)');
+  if (s.workload) lines.push(`token:  ${s.workload.source}${s.workload.expiresAt ? `, node key expires ${s.workload.expiresAt}` : ''}${s.workload.lastError ? ` (renewal failing: ${s.workload.lastError})` : ''}`);
   if (s.peers.length === 0) {
     lines.push('no peers');
     return `${lines.join('\n')}\n`;

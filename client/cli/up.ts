@@ -1,12 +1,14 @@
 import type { StatusResponse, UpRequest } from '../agent/local-api/messages.ts';
 import { CREDENTIAL_PROVIDERS, credentialFrom } from './local/credentials.ts';
-import { cidrList, hostname, parseFlags, seconds, serverUrl, tagList } from './local/flags.ts';
+import { cidrList, CliError, hostname, parseFlags, seconds, serverUrl, tagList } from './local/flags.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
+import { WORKLOAD_FLAGS, WORKLOAD_USAGE, workloadFrom } from './local/workload-flags.ts';
 
 const USAGE = `usage: trellis up [--server URL] [credential] [options]
   Joins the mesh (or reconnects a node that joined before) through the running agent.
   --server URL              coordination server (default: the one joined before)
 ${CREDENTIAL_PROVIDERS.map((p) => `  ${p.usage}`).join('\n')}
+  ${WORKLOAD_USAGE}
   --hostname NAME           this node's name in the mesh (default: the machine's)
   --advertise-routes CIDRS  subnets this node offers to route (comma-separated)
   --advertise-tags TAGS     tags to request (tag:a,tag:b; the policy's tagOwners decide)
@@ -16,15 +18,18 @@ ${CREDENTIAL_PROVIDERS.map((p) => `  ${p.usage}`).join('\n')}
 
 export async function upCommand(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, {
-    values: ['server', 'hostname', 'advertise-routes', 'advertise-tags', 'timeout', ...SOCKET_FLAGS, ...CREDENTIAL_PROVIDERS.flatMap((p) => p.flags)],
+    values: ['server', 'hostname', 'advertise-routes', 'advertise-tags', 'timeout', ...SOCKET_FLAGS, ...CREDENTIAL_PROVIDERS.flatMap((p) => p.flags), ...WORKLOAD_FLAGS],
     switches: ['json'],
   }, USAGE);
   const v = (name: string) => flags.values.get(name);
   const server = v('server') ?? process.env.TRELLIS_SERVER;
   const credential = await credentialFrom(flags, process.env);
+  const workload = workloadFrom(flags);
+  if (credential && workload) throw new CliError(`give one way to sign in, not several (${credential.type} and --token-file)`, 2);
   const req: UpRequest = {
     ...(server !== undefined && { serverUrl: serverUrl('server', server) }),
     ...(credential && { credential }),
+    ...(workload && { workload }),
     ...(v('hostname') !== undefined && { hostname: hostname('hostname', v('hostname')!) }),
     ...(v('advertise-routes') !== undefined && { advertiseRoutes: cidrList('advertise-routes', v('advertise-routes')!) }),
     ...(v('advertise-tags') !== undefined && { advertiseTags: tagList('advertise-tags', v('advertise-tags')!) }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Credential } from '../../../protocol/join.ts';
+import { WorkloadSpec } from '../../identity/workload-spec.ts';
 
 /**
  * The local API between the `trellis` CLI and the running agent: JSON over HTTP on a unix
@@ -10,12 +11,14 @@ export const UpRequest = z.strictObject({
   serverUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** Absent: reconnect with the identity the node already has. */
   credential: Credential.optional(),
+  /** A workload: the agent reads the token itself, and registers again with each new one. */
+  workload: WorkloadSpec.optional(),
   hostname: z.string().min(1).max(253).optional(),
   advertiseRoutes: z.array(z.string()).max(256).optional(),
   advertiseTags: z.array(z.string()).max(64).optional(),
   /** How long to wait for the first map to be applied. */
   waitMs: z.number().int().min(0).max(120_000).optional(),
-});
+}).refine((r) => !(r.credential && r.workload), { message: 'give a credential or a workload token source, not both', path: ['workload'] });
 export type UpRequest = z.infer<typeof UpRequest>;
 
 export const AgentState = z.enum(['needs-login', 'stopped', 'starting', 'running']);
@@ -59,6 +62,17 @@ export const StatusResponse = z.object({
   peers: z.array(PeerStatus),
   policyWarning: z.string().optional(),
   lastError: z.string().optional(),
+  /** When this node's key expires (SSO nodes by the server's nodes.keyExpirySeconds; workloads with their token). */
+  keyExpiry: z.string().optional(),
+  /** Set when a person must sign in again soon (or now) to keep this node in the mesh. */
+  signIn: z.object({ state: z.enum(['soon', 'expired']), message: z.string() }).optional(),
+  /** A workload node: where its token comes from and how renewal goes. */
+  workload: z.object({
+    source: z.string(),
+    lastRenewal: z.string().optional(),
+    expiresAt: z.string().optional(),
+    lastError: z.string().optional(),
+  }).optional(),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 

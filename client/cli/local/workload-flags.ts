@@ -1,0 +1,39 @@
+import { resolve } from 'node:path';
+import type { WorkloadSpec } from '../../identity/workload-spec.ts';
+import { CliError, oneOf, type Parsed } from './flags.ts';
+
+/**
+ * The workload flags of `trellis up` and `trellis agent`: where the token comes from and which
+ * credential it is. Only their form is checked here; the agent reads the token (it runs as root
+ * and keeps reading it as it rotates), and its complaints about the file come back as errors.
+ */
+export const WORKLOAD_FLAGS = ['token-file', 'credential', 'cluster'] as const;
+
+export const WORKLOAD_USAGE = `--token-file PATH         a workload token the agent reads and re-reads as it rotates
+                            (a projected service-account token, or spiffe-helper's JWT-SVID)
+  --credential TYPE         what the token is: spiffe-jwt or kubernetes
+  --cluster NAME            kubernetes: the server's name for the cluster (default: by the token's issuer)`;
+
+/** The `TRELLIS_*` variables standing in for each flag (for containers). */
+const ENV: Record<(typeof WORKLOAD_FLAGS)[number], string> = {
+  'token-file': 'TRELLIS_TOKEN_FILE',
+  credential: 'TRELLIS_CREDENTIAL',
+  cluster: 'TRELLIS_CLUSTER',
+};
+
+export function workloadFrom(flags: Parsed, env: NodeJS.ProcessEnv = {}): WorkloadSpec | undefined {
+  const v = (name: (typeof WORKLOAD_FLAGS)[number]) => flags.values.get(name) ?? env[ENV[name]];
+  const file = v('token-file');
+  const credential = v('credential');
+  const cluster = v('cluster');
+  if (file === undefined) {
+    if (credential !== undefined || cluster !== undefined) throw new CliError(`--${credential !== undefined ? 'credential' : 'cluster'} needs a token source: --token-file PATH`, 2);
+    return undefined;
+  }
+  if (file.trim() === '') throw new CliError('--token-file: the path is empty', 2);
+  if (credential === undefined) throw new CliError('--token-file needs --credential spiffe-jwt or --credential kubernetes (what the token is)', 2);
+  const type = oneOf('credential', credential, ['spiffe-jwt', 'kubernetes'] as const);
+  if (cluster !== undefined && type !== 'kubernetes') throw new CliError('--cluster goes with --credential kubernetes only', 2);
+  if (cluster !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(cluster)) throw new CliError(`--cluster: "${cluster}" must be a short lowercase name (a-z, 0-9, -)`, 2);
+  return { credential: type, ...(cluster !== undefined && { cluster }), source: { type: 'file', path: resolve(file) } };
+}
