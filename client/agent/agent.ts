@@ -9,6 +9,7 @@ import type { WorkloadSpec } from '../identity/workload-spec.ts';
 import { Backoff } from '../control/backoff.ts';
 import { ControlClient } from '../control/control-client.ts';
 import { generateMachineKey } from '../control/machine-key.ts';
+import { signInWithOidc } from '../control/oidc-login.ts';
 import type { MapState } from '../control/map-state.ts';
 import { MapStream } from '../control/map-stream.ts';
 import { generateKeyPair, publicKeyOf } from '../wireguard/keys.ts';
@@ -16,11 +17,12 @@ import { ApplyLoop } from './apply-loop.ts';
 import { localEndpoints } from './endpoints.ts';
 import type { Engine } from './engine.ts';
 import { AgentError } from './errors.ts';
-import type { AgentState, StatusResponse, UpRequest, WhoisResponse } from './local-api/messages.ts';
+import type { AgentState, LoginRequest, LoginStarted, LoginWaitResponse, StatusResponse, UpRequest, WhoisResponse } from './local-api/messages.ts';
 import { reconfig } from './reconfig.ts';
 import { type Keys, type NodeState, type SavedMap, StateStore } from './state-store.ts';
 import { statusView } from './status-view.ts';
 import { whois } from './whois.ts';
+import { SignIns } from './sign-in.ts';
 import { WorkloadRenewal } from './workload-renewal.ts';
 
 /**
@@ -65,6 +67,7 @@ export class Agent {
   private state: AgentState = 'needs-login';
   private renewal: WorkloadRenewal | undefined;
   private joining = false;
+  private readonly signIns = new SignIns();
 
   constructor(private readonly options: AgentOptions) {
     this.store = new StateStore(options.stateDir);
@@ -249,6 +252,45 @@ export class Agent {
     }
   }
 
+  // ---- a person's sign-in (OIDC) ----
+
+  /**
+   * Starts signing a person in through the server's identity provider, with this agent's machine
+   * key, and answers with the prompt; the sign-in goes on here, and once complete the node joins
+   * (or, when it was a member, renews: same node, same addresses). The CLI follows with waitLogin.
+   */
+  async login(req: LoginRequest): Promise<LoginStarted> {
+    const serverUrl = await this.useServer(req.serverUrl);
+    const hostname = req.hostname ?? this.node?.hostname ?? osHostname();
+    const control = new ControlClient(serverUrl, this.keys.machinePrivateKey);
+    const { provider, device, ...upFields } = req;
+    try {
+      return await this.signIns.start(async (present, signal) => {
+        const credential = await signInWithOidc({
+          control, hostname, present, signal, ...(provider && { provider }), ...(device && { device }),
+        });
+        return this.up({ ...upFields, serverUrl, hostname, credential });
+      });
+    } catch (err) {
+      if (err instanceof AgentError) throw err;
+      throw new AgentError('agent.join_failed', `signing in at ${serverUrl} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async waitLogin(id: string, waitMs: number): Promise<LoginWaitResponse> {
+    try {
+      return await this.signIns.wait(id, waitMs);
+    } catch (err) {
+      if (err instanceof AgentError) throw err;
+      const code = (err as { code?: string }).code;
+      throw new AgentError('agent.join_failed', `the sign-in failed: ${(err as Error).message}${code ? ` [${code}]` : ''}`, { cause: err });
+    }
+  }
+
+  cancelLogin(id?: string): boolean {
+    return this.signIns.cancel(id);
+  }
+
   /** Leaves the mesh for now: everything the agent created goes; the identity stays. */
   async down(): Promise<StatusResponse> {
     this.stopRenewal();
@@ -270,6 +312,7 @@ export class Agent {
    */
   async stop(): Promise<void> {
     this.joining = false;
+    this.signIns.cancel();
     this.stopRenewal();
     this.disconnect();
     this.loop.stop();

@@ -4,6 +4,9 @@ const USAGE = `usage: trellis COMMAND ...
                                                  run the agent (foreground)
   up --server URL --auth-key KEY [--hostname H] [--advertise-routes CIDRS] [--advertise-tags TAGS]
                                                  join the mesh (or reconnect)
+  up --login [--device] [--provider NAME]        sign in through SSO (also: trellis login)
+  up --token-file PATH --credential spiffe-jwt|kubernetes
+                                                 join as a workload; the agent renews as the file rotates
   down                                           disconnect; remove interface, routes, rules
   status [--json]                                this node and its peers
   ping PEER [--tcp PORT]                         probe a peer over the mesh
@@ -37,6 +40,7 @@ const COMMANDS: Record<string, Command> = {
   policy: async (argv) => (await import('./policy/index.ts')).policyCommand(argv),
   agent: node(async () => (await import('./agent.ts')).agentCommand),
   up: node(async () => (await import('./up.ts')).upCommand),
+  login: node(async () => async (argv) => (await import('./up.ts')).upCommand(['--login', ...argv])),
   down: node(async () => (await import('./down.ts')).downCommand),
   status: node(async () => (await import('./status.ts')).statusCommand),
   ping: node(async () => (await import('./ping.ts')).pingCommand),

@@ -2,12 +2,16 @@ import type { StatusResponse, UpRequest } from '../agent/local-api/messages.ts';
 import { CREDENTIAL_PROVIDERS, credentialFrom } from './local/credentials.ts';
 import { cidrList, CliError, hostname, parseFlags, seconds, serverUrl, tagList } from './local/flags.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
+import { signInThroughAgent } from './local/sign-in.ts';
 import { WORKLOAD_FLAGS, WORKLOAD_USAGE, workloadFrom } from './local/workload-flags.ts';
 
 const USAGE = `usage: trellis up [--server URL] [credential] [options]
   Joins the mesh (or reconnects a node that joined before) through the running agent.
   --server URL              coordination server (default: the one joined before)
 ${CREDENTIAL_PROVIDERS.map((p) => `  ${p.usage}`).join('\n')}
+  --login                   sign in through the server's identity provider (SSO); also renews an expired node
+  --device                  with --login: the device flow (enter a code on another device)
+  --provider NAME           with --login: which of the server's identity providers
   ${WORKLOAD_USAGE}
   --hostname NAME           this node's name in the mesh (default: the machine's)
   --advertise-routes CIDRS  subnets this node offers to route (comma-separated)
@@ -18,14 +22,18 @@ ${CREDENTIAL_PROVIDERS.map((p) => `  ${p.usage}`).join('\n')}
 
 export async function upCommand(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, {
-    values: ['server', 'hostname', 'advertise-routes', 'advertise-tags', 'timeout', ...SOCKET_FLAGS, ...CREDENTIAL_PROVIDERS.flatMap((p) => p.flags), ...WORKLOAD_FLAGS],
-    switches: ['json'],
+    values: ['server', 'hostname', 'advertise-routes', 'advertise-tags', 'timeout', ...SOCKET_FLAGS, ...CREDENTIAL_PROVIDERS.flatMap((p) => p.flags), ...WORKLOAD_FLAGS, 'provider'],
+    switches: ['json', 'login', 'device'],
   }, USAGE);
   const v = (name: string) => flags.values.get(name);
   const server = v('server') ?? process.env.TRELLIS_SERVER;
   const credential = await credentialFrom(flags, process.env);
   const workload = workloadFrom(flags);
-  if (credential && workload) throw new CliError(`give one way to sign in, not several (${credential.type} and --token-file)`, 2);
+  const login = flags.switches.has('login');
+  const ways = [credential && credential.type, workload && '--token-file', login && '--login'].filter(Boolean);
+  if (ways.length > 1) throw new CliError(`give one way to sign in, not several (${ways.join(', ')})`, 2);
+  if (!login && (flags.switches.has('device') || v('provider') !== undefined)) throw new CliError(`--${flags.switches.has('device') ? 'device' : 'provider'} goes with --login`, 2);
+  if (v('provider') !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(v('provider')!)) throw new CliError(`--provider: "${v('provider')}" must be a provider's short lowercase name`, 2);
   const req: UpRequest = {
     ...(server !== undefined && { serverUrl: serverUrl('server', server) }),
     ...(credential && { credential }),
@@ -35,17 +43,23 @@ export async function upCommand(argv: string[]): Promise<number> {
     ...(v('advertise-tags') !== undefined && { advertiseTags: tagList('advertise-tags', v('advertise-tags')!) }),
     waitMs: Math.round(seconds('timeout', v('timeout') ?? '15', 120) * 1000),
   };
-  const status = await agentClient(flags).up(req);
+  const agent = agentClient(flags);
+  const status = login
+    ? await signInThroughAgent(agent, {
+      ...req, ...(flags.switches.has('device') && { device: true }), ...(v('provider') !== undefined && { provider: v('provider')! }),
+    }, { write: (t) => (flags.switches.has('json') ? process.stderr : process.stdout).write(t) })
+    : await agent.up(req);
   if (flags.switches.has('json')) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
   else process.stdout.write(`${describeUp(status)}\n`);
   return status.state === 'running' ? 0 : 1;
 }
 
-function describeUp(s: StatusResponse): string {
+export function describeUp(s: StatusResponse): string {
   if (s.state !== 'running') return `not up yet (${s.state})${s.lastError ? `: ${s.lastError}` : ''}; see trellis status`;
   const self = s.self!;
   return [
     `up: ${self.name} is ${self.ipv4} and ${self.ipv6} on ${s.serverUrl}`,
     `${s.peers.length} peer${s.peers.length === 1 ? '' : 's'}${s.policyWarning ? `\nwarning: ${s.policyWarning}` : ''}`,
+    ...(self.user ? [`signed in as ${self.user}${s.keyExpiry ? `; the key expires ${s.keyExpiry} (renew with trellis up --login)` : ''}`] : []),
   ].join('\n');
 }

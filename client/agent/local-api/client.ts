@@ -1,7 +1,8 @@
 import { request } from 'node:http';
 import type { z } from 'zod';
 import { AgentError } from '../errors.ts';
-import { ErrorResponse, StatusResponse, WhoisResponse, type UpRequest } from './messages.ts';
+import { ErrorResponse, LoginStarted, LoginWaitResponse, StatusResponse, WhoisResponse, type LoginRequest, type UpRequest } from './messages.ts';
+import { z as zod } from 'zod';
 
 /** The CLI's side of the local API: one method per route, answers checked against the schemas. */
 export class LocalApiClient {
@@ -13,6 +14,19 @@ export class LocalApiClient {
 
   up(req: UpRequest): Promise<z.infer<typeof StatusResponse>> {
     return this.call('POST', '/v1/up', StatusResponse, req, (req.waitMs ?? 15_000) + 30_000);
+  }
+
+  /** Starts a sign-in in the agent; answers with what the person must open. */
+  login(req: LoginRequest): Promise<LoginStarted> {
+    return this.call('POST', '/v1/login', LoginStarted, req);
+  }
+
+  waitLogin(id: string, waitMs = 25_000): Promise<LoginWaitResponse> {
+    return this.call('POST', '/v1/login/wait', LoginWaitResponse, { id, waitMs }, waitMs + 30_000);
+  }
+
+  cancelLogin(id: string): Promise<{ cancelled: boolean }> {
+    return this.call('DELETE', `/v1/login?id=${encodeURIComponent(id)}`, zod.object({ cancelled: zod.boolean() }));
   }
 
   down(): Promise<z.infer<typeof StatusResponse>> {

@@ -21,6 +21,35 @@ export const UpRequest = z.strictObject({
 }).refine((r) => !(r.credential && r.workload), { message: 'give a credential or a workload token source, not both', path: ['workload'] });
 export type UpRequest = z.infer<typeof UpRequest>;
 
+/** `POST /v1/login`: the agent signs a person in through the server's identity provider. */
+export const LoginRequest = z.strictObject({
+  serverUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** A provider's name on the server; its first one when absent. */
+  provider: z.string().min(1).max(63).optional(),
+  /** Prefer the device flow (a code to enter on another device). */
+  device: z.boolean().optional(),
+  hostname: z.string().min(1).max(253).optional(),
+  advertiseRoutes: z.array(z.string()).max(256).optional(),
+  advertiseTags: z.array(z.string()).max(64).optional(),
+  /** Once signed in, how long to wait for the first map. */
+  waitMs: z.number().int().min(0).max(120_000).optional(),
+});
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+export const LoginPrompt = z.object({
+  url: z.string(),
+  mode: z.enum(['browser', 'device']),
+  userCode: z.string().optional(),
+  verificationCode: z.string().optional(),
+  expiresAt: z.string(),
+});
+
+export const LoginStarted = z.object({ id: z.string(), prompt: LoginPrompt });
+export type LoginStarted = z.infer<typeof LoginStarted>;
+
+/** `POST /v1/login/wait`: long poll; `DELETE /v1/login?id=` cancels. */
+export const LoginWaitRequest = z.strictObject({ id: z.string().min(1).max(64), waitMs: z.number().int().min(0).max(60_000).default(25_000) });
+
 export const AgentState = z.enum(['needs-login', 'stopped', 'starting', 'running']);
 export type AgentState = z.infer<typeof AgentState>;
 
@@ -90,5 +119,11 @@ export const WhoisResponse = z.object({
   }),
 });
 export type WhoisResponse = z.infer<typeof WhoisResponse>;
+
+export const LoginWaitResponse = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('pending') }),
+  z.object({ status: z.literal('complete'), result: StatusResponse }),
+]);
+export type LoginWaitResponse = z.infer<typeof LoginWaitResponse>;
 
 export const ErrorResponse = z.object({ code: z.string(), message: z.string() });

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { z } from 'zod';
 import type { Agent } from '../agent.ts';
 import { AgentError } from '../errors.ts';
-import { UpRequest } from './messages.ts';
+import { LoginRequest, LoginWaitRequest, UpRequest } from './messages.ts';
 
 /**
  * The agent's local API for the CLI: JSON over HTTP on a unix socket. Who may call it is decided
@@ -62,6 +62,14 @@ export class LocalApi {
           return send(res, 200, await this.agent.status());
         case 'POST /v1/up':
           return send(res, 200, await this.agent.up(parse(UpRequest, await readJson(req))));
+        case 'POST /v1/login':
+          return send(res, 200, await this.agent.login(parse(LoginRequest, await readJson(req))));
+        case 'POST /v1/login/wait': {
+          const body = parse(LoginWaitRequest, await readJson(req));
+          return send(res, 200, await this.agent.waitLogin(body.id, body.waitMs));
+        }
+        case 'DELETE /v1/login':
+          return send(res, 200, { cancelled: this.agent.cancelLogin(url.searchParams.get('id') ?? undefined) });
         case 'POST /v1/down':
           return send(res, 200, await this.agent.down());
         case 'GET /v1/whois':
