@@ -6,6 +6,8 @@
  */
 export class SentState {
   peers = new Map<string, number>();
+  /** The visible-peer list as of the last scan, to see at a glance whether it changed. */
+  peerList: readonly string[] = [];
   filterJson = '';
   selfRevision = 0;
   policyWarning: string | undefined = undefined;

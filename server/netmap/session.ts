@@ -31,6 +31,8 @@ const HIGH_WATER_BYTES = 256 * 1024;
  */
 export class MapSession implements Flushable {
   private viewDirty = false;
+  /** Every peer's revision must be checked, not only the ones marked (after a resume). */
+  private revisionsUnknown = false;
   private readonly dirtyPeers = new Set<string>();
   private closed = false;
 
@@ -48,6 +50,7 @@ export class MapSession implements Flushable {
   start(): void {
     if (this.resumed) {
       this.viewDirty = true; // anything may have changed while it was away
+      this.revisionsUnknown = true;
       this.sendDelta(true);
     } else this.sendFull();
   }
@@ -98,7 +101,8 @@ export class MapSession implements Flushable {
     const sent = this.sent;
     sent.peers.clear();
     const peerJson: string[] = [];
-    for (const id of this.source.peersOf(this.nodeId)) {
+    sent.peerList = this.source.peersOf(this.nodeId);
+    for (const id of sent.peerList) {
       const peer = this.source.node(id);
       if (!peer) continue;
       sent.peers.set(id, peer.revision);
@@ -127,6 +131,7 @@ export class MapSession implements Flushable {
     if (this.viewDirty) this.scanView(upserted, removed);
     else this.scanPeers(this.dirtyPeers, upserted);
     this.viewDirty = false;
+    this.revisionsUnknown = false;
     this.dirtyPeers.clear();
     if (upserted.length) parts.push(`"peersUpserted":[${upserted.join(',')}]`);
     if (removed.length) parts.push(`"peersRemoved":${JSON.stringify(removed)}`);
@@ -154,9 +159,16 @@ export class MapSession implements Flushable {
   /** Compares the whole visible set with what was sent. */
   private scanView(upserted: string[], removed: string[]): void {
     const sent = this.sent;
+    const visible = this.source.peersOf(this.nodeId);
+    // Same peers as before (a policy change that moved only ports): revisions that changed
+    // were marked one by one, so only those need a look.
+    if (!this.revisionsUnknown && sameList(visible, sent.peerList)) {
+      this.scanPeers(this.dirtyPeers, upserted);
+      return;
+    }
+    sent.peerList = visible;
     const sentBefore = sent.peers.size;
     let stillSent = 0;
-    const visible = this.source.peersOf(this.nodeId);
     for (const id of visible) {
       const peer = this.source.node(id);
       if (!peer) continue;
@@ -186,4 +198,11 @@ export class MapSession implements Flushable {
       }
     }
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
