@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startServer } from '../../app.ts';
 import { loadConfig } from '../../config/load.ts';
 import { UsageError } from '../args.ts';
@@ -34,14 +34,15 @@ async function bootstrap(server: Awaited<ReturnType<typeof startServer>>, dataDi
       '',
       'Trellis is running.',
       `  URL:        ${server.url}`,
-      `  Data:       ${join(dataDir, 'trellis.db')}`,
+      `  Relay:      ${server.relay ? `UDP port ${server.relay.port} (WireGuard reflector and relay)` : 'disabled (relay.udpPort = -1)'}`,
+      `  Data:       ${resolve(dataDir, 'trellis.db')}`,
       `  Admin key:  ${secret}`,
       `              (shown once; saved to ${keyFile} with mode 0600 for the local CLI)`,
       '',
       'Join a first node:',
       '  npx trellis-server users create you@example.com',
       '  npx trellis-server preauthkeys create --user you@example.com',
-      `  sudo npx trellis up --server ${server.url} --auth-key <the key printed above>`,
+      `  sudo npx trellis up --server ${server.url} --auth-key <the key that command printed>`,
       '',
     ].join('\n'),
   );
