@@ -26,7 +26,7 @@ const USAGE = `usage: trellis agent [options]
   A workload (sidecar, DaemonSet) joins on start, with no separate \`trellis up\`, given --server and:
   ${WORKLOAD_USAGE}
   --hostname NAME           the node's name (default: the machine's, a pod's name)
-  (or TRELLIS_TOKEN_FILE, TRELLIS_CREDENTIAL, TRELLIS_CLUSTER in the environment)`;
+  (or TRELLIS_TOKEN_FILE, TRELLIS_CREDENTIAL, TRELLIS_CLUSTER, TRELLIS_WORKLOAD_API, TRELLIS_AUDIENCE in the environment)`;
 
 const DEFAULT_MESH_RANGES = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'];
 
@@ -47,7 +47,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const prefer = oneOf('wireguard', v('wireguard') ?? 'auto', ['auto', 'wireguard-go'] as const);
   const gid = v('socket-group') === undefined ? undefined : groupId(v('socket-group')!);
   const workload = workloadFrom(flags, process.env);
-  if (workload && !server) throw new CliError('--token-file: a workload joins on start, so it needs --server URL (or TRELLIS_SERVER)', 2);
+  if (workload && !server) throw new CliError(`--${workload.source.type === 'file' ? 'token-file' : 'workload-api'}: a workload joins on start, so it needs --server URL (or TRELLIS_SERVER)`, 2);
   const name = v('hostname') === undefined ? undefined : hostname('hostname', v('hostname')!);
   if (process.getuid?.() !== 0) throw new CliError('trellis agent must run as root (it creates interfaces, routes and nftables rules)', 1);
 

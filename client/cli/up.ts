@@ -28,9 +28,9 @@ export async function upCommand(argv: string[]): Promise<number> {
   const v = (name: string) => flags.values.get(name);
   const server = v('server') ?? process.env.TRELLIS_SERVER;
   const credential = await credentialFrom(flags, process.env);
-  const workload = workloadFrom(flags);
+  const workload = workloadFrom(flags, { SPIFFE_ENDPOINT_SOCKET: process.env.SPIFFE_ENDPOINT_SOCKET });
   const login = flags.switches.has('login');
-  const ways = [credential && credential.type, workload && '--token-file', login && '--login'].filter(Boolean);
+  const ways = [credential && credential.type, workload && (workload.source.type === 'file' ? '--token-file' : '--workload-api'), login && '--login'].filter(Boolean);
   if (ways.length > 1) throw new CliError(`give one way to sign in, not several (${ways.join(', ')})`, 2);
   if (!login && (flags.switches.has('device') || v('provider') !== undefined)) throw new CliError(`--${flags.switches.has('device') ? 'device' : 'provider'} goes with --login`, 2);
   if (v('provider') !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(v('provider')!)) throw new CliError(`--provider: "${v('provider')}" must be a provider's short lowercase name`, 2);

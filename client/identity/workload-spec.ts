@@ -11,7 +11,15 @@ export const TokenFileSource = z.strictObject({
   path: z.string().min(1).max(4096).refine((p) => p.startsWith('/'), 'must be an absolute path'),
 });
 
-export const WorkloadSource = z.discriminatedUnion('type', [TokenFileSource]);
+export const WorkloadApiSourceSpec = z.strictObject({
+  type: z.literal('workload-api'),
+  /** `unix:///path/to/agent.sock`. */
+  endpoint: z.string().max(4096).regex(/^unix:\/\/\/./, 'must be unix:///absolute/path'),
+  audience: z.string().min(1).max(256),
+  spiffeId: z.string().startsWith('spiffe://').max(2048).optional(),
+});
+
+export const WorkloadSource = z.discriminatedUnion('type', [TokenFileSource, WorkloadApiSourceSpec]);
 export type WorkloadSource = z.infer<typeof WorkloadSource>;
 
 export const WorkloadSpec = z.strictObject({
@@ -19,9 +27,10 @@ export const WorkloadSpec = z.strictObject({
   /** Kubernetes only: the server's name for the cluster (else the token's `iss` picks it). */
   cluster: z.string().min(1).max(128).optional(),
   source: WorkloadSource,
-});
+}).refine((w) => w.source.type === 'file' || w.credential === 'spiffe-jwt', { message: 'the Workload API gives JWT-SVIDs: credential spiffe-jwt', path: ['credential'] });
 export type WorkloadSpec = z.infer<typeof WorkloadSpec>;
 
 export function describeSpec(s: WorkloadSpec): string {
-  return `${s.credential}${s.cluster ? ` (cluster ${s.cluster})` : ''} from token file ${s.source.path}`;
+  const from = s.source.type === 'file' ? `token file ${s.source.path}` : `the SPIFFE Workload API at ${s.source.endpoint}`;
+  return `${s.credential}${s.cluster ? ` (cluster ${s.cluster})` : ''} from ${from}`;
 }

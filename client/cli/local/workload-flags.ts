@@ -7,18 +7,24 @@ import { CliError, oneOf, type Parsed } from './flags.ts';
  * credential it is. Only their form is checked here; the agent reads the token (it runs as root
  * and keeps reading it as it rotates), and its complaints about the file come back as errors.
  */
-export const WORKLOAD_FLAGS = ['token-file', 'credential', 'cluster'] as const;
+export const WORKLOAD_FLAGS = ['token-file', 'credential', 'cluster', 'workload-api', 'audience', 'spiffe-id'] as const;
 
 export const WORKLOAD_USAGE = `--token-file PATH         a workload token the agent reads and re-reads as it rotates
                             (a projected service-account token, or spiffe-helper's JWT-SVID)
   --credential TYPE         what the token is: spiffe-jwt or kubernetes
-  --cluster NAME            kubernetes: the server's name for the cluster (default: by the token's issuer)`;
+  --cluster NAME            kubernetes: the server's name for the cluster (default: by the token's issuer)
+  --workload-api URL        fetch JWT-SVIDs from the SPIFFE Workload API (unix:///path/agent.sock;
+                            or SPIFFE_ENDPOINT_SOCKET), with --audience AUD (the server's spiffe.audience)
+  --spiffe-id ID            with --workload-api: which of the workload's identities (default: the first)`;
 
 /** The `TRELLIS_*` variables standing in for each flag (for containers). */
 const ENV: Record<(typeof WORKLOAD_FLAGS)[number], string> = {
   'token-file': 'TRELLIS_TOKEN_FILE',
   credential: 'TRELLIS_CREDENTIAL',
   cluster: 'TRELLIS_CLUSTER',
+  'workload-api': 'TRELLIS_WORKLOAD_API',
+  audience: 'TRELLIS_AUDIENCE',
+  'spiffe-id': 'TRELLIS_SPIFFE_ID',
 };
 
 export function workloadFrom(flags: Parsed, env: NodeJS.ProcessEnv = {}): WorkloadSpec | undefined {
@@ -26,6 +32,13 @@ export function workloadFrom(flags: Parsed, env: NodeJS.ProcessEnv = {}): Worklo
   const file = v('token-file');
   const credential = v('credential');
   const cluster = v('cluster');
+  const audience = v('audience');
+  // The socket the SPIFFE libraries use by default stands in for --workload-api once an audience says to use it.
+  const api = v('workload-api') ?? (audience !== undefined ? env.SPIFFE_ENDPOINT_SOCKET : undefined);
+  if (api !== undefined || audience !== undefined || v('spiffe-id') !== undefined) {
+    if (file !== undefined) throw new CliError('give --token-file or --workload-api, not both', 2);
+    return workloadApi(api, audience, v('spiffe-id'), credential, cluster);
+  }
   if (file === undefined) {
     if (credential !== undefined || cluster !== undefined) throw new CliError(`--${credential !== undefined ? 'credential' : 'cluster'} needs a token source: --token-file PATH`, 2);
     return undefined;
@@ -36,4 +49,14 @@ export function workloadFrom(flags: Parsed, env: NodeJS.ProcessEnv = {}): Worklo
   if (cluster !== undefined && type !== 'kubernetes') throw new CliError('--cluster goes with --credential kubernetes only', 2);
   if (cluster !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(cluster)) throw new CliError(`--cluster: "${cluster}" must be a short lowercase name (a-z, 0-9, -)`, 2);
   return { credential: type, ...(cluster !== undefined && { cluster }), source: { type: 'file', path: resolve(file) } };
+}
+
+function workloadApi(api: string | undefined, audience: string | undefined, spiffeId: string | undefined, credential: string | undefined, cluster: string | undefined): WorkloadSpec {
+  if (api === undefined) throw new CliError('--audience and --spiffe-id go with --workload-api unix:///path (or SPIFFE_ENDPOINT_SOCKET)', 2);
+  if (!/^unix:\/\/\/./.test(api)) throw new CliError(`--workload-api: "${api}" must be unix:///absolute/path/to/agent.sock`, 2);
+  if (audience === undefined || audience.trim() === '') throw new CliError('--workload-api needs --audience AUD: the audience the server expects (its spiffe.audience)', 2);
+  if (credential !== undefined && credential !== 'spiffe-jwt') throw new CliError('--workload-api gives JWT-SVIDs: --credential spiffe-jwt (or leave it out)', 2);
+  if (cluster !== undefined) throw new CliError('--cluster goes with --credential kubernetes only', 2);
+  if (spiffeId !== undefined && !/^spiffe:\/\/[^/]+/.test(spiffeId)) throw new CliError(`--spiffe-id: "${spiffeId}" is not a SPIFFE ID (spiffe://trust-domain/path)`, 2);
+  return { credential: 'spiffe-jwt', source: { type: 'workload-api', endpoint: api, audience, ...(spiffeId !== undefined && { spiffeId }) } };
 }
