@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { isIP } from 'node:net';
 import { autoApprovedRoutes, mayOwnTag } from '../../policy/index.ts';
 import { PROTOCOL_VERSION, MIN_SUPPORTED_PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { RegisterRequest, UpdateSelfRequest } from '../../protocol/join.ts';
@@ -12,6 +11,8 @@ import type { NodeRecord } from '../store/records.ts';
 import { StoreConflict, type NodePatch, type Store } from '../store/store.ts';
 import type { AddressPlan } from './addresses.ts';
 import { dnsLabel, isDnsLabel } from './names.ts';
+import { checkEndpoints } from './endpoints.ts';
+import { EphemeralReaper } from './ephemeral-reaper.ts';
 import { parseRoutes } from './routes.ts';
 
 export interface NodeServiceDeps {
@@ -31,9 +32,11 @@ export interface NodeServiceDeps {
  * so nothing is announced that a crash could lose.
  */
 export class NodeService {
-  private readonly ephemeralTimers = new Map<string, NodeJS.Timeout>();
+  private readonly reaper: EphemeralReaper;
 
-  constructor(private readonly deps: NodeServiceDeps) {}
+  constructor(private readonly deps: NodeServiceDeps) {
+    this.reaper = new EphemeralReaper(deps.ephemeralGraceMs, (id) => deps.engine.isOnline(id), (id) => this.remove(id, 'ephemeral'));
+  }
 
   /**
    * `existing` is the node already registered with the proven machine key, if any; `source` the
@@ -97,7 +100,7 @@ export class NodeService {
         identity: identity.proof ?? null,
         os: request.os,
       }, consumption);
-      this.cancelEphemeralRemoval(existing.id);
+      this.reaper.cancel(existing.id);
       return updated;
     }
 
@@ -129,7 +132,7 @@ export class NodeService {
     });
     this.deps.engine.upsertNode(record);
     // An ephemeral node that never connects must not linger either.
-    if (record.ephemeral) this.scheduleEphemeralRemoval(record.id);
+    if (record.ephemeral) this.reaper.schedule(record.id);
     return record;
   }
 
@@ -177,30 +180,19 @@ export class NodeService {
 
   // ---- stream lifecycle ----
   connected(nodeId: string): void {
-    this.cancelEphemeralRemoval(nodeId);
+    this.reaper.cancel(nodeId);
   }
 
   async disconnected(nodeId: string): Promise<void> {
     const record = await this.deps.store.nodes.update(nodeId, { lastSeen: this.deps.now() });
     if (!record) return;
     this.deps.engine.upsertNode(record);
-    if (record.ephemeral) this.scheduleEphemeralRemoval(nodeId);
+    if (record.ephemeral) this.reaper.schedule(nodeId);
   }
 
   /** After a start, offline ephemeral nodes get the same grace as if they had just left. */
   scheduleOfflineEphemeralRemovals(nodes: NodeRecord[]): void {
-    for (const n of nodes) if (n.ephemeral) this.scheduleEphemeralRemoval(n.id);
-  }
-
-  private scheduleEphemeralRemoval(nodeId: string): void {
-    this.cancelEphemeralRemoval(nodeId);
-    const timer = setTimeout(() => {
-      this.ephemeralTimers.delete(nodeId);
-      if (this.deps.engine.isOnline(nodeId)) return;
-      this.remove(nodeId, 'ephemeral').catch(() => {}); // already gone: nothing to do
-    }, this.deps.ephemeralGraceMs);
-    timer.unref();
-    this.ephemeralTimers.set(nodeId, timer);
+    for (const n of nodes) if (n.ephemeral) this.reaper.schedule(n.id);
   }
 
   // ---- administration ----
@@ -216,13 +208,12 @@ export class NodeService {
 
   /** Stops pending timers (server shutdown). */
   stop(): void {
-    for (const t of this.ephemeralTimers.values()) clearTimeout(t);
-    this.ephemeralTimers.clear();
+    this.reaper.stop();
   }
 
   async remove(id: string, reason: 'deleted' | 'ephemeral' = 'deleted'): Promise<void> {
     if (!(await this.deps.store.nodes.delete(id))) throw notFound('node.not_found', `no node with id ${id}`);
-    this.cancelEphemeralRemoval(id);
+    this.reaper.cancel(id);
     this.deps.engine.removeNode(id, reason);
   }
 
@@ -283,21 +274,4 @@ export class NodeService {
     }
     return [...new Set([...granted, ...advertised])].sort();
   }
-
-  private cancelEphemeralRemoval(id: string): void {
-    const timer = this.ephemeralTimers.get(id);
-    if (timer) clearTimeout(timer);
-    this.ephemeralTimers.delete(id);
-  }
-}
-
-function checkEndpoints(endpoints: string[], where: string): string[] {
-  for (const e of endpoints) {
-    const m = /^(?:\[([0-9a-fA-F:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(e);
-    const ip = m?.[1] ?? m?.[2];
-    if (!m || !ip || !isIP(ip) || Number(m[3]) < 1 || Number(m[3]) > 65535) {
-      throw invalid('endpoint.malformed', `${where}: "${e}" is not ip:port or [ipv6]:port`, where);
-    }
-  }
-  return endpoints;
 }
