@@ -1,29 +1,24 @@
 import { hostname as osHostname, platform } from 'node:os';
 import type { Logger } from 'pino';
 import type { Credential } from '../../protocol/join.ts';
-import type { FullMap } from '../../protocol/map.ts';
 import type { SelfNode } from '../../protocol/node.ts';
-import { openTokenSource } from '../identity/open-source.ts';
-import type { TokenSource } from '../identity/token-source.ts';
 import type { WorkloadSpec } from '../identity/workload-spec.ts';
-import { Backoff } from '../control/backoff.ts';
 import { ControlClient } from '../control/control-client.ts';
 import { generateMachineKey } from '../control/machine-key.ts';
-import { signInWithOidc } from '../control/oidc-login.ts';
 import type { MapState } from '../control/map-state.ts';
-import { MapStream } from '../control/map-stream.ts';
 import { generateKeyPair, publicKeyOf } from '../wireguard/keys.ts';
 import { ApplyLoop } from './apply-loop.ts';
+import { ControlLink } from './control-link.ts';
 import { localEndpoints } from './endpoints.ts';
 import type { Engine } from './engine.ts';
 import { AgentError } from './errors.ts';
 import type { AgentState, LoginRequest, LoginStarted, LoginWaitResponse, StatusResponse, UpRequest, WhoisResponse } from './local-api/messages.ts';
+import { PersonSignIn } from './person-sign-in.ts';
 import { reconfig } from './reconfig.ts';
 import { type Keys, type NodeState, type SavedMap, StateStore } from './state-store.ts';
 import { statusView } from './status-view.ts';
 import { whois } from './whois.ts';
-import { SignIns } from './sign-in.ts';
-import { WorkloadRenewal } from './workload-renewal.ts';
+import { WorkloadMembership } from './workload-membership.ts';
 
 /**
  * The agent's composition root. Three narrow layers, wired only here:
@@ -34,6 +29,8 @@ import { WorkloadRenewal } from './workload-renewal.ts';
  * same node: it applies the last map at once (so tunnels and rules are in force before the server
  * answers, or if it never does) and resumes the stream from that map's version. A stopping agent
  * leaves the data plane running (wireguard-go outlives it and is adopted by the next one).
+ * The map stream (control-link.ts), workload renewal (workload-membership.ts) and a person's
+ * sign-in (person-sign-in.ts) get only the callbacks they need from here, not the Agent.
  */
 export interface AgentOptions {
   stateDir: string;
@@ -57,21 +54,41 @@ export class Agent {
   private readonly store: StateStore;
   private keys!: Keys;
   private node: NodeState | undefined;
-  private stream: MapStream | undefined;
-  private connected = false;
+  private readonly link: ControlLink;
   private lastError: string | undefined;
   private appliedVersion = -1;
   private appliedFromServer = 0;
   private readonly loop: ApplyLoop<AppliedMap>;
-  private endpointTimer: NodeJS.Timeout | undefined;
   private state: AgentState = 'needs-login';
-  private renewal: WorkloadRenewal | undefined;
-  private joining = false;
-  private readonly signIns = new SignIns();
+  private readonly workload: WorkloadMembership;
+  private readonly signIn: PersonSignIn;
 
   constructor(private readonly options: AgentOptions) {
     this.store = new StateStore(options.stateDir);
     this.loop = new ApplyLoop((map) => this.applyMap(map), (err) => this.fail('applying the network map', err));
+    this.link = new ControlLink({
+      onMap: (state) => this.onMap(state),
+      onGoodbye: (code, message) => void this.onGoodbye(code, message),
+      endpoints: () => localEndpoints(options.listenPort, options.iface, options.meshRanges),
+      endpointRefreshMs: options.endpointRefreshMs ?? 30_000,
+      log: options.logger,
+    });
+    this.workload = new WorkloadMembership({
+      node: () => this.node,
+      member: () => this.link.open && this.state !== 'needs-login',
+      up: (req) => this.up(req),
+      join: (serverUrl, credential, spec) => this.join({ serverUrl }, credential, spec),
+      reregister: (node, credential) => this.reregister(node, credential),
+      noteError: (message) => (this.lastError = message),
+      serverUrl: options.serverUrl,
+      log: options.logger,
+    });
+    this.signIn = new PersonSignIn({
+      useServer: (requested) => this.useServer(requested),
+      node: () => this.node,
+      machineKey: () => this.keys.machinePrivateKey,
+      up: (req) => this.up(req),
+    });
   }
 
   private get log(): Logger {
@@ -84,33 +101,25 @@ export class Agent {
     this.keys = this.store.readKeys() ?? this.newKeys();
     this.node = this.store.readNode();
     // A workload registers with its current token at once (the saved one may be near expiry).
-    if (this.node?.workload && this.node.wantRunning) this.startRenewal(this.node.workload, openTokenSource(this.node.workload.source));
+    if (this.node?.workload && this.node.wantRunning) this.workload.resume(this.node.workload);
     if (!this.node?.self) return this.setState('needs-login');
     if (!this.node.wantRunning) return this.setState('stopped');
     const saved = this.store.readMap();
     this.setState('starting');
     if (saved) this.loop.submit({ ...saved, fromServer: false });
-    this.connect(saved);
+    this.link.connect(this.node.serverUrl, this.keys.machinePrivateKey, saved);
   }
 
   /** Joins (with a credential) or reconnects (without); resolves once the first map is applied. */
   async up(req: UpRequest): Promise<StatusResponse> {
     const serverUrl = await this.useServer(req.serverUrl);
-    let credential = req.credential;
-    let workload: { spec: WorkloadSpec; source: TokenSource; token: string } | undefined;
-    if (req.workload) {
-      const source = openTokenSource(req.workload.source);
-      const token = await source.read().catch((err: unknown) => {
-        throw new AgentError('agent.bad_request', (err as Error).message, { cause: err });
-      });
-      workload = { spec: req.workload, source, token };
-      credential = workloadCredential(req.workload, token);
-    }
+    const workload = req.workload && await this.workload.read(req.workload);
+    const credential = workload ? workload.credential : req.credential;
     // A new credential replaces whatever kept the old one fresh.
-    if (credential) this.stopRenewal();
+    if (credential) this.workload.stop();
     await this.join({ ...req, serverUrl }, credential, workload?.spec);
-    if (workload) this.startRenewal(workload.spec, workload.source, { token: workload.token, self: this.node!.self! });
-    else if (!credential && this.node?.workload && !this.renewal) this.startRenewal(this.node.workload, openTokenSource(this.node.workload.source));
+    if (workload) this.workload.renewFrom(workload, this.node!.self!);
+    else if (!credential && this.node?.workload && !this.workload.renewing) this.workload.resume(this.node.workload);
     return this.status();
   }
 
@@ -120,8 +129,8 @@ export class Agent {
     if (!serverUrl) throw new AgentError('agent.bad_request', 'no server: pass --server URL (the node has not joined one before)');
     if (this.node && this.node.serverUrl !== serverUrl) {
       // Another mesh: this machine becomes a new node there; nothing of the old one is kept.
-      this.stopRenewal();
-      this.disconnect();
+      this.workload.stop();
+      this.link.disconnect();
       await this.options.engine.teardown({ keepGuard: false });
       this.store.forget({ keys: true });
       this.keys = this.newKeys();
@@ -166,15 +175,15 @@ export class Agent {
     this.node = prefs;
     this.store.writeNode(prefs);
     const before = this.appliedFromServer;
-    if (!this.stream || credential) {
-      this.disconnect();
+    if (!this.link.open || credential) {
+      this.link.disconnect();
       if (this.state !== 'running') this.setState('starting');
       const saved = this.store.readMap();
       // Back up after `down`: the last map is in force at once, as after a restart.
       if (saved && this.state !== 'running') this.loop.submit({ ...saved, fromServer: false });
-      this.connect(saved);
+      this.link.connect(this.node.serverUrl, this.keys.machinePrivateKey, saved);
     }
-    await this.waitFor(() => this.appliedFromServer > before || (this.state === 'running' && !credential && this.connected), req.waitMs ?? DEFAULT_UP_WAIT_MS);
+    await this.waitFor(() => this.appliedFromServer > before || (this.state === 'running' && !credential && this.link.connected), req.waitMs ?? DEFAULT_UP_WAIT_MS);
   }
 
   private register(control: ControlClient, prefs: NodeState, credential: Credential): Promise<SelfNode> {
@@ -188,113 +197,36 @@ export class Agent {
     });
   }
 
-  // ---- workload credentials ----
-
-  private startRenewal(spec: WorkloadSpec, source: TokenSource, registered?: { token: string; self: SelfNode }): void {
-    this.stopRenewal();
-    const renewal = new WorkloadRenewal({ source, logger: this.log, register: (token) => this.renewWorkload(spec, token) }, registered);
-    this.renewal = renewal;
-    renewal.start();
-    // Not registered yet in this process (a restart): register with the current token now.
-    if (!registered) void renewal.check();
-  }
-
-  private stopRenewal(): void {
-    this.renewal?.stop();
-    this.renewal = undefined;
-  }
-
-  /**
-   * Registers a running workload node again with a fresh token: same machine key, so the same
-   * node and addresses, and the map stream stays open. A node that lost its membership (its
-   * token expired before a new one came, or the agent restarted) joins again in full.
-   */
-  private async renewWorkload(spec: WorkloadSpec, token: string): Promise<SelfNode> {
-    const credential = workloadCredential(spec, token);
-    const node = this.node;
-    if (!node?.self || !this.stream || this.state === 'needs-login' || !node.wantRunning) {
-      if (node && !node.wantRunning) throw new AgentError('agent.not_logged_in', 'the node is down (trellis down); not renewing');
-      await this.join({ serverUrl: node?.serverUrl ?? this.options.serverUrl! }, credential, spec);
-      return this.node!.self!;
-    }
+  /** Registers again with the same machine key: same node, same addresses, the stream stays open. */
+  private async reregister(node: NodeState, credential: Credential): Promise<SelfNode> {
     const self = await this.register(new ControlClient(node.serverUrl, this.keys.machinePrivateKey), node, credential);
     this.node = { ...node, self, signedInAt: Date.now() };
     this.store.writeNode(this.node);
     return self;
   }
 
-  /**
-   * `trellis agent --token-file ...`: a sidecar or DaemonSet joins on start without a separate
-   * `up`. A node that already joined this way just renews (start() did that); otherwise it joins,
-   * retrying with backoff while the server is unreachable or the token not there yet (a projected
-   * volume or spiffe-helper may write it after the agent starts). Resolves once joined or stopped.
-   */
-  async joinOnStart(spec: WorkloadSpec, options: { hostname?: string } = {}): Promise<void> {
-    const node = this.node;
-    if (node?.self && node.wantRunning && JSON.stringify(node.workload) === JSON.stringify(spec)) return;
-    const backoff = new Backoff(1_000, 30_000);
-    this.joining = true;
-    try {
-      while (this.joining) {
-        try {
-          await this.up({ workload: spec, ...(this.options.serverUrl && { serverUrl: this.options.serverUrl }), ...(options.hostname && { hostname: options.hostname }) });
-          this.log.info({ node: this.node?.self?.name }, 'joined with the workload token');
-          return;
-        } catch (err) {
-          const wait = backoff.next();
-          this.lastError = `joining with the workload token: ${(err as Error).message}`;
-          this.log.error({ code: (err as { code?: string }).code, retryInMs: wait }, `${this.lastError}; trying again`);
-          await new Promise((r) => setTimeout(r, wait).unref());
-        }
-      }
-    } finally {
-      this.joining = false;
-    }
+  /** `trellis agent --token-file ...`: see WorkloadMembership.joinOnStart. */
+  joinOnStart(spec: WorkloadSpec, options: { hostname?: string } = {}): Promise<void> {
+    return this.workload.joinOnStart(spec, options);
   }
 
-  // ---- a person's sign-in (OIDC) ----
-
-  /**
-   * Starts signing a person in through the server's identity provider, with this agent's machine
-   * key, and answers with the prompt; the sign-in goes on here, and once complete the node joins
-   * (or, when it was a member, renews: same node, same addresses). The CLI follows with waitLogin.
-   */
-  async login(req: LoginRequest): Promise<LoginStarted> {
-    const serverUrl = await this.useServer(req.serverUrl);
-    const hostname = req.hostname ?? this.node?.hostname ?? osHostname();
-    const control = new ControlClient(serverUrl, this.keys.machinePrivateKey);
-    const { provider, device, ...upFields } = req;
-    try {
-      return await this.signIns.start(async (present, signal) => {
-        const credential = await signInWithOidc({
-          control, hostname, present, signal, ...(provider && { provider }), ...(device && { device }),
-        });
-        return this.up({ ...upFields, serverUrl, hostname, credential });
-      });
-    } catch (err) {
-      if (err instanceof AgentError) throw err;
-      throw new AgentError('agent.join_failed', `signing in at ${serverUrl} failed: ${(err as Error).message}`, { cause: err });
-    }
+  /** A person's sign-in; the CLI follows with waitLogin. See PersonSignIn. */
+  login(req: LoginRequest): Promise<LoginStarted> {
+    return this.signIn.start(req);
   }
 
-  async waitLogin(id: string, waitMs: number): Promise<LoginWaitResponse> {
-    try {
-      return await this.signIns.wait(id, waitMs);
-    } catch (err) {
-      if (err instanceof AgentError) throw err;
-      const code = (err as { code?: string }).code;
-      throw new AgentError('agent.join_failed', `the sign-in failed: ${(err as Error).message}${code ? ` [${code}]` : ''}`, { cause: err });
-    }
+  waitLogin(id: string, waitMs: number): Promise<LoginWaitResponse> {
+    return this.signIn.wait(id, waitMs);
   }
 
   cancelLogin(id?: string): boolean {
-    return this.signIns.cancel(id);
+    return this.signIn.cancel(id);
   }
 
   /** Leaves the mesh for now: everything the agent created goes; the identity stays. */
   async down(): Promise<StatusResponse> {
-    this.stopRenewal();
-    this.disconnect();
+    this.workload.stop();
+    this.link.disconnect();
     this.loop.stop();
     await this.loop.idle();
     await this.options.engine.teardown({ keepGuard: false });
@@ -311,20 +243,20 @@ export class Agent {
    * tunnels and rules keep working until the next agent adopts them. `down` is what removes them.
    */
   async stop(): Promise<void> {
-    this.joining = false;
-    this.signIns.cancel();
-    this.stopRenewal();
-    this.disconnect();
+    this.workload.close();
+    this.signIn.cancel();
+    this.link.disconnect();
     this.loop.stop();
     await this.loop.idle();
   }
 
   async status(): Promise<StatusResponse> {
-    const map = this.stream?.state;
+    const map = this.link.map;
     const device = await this.options.engine.state().catch(() => undefined);
     const self = map?.self ?? this.node?.self;
+    const renewal = this.workload.status();
     return statusView({
-      state: this.state, connected: this.connected, iface: this.options.iface, listenPort: this.options.listenPort,
+      state: this.state, connected: this.link.connected, iface: this.options.iface, listenPort: this.options.listenPort,
       mapVersion: this.appliedVersion, peers: map?.peers.values() ?? [],
       ...(device && { device }),
       ...(self && { self }),
@@ -332,44 +264,16 @@ export class Agent {
       ...(map?.policyWarning && { policyWarning: map.policyWarning }),
       ...(this.lastError && { lastError: this.lastError }),
       ...(this.node?.signedInAt !== undefined && { signedInAt: this.node.signedInAt }),
-      ...(this.renewal && { workload: this.renewal.status() }),
+      ...(renewal && { workload: renewal }),
     });
   }
 
   whois(ip: string): WhoisResponse {
-    const map = this.stream?.state;
+    const map = this.link.map;
     return whois(ip, map?.self ?? this.node?.self, map?.peers.values() ?? []);
   }
 
   // ---- control layer wiring ----
-
-  private connect(saved: SavedMap | undefined): void {
-    const node = this.node!;
-    const control = new ControlClient(node.serverUrl, this.keys.machinePrivateKey);
-    const stream = new MapStream(control, {
-      onMap: (state) => this.onMap(state),
-      onGoodbye: (code, message) => void this.onGoodbye(code, message),
-      onConnection: (up) => {
-        this.connected = up;
-        if (up) this.reportEndpoints(stream);
-        this.log.info({ connected: up, server: node.serverUrl }, up ? 'map stream open' : 'map stream closed; retrying with backoff');
-      },
-    });
-    // Resume: the stream asks for what changed since the map we still hold.
-    if (saved) stream.state.apply(asFullMap(saved));
-    this.stream = stream;
-    stream.start();
-    clearInterval(this.endpointTimer);
-    this.endpointTimer = setInterval(() => this.reportEndpoints(stream), this.options.endpointRefreshMs ?? 30_000);
-    this.endpointTimer.unref();
-  }
-
-  private disconnect(): void {
-    clearInterval(this.endpointTimer);
-    this.stream?.stop();
-    this.stream = undefined;
-    this.connected = false;
-  }
 
   private onMap(state: MapState): void {
     if (!state.self) return;
@@ -379,7 +283,7 @@ export class Agent {
   private async onGoodbye(code: string, message: string): Promise<void> {
     this.log.warn({ code }, `the server ended this node's membership: ${message}`);
     this.lastError = `${code}: ${message}`;
-    this.disconnect();
+    this.link.disconnect();
     this.loop.stop();
     await this.loop.idle();
     // Fail closed: a node that is no longer a member keeps no peers and no open ports.
@@ -393,10 +297,6 @@ export class Agent {
     }
     this.appliedVersion = -1;
     this.setState('needs-login');
-  }
-
-  private reportEndpoints(stream: MapStream): void {
-    stream.reportEndpoints(localEndpoints(this.options.listenPort, this.options.iface, this.options.meshRanges));
   }
 
   // ---- reconfig and engine ----
@@ -444,15 +344,3 @@ export class Agent {
     }
   }
 }
-
-function workloadCredential(spec: WorkloadSpec, token: string): Credential {
-  return spec.credential === 'kubernetes'
-    ? { type: 'kubernetes', token, ...(spec.cluster && { cluster: spec.cluster }) }
-    : { type: 'spiffe-jwt', token };
-}
-
-/** A saved map as the stream's MapState takes it (DNS and relay are not used by the engine yet). */
-function asFullMap(saved: SavedMap): FullMap {
-  return { type: 'full', ...saved, dns: { domain: '', nameservers: [] }, relay: { udpPort: 0, wsPath: '' } };
-}
-

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { z } from 'zod';
 import { FilterRule } from '../../protocol/filter.ts';
+import type { FullMap } from '../../protocol/map.ts';
 import { Peer, SelfNode } from '../../protocol/node.ts';
 import { WorkloadSpec } from '../identity/workload-spec.ts';
 import { AgentError } from './errors.ts';
@@ -41,6 +42,11 @@ export const SavedMap = z.object({
   packetFilter: z.array(FilterRule),
 });
 export type SavedMap = z.infer<typeof SavedMap>;
+
+/** A saved map as the stream's MapState takes it (DNS and relay are not used by the engine yet). */
+export function asFullMap(saved: SavedMap): FullMap {
+  return { type: 'full', ...saved, dns: { domain: '', nameservers: [] }, relay: { udpPort: 0, wsPath: '' } };
+}
 
 export class StateStore {
   constructor(readonly dir: string) {}

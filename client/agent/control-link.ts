@@ -1,0 +1,71 @@
+import type { Logger } from 'pino';
+import { ControlClient } from '../control/control-client.ts';
+import type { MapState } from '../control/map-state.ts';
+import { MapStream } from '../control/map-stream.ts';
+import { asFullMap, type SavedMap } from './state-store.ts';
+
+/**
+ * The agent's side of the control layer: one map stream to the server at a time, and this
+ * node's endpoint candidates reported on connect and every `endpointRefreshMs` (the server
+ * ignores repeats). What the maps mean is the agent's business, through `onMap`.
+ */
+export interface ControlLinkDeps {
+  onMap(state: MapState): void;
+  onGoodbye(code: string, message: string): void;
+  /** Re-read at each report: interfaces come and go. */
+  endpoints(): string[];
+  endpointRefreshMs: number;
+  log: Logger;
+}
+
+export class ControlLink {
+  private stream: MapStream | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private up = false;
+
+  constructor(private readonly deps: ControlLinkDeps) {}
+
+  /** Whether a stream is open or retrying (that is, the node wants to be connected). */
+  get open(): boolean {
+    return this.stream !== undefined;
+  }
+
+  get connected(): boolean {
+    return this.up;
+  }
+
+  /** The map as the stream holds it now. */
+  get map(): MapState | undefined {
+    return this.stream?.state;
+  }
+
+  connect(serverUrl: string, machinePrivateKey: string, saved: SavedMap | undefined): void {
+    const stream = new MapStream(new ControlClient(serverUrl, machinePrivateKey), {
+      onMap: (state) => this.deps.onMap(state),
+      onGoodbye: (code, message) => this.deps.onGoodbye(code, message),
+      onConnection: (up) => {
+        this.up = up;
+        if (up) this.report(stream);
+        this.deps.log.info({ connected: up, server: serverUrl }, up ? 'map stream open' : 'map stream closed; retrying with backoff');
+      },
+    });
+    // Resume: the stream asks for what changed since the map we still hold.
+    if (saved) stream.state.apply(asFullMap(saved));
+    this.stream = stream;
+    stream.start();
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.report(stream), this.deps.endpointRefreshMs);
+    this.timer.unref();
+  }
+
+  disconnect(): void {
+    clearInterval(this.timer);
+    this.stream?.stop();
+    this.stream = undefined;
+    this.up = false;
+  }
+
+  private report(stream: MapStream): void {
+    stream.reportEndpoints(this.deps.endpoints());
+  }
+}
