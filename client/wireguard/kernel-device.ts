@@ -1,10 +1,8 @@
 import { CommandError } from '../system/errors.ts';
 import { run, type Runner } from '../system/run.ts';
-import type { DeviceConfig, WireGuardDevice } from './device.ts';
 import { WireGuardError } from './errors.ts';
-import type { PeerChanges, PeerConfig } from './peer-diff.ts';
 import { DeviceReconciler } from './reconciler.ts';
-import type { DeviceState } from './uapi-format.ts';
+import { ReconciledDevice } from './reconciled-device.ts';
 import { WgTool } from './wg-tool.ts';
 
 /**
@@ -19,16 +17,17 @@ export interface KernelDeviceOptions {
   runner?: Runner;
 }
 
-export class KernelWireGuardDevice implements WireGuardDevice {
+export class KernelWireGuardDevice extends ReconciledDevice {
   readonly iface: string;
   readonly netns: string | undefined;
-  private readonly reconciler: DeviceReconciler;
+  protected readonly reconciler: DeviceReconciler;
   private readonly runner: Runner;
 
   private constructor(
     options: KernelDeviceOptions,
     private readonly owned: boolean,
   ) {
+    super();
     this.iface = options.iface;
     this.netns = options.netns;
     this.runner = options.runner ?? run;
@@ -54,22 +53,6 @@ export class KernelWireGuardDevice implements WireGuardDevice {
 
   static attach(options: KernelDeviceOptions): KernelWireGuardDevice {
     return new KernelWireGuardDevice(options, false);
-  }
-
-  configure(config: DeviceConfig): Promise<void> {
-    return this.reconciler.configure(config);
-  }
-
-  applyPeers(desired: readonly PeerConfig[]): Promise<PeerChanges> {
-    return this.reconciler.applyPeers(desired);
-  }
-
-  initiateHandshakes(publicKeys?: readonly string[]): Promise<void> {
-    return this.reconciler.initiateHandshakes(publicKeys);
-  }
-
-  state(): Promise<DeviceState> {
-    return this.reconciler.state();
   }
 
   close(): Promise<void> {

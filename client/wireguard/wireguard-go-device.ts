@@ -1,8 +1,6 @@
-import type { DeviceConfig, WireGuardDevice } from './device.ts';
-import type { PeerChanges, PeerConfig } from './peer-diff.ts';
 import { DeviceReconciler } from './reconciler.ts';
+import { ReconciledDevice } from './reconciled-device.ts';
 import { WireGuardGoSupervisor, type SupervisorEvent, type SupervisorOptions } from './supervisor.ts';
-import type { DeviceState } from './uapi-format.ts';
 
 /**
  * A WireGuardDevice backed by a supervised wireguard-go process and its UAPI socket.
@@ -15,13 +13,14 @@ export interface WireGuardGoDeviceOptions extends Omit<SupervisorOptions, 'onEve
   onEvent?: (event: SupervisorEvent | { type: 'reconfigure_failed'; error: unknown }) => void;
 }
 
-export class WireGuardGoDevice implements WireGuardDevice {
+export class WireGuardGoDevice extends ReconciledDevice {
   readonly iface: string;
   readonly netns: string | undefined;
   private readonly supervisor: WireGuardGoSupervisor;
-  private readonly reconciler: DeviceReconciler;
+  protected readonly reconciler: DeviceReconciler;
 
   private constructor(private readonly options: WireGuardGoDeviceOptions) {
+    super();
     this.iface = options.iface;
     this.netns = options.netns;
     this.supervisor = new WireGuardGoSupervisor({ ...options, onEvent: (e) => this.onSupervisorEvent(e) });
@@ -41,22 +40,6 @@ export class WireGuardGoDevice implements WireGuardDevice {
   /** True when this device took over a wireguard-go that was already running. */
   get adopted(): boolean {
     return this.supervisor.adopted;
-  }
-
-  configure(config: DeviceConfig): Promise<void> {
-    return this.reconciler.configure(config);
-  }
-
-  applyPeers(desired: readonly PeerConfig[]): Promise<PeerChanges> {
-    return this.reconciler.applyPeers(desired);
-  }
-
-  initiateHandshakes(publicKeys?: readonly string[]): Promise<void> {
-    return this.reconciler.initiateHandshakes(publicKeys);
-  }
-
-  state(): Promise<DeviceState> {
-    return this.reconciler.state();
   }
 
   close(): Promise<void> {

@@ -1,8 +1,8 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import { PROOF_MAX_SKEW_MS, b64url, signProof } from '../../../protocol/proof.ts';
-import { TrellisError } from '../../../server/errors.ts';
 import { MachineProofVerifier } from '../../../server/identity/machine-proof.ts';
+import { refusal } from '../../support/refusal.ts';
 
 const NOW = 1_800_000_000_000;
 const PATH = '/api/v1/machine/update';
@@ -36,16 +36,6 @@ function withFields(header: string, change: (f: string[]) => void): string {
   const f = fields(header);
   change(f);
   return `Trellis-Proof ${f.join('.')}`;
-}
-
-function refusal(f: () => unknown): TrellisError {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TrellisError);
-    return err as TrellisError;
-  }
-  throw new Error('expected the proof to be refused');
 }
 
 describe('machine-key proof verification', () => {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TrellisError } from '../../../server/errors.ts';
 import { addressPlan } from '../../../server/nodes/addresses.ts';
-
-function refusal(f: () => unknown): TrellisError {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TrellisError);
-    return err as TrellisError;
-  }
-  throw new Error('expected a refusal');
-}
+import { refusal } from '../../support/refusal.ts';
 
 describe('address plan', () => {
   const plan = addressPlan('100.64.0.0/10', 'fd7a:115c:a1e0::/48');

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { TrellisError } from '../../../server/errors.ts';
 import { parseRoutes } from '../../../server/nodes/routes.ts';
+import { refusal } from '../../support/refusal.ts';
 
-function refusal(routes: string[]): TrellisError {
-  try {
-    parseRoutes(routes, 'body.advertiseRoutes');
-  } catch (err) {
-    expect(err).toBeInstanceOf(TrellisError);
-    return err as TrellisError;
-  }
-  throw new Error(`expected ${JSON.stringify(routes)} to be refused`);
-}
+const refused = (routes: string[]) => refusal(() => parseRoutes(routes, 'body.advertiseRoutes'), JSON.stringify(routes));
 
 describe('advertised and approved routes', () => {
   it('accepts IPv4 and IPv6 CIDRs, including exit routes and host routes', () => {
@@ -30,17 +22,17 @@ describe('advertised and approved routes', () => {
     'not-a-route', '10.0.0.0', '10.0.0.0/', '10.0.0.0/33', '10.0.0.0/08', '10.0.0.0/8/9', '10.0.0.0/-1', '10.0.0.0/ 8',
     '300.0.0.0/8', 'fd00::/129', '::ffff:10.0.0.0/104', 'fe80::%eth0/64', '',
   ])('refuses "%s" with route.malformed naming its place', (bad) => {
-    const err = refusal(['10.1.0.0/16', bad]);
+    const err = refused(['10.1.0.0/16', bad]);
     expect(err.code).toBe('route.malformed');
     expect(err.where).toBe('body.advertiseRoutes.1');
     expect(err.message).toContain(`body.advertiseRoutes[1]: "${bad}"`);
   });
 
   it('refuses host bits, saying what to write instead', () => {
-    const v4 = refusal(['10.0.0.1/8']);
+    const v4 = refused(['10.0.0.1/8']);
     expect(v4.code).toBe('route.malformed');
     expect(v4.message).toContain('write 10.0.0.0/8');
-    const v6 = refusal(['fd00::1/64']);
+    const v6 = refused(['fd00::1/64']);
     expect(v6.message).toContain('write fd00::/64');
   });
 });
