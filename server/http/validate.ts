@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { TrellisError, invalid } from '../errors.ts';
+import { invalid } from '../errors.ts';
 
 /** Parses request bytes as JSON and checks them against a schema; errors name the field. */
 export function parseBody<T>(schema: z.ZodType<T>, raw: Uint8Array): T {
@@ -30,8 +30,4 @@ export function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T
     throw invalid('request.missing_body', 'a JSON body is required', 'body');
   }
   throw invalid('request.invalid_field', `${path}: ${issue.message}`, path);
-}
-
-export function isTrellisError(err: unknown): err is TrellisError {
-  return err instanceof TrellisError;
 }
