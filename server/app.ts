@@ -135,6 +135,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       nodes.stop();
       identity.logins?.close();
       await stream.close();
+      engine.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections?.();

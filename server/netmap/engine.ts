@@ -186,6 +186,11 @@ export class NetmapEngine implements MapSource {
     return due;
   }
 
+  /** Drops pending sends (server shutdown; the streams are closing). */
+  stop(): void {
+    this.flusher.stop();
+  }
+
   // ---- sessions ----
   /** Opens a map stream; resumes from `since` when this node's sent state is still known. */
   attach(nodeId: string, socket: MapSocket, since: number | undefined): MapSession | undefined {
