@@ -15,6 +15,7 @@ import { AgentError } from './errors.ts';
 import type { AgentState, LoginRequest, LoginStarted, LoginWaitResponse, StatusResponse, UpRequest, WhoisResponse } from './local-api/messages.ts';
 import { PersonSignIn } from './person-sign-in.ts';
 import { reconfig } from './reconfig.ts';
+import { serverAddress } from './server-address.ts';
 import { type Keys, type NodeState, type SavedMap, StateStore } from './state-store.ts';
 import { statusView } from './status-view.ts';
 import { whois } from './whois.ts';
@@ -277,7 +278,10 @@ export class Agent {
 
   private onMap(state: MapState): void {
     if (!state.self) return;
-    this.loop.submit({ version: state.version, self: state.self, peers: [...state.peers.values()], packetFilter: state.packetFilter, fromServer: true });
+    this.loop.submit({
+      version: state.version, self: state.self, peers: [...state.peers.values()], packetFilter: state.packetFilter,
+      ...(state.relay && { relay: state.relay }), fromServer: true,
+    });
   }
 
   private async onGoodbye(code: string, message: string): Promise<void> {
@@ -302,7 +306,8 @@ export class Agent {
   // ---- reconfig and engine ----
 
   private async applyMap(map: AppliedMap): Promise<void> {
-    const config = reconfig(map, { privateKey: this.keys.wireguardPrivateKey, listenPort: this.options.listenPort });
+    const serverHost = map.relay?.wireguardKey && !map.relay.endpoint && this.node ? await serverAddress(this.node.serverUrl) : undefined;
+    const config = reconfig(map, { privateKey: this.keys.wireguardPrivateKey, listenPort: this.options.listenPort, ...(serverHost && { serverHost }) });
     await this.options.engine.apply(config);
     const { fromServer, ...saved } = map;
     this.store.writeMap(saved);

@@ -1,4 +1,5 @@
 import type { FilterRule } from '../../protocol/filter.ts';
+import type { RelayConfig } from '../../protocol/map.ts';
 import type { Peer, SelfNode } from '../../protocol/node.ts';
 import type { DeviceConfig } from '../wireguard/device.ts';
 import type { PeerConfig } from '../wireguard/peer-diff.ts';
@@ -8,7 +9,8 @@ import type { PeerConfig } from '../wireguard/peer-diff.ts';
  * make true. No I/O and no clocks, so every rule about which peer gets which address is tested
  * without a device, and control and engine never need to know each other.
  *  1. device: our private key and listen port;
- *  2. peers: one WireGuard peer per map peer with its allowed IPs and its best endpoint;
+ *  2. peers: one WireGuard peer per map peer with its allowed IPs and its endpoint; with the
+ *     server's relay in the map, the server as a peer too, and every map peer on the relay;
  *  3. addresses: our own mesh addresses as host prefixes;
  *  4. peer routes: every peer allowed IP (the mesh ranges cover most; subnet routes are extra);
  *  5. filter: the node's inbound rules exactly as the server compiled them.
@@ -17,6 +19,7 @@ export interface MapView {
   self: SelfNode;
   peers: Iterable<Peer>;
   packetFilter: readonly FilterRule[];
+  relay?: RelayConfig;
 }
 
 export interface EngineConfig {
@@ -32,16 +35,33 @@ export interface ReconfigOptions {
   listenPort: number;
   /** Seconds; 0 (default) leaves keepalives off, as NAT-free paths do not need them. */
   persistentKeepalive?: number;
+  /**
+   * The control server's address (an IP, resolved by the caller): with the relay's `udpPort`,
+   * the relay endpoint when the map does not name one.
+   */
+  serverHost?: string;
 }
+
+/** Keeps the server tunnel (and this node's NAT mapping, shared with relayed peers) alive. */
+export const SERVER_KEEPALIVE_S = 25;
 
 export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
   const peers: PeerConfig[] = [];
   const seen = new Set<string>([map.self.wireguardKey]);
+  const relay = relayPeer(map.relay, options.serverHost);
+  if (relay && !seen.has(relay.publicKey)) {
+    // The server as a peer: it learns our public mapping from this tunnel and relays for us only
+    // while it is up. No allowed IPs: nothing of the mesh is routed to it.
+    peers.push(relay);
+    seen.add(relay.publicKey);
+  }
   for (const p of [...map.peers].sort((a, b) => a.id.localeCompare(b.id))) {
     // A key listed twice (or our own) would make the device config ambiguous; the first wins.
     if (seen.has(p.wireguardKey)) continue;
     seen.add(p.wireguardKey);
-    const endpoint = p.endpoints[0];
+    // On the relay, every peer is reachable within a round trip to the server whatever NATs lie
+    // between us; WireGuard roams to a direct address by itself once packets come from one.
+    const endpoint = relay?.endpoint ?? p.endpoints[0];
     peers.push({
       publicKey: p.wireguardKey,
       allowedIPs: [...p.allowedIPs],
@@ -56,6 +76,15 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
     peerRoutes: [...new Set(peers.flatMap((p) => p.allowedIPs))].sort(),
     filter: [...map.packetFilter],
   };
+}
+
+/** The server as a WireGuard peer, when the map has a relay key and we know where it listens. */
+function relayPeer(relay: RelayConfig | undefined, serverHost: string | undefined): PeerConfig | undefined {
+  if (!relay?.wireguardKey || relay.udpPort <= 0) return undefined;
+  const host = serverHost?.includes(':') && !serverHost.startsWith('[') ? `[${serverHost}]` : serverHost;
+  const endpoint = relay.endpoint ?? (host !== undefined ? `${host}:${relay.udpPort}` : undefined);
+  if (endpoint === undefined) return undefined;
+  return { publicKey: relay.wireguardKey, allowedIPs: [], endpoint, persistentKeepalive: SERVER_KEEPALIVE_S };
 }
 
 function hostPrefixes(self: SelfNode): string[] {

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { z } from 'zod';
 import { FilterRule } from '../../protocol/filter.ts';
-import type { FullMap } from '../../protocol/map.ts';
+import { type FullMap, RelayConfig } from '../../protocol/map.ts';
 import { Peer, SelfNode } from '../../protocol/node.ts';
 import { WorkloadSpec } from '../identity/workload-spec.ts';
 import { AgentError } from './errors.ts';
@@ -40,12 +40,15 @@ export const SavedMap = z.object({
   self: SelfNode,
   peers: z.array(Peer),
   packetFilter: z.array(FilterRule),
+  /** The server's relay, so a restarted agent keeps its server tunnel and relayed peers. */
+  relay: RelayConfig.optional(),
 });
 export type SavedMap = z.infer<typeof SavedMap>;
 
-/** A saved map as the stream's MapState takes it (DNS and relay are not used by the engine yet). */
+/** A saved map as the stream's MapState takes it (DNS is not used by the engine yet). */
 export function asFullMap(saved: SavedMap): FullMap {
-  return { type: 'full', ...saved, dns: { domain: '', nameservers: [] }, relay: { udpPort: 0, wsPath: '' } };
+  const { relay, ...rest } = saved;
+  return { type: 'full', ...rest, dns: { domain: '', nameservers: [] }, relay: relay ?? { udpPort: 0, wsPath: '' } };
 }
 
 export class StateStore {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StateStore } from '../../../client/agent/state-store.ts';
+import { asFullMap, StateStore, type SavedMap } from '../../../client/agent/state-store.ts';
+import { generateKeyPair } from '../../../client/wireguard/keys.ts';
 
 describe('the state directory', () => {
   let dir: string;
@@ -42,5 +43,20 @@ describe('the state directory', () => {
     expect(store.readKeys()).toBeDefined();
     store.forget({ keys: true });
     expect(store.readKeys()).toBeUndefined();
+  });
+
+  it('keeps the relay with the saved map, so a restarted agent resumes on it; a map saved before relays still reads', () => {
+    const key = generateKeyPair().publicKey;
+    const saved: SavedMap = {
+      version: 3, packetFilter: [], peers: [],
+      self: { id: 'n1', name: 'a', wireguardKey: key, machineKey: key, addresses: [], allowedIPs: [], endpoints: [], tags: [], online: true, ipv4: '100.64.0.1', ipv6: 'fd7a:115c:a1e0::1', ephemeral: false, advertisedRoutes: [], approvedRoutes: [] },
+      relay: { udpPort: 3478, wsPath: '/relay', wireguardKey: key },
+    };
+    store.writeMap(saved);
+    expect(store.readMap()).toEqual(saved);
+    expect(asFullMap(store.readMap()!).relay).toEqual(saved.relay);
+    const { relay: _r, ...older } = saved;
+    store.writeMap(older);
+    expect(asFullMap(store.readMap()!).relay).toEqual({ udpPort: 0, wsPath: '' });
   });
 });

@@ -29,7 +29,12 @@ export class AgentHost {
   }
 
   static async start(lab: Lab, label: string, extraFlags: readonly string[] = []): Promise<AgentHost> {
-    const host = await lab.addHost(label);
+    return AgentHost.startOn(await lab.addHost(label), extraFlags);
+  }
+
+  /** An agent on a host the test placed itself (e.g. behind a NAT). */
+  static async startOn(host: Host, extraFlags: readonly string[] = []): Promise<AgentHost> {
+    const { lab, label } = host;
     const a = new AgentHost(host, mkdtempSync(join(tmpdir(), `trellis-e2e-${label}-`)), lab.uniqueName(`m${label}`), extraFlags);
     await a.start();
     return a;
