@@ -9,7 +9,7 @@ import type { MapState } from '../control/map-state.ts';
 import { generateKeyPair, publicKeyOf } from '../wireguard/keys.ts';
 import { ApplyLoop } from './apply-loop.ts';
 import { ControlLink } from './control-link.ts';
-import { localEndpoints } from './endpoints.ts';
+import { localEndpoints, localSubnets, onLinkMatcher } from './endpoints.ts';
 import type { Engine } from './engine.ts';
 import { AgentError } from './errors.ts';
 import type { AgentState, LoginRequest, LoginStarted, LoginWaitResponse, StatusResponse, UpRequest, WhoisResponse } from './local-api/messages.ts';
@@ -307,7 +307,10 @@ export class Agent {
 
   private async applyMap(map: AppliedMap): Promise<void> {
     const serverHost = map.relay?.wireguardKey && !map.relay.endpoint && this.node ? await serverAddress(this.node.serverUrl) : undefined;
-    const config = reconfig(map, { privateKey: this.keys.wireguardPrivateKey, listenPort: this.options.listenPort, ...(serverHost && { serverHost }) });
+    const config = reconfig(map, {
+      privateKey: this.keys.wireguardPrivateKey, listenPort: this.options.listenPort, ...(serverHost && { serverHost }),
+      isOnLink: onLinkMatcher(localSubnets(this.options.iface, this.options.meshRanges)),
+    });
     await this.options.engine.apply(config);
     const { fromServer, ...saved } = map;
     this.store.writeMap(saved);

@@ -23,6 +23,45 @@ export function localEndpoints(listenPort: number, meshIface: string, meshRanges
   return [...v4, ...v6].slice(0, 16);
 }
 
+/** This machine's own links (address with prefix length), the mesh interface and loopback left out. */
+export function localSubnets(meshIface: string, meshRanges: readonly string[]): string[] {
+  const ranges = meshRanges.map((r) => parsePrefix(r));
+  const out: string[] = [];
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (name === meshIface) continue;
+    for (const a of addrs ?? []) {
+      if (a.internal || !a.cidr || a.address.toLowerCase().startsWith('fe80') || inside(ranges, a.address)) continue;
+      out.push(a.cidr);
+    }
+  }
+  return out;
+}
+
+/** A test for "this `ip:port` / `[ipv6]:port` endpoint is on one of these links". */
+export function onLinkMatcher(subnets: readonly string[]): (endpoint: string) => boolean {
+  const links = subnets.flatMap((s) => {
+    try {
+      return [parsePrefix(s, { loose: true })];
+    } catch {
+      return [];
+    }
+  });
+  return (endpoint) => {
+    const ip = endpoint.startsWith('[') ? endpoint.slice(1, endpoint.indexOf(']')) : endpoint.slice(0, endpoint.lastIndexOf(':'));
+    let host: Prefix;
+    try {
+      host = parsePrefix(ip);
+    } catch {
+      return false;
+    }
+    return links.some((l) => {
+      if (l.family !== host.family) return false;
+      const shift = BigInt((l.family === 4 ? 32 : 128) - l.bits);
+      return host.address >> shift === l.address >> shift;
+    });
+  };
+}
+
 function inside(ranges: readonly Prefix[], ip: string): boolean {
   const host = parsePrefix(ip);
   return ranges.some((r) => r.family === host.family && host.address >= r.address && host.address <= lastAddress(r));

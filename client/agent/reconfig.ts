@@ -40,6 +40,8 @@ export interface ReconfigOptions {
    * the relay endpoint when the map does not name one.
    */
   serverHost?: string;
+  /** Whether an endpoint is on one of this machine's own links (endpoints.ts `onLinkMatcher`). */
+  isOnLink?: (endpoint: string) => boolean;
 }
 
 /** Keeps the server tunnel (and this node's NAT mapping, shared with relayed peers) alive. */
@@ -49,6 +51,7 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
   const peers: PeerConfig[] = [];
   const seen = new Set<string>([map.self.wireguardKey]);
   const relay = relayPeer(map.relay, options.serverHost);
+  const isOnLink = options.isOnLink ?? (() => false);
   if (relay && !seen.has(relay.publicKey)) {
     // The server as a peer: it learns our public mapping from this tunnel and relays for us only
     // while it is up. No allowed IPs: nothing of the mesh is routed to it.
@@ -59,9 +62,10 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
     // A key listed twice (or our own) would make the device config ambiguous; the first wins.
     if (seen.has(p.wireguardKey)) continue;
     seen.add(p.wireguardKey);
-    // On the relay, every peer is reachable within a round trip to the server whatever NATs lie
-    // between us; WireGuard roams to a direct address by itself once packets come from one.
-    const endpoint = relay?.endpoint ?? p.endpoints[0];
+    // A peer on one of our own links is reached directly: no NAT lies between us, and the path
+    // keeps working while the server is away. Any other goes through the relay, reachable within
+    // a round trip to the server whatever NATs lie between (until direct paths are negotiated).
+    const endpoint = (relay ? sameSiteEndpoint(p, map.self, isOnLink) : p.endpoints[0]) ?? relay?.endpoint ?? p.endpoints[0];
     peers.push({
       publicKey: p.wireguardKey,
       allowedIPs: [...p.allowedIPs],
@@ -85,6 +89,22 @@ function relayPeer(relay: RelayConfig | undefined, serverHost: string | undefine
   const endpoint = relay.endpoint ?? (host !== undefined ? `${host}:${relay.udpPort}` : undefined);
   if (endpoint === undefined) return undefined;
   return { publicKey: relay.wireguardKey, allowedIPs: [], endpoint, persistentKeepalive: SERVER_KEEPALIVE_S };
+}
+
+/**
+ * The peer's address on our own link, if it is really on the same site. Two homes may both use
+ * 192.168.1.0/24, so an address in our subnet is not enough: the server must also have seen both
+ * of us from the same public address (one NAT), or the peer's own address (no NAT between).
+ */
+function sameSiteEndpoint(p: Peer, self: SelfNode, isOnLink: (endpoint: string) => boolean): string | undefined {
+  const local = p.endpoints.find(isOnLink);
+  if (!local || !p.observedEndpoint || !self.observedEndpoint) return undefined;
+  const sameNat = hostOf(p.observedEndpoint) === hostOf(self.observedEndpoint);
+  return sameNat || isOnLink(p.observedEndpoint) ? local : undefined;
+}
+
+function hostOf(endpoint: string): string {
+  return endpoint.startsWith('[') ? endpoint.slice(1, endpoint.indexOf(']')) : endpoint.slice(0, endpoint.lastIndexOf(':'));
 }
 
 function hostPrefixes(self: SelfNode): string[] {

@@ -13,8 +13,9 @@ import { ServerHost } from './mesh/server-host.ts';
 /**
  * Real `trellis agent` processes behind NATs, on the server's relay. A, B and C each sit behind
  * their own MASQUERADE NAT and can reach only the server's network, never each other; D shares
- * A's LAN. The agents take the server as a WireGuard peer and every mesh peer on the relay
- * endpoint from their maps alone: nothing here configures a tunnel by hand.
+ * A's LAN. The agents take the server as a WireGuard peer, a peer on their own link directly,
+ * and every other peer on the relay endpoint, from their maps alone: nothing here configures a
+ * tunnel by hand.
  */
 const RELAY_PORT = 3478;
 const POLICY = `{
@@ -100,12 +101,15 @@ describeWith([isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables'
     expect(await a.host.ping(ip.b!.v4, 2)).toBe(true); // the allowed pair still works
   });
 
-  it('two nodes on the same LAN still connect (on the relay for now, not yet directly)', async () => {
+  it('two nodes on the same LAN connect directly, not through the relay', async () => {
     const { a, d } = agents;
     await joinMesh(d, 'tag:a');
     await d.until((s) => s.peers.some((p) => p.name === 'a'), 'd sees a');
     expect(await d.host.pingUntil(ip.a!.v4, 10_000), 'd -> a').toBe(true);
     expect(await a.host.pingUntil(ip.d!.v4, 5_000), 'a -> d').toBe(true);
-    expect((await d.status()).peers.find((p) => p.name === 'a')!.endpoint).toBe(relayEndpoint());
+    // Direct once the server has seen both behind the same NAT (from their server tunnels).
+    const direct = new RegExp(`^${a.host.address.replace(/\./g, '\\.')}:\\d+$`);
+    await d.until((s) => direct.test(s.peers.find((p) => p.name === 'a')?.endpoint ?? ''), 'd reaches a directly');
+    expect(await d.host.pingUntil(ip.a!.v4, 5_000), 'd -> a, directly').toBe(true);
   });
 });
