@@ -71,7 +71,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       metrics?.mapBytes.inc({ kind }, bytes);
     },
   });
-  metrics = new ServerMetrics({ connected: () => engine.connectedCount, nodes: () => engine.nodeCount, queues: () => engine.queueDepths() });
+  metrics = new ServerMetrics({
+    connected: () => engine.connectedCount, nodes: () => engine.nodeCount, queues: () => engine.queueDepths(),
+    ...(relay && { relay: () => relay.port.stats }),
+  });
   policies.onChange((p) => engine.setPolicy(p.policy, p.record.starter));
 
   const users = new UserService(store, engine, now);

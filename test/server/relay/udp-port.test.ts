@@ -105,6 +105,12 @@ describe('the server\'s UDP port (in-process server, loopback)', () => {
     await b.until((x) => [...x.map.peers.values()].some((p) => p.name === 'a' && p.observedEndpoint === expected), 'a\'s observed endpoint at b');
     await a.until((x) => x.map.self?.observedEndpoint === expected, 'a\'s own observed endpoint');
     expect(t.server.relay!.observedEndpoint(a.node!.id)).toBe(expected);
+    // The relay's totals reach /metrics.
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const value = (name: string) => Number(metrics.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ').pop());
+    expect(value('trellis_relay_handshakes_total')).toBeGreaterThanOrEqual(1);
+    expect(value('trellis_relay_sessions')).toBeGreaterThanOrEqual(1);
+    expect(value('trellis_relay_dropped_total')).toBeGreaterThanOrEqual(0);
   });
 
   it('a key that is not a registered node gets no answer at all', async () => {
