@@ -51,8 +51,9 @@ export const RegisterRequest = z.strictObject({
 });
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
 
-export const RegisterResponse = z.object({ node: SelfNode });
-export type RegisterResponse = z.infer<typeof RegisterResponse>;
+/** The answer of every machine endpoint that registers, reads or changes the calling node. */
+export const NodeResponse = z.object({ node: SelfNode });
+export type NodeResponse = z.infer<typeof NodeResponse>;
 
 /** `POST /api/v1/machine/rotate-key`: a new WireGuard key; identity and addresses stay. */
 export const RotateKeyRequest = z.strictObject({ wireguardKey: WireGuardKey });

@@ -1,6 +1,6 @@
 import { signProof } from '../../protocol/proof.ts';
 import {
-  RegisterResponse, type RegisterRequest, type UpdateSelfRequest,
+  NodeResponse, type RegisterRequest, type UpdateSelfRequest,
 } from '../../protocol/join.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { SelfNode } from '../../protocol/node.ts';
@@ -19,19 +19,19 @@ export class ControlClient {
 
   async register(req: Omit<RegisterRequest, 'machineKey' | 'protocolVersion'>): Promise<SelfNode> {
     const body = { ...req, machineKey: this.machineKey, protocolVersion: PROTOCOL_VERSION };
-    return RegisterResponse.parse(await this.request('POST', '/api/v1/machine/register', body)).node;
+    return NodeResponse.parse(await this.request('POST', '/api/v1/machine/register', body)).node;
   }
 
   async self(): Promise<SelfNode> {
-    return ((await this.request('GET', '/api/v1/machine/self')) as { node: SelfNode }).node;
+    return NodeResponse.parse(await this.request('GET', '/api/v1/machine/self')).node;
   }
 
   async rotateKey(wireguardKey: string): Promise<SelfNode> {
-    return ((await this.request('POST', '/api/v1/machine/rotate-key', { wireguardKey })) as { node: SelfNode }).node;
+    return NodeResponse.parse(await this.request('POST', '/api/v1/machine/rotate-key', { wireguardKey })).node;
   }
 
   async update(update: UpdateSelfRequest): Promise<SelfNode> {
-    return ((await this.request('POST', '/api/v1/machine/update', update)) as { node: SelfNode }).node;
+    return NodeResponse.parse(await this.request('POST', '/api/v1/machine/update', update)).node;
   }
 
   async logout(): Promise<void> {

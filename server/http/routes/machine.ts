@@ -1,6 +1,4 @@
-import { z } from 'zod';
-import { RegisterRequest, RegisterResponse, RotateKeyRequest, UpdateSelfRequest } from '../../../protocol/join.ts';
-import { SelfNode } from '../../../protocol/node.ts';
+import { NodeResponse, RegisterRequest, RotateKeyRequest, UpdateSelfRequest } from '../../../protocol/join.ts';
 import type { NetmapEngine } from '../../netmap/engine.ts';
 import { LiveNode } from '../../netmap/live-node.ts';
 import type { NodeService } from '../../nodes/node-service.ts';
@@ -20,7 +18,7 @@ export function machineRoutes(nodes: NodeService, engine: NetmapEngine, metrics:
       tag: 'machine',
       auth: { kind: 'machine-unregistered' },
       body: RegisterRequest,
-      response: RegisterResponse,
+      response: NodeResponse,
       handle: async ({ body, caller, sourceIp }) => {
         const done = metrics.joinSeconds.startTimer();
         const { machineKey, node: existing } = machineOf(caller);
@@ -35,7 +33,7 @@ export function machineRoutes(nodes: NodeService, engine: NetmapEngine, metrics:
       summary: "This node's own record",
       tag: 'machine',
       auth: { kind: 'machine' },
-      response: z.object({ node: SelfNode }),
+      response: NodeResponse,
       handle: async ({ caller }) => ({ node: selfOf(machineOf(caller).node!) }),
     }),
     route({
@@ -45,7 +43,7 @@ export function machineRoutes(nodes: NodeService, engine: NetmapEngine, metrics:
       tag: 'machine',
       auth: { kind: 'machine' },
       body: RotateKeyRequest,
-      response: z.object({ node: SelfNode }),
+      response: NodeResponse,
       handle: async ({ body, caller }) => ({ node: selfOf(await nodes.rotateKey(machineOf(caller).node!, body.wireguardKey)) }),
     }),
     route({
@@ -55,7 +53,7 @@ export function machineRoutes(nodes: NodeService, engine: NetmapEngine, metrics:
       tag: 'machine',
       auth: { kind: 'machine' },
       body: UpdateSelfRequest,
-      response: z.object({ node: SelfNode }),
+      response: NodeResponse,
       handle: async ({ body, caller }) => ({ node: selfOf(await nodes.updateSelf(machineOf(caller).node!, body)) }),
     }),
     route({
