@@ -76,15 +76,34 @@ export const Goodbye = z.object({
 });
 export type Goodbye = z.infer<typeof Goodbye>;
 
-export const ServerMessage = z.discriminatedUnion('type', [FullMap, DeltaMap, Ping, Pong, Goodbye]);
+/**
+ * Sent to both nodes of a pair at once, so that they switch to each other's direct candidates
+ * at the same moment: each side's packets open its own NAT for the other's (hole punching).
+ * `candidates` are the other node's: its reported endpoints and the one the server observed.
+ */
+export const PathTrial = z.object({
+  type: z.literal('path-trial'),
+  /** Names the attempt in both nodes' logs. */
+  trial: z.string().max(64),
+  peer: z.string().max(128),
+  candidates: z.array(z.string()).max(17),
+});
+export type PathTrial = z.infer<typeof PathTrial>;
+
+export const ServerMessage = z.discriminatedUnion('type', [FullMap, DeltaMap, Ping, Pong, Goodbye, PathTrial]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
-/** Agent to server: liveness, and its current endpoint candidates. */
+/** Agent to server: liveness, its current endpoint candidates, and requests for direct paths. */
 export const EndpointsUpdate = z.object({
   type: z.literal('endpoints'),
   endpoints: z.array(z.string()).max(16),
 });
-export const ClientMessage = z.discriminatedUnion('type', [Ping, Pong, EndpointsUpdate]);
+/** Agent to server: this relayed peer carries traffic; signal both of us to try a direct path. */
+export const PathRequest = z.object({
+  type: z.literal('path-request'),
+  peer: z.string().max(128),
+});
+export const ClientMessage = z.discriminatedUnion('type', [Ping, Pong, EndpointsUpdate, PathRequest]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 /** WebSocket close codes the server uses (4000-4999 is the application range). */

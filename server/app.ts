@@ -23,6 +23,7 @@ import { NodeService } from './nodes/node-service.ts';
 import { createLogger } from './observability/logger.ts';
 import { ServerMetrics } from './observability/metrics.ts';
 import { PolicyService } from './policies/policy-service.ts';
+import { PathBroker } from './paths/path-broker.ts';
 import { openRelay } from './relay/relay-setup.ts';
 import type { UdpPort } from './relay/udp-port.ts';
 import { createSqliteStore } from './store/sqlite/index.ts';
@@ -114,8 +115,17 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   });
 
   const server = await listen(app.fetch, config.listen.host, config.listen.port);
+  const paths = relay && new PathBroker({
+    visiblePeers: (id) => engine.visiblePeers(id),
+    candidatesOf: (id) => {
+      const live = engine.node(id);
+      return live?.online ? { endpoints: live.record.endpoints, observed: live.observedEndpoint } : undefined;
+    },
+    send: (id, text) => engine.sendTo(id, text),
+    now,
+  });
   const stream = attachMapStream(server, {
-    auth, engine, nodes, logger, now, limiter: authLimiter,
+    auth, engine, nodes, logger, now, limiter: authLimiter, ...(paths && { paths }),
     heartbeatMs: config.nodes.heartbeatSeconds * 1000,
   });
   const expiry = setInterval(() => {

@@ -6,6 +6,8 @@ import type { WorkloadSpec } from '../identity/workload-spec.ts';
 import { ControlClient } from '../control/control-client.ts';
 import { generateMachineKey } from '../control/machine-key.ts';
 import type { MapState } from '../control/map-state.ts';
+import { PathEcho } from '../paths/echo.ts';
+import { PathManager } from '../paths/path-manager.ts';
 import { generateKeyPair, publicKeyOf } from '../wireguard/keys.ts';
 import { ApplyLoop } from './apply-loop.ts';
 import { ControlLink } from './control-link.ts';
@@ -14,7 +16,7 @@ import type { Engine } from './engine.ts';
 import { AgentError } from './errors.ts';
 import type { AgentState, LoginRequest, LoginStarted, LoginWaitResponse, StatusResponse, UpRequest, WhoisResponse } from './local-api/messages.ts';
 import { PersonSignIn } from './person-sign-in.ts';
-import { reconfig } from './reconfig.ts';
+import { reconfig, relayPeer } from './reconfig.ts';
 import { serverAddress } from './server-address.ts';
 import { type Keys, type NodeState, type SavedMap, StateStore } from './state-store.ts';
 import { statusView } from './status-view.ts';
@@ -63,6 +65,10 @@ export class Agent {
   private state: AgentState = 'needs-login';
   private readonly workload: WorkloadMembership;
   private readonly signIn: PersonSignIn;
+  private readonly echo = new PathEcho();
+  private readonly paths: PathManager;
+  private lastMap: AppliedMap | undefined;
+  private relayEndpoint: string | undefined;
 
   constructor(private readonly options: AgentOptions) {
     this.store = new StateStore(options.stateDir);
@@ -70,6 +76,7 @@ export class Agent {
     this.link = new ControlLink({
       onMap: (state) => this.onMap(state),
       onGoodbye: (code, message) => void this.onGoodbye(code, message),
+      onPathTrial: (trial) => void this.paths.trial(trial),
       endpoints: () => localEndpoints(options.listenPort, options.iface, options.meshRanges),
       endpointRefreshMs: options.endpointRefreshMs ?? 30_000,
       log: options.logger,
@@ -83,6 +90,25 @@ export class Agent {
       noteError: (message) => (this.lastError = message),
       serverUrl: options.serverUrl,
       log: options.logger,
+    });
+    this.paths = new PathManager({
+      map: () => this.link.map, relayEndpoint: () => this.relayEndpoint, device: () => options.engine.state(),
+      setEndpoint: (key, endpoint) => options.engine.setPeerEndpoint(key, endpoint),
+      request: (peerId) => this.link.requestPath(peerId),
+      touchServer: () => {
+        const key = this.lastMap?.relay?.wireguardKey;
+        if (key) void options.engine.poke([key]).catch(() => undefined);
+      },
+      changed: () => {
+        if (this.state === 'running' && this.lastMap) this.loop.submit({ ...this.lastMap, fromServer: false });
+      },
+      localEndpoints: () => localEndpoints(options.listenPort, options.iface, options.meshRanges),
+      networkChanged: () => {
+        this.link.networkChanged();
+        void options.engine.rebind().catch(() => undefined);
+      },
+      echo: this.echo, log: options.logger,
+      candidates: () => ({ isOnLink: onLinkMatcher(localSubnets(options.iface, options.meshRanges)), hasIPv6: localEndpoints(options.listenPort, options.iface, options.meshRanges).some((e) => e.startsWith('[')) }),
     });
     this.signIn = new PersonSignIn({
       useServer: (requested) => this.useServer(requested),
@@ -228,6 +254,7 @@ export class Agent {
   async down(): Promise<StatusResponse> {
     this.workload.stop();
     this.link.disconnect();
+    this.stopPaths();
     this.loop.stop();
     await this.loop.idle();
     await this.options.engine.teardown({ keepGuard: false });
@@ -247,6 +274,7 @@ export class Agent {
     this.workload.close();
     this.signIn.cancel();
     this.link.disconnect();
+    this.stopPaths();
     this.loop.stop();
     await this.loop.idle();
   }
@@ -266,6 +294,8 @@ export class Agent {
       ...(this.lastError && { lastError: this.lastError }),
       ...(this.node?.signedInAt !== undefined && { signedInAt: this.node.signedInAt }),
       ...(renewal && { workload: renewal }),
+      ...(this.relayEndpoint && { relayEndpoint: this.relayEndpoint }),
+      paths: (id) => this.paths.path(id),
     });
   }
 
@@ -288,6 +318,7 @@ export class Agent {
     this.log.warn({ code }, `the server ended this node's membership: ${message}`);
     this.lastError = `${code}: ${message}`;
     this.link.disconnect();
+    this.stopPaths();
     this.loop.stop();
     await this.loop.idle();
     // Fail closed: a node that is no longer a member keeps no peers and no open ports.
@@ -307,11 +338,15 @@ export class Agent {
 
   private async applyMap(map: AppliedMap): Promise<void> {
     const serverHost = map.relay?.wireguardKey && !map.relay.endpoint && this.node ? await serverAddress(this.node.serverUrl) : undefined;
+    this.lastMap = map;
+    this.relayEndpoint = relayPeer(map.relay, serverHost)?.endpoint;
     const config = reconfig(map, {
       privateKey: this.keys.wireguardPrivateKey, listenPort: this.options.listenPort, ...(serverHost && { serverHost }),
-      isOnLink: onLinkMatcher(localSubnets(this.options.iface, this.options.meshRanges)),
+      directPaths: this.paths.directPaths(),
     });
     await this.options.engine.apply(config);
+    await this.echo.bind(config.addresses.map((a) => a.replace(/\/\d+$/, '')));
+    this.paths.start();
     const { fromServer, ...saved } = map;
     this.store.writeMap(saved);
     if (this.node && JSON.stringify(this.node.self) !== JSON.stringify(map.self)) {
@@ -326,6 +361,12 @@ export class Agent {
   }
 
   // ---- helpers ----
+
+  private stopPaths(): void {
+    this.paths.stop();
+    this.echo.close();
+    this.lastMap = undefined;
+  }
 
   private newKeys(): Keys {
     const keys = { machinePrivateKey: generateMachineKey().privateKey, wireguardPrivateKey: generateKeyPair().privateKey };

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ControlClient } from '../control/control-client.ts';
 import type { MapState } from '../control/map-state.ts';
+import type { PathTrial } from '../../protocol/map.ts';
 import { MapStream } from '../control/map-stream.ts';
 import { asFullMap, type SavedMap } from './state-store.ts';
 
@@ -12,6 +13,7 @@ import { asFullMap, type SavedMap } from './state-store.ts';
 export interface ControlLinkDeps {
   onMap(state: MapState): void;
   onGoodbye(code: string, message: string): void;
+  onPathTrial(trial: PathTrial): void;
   /** Re-read at each report: interfaces come and go. */
   endpoints(): string[];
   endpointRefreshMs: number;
@@ -43,6 +45,7 @@ export class ControlLink {
     const stream = new MapStream(new ControlClient(serverUrl, machinePrivateKey), {
       onMap: (state) => this.deps.onMap(state),
       onGoodbye: (code, message) => this.deps.onGoodbye(code, message),
+      onPathTrial: (trial) => this.deps.onPathTrial(trial),
       onConnection: (up) => {
         this.up = up;
         if (up) this.report(stream);
@@ -56,6 +59,18 @@ export class ControlLink {
     clearInterval(this.timer);
     this.timer = setInterval(() => this.report(stream), this.deps.endpointRefreshMs);
     this.timer.unref();
+  }
+
+  /** The machine's addresses changed: a fresh connection, and our new endpoints at once. */
+  networkChanged(): void {
+    const stream = this.stream;
+    if (!stream) return;
+    stream.reconnectNow(); // onConnection reports the endpoints once it is open
+  }
+
+  /** Asks the server for a direct-path trial with this peer; false while disconnected. */
+  requestPath(peerId: string): boolean {
+    return this.stream?.requestPath(peerId) ?? false;
   }
 
   disconnect(): void {

@@ -24,6 +24,8 @@ export interface EngineOptions {
   iface: string;
   meshRanges: readonly string[];
   mtu?: number;
+  /** UDP port the inbound filter always lets peers reach (the agents' path probe). */
+  probePort?: number;
   /** Opens (or adopts) the device; `onRestarted` fires when its process came back empty. */
   openDevice: (onRestarted: () => void) => Promise<WireGuardDevice>;
   runner?: Runner;
@@ -42,7 +44,7 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.runner = options.runner ?? run;
-    this.firewall = new NftFirewall({ iface: options.iface }, this.runner);
+    this.firewall = new NftFirewall({ iface: options.iface, ...(options.probePort !== undefined && { probePort: options.probePort }) }, this.runner);
   }
 
   get running(): boolean {
@@ -78,6 +80,21 @@ export class Engine {
     return this.serial(async () => {
       await this.open();
     });
+  }
+
+  /** Points one peer at `endpoint` between applies (path trials); a no-op while no device runs. */
+  setPeerEndpoint(publicKey: string, endpoint: string): Promise<void> {
+    return this.device ? this.device.setEndpoint(publicKey, endpoint) : Promise.resolve();
+  }
+
+  /** The machine's addresses changed: peers must not keep sending from one that is gone. */
+  rebind(): Promise<void> {
+    return this.device ? this.device.rebind() : Promise.resolve();
+  }
+
+  /** Makes these peers send now (a keepalive, or a handshake when there is no session). */
+  poke(publicKeys: readonly string[]): Promise<void> {
+    return this.device ? this.device.initiateHandshakes(publicKeys) : Promise.resolve();
   }
 
   state(): Promise<DeviceState | undefined> {

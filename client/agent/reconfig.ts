@@ -10,7 +10,8 @@ import type { PeerConfig } from '../wireguard/peer-diff.ts';
  * without a device, and control and engine never need to know each other.
  *  1. device: our private key and listen port;
  *  2. peers: one WireGuard peer per map peer with its allowed IPs and its endpoint; with the
- *     server's relay in the map, the server as a peer too, and every map peer on the relay;
+ *     server's relay in the map, the server as a peer too, and every map peer on the relay
+ *     unless the path manager found it a direct path;
  *  3. addresses: our own mesh addresses as host prefixes;
  *  4. peer routes: every peer allowed IP (the mesh ranges cover most; subnet routes are extra);
  *  5. filter: the node's inbound rules exactly as the server compiled them.
@@ -40,8 +41,11 @@ export interface ReconfigOptions {
    * the relay endpoint when the map does not name one.
    */
   serverHost?: string;
-  /** Whether an endpoint is on one of this machine's own links (endpoints.ts `onLinkMatcher`). */
-  isOnLink?: (endpoint: string) => boolean;
+  /**
+   * Peers on a direct path (client/paths), by WireGuard key: their endpoint there. With a relay,
+   * every other peer goes through it.
+   */
+  directPaths?: ReadonlyMap<string, string>;
 }
 
 /** Keeps the server tunnel (and this node's NAT mapping, shared with relayed peers) alive. */
@@ -51,7 +55,6 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
   const peers: PeerConfig[] = [];
   const seen = new Set<string>([map.self.wireguardKey]);
   const relay = relayPeer(map.relay, options.serverHost);
-  const isOnLink = options.isOnLink ?? (() => false);
   if (relay && !seen.has(relay.publicKey)) {
     // The server as a peer: it learns our public mapping from this tunnel and relays for us only
     // while it is up. No allowed IPs: nothing of the mesh is routed to it.
@@ -62,10 +65,9 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
     // A key listed twice (or our own) would make the device config ambiguous; the first wins.
     if (seen.has(p.wireguardKey)) continue;
     seen.add(p.wireguardKey);
-    // A peer on one of our own links is reached directly: no NAT lies between us, and the path
-    // keeps working while the server is away. Any other goes through the relay, reachable within
-    // a round trip to the server whatever NATs lie between (until direct paths are negotiated).
-    const endpoint = (relay ? sameSiteEndpoint(p, map.self, isOnLink) : p.endpoints[0]) ?? relay?.endpoint ?? p.endpoints[0];
+    // With a relay, a peer starts there (reachable within a round trip to the server, whatever
+    // NATs lie between) until the path manager finds it a direct path.
+    const endpoint = relay ? (options.directPaths?.get(p.wireguardKey) ?? relay.endpoint) : p.endpoints[0];
     peers.push({
       publicKey: p.wireguardKey,
       allowedIPs: [...p.allowedIPs],
@@ -83,28 +85,12 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
 }
 
 /** The server as a WireGuard peer, when the map has a relay key and we know where it listens. */
-function relayPeer(relay: RelayConfig | undefined, serverHost: string | undefined): PeerConfig | undefined {
+export function relayPeer(relay: RelayConfig | undefined, serverHost: string | undefined): PeerConfig | undefined {
   if (!relay?.wireguardKey || relay.udpPort <= 0) return undefined;
   const host = serverHost?.includes(':') && !serverHost.startsWith('[') ? `[${serverHost}]` : serverHost;
   const endpoint = relay.endpoint ?? (host !== undefined ? `${host}:${relay.udpPort}` : undefined);
   if (endpoint === undefined) return undefined;
   return { publicKey: relay.wireguardKey, allowedIPs: [], endpoint, persistentKeepalive: SERVER_KEEPALIVE_S };
-}
-
-/**
- * The peer's address on our own link, if it is really on the same site. Two homes may both use
- * 192.168.1.0/24, so an address in our subnet is not enough: the server must also have seen both
- * of us from the same public address (one NAT), or the peer's own address (no NAT between).
- */
-function sameSiteEndpoint(p: Peer, self: SelfNode, isOnLink: (endpoint: string) => boolean): string | undefined {
-  const local = p.endpoints.find(isOnLink);
-  if (!local || !p.observedEndpoint || !self.observedEndpoint) return undefined;
-  const sameNat = hostOf(p.observedEndpoint) === hostOf(self.observedEndpoint);
-  return sameNat || isOnLink(p.observedEndpoint) ? local : undefined;
-}
-
-function hostOf(endpoint: string): string {
-  return endpoint.startsWith('[') ? endpoint.slice(1, endpoint.indexOf(']')) : endpoint.slice(0, endpoint.lastIndexOf(':'));
 }
 
 function hostPrefixes(self: SelfNode): string[] {

@@ -1,4 +1,5 @@
 import type { Peer, SelfNode } from '../../protocol/node.ts';
+import type { PeerPath } from '../paths/path-table.ts';
 import type { DeviceState } from '../wireguard/uapi-format.ts';
 import type { AgentState, PeerStatus, StatusResponse } from './local-api/messages.ts';
 
@@ -23,6 +24,9 @@ export interface StatusInputs {
   /** When the node last registered with a credential (ms), so the key's lifetime is known. */
   signedInAt?: number;
   workload?: StatusResponse['workload'];
+  /** Where relayed peers point (a peer's endpoint there means it is relayed). */
+  relayEndpoint?: string;
+  paths?: (peerId: string) => PeerPath | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -31,11 +35,13 @@ export function statusView(i: StatusInputs): StatusResponse {
   const byKey = new Map((i.device?.peers ?? []).map((p) => [p.publicKey, p]));
   const peers = [...i.peers].sort((a, b) => a.name.localeCompare(b.name)).map((p): PeerStatus => {
     const d = byKey.get(p.wireguardKey);
+    const latencyMs = i.paths?.(p.id)?.latencyMs;
     return {
       id: p.id, name: p.name, publicKey: p.wireguardKey, addresses: p.addresses, allowedIPs: p.allowedIPs, tags: p.tags, online: p.online,
       rxBytes: d?.rxBytes ?? 0, txBytes: d?.txBytes ?? 0,
       ...(p.user !== undefined && { user: p.user }),
-      ...(d?.endpoint !== undefined && { endpoint: d.endpoint }),
+      ...(d?.endpoint !== undefined && { endpoint: d.endpoint, path: i.relayEndpoint === undefined || i.paths?.(p.id)?.direct !== undefined ? 'direct' as const : 'relay' as const }),
+      ...(latencyMs !== undefined && { latencyMs: Math.round(latencyMs * 10) / 10 }),
       ...(d?.lastHandshake && { lastHandshake: d.lastHandshake.toISOString() }),
     };
   });

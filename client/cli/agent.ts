@@ -6,6 +6,7 @@ import { Engine } from '../agent/engine.ts';
 import { LocalApi } from '../agent/local-api/server.ts';
 import { deviceOpener } from '../agent/open-device.ts';
 import { isPrefix } from '../netconf/prefix.ts';
+import { PATH_PROBE_PORT } from '../../protocol/path-probe.ts';
 import { CliError, hostname, ifaceName, oneOf, parseFlags, port, positiveInt, serverUrl } from './local/flags.ts';
 import { socketPathOf, stateDirOf } from './local/socket.ts';
 import { WORKLOAD_FLAGS, WORKLOAD_USAGE, workloadFrom } from './local/workload-flags.ts';
@@ -56,6 +57,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     iface,
     meshRanges,
     ...(mtu !== undefined && { mtu }),
+    probePort: PATH_PROBE_PORT,
     openDevice: deviceOpener({ iface, prefer, logFile: join(stateDir, 'wireguard-go.log'), onEvent: (e) => logger.info({ event: e.type }, `wireguard: ${e.type}`) }),
     onError: (what, err) => logger.error({ err }, `${what} failed`),
   });

@@ -3,7 +3,8 @@ import { parseFlags } from './local/flags.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 
 const USAGE = `usage: trellis status [--json] [--socket PATH | --state-dir DIR]
-  This node, its peers, their endpoints, last handshakes and traffic (from WireGuard itself).`;
+  This node, its peers, the path to each (direct ip:port or the server's relay) and its latency,
+  last handshakes and traffic (from WireGuard itself).`;
 
 export async function statusCommand(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { values: [...SOCKET_FLAGS], switches: ['json'] }, USAGE);
@@ -30,11 +31,12 @@ export function formatStatus(s: StatusResponse, now: Date): string {
     p.name,
     p.addresses.map((a) => a.replace(/\/(32|128)$/, '')).join(' '),
     p.user ?? p.tags.join(','),
-    p.endpoint ?? '-',
+    p.path === 'relay' ? `relay ${p.endpoint}` : p.endpoint ? `direct ${p.endpoint}` : '-',
+    p.latencyMs !== undefined ? `${p.latencyMs} ms` : '-',
     p.lastHandshake ? `${Math.max(0, Math.round((now.getTime() - Date.parse(p.lastHandshake)) / 1000))}s ago` : 'never',
     `rx ${bytes(p.rxBytes)} tx ${bytes(p.txBytes)}`,
   ]);
-  const header = ['PEER', 'ADDRESSES', 'OWNER', 'ENDPOINT', 'HANDSHAKE', 'TRANSFER'];
+  const header = ['PEER', 'ADDRESSES', 'OWNER', 'PATH', 'LATENCY', 'HANDSHAKE', 'TRANSFER'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [header, ...rows]) lines.push(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   return `${lines.join('\n')}\n`;

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { CloseCode, ServerMessage, type DeltaMap, type FullMap } from '../../protocol/map.ts';
+import { CloseCode, ServerMessage, type DeltaMap, type FullMap, type PathTrial } from '../../protocol/map.ts';
 import { Backoff } from './backoff.ts';
 import type { ControlClient } from './control-client.ts';
 import { MapState, type MapChange } from './map-state.ts';
@@ -9,6 +9,8 @@ export interface MapStreamHandlers {
   /** The server ended this node's membership (deleted, expired); the stream stops. */
   onGoodbye?(code: string, message: string): void;
   onConnection?(connected: boolean): void;
+  /** The server asks this node and a peer to try a direct path now. */
+  onPathTrial?(trial: PathTrial): void;
 }
 
 export interface MapStreamOptions {
@@ -20,6 +22,7 @@ export interface MapStreamOptions {
 }
 
 const PATH = '/api/v1/machine/map';
+const KNOWN_TYPES: ReadonlySet<string> = new Set(ServerMessage.options.map((o) => o.shape.type.value));
 const FINAL_CLOSES: readonly number[] = [CloseCode.nodeDeleted, CloseCode.nodeExpired];
 
 /**
@@ -59,6 +62,25 @@ export class MapStream {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'endpoints', endpoints }));
   }
 
+  /**
+   * The machine's addresses changed: a connection from the old one is dead but would look alive
+   * until the watchdog gives up. Connect again now.
+   */
+  reconnectNow(): void {
+    if (this.stopped) return;
+    clearTimeout(this.retry);
+    const ws = this.ws;
+    if (ws) ws.terminate(); // its close handler connects again
+    else this.connect();
+  }
+
+  /** Asks the server to signal this node and `peerId` to try a direct path. */
+  requestPath(peerId: string): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify({ type: 'path-request', peer: peerId }));
+    return true;
+  }
+
   private connect(): void {
     const query = this.state.version >= 0 ? `?since=${this.state.version}` : '';
     const url = new URL(PATH + query, this.client.serverUrl);
@@ -74,12 +96,14 @@ export class MapStream {
     ws.on('message', (data) => {
       this.lastHeard = Date.now();
       const msg = this.parse(data.toString());
+      if (msg === 'newer') return; // a message type from a newer server: not for us
       if (!msg) return ws.close(1002, 'bad message');
       if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong', t: msg.t }));
       else if (msg.type === 'goodbye') {
         goodbye = true;
         this.handlers.onGoodbye?.(msg.code, msg.message);
       } else if (msg.type === 'full' || msg.type === 'delta') this.applyMap(msg, ws);
+      else if (msg.type === 'path-trial') this.handlers.onPathTrial?.(msg);
     });
     ws.on('unexpected-response', (_req, res) => {
       // A refused upgrade: an unknown or expired node will not be let in by retrying.
@@ -129,11 +153,13 @@ export class MapStream {
     this.handlers.onMap(this.state, change);
   }
 
-  private parse(text: string): ServerMessage | undefined {
+  private parse(text: string): ServerMessage | 'newer' | undefined {
     const json = safeJson(text);
     if (this.options.validate === false) return json as ServerMessage | undefined;
     const result = ServerMessage.safeParse(json);
-    return result.success ? result.data : undefined;
+    if (result.success) return result.data;
+    const type = (json as { type?: unknown } | undefined)?.type;
+    return typeof type === 'string' && !KNOWN_TYPES.has(type) ? 'newer' : undefined;
   }
 }
 

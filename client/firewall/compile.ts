@@ -22,6 +22,11 @@ export interface CompileOptions {
   iface: string;
   /** Table name in family `inet`; default `trellis`. */
   table?: string;
+  /**
+   * UDP port of the agents' path probe (client/paths/echo.ts), accepted from any peer: it only
+   * echoes 16 bytes back, and without it no peer could measure its path to this node.
+   */
+  probePort?: number;
 }
 
 export const DEFAULT_TABLE = 'trellis';
@@ -63,12 +68,18 @@ export function compileFilter(rules: readonly FilterRule[], options: CompileOpti
     '  chain mesh_inbound {',
     '    ct state established,related accept',
     '    ct state invalid drop',
+    ...(options.probePort !== undefined ? [`    udp dport ${probePort(options.probePort)} accept`] : []),
     ...statements.map((s) => `    ${s} accept`),
     '    counter drop',
     '  }',
     '}',
     '',
   ].join('\n');
+}
+
+function probePort(port: number): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`invalid probe port ${port}`);
+  return port;
 }
 
 function compileRule(rule: FilterRule, where: string, sets: SetRegistry): string[] {

@@ -14,6 +14,8 @@ export interface FirewallOptions {
   iface: string;
   netns?: string;
   table?: string;
+  /** See CompileOptions.probePort. */
+  probePort?: number;
 }
 
 const Rules = z.array(FilterRule);
@@ -35,7 +37,9 @@ export class NftFirewall {
       const where = `rules${issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}`;
       throw new FirewallError(issue.message, where);
     }
-    const script = compileFilter(parsed.data, { iface: this.options.iface, table: this.table });
+    const script = compileFilter(parsed.data, {
+      iface: this.options.iface, table: this.table, ...(this.options.probePort !== undefined && { probePort: this.options.probePort }),
+    });
     await loadNftScript(script, this.options.netns, this.runner);
   }
 

@@ -21,6 +21,10 @@ export interface WireGuardDevice {
   /** Makes the device's peers exactly `desired`, sending only what changed. */
   applyPeers(desired: readonly PeerConfig[]): Promise<PeerChanges>;
   state(): Promise<DeviceState>;
+  /** Makes every peer pick its source address anew (after the machine's addresses changed). */
+  rebind(): Promise<void>;
+  /** Points one configured peer at `endpoint` now (a path trial); unknown peers are ignored. */
+  setEndpoint(publicKey: string, endpoint: string): Promise<void>;
   /**
    * Starts a handshake with these peers (default: all with an endpoint) now, instead of
    * waiting for traffic or timers. Needs the link up. Used after the device lost its sessions

@@ -20,6 +20,14 @@ export abstract class ReconciledDevice implements WireGuardDevice {
     return this.reconciler.applyPeers(desired);
   }
 
+  setEndpoint(publicKey: string, endpoint: string): Promise<void> {
+    return this.reconciler.setEndpoint(publicKey, endpoint);
+  }
+
+  rebind(): Promise<void> {
+    return this.reconciler.rebind();
+  }
+
   initiateHandshakes(publicKeys?: readonly string[]): Promise<void> {
     return this.reconciler.initiateHandshakes(publicKeys);
   }

@@ -52,6 +52,31 @@ export class DeviceReconciler {
     });
   }
 
+  /**
+   * Points one peer at `endpoint` now, even if we asked for the same before (WireGuard may have
+   * moved it since); later applies compare against this.
+   */
+  setEndpoint(publicKey: string, endpoint: string): Promise<void> {
+    return this.serial(async () => {
+      const last = this.lastApplied.get(publicKey);
+      if (!last) return; // not a peer (any more): nothing to point
+      await this.channel.set({ peers: [{ publicKey, updateOnly: true, endpoint }] });
+      this.lastApplied.set(publicKey, { ...last, endpoint });
+    });
+  }
+
+  /**
+   * Sets every peer's endpoint again, as it is. WireGuard remembers which local address it
+   * reached each peer from and keeps sending from it; after the machine's address changed that
+   * address is gone, and setting the endpoint is what makes it choose again.
+   */
+  rebind(): Promise<void> {
+    return this.serial(async () => {
+      const peers = (await this.channel.get()).peers.filter((p) => p.endpoint !== undefined);
+      if (peers.length > 0) await this.channel.set({ peers: peers.map((p) => ({ publicKey: p.publicKey, updateOnly: true, endpoint: p.endpoint! })) });
+    });
+  }
+
   initiateHandshakes(publicKeys?: readonly string[]): Promise<void> {
     return this.serial(async () => {
       const wanted = publicKeys ? new Set(publicKeys) : undefined;

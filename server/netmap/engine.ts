@@ -91,6 +91,12 @@ export class NetmapEngine implements MapSource {
   visiblePeers(id: string): readonly string[] {
     return this.nodes.has(id) ? this.network.peersOf(id) : [];
   }
+  /** Sends an out-of-map message (a path trial) on the node's stream; false when it has none. */
+  sendTo(id: string, text: string): boolean {
+    const session = this.sessions.get(id);
+    session?.send(text);
+    return session !== undefined;
+  }
   /** The live node holding this WireGuard public key (base64), if any. */
   nodeIdForWireguardKey(key: string): string | undefined {
     return this.byWireguardKey.get(key);

@@ -7,6 +7,7 @@ import { TrellisError } from '../errors.ts';
 import type { CallerAuth } from '../http/caller-auth.ts';
 import type { RateLimiter } from '../http/rate-limit.ts';
 import type { NodeService } from '../nodes/node-service.ts';
+import type { PathBroker } from '../paths/path-broker.ts';
 import type { NetmapEngine } from './engine.ts';
 
 export const MAP_PATH = '/api/v1/machine/map';
@@ -16,6 +17,8 @@ export interface StreamServerDeps {
   auth: CallerAuth;
   engine: NetmapEngine;
   nodes: NodeService;
+  /** Absent when the server's UDP port is off: there are no relayed sessions to upgrade. */
+  paths?: PathBroker;
   limiter: RateLimiter;
   logger: Logger;
   heartbeatMs: number;
@@ -25,7 +28,7 @@ export interface StreamServerDeps {
 /**
  * The map stream: a WebSocket upgrade proved with the machine key (the proof signs the path
  * and its `since` query, so it cannot open anyone else's stream), then the engine's messages
- * out and liveness and endpoint reports in.
+ * out; liveness, endpoint reports and direct-path requests in.
  */
 export function attachMapStream(server: Server, deps: StreamServerDeps): { close(): Promise<void> } {
   let closing = false;
@@ -77,7 +80,7 @@ export function attachMapStream(server: Server, deps: StreamServerDeps): { close
       const parsed = isBinary ? undefined : safeJson(data.toString());
       const msg = ClientMessage.safeParse(parsed);
       if (!msg.success) {
-        session.send(JSON.stringify({ type: 'goodbye', code: 'stream.bad_message', message: 'messages must be JSON ping, pong or endpoints' }));
+        session.send(JSON.stringify({ type: 'goodbye', code: 'stream.bad_message', message: 'messages must be JSON ping, pong, endpoints or path-request' }));
         session.close(CloseCode.badMessage, 'bad message');
         return;
       }
@@ -87,11 +90,15 @@ export function attachMapStream(server: Server, deps: StreamServerDeps): { close
         deps.nodes.reportEndpoints(nodeId, m.endpoints).catch((err) => {
           deps.logger.info({ nodeId, err: (err as Error).message }, 'endpoint report refused');
         });
+      } else if (m.type === 'path-request') {
+        const outcome = deps.paths?.request(nodeId, m.peer) ?? 'no_relay';
+        deps.logger.debug({ nodeId, peer: m.peer, outcome }, 'direct path requested');
       }
     });
     ws.on('close', () => {
       clearInterval(heartbeat);
       deps.engine.detach(session);
+      deps.paths?.forget(nodeId);
       if (closing) return; // the store is closing too; nothing to record
       deps.nodes.disconnected(nodeId).catch((err) => deps.logger.error({ err, nodeId }, 'disconnect bookkeeping failed'));
     });

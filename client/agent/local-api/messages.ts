@@ -63,6 +63,12 @@ export const PeerStatus = z.object({
   tags: z.array(z.string()),
   online: z.boolean(),
   endpoint: z.string().optional(),
+  /**
+   * How packets reach the peer: `direct` to `endpoint`, or through the server's `relay`; and the
+   * last measured round trip over that path (the agents' path probe).
+   */
+  path: z.enum(['direct', 'relay']).optional(),
+  latencyMs: z.number().optional(),
   lastHandshake: z.string().optional(),
   rxBytes: z.number(),
   txBytes: z.number(),

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { onLinkMatcher } from '../../../client/agent/endpoints.ts';
 import { reconfig, SERVER_KEEPALIVE_S } from '../../../client/agent/reconfig.ts';
 import { generateKeyPair } from '../../../client/wireguard/keys.ts';
 import type { RelayConfig } from '../../../protocol/map.ts';
@@ -38,24 +37,16 @@ describe('reconfig with the server\'s relay in the map', () => {
     expect(c.peers[0]!.endpoint).toBe('[2001:db8::5]:3478');
   });
 
-  it('reaches a peer on our own link directly when the server saw us both behind one NAT, the others through the relay', () => {
-    const me: SelfNode = { ...self, observedEndpoint: '198.51.100.7:61000' };
-    const lan = peer('lan', 2, { endpoints: ['192.168.7.20:41641', '[2001:db8:7::20]:41641'], observedEndpoint: '198.51.100.7:62000' });
+  it('puts a peer on the direct path the path manager found for it, the others on the relay', () => {
+    const lan = peer('lan', 2, { endpoints: ['192.168.7.20:41641'] });
     const far = peer('far', 3, { endpoints: ['10.9.0.3:41641'], observedEndpoint: '203.0.113.77:1000' });
-    const v6only = peer('v6', 4, { endpoints: ['[2001:db8:7::30]:41641'], observedEndpoint: '[2001:db8:7::30]:41641' });
-    const c = reconfig({ self: me, peers: [lan, far, v6only], packetFilter: [], relay }, { ...opts, isOnLink: onLinkMatcher(['192.168.7.5/24', '2001:db8:7::5/64', 'not-a-prefix']) });
+    const directPaths = new Map([[lan.wireguardKey, '192.168.7.20:41641'], [key(), '192.0.2.1:1']]);
+    const c = reconfig({ self, peers: [lan, far], packetFilter: [], relay }, { ...opts, directPaths });
     const endpoint = (p: Peer) => c.peers.find((x) => x.publicKey === p.wireguardKey)!.endpoint;
-    expect(endpoint(lan)).toBe('192.168.7.20:41641'); // same public address: one NAT, one site
-    expect(endpoint(v6only)).toBe('[2001:db8:7::30]:41641'); // seen at its own on-link address: no NAT between
+    expect(endpoint(lan)).toBe('192.168.7.20:41641');
     expect(endpoint(far)).toBe('203.0.113.5:3478');
-  });
-
-  it('keeps a peer whose address only looks local (another site with the same private range) on the relay', () => {
-    const me: SelfNode = { ...self, observedEndpoint: '198.51.100.7:61000' };
-    const lookalike = peer('home2', 2, { endpoints: ['192.168.7.20:41641'], observedEndpoint: '203.0.113.50:4000' });
-    const unseen = peer('new', 3, { endpoints: ['192.168.7.21:41641'] });
-    const c = reconfig({ self: me, peers: [lookalike, unseen], packetFilter: [], relay }, { ...opts, isOnLink: onLinkMatcher(['192.168.7.5/24']) });
-    expect(c.peers.slice(1).map((p) => p.endpoint)).toEqual(['203.0.113.5:3478', '203.0.113.5:3478']);
+    // A path for a key that is not in the map adds no peer.
+    expect(c.peers).toHaveLength(3);
   });
 
   it('puts every mesh peer on the relay when none is on our links, whatever endpoints it reported', () => {

@@ -33,14 +33,29 @@ describe('status: the map joined with what WireGuard reports', () => {
     expect(db0).not.toHaveProperty('endpoint');
   });
 
+  it('names each peer\'s path as the path manager holds it (direct, or the relay, also while a trial points elsewhere), with the measured latency', () => {
+    const relayed = peer('relayed', 4);
+    const withRelayed = { ...device, peers: [...device.peers, { ...device.peers[0]!, publicKey: relayed.wireguardKey, endpoint: '203.0.113.5:3478' }] };
+    const s = statusView({ ...base, peers: [web, relayed, db], device: withRelayed, relayEndpoint: '203.0.113.5:3478', paths: (id) => (id === web.id ? { direct: '10.0.0.2:41641', latencyMs: 1.234 } : undefined) });
+    const byName = Object.fromEntries(s.peers.map((p) => [p.name, p]));
+    expect(byName.web).toMatchObject({ path: 'direct', endpoint: '10.0.0.2:41641', latencyMs: 1.2 });
+    expect(byName.relayed).toMatchObject({ path: 'relay', endpoint: '203.0.113.5:3478' });
+    expect(byName.relayed).not.toHaveProperty('latencyMs');
+    expect(byName.db).not.toHaveProperty('path');
+  });
+
   it('prints one line per peer for people, and says when the server is away', () => {
-    const text = formatStatus(statusView({ ...base, connected: false, peers: [web, db], device }), new Date('2026-11-22T10:00:42Z'));
+    const relayed = peer('relayed', 4);
+    const withRelayed = { ...device, peers: [...device.peers, { ...device.peers[0]!, publicKey: relayed.wireguardKey, endpoint: '203.0.113.5:3478', rxBytes: 0, txBytes: 0 }] };
+    const view = statusView({ ...base, connected: false, peers: [web, db, relayed], device: withRelayed, relayEndpoint: '203.0.113.5:3478', paths: (id) => (id === web.id ? { direct: '10.0.0.2:41641', latencyMs: 3.25 } : undefined) });
+    const text = formatStatus(view, new Date('2026-11-22T10:00:42Z'));
     expect(text).toBe([
       'state:  running (server unreachable, last map in force) https://t.example.com',
       'self:   me  100.64.0.1  fd7a:115c:a1e0::1  me@example.com  trellis0:41641',
-      'PEER  ADDRESSES   OWNER            ENDPOINT        HANDSHAKE  TRANSFER',
-      'db    100.64.0.3  ops@example.com  -               never      rx 0 B tx 0 B',
-      'web   100.64.0.2  tag:web          10.0.0.2:41641  42s ago    rx 2.0 KiB tx 1.5 KiB',
+      'PEER     ADDRESSES   OWNER            PATH                    LATENCY  HANDSHAKE  TRANSFER',
+      'db       100.64.0.3  ops@example.com  -                       -        never      rx 0 B tx 0 B',
+      'relayed  100.64.0.4                   relay 203.0.113.5:3478  -        42s ago    rx 0 B tx 0 B',
+      'web      100.64.0.2  tag:web          direct 10.0.0.2:41641   3.3 ms   42s ago    rx 2.0 KiB tx 1.5 KiB',
       '',
     ].join('\n'));
   });

@@ -118,6 +118,15 @@ describe('compiling the inbound filter to nftables', () => {
     expect(statements(compile([{ srcIPs: ['100.64.0.1'], dstPorts: [], ipProto: [6], capGrant: [{ dsts: ['100.64.0.2/32'], capMap: {} }] }]))).toEqual([]);
   });
 
+  it('accepts the path probe port from any peer when asked to, before the rules and nothing else with it', () => {
+    const script = compileFilter([], { iface: 'trellis0', probePort: 41642 });
+    const chain = script.slice(script.indexOf('chain mesh_inbound'));
+    expect(chain).toContain('udp dport 41642 accept');
+    expect(chain.indexOf('udp dport 41642 accept')).toBeLessThan(chain.indexOf('counter drop'));
+    expect(compile([])).not.toContain('dport');
+    expect(() => compileFilter([], { iface: 'trellis0', probePort: 70000 })).toThrowError(TypeError);
+  });
+
   it('is deterministic', () => {
     const rules = [rule(['100.64.0.9', '100.64.0.1'], '100.64.0.2', 80, 80)];
     expect(compile(rules)).toBe(compile(structuredClone(rules)));

@@ -1,11 +1,13 @@
 import { run } from '../../../client/system/run.ts';
-import { Host, type Lab, type Segment } from './lab.ts';
+import type { Host, Lab, Segment } from './lab.ts';
 
 /**
  * A NAT router between a private segment and the lab's internet, as home and office routers
  * do it: a router namespace with `eth0` on the outside and `eth1` (`.1`) on a new inside segment,
  * IPv4 forwarding, iptables MASQUERADE on the outside, and inbound packets forwarded only when
- * conntrack knows them (address- and port-dependent filtering).
+ * conntrack knows them (address- and port-dependent filtering). Like any router's firewall, it
+ * drops unsolicited packets to itself: accepted, they would leave a conntrack entry that makes
+ * MASQUERADE pick another port for a later flow the other way (and so defeat hole punching).
  *  - `endpoint-independent` mapping: MASQUERADE keeps a flow's source port when it can, so one
  *    inside socket keeps one outside port whatever the destination (hole punching works);
  *  - `symmetric`: `--random-fully` picks a fresh outside port per destination (it does not).
@@ -22,9 +24,10 @@ export interface Nat {
   addHost(label: string): Promise<Host>;
 }
 
-export async function addNat(lab: Lab, label: string, options: { mapping?: NatMapping; outside?: Segment } = {}): Promise<Nat> {
-  const outside = options.outside ?? lab.internet;
-  const router = await lab.addHost(label, { segment: outside });
+/** `behind`: this NAT's outside is another NAT's inside (a double NAT). */
+export async function addNat(lab: Lab, label: string, options: { mapping?: NatMapping; behind?: Nat } = {}): Promise<Nat> {
+  const outside = options.behind?.inside ?? lab.internet;
+  const router = await lab.addHost(label, { segment: outside, ...(options.behind && { gateway: options.behind.gateway }) });
   const inside = await lab.addSegment();
   const gateway = `${inside.net}.1`;
   await lab.attach(router.netns, inside, 'eth1', gateway);
@@ -36,6 +39,8 @@ export async function addNat(lab: Lab, label: string, options: { mapping?: NatMa
     ['-A', 'FORWARD', '-i', 'eth1', '-o', 'eth0', '-j', 'ACCEPT'],
     ['-A', 'FORWARD', '-i', 'eth0', '-o', 'eth1', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
     ['-P', 'FORWARD', 'DROP'],
+    ['-A', 'INPUT', '-i', 'eth0', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+    ['-A', 'INPUT', '-i', 'eth0', '-j', 'DROP'],
   ]) {
     await run('iptables', rule, { netns: router.netns });
   }

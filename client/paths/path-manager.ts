@@ -1,0 +1,203 @@
+import type { Logger } from 'pino';
+import type { PathTrial } from '../../protocol/map.ts';
+import type { Peer, SelfNode } from '../../protocol/node.ts';
+import type { DeviceState, PeerState } from '../wireguard/uapi-format.ts';
+import { trialOrder, type CandidateContext } from './candidates.ts';
+import type { PathEcho } from './echo.ts';
+import { PathTable, type PeerPath, type PeerSample } from './path-table.ts';
+
+/**
+ * Moves relayed peers onto direct paths and keeps them there while they work (path-table.ts
+ * holds the rules). A trial, signalled by the server to both sides at once, tries the peer's
+ * candidates one slot at a time: point the peer at the candidate, send probes through the
+ * tunnel, and keep the candidate if the peer's packets arrive from it (WireGuard moves the
+ * endpoint to the source of every authentic packet, so "still the candidate, and more bytes
+ * received" means the last packet came directly). The existing session carries the probes:
+ * no new handshake, no gap in traffic beyond the slot. A trial that finds nothing returns
+ * the peer to the relay.
+ */
+export interface PathManagerDeps {
+  map(): { self?: SelfNode; peers: ReadonlyMap<string, Peer> } | undefined;
+  /** Where relayed peers point now; undefined when the map has no relay. */
+  relayEndpoint(): string | undefined;
+  device(): Promise<DeviceState | undefined>;
+  setEndpoint(publicKey: string, endpoint: string): Promise<void>;
+  /** Asks the server for a trial; false when the stream is down. */
+  request(peerId: string): boolean;
+  /** The chosen paths changed: apply the map again. */
+  changed(): void;
+  /**
+   * Makes our tunnel to the server send now. After our address changed the relay knows us only
+   * once the server has seen an authentic packet from the new one; the keepalive is 25 s away.
+   */
+  touchServer(): void;
+  /** This machine's own endpoints, to notice when it moved to another network. */
+  localEndpoints(): readonly string[];
+  /** It moved: the control connection and the server's view of us need renewing. */
+  networkChanged(): void;
+  echo: PathEcho;
+  candidates: () => CandidateContext;
+  log: Logger;
+  tickMs?: number;
+}
+
+export const SLOT_MS = 1_000;
+const PROBE_EVERY_MS = 100;
+const LATENCY_EVERY_MS = 30_000;
+const SESSION_IN_USE_MS = 180_000;
+
+export class PathManager {
+  private readonly table = new PathTable();
+  private readonly measuredAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private local: string | undefined;
+  private readonly checking = new Set<string>();
+
+  constructor(private readonly deps: PathManagerDeps) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.deps.tickMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Direct endpoints by peer WireGuard key, for reconfig. */
+  directPaths(): Map<string, string> {
+    const peers = this.deps.map()?.peers;
+    const out = new Map<string, string>();
+    for (const [id, endpoint] of this.table.directPaths()) {
+      const key = peers?.get(id)?.wireguardKey;
+      if (key) out.set(key, endpoint);
+    }
+    return out;
+  }
+
+  path(peerId: string): PeerPath | undefined {
+    return this.table.path(peerId);
+  }
+
+  async tick(now = Date.now()): Promise<void> {
+    const map = this.deps.map();
+    const relay = this.deps.relayEndpoint();
+    if (this.ticking || !map || relay === undefined) return;
+    this.ticking = true;
+    try {
+      const byKey = new Map(((await this.deps.device())?.peers ?? []).map((p) => [p.publicKey, p]));
+      const samples = new Map<string, PeerState & PeerSample & { candidates: string }>();
+      for (const [id, p] of map.peers) {
+        const d = byKey.get(p.wireguardKey);
+        if (!d) continue;
+        const established = d.lastHandshake !== undefined && now - d.lastHandshake.getTime() < SESSION_IN_USE_MS;
+        samples.set(id, { ...d, established, candidates: `${p.endpoints.join(',')}|${p.observedEndpoint ?? ''}|${map.self?.observedEndpoint ?? ''}` });
+      }
+      const result = this.table.tick(now, samples, relay);
+      const local = this.deps.localEndpoints().join(',');
+      if (this.local !== undefined && local !== this.local) {
+        this.deps.log.info({ endpoints: local }, 'this machine\'s addresses changed; checking every direct path');
+        this.deps.networkChanged();
+        this.deps.touchServer();
+        for (const id of this.table.directPaths().keys()) if (!result.suspect.includes(id)) result.suspect.push(id);
+      }
+      this.local = local;
+      for (const id of result.request) {
+        if (!this.deps.request(id)) this.table.trialEnded(id, now, undefined);
+      }
+      for (const id of result.suspect) void this.checkAlive(id);
+      for (const [id, s] of samples) {
+        // Only sessions in use: an idle peer's session lapses after a few minutes.
+        if (s.established && now - (this.measuredAt.get(id) ?? -Infinity) > LATENCY_EVERY_MS) void this.measure(id, now);
+      }
+      if (result.changed) this.deps.changed();
+    } catch (err) {
+      this.deps.log.debug({ err }, 'path check failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** The server's signal: try the peer's candidates now (the peer does the same with ours). */
+  async trial(t: PathTrial): Promise<void> {
+    const peer = this.deps.map()?.peers.get(t.peer);
+    const relay = this.deps.relayEndpoint();
+    const ip = peer && meshIp(peer);
+    if (!peer || relay === undefined || !ip || !this.table.trialStarted(peer.id)) return;
+    const started = Date.now();
+    let direct: string | undefined;
+    try {
+      for (const candidate of trialOrder(t.candidates, this.deps.candidates())) {
+        if (await this.trySlot(peer.wireguardKey, ip, candidate)) {
+          direct = candidate;
+          break;
+        }
+      }
+      if (direct === undefined) await this.deps.setEndpoint(peer.wireguardKey, relay);
+    } catch (err) {
+      this.deps.log.debug({ err, peer: peer.name }, 'path trial failed');
+    }
+    this.table.trialEnded(peer.id, Date.now(), direct);
+    this.deps.log.info({ trial: t.trial, peer: peer.name, path: direct ?? 'relay', ms: Date.now() - started }, direct ? 'direct path found' : 'no direct path; staying on the relay');
+    this.deps.changed();
+    if (direct) void this.measure(peer.id, Date.now());
+  }
+
+  private async trySlot(key: string, ip: string, candidate: string): Promise<boolean> {
+    const deadline = Date.now() + SLOT_MS;
+    while (Date.now() < deadline) {
+      // Point at the candidate first, then note the counter: a relayed packet arriving in between
+      // moves the endpoint back to the relay and cannot be mistaken for a direct one.
+      await this.deps.setEndpoint(key, candidate);
+      const before = await this.sample(key);
+      void this.deps.echo.ping(ip, PROBE_EVERY_MS * 5);
+      await sleep(PROBE_EVERY_MS);
+      const after = await this.sample(key);
+      if (before && after && after.endpoint === candidate && after.rxBytes > before.rxBytes) return true;
+    }
+    return false;
+  }
+
+  private async checkAlive(id: string): Promise<void> {
+    const peer = this.deps.map()?.peers.get(id);
+    const ip = peer && meshIp(peer);
+    if (!ip || this.checking.has(id)) return;
+    this.checking.add(id);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const rtt = await this.deps.echo.ping(ip, 1_000);
+        if (rtt !== undefined) return this.table.answered(id, Date.now(), rtt);
+      }
+    } finally {
+      this.checking.delete(id);
+    }
+    if (!this.table.directPaths().has(id)) return;
+    this.deps.log.info({ peer: peer.name }, 'direct path stopped answering; back to the relay');
+    this.deps.touchServer();
+    this.table.dead(id, Date.now());
+    this.deps.changed();
+  }
+
+  private async measure(id: string, now: number): Promise<void> {
+    this.measuredAt.set(id, now);
+    const peer = this.deps.map()?.peers.get(id);
+    const ip = peer && meshIp(peer);
+    const rtt = ip ? await this.deps.echo.ping(ip, 2_000) : undefined;
+    if (rtt !== undefined) this.table.answered(id, Date.now(), rtt);
+  }
+
+  private async sample(key: string): Promise<PeerState | undefined> {
+    return (await this.deps.device())?.peers.find((p) => p.publicKey === key);
+  }
+}
+
+function meshIp(peer: Peer): string | undefined {
+  return peer.addresses.map((a) => a.replace(/\/\d+$/, '')).find((a) => !a.includes(':'));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
