@@ -33,8 +33,21 @@ export const RelayConfig = z.object({
    * of the control URL with `udpPort`.
    */
   endpoint: z.string().optional(),
+  /**
+   * A second UDP port on the same host answering only STUN Binding requests (RFC 8489), as
+   * `udpPort` also does; absent when off. Asking both from one socket shows whether the NAT
+   * maps by destination (`trellis netcheck`).
+   */
+  stunPort: z.number().int().min(1).max(65535).optional(),
 });
 export type RelayConfig = z.infer<typeof RelayConfig>;
+
+/**
+ * The relay settings anyone may read (`GET /api/v1/relay/info`, no credential), for probing
+ * reachability before joining: RelayConfig without the server's WireGuard key.
+ */
+export const RelayInfo = RelayConfig.pick({ udpPort: true, stunPort: true, wsPath: true, endpoint: true });
+export type RelayInfo = z.infer<typeof RelayInfo>;
 
 export const FullMap = z.object({
   type: z.literal('full'),

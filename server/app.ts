@@ -14,6 +14,7 @@ import { adminRoutes } from './http/routes/admin.ts';
 import { identityAdminRoutes } from './http/routes/identity-admin.ts';
 import { loginPages, loginRoutes } from './http/routes/login.ts';
 import { machineRoutes } from './http/routes/machine.ts';
+import { relayRoutes } from './http/routes/relay.ts';
 import { MachineProofVerifier } from './identity/machine-proof.ts';
 import { setUpIdentity } from './identity/identity-setup.ts';
 import { NetmapEngine } from './netmap/engine.ts';
@@ -25,6 +26,7 @@ import { ServerMetrics } from './observability/metrics.ts';
 import { PolicyService } from './policies/policy-service.ts';
 import { PathBroker } from './paths/path-broker.ts';
 import { openRelay } from './relay/relay-setup.ts';
+import { StunResponder } from './relay/stun.ts';
 import type { UdpPort } from './relay/udp-port.ts';
 import { createSqliteStore } from './store/sqlite/index.ts';
 import type { Store } from './store/store.ts';
@@ -38,6 +40,8 @@ export interface RunningServer {
   logger: Logger;
   /** The reflector and relay UDP port; absent when `relay.udpPort` is -1. */
   relay?: UdpPort;
+  /** The STUN-only UDP port; absent when `relay.stunPort` is -1 or the relay is off. */
+  stunPort?: number;
   close(): Promise<void>;
 }
 
@@ -60,12 +64,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   const policies = new PolicyService(store, now);
   const active = await policies.load();
-  const relay = await openRelay({ dataDir: config.dataDir, host: config.listen.host, udpPort: config.relay.udpPort, publicUrl: config.publicUrl });
+  const relay = await openRelay({ dataDir: config.dataDir, host: config.listen.host, udpPort: config.relay.udpPort, stunPort: config.relay.stunPort, publicUrl: config.publicUrl });
   let metrics: ServerMetrics | undefined;
+  const relaySettings = { udpPort: 0, wsPath: '/api/v1/relay', ...relay?.settings };
   const engine = new NetmapEngine(active.policy, active.record.starter, {
     mesh: { include: [config.network.ipv4Prefix, config.network.ipv6Prefix] },
     dns: { domain: config.network.domain, nameservers: config.network.nameservers },
-    relay: { udpPort: 0, wsPath: '/api/v1/relay', ...relay?.settings },
+    relay: relaySettings,
     now,
     onSent: (kind, bytes) => {
       metrics?.mapSends.inc({ kind });
@@ -74,17 +79,21 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   });
   metrics = new ServerMetrics({
     connected: () => engine.connectedCount, nodes: () => engine.nodeCount, queues: () => engine.queueDepths(),
-    ...(relay && { relay: () => relay.port.stats }),
+    ...(relay && { relay: () => ({ ...relay.port.stats, stunAnswers: stun.counts.answered }) }),
   });
   policies.onChange((p) => engine.setPolicy(p.policy, p.record.starter));
 
   const users = new UserService(store, engine, now);
   engine.load(await users.load(), await store.nodes.list());
+  // One responder for both ports: a forged source gets its limit once, not once per port.
+  const stun = new StunResponder(now);
   relay?.port.start({
     directory: { nodeForKey: (k) => engine.nodeIdForWireguardKey(k), wireguardKey: (id) => engine.node(id)?.record.wireguardKey, visiblePeers: (id) => engine.visiblePeers(id) },
     observed: (id, endpoint) => engine.setObservedEndpoint(id, endpoint),
+    answerOther: (packet, from) => stun.answer(packet, from),
     now, logger,
   });
+  relay?.stun?.start(stun, logger);
 
   const keys = new KeyService(store, now);
   const audit = new AuditLog(store, logger, now);
@@ -103,6 +112,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const app = createHttpApp({
     routes: [
       ...machineRoutes(nodes, engine, metrics),
+      ...relayRoutes(() => relaySettings),
       ...(identity.logins ? loginRoutes(identity.logins) : []),
       ...identityAdminRoutes({ audit, store, nodes, users, engine }),
       ...adminRoutes({ store, nodes, users, keys, policies, engine, policyWarning: () => engine.policyWarning() }),
@@ -141,10 +151,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   if (active.record.starter) logger.warn(engine.policyWarning());
 
   return {
-    url, store, engine, keys, users, logger, relay: relay?.port,
+    url, store, engine, keys, users, logger, relay: relay?.port, stunPort: relay?.stun?.port,
     async close() {
       clearInterval(expiry);
       await relay?.port.close();
+      await relay?.stun?.close();
       nodes.stop();
       identity.logins?.close();
       await stream.close();

@@ -11,6 +11,7 @@ const USAGE = `usage: trellis COMMAND ...
   status [--json]                                this node and its peers
   ping PEER [--tcp PORT]                         probe a peer over the mesh
   whois IP                                       which node, user or tags own a mesh IP
+  netcheck [--server URL] [--json]               UDP reachability, NAT kind, relay latency
   policy check|fmt|compile|eval|diff|apply ...   policy-as-code tools (trellis policy help)
 
   Every command takes --help.`;
@@ -45,6 +46,7 @@ const COMMANDS: Record<string, Command> = {
   status: node(async () => (await import('./status.ts')).statusCommand),
   ping: node(async () => (await import('./ping.ts')).pingCommand),
   whois: node(async () => (await import('./whois.ts')).whoisCommand),
+  netcheck: node(async () => (await import('./netcheck.ts')).netcheckCommand),
 };
 
 /** The `trellis` CLI: dispatches to each command's own module. */

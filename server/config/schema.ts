@@ -14,7 +14,16 @@ export const ServerConfig = z.strictObject({
   relay: z.strictObject({
     /** UDP port for reflection and relaying (0: pick any; -1: disabled). */
     udpPort: z.number().int().min(-1).max(65535).default(3478),
-  }).prefault({}),
+    /**
+     * Second UDP port answering only STUN Binding requests, so that `trellis netcheck` can tell
+     * whether a NAT maps by destination (0: pick any; -1: off). Default: `udpPort` + 1, or pick
+     * when `udpPort` is 0; off with the relay.
+     */
+    stunPort: z.number().int().min(-1).max(65535).optional(),
+  }).prefault({})
+    .refine((r) => r.stunPort === undefined || r.stunPort < 0 || r.udpPort >= 0, { path: ['stunPort'], message: 'needs the relay: relay.udpPort is -1' })
+    .refine((r) => r.stunPort === undefined || r.stunPort <= 0 || r.stunPort !== r.udpPort, { path: ['stunPort'], message: 'must differ from relay.udpPort' })
+    .transform((r) => ({ ...r, stunPort: r.stunPort ?? defaultStunPort(r.udpPort) })),
   network: z.strictObject({
     ipv4Prefix: z.string().default('100.64.0.0/10'),
     ipv6Prefix: z.string().default('fd7a:115c:a1e0::/48'),
@@ -46,3 +55,8 @@ export const ServerConfig = z.strictObject({
   }).prefault({}),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
+
+function defaultStunPort(udpPort: number): number {
+  if (udpPort < 0) return -1;
+  return udpPort === 0 || udpPort === 65535 ? 0 : udpPort + 1;
+}

@@ -7,6 +7,8 @@ export interface RelayStats {
   cookieReplies: number;
   forwarded: number;
   dropped: number;
+  /** STUN Binding requests answered, on the relay port and the STUN port. */
+  stunAnswers: number;
 }
 
 /** Prometheus metrics, one registry per server so several can run in one process (tests). */
@@ -42,6 +44,7 @@ export class ServerMetrics {
       ['cookieReplies', 'Cookie replies sent under load'],
       ['forwarded', 'Packets relayed between nodes'],
       ['dropped', 'Packets the relay dropped (policy, rate limits, unknown)'],
+      ['stunAnswers', 'STUN Binding requests answered'],
     ];
     for (const [field, help] of totals) {
       let seen = 0;

@@ -2,26 +2,36 @@ import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { RelayConfig } from '../../protocol/map.ts';
 import { loadOrCreateServerKey } from './server-key.ts';
+import { StunPort } from './stun-port.ts';
 import { UdpPort } from './udp-port.ts';
 
 /**
- * Opens the reflector and relay port from the server's settings (`udpPort` -1: disabled), early,
- * so that the map's relay settings can name the real port and the server's WireGuard key.
+ * Opens the reflector and relay port from the server's settings (`udpPort` -1: disabled), and
+ * the STUN port beside it (`stunPort` -1: off), early, so that the map's relay settings can
+ * name the real ports and the server's WireGuard key.
  */
 export interface OpenRelay {
   port: UdpPort;
+  stun?: StunPort;
   /** What every map says about it (protocol/map.ts RelayConfig). */
-  settings: Pick<RelayConfig, 'udpPort' | 'wireguardKey' | 'endpoint'>;
+  settings: Pick<RelayConfig, 'udpPort' | 'stunPort' | 'wireguardKey' | 'endpoint'>;
 }
 
-export async function openRelay(options: { dataDir: string; host: string; udpPort: number; publicUrl?: string }): Promise<OpenRelay | undefined> {
+export async function openRelay(options: { dataDir: string; host: string; udpPort: number; stunPort: number; publicUrl?: string }): Promise<OpenRelay | undefined> {
   if (options.udpPort < 0) return undefined;
   mkdirSync(options.dataDir, { recursive: true });
   const key = loadOrCreateServerKey(options.dataDir);
   const port = await UdpPort.bind(options.host, options.udpPort, key);
+  let stun: StunPort | undefined;
+  try {
+    stun = options.stunPort < 0 ? undefined : await StunPort.bind(options.host, options.stunPort);
+  } catch (err) {
+    await port.close();
+    throw err;
+  }
   const host = advertisedHost(options.host, options.publicUrl);
   const endpoint = host === undefined ? undefined : host.includes(':') ? `[${host}]:${port.port}` : `${host}:${port.port}`;
-  return { port, settings: { udpPort: port.port, wireguardKey: key.publicKeyBase64, endpoint } };
+  return { port, stun, settings: { udpPort: port.port, stunPort: stun?.port, wireguardKey: key.publicKeyBase64, endpoint } };
 }
 
 /** An IP agents can use: the public URL's host if it is one, else a specific listen address. */

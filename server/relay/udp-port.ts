@@ -19,6 +19,8 @@ import type { UdpAddress } from './udp-address.ts';
  *  3. response or cookie reply: the relay's (the server only ever responds)
  *  4. transport: the responder's when the index is one of its sessions and the packet is
  *     authentic (it then feeds the reflector), else the relay's
+ *  5. not WireGuard-shaped: offered to `answerOther` (STUN Binding requests), after the checks
+ *     above so that nothing WireGuard-shaped is ever taken for STUN
  * A sweep every second expires sessions and routes, and forgets nodes silent for too long.
  */
 export interface NodeDirectory extends RelayDirectory {
@@ -35,6 +37,8 @@ export interface UdpPortDeps {
   limits?: Partial<RelayLimits>;
   /** Initiations per second to the server above which cookies are required (default 500). */
   handshakesPerSecond?: number;
+  /** A datagram that is not WireGuard: the answer to send back to its source, if any (STUN). */
+  answerOther?: (packet: Uint8Array, from: UdpAddress) => Uint8Array | undefined;
 }
 
 /** A node silent this long has lost its NAT mapping, or left: its observed endpoint is withdrawn. */
@@ -46,6 +50,7 @@ export class UdpPort {
   private relay?: Relay;
   private reflector?: Reflector;
   private sweeper?: NodeJS.Timeout;
+  private answerOther?: UdpPortDeps['answerOther'];
 
   private constructor(
     private readonly socket: Socket,
@@ -113,7 +118,7 @@ export class UdpPort {
         relay.seen(nodeId, from);
       },
     });
-    Object.assign(this, { responder, relay, reflector });
+    Object.assign(this, { responder, relay, reflector, answerOther: deps.answerOther });
 
     this.socket.removeAllListeners('error');
     this.socket.on('error', (err) => deps.logger?.warn({ err }, 'relay UDP socket error'));
@@ -147,7 +152,10 @@ export class UdpPort {
       case MessageType.transport:
         if (this.responder!.handleTransport(packet, from) === 'not-mine') this.relay!.byIndex(packet, from);
         return;
-      default:
+      default: {
+        const answer = this.answerOther?.(packet, from);
+        if (answer) this.socket.send(answer, from.port, from.address, ignoreSendError);
+      }
     }
   }
 

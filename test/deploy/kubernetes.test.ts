@@ -31,6 +31,7 @@ describe('deploy/kubernetes', () => {
       expect(config.kubernetes.clusters.map((c) => c.name)).toEqual(['prod']);
       const service = docs('server.yaml').find((d) => d.kind === 'Service')!;
       expect(service.spec.ports).toContainEqual(expect.objectContaining({ port: config.relay.udpPort, protocol: 'UDP' }));
+      expect(service.spec.ports).toContainEqual(expect.objectContaining({ port: config.relay.stunPort, protocol: 'UDP' }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

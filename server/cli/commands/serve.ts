@@ -34,7 +34,7 @@ async function bootstrap(server: Awaited<ReturnType<typeof startServer>>, dataDi
       '',
       'Trellis is running.',
       `  URL:        ${server.url}`,
-      `  Relay:      ${server.relay ? `UDP port ${server.relay.port} (WireGuard reflector and relay)` : 'disabled (relay.udpPort = -1)'}`,
+      `  Relay:      ${server.relay ? `UDP port ${server.relay.port} (WireGuard reflector and relay)${server.stunPort ? `, STUN also on UDP ${server.stunPort}` : ''}` : 'disabled (relay.udpPort = -1)'}`,
       `  Data:       ${resolve(dataDir, 'trellis.db')}`,
       `  Admin key:  ${secret}`,
       `              (shown once; saved to ${keyFile} with mode 0600 for the local CLI)`,

@@ -87,8 +87,23 @@ describe('server configuration', () => {
     expect(loadConfig({ flags: { 'relay.udpPort': '-1' } }).relay.udpPort).toBe(-1);
   });
 
+  it('puts the STUN port beside the relay port unless told: +1, pick with a picked relay port, off with the relay', () => {
+    expect(loadConfig({}).relay).toEqual({ udpPort: 3478, stunPort: 3479 });
+    expect(loadConfig({ flags: { 'relay.udpPort': '4000' } }).relay.stunPort).toBe(4001);
+    expect(loadConfig({ flags: { 'relay.udpPort': '0' } }).relay.stunPort).toBe(0);
+    expect(loadConfig({ flags: { 'relay.udpPort': '-1' } }).relay.stunPort).toBe(-1);
+    expect(loadConfig({ env: { TRELLIS_RELAY_STUN_PORT: '-1' } }).relay).toEqual({ udpPort: 3478, stunPort: -1 });
+    expect(loadConfig({ flags: { 'relay-stun-port': '5000' }, file: yamlFile('relay:\n  udpPort: 4000\n') }).relay).toEqual({ udpPort: 4000, stunPort: 5000 });
+  });
+
+  it('refuses a STUN port without the relay, or on the relay\'s own port', () => {
+    expect(failure({ flags: { 'relay.udpPort': '-1', 'relay.stunPort': '3479' } }).message).toContain('relay.stunPort (from flag --relay.stunPort): needs the relay');
+    expect(failure({ env: { TRELLIS_RELAY_STUN_PORT: '3478' } }).message).toContain('relay.stunPort (from environment variable TRELLIS_RELAY_STUN_PORT): must differ from relay.udpPort');
+    expect(failure({ flags: { 'relay.stunPort': '-2' } }).code).toBe('config.invalid');
+  });
+
   it('lists every key it knows', () => {
-    expect(CONFIG_KEYS).toEqual(expect.arrayContaining(['dataDir', 'listen.port', 'listen.host', 'publicUrl', 'limits.authPerMinute', 'network.ipv6Prefix']));
+    expect(CONFIG_KEYS).toEqual(expect.arrayContaining(['dataDir', 'listen.port', 'listen.host', 'publicUrl', 'relay.stunPort', 'limits.authPerMinute', 'network.ipv6Prefix']));
   });
 
   describe('refuses bad configuration, naming the key and where it came from', () => {

@@ -355,7 +355,10 @@ describe('admin API', () => {
       ['post', '/api/v1/machine/register'], ['get', '/api/v1/machine/self'], ['post', '/api/v1/machine/rotate-key'],
       ['post', '/api/v1/machine/update'], ['post', '/api/v1/machine/logout'],
       ['get', '/api/v1/audit'], ['post', '/api/v1/users/{id}/expire-nodes'],
+      ['get', '/api/v1/relay/info'],
     ];
+    /** Public: no credential (and no security requirement in the document). */
+    const PUBLIC = new Set(['/api/v1/relay/info']);
 
     it('is served without credentials as an OpenAPI 3.1 document', async () => {
       const res = await send(ts.url, 'GET', '/api/v1/openapi.json');
@@ -375,7 +378,7 @@ describe('admin API', () => {
         const op = doc.paths[path][method];
         expect(op.summary, `${method} ${path}`).toMatch(/\S/);
         expect(op.responses.default.content['application/json'].schema.properties).toHaveProperty('code');
-        expect(op.security, `${method} ${path}`).toEqual(path.startsWith('/api/v1/machine/') ? [{ machineProof: [] }] : [{ apiKey: [expect.any(String)] }]);
+        expect(op.security, `${method} ${path}`).toEqual(PUBLIC.has(path) ? undefined : path.startsWith('/api/v1/machine/') ? [{ machineProof: [] }] : [{ apiKey: [expect.any(String)] }]);
         for (const name of [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])) {
           expect(op.parameters).toContainEqual(expect.objectContaining({ name, in: 'path', required: true }));
         }
