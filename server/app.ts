@@ -10,6 +10,7 @@ import type { ServerConfig } from './config/schema.ts';
 import { CallerAuth } from './http/caller-auth.ts';
 import { createHttpApp } from './http/app.ts';
 import { RateLimiter } from './http/rate-limit.ts';
+import { UpgradeRouter } from './http/upgrade-router.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { identityAdminRoutes } from './http/routes/identity-admin.ts';
 import { loginPages, loginRoutes } from './http/routes/login.ts';
@@ -25,8 +26,12 @@ import { ServerMetrics } from './observability/metrics.ts';
 import { PolicyService } from './policies/policy-service.ts';
 import { openRelay } from './relay/relay-setup.ts';
 import type { UdpPort } from './relay/udp-port.ts';
+import { attachWsRelay } from './relay/ws-relay.ts';
 import { createSqliteStore } from './store/sqlite/index.ts';
 import type { Store } from './store/store.ts';
+
+/** Where the relay is served over a WebSocket (announced in every map as `relay.wsPath`). */
+const RELAY_WS_PATH = '/api/v1/relay';
 
 export interface RunningServer {
   url: string;
@@ -64,7 +69,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const engine = new NetmapEngine(active.policy, active.record.starter, {
     mesh: { include: [config.network.ipv4Prefix, config.network.ipv6Prefix] },
     dns: { domain: config.network.domain, nameservers: config.network.nameservers },
-    relay: { udpPort: 0, wsPath: '/api/v1/relay', ...relay?.settings },
+    relay: { udpPort: 0, wsPath: RELAY_WS_PATH, ...relay?.settings },
     now,
     onSent: (kind, bytes) => {
       metrics?.mapSends.inc({ kind });
@@ -114,10 +119,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   });
 
   const server = await listen(app.fetch, config.listen.host, config.listen.port);
-  const stream = attachMapStream(server, {
+  const upgrades = new UpgradeRouter(server);
+  const stream = attachMapStream(upgrades, {
     auth, engine, nodes, logger, now, limiter: authLimiter,
     heartbeatMs: config.nodes.heartbeatSeconds * 1000,
   });
+  const wsRelay = relay && attachWsRelay(upgrades, RELAY_WS_PATH, { port: relay.port, auth, limiter: authLimiter, logger, now });
   const expiry = setInterval(() => {
     for (const id of engine.expireDue()) {
       void audit.record({ kind: 'node.expire', outcome: 'success', actor: 'system', nodeId: id, message: 'node key expired; removed from maps until it signs in again' });
@@ -134,6 +141,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     url, store, engine, keys, users, logger, relay: relay?.port,
     async close() {
       clearInterval(expiry);
+      await wsRelay?.close();
       await relay?.port.close();
       nodes.stop();
       identity.logins?.close();
