@@ -6,6 +6,8 @@ import type { WorkloadSpec } from '../identity/workload-spec.ts';
 import { ControlClient } from '../control/control-client.ts';
 import { generateMachineKey } from '../control/machine-key.ts';
 import type { MapState } from '../control/map-state.ts';
+import { RelayTransport } from '../paths/relay-transport.ts';
+import type { RelayTransportMode } from '../paths/relay-transport-selector.ts';
 import { generateKeyPair, publicKeyOf } from '../wireguard/keys.ts';
 import { ApplyLoop } from './apply-loop.ts';
 import { ControlLink } from './control-link.ts';
@@ -44,6 +46,8 @@ export interface AgentOptions {
   logger: Logger;
   /** How often endpoint candidates are re-read and reported (the server ignores repeats). */
   endpointRefreshMs?: number;
+  /** How WireGuard reaches the relay (client/paths/relay-transport.ts); default auto. */
+  relayTransport?: RelayTransportMode;
 }
 
 const DEFAULT_UP_WAIT_MS = 15_000;
@@ -63,6 +67,9 @@ export class Agent {
   private state: AgentState = 'needs-login';
   private readonly workload: WorkloadMembership;
   private readonly signIn: PersonSignIn;
+  private readonly relay: RelayTransport;
+  /** The last map counted as applied from the server (a transport change applies it again). */
+  private counted: AppliedMap | undefined;
 
   constructor(private readonly options: AgentOptions) {
     this.store = new StateStore(options.stateDir);
@@ -89,6 +96,11 @@ export class Agent {
       node: () => this.node,
       machineKey: () => this.keys.machinePrivateKey,
       up: (req) => this.up(req),
+    });
+    this.relay = new RelayTransport({
+      mode: options.relayTransport ?? 'auto', wireguardPort: options.listenPort, log: options.logger,
+      server: () => this.node && new ControlClient(this.node.serverUrl, this.keys.machinePrivateKey),
+      device: () => options.engine.state(), nudge: (keys) => options.engine.initiateHandshakes(keys), reapply: () => this.loop.again(),
     });
   }
 
@@ -230,6 +242,7 @@ export class Agent {
     this.link.disconnect();
     this.loop.stop();
     await this.loop.idle();
+    await this.relay.stop();
     await this.options.engine.teardown({ keepGuard: false });
     if (this.node) {
       this.node = { ...this.node, wantRunning: false };
@@ -249,6 +262,7 @@ export class Agent {
     this.link.disconnect();
     this.loop.stop();
     await this.loop.idle();
+    await this.relay.stop();
   }
 
   async status(): Promise<StatusResponse> {
@@ -257,7 +271,7 @@ export class Agent {
     const self = map?.self ?? this.node?.self;
     const renewal = this.workload.status();
     return statusView({
-      state: this.state, connected: this.link.connected, iface: this.options.iface, listenPort: this.options.listenPort,
+      state: this.state, connected: this.link.connected, iface: this.options.iface, listenPort: this.options.listenPort, relayTransport: this.relay.transport,
       mapVersion: this.appliedVersion, peers: map?.peers.values() ?? [],
       ...(device && { device }),
       ...(self && { self }),
@@ -290,6 +304,7 @@ export class Agent {
     this.link.disconnect();
     this.loop.stop();
     await this.loop.idle();
+    await this.relay.stop();
     // Fail closed: a node that is no longer a member keeps no peers and no open ports.
     await this.options.engine.teardown({ keepGuard: true }).catch((err: unknown) => this.fail('tearing down after goodbye', err));
     this.store.forget({ keys: false });
@@ -307,10 +322,10 @@ export class Agent {
 
   private async applyMap(map: AppliedMap): Promise<void> {
     const serverHost = map.relay?.wireguardKey && !map.relay.endpoint && this.node ? await serverAddress(this.node.serverUrl) : undefined;
-    const config = reconfig(map, {
+    const config = this.relay.configure(map.relay, (relayEndpoint) => reconfig(map, {
       privateKey: this.keys.wireguardPrivateKey, listenPort: this.options.listenPort, ...(serverHost && { serverHost }),
-      isOnLink: onLinkMatcher(localSubnets(this.options.iface, this.options.meshRanges)),
-    });
+      isOnLink: onLinkMatcher(localSubnets(this.options.iface, this.options.meshRanges)), ...(relayEndpoint && { relayEndpoint }),
+    }));
     await this.options.engine.apply(config);
     const { fromServer, ...saved } = map;
     this.store.writeMap(saved);
@@ -319,7 +334,8 @@ export class Agent {
       this.store.writeNode(this.node);
     }
     this.appliedVersion = map.version;
-    if (fromServer) this.appliedFromServer += 1;
+    if (fromServer && map !== this.counted) this.appliedFromServer += 1;
+    this.counted = map;
     this.lastError = undefined;
     this.setState('running');
     this.log.debug({ version: map.version, peers: config.peers.length, rules: config.filter.length }, 'map applied');

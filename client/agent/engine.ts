@@ -80,6 +80,13 @@ export class Engine {
     });
   }
 
+  /** Starts handshakes with these peers (default: all) now, e.g. over a relay path just put in place. */
+  initiateHandshakes(publicKeys?: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      await this.device?.initiateHandshakes(publicKeys);
+    });
+  }
+
   state(): Promise<DeviceState | undefined> {
     return this.device ? this.device.state() : Promise.resolve(undefined);
   }

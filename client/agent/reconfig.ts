@@ -42,6 +42,11 @@ export interface ReconfigOptions {
   serverHost?: string;
   /** Whether an endpoint is on one of this machine's own links (endpoints.ts `onLinkMatcher`). */
   isOnLink?: (endpoint: string) => boolean;
+  /**
+   * Where WireGuard reaches the relay instead of its UDP port (the WebSocket bridge's local
+   * endpoint, client/paths/ws-bridge.ts): for the server peer and every peer on the relay.
+   */
+  relayEndpoint?: string;
 }
 
 /** Keeps the server tunnel (and this node's NAT mapping, shared with relayed peers) alive. */
@@ -50,7 +55,7 @@ export const SERVER_KEEPALIVE_S = 25;
 export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
   const peers: PeerConfig[] = [];
   const seen = new Set<string>([map.self.wireguardKey]);
-  const relay = relayPeer(map.relay, options.serverHost);
+  const relay = relayPeer(map.relay, options.serverHost, options.relayEndpoint);
   const isOnLink = options.isOnLink ?? (() => false);
   if (relay && !seen.has(relay.publicKey)) {
     // The server as a peer: it learns our public mapping from this tunnel and relays for us only
@@ -83,10 +88,10 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
 }
 
 /** The server as a WireGuard peer, when the map has a relay key and we know where it listens. */
-function relayPeer(relay: RelayConfig | undefined, serverHost: string | undefined): PeerConfig | undefined {
+function relayPeer(relay: RelayConfig | undefined, serverHost: string | undefined, override: string | undefined): PeerConfig | undefined {
   if (!relay?.wireguardKey || relay.udpPort <= 0) return undefined;
   const host = serverHost?.includes(':') && !serverHost.startsWith('[') ? `[${serverHost}]` : serverHost;
-  const endpoint = relay.endpoint ?? (host !== undefined ? `${host}:${relay.udpPort}` : undefined);
+  const endpoint = override ?? relay.endpoint ?? (host !== undefined ? `${host}:${relay.udpPort}` : undefined);
   if (endpoint === undefined) return undefined;
   return { publicKey: relay.wireguardKey, allowedIPs: [], endpoint, persistentKeepalive: SERVER_KEEPALIVE_S };
 }
