@@ -6,7 +6,9 @@
  * `auto`, on UDP:  the server peer has a UDP endpoint; when no handshake with it completed within
  *                  `handshakeMs` of that, or the last one is older than `staleMs` (WireGuard
  *                  rekeys every 2 min while keepalives flow, so older means the path is gone),
- *                  use the WebSocket.
+ *                  use the WebSocket. `handshakeMs` is a little under WireGuard's 5 s retry, so
+ *                  that its first retry already takes the new path; while UDP is unproven the
+ *                  caller keeps the bridge connected, to switch without waiting for it.
  * `auto`, on the WebSocket: every `probeEveryMs`, put the server peer alone back on UDP (relayed
  *                  peers stay on the bridge, so a failed probe costs them nothing); once the
  *                  device shows it there, note its received bytes and have a keepalive sent.
@@ -35,7 +37,7 @@ export interface SelectorTimings {
 }
 
 export const DEFAULT_TIMINGS: SelectorTimings = {
-  handshakeMs: 5_000,
+  handshakeMs: 4_000,
   staleMs: 180_000,
   probeEveryMs: 300_000,
   probeMs: 5_000,
@@ -57,6 +59,7 @@ export class RelayTransportSelector {
   private udpEndpoint: string | undefined;
   /** On the WebSocket: when UDP was last found not to work. */
   private udpFailedAt = 0;
+  private udpProven = false;
 
   constructor(
     readonly mode: RelayTransportMode,
@@ -67,6 +70,11 @@ export class RelayTransportSelector {
 
   get transport(): RelayTransportKind {
     return this.current;
+  }
+
+  /** On UDP in auto mode, with no fresh handshake yet: the WebSocket may be needed shortly. */
+  get udpUnproven(): boolean {
+    return this.mode === 'auto' && this.current === 'udp' && !this.udpProven;
   }
 
   /** While true, the server peer alone goes over UDP (the rest stays on the bridge). */
@@ -91,6 +99,7 @@ export class RelayTransportSelector {
       this.udpEndpoint = peer.endpoint;
     }
     const fresh = peer.lastHandshake !== undefined && now - peer.lastHandshake <= this.timings.staleMs;
+    this.udpProven = fresh;
     if (fresh || now - this.udpSince < this.timings.handshakeMs) return 'none';
     this.current = 'websocket';
     this.udpSince = undefined;

@@ -111,6 +111,9 @@ export class RelayTransport {
       } else if (step === 'measure') {
         await this.deps.nudge([serverKey]);
       }
+      // Connected ahead while UDP is unproven; closed once UDP proves itself.
+      if (this.selector.udpUnproven && sample) this.ensureBridge();
+      else if (this.selector.transport === 'udp' && this.bridge && !this.opening) void this.closeBridge();
       if (step === 'use-websocket' || step === 'use-udp' || step === 'probe' || step === 'probe-failed') this.deps.reapply();
       const bridge = this.bridge;
       if (this.nudgeDue && bridge?.connected && sample?.endpoint === bridge.endpoint) {
@@ -140,7 +143,7 @@ export class RelayTransport {
       });
       if (!this.timer) return void (await bridge.close()); // stopped meanwhile
       this.bridge = bridge;
-      this.deps.reapply();
+      if (this.selector.transport === 'websocket') this.deps.reapply();
     })()
       .catch((err: unknown) => this.deps.log.error({ err }, 'cannot open the WebSocket bridge'))
       .finally(() => (this.opening = undefined));

@@ -37,12 +37,29 @@ describe('choosing how WireGuard reaches the relay', () => {
     expect(s.transport).toBe('websocket');
   });
 
-  it('a new UDP endpoint for the server gets its own 5 s', () => {
+  it('a new UDP endpoint for the server gets its own time', () => {
+    const { handshakeMs } = DEFAULT_TIMINGS;
     const s = new RelayTransportSelector('auto');
     s.observe(0, onUdp(), undefined);
-    expect(s.observe(4 * S, onUdp({ endpoint: '198.51.100.1:3478' }), undefined)).toBe('none');
-    expect(s.observe(8 * S, onUdp({ endpoint: '198.51.100.1:3478' }), undefined)).toBe('none');
-    expect(s.observe(9 * S, onUdp({ endpoint: '198.51.100.1:3478' }), undefined)).toBe('use-websocket');
+    const moved = onUdp({ endpoint: '198.51.100.1:3478' });
+    expect(s.observe(handshakeMs - 1, moved, undefined)).toBe('none');
+    expect(s.observe(2 * handshakeMs - 2, moved, undefined)).toBe('none');
+    expect(s.observe(2 * handshakeMs - 1, moved, undefined)).toBe('use-websocket');
+  });
+
+  it('decides a little before WireGuard\'s 5 s handshake retry, so that the retry takes the new path', () => {
+    expect(DEFAULT_TIMINGS.handshakeMs).toBeLessThan(5_000);
+    expect(DEFAULT_TIMINGS.handshakeMs).toBeGreaterThanOrEqual(3_000);
+  });
+
+  it('says UDP is unproven (the bridge should stand by) until a handshake completes over it', () => {
+    const s = new RelayTransportSelector('auto');
+    expect(s.udpUnproven).toBe(true);
+    s.observe(0, onUdp(), undefined);
+    expect(s.udpUnproven).toBe(true);
+    s.observe(1 * S, onUdp({ lastHandshake: 1 * S }), undefined);
+    expect(s.udpUnproven).toBe(false);
+    expect(new RelayTransportSelector('udp').udpUnproven).toBe(false);
   });
 
   it('auto moves to the WebSocket when the last handshake over UDP is more than 3 min old', () => {

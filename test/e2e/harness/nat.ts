@@ -9,6 +9,8 @@ import { Host, type Lab, type Segment } from './lab.ts';
  *  - `endpoint-independent` mapping: MASQUERADE keeps a flow's source port when it can, so one
  *    inside socket keeps one outside port whatever the destination (hole punching works);
  *  - `symmetric`: `--random-fully` picks a fresh outside port per destination (it does not).
+ * With `blockUdp`, the router forwards no UDP at all, either way (networks that allow only TCP
+ * out, e.g. through a web proxy's firewall).
  */
 export type NatMapping = 'endpoint-independent' | 'symmetric';
 
@@ -22,7 +24,7 @@ export interface Nat {
   addHost(label: string): Promise<Host>;
 }
 
-export async function addNat(lab: Lab, label: string, options: { mapping?: NatMapping; outside?: Segment } = {}): Promise<Nat> {
+export async function addNat(lab: Lab, label: string, options: { mapping?: NatMapping; outside?: Segment; blockUdp?: boolean } = {}): Promise<Nat> {
   const outside = options.outside ?? lab.internet;
   const router = await lab.addHost(label, { segment: outside });
   const inside = await lab.addSegment();
@@ -32,6 +34,7 @@ export async function addNat(lab: Lab, label: string, options: { mapping?: NatMa
   const masquerade = ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE'];
   if (options.mapping === 'symmetric') masquerade.push('--random-fully');
   for (const rule of [
+    ...(options.blockUdp ? [['-A', 'FORWARD', '-p', 'udp', '-j', 'DROP']] : []),
     masquerade,
     ['-A', 'FORWARD', '-i', 'eth1', '-o', 'eth0', '-j', 'ACCEPT'],
     ['-A', 'FORWARD', '-i', 'eth0', '-o', 'eth1', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
