@@ -125,6 +125,7 @@ export class RelayTransportSelector {
       if (heard) {
         this.probe = undefined;
         this.current = 'udp';
+        this.udpProven = true;
         return 'use-udp';
       }
     } else {

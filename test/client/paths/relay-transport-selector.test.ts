@@ -80,6 +80,7 @@ describe('choosing how WireGuard reaches the relay', () => {
     expect(s.observe(10 * S + 5 * MIN + 900, onUdp({ rxBytes: 564 }), BRIDGE)).toBe('use-udp');
     expect(s.transport).toBe('udp');
     expect(s.probing).toBe(false);
+    expect(s.udpUnproven, 'the probe proved UDP: no bridge standing by').toBe(false);
   });
 
   it('a new handshake over UDP during the probe counts as UDP working too', () => {
