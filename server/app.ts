@@ -10,6 +10,7 @@ import type { ServerConfig } from './config/schema.ts';
 import { CallerAuth } from './http/caller-auth.ts';
 import { createHttpApp } from './http/app.ts';
 import { RateLimiter } from './http/rate-limit.ts';
+import { UpgradeRouter } from './http/upgrade-router.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { identityAdminRoutes } from './http/routes/identity-admin.ts';
 import { loginPages, loginRoutes } from './http/routes/login.ts';
@@ -28,8 +29,12 @@ import { PathBroker } from './paths/path-broker.ts';
 import { openRelay } from './relay/relay-setup.ts';
 import { StunResponder } from './relay/stun.ts';
 import type { UdpPort } from './relay/udp-port.ts';
+import { attachWsRelay } from './relay/ws-relay.ts';
 import { createSqliteStore } from './store/sqlite/index.ts';
 import type { Store } from './store/store.ts';
+
+/** Where the relay is served over a WebSocket (announced in every map as `relay.wsPath`). */
+const RELAY_WS_PATH = '/api/v1/relay';
 
 export interface RunningServer {
   url: string;
@@ -66,7 +71,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const active = await policies.load();
   const relay = await openRelay({ dataDir: config.dataDir, host: config.listen.host, udpPort: config.relay.udpPort, stunPort: config.relay.stunPort, publicUrl: config.publicUrl });
   let metrics: ServerMetrics | undefined;
-  const relaySettings = { udpPort: 0, wsPath: '/api/v1/relay', ...relay?.settings };
+  const relaySettings = { udpPort: 0, wsPath: RELAY_WS_PATH, ...relay?.settings };
   const engine = new NetmapEngine(active.policy, active.record.starter, {
     mesh: { include: [config.network.ipv4Prefix, config.network.ipv6Prefix] },
     dns: { domain: config.network.domain, nameservers: config.network.nameservers },
@@ -134,10 +139,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     send: (id, text) => engine.sendTo(id, text),
     now,
   });
-  const stream = attachMapStream(server, {
+  const upgrades = new UpgradeRouter(server);
+  const stream = attachMapStream(upgrades, {
     auth, engine, nodes, logger, now, limiter: authLimiter, ...(paths && { paths }),
     heartbeatMs: config.nodes.heartbeatSeconds * 1000,
   });
+  const wsRelay = relay && attachWsRelay(upgrades, RELAY_WS_PATH, { port: relay.port, auth, limiter: authLimiter, logger, now });
   const expiry = setInterval(() => {
     for (const id of engine.expireDue()) {
       void audit.record({ kind: 'node.expire', outcome: 'success', actor: 'system', nodeId: id, message: 'node key expired; removed from maps until it signs in again' });
@@ -154,6 +161,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     url, store, engine, keys, users, logger, relay: relay?.port, stunPort: relay?.stun?.port,
     async close() {
       clearInterval(expiry);
+      await wsRelay?.close();
       await relay?.port.close();
       await relay?.stun?.close();
       nodes.stop();

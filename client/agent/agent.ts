@@ -8,6 +8,8 @@ import { generateMachineKey } from '../control/machine-key.ts';
 import type { MapState } from '../control/map-state.ts';
 import { PathEcho } from '../paths/echo.ts';
 import { PathManager } from '../paths/path-manager.ts';
+import { RelayTransport } from '../paths/relay-transport.ts';
+import type { RelayTransportMode } from '../paths/relay-transport-selector.ts';
 import { generateKeyPair, publicKeyOf } from '../wireguard/keys.ts';
 import { ApplyLoop } from './apply-loop.ts';
 import { ControlLink } from './control-link.ts';
@@ -46,6 +48,8 @@ export interface AgentOptions {
   logger: Logger;
   /** How often endpoint candidates are re-read and reported (the server ignores repeats). */
   endpointRefreshMs?: number;
+  /** How WireGuard reaches the relay (client/paths/relay-transport.ts); default auto. */
+  relayTransport?: RelayTransportMode;
 }
 
 const DEFAULT_UP_WAIT_MS = 15_000;
@@ -67,8 +71,10 @@ export class Agent {
   private readonly signIn: PersonSignIn;
   private readonly echo = new PathEcho();
   private readonly paths: PathManager;
-  private lastMap: AppliedMap | undefined;
   private relayEndpoint: string | undefined;
+  private readonly relay: RelayTransport;
+  /** The last map counted as applied from the server (a transport change applies it again). */
+  private counted: AppliedMap | undefined;
 
   constructor(private readonly options: AgentOptions) {
     this.store = new StateStore(options.stateDir);
@@ -96,12 +102,10 @@ export class Agent {
       setEndpoint: (key, endpoint) => options.engine.setPeerEndpoint(key, endpoint),
       request: (peerId) => this.link.requestPath(peerId),
       touchServer: () => {
-        const key = this.lastMap?.relay?.wireguardKey;
-        if (key) void options.engine.poke([key]).catch(() => undefined);
+        const key = this.link.map?.relay?.wireguardKey;
+        if (key) void options.engine.initiateHandshakes([key]).catch(() => undefined);
       },
-      changed: () => {
-        if (this.state === 'running' && this.lastMap) this.loop.submit({ ...this.lastMap, fromServer: false });
-      },
+      changed: () => this.loop.again(),
       localEndpoints: () => localEndpoints(options.listenPort, options.iface, options.meshRanges),
       networkChanged: () => {
         this.link.networkChanged();
@@ -115,6 +119,11 @@ export class Agent {
       node: () => this.node,
       machineKey: () => this.keys.machinePrivateKey,
       up: (req) => this.up(req),
+    });
+    this.relay = new RelayTransport({
+      mode: options.relayTransport ?? 'auto', wireguardPort: options.listenPort, log: options.logger,
+      server: () => this.node && new ControlClient(this.node.serverUrl, this.keys.machinePrivateKey),
+      device: () => options.engine.state(), nudge: (keys) => options.engine.initiateHandshakes(keys), reapply: () => this.loop.again(),
     });
   }
 
@@ -257,6 +266,7 @@ export class Agent {
     this.stopPaths();
     this.loop.stop();
     await this.loop.idle();
+    await this.relay.stop();
     await this.options.engine.teardown({ keepGuard: false });
     if (this.node) {
       this.node = { ...this.node, wantRunning: false };
@@ -277,6 +287,7 @@ export class Agent {
     this.stopPaths();
     this.loop.stop();
     await this.loop.idle();
+    await this.relay.stop();
   }
 
   async status(): Promise<StatusResponse> {
@@ -285,7 +296,7 @@ export class Agent {
     const self = map?.self ?? this.node?.self;
     const renewal = this.workload.status();
     return statusView({
-      state: this.state, connected: this.link.connected, iface: this.options.iface, listenPort: this.options.listenPort,
+      state: this.state, connected: this.link.connected, iface: this.options.iface, listenPort: this.options.listenPort, relayTransport: this.relay.transport,
       mapVersion: this.appliedVersion, peers: map?.peers.values() ?? [],
       ...(device && { device }),
       ...(self && { self }),
@@ -321,6 +332,7 @@ export class Agent {
     this.stopPaths();
     this.loop.stop();
     await this.loop.idle();
+    await this.relay.stop();
     // Fail closed: a node that is no longer a member keeps no peers and no open ports.
     await this.options.engine.teardown({ keepGuard: true }).catch((err: unknown) => this.fail('tearing down after goodbye', err));
     this.store.forget({ keys: false });
@@ -338,11 +350,12 @@ export class Agent {
 
   private async applyMap(map: AppliedMap): Promise<void> {
     const serverHost = map.relay?.wireguardKey && !map.relay.endpoint && this.node ? await serverAddress(this.node.serverUrl) : undefined;
-    this.lastMap = map;
-    this.relayEndpoint = relayPeer(map.relay, serverHost)?.endpoint;
-    const config = reconfig(map, {
-      privateKey: this.keys.wireguardPrivateKey, listenPort: this.options.listenPort, ...(serverHost && { serverHost }),
-      directPaths: this.paths.directPaths(),
+    const config = this.relay.configure(map.relay, (relayEndpoint) => {
+      this.relayEndpoint = relayEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;
+      return reconfig(map, {
+        privateKey: this.keys.wireguardPrivateKey, listenPort: this.options.listenPort, ...(serverHost && { serverHost }),
+        directPaths: this.paths.directPaths(), ...(relayEndpoint && { relayEndpoint }),
+      });
     });
     await this.options.engine.apply(config);
     await this.echo.bind(config.addresses.map((a) => a.replace(/\/\d+$/, '')));
@@ -354,7 +367,8 @@ export class Agent {
       this.store.writeNode(this.node);
     }
     this.appliedVersion = map.version;
-    if (fromServer) this.appliedFromServer += 1;
+    if (fromServer && map !== this.counted) this.appliedFromServer += 1;
+    this.counted = map;
     this.lastError = undefined;
     this.setState('running');
     this.log.debug({ version: map.version, peers: config.peers.length, rules: config.filter.length }, 'map applied');
@@ -365,7 +379,6 @@ export class Agent {
   private stopPaths(): void {
     this.paths.stop();
     this.echo.close();
-    this.lastMap = undefined;
   }
 
   private newKeys(): Keys {

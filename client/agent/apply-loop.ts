@@ -5,6 +5,7 @@
  */
 export class ApplyLoop<T> {
   private pending: { value: T } | undefined;
+  private last: { value: T } | undefined;
   private running = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -20,6 +21,11 @@ export class ApplyLoop<T> {
     this.pending = { value };
     clearTimeout(this.retryTimer);
     void this.drain();
+  }
+
+  /** Applies the latest value again (something it depends on changed), unless a newer one is pending. */
+  again(): void {
+    if (!this.pending && this.last && !this.stopped) this.submit(this.last.value);
   }
 
   /** Drops what is pending; the apply in progress (if any) finishes. */
@@ -40,6 +46,7 @@ export class ApplyLoop<T> {
     try {
       while (this.pending && !this.stopped) {
         const { value } = this.pending;
+        this.last = this.pending;
         this.pending = undefined;
         try {
           await this.apply(value);

@@ -92,9 +92,11 @@ export class Engine {
     return this.device ? this.device.rebind() : Promise.resolve();
   }
 
-  /** Makes these peers send now (a keepalive, or a handshake when there is no session). */
-  poke(publicKeys: readonly string[]): Promise<void> {
-    return this.device ? this.device.initiateHandshakes(publicKeys) : Promise.resolve();
+  /** Starts handshakes with these peers (default: all) now, e.g. over a relay path just put in place. */
+  initiateHandshakes(publicKeys?: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      await this.device?.initiateHandshakes(publicKeys);
+    });
   }
 
   state(): Promise<DeviceState | undefined> {

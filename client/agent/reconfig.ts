@@ -46,6 +46,11 @@ export interface ReconfigOptions {
    * every other peer goes through it.
    */
   directPaths?: ReadonlyMap<string, string>;
+  /**
+   * Where WireGuard reaches the relay instead of its UDP port (the WebSocket bridge's local
+   * endpoint, client/paths/ws-bridge.ts): for the server peer and every peer on the relay.
+   */
+  relayEndpoint?: string;
 }
 
 /** Keeps the server tunnel (and this node's NAT mapping, shared with relayed peers) alive. */
@@ -54,7 +59,7 @@ export const SERVER_KEEPALIVE_S = 25;
 export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
   const peers: PeerConfig[] = [];
   const seen = new Set<string>([map.self.wireguardKey]);
-  const relay = relayPeer(map.relay, options.serverHost);
+  const relay = relayPeer(map.relay, options.serverHost, options.relayEndpoint);
   if (relay && !seen.has(relay.publicKey)) {
     // The server as a peer: it learns our public mapping from this tunnel and relays for us only
     // while it is up. No allowed IPs: nothing of the mesh is routed to it.
@@ -85,10 +90,10 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
 }
 
 /** The server as a WireGuard peer, when the map has a relay key and we know where it listens. */
-export function relayPeer(relay: RelayConfig | undefined, serverHost: string | undefined): PeerConfig | undefined {
+export function relayPeer(relay: RelayConfig | undefined, serverHost: string | undefined, override?: string): PeerConfig | undefined {
   if (!relay?.wireguardKey || relay.udpPort <= 0) return undefined;
   const host = serverHost?.includes(':') && !serverHost.startsWith('[') ? `[${serverHost}]` : serverHost;
-  const endpoint = relay.endpoint ?? (host !== undefined ? `${host}:${relay.udpPort}` : undefined);
+  const endpoint = override ?? relay.endpoint ?? (host !== undefined ? `${host}:${relay.udpPort}` : undefined);
   if (endpoint === undefined) return undefined;
   return { publicKey: relay.wireguardKey, allowedIPs: [], endpoint, persistentKeepalive: SERVER_KEEPALIVE_S };
 }

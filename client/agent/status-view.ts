@@ -14,6 +14,7 @@ export interface StatusInputs {
   iface: string;
   listenPort: number;
   mapVersion: number;
+  relayTransport?: StatusResponse['relayTransport'];
   serverUrl?: string;
   self?: SelfNode;
   peers: Iterable<Peer>;
@@ -52,6 +53,7 @@ export function statusView(i: StatusInputs): StatusResponse {
     interface: i.iface,
     listenPort: i.listenPort,
     mapVersion: i.mapVersion,
+    ...(i.relayTransport && { relayTransport: i.relayTransport }),
     peers,
     ...(i.serverUrl && { serverUrl: i.serverUrl }),
     ...(s && { self: { id: s.id, name: s.name, publicKey: s.wireguardKey, ipv4: s.ipv4, ipv6: s.ipv6, tags: s.tags, ...(s.user !== undefined && { user: s.user }) } }),

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -6,6 +6,7 @@ import { ClientMessage, CloseCode } from '../../protocol/map.ts';
 import { TrellisError } from '../errors.ts';
 import type { CallerAuth } from '../http/caller-auth.ts';
 import type { RateLimiter } from '../http/rate-limit.ts';
+import { refuseUpgrade, type UpgradeRouter } from '../http/upgrade-router.ts';
 import type { NodeService } from '../nodes/node-service.ts';
 import type { PathBroker } from '../paths/path-broker.ts';
 import type { NetmapEngine } from './engine.ts';
@@ -30,22 +31,17 @@ export interface StreamServerDeps {
  * and its `since` query, so it cannot open anyone else's stream), then the engine's messages
  * out; liveness, endpoint reports and direct-path requests in.
  */
-export function attachMapStream(server: Server, deps: StreamServerDeps): { close(): Promise<void> } {
+export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps): { close(): Promise<void> } {
   let closing = false;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false });
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== MAP_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
-    }
+  upgrades.add(MAP_PATH, (req, socket, head, url) => {
     // Only failed attempts count against the source: a whole office behind one NAT may
     // reconnect at once, but guessing at proofs is throttled.
     const source = `stream:${req.socket.remoteAddress ?? 'unknown'}`;
     void open(req, url, socket, head, source).catch((err) => {
       if (err instanceof TrellisError && err.kind !== 'rate_limited') deps.limiter.take(source, deps.now());
-      refuse(socket, err, deps.logger);
+      refuseUpgrade(socket, err, deps.logger, 'map stream');
     });
   });
 
@@ -112,15 +108,6 @@ export function attachMapStream(server: Server, deps: StreamServerDeps): { close
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
-}
-
-function refuse(socket: Duplex, err: unknown, logger: Logger): void {
-  const known = err instanceof TrellisError ? err : undefined;
-  if (known) logger.info({ code: known.code }, `map stream refused: ${known.message}`);
-  else logger.error({ err }, 'map stream upgrade failed');
-  const status = known?.status ?? 500;
-  const body = JSON.stringify(known ? { code: known.code, message: known.message } : { code: 'internal', message: 'internal error' });
-  socket.end(`HTTP/1.1 ${status} ${status === 500 ? 'Internal Server Error' : 'Refused'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function safeJson(text: string): unknown {

@@ -10,6 +10,7 @@ import { Responder } from './responder.ts';
 import type { ServerKey } from './server-key.ts';
 import { TokenBucket } from './token-bucket.ts';
 import type { UdpAddress } from './udp-address.ts';
+import { isVirtual, isVirtualEndpoint, VirtualPaths } from './virtual-paths.ts';
 
 /**
  * The server's one UDP port, where every node's WireGuard talks to the server (reflector) and,
@@ -22,10 +23,22 @@ import type { UdpAddress } from './udp-address.ts';
  *  5. not WireGuard-shaped: offered to `answerOther` (STUN Binding requests), after the checks
  *     above so that nothing WireGuard-shaped is ever taken for STUN
  * A sweep every second expires sessions and routes, and forgets nodes silent for too long.
+ * Datagrams can also arrive on virtual paths (a node's WebSocket, ws-relay.ts): they go through
+ * the same pipeline, from an address of their own, and what it sends there goes back on the path.
  */
 export interface NodeDirectory extends RelayDirectory {
   /** The registered node holding this WireGuard key (base64). */
   nodeForKey(publicKey: string): string | undefined;
+}
+
+/** A datagram path other than the socket, attached with `UdpPort.attachVirtual`. */
+export interface VirtualPath {
+  /** The source address the pipeline sees for this path's datagrams. */
+  readonly address: UdpAddress;
+  /** One datagram that arrived on the path. */
+  receive(packet: Uint8Array): void;
+  /** The path is gone: its node is forgotten here until its next authentic packet, on any path. */
+  detach(): void;
 }
 
 export interface UdpPortDeps {
@@ -51,6 +64,8 @@ export class UdpPort {
   private reflector?: Reflector;
   private sweeper?: NodeJS.Timeout;
   private answerOther?: UdpPortDeps['answerOther'];
+  private logger?: Logger;
+  private readonly virtual = new VirtualPaths();
 
   private constructor(
     private readonly socket: Socket,
@@ -90,15 +105,43 @@ export class UdpPort {
     };
   }
 
-  /** The address the server last saw this node at, as `ip:port`. */
+  /** The address the server last saw this node at, as `ip:port` (none while it is on a virtual path). */
   observedEndpoint(nodeId: string): string | undefined {
-    return this.reflector?.endpointOf(nodeId);
+    const endpoint = this.reflector?.endpointOf(nodeId);
+    return endpoint === undefined || isVirtualEndpoint(endpoint) ? undefined : endpoint;
+  }
+
+  /**
+   * Attaches a path authenticated as `nodeId` (after `start`): `receive` feeds the pipeline,
+   * and whatever the pipeline sends to the path's address goes to `deliver`.
+   */
+  attachVirtual(nodeId: string, deliver: (packet: Uint8Array) => void): VirtualPath {
+    const address = this.virtual.add({ nodeId, deliver });
+    let open = true;
+    return {
+      address,
+      receive: (packet) => {
+        if (open) this.safeDispatch(packet, address);
+      },
+      detach: () => {
+        if (!open) return;
+        open = false;
+        this.virtual.remove(address);
+        const id = this.reflector?.nodeAt(address);
+        if (id !== undefined) this.reflector!.forget(id);
+      },
+    };
   }
 
   start(deps: UdpPortDeps): void {
     const { directory, now } = deps;
-    const send = (packet: Uint8Array, to: UdpAddress) => this.socket.send(packet, to.port, to.address, ignoreSendError);
-    const reflector = new Reflector(deps.observed);
+    this.logger = deps.logger;
+    const send = (packet: Uint8Array, to: UdpAddress) => {
+      if (isVirtual(to)) this.virtual.get(to)?.deliver(packet);
+      else this.socket.send(packet, to.port, to.address, ignoreSendError);
+    };
+    // A virtual path is no address peers could use: while a node is on one it has no observed endpoint.
+    const reflector = new Reflector((id, endpoint) => deps.observed(id, endpoint !== undefined && isVirtualEndpoint(endpoint) ? undefined : endpoint));
     const relay = new Relay({ directory, reflector, send, now, limits: deps.limits });
     const load = new TokenBucket(deps.handshakesPerSecond ?? 500, deps.handshakesPerSecond ?? 500, now());
     const responder: Responder = new Responder({
@@ -114,6 +157,8 @@ export class UdpPort {
         }
       },
       onAuthenticated: (nodeId, from) => {
+        // A path speaks only for the node it was authenticated as, even with another's keys.
+        if (isVirtual(from) && this.virtual.get(from)?.nodeId !== nodeId) return;
         reflector.observe(nodeId, from, now());
         relay.seen(nodeId, from);
       },
@@ -122,13 +167,7 @@ export class UdpPort {
 
     this.socket.removeAllListeners('error');
     this.socket.on('error', (err) => deps.logger?.warn({ err }, 'relay UDP socket error'));
-    this.socket.on('message', (packet, rinfo) => {
-      try {
-        this.dispatch(new Uint8Array(packet.buffer, packet.byteOffset, packet.byteLength), rinfo);
-      } catch (err) {
-        deps.logger?.error({ err }, 'relay: packet handling failed');
-      }
-    });
+    this.socket.on('message', (packet, rinfo) => this.safeDispatch(new Uint8Array(packet.buffer, packet.byteOffset, packet.byteLength), rinfo));
     this.sweeper = setInterval(() => {
       responder.sweep();
       relay.sweep();
@@ -136,6 +175,14 @@ export class UdpPort {
       for (const id of [...reflector.nodes()]) if (directory.wireguardKey(id) === undefined) reflector.forget(id);
     }, SWEEP_MS);
     this.sweeper.unref();
+  }
+
+  private safeDispatch(packet: Uint8Array, from: UdpAddress): void {
+    try {
+      this.dispatch(packet, from);
+    } catch (err) {
+      this.logger?.error({ err }, 'relay: packet handling failed');
+    }
   }
 
   private dispatch(packet: Uint8Array, from: UdpAddress): void {

@@ -93,6 +93,8 @@ export const StatusResponse = z.object({
   interface: z.string(),
   listenPort: z.number(),
   mapVersion: z.number(),
+  /** How WireGuard reaches the server's relay: its UDP port, or a WebSocket where UDP is blocked. */
+  relayTransport: z.enum(['udp', 'websocket']).optional(),
   self: SelfStatus.optional(),
   peers: z.array(PeerStatus),
   policyWarning: z.string().optional(),

@@ -42,4 +42,25 @@ describe('the apply loop', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(calls).toBe(1);
   });
+
+  it('applies the latest value again on request, but never over a newer pending one', async () => {
+    const applied: string[] = [];
+    let release: (() => void) | undefined;
+    const loop = new ApplyLoop<string>(async (v) => {
+      applied.push(v);
+      if (v === 'v2') await new Promise<void>((r) => (release = r));
+    }, () => {});
+    loop.again(); // nothing applied yet: nothing to repeat
+    loop.submit('v1');
+    await loop.idle();
+    loop.again();
+    await loop.idle();
+    expect(applied).toEqual(['v1', 'v1']);
+    loop.submit('v2');
+    loop.submit('v3');
+    loop.again(); // v3 is pending: it wins
+    release!();
+    await loop.idle();
+    expect(applied).toEqual(['v1', 'v1', 'v2', 'v3']);
+  });
 });

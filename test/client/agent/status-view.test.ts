@@ -59,4 +59,12 @@ describe('status: the map joined with what WireGuard reports', () => {
       '',
     ].join('\n'));
   });
+
+  it('says how WireGuard reaches the relay: UDP, or the WebSocket where UDP is blocked', () => {
+    expect(statusView({ ...base, peers: [], relayTransport: 'websocket' }).relayTransport).toBe('websocket');
+    expect(statusView({ ...base, peers: [] })).not.toHaveProperty('relayTransport');
+    const lines = (t: 'udp' | 'websocket') => formatStatus(statusView({ ...base, peers: [], relayTransport: t }), new Date()).split('\n');
+    expect(lines('websocket')[2]).toBe('relay:  over a WebSocket to the server (UDP to it is blocked)');
+    expect(lines('udp')[2]).toBe('relay:  UDP');
+  });
 });

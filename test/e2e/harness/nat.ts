@@ -11,6 +11,8 @@ import type { Host, Lab, Segment } from './lab.ts';
  *  - `endpoint-independent` mapping: MASQUERADE keeps a flow's source port when it can, so one
  *    inside socket keeps one outside port whatever the destination (hole punching works);
  *  - `symmetric`: `--random-fully` picks a fresh outside port per destination (it does not).
+ * With `blockUdp`, the router forwards no UDP at all, either way (networks that allow only TCP
+ * out, e.g. through a web proxy's firewall).
  */
 export type NatMapping = 'endpoint-independent' | 'symmetric';
 
@@ -25,7 +27,7 @@ export interface Nat {
 }
 
 /** `behind`: this NAT's outside is another NAT's inside (a double NAT). */
-export async function addNat(lab: Lab, label: string, options: { mapping?: NatMapping; behind?: Nat } = {}): Promise<Nat> {
+export async function addNat(lab: Lab, label: string, options: { mapping?: NatMapping; behind?: Nat; blockUdp?: boolean } = {}): Promise<Nat> {
   const outside = options.behind?.inside ?? lab.internet;
   const router = await lab.addHost(label, { segment: outside, ...(options.behind && { gateway: options.behind.gateway }) });
   const inside = await lab.addSegment();
@@ -35,6 +37,7 @@ export async function addNat(lab: Lab, label: string, options: { mapping?: NatMa
   const masquerade = ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE'];
   if (options.mapping === 'symmetric') masquerade.push('--random-fully');
   for (const rule of [
+    ...(options.blockUdp ? [['-A', 'FORWARD', '-p', 'udp', '-j', 'DROP']] : []),
     masquerade,
     ['-A', 'FORWARD', '-i', 'eth1', '-o', 'eth0', '-j', 'ACCEPT'],
     ['-A', 'FORWARD', '-i', 'eth0', '-o', 'eth1', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],

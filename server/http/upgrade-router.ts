@@ -1,0 +1,44 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { TrellisError } from '../errors.ts';
+
+/** Takes over an upgrade request whose path it was registered for. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
+
+/**
+ * WebSocket upgrades on the control server's HTTP port, by exact path (the map stream, the
+ * WebSocket relay). Node has one `upgrade` event per server: each feature owning a listener
+ * would answer every other feature's path too. Unknown paths get a 404 and the socket closes,
+ * so a stray upgrade never hangs.
+ */
+export class UpgradeRouter {
+  private readonly routes = new Map<string, UpgradeHandler>();
+
+  constructor(server: Server) {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const handler = this.routes.get(url.pathname);
+      if (!handler) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      handler(req, socket, head, url);
+    });
+  }
+
+  add(path: string, handler: UpgradeHandler): void {
+    if (this.routes.has(path)) throw new TypeError(`two WebSocket endpoints on ${path}`);
+    this.routes.set(path, handler);
+  }
+}
+
+/** Answers a refused upgrade as the HTTP API would: the error's status, code and message. */
+export function refuseUpgrade(socket: Duplex, err: unknown, logger: Logger, what: string): void {
+  const known = err instanceof TrellisError ? err : undefined;
+  if (known) logger.info({ code: known.code }, `${what} refused: ${known.message}`);
+  else logger.error({ err }, `${what} upgrade failed`);
+  const status = known?.status ?? 500;
+  const body = JSON.stringify(known ? { code: known.code, message: known.message } : { code: 'internal', message: 'internal error' });
+  socket.end(`HTTP/1.1 ${status} ${status === 500 ? 'Internal Server Error' : 'Refused'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
