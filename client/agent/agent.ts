@@ -6,14 +6,13 @@ import type { WorkloadSpec } from '../identity/workload-spec.ts';
 import { ControlClient } from '../control/control-client.ts';
 import { generateMachineKey } from '../control/machine-key.ts';
 import type { MapState } from '../control/map-state.ts';
-import { PathEcho } from '../paths/echo.ts';
 import { PathManager } from '../paths/path-manager.ts';
 import { RelayTransport } from '../paths/relay-transport.ts';
 import type { RelayTransportMode } from '../paths/relay-transport-selector.ts';
 import { generateKeyPair, publicKeyOf } from '../wireguard/keys.ts';
 import { ApplyLoop } from './apply-loop.ts';
 import { ControlLink } from './control-link.ts';
-import { localEndpoints, localSubnets, onLinkMatcher } from './endpoints.ts';
+import { candidateContext, localEndpoints } from './endpoints.ts';
 import type { Engine } from './engine.ts';
 import { AgentError } from './errors.ts';
 import type { AgentState, LoginRequest, LoginStarted, LoginWaitResponse, StatusResponse, UpRequest, WhoisResponse } from './local-api/messages.ts';
@@ -69,7 +68,6 @@ export class Agent {
   private state: AgentState = 'needs-login';
   private readonly workload: WorkloadMembership;
   private readonly signIn: PersonSignIn;
-  private readonly echo = new PathEcho();
   private readonly paths: PathManager;
   private relayEndpoint: string | undefined;
   private readonly relay: RelayTransport;
@@ -111,8 +109,8 @@ export class Agent {
         this.link.networkChanged();
         void options.engine.rebind().catch(() => undefined);
       },
-      echo: this.echo, log: options.logger,
-      candidates: () => ({ isOnLink: onLinkMatcher(localSubnets(options.iface, options.meshRanges)), hasIPv6: localEndpoints(options.listenPort, options.iface, options.meshRanges).some((e) => e.startsWith('[')) }),
+      candidates: () => candidateContext(options.listenPort, options.iface, options.meshRanges),
+      log: options.logger,
     });
     this.signIn = new PersonSignIn({
       useServer: (requested) => this.useServer(requested),
@@ -263,7 +261,7 @@ export class Agent {
   async down(): Promise<StatusResponse> {
     this.workload.stop();
     this.link.disconnect();
-    this.stopPaths();
+    this.paths.stop();
     this.loop.stop();
     await this.loop.idle();
     await this.relay.stop();
@@ -284,7 +282,7 @@ export class Agent {
     this.workload.close();
     this.signIn.cancel();
     this.link.disconnect();
-    this.stopPaths();
+    this.paths.stop();
     this.loop.stop();
     await this.loop.idle();
     await this.relay.stop();
@@ -329,7 +327,7 @@ export class Agent {
     this.log.warn({ code }, `the server ended this node's membership: ${message}`);
     this.lastError = `${code}: ${message}`;
     this.link.disconnect();
-    this.stopPaths();
+    this.paths.stop();
     this.loop.stop();
     await this.loop.idle();
     await this.relay.stop();
@@ -358,7 +356,7 @@ export class Agent {
       });
     });
     await this.options.engine.apply(config);
-    await this.echo.bind(config.addresses.map((a) => a.replace(/\/\d+$/, '')));
+    await this.paths.bindProbe(config.addresses);
     this.paths.start();
     const { fromServer, ...saved } = map;
     this.store.writeMap(saved);
@@ -375,11 +373,6 @@ export class Agent {
   }
 
   // ---- helpers ----
-
-  private stopPaths(): void {
-    this.paths.stop();
-    this.echo.close();
-  }
 
   private newKeys(): Keys {
     const keys = { machinePrivateKey: generateMachineKey().privateKey, wireguardPrivateKey: generateKeyPair().privateKey };

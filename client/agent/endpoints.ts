@@ -1,5 +1,6 @@
 import { networkInterfaces } from 'node:os';
 import { parsePrefix, lastAddress, type Prefix } from '../netconf/prefix.ts';
+import type { CandidateContext } from '../paths/candidates.ts';
 
 /**
  * This node's endpoint candidates for its peers: every address of its other interfaces with
@@ -35,6 +36,14 @@ export function localSubnets(meshIface: string, meshRanges: readonly string[]): 
     }
   }
   return out;
+}
+
+/** What a path trial needs to know of this machine's links (client/paths/candidates.ts). */
+export function candidateContext(listenPort: number, meshIface: string, meshRanges: readonly string[]): CandidateContext {
+  return {
+    isOnLink: onLinkMatcher(localSubnets(meshIface, meshRanges)),
+    hasIPv6: localEndpoints(listenPort, meshIface, meshRanges).some((e) => e.startsWith('[')),
+  };
 }
 
 /** A test for "this `ip:port` / `[ipv6]:port` endpoint is on one of these links". */

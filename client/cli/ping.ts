@@ -5,7 +5,8 @@ import { CliError, parseFlags, port, positiveInt, seconds } from './local/flags.
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 
 const USAGE = `usage: trellis ping PEER [--tcp PORT] [--count N] [--timeout SECONDS] [--6]
-  Probes a peer (by name or mesh IP) over the mesh and prints the round-trip time.
+  Probes a peer (by name or mesh IP) over the mesh and prints the round-trip time and the path the
+  packets took: direct to the peer's ip:port, or through the server's relay.
   --tcp PORT        a TCP connection attempt instead of an ICMP echo (works where ICMP is filtered)
   --count N         probes to send (default 3)
   --timeout SECONDS per probe (default 2)
@@ -21,20 +22,32 @@ export async function pingCommand(argv: string[]): Promise<number> {
   const tcp = v('tcp') === undefined ? undefined : port('tcp', v('tcp')!);
   const count = positiveInt('count', v('count') ?? '3', 1000);
   const timeoutS = seconds('timeout', v('timeout') ?? '2', 60);
-  const status = await agentClient(flags).status();
+  const agent = agentClient(flags);
+  const status = await agent.status();
   const { name, ip } = resolvePeer(flags.positional[0]!, status, flags.switches.has('6'));
+  const pathTo = async () => {
+    const now = await agent.status().catch(() => status);
+    return describePath(now.peers.find((p) => p.name === name), now.relayTransport);
+  };
   let answered = 0;
   for (let i = 0; i < count; i++) {
     const r: ProbeResult = tcp === undefined ? await icmpProbe(ip, timeoutS) : await tcpProbe(ip, tcp, timeoutS);
     const via = tcp === undefined ? 'ICMP' : `TCP ${tcp}${r.ok && r.detail ? ` ${r.detail}` : ''}`;
     if (r.ok) {
       answered += 1;
-      process.stdout.write(`pong from ${name} (${ip}) via ${via} in ${r.ms.toFixed(1)} ms\n`);
+      process.stdout.write(`pong from ${name} (${ip}) via ${via} in ${r.ms.toFixed(1)} ms${await pathTo()}\n`);
     } else {
       process.stdout.write(`no answer from ${name} (${ip}) via ${via}: ${r.reason}\n`);
     }
   }
   return answered > 0 ? 0 : 1;
+}
+
+/** `, direct 198.51.100.2:41641` or `, through the relay 203.0.113.5:3478`; empty for a route target. */
+export function describePath(peer: StatusResponse['peers'][number] | undefined, transport?: StatusResponse['relayTransport']): string {
+  if (!peer?.endpoint) return '';
+  if (peer.path !== 'relay') return `, direct ${peer.endpoint}`;
+  return transport === 'websocket' ? ', through the relay (over a WebSocket)' : `, through the relay ${peer.endpoint}`;
 }
 
 function resolvePeer(arg: string, status: StatusResponse, v6: boolean): { name: string; ip: string } {

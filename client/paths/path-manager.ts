@@ -3,7 +3,7 @@ import type { PathTrial } from '../../protocol/map.ts';
 import type { Peer, SelfNode } from '../../protocol/node.ts';
 import type { DeviceState, PeerState } from '../wireguard/uapi-format.ts';
 import { trialOrder, type CandidateContext } from './candidates.ts';
-import type { PathEcho } from './echo.ts';
+import { PathEcho } from './echo.ts';
 import { PathTable, type PeerPath, type PeerSample } from './path-table.ts';
 
 /**
@@ -35,7 +35,8 @@ export interface PathManagerDeps {
   localEndpoints(): readonly string[];
   /** It moved: the control connection and the server's view of us need renewing. */
   networkChanged(): void;
-  echo: PathEcho;
+  /** Default: the probe on its standard port. */
+  echo?: PathEcho;
   candidates: () => CandidateContext;
   log: Logger;
   tickMs?: number;
@@ -53,8 +54,16 @@ export class PathManager {
   private ticking = false;
   private local: string | undefined;
   private readonly checking = new Set<string>();
+  private readonly echo: PathEcho;
 
-  constructor(private readonly deps: PathManagerDeps) {}
+  constructor(private readonly deps: PathManagerDeps) {
+    this.echo = deps.echo ?? new PathEcho();
+  }
+
+  /** Answers peers' probes on our mesh addresses (again after they changed). */
+  bindProbe(addresses: readonly string[]): Promise<void> {
+    return this.echo.bind(addresses.map((a) => a.replace(/\/\d+$/, '')));
+  }
 
   start(): void {
     if (this.timer) return;
@@ -65,6 +74,7 @@ export class PathManager {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.echo.close();
   }
 
   /** Direct endpoints by peer WireGuard key, for reconfig. */
@@ -153,7 +163,7 @@ export class PathManager {
       // moves the endpoint back to the relay and cannot be mistaken for a direct one.
       await this.deps.setEndpoint(key, candidate);
       const before = await this.sample(key);
-      void this.deps.echo.ping(ip, PROBE_EVERY_MS * 5);
+      void this.echo.ping(ip, PROBE_EVERY_MS * 5);
       await sleep(PROBE_EVERY_MS);
       const after = await this.sample(key);
       if (before && after && after.endpoint === candidate && after.rxBytes > before.rxBytes) return true;
@@ -168,7 +178,7 @@ export class PathManager {
     this.checking.add(id);
     try {
       for (let i = 0; i < 2; i++) {
-        const rtt = await this.deps.echo.ping(ip, 1_000);
+        const rtt = await this.echo.ping(ip, 1_000);
         if (rtt !== undefined) return this.table.answered(id, Date.now(), rtt);
       }
     } finally {
@@ -185,7 +195,7 @@ export class PathManager {
     this.measuredAt.set(id, now);
     const peer = this.deps.map()?.peers.get(id);
     const ip = peer && meshIp(peer);
-    const rtt = ip ? await this.deps.echo.ping(ip, 2_000) : undefined;
+    const rtt = ip ? await this.echo.ping(ip, 2_000) : undefined;
     if (rtt !== undefined) this.table.answered(id, Date.now(), rtt);
   }
 
