@@ -1,0 +1,157 @@
+import type { Logger } from 'pino';
+import type { PathTrial } from '../../protocol/map.ts';
+import type { SelfNode } from '../../protocol/node.ts';
+import type { ControlClient } from '../control/control-client.ts';
+import type { MapState } from '../control/map-state.ts';
+import type { PeerPath } from '../paths/path-table.ts';
+import { PathManager } from '../paths/path-manager.ts';
+import { RelayTransport } from '../paths/relay-transport.ts';
+import type { RelayTransportKind, RelayTransportMode } from '../paths/relay-transport-selector.ts';
+import { ApplyLoop } from './apply-loop.ts';
+import type { ControlLink } from './control-link.ts';
+import { candidateContext, localEndpoints } from './endpoints.ts';
+import type { Engine } from './engine.ts';
+import { reconfig, relayPeer } from './reconfig.ts';
+import { serverAddress } from './server-address.ts';
+import type { SavedMap, StateStore } from './state-store.ts';
+
+/**
+ * Makes the engine match the latest map: through reconfig, with the relay endpoint the relay
+ * transport chose and the direct paths the path manager found. Either changing its mind applies
+ * the map again. An applied map is saved, so a restarted agent starts from it.
+ */
+export interface MapApplierDeps {
+  engine: Engine;
+  store: StateStore;
+  /** The map stream: the map it holds, path trials asked of the server, a reconnect. */
+  link: Pick<ControlLink, 'map' | 'requestPath' | 'networkChanged'>;
+  /** The node's server, while the machine has one (its host is the relay's when the map names none). */
+  serverUrl(): string | undefined;
+  server(): ControlClient | undefined;
+  wireguardKey(): string;
+  /** The map's self record, for the node to save. */
+  noteSelf(self: SelfNode): void;
+  applied(): void;
+  failed(err: unknown): void;
+  iface: string;
+  listenPort: number;
+  meshRanges: readonly string[];
+  relayTransport: RelayTransportMode;
+  log: Logger;
+}
+
+/** A map to apply, and whether it came from the server (or from the state directory). */
+export type AppliedMap = SavedMap & { fromServer: boolean };
+
+export class MapApplier {
+  private readonly loop: ApplyLoop<AppliedMap>;
+  private readonly paths: PathManager;
+  private readonly relay: RelayTransport;
+  private endpoint: string | undefined;
+  private appliedVersion = -1;
+  private appliedFromServer = 0;
+  /** The last map counted as applied from the server (a transport change applies it again). */
+  private counted: AppliedMap | undefined;
+
+  constructor(private readonly deps: MapApplierDeps) {
+    const { engine, link, listenPort, iface, meshRanges, log } = deps;
+    this.loop = new ApplyLoop((map) => this.apply(map), (err) => deps.failed(err));
+    this.paths = new PathManager({
+      map: () => link.map, relayEndpoint: () => this.endpoint, device: () => engine.state(),
+      setEndpoint: (key, endpoint) => engine.setPeerEndpoint(key, endpoint),
+      request: (peerId) => link.requestPath(peerId),
+      touchServer: () => {
+        const key = link.map?.relay?.wireguardKey;
+        if (key) void engine.initiateHandshakes([key]).catch(() => undefined);
+      },
+      changed: () => this.loop.again(),
+      localEndpoints: () => localEndpoints(listenPort, iface, meshRanges),
+      networkChanged: () => {
+        link.networkChanged();
+        void engine.rebind().catch(() => undefined);
+      },
+      candidates: () => candidateContext(listenPort, iface, meshRanges),
+      log,
+    });
+    this.relay = new RelayTransport({
+      mode: deps.relayTransport, wireguardPort: listenPort, log,
+      server: () => deps.server(),
+      device: () => engine.state(), nudge: (keys) => engine.initiateHandshakes(keys), reapply: () => this.loop.again(),
+    });
+  }
+
+  /** The version of the map in force; -1 before any (or after the node was forgotten). */
+  get version(): number {
+    return this.appliedVersion;
+  }
+
+  /** How many maps from the server were applied: `up` waits for this to move. */
+  get fromServer(): number {
+    return this.appliedFromServer;
+  }
+
+  get relayEndpoint(): string | undefined {
+    return this.endpoint;
+  }
+
+  get relayTransport(): RelayTransportKind {
+    return this.relay.transport;
+  }
+
+  path(peerId: string): PeerPath | undefined {
+    return this.paths.path(peerId);
+  }
+
+  submit(map: AppliedMap): void {
+    this.loop.submit(map);
+  }
+
+  /** A map from the stream; one without our own record yet cannot be applied. */
+  submitStreamed(state: MapState): void {
+    if (!state.self) return;
+    this.loop.submit({
+      version: state.version, self: state.self, peers: [...state.peers.values()], packetFilter: state.packetFilter,
+      ...(state.relay && { relay: state.relay }), fromServer: true,
+    });
+  }
+
+  trial(trial: PathTrial): void {
+    void this.paths.trial(trial);
+  }
+
+  /** No more applies, trials or relay connections; what the engine has stays in force. */
+  async stop(): Promise<void> {
+    this.paths.stop();
+    this.loop.stop();
+    await this.loop.idle();
+    await this.relay.stop();
+  }
+
+  /** The node is gone: no map is in force for whatever comes next. */
+  forget(): void {
+    this.appliedVersion = -1;
+  }
+
+  private async apply(map: AppliedMap): Promise<void> {
+    const url = this.deps.serverUrl();
+    const serverHost = map.relay?.wireguardKey && !map.relay.endpoint && url !== undefined ? await serverAddress(url) : undefined;
+    const config = this.relay.configure(map.relay, (relayEndpoint) => {
+      this.endpoint = relayEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;
+      return reconfig(map, {
+        privateKey: this.deps.wireguardKey(), listenPort: this.deps.listenPort, ...(serverHost && { serverHost }),
+        directPaths: this.paths.directPaths(), ...(relayEndpoint && { relayEndpoint }),
+      });
+    });
+    await this.deps.engine.apply(config);
+    await this.paths.bindProbe(config.addresses);
+    this.paths.start();
+    const { fromServer, ...saved } = map;
+    this.deps.store.writeMap(saved);
+    this.deps.noteSelf(map.self);
+    this.appliedVersion = map.version;
+    if (fromServer && map !== this.counted) this.appliedFromServer += 1;
+    this.counted = map;
+    this.deps.applied();
+    this.deps.log.debug({ version: map.version, peers: config.peers.length, rules: config.filter.length }, 'map applied');
+  }
+}

@@ -1,0 +1,164 @@
+import { hostname as osHostname, platform } from 'node:os';
+import type { Credential } from '../../protocol/join.ts';
+import type { SelfNode } from '../../protocol/node.ts';
+import type { WorkloadSpec } from '../identity/workload-spec.ts';
+import { ControlClient } from '../control/control-client.ts';
+import { generateMachineKey } from '../control/machine-key.ts';
+import { generateKeyPair, publicKeyOf } from '../wireguard/keys.ts';
+import type { Engine } from './engine.ts';
+import { AgentError } from './errors.ts';
+import type { UpRequest } from './local-api/messages.ts';
+import type { Keys, NodeState, StateStore } from './state-store.ts';
+
+/**
+ * Which node this machine is, in which mesh: its keys and its node record (server, join
+ * preferences, self), kept in the state directory. Joining registers with a credential (or,
+ * without one, updates the node in place) and saves what the node asked for; the map stream
+ * and the data plane are the agent's business, reached only through `deps`.
+ */
+export interface MembershipDeps {
+  store: StateStore;
+  engine: Pick<Engine, 'prepare' | 'teardown'>;
+  /** Server for `up` when neither the request nor the state names one. */
+  serverUrl: string | undefined;
+  /** Whether the data plane is in force (a failed join then leaves it as it was). */
+  running(): boolean;
+  /** Another server: stop all that belongs to the old node (renewal, stream, data plane). */
+  leave(): Promise<void>;
+  /** The old node is forgotten: nothing applied for it counts for the new one. */
+  forgotten(): void;
+}
+
+export class Membership {
+  private keys!: Keys;
+  private current: NodeState | undefined;
+
+  constructor(private readonly deps: MembershipDeps) {}
+
+  /** The node as last saved; undefined before the machine joined any server. */
+  get node(): NodeState | undefined {
+    return this.current;
+  }
+
+  machineKey(): string {
+    return this.keys.machinePrivateKey;
+  }
+
+  wireguardKey(): string {
+    return this.keys.wireguardPrivateKey;
+  }
+
+  /** Reads keys and node from the state directory; a machine without keys gets new ones. */
+  load(): void {
+    this.keys = this.deps.store.readKeys() ?? this.newKeys();
+    this.current = this.deps.store.readNode();
+  }
+
+  /** The server for a request; joining another server than before starts afresh as a new node. */
+  async useServer(requested: string | undefined): Promise<string> {
+    const serverUrl = requested ?? this.current?.serverUrl ?? this.deps.serverUrl;
+    if (!serverUrl) throw new AgentError('agent.bad_request', 'no server: pass --server URL (the node has not joined one before)');
+    if (this.current && this.current.serverUrl !== serverUrl) {
+      // Another mesh: this machine becomes a new node there; nothing of the old one is kept.
+      await this.deps.leave();
+      this.deps.store.forget({ keys: true });
+      this.keys = this.newKeys();
+      this.current = undefined;
+      this.deps.forgotten();
+    }
+    return serverUrl;
+  }
+
+  /**
+   * Registers with `credential`, or without one updates what the request changes on the node
+   * that already joined; then saves the node with its preferences, wanting to run.
+   */
+  async join(req: UpRequest & { serverUrl: string }, credential: Credential | undefined, workload: WorkloadSpec | undefined): Promise<void> {
+    const { serverUrl } = req;
+    const node = this.current;
+    const prefs: NodeState = {
+      serverUrl,
+      hostname: req.hostname ?? node?.hostname ?? osHostname(),
+      advertiseRoutes: req.advertiseRoutes ?? node?.advertiseRoutes ?? [],
+      advertiseTags: req.advertiseTags ?? node?.advertiseTags ?? [],
+      wantRunning: true,
+      ...(node?.self && { self: node.self }),
+      // A new credential says anew how this node proves itself; a reconnect keeps how it did.
+      ...((credential ? workload : node?.workload) && { workload: credential ? workload : node?.workload }),
+      ...(!credential && node?.signedInAt !== undefined && { signedInAt: node.signedInAt }),
+    };
+    const control = new ControlClient(serverUrl, this.keys.machinePrivateKey);
+    // Start wireguard-go while the server answers; a failure here shows again in the first apply.
+    void this.deps.engine.prepare().catch(() => undefined);
+    if (credential) {
+      const self = await this.register(control, prefs, credential).catch(async (err: unknown) => {
+        // Nothing was running before: do not leave the device prepared above behind.
+        if (!this.deps.running()) await this.deps.engine.teardown({ keepGuard: true }).catch(() => undefined);
+        throw new AgentError('agent.join_failed', `joining ${serverUrl} failed: ${(err as Error).message}`, { cause: err });
+      });
+      prefs.self = self;
+      prefs.signedInAt = Date.now();
+    } else if (!prefs.self) {
+      throw new AgentError('agent.not_logged_in', 'this node has not joined yet: pass a credential (trellis up --auth-key KEY, --login or --token-file PATH)');
+    } else if (req.hostname !== undefined || req.advertiseRoutes !== undefined) {
+      prefs.self = await control.update({
+        ...(req.hostname !== undefined && { hostname: req.hostname }),
+        ...(req.advertiseRoutes !== undefined && { advertiseRoutes: req.advertiseRoutes }),
+      });
+    }
+    this.save(prefs);
+  }
+
+  /** Registers again with the same machine key: same node, same addresses, the stream stays open. */
+  async reregister(node: NodeState, credential: Credential): Promise<SelfNode> {
+    const self = await this.register(new ControlClient(node.serverUrl, this.keys.machinePrivateKey), node, credential);
+    this.save({ ...node, self, signedInAt: Date.now() });
+    return self;
+  }
+
+  /** A control client for the node's server, while the machine has one. */
+  control(): ControlClient | undefined {
+    return this.current && new ControlClient(this.current.serverUrl, this.keys.machinePrivateKey);
+  }
+
+  /** The applied map's self record (addresses, name) is saved when it changed. */
+  noteSelf(self: SelfNode): void {
+    if (this.current && JSON.stringify(this.current.self) !== JSON.stringify(self)) this.save({ ...this.current, self });
+  }
+
+  /** `down`: a restarted agent stays down until `up`. False when the machine never joined. */
+  stopRunning(): boolean {
+    if (!this.current) return false;
+    this.save({ ...this.current, wantRunning: false });
+    return true;
+  }
+
+  /** The server ended the membership; preferences stay, so `up` can sign the same machine in again. */
+  dropSelf(): void {
+    if (!this.current) return;
+    const { self: _gone, ...rest } = this.current;
+    this.save(rest);
+  }
+
+  private register(control: ControlClient, prefs: NodeState, credential: Credential): Promise<SelfNode> {
+    return control.register({
+      wireguardKey: publicKeyOf(this.keys.wireguardPrivateKey),
+      hostname: prefs.hostname,
+      credential,
+      ...(prefs.advertiseRoutes.length > 0 && { advertiseRoutes: prefs.advertiseRoutes }),
+      ...(prefs.advertiseTags.length > 0 && { advertiseTags: prefs.advertiseTags }),
+      os: platform(),
+    });
+  }
+
+  private save(node: NodeState): void {
+    this.current = node;
+    this.deps.store.writeNode(node);
+  }
+
+  private newKeys(): Keys {
+    const keys = { machinePrivateKey: generateMachineKey().privateKey, wireguardPrivateKey: generateKeyPair().privateKey };
+    this.deps.store.writeKeys(keys);
+    return keys;
+  }
+}
