@@ -17,6 +17,13 @@ export interface BaselineOptions {
   /** Tunnel MTU; default 1420, wireguard-go's own default. */
   mtu?: number;
   listenPort?: number;
+  /**
+   * Where each host's peer is reached (`ip:port`); default the other host's address. Behind
+   * NATs, the other NAT's public address: MASQUERADE keeps the listen port when it is free.
+   */
+  endpoints?: readonly [string, string];
+  /** Persistent keepalive, s: both sides send at once and so open their NATs for each other. */
+  keepaliveSeconds?: number;
 }
 
 export interface BaselineResult {
@@ -48,8 +55,10 @@ export async function measureBaseline(options: BaselineOptions = {}): Promise<Ba
     for (const [i, h] of [a, b].entries()) {
       const other = [a, b][1 - i]!;
       // `cat |` gives wg a real pipe to read /dev/stdin from (Node's stdin is a socket).
+      const endpoint = options.endpoints?.[i] ?? `${other.address}:${port}`;
+      const keepalive = options.keepaliveSeconds ? ['persistent-keepalive', String(options.keepaliveSeconds)] : [];
       await h.exec('sh', ['-c', 'cat | exec wg "$@"', 'sh', 'set', ifaces[i]!, 'private-key', '/dev/stdin', 'listen-port', String(port),
-        'peer', keys[1 - i]!.pub, 'endpoint', `${other.address}:${port}`, 'allowed-ips', `${tunnel[1 - i]}/32`], { input: keys[i]!.priv });
+        'peer', keys[1 - i]!.pub, 'endpoint', endpoint, 'allowed-ips', `${tunnel[1 - i]}/32`, ...keepalive], { input: keys[i]!.priv });
       await h.exec('ip', ['addr', 'add', `${tunnel[i]}/24`, 'dev', ifaces[i]!]);
       await h.exec('ip', ['link', 'set', ifaces[i]!, 'mtu', String(mtu), 'up']);
     }

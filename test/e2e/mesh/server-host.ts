@@ -43,6 +43,11 @@ export class ServerHost {
     return this.process?.running ?? false;
   }
 
+  /** The server's process id (`ip netns exec` execs it), e.g. to read its CPU time from /proc. */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
   /** Starts (or starts again, on the same database) the server process. */
   async start(extraFlags: string[] = []): Promise<void> {
     this.process = this.host.spawn('node', [
