@@ -11,10 +11,9 @@ import { PathTable, type PeerPath, type PeerSample } from './path-table.ts';
  * holds the rules). A trial, signalled by the server to both sides at once, tries the peer's
  * candidates one slot at a time: point the peer at the candidate, send probes through the
  * tunnel, and keep the candidate if the peer's packets arrive from it (WireGuard moves the
- * endpoint to the source of every authentic packet, so "still the candidate, and more bytes
- * received" means the last packet came directly). The existing session carries the probes:
- * no new handshake, no gap in traffic beyond the slot. A trial that finds nothing returns
- * the peer to the relay.
+ * endpoint to the source of every authentic packet). The existing session carries the probes:
+ * no new handshake, and the peer stays on the relay between probes, so a failing trial costs
+ * its traffic next to nothing. A trial that finds nothing leaves the peer on the relay.
  */
 export interface PathManagerDeps {
   map(): { self?: SelfNode; peers: ReadonlyMap<string, Peer> } | undefined;
@@ -44,6 +43,8 @@ export interface PathManagerDeps {
 
 export const SLOT_MS = 1_000;
 const PROBE_EVERY_MS = 100;
+/** Long enough for WireGuard to pick the probe up from the tunnel and send it. */
+const PROBE_LEAVES_MS = 5;
 const LATENCY_EVERY_MS = 30_000;
 const SESSION_IN_USE_MS = 180_000;
 
@@ -52,7 +53,7 @@ export class PathManager {
   private readonly measuredAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
-  private local: string | undefined;
+  private local: readonly string[] | undefined;
   private readonly checking = new Set<string>();
   private readonly echo: PathEcho;
 
@@ -107,9 +108,11 @@ export class PathManager {
         samples.set(id, { ...d, established, candidates: `${p.endpoints.join(',')}|${p.observedEndpoint ?? ''}|${map.self?.observedEndpoint ?? ''}` });
       }
       const result = this.table.tick(now, samples, relay);
-      const local = this.deps.localEndpoints().join(',');
-      if (this.local !== undefined && local !== this.local) {
-        this.deps.log.info({ endpoints: local }, 'this machine\'s addresses changed; checking every direct path');
+      // An address gone means we moved (or lost a network); one added (a VPN, a container
+      // bridge) changes nothing for paths that work, and is reported with the next refresh.
+      const local = this.deps.localEndpoints();
+      if (this.local?.some((e) => !local.includes(e))) {
+        this.deps.log.info({ endpoints: local.join(',') }, 'this machine\'s addresses changed; checking every direct path');
         this.deps.networkChanged();
         this.deps.touchServer();
         for (const id of this.table.directPaths().keys()) if (!result.suspect.includes(id)) result.suspect.push(id);
@@ -136,15 +139,13 @@ export class PathManager {
     const peer = this.deps.map()?.peers.get(t.peer);
     const relay = this.deps.relayEndpoint();
     const ip = peer && meshIp(peer);
-    if (!peer || relay === undefined || !ip || !this.table.trialStarted(peer.id)) return;
+    if (!peer || relay === undefined || !ip || !this.table.trialStarted(peer.id, Date.now())) return;
     const started = Date.now();
     let direct: string | undefined;
     try {
       for (const candidate of trialOrder(t.candidates, this.deps.candidates())) {
-        if (await this.trySlot(peer.wireguardKey, ip, candidate)) {
-          direct = candidate;
-          break;
-        }
+        direct = await this.trySlot(peer.wireguardKey, ip, candidate, relay);
+        if (direct !== undefined) break;
       }
       if (direct === undefined) await this.deps.setEndpoint(peer.wireguardKey, relay);
     } catch (err) {
@@ -156,19 +157,32 @@ export class PathManager {
     if (direct) void this.measure(peer.id, Date.now());
   }
 
-  private async trySlot(key: string, ip: string, candidate: string): Promise<boolean> {
+  /**
+   * Points the peer at the candidate only while one probe leaves, then back at the relay, so
+   * the peer's traffic keeps flowing while a candidate fails. Once we have set the relay, only
+   * an authentic packet from elsewhere can move the endpoint: if it moved, the peer reached us
+   * directly, from the address it now shows (usually the candidate). On a short path the answer
+   * comes back before we point at the relay again: then the endpoint is still the candidate
+   * and more bytes came in (anything relayed would have moved it to the relay).
+   */
+  private async trySlot(key: string, ip: string, candidate: string, relay: string): Promise<string | undefined> {
     const deadline = Date.now() + SLOT_MS;
     while (Date.now() < deadline) {
-      // Point at the candidate first, then note the counter: a relayed packet arriving in between
-      // moves the endpoint back to the relay and cannot be mistaken for a direct one.
       await this.deps.setEndpoint(key, candidate);
       const before = await this.sample(key);
       void this.echo.ping(ip, PROBE_EVERY_MS * 5);
+      await sleep(PROBE_LEAVES_MS);
+      const quick = await this.sample(key);
+      if (before && quick?.endpoint === candidate && quick.rxBytes > before.rxBytes) return candidate;
+      await this.deps.setEndpoint(key, relay);
       await sleep(PROBE_EVERY_MS);
-      const after = await this.sample(key);
-      if (before && after && after.endpoint === candidate && after.rxBytes > before.rxBytes) return true;
+      const now = await this.sample(key);
+      if (now?.endpoint !== undefined && now.endpoint !== relay) {
+        await this.deps.setEndpoint(key, now.endpoint);
+        return now.endpoint;
+      }
     }
-    return false;
+    return undefined;
   }
 
   private async checkAlive(id: string): Promise<void> {

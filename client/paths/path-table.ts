@@ -112,10 +112,13 @@ export class PathTable {
     return e && { ...(e.direct !== undefined && { direct: e.direct }), ...(e.latencyMs !== undefined && { latencyMs: e.latencyMs }) };
   }
 
-  /** A trial for this peer began: until it ends, the trial owns the peer's endpoint. */
-  trialStarted(id: string): boolean {
-    const e = this.entries.get(id);
-    if (!e || e.trying) return false;
+  /**
+   * A trial for this peer began: until it ends, the trial owns the peer's endpoint. The server
+   * may start one before this side has looked at the peer at all (it asked for it, we did not).
+   */
+  trialStarted(id: string, now: number): boolean {
+    const e = this.entries.get(id) ?? this.entry(id, now, { rxBytes: 0, txBytes: 0, established: true, candidates: '' });
+    if (e.trying) return false;
     e.trying = true;
     e.requestedAt = undefined;
     return true;
@@ -162,6 +165,8 @@ export class PathTable {
     if (!e) {
       e = { failures: 0, nextAttemptAt: now, trying: false, rx: s.rxBytes, tx: s.txBytes, rxAt: -Infinity, txAt: -Infinity, candidates: s.candidates };
       this.entries.set(id, e);
+    } else if (e.candidates === '') {
+      e.candidates = s.candidates; // made by a trial before the first look: nothing changed
     }
     return e;
   }

@@ -36,8 +36,8 @@ describe('path table: when to try a direct path, and when to give one up', () =>
     const { table, tick, traffic } = peer();
     tick(0);
     tick(1_000, traffic());
-    expect(table.trialStarted('p')).toBe(true);
-    expect(table.trialStarted('p')).toBe(false); // one trial at a time
+    expect(table.trialStarted('p', 0)).toBe(true);
+    expect(table.trialStarted('p', 0)).toBe(false); // one trial at a time
     expect(table.directPaths().size).toBe(0); // the trial owns the endpoint meanwhile
     table.trialEnded('p', 1_500, DIRECT);
     expect(table.directPaths()).toEqual(new Map([['p', DIRECT]]));
@@ -57,7 +57,7 @@ describe('path table: when to try a direct path, and when to give one up', () =>
         if (tick(now, traffic()).request.includes('p')) break;
       }
       if (attempt > 0) waits.push(now - asked);
-      table.trialStarted('p');
+      table.trialStarted('p', 0);
       table.trialEnded('p', now, undefined);
     }
     expect(waits).toEqual([...RETRY_DELAYS_MS]);
@@ -75,7 +75,7 @@ describe('path table: when to try a direct path, and when to give one up', () =>
   it('follows WireGuard: back to the relay when the peer\'s packets come through it, to a new address when it roamed', () => {
     const { table, tick, traffic } = peer();
     tick(0);
-    table.trialStarted('p');
+    table.trialStarted('p', 0);
     table.trialEnded('p', 0, DIRECT);
     expect(tick(1_000, { ...traffic(), endpoint: '198.51.100.9:1234' }).changed).toBe(true);
     expect(table.path('p')).toEqual({ direct: '198.51.100.9:1234' });
@@ -88,7 +88,7 @@ describe('path table: when to try a direct path, and when to give one up', () =>
   it('suspects a direct path that only sends, and takes it back to the relay (for a new trial at once) when it is dead', () => {
     const { table, tick, s } = peer();
     tick(0);
-    table.trialStarted('p');
+    table.trialStarted('p', 0);
     table.trialEnded('p', 0, DIRECT);
     let suspect: string[] = [];
     for (let now = 1_000; now <= SUSPECT_AFTER_MS + 2_000 && suspect.length === 0; now += 1_000) {
@@ -106,19 +106,29 @@ describe('path table: when to try a direct path, and when to give one up', () =>
     const { table, tick, traffic } = peer();
     tick(0);
     tick(1_000, traffic());
-    table.trialStarted('p');
+    table.trialStarted('p', 0);
     table.trialEnded('p', 1_000, undefined); // failed: the next try is 10 s away
     expect(tick(2_000, traffic()).request).toEqual([]);
     expect(tick(3_000, { ...traffic(), candidates: 'c2' }).request).toEqual(['p']);
-    table.trialStarted('p');
+    table.trialStarted('p', 0);
     table.trialEnded('p', 3_100, DIRECT);
     expect(tick(4_000, { ...traffic(), endpoint: DIRECT, candidates: 'c3' }).suspect).toEqual(['p']);
+  });
+
+  it('lets a trial the server started run before this side has looked at the peer, and counts its result', () => {
+    const table = new PathTable();
+    expect(table.trialStarted('q', 0)).toBe(true);
+    table.trialEnded('q', 100, DIRECT);
+    expect(table.directPaths()).toEqual(new Map([['q', DIRECT]]));
+    // The first look sees the peer's candidates for the first time: not a change, nothing suspect.
+    const first = table.tick(1_000, new Map([['q', { endpoint: DIRECT, rxBytes: 5, txBytes: 5, established: true, candidates: 'c1' }]]), RELAY);
+    expect(first).toEqual({ request: [], suspect: [], changed: false });
   });
 
   it('forgets peers that left the map', () => {
     const { table } = peer();
     table.tick(0, new Map([['p', { endpoint: RELAY, rxBytes: 0, txBytes: 0, established: true, candidates: '' }]]), RELAY);
-    table.trialStarted('p');
+    table.trialStarted('p', 0);
     table.trialEnded('p', 0, DIRECT);
     table.tick(1_000, new Map(), RELAY);
     expect(table.directPaths().size).toBe(0);
