@@ -71,8 +71,13 @@ const PENDING_ROUTE_MS = 2 * REKEY_TIMEOUT;
 const SESSION_ROUTE_MS = REJECT_AFTER_TIME + KEEPALIVE_TIMEOUT;
 /** An initiation is in flight this long: far above a relayed round trip, below REKEY_TIMEOUT. */
 const CROSSING_MS = 1_000;
-/** Held initiations: how long, how many per awaited node or address, how many awaited at once. */
-const HOLD_MS = 2_000;
+/**
+ * Held initiations: how long, how many per awaited node or address, how many awaited at once.
+ * Almost until the initiator's retry: a node that joined while its peer was still starting
+ * (seconds apart on a loaded machine) gets its session as soon as the peer is seen, instead of
+ * at its next retry 5 s later; later than that, the retry has replaced it anyway.
+ */
+const HOLD_MS = REKEY_TIMEOUT - 500;
 const HOLD_PER_KEY = 4;
 const HOLD_KEYS = 1_024;
 

@@ -85,7 +85,7 @@ describe('the relay', () => {
     const t = setUp();
     const stranger = { address: '203.0.113.9', port: 5 };
     expect(t.relay.initiation(new Initiator(t.keys.a, t.keys.b.publicKey).createInitiation(), stranger)).toBe('held');
-    t.advance(2_000);
+    t.advance(4_500);
     t.relay.sweep();
     t.relay.seen('a', stranger); // too late: the held initiation has expired
     expect(t.sent).toEqual([]);
