@@ -21,6 +21,7 @@ export interface PathManagerDeps {
   relayEndpoint(): string | undefined;
   device(): Promise<DeviceState | undefined>;
   setEndpoint(publicKey: string, endpoint: string): Promise<void>;
+  resetPeer(publicKey: string): Promise<void>;
   /** Asks the server for a trial; false when the stream is down. */
   request(peerId: string): boolean;
   /** The chosen paths changed: apply the map again. */
@@ -42,6 +43,8 @@ export interface PathManagerDeps {
 }
 
 export const SLOT_MS = 1_000;
+/** Often enough to restart a lost first handshake well within a second. */
+const TICK_MS = 250;
 const PROBE_EVERY_MS = 100;
 /** Long enough for WireGuard to pick the probe up from the tunnel and send it. */
 const PROBE_LEAVES_MS = 5;
@@ -68,7 +71,7 @@ export class PathManager {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.tick(), this.deps.tickMs ?? 1_000);
+    this.timer = setInterval(() => void this.tick(), this.deps.tickMs ?? TICK_MS);
     this.timer.unref();
   }
 
@@ -122,6 +125,10 @@ export class PathManager {
         if (!this.deps.request(id)) this.table.trialEnded(id, now, undefined);
       }
       for (const id of result.suspect) void this.checkAlive(id);
+      for (const id of result.restart) {
+        const key = map.peers.get(id)?.wireguardKey;
+        if (key) await this.deps.resetPeer(key);
+      }
       for (const [id, s] of samples) {
         // Only sessions in use: an idle peer's session lapses after a few minutes.
         if (s.established && now - (this.measuredAt.get(id) ?? -Infinity) > LATENCY_EVERY_MS) void this.measure(id, now);

@@ -10,6 +10,7 @@
  *  - Sending without hearing anything back for a while makes a direct path suspect; the agent
  *    then probes it and falls back when the probe goes unanswered.
  *  - A peer whose candidates change (it moved, or its NAT did) may be retried at once.
+ *  - A first handshake that goes unanswered is restarted after a moment, a few times.
  */
 export interface PeerSample {
   endpoint?: string;
@@ -33,6 +34,12 @@ export const RETRY_DELAYS_MS = [10_000, 30_000, 60_000, 120_000, 300_000] as con
 export const REQUEST_TIMEOUT_MS = 5_000;
 /** Sending for this long without receiving makes a direct path suspect. */
 export const SUSPECT_AFTER_MS = 3_000;
+/**
+ * A first handshake unanswered this long was most likely dropped by a peer that did not know us
+ * yet (its map was a moment behind ours): start it again rather than wait out WireGuard's 5 s.
+ */
+export const RESTART_HANDSHAKE_AFTER_MS = 400;
+const RESTARTS = 3;
 
 interface Entry extends PeerPath {
   failures: number;
@@ -44,6 +51,9 @@ interface Entry extends PeerPath {
   rxAt: number;
   txAt: number;
   candidates: string;
+  /** Since when we have sent without a session; how often its handshake was restarted. */
+  waitingSince?: number;
+  restarts: number;
 }
 
 export interface TickResult {
@@ -53,6 +63,8 @@ export interface TickResult {
   suspect: string[];
   /** The chosen endpoints changed: the device must be told. */
   changed: boolean;
+  /** Restart the handshake with these peers (see RESTART_HANDSHAKE_AFTER_MS). */
+  restart: string[];
 }
 
 export class PathTable {
@@ -63,7 +75,7 @@ export class PathTable {
    * signature of each peer's endpoints, `relayEndpoint` where relayed peers point.
    */
   tick(now: number, samples: ReadonlyMap<string, PeerSample & { candidates: string }>, relayEndpoint: string): TickResult {
-    const result: TickResult = { request: [], suspect: [], changed: false };
+    const result: TickResult = { request: [], suspect: [], changed: false, restart: [] };
     for (const id of this.entries.keys()) if (!samples.has(id)) this.entries.delete(id);
     for (const [id, s] of samples) {
       const e = this.entry(id, now, s);
@@ -76,6 +88,12 @@ export class PathTable {
         e.nextAttemptAt = now;
         // Its address changed under a direct path: the old one is likely dead already.
         if (e.direct !== undefined && !e.trying) result.suspect.push(id);
+      }
+      if (s.established) Object.assign(e, { waitingSince: undefined, restarts: 0 });
+      else if (e.txAt === now && e.waitingSince === undefined) e.waitingSince = now;
+      else if (e.waitingSince !== undefined && now - e.waitingSince >= RESTART_HANDSHAKE_AFTER_MS && e.restarts < RESTARTS) {
+        Object.assign(e, { waitingSince: undefined, restarts: e.restarts + 1 });
+        result.restart.push(id);
       }
       if (e.trying) continue;
       if (e.direct !== undefined) {
@@ -163,7 +181,7 @@ export class PathTable {
   private entry(id: string, now: number, s: PeerSample & { candidates: string }): Entry {
     let e = this.entries.get(id);
     if (!e) {
-      e = { failures: 0, nextAttemptAt: now, trying: false, rx: s.rxBytes, tx: s.txBytes, rxAt: -Infinity, txAt: -Infinity, candidates: s.candidates };
+      e = { failures: 0, nextAttemptAt: now, trying: false, rx: s.rxBytes, tx: s.txBytes, rxAt: -Infinity, txAt: -Infinity, candidates: s.candidates, restarts: 0 };
       this.entries.set(id, e);
     } else if (e.candidates === '') {
       e.candidates = s.candidates; // made by a trial before the first look: nothing changed

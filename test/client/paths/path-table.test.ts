@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PathTable, REQUEST_TIMEOUT_MS, RETRY_DELAYS_MS, SUSPECT_AFTER_MS, type PeerSample } from '../../../client/paths/path-table.ts';
+import { PathTable, REQUEST_TIMEOUT_MS, RESTART_HANDSHAKE_AFTER_MS, RETRY_DELAYS_MS, SUSPECT_AFTER_MS, type PeerSample } from '../../../client/paths/path-table.ts';
 
 const RELAY = '203.0.113.5:3478';
 const DIRECT = '198.51.100.2:41641';
@@ -41,7 +41,7 @@ describe('path table: when to try a direct path, and when to give one up', () =>
     expect(table.directPaths().size).toBe(0); // the trial owns the endpoint meanwhile
     table.trialEnded('p', 1_500, DIRECT);
     expect(table.directPaths()).toEqual(new Map([['p', DIRECT]]));
-    expect(tick(2_000, { ...traffic(), endpoint: DIRECT })).toEqual({ request: [], suspect: [], changed: false });
+    expect(tick(2_000, { ...traffic(), endpoint: DIRECT })).toEqual({ request: [], suspect: [], changed: false, restart: [] });
   });
 
   it('backs off after failed attempts: 10 s, 30 s, 1 min, 2 min, then every 5 min', () => {
@@ -122,7 +122,29 @@ describe('path table: when to try a direct path, and when to give one up', () =>
     expect(table.directPaths()).toEqual(new Map([['q', DIRECT]]));
     // The first look sees the peer's candidates for the first time: not a change, nothing suspect.
     const first = table.tick(1_000, new Map([['q', { endpoint: DIRECT, rxBytes: 5, txBytes: 5, established: true, candidates: 'c1' }]]), RELAY);
-    expect(first).toEqual({ request: [], suspect: [], changed: false });
+    expect(first).toEqual({ request: [], suspect: [], changed: false, restart: [] });
+  });
+
+  it('restarts a first handshake that went unanswered (the peer did not know us yet), a few times at most', () => {
+    const { tick, s } = peer();
+    tick(0, { established: false });
+    const sends = (now: number) => tick(now, { established: false, txBytes: s.txBytes + 148 }).restart;
+    expect(sends(250)).toEqual([]); // an initiation left: waiting from here
+    expect(sends(500)).toEqual([]);
+    expect(sends(250 + RESTART_HANDSHAKE_AFTER_MS)).toEqual(['p']);
+    const later: string[][] = [];
+    for (let now = 1_000; now < 10_000; now += 250) later.push(sends(now));
+    expect(later.flat()).toEqual(['p', 'p']); // three restarts in all, then WireGuard's own retries
+    // Once a session is up, the count starts over.
+    tick(10_000, { established: true });
+    expect(sends(10_250)).toEqual([]);
+  });
+
+  it('leaves a peer alone that has sent nothing, or whose session is up', () => {
+    const { tick, traffic } = peer();
+    tick(0, { established: false });
+    for (let now = 250; now < 3_000; now += 250) expect(tick(now, { established: false }).restart).toEqual([]);
+    for (let now = 3_000; now < 6_000; now += 250) expect(tick(now, { ...traffic(), established: true }).restart).toEqual([]);
   });
 
   it('forgets peers that left the map', () => {
