@@ -6,6 +6,7 @@
  */
 import type { FilterRule } from '../protocol/filter.ts';
 import { type CompiledPolicy, type CompiledRule, compilePolicy } from './compiled.ts';
+import type { FilterTemplate } from './filter-template.ts';
 import { DEFAULT_MESH, type MeshRanges, meshPrefixes } from './mesh.ts';
 import type { Policy } from './model.ts';
 import { NetworkState } from './network-state.ts';
@@ -51,8 +52,11 @@ export class PolicyNetwork {
    */
   setPolicy(policy: Policy, options: { exact?: boolean } = {}): Set<string> {
     const old = this.state;
-    const next = new NetworkState(compilePolicy(policy), this.mesh);
-    next.load([...old.nodes.values()].map((e) => e.node));
+    const compiled = compilePolicy(policy);
+    // Same key basis: every node keeps its keys, so the node index carries over as it is.
+    const sameKeys = compiled.keyBasis === old.compiled.keyBasis;
+    const next = new NetworkState(compiled, this.mesh, sameKeys ? old.nodeIndex : undefined);
+    if (!sameKeys) next.load([...old.nodes.values()].map((e) => e.node));
     const maybe = candidates(old, next);
     const changed = options.exact === false ? maybe : new Set([...maybe].filter((id) => !sameView(old, next, id)));
     this.state = next;
@@ -75,6 +79,14 @@ export class PolicyNetwork {
   /** The inbound packet filter of node `id`. */
   filterOf(id: string): FilterRule[] {
     return this.state.filterOf(id);
+  }
+
+  /**
+   * Node `id`'s filter as a template shared by the nodes with the same identity keys, and the
+   * node's own addresses: `expandTemplate(template, own)` equals `filterOf(id)`.
+   */
+  filterTemplateOf(id: string): { template: FilterTemplate; own: readonly string[] } {
+    return this.state.filterTemplateOf(id);
   }
 
   /** The application capabilities that callers are granted on node `id`. */
@@ -119,6 +131,8 @@ function candidates(old: NetworkState, next: NetworkState): Set<string> {
   for (const [sig, rules] of after) {
     if ((before.get(sig)?.length ?? 0) !== rules.length) for (const r of rules) next.addMembersOf(r, out);
   }
+  // Over one shared index no node's keys differ.
+  if (old.nodeIndex === next.nodeIndex) return out;
   for (const [id, e] of next.nodes) {
     const o = old.entry(id);
     if (!o) continue;
