@@ -1,5 +1,6 @@
 import type { LiveNode } from './live-node.ts';
 import type { Flushable, Flusher } from './flusher.ts';
+import type { SharedFilter } from './filter-json.ts';
 import type { SentState } from './sent-state.ts';
 
 /** The part of a WebSocket a session needs; lets the engine stay transport-agnostic. */
@@ -13,7 +14,8 @@ export interface MapSocket {
 export interface MapSource {
   node(id: string): LiveNode | undefined;
   peersOf(id: string): readonly string[];
-  filterJsonOf(id: string): string;
+  /** The node's filter: a template shared with every node of the same keys, and its own addresses. */
+  filterOf(id: string): { shared: SharedFilter; own: readonly string[] };
   policyWarning(): string | undefined;
   staticJson(): { dns: string; relay: string };
 }
@@ -108,7 +110,9 @@ export class MapSession implements Flushable {
       sent.peers.set(id, peer.revision);
       peerJson.push(peer.peerJson());
     }
-    sent.filterJson = this.source.filterJsonOf(this.nodeId);
+    const filter = this.source.filterOf(this.nodeId);
+    sent.filter = filter.shared;
+    sent.filterOwn = filter.own;
     sent.selfRevision = self.revision;
     sent.policyWarning = this.source.policyWarning();
     sent.version++;
@@ -116,7 +120,7 @@ export class MapSession implements Flushable {
     const warning = sent.policyWarning === undefined ? '' : `,"policyWarning":${JSON.stringify(sent.policyWarning)}`;
     const text =
       `{"type":"full","version":${sent.version},"self":${JSON.stringify(self.self())}` +
-      `,"peers":[${peerJson.join(',')}],"packetFilter":${sent.filterJson},"dns":${dns},"relay":${relay}${warning}}`;
+      `,"peers":[${peerJson.join(',')}],"packetFilter":${filter.shared.json(filter.own)},"dns":${dns},"relay":${relay}${warning}}`;
     this.send(text);
     this.onSent('full', text.length);
   }
@@ -135,10 +139,12 @@ export class MapSession implements Flushable {
     this.dirtyPeers.clear();
     if (upserted.length) parts.push(`"peersUpserted":[${upserted.join(',')}]`);
     if (removed.length) parts.push(`"peersRemoved":${JSON.stringify(removed)}`);
-    const filterJson = this.source.filterJsonOf(this.nodeId);
-    if (filterJson !== sent.filterJson) {
-      sent.filterJson = filterJson;
-      parts.push(`"packetFilter":${filterJson}`);
+    // Equal templates are one object, so this finds an unchanged filter without writing it.
+    const filter = this.source.filterOf(this.nodeId);
+    if (filter.shared !== sent.filter || !sameList(filter.own, sent.filterOwn)) {
+      sent.filter = filter.shared;
+      sent.filterOwn = filter.own;
+      parts.push(`"packetFilter":${filter.shared.json(filter.own)}`);
     }
     if (self.revision !== sent.selfRevision) {
       sent.selfRevision = self.revision;
