@@ -30,6 +30,8 @@ export interface CompiledRule {
   srcAny: boolean;
   /** autogroup:danger-all: every address. */
   srcAll: boolean;
+  /** Equal for rules whose source lists are equal under any nodes (what the list is cached by). */
+  srcSpec: string;
   dsts: CompiledDst[];
   dstKeys: string[];
   /** Destinations are autogroup:self: each user's devices, from that user's devices. */
@@ -134,7 +136,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     const compiled: CompiledRule = {
       id: out.rules.length, rule,
       srcKeys: [...srcKeys], srcIdentityKeys: [...srcIdentityKeys], srcPrefixes: [...srcPrefixes],
-      srcAny, srcAll, dsts, dstKeys: [...new Set(dsts.map((d) => d.key))],
+      srcAny, srcAll, srcSpec: JSON.stringify([srcAll, srcAny, [...srcPrefixes].sort(), [...srcIdentityKeys].sort()]), dsts, dstKeys: [...new Set(dsts.map((d) => d.key))],
       self: dsts.length > 0 && dsts.every((d) => d.kind === 'self'),
       ...(rule.app ? { app: rule.app } : {}),
     };

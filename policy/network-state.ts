@@ -12,6 +12,7 @@
 import type { FilterRule } from '../protocol/filter.ts';
 import { ANY, type CompiledPolicy, type CompiledRule } from './compiled.ts';
 import { expandTemplate, type FilterTemplate, type TemplateDst, type TemplateRule } from './filter-template.ts';
+import { Interner } from './intern.ts';
 import { INTERNET_PREFIXES } from './mesh.ts';
 import { type NodeKeys, nodeKeys } from './node-keys.ts';
 import type { PolicyNode } from './node.ts';
@@ -85,7 +86,8 @@ export class NodeIndex {
 
 export class NetworkState {
   private anySources: string[] | undefined;
-  private readonly ruleSources = new Map<number, string[]>();
+  /** Source lists by `CompiledRule.srcSpec`: rules with the same sources share one list. */
+  private readonly ruleSources = new Map<string, string[]>();
   private readonly selfSources = new Map<string, Map<number, string[]>>();
   private readonly filters = new Map<string, FilterRule[]>();
   private readonly peers = new Map<string, string[]>();
@@ -94,7 +96,13 @@ export class NetworkState {
   /** Filters shared by all nodes with one key signature, their own addresses left out. */
   private readonly templates = new Map<string, FilterTemplate>();
 
-  constructor(readonly compiled: CompiledPolicy, private readonly mesh: readonly string[], readonly nodeIndex = new NodeIndex()) {}
+  constructor(
+    readonly compiled: CompiledPolicy,
+    private readonly mesh: readonly string[],
+    readonly nodeIndex = new NodeIndex(),
+    /** Shared peer lists by content, across the states of one network. */
+    private readonly peerLists = new Interner<readonly string[]>(),
+  ) {}
 
   get nodes(): Map<string, NodeEntry> {
     return this.nodeIndex.nodes;
@@ -133,6 +141,19 @@ export class NetworkState {
     this.nodes.delete(id);
     this.nodeIndex.freeSlots.push(old.slot);
     return this.invalidate(id, old.keys, undefined);
+  }
+
+  /**
+   * Keeps the source lists `old` computed over the same node index, for the rules of this policy
+   * with the same sources: they are still exact, and the same lists keep their serialized form.
+   */
+  inheritSources(old: NetworkState): void {
+    if (old.nodeIndex !== this.nodeIndex) return;
+    this.anySources = old.anySources;
+    for (const r of this.compiled.rules) {
+      const list = old.ruleSources.get(r.srcSpec);
+      if (list) this.ruleSources.set(r.srcSpec, list);
+    }
   }
 
   entry(id: string): NodeEntry | undefined {
@@ -208,7 +229,7 @@ export class NetworkState {
     for (const k of changed('src')) {
       for (const r of rules.srcRulesByKey.get(k) ?? []) {
         if (r.self) continue;
-        if (r.srcIdentityKeys.includes(k)) this.ruleSources.delete(r.id);
+        if (r.srcIdentityKeys.includes(k)) this.ruleSources.delete(r.srcSpec);
         addMembers(this.nodeIndex.dstMembers, r.dstKeys);
       }
     }
@@ -219,7 +240,7 @@ export class NetworkState {
       this.anySources = undefined;
       for (const r of rules.srcRulesByKey.get(ANY) ?? []) {
         if (!r.srcAny || r.self) continue;
-        this.ruleSources.delete(r.id);
+        this.ruleSources.delete(r.srcSpec);
         addMembers(this.nodeIndex.dstMembers, r.dstKeys);
       }
     }
@@ -251,7 +272,7 @@ export class NetworkState {
   }
 
   sourcesOf(r: CompiledRule): string[] {
-    const cached = this.ruleSources.get(r.id);
+    const cached = this.ruleSources.get(r.srcSpec);
     if (cached) return cached;
     let out: string[];
     if (r.srcAll) out = ['0.0.0.0/0', '::/0'];
@@ -272,7 +293,7 @@ export class NetworkState {
       out = set.size === 0 ? addresses : [...set, ...addresses];
       out.sort(); // stable output whatever order nodes joined in
     }
-    this.ruleSources.set(r.id, out);
+    this.ruleSources.set(r.srcSpec, out);
     return out;
   }
 
@@ -388,14 +409,26 @@ export class NetworkState {
     if (cached) return cached;
     const e = this.nodes.get(id);
     if (!e) return [];
-    let shared = this.peersBySignature.get(e.keys.signature);
-    if (!shared) {
-      shared = this.peersOfSignature(e);
-      this.peersBySignature.set(e.keys.signature, shared);
-    }
-    const out = sortedHas(shared, id) ? shared.filter((p) => p !== id) : shared;
+    const shared = this.peerGroupOf(id);
+    const out = sortedHas(shared, id) ? shared.filter((p) => p !== id) : (shared as string[]);
     this.peers.set(id, out);
     return out;
+  }
+
+  /**
+   * The peers of every node with `id`'s keys, sorted, `id` itself possibly among them: `peersOf`
+   * without the per-node copy. Lists with equal content are one object while anyone holds them.
+   */
+  peerGroupOf(id: string): readonly string[] {
+    const e = this.nodes.get(id);
+    if (!e) return [];
+    let shared = this.peersBySignature.get(e.keys.signature);
+    if (!shared) {
+      const list = this.peersOfSignature(e);
+      shared = this.peerLists.intern(list.join('\n'), list) as string[];
+      this.peersBySignature.set(e.keys.signature, shared);
+    }
+    return shared;
   }
 
   /** Every node visible to a node with `e`'s keys, `e` itself included if it qualifies. */

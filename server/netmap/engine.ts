@@ -55,8 +55,8 @@ export class NetmapEngine implements MapSource {
   node(id: string): LiveNode | undefined {
     return this.nodes.get(id);
   }
-  peersOf(id: string): readonly string[] {
-    return this.network.peersOf(id);
+  peerGroupOf(id: string): readonly string[] {
+    return this.network.peerGroupOf(id);
   }
   filterOf(id: string): { shared: SharedFilter; own: readonly string[] } {
     const { template, own } = this.network.filterTemplateOf(id);

@@ -8,8 +8,8 @@ import type { SharedFilter } from './filter-json.ts';
  */
 export class SentState {
   peers = new Map<string, number>();
-  /** The visible-peer list as of the last scan, to see at a glance whether it changed. */
-  peerList: readonly string[] = [];
+  /** The shared peer list (see MapSource.peerGroupOf) as of the last scan, to see at a glance whether it changed. */
+  peerGroup: readonly string[] = [];
   /** The filter last sent: a shared template and the own addresses it was filled with. */
   filter: SharedFilter | undefined = undefined;
   filterOwn: readonly string[] = [];

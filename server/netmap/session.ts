@@ -13,7 +13,8 @@ export interface MapSocket {
 /** What a session reads from the engine when it builds a message. */
 export interface MapSource {
   node(id: string): LiveNode | undefined;
-  peersOf(id: string): readonly string[];
+  /** The peers of every node with `id`'s keys, `id` itself possibly among them (skip it); equal lists are one object. */
+  peerGroupOf(id: string): readonly string[];
   /** The node's filter: a template shared with every node of the same keys, and its own addresses. */
   filterOf(id: string): { shared: SharedFilter; own: readonly string[] };
   policyWarning(): string | undefined;
@@ -103,8 +104,9 @@ export class MapSession implements Flushable {
     const sent = this.sent;
     sent.peers.clear();
     const peerJson: string[] = [];
-    sent.peerList = this.source.peersOf(this.nodeId);
-    for (const id of sent.peerList) {
+    sent.peerGroup = this.source.peerGroupOf(this.nodeId);
+    for (const id of sent.peerGroup) {
+      if (id === this.nodeId) continue;
       const peer = this.source.node(id);
       if (!peer) continue;
       sent.peers.set(id, peer.revision);
@@ -165,17 +167,18 @@ export class MapSession implements Flushable {
   /** Compares the whole visible set with what was sent. */
   private scanView(upserted: string[], removed: string[]): void {
     const sent = this.sent;
-    const visible = this.source.peersOf(this.nodeId);
+    const visible = this.source.peerGroupOf(this.nodeId);
     // Same peers as before (a policy change that moved only ports): revisions that changed
-    // were marked one by one, so only those need a look.
-    if (!this.revisionsUnknown && sameList(visible, sent.peerList)) {
+    // were marked one by one, so only those need a look. Equal lists are one object.
+    if (!this.revisionsUnknown && visible === sent.peerGroup) {
       this.scanPeers(this.dirtyPeers, upserted);
       return;
     }
-    sent.peerList = visible;
+    sent.peerGroup = visible;
     const sentBefore = sent.peers.size;
     let stillSent = 0;
     for (const id of visible) {
+      if (id === this.nodeId) continue;
       const peer = this.source.node(id);
       if (!peer) continue;
       const revision = sent.peers.get(id);
@@ -188,6 +191,7 @@ export class MapSession implements Flushable {
     // Usually nobody left: every peer sent before is still visible, and no set is needed.
     if (stillSent === sentBefore) return;
     const visibleSet = new Set(visible);
+    visibleSet.delete(this.nodeId);
     for (const id of sent.peers.keys()) if (!visibleSet.has(id)) removed.push(id);
     for (const id of removed) sent.peers.delete(id);
   }

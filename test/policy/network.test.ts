@@ -227,6 +227,21 @@ describe('PolicyNetwork incremental updates', () => {
     }
   });
 
+  it('hands out one peer list object per content, across policy changes, so unchanged peers compare by identity', () => {
+    const net = new PolicyNetwork(policy);
+    net.loadNodes([node('a', { i: 1, user: 'alice@example.com' }), node('w', { i: 2, tags: ['tag:web'] }), node('d', { i: 3, tags: ['tag:db'] })]);
+    const before = net.peerGroupOf('w');
+    expect(before).toContain('d');
+    // Ports move, peers stay: the very same list.
+    net.setPolicy(policyOf(POLICY.replace('"dst": ["tag:db:5432"]', '"dst": ["tag:db:5433"]')));
+    expect(net.peerGroupOf('w')).toBe(before);
+    // Peers change: a different list, and peersOf leaves the node itself out either way.
+    net.setPolicy(policyOf(POLICY.replace('"tag:web:443", ', '')));
+    expect(net.peerGroupOf('w')).not.toBe(before);
+    expect(net.peerGroupOf('w')).not.toContain('a');
+    expect(net.peersOf('w')).toEqual(net.peerGroupOf('w').filter((p) => p !== 'w'));
+  });
+
   it('reports only the node itself when an upsert changes nothing that matters', () => {
     const net = new PolicyNetwork(policy);
     const a = node('a', { i: 1, user: 'alice@example.com' });
