@@ -92,7 +92,9 @@ export class NetworkState {
   private readonly filters = new Map<string, FilterRule[]>();
   private readonly peers = new Map<string, string[]>();
   /** Peers shared by all nodes with one key signature (each node then leaves itself out). */
-  private readonly peersBySignature = new Map<string, string[]>();
+  private readonly peersBySignature = new Map<string, readonly string[]>();
+  /** Peer lists of the state this one replaced over the same index: candidates to reuse (compared first). */
+  private previousPeers: ReadonlyMap<string, readonly string[]> | undefined;
   /** Filters shared by all nodes with one key signature, their own addresses left out. */
   private readonly templates = new Map<string, FilterTemplate>();
 
@@ -150,6 +152,7 @@ export class NetworkState {
   inheritSources(old: NetworkState): void {
     if (old.nodeIndex !== this.nodeIndex) return;
     this.anySources = old.anySources;
+    this.previousPeers = old.peersBySignature;
     for (const r of this.compiled.rules) {
       const list = old.ruleSources.get(r.srcSpec);
       if (list) this.ruleSources.set(r.srcSpec, list);
@@ -425,14 +428,14 @@ export class NetworkState {
     let shared = this.peersBySignature.get(e.keys.signature);
     if (!shared) {
       const list = this.peersOfSignature(e);
-      shared = this.peerLists.intern(list.join('\n'), list) as string[];
+      shared = (list === this.previousPeers?.get(e.keys.signature) ? list : this.peerLists.intern(list.join('\n'), list)) as string[];
       this.peersBySignature.set(e.keys.signature, shared);
     }
     return shared;
   }
 
   /** Every node visible to a node with `e`'s keys, `e` itself included if it qualifies. */
-  private peersOfSignature(e: NodeEntry): string[] {
+  private peersOfSignature(e: NodeEntry): readonly string[] {
     const srcSide = new Set<string>();
     const dstSide = new Set<string>();
     for (const k of e.keys.dst) {
@@ -461,6 +464,12 @@ export class NetworkState {
         else for (const p of this.selfSourceNodes(r, user)) take(p);
       }
     }
+    // The state this one replaced often had exactly these peers: keep its (sorted, shared) list.
+    const previous = this.previousPeers?.get(e.keys.signature);
+    if (previous !== undefined && previous.length === out.length && previous.every((id) => {
+      const p = this.nodes.get(id);
+      return p !== undefined && marks[p.slot] === epoch;
+    })) return previous;
     out.sort();
     return out;
   }

@@ -14,7 +14,7 @@ import { expandTemplate, type FilterTemplate, type TemplateRule } from '../../po
 export class SharedFilter {
   private readonly rules: RuleWriter[];
 
-  /** `key`: the template's content, unambiguous (own addresses are `null`). */
+  /** `key`: the template's content, unambiguous (see `templateKey`). */
   constructor(readonly template: FilterTemplate, readonly key: string) {
     this.rules = template.map((r) => (r.app ? appRule(r) : packetRule(r)));
   }
@@ -83,6 +83,18 @@ function ruleJson(r: FilterRule): string {
 }
 
 /**
+ * The template's content as one string, unambiguous: source lists are shared arrays whose JSON
+ * is kept, so only the small parts are written anew. Own addresses are `null`.
+ */
+function templateKey(template: FilterTemplate): string {
+  let key = '';
+  for (const r of template) {
+    key += `${once(r.srcIPs)}|${JSON.stringify(r.dsts)}|${once(r.ipProto)}|${r.app === undefined ? '' : JSON.stringify(r.app)}\n`;
+  }
+  return key;
+}
+
+/**
  * One `SharedFilter` per template content, for as long as anyone holds it: a policy change that
  * recompiles a group's template to the same rules gives back the filter its sessions already
  * have, so they send nothing.
@@ -95,7 +107,7 @@ export class SharedFilters {
   of(template: FilterTemplate): SharedFilter {
     let filter = this.byTemplate.get(template);
     if (filter) return filter;
-    const key = JSON.stringify(template);
+    const key = templateKey(template);
     filter = this.byKey.get(key)?.deref();
     if (!filter) {
       filter = new SharedFilter(template, key);
