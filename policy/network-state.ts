@@ -428,7 +428,7 @@ export class NetworkState {
     let shared = this.peersBySignature.get(e.keys.signature);
     if (!shared) {
       const list = this.peersOfSignature(e);
-      shared = (list === this.previousPeers?.get(e.keys.signature) ? list : this.peerLists.intern(list.join('\n'), list)) as string[];
+      shared = (list === this.previousPeers?.get(e.keys.signature) ? list : this.peerLists.intern(JSON.stringify(list), list)) as string[];
       this.peersBySignature.set(e.keys.signature, shared);
     }
     return shared;
