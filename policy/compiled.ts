@@ -5,7 +5,7 @@
  * each side, so a change to one node only visits the rules that name one of its keys.
  */
 import { formatPrefix, prefixRange, type Range } from './ip.ts';
-import type { Policy, PortRange, Rule, Selector } from './model.ts';
+import type { Located, Policy, PortRange, Rule, Selector } from './model.ts';
 
 export type DstKind = 'any' | 'identity' | 'prefix' | 'internet' | 'self';
 
@@ -30,6 +30,8 @@ export interface CompiledRule {
   srcAny: boolean;
   /** autogroup:danger-all: every address. */
   srcAll: boolean;
+  /** Equal for rules whose source lists are equal under any nodes (what the list is cached by). */
+  srcSpec: string;
   dsts: CompiledDst[];
   dstKeys: string[];
   /** Destinations are autogroup:self: each user's devices, from that user's devices. */
@@ -53,6 +55,12 @@ export interface CompiledPolicy {
   identityKeys: Set<string>;
   prefixKeys: PrefixKey[];
   usesInternet: boolean;
+  /**
+   * Everything of the policy that a node's identity keys depend on (see `nodeKeys`): two
+   * policies with the same basis give every node the same keys, so a new policy can keep the
+   * node index of the old one and only the rules need comparing.
+   */
+  keyBasis: string;
 }
 
 export const ANY = '*';
@@ -92,7 +100,7 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 export function compilePolicy(policy: Policy): CompiledPolicy {
   const out: CompiledPolicy = {
     policy, rules: [], srcRulesByKey: new Map(), dstRulesByKey: new Map(), selfRules: [],
-    identityKeys: new Set(), prefixKeys: [], usesInternet: false,
+    identityKeys: new Set(), prefixKeys: [], usesInternet: false, keyBasis: '',
   };
   const prefixes = new Map<string, Range>();
   for (const rule of policy.rules) {
@@ -128,7 +136,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     const compiled: CompiledRule = {
       id: out.rules.length, rule,
       srcKeys: [...srcKeys], srcIdentityKeys: [...srcIdentityKeys], srcPrefixes: [...srcPrefixes],
-      srcAny, srcAll, dsts, dstKeys: [...new Set(dsts.map((d) => d.key))],
+      srcAny, srcAll, srcSpec: JSON.stringify([srcAll, srcAny, [...srcPrefixes].sort(), [...srcIdentityKeys].sort()]), dsts, dstKeys: [...new Set(dsts.map((d) => d.key))],
       self: dsts.length > 0 && dsts.every((d) => d.kind === 'self'),
       ...(rule.app ? { app: rule.app } : {}),
     };
@@ -138,5 +146,28 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     else for (const k of compiled.dstKeys) push(out.dstRulesByKey, k, compiled);
   }
   out.prefixKeys = [...prefixes].map(([key, range]) => ({ key, range }));
+  out.keyBasis = keyBasis(out);
   return out;
+}
+
+/** Selectors by what they match, not where they are written (positions move with every edit). */
+function approverBasis(list: ReadonlyArray<Located<Selector>>): string[] {
+  return list.map(({ value: s }) => `${s.kind}|${s.kind === 'prefix' || s.kind === 'host' ? formatPrefix(s.prefix) : selectorKey(s).key}`);
+}
+
+const sortedSets = (m: ReadonlyMap<string, ReadonlySet<string>>) =>
+  [...m].map(([k, v]) => [k, [...v].sort()] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+
+/** What `nodeKeys` reads of a compiled policy, as one comparable string. */
+function keyBasis(c: CompiledPolicy): string {
+  const { policy } = c;
+  return JSON.stringify([
+    [...c.identityKeys].sort(),
+    c.prefixKeys.map((p) => p.key).sort(),
+    c.usesInternet,
+    sortedSets(policy.groupsOfUser),
+    sortedSets(policy.groupsOfIdpGroup),
+    policy.autoApprovers.routes.map((r) => [formatPrefix(r.prefix), approverBasis(r.approvers)]),
+    approverBasis(policy.autoApprovers.exitNode),
+  ]);
 }

@@ -5,6 +5,7 @@ export type { Policy, Rule, Selector } from './model.ts';
 export type { PolicyNode } from './node.ts';
 export { parsePolicy, type ParseResult } from './parse.ts';
 export { PolicyNetwork, type NetworkOptions } from './network.ts';
+export { expandTemplate, type FilterTemplate, type TemplateDst, type TemplateRule } from './filter-template.ts';
 export { DEFAULT_MESH, type MeshRanges } from './mesh.ts';
 export { tagsForWorkload, type WorkloadIdentity } from './workloads.ts';
 export { mayOwnTag, autoApprovedRoutes } from './ownership.ts';

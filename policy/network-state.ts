@@ -11,6 +11,8 @@
  */
 import type { FilterRule } from '../protocol/filter.ts';
 import { ANY, type CompiledPolicy, type CompiledRule } from './compiled.ts';
+import { expandTemplate, type FilterTemplate, type TemplateDst, type TemplateRule } from './filter-template.ts';
+import { Interner } from './intern.ts';
 import { INTERNET_PREFIXES } from './mesh.ts';
 import { type NodeKeys, nodeKeys } from './node-keys.ts';
 import type { PolicyNode } from './node.ts';
@@ -29,6 +31,8 @@ function fingerprint(n: PolicyNode): string {
 }
 
 type Members = Map<string, Set<NodeEntry>>;
+
+const ANY_DESTINATION: readonly string[] = ['*'];
 
 function addTo(map: Members, key: string, e: NodeEntry): void {
   const set = map.get(key);
@@ -62,26 +66,49 @@ function intersects(keys: ReadonlySet<string>, list: readonly string[]): boolean
   return false;
 }
 
-export class NetworkState {
+/**
+ * The nodes and who holds each key. It depends on the policy only through the compiled policy's
+ * `keyBasis`, so a new policy with the same basis takes it over instead of rebuilding it.
+ */
+export class NodeIndex {
   readonly nodes = new Map<string, NodeEntry>();
-  private readonly srcMembers: Members = new Map();
-  private readonly dstMembers: Members = new Map();
+  readonly srcMembers: Members = new Map();
+  readonly dstMembers: Members = new Map();
   /** Untagged devices per user: what autogroup:self pairs. */
-  private readonly devicesOfUser: Members = new Map();
-  private readonly freeSlots: number[] = [];
-  private nextSlot = 0;
-  private marks = new Int32Array(1024);
-  private epoch = 0;
-  private readonly subnetRouteRefs = new Map<string, number>();
+  readonly devicesOfUser: Members = new Map();
+  readonly freeSlots: number[] = [];
+  nextSlot = 0;
+  /** Per-slot marks, compared with a fresh epoch per walk (shared with the index's users). */
+  marks = new Int32Array(1024);
+  epoch = 0;
+  readonly subnetRouteRefs = new Map<string, number>();
+}
+
+export class NetworkState {
   private anySources: string[] | undefined;
-  private readonly ruleSources = new Map<number, string[]>();
+  /** Source lists by `CompiledRule.srcSpec`: rules with the same sources share one list. */
+  private readonly ruleSources = new Map<string, string[]>();
   private readonly selfSources = new Map<string, Map<number, string[]>>();
   private readonly filters = new Map<string, FilterRule[]>();
   private readonly peers = new Map<string, string[]>();
   /** Peers shared by all nodes with one key signature (each node then leaves itself out). */
-  private readonly peersBySignature = new Map<string, string[]>();
+  private readonly peersBySignature = new Map<string, readonly string[]>();
+  /** Peer lists of the state this one replaced over the same index: candidates to reuse (compared first). */
+  private previousPeers: ReadonlyMap<string, readonly string[]> | undefined;
+  /** Filters shared by all nodes with one key signature, their own addresses left out. */
+  private readonly templates = new Map<string, FilterTemplate>();
 
-  constructor(readonly compiled: CompiledPolicy, private readonly mesh: readonly string[]) {}
+  constructor(
+    readonly compiled: CompiledPolicy,
+    private readonly mesh: readonly string[],
+    readonly nodeIndex = new NodeIndex(),
+    /** Shared peer lists by content, across the states of one network. */
+    private readonly peerLists = new Interner<readonly string[]>(),
+  ) {}
+
+  get nodes(): Map<string, NodeEntry> {
+    return this.nodeIndex.nodes;
+  }
 
   /** Adds nodes without working out who is affected: for building a state from scratch. */
   load(nodes: Iterable<PolicyNode>): void {
@@ -114,8 +141,22 @@ export class NetworkState {
     if (!old) return new Set();
     this.unindex(old);
     this.nodes.delete(id);
-    this.freeSlots.push(old.slot);
+    this.nodeIndex.freeSlots.push(old.slot);
     return this.invalidate(id, old.keys, undefined);
+  }
+
+  /**
+   * Keeps the source lists `old` computed over the same node index, for the rules of this policy
+   * with the same sources: they are still exact, and the same lists keep their serialized form.
+   */
+  inheritSources(old: NetworkState): void {
+    if (old.nodeIndex !== this.nodeIndex) return;
+    this.anySources = old.anySources;
+    this.previousPeers = old.peersBySignature;
+    for (const r of this.compiled.rules) {
+      const list = old.ruleSources.get(r.srcSpec);
+      if (list) this.ruleSources.set(r.srcSpec, list);
+    }
   }
 
   entry(id: string): NodeEntry | undefined {
@@ -123,30 +164,30 @@ export class NetworkState {
   }
 
   private takeSlot(): number {
-    const slot = this.freeSlots.pop() ?? this.nextSlot++;
-    if (slot >= this.marks.length) {
-      const grown = new Int32Array(this.marks.length * 2);
-      grown.set(this.marks);
-      this.marks = grown;
+    const slot = this.nodeIndex.freeSlots.pop() ?? this.nodeIndex.nextSlot++;
+    if (slot >= this.nodeIndex.marks.length) {
+      const grown = new Int32Array(this.nodeIndex.marks.length * 2);
+      grown.set(this.nodeIndex.marks);
+      this.nodeIndex.marks = grown;
     }
     return slot;
   }
 
   private index(e: NodeEntry): void {
-    for (const k of e.keys.src) if (k !== ANY) addTo(this.srcMembers, k, e);
-    for (const k of e.keys.dst) if (k !== ANY) addTo(this.dstMembers, k, e);
-    if (e.keys.selfUser) addTo(this.devicesOfUser, e.keys.selfUser, e);
-    for (const r of e.keys.subnetRoutes) this.subnetRouteRefs.set(r, (this.subnetRouteRefs.get(r) ?? 0) + 1);
+    for (const k of e.keys.src) if (k !== ANY) addTo(this.nodeIndex.srcMembers, k, e);
+    for (const k of e.keys.dst) if (k !== ANY) addTo(this.nodeIndex.dstMembers, k, e);
+    if (e.keys.selfUser) addTo(this.nodeIndex.devicesOfUser, e.keys.selfUser, e);
+    for (const r of e.keys.subnetRoutes) this.nodeIndex.subnetRouteRefs.set(r, (this.nodeIndex.subnetRouteRefs.get(r) ?? 0) + 1);
   }
 
   private unindex(e: NodeEntry): void {
-    for (const k of e.keys.src) if (k !== ANY) removeFrom(this.srcMembers, k, e);
-    for (const k of e.keys.dst) if (k !== ANY) removeFrom(this.dstMembers, k, e);
-    if (e.keys.selfUser) removeFrom(this.devicesOfUser, e.keys.selfUser, e);
+    for (const k of e.keys.src) if (k !== ANY) removeFrom(this.nodeIndex.srcMembers, k, e);
+    for (const k of e.keys.dst) if (k !== ANY) removeFrom(this.nodeIndex.dstMembers, k, e);
+    if (e.keys.selfUser) removeFrom(this.nodeIndex.devicesOfUser, e.keys.selfUser, e);
     for (const r of e.keys.subnetRoutes) {
-      const n = (this.subnetRouteRefs.get(r) ?? 0) - 1;
-      if (n > 0) this.subnetRouteRefs.set(r, n);
-      else this.subnetRouteRefs.delete(r);
+      const n = (this.nodeIndex.subnetRouteRefs.get(r) ?? 0) - 1;
+      if (n > 0) this.nodeIndex.subnetRouteRefs.set(r, n);
+      else this.nodeIndex.subnetRouteRefs.delete(r);
     }
   }
 
@@ -157,6 +198,7 @@ export class NetworkState {
     this.filters.clear();
     this.peers.clear();
     this.peersBySignature.clear();
+    this.templates.clear();
   }
 
   /** Steps 3 and 4: who may see a different view after node `id` went from `was` to `now`. */
@@ -190,45 +232,50 @@ export class NetworkState {
     for (const k of changed('src')) {
       for (const r of rules.srcRulesByKey.get(k) ?? []) {
         if (r.self) continue;
-        if (r.srcIdentityKeys.includes(k)) this.ruleSources.delete(r.id);
-        addMembers(this.dstMembers, r.dstKeys);
+        if (r.srcIdentityKeys.includes(k)) this.ruleSources.delete(r.srcSpec);
+        addMembers(this.nodeIndex.dstMembers, r.dstKeys);
       }
     }
     for (const k of changed('dst')) {
-      for (const r of rules.dstRulesByKey.get(k) ?? []) if (!r.app) addMembers(this.srcMembers, r.srcKeys);
+      for (const r of rules.dstRulesByKey.get(k) ?? []) if (!r.app) addMembers(this.nodeIndex.srcMembers, r.srcKeys);
     }
     if (was?.subnetRoutes.join() !== now?.subnetRoutes.join()) {
       this.anySources = undefined;
       for (const r of rules.srcRulesByKey.get(ANY) ?? []) {
         if (!r.srcAny || r.self) continue;
-        this.ruleSources.delete(r.id);
-        addMembers(this.dstMembers, r.dstKeys);
+        this.ruleSources.delete(r.srcSpec);
+        addMembers(this.nodeIndex.dstMembers, r.dstKeys);
       }
     }
     if (rules.selfRules.length > 0) {
       for (const u of users) {
         this.selfSources.delete(u);
-        for (const n of this.devicesOfUser.get(u) ?? []) affected.add(n.node.id);
+        for (const n of this.nodeIndex.devicesOfUser.get(u) ?? []) affected.add(n.node.id);
       }
     }
-    if (was) this.peersBySignature.delete(was.signature);
+    if (was) this.forgetSignature(was.signature);
     for (const n of affected) {
       this.filters.delete(n);
       this.peers.delete(n);
       const e = this.nodes.get(n);
-      if (e) this.peersBySignature.delete(e.keys.signature);
+      if (e) this.forgetSignature(e.keys.signature);
     }
     return affected;
   }
 
+  private forgetSignature(signature: string): void {
+    this.peersBySignature.delete(signature);
+    this.templates.delete(signature);
+  }
+
   /** `*` as a source: the mesh ranges and every approved subnet route. */
   private anySourceList(): string[] {
-    this.anySources ??= [...this.mesh, ...[...this.subnetRouteRefs.keys()].sort()];
+    this.anySources ??= [...this.mesh, ...[...this.nodeIndex.subnetRouteRefs.keys()].sort()];
     return this.anySources;
   }
 
   sourcesOf(r: CompiledRule): string[] {
-    const cached = this.ruleSources.get(r.id);
+    const cached = this.ruleSources.get(r.srcSpec);
     if (cached) return cached;
     let out: string[];
     if (r.srcAll) out = ['0.0.0.0/0', '::/0'];
@@ -236,11 +283,11 @@ export class NetworkState {
       const set = new Set<string>(r.srcAny ? this.anySourceList() : []);
       for (const p of r.srcPrefixes) set.add(p);
       // Node addresses are unique per node: mark nodes (by slot) instead of hashing addresses.
-      const epoch = ++this.epoch;
-      const marks = this.marks;
+      const epoch = ++this.nodeIndex.epoch;
+      const marks = this.nodeIndex.marks;
       const addresses: string[] = [];
       for (const k of r.srcIdentityKeys) {
-        for (const m of this.srcMembers.get(k) ?? []) {
+        for (const m of this.nodeIndex.srcMembers.get(k) ?? []) {
           if (marks[m.slot] === epoch) continue;
           marks[m.slot] = epoch;
           for (const a of m.keys.addresses) if (set.size === 0 || !set.has(a)) addresses.push(a);
@@ -249,14 +296,14 @@ export class NetworkState {
       out = set.size === 0 ? addresses : [...set, ...addresses];
       out.sort(); // stable output whatever order nodes joined in
     }
-    this.ruleSources.set(r.id, out);
+    this.ruleSources.set(r.srcSpec, out);
     return out;
   }
 
   /** The devices of `user` that a self rule's sources match. */
   selfSourceNodes(r: CompiledRule, user: string): NodeEntry[] {
     const out: NodeEntry[] = [];
-    for (const e of this.devicesOfUser.get(user) ?? []) if (intersects(e.keys.src, r.srcKeys)) out.push(e);
+    for (const e of this.nodeIndex.devicesOfUser.get(user) ?? []) if (intersects(e.keys.src, r.srcKeys)) out.push(e);
     return out;
   }
 
@@ -281,18 +328,29 @@ export class NetworkState {
     return [...found].sort((a, b) => a.id - b.id);
   }
 
+  /** The destinations of rule `r` on a node with `e`'s keys; `ips: null` are the node's own addresses. */
+  private templateDsts(r: CompiledRule, e: NodeEntry): TemplateDst[] {
+    const out: TemplateDst[] = [];
+    for (const d of r.dsts) {
+      let ips: readonly string[] | null;
+      if (d.kind === 'self') {
+        if (!e.keys.selfUser) continue;
+        ips = null;
+      } else if (!e.keys.dst.has(d.key)) continue;
+      else if (d.kind === 'any') ips = ANY_DESTINATION;
+      else if (d.kind === 'identity') ips = null;
+      else if (d.kind === 'prefix') ips = [d.prefix as string];
+      else ips = INTERNET_PREFIXES;
+      out.push({ ips, ports: d.ports });
+    }
+    return out;
+  }
+
   /** The destination addresses of rule `r` on node `e`, with the ports of each. */
   destinationsOn(r: CompiledRule, e: NodeEntry): Array<{ ip: string; ports: { first: number; last: number } }> {
     const out: Array<{ ip: string; ports: { first: number; last: number } }> = [];
-    for (const d of r.dsts) {
-      let ips: readonly string[];
-      if (d.kind === 'self') ips = e.keys.selfUser ? e.keys.addresses : [];
-      else if (!e.keys.dst.has(d.key)) continue;
-      else if (d.kind === 'any') ips = ['*'];
-      else if (d.kind === 'identity') ips = e.keys.addresses;
-      else if (d.kind === 'prefix') ips = [d.prefix as string];
-      else ips = INTERNET_PREFIXES;
-      for (const ip of ips) for (const p of d.ports) out.push({ ip, ports: { first: p.first, last: p.last } });
+    for (const d of this.templateDsts(r, e)) {
+      for (const ip of d.ips ?? e.keys.addresses) for (const p of d.ports) out.push({ ip, ports: { first: p.first, last: p.last } });
     }
     return out;
   }
@@ -303,24 +361,35 @@ export class NetworkState {
     return e.keys.selfUser ? this.selfSourcesOf(r, e.keys.selfUser) : [];
   }
 
+  /**
+   * Node `id`'s filter as a template shared by every node with the same keys, and the node's own
+   * addresses that fill it: `expandTemplate(template, own)` is its filter.
+   */
+  filterTemplateOf(id: string): { template: FilterTemplate; own: readonly string[] } {
+    const e = this.nodes.get(id);
+    if (!e) return { template: [], own: [] };
+    let template = this.templates.get(e.keys.signature);
+    if (!template) {
+      const rules: TemplateRule[] = [];
+      for (const r of this.rulesReaching(id)) {
+        const srcIPs = this.sourcesFor(r, e);
+        if (srcIPs.length === 0) continue;
+        const dsts = this.templateDsts(r, e);
+        if (dsts.length === 0) continue;
+        rules.push({ srcIPs, dsts, ipProto: r.rule.protos, ...(r.app ? { app: r.app } : {}) });
+      }
+      template = rules;
+      this.templates.set(e.keys.signature, template);
+    }
+    return { template, own: e.keys.addresses };
+  }
+
   filterOf(id: string): FilterRule[] {
     const cached = this.filters.get(id);
     if (cached) return cached;
-    const e = this.nodes.get(id);
-    if (!e) return [];
-    const out: FilterRule[] = [];
-    for (const r of this.rulesReaching(id)) {
-      const srcIPs = this.sourcesFor(r, e);
-      if (srcIPs.length === 0) continue;
-      const dstPorts = this.destinationsOn(r, e);
-      if (dstPorts.length === 0) continue;
-      if (r.app) {
-        const dsts = [...new Set(dstPorts.map((d) => d.ip))];
-        out.push({ srcIPs, dstPorts: [], ipProto: r.rule.protos, capGrant: [{ dsts, capMap: r.app }] });
-      } else {
-        out.push({ srcIPs, dstPorts, ipProto: r.rule.protos });
-      }
-    }
+    if (!this.nodes.has(id)) return [];
+    const { template, own } = this.filterTemplateOf(id);
+    const out = expandTemplate(template, own);
     this.filters.set(id, out);
     return out;
   }
@@ -333,9 +402,9 @@ export class NetworkState {
         for (const e of index.get(k) ?? []) into.add(e.node.id);
       }
     };
-    add(this.srcMembers, r.srcKeys);
-    if (r.self) for (const devices of this.devicesOfUser.values()) for (const e of devices) into.add(e.node.id);
-    else add(this.dstMembers, r.dstKeys);
+    add(this.nodeIndex.srcMembers, r.srcKeys);
+    if (r.self) for (const devices of this.nodeIndex.devicesOfUser.values()) for (const e of devices) into.add(e.node.id);
+    else add(this.nodeIndex.dstMembers, r.dstKeys);
   }
 
   peersOf(id: string): string[] {
@@ -343,18 +412,30 @@ export class NetworkState {
     if (cached) return cached;
     const e = this.nodes.get(id);
     if (!e) return [];
-    let shared = this.peersBySignature.get(e.keys.signature);
-    if (!shared) {
-      shared = this.peersOfSignature(e);
-      this.peersBySignature.set(e.keys.signature, shared);
-    }
-    const out = sortedHas(shared, id) ? shared.filter((p) => p !== id) : shared;
+    const shared = this.peerGroupOf(id);
+    const out = sortedHas(shared, id) ? shared.filter((p) => p !== id) : (shared as string[]);
     this.peers.set(id, out);
     return out;
   }
 
+  /**
+   * The peers of every node with `id`'s keys, sorted, `id` itself possibly among them: `peersOf`
+   * without the per-node copy. Lists with equal content are one object while anyone holds them.
+   */
+  peerGroupOf(id: string): readonly string[] {
+    const e = this.nodes.get(id);
+    if (!e) return [];
+    let shared = this.peersBySignature.get(e.keys.signature);
+    if (!shared) {
+      const list = this.peersOfSignature(e);
+      shared = (list === this.previousPeers?.get(e.keys.signature) ? list : this.peerLists.intern(JSON.stringify(list), list)) as string[];
+      this.peersBySignature.set(e.keys.signature, shared);
+    }
+    return shared;
+  }
+
   /** Every node visible to a node with `e`'s keys, `e` itself included if it qualifies. */
-  private peersOfSignature(e: NodeEntry): string[] {
+  private peersOfSignature(e: NodeEntry): readonly string[] {
     const srcSide = new Set<string>();
     const dstSide = new Set<string>();
     for (const k of e.keys.dst) {
@@ -364,25 +445,31 @@ export class NetworkState {
       for (const r of this.compiled.srcRulesByKey.get(k) ?? []) if (!r.app && !r.self) for (const d of r.dstKeys) dstSide.add(d);
     }
     // Mark each peer once by slot: far cheaper than a Set of ids for hundreds of peers.
-    const epoch = ++this.epoch;
-    const marks = this.marks;
+    const epoch = ++this.nodeIndex.epoch;
+    const marks = this.nodeIndex.marks;
     const out: string[] = [];
     const take = (p: NodeEntry): void => {
       if (marks[p.slot] !== epoch) { marks[p.slot] = epoch; out.push(p.node.id); }
     };
     if (srcSide.has(ANY) || dstSide.has(ANY)) for (const p of this.nodes.values()) take(p);
     else {
-      for (const k of srcSide) for (const p of this.srcMembers.get(k) ?? []) take(p);
-      for (const k of dstSide) for (const p of this.dstMembers.get(k) ?? []) take(p);
+      for (const k of srcSide) for (const p of this.nodeIndex.srcMembers.get(k) ?? []) take(p);
+      for (const k of dstSide) for (const p of this.nodeIndex.dstMembers.get(k) ?? []) take(p);
     }
     const user = e.keys.selfUser;
     if (user) {
       for (const r of this.compiled.selfRules) {
         if (r.app) continue;
-        if (intersects(e.keys.src, r.srcKeys)) for (const p of this.devicesOfUser.get(user) ?? []) take(p);
+        if (intersects(e.keys.src, r.srcKeys)) for (const p of this.nodeIndex.devicesOfUser.get(user) ?? []) take(p);
         else for (const p of this.selfSourceNodes(r, user)) take(p);
       }
     }
+    // The state this one replaced often had exactly these peers: keep its (sorted, shared) list.
+    const previous = this.previousPeers?.get(e.keys.signature);
+    if (previous !== undefined && previous.length === out.length && previous.every((id) => {
+      const p = this.nodes.get(id);
+      return p !== undefined && marks[p.slot] === epoch;
+    })) return previous;
     out.sort();
     return out;
   }

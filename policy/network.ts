@@ -6,6 +6,8 @@
  */
 import type { FilterRule } from '../protocol/filter.ts';
 import { type CompiledPolicy, type CompiledRule, compilePolicy } from './compiled.ts';
+import type { FilterTemplate } from './filter-template.ts';
+import { Interner } from './intern.ts';
 import { DEFAULT_MESH, type MeshRanges, meshPrefixes } from './mesh.ts';
 import type { Policy } from './model.ts';
 import { NetworkState } from './network-state.ts';
@@ -19,10 +21,11 @@ export interface NetworkOptions {
 export class PolicyNetwork {
   private state: NetworkState;
   private readonly mesh: string[];
+  private readonly peerLists = new Interner<readonly string[]>();
 
   constructor(policy: Policy, options: NetworkOptions = {}) {
     this.mesh = meshPrefixes(options.mesh ?? DEFAULT_MESH);
-    this.state = new NetworkState(compilePolicy(policy), this.mesh);
+    this.state = new NetworkState(compilePolicy(policy), this.mesh, undefined, this.peerLists);
   }
 
   get policy(): Policy {
@@ -51,8 +54,12 @@ export class PolicyNetwork {
    */
   setPolicy(policy: Policy, options: { exact?: boolean } = {}): Set<string> {
     const old = this.state;
-    const next = new NetworkState(compilePolicy(policy), this.mesh);
-    next.load([...old.nodes.values()].map((e) => e.node));
+    const compiled = compilePolicy(policy);
+    // Same key basis: every node keeps its keys, so the node index carries over as it is.
+    const sameKeys = compiled.keyBasis === old.compiled.keyBasis;
+    const next = new NetworkState(compiled, this.mesh, sameKeys ? old.nodeIndex : undefined, this.peerLists);
+    if (sameKeys) next.inheritSources(old);
+    else next.load([...old.nodes.values()].map((e) => e.node));
     const maybe = candidates(old, next);
     const changed = options.exact === false ? maybe : new Set([...maybe].filter((id) => !sameView(old, next, id)));
     this.state = next;
@@ -72,9 +79,25 @@ export class PolicyNetwork {
     return this.state.peersOf(id);
   }
 
+  /**
+   * The peers of every node with `id`'s keys, `id` itself possibly among them (skip it): what
+   * `peersOf` copies. One object for equal lists, across policy changes, while anyone holds it.
+   */
+  peerGroupOf(id: string): readonly string[] {
+    return this.state.peerGroupOf(id);
+  }
+
   /** The inbound packet filter of node `id`. */
   filterOf(id: string): FilterRule[] {
     return this.state.filterOf(id);
+  }
+
+  /**
+   * Node `id`'s filter as a template shared by the nodes with the same identity keys, and the
+   * node's own addresses: `expandTemplate(template, own)` equals `filterOf(id)`.
+   */
+  filterTemplateOf(id: string): { template: FilterTemplate; own: readonly string[] } {
+    return this.state.filterTemplateOf(id);
   }
 
   /** The application capabilities that callers are granted on node `id`. */
@@ -104,7 +127,12 @@ function signature(r: CompiledRule): string {
 
 function signatures(c: CompiledPolicy): Map<string, CompiledRule[]> {
   const out = new Map<string, CompiledRule[]>();
-  for (const r of c.rules) out.set(signature(r), [...(out.get(signature(r)) ?? []), r]);
+  for (const r of c.rules) {
+    const sig = signature(r);
+    const list = out.get(sig);
+    if (list) list.push(r);
+    else out.set(sig, [r]);
+  }
   return out;
 }
 
@@ -119,6 +147,8 @@ function candidates(old: NetworkState, next: NetworkState): Set<string> {
   for (const [sig, rules] of after) {
     if ((before.get(sig)?.length ?? 0) !== rules.length) for (const r of rules) next.addMembersOf(r, out);
   }
+  // Over one shared index no node's keys differ.
+  if (old.nodeIndex === next.nodeIndex) return out;
   for (const [id, e] of next.nodes) {
     const o = old.entry(id);
     if (!o) continue;

@@ -40,6 +40,10 @@ export function effectiveRoutes(compiled: CompiledPolicy, node: PolicyNode): str
   return [...new Set([...node.approvedRoutes, ...auto])];
 }
 
+/**
+ * Whatever this reads of the policy must be part of `CompiledPolicy.keyBasis`: a policy change
+ * with an equal basis keeps every node's keys without calling this again.
+ */
 export function nodeKeys(compiled: CompiledPolicy, node: PolicyNode): NodeKeys {
   const src = new Set<string>([ANY]);
   const dst = new Set<string>([ANY]);

@@ -6,7 +6,7 @@ import { LiveNode } from './live-node.ts';
 import { MapSession, type MapSocket, type MapSource } from './session.ts';
 import { SentState } from './sent-state.ts';
 import { Flusher } from './flusher.ts';
-import { filterJson } from './filter-json.ts';
+import { SharedFilters, type SharedFilter } from './filter-json.ts';
 
 export interface NetmapOptions {
   /** The mesh's address ranges: what `*` means as a source. */
@@ -35,7 +35,7 @@ export class NetmapEngine implements MapSource {
   private readonly users = new Map<string, UserRecord>();
   private readonly sessions = new Map<string, MapSession>();
   private readonly retained = new Map<string, { state: SentState; until: number }>();
-  private readonly filterCache = new Map<string, string>();
+  private readonly filters = new SharedFilters();
   private readonly flusher: Flusher;
   private network: PolicyNetwork;
   private warning: string | undefined;
@@ -55,16 +55,12 @@ export class NetmapEngine implements MapSource {
   node(id: string): LiveNode | undefined {
     return this.nodes.get(id);
   }
-  peersOf(id: string): readonly string[] {
-    return this.network.peersOf(id);
+  peerGroupOf(id: string): readonly string[] {
+    return this.network.peerGroupOf(id);
   }
-  filterJsonOf(id: string): string {
-    let json = this.filterCache.get(id);
-    if (json === undefined) {
-      json = filterJson(this.network.filterOf(id));
-      this.filterCache.set(id, json);
-    }
-    return json;
+  filterOf(id: string): { shared: SharedFilter; own: readonly string[] } {
+    const { template, own } = this.network.filterTemplateOf(id);
+    return { shared: this.filters.of(template), own };
   }
   policyWarning(): string | undefined {
     return this.warning;
@@ -152,7 +148,6 @@ export class NetmapEngine implements MapSource {
     const affected = this.network.removeNode(id);
     this.byWireguardKey.delete(this.nodes.get(id)!.record.wireguardKey);
     this.nodes.delete(id);
-    this.filterCache.delete(id);
     this.retained.delete(id);
     const session = this.sessions.get(id);
     if (session) {
@@ -234,10 +229,7 @@ export class NetmapEngine implements MapSource {
 
   /** These nodes' peers or filters may have changed under the policy. */
   private touchPolicy(ids: Iterable<string>): void {
-    for (const id of ids) {
-      this.filterCache.delete(id);
-      this.sessions.get(id)?.markViewDirty();
-    }
+    for (const id of ids) this.sessions.get(id)?.markViewDirty();
   }
 
   /** Node `changed` has a new record; these nodes hold it and must get it. */

@@ -1,3 +1,5 @@
+import type { SharedFilter } from './filter-json.ts';
+
 /**
  * What one node has been sent: the revision of each peer it holds, its filter and its own
  * record. Deltas are computed against it at send time, so any number of changes between two
@@ -6,9 +8,11 @@
  */
 export class SentState {
   peers = new Map<string, number>();
-  /** The visible-peer list as of the last scan, to see at a glance whether it changed. */
-  peerList: readonly string[] = [];
-  filterJson = '';
+  /** The shared peer list (see MapSource.peerGroupOf) as of the last scan, to see at a glance whether it changed. */
+  peerGroup: readonly string[] = [];
+  /** The filter last sent: a shared template and the own addresses it was filled with. */
+  filter: SharedFilter | undefined = undefined;
+  filterOwn: readonly string[] = [];
   selfRevision = 0;
   policyWarning: string | undefined = undefined;
 

@@ -1,5 +1,6 @@
 import type { LiveNode } from './live-node.ts';
 import type { Flushable, Flusher } from './flusher.ts';
+import type { SharedFilter } from './filter-json.ts';
 import type { SentState } from './sent-state.ts';
 
 /** The part of a WebSocket a session needs; lets the engine stay transport-agnostic. */
@@ -12,8 +13,10 @@ export interface MapSocket {
 /** What a session reads from the engine when it builds a message. */
 export interface MapSource {
   node(id: string): LiveNode | undefined;
-  peersOf(id: string): readonly string[];
-  filterJsonOf(id: string): string;
+  /** The peers of every node with `id`'s keys, `id` itself possibly among them (skip it); equal lists are one object. */
+  peerGroupOf(id: string): readonly string[];
+  /** The node's filter: a template shared with every node of the same keys, and its own addresses. */
+  filterOf(id: string): { shared: SharedFilter; own: readonly string[] };
   policyWarning(): string | undefined;
   staticJson(): { dns: string; relay: string };
 }
@@ -101,14 +104,17 @@ export class MapSession implements Flushable {
     const sent = this.sent;
     sent.peers.clear();
     const peerJson: string[] = [];
-    sent.peerList = this.source.peersOf(this.nodeId);
-    for (const id of sent.peerList) {
+    sent.peerGroup = this.source.peerGroupOf(this.nodeId);
+    for (const id of sent.peerGroup) {
+      if (id === this.nodeId) continue;
       const peer = this.source.node(id);
       if (!peer) continue;
       sent.peers.set(id, peer.revision);
       peerJson.push(peer.peerJson());
     }
-    sent.filterJson = this.source.filterJsonOf(this.nodeId);
+    const filter = this.source.filterOf(this.nodeId);
+    sent.filter = filter.shared;
+    sent.filterOwn = filter.own;
     sent.selfRevision = self.revision;
     sent.policyWarning = this.source.policyWarning();
     sent.version++;
@@ -116,7 +122,7 @@ export class MapSession implements Flushable {
     const warning = sent.policyWarning === undefined ? '' : `,"policyWarning":${JSON.stringify(sent.policyWarning)}`;
     const text =
       `{"type":"full","version":${sent.version},"self":${JSON.stringify(self.self())}` +
-      `,"peers":[${peerJson.join(',')}],"packetFilter":${sent.filterJson},"dns":${dns},"relay":${relay}${warning}}`;
+      `,"peers":[${peerJson.join(',')}],"packetFilter":${filter.shared.json(filter.own)},"dns":${dns},"relay":${relay}${warning}}`;
     this.send(text);
     this.onSent('full', text.length);
   }
@@ -135,10 +141,12 @@ export class MapSession implements Flushable {
     this.dirtyPeers.clear();
     if (upserted.length) parts.push(`"peersUpserted":[${upserted.join(',')}]`);
     if (removed.length) parts.push(`"peersRemoved":${JSON.stringify(removed)}`);
-    const filterJson = this.source.filterJsonOf(this.nodeId);
-    if (filterJson !== sent.filterJson) {
-      sent.filterJson = filterJson;
-      parts.push(`"packetFilter":${filterJson}`);
+    // Equal templates are one object, so this finds an unchanged filter without writing it.
+    const filter = this.source.filterOf(this.nodeId);
+    if (filter.shared !== sent.filter || !sameList(filter.own, sent.filterOwn)) {
+      sent.filter = filter.shared;
+      sent.filterOwn = filter.own;
+      parts.push(`"packetFilter":${filter.shared.json(filter.own)}`);
     }
     if (self.revision !== sent.selfRevision) {
       sent.selfRevision = self.revision;
@@ -159,17 +167,18 @@ export class MapSession implements Flushable {
   /** Compares the whole visible set with what was sent. */
   private scanView(upserted: string[], removed: string[]): void {
     const sent = this.sent;
-    const visible = this.source.peersOf(this.nodeId);
+    const visible = this.source.peerGroupOf(this.nodeId);
     // Same peers as before (a policy change that moved only ports): revisions that changed
-    // were marked one by one, so only those need a look.
-    if (!this.revisionsUnknown && sameList(visible, sent.peerList)) {
+    // were marked one by one, so only those need a look. Equal lists are one object.
+    if (!this.revisionsUnknown && visible === sent.peerGroup) {
       this.scanPeers(this.dirtyPeers, upserted);
       return;
     }
-    sent.peerList = visible;
+    sent.peerGroup = visible;
     const sentBefore = sent.peers.size;
     let stillSent = 0;
     for (const id of visible) {
+      if (id === this.nodeId) continue;
       const peer = this.source.node(id);
       if (!peer) continue;
       const revision = sent.peers.get(id);
@@ -182,6 +191,7 @@ export class MapSession implements Flushable {
     // Usually nobody left: every peer sent before is still visible, and no set is needed.
     if (stillSent === sentBefore) return;
     const visibleSet = new Set(visible);
+    visibleSet.delete(this.nodeId);
     for (const id of sent.peers.keys()) if (!visibleSet.has(id)) removed.push(id);
     for (const id of removed) sent.peers.delete(id);
   }

@@ -186,6 +186,62 @@ describe('PolicyNetwork incremental updates', () => {
     for (const id of really) expect(reported.has(id)).toBe(true);
   });
 
+  it('answers as a compile from scratch through policy changes that keep or change every node key, and node changes after them', () => {
+    // Variants that keep the node keys (only rules differ) and variants that change them (groups,
+    // idp groups, auto-approvers, address selectors, identities named): both paths of setPolicy.
+    const variants = [
+      POLICY,
+      POLICY.replace('"tag:web:443", ', ''),
+      POLICY.replace('"tag:db:5432"]', '"tag:db:5433"]').replace('"dst": ["tag:web:80"]', '"dst": ["tag:web:8080"]'),
+      POLICY.replace('"group:ops": ["bob@example.com", "group:eng"]', '"group:ops": ["bob@example.com"]'),
+      POLICY.replace('"idp:engineering"', '"idp:platform"'),
+      POLICY.replace('"10.0.0.0/8": ["tag:router"]', '"192.168.0.0/16": ["tag:router"]'),
+      POLICY.replace('"exitNode": ["tag:exit"]', '"exitNode": []'),
+      POLICY.replace('"src": ["10.1.2.0/24"]', '"src": ["100.64.0.0/24"]'),
+      POLICY.replace('{"action": "accept", "src": ["tag:web"], "dst": ["tag:db:5432"]},', ''),
+    ].map(policyOf);
+    const rnd = random(4321);
+    const live = new Map<string, PolicyNode>();
+    for (let i = 0; i < 40; i++) { const n = randomNode(rnd, i); live.set(n.id, n); }
+    let current = variants[0]!;
+    const net = new PolicyNetwork(current);
+    net.loadNodes(live.values());
+    for (let step = 0; step < 120; step++) {
+      const ids = [...live.keys()];
+      const before = views(net, ids);
+      let affected: Set<string>;
+      if (rnd() < 0.4) {
+        current = variants[Math.floor(rnd() * variants.length)]!;
+        affected = net.setPolicy(current);
+      } else {
+        const i = Math.floor(rnd() * 50);
+        const n = randomNode(rnd, i);
+        affected = net.upsertNode(n);
+        live.set(n.id, n);
+      }
+      const fresh = new PolicyNetwork(current);
+      fresh.loadNodes(live.values());
+      const now = views(net, [...live.keys()]);
+      for (const [id, v] of views(fresh, [...live.keys()])) expect(now.get(id), `step ${step}: ${id}`).toEqual(v);
+      for (const [id, v] of before) if (now.get(id) !== v) expect(affected, `step ${step}: ${id} changed unreported`).toContain(id);
+    }
+  });
+
+  it('hands out one peer list object per content, across policy changes, so unchanged peers compare by identity', () => {
+    const net = new PolicyNetwork(policy);
+    net.loadNodes([node('a', { i: 1, user: 'alice@example.com' }), node('w', { i: 2, tags: ['tag:web'] }), node('d', { i: 3, tags: ['tag:db'] })]);
+    const before = net.peerGroupOf('w');
+    expect(before).toContain('d');
+    // Ports move, peers stay: the very same list.
+    net.setPolicy(policyOf(POLICY.replace('"dst": ["tag:db:5432"]', '"dst": ["tag:db:5433"]')));
+    expect(net.peerGroupOf('w')).toBe(before);
+    // Peers change: a different list, and peersOf leaves the node itself out either way.
+    net.setPolicy(policyOf(POLICY.replace('"tag:web:443", ', '')));
+    expect(net.peerGroupOf('w')).not.toBe(before);
+    expect(net.peerGroupOf('w')).not.toContain('a');
+    expect(net.peersOf('w')).toEqual(net.peerGroupOf('w').filter((p) => p !== 'w'));
+  });
+
   it('reports only the node itself when an upsert changes nothing that matters', () => {
     const net = new PolicyNetwork(policy);
     const a = node('a', { i: 1, user: 'alice@example.com' });
