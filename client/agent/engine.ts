@@ -104,6 +104,13 @@ export class Engine {
     });
   }
 
+  /** Handshakes afresh with the peers that never completed one (see WireGuardDevice), now. */
+  restartHandshakes(publicKeys?: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      await this.device?.restartHandshakes(publicKeys);
+    });
+  }
+
   state(): Promise<DeviceState | undefined> {
     return this.device ? this.device.state() : Promise.resolve(undefined);
   }

@@ -77,7 +77,8 @@ export class MapApplier {
     this.relay = new RelayTransport({
       mode: deps.relayTransport, wireguardPort: listenPort, log,
       server: () => deps.server(),
-      device: () => engine.state(), nudge: (keys) => engine.initiateHandshakes(keys), reapply: () => this.loop.again(),
+      device: () => engine.state(), nudge: (keys) => engine.initiateHandshakes(keys),
+      restart: () => engine.restartHandshakes(), reapply: () => this.loop.again(),
     });
   }
 

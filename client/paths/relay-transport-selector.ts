@@ -9,12 +9,19 @@
  *                  use the WebSocket. `handshakeMs` is a little under WireGuard's 5 s retry, so
  *                  that its first retry already takes the new path; while UDP is unproven the
  *                  caller keeps the bridge connected, to switch without waiting for it.
+ *                  Sooner when the server answers STUN on its relay port (the map announces a
+ *                  `stunPort`): the caller sends a few Binding requests to the endpoint from a
+ *                  fresh socket and reports the verdict (`noteStun`). None answered while the
+ *                  server is reachable over TCP (the bridge is connected) means UDP is blocked:
+ *                  use the WebSocket at once. An answer proves nothing about WireGuard, so then
+ *                  the handshake rule above still decides; a fresh handshake always wins.
  * `auto`, on the WebSocket: every `probeEveryMs`, put the server peer alone back on UDP (relayed
  *                  peers stay on the bridge, so a failed probe costs them nothing); once the
  *                  device shows it there, note its received bytes and have a keepalive sent.
  *                  Anything received on UDP within `probeMs` (bytes, or a new handshake) means
  *                  UDP works again: use it. If WireGuard roamed the peer back to the bridge
- *                  (a late answer came that way), the probe proves nothing and fails.
+ *                  (a late answer came that way), the probe proves nothing and fails; so does
+ *                  unanswered STUN sent since the probe began.
  * `udp`, `websocket`: that transport, always.
  */
 export const RELAY_TRANSPORT_MODES = ['auto', 'udp', 'websocket'] as const;
@@ -27,6 +34,15 @@ export interface ServerPeerSample {
   /** Unix ms of the last completed handshake. */
   lastHandshake?: number;
   rxBytes: number;
+}
+
+/** What STUN Binding requests to the relay's UDP port found. */
+export interface StunVerdict {
+  /** The UDP endpoint asked, as the server peer has it. */
+  endpoint: string;
+  /** Unix ms when the first request went out. */
+  sentAt: number;
+  answered: boolean;
 }
 
 export interface SelectorTimings {
@@ -60,6 +76,11 @@ export class RelayTransportSelector {
   /** On the WebSocket: when UDP was last found not to work. */
   private udpFailedAt = 0;
   private udpProven = false;
+  /** When the selector last chose UDP: STUN sent before says nothing about this time on it. */
+  private udpChosenAt = -Infinity;
+  private stun: StunVerdict | undefined;
+  /** When the current probe was asked for (its `since` restarts once measuring). */
+  private probeBegan = 0;
 
   constructor(
     readonly mode: RelayTransportMode,
@@ -82,13 +103,27 @@ export class RelayTransportSelector {
     return this.probe !== undefined;
   }
 
-  /** One look at the server peer; `undefined` when it is not configured (the map has no relay). */
-  observe(now: number, peer: ServerPeerSample | undefined, bridgeEndpoint: string | undefined): SelectorStep {
-    if (this.mode !== 'auto') return 'none';
-    return this.current === 'udp' ? this.onUdp(now, peer, bridgeEndpoint) : this.onWebSocket(now, peer, bridgeEndpoint);
+  /** A STUN verdict, taken into account from the next `observe`. */
+  noteStun(verdict: StunVerdict): void {
+    this.stun = verdict;
   }
 
-  private onUdp(now: number, peer: ServerPeerSample | undefined, bridge: string | undefined): SelectorStep {
+  /**
+   * One look at the server peer; `undefined` when it is not configured (the map has no relay).
+   * `overTcp`: the server is reachable over TCP right now (the bridge is connected).
+   */
+  observe(now: number, peer: ServerPeerSample | undefined, bridgeEndpoint: string | undefined, overTcp = false): SelectorStep {
+    if (this.mode !== 'auto') return 'none';
+    return this.current === 'udp' ? this.onUdp(now, peer, bridgeEndpoint, overTcp) : this.onWebSocket(now, peer, bridgeEndpoint, overTcp);
+  }
+
+  /** STUN sent since `since` went unanswered while TCP works: UDP to the server is blocked. */
+  private stunBlocked(since: number, overTcp: boolean, endpoint?: string): boolean {
+    const v = this.stun;
+    return overTcp && v !== undefined && !v.answered && v.sentAt >= since && (endpoint === undefined || v.endpoint === endpoint);
+  }
+
+  private onUdp(now: number, peer: ServerPeerSample | undefined, bridge: string | undefined, overTcp: boolean): SelectorStep {
     // Not (yet) on a UDP endpoint: the clock starts once the device has one.
     if (!peer?.endpoint || peer.endpoint === bridge) {
       this.udpSince = undefined;
@@ -100,18 +135,21 @@ export class RelayTransportSelector {
     }
     const fresh = peer.lastHandshake !== undefined && now - peer.lastHandshake <= this.timings.staleMs;
     this.udpProven = fresh;
-    if (fresh || now - this.udpSince < this.timings.handshakeMs) return 'none';
+    if (fresh) return 'none';
+    const blocked = this.stunBlocked(this.udpChosenAt, overTcp, peer.endpoint);
+    if (!blocked && now - this.udpSince < this.timings.handshakeMs) return 'none';
     this.current = 'websocket';
     this.udpSince = undefined;
     this.udpFailedAt = now;
     return 'use-websocket';
   }
 
-  private onWebSocket(now: number, peer: ServerPeerSample | undefined, bridge: string | undefined): SelectorStep {
+  private onWebSocket(now: number, peer: ServerPeerSample | undefined, bridge: string | undefined, overTcp: boolean): SelectorStep {
     const probe = this.probe;
     if (!probe) {
       if (!peer || now - this.udpFailedAt < this.timings.probeEveryMs) return 'none';
       this.probe = { phase: 'requested', since: now };
+      this.probeBegan = now;
       return 'probe';
     }
     const onUdp = peer?.endpoint !== undefined && peer.endpoint !== bridge;
@@ -126,12 +164,14 @@ export class RelayTransportSelector {
         this.probe = undefined;
         this.current = 'udp';
         this.udpProven = true;
+        this.udpChosenAt = now;
         return 'use-udp';
       }
     } else {
       return this.failProbe(now);
     }
-    return now - probe.since >= this.timings.probeMs ? this.failProbe(now) : 'none';
+    const over = now - probe.since >= this.timings.probeMs || this.stunBlocked(this.probeBegan, overTcp);
+    return over ? this.failProbe(now) : 'none';
   }
 
   private failProbe(now: number): SelectorStep {

@@ -5,6 +5,7 @@ import type { DeviceState } from '../wireguard/uapi-format.ts';
 import {
   DEFAULT_TIMINGS, RelayTransportSelector, type RelayTransportKind, type RelayTransportMode, type SelectorTimings, type ServerPeerSample,
 } from './relay-transport-selector.ts';
+import { relayAnswersStun } from './relay-stun-check.ts';
 import { WsBridge } from './ws-bridge.ts';
 
 /**
@@ -14,7 +15,11 @@ import { WsBridge } from './ws-bridge.ts';
  * bridge's local endpoint as the relay endpoint (server peer and relayed peers alike), and while
  * UDP is probed the server peer alone keeps its UDP endpoint. When the choice changes the map is
  * applied again; once a new path is in place, handshakes start at once rather than at
- * WireGuard's next 5 s retry.
+ * WireGuard's next 5 s retry. When the server answers STUN on its relay port (the map has a
+ * `stunPort`), UDP is also checked with STUN (relay-stun-check.ts) as the server peer first gets
+ * its UDP endpoint and as a probe starts, and the verdict goes to the selector. A switch that
+ * follows silent STUN comes within WireGuard's 5 s between initiations, so the peers that never
+ * completed a handshake are restarted on the new path instead of nudged.
  */
 export interface RelayTransportDeps {
   mode: RelayTransportMode;
@@ -25,11 +30,15 @@ export interface RelayTransportDeps {
   device(): Promise<DeviceState | undefined>;
   /** Starts handshakes with these peers (default: all) now. */
   nudge(publicKeys?: readonly string[]): Promise<void>;
+  /** Starts handshakes now even with peers whose last initiation (lost over UDP) was under 5 s ago. */
+  restart(): Promise<void>;
   /** Applies the current map again: the endpoints it yields have changed. */
   reapply(): void;
   log: Logger;
   tickMs?: number;
   timings?: Partial<SelectorTimings>;
+  /** Whether STUN to this UDP endpoint is answered (default relay-stun-check.ts). */
+  stunCheck?: (endpoint: string) => Promise<boolean | undefined>;
 }
 
 /** reconfig for the current map, with the relay endpoint replaced when one is given. */
@@ -37,13 +46,21 @@ export type BuildConfig = (relayEndpoint?: string) => EngineConfig;
 
 export class RelayTransport {
   private readonly selector: RelayTransportSelector;
-  private relay: { serverKey: string; url: URL } | undefined;
+  private relay: RelaySettings | undefined;
   private bridge: WsBridge | undefined;
   private opening: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   /** A new path to the server is in place (or about to be): start handshakes once the device uses it. */
   private nudgeDue = false;
+  /** ... and WireGuard's initiations over UDP went nowhere moments ago: start them afresh. */
+  private restartDue = false;
+  /** The last STUN verdict said UDP to the relay is blocked. */
+  private stunSilent = false;
+  /** The UDP endpoint last checked with STUN while on UDP (once each). */
+  private stunChecked: string | undefined;
+  /** A probe began: check its UDP endpoint with STUN as it is applied. */
+  private probeStunDue = false;
 
   constructor(private readonly deps: RelayTransportDeps) {
     this.selector = new RelayTransportSelector(deps.mode, { ...DEFAULT_TIMINGS, ...deps.timings });
@@ -61,7 +78,15 @@ export class RelayTransport {
       return build();
     }
     this.start();
-    if (this.selector.transport === 'udp') return build();
+    if (this.selector.transport === 'udp') {
+      const config = build();
+      const endpoint = config.peers.find((p) => p.publicKey === this.relay!.serverKey)?.endpoint;
+      if (this.relay.stun && this.selector.udpUnproven && endpoint && endpoint !== this.stunChecked) {
+        this.stunChecked = endpoint;
+        this.checkStun(endpoint);
+      }
+      return config;
+    }
     const bridge = this.bridge;
     if (!bridge || bridge.url !== this.relay.url.href) {
       // Applied again once the bridge has its local port; until then the UDP endpoints stand.
@@ -72,6 +97,10 @@ export class RelayTransport {
     if (!this.selector.probing) return config;
     const serverKey = this.relay.serverKey;
     const onUdp = build().peers.find((p) => p.publicKey === serverKey);
+    if (this.probeStunDue && onUdp?.endpoint) {
+      this.probeStunDue = false;
+      this.checkStun(onUdp.endpoint);
+    }
     return { ...config, peers: config.peers.map((p) => (p.publicKey === serverKey && onUdp ? onUdp : p)) };
   }
 
@@ -100,14 +129,19 @@ export class RelayTransport {
         ...(peer.endpoint !== undefined && { endpoint: peer.endpoint }),
         ...(peer.lastHandshake && { lastHandshake: peer.lastHandshake.getTime() }),
       };
-      const step = this.selector.observe(Date.now(), sample, this.bridge?.endpoint);
+      const step = this.selector.observe(Date.now(), sample, this.bridge?.endpoint, this.bridge?.connected ?? false);
       if (step !== 'none') this.deps.log.info({ step, transport: this.selector.transport }, `relay transport: ${step}`);
       if (step === 'use-websocket') {
-        this.deps.log.warn('no handshake with the server over UDP: relaying over the WebSocket');
+        this.deps.log.warn(this.stunSilent
+          ? 'UDP to the server looks blocked (no STUN answer, TCP works): relaying over the WebSocket'
+          : 'no handshake with the server over UDP: relaying over the WebSocket');
         this.nudgeDue = true;
+        this.restartDue = this.stunSilent;
         this.ensureBridge();
       } else if (step === 'use-udp') {
         void this.closeBridge();
+      } else if (step === 'probe') {
+        this.probeStunDue = this.relay.stun;
       } else if (step === 'measure') {
         await this.deps.nudge([serverKey]);
       }
@@ -118,13 +152,30 @@ export class RelayTransport {
       const bridge = this.bridge;
       if (this.nudgeDue && bridge?.connected && sample?.endpoint === bridge.endpoint) {
         this.nudgeDue = false;
-        await this.deps.nudge();
+        if (this.restartDue) await this.deps.restart();
+        else await this.deps.nudge();
+        this.restartDue = false;
       }
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, 'relay transport check failed');
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** STUN to the relay's UDP endpoint, meanwhile; the verdict is acted on at once. */
+  private checkStun(endpoint: string): void {
+    const sentAt = Date.now();
+    void (this.deps.stunCheck ?? relayAnswersStun)(endpoint).then(
+      (answered) => {
+        if (answered === undefined || !this.timer) return;
+        this.deps.log.info({ endpoint, answered }, answered ? 'the relay answers STUN over UDP' : 'no STUN answer from the relay over UDP');
+        this.selector.noteStun({ endpoint, sentAt, answered });
+        this.stunSilent = !answered;
+        void this.tick();
+      },
+      (err: unknown) => this.deps.log.debug({ err: (err as Error).message }, 'STUN check of the relay failed'),
+    );
   }
 
   private ensureBridge(): void {
@@ -156,7 +207,7 @@ export class RelayTransport {
   }
 
   /** The server's relay key and WebSocket URL, when the map has a relay this node can use. */
-  private settingsOf(relay: RelayConfig | undefined): { serverKey: string; url: URL } | undefined {
+  private settingsOf(relay: RelayConfig | undefined): RelaySettings | undefined {
     const server = this.deps.server();
     if (!relay?.wireguardKey || relay.udpPort <= 0 || !server) return undefined;
     const url = URL.parse(relay.wsPath, server.serverUrl);
@@ -166,6 +217,13 @@ export class RelayTransport {
       return undefined;
     }
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    return { serverKey: relay.wireguardKey, url };
+    // Servers that announce a STUN port also answer STUN on the relay port; older ones do neither.
+    return { serverKey: relay.wireguardKey, url, stun: relay.stunPort !== undefined };
   }
+}
+
+interface RelaySettings {
+  serverKey: string;
+  url: URL;
+  stun: boolean;
 }

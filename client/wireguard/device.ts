@@ -33,6 +33,13 @@ export interface WireGuardDevice {
    * (a restart): peers still hold the old session and would otherwise notice only after ~15 s.
    */
   initiateHandshakes(publicKeys?: readonly string[]): Promise<void>;
+  /**
+   * Like initiateHandshakes, for the peers among these (default: all) that have an endpoint and
+   * never completed a handshake, after their endpoint changed: WireGuard sends at most one
+   * initiation per peer every 5 s, so one just lost on an abandoned path would hold the next back
+   * that long. Such a peer is removed and added again (it has no session to lose) and starts at once.
+   */
+  restartHandshakes(publicKeys?: readonly string[]): Promise<void>;
   /** Stops the device and removes its interface. */
   close(): Promise<void>;
 }

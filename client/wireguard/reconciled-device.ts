@@ -36,6 +36,10 @@ export abstract class ReconciledDevice implements WireGuardDevice {
     return this.reconciler.initiateHandshakes(publicKeys);
   }
 
+  restartHandshakes(publicKeys?: readonly string[]): Promise<void> {
+    return this.reconciler.restartHandshakes(publicKeys);
+  }
+
   state(): Promise<DeviceState> {
     return this.reconciler.state();
   }

@@ -1,7 +1,7 @@
 import type { DeviceConfig } from './device.ts';
 import { publicKeyOf } from './keys.ts';
 import { diffPeers, type PeerChanges, type PeerConfig } from './peer-diff.ts';
-import type { DeviceState, SetRequest } from './uapi-format.ts';
+import type { DeviceState, PeerState, SetRequest } from './uapi-format.ts';
 
 /**
  * Keeps one device's configuration in line with what the owner wants, whatever carries the
@@ -94,16 +94,37 @@ export class DeviceReconciler {
   initiateHandshakes(publicKeys?: readonly string[]): Promise<void> {
     return this.serial(async () => {
       const wanted = publicKeys ? new Set(publicKeys) : undefined;
-      const peers = (await this.channel.get()).peers.filter((p) => p.endpoint && (!wanted || wanted.has(p.publicKey)));
-      if (peers.length === 0) return;
-      // WireGuard sends a keepalive at once when a peer's persistent keepalive goes from 0 to
-      // non-zero (and so starts a handshake when there is no session); then restore the setting.
-      const set = (value: (k: number) => number) =>
-        this.channel.set({ peers: peers.map((p) => ({ publicKey: p.publicKey, updateOnly: true, persistentKeepalive: value(p.persistentKeepalive) })) });
-      await set(() => 0);
-      await set((k) => k || 25);
-      await set((k) => k);
+      await this.kick((await this.channel.get()).peers.filter((p) => p.endpoint && (!wanted || wanted.has(p.publicKey))));
     });
+  }
+
+  restartHandshakes(publicKeys?: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      const wanted = publicKeys ? new Set(publicKeys) : undefined;
+      const fresh = (await this.channel.get()).peers
+        .filter((p) => p.endpoint && !p.lastHandshake && (!wanted || wanted.has(p.publicKey)))
+        .flatMap((p) => {
+          const applied = this.lastApplied.get(p.publicKey);
+          return applied ? [{ ...applied, endpoint: p.endpoint! }] : [];
+        });
+      if (fresh.length === 0) return;
+      await this.channel.set({ peers: fresh.map((p) => ({ publicKey: p.publicKey, remove: true })) });
+      await this.channel.set({ peers: diffPeers([], fresh).sections });
+      await this.kick((await this.channel.get()).peers.filter((p) => fresh.some((f) => f.publicKey === p.publicKey)));
+    });
+  }
+
+  /**
+   * WireGuard sends a keepalive at once when a peer's persistent keepalive goes from 0 to
+   * non-zero (and so starts a handshake when there is no session); then restore the setting.
+   */
+  private async kick(peers: readonly PeerState[]): Promise<void> {
+    if (peers.length === 0) return;
+    const set = (value: (k: number) => number) =>
+      this.channel.set({ peers: peers.map((p) => ({ publicKey: p.publicKey, updateOnly: true, persistentKeepalive: value(p.persistentKeepalive) })) });
+    await set(() => 0);
+    await set((k) => k || 25);
+    await set((k) => k);
   }
 
   state(): Promise<DeviceState> {

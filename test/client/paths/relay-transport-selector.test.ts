@@ -120,11 +120,94 @@ describe('choosing how WireGuard reaches the relay', () => {
     expect(s.observe(5 * MIN + DEFAULT_TIMINGS.probeMs, onBridge(), BRIDGE)).toBe('probe-failed');
   });
 
+  describe('with a server that answers STUN on its relay port', () => {
+    const silent = (sentAt: number, endpoint = UDP) => ({ endpoint, sentAt, answered: false });
+    const answered = (sentAt: number) => ({ endpoint: UDP, sentAt, answered: true });
+
+    it('moves to the WebSocket as soon as STUN to the relay port goes unanswered while the server is reachable over TCP', () => {
+      const s = new RelayTransportSelector('auto');
+      expect(s.observe(0, onUdp(), undefined, true)).toBe('none');
+      s.noteStun(silent(0));
+      expect(s.observe(900, onUdp(), undefined, true)).toBe('use-websocket');
+      expect(s.transport).toBe('websocket');
+    });
+
+    it('waits for the bridge to connect before believing silent STUN (no TCP either: maybe no network at all)', () => {
+      const s = new RelayTransportSelector('auto');
+      s.observe(0, onUdp(), undefined, false);
+      s.noteStun(silent(0));
+      expect(s.observe(900, onUdp(), undefined, false)).toBe('none');
+      expect(s.observe(1_400, onUdp(), undefined, true)).toBe('use-websocket');
+    });
+
+    it('keeps UDP when a handshake over it completed, whatever STUN said', () => {
+      const s = new RelayTransportSelector('auto');
+      s.observe(0, onUdp(), undefined, true);
+      s.noteStun(silent(0));
+      expect(s.observe(900, onUdp({ lastHandshake: 300 }), undefined, true)).toBe('none');
+      expect(s.transport).toBe('udp');
+    });
+
+    it('an answer leaves the decision to the handshake, within the usual time', () => {
+      const s = new RelayTransportSelector('auto');
+      s.observe(0, onUdp(), undefined, true);
+      s.noteStun(answered(0));
+      expect(s.observe(900, onUdp(), undefined, true)).toBe('none');
+      expect(s.observe(DEFAULT_TIMINGS.handshakeMs - 1, onUdp(), undefined, true)).toBe('none');
+      expect(s.observe(DEFAULT_TIMINGS.handshakeMs, onUdp(), undefined, true)).toBe('use-websocket');
+      const proven = new RelayTransportSelector('auto');
+      proven.observe(0, onUdp(), undefined, true);
+      proven.noteStun(answered(0));
+      expect(proven.observe(DEFAULT_TIMINGS.handshakeMs, onUdp({ lastHandshake: 2 * S }), undefined, true)).toBe('none');
+    });
+
+    it('silent STUN to another endpoint says nothing about the server peer\'s', () => {
+      const s = new RelayTransportSelector('auto');
+      s.observe(0, onUdp(), undefined, true);
+      s.noteStun(silent(0, '198.51.100.1:3478'));
+      expect(s.observe(900, onUdp(), undefined, true)).toBe('none');
+    });
+
+    it('STUN sent before a probe brought it back to UDP says nothing about UDP since', () => {
+      const t = 5 * MIN;
+      const s = onWebSocketSince(0);
+      s.observe(t, onBridge(), BRIDGE, true);
+      s.observe(t + 100, onUdp({ rxBytes: 10 }), BRIDGE, true);
+      expect(s.observe(t + 300, onUdp({ rxBytes: 42 }), BRIDGE, true)).toBe('use-udp');
+      s.noteStun(silent(t + 50));
+      expect(s.observe(t + 900, onUdp({ rxBytes: 42 }), undefined, true)).toBe('none');
+      expect(s.transport).toBe('udp');
+    });
+
+    it('a probe back to UDP fails at once when STUN sent since it began goes unanswered', () => {
+      const t = 5 * MIN;
+      const s = onWebSocketSince(0);
+      s.noteStun(silent(100));
+      expect(s.observe(t, onBridge(), BRIDGE, true)).toBe('probe');
+      expect(s.observe(t + 100, onUdp({ rxBytes: 100 }), BRIDGE, true), 'silent STUN from before the probe').toBe('measure');
+      s.noteStun(silent(t + 10));
+      expect(s.observe(t + 1_000, onUdp({ rxBytes: 100 }), BRIDGE, true)).toBe('probe-failed');
+      expect(s.transport).toBe('websocket');
+      expect(s.probing).toBe(false);
+    });
+
+    it('a probe that hears WireGuard over UDP succeeds even if STUN went unanswered', () => {
+      const t = 5 * MIN;
+      const s = onWebSocketSince(0);
+      s.observe(t, onBridge(), BRIDGE, true);
+      s.observe(t + 100, onUdp({ rxBytes: 100 }), BRIDGE, true);
+      s.noteStun(silent(t + 10));
+      expect(s.observe(t + 1_000, onUdp({ rxBytes: 132 }), BRIDGE, true)).toBe('use-udp');
+    });
+  });
+
   it('udp and websocket modes never change their mind', () => {
     const udp = new RelayTransportSelector('udp');
     udp.observe(0, onUdp(), undefined);
     expect(udp.observe(10 * MIN, onUdp(), undefined)).toBe('none');
     expect(udp.transport).toBe('udp');
+    udp.noteStun({ endpoint: UDP, sentAt: 0, answered: false });
+    expect(udp.observe(10 * MIN + 1, onUdp(), undefined, true)).toBe('none');
     const ws = new RelayTransportSelector('websocket');
     expect(ws.transport).toBe('websocket');
     expect(ws.observe(10 * MIN, onBridge(), BRIDGE)).toBe('none');

@@ -107,6 +107,26 @@ export function deviceCases(name: string, prereqs: Prerequisite[], open: DeviceF
       ]);
     });
 
+    it('restarts handshakes at once with peers that never completed one, despite the initiation just lost', async () => {
+      const [x, y] = [await make(host), await make(other)];
+      const [kx, ky] = [generateKeyPair(), generateKeyPair()];
+      await x.configure({ privateKey: kx.privateKey, listenPort: 51840 });
+      await y.configure({ privateKey: ky.privateKey, listenPort: 51840 });
+      for (const [h, d] of [[host, x], [other, y]] as const) await ip(h, ['link', 'set', d.iface, 'up']);
+      await y.applyPeers([{ publicKey: kx.publicKey, allowedIPs: ['100.64.10.1/32'] }]);
+      // First towards a port where nothing listens: the initiation is lost.
+      await x.applyPeers([{ publicKey: ky.publicKey, endpoint: `${other.address}:51849`, allowedIPs: ['100.64.10.2/32'], persistentKeepalive: 25 }]);
+      await x.initiateHandshakes();
+      await until(async () => ((await peerOf(x, ky.publicKey))?.txBytes ?? 0) > 0);
+      // WireGuard would send the next one 5 s after it; with the right endpoint, a restart goes now.
+      await x.setEndpoint(ky.publicKey, `${other.address}:51840`);
+      const restarted = Date.now();
+      await x.restartHandshakes([ky.publicKey]);
+      await until(async () => (await peerOf(x, ky.publicKey))?.lastHandshake !== undefined, 4_000);
+      expect(Date.now() - restarted).toBeLessThan(4_000);
+      expect(await peerOf(x, ky.publicKey)).toMatchObject({ endpoint: `${other.address}:51840`, allowedIPs: ['100.64.10.2/32'], persistentKeepalive: 25 });
+    });
+
     it('carries traffic to a peer of its own kind once both know each other', async () => {
       const [x, y] = [await make(host), await make(other)];
       const [kx, ky] = [generateKeyPair(), generateKeyPair()];
