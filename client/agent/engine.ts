@@ -87,11 +87,6 @@ export class Engine {
     return this.device ? this.device.setEndpoint(publicKey, endpoint) : Promise.resolve();
   }
 
-  /** Makes WireGuard give up an unanswered handshake with this peer and start afresh. */
-  resetPeer(publicKey: string): Promise<void> {
-    return this.device ? this.device.resetPeer(publicKey) : Promise.resolve();
-  }
-
   /** The machine's addresses changed: peers must not keep sending from one that is gone. */
   rebind(): Promise<void> {
     return this.device ? this.device.rebind() : Promise.resolve();

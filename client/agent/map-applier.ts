@@ -59,7 +59,7 @@ export class MapApplier {
     this.paths = new PathManager({
       map: () => link.map, relayEndpoint: () => this.endpoint, device: () => engine.state(),
       setEndpoint: (key, endpoint) => engine.setPeerEndpoint(key, endpoint),
-      resetPeer: (key) => engine.resetPeer(key),
+      restartHandshakes: (keys) => engine.restartHandshakes(keys),
       request: (peerId) => link.requestPath(peerId),
       touchServer: () => {
         const key = link.map?.relay?.wireguardKey;

@@ -21,7 +21,8 @@ export interface PathManagerDeps {
   relayEndpoint(): string | undefined;
   device(): Promise<DeviceState | undefined>;
   setEndpoint(publicKey: string, endpoint: string): Promise<void>;
-  resetPeer(publicKey: string): Promise<void>;
+  /** Makes WireGuard drop unanswered first handshakes with these peers and start anew, now. */
+  restartHandshakes(publicKeys: readonly string[]): Promise<void>;
   /** Asks the server for a trial; false when the stream is down. */
   request(peerId: string): boolean;
   /** The chosen paths changed: apply the map again. */
@@ -125,10 +126,8 @@ export class PathManager {
         if (!this.deps.request(id)) this.table.trialEnded(id, now, undefined);
       }
       for (const id of result.suspect) void this.checkAlive(id);
-      for (const id of result.restart) {
-        const key = map.peers.get(id)?.wireguardKey;
-        if (key) await this.deps.resetPeer(key);
-      }
+      const restart = result.restart.flatMap((id) => map.peers.get(id)?.wireguardKey ?? []);
+      if (restart.length > 0) await this.deps.restartHandshakes(restart);
       for (const [id, s] of samples) {
         // Only sessions in use: an idle peer's session lapses after a few minutes.
         if (s.established && now - (this.measuredAt.get(id) ?? -Infinity) > LATENCY_EVERY_MS) void this.measure(id, now);

@@ -21,8 +21,6 @@ export interface WireGuardDevice {
   /** Makes the device's peers exactly `desired`, sending only what changed. */
   applyPeers(desired: readonly PeerConfig[]): Promise<PeerChanges>;
   state(): Promise<DeviceState>;
-  /** Drops a peer's handshake state (remove and re-add as configured); unknown peers are ignored. */
-  resetPeer(publicKey: string): Promise<void>;
   /** Makes every peer pick its source address anew (after the machine's addresses changed). */
   rebind(): Promise<void>;
   /** Points one configured peer at `endpoint` now (a path trial); unknown peers are ignored. */

@@ -24,10 +24,6 @@ export abstract class ReconciledDevice implements WireGuardDevice {
     return this.reconciler.setEndpoint(publicKey, endpoint);
   }
 
-  resetPeer(publicKey: string): Promise<void> {
-    return this.reconciler.resetPeer(publicKey);
-  }
-
   rebind(): Promise<void> {
     return this.reconciler.rebind();
   }

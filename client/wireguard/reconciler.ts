@@ -66,20 +66,6 @@ export class DeviceReconciler {
   }
 
   /**
-   * Removes a peer and adds it back as last asked for. WireGuard then forgets a handshake that
-   * went unanswered (the peer did not know us yet) and starts a new one with the next packet,
-   * instead of waiting out its 5 s retry. Unknown peers are left alone.
-   */
-  resetPeer(publicKey: string): Promise<void> {
-    return this.serial(async () => {
-      const last = this.lastApplied.get(publicKey);
-      if (!last) return;
-      await this.channel.set({ peers: [{ publicKey, remove: true }] });
-      await this.channel.set({ peers: diffPeers([], [last]).sections });
-    });
-  }
-
-  /**
    * Sets every peer's endpoint again, as it is. WireGuard remembers which local address it
    * reached each peer from and keeps sending from it; after the machine's address changed that
    * address is gone, and setting the endpoint is what makes it choose again.
