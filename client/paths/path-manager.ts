@@ -128,6 +128,7 @@ export class PathManager {
       for (const id of result.suspect) void this.checkAlive(id);
       const restart = result.restart.flatMap((id) => map.peers.get(id)?.wireguardKey ?? []);
       if (restart.length > 0) await this.deps.restartHandshakes(restart);
+      for (const id of this.measuredAt.keys()) if (!samples.has(id)) this.measuredAt.delete(id);
       for (const [id, s] of samples) {
         // Only sessions in use: an idle peer's session lapses after a few minutes.
         if (s.established && now - (this.measuredAt.get(id) ?? -Infinity) > LATENCY_EVERY_MS) void this.measure(id, now);
