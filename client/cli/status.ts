@@ -32,7 +32,7 @@ export function formatStatus(s: StatusResponse, now: Date): string {
     p.name,
     p.addresses.map((a) => a.replace(/\/(32|128)$/, '')).join(' '),
     p.user ?? p.tags.join(','),
-    p.path === 'relay' ? `relay ${p.endpoint}` : p.endpoint ? `direct ${p.endpoint}` : '-',
+    p.path === 'relay' ? (s.relayTransport === 'websocket' ? 'relay (WebSocket)' : `relay ${p.endpoint}`) : p.endpoint ? `direct ${p.endpoint}` : '-',
     p.latencyMs !== undefined ? `${p.latencyMs} ms` : '-',
     p.lastHandshake ? `${Math.max(0, Math.round((now.getTime() - Date.parse(p.lastHandshake)) / 1000))}s ago` : 'never',
     `rx ${bytes(p.rxBytes)} tx ${bytes(p.txBytes)}`,

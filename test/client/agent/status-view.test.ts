@@ -66,5 +66,12 @@ describe('status: the map joined with what WireGuard reports', () => {
     const lines = (t: 'udp' | 'websocket') => formatStatus(statusView({ ...base, peers: [], relayTransport: t }), new Date()).split('\n');
     expect(lines('websocket')[2]).toBe('relay:  over a WebSocket to the server (UDP to it is blocked)');
     expect(lines('udp')[2]).toBe('relay:  UDP');
+    // A relayed peer's endpoint is then the local bridge: the path says WebSocket instead.
+    const relayed = peer('relayed', 4);
+    const bridge = '127.0.0.1:50123';
+    const onBridge = { ...device, peers: [{ ...device.peers[0]!, publicKey: relayed.wireguardKey, endpoint: bridge }] };
+    const text = formatStatus(statusView({ ...base, peers: [relayed], device: onBridge, relayEndpoint: bridge, relayTransport: 'websocket' }), new Date());
+    expect(text).toContain('relay (WebSocket)');
+    expect(text).not.toContain(bridge);
   });
 });
