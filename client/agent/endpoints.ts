@@ -4,15 +4,15 @@ import type { CandidateContext } from '../paths/candidates.ts';
 
 /**
  * This node's endpoint candidates for its peers: every address of its other interfaces with
- * the WireGuard port. Loopback, link-local and mesh addresses are useless to a peer (or would
- * route WireGuard into itself) and are left out. IPv4 first: it is the likelier direct path.
+ * the WireGuard port. Loopback, link-local, mesh addresses and container bridges are useless to
+ * a peer (or would route WireGuard into itself) and are left out. IPv4 first: it is the likelier direct path.
  */
-export function localEndpoints(listenPort: number, meshIface: string, meshRanges: readonly string[]): string[] {
+export function localEndpoints(listenPort: number, meshIface: string, meshRanges: readonly string[], max = 16): string[] {
   const ranges = meshRanges.map((r) => parsePrefix(r));
   const v4: string[] = [];
   const v6: string[] = [];
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
-    if (name === meshIface) continue;
+    if (name === meshIface || HOST_ONLY.test(name)) continue;
     for (const a of addrs ?? []) {
       if (a.internal) continue;
       if (a.family === 'IPv6' && (a.address.toLowerCase().startsWith('fe80') || a.scopeid)) continue;
@@ -21,15 +21,21 @@ export function localEndpoints(listenPort: number, meshIface: string, meshRanges
       else v6.push(`[${a.address}]:${listenPort}`);
     }
   }
-  return [...v4, ...v6].slice(0, 16);
+  return [...v4, ...v6].slice(0, max);
 }
+
+/**
+ * Bridges and veths of containers and VMs on this machine: every Docker host has a 172.17.0.1,
+ * so another's would look like a peer on our own link and waste a trial slot.
+ */
+const HOST_ONLY = /^(docker\d*|br-[0-9a-f]{12}|veth|virbr|cni|flannel|cali|cilium_|kube-|podman)/;
 
 /** This machine's own links (address with prefix length), the mesh interface and loopback left out. */
 export function localSubnets(meshIface: string, meshRanges: readonly string[]): string[] {
   const ranges = meshRanges.map((r) => parsePrefix(r));
   const out: string[] = [];
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
-    if (name === meshIface) continue;
+    if (name === meshIface || HOST_ONLY.test(name)) continue;
     for (const a of addrs ?? []) {
       if (a.internal || !a.cidr || a.address.toLowerCase().startsWith('fe80') || inside(ranges, a.address)) continue;
       out.push(a.cidr);

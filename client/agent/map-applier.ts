@@ -66,7 +66,7 @@ export class MapApplier {
         if (key) void engine.initiateHandshakes([key]).catch(() => undefined);
       },
       changed: () => this.loop.again(),
-      localEndpoints: () => localEndpoints(listenPort, iface, meshRanges),
+      localEndpoints: () => localEndpoints(listenPort, iface, meshRanges, Infinity), // all of them: a change is what matters
       networkChanged: () => {
         link.networkChanged();
         void engine.rebind().catch(() => undefined);
@@ -137,13 +137,11 @@ export class MapApplier {
   private async apply(map: AppliedMap): Promise<void> {
     const url = this.deps.serverUrl();
     const serverHost = map.relay?.wireguardKey && !map.relay.endpoint && url !== undefined ? await serverAddress(url) : undefined;
-    const config = this.relay.configure(map.relay, (relayEndpoint) => {
-      this.endpoint = relayEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;
-      return reconfig(map, {
-        privateKey: this.deps.wireguardKey(), listenPort: this.deps.listenPort, ...(serverHost && { serverHost }),
-        directPaths: this.paths.directPaths(), ...(relayEndpoint && { relayEndpoint }),
-      });
-    });
+    const config = this.relay.configure(map.relay, (relayEndpoint) => reconfig(map, {
+      privateKey: this.deps.wireguardKey(), listenPort: this.deps.listenPort, ...(serverHost && { serverHost }),
+      directPaths: this.paths.directPaths(), trials: this.paths.trials(), ...(relayEndpoint && { relayEndpoint }),
+    }));
+    this.endpoint = this.relay.relayedEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;
     await this.deps.engine.apply(config);
     await this.paths.bindProbe(config.addresses);
     this.paths.start();

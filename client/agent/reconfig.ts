@@ -47,6 +47,11 @@ export interface ReconfigOptions {
    */
   directPaths?: ReadonlyMap<string, string>;
   /**
+   * Peers whose path a trial is trying right now (WireGuard keys): their endpoint is left as the
+   * trial set it, or an apply computed meanwhile would point them back at the relay mid-trial.
+   */
+  trials?: ReadonlySet<string>;
+  /**
    * Where WireGuard reaches the relay instead of its UDP port (the WebSocket bridge's local
    * endpoint, client/paths/ws-bridge.ts): for the server peer and every peer on the relay.
    */
@@ -72,7 +77,7 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
     seen.add(p.wireguardKey);
     // With a relay, a peer starts there (reachable within a round trip to the server, whatever
     // NATs lie between) until the path manager finds it a direct path.
-    const endpoint = relay ? (options.directPaths?.get(p.wireguardKey) ?? relay.endpoint) : p.endpoints[0];
+    const endpoint = !relay ? p.endpoints[0] : options.trials?.has(p.wireguardKey) ? undefined : (options.directPaths?.get(p.wireguardKey) ?? relay.endpoint);
     peers.push({
       publicKey: p.wireguardKey,
       allowedIPs: [...p.allowedIPs],

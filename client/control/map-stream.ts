@@ -96,7 +96,7 @@ export class MapStream {
     ws.on('message', (data) => {
       this.lastHeard = Date.now();
       const msg = this.parse(data.toString());
-      if (msg === 'newer') return; // a message type from a newer server: not for us
+      if (msg === 'skip') return; // from a newer server, or advice we cannot read
       if (!msg) return ws.close(1002, 'bad message');
       if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong', t: msg.t }));
       else if (msg.type === 'goodbye') {
@@ -153,13 +153,14 @@ export class MapStream {
     this.handlers.onMap(this.state, change);
   }
 
-  private parse(text: string): ServerMessage | 'newer' | undefined {
+  private parse(text: string): ServerMessage | 'skip' | undefined {
     const json = safeJson(text);
     if (this.options.validate === false) return json as ServerMessage | undefined;
     const result = ServerMessage.safeParse(json);
     if (result.success) return result.data;
     const type = (json as { type?: unknown } | undefined)?.type;
-    return typeof type === 'string' && !KNOWN_TYPES.has(type) ? 'newer' : undefined;
+    // A path trial is advice: one we cannot read is skipped, not worth the stream.
+    return typeof type === 'string' && (!KNOWN_TYPES.has(type) || type === 'path-trial') ? 'skip' : undefined;
   }
 }
 

@@ -59,6 +59,8 @@ export function compileFilter(rules: readonly FilterRule[], options: CompileOpti
     ...sets.declarations(),
     '  chain input {',
     '    type filter hook input priority filter; policy accept;',
+    // For this node only: never forwarded to what lies behind it (subnet routes, containers).
+    ...(options.probePort !== undefined ? [`    iifname ${iface} udp dport ${probePort(options.probePort)} accept`] : []),
     `    iifname ${iface} jump mesh_inbound`,
     '  }',
     '  chain forward {',
@@ -68,7 +70,6 @@ export function compileFilter(rules: readonly FilterRule[], options: CompileOpti
     '  chain mesh_inbound {',
     '    ct state established,related accept',
     '    ct state invalid drop',
-    ...(options.probePort !== undefined ? [`    udp dport ${probePort(options.probePort)} accept`] : []),
     ...statements.map((s) => `    ${s} accept`),
     '    counter drop',
     '  }',

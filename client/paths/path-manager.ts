@@ -51,13 +51,20 @@ const PROBE_EVERY_MS = 100;
 const PROBE_LEAVES_MS = 5;
 const LATENCY_EVERY_MS = 30_000;
 const SESSION_IN_USE_MS = 180_000;
+/** What a probe and its answer add to a peer's counters (with WireGuard's overhead), and then some. */
+const OWN_PROBE_BYTES = 512;
+const MAX_TRIALS = 4;
+/** How long after an address went a new one counts as the same move. */
+const SETTLE_MS = 60_000;
 
 export class PathManager {
   private readonly table = new PathTable();
-  private readonly measuredAt = new Map<string, number>();
+  /** When each peer's latency was last measured, and its counters then. */
+  private readonly measured = new Map<string, { at: number; bytes: number }>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private local: readonly string[] | undefined;
+  private movedAt = -Infinity;
   private readonly checking = new Set<string>();
   private readonly echo: PathEcho;
 
@@ -93,6 +100,12 @@ export class PathManager {
     return out;
   }
 
+  /** WireGuard keys of peers whose endpoint a trial owns right now (reconfig leaves it alone). */
+  trials(): Set<string> {
+    const peers = this.deps.map()?.peers;
+    return new Set([...this.table.trials()].flatMap((id) => peers?.get(id)?.wireguardKey ?? []));
+  }
+
   path(peerId: string): PeerPath | undefined {
     return this.table.path(peerId);
   }
@@ -112,26 +125,25 @@ export class PathManager {
         samples.set(id, { ...d, established, candidates: `${p.endpoints.join(',')}|${p.observedEndpoint ?? ''}|${map.self?.observedEndpoint ?? ''}` });
       }
       const result = this.table.tick(now, samples, relay);
-      // An address gone means we moved (or lost a network); one added (a VPN, a container
-      // bridge) changes nothing for paths that work, and is reported with the next refresh.
-      const local = this.deps.localEndpoints();
-      if (this.local?.some((e) => !local.includes(e))) {
-        this.deps.log.info({ endpoints: local.join(',') }, 'this machine\'s addresses changed; checking every direct path');
-        this.deps.networkChanged();
-        this.deps.touchServer();
-        for (const id of this.table.directPaths().keys()) if (!result.suspect.includes(id)) result.suspect.push(id);
-      }
-      this.local = local;
+      this.watchNetwork(now, result.suspect);
       for (const id of result.request) {
         if (!this.deps.request(id)) this.table.trialEnded(id, now, undefined);
       }
       for (const id of result.suspect) void this.checkAlive(id);
+      for (const id of result.repoint) {
+        const key = map.peers.get(id)?.wireguardKey;
+        const direct = this.table.path(id)?.direct;
+        if (key && direct) await this.deps.setEndpoint(key, direct);
+      }
       const restart = result.restart.flatMap((id) => map.peers.get(id)?.wireguardKey ?? []);
       if (restart.length > 0) await this.deps.restartHandshakes(restart);
-      for (const id of this.measuredAt.keys()) if (!samples.has(id)) this.measuredAt.delete(id);
+      for (const id of this.measured.keys()) if (!samples.has(id)) this.measured.delete(id);
       for (const [id, s] of samples) {
-        // Only sessions in use: an idle peer's session lapses after a few minutes.
-        if (s.established && now - (this.measuredAt.get(id) ?? -Infinity) > LATENCY_EVERY_MS) void this.measure(id, now);
+        // Only peers that carried traffic of their own since: probing idle ones would keep
+        // their sessions (and the relay's work for them) alive for nothing.
+        const last = this.measured.get(id);
+        const used = !last || s.rxBytes + s.txBytes - last.bytes > OWN_PROBE_BYTES;
+        if (s.established && used && now - (last?.at ?? -Infinity) > LATENCY_EVERY_MS) void this.measure(id, now, s.rxBytes + s.txBytes);
       }
       if (result.changed) this.deps.changed();
     } catch (err) {
@@ -141,16 +153,38 @@ export class PathManager {
     }
   }
 
+  /**
+   * An address gone means we moved (or lost a network). The new network's address often comes
+   * a moment later (DHCP), and only then can the control connection and the server's view of
+   * us be renewed, so that is done again when an address appears soon after one went. An
+   * address added otherwise (a VPN, a container bridge) changes nothing for paths that work.
+   */
+  private watchNetwork(now: number, suspect: string[]): void {
+    const local = this.deps.localEndpoints();
+    const before = this.local;
+    this.local = local;
+    if (!before) return;
+    const gone = before.some((e) => !local.includes(e));
+    const arrived = local.some((e) => !before.includes(e));
+    if (!gone && !(arrived && now - this.movedAt < SETTLE_MS)) return;
+    if (gone) this.movedAt = now;
+    this.deps.log.info({ endpoints: local.join(',') }, 'this machine\'s addresses changed; checking every direct path');
+    this.deps.networkChanged();
+    this.deps.touchServer();
+    for (const id of this.table.directPaths().keys()) if (!suspect.includes(id)) suspect.push(id);
+  }
+
   /** The server's signal: try the peer's candidates now (the peer does the same with ours). */
   async trial(t: PathTrial): Promise<void> {
     const peer = this.deps.map()?.peers.get(t.peer);
     const relay = this.deps.relayEndpoint();
     const ip = peer && meshIp(peer);
-    if (!peer || relay === undefined || !ip || !this.table.trialStarted(peer.id, Date.now())) return;
+    // A few at a time: each one samples the device ten times a second.
+    if (!peer || relay === undefined || !ip || this.table.trials().size >= MAX_TRIALS || !this.table.trialStarted(peer.id, Date.now())) return;
     const started = Date.now();
     let direct: string | undefined;
     try {
-      for (const candidate of trialOrder(t.candidates, this.deps.candidates())) {
+      for (const candidate of trialOrder(t.candidates, this.deps.candidates(), peer.observedEndpoint)) {
         direct = await this.trySlot(peer.wireguardKey, ip, candidate, relay);
         if (direct !== undefined) break;
       }
@@ -174,7 +208,7 @@ export class PathManager {
    */
   private async trySlot(key: string, ip: string, candidate: string, relay: string): Promise<string | undefined> {
     const deadline = Date.now() + SLOT_MS;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && this.timer !== undefined) {
       await this.deps.setEndpoint(key, candidate);
       const before = await this.sample(key);
       void this.echo.ping(ip, PROBE_EVERY_MS * 5);
@@ -195,7 +229,8 @@ export class PathManager {
   private async checkAlive(id: string): Promise<void> {
     const peer = this.deps.map()?.peers.get(id);
     const ip = peer && meshIp(peer);
-    if (!ip || this.checking.has(id)) return;
+    // Without our probe socket (its port taken) silence proves nothing: keep the path.
+    if (!ip || this.checking.has(id) || !this.echo.bound) return;
     this.checking.add(id);
     try {
       for (let i = 0; i < 2; i++) {
@@ -212,8 +247,8 @@ export class PathManager {
     this.deps.changed();
   }
 
-  private async measure(id: string, now: number): Promise<void> {
-    this.measuredAt.set(id, now);
+  private async measure(id: string, now: number, bytes = 0): Promise<void> {
+    this.measured.set(id, { at: now, bytes });
     const peer = this.deps.map()?.peers.get(id);
     const ip = peer && meshIp(peer);
     const rtt = ip ? await this.echo.ping(ip, 2_000) : undefined;

@@ -39,6 +39,12 @@ export const SUSPECT_AFTER_MS = 3_000;
  * yet (its map was a moment behind ours): start it again rather than wait out WireGuard's 5 s.
  */
 export const RESTART_HANDSHAKE_AFTER_MS = 400;
+/**
+ * After our side of a trial found a path, the peer's side may still be probing (keeping its
+ * traffic on the relay between probes) for a few slots: its relayed packets then are no sign
+ * that it gave the path up, and the endpoint is pointed back at the direct path instead.
+ */
+export const TRIAL_GRACE_MS = 5_000;
 const RESTARTS = 3;
 
 interface Entry extends PeerPath {
@@ -51,6 +57,7 @@ interface Entry extends PeerPath {
   rxAt: number;
   txAt: number;
   candidates: string;
+  graceUntil?: number;
   /** Since when we have sent without a session; how often its handshake was restarted. */
   waitingSince?: number;
   restarts: number;
@@ -65,6 +72,8 @@ export interface TickResult {
   changed: boolean;
   /** Restart the handshake with these peers (see RESTART_HANDSHAKE_AFTER_MS). */
   restart: string[];
+  /** Point these peers at their direct path again (see TRIAL_GRACE_MS). */
+  repoint: string[];
 }
 
 export class PathTable {
@@ -75,7 +84,7 @@ export class PathTable {
    * signature of each peer's endpoints, `relayEndpoint` where relayed peers point.
    */
   tick(now: number, samples: ReadonlyMap<string, PeerSample & { candidates: string }>, relayEndpoint: string): TickResult {
-    const result: TickResult = { request: [], suspect: [], changed: false, restart: [] };
+    const result: TickResult = { request: [], suspect: [], changed: false, restart: [], repoint: [] };
     for (const id of this.entries.keys()) if (!samples.has(id)) this.entries.delete(id);
     for (const [id, s] of samples) {
       const e = this.entry(id, now, s);
@@ -90,14 +99,17 @@ export class PathTable {
         if (e.direct !== undefined && !e.trying) result.suspect.push(id);
       }
       if (s.established) Object.assign(e, { waitingSince: undefined, restarts: 0 });
-      else if (e.txAt === now && e.waitingSince === undefined) e.waitingSince = now;
+      else if (s.txBytes === 0) e.waitingSince = undefined; // nothing sent: no handshake to wait for
+      else if (e.waitingSince === undefined) e.waitingSince = now;
       else if (e.waitingSince !== undefined && now - e.waitingSince >= RESTART_HANDSHAKE_AFTER_MS && e.restarts < RESTARTS) {
         Object.assign(e, { waitingSince: undefined, restarts: e.restarts + 1 });
         result.restart.push(id);
       }
       if (e.trying) continue;
       if (e.direct !== undefined) {
-        if (s.endpoint === relayEndpoint) {
+        if (s.endpoint === relayEndpoint && now < (e.graceUntil ?? -Infinity)) {
+          result.repoint.push(id);
+        } else if (s.endpoint === relayEndpoint) {
           this.failed(e, now);
           result.changed = true;
         } else if (s.endpoint !== undefined && s.endpoint !== e.direct) {
@@ -125,6 +137,11 @@ export class PathTable {
     return out;
   }
 
+  /** Peers a trial is running for, by id. */
+  trials(): Set<string> {
+    return new Set([...this.entries].filter(([, e]) => e.trying).map(([id]) => id));
+  }
+
   path(id: string): PeerPath | undefined {
     const e = this.entries.get(id);
     return e && { ...(e.direct !== undefined && { direct: e.direct }), ...(e.latencyMs !== undefined && { latencyMs: e.latencyMs }) };
@@ -150,6 +167,7 @@ export class PathTable {
     e.direct = direct;
     e.failures = 0;
     e.rxAt = now;
+    e.graceUntil = now + TRIAL_GRACE_MS;
   }
 
   /** A probe answered: the path is alive (and this is its latency). */

@@ -71,6 +71,15 @@ export class RelayTransport {
   }
 
   /** The engine config for the map being applied; remembers the map's relay settings. */
+  /**
+   * Where relayed peers point after the last `configure`: the bridge while on the WebSocket
+   * (also while the server peer alone probes UDP), else undefined: the UDP relay.
+   */
+  get relayedEndpoint(): string | undefined {
+    const bridge = this.bridge;
+    return this.relay && this.selector.transport === 'websocket' && bridge?.url === this.relay.url.href ? bridge.endpoint : undefined;
+  }
+
   configure(relay: RelayConfig | undefined, build: BuildConfig): EngineConfig {
     this.relay = this.settingsOf(relay);
     if (!this.relay) {

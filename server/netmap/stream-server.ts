@@ -94,7 +94,6 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
     ws.on('close', () => {
       clearInterval(heartbeat);
       deps.engine.detach(session);
-      deps.paths?.forget(nodeId);
       if (closing) return; // the store is closing too; nothing to record
       deps.nodes.disconnected(nodeId).catch((err) => deps.logger.error({ err, nodeId }, 'disconnect bookkeeping failed'));
     });

@@ -23,8 +23,12 @@ export type TrialOutcome = 'started' | 'rate_limited' | 'not_visible' | 'peer_of
 /** Requests per node: a burst for a node bringing many peers up, then a steady trickle. */
 const REQUESTS_PER_SECOND = 2;
 const REQUEST_BURST = 20;
-/** Both sides of a pair often ask at once; one trial serves them both. */
-const PAIR_COOLDOWN_MS = 3_000;
+/**
+ * Both sides of a pair often ask at once; one trial serves them both. Short, so that a pair
+ * whose new path died at once (a machine moved) gets its next trial without waiting; an agent
+ * ignores a trial for a peer it is still trying, and the per-node budget bounds the rest.
+ */
+export const PAIR_COOLDOWN_MS = 2_000;
 
 export class PathBroker {
   private readonly buckets = new Map<string, TokenBucket>();
@@ -52,10 +56,6 @@ export class PathBroker {
     this.deps.send(from, message(peer, b));
     this.deps.send(peer, message(from, a));
     return 'started';
-  }
-
-  forget(nodeId: string): void {
-    this.buckets.delete(nodeId);
   }
 
   private sweep(now: number): void {

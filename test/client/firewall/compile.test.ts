@@ -118,11 +118,12 @@ describe('compiling the inbound filter to nftables', () => {
     expect(statements(compile([{ srcIPs: ['100.64.0.1'], dstPorts: [], ipProto: [6], capGrant: [{ dsts: ['100.64.0.2/32'], capMap: {} }] }]))).toEqual([]);
   });
 
-  it('accepts the path probe port from any peer when asked to, before the rules and nothing else with it', () => {
+  it('accepts the path probe port from any peer when asked to, for this node only (never forwarded)', () => {
     const script = compileFilter([], { iface: 'trellis0', probePort: 41642 });
-    const chain = script.slice(script.indexOf('chain mesh_inbound'));
-    expect(chain).toContain('udp dport 41642 accept');
-    expect(chain.indexOf('udp dport 41642 accept')).toBeLessThan(chain.indexOf('counter drop'));
+    const input = script.slice(script.indexOf('chain input'), script.indexOf('chain forward'));
+    expect(input).toContain('iifname "trellis0" udp dport 41642 accept');
+    expect(input.indexOf('udp dport 41642')).toBeLessThan(input.indexOf('jump mesh_inbound'));
+    expect(script.slice(script.indexOf('chain forward'))).not.toContain('41642');
     expect(compile([])).not.toContain('dport');
     expect(() => compileFilter([], { iface: 'trellis0', probePort: 70000 })).toThrowError(TypeError);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PathTable, REQUEST_TIMEOUT_MS, RESTART_HANDSHAKE_AFTER_MS, RETRY_DELAYS_MS, SUSPECT_AFTER_MS, type PeerSample } from '../../../client/paths/path-table.ts';
+import { PathTable, REQUEST_TIMEOUT_MS, RESTART_HANDSHAKE_AFTER_MS, RETRY_DELAYS_MS, SUSPECT_AFTER_MS, TRIAL_GRACE_MS, type PeerSample } from '../../../client/paths/path-table.ts';
 
 const RELAY = '203.0.113.5:3478';
 const DIRECT = '198.51.100.2:41641';
@@ -41,7 +41,7 @@ describe('path table: when to try a direct path, and when to give one up', () =>
     expect(table.directPaths().size).toBe(0); // the trial owns the endpoint meanwhile
     table.trialEnded('p', 1_500, DIRECT);
     expect(table.directPaths()).toEqual(new Map([['p', DIRECT]]));
-    expect(tick(2_000, { ...traffic(), endpoint: DIRECT })).toEqual({ request: [], suspect: [], changed: false, restart: [] });
+    expect(tick(2_000, { ...traffic(), endpoint: DIRECT })).toEqual({ request: [], suspect: [], changed: false, restart: [], repoint: [] });
   });
 
   it('backs off after failed attempts: 10 s, 30 s, 1 min, 2 min, then every 5 min', () => {
@@ -77,12 +77,15 @@ describe('path table: when to try a direct path, and when to give one up', () =>
     tick(0);
     table.trialStarted('p', 0);
     table.trialEnded('p', 0, DIRECT);
-    expect(tick(1_000, { ...traffic(), endpoint: '198.51.100.9:1234' }).changed).toBe(true);
+    // Right after the trial the peer may still be probing from the relay: point back, do not give up.
+    expect(tick(TRIAL_GRACE_MS - 1_000, { ...traffic(), endpoint: RELAY })).toMatchObject({ repoint: ['p'], changed: false });
+    expect(table.path('p')).toEqual({ direct: DIRECT });
+    expect(tick(TRIAL_GRACE_MS + 1_000, { ...traffic(), endpoint: '198.51.100.9:1234' }).changed).toBe(true);
     expect(table.path('p')).toEqual({ direct: '198.51.100.9:1234' });
-    expect(tick(2_000, { ...traffic(), endpoint: RELAY }).changed).toBe(true);
+    expect(tick(TRIAL_GRACE_MS + 2_000, { ...traffic(), endpoint: RELAY }).changed).toBe(true);
     expect(table.directPaths().size).toBe(0);
     // The peer gave the path up: that counts as a failure, so no new trial right away.
-    expect(tick(3_000, traffic()).request).toEqual([]);
+    expect(tick(TRIAL_GRACE_MS + 3_000, traffic()).request).toEqual([]);
   });
 
   it('suspects a direct path that only sends, and takes it back to the relay (for a new trial at once) when it is dead', () => {
@@ -122,7 +125,7 @@ describe('path table: when to try a direct path, and when to give one up', () =>
     expect(table.directPaths()).toEqual(new Map([['q', DIRECT]]));
     // The first look sees the peer's candidates for the first time: not a change, nothing suspect.
     const first = table.tick(1_000, new Map([['q', { endpoint: DIRECT, rxBytes: 5, txBytes: 5, established: true, candidates: 'c1' }]]), RELAY);
-    expect(first).toEqual({ request: [], suspect: [], changed: false, restart: [] });
+    expect(first).toEqual({ request: [], suspect: [], changed: false, restart: [], repoint: [] });
   });
 
   it('restarts a first handshake that went unanswered (the peer did not know us yet), a few times at most', () => {
