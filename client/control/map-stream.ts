@@ -3,6 +3,7 @@ import { CloseCode, ServerMessage, type DeltaMap, type FullMap, type PathTrial }
 import { Backoff } from './backoff.ts';
 import type { ControlClient } from './control-client.ts';
 import { MapState, type MapChange } from './map-state.ts';
+import { SilenceWatchdog } from './silence-watchdog.ts';
 
 export interface MapStreamHandlers {
   onMap(state: MapState, change: MapChange): void;
@@ -34,8 +35,7 @@ export class MapStream {
   private ws?: WebSocket;
   private stopped = false;
   private retry?: NodeJS.Timeout;
-  private watchdog?: NodeJS.Timeout;
-  private lastHeard = 0;
+  private readonly watchdog: SilenceWatchdog;
   private readonly backoff: Backoff;
 
   constructor(
@@ -44,6 +44,7 @@ export class MapStream {
     private readonly options: MapStreamOptions = {},
   ) {
     this.backoff = options.backoff ?? new Backoff();
+    this.watchdog = new SilenceWatchdog(options.silenceTimeoutMs ?? 100_000);
   }
 
   start(): void {
@@ -54,7 +55,7 @@ export class MapStream {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retry);
-    clearInterval(this.watchdog);
+    this.watchdog.stop();
     this.ws?.close(1000, 'agent stopping');
   }
 
@@ -90,11 +91,11 @@ export class MapStream {
     let goodbye = false;
     ws.on('open', () => {
       this.backoff.reset();
-      this.watch(ws);
+      this.watchdog.watch(ws);
       this.handlers.onConnection?.(true);
     });
     ws.on('message', (data) => {
-      this.lastHeard = Date.now();
+      this.watchdog.heard();
       const msg = this.parse(data.toString());
       if (msg === 'skip') return; // from a newer server, or advice we cannot read
       if (!msg) return ws.close(1002, 'bad message');
@@ -123,23 +124,13 @@ export class MapStream {
     ws.on('close', (code: number) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
-      clearInterval(this.watchdog);
+      this.watchdog.stop();
       this.handlers.onConnection?.(false);
       if (this.stopped || goodbye || FINAL_CLOSES.includes(code)) return;
       this.retry = setTimeout(() => this.connect(), this.backoff.next());
     });
   }
 
-  /** A half-open connection looks alive forever; the server's pings prove it is not. */
-  private watch(ws: WebSocket): void {
-    const limit = this.options.silenceTimeoutMs ?? 100_000;
-    this.lastHeard = Date.now();
-    clearInterval(this.watchdog);
-    this.watchdog = setInterval(() => {
-      if (Date.now() - this.lastHeard > limit) ws.terminate();
-    }, Math.min(limit, 5_000));
-    this.watchdog.unref();
-  }
 
   private applyMap(msg: FullMap | DeltaMap, ws: WebSocket): void {
     let change: MapChange;

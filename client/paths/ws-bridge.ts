@@ -2,6 +2,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
 import WebSocket, { type RawData } from 'ws';
 import { Backoff } from '../control/backoff.ts';
+import { SilenceWatchdog } from '../control/silence-watchdog.ts';
 import { RelayTransportError } from './relay-transport-errors.ts';
 
 /**
@@ -39,8 +40,7 @@ export class WsBridge {
   readonly counts = { toServer: 0, fromServer: 0, dropped: 0 };
   private ws: WebSocket | undefined;
   private retry: NodeJS.Timeout | undefined;
-  private watchdog: NodeJS.Timeout | undefined;
-  private lastHeard = 0;
+  private readonly watchdog: SilenceWatchdog;
   private closed = false;
   private readonly backoff: Backoff;
 
@@ -49,6 +49,7 @@ export class WsBridge {
     private readonly options: WsBridgeOptions,
   ) {
     this.backoff = options.backoff ?? new Backoff();
+    this.watchdog = new SilenceWatchdog(options.silenceTimeoutMs ?? 75_000);
     socket.on('message', (packet, from) => this.fromWireGuard(packet, from));
     socket.on('error', (err) => options.log?.warn({ err: err.message }, 'WebSocket bridge: local socket error'));
   }
@@ -86,7 +87,7 @@ export class WsBridge {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retry);
-    clearInterval(this.watchdog);
+    this.watchdog.stop();
     this.ws?.close(1000, 'agent done with the WebSocket relay');
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
@@ -101,13 +102,13 @@ export class WsBridge {
     this.ws = ws;
     ws.on('open', () => {
       this.backoff.reset();
-      this.watch(ws);
+      this.watchdog.watch(ws);
       this.options.log?.info({ url: this.url }, 'WebSocket relay connected');
       this.options.onOpen?.();
     });
-    ws.on('ping', () => (this.lastHeard = Date.now()));
+    ws.on('ping', () => this.watchdog.heard());
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      this.lastHeard = Date.now();
+      this.watchdog.heard();
       if (!isBinary || Array.isArray(data) || data instanceof ArrayBuffer) return void this.counts.dropped++;
       this.counts.fromServer++;
       this.socket.send(data, this.options.wireguardPort, LOOPBACK, ignoreSendError);
@@ -120,7 +121,7 @@ export class WsBridge {
     ws.on('close', () => {
       if (this.ws !== ws) return;
       this.ws = undefined;
-      clearInterval(this.watchdog);
+      this.watchdog.stop();
       if (this.closed) return;
       this.retry = setTimeout(() => this.connect(), this.backoff.next());
     });
@@ -135,16 +136,6 @@ export class WsBridge {
     ws.send(packet, { binary: true });
   }
 
-  /** A half-open connection looks alive forever; the server's pings prove it is not. */
-  private watch(ws: WebSocket): void {
-    const limit = this.options.silenceTimeoutMs ?? 75_000;
-    this.lastHeard = Date.now();
-    clearInterval(this.watchdog);
-    this.watchdog = setInterval(() => {
-      if (Date.now() - this.lastHeard > limit) ws.terminate();
-    }, Math.min(limit, 5_000));
-    this.watchdog.unref();
-  }
 }
 
 /** A datagram that cannot be handed to WireGuard is lost like any other. */
