@@ -89,3 +89,33 @@ describe('reconfig with the server\'s relay in the map', () => {
     expect(c.peers[0]!.allowedIPs).toEqual([]);
   });
 });
+
+describe('reconfig with the relay reached through the WebSocket bridge', () => {
+  const relay: RelayConfig = { udpPort: 3478, wsPath: '/relay', wireguardKey: serverKey, endpoint: '203.0.113.5:3478' };
+  const BRIDGE = '127.0.0.1:50123';
+
+  it('gives the bridge\'s local endpoint to the server peer and to every peer on the relay', () => {
+    const peers = [peer('a', 2), peer('b', 3)];
+    const c = reconfig({ self, peers, packetFilter: [], relay }, { privateKey: own.privateKey, listenPort: 41641, relayEndpoint: BRIDGE });
+    expect(c.peers.map((p) => p.endpoint)).toEqual([BRIDGE, BRIDGE, BRIDGE]);
+    expect(c.peers[0]).toMatchObject({ publicKey: serverKey, allowedIPs: [], persistentKeepalive: 25 });
+  });
+
+  it('needs no resolvable server address for it', () => {
+    const c = reconfig({ self, peers: [], packetFilter: [], relay: { ...relay, endpoint: undefined } }, { privateKey: own.privateKey, listenPort: 41641, relayEndpoint: BRIDGE });
+    expect(c.peers[0]?.endpoint).toBe(BRIDGE);
+  });
+
+  it('leaves a peer on the direct path the path manager found on its direct address', () => {
+    const lan = peer('lan', 4, { endpoints: ['192.168.1.4:41641'], observedEndpoint: '198.51.100.7:62000' });
+    const c = reconfig({ self, peers: [lan], packetFilter: [], relay }, {
+      privateKey: own.privateKey, listenPort: 41641, relayEndpoint: BRIDGE, directPaths: new Map([[lan.wireguardKey, '192.168.1.4:41641']]),
+    });
+    expect(c.peers.find((p) => p.publicKey === lan.wireguardKey)?.endpoint).toBe('192.168.1.4:41641');
+  });
+
+  it('has no effect without a relay in the map', () => {
+    const c = reconfig({ self, peers: [peer('a', 2)], packetFilter: [] }, { privateKey: own.privateKey, listenPort: 41641, relayEndpoint: BRIDGE });
+    expect(c.peers.map((p) => p.endpoint)).toEqual(['10.0.0.2:41641']);
+  });
+});

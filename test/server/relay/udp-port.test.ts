@@ -1,10 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publicKeyOf } from '../../../client/wireguard/keys.ts';
-import { SERVER_KEY_FILE } from '../../../server/relay/server-key.ts';
-import { startTestServer, TestAgent, type TestServer } from '../../support/server.ts';
+import type { TestAgent, TestServer } from '../../support/server.ts';
+import { keyBytes, startRelayNetwork } from './relay-network.ts';
 import { identity, Initiator } from './initiator.ts';
 
 /** A node's WireGuard socket, played by a UDP socket on loopback. */
@@ -47,7 +44,6 @@ class Wire {
   }
 }
 
-const keyBytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
 
 describe('the server\'s UDP port (in-process server, loopback)', () => {
   let t: TestServer;
@@ -72,15 +68,8 @@ describe('the server\'s UDP port (in-process server, loopback)', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestServer();
-    a = new TestAgent(t.url, 'a');
-    b = new TestAgent(t.url, 'b');
-    await a.join(await t.preAuthKey());
-    await b.join(await t.preAuthKey());
-    a.connect();
-    b.connect();
+    ({ t, a, b, serverKey } = await startRelayNetwork());
     port = t.server.relay!.port;
-    serverKey = keyBytes(publicKeyOf(readFileSync(join(t.dataDir, SERVER_KEY_FILE), 'utf8').trim()));
   });
   afterAll(async () => {
     for (const w of wires) w.close();

@@ -1,19 +1,15 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { publicKeyOf } from '../../../client/wireguard/keys.ts';
 import { CloseCode } from '../../../protocol/map.ts';
 import { consumeInitiation, createResponse } from '../../../server/relay/handshake.ts';
 import { encodeTransport, parseInitiation } from '../../../server/relay/messages.ts';
 import { aeadSeal } from '../../../server/relay/primitives.ts';
-import { SERVER_KEY_FILE } from '../../../server/relay/server-key.ts';
 import { startTestServer, TestAgent, type TestServer } from '../../support/server.ts';
+import { keyBytes, startRelayNetwork } from './relay-network.ts';
 import { Initiator } from './initiator.ts';
 
 const PATH = '/api/v1/relay';
-const keyBytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
 const me = (agent: TestAgent) => ({ privateKey: keyBytes(agent.wireguard.privateKey), publicKey: keyBytes(agent.wireguard.publicKey) });
 
 /** Datagrams that arrive on a socket (UDP) or a connection (WebSocket), in order. */
@@ -116,14 +112,7 @@ describe('the relay over a WebSocket on the control server\'s port', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestServer();
-    a = new TestAgent(t.url, 'a');
-    b = new TestAgent(t.url, 'b');
-    await a.join(await t.preAuthKey());
-    await b.join(await t.preAuthKey());
-    a.connect();
-    b.connect();
-    serverKey = keyBytes(publicKeyOf(readFileSync(join(t.dataDir, SERVER_KEY_FILE), 'utf8').trim()));
+    ({ t, a, b, serverKey } = await startRelayNetwork());
   });
   afterAll(async () => {
     for (const close of closers) close();
