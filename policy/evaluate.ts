@@ -6,7 +6,7 @@ import { listCovers } from './address-match.ts';
 import type { CompiledRule } from './compiled.ts';
 import { formatPosition, type Position } from './diagnostics.ts';
 import type { PolicyNetwork } from './network.ts';
-import type { NodeEntry } from './network-state.ts';
+import type { NodeEntry } from './node-index.ts';
 import type { PortRange } from './model.ts';
 import { formatPorts, parseProto } from './ports.ts';
 import { selectorText } from './selector.ts';
