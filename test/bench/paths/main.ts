@@ -46,7 +46,8 @@ const DEFINITIONS = `definitions:
                    while A pings B every 100 ms)
   throughput       iperf3 TCP A -> B, ${SECONDS} s per run, ${ROUNDS} rounds, median; MTU ${MTU} everywhere
   baseline         hand-configured wireguard-go pair (wg + ip, no Trellis code) on two more hosts behind the
-                   direct pair's two NATs (endpoints: the other NAT's public address)
+                   direct pair's two NATs (endpoints: the other NAT's public address), each wireguard-go in a
+                   session of its own like the agents' (dataplane/baseline.ts says why that matters)
   relay CPU/Gbit   server process CPU seconds (user+system, all threads, /proc) during a relayed run, divided
                    by the Gbit received; = cores the server keeps busy per Gbit/s relayed`;
 
