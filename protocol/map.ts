@@ -39,6 +39,12 @@ export const RelayConfig = z.object({
    * maps by destination (`trellis netcheck`).
    */
   stunPort: z.number().int().min(1).max(65535).optional(),
+  /**
+   * Names this run of the relay. The relay keeps its routes and the mappings it observed in
+   * memory, so a new value (a server restart) tells agents it knows none of their sessions:
+   * they handshake afresh with the server and with their relayed peers.
+   */
+  instance: z.string().max(64).optional(),
 });
 export type RelayConfig = z.infer<typeof RelayConfig>;
 

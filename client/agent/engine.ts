@@ -106,6 +106,13 @@ export class Engine {
     });
   }
 
+  /** Drops these peers' sessions and handshakes afresh now (see WireGuardDevice). */
+  renewSessions(publicKeys: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      await this.device?.renewSessions(publicKeys);
+    });
+  }
+
   state(): Promise<DeviceState | undefined> {
     return this.device ? this.device.state() : Promise.resolve(undefined);
   }

@@ -38,6 +38,12 @@ export interface WireGuardDevice {
    * that long. Such a peer is removed and added again (it has no session to lose) and starts at once.
    */
   restartHandshakes(publicKeys?: readonly string[]): Promise<void>;
+  /**
+   * Drops these peers' sessions and handshakes afresh with each that has an endpoint, now. For
+   * peers whose packets go through a relay that restarted: it forwards only sessions it saw
+   * being made, so the old ones would stall until WireGuard gave up on them (~15 s).
+   */
+  renewSessions(publicKeys: readonly string[]): Promise<void>;
   /** Stops the device and removes its interface. */
   close(): Promise<void>;
 }

@@ -36,6 +36,10 @@ export abstract class ReconciledDevice implements WireGuardDevice {
     return this.reconciler.restartHandshakes(publicKeys);
   }
 
+  renewSessions(publicKeys: readonly string[]): Promise<void> {
+    return this.reconciler.renewSessions(publicKeys);
+  }
+
   state(): Promise<DeviceState> {
     return this.reconciler.state();
   }

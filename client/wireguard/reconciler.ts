@@ -85,10 +85,23 @@ export class DeviceReconciler {
   }
 
   restartHandshakes(publicKeys?: readonly string[]): Promise<void> {
+    const wanted = publicKeys ? new Set(publicKeys) : undefined;
+    return this.handshakeAfresh((p) => !p.lastHandshake && (!wanted || wanted.has(p.publicKey)));
+  }
+
+  renewSessions(publicKeys: readonly string[]): Promise<void> {
+    const wanted = new Set(publicKeys);
+    return this.handshakeAfresh((p) => wanted.has(p.publicKey));
+  }
+
+  /**
+   * Removes the chosen peers that have an endpoint and adds them again as last applied (so
+   * whatever session they had is gone), then makes each start a handshake at once.
+   */
+  private handshakeAfresh(chosen: (peer: PeerState) => boolean): Promise<void> {
     return this.serial(async () => {
-      const wanted = publicKeys ? new Set(publicKeys) : undefined;
       const fresh = (await this.channel.get()).peers
-        .filter((p) => p.endpoint && !p.lastHandshake && (!wanted || wanted.has(p.publicKey)))
+        .filter((p) => p.endpoint && chosen(p))
         .flatMap((p) => {
           const applied = this.lastApplied.get(p.publicKey);
           return applied ? [{ ...applied, endpoint: p.endpoint! }] : [];

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { RelayConfig } from '../../protocol/map.ts';
@@ -14,7 +15,7 @@ export interface OpenRelay {
   port: UdpPort;
   stun?: StunPort;
   /** What every map says about it (protocol/map.ts RelayConfig). */
-  settings: Pick<RelayConfig, 'udpPort' | 'stunPort' | 'wireguardKey' | 'endpoint'>;
+  settings: Pick<RelayConfig, 'udpPort' | 'stunPort' | 'wireguardKey' | 'endpoint' | 'instance'>;
 }
 
 export async function openRelay(options: { dataDir: string; host: string; udpPort: number; stunPort: number; publicUrl?: string }): Promise<OpenRelay | undefined> {
@@ -31,7 +32,8 @@ export async function openRelay(options: { dataDir: string; host: string; udpPor
   }
   const host = advertisedHost(options.host, options.publicUrl);
   const endpoint = host === undefined ? undefined : host.includes(':') ? `[${host}]:${port.port}` : `${host}:${port.port}`;
-  return { port, stun, settings: { udpPort: port.port, stunPort: stun?.port, wireguardKey: key.publicKeyBase64, endpoint } };
+  const instance = randomBytes(8).toString('hex');
+  return { port, stun, settings: { udpPort: port.port, stunPort: stun?.port, wireguardKey: key.publicKeyBase64, endpoint, instance } };
 }
 
 /** An IP agents can use: the public URL's host if it is one, else a specific listen address. */

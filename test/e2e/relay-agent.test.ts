@@ -101,4 +101,16 @@ describeWith([isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables'
     expect((await b.status()).peers.map((p) => p.name)).not.toContain('c');
     expect(await a.host.ping(ip.b!.v4, 2)).toBe(true); // the allowed pair still works
   });
+
+  it('after a server restart, relayed traffic resumes as soon as the agents are back on the map stream', async () => {
+    const { a, b } = agents;
+    // The relay's routes and the mappings it observed lived in the old process. WireGuard alone
+    // would notice only when a session goes unanswered for 15 s; the agents handshake afresh.
+    await server.stop();
+    await server.start(['--relay.udpPort', String(RELAY_PORT)]);
+    const back = Date.now();
+    expect(await a.host.pingUntil(ip.b!.v4, 10_000), 'a -> b after the restart').toBe(true);
+    console.log(`relay-agent: relayed traffic resumed ${Date.now() - back} ms after the server was back`);
+    expect(await b.host.ping(ip.a!.v4, 2), 'b -> a').toBe(true);
+  });
 });

@@ -127,6 +127,24 @@ export function deviceCases(name: string, prereqs: Prerequisite[], open: DeviceF
       expect(await peerOf(x, ky.publicKey)).toMatchObject({ endpoint: `${other.address}:51840`, allowedIPs: ['100.64.10.2/32'], persistentKeepalive: 25 });
     });
 
+    it('renews an established session at once: a new handshake, the peer\'s settings kept', async () => {
+      const [x, y] = [await make(host), await make(other)];
+      const [kx, ky] = [generateKeyPair(), generateKeyPair()];
+      await x.configure({ privateKey: kx.privateKey, listenPort: 51850 });
+      await y.configure({ privateKey: ky.privateKey, listenPort: 51850 });
+      for (const [h, d] of [[host, x], [other, y]] as const) await ip(h, ['link', 'set', d.iface, 'up']);
+      await y.applyPeers([{ publicKey: kx.publicKey, allowedIPs: ['100.64.11.1/32'] }]);
+      await x.applyPeers([{ publicKey: ky.publicKey, endpoint: `${other.address}:51850`, allowedIPs: ['100.64.11.2/32'], persistentKeepalive: 25 }]);
+      await x.initiateHandshakes();
+      await until(async () => (await peerOf(y, kx.publicKey))?.lastHandshake !== undefined);
+      const first = (await peerOf(y, kx.publicKey))!.lastHandshake!.getTime();
+      // Handshake times have a resolution of the wall clock; let it move on.
+      await new Promise((r) => setTimeout(r, 1_100));
+      await x.renewSessions([ky.publicKey]);
+      await until(async () => ((await peerOf(y, kx.publicKey))?.lastHandshake?.getTime() ?? 0) > first, 3_000);
+      expect(await peerOf(x, ky.publicKey)).toMatchObject({ endpoint: `${other.address}:51850`, allowedIPs: ['100.64.11.2/32'], persistentKeepalive: 25 });
+    });
+
     it('carries traffic to a peer of its own kind once both know each other', async () => {
       const [x, y] = [await make(host), await make(other)];
       const [kx, ky] = [generateKeyPair(), generateKeyPair()];
