@@ -37,7 +37,7 @@ export const Credential = z.discriminatedUnion('type', [PreAuthKeyCredential, Sp
 export type Credential = z.infer<typeof Credential>;
 
 const Hostname = z.string().min(1).max(253);
-const Cidr = z.string().min(3).max(43);
+export const Cidr = z.string().min(3).max(43);
 
 export const RegisterRequest = z.strictObject({
   protocolVersion: z.number().int().positive(),

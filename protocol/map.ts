@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FilterRule } from './filter.ts';
+import { Cidr } from './join.ts';
 import { WireGuardKey } from './keys.ts';
 import { Peer, SelfNode } from './node.ts';
 
@@ -63,6 +64,12 @@ export const FullMap = z.object({
   packetFilter: z.array(FilterRule),
   dns: DnsConfig,
   relay: RelayConfig,
+  /**
+   * The mesh's address ranges (the server's network.ipv4Prefix and ipv6Prefix): the agent
+   * routes them into the tunnel and keeps them from leaving by any other interface. Absent from
+   * servers before it; the agent then uses its --mesh-ranges.
+   */
+  meshRanges: z.array(Cidr).min(1).max(8).optional(),
   /** Set while the server runs its allow-all starter policy. */
   policyWarning: z.string().optional(),
 });

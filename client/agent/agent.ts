@@ -73,7 +73,7 @@ export class Agent {
       onMap: (state) => this.maps.submitStreamed(state),
       onGoodbye: (code, message) => void this.onGoodbye(code, message),
       onPathTrial: (trial) => this.maps.trial(trial),
-      endpoints: () => localEndpoints(options.listenPort, options.iface, options.meshRanges),
+      endpoints: () => localEndpoints(options.listenPort, options.iface, this.maps.meshRanges),
       endpointRefreshMs: options.endpointRefreshMs ?? 30_000,
       log,
     });

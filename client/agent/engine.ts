@@ -22,6 +22,7 @@ import type { EngineConfig } from './reconfig.ts';
  */
 export interface EngineOptions {
   iface: string;
+  /** The mesh's ranges until a config names them (maps from servers that do not). */
   meshRanges: readonly string[];
   mtu?: number;
   /** UDP port the inbound filter always lets peers reach (the agents' path probe). */
@@ -35,7 +36,8 @@ export interface EngineOptions {
 export class Engine {
   private device: WireGuardDevice | undefined;
   private net: MeshNetwork | undefined;
-  private netAddresses = '';
+  /** What the MeshNetwork was made for: addresses and ranges. */
+  private netKey = '';
   private filterApplied: string | undefined;
   private handshakesDue = false;
   private readonly firewall: NftFirewall;
@@ -56,11 +58,12 @@ export class Engine {
       await this.applyFilter(config.filter);
       const device = await this.open();
       await device.configure(config.device);
-      const addresses = config.addresses.join(',');
-      if (!this.net || addresses !== this.netAddresses) {
+      const meshRanges = config.meshRanges ?? this.options.meshRanges;
+      const netKey = `${config.addresses.join(',')} ${meshRanges.join(',')}`;
+      if (!this.net || netKey !== this.netKey) {
         await this.net?.addresses.remove();
-        this.net = new MeshNetwork({ iface: this.options.iface, addresses: config.addresses, meshRanges: this.options.meshRanges, ...(this.options.mtu && { mtu: this.options.mtu }) }, this.runner);
-        this.netAddresses = addresses;
+        this.net = new MeshNetwork({ iface: this.options.iface, addresses: config.addresses, meshRanges, ...(this.options.mtu && { mtu: this.options.mtu }) }, this.runner);
+        this.netKey = netKey;
       }
       await this.net.apply();
       await device.applyPeers(config.peers);
@@ -139,7 +142,7 @@ export class Engine {
       if (!options.keepGuard) await step(() => new LeakGuard(this.options.iface, undefined, this.runner).remove());
       this.device = undefined;
       this.net = undefined;
-      this.netAddresses = '';
+      this.netKey = '';
       if (errors.length > 0) throw errors[0];
     });
   }

@@ -35,6 +35,7 @@ export interface MapApplierDeps {
   failed(err: unknown): void;
   iface: string;
   listenPort: number;
+  /** Until a map names the mesh's ranges. */
   meshRanges: readonly string[];
   relayTransport: RelayTransportMode;
   log: Logger;
@@ -56,7 +57,8 @@ export class MapApplier {
   private relayInstance: string | undefined;
 
   constructor(private readonly deps: MapApplierDeps) {
-    const { engine, link, listenPort, iface, meshRanges, log } = deps;
+    const { engine, link, listenPort, iface, log } = deps;
+    const meshRanges = () => this.meshRanges;
     this.loop = new ApplyLoop((map) => this.apply(map), (err) => deps.failed(err));
     this.paths = new PathManager({
       map: () => link.map, relayEndpoint: () => this.endpoint, device: () => engine.state(),
@@ -68,12 +70,12 @@ export class MapApplier {
         if (key) void engine.initiateHandshakes([key]).catch(() => undefined);
       },
       changed: () => this.loop.again(),
-      localEndpoints: () => localEndpoints(listenPort, iface, meshRanges, Infinity), // all of them: a change is what matters
+      localEndpoints: () => localEndpoints(listenPort, iface, meshRanges(), Infinity), // all of them: a change is what matters
       networkChanged: () => {
         link.networkChanged();
         void engine.rebind().catch(() => undefined);
       },
-      candidates: () => candidateContext(listenPort, iface, meshRanges),
+      candidates: () => candidateContext(listenPort, iface, meshRanges()),
       log,
     });
     this.relay = new RelayTransport({
@@ -92,6 +94,11 @@ export class MapApplier {
   /** How many maps from the server were applied: `up` waits for this to move. */
   get fromServer(): number {
     return this.appliedFromServer;
+  }
+
+  /** The mesh's ranges in force: the applied map's, else the agent's own (its flag). */
+  get meshRanges(): readonly string[] {
+    return this.counted?.meshRanges ?? this.deps.meshRanges;
   }
 
   get relayEndpoint(): string | undefined {
@@ -115,7 +122,7 @@ export class MapApplier {
     if (!state.self) return;
     this.loop.submit({
       version: state.version, self: state.self, peers: [...state.peers.values()], packetFilter: state.packetFilter,
-      ...(state.relay && { relay: state.relay }), fromServer: true,
+      ...(state.relay && { relay: state.relay }), ...(state.meshRanges && { meshRanges: state.meshRanges }), fromServer: true,
     });
   }
 

@@ -21,12 +21,15 @@ export interface MapView {
   peers: Iterable<Peer>;
   packetFilter: readonly FilterRule[];
   relay?: RelayConfig;
+  meshRanges?: readonly string[];
 }
 
 export interface EngineConfig {
   device: DeviceConfig;
   peers: PeerConfig[];
   addresses: string[];
+  /** The mesh's ranges as the map names them; absent: the engine's own (the agent's flag). */
+  meshRanges?: string[];
   peerRoutes: string[];
   filter: FilterRule[];
 }
@@ -89,6 +92,7 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
     device: { privateKey: options.privateKey, listenPort: options.listenPort },
     peers,
     addresses: hostPrefixes(map.self),
+    ...(map.meshRanges && { meshRanges: [...map.meshRanges] }),
     peerRoutes: [...new Set(peers.flatMap((p) => p.allowedIPs))].sort(),
     filter: [...map.packetFilter],
   };

@@ -42,6 +42,8 @@ export const SavedMap = z.object({
   packetFilter: z.array(FilterRule),
   /** The server's relay, so a restarted agent keeps its server tunnel and relayed peers. */
   relay: RelayConfig.optional(),
+  /** The mesh's ranges, when the server names them (protocol/map.ts FullMap.meshRanges). */
+  meshRanges: z.array(z.string()).optional(),
 });
 export type SavedMap = z.infer<typeof SavedMap>;
 

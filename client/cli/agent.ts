@@ -22,7 +22,8 @@ const USAGE = `usage: trellis agent [options]
   --port N                WireGuard UDP port (default 41641)
   --mtu N                 mesh interface MTU (default 1280, which fits inside any path)
   --server URL            server for \`trellis up\` when it names none
-  --mesh-ranges CIDRS     the mesh's address ranges (default 100.64.0.0/10,fd7a:115c:a1e0::/48)
+  --mesh-ranges CIDRS     the mesh's address ranges until the server's map names them (servers
+                          that do not; default 100.64.0.0/10,fd7a:115c:a1e0::/48)
   --wireguard KIND        auto (kernel if present, else wireguard-go) or wireguard-go
   --relay-transport KIND  how WireGuard reaches the server's relay: auto (UDP, a WebSocket on the
                           server's HTTP(S) port when UDP gets no answer), udp or websocket

@@ -23,6 +23,7 @@ export class MapState {
   packetFilter: FilterRule[] = [];
   dns?: DnsConfig;
   relay?: RelayConfig;
+  meshRanges?: string[];
   policyWarning?: string;
 
   apply(msg: FullMap | DeltaMap): MapChange {
@@ -34,6 +35,7 @@ export class MapState {
       this.packetFilter = msg.packetFilter;
       this.dns = msg.dns;
       this.relay = msg.relay;
+      this.meshRanges = msg.meshRanges;
       this.policyWarning = msg.policyWarning;
       return { full: true, peersUpserted: msg.peers, peersRemoved: removed, filterChanged: true, selfChanged: true };
     }

@@ -3,7 +3,7 @@ import { CloseCode } from '../../protocol/map.ts';
 import type { DnsConfig, RelayConfig } from '../../protocol/map.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
 import { LiveNode } from './live-node.ts';
-import { MapSession, type MapSocket, type MapSource } from './session.ts';
+import { MapSession, type MapSocket, type MapSource, type StaticParts } from './session.ts';
 import { SentState } from './sent-state.ts';
 import { Flusher } from './flusher.ts';
 import { SharedFilters, type SharedFilter } from './filter-json.ts';
@@ -39,14 +39,14 @@ export class NetmapEngine implements MapSource {
   private readonly flusher: Flusher;
   private network: PolicyNetwork;
   private warning: string | undefined;
-  private readonly staticParts: { dns: string; relay: string };
+  private readonly staticParts: StaticParts;
   /** Versions start at boot time so they keep growing across restarts. */
   private readonly versionBase: number;
 
   constructor(policy: Policy, starter: boolean, private readonly options: NetmapOptions) {
     this.network = new PolicyNetwork(policy, { mesh: options.mesh });
     this.warning = starter ? STARTER_WARNING : undefined;
-    this.staticParts = { dns: JSON.stringify(options.dns), relay: JSON.stringify(options.relay) };
+    this.staticParts = { dns: JSON.stringify(options.dns), relay: JSON.stringify(options.relay), meshRanges: JSON.stringify(options.mesh.include) };
     this.versionBase = options.now();
     this.flusher = new Flusher(options.batchMs ?? 10);
   }
@@ -65,7 +65,7 @@ export class NetmapEngine implements MapSource {
   policyWarning(): string | undefined {
     return this.warning;
   }
-  staticJson(): { dns: string; relay: string } {
+  staticJson(): StaticParts {
     return this.staticParts;
   }
 

@@ -11,6 +11,13 @@ export interface MapSocket {
 }
 
 /** What a session reads from the engine when it builds a message. */
+/** The parts of every full map that are the same for all nodes, serialized once. */
+export interface StaticParts {
+  dns: string;
+  relay: string;
+  meshRanges: string;
+}
+
 export interface MapSource {
   node(id: string): LiveNode | undefined;
   /** The peers of every node with `id`'s keys, `id` itself possibly among them (skip it); equal lists are one object. */
@@ -18,7 +25,7 @@ export interface MapSource {
   /** The node's filter: a template shared with every node of the same keys, and its own addresses. */
   filterOf(id: string): { shared: SharedFilter; own: readonly string[] };
   policyWarning(): string | undefined;
-  staticJson(): { dns: string; relay: string };
+  staticJson(): StaticParts;
 }
 
 /** Bytes queued in the socket above which a session waits before sending more. */
@@ -118,11 +125,11 @@ export class MapSession implements Flushable {
     sent.selfRevision = self.revision;
     sent.policyWarning = this.source.policyWarning();
     sent.version++;
-    const { dns, relay } = this.source.staticJson();
+    const { dns, relay, meshRanges } = this.source.staticJson();
     const warning = sent.policyWarning === undefined ? '' : `,"policyWarning":${JSON.stringify(sent.policyWarning)}`;
     const text =
       `{"type":"full","version":${sent.version},"self":${JSON.stringify(self.self())}` +
-      `,"peers":[${peerJson.join(',')}],"packetFilter":${filter.shared.json(filter.own)},"dns":${dns},"relay":${relay}${warning}}`;
+      `,"peers":[${peerJson.join(',')}],"packetFilter":${filter.shared.json(filter.own)},"dns":${dns},"relay":${relay},"meshRanges":${meshRanges}${warning}}`;
     this.send(text);
     this.onSent('full', text.length);
   }

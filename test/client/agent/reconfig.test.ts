@@ -24,6 +24,11 @@ describe('reconfig: from the network map to what the engine applies', () => {
     expect(c.peers).toEqual([]);
   });
 
+  it('takes the mesh ranges from the map when it names them, and leaves them to the engine otherwise', () => {
+    expect(reconfig({ self, peers: [], packetFilter: [], meshRanges: ['10.123.0.0/16', 'fd00:7:7::/48'] }, opts).meshRanges).toEqual(['10.123.0.0/16', 'fd00:7:7::/48']);
+    expect(reconfig({ self, peers: [], packetFilter: [] }, opts)).not.toHaveProperty('meshRanges');
+  });
+
   it('makes one WireGuard peer per map peer with its allowed IPs and its best endpoint', () => {
     const b = peer('b', 2);
     const c = reconfig({ self, peers: [b], packetFilter: [] }, opts);

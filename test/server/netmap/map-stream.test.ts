@@ -33,7 +33,7 @@ describe('map stream', () => {
     await t.stop();
   });
 
-  it('sends a full map on connect with self, peers, filter, DNS and relay settings', async () => {
+  it('sends a full map on connect with self, peers, filter, DNS, relay settings and the mesh ranges', async () => {
     const a = await joined('alpha');
     const b = await joined('beta');
     await a.until((x) => x.peerNames().includes('beta'), 'beta in alpha map');
@@ -47,6 +47,7 @@ describe('map stream', () => {
     expect(m.packetFilter.length).toBeGreaterThan(0);
     expect(m.dns?.domain).toBe('mesh.trellis.internal');
     expect(m.relay).toBeDefined();
+    expect(m.meshRanges).toEqual(['100.64.0.0/10', 'fd7a:115c:a1e0::/48']);
     expect(m.policyWarning).toMatch(/allow-all/);
   });
 
