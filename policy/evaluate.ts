@@ -5,6 +5,7 @@
 import { listCovers } from './address-match.ts';
 import type { CompiledRule } from './compiled.ts';
 import { formatPosition, type Position } from './diagnostics.ts';
+import { destinationsOn } from './filter-template.ts';
 import type { PolicyNetwork } from './network.ts';
 import type { NodeEntry } from './node-index.ts';
 import type { PortRange } from './model.ts';
@@ -86,7 +87,7 @@ export function evaluate(network: PolicyNetwork, q: EvaluationQuery): Evaluation
   for (const r of reaching) {
     const sources = state.sourcesFor(r, dst);
     const srcOk = src.keys.addresses.length > 0 && src.keys.addresses.every((a) => listCovers(sources, a));
-    const entries = state.destinationsOn(r, dst);
+    const entries = destinationsOn(r, dst.keys);
     const portOk = entries.some((d) => d.ports.first <= q.port && q.port <= d.ports.last);
     const protoOk = r.rule.protos.includes(proto);
     const where = formatPosition(r.rule.at);

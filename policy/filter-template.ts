@@ -5,6 +5,11 @@
  * template expanded with its addresses: `expandTemplate` is the one definition of that filter.
  */
 import type { FilterRule, PortRange } from '../protocol/filter.ts';
+import type { CompiledRule } from './compiled.ts';
+import { INTERNET_PREFIXES } from './mesh.ts';
+import type { NodeKeys } from './node-keys.ts';
+
+const ANY_DESTINATION: readonly string[] = ['*'];
 
 export interface TemplateDst {
   /** Literal destinations (`*`, a prefix), or `null`: each of the node's own addresses. */
@@ -22,14 +27,42 @@ export interface TemplateRule {
 
 export type FilterTemplate = readonly TemplateRule[];
 
+/** The destinations of rule `r` on a node with these keys; `ips: null` are the node's own addresses. */
+export function templateDestinations(r: CompiledRule, keys: NodeKeys): TemplateDst[] {
+  const out: TemplateDst[] = [];
+  for (const d of r.dsts) {
+    let ips: readonly string[] | null;
+    if (d.kind === 'self') {
+      if (!keys.selfUser) continue;
+      ips = null;
+    } else if (!keys.dst.has(d.key)) continue;
+    else if (d.kind === 'any') ips = ANY_DESTINATION;
+    else if (d.kind === 'identity') ips = null;
+    else if (d.kind === 'prefix') ips = [d.prefix as string];
+    else ips = INTERNET_PREFIXES;
+    out.push({ ips, ports: d.ports });
+  }
+  return out;
+}
+
+/** The destination addresses of rule `r` on a node with these keys, with the ports of each. */
+export function destinationsOn(r: CompiledRule, keys: NodeKeys): FilterRule['dstPorts'] {
+  return expandDestinations(templateDestinations(r, keys), keys.addresses);
+}
+
+function expandDestinations(dsts: readonly TemplateDst[], own: readonly string[]): FilterRule['dstPorts'] {
+  const out: FilterRule['dstPorts'] = [];
+  for (const d of dsts) {
+    for (const ip of d.ips ?? own) for (const p of d.ports) out.push({ ip, ports: { first: p.first, last: p.last } });
+  }
+  return out;
+}
+
 /** The filter of a node whose own addresses are `own`. */
 export function expandTemplate(template: FilterTemplate, own: readonly string[]): FilterRule[] {
   const out: FilterRule[] = [];
   for (const r of template) {
-    const dstPorts: FilterRule['dstPorts'] = [];
-    for (const d of r.dsts) {
-      for (const ip of d.ips ?? own) for (const p of d.ports) dstPorts.push({ ip, ports: { first: p.first, last: p.last } });
-    }
+    const dstPorts = expandDestinations(r.dsts, own);
     if (dstPorts.length === 0) continue;
     if (r.app) {
       const dsts = [...new Set(dstPorts.map((d) => d.ip))];

@@ -11,14 +11,12 @@
  */
 import type { FilterRule } from '../protocol/filter.ts';
 import { ANY, type CompiledPolicy, type CompiledRule } from './compiled.ts';
-import { expandTemplate, type FilterTemplate, type TemplateDst, type TemplateRule } from './filter-template.ts';
+import { expandTemplate, templateDestinations, type FilterTemplate, type TemplateRule } from './filter-template.ts';
 import { Interner } from './intern.ts';
-import { INTERNET_PREFIXES } from './mesh.ts';
-import { addTo, fingerprint, NodeIndex, removeFrom, type Members, type NodeEntry } from './node-index.ts';
+import { fingerprint, NodeIndex, type Members, type NodeEntry } from './node-index.ts';
+import { selfSourceNodes, visibleTo } from './peer-groups.ts';
 import { type NodeKeys, nodeKeys } from './node-keys.ts';
 import type { PolicyNode } from './node.ts';
-
-const ANY_DESTINATION: readonly string[] = ['*'];
 
 /** Binary search in a sorted list of ids. */
 function sortedHas(list: readonly string[], id: string): boolean {
@@ -31,11 +29,6 @@ function sortedHas(list: readonly string[], id: string): boolean {
     if (v < id) lo = mid + 1;
     else hi = mid - 1;
   }
-  return false;
-}
-
-function intersects(keys: ReadonlySet<string>, list: readonly string[]): boolean {
-  for (const k of list) if (keys.has(k)) return true;
   return false;
 }
 
@@ -69,10 +62,10 @@ export class NetworkState {
   load(nodes: Iterable<PolicyNode>): void {
     for (const node of nodes) {
       const old = this.nodes.get(node.id);
-      if (old) this.unindex(old);
-      const entry: NodeEntry = { node, slot: old?.slot ?? this.takeSlot(), keys: nodeKeys(this.compiled, node), fingerprint: fingerprint(node) };
+      if (old) this.nodeIndex.unindex(old);
+      const entry: NodeEntry = { node, slot: old?.slot ?? this.nodeIndex.takeSlot(), keys: nodeKeys(this.compiled, node), fingerprint: fingerprint(node) };
       this.nodes.set(node.id, entry);
-      this.index(entry);
+      this.nodeIndex.index(entry);
     }
     this.forgetAll();
   }
@@ -84,17 +77,17 @@ export class NetworkState {
       old.node = node; // a new name does not change any view
       return new Set([node.id]);
     }
-    if (old) this.unindex(old);
-    const entry: NodeEntry = { node, slot: old?.slot ?? this.takeSlot(), keys: nodeKeys(this.compiled, node), fingerprint: print };
+    if (old) this.nodeIndex.unindex(old);
+    const entry: NodeEntry = { node, slot: old?.slot ?? this.nodeIndex.takeSlot(), keys: nodeKeys(this.compiled, node), fingerprint: print };
     this.nodes.set(node.id, entry);
-    this.index(entry);
+    this.nodeIndex.index(entry);
     return this.invalidate(node.id, old?.keys, entry.keys);
   }
 
   remove(id: string): Set<string> {
     const old = this.nodes.get(id);
     if (!old) return new Set();
-    this.unindex(old);
+    this.nodeIndex.unindex(old);
     this.nodes.delete(id);
     this.nodeIndex.freeSlots.push(old.slot);
     return this.invalidate(id, old.keys, undefined);
@@ -116,34 +109,6 @@ export class NetworkState {
 
   entry(id: string): NodeEntry | undefined {
     return this.nodes.get(id);
-  }
-
-  private takeSlot(): number {
-    const slot = this.nodeIndex.freeSlots.pop() ?? this.nodeIndex.nextSlot++;
-    if (slot >= this.nodeIndex.marks.length) {
-      const grown = new Int32Array(this.nodeIndex.marks.length * 2);
-      grown.set(this.nodeIndex.marks);
-      this.nodeIndex.marks = grown;
-    }
-    return slot;
-  }
-
-  private index(e: NodeEntry): void {
-    for (const k of e.keys.src) if (k !== ANY) addTo(this.nodeIndex.srcMembers, k, e);
-    for (const k of e.keys.dst) if (k !== ANY) addTo(this.nodeIndex.dstMembers, k, e);
-    if (e.keys.selfUser) addTo(this.nodeIndex.devicesOfUser, e.keys.selfUser, e);
-    for (const r of e.keys.subnetRoutes) this.nodeIndex.subnetRouteRefs.set(r, (this.nodeIndex.subnetRouteRefs.get(r) ?? 0) + 1);
-  }
-
-  private unindex(e: NodeEntry): void {
-    for (const k of e.keys.src) if (k !== ANY) removeFrom(this.nodeIndex.srcMembers, k, e);
-    for (const k of e.keys.dst) if (k !== ANY) removeFrom(this.nodeIndex.dstMembers, k, e);
-    if (e.keys.selfUser) removeFrom(this.nodeIndex.devicesOfUser, e.keys.selfUser, e);
-    for (const r of e.keys.subnetRoutes) {
-      const n = (this.nodeIndex.subnetRouteRefs.get(r) ?? 0) - 1;
-      if (n > 0) this.nodeIndex.subnetRouteRefs.set(r, n);
-      else this.nodeIndex.subnetRouteRefs.delete(r);
-    }
   }
 
   private forgetAll(): void {
@@ -255,19 +220,12 @@ export class NetworkState {
     return out;
   }
 
-  /** The devices of `user` that a self rule's sources match. */
-  selfSourceNodes(r: CompiledRule, user: string): NodeEntry[] {
-    const out: NodeEntry[] = [];
-    for (const e of this.nodeIndex.devicesOfUser.get(user) ?? []) if (intersects(e.keys.src, r.srcKeys)) out.push(e);
-    return out;
-  }
-
   private selfSourcesOf(r: CompiledRule, user: string): string[] {
     let byRule = this.selfSources.get(user);
     if (!byRule) { byRule = new Map(); this.selfSources.set(user, byRule); }
     let out = byRule.get(r.id);
     if (!out) {
-      out = this.selfSourceNodes(r, user).flatMap((e) => e.keys.addresses).sort();
+      out = selfSourceNodes(r, user, this.nodeIndex).flatMap((e) => e.keys.addresses).sort();
       byRule.set(r.id, out);
     }
     return out;
@@ -281,33 +239,6 @@ export class NetworkState {
     for (const k of e.keys.dst) for (const r of this.compiled.dstRulesByKey.get(k) ?? []) found.add(r);
     if (e.keys.selfUser) for (const r of this.compiled.selfRules) found.add(r);
     return [...found].sort((a, b) => a.id - b.id);
-  }
-
-  /** The destinations of rule `r` on a node with `e`'s keys; `ips: null` are the node's own addresses. */
-  private templateDsts(r: CompiledRule, e: NodeEntry): TemplateDst[] {
-    const out: TemplateDst[] = [];
-    for (const d of r.dsts) {
-      let ips: readonly string[] | null;
-      if (d.kind === 'self') {
-        if (!e.keys.selfUser) continue;
-        ips = null;
-      } else if (!e.keys.dst.has(d.key)) continue;
-      else if (d.kind === 'any') ips = ANY_DESTINATION;
-      else if (d.kind === 'identity') ips = null;
-      else if (d.kind === 'prefix') ips = [d.prefix as string];
-      else ips = INTERNET_PREFIXES;
-      out.push({ ips, ports: d.ports });
-    }
-    return out;
-  }
-
-  /** The destination addresses of rule `r` on node `e`, with the ports of each. */
-  destinationsOn(r: CompiledRule, e: NodeEntry): Array<{ ip: string; ports: { first: number; last: number } }> {
-    const out: Array<{ ip: string; ports: { first: number; last: number } }> = [];
-    for (const d of this.templateDsts(r, e)) {
-      for (const ip of d.ips ?? e.keys.addresses) for (const p of d.ports) out.push({ ip, ports: { first: p.first, last: p.last } });
-    }
-    return out;
   }
 
   /** Sources of rule `r` as seen by node `e` (self rules: only the same user's devices). */
@@ -329,7 +260,7 @@ export class NetworkState {
       for (const r of this.rulesReaching(id)) {
         const srcIPs = this.sourcesFor(r, e);
         if (srcIPs.length === 0) continue;
-        const dsts = this.templateDsts(r, e);
+        const dsts = templateDestinations(r, e.keys);
         if (dsts.length === 0) continue;
         rules.push({ srcIPs, dsts, ipProto: r.rule.protos, ...(r.app ? { app: r.app } : {}) });
       }
@@ -382,51 +313,10 @@ export class NetworkState {
     if (!e) return [];
     let shared = this.peersBySignature.get(e.keys.signature);
     if (!shared) {
-      const list = this.peersOfSignature(e);
+      const list = visibleTo(e, this.compiled, this.nodeIndex, this.previousPeers?.get(e.keys.signature));
       shared = (list === this.previousPeers?.get(e.keys.signature) ? list : this.peerLists.intern(JSON.stringify(list), list)) as string[];
       this.peersBySignature.set(e.keys.signature, shared);
     }
     return shared;
   }
-
-  /** Every node visible to a node with `e`'s keys, `e` itself included if it qualifies. */
-  private peersOfSignature(e: NodeEntry): readonly string[] {
-    const srcSide = new Set<string>();
-    const dstSide = new Set<string>();
-    for (const k of e.keys.dst) {
-      for (const r of this.compiled.dstRulesByKey.get(k) ?? []) if (!r.app) for (const s of r.srcKeys) srcSide.add(s);
-    }
-    for (const k of e.keys.src) {
-      for (const r of this.compiled.srcRulesByKey.get(k) ?? []) if (!r.app && !r.self) for (const d of r.dstKeys) dstSide.add(d);
-    }
-    // Mark each peer once by slot: far cheaper than a Set of ids for hundreds of peers.
-    const epoch = ++this.nodeIndex.epoch;
-    const marks = this.nodeIndex.marks;
-    const out: string[] = [];
-    const take = (p: NodeEntry): void => {
-      if (marks[p.slot] !== epoch) { marks[p.slot] = epoch; out.push(p.node.id); }
-    };
-    if (srcSide.has(ANY) || dstSide.has(ANY)) for (const p of this.nodes.values()) take(p);
-    else {
-      for (const k of srcSide) for (const p of this.nodeIndex.srcMembers.get(k) ?? []) take(p);
-      for (const k of dstSide) for (const p of this.nodeIndex.dstMembers.get(k) ?? []) take(p);
-    }
-    const user = e.keys.selfUser;
-    if (user) {
-      for (const r of this.compiled.selfRules) {
-        if (r.app) continue;
-        if (intersects(e.keys.src, r.srcKeys)) for (const p of this.nodeIndex.devicesOfUser.get(user) ?? []) take(p);
-        else for (const p of this.selfSourceNodes(r, user)) take(p);
-      }
-    }
-    // The state this one replaced often had exactly these peers: keep its (sorted, shared) list.
-    const previous = this.previousPeers?.get(e.keys.signature);
-    if (previous !== undefined && previous.length === out.length && previous.every((id) => {
-      const p = this.nodes.get(id);
-      return p !== undefined && marks[p.slot] === epoch;
-    })) return previous;
-    out.sort();
-    return out;
-  }
 }
-

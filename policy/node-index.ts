@@ -1,3 +1,4 @@
+import { ANY } from './compiled.ts';
 import type { NodeKeys } from './node-keys.ts';
 import type { PolicyNode } from './node.ts';
 
@@ -45,4 +46,34 @@ export class NodeIndex {
   marks = new Int32Array(1024);
   epoch = 0;
   readonly subnetRouteRefs = new Map<string, number>();
+
+  /** A free slot, growing the marks when every slot is taken. */
+  takeSlot(): number {
+    const slot = this.freeSlots.pop() ?? this.nextSlot++;
+    if (slot >= this.marks.length) {
+      const grown = new Int32Array(this.marks.length * 2);
+      grown.set(this.marks);
+      this.marks = grown;
+    }
+    return slot;
+  }
+
+  /** Files `e` under each of its keys (the entry itself goes in `nodes` separately). */
+  index(e: NodeEntry): void {
+    for (const k of e.keys.src) if (k !== ANY) addTo(this.srcMembers, k, e);
+    for (const k of e.keys.dst) if (k !== ANY) addTo(this.dstMembers, k, e);
+    if (e.keys.selfUser) addTo(this.devicesOfUser, e.keys.selfUser, e);
+    for (const r of e.keys.subnetRoutes) this.subnetRouteRefs.set(r, (this.subnetRouteRefs.get(r) ?? 0) + 1);
+  }
+
+  unindex(e: NodeEntry): void {
+    for (const k of e.keys.src) if (k !== ANY) removeFrom(this.srcMembers, k, e);
+    for (const k of e.keys.dst) if (k !== ANY) removeFrom(this.dstMembers, k, e);
+    if (e.keys.selfUser) removeFrom(this.devicesOfUser, e.keys.selfUser, e);
+    for (const r of e.keys.subnetRoutes) {
+      const n = (this.subnetRouteRefs.get(r) ?? 0) - 1;
+      if (n > 0) this.subnetRouteRefs.set(r, n);
+      else this.subnetRouteRefs.delete(r);
+    }
+  }
 }
