@@ -151,6 +151,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     }
   }, 5_000);
   expiry.unref();
+  const pruneAudit = () => void audit.prune(config.audit.retentionDays);
+  pruneAudit();
+  const auditPruner = setInterval(pruneAudit, 3_600_000);
+  auditPruner.unref();
 
   const port = (server.address() as AddressInfo).port;
   url = config.publicUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
@@ -161,6 +165,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     url, store, engine, keys, users, logger, relay: relay?.port, stunPort: relay?.stun?.port,
     async close() {
       clearInterval(expiry);
+      clearInterval(auditPruner);
       await wsRelay?.close();
       await relay?.port.close();
       await relay?.stun?.close();

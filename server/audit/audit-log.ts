@@ -5,6 +5,8 @@ import type { AuditQuery, Store } from '../store/store.ts';
 
 export type AuditEvent = Omit<AuditRecord, 'id' | 'at'>;
 
+const DAY_MS = 24 * 3600 * 1000;
+
 /**
  * The audit trail: every authentication (success and failure), sign-in, registration, key
  * expiry and admin action. Each event is committed to the store and written to the structured
@@ -44,5 +46,27 @@ export class AuditLog {
 
   list(query: AuditQuery): Promise<AuditRecord[]> {
     return this.store.audit.list(query);
+  }
+
+  /**
+   * Deletes the events older than `retentionDays` (0: none) and, when some went, records that
+   * it did, so the trail itself says where it now begins.
+   */
+  async prune(retentionDays: number): Promise<number> {
+    if (retentionDays === 0) return 0;
+    let removed: number;
+    try {
+      removed = await this.store.audit.prune(this.now() - retentionDays * DAY_MS);
+    } catch (err) {
+      this.logger.error({ err }, 'old audit events could not be deleted');
+      return 0;
+    }
+    if (removed > 0) {
+      await this.record({
+        kind: 'admin', outcome: 'success', actor: 'system', code: 'audit.prune',
+        message: `deleted ${removed} audit event${removed === 1 ? '' : 's'} older than ${retentionDays} days (audit.retentionDays)`,
+      });
+    }
+    return removed;
   }
 }

@@ -53,6 +53,10 @@ export const ServerConfig = z.strictObject({
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),
+  audit: z.strictObject({
+    /** Days an audit event is kept; older ones are deleted hourly. 0 keeps them forever. */
+    retentionDays: z.number().int().min(0).max(36_500).default(90),
+  }).prefault({}),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 

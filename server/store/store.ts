@@ -86,11 +86,13 @@ export interface PolicyRepository {
   ): Promise<PolicyRecord>;
 }
 
-/** The audit trail: append-only. */
+/** The audit trail: append-only, pruned only by age (the retention setting). */
 export interface AuditRepository {
   append(event: Omit<AuditRecord, 'id'>): Promise<AuditRecord>;
   /** Newest first. */
   list(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Deletes the events from before `before` (ms); returns how many went. */
+  prune(before: number): Promise<number>;
 }
 
 export interface AuditQuery {

@@ -1,9 +1,11 @@
-import { and, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, type SQL } from 'drizzle-orm';
 import type { AuditRecord } from '../records.ts';
 import type { AuditRepository } from '../store.ts';
 import type { SqliteDb } from './open.ts';
 import { orUndefined } from './rows.ts';
 import { auditEvents } from './schema.ts';
+
+const PRUNE_BATCH = 5_000;
 
 export function sqliteAudit(db: SqliteDb): AuditRepository {
   const toRecord = (row: typeof auditEvents.$inferSelect): AuditRecord => {
@@ -26,6 +28,17 @@ export function sqliteAudit(db: SqliteDb): AuditRepository {
       if (q.outcome !== undefined) where.push(eq(auditEvents.outcome, q.outcome));
       if (q.before !== undefined) where.push(lt(auditEvents.id, q.before));
       return db.select().from(auditEvents).where(and(...where)).orderBy(desc(auditEvents.id)).limit(q.limit).all().map(toRecord);
+    },
+    async prune(before) {
+      // In batches, each its own short write: a year of events must not hold the database's lock.
+      let total = 0;
+      for (;;) {
+        const batch = db.select({ id: auditEvents.id }).from(auditEvents).where(lt(auditEvents.at, before)).limit(PRUNE_BATCH);
+        const { changes } = db.delete(auditEvents).where(inArray(auditEvents.id, batch)).run();
+        total += changes;
+        if (changes < PRUNE_BATCH) return total;
+        await new Promise((r) => setImmediate(r));
+      }
     },
   };
 }

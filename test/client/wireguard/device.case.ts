@@ -107,12 +107,18 @@ export function deviceCases(name: string, prereqs: Prerequisite[], open: DeviceF
       ]);
     });
 
-    it('restarts handshakes at once with peers that never completed one, despite the initiation just lost', async () => {
+    /** Two devices on two hosts, keyed, listening on `port` and up; no peers yet. */
+    const pair = async (port: number) => {
       const [x, y] = [await make(host), await make(other)];
       const [kx, ky] = [generateKeyPair(), generateKeyPair()];
-      await x.configure({ privateKey: kx.privateKey, listenPort: 51840 });
-      await y.configure({ privateKey: ky.privateKey, listenPort: 51840 });
+      await x.configure({ privateKey: kx.privateKey, listenPort: port });
+      await y.configure({ privateKey: ky.privateKey, listenPort: port });
       for (const [h, d] of [[host, x], [other, y]] as const) await ip(h, ['link', 'set', d.iface, 'up']);
+      return { x, y, kx, ky };
+    };
+
+    it('restarts handshakes at once with peers that never completed one, despite the initiation just lost', async () => {
+      const { x, y, kx, ky } = await pair(51840);
       await y.applyPeers([{ publicKey: kx.publicKey, allowedIPs: ['100.64.10.1/32'] }]);
       // First towards a port where nothing listens: the initiation is lost.
       await x.applyPeers([{ publicKey: ky.publicKey, endpoint: `${other.address}:51849`, allowedIPs: ['100.64.10.2/32'], persistentKeepalive: 25 }]);
@@ -128,11 +134,7 @@ export function deviceCases(name: string, prereqs: Prerequisite[], open: DeviceF
     });
 
     it('renews an established session at once: a new handshake, the peer\'s settings kept', async () => {
-      const [x, y] = [await make(host), await make(other)];
-      const [kx, ky] = [generateKeyPair(), generateKeyPair()];
-      await x.configure({ privateKey: kx.privateKey, listenPort: 51850 });
-      await y.configure({ privateKey: ky.privateKey, listenPort: 51850 });
-      for (const [h, d] of [[host, x], [other, y]] as const) await ip(h, ['link', 'set', d.iface, 'up']);
+      const { x, y, kx, ky } = await pair(51850);
       await y.applyPeers([{ publicKey: kx.publicKey, allowedIPs: ['100.64.11.1/32'] }]);
       await x.applyPeers([{ publicKey: ky.publicKey, endpoint: `${other.address}:51850`, allowedIPs: ['100.64.11.2/32'], persistentKeepalive: 25 }]);
       await x.initiateHandshakes();

@@ -488,5 +488,23 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         expect((await store.policies.current())?.version).toBe(2);
       });
     });
+
+    describe('audit', () => {
+      const event = (at: number, message: string) => ({ at, kind: 'admin' as const, outcome: 'success' as const, message });
+
+      it('prunes only the events from before the cutoff, and says how many went', async () => {
+        for (const [at, m] of [[T0 - 3000, 'oldest'], [T0 - 2000, 'old'], [T0, 'at the cutoff'], [T0 + 1000, 'new']] as const) await store.audit.append(event(at, m));
+        expect(await store.audit.prune(T0)).toBe(2);
+        expect((await store.audit.list({ limit: 10 })).map((e) => e.message)).toEqual(['new', 'at the cutoff']);
+        expect(await store.audit.prune(T0)).toBe(0);
+      });
+
+      it('prunes more events than one batch holds', async () => {
+        for (let i = 0; i < 12_000; i++) await store.audit.append(event(T0 - 1 - i, `e${i}`));
+        await store.audit.append(event(T0, 'kept'));
+        expect(await store.audit.prune(T0)).toBe(12_000);
+        expect((await store.audit.list({ limit: 10 })).map((e) => e.message)).toEqual(['kept']);
+      });
+    });
   });
 }
