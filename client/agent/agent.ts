@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Credential } from '../../protocol/join.ts';
 import type { WorkloadSpec } from '../identity/workload-spec.ts';
+import type { MeshDns } from '../dns/mesh-dns.ts';
 import type { RelayTransportMode } from '../paths/relay-transport-selector.ts';
 import { ControlLink } from './control-link.ts';
 import { localEndpoints } from './endpoints.ts';
@@ -41,6 +42,8 @@ export interface AgentOptions {
   endpointRefreshMs?: number;
   /** How WireGuard reaches the relay (client/paths/relay-transport.ts); default auto. */
   relayTransport?: RelayTransportMode;
+  /** Mesh names (client/dns); absent: DNS is left alone. */
+  dns?: MeshDns;
 }
 
 const DEFAULT_UP_WAIT_MS = 15_000;
@@ -89,7 +92,7 @@ export class Agent {
       },
       failed: (err) => this.fail('applying the network map', err),
       iface: options.iface, listenPort: options.listenPort, meshRanges: options.meshRanges,
-      relayTransport: options.relayTransport ?? 'auto', log,
+      relayTransport: options.relayTransport ?? 'auto', ...(options.dns && { dns: options.dns }), log,
     });
     this.workload = new WorkloadMembership({
       node: () => this.membership.node,
@@ -205,6 +208,7 @@ export class Agent {
     const relayEndpoint = this.maps.relayEndpoint;
     return statusView({
       state: this.state, connected: this.link.connected, iface: this.options.iface, listenPort: this.options.listenPort, relayTransport: this.maps.relayTransport,
+      ...(this.options.dns?.status && { dns: this.options.dns.status }),
       mapVersion: this.maps.version, peers: map?.peers.values() ?? [],
       ...(device && { device }),
       ...(self && { self }),

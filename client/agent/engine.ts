@@ -59,10 +59,11 @@ export class Engine {
       const device = await this.open();
       await device.configure(config.device);
       const meshRanges = config.meshRanges ?? this.options.meshRanges;
-      const netKey = `${config.addresses.join(',')} ${meshRanges.join(',')}`;
+      const serviceAddresses = config.serviceAddresses ?? [];
+      const netKey = `${config.addresses.join(',')} ${meshRanges.join(',')} ${serviceAddresses.join(',')}`;
       if (!this.net || netKey !== this.netKey) {
         await this.net?.addresses.remove();
-        this.net = new MeshNetwork({ iface: this.options.iface, addresses: config.addresses, meshRanges, ...(this.options.mtu && { mtu: this.options.mtu }) }, this.runner);
+        this.net = new MeshNetwork({ iface: this.options.iface, addresses: config.addresses, serviceAddresses, meshRanges, ...(this.options.mtu && { mtu: this.options.mtu }) }, this.runner);
         this.netKey = netKey;
       }
       await this.net.apply();

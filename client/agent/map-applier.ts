@@ -5,6 +5,7 @@ import type { ControlClient } from '../control/control-client.ts';
 import type { MapState } from '../control/map-state.ts';
 import type { PeerPath } from '../paths/path-table.ts';
 import { PathManager } from '../paths/path-manager.ts';
+import { DNS_SERVICE_ADDRESS, type MeshDns } from '../dns/mesh-dns.ts';
 import { RelayTransport } from '../paths/relay-transport.ts';
 import type { RelayTransportKind, RelayTransportMode } from '../paths/relay-transport-selector.ts';
 import { ApplyLoop } from './apply-loop.ts';
@@ -38,6 +39,8 @@ export interface MapApplierDeps {
   /** Until a map names the mesh's ranges. */
   meshRanges: readonly string[];
   relayTransport: RelayTransportMode;
+  /** Mesh names on this node; absent: the agent leaves DNS alone (--dns off). */
+  dns?: MeshDns;
   log: Logger;
 }
 
@@ -122,7 +125,8 @@ export class MapApplier {
     if (!state.self) return;
     this.loop.submit({
       version: state.version, self: state.self, peers: [...state.peers.values()], packetFilter: state.packetFilter,
-      ...(state.relay && { relay: state.relay }), ...(state.meshRanges && { meshRanges: state.meshRanges }), fromServer: true,
+      ...(state.relay && { relay: state.relay }), ...(state.meshRanges && { meshRanges: state.meshRanges }), ...(state.dns && { dns: state.dns }),
+      fromServer: true,
     });
   }
 
@@ -136,6 +140,7 @@ export class MapApplier {
     this.loop.stop();
     await this.loop.idle();
     await this.relay.stop();
+    await this.deps.dns?.stop();
   }
 
   /** The node is gone: no map is in force for whatever comes next. */
@@ -151,8 +156,11 @@ export class MapApplier {
       directPaths: this.paths.directPaths(), trials: this.paths.trials(), ...(relayEndpoint && { relayEndpoint }),
     }));
     this.endpoint = this.relay.relayedEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;
-    await this.deps.engine.apply(config);
+    const { dns } = this.deps;
+    await this.deps.engine.apply({ ...config, ...(dns && { serviceAddresses: [`${DNS_SERVICE_ADDRESS}/32`] }) });
     await this.renewIfRelayRestarted(map);
+    // Names are a convenience: a DNS failure (the port taken, say) must not hold the network back.
+    await dns?.update(map).catch((err: unknown) => this.deps.log.warn({ err }, 'mesh names are not served'));
     await this.paths.bindProbe(config.addresses);
     this.paths.start();
     const { fromServer, ...saved } = map;

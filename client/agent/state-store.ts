@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { z } from 'zod';
 import { FilterRule } from '../../protocol/filter.ts';
-import { type FullMap, RelayConfig } from '../../protocol/map.ts';
+import { DnsConfig, type FullMap, RelayConfig } from '../../protocol/map.ts';
 import { Peer, SelfNode } from '../../protocol/node.ts';
 import { WorkloadSpec } from '../identity/workload-spec.ts';
 import { AgentError } from './errors.ts';
@@ -44,13 +44,15 @@ export const SavedMap = z.object({
   relay: RelayConfig.optional(),
   /** The mesh's ranges, when the server names them (protocol/map.ts FullMap.meshRanges). */
   meshRanges: z.array(z.string()).optional(),
+  /** The mesh's DNS domain, so a restarted agent answers for the names at once. */
+  dns: DnsConfig.optional(),
 });
 export type SavedMap = z.infer<typeof SavedMap>;
 
-/** A saved map as the stream's MapState takes it (DNS is not used by the engine yet). */
+/** A saved map as the stream's MapState takes it. */
 export function asFullMap(saved: SavedMap): FullMap {
-  const { relay, ...rest } = saved;
-  return { type: 'full', ...rest, dns: { domain: '', nameservers: [] }, relay: relay ?? { udpPort: 0, wsPath: '' } };
+  const { relay, dns, ...rest } = saved;
+  return { type: 'full', ...rest, dns: dns ?? { domain: '', nameservers: [] }, relay: relay ?? { udpPort: 0, wsPath: '' } };
 }
 
 export class StateStore {

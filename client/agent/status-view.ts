@@ -15,6 +15,7 @@ export interface StatusInputs {
   listenPort: number;
   mapVersion: number;
   relayTransport?: StatusResponse['relayTransport'];
+  dns?: StatusResponse['dns'];
   serverUrl?: string;
   self?: SelfNode;
   peers: Iterable<Peer>;
@@ -54,6 +55,7 @@ export function statusView(i: StatusInputs): StatusResponse {
     listenPort: i.listenPort,
     mapVersion: i.mapVersion,
     ...(i.relayTransport && { relayTransport: i.relayTransport }),
+    ...(i.dns && { dns: i.dns }),
     peers,
     ...(i.serverUrl && { serverUrl: i.serverUrl }),
     ...(s && { self: { id: s.id, name: s.name, publicKey: s.wireguardKey, ipv4: s.ipv4, ipv6: s.ipv6, tags: s.tags, ...(s.user !== undefined && { user: s.user }) } }),

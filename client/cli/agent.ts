@@ -5,6 +5,7 @@ import { Agent } from '../agent/agent.ts';
 import { Engine } from '../agent/engine.ts';
 import { LocalApi } from '../agent/local-api/server.ts';
 import { deviceOpener } from '../agent/open-device.ts';
+import { MeshDns } from '../dns/mesh-dns.ts';
 import { RELAY_TRANSPORT_MODES } from '../paths/relay-transport-selector.ts';
 import { isPrefix } from '../netconf/prefix.ts';
 import { PATH_PROBE_PORT } from '../../protocol/path-probe.ts';
@@ -27,6 +28,8 @@ const USAGE = `usage: trellis agent [options]
   --wireguard KIND        auto (kernel if present, else wireguard-go) or wireguard-go
   --relay-transport KIND  how WireGuard reaches the server's relay: auto (UDP, a WebSocket on the
                           server's HTTP(S) port when UDP gets no answer), udp or websocket
+  --dns on|off            answer <name>.<mesh domain> at 100.100.100.100 and route the domain there
+                          in systemd-resolved (default on)
   --log-level LEVEL       error, warn, info (default) or debug
   A workload (sidecar, DaemonSet) joins on start, with no separate \`trellis up\`, given --server and:
   ${WORKLOAD_USAGE}
@@ -37,7 +40,7 @@ const DEFAULT_MESH_RANGES = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'];
 
 export async function agentCommand(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, {
-    values: ['state-dir', 'socket', 'socket-group', 'interface', 'port', 'mtu', 'server', 'mesh-ranges', 'wireguard', 'relay-transport', 'log-level', 'hostname', ...WORKLOAD_FLAGS],
+    values: ['state-dir', 'socket', 'socket-group', 'interface', 'port', 'mtu', 'server', 'mesh-ranges', 'wireguard', 'relay-transport', 'dns', 'log-level', 'hostname', ...WORKLOAD_FLAGS],
   }, USAGE);
   const v = (name: string) => flags.values.get(name);
   const stateDir = stateDirOf(flags);
@@ -51,6 +54,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const level = oneOf('log-level', v('log-level') ?? 'info', ['error', 'warn', 'info', 'debug'] as const);
   const prefer = oneOf('wireguard', v('wireguard') ?? 'auto', ['auto', 'wireguard-go'] as const);
   const relayTransport = oneOf('relay-transport', v('relay-transport') ?? 'auto', RELAY_TRANSPORT_MODES);
+  const dns = oneOf('dns', v('dns') ?? 'on', ['on', 'off'] as const) === 'on';
   const gid = v('socket-group') === undefined ? undefined : groupId(v('socket-group')!);
   const workload = workloadFrom(flags, process.env);
   if (workload && !server) throw new CliError(`--${workload.source.type === 'file' ? 'token-file' : 'workload-api'}: a workload joins on start, so it needs --server URL (or TRELLIS_SERVER)`, 2);
@@ -66,7 +70,11 @@ export async function agentCommand(argv: string[]): Promise<number> {
     openDevice: deviceOpener({ iface, prefer, logFile: join(stateDir, 'wireguard-go.log'), onEvent: (e) => logger.info({ event: e.type }, `wireguard: ${e.type}`) }),
     onError: (what, err) => logger.error({ err }, `${what} failed`),
   });
-  const agent = new Agent({ stateDir, iface, listenPort, meshRanges, engine, logger, relayTransport, ...(server && { serverUrl: serverUrl('server', server) }) });
+  const agent = new Agent({
+    stateDir, iface, listenPort, meshRanges, engine, logger, relayTransport,
+    ...(dns && { dns: new MeshDns(iface, logger) }),
+    ...(server && { serverUrl: serverUrl('server', server) }),
+  });
   await agent.start();
   const api = new LocalApi(agent, { socketPath: socketPathOf(flags), ...(gid !== undefined && { gid }) });
   await api.listen();

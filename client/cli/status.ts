@@ -19,6 +19,10 @@ export function formatStatus(s: StatusResponse, now: Date): string {
   lines.push(`state:  ${s.state} (${conn})${s.serverUrl ? ` ${s.serverUrl}` : ''}`);
   if (s.self) lines.push(`self:   ${s.self.name}  ${s.self.ipv4}  ${s.self.ipv6}  ${s.self.user ?? s.self.tags.join(',')}  ${s.interface}:${s.listenPort}`);
   if (s.relayTransport) lines.push(`relay:  ${s.relayTransport === 'websocket' ? 'over a WebSocket to the server (UDP to it is blocked)' : 'UDP'}`);
+  if (s.dns) {
+    const where = s.dns.system === 'none' ? `; no systemd-resolved here: send ${s.dns.domain} to ${s.dns.server} in your resolver` : '';
+    lines.push(`dns:    <name>.${s.dns.domain} at ${s.dns.server}${where}`);
+  }
   if (s.policyWarning) lines.push(`warning: ${s.policyWarning}`);
   if (s.lastError) lines.push(`error:  ${s.lastError}`);
   if (s.signIn) lines.push(`sign in: ${s.signIn.message}`);

@@ -21,6 +21,8 @@ export interface MeshNetConfig {
   addresses: readonly string[];
   /** The mesh's ranges, e.g. `100.64.0.0/10` and `fd7a:115c:a1e0::/48`. */
   meshRanges: readonly string[];
+  /** More local host addresses for the agent's own services (mesh DNS), never a node's. */
+  serviceAddresses?: readonly string[];
   mtu?: number;
   /** The device's fwmark (DeviceConfig.fwmark): its UDP may reach endpoints inside mesh ranges. */
   fwmark?: number;
@@ -36,13 +38,15 @@ export class MeshNetwork {
   private readonly mtu: number;
 
   constructor(config: MeshNetConfig, runner: Runner = run) {
-    this.own = config.addresses.map((a, i) => {
-      const p = prefixAt(a, `addresses[${i}]`);
-      if (p.bits !== (p.family === 4 ? 32 : 128)) {
-        throw new NetconfError('netconf.invalid_config', `addresses[${i}]: "${a}" must be a single address (/32 or /128)`, `addresses[${i}]`);
-      }
+    const hostPrefix = (a: string, where: string) => {
+      const p = prefixAt(a, where);
+      if (p.bits !== (p.family === 4 ? 32 : 128)) throw new NetconfError('netconf.invalid_config', `${where}: "${a}" must be a single address (/32 or /128)`, where);
       return p;
-    });
+    };
+    this.own = [
+      ...config.addresses.map((a, i) => hostPrefix(a, `addresses[${i}]`)),
+      ...(config.serviceAddresses ?? []).map((a, i) => hostPrefix(a, `serviceAddresses[${i}]`)),
+    ];
     this.ranges = config.meshRanges.map((r, i) => prefixAt(r, `meshRanges[${i}]`));
     this.mtu = config.mtu ?? DEFAULT_MESH_MTU;
     if (!Number.isInteger(this.mtu) || this.mtu < 1280 || this.mtu > 65535) {

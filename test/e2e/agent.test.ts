@@ -86,6 +86,22 @@ describeWith([isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables'
     expect(bad.stderr).toContain('"100.64.0" is not an IPv4 or IPv6 address');
   });
 
+  it('each node answers the mesh\'s names at 100.100.100.100, from its own map, for itself only', async () => {
+    // What a system resolver would ask: no systemd-resolved in the lab, so the test asks directly.
+    const lookup = (n: AgentHost, name: string, server = '100.100.100.100') => n.host.exec('node', ['-e', `
+      const r = new (require('node:dns').promises.Resolver)({ timeout: 1000, tries: 2 });
+      r.setServers([process.argv[1]]);
+      r.resolve4(process.argv[2]).then((a) => console.log(a.join(',')), (e) => console.log(e.code));`, server, name]).then((r) => r.stdout.trim());
+    expect(await lookup(a, 'b.mesh.trellis.internal')).toBe(ip.b);
+    expect(await lookup(a, 'C.mesh.trellis.internal.')).toBe(ip.c);
+    expect(await lookup(b, 'a.mesh.trellis.internal')).toBe(ip.a);
+    expect(await lookup(a, 'nobody.mesh.trellis.internal')).toBe('ENOTFOUND');
+    // Every node's service address is its own: a peer cannot ask another node's server.
+    expect(await lookup(a, 'b.mesh.trellis.internal', ip.b)).toBe('ECONNREFUSED');
+    const status = JSON.parse((await a.cli(['status', '--json'])).stdout) as { dns?: unknown };
+    expect(status.dns).toEqual({ domain: 'mesh.trellis.internal', server: '100.100.100.100', system: 'none' });
+  });
+
   it('with a policy allowing only port 80 from A to B, A reaches B:80, B:22 is blocked, C reaches neither', async () => {
     await server.setPolicy(A_TO_B('80'));
     await b.until((s) => peersOf(s) === 'a', 'b sees only a');

@@ -95,6 +95,8 @@ export const StatusResponse = z.object({
   mapVersion: z.number(),
   /** How WireGuard reaches the server's relay: its UDP port, or a WebSocket where UDP is blocked. */
   relayTransport: z.enum(['udp', 'websocket']).optional(),
+  /** Mesh names: the domain, the agent's DNS server, and which system resolver sends it queries. */
+  dns: z.object({ domain: z.string(), server: z.string(), system: z.enum(['systemd-resolved', 'none']) }).optional(),
   self: SelfStatus.optional(),
   peers: z.array(PeerStatus),
   policyWarning: z.string().optional(),

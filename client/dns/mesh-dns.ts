@@ -1,0 +1,74 @@
+import type { Logger } from 'pino';
+import type { DnsConfig } from '../../protocol/map.ts';
+import type { Peer, SelfNode } from '../../protocol/node.ts';
+import type { Runner } from '../system/run.ts';
+import { DnsServer } from './dns-server.ts';
+import { MeshNames, type MeshHost } from './mesh-names.ts';
+import { SystemResolver, type SystemResolverKind } from './system-resolver.ts';
+
+/**
+ * Names for the mesh on this node: a DNS server for `<name>.<domain>` on a service address that
+ * is local to every node (Tailscale's 100.100.100.100, which no node is given before the
+ * 2,385,252nd), answered from the node's own map, and split DNS in the system resolver.
+ * The service address sits on the mesh interface (EngineConfig.serviceAddresses), so a query
+ * from this machine never leaves it, and no peer can route one here.
+ */
+export const DNS_SERVICE_ADDRESS = '100.100.100.100';
+
+export interface MeshDnsStatus {
+  domain: string;
+  server: string;
+  /** Where the system resolver sends the domain's queries: 'none' means nobody does yet. */
+  system: SystemResolverKind;
+}
+
+export interface MeshDnsMap {
+  self: SelfNode;
+  peers: Iterable<Peer>;
+  dns?: DnsConfig;
+}
+
+export class MeshDns {
+  private server: DnsServer | undefined;
+  private readonly resolver: SystemResolver;
+  private configured: MeshDnsStatus | undefined;
+
+  constructor(
+    iface: string,
+    private readonly log: Logger,
+    runner?: Runner,
+    private readonly port = 53,
+  ) {
+    this.resolver = new SystemResolver(iface, undefined, runner);
+  }
+
+  get status(): MeshDnsStatus | undefined {
+    return this.configured;
+  }
+
+  /** Serves the map's names; call after the engine has put the service address on the interface. */
+  async update(map: MeshDnsMap): Promise<void> {
+    const domain = map.dns?.domain;
+    if (!domain) return;
+    const hosts: MeshHost[] = [{ name: map.self.name, addresses: [map.self.ipv4, map.self.ipv6] }];
+    for (const p of map.peers) hosts.push({ name: p.name, addresses: p.addresses.map((a) => a.split('/')[0]!) });
+    this.server ??= await DnsServer.listen(DNS_SERVICE_ADDRESS, this.port);
+    this.server.serve(new MeshNames(domain, hosts));
+    if (this.configured?.domain === domain) return;
+    const system = await this.resolver.apply(DNS_SERVICE_ADDRESS, domain);
+    this.configured = { domain, server: DNS_SERVICE_ADDRESS, system };
+    if (system === 'none') {
+      this.log.info({ domain, server: DNS_SERVICE_ADDRESS }, `mesh names: no systemd-resolved here; point your resolver's ${domain} at ${DNS_SERVICE_ADDRESS}`);
+    }
+  }
+
+  /**
+   * Stops answering. The system resolver's settings stay with the interface: they go when it
+   * goes (`down`), and otherwise point at the next agent's server.
+   */
+  async stop(): Promise<void> {
+    await this.server?.close();
+    this.server = undefined;
+    this.configured = undefined;
+  }
+}
