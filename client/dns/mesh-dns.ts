@@ -8,8 +8,8 @@ import { SystemResolver, type SystemResolverKind } from './system-resolver.ts';
 
 /**
  * Names for the mesh on this node: a DNS server for `<name>.<domain>` on a service address that
- * is local to every node (Tailscale's 100.100.100.100, which no node is given before the
- * 2,385,252nd), answered from the node's own map, and split DNS in the system resolver.
+ * is local to every node (Tailscale's 100.100.100.100, which the server never gives a node:
+ * server/nodes/addresses.ts), answered from the node's own map, and split DNS in the system resolver.
  * The service address sits on the mesh interface (EngineConfig.serviceAddresses), so a query
  * from this machine never leaves it, and no peer can route one here.
  */

@@ -11,12 +11,24 @@ export interface AddressPlan {
   capacity: number;
 }
 
+/**
+ * IPv4 ranges no node is given, wherever they fall inside the prefix: the agents' own service
+ * address (mesh DNS, client/dns/mesh-dns.ts) and the range ChromeOS keeps for its VMs, which
+ * policies leave out of the mesh (policy/mesh.ts).
+ */
+const RESERVED_V4: ReadonlyArray<{ start: bigint; size: bigint }> = [
+  { start: v4ToBigInt('100.100.100.100'), size: 1n },
+  { start: v4ToBigInt('100.115.92.0'), size: 512n },
+];
+
 export function addressPlan(ipv4Prefix: string, ipv6Prefix: string): AddressPlan {
   const v4 = parsePrefix(ipv4Prefix, 'network.ipv4Prefix', 32);
   const v6 = parsePrefix(ipv6Prefix, 'network.ipv6Prefix', 128);
+  const v4End = v4.base + (1n << BigInt(32 - v4.bits));
+  const reserved = RESERVED_V4.filter((r) => r.start > v4.base && r.start + r.size < v4End);
   // Skip the network address itself; keep the top one free as the broadcast-like edge.
   // Both addresses come from the same index, so the smaller prefix sets the capacity.
-  const v4Capacity = (1n << BigInt(32 - v4.bits)) - 2n;
+  const v4Capacity = (1n << BigInt(32 - v4.bits)) - 2n - reserved.reduce((n, r) => n + r.size, 0n);
   const v6Capacity = (1n << BigInt(128 - v6.bits)) - 2n;
   const full = v6Capacity < v4Capacity ? `IPv6 prefix ${ipv6Prefix}` : `IPv4 prefix ${ipv4Prefix}`;
   const capacity = Number(v6Capacity < v4Capacity ? v6Capacity : v4Capacity);
@@ -26,8 +38,11 @@ export function addressPlan(ipv4Prefix: string, ipv6Prefix: string): AddressPlan
       if (!Number.isInteger(index) || index < 1 || index > capacity) {
         throw new TrellisError('unavailable', 'address.exhausted', `the ${full} has no free address left`);
       }
+      // Step over each reserved range at or below the address (they are in ascending order).
+      let ipv4 = v4.base + BigInt(index);
+      for (const r of reserved) if (ipv4 >= r.start) ipv4 += r.size;
       return {
-        ipv4: formatV4(v4.base + BigInt(index)),
+        ipv4: formatV4(ipv4),
         ipv6: formatV6(v6.base + BigInt(index)),
       };
     },

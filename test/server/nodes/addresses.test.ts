@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressPlan } from '../../../server/nodes/addresses.ts';
+import { addressPlan, v4ToBigInt } from '../../../server/nodes/addresses.ts';
 import { refusal } from '../../support/refusal.ts';
 
 describe('address plan', () => {
@@ -26,12 +26,23 @@ describe('address plan', () => {
     expect(seen.size).toBe(4000);
   });
 
-  it('uses the whole IPv4 prefix except its first and last address', () => {
-    expect(plan.capacity).toBe(2 ** 22 - 2);
+  it('uses the whole IPv4 prefix except its first and last address and the reserved ranges', () => {
+    expect(plan.capacity).toBe(2 ** 22 - 2 - 1 - 512);
     expect(plan.addressFor(plan.capacity).ipv4).toBe('100.127.255.254');
     const small = addressPlan('10.1.2.0/24', 'fd00::/64');
     expect(small.capacity).toBe(254);
     expect(small.addressFor(254).ipv4).toBe('10.1.2.254');
+  });
+
+  it('never gives a node the agents\' DNS address (100.100.100.100) or ChromeOS\'s 100.115.92.0/23', () => {
+    const index = (ip: string) => Number(v4ToBigInt(ip) - v4ToBigInt('100.64.0.0'));
+    expect(plan.addressFor(index('100.100.100.99')).ipv4).toBe('100.100.100.99');
+    expect(plan.addressFor(index('100.100.100.100')).ipv4).toBe('100.100.100.101');
+    // Past the first reservation every address is one further on; past the second, 513.
+    expect(plan.addressFor(index('100.115.91.255') - 1).ipv4).toBe('100.115.91.255');
+    expect(plan.addressFor(index('100.115.91.255')).ipv4).toBe('100.115.94.0');
+    // A prefix that does not hold them loses nothing.
+    expect(addressPlan('10.0.0.0/8', 'fd00::/64').capacity).toBe(2 ** 24 - 2);
   });
 
   it('refuses an index past the end (or before the start) with address.exhausted', () => {
