@@ -58,6 +58,8 @@ export class MapApplier {
   private counted: AppliedMap | undefined;
   /** The relay run the applied map named (protocol/map.ts RelayConfig.instance). */
   private relayInstance: string | undefined;
+  /** Why mesh names are not served, once logged. */
+  private dnsError: string | undefined;
 
   constructor(private readonly deps: MapApplierDeps) {
     const { engine, link, listenPort, iface, log } = deps;
@@ -156,11 +158,9 @@ export class MapApplier {
       directPaths: this.paths.directPaths(), trials: this.paths.trials(), ...(relayEndpoint && { relayEndpoint }),
     }));
     this.endpoint = this.relay.relayedEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;
-    const { dns } = this.deps;
-    await this.deps.engine.apply({ ...config, ...(dns && { serviceAddresses: [`${DNS_SERVICE_ADDRESS}/32`] }) });
+    await this.deps.engine.apply({ ...config, ...(this.deps.dns && { serviceAddresses: [`${DNS_SERVICE_ADDRESS}/32`] }) });
     await this.renewIfRelayRestarted(map);
-    // Names are a convenience: a DNS failure (the port taken, say) must not hold the network back.
-    await dns?.update(map).catch((err: unknown) => this.deps.log.warn({ err }, 'mesh names are not served'));
+    await this.updateNames(map);
     await this.paths.bindProbe(config.addresses);
     this.paths.start();
     const { fromServer, ...saved } = map;
@@ -171,6 +171,18 @@ export class MapApplier {
     this.counted = map;
     this.deps.applied();
     this.deps.log.debug({ version: map.version, peers: config.peers.length, rules: config.filter.length }, 'map applied');
+  }
+
+  /** Names are a convenience: a DNS failure (the port taken, say) must not hold the network back. */
+  private async updateNames(map: AppliedMap): Promise<void> {
+    try {
+      await this.deps.dns?.update(map);
+      this.dnsError = undefined;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (message !== this.dnsError) this.deps.log.warn({ err }, 'mesh names are not served');
+      this.dnsError = message; // said once, not on every map
+    }
   }
 
   /**
