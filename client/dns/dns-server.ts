@@ -1,19 +1,24 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { decode, encode } from 'dns-packet';
+import { decode, encode, RECURSION_DESIRED, type DecodedPacket } from 'dns-packet';
+import type { Forwarder } from './forwarder.ts';
 import type { MeshNames } from './mesh-names.ts';
 
 /**
  * A DNS server on UDP for the mesh's names (mesh-names.ts), bound to one address and port.
- * Answers are a few records, far below the 512 bytes plain UDP DNS allows, so there is no TCP.
+ * Other names go to the forwarder's upstreams when there is one, as they are (refused without).
+ * Mesh answers are a few records, far below the 512 bytes plain UDP DNS allows, so there is no
+ * TCP; a forwarded answer too large for UDP comes back truncated and the asker retries upstream.
  * A datagram that is not a DNS query gets FORMERR when it has a header to answer, else nothing.
  */
 export class DnsServer {
   private names: MeshNames | undefined;
+  private forwarder: Forwarder | undefined;
 
   private constructor(private readonly socket: Socket) {
     socket.on('message', (msg, from) => {
-      const reply = this.reply(msg);
-      if (reply) socket.send(reply, from.port, from.address, () => undefined);
+      void this.reply(msg).then((reply) => {
+        if (reply) socket.send(reply, from.port, from.address, () => undefined);
+      });
     });
     socket.on('error', () => undefined); // a lost answer is retried by the asker
   }
@@ -34,27 +39,33 @@ export class DnsServer {
     return this.socket.address().port;
   }
 
-  /** What the next queries are answered from; none yet: every query is refused. */
-  serve(names: MeshNames): void {
+  /** What the next queries are answered from (none yet: every query is refused), and forwarded to. */
+  serve(names: MeshNames, forwarder?: Forwarder): void {
     this.names = names;
+    this.forwarder = forwarder;
   }
 
   close(): Promise<void> {
     return new Promise((resolve) => this.socket.close(() => resolve()));
   }
 
-  private reply(msg: Buffer): Buffer | undefined {
+  private async reply(msg: Buffer): Promise<Uint8Array | undefined> {
     if (msg.length < 12) return undefined;
+    let query: DecodedPacket;
     try {
-      const query = decode(msg);
-      if (query.type !== 'query') return undefined; // never answer an answer
-      if (!this.names) return encode({ type: 'response', id: query.id ?? 0, flags: REFUSED, questions: query.questions ?? [] });
-      return encode(this.names.answer(query));
+      query = decode(msg);
     } catch {
       return encode({ type: 'response', id: msg.readUInt16BE(0), flags: FORMERR, questions: [] });
     }
+    if (query.type !== 'query') return undefined; // never answer an answer
+    const fail = (rcode: number) => encode({ type: 'response', id: query.id ?? 0, flags: rcode | ((query.flags ?? 0) & RECURSION_DESIRED), questions: query.questions ?? [] });
+    if (!this.names) return fail(REFUSED);
+    const name = query.questions?.length === 1 ? query.questions[0]!.name : undefined;
+    if (name === undefined || this.names.owns(name) || !this.forwarder) return encode(this.names.answer(query));
+    return (await this.forwarder.forward(msg)) ?? fail(SERVFAIL);
   }
 }
 
 const FORMERR = 1;
+const SERVFAIL = 2;
 const REFUSED = 5;

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { DnsConfig } from '../../protocol/map.ts';
 import type { Peer, SelfNode } from '../../protocol/node.ts';
 import type { Runner } from '../system/run.ts';
 import { DnsServer } from './dns-server.ts';
+import { Forwarder, resolvConfNameservers } from './forwarder.ts';
 import { MeshNames, type MeshHost } from './mesh-names.ts';
 import { SystemResolver, type SystemResolverKind } from './system-resolver.ts';
 
@@ -10,6 +12,8 @@ import { SystemResolver, type SystemResolverKind } from './system-resolver.ts';
  * Names for the mesh on this node: a DNS server for `<name>.<domain>` on a service address that
  * is local to every node (Tailscale's 100.100.100.100, which the server never gives a node:
  * server/nodes/addresses.ts), answered from the node's own map, and split DNS in the system resolver.
+ * Other names are forwarded (to the server's network.nameservers, else to the machine's own
+ * resolvers), so a pod or a machine without systemd-resolved may use it as its only nameserver.
  * The service address sits on the mesh interface (EngineConfig.serviceAddresses), so a query
  * from this machine never leaves it, and no peer can route one here.
  */
@@ -38,6 +42,7 @@ export class MeshDns {
     private readonly log: Logger,
     runner?: Runner,
     private readonly port = 53,
+    private readonly resolvConf = '/etc/resolv.conf',
   ) {
     this.resolver = new SystemResolver(iface, undefined, runner);
   }
@@ -53,12 +58,22 @@ export class MeshDns {
     const hosts: MeshHost[] = [{ name: map.self.name, addresses: [map.self.ipv4, map.self.ipv6] }];
     for (const p of map.peers) hosts.push({ name: p.name, addresses: p.addresses.map((a) => a.split('/')[0]!) });
     this.server ??= await DnsServer.listen(DNS_SERVICE_ADDRESS, this.port);
-    this.server.serve(new MeshNames(domain, hosts));
+    const upstreams = map.dns?.nameservers.length ? map.dns.nameservers : this.systemNameservers();
+    this.server.serve(new MeshNames(domain, hosts), upstreams.length > 0 ? new Forwarder(upstreams) : undefined);
     if (this.configured?.domain === domain) return;
     const system = await this.resolver.apply(DNS_SERVICE_ADDRESS, domain);
     this.configured = { domain, server: DNS_SERVICE_ADDRESS, system };
     if (system === 'none') {
       this.log.info({ domain, server: DNS_SERVICE_ADDRESS }, `mesh names: no systemd-resolved here; point your resolver's ${domain} at ${DNS_SERVICE_ADDRESS}`);
+    }
+  }
+
+  /** The machine's own resolvers, where names that are not the mesh's go unless the server names others. */
+  private systemNameservers(): string[] {
+    try {
+      return resolvConfNameservers(readFileSync(this.resolvConf, 'utf8'), [DNS_SERVICE_ADDRESS]);
+    } catch {
+      return [];
     }
   }
 

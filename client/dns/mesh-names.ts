@@ -3,8 +3,8 @@ import { AUTHORITATIVE_ANSWER, RECURSION_DESIRED, type Answer, type DecodedPacke
 /**
  * The names of the mesh as this node sees them: `<name>.<domain>` for itself and every peer in
  * its map, answered with their mesh addresses (A, AAAA), and the reverse (PTR) of each address.
- * Only the mesh domain and the mesh addresses' reverse names are ours: the system resolver sends
- * us nothing else (split DNS), and anything else is refused rather than guessed.
+ * Only the mesh domain and the mesh addresses' reverse names are ours; DnsServer forwards other
+ * names when it has upstreams, and this refuses them rather than guess.
  */
 export interface MeshHost {
   name: string;
@@ -33,6 +33,12 @@ export class MeshNames {
       this.byName.set(fqdn, h.addresses);
       for (const a of h.addresses) this.byReverse.set(reverseName(a), fqdn);
     }
+  }
+
+  /** Whether `name` is ours to answer: in the mesh domain, or the reverse name of a mesh address. */
+  owns(name: string): boolean {
+    const n = normalize(name);
+    return n === this.domain || n.endsWith(`.${this.domain}`) || this.byReverse.has(n);
   }
 
   /** The addresses of `name` (any case, with or without the final dot); undefined if unknown. */

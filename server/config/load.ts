@@ -55,7 +55,10 @@ function describeIssue(issue: z.core.$ZodIssue, origin: Map<string, string>, fil
     const keys = issue.keys.map((k) => (key ? `${key}.${k}` : k)).join(', ');
     return `unknown key ${keys}${file ? ` in ${file}` : ''}`;
   }
-  const from = origin.get(key) ?? (file ? `${file}` : 'defaults');
+  // A list's element came with the list: look up the nearest key that a source set.
+  let from: string | undefined;
+  for (let n = issue.path.length; n > 0 && from === undefined; n--) from = origin.get(issue.path.slice(0, n).join('.'));
+  from ??= file ? `${file}` : 'defaults';
   return `${key} (from ${from}): ${issue.message}`;
 }
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { KubernetesConfig, OidcConfig, SpiffeConfig } from './identity-schema.ts';
 
@@ -28,7 +29,8 @@ export const ServerConfig = z.strictObject({
     ipv4Prefix: z.string().default('100.64.0.0/10'),
     ipv6Prefix: z.string().default('fd7a:115c:a1e0::/48'),
     domain: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a DNS domain').default('mesh.trellis.internal'),
-    nameservers: z.array(z.string()).default([]),
+    /** Resolvers the agents send names that are not the mesh's to (default: each machine's own). */
+    nameservers: z.array(z.string().refine((s) => isIP(s) !== 0, 'must be an IP address')).default([]),
   }).prefault({}),
   nodes: z.strictObject({
     /** Seconds an ephemeral node survives after its map stream closes. */

@@ -2,6 +2,7 @@ import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsServer } from '../../../client/dns/dns-server.ts';
+import { Forwarder, resolvConfNameservers } from '../../../client/dns/forwarder.ts';
 import { MeshNames } from '../../../client/dns/mesh-names.ts';
 
 describe('DnsServer: the mesh\'s names over real UDP (loopback)', () => {
@@ -42,5 +43,45 @@ describe('DnsServer: the mesh\'s names over real UDP (loopback)', () => {
     socket.close();
     expect([answer.readUInt16BE(0), answer.readUInt16BE(2) & 0x800f]).toEqual([0xabcd, 0x8001]); // same id, a response, FORMERR
     expect(await resolver.resolve4('db.mesh.test')).toEqual(['100.64.0.8']);
+  });
+});
+
+describe('DnsServer with upstreams: other names go on to ordinary resolvers', () => {
+  let upstream: DnsServer;
+  let server: DnsServer;
+  let resolver: Resolver;
+
+  beforeAll(async () => {
+    // The "ordinary resolver": another server, answering for names that are not the mesh's.
+    upstream = await DnsServer.listen('127.0.0.1', 0);
+    upstream.serve(new MeshNames('example.com', [{ name: 'www', addresses: ['192.0.2.10'] }]));
+    server = await DnsServer.listen('127.0.0.1', 0);
+    resolver = new Resolver({ timeout: 3_000, tries: 1 });
+    resolver.setServers([`127.0.0.1:${server.port}`]);
+  });
+  afterAll(async () => {
+    await Promise.all([upstream.close(), server.close()]);
+  });
+
+  it('answers the mesh\'s names itself and forwards the rest, passing over a silent upstream', async () => {
+    const silent = createSocket('udp4'); // bound, never answers
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+    server.serve(new MeshNames('mesh.test', [{ name: 'web1', addresses: ['100.64.0.7'] }]), new Forwarder([`127.0.0.1:${silent.address().port}`, `127.0.0.1:${upstream.port}`], 300));
+    expect(await resolver.resolve4('web1.mesh.test')).toEqual(['100.64.0.7']);
+    expect(await resolver.resolve4('www.example.com')).toEqual(['192.0.2.10']);
+    await expect(resolver.resolve4('nope.example.com')).rejects.toMatchObject({ code: 'ENOTFOUND' }); // the upstream's NXDOMAIN, passed on
+    silent.close();
+  });
+
+  it('says SERVFAIL when no upstream answers', async () => {
+    server.serve(new MeshNames('mesh.test', []), new Forwarder(['127.0.0.1:9'], 200));
+    await expect(resolver.resolve4('www.example.com')).rejects.toMatchObject({ code: 'ESERVFAIL' });
+  });
+});
+
+describe('resolvConfNameservers', () => {
+  it('lists the nameservers in order, without ours, repeats or anything that is not an address', () => {
+    const text = '# generated\nsearch example.internal\nnameserver 127.0.0.53\nnameserver 100.100.100.100\n  nameserver 2001:db8::53\nnameserver fe80::1%eth0\nnameserver 127.0.0.53\nnameserver bogus\noptions edns0\n';
+    expect(resolvConfNameservers(text, ['100.100.100.100'])).toEqual(['127.0.0.53', '2001:db8::53', 'fe80::1%eth0']);
   });
 });

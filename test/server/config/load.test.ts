@@ -139,6 +139,12 @@ describe('server configuration', () => {
       expect(err.message).toContain('network.domain (from flag --network.domain)');
     });
 
+    it('a nameserver that is not an IP address, and an audit retention that is not a day count', () => {
+      const err = failure({ env: { TRELLIS_NETWORK_NAMESERVERS: '1.1.1.1, dns.google' }, flags: { 'audit.retentionDays': '-1' } });
+      expect(err.message).toMatch(/network\.nameservers\.1 \(from environment variable TRELLIS_NETWORK_NAMESERVERS\): must be an IP address/);
+      expect(err.message).toContain('audit.retentionDays (from flag --audit.retentionDays)');
+    });
+
     it('unknown keys in the file, top-level and nested', () => {
       const file = yamlFile('listen:\n  port: 1\n  prot: 2\nbogus: true\n');
       const err = failure({ file });
