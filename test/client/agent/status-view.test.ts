@@ -74,4 +74,11 @@ describe('status: the map joined with what WireGuard reports', () => {
     expect(text).toContain('relay (WebSocket)');
     expect(text).not.toContain(bridge);
   });
+
+  it('says where the mesh\'s names are answered, and what to do when no system resolver asks there', () => {
+    const dns = (system: 'systemd-resolved' | 'none') => formatStatus(statusView({ ...base, peers: [], dns: { domain: 'mesh.example.internal', server: '100.100.100.100', system } }), new Date()).split('\n')[2];
+    expect(dns('systemd-resolved')).toBe('dns:    <name>.mesh.example.internal at 100.100.100.100');
+    expect(dns('none')).toBe('dns:    <name>.mesh.example.internal at 100.100.100.100; no systemd-resolved here: send mesh.example.internal to 100.100.100.100 in your resolver');
+    expect(statusView({ ...base, peers: [] })).not.toHaveProperty('dns');
+  });
 });
