@@ -13,11 +13,13 @@ import type { MeshNames } from './mesh-names.ts';
 export class DnsServer {
   private names: MeshNames | undefined;
   private forwarder: Forwarder | undefined;
+  private closed = false;
 
   private constructor(private readonly socket: Socket) {
     socket.on('message', (msg, from) => {
       void this.reply(msg).then((reply) => {
-        if (reply) socket.send(reply, from.port, from.address, () => undefined);
+        // A forwarded answer may come back after close(); sending then would throw.
+        if (reply && !this.closed) socket.send(reply, from.port, from.address, () => undefined);
       });
     });
     socket.on('error', () => undefined); // a lost answer is retried by the asker
@@ -46,6 +48,7 @@ export class DnsServer {
   }
 
   close(): Promise<void> {
+    this.closed = true;
     return new Promise((resolve) => this.socket.close(() => resolve()));
   }
 

@@ -26,7 +26,10 @@ export class Forwarder {
     const { address, port } = parseUpstream(upstream);
     const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
     return new Promise((resolve) => {
+      let finished = false;
       const done = (answer?: Uint8Array) => {
+        if (finished) return; // an answer, an error and the timer may all come
+        finished = true;
         clearTimeout(timer);
         socket.close();
         resolve(answer);

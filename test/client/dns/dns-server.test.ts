@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
+import { decode, encode } from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsServer } from '../../../client/dns/dns-server.ts';
 import { Forwarder, resolvConfNameservers } from '../../../client/dns/forwarder.ts';
@@ -76,6 +77,29 @@ describe('DnsServer with upstreams: other names go on to ordinary resolvers', ()
   it('says SERVFAIL when no upstream answers', async () => {
     server.serve(new MeshNames('mesh.test', []), new Forwarder(['127.0.0.1:9'], 200));
     await expect(resolver.resolve4('www.example.com')).rejects.toMatchObject({ code: 'ESERVFAIL' });
+  });
+});
+
+describe('DnsServer closing while a query is forwarded', () => {
+  it('drops the late answer instead of sending on a closed socket', async () => {
+    // An upstream that answers 100 ms after it got the query, and says when it got it.
+    const upstream = createSocket('udp4');
+    await new Promise<void>((r) => upstream.bind(0, '127.0.0.1', () => r()));
+    const received = new Promise<void>((resolve) => upstream.on('message', (msg, from) => {
+      resolve();
+      const answer = encode({ type: 'response', id: msg.readUInt16BE(0), questions: decode(msg).questions ?? [], answers: [] });
+      setTimeout(() => upstream.send(answer, from.port, from.address), 100);
+    }));
+    const server = await DnsServer.listen('127.0.0.1', 0);
+    server.serve(new MeshNames('mesh.test', []), new Forwarder([`127.0.0.1:${upstream.address().port}`], 1_000));
+    const resolver = new Resolver({ timeout: 500, tries: 1 });
+    resolver.setServers([`127.0.0.1:${server.port}`]);
+    const asked = resolver.resolve4('www.example.com').catch((e: { code: string }) => e.code);
+    await received;
+    await server.close();
+    expect(await asked).toBe('ETIMEOUT');
+    await new Promise((r) => setTimeout(r, 100)); // a send on the closed socket would fail the run
+    upstream.close();
   });
 });
 
