@@ -27,6 +27,11 @@ export interface EngineOptions {
   mtu?: number;
   /** UDP port the inbound filter always lets peers reach (the agents' path probe). */
   probePort?: number;
+  /**
+   * Local addresses of the agent's own services (mesh DNS) for the mesh interface, as host
+   * prefixes; the inbound filter lets only this machine reach them.
+   */
+  serviceAddresses?: readonly string[];
   /** Opens (or adopts) the device; `onRestarted` fires when its process came back empty. */
   openDevice: (onRestarted: () => void) => Promise<WireGuardDevice>;
   runner?: Runner;
@@ -46,7 +51,10 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.runner = options.runner ?? run;
-    this.firewall = new NftFirewall({ iface: options.iface, ...(options.probePort !== undefined && { probePort: options.probePort }) }, this.runner);
+    this.firewall = new NftFirewall({
+      iface: options.iface, ...(options.probePort !== undefined && { probePort: options.probePort }),
+      ...(options.serviceAddresses && { localOnly: options.serviceAddresses.map((a) => a.split('/')[0]!) }),
+    }, this.runner);
   }
 
   get running(): boolean {
@@ -59,11 +67,13 @@ export class Engine {
       const device = await this.open();
       await device.configure(config.device);
       const meshRanges = config.meshRanges ?? this.options.meshRanges;
-      const serviceAddresses = config.serviceAddresses ?? [];
-      const netKey = `${config.addresses.join(',')} ${meshRanges.join(',')} ${serviceAddresses.join(',')}`;
+      const netKey = `${config.addresses.join(',')} ${meshRanges.join(',')}`;
       if (!this.net || netKey !== this.netKey) {
         await this.net?.addresses.remove();
-        this.net = new MeshNetwork({ iface: this.options.iface, addresses: config.addresses, serviceAddresses, meshRanges, ...(this.options.mtu && { mtu: this.options.mtu }) }, this.runner);
+        this.net = new MeshNetwork({
+          iface: this.options.iface, addresses: config.addresses, meshRanges, ...(this.options.serviceAddresses && { serviceAddresses: this.options.serviceAddresses }),
+          ...(this.options.mtu && { mtu: this.options.mtu }),
+        }, this.runner);
         this.netKey = netKey;
       }
       await this.net.apply();

@@ -5,7 +5,7 @@ import type { ControlClient } from '../control/control-client.ts';
 import type { MapState } from '../control/map-state.ts';
 import type { PeerPath } from '../paths/path-table.ts';
 import { PathManager } from '../paths/path-manager.ts';
-import { DNS_SERVICE_ADDRESS, type MeshDns } from '../dns/mesh-dns.ts';
+import type { MeshDns } from '../dns/mesh-dns.ts';
 import { RelayTransport } from '../paths/relay-transport.ts';
 import type { RelayTransportKind, RelayTransportMode } from '../paths/relay-transport-selector.ts';
 import { ApplyLoop } from './apply-loop.ts';
@@ -158,7 +158,7 @@ export class MapApplier {
       directPaths: this.paths.directPaths(), trials: this.paths.trials(), ...(relayEndpoint && { relayEndpoint }),
     }));
     this.endpoint = this.relay.relayedEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;
-    await this.deps.engine.apply({ ...config, ...(this.deps.dns && { serviceAddresses: [`${DNS_SERVICE_ADDRESS}/32`] }) });
+    await this.deps.engine.apply(config);
     await this.renewIfRelayRestarted(map);
     await this.updateNames(map);
     await this.paths.bindProbe(config.addresses);

@@ -30,8 +30,6 @@ export interface EngineConfig {
   addresses: string[];
   /** The mesh's ranges as the map names them; absent: the engine's own (the agent's flag). */
   meshRanges?: string[];
-  /** Local addresses for services of the agent (mesh DNS) on the mesh interface, as host prefixes. */
-  serviceAddresses?: string[];
   peerRoutes: string[];
   filter: FilterRule[];
 }

@@ -5,7 +5,7 @@ import { Agent } from '../agent/agent.ts';
 import { Engine } from '../agent/engine.ts';
 import { LocalApi } from '../agent/local-api/server.ts';
 import { deviceOpener } from '../agent/open-device.ts';
-import { MeshDns } from '../dns/mesh-dns.ts';
+import { DNS_SERVICE_ADDRESS, MeshDns } from '../dns/mesh-dns.ts';
 import { RELAY_TRANSPORT_MODES } from '../paths/relay-transport-selector.ts';
 import { isPrefix } from '../netconf/prefix.ts';
 import { PATH_PROBE_PORT } from '../../protocol/path-probe.ts';
@@ -67,6 +67,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     meshRanges,
     ...(mtu !== undefined && { mtu }),
     probePort: PATH_PROBE_PORT,
+    ...(dns && { serviceAddresses: [`${DNS_SERVICE_ADDRESS}/32`] }),
     openDevice: deviceOpener({ iface, prefer, logFile: join(stateDir, 'wireguard-go.log'), onEvent: (e) => logger.info({ event: e.type }, `wireguard: ${e.type}`) }),
     onError: (what, err) => logger.error({ err }, `${what} failed`),
   });

@@ -6,8 +6,9 @@ import type { MeshNames } from './mesh-names.ts';
 /**
  * A DNS server on UDP for the mesh's names (mesh-names.ts), bound to one address and port.
  * Other names go to the forwarder's upstreams when there is one, as they are (refused without).
- * Mesh answers are a few records, far below the 512 bytes plain UDP DNS allows, so there is no
- * TCP; a forwarded answer too large for UDP comes back truncated and the asker retries upstream.
+ * Mesh answers are a few records, far below the 512 bytes plain UDP DNS allows. There is no TCP:
+ * a forwarded answer too large for UDP reaches the asker truncated, and its retry over TCP is
+ * refused; split DNS (mesh names only) never needs it.
  * A datagram that is not a DNS query gets FORMERR when it has a header to answer, else nothing.
  */
 export class DnsServer {
@@ -20,7 +21,7 @@ export class DnsServer {
       void this.reply(msg).then((reply) => {
         // A forwarded answer may come back after close(); sending then would throw.
         if (reply && !this.closed) socket.send(reply, from.port, from.address, () => undefined);
-      });
+      }).catch(() => undefined); // a query nothing could answer is retried by the asker
     });
     socket.on('error', () => undefined); // a lost answer is retried by the asker
   }
@@ -53,14 +54,13 @@ export class DnsServer {
   }
 
   private async reply(msg: Buffer): Promise<Uint8Array | undefined> {
-    if (msg.length < 12) return undefined;
+    if (msg.length < 12 || (msg[2]! & 0x80) !== 0) return undefined; // never answer an answer
     let query: DecodedPacket;
     try {
       query = decode(msg);
     } catch {
       return encode({ type: 'response', id: msg.readUInt16BE(0), flags: FORMERR, questions: [] });
     }
-    if (query.type !== 'query') return undefined; // never answer an answer
     const fail = (rcode: number) => encode({ type: 'response', id: query.id ?? 0, flags: rcode | ((query.flags ?? 0) & RECURSION_DESIRED), questions: query.questions ?? [] });
     if (!this.names) return fail(REFUSED);
     const name = query.questions?.length === 1 ? query.questions[0]!.name : undefined;

@@ -2,28 +2,45 @@ import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 
 /**
- * Sends the queries that are not the mesh's on to ordinary resolvers and returns their answers
- * as they are, so that a machine or pod may use the agent as its only nameserver. Each query
- * gets its own socket (a fresh random port: an off-path attacker must guess it as well as the
- * id); an upstream that stays silent for `timeoutMs` is passed over for the next.
+ * Sends the queries that are not the mesh's on to ordinary resolvers and returns their
+ * answers as they are, so that a machine or pod may use the agent as its nameserver. Each query
+ * gets its own connected socket: a fresh random port that an off-path attacker must guess as
+ * well as the id, and only the upstream asked can answer it. An upstream that stays silent for
+ * `timeoutMs` is passed over for the next. At most MAX_IN_FLIGHT queries wait at once.
  */
+const MAX_IN_FLIGHT = 256;
+
 export class Forwarder {
-  constructor(
-    readonly upstreams: readonly string[],
-    private readonly timeoutMs = 2_000,
-  ) {}
+  readonly upstreams: readonly string[];
+  private inFlight = 0;
+
+  private readonly port: number;
+  private readonly timeoutMs: number;
+
+  /** `upstreams`: IP addresses (anything else is left out), asked on `port` (53). */
+  constructor(upstreams: readonly string[], options: { port?: number; timeoutMs?: number } = {}) {
+    this.upstreams = upstreams.filter((u) => isIP(u) !== 0);
+    this.port = options.port ?? 53;
+    this.timeoutMs = options.timeoutMs ?? 2_000;
+  }
 
   /** The first upstream answer to `query` (raw DNS message), or undefined if none came. */
   async forward(query: Uint8Array): Promise<Uint8Array | undefined> {
-    for (const upstream of this.upstreams) {
-      const answer = await this.ask(upstream, query);
-      if (answer) return answer;
+    if (this.inFlight >= MAX_IN_FLIGHT) return undefined;
+    this.inFlight++;
+    try {
+      for (const upstream of this.upstreams) {
+        const answer = await this.ask(upstream, query);
+        if (answer) return answer;
+      }
+      return undefined;
+    } finally {
+      this.inFlight--;
     }
-    return undefined;
   }
 
-  private ask(upstream: string, query: Uint8Array): Promise<Uint8Array | undefined> {
-    const { address, port } = parseUpstream(upstream);
+  private ask(address: string, query: Uint8Array): Promise<Uint8Array | undefined> {
+    const id = (query[0]! << 8) | query[1]!;
     const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
     return new Promise((resolve) => {
       let finished = false;
@@ -36,23 +53,12 @@ export class Forwarder {
       };
       const timer = setTimeout(() => done(), this.timeoutMs);
       socket.on('error', () => done());
-      socket.on('message', (msg, from) => {
-        // Only the upstream asked, and only the answer to this query's id.
-        if (from.address !== address || from.port !== port || msg.length < 12 || msg.readUInt16BE(0) !== ((query[0]! << 8) | query[1]!)) return;
-        done(msg);
+      socket.on('message', (msg) => {
+        if (msg.length >= 12 && msg.readUInt16BE(0) === id) done(msg);
       });
-      socket.send(query, port, address, (err) => err && done());
+      socket.connect(this.port, address, () => socket.send(query, (err) => err && done()));
     });
   }
-}
-
-/** `1.1.1.1`, `1.1.1.1:5353`, `2001:db8::1` or `[2001:db8::1]:5353`. */
-function parseUpstream(text: string): { address: string; port: number } {
-  const bracketed = /^\[(.+)\]:(\d+)$/.exec(text);
-  if (bracketed) return { address: bracketed[1]!, port: Number(bracketed[2]) };
-  if (isIP(text)) return { address: text, port: 53 };
-  const [address = '', port = '53'] = text.split(':');
-  return { address, port: Number(port) };
 }
 
 /**

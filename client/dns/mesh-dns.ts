@@ -14,8 +14,8 @@ import { SystemResolver, type SystemResolverKind } from './system-resolver.ts';
  * server/nodes/addresses.ts), answered from the node's own map, and split DNS in the system resolver.
  * Other names are forwarded (to the server's network.nameservers, else to the machine's own
  * resolvers), so a pod or a machine without systemd-resolved may use it as its only nameserver.
- * The service address sits on the mesh interface (EngineConfig.serviceAddresses), so a query
- * from this machine never leaves it, and no peer can route one here.
+ * The service address sits on the mesh interface (EngineOptions.serviceAddresses), so a query
+ * from this machine never leaves it; the inbound filter drops queries from anywhere else.
  */
 export const DNS_SERVICE_ADDRESS = '100.100.100.100';
 

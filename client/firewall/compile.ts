@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { FilterRule } from '../../protocol/filter.ts';
 import { parsePrefix, PrefixError, type Prefix } from '../netconf/prefix.ts';
 import { FirewallError } from './errors.ts';
@@ -27,6 +28,12 @@ export interface CompileOptions {
    * echoes 16 bytes back, and without it no peer could measure its path to this node.
    */
   probePort?: number;
+  /**
+   * Addresses of the agent's own services (mesh DNS), for this machine alone: a local address
+   * answers on every interface, so packets to them that did not come over loopback (from the
+   * LAN, or a peer's crafted destination) are dropped.
+   */
+  localOnly?: readonly string[];
 }
 
 export const DEFAULT_TABLE = 'trellis';
@@ -59,6 +66,7 @@ export function compileFilter(rules: readonly FilterRule[], options: CompileOpti
     ...sets.declarations(),
     '  chain input {',
     '    type filter hook input priority filter; policy accept;',
+    ...localOnlyDrops(options.localOnly ?? []),
     // For this node only: never forwarded to what lies behind it (subnet routes, containers).
     ...(options.probePort !== undefined ? [`    iifname ${iface} udp dport ${probePort(options.probePort)} accept`] : []),
     `    iifname ${iface} jump mesh_inbound`,
@@ -76,6 +84,14 @@ export function compileFilter(rules: readonly FilterRule[], options: CompileOpti
     '}',
     '',
   ].join('\n');
+}
+
+function localOnlyDrops(addresses: readonly string[]): string[] {
+  const byFamily = (v6: boolean) => addresses.filter((a) => a.includes(':') === v6);
+  for (const a of addresses) if (isIP(a) === 0) throw new TypeError(`localOnly: "${a}" is not an IP address`);
+  return ([[false, 'ip'], [true, 'ip6']] as const)
+    .filter(([v6]) => byFamily(v6).length > 0)
+    .map(([v6, family]) => `    ${family} daddr { ${byFamily(v6).join(', ')} } iifname != "lo" drop`);
 }
 
 function probePort(port: number): number {

@@ -16,6 +16,8 @@ export interface FirewallOptions {
   table?: string;
   /** See CompileOptions.probePort. */
   probePort?: number;
+  /** See CompileOptions.localOnly. */
+  localOnly?: readonly string[];
 }
 
 const Rules = z.array(FilterRule);
@@ -39,6 +41,7 @@ export class NftFirewall {
     }
     const script = compileFilter(parsed.data, {
       iface: this.options.iface, table: this.table, ...(this.options.probePort !== undefined && { probePort: this.options.probePort }),
+      ...(this.options.localOnly && { localOnly: this.options.localOnly }),
     });
     await loadNftScript(script, this.options.netns, this.runner);
   }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith, hasCommand, isRoot } from '../support/prerequisites.ts';
-import { Lab } from './harness/lab.ts';
+import { Lab, type Host } from './harness/lab.ts';
 import { AgentHost } from './mesh/agent-host.ts';
 import { ServerHost } from './mesh/server-host.ts';
 
@@ -88,16 +88,20 @@ describeWith([isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables'
 
   it('each node answers the mesh\'s names at 100.100.100.100, from its own map, for itself only', async () => {
     // What a system resolver would ask: no systemd-resolved in the lab, so the test asks directly.
-    const lookup = (n: AgentHost, name: string, server = '100.100.100.100') => n.host.exec('node', ['-e', `
+    const lookup = (h: Host, name: string, server = '100.100.100.100') => h.exec('node', ['-e', `
       const r = new (require('node:dns').promises.Resolver)({ timeout: 1000, tries: 2 });
       r.setServers([process.argv[1]]);
       r.resolve4(process.argv[2]).then((a) => console.log(a.join(',')), (e) => console.log(e.code));`, server, name]).then((r) => r.stdout.trim());
-    expect(await lookup(a, 'b.mesh.trellis.internal')).toBe(ip.b);
-    expect(await lookup(a, 'C.mesh.trellis.internal.')).toBe(ip.c);
-    expect(await lookup(b, 'a.mesh.trellis.internal')).toBe(ip.a);
-    expect(await lookup(a, 'nobody.mesh.trellis.internal')).toBe('ENOTFOUND');
-    // Every node's service address is its own: a peer cannot ask another node's server.
-    expect(await lookup(a, 'b.mesh.trellis.internal', ip.b)).toBe('ECONNREFUSED');
+    expect(await lookup(a.host, 'b.mesh.trellis.internal')).toBe(ip.b);
+    expect(await lookup(a.host, 'C.mesh.trellis.internal.')).toBe(ip.c);
+    expect(await lookup(b.host, 'a.mesh.trellis.internal')).toBe(ip.a);
+    expect(await lookup(a.host, 'nobody.mesh.trellis.internal')).toBe('ENOTFOUND');
+    // Every node's service address is its own: a peer cannot ask another node's server...
+    expect(await lookup(a.host, 'b.mesh.trellis.internal', ip.b)).toBe('ECONNREFUSED');
+    // ...and neither can a LAN neighbour that routes the address to the node.
+    const neighbour = await lab.addHost('n');
+    await neighbour.exec('ip', ['route', 'add', '100.100.100.100/32', 'via', a.host.address]);
+    expect(await lookup(neighbour, 'b.mesh.trellis.internal')).toBe('ETIMEOUT');
     const status = JSON.parse((await a.cli(['status', '--json'])).stdout) as { dns?: unknown };
     expect(status.dns).toEqual({ domain: 'mesh.trellis.internal', server: '100.100.100.100', system: 'none' });
   });

@@ -39,7 +39,8 @@ describe('DnsServer: the mesh\'s names over real UDP (loopback)', () => {
   it('answers a datagram that is not DNS with FORMERR when it has a header, and keeps serving', async () => {
     const socket = createSocket('udp4');
     const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
-    socket.send(Buffer.from([0xab, 0xcd, ...Array<number>(10).fill(0xff), 1, 2, 3]), server.port, '127.0.0.1');
+    // A query header (QR clear) claiming 65535 questions that are not there.
+    socket.send(Buffer.from([0xab, 0xcd, 0x01, 0x00, ...Array<number>(8).fill(0xff), 1, 2, 3]), server.port, '127.0.0.1');
     const answer = await reply;
     socket.close();
     expect([answer.readUInt16BE(0), answer.readUInt16BE(2) & 0x800f]).toEqual([0xabcd, 0x8001]); // same id, a response, FORMERR
@@ -65,9 +66,11 @@ describe('DnsServer with upstreams: other names go on to ordinary resolvers', ()
   });
 
   it('answers the mesh\'s names itself and forwards the rest, passing over a silent upstream', async () => {
-    const silent = createSocket('udp4'); // bound, never answers
-    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
-    server.serve(new MeshNames('mesh.test', [{ name: 'web1', addresses: ['100.64.0.7'] }]), new Forwarder([`127.0.0.1:${silent.address().port}`, `127.0.0.1:${upstream.port}`], 300));
+    const silent = createSocket('udp4'); // on the upstreams' port of another loopback address, never answers
+    await new Promise<void>((r) => silent.bind(upstream.port, '127.0.0.2', () => r()));
+    const forwarder = new Forwarder(['127.0.0.2', 'not an address', '127.0.0.1'], { port: upstream.port, timeoutMs: 300 });
+    expect(forwarder.upstreams).toEqual(['127.0.0.2', '127.0.0.1']);
+    server.serve(new MeshNames('mesh.test', [{ name: 'web1', addresses: ['100.64.0.7'] }]), forwarder);
     expect(await resolver.resolve4('web1.mesh.test')).toEqual(['100.64.0.7']);
     expect(await resolver.resolve4('www.example.com')).toEqual(['192.0.2.10']);
     await expect(resolver.resolve4('nope.example.com')).rejects.toMatchObject({ code: 'ENOTFOUND' }); // the upstream's NXDOMAIN, passed on
@@ -75,7 +78,7 @@ describe('DnsServer with upstreams: other names go on to ordinary resolvers', ()
   });
 
   it('says SERVFAIL when no upstream answers', async () => {
-    server.serve(new MeshNames('mesh.test', []), new Forwarder(['127.0.0.1:9'], 200));
+    server.serve(new MeshNames('mesh.test', []), new Forwarder(['127.0.0.1'], { port: 9, timeoutMs: 200 }));
     await expect(resolver.resolve4('www.example.com')).rejects.toMatchObject({ code: 'ESERVFAIL' });
   });
 });
@@ -91,7 +94,7 @@ describe('DnsServer closing while a query is forwarded', () => {
       setTimeout(() => upstream.send(answer, from.port, from.address), 100);
     }));
     const server = await DnsServer.listen('127.0.0.1', 0);
-    server.serve(new MeshNames('mesh.test', []), new Forwarder([`127.0.0.1:${upstream.address().port}`], 1_000));
+    server.serve(new MeshNames('mesh.test', []), new Forwarder(['127.0.0.1'], { port: upstream.address().port, timeoutMs: 1_000 }));
     const resolver = new Resolver({ timeout: 500, tries: 1 });
     resolver.setServers([`127.0.0.1:${server.port}`]);
     const asked = resolver.resolve4('www.example.com').catch((e: { code: string }) => e.code);

@@ -128,6 +128,17 @@ describe('compiling the inbound filter to nftables', () => {
     expect(() => compileFilter([], { iface: 'trellis0', probePort: 70000 })).toThrowError(TypeError);
   });
 
+  it('keeps the agent\'s service addresses for this machine: from any interface but loopback, dropped first', () => {
+    const script = compileFilter([], { iface: 'trellis0', probePort: 41642, localOnly: ['100.100.100.100', 'fd7a:115c:a1e0::53'] });
+    const input = script.slice(script.indexOf('chain input'), script.indexOf('chain forward'));
+    expect(input).toContain('ip daddr { 100.100.100.100 } iifname != "lo" drop');
+    expect(input).toContain('ip6 daddr { fd7a:115c:a1e0::53 } iifname != "lo" drop');
+    // Before the probe port and the policy's rules, which could otherwise accept a crafted destination.
+    expect(input.indexOf('100.100.100.100')).toBeLessThan(input.indexOf('udp dport 41642'));
+    expect(compileFilter([], { iface: 'trellis0', localOnly: ['100.100.100.100'] })).not.toContain('ip6 daddr');
+    expect(() => compileFilter([], { iface: 'trellis0', localOnly: ['100.100.100.100; flush ruleset'] })).toThrowError(TypeError);
+  });
+
   it('is deterministic', () => {
     const rules = [rule(['100.64.0.9', '100.64.0.1'], '100.64.0.2', 80, 80)];
     expect(compile(rules)).toBe(compile(structuredClone(rules)));
