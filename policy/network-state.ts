@@ -89,7 +89,7 @@ export class NetworkState {
     if (!old) return new Set();
     this.nodeIndex.unindex(old);
     this.nodes.delete(id);
-    this.nodeIndex.freeSlots.push(old.slot);
+    this.nodeIndex.releaseSlot(old.slot);
     return this.invalidate(id, old.keys, undefined);
   }
 

@@ -58,6 +58,10 @@ export class NodeIndex {
     return slot;
   }
 
+  releaseSlot(slot: number): void {
+    this.freeSlots.push(slot);
+  }
+
   /** Files `e` under each of its keys (the entry itself goes in `nodes` separately). */
   index(e: NodeEntry): void {
     for (const k of e.keys.src) if (k !== ANY) addTo(this.srcMembers, k, e);

@@ -8,6 +8,7 @@ import { PathManager } from '../paths/path-manager.ts';
 import type { MeshDns } from '../dns/mesh-dns.ts';
 import { RelayTransport } from '../paths/relay-transport.ts';
 import type { RelayTransportKind, RelayTransportMode } from '../paths/relay-transport-selector.ts';
+import { isPrefix } from '../netconf/prefix.ts';
 import { ApplyLoop } from './apply-loop.ts';
 import type { ControlLink } from './control-link.ts';
 import { candidateContext, localEndpoints } from './endpoints.ts';
@@ -125,11 +126,21 @@ export class MapApplier {
   /** A map from the stream; one without our own record yet cannot be applied. */
   submitStreamed(state: MapState): void {
     if (!state.self) return;
+    const meshRanges = this.checkedRanges(state.meshRanges);
     this.loop.submit({
       version: state.version, self: state.self, peers: [...state.peers.values()], packetFilter: state.packetFilter,
-      ...(state.relay && { relay: state.relay }), ...(state.meshRanges && { meshRanges: state.meshRanges }), ...(state.dns && { dns: state.dns }),
+      ...(state.relay && { relay: state.relay }), ...(meshRanges && { meshRanges }), ...(state.dns && { dns: state.dns }),
       fromServer: true,
     });
+  }
+
+  /** The map's mesh ranges if every one is a prefix; otherwise none (the agent's own stay in force). */
+  private checkedRanges(ranges: readonly string[] | undefined): string[] | undefined {
+    if (!ranges) return undefined;
+    const bad = ranges.find((r) => !r.includes('/') || !isPrefix(r));
+    if (bad === undefined) return [...ranges];
+    this.deps.log.warn({ range: bad }, 'the map names a mesh range that is not a CIDR prefix; keeping this agent\'s own ranges');
+    return undefined;
   }
 
   trial(trial: PathTrial): void {
@@ -198,6 +209,7 @@ export class MapApplier {
     const relayed = ((await this.deps.engine.state())?.peers ?? []).filter((p) => p.endpoint === this.endpoint).map((p) => p.publicKey);
     const keys = [...new Set([...(map.relay?.wireguardKey ? [map.relay.wireguardKey] : []), ...relayed])];
     this.deps.log.info({ peers: keys.length }, 'the relay restarted; renewing the sessions through it');
-    await this.deps.engine.renewSessions(keys);
+    // Best effort: WireGuard itself renews a stalled session within ~15 s anyway.
+    await this.deps.engine.renewSessions(keys).catch((err: unknown) => this.deps.log.warn({ err }, 'renewing the relayed sessions failed'));
   }
 }

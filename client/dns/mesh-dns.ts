@@ -36,9 +36,11 @@ export class MeshDns {
   private server: DnsServer | undefined;
   private readonly resolver: SystemResolver;
   private configured: MeshDnsStatus | undefined;
+  /** The interface the system resolver was set up on: a recreated one has lost its settings. */
+  private configuredOn: string | undefined;
 
   constructor(
-    iface: string,
+    private readonly iface: string,
     private readonly log: Logger,
     runner?: Runner,
     private readonly port = 53,
@@ -60,11 +62,21 @@ export class MeshDns {
     this.server ??= await DnsServer.listen(DNS_SERVICE_ADDRESS, this.port);
     const upstreams = map.dns?.nameservers.length ? map.dns.nameservers : this.systemNameservers();
     this.server.serve(new MeshNames(domain, hosts), upstreams.length > 0 ? new Forwarder(upstreams) : undefined);
-    if (this.configured?.domain === domain) return;
+    const on = this.interfaceIndex();
+    if (this.configured?.domain === domain && this.configuredOn === on) return;
     const system = await this.resolver.apply(DNS_SERVICE_ADDRESS, domain);
     this.configured = { domain, server: DNS_SERVICE_ADDRESS, system };
+    this.configuredOn = on;
     if (system === 'none') {
       this.log.info({ domain, server: DNS_SERVICE_ADDRESS }, `mesh names: no systemd-resolved here; point your resolver's ${domain} at ${DNS_SERVICE_ADDRESS}`);
+    }
+  }
+
+  private interfaceIndex(): string | undefined {
+    try {
+      return readFileSync(`/sys/class/net/${this.iface}/ifindex`, 'utf8').trim();
+    } catch {
+      return undefined;
     }
   }
 

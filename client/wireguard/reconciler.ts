@@ -108,7 +108,13 @@ export class DeviceReconciler {
         });
       if (fresh.length === 0) return;
       await this.channel.set({ peers: fresh.map((p) => ({ publicKey: p.publicKey, remove: true })) });
-      await this.channel.set({ peers: diffPeers([], fresh).sections });
+      try {
+        await this.channel.set({ peers: diffPeers([], fresh).sections });
+      } catch (err) {
+        // Not on the device any more: the next apply must add them, not assume them.
+        for (const p of fresh) this.lastApplied.delete(p.publicKey);
+        throw err;
+      }
       await this.kick((await this.channel.get()).peers.filter((p) => fresh.some((f) => f.publicKey === p.publicKey)));
     });
   }

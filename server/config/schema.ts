@@ -56,8 +56,11 @@ export const ServerConfig = z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),
   audit: z.strictObject({
-    /** Days an audit event is kept; older ones are deleted hourly. 0 keeps them forever. */
-    retentionDays: z.number().int().min(0).max(36_500).default(90),
+    /**
+     * Days an audit event is kept; older ones are deleted hourly. 0 (the default) keeps them
+     * forever: deleting history must be the operator's choice, never an upgrade's.
+     */
+    retentionDays: z.number().int().min(0).max(36_500).default(0),
   }).prefault({}),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;

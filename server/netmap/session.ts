@@ -10,7 +10,6 @@ export interface MapSocket {
   close(code: number, reason: string): void;
 }
 
-/** What a session reads from the engine when it builds a message. */
 /** The parts of every full map that are the same for all nodes, serialized once. */
 export interface StaticParts {
   dns: string;
@@ -18,6 +17,7 @@ export interface StaticParts {
   meshRanges: string;
 }
 
+/** What a session reads from the engine when it builds a message. */
 export interface MapSource {
   node(id: string): LiveNode | undefined;
   /** The peers of every node with `id`'s keys, `id` itself possibly among them (skip it); equal lists are one object. */

@@ -22,7 +22,8 @@ export function rssMiB(pid: number): { now: number; peak: number } {
 
 /** /proc/PID/stat's fields after the command name (so field 3, the state, is [0]). */
 function statFields(pid: number): string[] {
-  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(') ') + 2).split(' '); // the command name may hold ") " itself
 }
 
 /** CPU seconds (user + system) a process has used so far. */

@@ -31,12 +31,12 @@ describe('audit retention (audit.retentionDays)', () => {
     }
   });
 
-  it('keeps everything with retentionDays 0', async () => {
+  it('keeps everything by default (retentionDays 0): deleting history is the operator\'s choice', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-audit-'));
     const first = await startTestServer({}, dir);
     await first.server.store.audit.append({ at: Date.now() - 3650 * DAY, kind: 'admin', outcome: 'success', actor: 'test', message: 'ten years ago' });
     await first.stop();
-    const second = await startTestServer({ audit: { retentionDays: 0 } }, dir);
+    const second = await startTestServer({}, dir);
     try {
       expect((await second.server.store.audit.list({ limit: 100 })).map((e) => e.message)).toContain('ten years ago');
     } finally {
