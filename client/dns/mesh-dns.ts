@@ -38,6 +38,7 @@ export class MeshDns {
   private configured: MeshDnsStatus | undefined;
   /** The interface the system resolver was set up on: a recreated one has lost its settings. */
   private configuredOn: string | undefined;
+  private forwarder: { key: string; forwarder: Forwarder } | undefined;
 
   constructor(
     private readonly iface: string,
@@ -60,16 +61,30 @@ export class MeshDns {
     const hosts: MeshHost[] = [{ name: map.self.name, addresses: [map.self.ipv4, map.self.ipv6] }];
     for (const p of map.peers) hosts.push({ name: p.name, addresses: p.addresses.map((a) => a.split('/')[0]!) });
     this.server ??= await DnsServer.listen(DNS_SERVICE_ADDRESS, this.port);
-    const upstreams = map.dns?.nameservers.length ? map.dns.nameservers : this.systemNameservers();
-    this.server.serve(new MeshNames(domain, hosts), upstreams.length > 0 ? new Forwarder(upstreams) : undefined);
+    this.server.serve(new MeshNames(domain, hosts), this.forwarderFor(map.dns?.nameservers.length ? map.dns.nameservers : this.systemNameservers()));
     const on = this.interfaceIndex();
     if (this.configured?.domain === domain && this.configuredOn === on) return;
-    const system = await this.resolver.apply(DNS_SERVICE_ADDRESS, domain);
+    let system: SystemResolverKind;
+    try {
+      system = await this.resolver.apply(DNS_SERVICE_ADDRESS, domain);
+    } catch (err) {
+      // Not again on every map: only when the domain or the interface changes.
+      this.log.warn({ err }, 'systemd-resolved refused the mesh domain; names are answered but not routed there');
+      system = 'none';
+    }
     this.configured = { domain, server: DNS_SERVICE_ADDRESS, system };
     this.configuredOn = on;
     if (system === 'none') {
       this.log.info({ domain, server: DNS_SERVICE_ADDRESS }, `mesh names: no systemd-resolved here; point your resolver's ${domain} at ${DNS_SERVICE_ADDRESS}`);
     }
+  }
+
+  /** One forwarder while the upstreams stay the same, so its cap on queries in flight holds. */
+  private forwarderFor(upstreams: readonly string[]): Forwarder | undefined {
+    if (upstreams.length === 0) return undefined;
+    const key = upstreams.join();
+    if (this.forwarder?.key !== key) this.forwarder = { key, forwarder: new Forwarder(upstreams) };
+    return this.forwarder.forwarder;
   }
 
   private interfaceIndex(): string | undefined {
