@@ -198,15 +198,18 @@ export class MapApplier {
 
   /**
    * A relay that restarted knows none of the sessions through it: handshake afresh with the
-   * server (so it learns our mapping again) and with every peer on the relay (so it learns
-   * their routes), instead of waiting ~15 s for WireGuard to give up on the old sessions.
+   * server (so it learns our mapping again) and with the peers on the relay (so it learns their
+   * routes), instead of waiting ~15 s for WireGuard to give up on the old sessions. One new
+   * session serves both ends, so of each pair only the node with the smaller key renews it: were
+   * both to, the later one would throw away the session the earlier one had just made.
    */
   private async renewIfRelayRestarted(map: AppliedMap): Promise<void> {
     const before = this.relayInstance;
     const now = map.relay?.instance;
     this.relayInstance = now;
     if (before === undefined || now === undefined || now === before || this.endpoint === undefined) return;
-    const relayed = ((await this.deps.engine.state())?.peers ?? []).filter((p) => p.endpoint === this.endpoint).map((p) => p.publicKey);
+    const own = map.self.wireguardKey;
+    const relayed = ((await this.deps.engine.state())?.peers ?? []).filter((p) => p.endpoint === this.endpoint && own < p.publicKey).map((p) => p.publicKey);
     const keys = [...new Set([...(map.relay?.wireguardKey ? [map.relay.wireguardKey] : []), ...relayed])];
     this.deps.log.info({ peers: keys.length }, 'the relay restarted; renewing the sessions through it');
     // Best effort: WireGuard itself renews a stalled session within ~15 s anyway.
