@@ -2,6 +2,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { TrellisError } from '../errors.ts';
+import type { CallerAuth } from './caller-auth.ts';
+import type { RateLimiter } from './rate-limit.ts';
 
 /** Takes over an upgrade request whose path it was registered for. */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
@@ -31,6 +33,40 @@ export class UpgradeRouter {
     if (this.routes.has(path)) throw new TypeError(`two WebSocket endpoints on ${path}`);
     this.routes.set(path, handler);
   }
+}
+
+export interface MachineUpgradeDeps {
+  auth: CallerAuth;
+  limiter: RateLimiter;
+  logger: Logger;
+  now(): number;
+}
+
+/**
+ * Registers `path` for upgrades proved with a registered node's machine key. Only failed
+ * attempts count against the source address (a whole office behind one NAT may reconnect at
+ * once, but guessing at proofs is throttled); a refusal is answered as the HTTP API would.
+ * `accept` completes the upgrade for the proven node, or throws a TrellisError to refuse it.
+ */
+export function addMachineUpgrade(
+  upgrades: UpgradeRouter,
+  path: string,
+  names: { what: string; sourceKey: string },
+  deps: MachineUpgradeDeps,
+  accept: (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, nodeId: string) => void,
+): void {
+  upgrades.add(path, (req, socket, head, url) => {
+    const source = `${names.sourceKey}:${req.socket.remoteAddress ?? 'unknown'}`;
+    const open = async () => {
+      deps.limiter.check(source, deps.now());
+      const { node } = await deps.auth.registeredMachine(req.headers.authorization, 'GET', url.pathname + url.search, new Uint8Array());
+      accept(req, socket, head, url, node.id);
+    };
+    open().catch((err) => {
+      if (err instanceof TrellisError && err.kind !== 'rate_limited') deps.limiter.take(source, deps.now());
+      refuseUpgrade(socket, err, deps.logger, names.what);
+    });
+  });
 }
 
 /** Answers a refused upgrade as the HTTP API would: the error's status, code and message. */

@@ -1,12 +1,7 @@
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ClientMessage, CloseCode } from '../../protocol/map.ts';
 import { TrellisError } from '../errors.ts';
-import type { CallerAuth } from '../http/caller-auth.ts';
-import type { RateLimiter } from '../http/rate-limit.ts';
-import { refuseUpgrade, type UpgradeRouter } from '../http/upgrade-router.ts';
+import { addMachineUpgrade, type MachineUpgradeDeps, type UpgradeRouter } from '../http/upgrade-router.ts';
 import type { NodeService } from '../nodes/node-service.ts';
 import type { PathBroker } from '../paths/path-broker.ts';
 import type { NetmapEngine } from './engine.ts';
@@ -14,16 +9,12 @@ import type { NetmapEngine } from './engine.ts';
 export const MAP_PATH = '/api/v1/machine/map';
 const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
-export interface StreamServerDeps {
-  auth: CallerAuth;
+export interface StreamServerDeps extends MachineUpgradeDeps {
   engine: NetmapEngine;
   nodes: NodeService;
   /** Absent when the server's UDP port is off: there are no relayed sessions to upgrade. */
   paths?: PathBroker;
-  limiter: RateLimiter;
-  logger: Logger;
   heartbeatMs: number;
-  now: () => number;
 }
 
 /**
@@ -35,25 +26,13 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
   let closing = false;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false });
 
-  upgrades.add(MAP_PATH, (req, socket, head, url) => {
-    // Only failed attempts count against the source: a whole office behind one NAT may
-    // reconnect at once, but guessing at proofs is throttled.
-    const source = `stream:${req.socket.remoteAddress ?? 'unknown'}`;
-    void open(req, url, socket, head, source).catch((err) => {
-      if (err instanceof TrellisError && err.kind !== 'rate_limited') deps.limiter.take(source, deps.now());
-      refuseUpgrade(socket, err, deps.logger, 'map stream');
-    });
-  });
-
-  async function open(req: IncomingMessage, url: URL, socket: Duplex, head: Buffer, source: string): Promise<void> {
-    deps.limiter.check(source, deps.now());
-    const { node } = await deps.auth.registeredMachine(req.headers.authorization, 'GET', url.pathname + url.search, new Uint8Array());
+  addMachineUpgrade(upgrades, MAP_PATH, { what: 'map stream', sourceKey: 'stream' }, deps, (req, socket, head, url, nodeId) => {
     const sinceText = url.searchParams.get('since');
     if (sinceText !== null && !/^\d{1,16}$/.test(sinceText)) {
       throw new TrellisError('invalid', 'request.invalid_field', 'query.since must be a map version (a whole number)', 'query.since');
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, node.id, sinceText === null ? undefined : Number(sinceText)));
-  }
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, nodeId, sinceText === null ? undefined : Number(sinceText)));
+  });
 
   function serve(ws: WebSocket, nodeId: string, since: number | undefined): void {
     const session = deps.engine.attach(nodeId, ws, since);

@@ -1,12 +1,6 @@
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CloseCode } from '../../protocol/map.ts';
-import { TrellisError } from '../errors.ts';
-import type { CallerAuth } from '../http/caller-auth.ts';
-import type { RateLimiter } from '../http/rate-limit.ts';
-import { refuseUpgrade, type UpgradeRouter } from '../http/upgrade-router.ts';
+import { addMachineUpgrade, type MachineUpgradeDeps, type UpgradeRouter } from '../http/upgrade-router.ts';
 import type { UdpPort } from './udp-port.ts';
 
 /**
@@ -17,12 +11,8 @@ import type { UdpPort } from './udp-port.ts';
  * reflector, relay, rate limits and policy apply unchanged, and what the pipeline sends to the
  * path comes back as one binary message. One connection per node: a new one replaces the old.
  */
-export interface WsRelayDeps {
+export interface WsRelayDeps extends MachineUpgradeDeps {
   port: UdpPort;
-  auth: CallerAuth;
-  limiter: RateLimiter;
-  logger: Logger;
-  now(): number;
   /** How often the connection is pinged; one without a pong by the next ping is dropped. */
   pingMs?: number;
 }
@@ -38,19 +28,9 @@ export function attachWsRelay(upgrades: UpgradeRouter, path: string, deps: WsRel
   const byNode = new Map<string, WebSocket>();
   const counts = { dropped: 0 };
 
-  upgrades.add(path, (req, socket, head, url) => {
-    const source = `relay-ws:${req.socket.remoteAddress ?? 'unknown'}`;
-    void open(req, url, socket, head, source).catch((err) => {
-      if (err instanceof TrellisError && err.kind !== 'rate_limited') deps.limiter.take(source, deps.now());
-      refuseUpgrade(socket, err, deps.logger, 'WebSocket relay');
-    });
+  addMachineUpgrade(upgrades, path, { what: 'WebSocket relay', sourceKey: 'relay-ws' }, deps, (req, socket, head, _url, nodeId) => {
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, nodeId));
   });
-
-  async function open(req: IncomingMessage, url: URL, socket: Duplex, head: Buffer, source: string): Promise<void> {
-    deps.limiter.check(source, deps.now());
-    const { node } = await deps.auth.registeredMachine(req.headers.authorization, 'GET', url.pathname + url.search, new Uint8Array());
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, node.id));
-  }
 
   function serve(ws: WebSocket, nodeId: string): void {
     byNode.get(nodeId)?.close(CloseCode.replaced, 'another relay connection of this node');
