@@ -1,3 +1,5 @@
+import { CodedError } from '../system/coded-error.ts';
+
 /**
  * Errors of the agent itself (state directory, local API, joining). `code` is stable; the message
  * says what is wrong and where. Errors of the layers below keep their own types and codes.
@@ -10,13 +12,6 @@ export type AgentErrorCode =
   | 'agent.join_failed' // the server refused the credential or could not be reached
   | 'agent.unavailable'; // the agent is not running or its socket refused us
 
-export class AgentError extends Error {
+export class AgentError extends CodedError<AgentErrorCode> {
   override readonly name = 'AgentError';
-  constructor(
-    readonly code: AgentErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

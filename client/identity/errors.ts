@@ -1,3 +1,5 @@
+import { CodedError } from '../system/coded-error.ts';
+
 /**
  * Errors of the agent's workload credential sources (token files, the SPIFFE Workload API).
  * `code` is stable; the message names the file or socket and what is wrong with it.
@@ -12,13 +14,6 @@ export type CredentialSourceErrorCode =
   | 'workload_api.refused' // the Workload API answered with an error (no identity, bad audience, ...)
   | 'workload_api.bad_answer'; // an answer without a usable JWT-SVID
 
-export class CredentialSourceError extends Error {
+export class CredentialSourceError extends CodedError<CredentialSourceErrorCode> {
   override readonly name = 'CredentialSourceError';
-  constructor(
-    readonly code: CredentialSourceErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { RelayInfo } from '../../protocol/map.ts';
+import { CodedError } from '../system/coded-error.ts';
 import { hasGlobalIpv6, localAddresses } from './netcheck-ipv6.ts';
 import type { NetcheckReport, PortProbe } from './netcheck-report.ts';
 import { verdictOf } from './netcheck-verdict.ts';
@@ -19,15 +20,8 @@ export type NetcheckErrorCode =
   | 'netcheck.server_unreachable' // no HTTP answer from the control server in time
   | 'netcheck.bad_answer'; // the server answered, but not with relay settings (too old, or not Trellis)
 
-export class NetcheckError extends Error {
+export class NetcheckError extends CodedError<NetcheckErrorCode> {
   override readonly name = 'NetcheckError';
-  constructor(
-    readonly code: NetcheckErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export interface NetcheckOptions {

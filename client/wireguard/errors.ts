@@ -1,3 +1,5 @@
+import { CodedError } from '../system/coded-error.ts';
+
 /**
  * Errors of the WireGuard driver. `code` is stable; `retryable` says whether the same call may
  * succeed later (the device is restarting, the socket is not there yet) or never will (a bad key,
@@ -15,15 +17,8 @@ export type WireGuardErrorCode =
 
 const RETRYABLE: ReadonlySet<WireGuardErrorCode> = new Set(['wireguard.uapi_unavailable', 'wireguard.not_running']);
 
-export class WireGuardError extends Error {
+export class WireGuardError extends CodedError<WireGuardErrorCode> {
   override readonly name = 'WireGuardError';
-  constructor(
-    readonly code: WireGuardErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 
   get retryable(): boolean {
     return RETRYABLE.has(this.code);
