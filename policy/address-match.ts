@@ -9,11 +9,13 @@ const parsed = new WeakMap<readonly string[], Range[]>();
 export function rangesOf(list: readonly string[]): Range[] {
   let out = parsed.get(list);
   if (!out) {
-    out = normalizeRanges(list.flatMap((text): Range[] => {
-      if (text === '*') return [ALL_V4, ALL_V6];
-      const p = parsePrefix(text);
-      return p.ok ? [prefixRange(p.prefix)] : [];
-    }));
+    out = normalizeRanges(
+      list.flatMap((text): Range[] => {
+        if (text === '*') return [ALL_V4, ALL_V6];
+        const p = parsePrefix(text);
+        return p.ok ? [prefixRange(p.prefix)] : [];
+      }),
+    );
     parsed.set(list, out);
   }
   return out;

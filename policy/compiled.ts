@@ -75,18 +75,26 @@ export function prefixKey(text: string): string {
 /** The key a selector matches by, and how it contributes addresses. */
 export function selectorKey(s: Selector): { key: string; kind: DstKind } {
   switch (s.kind) {
-    case 'any': return { key: ANY, kind: 'any' };
+    case 'any':
+      return { key: ANY, kind: 'any' };
     case 'prefix':
-    case 'host': return { key: prefixKey(formatPrefix(s.prefix)), kind: 'prefix' };
-    case 'user': return { key: s.email, kind: 'identity' };
+    case 'host':
+      return { key: prefixKey(formatPrefix(s.prefix)), kind: 'prefix' };
+    case 'user':
+      return { key: s.email, kind: 'identity' };
     case 'group':
-    case 'tag': return { key: s.name, kind: 'identity' };
+    case 'tag':
+      return { key: s.name, kind: 'identity' };
     case 'autogroup':
       switch (s.name) {
-        case 'danger-all': return { key: ANY, kind: 'any' };
-        case 'internet': return { key: INTERNET, kind: 'internet' };
-        case 'self': return { key: 'autogroup:self', kind: 'self' };
-        default: return { key: `autogroup:${s.name}`, kind: 'identity' };
+        case 'danger-all':
+          return { key: ANY, kind: 'any' };
+        case 'internet':
+          return { key: INTERNET, kind: 'internet' };
+        case 'self':
+          return { key: 'autogroup:self', kind: 'self' };
+        default:
+          return { key: `autogroup:${s.name}`, kind: 'identity' };
       }
   }
 }
@@ -99,8 +107,15 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 
 export function compilePolicy(policy: Policy): CompiledPolicy {
   const out: CompiledPolicy = {
-    policy, rules: [], srcRulesByKey: new Map(), dstRulesByKey: new Map(), selfRules: [],
-    identityKeys: new Set(), prefixKeys: [], usesInternet: false, keyBasis: '',
+    policy,
+    rules: [],
+    srcRulesByKey: new Map(),
+    dstRulesByKey: new Map(),
+    selfRules: [],
+    identityKeys: new Set(),
+    prefixKeys: [],
+    usesInternet: false,
+    keyBasis: '',
   };
   const prefixes = new Map<string, Range>();
   for (const rule of policy.rules) {
@@ -112,7 +127,10 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     for (const { value: s } of rule.src) {
       const { key, kind } = selectorKey(s);
       srcKeys.add(key);
-      if (kind === 'identity') { srcIdentityKeys.add(key); out.identityKeys.add(key); }
+      if (kind === 'identity') {
+        srcIdentityKeys.add(key);
+        out.identityKeys.add(key);
+      }
       if (kind === 'prefix' && (s.kind === 'prefix' || s.kind === 'host')) {
         srcPrefixes.add(formatPrefix(s.prefix));
         prefixes.set(key, prefixRange(s.prefix));
@@ -134,9 +152,16 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       dsts.push(dst);
     }
     const compiled: CompiledRule = {
-      id: out.rules.length, rule,
-      srcKeys: [...srcKeys], srcIdentityKeys: [...srcIdentityKeys], srcPrefixes: [...srcPrefixes],
-      srcAny, srcAll, srcSpec: JSON.stringify([srcAll, srcAny, [...srcPrefixes].sort(), [...srcIdentityKeys].sort()]), dsts, dstKeys: [...new Set(dsts.map((d) => d.key))],
+      id: out.rules.length,
+      rule,
+      srcKeys: [...srcKeys],
+      srcIdentityKeys: [...srcIdentityKeys],
+      srcPrefixes: [...srcPrefixes],
+      srcAny,
+      srcAll,
+      srcSpec: JSON.stringify([srcAll, srcAny, [...srcPrefixes].sort(), [...srcIdentityKeys].sort()]),
+      dsts,
+      dstKeys: [...new Set(dsts.map((d) => d.key))],
       self: dsts.length > 0 && dsts.every((d) => d.kind === 'self'),
       ...(rule.app ? { app: rule.app } : {}),
     };
@@ -152,7 +177,10 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
 
 /** Selectors by what they match, not where they are written (positions move with every edit). */
 function approverBasis(list: ReadonlyArray<Located<Selector>>): string[] {
-  return list.map(({ value: s }) => `${s.kind}|${s.kind === 'prefix' || s.kind === 'host' ? formatPrefix(s.prefix) : selectorKey(s).key}`);
+  return list.map(
+    ({ value: s }) =>
+      `${s.kind}|${s.kind === 'prefix' || s.kind === 'host' ? formatPrefix(s.prefix) : selectorKey(s).key}`,
+  );
 }
 
 const sortedSets = (m: ReadonlyMap<string, ReadonlySet<string>>) =>

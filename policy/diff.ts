@@ -23,7 +23,17 @@ export interface AccessDiff {
 }
 
 type Interval = [number, number];
-const NAMES: Record<number, string> = { 1: 'icmp', 2: 'igmp', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 132: 'sctp' };
+const NAMES: Record<number, string> = {
+  1: 'icmp',
+  2: 'igmp',
+  6: 'tcp',
+  17: 'udp',
+  47: 'gre',
+  50: 'esp',
+  51: 'ah',
+  58: 'ipv6-icmp',
+  132: 'sctp',
+};
 
 function normalize(list: Interval[]): Interval[] {
   const sorted = [...list].sort((a, b) => a[0] - b[0]);
@@ -64,7 +74,8 @@ function accessTo(net: PolicyNetwork, dst: PolicyNode, candidates: PolicyNode[])
     const perProto = new Map<number, Interval[]>();
     for (const r of rules) {
       if (addresses.length === 0 || !addresses.every((a) => listCovers(r.srcIPs, a))) continue;
-      const ports = r.dstPorts.filter((d) => destinationCovers(d.ip, dst.ipv4) || destinationCovers(d.ip, dst.ipv6))
+      const ports = r.dstPorts
+        .filter((d) => destinationCovers(d.ip, dst.ipv4) || destinationCovers(d.ip, dst.ipv6))
         .map((d): Interval => [d.ports.first, d.ports.last]);
       if (ports.length === 0) continue;
       for (const p of r.ipProto) perProto.set(p, [...(perProto.get(p) ?? []), ...ports]);
@@ -74,7 +85,12 @@ function accessTo(net: PolicyNetwork, dst: PolicyNode, candidates: PolicyNode[])
   return out;
 }
 
-function changes(from: Map<string, Map<number, Interval[]>>, to: Map<string, Map<number, Interval[]>>, dst: string, names: Map<string, string>): AccessChange[] {
+function changes(
+  from: Map<string, Map<number, Interval[]>>,
+  to: Map<string, Map<number, Interval[]>>,
+  dst: string,
+  names: Map<string, string>,
+): AccessChange[] {
   const out: AccessChange[] = [];
   for (const [src, protos] of from) {
     // Group protocols that change on the same ports, so TCP+UDP+ICMP read as one line.
@@ -86,13 +102,26 @@ function changes(from: Map<string, Map<number, Interval[]>>, to: Map<string, Map
       byPorts.set(key, [...(byPorts.get(key) ?? []), proto]);
     }
     for (const [ports, list] of byPorts) {
-      out.push({ src: names.get(src) ?? src, dst: names.get(dst) ?? dst, protos: list.sort((a, b) => a - b).map((p) => NAMES[p] ?? String(p)).join(','), ports });
+      out.push({
+        src: names.get(src) ?? src,
+        dst: names.get(dst) ?? dst,
+        protos: list
+          .sort((a, b) => a - b)
+          .map((p) => NAMES[p] ?? String(p))
+          .join(','),
+        ports,
+      });
     }
   }
   return out;
 }
 
-export function diffAccess(oldPolicy: Policy, newPolicy: Policy, nodes: PolicyNode[], options?: NetworkOptions): AccessDiff {
+export function diffAccess(
+  oldPolicy: Policy,
+  newPolicy: Policy,
+  nodes: PolicyNode[],
+  options?: NetworkOptions,
+): AccessDiff {
   const before = new PolicyNetwork(oldPolicy, options);
   const after = new PolicyNetwork(newPolicy, options);
   before.loadNodes(nodes);
@@ -105,12 +134,15 @@ export function diffAccess(oldPolicy: Policy, newPolicy: Policy, nodes: PolicyNo
     const dst = byId.get(id);
     if (!dst) continue;
     // Whoever may reach a node is among its peers.
-    const candidates = [...new Set([...before.peersOf(id), ...after.peersOf(id)])].map((p) => byId.get(p)).filter((n): n is PolicyNode => n !== undefined);
+    const candidates = [...new Set([...before.peersOf(id), ...after.peersOf(id)])]
+      .map((p) => byId.get(p))
+      .filter((n): n is PolicyNode => n !== undefined);
     const was = accessTo(before, dst, candidates);
     const now = accessTo(after, dst, candidates);
     granted.push(...changes(now, was, id, names));
     revoked.push(...changes(was, now, id, names));
   }
-  const order = (a: AccessChange, b: AccessChange) => a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst) || a.protos.localeCompare(b.protos);
+  const order = (a: AccessChange, b: AccessChange) =>
+    a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst) || a.protos.localeCompare(b.protos);
   return { granted: granted.sort(order), revoked: revoked.sort(order) };
 }

@@ -12,7 +12,8 @@ function destinationPrincipal(d: TestDestination): Principal {
   const s = d.selector.value;
   if (s.kind === 'user') return { user: s.email, tags: [], label: s.email };
   if (s.kind === 'tag') return { tags: [s.name], label: s.name };
-  if (s.kind === 'prefix' || s.kind === 'host') return { tags: [], range: prefixRange(s.prefix), label: selectorText(s) };
+  if (s.kind === 'prefix' || s.kind === 'host')
+    return { tags: [], range: prefixRange(s.prefix), label: selectorText(s) };
   return { tags: [], label: selectorText(s) };
 }
 
@@ -41,8 +42,13 @@ function runOne(policy: Policy, test: PolicyTest): Diagnostic[] {
     const dst = destinationPrincipal(d);
     const denied = sources.filter((s) => rulesAllowing(policy, s, dst, d.port, test.protos).length === 0);
     if (sources.length === 0 || denied.length > 0) {
-      const who = sources.length === 0 ? `${srcText} has no members` : `${denied.map((s) => s.label).join(', ')} cannot`;
-      out.push({ code: 'test-failed', message: `test failed: ${srcText} should reach ${d.text}, but ${who}${sources.length === 0 ? '' : ': no rule allows it'}`, ...d.selector.at });
+      const who =
+        sources.length === 0 ? `${srcText} has no members` : `${denied.map((s) => s.label).join(', ')} cannot`;
+      out.push({
+        code: 'test-failed',
+        message: `test failed: ${srcText} should reach ${d.text}, but ${who}${sources.length === 0 ? '' : ': no rule allows it'}`,
+        ...d.selector.at,
+      });
     }
   }
   for (const d of test.deny) {

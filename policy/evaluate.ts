@@ -97,15 +97,22 @@ export function evaluate(network: PolicyNetwork, q: EvaluationQuery): Evaluation
       const ports = formatPorts(mergePorts(entries.map((d) => d.ports)));
       reasons.push(`${where}: ${summary(r)} lets ${src.node.name} reach ${dst.node.name} only on ports ${ports}`);
     } else if (srcOk && !protoOk) {
-      reasons.push(`${where}: ${summary(r)} lets ${src.node.name} reach ${dst.node.name}:${q.port} only over ${r.rule.protos.map(protoName).join(', ')}`);
+      reasons.push(
+        `${where}: ${summary(r)} lets ${src.node.name} reach ${dst.node.name}:${q.port} only over ${r.rule.protos.map(protoName).join(', ')}`,
+      );
     } else if (portOk && protoOk) {
-      const who = r.self ? 'the same user\'s devices among ' : '';
-      reasons.push(`${where}: ${summary(r)} reaches ${dst.node.name}:${q.port} but only from ${who}${r.rule.src.map((s) => selectorText(s.value)).join(', ')}, and ${describeNode(src)} is not one of them`);
+      const who = r.self ? "the same user's devices among " : '';
+      reasons.push(
+        `${where}: ${summary(r)} reaches ${dst.node.name}:${q.port} but only from ${who}${r.rule.src.map((s) => selectorText(s.value)).join(', ')}, and ${describeNode(src)} is not one of them`,
+      );
     }
   }
   if (allowedBy.length > 0) return { verdict: 'accept', allowedBy, reasons: [] };
   if (reaching.length === 0) reasons.push(`no rule has ${describeNode(dst)} among its destinations`);
-  else if (reasons.length === 0) reasons.push(`${reaching.length} rule(s) reach ${dst.node.name}, but none on port ${q.port}/${protoName(proto)} from ${describeNode(src)}`);
+  else if (reasons.length === 0)
+    reasons.push(
+      `${reaching.length} rule(s) reach ${dst.node.name}, but none on port ${q.port}/${protoName(proto)} from ${describeNode(src)}`,
+    );
   return { verdict: 'deny', allowedBy, reasons };
 }
 
@@ -116,7 +123,10 @@ export function explain(network: PolicyNetwork, q: EvaluationQuery): string {
   const dst = network.node(q.dst)?.name ?? q.dst;
   const proto = protoName(resolveProto(q.proto));
   if (r.verdict === 'accept') {
-    return [`accept: ${src} -> ${dst}:${q.port}/${proto}`, ...r.allowedBy.map((m) => `  allowed by ${formatPosition(m.at)}: ${m.summary}`)].join('\n');
+    return [
+      `accept: ${src} -> ${dst}:${q.port}/${proto}`,
+      ...r.allowedBy.map((m) => `  allowed by ${formatPosition(m.at)}: ${m.summary}`),
+    ].join('\n');
   }
   return [`deny: ${src} -> ${dst}:${q.port}/${proto}: no rule allows it`, ...r.reasons.map((s) => `  ${s}`)].join('\n');
 }

@@ -5,7 +5,13 @@
 import jsonc from 'jsonc-parser';
 
 export function formatPolicy(text: string): string {
-  const edits = jsonc.format(text, undefined, { tabSize: 2, insertSpaces: true, eol: '\n', insertFinalNewline: true, keepLines: false });
+  const edits = jsonc.format(text, undefined, {
+    tabSize: 2,
+    insertSpaces: true,
+    eol: '\n',
+    insertFinalNewline: true,
+    keepLines: false,
+  });
   const out = jsonc.applyEdits(text, edits);
   return out.endsWith('\n') ? out : `${out}\n`;
 }

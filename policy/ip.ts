@@ -136,11 +136,17 @@ function formatV6(v: bigint): string {
   // RFC 5952: compress the longest run (length >= 2) of zero groups, the first if tied.
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = groups.map((g) => g.toString(16));
@@ -169,7 +175,8 @@ export function rangeToPrefixes(r: Range): Prefix[] {
   const hi = r.hi - base;
   while (lo <= hi) {
     let size = 0;
-    while (size < max && (lo & ((1n << BigInt(size + 1)) - 1n)) === 0n && lo + (1n << BigInt(size + 1)) - 1n <= hi) size++;
+    while (size < max && (lo & ((1n << BigInt(size + 1)) - 1n)) === 0n && lo + (1n << BigInt(size + 1)) - 1n <= hi)
+      size++;
     out.push({ family, lo: lo + base, bits: max - size });
     lo += 1n << BigInt(size);
   }
@@ -195,7 +202,10 @@ export function subtractRanges(a: Range[], b: Range[]): Range[] {
   for (const cut of normalizeRanges(b)) {
     const next: Range[] = [];
     for (const r of out) {
-      if (!overlaps(r, cut)) { next.push(r); continue; }
+      if (!overlaps(r, cut)) {
+        next.push(r);
+        continue;
+      }
       if (r.lo < cut.lo) next.push({ lo: r.lo, hi: cut.lo - 1n });
       if (r.hi > cut.hi) next.push({ lo: cut.hi + 1n, hi: r.hi });
     }

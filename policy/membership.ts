@@ -41,7 +41,10 @@ export function resolveGroups(groups: ReadonlyMap<string, GroupDefinition>): Gro
     const todo = [g];
     while (todo.length > 0) {
       for (const p of parents.get(todo.pop() as string) ?? []) {
-        if (!out.has(p)) { out.add(p); todo.push(p); }
+        if (!out.has(p)) {
+          out.add(p);
+          todo.push(p);
+        }
       }
     }
     ancestors.set(g, out);

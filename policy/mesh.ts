@@ -2,7 +2,16 @@
  * The address ranges the compiler needs to know: the mesh's own ranges (what `*` means as a
  * source) and the public internet (what autogroup:internet means through an exit node).
  */
-import { ALL_V4, formatPrefix, normalizeRanges, parsePrefix, prefixRange, type Range, rangeToPrefixes, subtractRanges } from './ip.ts';
+import {
+  ALL_V4,
+  formatPrefix,
+  normalizeRanges,
+  parsePrefix,
+  prefixRange,
+  type Range,
+  rangeToPrefixes,
+  subtractRanges,
+} from './ip.ts';
 
 export interface MeshRanges {
   /** Prefixes that hold every node address. */
@@ -37,8 +46,15 @@ export function meshPrefixes(mesh: MeshRanges): string[] {
 }
 
 const NOT_INTERNET_V4 = [
-  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16',
-  '172.16.0.0/12', '192.168.0.0/16', '224.0.0.0/4', '240.0.0.0/4',
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
 ];
 
 /** Public IPv4 and global unicast IPv6: where traffic through an exit node goes. */

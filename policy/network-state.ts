@@ -63,7 +63,12 @@ export class NetworkState {
     for (const node of nodes) {
       const old = this.nodes.get(node.id);
       if (old) this.nodeIndex.unindex(old);
-      const entry: NodeEntry = { node, slot: old?.slot ?? this.nodeIndex.takeSlot(), keys: nodeKeys(this.compiled, node), fingerprint: fingerprint(node) };
+      const entry: NodeEntry = {
+        node,
+        slot: old?.slot ?? this.nodeIndex.takeSlot(),
+        keys: nodeKeys(this.compiled, node),
+        fingerprint: fingerprint(node),
+      };
       this.nodes.set(node.id, entry);
       this.nodeIndex.index(entry);
     }
@@ -78,7 +83,12 @@ export class NetworkState {
       return new Set([node.id]);
     }
     if (old) this.nodeIndex.unindex(old);
-    const entry: NodeEntry = { node, slot: old?.slot ?? this.nodeIndex.takeSlot(), keys: nodeKeys(this.compiled, node), fingerprint: print };
+    const entry: NodeEntry = {
+      node,
+      slot: old?.slot ?? this.nodeIndex.takeSlot(),
+      keys: nodeKeys(this.compiled, node),
+      fingerprint: print,
+    };
     this.nodes.set(node.id, entry);
     this.nodeIndex.index(entry);
     return this.invalidate(node.id, old?.keys, entry.keys);
@@ -133,7 +143,10 @@ export class NetworkState {
     const addMembers = (index: Members, keys: readonly string[]): void => {
       for (const k of keys) {
         if (everyone) return;
-        if (k === ANY) { addAll(); return; }
+        if (k === ANY) {
+          addAll();
+          return;
+        }
         for (const n of index.get(k) ?? []) affected.add(n.node.id);
       }
     };
@@ -222,10 +235,15 @@ export class NetworkState {
 
   private selfSourcesOf(r: CompiledRule, user: string): string[] {
     let byRule = this.selfSources.get(user);
-    if (!byRule) { byRule = new Map(); this.selfSources.set(user, byRule); }
+    if (!byRule) {
+      byRule = new Map();
+      this.selfSources.set(user, byRule);
+    }
     let out = byRule.get(r.id);
     if (!out) {
-      out = selfSourceNodes(r, user, this.nodeIndex).flatMap((e) => e.keys.addresses).sort();
+      out = selfSourceNodes(r, user, this.nodeIndex)
+        .flatMap((e) => e.keys.addresses)
+        .sort();
       byRule.set(r.id, out);
     }
     return out;
@@ -284,12 +302,16 @@ export class NetworkState {
   addMembersOf(r: CompiledRule, into: Set<string>): void {
     const add = (index: Members, keys: readonly string[]): void => {
       for (const k of keys) {
-        if (k === ANY) { for (const n of this.nodes.keys()) into.add(n); return; }
+        if (k === ANY) {
+          for (const n of this.nodes.keys()) into.add(n);
+          return;
+        }
         for (const e of index.get(k) ?? []) into.add(e.node.id);
       }
     };
     add(this.nodeIndex.srcMembers, r.srcKeys);
-    if (r.self) for (const devices of this.nodeIndex.devicesOfUser.values()) for (const e of devices) into.add(e.node.id);
+    if (r.self)
+      for (const devices of this.nodeIndex.devicesOfUser.values()) for (const e of devices) into.add(e.node.id);
     else add(this.nodeIndex.dstMembers, r.dstKeys);
   }
 
@@ -314,7 +336,9 @@ export class NetworkState {
     let shared = this.peersBySignature.get(e.keys.signature);
     if (!shared) {
       const list = visibleTo(e, this.compiled, this.nodeIndex, this.previousPeers?.get(e.keys.signature));
-      shared = (list === this.previousPeers?.get(e.keys.signature) ? list : this.peerLists.intern(JSON.stringify(list), list)) as string[];
+      shared = (
+        list === this.previousPeers?.get(e.keys.signature) ? list : this.peerLists.intern(JSON.stringify(list), list)
+      ) as string[];
       this.peersBySignature.set(e.keys.signature, shared);
     }
     return shared;

@@ -120,8 +120,14 @@ export function changedViews(a: PolicyNetwork, b: PolicyNetwork): Set<string> {
 
 function signature(r: CompiledRule): string {
   return JSON.stringify([
-    [...r.srcKeys].sort(), [...r.srcPrefixes].sort(), r.srcAny, r.srcAll, r.self,
-    r.dsts.map((d) => [d.key, d.ports]), r.rule.protos, r.app ?? null,
+    [...r.srcKeys].sort(),
+    [...r.srcPrefixes].sort(),
+    r.srcAny,
+    r.srcAll,
+    r.self,
+    r.dsts.map((d) => [d.key, d.ports]),
+    r.rule.protos,
+    r.app ?? null,
   ]);
 }
 
@@ -159,9 +165,13 @@ function candidates(old: NetworkState, next: NetworkState): Set<string> {
     }
     if (changedKeys.size === 0) continue;
     out.add(id);
-    for (const [state, c] of [[old, old.compiled], [next, next.compiled]] as const) {
+    for (const [state, c] of [
+      [old, old.compiled],
+      [next, next.compiled],
+    ] as const) {
       for (const k of changedKeys) {
-        for (const r of [...(c.srcRulesByKey.get(k) ?? []), ...(c.dstRulesByKey.get(k) ?? [])]) state.addMembersOf(r, out);
+        for (const r of [...(c.srcRulesByKey.get(k) ?? []), ...(c.dstRulesByKey.get(k) ?? [])])
+          state.addMembersOf(r, out);
       }
     }
   }

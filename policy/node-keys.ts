@@ -57,7 +57,10 @@ export function nodeKeys(compiled: CompiledPolicy, node: PolicyNode): NodeKeys {
     identity.push(MEMBER, node.user, ...groupsOf(policy, node.user, node.idpGroups));
   }
   for (const k of identity) {
-    if (compiled.identityKeys.has(k)) { src.add(k); dst.add(k); }
+    if (compiled.identityKeys.has(k)) {
+      src.add(k);
+      dst.add(k);
+    }
   }
   const addresses = [node.ipv4, node.ipv6].filter((a) => a !== '');
   const approved = effectiveRoutes(compiled, node);
@@ -65,10 +68,15 @@ export function nodeKeys(compiled: CompiledPolicy, node: PolicyNode): NodeKeys {
   const exitNode = approved.some(isExitRoute);
   if (compiled.prefixKeys.length > 0) {
     const own = [...addresses, ...subnetRoutes].map(rangeOf).filter((r): r is Range => r !== undefined);
-    const exits = approved.filter(isExitRoute).map(rangeOf).filter((r): r is Range => r !== undefined);
+    const exits = approved
+      .filter(isExitRoute)
+      .map(rangeOf)
+      .filter((r): r is Range => r !== undefined);
     for (const p of compiled.prefixKeys) {
-      if (own.some((r) => overlaps(r, p.range))) { src.add(p.key); dst.add(p.key); }
-      else if (exits.some((r) => overlaps(r, p.range))) dst.add(p.key);
+      if (own.some((r) => overlaps(r, p.range))) {
+        src.add(p.key);
+        dst.add(p.key);
+      } else if (exits.some((r) => overlaps(r, p.range))) dst.add(p.key);
     }
   }
   if (exitNode && compiled.usesInternet) dst.add(INTERNET);

@@ -11,14 +11,24 @@ import { type Principal, principalMatches } from './principal.ts';
 export function mayOwnTag(policy: Policy, user: { email: string; idpGroups?: string[] }, tag: string): boolean {
   const def = policy.tagOwners.get(tag);
   if (!def) return false;
-  const p: Principal = { user: user.email, tags: [], label: user.email, ...(user.idpGroups ? { idpGroups: user.idpGroups } : {}) };
+  const p: Principal = {
+    user: user.email,
+    tags: [],
+    label: user.email,
+    ...(user.idpGroups ? { idpGroups: user.idpGroups } : {}),
+  };
   return def.owners.some((o) => principalMatches(policy, o.value, p));
 }
 
 function nodePrincipal(node: PolicyNode): Principal {
   return node.tags.length > 0
     ? { tags: node.tags, label: node.name }
-    : { tags: [], label: node.name, ...(node.user ? { user: node.user } : {}), ...(node.idpGroups ? { idpGroups: node.idpGroups } : {}) };
+    : {
+        tags: [],
+        label: node.name,
+        ...(node.user ? { user: node.user } : {}),
+        ...(node.idpGroups ? { idpGroups: node.idpGroups } : {}),
+      };
 }
 
 function approves(policy: Policy, approvers: Array<Located<Selector>>, p: Principal): boolean {
@@ -37,6 +47,8 @@ export function autoApprovedRoutes(policy: Policy, node: PolicyNode, advertised:
     const parsed = parsePrefix(route);
     if (!parsed.ok) return false;
     const r = prefixRange(parsed.prefix);
-    return policy.autoApprovers.routes.some((a) => contains(prefixRange(a.prefix), r) && approves(policy, a.approvers, p));
+    return policy.autoApprovers.routes.some(
+      (a) => contains(prefixRange(a.prefix), r) && approves(policy, a.approvers, p),
+    );
   });
 }

@@ -35,9 +35,7 @@ const UNSUPPORTED_SECTIONS: Record<string, string> = {
   randomizeClientPort: 'client port settings are not part of the policy',
 };
 
-export type ParseResult =
-  | { policy: Policy; diagnostics: [] }
-  | { policy?: undefined; diagnostics: Diagnostic[] };
+export type ParseResult = { policy: Policy; diagnostics: [] } | { policy?: undefined; diagnostics: Diagnostic[] };
 
 export function parsePolicy(text: string, file = 'policy.hujson'): ParseResult {
   const src = sourceText(text, file);
@@ -45,7 +43,13 @@ export function parsePolicy(text: string, file = 'policy.hujson'): ParseResult {
   if (diagnostics.length > 0) return { diagnostics };
   const ctx = new LoadContext(src);
   if (!root) {
-    ctx.diagnostics.push({ code: 'syntax', message: 'the policy is empty: write {} at least', file, line: 1, column: 1 });
+    ctx.diagnostics.push({
+      code: 'syntax',
+      message: 'the policy is empty: write {} at least',
+      file,
+      line: 1,
+      column: 1,
+    });
     return { diagnostics: ctx.diagnostics };
   }
   if (!ctx.isObject(root, 'the policy')) return { diagnostics: ctx.diagnostics };
@@ -53,8 +57,10 @@ export function parsePolicy(text: string, file = 'policy.hujson'): ParseResult {
   const sections = new Map<string, JsonNode>();
   for (const { name, key, value } of ctx.entries(root, 'the policy')) {
     const reason = UNSUPPORTED_SECTIONS[name];
-    if (reason !== undefined) ctx.report('unsupported-section', `section "${name}" is not supported by Trellis: ${reason}`, key);
-    else if (!SECTIONS.includes(name)) ctx.report('unknown-section', `unknown section "${name}" (expected one of ${SECTIONS.join(', ')})`, key);
+    if (reason !== undefined)
+      ctx.report('unsupported-section', `section "${name}" is not supported by Trellis: ${reason}`, key);
+    else if (!SECTIONS.includes(name))
+      ctx.report('unknown-section', `unknown section "${name}" (expected one of ${SECTIONS.join(', ')})`, key);
     else sections.set(name, value);
   }
 
@@ -63,7 +69,12 @@ export function parsePolicy(text: string, file = 'policy.hujson'): ParseResult {
   const closure = resolveGroups(defs.groups);
   for (const cycle of closure.cycles) {
     const at = defs.groups.get(cycle.group)?.at;
-    if (at) ctx.diagnostics.push({ code: 'group-cycle', message: `groups contain each other: ${cycle.path.join(' -> ')}`, ...at });
+    if (at)
+      ctx.diagnostics.push({
+        code: 'group-cycle',
+        message: `groups contain each other: ${cycle.path.join(' -> ')}`,
+        ...at,
+      });
   }
 
   const rules: Rule[] = [];

@@ -23,21 +23,30 @@ export function selfSourceNodes(r: CompiledRule, user: string, index: NodeIndex)
  * `previous` (the list the replaced state had for these keys) is returned as is when it holds
  * exactly these nodes, so unchanged lists stay one shared object.
  */
-export function visibleTo(e: NodeEntry, compiled: CompiledPolicy, index: NodeIndex, previous: readonly string[] | undefined): readonly string[] {
+export function visibleTo(
+  e: NodeEntry,
+  compiled: CompiledPolicy,
+  index: NodeIndex,
+  previous: readonly string[] | undefined,
+): readonly string[] {
   const srcSide = new Set<string>();
   const dstSide = new Set<string>();
   for (const k of e.keys.dst) {
     for (const r of compiled.dstRulesByKey.get(k) ?? []) if (!r.app) for (const s of r.srcKeys) srcSide.add(s);
   }
   for (const k of e.keys.src) {
-    for (const r of compiled.srcRulesByKey.get(k) ?? []) if (!r.app && !r.self) for (const d of r.dstKeys) dstSide.add(d);
+    for (const r of compiled.srcRulesByKey.get(k) ?? [])
+      if (!r.app && !r.self) for (const d of r.dstKeys) dstSide.add(d);
   }
   // Mark each peer once by slot: far cheaper than a Set of ids for hundreds of peers.
   const epoch = ++index.epoch;
   const marks = index.marks;
   const out: string[] = [];
   const take = (p: NodeEntry): void => {
-    if (marks[p.slot] !== epoch) { marks[p.slot] = epoch; out.push(p.node.id); }
+    if (marks[p.slot] !== epoch) {
+      marks[p.slot] = epoch;
+      out.push(p.node.id);
+    }
   };
   if (srcSide.has(ANY) || dstSide.has(ANY)) for (const p of index.nodes.values()) take(p);
   else {
@@ -52,10 +61,15 @@ export function visibleTo(e: NodeEntry, compiled: CompiledPolicy, index: NodeInd
       else for (const p of selfSourceNodes(r, user, index)) take(p);
     }
   }
-  if (previous !== undefined && previous.length === out.length && previous.every((id) => {
-    const p = index.nodes.get(id);
-    return p !== undefined && marks[p.slot] === epoch;
-  })) return previous;
+  if (
+    previous !== undefined &&
+    previous.length === out.length &&
+    previous.every((id) => {
+      const p = index.nodes.get(id);
+      return p !== undefined && marks[p.slot] === epoch;
+    })
+  )
+    return previous;
   out.sort();
   return out;
 }

@@ -11,8 +11,20 @@ export const DEFAULT_PROTOS: readonly number[] = [6, 17, 1, 58];
 const PORT_PROTOCOLS = new Set([6, 17, 132]);
 
 const PROTOCOL_NAMES: Record<string, number> = {
-  icmp: 1, igmp: 2, ipv4: 4, 'ip-in-ip': 4, tcp: 6, egp: 8, igp: 9, udp: 17,
-  gre: 47, esp: 50, ah: 51, 'ipv6-icmp': 58, sctp: 132, fc: 133,
+  icmp: 1,
+  igmp: 2,
+  ipv4: 4,
+  'ip-in-ip': 4,
+  tcp: 6,
+  egp: 8,
+  igp: 9,
+  udp: 17,
+  gre: 47,
+  esp: 50,
+  ah: 51,
+  'ipv6-icmp': 58,
+  sctp: 132,
+  fc: 133,
 };
 
 export const ALL_PORTS: PortRange = { first: 0, last: 65535 };

@@ -27,19 +27,29 @@ const internetRanges = INTERNET_PREFIXES.map((p) => {
 export function principalMatches(policy: Policy, s: Selector, p: Principal): boolean {
   const untaggedUser = p.tags.length === 0 ? p.user : undefined;
   switch (s.kind) {
-    case 'any': return true;
+    case 'any':
+      return true;
     case 'prefix':
-    case 'host': return p.range !== undefined && contains(prefixRange(s.prefix), p.range);
-    case 'user': return untaggedUser === s.email;
-    case 'group': return untaggedUser !== undefined && groupsOf(policy, untaggedUser, p.idpGroups).has(s.name);
-    case 'tag': return p.tags.includes(s.name);
+    case 'host':
+      return p.range !== undefined && contains(prefixRange(s.prefix), p.range);
+    case 'user':
+      return untaggedUser === s.email;
+    case 'group':
+      return untaggedUser !== undefined && groupsOf(policy, untaggedUser, p.idpGroups).has(s.name);
+    case 'tag':
+      return p.tags.includes(s.name);
     case 'autogroup':
       switch (s.name) {
-        case 'member': return untaggedUser !== undefined;
-        case 'tagged': return p.tags.length > 0;
-        case 'danger-all': return true;
-        case 'internet': return p.range !== undefined && internetRanges.some((r) => contains(r, p.range as Range));
-        case 'self': return false; // pairs a source with a destination; see `reaches`
+        case 'member':
+          return untaggedUser !== undefined;
+        case 'tagged':
+          return p.tags.length > 0;
+        case 'danger-all':
+          return true;
+        case 'internet':
+          return p.range !== undefined && internetRanges.some((r) => contains(r, p.range as Range));
+        case 'self':
+          return false; // pairs a source with a destination; see `reaches`
       }
   }
 }
@@ -47,10 +57,13 @@ export function principalMatches(policy: Policy, s: Selector, p: Principal): boo
 /** The principals a test source stands for: a group means each of its members. */
 export function principalsOf(policy: Policy, s: Selector): Principal[] {
   switch (s.kind) {
-    case 'user': return [{ user: s.email, tags: [], label: s.email }];
-    case 'tag': return [{ tags: [s.name], label: s.name }];
+    case 'user':
+      return [{ user: s.email, tags: [], label: s.email }];
+    case 'tag':
+      return [{ tags: [s.name], label: s.name }];
     case 'prefix':
-    case 'host': return [{ tags: [], range: prefixRange(s.prefix), label: s.kind === 'host' ? s.name : s.text }];
+    case 'host':
+      return [{ tags: [], range: prefixRange(s.prefix), label: s.kind === 'host' ? s.name : s.text }];
     case 'group': {
       const out: Principal[] = [];
       const seen = new Set<string>();
@@ -61,13 +74,19 @@ export function principalsOf(policy: Policy, s: Selector): Principal[] {
         if (!def) return;
         for (const u of def.users) out.push({ user: u, tags: [], label: `${u} (in ${s.name})` });
         for (const i of def.idpGroups) {
-          out.push({ user: `member of idp:${i}`, idpGroups: [i], tags: [], label: `members of idp:${i} (in ${s.name})` });
+          out.push({
+            user: `member of idp:${i}`,
+            idpGroups: [i],
+            tags: [],
+            label: `members of idp:${i} (in ${s.name})`,
+          });
         }
         for (const child of def.groups) walk(child);
       };
       walk(s.name);
       return out;
     }
-    default: return [];
+    default:
+      return [];
   }
 }

@@ -13,14 +13,19 @@ export interface SelectorScope {
   hosts: ReadonlyMap<string, Pick<HostDefinition, 'text' | 'prefix'>>;
 }
 
-export type SelectorResult =
-  | { ok: true; selector: Selector }
-  | { ok: false; code: DiagnosticCode; message: string };
+export type SelectorResult = { ok: true; selector: Selector } | { ok: false; code: DiagnosticCode; message: string };
 
 const AUTOGROUPS: readonly Autogroup[] = ['member', 'tagged', 'self', 'internet', 'danger-all'];
 /** Tailscale autogroups that name roles or SSH users, which Trellis does not model. */
 const UNSUPPORTED_AUTOGROUPS = new Set([
-  'admin', 'owner', 'it-admin', 'network-admin', 'billing-admin', 'auditor', 'shared', 'nonroot',
+  'admin',
+  'owner',
+  'it-admin',
+  'network-admin',
+  'billing-admin',
+  'auditor',
+  'shared',
+  'nonroot',
 ]);
 
 const TAG_NAME = /^tag:[A-Za-z][A-Za-z0-9-]*$/;
@@ -58,43 +63,71 @@ export function parseSelector(text: string, scope: SelectorScope): SelectorResul
     return { ok: true, selector: { kind: 'prefix', text, prefix: p.prefix } };
   }
   if (text.includes('@')) {
-    if (!USER.test(text)) return { ok: false, code: 'invalid-selector', message: `"${text}" is not a user: write name@domain` };
+    if (!USER.test(text))
+      return { ok: false, code: 'invalid-selector', message: `"${text}" is not a user: write name@domain` };
     return { ok: true, selector: { kind: 'user', email: text } };
   }
   if (text.startsWith('group:')) {
-    if (!GROUP_NAME.test(text)) return { ok: false, code: 'invalid-name', message: `"${text}" is not a valid group name` };
-    if (!has(scope.groups, text)) return { ok: false, code: 'undefined-group', message: `group "${text}" is not defined in groups` };
+    if (!GROUP_NAME.test(text))
+      return { ok: false, code: 'invalid-name', message: `"${text}" is not a valid group name` };
+    if (!has(scope.groups, text))
+      return { ok: false, code: 'undefined-group', message: `group "${text}" is not defined in groups` };
     return { ok: true, selector: { kind: 'group', name: text } };
   }
   if (text.startsWith('tag:')) {
     if (!TAG_NAME.test(text)) {
-      return { ok: false, code: 'invalid-name', message: `"${text}" is not a valid tag name: a letter, then letters, digits or "-"` };
+      return {
+        ok: false,
+        code: 'invalid-name',
+        message: `"${text}" is not a valid tag name: a letter, then letters, digits or "-"`,
+      };
     }
-    if (!has(scope.tags, text)) return { ok: false, code: 'undefined-tag', message: `tag "${text}" has no owner: declare it in tagOwners` };
+    if (!has(scope.tags, text))
+      return { ok: false, code: 'undefined-tag', message: `tag "${text}" has no owner: declare it in tagOwners` };
     return { ok: true, selector: { kind: 'tag', name: text } };
   }
   if (text.startsWith('autogroup:')) {
     const name = text.slice('autogroup:'.length);
-    if ((AUTOGROUPS as readonly string[]).includes(name)) return { ok: true, selector: { kind: 'autogroup', name: name as Autogroup } };
+    if ((AUTOGROUPS as readonly string[]).includes(name))
+      return { ok: true, selector: { kind: 'autogroup', name: name as Autogroup } };
     if (UNSUPPORTED_AUTOGROUPS.has(name)) {
-      return { ok: false, code: 'invalid-selector', message: `"${text}" is a Tailscale autogroup that Trellis does not support` };
+      return {
+        ok: false,
+        code: 'invalid-selector',
+        message: `"${text}" is a Tailscale autogroup that Trellis does not support`,
+      };
     }
-    return { ok: false, code: 'invalid-selector', message: `unknown autogroup "${text}": use autogroup:member, :tagged, :self, :internet or :danger-all` };
+    return {
+      ok: false,
+      code: 'invalid-selector',
+      message: `unknown autogroup "${text}": use autogroup:member, :tagged, :self, :internet or :danger-all`,
+    };
   }
   const host = scope.hosts.get(text);
   if (host) return { ok: true, selector: { kind: 'host', name: text, text: host.text, prefix: host.prefix } };
-  return { ok: false, code: 'undefined-host', message: `"${text}" is not an IP, a CIDR, a user, a group, a tag, an autogroup or a host defined in hosts` };
+  return {
+    ok: false,
+    code: 'undefined-host',
+    message: `"${text}" is not an IP, a CIDR, a user, a group, a tag, an autogroup or a host defined in hosts`,
+  };
 }
 
 /** The selector as written in a policy. */
 export function selectorText(s: Selector): string {
   switch (s.kind) {
-    case 'any': return '*';
-    case 'prefix': return s.text;
-    case 'host': return s.name;
-    case 'user': return s.email;
-    case 'group': return s.name;
-    case 'tag': return s.name;
-    case 'autogroup': return `autogroup:${s.name}`;
+    case 'any':
+      return '*';
+    case 'prefix':
+      return s.text;
+    case 'host':
+      return s.name;
+    case 'user':
+      return s.email;
+    case 'group':
+      return s.name;
+    case 'tag':
+      return s.name;
+    case 'autogroup':
+      return `autogroup:${s.name}`;
   }
 }

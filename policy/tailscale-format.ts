@@ -31,14 +31,21 @@ export function toTailscaleRule(r: FilterRule): TailscaleFilterRule {
 }
 
 /** Every node's peers (by name) and packet filter under `policy`. */
-export function compileTopology(policy: Policy, nodes: PolicyNode[], options?: NetworkOptions): { nodes: Record<string, TailscaleView> } {
+export function compileTopology(
+  policy: Policy,
+  nodes: PolicyNode[],
+  options?: NetworkOptions,
+): { nodes: Record<string, TailscaleView> } {
   const network = new PolicyNetwork(policy, options);
   network.loadNodes(nodes);
   const nameOf = new Map(nodes.map((n) => [n.id, n.name]));
   const out: Record<string, TailscaleView> = {};
   for (const n of [...nodes].sort((a, b) => a.name.localeCompare(b.name))) {
     out[n.name] = {
-      peers: network.peersOf(n.id).map((id) => nameOf.get(id) ?? id).sort(),
+      peers: network
+        .peersOf(n.id)
+        .map((id) => nameOf.get(id) ?? id)
+        .sort(),
       packetFilter: network.filterOf(n.id).map(toTailscaleRule),
     };
   }

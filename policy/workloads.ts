@@ -6,8 +6,7 @@
 import type { Policy, WorkloadMatch } from './model.ts';
 
 export type WorkloadIdentity =
-  | { spiffeId: string }
-  | { kubernetes: { cluster: string; namespace: string; serviceAccount: string } };
+  { spiffeId: string } | { kubernetes: { cluster: string; namespace: string; serviceAccount: string } };
 
 /**
  * A `*` segment matches exactly one path segment, except as the last segment of the pattern,
@@ -31,12 +30,13 @@ export function tagsForWorkload(policy: Policy, identity: WorkloadIdentity): str
   const tags = new Set<string>();
   for (const w of policy.workloads) {
     const m = w.match;
-    const hit = 'spiffeId' in identity
-      ? m.kind === 'spiffe' && spiffeMatches(m, identity.spiffeId)
-      : m.kind === 'kubernetes'
-        && wildcard(m.cluster, identity.kubernetes.cluster)
-        && wildcard(m.namespace, identity.kubernetes.namespace)
-        && wildcard(m.serviceAccount, identity.kubernetes.serviceAccount);
+    const hit =
+      'spiffeId' in identity
+        ? m.kind === 'spiffe' && spiffeMatches(m, identity.spiffeId)
+        : m.kind === 'kubernetes' &&
+          wildcard(m.cluster, identity.kubernetes.cluster) &&
+          wildcard(m.namespace, identity.kubernetes.namespace) &&
+          wildcard(m.serviceAccount, identity.kubernetes.serviceAccount);
     if (hit) for (const t of w.tags) tags.add(t);
   }
   return [...tags].sort();

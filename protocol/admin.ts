@@ -40,7 +40,9 @@ export const NodeView = z.object({
 export type NodeView = z.infer<typeof NodeView>;
 
 export const RenameNodeRequest = z.strictObject({ name: z.string().min(1).max(63) });
-export const SetTagsRequest = z.strictObject({ tags: z.array(z.string().regex(/^tag:[A-Za-z][A-Za-z0-9-]*$/, 'must be tag:<name>')).max(64) });
+export const SetTagsRequest = z.strictObject({
+  tags: z.array(z.string().regex(/^tag:[A-Za-z][A-Za-z0-9-]*$/, 'must be tag:<name>')).max(64),
+});
 export const ApproveRoutesRequest = z.strictObject({ routes: z.array(z.string().max(43)).max(256) });
 
 export const PreAuthKeyView = z.object({

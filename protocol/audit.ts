@@ -12,7 +12,10 @@ export const AuditListQuery = z.strictObject({
   outcome: z.enum(['success', 'failure']).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   /** `nextCursor` of the previous page. */
-  cursor: z.string().regex(/^\d{1,15}$/, 'must be the nextCursor of a previous page').optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be the nextCursor of a previous page')
+    .optional(),
 });
 export type AuditListQuery = z.infer<typeof AuditListQuery>;
 

@@ -15,7 +15,7 @@ export function bytesToIp(bytes: Uint8Array): string | undefined {
   // RFC 5952: the longest run (of two or more) of zero groups becomes "::".
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
     if (j - i > bestLen) [best, bestLen] = [i, j - i];

@@ -33,7 +33,12 @@ export const OidcCredential = z.strictObject({
   loginId: z.string().min(1).max(128),
 });
 
-export const Credential = z.discriminatedUnion('type', [PreAuthKeyCredential, SpiffeJwtCredential, KubernetesCredential, OidcCredential]);
+export const Credential = z.discriminatedUnion('type', [
+  PreAuthKeyCredential,
+  SpiffeJwtCredential,
+  KubernetesCredential,
+  OidcCredential,
+]);
 export type Credential = z.infer<typeof Credential>;
 
 const Hostname = z.string().min(1).max(253);

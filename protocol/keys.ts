@@ -6,9 +6,7 @@ import { z } from 'zod';
  */
 const BASE64_32 = /^[A-Za-z0-9+/]{43}=$/;
 
-export const PublicKey = z
-  .string()
-  .regex(BASE64_32, 'must be a 32-byte key in base64 (44 characters ending in "=")');
+export const PublicKey = z.string().regex(BASE64_32, 'must be a 32-byte key in base64 (44 characters ending in "=")');
 export type PublicKey = z.infer<typeof PublicKey>;
 
 export const WireGuardKey = PublicKey.describe('WireGuard public key (X25519, base64)');

@@ -64,7 +64,8 @@ export function parseProof(header: string | undefined): ProofFields | string {
   const [scheme, value, ...rest] = header.split(' ');
   if (scheme !== PROOF_SCHEME || !value || rest.length) return `Authorization must use the ${PROOF_SCHEME} scheme`;
   const parts = value.split('.');
-  if (parts.length !== 5 || parts[0] !== PROOF_VERSION) return `proof must be ${PROOF_VERSION}.<key>.<time>.<nonce>.<signature>`;
+  if (parts.length !== 5 || parts[0] !== PROOF_VERSION)
+    return `proof must be ${PROOF_VERSION}.<key>.<time>.<nonce>.<signature>`;
   const [, key, ts, nonce, sig] = parts as [string, string, string, string, string];
   if (!/^\d{1,15}$/.test(ts)) return 'proof time must be unix milliseconds';
   const machineKey = fromB64url(key);

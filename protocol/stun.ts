@@ -21,7 +21,12 @@ const FINGERPRINT_XOR = 0x5354554e;
 const FAMILY_IPV4 = 0x01;
 const FAMILY_IPV6 = 0x02;
 /** Comprehension-required attributes (< 0x8000) this codec understands, or may ignore safely. */
-const KNOWN_REQUIRED = new Set([ATTR_MAPPED_ADDRESS, ATTR_XOR_MAPPED_ADDRESS, 0x0006 /* USERNAME */, 0x0008 /* MESSAGE-INTEGRITY */]);
+const KNOWN_REQUIRED = new Set([
+  ATTR_MAPPED_ADDRESS,
+  ATTR_XOR_MAPPED_ADDRESS,
+  0x0006 /* USERNAME */,
+  0x0008 /* MESSAGE-INTEGRITY */,
+]);
 
 export interface StunAddress {
   address: string;
@@ -88,7 +93,7 @@ function parseMessage(p: Uint8Array): Message | undefined {
   if (!isStunMessage(p)) return undefined;
   const v = view(p);
   const attributes: Attribute[] = [];
-  for (let at = STUN_HEADER_SIZE; at < p.length; ) {
+  for (let at = STUN_HEADER_SIZE; at < p.length;) {
     if (at + 4 > p.length) return undefined;
     const type = v.getUint16(at);
     const length = v.getUint16(at + 2);
@@ -96,7 +101,8 @@ function parseMessage(p: Uint8Array): Message | undefined {
     if (end > p.length) return undefined;
     if (type === ATTR_FINGERPRINT) {
       // Last by definition; the CRC covers everything before it, with the header's length as sent.
-      if (length !== 4 || end !== p.length || v.getUint32(at + 4) !== fingerprintOf(p.subarray(0, at))) return undefined;
+      if (length !== 4 || end !== p.length || v.getUint32(at + 4) !== fingerprintOf(p.subarray(0, at)))
+        return undefined;
     } else {
       attributes.push({ type, value: p.subarray(at + 4, end) });
     }
@@ -143,7 +149,8 @@ function mask(transactionId: Uint8Array): Uint8Array {
 
 function encodeXorAddress(transactionId: Uint8Array, mapped: StunAddress): Uint8Array | undefined {
   // A dual-stack socket reports IPv4 senders as ::ffff:a.b.c.d; they are IPv4 clients.
-  const ip = mapped.address.startsWith('::ffff:') && mapped.address.includes('.') ? mapped.address.slice(7) : mapped.address;
+  const ip =
+    mapped.address.startsWith('::ffff:') && mapped.address.includes('.') ? mapped.address.slice(7) : mapped.address;
   const bytes = ipToBytes(ip);
   if (!bytes || !Number.isInteger(mapped.port) || mapped.port < 0 || mapped.port > 65535) return undefined;
   const m = mask(transactionId);

@@ -69,7 +69,14 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   const policies = new PolicyService(store, now);
   const active = await policies.load();
-  const relay = await openRelay({ dataDir: config.dataDir, host: config.listen.host, udpPort: config.relay.udpPort, stunPort: config.relay.stunPort, publicUrl: config.publicUrl });
+  const relay = await openRelay({
+    dataDir: config.dataDir,
+    host: config.listen.host,
+    udpPort: config.relay.udpPort,
+    stunPort: config.relay.stunPort,
+    publicUrl: config.publicUrl,
+  });
+  // eslint-disable-next-line prefer-const -- assigned below, once the engine it observes exists
   let metrics: ServerMetrics | undefined;
   const relaySettings = { udpPort: 0, wsPath: RELAY_WS_PATH, ...relay?.settings };
   const engine = new NetmapEngine(active.policy, active.record.starter, {
@@ -83,7 +90,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     },
   });
   metrics = new ServerMetrics({
-    connected: () => engine.connectedCount, nodes: () => engine.nodeCount, queues: () => engine.queueDepths(),
+    connected: () => engine.connectedCount,
+    nodes: () => engine.nodeCount,
+    queues: () => engine.queueDepths(),
     ...(relay && { relay: () => ({ ...relay.port.stats, stunAnswers: stun.counts.answered }) }),
   });
   policies.onChange((p) => engine.setPolicy(p.policy, p.record.starter));
@@ -93,10 +102,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   // One responder for both ports: a forged source gets its limit once, not once per port.
   const stun = new StunResponder(now);
   relay?.port.start({
-    directory: { nodeForKey: (k) => engine.nodeIdForWireguardKey(k), wireguardKey: (id) => engine.node(id)?.record.wireguardKey, visiblePeers: (id) => engine.visiblePeers(id) },
+    directory: {
+      nodeForKey: (k) => engine.nodeIdForWireguardKey(k),
+      wireguardKey: (id) => engine.node(id)?.record.wireguardKey,
+      visiblePeers: (id) => engine.visiblePeers(id),
+    },
     observed: (id, endpoint) => engine.setObservedEndpoint(id, endpoint),
     answerOther: (packet, from) => stun.answer(packet, from),
-    now, logger,
+    now,
+    logger,
   });
   relay?.stun?.start(stun, logger);
 
@@ -104,9 +118,22 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const audit = new AuditLog(store, logger, now);
   // Known once listening (port 0 picks one); the OpenAPI document and sign-in links name it.
   let url = config.publicUrl ?? '';
-  const identity = setUpIdentity(config, { store, users, audit, now, logger, policy: () => policies.current().policy, publicUrl: () => url });
+  const identity = setUpIdentity(config, {
+    store,
+    users,
+    audit,
+    now,
+    logger,
+    policy: () => policies.current().policy,
+    publicUrl: () => url,
+  });
   const nodes = new NodeService({
-    store, engine, policies, addresses, now, audit,
+    store,
+    engine,
+    policies,
+    addresses,
+    now,
+    audit,
     authenticators: identity.authenticators,
     ephemeralGraceMs: config.nodes.ephemeralGraceSeconds * 1000,
   });
@@ -122,32 +149,66 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       ...identityAdminRoutes({ audit, store, nodes, users, engine }),
       ...adminRoutes({ store, nodes, users, keys, policies, engine, policyWarning: () => engine.policyWarning() }),
     ],
-    auth, authLimiter, now, logger, metrics, audit,
-    pages: identity.logins ? [loginPages(identity.logins, { secureCookies: () => url.startsWith('https:'), limit: (ip) => authLimiter.take(ip, now()) })] : [],
+    auth,
+    authLimiter,
+    now,
+    logger,
+    metrics,
+    audit,
+    pages: identity.logins
+      ? [
+          loginPages(identity.logins, {
+            secureCookies: () => url.startsWith('https:'),
+            limit: (ip) => authLimiter.take(ip, now()),
+          }),
+        ]
+      : [],
     maxBodyBytes: config.limits.maxBodyBytes,
     publicUrl: () => url,
-    health: () => ({ ok: true, detail: { nodes: engine.nodeCount, connected: engine.connectedCount, policyVersion: policies.current().record.version } }),
+    health: () => ({
+      ok: true,
+      detail: {
+        nodes: engine.nodeCount,
+        connected: engine.connectedCount,
+        policyVersion: policies.current().record.version,
+      },
+    }),
   });
 
   const server = await listen(app.fetch, config.listen.host, config.listen.port);
-  const paths = relay && new PathBroker({
-    visiblePeers: (id) => engine.visiblePeers(id),
-    candidatesOf: (id) => {
-      const live = engine.node(id);
-      return live?.online ? { endpoints: live.record.endpoints, observed: live.observedEndpoint } : undefined;
-    },
-    send: (id, text) => engine.sendTo(id, text),
-    now,
-  });
+  const paths =
+    relay &&
+    new PathBroker({
+      visiblePeers: (id) => engine.visiblePeers(id),
+      candidatesOf: (id) => {
+        const live = engine.node(id);
+        return live?.online ? { endpoints: live.record.endpoints, observed: live.observedEndpoint } : undefined;
+      },
+      send: (id, text) => engine.sendTo(id, text),
+      now,
+    });
   const upgrades = new UpgradeRouter(server);
   const stream = attachMapStream(upgrades, {
-    auth, engine, nodes, logger, now, limiter: authLimiter, ...(paths && { paths }),
+    auth,
+    engine,
+    nodes,
+    logger,
+    now,
+    limiter: authLimiter,
+    ...(paths && { paths }),
     heartbeatMs: config.nodes.heartbeatSeconds * 1000,
   });
-  const wsRelay = relay && attachWsRelay(upgrades, RELAY_WS_PATH, { port: relay.port, auth, limiter: authLimiter, logger, now });
+  const wsRelay =
+    relay && attachWsRelay(upgrades, RELAY_WS_PATH, { port: relay.port, auth, limiter: authLimiter, logger, now });
   const expiry = setInterval(() => {
     for (const id of engine.expireDue()) {
-      void audit.record({ kind: 'node.expire', outcome: 'success', actor: 'system', nodeId: id, message: 'node key expired; removed from maps until it signs in again' });
+      void audit.record({
+        kind: 'node.expire',
+        outcome: 'success',
+        actor: 'system',
+        nodeId: id,
+        message: 'node key expired; removed from maps until it signs in again',
+      });
     }
   }, 5_000);
   expiry.unref();
@@ -157,12 +218,24 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   auditPruner.unref();
 
   const port = (server.address() as AddressInfo).port;
-  url = config.publicUrl ?? `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
-  logger.info({ url, mapPath: MAP_PATH, nodes: engine.nodeCount, policyVersion: active.record.version }, 'trellis server listening');
+  url =
+    config.publicUrl ??
+    `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
+  logger.info(
+    { url, mapPath: MAP_PATH, nodes: engine.nodeCount, policyVersion: active.record.version },
+    'trellis server listening',
+  );
   if (active.record.starter) logger.warn(engine.policyWarning());
 
   return {
-    url, store, engine, keys, users, logger, relay: relay?.port, stunPort: relay?.stun?.port,
+    url,
+    store,
+    engine,
+    keys,
+    users,
+    logger,
+    relay: relay?.port,
+    stunPort: relay?.stun?.port,
     async close() {
       clearInterval(expiry);
       clearInterval(auditPruner);
@@ -182,7 +255,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   };
 }
 
-function listen(fetch: (req: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<Server> {
+function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  hostname: string,
+  port: number,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname, port }, () => resolve(server as Server)) as Server;
     server.once('error', reject);

@@ -54,8 +54,7 @@ export class TrellisError extends Error {
 
 export const invalid = (code: string, message: string, where?: string) =>
   new TrellisError('invalid', code, message, where);
-export const unauthenticated = (code: string, message: string) =>
-  new TrellisError('unauthenticated', code, message);
+export const unauthenticated = (code: string, message: string) => new TrellisError('unauthenticated', code, message);
 export const forbidden = (code: string, message: string) => new TrellisError('forbidden', code, message);
 export const notFound = (code: string, message: string) => new TrellisError('not_found', code, message);
 export const conflict = (code: string, message: string, where?: string) =>

@@ -7,7 +7,15 @@ import { ControlLink } from './control-link.ts';
 import { localEndpoints } from './endpoints.ts';
 import type { Engine } from './engine.ts';
 import { AgentError } from './errors.ts';
-import type { AgentState, LoginRequest, LoginStarted, LoginWaitResponse, StatusResponse, UpRequest, WhoisResponse } from './local-api/messages.ts';
+import type {
+  AgentState,
+  LoginRequest,
+  LoginStarted,
+  LoginWaitResponse,
+  StatusResponse,
+  UpRequest,
+  WhoisResponse,
+} from './local-api/messages.ts';
 import { MapApplier } from './map-applier.ts';
 import { Membership } from './membership.ts';
 import { PersonSignIn } from './person-sign-in.ts';
@@ -48,7 +56,6 @@ export interface AgentOptions {
 
 const DEFAULT_UP_WAIT_MS = 15_000;
 
-
 export class Agent {
   private readonly store: StateStore;
   private readonly membership: Membership;
@@ -63,7 +70,9 @@ export class Agent {
     const { engine, logger: log } = options;
     this.store = new StateStore(options.stateDir);
     this.membership = new Membership({
-      store: this.store, engine, serverUrl: options.serverUrl,
+      store: this.store,
+      engine,
+      serverUrl: options.serverUrl,
       running: () => this.state === 'running',
       leave: async () => {
         this.workload.stop();
@@ -81,7 +90,9 @@ export class Agent {
       log,
     });
     this.maps = new MapApplier({
-      engine, store: this.store, link: this.link,
+      engine,
+      store: this.store,
+      link: this.link,
       serverUrl: () => this.membership.node?.serverUrl,
       server: () => this.membership.control(),
       wireguardKey: () => this.membership.wireguardKey(),
@@ -91,8 +102,12 @@ export class Agent {
         this.setState('running');
       },
       failed: (err) => this.fail('applying the network map', err),
-      iface: options.iface, listenPort: options.listenPort, meshRanges: options.meshRanges,
-      relayTransport: options.relayTransport ?? 'auto', ...(options.dns && { dns: options.dns }), log,
+      iface: options.iface,
+      listenPort: options.listenPort,
+      meshRanges: options.meshRanges,
+      relayTransport: options.relayTransport ?? 'auto',
+      ...(options.dns && { dns: options.dns }),
+      log,
     });
     this.workload = new WorkloadMembership({
       node: () => this.membership.node,
@@ -134,7 +149,7 @@ export class Agent {
   /** Joins (with a credential) or reconnects (without); resolves once the first map is applied. */
   async up(req: UpRequest): Promise<StatusResponse> {
     const serverUrl = await this.membership.useServer(req.serverUrl);
-    const workload = req.workload && await this.workload.read(req.workload);
+    const workload = req.workload && (await this.workload.read(req.workload));
     const credential = workload ? workload.credential : req.credential;
     // A new credential replaces whatever kept the old one fresh.
     if (credential) this.workload.stop();
@@ -146,7 +161,11 @@ export class Agent {
   }
 
   /** Joins at the server, then (re)opens the stream and waits for a map from it to be applied. */
-  private async join(req: UpRequest & { serverUrl: string }, credential: Credential | undefined, workload: WorkloadSpec | undefined): Promise<void> {
+  private async join(
+    req: UpRequest & { serverUrl: string },
+    credential: Credential | undefined,
+    workload: WorkloadSpec | undefined,
+  ): Promise<void> {
     await this.membership.join(req, credential, workload);
     const before = this.maps.fromServer;
     if (!this.link.open || credential) {
@@ -157,7 +176,10 @@ export class Agent {
       if (saved && this.state !== 'running') this.maps.submit({ ...saved, fromServer: false });
       this.link.connect(req.serverUrl, this.membership.machineKey(), saved);
     }
-    await this.waitFor(() => this.maps.fromServer > before || (this.state === 'running' && !credential && this.link.connected), req.waitMs ?? DEFAULT_UP_WAIT_MS);
+    await this.waitFor(
+      () => this.maps.fromServer > before || (this.state === 'running' && !credential && this.link.connected),
+      req.waitMs ?? DEFAULT_UP_WAIT_MS,
+    );
   }
 
   /** `trellis agent --token-file ...`: see WorkloadMembership.joinOnStart. */
@@ -207,9 +229,14 @@ export class Agent {
     const renewal = this.workload.status();
     const relayEndpoint = this.maps.relayEndpoint;
     return statusView({
-      state: this.state, connected: this.link.connected, iface: this.options.iface, listenPort: this.options.listenPort, relayTransport: this.maps.relayTransport,
+      state: this.state,
+      connected: this.link.connected,
+      iface: this.options.iface,
+      listenPort: this.options.listenPort,
+      relayTransport: this.maps.relayTransport,
       ...(this.options.dns?.status && { dns: this.options.dns.status }),
-      mapVersion: this.maps.version, peers: map?.peers.values() ?? [],
+      mapVersion: this.maps.version,
+      peers: map?.peers.values() ?? [],
       ...(device && { device }),
       ...(self && { self }),
       ...(node?.serverUrl && { serverUrl: node.serverUrl }),
@@ -233,7 +260,9 @@ export class Agent {
     this.link.disconnect();
     await this.maps.stop();
     // Fail closed: a node that is no longer a member keeps no peers and no open ports.
-    await this.options.engine.teardown({ keepGuard: true }).catch((err: unknown) => this.fail('tearing down after goodbye', err));
+    await this.options.engine
+      .teardown({ keepGuard: true })
+      .catch((err: unknown) => this.fail('tearing down after goodbye', err));
     this.store.forget({ keys: false });
     this.membership.dropSelf();
     this.maps.forget();

@@ -49,7 +49,10 @@ export class ControlLink {
       onConnection: (up) => {
         this.up = up;
         if (up) this.report(stream);
-        this.deps.log.info({ connected: up, server: serverUrl }, up ? 'map stream open' : 'map stream closed; retrying with backoff');
+        this.deps.log.info(
+          { connected: up, server: serverUrl },
+          up ? 'map stream open' : 'map stream closed; retrying with backoff',
+        );
       },
     });
     // Resume: the stream asks for what changed since the map we still hold.

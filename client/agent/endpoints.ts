@@ -7,7 +7,12 @@ import type { CandidateContext } from '../paths/candidates.ts';
  * the WireGuard port. Loopback, link-local, mesh addresses and container bridges are useless to
  * a peer (or would route WireGuard into itself) and are left out. IPv4 first: it is the likelier direct path.
  */
-export function localEndpoints(listenPort: number, meshIface: string, meshRanges: readonly string[], max = 16): string[] {
+export function localEndpoints(
+  listenPort: number,
+  meshIface: string,
+  meshRanges: readonly string[],
+  max = 16,
+): string[] {
   const ranges = meshRanges.map((r) => parsePrefix(r));
   const v4: string[] = [];
   const v6: string[] = [];
@@ -45,7 +50,11 @@ export function localSubnets(meshIface: string, meshRanges: readonly string[]): 
 }
 
 /** What a path trial needs to know of this machine's links (client/paths/candidates.ts). */
-export function candidateContext(listenPort: number, meshIface: string, meshRanges: readonly string[]): CandidateContext {
+export function candidateContext(
+  listenPort: number,
+  meshIface: string,
+  meshRanges: readonly string[],
+): CandidateContext {
   return {
     isOnLink: onLinkMatcher(localSubnets(meshIface, meshRanges)),
     hasIPv6: localEndpoints(listenPort, meshIface, meshRanges).some((e) => e.startsWith('[')),
@@ -62,7 +71,9 @@ export function onLinkMatcher(subnets: readonly string[]): (endpoint: string) =>
     }
   });
   return (endpoint) => {
-    const ip = endpoint.startsWith('[') ? endpoint.slice(1, endpoint.indexOf(']')) : endpoint.slice(0, endpoint.lastIndexOf(':'));
+    const ip = endpoint.startsWith('[')
+      ? endpoint.slice(1, endpoint.indexOf(']'))
+      : endpoint.slice(0, endpoint.lastIndexOf(':'));
     let host: Prefix;
     try {
       host = parsePrefix(ip);

@@ -51,10 +51,14 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.runner = options.runner ?? run;
-    this.firewall = new NftFirewall({
-      iface: options.iface, ...(options.probePort !== undefined && { probePort: options.probePort }),
-      ...(options.serviceAddresses && { localOnly: options.serviceAddresses.map((a) => a.split('/')[0]!) }),
-    }, this.runner);
+    this.firewall = new NftFirewall(
+      {
+        iface: options.iface,
+        ...(options.probePort !== undefined && { probePort: options.probePort }),
+        ...(options.serviceAddresses && { localOnly: options.serviceAddresses.map((a) => a.split('/')[0]!) }),
+      },
+      this.runner,
+    );
   }
 
   get running(): boolean {
@@ -70,10 +74,16 @@ export class Engine {
       const netKey = `${config.addresses.join(',')} ${meshRanges.join(',')}`;
       if (!this.net || netKey !== this.netKey) {
         await this.net?.addresses.remove();
-        this.net = new MeshNetwork({
-          iface: this.options.iface, addresses: config.addresses, meshRanges, ...(this.options.serviceAddresses && { serviceAddresses: this.options.serviceAddresses }),
-          ...(this.options.mtu && { mtu: this.options.mtu }),
-        }, this.runner);
+        this.net = new MeshNetwork(
+          {
+            iface: this.options.iface,
+            addresses: config.addresses,
+            meshRanges,
+            ...(this.options.serviceAddresses && { serviceAddresses: this.options.serviceAddresses }),
+            ...(this.options.mtu && { mtu: this.options.mtu }),
+          },
+          this.runner,
+        );
         this.netKey = netKey;
       }
       await this.net.apply();

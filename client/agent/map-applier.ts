@@ -65,9 +65,14 @@ export class MapApplier {
   constructor(private readonly deps: MapApplierDeps) {
     const { engine, link, listenPort, iface, log } = deps;
     const meshRanges = () => this.meshRanges;
-    this.loop = new ApplyLoop((map) => this.apply(map), (err) => deps.failed(err));
+    this.loop = new ApplyLoop(
+      (map) => this.apply(map),
+      (err) => deps.failed(err),
+    );
     this.paths = new PathManager({
-      map: () => link.map, relayEndpoint: () => this.endpoint, device: () => engine.state(),
+      map: () => link.map,
+      relayEndpoint: () => this.endpoint,
+      device: () => engine.state(),
       setEndpoint: (key, endpoint) => engine.setPeerEndpoint(key, endpoint),
       restartHandshakes: (keys) => engine.restartHandshakes(keys),
       request: (peerId) => link.requestPath(peerId),
@@ -85,10 +90,14 @@ export class MapApplier {
       log,
     });
     this.relay = new RelayTransport({
-      mode: deps.relayTransport, wireguardPort: listenPort, log,
+      mode: deps.relayTransport,
+      wireguardPort: listenPort,
+      log,
       server: () => deps.server(),
-      device: () => engine.state(), nudge: (keys) => engine.initiateHandshakes(keys),
-      restart: () => engine.restartHandshakes(), reapply: () => this.loop.again(),
+      device: () => engine.state(),
+      nudge: (keys) => engine.initiateHandshakes(keys),
+      restart: () => engine.restartHandshakes(),
+      reapply: () => this.loop.again(),
     });
   }
 
@@ -128,8 +137,13 @@ export class MapApplier {
     if (!state.self) return;
     const meshRanges = this.checkedRanges(state.meshRanges);
     this.loop.submit({
-      version: state.version, self: state.self, peers: [...state.peers.values()], packetFilter: state.packetFilter,
-      ...(state.relay && { relay: state.relay }), ...(meshRanges && { meshRanges }), ...(state.dns && { dns: state.dns }),
+      version: state.version,
+      self: state.self,
+      peers: [...state.peers.values()],
+      packetFilter: state.packetFilter,
+      ...(state.relay && { relay: state.relay }),
+      ...(meshRanges && { meshRanges }),
+      ...(state.dns && { dns: state.dns }),
       fromServer: true,
     });
   }
@@ -139,7 +153,10 @@ export class MapApplier {
     if (!ranges) return undefined;
     const bad = ranges.find((r) => !r.includes('/') || !isPrefix(r));
     if (bad === undefined) return [...ranges];
-    this.deps.log.warn({ range: bad }, 'the map names a mesh range that is not a CIDR prefix; keeping this agent\'s own ranges');
+    this.deps.log.warn(
+      { range: bad },
+      "the map names a mesh range that is not a CIDR prefix; keeping this agent's own ranges",
+    );
     return undefined;
   }
 
@@ -163,11 +180,18 @@ export class MapApplier {
 
   private async apply(map: AppliedMap): Promise<void> {
     const url = this.deps.serverUrl();
-    const serverHost = map.relay?.wireguardKey && !map.relay.endpoint && url !== undefined ? await serverAddress(url) : undefined;
-    const config = this.relay.configure(map.relay, (relayEndpoint) => reconfig(map, {
-      privateKey: this.deps.wireguardKey(), listenPort: this.deps.listenPort, ...(serverHost && { serverHost }),
-      directPaths: this.paths.directPaths(), trials: this.paths.trials(), ...(relayEndpoint && { relayEndpoint }),
-    }));
+    const serverHost =
+      map.relay?.wireguardKey && !map.relay.endpoint && url !== undefined ? await serverAddress(url) : undefined;
+    const config = this.relay.configure(map.relay, (relayEndpoint) =>
+      reconfig(map, {
+        privateKey: this.deps.wireguardKey(),
+        listenPort: this.deps.listenPort,
+        ...(serverHost && { serverHost }),
+        directPaths: this.paths.directPaths(),
+        trials: this.paths.trials(),
+        ...(relayEndpoint && { relayEndpoint }),
+      }),
+    );
     this.endpoint = this.relay.relayedEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;
     await this.deps.engine.apply(config);
     await this.renewIfRelayRestarted(map);
@@ -181,7 +205,10 @@ export class MapApplier {
     if (fromServer && map !== this.counted) this.appliedFromServer += 1;
     this.counted = map;
     this.deps.applied();
-    this.deps.log.debug({ version: map.version, peers: config.peers.length, rules: config.filter.length }, 'map applied');
+    this.deps.log.debug(
+      { version: map.version, peers: config.peers.length, rules: config.filter.length },
+      'map applied',
+    );
   }
 
   /** Names are a convenience: a DNS failure (the port taken, say) must not hold the network back. */
@@ -209,10 +236,14 @@ export class MapApplier {
     this.relayInstance = now;
     if (before === undefined || now === undefined || now === before || this.endpoint === undefined) return;
     const own = map.self.wireguardKey;
-    const relayed = ((await this.deps.engine.state())?.peers ?? []).filter((p) => p.endpoint === this.endpoint && own < p.publicKey).map((p) => p.publicKey);
+    const relayed = ((await this.deps.engine.state())?.peers ?? [])
+      .filter((p) => p.endpoint === this.endpoint && own < p.publicKey)
+      .map((p) => p.publicKey);
     const keys = [...new Set([...(map.relay?.wireguardKey ? [map.relay.wireguardKey] : []), ...relayed])];
     this.deps.log.info({ peers: keys.length }, 'the relay restarted; renewing the sessions through it');
     // Best effort: WireGuard itself renews a stalled session within ~15 s anyway.
-    await this.deps.engine.renewSessions(keys).catch((err: unknown) => this.deps.log.warn({ err }, 'renewing the relayed sessions failed'));
+    await this.deps.engine
+      .renewSessions(keys)
+      .catch((err: unknown) => this.deps.log.warn({ err }, 'renewing the relayed sessions failed'));
   }
 }

@@ -57,7 +57,8 @@ export class Membership {
   /** The server for a request; joining another server than before starts afresh as a new node. */
   async useServer(requested: string | undefined): Promise<string> {
     const serverUrl = requested ?? this.current?.serverUrl ?? this.deps.serverUrl;
-    if (!serverUrl) throw new AgentError('agent.bad_request', 'no server: pass --server URL (the node has not joined one before)');
+    if (!serverUrl)
+      throw new AgentError('agent.bad_request', 'no server: pass --server URL (the node has not joined one before)');
     if (this.current && this.current.serverUrl !== serverUrl) {
       // Another mesh: this machine becomes a new node there; nothing of the old one is kept.
       await this.deps.leave();
@@ -73,7 +74,11 @@ export class Membership {
    * Registers with `credential`, or without one updates what the request changes on the node
    * that already joined; then saves the node with its preferences, wanting to run.
    */
-  async join(req: UpRequest & { serverUrl: string }, credential: Credential | undefined, workload: WorkloadSpec | undefined): Promise<void> {
+  async join(
+    req: UpRequest & { serverUrl: string },
+    credential: Credential | undefined,
+    workload: WorkloadSpec | undefined,
+  ): Promise<void> {
     const { serverUrl } = req;
     const node = this.current;
     const prefs: NodeState = {
@@ -94,12 +99,17 @@ export class Membership {
       const self = await this.register(control, prefs, credential).catch(async (err: unknown) => {
         // Nothing was running before: do not leave the device prepared above behind.
         if (!this.deps.running()) await this.deps.engine.teardown({ keepGuard: true }).catch(() => undefined);
-        throw new AgentError('agent.join_failed', `joining ${serverUrl} failed: ${(err as Error).message}`, { cause: err });
+        throw new AgentError('agent.join_failed', `joining ${serverUrl} failed: ${(err as Error).message}`, {
+          cause: err,
+        });
       });
       prefs.self = self;
       prefs.signedInAt = Date.now();
     } else if (!prefs.self) {
-      throw new AgentError('agent.not_logged_in', 'this node has not joined yet: pass a credential (trellis up --auth-key KEY, --login or --token-file PATH)');
+      throw new AgentError(
+        'agent.not_logged_in',
+        'this node has not joined yet: pass a credential (trellis up --auth-key KEY, --login or --token-file PATH)',
+      );
     } else if (req.hostname !== undefined || req.advertiseRoutes !== undefined) {
       prefs.self = await control.update({
         ...(req.hostname !== undefined && { hostname: req.hostname }),
@@ -123,7 +133,8 @@ export class Membership {
 
   /** The applied map's self record (addresses, name) is saved when it changed. */
   noteSelf(self: SelfNode): void {
-    if (this.current && JSON.stringify(this.current.self) !== JSON.stringify(self)) this.save({ ...this.current, self });
+    if (this.current && JSON.stringify(this.current.self) !== JSON.stringify(self))
+      this.save({ ...this.current, self });
   }
 
   /** `down`: a restarted agent stays down until `up`. False when the machine never joined. */
@@ -157,7 +168,10 @@ export class Membership {
   }
 
   private newKeys(): Keys {
-    const keys = { machinePrivateKey: generateMachineKey().privateKey, wireguardPrivateKey: generateKeyPair().privateKey };
+    const keys = {
+      machinePrivateKey: generateMachineKey().privateKey,
+      wireguardPrivateKey: generateKeyPair().privateKey,
+    };
     this.deps.store.writeKeys(keys);
     return keys;
   }

@@ -37,13 +37,20 @@ export class PersonSignIn {
     try {
       return await this.signIns.start(async (present, signal) => {
         const credential = await signInWithOidc({
-          control, hostname, present, signal, ...(provider && { provider }), ...(device && { device }),
+          control,
+          hostname,
+          present,
+          signal,
+          ...(provider && { provider }),
+          ...(device && { device }),
         });
         return this.deps.up({ ...upFields, serverUrl, hostname, credential });
       });
     } catch (err) {
       if (err instanceof AgentError) throw err;
-      throw new AgentError('agent.join_failed', `signing in at ${serverUrl} failed: ${(err as Error).message}`, { cause: err });
+      throw new AgentError('agent.join_failed', `signing in at ${serverUrl} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -53,7 +60,11 @@ export class PersonSignIn {
     } catch (err) {
       if (err instanceof AgentError) throw err;
       const code = (err as { code?: string }).code;
-      throw new AgentError('agent.join_failed', `the sign-in failed: ${(err as Error).message}${code ? ` [${code}]` : ''}`, { cause: err });
+      throw new AgentError(
+        'agent.join_failed',
+        `the sign-in failed: ${(err as Error).message}${code ? ` [${code}]` : ''}`,
+        { cause: err },
+      );
     }
   }
 

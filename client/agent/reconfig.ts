@@ -80,7 +80,11 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
     seen.add(p.wireguardKey);
     // With a relay, a peer starts there (reachable within a round trip to the server, whatever
     // NATs lie between) until the path manager finds it a direct path.
-    const endpoint = !relay ? p.endpoints[0] : options.trials?.has(p.wireguardKey) ? undefined : (options.directPaths?.get(p.wireguardKey) ?? relay.endpoint);
+    const endpoint = !relay
+      ? p.endpoints[0]
+      : options.trials?.has(p.wireguardKey)
+        ? undefined
+        : (options.directPaths?.get(p.wireguardKey) ?? relay.endpoint);
     peers.push({
       publicKey: p.wireguardKey,
       allowedIPs: [...p.allowedIPs],
@@ -99,7 +103,11 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
 }
 
 /** The server as a WireGuard peer, when the map has a relay key and we know where it listens. */
-export function relayPeer(relay: RelayConfig | undefined, serverHost: string | undefined, override?: string): PeerConfig | undefined {
+export function relayPeer(
+  relay: RelayConfig | undefined,
+  serverHost: string | undefined,
+  override?: string,
+): PeerConfig | undefined {
   if (!relay?.wireguardKey || relay.udpPort <= 0) return undefined;
   const host = serverHost?.includes(':') && !serverHost.startsWith('[') ? `[${serverHost}]` : serverHost;
   const endpoint = override ?? relay.endpoint ?? (host !== undefined ? `${host}:${relay.udpPort}` : undefined);

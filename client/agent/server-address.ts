@@ -14,5 +14,8 @@ export async function serverAddress(serverUrl: string): Promise<string | undefin
     return undefined;
   }
   if (isIP(host)) return host;
-  return lookup(host).then((r) => r.address, () => undefined);
+  return lookup(host).then(
+    (r) => r.address,
+    () => undefined,
+  );
 }

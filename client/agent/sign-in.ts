@@ -31,8 +31,16 @@ export class SignIns {
     const prompt = new Promise<LoginPrompt>((resolve) => {
       shown = resolve;
     });
-    const pending: Pending = { id: randomUUID(), controller, done: run((p) => shown(p), controller.signal), settled: false };
-    pending.done.then(() => (pending.settled = true), () => (pending.settled = true));
+    const pending: Pending = {
+      id: randomUUID(),
+      controller,
+      done: run((p) => shown(p), controller.signal),
+      settled: false,
+    };
+    pending.done.then(
+      () => (pending.settled = true),
+      () => (pending.settled = true),
+    );
     this.current = pending;
     const first = await Promise.race([prompt, pending.done.then(() => undefined)]).catch((err: unknown) => {
       if (this.current === pending) this.current = undefined;
@@ -45,7 +53,11 @@ export class SignIns {
   /** Waits up to `waitMs` for the sign-in `id`; a failed sign-in rejects with its error. */
   async wait(id: string, waitMs: number): Promise<SignInOutcome> {
     const pending = this.current;
-    if (!pending || pending.id !== id) throw new AgentError('agent.not_found', 'no such sign-in in progress (it finished, was cancelled, or another one started)');
+    if (!pending || pending.id !== id)
+      throw new AgentError(
+        'agent.not_found',
+        'no such sign-in in progress (it finished, was cancelled, or another one started)',
+      );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => {
       timer = setTimeout(resolve, waitMs, undefined);

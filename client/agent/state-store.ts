@@ -52,7 +52,12 @@ export type SavedMap = z.infer<typeof SavedMap>;
 /** A saved map as the stream's MapState takes it. */
 export function asFullMap(saved: SavedMap): FullMap {
   const { relay, dns, ...rest } = saved;
-  return { type: 'full', ...rest, dns: dns ?? { domain: '', nameservers: [] }, relay: relay ?? { udpPort: 0, wsPath: '' } };
+  return {
+    type: 'full',
+    ...rest,
+    dns: dns ?? { domain: '', nameservers: [] },
+    relay: relay ?? { udpPort: 0, wsPath: '' },
+  };
 }
 
 export class StateStore {
@@ -90,7 +95,8 @@ export class StateStore {
 
   /** Forgets the node (keys stay unless `keys` is set): a later `up` joins afresh. */
   forget(options: { keys?: boolean } = {}): void {
-    for (const f of ['node.json', 'map.json', ...(options.keys ? ['keys.json'] : [])]) rmSync(join(this.dir, f), { force: true });
+    for (const f of ['node.json', 'map.json', ...(options.keys ? ['keys.json'] : [])])
+      rmSync(join(this.dir, f), { force: true });
   }
 
   private read<T>(name: string, schema: z.ZodType<T>): T | undefined {
@@ -106,7 +112,9 @@ export class StateStore {
     try {
       json = JSON.parse(text);
     } catch (err) {
-      throw new AgentError('agent.state_unreadable', `${path} is not JSON; move it away to start afresh`, { cause: err });
+      throw new AgentError('agent.state_unreadable', `${path} is not JSON; move it away to start afresh`, {
+        cause: err,
+      });
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {

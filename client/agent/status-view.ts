@@ -35,18 +35,33 @@ const DAY_MS = 86_400_000;
 
 export function statusView(i: StatusInputs): StatusResponse {
   const byKey = new Map((i.device?.peers ?? []).map((p) => [p.publicKey, p]));
-  const peers = [...i.peers].sort((a, b) => a.name.localeCompare(b.name)).map((p): PeerStatus => {
-    const d = byKey.get(p.wireguardKey);
-    const latencyMs = i.paths?.(p.id)?.latencyMs;
-    return {
-      id: p.id, name: p.name, publicKey: p.wireguardKey, addresses: p.addresses, allowedIPs: p.allowedIPs, tags: p.tags, online: p.online,
-      rxBytes: d?.rxBytes ?? 0, txBytes: d?.txBytes ?? 0,
-      ...(p.user !== undefined && { user: p.user }),
-      ...(d?.endpoint !== undefined && { endpoint: d.endpoint, path: i.relayEndpoint === undefined || i.paths?.(p.id)?.direct !== undefined ? 'direct' as const : 'relay' as const }),
-      ...(latencyMs !== undefined && { latencyMs: Math.round(latencyMs * 10) / 10 }),
-      ...(d?.lastHandshake && { lastHandshake: d.lastHandshake.toISOString() }),
-    };
-  });
+  const peers = [...i.peers]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((p): PeerStatus => {
+      const d = byKey.get(p.wireguardKey);
+      const latencyMs = i.paths?.(p.id)?.latencyMs;
+      return {
+        id: p.id,
+        name: p.name,
+        publicKey: p.wireguardKey,
+        addresses: p.addresses,
+        allowedIPs: p.allowedIPs,
+        tags: p.tags,
+        online: p.online,
+        rxBytes: d?.rxBytes ?? 0,
+        txBytes: d?.txBytes ?? 0,
+        ...(p.user !== undefined && { user: p.user }),
+        ...(d?.endpoint !== undefined && {
+          endpoint: d.endpoint,
+          path:
+            i.relayEndpoint === undefined || i.paths?.(p.id)?.direct !== undefined
+              ? ('direct' as const)
+              : ('relay' as const),
+        }),
+        ...(latencyMs !== undefined && { latencyMs: Math.round(latencyMs * 10) / 10 }),
+        ...(d?.lastHandshake && { lastHandshake: d.lastHandshake.toISOString() }),
+      };
+    });
   const s = i.self;
   return {
     state: i.state,
@@ -58,7 +73,17 @@ export function statusView(i: StatusInputs): StatusResponse {
     ...(i.dns && { dns: i.dns }),
     peers,
     ...(i.serverUrl && { serverUrl: i.serverUrl }),
-    ...(s && { self: { id: s.id, name: s.name, publicKey: s.wireguardKey, ipv4: s.ipv4, ipv6: s.ipv6, tags: s.tags, ...(s.user !== undefined && { user: s.user }) } }),
+    ...(s && {
+      self: {
+        id: s.id,
+        name: s.name,
+        publicKey: s.wireguardKey,
+        ipv4: s.ipv4,
+        ipv6: s.ipv6,
+        tags: s.tags,
+        ...(s.user !== undefined && { user: s.user }),
+      },
+    }),
     ...(i.policyWarning && { policyWarning: i.policyWarning }),
     ...(i.lastError && { lastError: i.lastError }),
     ...(s?.keyExpiry && { keyExpiry: s.keyExpiry }),
@@ -76,10 +101,18 @@ function signInNeed(i: StatusInputs): Pick<StatusResponse, 'signIn'> {
   if (expiry === undefined || i.workload) return {};
   const left = expiry - (i.now ?? Date.now());
   const at = new Date(expiry).toISOString();
-  if (left <= 0) return { signIn: { state: 'expired', message: `this node's key expired at ${at}: sign in again with trellis up --login` } };
+  if (left <= 0)
+    return {
+      signIn: { state: 'expired', message: `this node's key expired at ${at}: sign in again with trellis up --login` },
+    };
   const lifetime = i.signedInAt !== undefined && i.signedInAt < expiry ? expiry - i.signedInAt : DAY_MS * 5;
   if (left > Math.min(DAY_MS, lifetime / 5)) return {};
-  return { signIn: { state: 'soon', message: `this node's key expires in ${duration(left)} (at ${at}): renew it with trellis up --login` } };
+  return {
+    signIn: {
+      state: 'soon',
+      message: `this node's key expires in ${duration(left)} (at ${at}): renew it with trellis up --login`,
+    },
+  };
 }
 
 function duration(ms: number): string {

@@ -15,8 +15,12 @@ export function whois(ip: string, self: SelfNode | undefined, peers: Iterable<Pe
     if (err instanceof PrefixError) throw new AgentError('agent.bad_request', `"${ip}" is not an IP address`);
     throw err;
   }
-  if (host.bits !== (host.family === 4 ? 32 : 128)) throw new AgentError('agent.bad_request', `"${ip}" is a prefix; give one IP address`);
-  const nodes: Array<{ node: Peer; self: boolean }> = [...(self ? [{ node: self as Peer, self: true }] : []), ...[...peers].map((node) => ({ node, self: false }))];
+  if (host.bits !== (host.family === 4 ? 32 : 128))
+    throw new AgentError('agent.bad_request', `"${ip}" is a prefix; give one IP address`);
+  const nodes: Array<{ node: Peer; self: boolean }> = [
+    ...(self ? [{ node: self as Peer, self: true }] : []),
+    ...[...peers].map((node) => ({ node, self: false })),
+  ];
   let best: { node: Peer; self: boolean; matched: string; bits: number } | undefined;
   for (const { node, self: isSelf } of nodes) {
     for (const text of [...node.addresses, ...node.allowedIPs]) {
@@ -30,7 +34,12 @@ export function whois(ip: string, self: SelfNode | undefined, peers: Iterable<Pe
   return {
     ip,
     node: {
-      id: node.id, name: node.name, self: best.self, addresses: node.addresses, tags: node.tags, matched: best.matched,
+      id: node.id,
+      name: node.name,
+      self: best.self,
+      addresses: node.addresses,
+      tags: node.tags,
+      matched: best.matched,
       ...(node.user !== undefined && { user: node.user }),
     },
   };

@@ -98,7 +98,11 @@ export class WorkloadMembership {
     try {
       while (this.joining) {
         try {
-          await this.deps.up({ workload: spec, ...(serverUrl && { serverUrl }), ...(options.hostname && { hostname: options.hostname }) });
+          await this.deps.up({
+            workload: spec,
+            ...(serverUrl && { serverUrl }),
+            ...(options.hostname && { hostname: options.hostname }),
+          });
           log.info({ node: this.deps.node()?.self?.name }, 'joined with the workload token');
           return;
         } catch (err) {
@@ -116,7 +120,10 @@ export class WorkloadMembership {
 
   private start(spec: WorkloadSpec, source: TokenSource, registered?: { token: string; self: SelfNode }): void {
     this.stop();
-    const renewal = new WorkloadRenewal({ source, logger: this.deps.log, register: (token) => this.renew(spec, token) }, registered);
+    const renewal = new WorkloadRenewal(
+      { source, logger: this.deps.log, register: (token) => this.renew(spec, token) },
+      registered,
+    );
     this.renewal = renewal;
     renewal.start();
     // Not registered yet in this process (a restart): register with the current token now.
@@ -131,7 +138,8 @@ export class WorkloadMembership {
   private async renew(spec: WorkloadSpec, token: string): Promise<SelfNode> {
     const credential = workloadCredential(spec, token);
     const node = this.deps.node();
-    if (node && !node.wantRunning) throw new AgentError('agent.not_logged_in', 'the node is down (trellis down); not renewing');
+    if (node && !node.wantRunning)
+      throw new AgentError('agent.not_logged_in', 'the node is down (trellis down); not renewing');
     if (!node?.self || !this.deps.member()) {
       await this.deps.join(node?.serverUrl ?? this.deps.serverUrl!, credential, spec);
       return this.deps.node()!.self!;

@@ -44,7 +44,10 @@ export class WorkloadRenewal {
   private readonly now: () => number;
 
   /** `registered`: the registration that just succeeded with the source's current token, if any. */
-  constructor(private readonly o: RenewalOptions, registered?: { token: string; self: SelfNode }) {
+  constructor(
+    private readonly o: RenewalOptions,
+    registered?: { token: string; self: SelfNode },
+  ) {
     this.now = o.now ?? Date.now;
     this.lastToken = registered?.token ?? '';
     if (registered) this.noteRegistered(registered.token, registered.self);
@@ -99,14 +102,20 @@ export class WorkloadRenewal {
         const self = await this.o.register(token);
         this.lastToken = token;
         this.noteRegistered(token, self);
-        this.o.logger.info({ source: this.o.source.description, keyExpiry: self.keyExpiry }, 'registered again with a fresh workload token');
+        this.o.logger.info(
+          { source: this.o.source.description, keyExpiry: self.keyExpiry },
+          'registered again with a fresh workload token',
+        );
       }
       this.lastError = undefined;
       this.backoff.reset();
     } catch (err) {
       this.lastError = (err as Error).message;
       delay = this.backoff.next();
-      this.o.logger.warn({ source: this.o.source.description, code: (err as { code?: string }).code, retryInMs: delay }, `workload token renewal failed: ${this.lastError}`);
+      this.o.logger.warn(
+        { source: this.o.source.description, code: (err as { code?: string }).code, retryInMs: delay },
+        `workload token renewal failed: ${this.lastError}`,
+      );
     }
     this.schedule(delay);
   }
@@ -131,7 +140,9 @@ export class WorkloadRenewal {
     const left = this.expiresAt - this.now();
     if (left > 60_000) return;
     this.warned = true;
-    this.o.logger.warn({ source: this.o.source.description, expiresAt: new Date(this.expiresAt).toISOString() },
-      `the ${this.o.source.description} still holds the token this node registered with; the node leaves the mesh at expiry unless it is renewed`);
+    this.o.logger.warn(
+      { source: this.o.source.description, expiresAt: new Date(this.expiresAt).toISOString() },
+      `the ${this.o.source.description} still holds the token this node registered with; the node leaves the mesh at expiry unless it is renewed`,
+    );
   }
 }

@@ -39,9 +39,28 @@ const USAGE = `usage: trellis agent [options]
 const DEFAULT_MESH_RANGES = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'];
 
 export async function agentCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, {
-    values: ['state-dir', 'socket', 'socket-group', 'interface', 'port', 'mtu', 'server', 'mesh-ranges', 'wireguard', 'relay-transport', 'dns', 'log-level', 'hostname', ...WORKLOAD_FLAGS],
-  }, USAGE);
+  const flags = parseFlags(
+    argv,
+    {
+      values: [
+        'state-dir',
+        'socket',
+        'socket-group',
+        'interface',
+        'port',
+        'mtu',
+        'server',
+        'mesh-ranges',
+        'wireguard',
+        'relay-transport',
+        'dns',
+        'log-level',
+        'hostname',
+        ...WORKLOAD_FLAGS,
+      ],
+    },
+    USAGE,
+  );
   const v = (name: string) => flags.values.get(name);
   const stateDir = stateDirOf(flags);
   const iface = ifaceName('interface', v('interface') ?? 'trellis0');
@@ -50,16 +69,23 @@ export async function agentCommand(argv: string[]): Promise<number> {
   if (mtu !== undefined && mtu < 1280) throw new CliError(`--mtu: ${mtu} is below 1280, the least IPv6 allows`, 2);
   const server = v('server') ?? process.env.TRELLIS_SERVER;
   const meshRanges = (v('mesh-ranges') ?? DEFAULT_MESH_RANGES.join(',')).split(',').map((s) => s.trim());
-  for (const r of meshRanges) if (!r.includes('/') || !isPrefix(r)) throw new CliError(`--mesh-ranges: "${r}" is not a CIDR prefix with host bits clear`, 2);
+  for (const r of meshRanges)
+    if (!r.includes('/') || !isPrefix(r))
+      throw new CliError(`--mesh-ranges: "${r}" is not a CIDR prefix with host bits clear`, 2);
   const level = oneOf('log-level', v('log-level') ?? 'info', ['error', 'warn', 'info', 'debug'] as const);
   const prefer = oneOf('wireguard', v('wireguard') ?? 'auto', ['auto', 'wireguard-go'] as const);
   const relayTransport = oneOf('relay-transport', v('relay-transport') ?? 'auto', RELAY_TRANSPORT_MODES);
   const dns = oneOf('dns', v('dns') ?? 'on', ['on', 'off'] as const) === 'on';
   const gid = v('socket-group') === undefined ? undefined : groupId(v('socket-group')!);
   const workload = workloadFrom(flags, process.env);
-  if (workload && !server) throw new CliError(`--${workload.source.type === 'file' ? 'token-file' : 'workload-api'}: a workload joins on start, so it needs --server URL (or TRELLIS_SERVER)`, 2);
+  if (workload && !server)
+    throw new CliError(
+      `--${workload.source.type === 'file' ? 'token-file' : 'workload-api'}: a workload joins on start, so it needs --server URL (or TRELLIS_SERVER)`,
+      2,
+    );
   const name = v('hostname') === undefined ? undefined : hostname('hostname', v('hostname')!);
-  if (process.getuid?.() !== 0) throw new CliError('trellis agent must run as root (it creates interfaces, routes and nftables rules)', 1);
+  if (process.getuid?.() !== 0)
+    throw new CliError('trellis agent must run as root (it creates interfaces, routes and nftables rules)', 1);
 
   const logger = pino({ level, base: { iface } }, pino.destination(2));
   const engine = new Engine({
@@ -68,11 +94,22 @@ export async function agentCommand(argv: string[]): Promise<number> {
     ...(mtu !== undefined && { mtu }),
     probePort: PATH_PROBE_PORT,
     ...(dns && { serviceAddresses: [`${DNS_SERVICE_ADDRESS}/32`] }),
-    openDevice: deviceOpener({ iface, prefer, logFile: join(stateDir, 'wireguard-go.log'), onEvent: (e) => logger.info({ event: e.type }, `wireguard: ${e.type}`) }),
+    openDevice: deviceOpener({
+      iface,
+      prefer,
+      logFile: join(stateDir, 'wireguard-go.log'),
+      onEvent: (e) => logger.info({ event: e.type }, `wireguard: ${e.type}`),
+    }),
     onError: (what, err) => logger.error({ err }, `${what} failed`),
   });
   const agent = new Agent({
-    stateDir, iface, listenPort, meshRanges, engine, logger, relayTransport,
+    stateDir,
+    iface,
+    listenPort,
+    meshRanges,
+    engine,
+    logger,
+    relayTransport,
     ...(dns && { dns: new MeshDns(iface, logger) }),
     ...(server && { serverUrl: serverUrl('server', server) }),
   });
@@ -95,7 +132,9 @@ export async function agentCommand(argv: string[]): Promise<number> {
 
 function groupId(group: string): number {
   if (/^\d+$/.test(group)) return Number(group);
-  const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.split(':')[0] === group);
+  const line = readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[0] === group);
   if (!line) throw new CliError(`--socket-group: no group "${group}" in /etc/group`, 2);
   return Number(line.split(':')[2]);
 }

@@ -19,23 +19,27 @@ const USAGE = `usage: trellis COMMAND ...
 type Command = (argv: string[]) => Promise<number>;
 
 /** Node commands load on demand: `trellis status` should not pay for the policy compiler. */
-const node = (load: () => Promise<Command>): Command => async (argv) => {
-  const { CliError } = await import('./policy/io.ts');
-  try {
-    return await (await load())(argv);
-  } catch (err) {
-    if (err instanceof CliError) {
-      (err.exitCode === 0 ? process.stdout : process.stderr).write(`${err.message}\n`);
-      return err.exitCode;
+const node =
+  (load: () => Promise<Command>): Command =>
+  async (argv) => {
+    const { CliError } = await import('./policy/io.ts');
+    try {
+      return await (
+        await load()
+      )(argv);
+    } catch (err) {
+      if (err instanceof CliError) {
+        (err.exitCode === 0 ? process.stdout : process.stderr).write(`${err.message}\n`);
+        return err.exitCode;
+      }
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && err instanceof Error) {
+        process.stderr.write(`trellis: ${err.message} [${code}]\n`);
+        return 1;
+      }
+      throw err;
     }
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && err instanceof Error) {
-      process.stderr.write(`trellis: ${err.message} [${code}]\n`);
-      return 1;
-    }
-    throw err;
-  }
-};
+  };
 
 const COMMANDS: Record<string, Command> = {
   policy: async (argv) => (await import('./policy/index.ts')).policyCommand(argv),
@@ -55,7 +59,9 @@ export async function main(argv: string[]): Promise<number> {
   const command = name === undefined ? undefined : COMMANDS[name];
   if (!command) {
     const asked = name === 'help' || name === '--help' || name === '-h';
-    (asked ? process.stdout : process.stderr).write(`${name && !asked ? `trellis: unknown command "${name}"\n\n` : ''}${USAGE}\n`);
+    (asked ? process.stdout : process.stderr).write(
+      `${name && !asked ? `trellis: unknown command "${name}"\n\n` : ''}${USAGE}\n`,
+    );
     return asked ? 0 : 2;
   }
   return command(rest);

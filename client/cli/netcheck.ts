@@ -29,9 +29,13 @@ async function serverOf(flags: Parsed): Promise<string> {
   try {
     status = await agentClient(flags).status();
   } catch (err) {
-    throw new CliError(`no --server given, and no agent answers at ${socketPathOf(flags)} (${(err as Error).message}); give --server URL`, 2);
+    throw new CliError(
+      `no --server given, and no agent answers at ${socketPathOf(flags)} (${(err as Error).message}); give --server URL`,
+      2,
+    );
   }
-  if (!status.serverUrl) throw new CliError('no --server given, and the agent has not joined a server yet; give --server URL', 2);
+  if (!status.serverUrl)
+    throw new CliError('no --server given, and the agent has not joined a server yet; give --server URL', 2);
   return status.serverUrl;
 }
 
@@ -39,17 +43,30 @@ export function formatNetcheck(r: NetcheckReport): string {
   const yesNo = (b: boolean | null) => (b === null ? 'unknown' : b ? 'yes' : 'no');
   const ms = (v: number | null) => (v === null ? '-' : `${v.toFixed(1)} ms`);
   const port = (p: PortProbe | null) =>
-    p === null ? 'none on this server' : `${p.target} ${p.mapped ? `sees ${p.mapped}, ${ms(p.rttMs)} (${p.answered}/${p.sent} answered)` : `no answer (${p.sent} sent)`}`;
-  const udp = r.udp.reachable === null ? 'not checked (the server runs no UDP relay)' : r.udp.reachable ? 'reachable' : 'blocked (no STUN answer)';
+    p === null
+      ? 'none on this server'
+      : `${p.target} ${p.mapped ? `sees ${p.mapped}, ${ms(p.rttMs)} (${p.answered}/${p.sent} answered)` : `no answer (${p.sent} sent)`}`;
+  const udp =
+    r.udp.reachable === null
+      ? 'not checked (the server runs no UDP relay)'
+      : r.udp.reachable
+        ? 'reachable'
+        : 'blocked (no STUN answer)';
   const rows: Array<[string, string]> = [
     ['server', r.server],
     ['UDP', udp],
     ['  relay port', port(r.udp.relayPort)],
     ['  STUN port', port(r.udp.stunPort)],
-    ['mapping varies', `${yesNo(r.udp.mappingVariesByDestination)}${r.udp.mappingVariesByDestination ? ' (the NAT maps by destination: hard NAT)' : ''}`],
+    [
+      'mapping varies',
+      `${yesNo(r.udp.mappingVariesByDestination)}${r.udp.mappingVariesByDestination ? ' (the NAT maps by destination: hard NAT)' : ''}`,
+    ],
     ['behind NAT', yesNo(r.udp.behindNat)],
     ['relay latency', `${ms(r.relayLatencyMs)} (STUN round trip)`],
-    ['control latency', `${ms(r.control.tcpLatencyMs)} (TCP connect; the WebSocket relay ${r.control.wsPath} goes this way)`],
+    [
+      'control latency',
+      `${ms(r.control.tcpLatencyMs)} (TCP connect; the WebSocket relay ${r.control.wsPath} goes this way)`,
+    ],
     ['global IPv6', yesNo(r.ipv6.global)],
     ['verdict', r.verdict.text],
   ];

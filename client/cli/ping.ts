@@ -13,11 +13,15 @@ const USAGE = `usage: trellis ping PEER [--tcp PORT] [--count N] [--timeout SECO
   --6               use the peer's IPv6 address`;
 
 export async function pingCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, {
-    values: ['tcp', 'count', 'timeout', ...SOCKET_FLAGS],
-    switches: ['6'],
-    positional: { min: 1, max: 1, names: 'PEER' },
-  }, USAGE);
+  const flags = parseFlags(
+    argv,
+    {
+      values: ['tcp', 'count', 'timeout', ...SOCKET_FLAGS],
+      switches: ['6'],
+      positional: { min: 1, max: 1, names: 'PEER' },
+    },
+    USAGE,
+  );
   const v = (name: string) => flags.values.get(name);
   const tcp = v('tcp') === undefined ? undefined : port('tcp', v('tcp')!);
   const count = positiveInt('count', v('count') ?? '3', 1000);
@@ -27,7 +31,10 @@ export async function pingCommand(argv: string[]): Promise<number> {
   const { name, ip } = resolvePeer(flags.positional[0]!, status, flags.switches.has('6'));
   const pathTo = async () => {
     const now = await agent.status().catch(() => status);
-    return describePath(now.peers.find((p) => p.name === name), now.relayTransport);
+    return describePath(
+      now.peers.find((p) => p.name === name),
+      now.relayTransport,
+    );
   };
   let answered = 0;
   for (let i = 0; i < count; i++) {
@@ -44,7 +51,10 @@ export async function pingCommand(argv: string[]): Promise<number> {
 }
 
 /** `, direct 198.51.100.2:41641` or `, through the relay 203.0.113.5:3478`; empty for a route target. */
-export function describePath(peer: StatusResponse['peers'][number] | undefined, transport?: StatusResponse['relayTransport']): string {
+export function describePath(
+  peer: StatusResponse['peers'][number] | undefined,
+  transport?: StatusResponse['relayTransport'],
+): string {
   if (!peer?.endpoint) return '';
   if (peer.path !== 'relay') return `, direct ${peer.endpoint}`;
   return transport === 'websocket' ? ', through the relay (over a WebSocket)' : `, through the relay ${peer.endpoint}`;
@@ -61,5 +71,8 @@ function resolvePeer(arg: string, status: StatusResponse, v6: boolean): { name: 
   }
   if (isIP(arg)) return { name: arg, ip: arg }; // e.g. an address behind a subnet route
   const names = status.peers.map((p) => p.name).join(', ');
-  throw new CliError(`no peer named "${arg}" in this node's map${names ? ` (peers: ${names})` : ' (it has no peers)'}`, 1);
+  throw new CliError(
+    `no peer named "${arg}" in this node's map${names ? ` (peers: ${names})` : ' (it has no peers)'}`,
+    1,
+  );
 }

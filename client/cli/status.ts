@@ -9,25 +9,43 @@ const USAGE = `usage: trellis status [--json] [--socket PATH | --state-dir DIR]
 export async function statusCommand(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { values: [...SOCKET_FLAGS], switches: ['json'] }, USAGE);
   const status = await agentClient(flags).status();
-  process.stdout.write(flags.switches.has('json') ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, new Date()));
+  process.stdout.write(
+    flags.switches.has('json') ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, new Date()),
+  );
   return status.state === 'running' ? 0 : 1;
 }
 
 export function formatStatus(s: StatusResponse, now: Date): string {
   const lines: string[] = [];
-  const conn = s.connected ? 'connected' : s.state === 'running' ? 'server unreachable, last map in force' : 'not connected';
+  const conn = s.connected
+    ? 'connected'
+    : s.state === 'running'
+      ? 'server unreachable, last map in force'
+      : 'not connected';
   lines.push(`state:  ${s.state} (${conn})${s.serverUrl ? ` ${s.serverUrl}` : ''}`);
-  if (s.self) lines.push(`self:   ${s.self.name}  ${s.self.ipv4}  ${s.self.ipv6}  ${s.self.user ?? s.self.tags.join(',')}  ${s.interface}:${s.listenPort}`);
-  if (s.relayTransport) lines.push(`relay:  ${s.relayTransport === 'websocket' ? 'over a WebSocket to the server (UDP to it is blocked)' : 'UDP'}`);
+  if (s.self)
+    lines.push(
+      `self:   ${s.self.name}  ${s.self.ipv4}  ${s.self.ipv6}  ${s.self.user ?? s.self.tags.join(',')}  ${s.interface}:${s.listenPort}`,
+    );
+  if (s.relayTransport)
+    lines.push(
+      `relay:  ${s.relayTransport === 'websocket' ? 'over a WebSocket to the server (UDP to it is blocked)' : 'UDP'}`,
+    );
   if (s.dns) {
-    const where = s.dns.system === 'none' ? `; no systemd-resolved here: send ${s.dns.domain} to ${s.dns.server} in your resolver` : '';
+    const where =
+      s.dns.system === 'none'
+        ? `; no systemd-resolved here: send ${s.dns.domain} to ${s.dns.server} in your resolver`
+        : '';
     lines.push(`dns:    <name>.${s.dns.domain} at ${s.dns.server}${where}`);
   }
   if (s.policyWarning) lines.push(`warning: ${s.policyWarning}`);
   if (s.lastError) lines.push(`error:  ${s.lastError}`);
   if (s.signIn) lines.push(`sign in: ${s.signIn.message}`);
   else if (s.state === 'needs-login' && !s.workload) lines.push('sign in: trellis up --login (or --auth-key KEY)');
-  if (s.workload) lines.push(`token:  ${s.workload.source}${s.workload.expiresAt ? `, node key expires ${s.workload.expiresAt}` : ''}${s.workload.lastError ? ` (renewal failing: ${s.workload.lastError})` : ''}`);
+  if (s.workload)
+    lines.push(
+      `token:  ${s.workload.source}${s.workload.expiresAt ? `, node key expires ${s.workload.expiresAt}` : ''}${s.workload.lastError ? ` (renewal failing: ${s.workload.lastError})` : ''}`,
+    );
   if (s.peers.length === 0) {
     lines.push('no peers');
     return `${lines.join('\n')}\n`;
@@ -36,14 +54,26 @@ export function formatStatus(s: StatusResponse, now: Date): string {
     p.name,
     p.addresses.map((a) => a.replace(/\/(32|128)$/, '')).join(' '),
     p.user ?? p.tags.join(','),
-    p.path === 'relay' ? (s.relayTransport === 'websocket' ? 'relay (WebSocket)' : `relay ${p.endpoint}`) : p.endpoint ? `direct ${p.endpoint}` : '-',
+    p.path === 'relay'
+      ? s.relayTransport === 'websocket'
+        ? 'relay (WebSocket)'
+        : `relay ${p.endpoint}`
+      : p.endpoint
+        ? `direct ${p.endpoint}`
+        : '-',
     p.latencyMs !== undefined ? `${p.latencyMs} ms` : '-',
     p.lastHandshake ? `${Math.max(0, Math.round((now.getTime() - Date.parse(p.lastHandshake)) / 1000))}s ago` : 'never',
     `rx ${bytes(p.rxBytes)} tx ${bytes(p.txBytes)}`,
   ]);
   const header = ['PEER', 'ADDRESSES', 'OWNER', 'PATH', 'LATENCY', 'HANDSHAKE', 'TRANSFER'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [header, ...rows]) lines.push(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const r of [header, ...rows])
+    lines.push(
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
   return `${lines.join('\n')}\n`;
 }
 

@@ -21,33 +21,61 @@ ${CREDENTIAL_PROVIDERS.map((p) => `  ${p.usage}`).join('\n')}
   --socket PATH | --state-dir DIR   where the agent listens`;
 
 export async function upCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, {
-    values: ['server', 'hostname', 'advertise-routes', 'advertise-tags', 'timeout', ...SOCKET_FLAGS, ...CREDENTIAL_PROVIDERS.flatMap((p) => p.flags), ...WORKLOAD_FLAGS, 'provider'],
-    switches: ['json', 'login', 'device'],
-  }, USAGE);
+  const flags = parseFlags(
+    argv,
+    {
+      values: [
+        'server',
+        'hostname',
+        'advertise-routes',
+        'advertise-tags',
+        'timeout',
+        ...SOCKET_FLAGS,
+        ...CREDENTIAL_PROVIDERS.flatMap((p) => p.flags),
+        ...WORKLOAD_FLAGS,
+        'provider',
+      ],
+      switches: ['json', 'login', 'device'],
+    },
+    USAGE,
+  );
   const v = (name: string) => flags.values.get(name);
   const server = v('server') ?? process.env.TRELLIS_SERVER;
   const credential = await credentialFrom(flags, process.env);
   const workload = workloadFrom(flags, { SPIFFE_ENDPOINT_SOCKET: process.env.SPIFFE_ENDPOINT_SOCKET });
   const login = flags.switches.has('login');
-  const ways = [credential && credential.type, workload && (workload.source.type === 'file' ? '--token-file' : '--workload-api'), login && '--login'].filter(Boolean);
+  const ways = [
+    credential && credential.type,
+    workload && (workload.source.type === 'file' ? '--token-file' : '--workload-api'),
+    login && '--login',
+  ].filter(Boolean);
   if (ways.length > 1) throw new CliError(`give one way to sign in, not several (${ways.join(', ')})`, 2);
-  if (!login && (flags.switches.has('device') || v('provider') !== undefined)) throw new CliError(`--${flags.switches.has('device') ? 'device' : 'provider'} goes with --login`, 2);
-  if (v('provider') !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(v('provider')!)) throw new CliError(`--provider: "${v('provider')}" must be a provider's short lowercase name`, 2);
+  if (!login && (flags.switches.has('device') || v('provider') !== undefined))
+    throw new CliError(`--${flags.switches.has('device') ? 'device' : 'provider'} goes with --login`, 2);
+  if (v('provider') !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(v('provider')!))
+    throw new CliError(`--provider: "${v('provider')}" must be a provider's short lowercase name`, 2);
   const req: UpRequest = {
     ...(server !== undefined && { serverUrl: serverUrl('server', server) }),
     ...(credential && { credential }),
     ...(workload && { workload }),
     ...(v('hostname') !== undefined && { hostname: hostname('hostname', v('hostname')!) }),
-    ...(v('advertise-routes') !== undefined && { advertiseRoutes: cidrList('advertise-routes', v('advertise-routes')!) }),
+    ...(v('advertise-routes') !== undefined && {
+      advertiseRoutes: cidrList('advertise-routes', v('advertise-routes')!),
+    }),
     ...(v('advertise-tags') !== undefined && { advertiseTags: tagList('advertise-tags', v('advertise-tags')!) }),
     waitMs: Math.round(seconds('timeout', v('timeout') ?? '15', 120) * 1000),
   };
   const agent = agentClient(flags);
   const status = login
-    ? await signInThroughAgent(agent, {
-      ...req, ...(flags.switches.has('device') && { device: true }), ...(v('provider') !== undefined && { provider: v('provider')! }),
-    }, { write: (t) => (flags.switches.has('json') ? process.stderr : process.stdout).write(t) })
+    ? await signInThroughAgent(
+        agent,
+        {
+          ...req,
+          ...(flags.switches.has('device') && { device: true }),
+          ...(v('provider') !== undefined && { provider: v('provider')! }),
+        },
+        { write: (t) => (flags.switches.has('json') ? process.stderr : process.stdout).write(t) },
+      )
     : await agent.up(req);
   if (flags.switches.has('json')) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
   else process.stdout.write(`${describeUp(status)}\n`);
@@ -55,11 +83,16 @@ export async function upCommand(argv: string[]): Promise<number> {
 }
 
 export function describeUp(s: StatusResponse): string {
-  if (s.state !== 'running') return `not up yet (${s.state})${s.lastError ? `: ${s.lastError}` : ''}; see trellis status`;
+  if (s.state !== 'running')
+    return `not up yet (${s.state})${s.lastError ? `: ${s.lastError}` : ''}; see trellis status`;
   const self = s.self!;
   return [
     `up: ${self.name} is ${self.ipv4} and ${self.ipv6} on ${s.serverUrl}`,
     `${s.peers.length} peer${s.peers.length === 1 ? '' : 's'}${s.policyWarning ? `\nwarning: ${s.policyWarning}` : ''}`,
-    ...(self.user ? [`signed in as ${self.user}${s.keyExpiry ? `; the key expires ${s.keyExpiry} (renew with trellis up --login)` : ''}`] : []),
+    ...(self.user
+      ? [
+          `signed in as ${self.user}${s.keyExpiry ? `; the key expires ${s.keyExpiry} (renew with trellis up --login)` : ''}`,
+        ]
+      : []),
   ].join('\n');
 }

@@ -5,7 +5,11 @@ const USAGE = `usage: trellis whois IP [--json] [--socket PATH | --state-dir DIR
   Which node (and user or tags) owns a mesh address, as this node's map says.`;
 
 export async function whoisCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { values: [...SOCKET_FLAGS], switches: ['json'], positional: { min: 1, max: 1, names: 'IP' } }, USAGE);
+  const flags = parseFlags(
+    argv,
+    { values: [...SOCKET_FLAGS], switches: ['json'], positional: { min: 1, max: 1, names: 'IP' } },
+    USAGE,
+  );
   const ip = ipAddress('IP', flags.positional[0]!);
   const answer = await agentClient(flags).whois(ip);
   if (flags.switches.has('json')) {
@@ -13,13 +17,15 @@ export async function whoisCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const n = answer.node;
-  process.stdout.write([
-    `${ip} is ${n.name}${n.self ? ' (this node)' : ''}`,
-    `  node:      ${n.id}`,
-    `  owner:     ${n.user ?? (n.tags.length ? 'tagged node (no user)' : 'unknown')}`,
-    `  tags:      ${n.tags.join(', ') || '-'}`,
-    `  addresses: ${n.addresses.join(', ')}`,
-    ...(n.addresses.includes(n.matched) ? [] : [`  via route: ${n.matched}`]),
-  ].join('\n') + '\n');
+  process.stdout.write(
+    [
+      `${ip} is ${n.name}${n.self ? ' (this node)' : ''}`,
+      `  node:      ${n.id}`,
+      `  owner:     ${n.user ?? (n.tags.length ? 'tagged node (no user)' : 'unknown')}`,
+      `  tags:      ${n.tags.join(', ') || '-'}`,
+      `  addresses: ${n.addresses.join(', ')}`,
+      ...(n.addresses.includes(n.matched) ? [] : [`  via route: ${n.matched}`]),
+    ].join('\n') + '\n',
+  );
   return 0;
 }

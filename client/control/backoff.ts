@@ -2,7 +2,11 @@
 export class Backoff {
   private attempt = 0;
 
-  constructor(private readonly baseMs = 500, private readonly maxMs = 30_000, private readonly random = Math.random) {}
+  constructor(
+    private readonly baseMs = 500,
+    private readonly maxMs = 30_000,
+    private readonly random = Math.random,
+  ) {}
 
   next(): number {
     const cap = Math.min(this.maxMs, this.baseMs * 2 ** this.attempt);

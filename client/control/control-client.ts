@@ -1,7 +1,5 @@
 import { signProof } from '../../protocol/proof.ts';
-import {
-  NodeResponse, type RegisterRequest, type UpdateSelfRequest,
-} from '../../protocol/join.ts';
+import { NodeResponse, type RegisterRequest, type UpdateSelfRequest } from '../../protocol/join.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { SelfNode } from '../../protocol/node.ts';
 import { ControlError } from './control-error.ts';
@@ -12,7 +10,10 @@ export class ControlClient {
   readonly machineKey: string;
   private readonly privateKey: Uint8Array;
 
-  constructor(readonly serverUrl: string, machinePrivateKey: string) {
+  constructor(
+    readonly serverUrl: string,
+    machinePrivateKey: string,
+  ) {
     this.privateKey = new Uint8Array(Buffer.from(machinePrivateKey, 'base64'));
     this.machineKey = machinePublicKeyOf(machinePrivateKey);
   }
@@ -56,17 +57,25 @@ export class ControlClient {
         body: body === undefined ? undefined : bytes,
       });
     } catch (err) {
-      throw new ControlError('server.unreachable', `cannot reach ${this.serverUrl}: ${String((err as Error).cause ?? (err as Error).message)}`);
+      throw new ControlError(
+        'server.unreachable',
+        `cannot reach ${this.serverUrl}: ${String((err as Error).cause ?? (err as Error).message)}`,
+      );
     }
     if (res.status === 204) return undefined;
     const text = await res.text();
-    let json: Record<string, unknown> = {};
+    let json: Record<string, unknown>;
     try {
       json = text ? JSON.parse(text) : {};
     } catch {
       throw new ControlError('server.bad_answer', `the server answered ${res.status} with non-JSON`, res.status);
     }
-    if (!res.ok) throw new ControlError(String(json.code ?? `http.${res.status}`), String(json.message ?? res.statusText), res.status);
+    if (!res.ok)
+      throw new ControlError(
+        String(json.code ?? `http.${res.status}`),
+        String(json.message ?? res.statusText),
+        res.status,
+      );
     return json;
   }
 }

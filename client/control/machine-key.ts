@@ -11,7 +11,10 @@ export interface MachineKeyPair {
 
 export function generateMachineKey(): MachineKeyPair {
   const secret = ed25519.utils.randomSecretKey();
-  return { privateKey: Buffer.from(secret).toString('base64'), publicKey: Buffer.from(ed25519.getPublicKey(secret)).toString('base64') };
+  return {
+    privateKey: Buffer.from(secret).toString('base64'),
+    publicKey: Buffer.from(ed25519.getPublicKey(secret)).toString('base64'),
+  };
 }
 
 export function machinePublicKeyOf(privateKey: string): string {

@@ -71,7 +71,8 @@ export class MapStream {
     if (this.stopped) return;
     clearTimeout(this.retry);
     const ws = this.ws;
-    if (ws) ws.terminate(); // its close handler connects again
+    if (ws)
+      ws.terminate(); // its close handler connects again
     else this.connect();
   }
 
@@ -86,7 +87,10 @@ export class MapStream {
     const query = this.state.version >= 0 ? `?since=${this.state.version}` : '';
     const url = new URL(PATH + query, this.client.serverUrl);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(url, { headers: { authorization: this.client.proof('GET', PATH + query) }, perMessageDeflate: false });
+    const ws = new WebSocket(url, {
+      headers: { authorization: this.client.proof('GET', PATH + query) },
+      perMessageDeflate: false,
+    });
     this.ws = ws;
     let goodbye = false;
     ws.on('open', () => {
@@ -115,7 +119,10 @@ export class MapStream {
         if (status === 401 || status === 403) {
           goodbye = true;
           const body = safeJson(Buffer.concat(chunks).toString()) as { code?: string; message?: string } | undefined;
-          this.handlers.onGoodbye?.(body?.code ?? 'stream.refused', body?.message ?? `the server refused the map stream (HTTP ${status})`);
+          this.handlers.onGoodbye?.(
+            body?.code ?? 'stream.refused',
+            body?.message ?? `the server refused the map stream (HTTP ${status})`,
+          );
         }
         ws.terminate();
       });
@@ -130,7 +137,6 @@ export class MapStream {
       this.retry = setTimeout(() => this.connect(), this.backoff.next());
     });
   }
-
 
   private applyMap(msg: FullMap | DeltaMap, ws: WebSocket): void {
     let change: MapChange;

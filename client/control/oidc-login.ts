@@ -36,16 +36,28 @@ export interface OidcLoginOptions {
  *   await control.register({ wireguardKey, hostname, credential });
  */
 export async function signInWithOidc(o: OidcLoginOptions): Promise<Credential & { type: 'oidc' }> {
-  const started = StartLoginResponse.parse(await o.control.request('POST', '/api/v1/machine/login', {
-    hostname: o.hostname, ...(o.provider && { provider: o.provider }), ...(o.device && { device: true }),
-  }));
-  await o.present({ url: started.url, mode: started.mode, userCode: started.userCode, verificationCode: started.verificationCode, expiresAt: started.expiresAt });
+  const started = StartLoginResponse.parse(
+    await o.control.request('POST', '/api/v1/machine/login', {
+      hostname: o.hostname,
+      ...(o.provider && { provider: o.provider }),
+      ...(o.device && { device: true }),
+    }),
+  );
+  await o.present({
+    url: started.url,
+    mode: started.mode,
+    userCode: started.userCode,
+    verificationCode: started.verificationCode,
+    expiresAt: started.expiresAt,
+  });
   let failures = 0;
   for (;;) {
     if (o.signal?.aborted) throw new ControlError('login.cancelled', 'the sign-in was cancelled');
     let answer: WaitLoginResponse;
     try {
-      answer = WaitLoginResponse.parse(await o.control.request('POST', '/api/v1/machine/login/wait', { loginId: started.loginId }));
+      answer = WaitLoginResponse.parse(
+        await o.control.request('POST', '/api/v1/machine/login/wait', { loginId: started.loginId }),
+      );
       failures = 0;
     } catch (err) {
       // The server or the network hiccuped: keep waiting, a little slower each time.
@@ -54,7 +66,8 @@ export async function signInWithOidc(o: OidcLoginOptions): Promise<Credential & 
       continue;
     }
     if (answer.status === 'complete') return { type: 'oidc', loginId: started.loginId };
-    if (answer.status === 'failed') throw new ControlError(answer.code ?? 'login.failed', answer.message ?? 'the sign-in failed', 401);
+    if (answer.status === 'failed')
+      throw new ControlError(answer.code ?? 'login.failed', answer.message ?? 'the sign-in failed', 401);
   }
 }
 

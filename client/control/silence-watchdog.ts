@@ -13,9 +13,12 @@ export class SilenceWatchdog {
   watch(ws: WebSocket): void {
     this.heard();
     clearInterval(this.timer);
-    this.timer = setInterval(() => {
-      if (Date.now() - this.lastHeard > this.limitMs) ws.terminate();
-    }, Math.min(this.limitMs, 5_000));
+    this.timer = setInterval(
+      () => {
+        if (Date.now() - this.lastHeard > this.limitMs) ws.terminate();
+      },
+      Math.min(this.limitMs, 5_000),
+    );
     this.timer.unref();
   }
 

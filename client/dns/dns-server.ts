@@ -18,10 +18,12 @@ export class DnsServer {
 
   private constructor(private readonly socket: Socket) {
     socket.on('message', (msg, from) => {
-      void this.reply(msg).then((reply) => {
-        // A forwarded answer may come back after close(); sending then would throw.
-        if (reply && !this.closed) socket.send(reply, from.port, from.address, () => undefined);
-      }).catch(() => undefined); // a query nothing could answer is retried by the asker
+      void this.reply(msg)
+        .then((reply) => {
+          // A forwarded answer may come back after close(); sending then would throw.
+          if (reply && !this.closed) socket.send(reply, from.port, from.address, () => undefined);
+        })
+        .catch(() => undefined); // a query nothing could answer is retried by the asker
     });
     socket.on('error', () => undefined); // a lost answer is retried by the asker
   }
@@ -61,7 +63,13 @@ export class DnsServer {
     } catch {
       return encode({ type: 'response', id: msg.readUInt16BE(0), flags: FORMERR, questions: [] });
     }
-    const fail = (rcode: number) => encode({ type: 'response', id: query.id ?? 0, flags: rcode | ((query.flags ?? 0) & RECURSION_DESIRED), questions: query.questions ?? [] });
+    const fail = (rcode: number) =>
+      encode({
+        type: 'response',
+        id: query.id ?? 0,
+        flags: rcode | ((query.flags ?? 0) & RECURSION_DESIRED),
+        questions: query.questions ?? [],
+      });
     if (!this.names) return fail(REFUSED);
     const name = query.questions?.length === 1 ? query.questions[0]!.name : undefined;
     if (name === undefined || this.names.owns(name) || !this.forwarder) return encode(this.names.answer(query));

@@ -61,7 +61,10 @@ export class MeshDns {
     const hosts: MeshHost[] = [{ name: map.self.name, addresses: [map.self.ipv4, map.self.ipv6] }];
     for (const p of map.peers) hosts.push({ name: p.name, addresses: p.addresses.map((a) => a.split('/')[0]!) });
     this.server ??= await DnsServer.listen(DNS_SERVICE_ADDRESS, this.port);
-    this.server.serve(new MeshNames(domain, hosts), this.forwarderFor(map.dns?.nameservers.length ? map.dns.nameservers : this.systemNameservers()));
+    this.server.serve(
+      new MeshNames(domain, hosts),
+      this.forwarderFor(map.dns?.nameservers.length ? map.dns.nameservers : this.systemNameservers()),
+    );
     const on = this.interfaceIndex();
     if (this.configured?.domain === domain && this.configuredOn === on) return;
     let system: SystemResolverKind;
@@ -75,7 +78,10 @@ export class MeshDns {
     this.configured = { domain, server: DNS_SERVICE_ADDRESS, system };
     this.configuredOn = on;
     if (system === 'none') {
-      this.log.info({ domain, server: DNS_SERVICE_ADDRESS }, `mesh names: no systemd-resolved here; point your resolver's ${domain} at ${DNS_SERVICE_ADDRESS}`);
+      this.log.info(
+        { domain, server: DNS_SERVICE_ADDRESS },
+        `mesh names: no systemd-resolved here; point your resolver's ${domain} at ${DNS_SERVICE_ADDRESS}`,
+      );
     }
   }
 

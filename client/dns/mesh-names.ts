@@ -1,4 +1,11 @@
-import { AUTHORITATIVE_ANSWER, RECURSION_DESIRED, type Answer, type DecodedPacket, type Packet, type Question } from 'dns-packet';
+import {
+  AUTHORITATIVE_ANSWER,
+  RECURSION_DESIRED,
+  type Answer,
+  type DecodedPacket,
+  type Packet,
+  type Question,
+} from 'dns-packet';
 
 /**
  * The names of the mesh as this node sees them: `<name>.<domain>` for itself and every peer in
@@ -50,15 +57,22 @@ export class MeshNames {
   answer(query: DecodedPacket): Packet {
     const question = query.questions?.[0];
     const reply = (rcode: number, answers: Answer[] = []): Packet => ({
-      type: 'response', id: query.id ?? 0, flags: AUTHORITATIVE_ANSWER | ((query.flags ?? 0) & RECURSION_DESIRED) | rcode,
-      questions: question ? [question] : [], answers,
+      type: 'response',
+      id: query.id ?? 0,
+      flags: AUTHORITATIVE_ANSWER | ((query.flags ?? 0) & RECURSION_DESIRED) | rcode,
+      questions: question ? [question] : [],
+      answers,
     });
     if (query.type !== 'query' || !question || query.questions!.length !== 1) return reply(RCODE.formErr);
     if (((query.flags ?? 0) >> 11) & 0xf) return reply(RCODE.notImp); // only standard queries
     if (question.class !== 'IN') return reply(RCODE.refused);
     const name = normalize(question.name);
     const reverse = this.byReverse.get(name);
-    if (reverse !== undefined) return reply(RCODE.noError, question.type === 'PTR' ? [{ type: 'PTR', name: question.name, ttl: TTL_SECONDS, data: reverse }] : []);
+    if (reverse !== undefined)
+      return reply(
+        RCODE.noError,
+        question.type === 'PTR' ? [{ type: 'PTR', name: question.name, ttl: TTL_SECONDS, data: reverse }] : [],
+      );
     if (name !== this.domain && !name.endsWith(`.${this.domain}`)) return reply(RCODE.refused);
     const addresses = this.byName.get(name);
     if (!addresses) return reply(name === this.domain ? RCODE.noError : RCODE.nxDomain);
@@ -72,7 +86,8 @@ function records(q: Question, addresses: readonly string[]): Answer[] {
   const out: Answer[] = [];
   for (const a of addresses) {
     const v6 = a.includes(':');
-    if (family === 0 || family === (v6 ? 6 : 4)) out.push({ type: v6 ? 'AAAA' : 'A', name: q.name, ttl: TTL_SECONDS, data: a });
+    if (family === 0 || family === (v6 ? 6 : 4))
+      out.push({ type: v6 ? 'AAAA' : 'A', name: q.name, ttl: TTL_SECONDS, data: a });
   }
   return out; // a name we know with no record of the type asked: NOERROR, no answers (NODATA)
 }

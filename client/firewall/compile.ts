@@ -2,7 +2,14 @@ import { isIP } from 'node:net';
 import type { FilterRule } from '../../protocol/filter.ts';
 import { parsePrefix, PrefixError, type Prefix } from '../netconf/prefix.ts';
 import { FirewallError } from './errors.ts';
-import { coversFamily, formatAddressInterval, formatPortInterval, mergeIntervals, prefixInterval, type Interval } from './intervals.ts';
+import {
+  coversFamily,
+  formatAddressInterval,
+  formatPortInterval,
+  mergeIntervals,
+  prefixInterval,
+  type Interval,
+} from './intervals.ts';
 import { nftQuote } from './nft.ts';
 
 /**
@@ -68,7 +75,9 @@ export function compileFilter(rules: readonly FilterRule[], options: CompileOpti
     '    type filter hook input priority filter; policy accept;',
     ...localOnlyDrops(options.localOnly ?? []),
     // For this node only: never forwarded to what lies behind it (subnet routes, containers).
-    ...(options.probePort !== undefined ? [`    iifname ${iface} udp dport ${probePort(options.probePort)} accept`] : []),
+    ...(options.probePort !== undefined
+      ? [`    iifname ${iface} udp dport ${probePort(options.probePort)} accept`]
+      : []),
     `    iifname ${iface} jump mesh_inbound`,
     '  }',
     '  chain forward {',
@@ -89,7 +98,12 @@ export function compileFilter(rules: readonly FilterRule[], options: CompileOpti
 function localOnlyDrops(addresses: readonly string[]): string[] {
   const byFamily = (v6: boolean) => addresses.filter((a) => a.includes(':') === v6);
   for (const a of addresses) if (isIP(a) === 0) throw new TypeError(`localOnly: "${a}" is not an IP address`);
-  return ([[false, 'ip'], [true, 'ip6']] as const)
+  return (
+    [
+      [false, 'ip'],
+      [true, 'ip6'],
+    ] as const
+  )
     .filter(([v6]) => byFamily(v6).length > 0)
     .map(([v6, family]) => `    ${family} daddr { ${byFamily(v6).join(', ')} } iifname != "lo" drop`);
 }
@@ -105,20 +119,25 @@ function compileRule(rule: FilterRule, where: string, sets: SetRegistry): string
   const destinations = parseDestinations(rule, where);
   const protocols = [...new Set(rule.ipProto)].sort((a, b) => a - b);
   protocols.forEach((p, j) => {
-    if (!Number.isInteger(p) || p < 0 || p > 255) throw new FirewallError(`protocol ${p} is not 0-255`, `${where}.ipProto[${j}]`);
+    if (!Number.isInteger(p) || p < 0 || p > 255)
+      throw new FirewallError(`protocol ${p} is not 0-255`, `${where}.ipProto[${j}]`);
   });
   const out: string[] = [];
   for (const family of [4, 6] as const) {
     const src = sources[family];
     if (src !== 'any' && src.length === 0) continue;
-    const srcMatch = src === 'any' || coversFamily(family, src) ? undefined : `${ipKeyword(family)} saddr @${sets.name(family, src)}`;
+    const srcMatch =
+      src === 'any' || coversFamily(family, src) ? undefined : `${ipKeyword(family)} saddr @${sets.name(family, src)}`;
     const ported = protocols.filter((p) => PORTED.has(p));
     const portless = protocols.filter((p) => !PORTED.has(p) && p !== (family === 4 ? ICMP6 : ICMP4));
     for (const dst of destinations) {
       if (dst.family !== 'any' && dst.family !== family) continue;
-      const dstMatch = dst.address === 'any' ? undefined : `${ipKeyword(family)} daddr ${formatAddressInterval(family, dst.address)}`;
+      const dstMatch =
+        dst.address === 'any' ? undefined : `${ipKeyword(family)} daddr ${formatAddressInterval(family, dst.address)}`;
       // Without any address match the statement would apply to both families.
-      const base = [srcMatch ?? (dstMatch ? undefined : `meta nfproto ipv${family}`), dstMatch].filter(Boolean).join(' ');
+      const base = [srcMatch ?? (dstMatch ? undefined : `meta nfproto ipv${family}`), dstMatch]
+        .filter(Boolean)
+        .join(' ');
       if (ported.length > 0) {
         const allPorts = dst.ports.length === 1 && dst.ports[0]![0] === 0n && dst.ports[0]![1] === 65535n; // no port match needed
         const portMatch = allPorts ? '' : ` th dport ${setOrSingle(dst.ports.map(formatPortInterval))}`;
@@ -151,7 +170,11 @@ function parseDestinations(rule: FilterRule, where: string): Destination[] {
     }
     const p = d.ip === '*' ? undefined : prefix(d.ip, `${at}.ip`);
     const key = p ? `${p.family}:${p.address}/${p.bits}` : '*';
-    const entry = byAddress.get(key) ?? { family: p?.family ?? 'any', address: p ? prefixInterval(p) : 'any', ports: [] };
+    const entry = byAddress.get(key) ?? {
+      family: p?.family ?? 'any',
+      address: p ? prefixInterval(p) : 'any',
+      ports: [],
+    };
     entry.ports = mergeIntervals([...entry.ports, [BigInt(first), BigInt(last)]]);
     byAddress.set(key, entry);
   });

@@ -40,7 +40,9 @@ export class NftFirewall {
       throw new FirewallError(issue.message, where);
     }
     const script = compileFilter(parsed.data, {
-      iface: this.options.iface, table: this.table, ...(this.options.probePort !== undefined && { probePort: this.options.probePort }),
+      iface: this.options.iface,
+      table: this.table,
+      ...(this.options.probePort !== undefined && { probePort: this.options.probePort }),
       ...(this.options.localOnly && { localOnly: this.options.localOnly }),
     });
     await loadNftScript(script, this.options.netns, this.runner);

@@ -10,12 +10,22 @@ export async function loadNftScript(script: string, netns: string | undefined, r
 }
 
 /** Deletes a table if it exists. */
-export async function deleteNftTable(family: string, table: string, netns: string | undefined, runner: Runner = run): Promise<void> {
+export async function deleteNftTable(
+  family: string,
+  table: string,
+  netns: string | undefined,
+  runner: Runner = run,
+): Promise<void> {
   // `add` first makes the delete valid whether or not the table exists, in one transaction.
   await loadNftScript(`add table ${family} ${table}\ndelete table ${family} ${table}\n`, netns, runner);
 }
 
-export async function listNftTable(family: string, table: string, netns: string | undefined, runner: Runner = run): Promise<string | undefined> {
+export async function listNftTable(
+  family: string,
+  table: string,
+  netns: string | undefined,
+  runner: Runner = run,
+): Promise<string | undefined> {
   try {
     return (await runner('nft', ['list', 'table', family, table], { netns })).stdout;
   } catch (err) {

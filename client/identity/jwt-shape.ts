@@ -14,9 +14,13 @@ export function checkJwtShape(token: string, where: string): void {
   const bad = (why: string) => new CredentialSourceError('token.not_jwt', `${where} does not hold a JWT: ${why}`);
   if (parts.length !== 3) throw bad(`expected 3 dot-separated parts, found ${parts.length}`);
   if (!parts.every((p) => B64URL.test(p))) throw bad('a part is empty or not base64url');
-  for (const [i, name] of [[0, 'header'], [1, 'claims']] as const) {
+  for (const [i, name] of [
+    [0, 'header'],
+    [1, 'claims'],
+  ] as const) {
     const json = decodeJson(parts[i]!);
-    if (json === undefined || typeof json !== 'object' || json === null || Array.isArray(json)) throw bad(`the ${name} is not a JSON object`);
+    if (json === undefined || typeof json !== 'object' || json === null || Array.isArray(json))
+      throw bad(`the ${name} is not a JSON object`);
   }
 }
 

@@ -9,6 +9,10 @@ export function openTokenSource(source: WorkloadSource, options: { pollMs?: numb
     case 'file':
       return new TokenFile(source.path, options.pollMs);
     case 'workload-api':
-      return new WorkloadApiSource({ endpoint: source.endpoint, audience: source.audience, ...(source.spiffeId && { spiffeId: source.spiffeId }) });
+      return new WorkloadApiSource({
+        endpoint: source.endpoint,
+        audience: source.audience,
+        ...(source.spiffeId && { spiffeId: source.spiffeId }),
+      });
   }
 }

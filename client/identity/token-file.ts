@@ -15,7 +15,10 @@ import type { TokenSource } from './token-source.ts';
 export class TokenFile implements TokenSource {
   readonly description: string;
 
-  constructor(readonly path: string, readonly pollMs = 5_000) {
+  constructor(
+    readonly path: string,
+    readonly pollMs = 5_000,
+  ) {
     this.description = `token file ${path}`;
   }
 
@@ -55,7 +58,11 @@ export async function readTokenFile(path: string): Promise<string> {
       // Read one byte past the limit, so an oversized file is told from one exactly at it.
       const buf = Buffer.alloc(MAX_TOKEN_BYTES + 1);
       const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-      if (bytesRead > MAX_TOKEN_BYTES) throw new CredentialSourceError('token.too_large', `token file ${path} is over ${MAX_TOKEN_BYTES} bytes; is it really a token?`);
+      if (bytesRead > MAX_TOKEN_BYTES)
+        throw new CredentialSourceError(
+          'token.too_large',
+          `token file ${path} is over ${MAX_TOKEN_BYTES} bytes; is it really a token?`,
+        );
       text = buf.subarray(0, bytesRead).toString('utf8');
     } finally {
       await handle.close();
@@ -63,8 +70,11 @@ export async function readTokenFile(path: string): Promise<string> {
   } catch (err) {
     if (err instanceof CredentialSourceError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new CredentialSourceError('token.missing', `token file ${path} does not exist`, { cause: err });
-    throw new CredentialSourceError('token.unreadable', `cannot read token file ${path}: ${(err as Error).message}`, { cause: err });
+    if (code === 'ENOENT')
+      throw new CredentialSourceError('token.missing', `token file ${path} does not exist`, { cause: err });
+    throw new CredentialSourceError('token.unreadable', `cannot read token file ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const token = text.trim();
   if (token.length === 0) throw new CredentialSourceError('token.empty', `token file ${path} is empty`);

@@ -22,7 +22,10 @@ export interface JwtSvid {
 export const FETCH_JWT_SVID = '/SpiffeWorkloadAPI/FetchJWTSVID';
 
 export function encodeJwtSvidRequest(r: JwtSvidRequest): Buffer {
-  return Buffer.concat([...r.audience.map((a) => stringField(1, a)), ...(r.spiffeId ? [stringField(2, r.spiffeId)] : [])]);
+  return Buffer.concat([
+    ...r.audience.map((a) => stringField(1, a)),
+    ...(r.spiffeId ? [stringField(2, r.spiffeId)] : []),
+  ]);
 }
 
 export function decodeJwtSvidRequest(buf: Buffer): JwtSvidRequest {
@@ -35,9 +38,18 @@ export function decodeJwtSvidRequest(buf: Buffer): JwtSvidRequest {
 }
 
 export function encodeJwtSvidResponse(svids: readonly JwtSvid[]): Buffer {
-  return Buffer.concat(svids.map((s) => bytesField(1, Buffer.concat([
-    stringField(1, s.spiffeId), stringField(2, s.svid), ...(s.hint ? [stringField(3, s.hint)] : []),
-  ]))));
+  return Buffer.concat(
+    svids.map((s) =>
+      bytesField(
+        1,
+        Buffer.concat([
+          stringField(1, s.spiffeId),
+          stringField(2, s.svid),
+          ...(s.hint ? [stringField(3, s.hint)] : []),
+        ]),
+      ),
+    ),
+  );
 }
 
 export function decodeJwtSvidResponse(buf: Buffer): JwtSvid[] {

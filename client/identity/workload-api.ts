@@ -32,7 +32,10 @@ export class WorkloadApiSource implements TokenSource {
     const svids = await this.fetch();
     const svid = this.o.spiffeId ? svids.find((s) => s.spiffeId === this.o.spiffeId) : svids[0];
     if (!svid) {
-      throw new CredentialSourceError('workload_api.bad_answer', `the ${this.description} returned no JWT-SVID${this.o.spiffeId ? ` for ${this.o.spiffeId}` : ''}${svids.length ? ` (it has ${svids.map((s) => s.spiffeId).join(', ')})` : ''}`);
+      throw new CredentialSourceError(
+        'workload_api.bad_answer',
+        `the ${this.description} returned no JWT-SVID${this.o.spiffeId ? ` for ${this.o.spiffeId}` : ''}${svids.length ? ` (it has ${svids.map((s) => s.spiffeId).join(', ')})` : ''}`,
+      );
     }
     checkJwtShape(svid.svid, `the JWT-SVID from the ${this.description}`);
     return svid.svid;
@@ -63,11 +66,15 @@ export class WorkloadApiSource implements TokenSource {
         (err: ServiceError | null, svids?: JwtSvid[]) => {
           if (!err) return resolve(svids ?? []);
           const unavailable = err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED;
-          reject(new CredentialSourceError(
-            unavailable ? 'workload_api.unavailable' : 'workload_api.refused',
-            unavailable ? `nothing answers at the ${this.description}: ${err.details}` : `the ${this.description} refused: ${GrpcStatus[err.code]}: ${err.details}`,
-            { cause: err },
-          ));
+          reject(
+            new CredentialSourceError(
+              unavailable ? 'workload_api.unavailable' : 'workload_api.refused',
+              unavailable
+                ? `nothing answers at the ${this.description}: ${err.details}`
+                : `the ${this.description} refused: ${GrpcStatus[err.code]}: ${err.details}`,
+              { cause: err },
+            ),
+          );
         },
       );
     });

@@ -8,13 +8,20 @@ import { z } from 'zod';
 export const TokenFileSource = z.strictObject({
   type: z.literal('file'),
   /** Absolute: the agent, not the CLI, reads it. */
-  path: z.string().min(1).max(4096).refine((p) => p.startsWith('/'), 'must be an absolute path'),
+  path: z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((p) => p.startsWith('/'), 'must be an absolute path'),
 });
 
 export const WorkloadApiSourceSpec = z.strictObject({
   type: z.literal('workload-api'),
   /** `unix:///path/to/agent.sock`. */
-  endpoint: z.string().max(4096).regex(/^unix:\/\/\/./, 'must be unix:///absolute/path'),
+  endpoint: z
+    .string()
+    .max(4096)
+    .regex(/^unix:\/\/\/./, 'must be unix:///absolute/path'),
   audience: z.string().min(1).max(256),
   spiffeId: z.string().startsWith('spiffe://').max(2048).optional(),
 });
@@ -22,15 +29,21 @@ export const WorkloadApiSourceSpec = z.strictObject({
 export const WorkloadSource = z.discriminatedUnion('type', [TokenFileSource, WorkloadApiSourceSpec]);
 export type WorkloadSource = z.infer<typeof WorkloadSource>;
 
-export const WorkloadSpec = z.strictObject({
-  credential: z.enum(['spiffe-jwt', 'kubernetes']),
-  /** Kubernetes only: the server's name for the cluster (else the token's `iss` picks it). */
-  cluster: z.string().min(1).max(128).optional(),
-  source: WorkloadSource,
-}).refine((w) => w.source.type === 'file' || w.credential === 'spiffe-jwt', { message: 'the Workload API gives JWT-SVIDs: credential spiffe-jwt', path: ['credential'] });
+export const WorkloadSpec = z
+  .strictObject({
+    credential: z.enum(['spiffe-jwt', 'kubernetes']),
+    /** Kubernetes only: the server's name for the cluster (else the token's `iss` picks it). */
+    cluster: z.string().min(1).max(128).optional(),
+    source: WorkloadSource,
+  })
+  .refine((w) => w.source.type === 'file' || w.credential === 'spiffe-jwt', {
+    message: 'the Workload API gives JWT-SVIDs: credential spiffe-jwt',
+    path: ['credential'],
+  });
 export type WorkloadSpec = z.infer<typeof WorkloadSpec>;
 
 export function describeSpec(s: WorkloadSpec): string {
-  const from = s.source.type === 'file' ? `token file ${s.source.path}` : `the SPIFFE Workload API at ${s.source.endpoint}`;
+  const from =
+    s.source.type === 'file' ? `token file ${s.source.path}` : `the SPIFFE Workload API at ${s.source.endpoint}`;
   return `${s.credential}${s.cluster ? ` (cluster ${s.cluster})` : ''} from ${from}`;
 }

@@ -26,7 +26,9 @@ export class InterfaceAddresses {
       const text = `${formatAddress(p.family, p.address)}/${p.bits}`;
       if (present.has(text)) continue;
       // nodad: the address is ours by allocation; duplicate detection would only delay it.
-      await this.runner('ip', ['addr', 'add', text, 'dev', this.iface, ...(p.family === 6 ? ['nodad'] : [])], { netns: this.netns });
+      await this.runner('ip', ['addr', 'add', text, 'dev', this.iface, ...(p.family === 6 ? ['nodad'] : [])], {
+        netns: this.netns,
+      });
       this.added.add(text);
     }
     if (link.mtu !== mtu || !link.flags.includes('UP')) {

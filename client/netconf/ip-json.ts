@@ -6,7 +6,10 @@ import { run, type Runner } from '../system/run.ts';
  * addresses and routes (its text output changes between versions).
  */
 // With a filter (scope, label), iproute2 prints `{}` for each address it filtered out.
-const AddrInfo = z.union([z.object({ family: z.string(), local: z.string(), prefixlen: z.number() }), z.object({}).strict()]);
+const AddrInfo = z.union([
+  z.object({ family: z.string(), local: z.string(), prefixlen: z.number() }),
+  z.object({}).strict(),
+]);
 const Link = z.object({
   ifname: z.string(),
   mtu: z.number(),
@@ -16,9 +19,15 @@ const Link = z.object({
     .default([])
     .transform((list) => list.filter((a): a is { family: string; local: string; prefixlen: number } => 'local' in a)),
 });
-const Route = z.object({ type: z.string().optional(), dst: z.string(), dev: z.string().optional(), metric: z.number().optional() });
+const Route = z.object({
+  type: z.string().optional(),
+  dst: z.string(),
+  dev: z.string().optional(),
+  metric: z.number().optional(),
+});
 /** iproute2 prints the /0 route as `default`. */
-export const routeDst = (family: 4 | 6, dst: string): string => (dst === 'default' ? (family === 4 ? '0.0.0.0/0' : '::/0') : dst);
+export const routeDst = (family: 4 | 6, dst: string): string =>
+  dst === 'default' ? (family === 4 ? '0.0.0.0/0' : '::/0') : dst;
 export type LinkInfo = z.infer<typeof Link>;
 export type RouteInfo = z.infer<typeof Route>;
 
@@ -30,7 +39,12 @@ export async function showLink(iface: string, netns: string | undefined, runner:
 }
 
 /** Routes of one family matching `selector` (e.g. `['proto', '126', 'dev', 'wg0']`), main table. */
-export async function showRoutes(family: 4 | 6, selector: readonly string[], netns: string | undefined, runner: Runner = run): Promise<RouteInfo[]> {
+export async function showRoutes(
+  family: 4 | 6,
+  selector: readonly string[],
+  netns: string | undefined,
+  runner: Runner = run,
+): Promise<RouteInfo[]> {
   const { stdout } = await runner('ip', [`-${family}`, '-json', 'route', 'show', ...selector], { netns });
   return z.array(Route).parse(JSON.parse(stdout || '[]'));
 }

@@ -73,7 +73,12 @@ export class LeakGuard {
 
   private async syncUnreachable(ranges: readonly Prefix[]): Promise<void> {
     for (const family of [4, 6] as const) {
-      const routes = await showRoutes(family, ['type', 'unreachable', 'proto', TRELLIS_ROUTE_PROTO], this.netns, this.runner);
+      const routes = await showRoutes(
+        family,
+        ['type', 'unreachable', 'proto', TRELLIS_ROUTE_PROTO],
+        this.netns,
+        this.runner,
+      );
       const current = new Set(routes.map((r) => formatPrefix(parsePrefix(routeDst(family, r.dst)))));
       const wanted = new Set(ranges.filter((r) => r.family === family).map(formatPrefix));
       for (const dst of current) {
@@ -86,6 +91,10 @@ export class LeakGuard {
   }
 
   private route(op: 'add' | 'del', dst: string) {
-    return this.runner('ip', ['route', op, 'unreachable', dst, 'metric', UNREACHABLE_METRIC, 'proto', TRELLIS_ROUTE_PROTO], { netns: this.netns });
+    return this.runner(
+      'ip',
+      ['route', op, 'unreachable', dst, 'metric', UNREACHABLE_METRIC, 'proto', TRELLIS_ROUTE_PROTO],
+      { netns: this.netns },
+    );
   }
 }

@@ -40,7 +40,12 @@ export class MeshNetwork {
   constructor(config: MeshNetConfig, runner: Runner = run) {
     const hostPrefix = (a: string, where: string) => {
       const p = prefixAt(a, where);
-      if (p.bits !== (p.family === 4 ? 32 : 128)) throw new NetconfError('netconf.invalid_config', `${where}: "${a}" must be a single address (/32 or /128)`, where);
+      if (p.bits !== (p.family === 4 ? 32 : 128))
+        throw new NetconfError(
+          'netconf.invalid_config',
+          `${where}: "${a}" must be a single address (/32 or /128)`,
+          where,
+        );
       return p;
     };
     this.own = [
@@ -95,7 +100,12 @@ export class MeshNetwork {
 }
 
 function covers(outer: Prefix, inner: Prefix): boolean {
-  return outer.family === inner.family && outer.bits <= inner.bits && inner.address >= outer.address && lastAddress(inner) <= lastAddress(outer);
+  return (
+    outer.family === inner.family &&
+    outer.bits <= inner.bits &&
+    inner.address >= outer.address &&
+    lastAddress(inner) <= lastAddress(outer)
+  );
 }
 
 function prefixAt(text: string, where: string): Prefix {

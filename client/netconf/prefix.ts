@@ -36,7 +36,9 @@ export function parsePrefix(text: string, options: { loose?: boolean } = {}): Pr
   const address = family === 4 ? v4ToBigInt(addrText) : v6ToBigInt(addrText);
   const network = address & mask(family, bits);
   if (network !== address && !options.loose) {
-    throw new PrefixError(`"${text}" has host bits set (did you mean ${formatPrefix({ family, address: network, bits })}?)`);
+    throw new PrefixError(
+      `"${text}" has host bits set (did you mean ${formatPrefix({ family, address: network, bits })}?)`,
+    );
   }
   return { family, address: options.loose ? address : network, bits };
 }
@@ -52,7 +54,7 @@ export function isPrefix(text: string): boolean {
 
 /** The last address inside the prefix. */
 export function lastAddress(p: Prefix): bigint {
-  return p.address | ~mask(p.family, p.bits) & allOnes(p.family);
+  return p.address | (~mask(p.family, p.bits) & allOnes(p.family));
 }
 
 export function formatAddress(family: 4 | 6, address: bigint): string {
@@ -64,7 +66,7 @@ export function formatAddress(family: 4 | 6, address: bigint): string {
   // RFC 5952: compress the longest run (length >= 2) of zero groups, the first one on ties.
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -52,7 +52,9 @@ export class MeshRoutes {
 
   private async current(family: 4 | 6): Promise<Prefix[]> {
     const routes = await showRoutes(family, ['proto', TRELLIS_ROUTE_PROTO, 'dev', this.iface], this.netns, this.runner);
-    return routes.filter((r) => r.type === undefined || r.type === 'unicast').map((r) => parsePrefix(routeDst(family, r.dst)));
+    return routes
+      .filter((r) => r.type === undefined || r.type === 'unicast')
+      .map((r) => parsePrefix(routeDst(family, r.dst)));
   }
 
   private async add(dst: string): Promise<void> {
@@ -60,7 +62,11 @@ export class MeshRoutes {
       await this.ip(['route', 'add', dst, 'dev', this.iface, 'proto', TRELLIS_ROUTE_PROTO]);
     } catch (err) {
       if (err instanceof CommandError && /File exists/.test(err.stderr)) {
-        throw new NetconfError('netconf.route_conflict', `cannot route ${dst} via ${this.iface}: another route for ${dst} already exists (ip route show ${dst})`, dst);
+        throw new NetconfError(
+          'netconf.route_conflict',
+          `cannot route ${dst} via ${this.iface}: another route for ${dst} already exists (ip route show ${dst})`,
+          dst,
+        );
       }
       throw err;
     }

@@ -9,7 +9,10 @@ import { PATH_PROBE_BYTES, PATH_PROBE_MAGIC, PATH_PROBE_PORT, PathProbeType } fr
  */
 export class PathEcho {
   private readonly sockets = new Map<string, Socket>();
-  private readonly waiting = new Map<string, { resolve: (rtt: number | undefined) => void; sentAt: number; timer: NodeJS.Timeout }>();
+  private readonly waiting = new Map<
+    string,
+    { resolve: (rtt: number | undefined) => void; sentAt: number; timer: NodeJS.Timeout }
+  >();
 
   constructor(private readonly port = PATH_PROBE_PORT) {}
 
@@ -61,7 +64,8 @@ export class PathEcho {
   }
 
   private onMessage(socket: Socket, data: Buffer, address: string, port: number): void {
-    if (data.length !== PATH_PROBE_BYTES || data.readUInt32BE(0) !== PATH_PROBE_MAGIC || data.readUIntBE(5, 3) !== 0) return;
+    if (data.length !== PATH_PROBE_BYTES || data.readUInt32BE(0) !== PATH_PROBE_MAGIC || data.readUIntBE(5, 3) !== 0)
+      return;
     const type = data[4];
     const id = data.subarray(8);
     if (type === PathProbeType.request) {

@@ -6,7 +6,8 @@ import type { NetworkInterfaceInfo } from 'node:os';
  */
 export function hasGlobalIpv6(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): boolean {
   return Object.values(interfaces).some((list) =>
-    (list ?? []).some((i) => i.family === 'IPv6' && !i.internal && /^[23][0-9a-f]{0,3}:/i.test(i.address)));
+    (list ?? []).some((i) => i.family === 'IPv6' && !i.internal && /^[23][0-9a-f]{0,3}:/i.test(i.address)),
+  );
 }
 
 /** Every address of this machine, for telling whether a mapped address is our own (no NAT). */

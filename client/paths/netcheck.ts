@@ -83,12 +83,17 @@ async function fetchRelayInfo(serverUrl: string, timeoutMs: number): Promise<Rel
     res = await fetch(where, { signal: AbortSignal.timeout(Math.max(1, timeoutMs)) });
   } catch (err) {
     const why = (err as Error).name === 'TimeoutError' ? `no answer within ${Math.round(timeoutMs)} ms` : describe(err);
-    throw new NetcheckError('netcheck.server_unreachable', `cannot reach the control server at ${serverUrl}: ${why}`, { cause: err });
+    throw new NetcheckError('netcheck.server_unreachable', `cannot reach the control server at ${serverUrl}: ${why}`, {
+      cause: err,
+    });
   }
   const body: unknown = await res.json().catch(() => undefined);
   const info = RelayInfo.safeParse(body);
   if (!res.ok || !info.success) {
-    throw new NetcheckError('netcheck.bad_answer', `${where} answered ${res.status} without relay settings (a Trellis server too old for netcheck, or not Trellis)`);
+    throw new NetcheckError(
+      'netcheck.bad_answer',
+      `${where} answered ${res.status} without relay settings (a Trellis server too old for netcheck, or not Trellis)`,
+    );
   }
   return info.data;
 }
@@ -97,7 +102,11 @@ async function resolve(host: string): Promise<string> {
   try {
     return (await lookup(host)).address;
   } catch (err) {
-    throw new NetcheckError('netcheck.server_unreachable', `cannot resolve the control server's host "${host}": ${describe(err)}`, { cause: err });
+    throw new NetcheckError(
+      'netcheck.server_unreachable',
+      `cannot resolve the control server's host "${host}": ${describe(err)}`,
+      { cause: err },
+    );
   }
 }
 

@@ -122,7 +122,11 @@ export class PathManager {
         const d = byKey.get(p.wireguardKey);
         if (!d) continue;
         const established = d.lastHandshake !== undefined && now - d.lastHandshake.getTime() < SESSION_IN_USE_MS;
-        samples.set(id, { ...d, established, candidates: `${p.endpoints.join(',')}|${p.observedEndpoint ?? ''}|${map.self?.observedEndpoint ?? ''}` });
+        samples.set(id, {
+          ...d,
+          established,
+          candidates: `${p.endpoints.join(',')}|${p.observedEndpoint ?? ''}|${map.self?.observedEndpoint ?? ''}`,
+        });
       }
       const result = this.table.tick(now, samples, relay);
       this.watchNetwork(now, result.suspect);
@@ -143,7 +147,8 @@ export class PathManager {
         // their sessions (and the relay's work for them) alive for nothing.
         const last = this.measured.get(id);
         const used = !last || s.rxBytes + s.txBytes - last.bytes > OWN_PROBE_BYTES;
-        if (s.established && used && now - (last?.at ?? -Infinity) > LATENCY_EVERY_MS) void this.measure(id, now, s.rxBytes + s.txBytes);
+        if (s.established && used && now - (last?.at ?? -Infinity) > LATENCY_EVERY_MS)
+          void this.measure(id, now, s.rxBytes + s.txBytes);
       }
       if (result.changed) this.deps.changed();
     } catch (err) {
@@ -168,7 +173,7 @@ export class PathManager {
     const arrived = local.some((e) => !before.includes(e));
     if (!gone && !(arrived && now - this.movedAt < SETTLE_MS)) return;
     if (gone) this.movedAt = now;
-    this.deps.log.info({ endpoints: local.join(',') }, 'this machine\'s addresses changed; checking every direct path');
+    this.deps.log.info({ endpoints: local.join(',') }, "this machine's addresses changed; checking every direct path");
     this.deps.networkChanged();
     this.deps.touchServer();
     for (const id of this.table.directPaths().keys()) if (!suspect.includes(id)) suspect.push(id);
@@ -180,7 +185,14 @@ export class PathManager {
     const relay = this.deps.relayEndpoint();
     const ip = peer && meshIp(peer);
     // A few at a time: each one samples the device ten times a second.
-    if (!peer || relay === undefined || !ip || this.table.trials().size >= MAX_TRIALS || !this.table.trialStarted(peer.id, Date.now())) return;
+    if (
+      !peer ||
+      relay === undefined ||
+      !ip ||
+      this.table.trials().size >= MAX_TRIALS ||
+      !this.table.trialStarted(peer.id, Date.now())
+    )
+      return;
     const started = Date.now();
     let direct: string | undefined;
     try {
@@ -193,7 +205,10 @@ export class PathManager {
       this.deps.log.debug({ err, peer: peer.name }, 'path trial failed');
     }
     this.table.trialEnded(peer.id, Date.now(), direct);
-    this.deps.log.info({ trial: t.trial, peer: peer.name, path: direct ?? 'relay', ms: Date.now() - started }, direct ? 'direct path found' : 'no direct path; staying on the relay');
+    this.deps.log.info(
+      { trial: t.trial, peer: peer.name, path: direct ?? 'relay', ms: Date.now() - started },
+      direct ? 'direct path found' : 'no direct path; staying on the relay',
+    );
     this.deps.changed();
     if (direct) void this.measure(peer.id, Date.now());
   }

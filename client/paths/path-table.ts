@@ -83,7 +83,11 @@ export class PathTable {
    * One look at the device. `samples` by peer id (peers of the map only), `candidates` a
    * signature of each peer's endpoints, `relayEndpoint` where relayed peers point.
    */
-  tick(now: number, samples: ReadonlyMap<string, PeerSample & { candidates: string }>, relayEndpoint: string): TickResult {
+  tick(
+    now: number,
+    samples: ReadonlyMap<string, PeerSample & { candidates: string }>,
+    relayEndpoint: string,
+  ): TickResult {
     const result: TickResult = { request: [], suspect: [], changed: false, restart: [], repoint: [] };
     for (const id of this.entries.keys()) if (!samples.has(id)) this.entries.delete(id);
     for (const [id, s] of samples) {
@@ -99,9 +103,14 @@ export class PathTable {
         if (e.direct !== undefined && !e.trying) result.suspect.push(id);
       }
       if (s.established) Object.assign(e, { waitingSince: undefined, restarts: 0 });
-      else if (s.txBytes === 0) e.waitingSince = undefined; // nothing sent: no handshake to wait for
+      else if (s.txBytes === 0)
+        e.waitingSince = undefined; // nothing sent: no handshake to wait for
       else if (e.waitingSince === undefined) e.waitingSince = now;
-      else if (e.waitingSince !== undefined && now - e.waitingSince >= RESTART_HANDSHAKE_AFTER_MS && e.restarts < RESTARTS) {
+      else if (
+        e.waitingSince !== undefined &&
+        now - e.waitingSince >= RESTART_HANDSHAKE_AFTER_MS &&
+        e.restarts < RESTARTS
+      ) {
         Object.assign(e, { waitingSince: undefined, restarts: e.restarts + 1 });
         result.restart.push(id);
       }
@@ -144,7 +153,12 @@ export class PathTable {
 
   path(id: string): PeerPath | undefined {
     const e = this.entries.get(id);
-    return e && { ...(e.direct !== undefined && { direct: e.direct }), ...(e.latencyMs !== undefined && { latencyMs: e.latencyMs }) };
+    return (
+      e && {
+        ...(e.direct !== undefined && { direct: e.direct }),
+        ...(e.latencyMs !== undefined && { latencyMs: e.latencyMs }),
+      }
+    );
   }
 
   /**
@@ -152,7 +166,8 @@ export class PathTable {
    * may start one before this side has looked at the peer at all (it asked for it, we did not).
    */
   trialStarted(id: string, now: number): boolean {
-    const e = this.entries.get(id) ?? this.entry(id, now, { rxBytes: 0, txBytes: 0, established: true, candidates: '' });
+    const e =
+      this.entries.get(id) ?? this.entry(id, now, { rxBytes: 0, txBytes: 0, established: true, candidates: '' });
     if (e.trying) return false;
     e.trying = true;
     e.requestedAt = undefined;
@@ -199,7 +214,17 @@ export class PathTable {
   private entry(id: string, now: number, s: PeerSample & { candidates: string }): Entry {
     let e = this.entries.get(id);
     if (!e) {
-      e = { failures: 0, nextAttemptAt: now, trying: false, rx: s.rxBytes, tx: s.txBytes, rxAt: -Infinity, txAt: -Infinity, candidates: s.candidates, restarts: 0 };
+      e = {
+        failures: 0,
+        nextAttemptAt: now,
+        trying: false,
+        rx: s.rxBytes,
+        tx: s.txBytes,
+        rxAt: -Infinity,
+        txAt: -Infinity,
+        candidates: s.candidates,
+        restarts: 0,
+      };
       this.entries.set(id, e);
     } else if (e.candidates === '') {
       e.candidates = s.candidates; // made by a trial before the first look: nothing changed

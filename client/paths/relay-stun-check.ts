@@ -17,7 +17,10 @@ export async function relayAnswersStun(endpoint: string): Promise<boolean | unde
   if (!address || !(port > 0 && port < 65_536)) return undefined;
   const { requests, intervalMs, lastWaitMs } = STUN_CHECK;
   const [result] = await probeStun([{ address, port }], {
-    wanted: 1, intervalMs, maxSends: requests, deadlineMs: (requests - 1) * intervalMs + lastWaitMs,
+    wanted: 1,
+    intervalMs,
+    maxSends: requests,
+    deadlineMs: (requests - 1) * intervalMs + lastWaitMs,
   });
   return (result?.mapped.length ?? 0) > 0;
 }

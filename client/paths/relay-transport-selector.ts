@@ -112,18 +112,36 @@ export class RelayTransportSelector {
    * One look at the server peer; `undefined` when it is not configured (the map has no relay).
    * `overTcp`: the server is reachable over TCP right now (the bridge is connected).
    */
-  observe(now: number, peer: ServerPeerSample | undefined, bridgeEndpoint: string | undefined, overTcp = false): SelectorStep {
+  observe(
+    now: number,
+    peer: ServerPeerSample | undefined,
+    bridgeEndpoint: string | undefined,
+    overTcp = false,
+  ): SelectorStep {
     if (this.mode !== 'auto') return 'none';
-    return this.current === 'udp' ? this.onUdp(now, peer, bridgeEndpoint, overTcp) : this.onWebSocket(now, peer, bridgeEndpoint, overTcp);
+    return this.current === 'udp'
+      ? this.onUdp(now, peer, bridgeEndpoint, overTcp)
+      : this.onWebSocket(now, peer, bridgeEndpoint, overTcp);
   }
 
   /** STUN sent since `since` went unanswered while TCP works: UDP to the server is blocked. */
   private stunBlocked(since: number, overTcp: boolean, endpoint?: string): boolean {
     const v = this.stun;
-    return overTcp && v !== undefined && !v.answered && v.sentAt >= since && (endpoint === undefined || v.endpoint === endpoint);
+    return (
+      overTcp &&
+      v !== undefined &&
+      !v.answered &&
+      v.sentAt >= since &&
+      (endpoint === undefined || v.endpoint === endpoint)
+    );
   }
 
-  private onUdp(now: number, peer: ServerPeerSample | undefined, bridge: string | undefined, overTcp: boolean): SelectorStep {
+  private onUdp(
+    now: number,
+    peer: ServerPeerSample | undefined,
+    bridge: string | undefined,
+    overTcp: boolean,
+  ): SelectorStep {
     // Not (yet) on a UDP endpoint: the clock starts once the device has one.
     if (!peer?.endpoint || peer.endpoint === bridge) {
       this.udpSince = undefined;
@@ -144,7 +162,12 @@ export class RelayTransportSelector {
     return 'use-websocket';
   }
 
-  private onWebSocket(now: number, peer: ServerPeerSample | undefined, bridge: string | undefined, overTcp: boolean): SelectorStep {
+  private onWebSocket(
+    now: number,
+    peer: ServerPeerSample | undefined,
+    bridge: string | undefined,
+    overTcp: boolean,
+  ): SelectorStep {
     const probe = this.probe;
     if (!probe) {
       if (!peer || now - this.udpFailedAt < this.timings.probeEveryMs) return 'none';

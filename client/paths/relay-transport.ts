@@ -3,7 +3,12 @@ import type { RelayConfig } from '../../protocol/map.ts';
 import type { EngineConfig } from '../agent/reconfig.ts';
 import type { DeviceState } from '../wireguard/uapi-format.ts';
 import {
-  DEFAULT_TIMINGS, RelayTransportSelector, type RelayTransportKind, type RelayTransportMode, type SelectorTimings, type ServerPeerSample,
+  DEFAULT_TIMINGS,
+  RelayTransportSelector,
+  type RelayTransportKind,
+  type RelayTransportMode,
+  type SelectorTimings,
+  type ServerPeerSample,
 } from './relay-transport-selector.ts';
 import { relayAnswersStun } from './relay-stun-check.ts';
 import { WsBridge } from './ws-bridge.ts';
@@ -77,7 +82,9 @@ export class RelayTransport {
    */
   get relayedEndpoint(): string | undefined {
     const bridge = this.bridge;
-    return this.relay && this.selector.transport === 'websocket' && bridge?.url === this.relay.url.href ? bridge.endpoint : undefined;
+    return this.relay && this.selector.transport === 'websocket' && bridge?.url === this.relay.url.href
+      ? bridge.endpoint
+      : undefined;
   }
 
   configure(relay: RelayConfig | undefined, build: BuildConfig): EngineConfig {
@@ -141,9 +148,11 @@ export class RelayTransport {
       const step = this.selector.observe(Date.now(), sample, this.bridge?.endpoint, this.bridge?.connected ?? false);
       if (step !== 'none') this.deps.log.info({ step, transport: this.selector.transport }, `relay transport: ${step}`);
       if (step === 'use-websocket') {
-        this.deps.log.warn(this.stunSilent
-          ? 'UDP to the server looks blocked (no STUN answer, TCP works): relaying over the WebSocket'
-          : 'no handshake with the server over UDP: relaying over the WebSocket');
+        this.deps.log.warn(
+          this.stunSilent
+            ? 'UDP to the server looks blocked (no STUN answer, TCP works): relaying over the WebSocket'
+            : 'no handshake with the server over UDP: relaying over the WebSocket',
+        );
         this.nudgeDue = true;
         this.restartDue = this.stunSilent;
         this.ensureBridge();
@@ -157,7 +166,8 @@ export class RelayTransport {
       // Connected ahead while UDP is unproven; closed once UDP proves itself.
       if (this.selector.udpUnproven && sample) this.ensureBridge();
       else if (this.selector.transport === 'udp' && this.bridge && !this.opening) void this.closeBridge();
-      if (step === 'use-websocket' || step === 'use-udp' || step === 'probe' || step === 'probe-failed') this.deps.reapply();
+      if (step === 'use-websocket' || step === 'use-udp' || step === 'probe' || step === 'probe-failed')
+        this.deps.reapply();
       const bridge = this.bridge;
       if (this.nudgeDue && bridge?.connected && sample?.endpoint === bridge.endpoint) {
         this.nudgeDue = false;
@@ -178,7 +188,10 @@ export class RelayTransport {
     void (this.deps.stunCheck ?? relayAnswersStun)(endpoint).then(
       (answered) => {
         if (answered === undefined || !this.timer) return;
-        this.deps.log.info({ endpoint, answered }, answered ? 'the relay answers STUN over UDP' : 'no STUN answer from the relay over UDP');
+        this.deps.log.info(
+          { endpoint, answered },
+          answered ? 'the relay answers STUN over UDP' : 'no STUN answer from the relay over UDP',
+        );
         this.selector.noteStun({ endpoint, sentAt, answered });
         this.stunSilent = !answered;
         void this.tick();
@@ -222,7 +235,10 @@ export class RelayTransport {
     const url = URL.parse(relay.wsPath, server.serverUrl);
     // A path on the server we joined, never another host: the machine-key proof goes with it.
     if (!url || !relay.wsPath.startsWith('/') || url.host !== new URL(server.serverUrl).host) {
-      this.deps.log.warn({ wsPath: relay.wsPath }, 'the map\'s relay.wsPath is not a path on the server: no WebSocket relay');
+      this.deps.log.warn(
+        { wsPath: relay.wsPath },
+        "the map's relay.wsPath is not a path on the server: no WebSocket relay",
+      );
       return undefined;
     }
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';

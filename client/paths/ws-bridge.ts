@@ -57,11 +57,22 @@ export class WsBridge {
   /** Binds the local socket and starts connecting. */
   static async open(options: WsBridgeOptions): Promise<WsBridge> {
     if (options.url.protocol !== 'ws:' && options.url.protocol !== 'wss:') {
-      throw new RelayTransportError('relay_transport.bad_url', `the WebSocket relay URL must be ws: or wss:, not ${options.url.protocol}`);
+      throw new RelayTransportError(
+        'relay_transport.bad_url',
+        `the WebSocket relay URL must be ws: or wss:, not ${options.url.protocol}`,
+      );
     }
     const socket = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', (err) => reject(new RelayTransportError('relay_transport.bind_failed', `cannot open the WebSocket bridge's UDP socket on ${LOOPBACK}: ${err.message}`, { cause: err })));
+      socket.once('error', (err) =>
+        reject(
+          new RelayTransportError(
+            'relay_transport.bind_failed',
+            `cannot open the WebSocket bridge's UDP socket on ${LOOPBACK}: ${err.message}`,
+            { cause: err },
+          ),
+        ),
+      );
       socket.bind(0, LOOPBACK, () => resolve());
     });
     socket.removeAllListeners('error');
@@ -114,7 +125,10 @@ export class WsBridge {
       this.socket.send(data, this.options.wireguardPort, LOOPBACK, ignoreSendError);
     });
     ws.on('unexpected-response', (_req, res) => {
-      this.options.log?.warn({ status: res.statusCode }, 'WebSocket relay refused the connection; retrying with backoff');
+      this.options.log?.warn(
+        { status: res.statusCode },
+        'WebSocket relay refused the connection; retrying with backoff',
+      );
       ws.terminate();
     });
     ws.on('error', (err) => this.options.log?.debug({ err: err.message }, 'WebSocket relay error'));
@@ -131,11 +145,11 @@ export class WsBridge {
     // Only WireGuard's own port: any other local process could otherwise speak for this node.
     if (from.address !== LOOPBACK || from.port !== this.options.wireguardPort) return void this.counts.dropped++;
     const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > MAX_BUFFERED_BYTES) return void this.counts.dropped++;
+    if (!ws || ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > MAX_BUFFERED_BYTES)
+      return void this.counts.dropped++;
     this.counts.toServer++;
     ws.send(packet, { binary: true });
   }
-
 }
 
 /** A datagram that cannot be handed to WireGuard is lost like any other. */

@@ -51,15 +51,30 @@ export const run: Runner = (program, args, options = {}) => {
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
       if (timedOut) {
-        reject(new CommandError('system.command_timeout', `"${shown}" did not finish within ${timeoutMs} ms`, argv, null, stderr));
+        reject(
+          new CommandError(
+            'system.command_timeout',
+            `"${shown}" did not finish within ${timeoutMs} ms`,
+            argv,
+            null,
+            stderr,
+          ),
+        );
       } else if (exitCode === 0) {
         resolve({ stdout, stderr });
       } else {
         // ip netns exec reports a missing program as exit 255 with "No such file or directory".
-        const missing = options.netns !== undefined && exitCode === 255 && /exec of ".*" failed: No such file/.test(stderr);
+        const missing =
+          options.netns !== undefined && exitCode === 255 && /exec of ".*" failed: No such file/.test(stderr);
         const why = stderr.trim() || (signal ? `killed by ${signal}` : `exit code ${exitCode}`);
         reject(
-          new CommandError(missing ? 'system.command_not_found' : 'system.command_failed', `"${shown}" failed: ${why}`, argv, exitCode, stderr),
+          new CommandError(
+            missing ? 'system.command_not_found' : 'system.command_failed',
+            `"${shown}" failed: ${why}`,
+            argv,
+            exitCode,
+            stderr,
+          ),
         );
       }
     });

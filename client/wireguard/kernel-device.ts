@@ -41,11 +41,19 @@ export class KernelWireGuardDevice extends ReconciledDevice {
     } catch (err) {
       if (!(err instanceof CommandError)) throw err;
       if (/Unknown device type|not supported/i.test(err.stderr)) {
-        throw new WireGuardError('wireguard.kernel_unavailable', `this kernel has no WireGuard module (${err.stderr.trim()})`, { cause: err });
+        throw new WireGuardError(
+          'wireguard.kernel_unavailable',
+          `this kernel has no WireGuard module (${err.stderr.trim()})`,
+          { cause: err },
+        );
       }
       // Left by a previous agent: the kernel kept its peers and sessions, so take it over.
       if (!/File exists/.test(err.stderr) || (await linkKind(options.iface, options.netns, runner)) !== 'wireguard') {
-        throw new WireGuardError('wireguard.start_failed', `cannot create WireGuard interface ${options.iface}: ${err.stderr.trim()}`, { cause: err });
+        throw new WireGuardError(
+          'wireguard.start_failed',
+          `cannot create WireGuard interface ${options.iface}: ${err.stderr.trim()}`,
+          { cause: err },
+        );
       }
     }
     return new KernelWireGuardDevice(options, true);

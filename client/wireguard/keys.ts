@@ -30,7 +30,10 @@ export function base64ToHex(key: string, what = 'key'): string {
 
 export function hexToBase64(hex: string, what = 'key'): string {
   if (!HEX_32.test(hex)) {
-    throw new WireGuardError('wireguard.invalid_key', `${what} must be 64 lowercase hex characters, got ${hex.length} characters`);
+    throw new WireGuardError(
+      'wireguard.invalid_key',
+      `${what} must be 64 lowercase hex characters, got ${hex.length} characters`,
+    );
   }
   return Buffer.from(hex, 'hex').toString('base64');
 }
@@ -42,7 +45,10 @@ export function isBase64Key(key: string): boolean {
 function fromBase64(key: string, what: string): Uint8Array {
   // Never echo the value: it may be a private key.
   if (!isBase64Key(key)) {
-    throw new WireGuardError('wireguard.invalid_key', `${what} must be a 32-byte key in base64 (44 characters ending in "=")`);
+    throw new WireGuardError(
+      'wireguard.invalid_key',
+      `${what} must be a 32-byte key in base64 (44 characters ending in "=")`,
+    );
   }
   return new Uint8Array(Buffer.from(key, 'base64'));
 }

@@ -15,7 +15,10 @@ export interface OpenDeviceOptions extends WireGuardGoDeviceOptions {
 export async function openWireGuardDevice(options: OpenDeviceOptions): Promise<WireGuardDevice> {
   if (options.prefer !== 'wireguard-go') {
     try {
-      return await KernelWireGuardDevice.create({ iface: options.iface, ...(options.netns !== undefined && { netns: options.netns }) });
+      return await KernelWireGuardDevice.create({
+        iface: options.iface,
+        ...(options.netns !== undefined && { netns: options.netns }),
+      });
     } catch (err) {
       if (!(err instanceof WireGuardError && err.code === 'wireguard.kernel_unavailable')) throw err;
     }

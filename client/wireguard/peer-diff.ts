@@ -91,7 +91,8 @@ function updateSection(cur: PeerState, d: PeerConfig, last: PeerConfig | undefin
     changed = true;
   }
   // The device reports only whether a preshared key is set; its value we compare with our last.
-  const pskChanged = d.presharedKey === undefined ? cur.hasPresharedKey : !cur.hasPresharedKey || d.presharedKey !== last?.presharedKey;
+  const pskChanged =
+    d.presharedKey === undefined ? cur.hasPresharedKey : !cur.hasPresharedKey || d.presharedKey !== last?.presharedKey;
   if (pskChanged) {
     s.presharedKey = d.presharedKey ?? null;
     changed = true;
@@ -126,6 +127,8 @@ function validatePeer(d: PeerConfig, i: number): void {
     }
   }
   const k = d.persistentKeepalive;
-  if (k !== undefined && (!Number.isInteger(k) || k < 0 || k > 65535)) throw fail('persistentKeepalive must be 0-65535 seconds');
-  if (d.presharedKey !== undefined && !isBase64Key(d.presharedKey)) throw fail('presharedKey must be a 32-byte key in base64');
+  if (k !== undefined && (!Number.isInteger(k) || k < 0 || k > 65535))
+    throw fail('persistentKeepalive must be 0-65535 seconds');
+  if (d.presharedKey !== undefined && !isBase64Key(d.presharedKey))
+    throw fail('presharedKey must be a 32-byte key in base64');
 }

@@ -73,14 +73,19 @@ export class DeviceReconciler {
   rebind(): Promise<void> {
     return this.serial(async () => {
       const peers = (await this.channel.get()).peers.filter((p) => p.endpoint !== undefined);
-      if (peers.length > 0) await this.channel.set({ peers: peers.map((p) => ({ publicKey: p.publicKey, updateOnly: true, endpoint: p.endpoint! })) });
+      if (peers.length > 0)
+        await this.channel.set({
+          peers: peers.map((p) => ({ publicKey: p.publicKey, updateOnly: true, endpoint: p.endpoint! })),
+        });
     });
   }
 
   initiateHandshakes(publicKeys?: readonly string[]): Promise<void> {
     return this.serial(async () => {
       const wanted = publicKeys ? new Set(publicKeys) : undefined;
-      await this.kick((await this.channel.get()).peers.filter((p) => p.endpoint && (!wanted || wanted.has(p.publicKey))));
+      await this.kick(
+        (await this.channel.get()).peers.filter((p) => p.endpoint && (!wanted || wanted.has(p.publicKey))),
+      );
     });
   }
 
@@ -126,7 +131,13 @@ export class DeviceReconciler {
   private async kick(peers: readonly PeerState[]): Promise<void> {
     if (peers.length === 0) return;
     const set = (value: (k: number) => number) =>
-      this.channel.set({ peers: peers.map((p) => ({ publicKey: p.publicKey, updateOnly: true, persistentKeepalive: value(p.persistentKeepalive) })) });
+      this.channel.set({
+        peers: peers.map((p) => ({
+          publicKey: p.publicKey,
+          updateOnly: true,
+          persistentKeepalive: value(p.persistentKeepalive),
+        })),
+      });
     await set(() => 0);
     await set((k) => k || 25);
     await set((k) => k);

@@ -67,7 +67,10 @@ export class WireGuardGoSupervisor {
   constructor(private readonly options: SupervisorOptions) {
     // Interface names are global in /var/run/wireguard, and shown in errors: keep them plain.
     if (!IFACE_NAME.test(options.iface)) {
-      throw new WireGuardError('wireguard.invalid_config', `interface name must be 1-15 of [A-Za-z0-9_.-], got ${JSON.stringify(options.iface)}`);
+      throw new WireGuardError(
+        'wireguard.invalid_config',
+        `interface name must be 1-15 of [A-Za-z0-9_.-], got ${JSON.stringify(options.iface)}`,
+      );
     }
     this.uapi = new UapiClient(options.iface);
   }
@@ -125,12 +128,18 @@ export class WireGuardGoSupervisor {
     this.watchdog = setInterval(() => {
       if (checking) return;
       checking = true;
-      this.uapi.ping().then((alive) => {
+      void this.uapi.ping().then((alive) => {
         checking = false;
         if (alive || !this.watchdog || this.stopping) return;
         clearInterval(this.watchdog);
         this.watchdog = undefined;
-        this.emit({ type: 'exited', code: null, signal: null, output: 'the adopted wireguard-go stopped answering', willRestart: this.withinBudget() });
+        this.emit({
+          type: 'exited',
+          code: null,
+          signal: null,
+          output: 'the adopted wireguard-go stopped answering',
+          willRestart: this.withinBudget(),
+        });
         this.scheduleRestart();
       });
     }, this.options.watchIntervalMs ?? 1_000);
@@ -148,7 +157,10 @@ export class WireGuardGoSupervisor {
     // Sockets live in one directory for all namespaces: a socket that answers now belongs to
     // another process, and polling it below would mistake that process for ours.
     if (await this.uapi.ping()) {
-      throw new WireGuardError('wireguard.start_failed', `wireguard-go for ${where} not started: ${this.uapi.socketPath} is already served by another process`);
+      throw new WireGuardError(
+        'wireguard.start_failed',
+        `wireguard-go for ${where} not started: ${this.uapi.socketPath} is already served by another process`,
+      );
     }
     const argv = commandLine(binary, ['-f', iface], netns);
     this.output = '';
@@ -186,8 +198,12 @@ export class WireGuardGoSupervisor {
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       if (spawnError || !this.childAlive) {
         await this.exited;
-        const why = spawnError?.message ?? `exited with ${child.exitCode ?? child.signalCode}: ${this.recentOutput() || 'no output'}`;
-        throw new WireGuardError('wireguard.start_failed', `wireguard-go for ${where} did not start: ${why}`, { cause: spawnError });
+        const why =
+          spawnError?.message ??
+          `exited with ${child.exitCode ?? child.signalCode}: ${this.recentOutput() || 'no output'}`;
+        throw new WireGuardError('wireguard.start_failed', `wireguard-go for ${where} did not start: ${why}`, {
+          cause: spawnError,
+        });
       }
       if ((await this.uapi.ping()) && this.childAlive) {
         ready = true;
@@ -196,7 +212,10 @@ export class WireGuardGoSupervisor {
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
         await this.exited;
-        throw new WireGuardError('wireguard.start_failed', `wireguard-go for ${where} did not open its UAPI socket within ${startTimeoutMs} ms`);
+        throw new WireGuardError(
+          'wireguard.start_failed',
+          `wireguard-go for ${where} did not open its UAPI socket within ${startTimeoutMs} ms`,
+        );
       }
       await sleep(delay);
     }

@@ -55,7 +55,9 @@ export class UapiClient {
         else resolve(value!);
       };
       socket.setTimeout(this.timeoutMs, () =>
-        finish(new WireGuardError('wireguard.uapi_unavailable', `${this.iface}: no UAPI answer within ${this.timeoutMs} ms`)),
+        finish(
+          new WireGuardError('wireguard.uapi_unavailable', `${this.iface}: no UAPI answer within ${this.timeoutMs} ms`),
+        ),
       );
       socket.setEncoding('utf8');
       socket.on('connect', () => socket.write(request));
@@ -65,18 +67,29 @@ export class UapiClient {
         const end = answer.indexOf('\n\n');
         if (end >= 0) finish(undefined, answer.slice(0, end + 2));
         else if (answer.length > MAX_ANSWER_BYTES) {
-          finish(new WireGuardError('wireguard.uapi_protocol', `${this.iface}: UAPI answer larger than ${MAX_ANSWER_BYTES} bytes`));
+          finish(
+            new WireGuardError(
+              'wireguard.uapi_protocol',
+              `${this.iface}: UAPI answer larger than ${MAX_ANSWER_BYTES} bytes`,
+            ),
+          );
         }
       });
       socket.on('error', (err: NodeJS.ErrnoException) =>
         finish(
-          new WireGuardError('wireguard.uapi_unavailable', `${this.iface}: cannot reach UAPI socket ${this.socketPath}: ${err.code ?? err.message}`, {
-            cause: err,
-          }),
+          new WireGuardError(
+            'wireguard.uapi_unavailable',
+            `${this.iface}: cannot reach UAPI socket ${this.socketPath}: ${err.code ?? err.message}`,
+            {
+              cause: err,
+            },
+          ),
         ),
       );
       socket.on('end', () =>
-        finish(new WireGuardError('wireguard.uapi_protocol', `${this.iface}: UAPI socket closed before the answer ended`)),
+        finish(
+          new WireGuardError('wireguard.uapi_protocol', `${this.iface}: UAPI socket closed before the answer ended`),
+        ),
       );
     });
   }

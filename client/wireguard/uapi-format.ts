@@ -77,7 +77,9 @@ function peerLines(p: PeerSettings): string[] {
   if (p.remove) return [...lines, 'remove=true'];
   if (p.updateOnly) lines.push('update_only=true');
   if (p.presharedKey !== undefined) {
-    lines.push(`preshared_key=${p.presharedKey === null ? ZERO_KEY_HEX : base64ToHex(p.presharedKey, 'preshared key')}`);
+    lines.push(
+      `preshared_key=${p.presharedKey === null ? ZERO_KEY_HEX : base64ToHex(p.presharedKey, 'preshared key')}`,
+    );
   }
   if (p.endpoint !== undefined) lines.push(`endpoint=${checkEndpoint(p.endpoint)}`);
   if (p.persistentKeepalive !== undefined) {
@@ -109,13 +111,21 @@ export function parseGetResponse(text: string): DeviceState {
     const value = line.slice(eq + 1);
     if (key === 'public_key') {
       finishPeer();
-      peer = { publicKey: hexToBase64(value, 'peer public key'), hasPresharedKey: false, rxBytes: 0, txBytes: 0, persistentKeepalive: 0, allowedIPs: [] };
+      peer = {
+        publicKey: hexToBase64(value, 'peer public key'),
+        hasPresharedKey: false,
+        rxBytes: 0,
+        txBytes: 0,
+        persistentKeepalive: 0,
+        allowedIPs: [],
+      };
       handshakeSec = handshakeNsec = 0;
       state.peers.push(peer);
       continue;
     }
     if (!peer) {
-      if (key === 'private_key') state.publicKey = value === ZERO_KEY_HEX ? undefined : publicKeyOf(hexToBase64(value, 'private key'));
+      if (key === 'private_key')
+        state.publicKey = value === ZERO_KEY_HEX ? undefined : publicKeyOf(hexToBase64(value, 'private key'));
       else if (key === 'listen_port') state.listenPort = parseCount(key, value);
       else if (key === 'fwmark') state.fwmark = parseCount(key, value);
       continue; // unknown device keys: newer wireguard-go, ignore
@@ -182,7 +192,8 @@ function checkPrefix(text: string): string {
   try {
     return canonicalPrefix(text);
   } catch (err) {
-    if (err instanceof PrefixError) throw new WireGuardError('wireguard.invalid_config', `allowed IP ${err.message}`, { cause: err });
+    if (err instanceof PrefixError)
+      throw new WireGuardError('wireguard.invalid_config', `allowed IP ${err.message}`, { cause: err });
     throw err;
   }
 }
@@ -191,7 +202,16 @@ function checkPrefix(text: string): string {
 export function checkEndpoint(text: string): string {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const host = m?.[1] ?? m?.[2];
-  const ok = m && host !== undefined && (m[1] !== undefined ? isIPv6(host) : isIPv4(host)) && Number(m[3]) <= 65535 && Number(m[3]) > 0;
-  if (!ok) throw new WireGuardError('wireguard.invalid_config', `endpoint must be "ip:port" or "[ipv6]:port", got ${JSON.stringify(text)}`);
+  const ok =
+    m &&
+    host !== undefined &&
+    (m[1] !== undefined ? isIPv6(host) : isIPv4(host)) &&
+    Number(m[3]) <= 65535 &&
+    Number(m[3]) > 0;
+  if (!ok)
+    throw new WireGuardError(
+      'wireguard.invalid_config',
+      `endpoint must be "ip:port" or "[ipv6]:port", got ${JSON.stringify(text)}`,
+    );
   return text;
 }

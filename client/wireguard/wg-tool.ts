@@ -19,7 +19,8 @@ export function wgSetCommands(iface: string, request: SetRequest): WgCommand[] {
   if (request.device?.replacePeers) throw new TypeError('replacePeers is not available through `wg set`');
   const commands: WgCommand[] = [];
   const d = request.device ?? {};
-  if (d.privateKey !== undefined) commands.push({ args: ['set', iface, 'private-key', '/dev/stdin'], input: `${d.privateKey}\n` });
+  if (d.privateKey !== undefined)
+    commands.push({ args: ['set', iface, 'private-key', '/dev/stdin'], input: `${d.privateKey}\n` });
   const rest = ['set', iface];
   if (d.listenPort !== undefined) rest.push('listen-port', String(d.listenPort));
   if (d.fwmark !== undefined) rest.push('fwmark', d.fwmark === 0 ? 'off' : String(d.fwmark));
@@ -32,10 +33,14 @@ export function wgSetCommands(iface: string, request: SetRequest): WgCommand[] {
     // `wg set` has no update-only: the peer is created if missing (callers diff first).
     if (p.presharedKey === null) rest.push('preshared-key', '/dev/null');
     else if (p.presharedKey !== undefined) {
-      commands.push({ args: ['set', iface, 'peer', p.publicKey, 'preshared-key', '/dev/stdin'], input: `${p.presharedKey}\n` });
+      commands.push({
+        args: ['set', iface, 'peer', p.publicKey, 'preshared-key', '/dev/stdin'],
+        input: `${p.presharedKey}\n`,
+      });
     }
     if (p.endpoint !== undefined) rest.push('endpoint', p.endpoint);
-    if (p.persistentKeepalive !== undefined) rest.push('persistent-keepalive', p.persistentKeepalive === 0 ? 'off' : String(p.persistentKeepalive));
+    if (p.persistentKeepalive !== undefined)
+      rest.push('persistent-keepalive', p.persistentKeepalive === 0 ? 'off' : String(p.persistentKeepalive));
     if (p.allowedIPs !== undefined) rest.push('allowed-ips', p.allowedIPs.join(','));
   }
   if (rest.length > 2) commands.push({ args: rest });
@@ -57,7 +62,16 @@ export function parseWgDump(text: string): DeviceState {
     state.publicKey = publicKeyOf(privateKey);
   }
   for (const line of lines.slice(1)) {
-    const [pub, psk, endpoint, allowed, handshake, rx, tx, keepalive] = fields(line, 8) as [string, string, string, string, string, string, string, string];
+    const [pub, psk, endpoint, allowed, handshake, rx, tx, keepalive] = fields(line, 8) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     if (!isBase64Key(pub)) throw dumpError('peer public key is not a key');
     const peer: PeerState = {
       publicKey: pub,

@@ -13,12 +13,24 @@ function approvers(ctx: LoadContext, node: JsonNode, what: string, defs: Definit
   const out: Array<Located<Selector>> = [];
   for (const e of ctx.strings(node, what)) {
     const r = parseSelector(e.value, defs);
-    if (!r.ok) { ctx.report(r.code, `${what}: ${r.message}`, e.node); continue; }
+    if (!r.ok) {
+      ctx.report(r.code, `${what}: ${r.message}`, e.node);
+      continue;
+    }
     const k = r.selector.kind;
-    if (k === 'user' || k === 'group' || k === 'tag' || (k === 'autogroup' && (r.selector.name === 'member' || r.selector.name === 'tagged'))) {
+    if (
+      k === 'user' ||
+      k === 'group' ||
+      k === 'tag' ||
+      (k === 'autogroup' && (r.selector.name === 'member' || r.selector.name === 'tagged'))
+    ) {
       out.push({ value: r.selector, at: e.at });
     } else {
-      ctx.report('invalid-selector', `${what}: "${e.value}" cannot approve routes: use users, groups, tags, autogroup:member or autogroup:tagged`, e.node);
+      ctx.report(
+        'invalid-selector',
+        `${what}: "${e.value}" cannot approve routes: use users, groups, tags, autogroup:member or autogroup:tagged`,
+        e.node,
+      );
     }
   }
   return out;
@@ -32,8 +44,16 @@ export function loadAutoApprovers(ctx: LoadContext, section: JsonNode, defs: Def
   if (routes && ctx.isObject(routes.value, 'autoApprovers.routes')) {
     for (const { name, key, value } of ctx.entries(routes.value, 'autoApprovers.routes')) {
       const p = parsePrefix(name);
-      if (!p.ok) { ctx.report('invalid-prefix', `autoApprovers.routes: ${p.reason}`, key); continue; }
-      out.routes.push({ text: name, prefix: p.prefix, at: ctx.at(key), approvers: approvers(ctx, value, `autoApprovers.routes["${name}"]`, defs) });
+      if (!p.ok) {
+        ctx.report('invalid-prefix', `autoApprovers.routes: ${p.reason}`, key);
+        continue;
+      }
+      out.routes.push({
+        text: name,
+        prefix: p.prefix,
+        at: ctx.at(key),
+        approvers: approvers(ctx, value, `autoApprovers.routes["${name}"]`, defs),
+      });
     }
   }
   const exit = f.get('exitNode');

@@ -69,7 +69,11 @@ export class LoadContext {
         continue;
       }
       if (!spec.known.includes(name)) {
-        this.report('unknown-field', `${what}: unknown field "${name}" (expected ${spec.known.map((k) => `"${k}"`).join(', ')})`, key);
+        this.report(
+          'unknown-field',
+          `${what}: unknown field "${name}" (expected ${spec.known.map((k) => `"${k}"`).join(', ')})`,
+          key,
+        );
         continue;
       }
       out.set(name, { key, value });
@@ -98,9 +102,13 @@ export class LoadContext {
 
 function describe(node: JsonNode): string {
   switch (node.type) {
-    case 'array': return 'a list';
-    case 'object': return 'an object';
-    case 'null': return 'null';
-    default: return `a ${node.type}`;
+    case 'array':
+      return 'a list';
+    case 'object':
+      return 'an object';
+    case 'null':
+      return 'null';
+    default:
+      return `a ${node.type}`;
   }
 }

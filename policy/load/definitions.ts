@@ -31,7 +31,11 @@ export function loadDefinitionNames(ctx: LoadContext, sections: Map<string, Json
   if (tags && ctx.isObject(tags, 'tagOwners')) {
     for (const { name, key } of ctx.entries(tags, 'tagOwners')) {
       if (!isTagName(name)) {
-        ctx.report('invalid-name', `"${name}" is not a tag name: write tag: then a letter, then letters, digits or "-"`, key);
+        ctx.report(
+          'invalid-name',
+          `"${name}" is not a tag name: write tag: then a letter, then letters, digits or "-"`,
+          key,
+        );
         continue;
       }
       defs.tags.set(name, { name, at: ctx.at(key), owners: [] });
@@ -41,7 +45,11 @@ export function loadDefinitionNames(ctx: LoadContext, sections: Map<string, Json
   if (hosts && ctx.isObject(hosts, 'hosts')) {
     for (const { name, key, value } of ctx.entries(hosts, 'hosts')) {
       if (!HOST_NAME.test(name) || /^[0-9a-f:.]+$/.test(name)) {
-        ctx.report('invalid-name', `"${name}" is not a host name: lowercase letters, digits, ".", "_" or "-", not an address`, key);
+        ctx.report(
+          'invalid-name',
+          `"${name}" is not a host name: lowercase letters, digits, ".", "_" or "-", not an address`,
+          key,
+        );
         continue;
       }
       const text = ctx.string(value, `host "${name}"`);
@@ -66,15 +74,21 @@ export function loadDefinitionBodies(ctx: LoadContext, sections: Map<string, Jso
       for (const member of ctx.strings(value, `members of ${name}`)) {
         const m = member.value;
         if (m.startsWith('idp:')) {
-          if (m.length === 4) ctx.report('invalid-selector', `${name}: "idp:" needs the identity provider's group name`, member.node);
+          if (m.length === 4)
+            ctx.report('invalid-selector', `${name}: "idp:" needs the identity provider's group name`, member.node);
           else group.idpGroups.push(m.slice(4));
         } else if (m.startsWith('group:')) {
-          if (!defs.groups.has(m)) ctx.report('undefined-group', `${name}: group "${m}" is not defined in groups`, member.node);
+          if (!defs.groups.has(m))
+            ctx.report('undefined-group', `${name}: group "${m}" is not defined in groups`, member.node);
           else group.groups.push(m);
         } else if (isUser(m)) {
           group.users.push(m);
         } else {
-          ctx.report('invalid-selector', `${name}: "${m}" is not a group member: use a user (name@domain), idp:GROUP or group:NAME`, member.node);
+          ctx.report(
+            'invalid-selector',
+            `${name}: "${m}" is not a group member: use a user (name@domain), idp:GROUP or group:NAME`,
+            member.node,
+          );
         }
       }
     }
@@ -94,7 +108,11 @@ export function loadDefinitionBodies(ctx: LoadContext, sections: Map<string, Jso
         if (k === 'user' || k === 'group' || k === 'tag' || (k === 'autogroup' && r.selector.name === 'member')) {
           tag.owners.push({ value: r.selector, at: owner.at });
         } else {
-          ctx.report('invalid-selector', `owners of ${name}: "${owner.value}" cannot own a tag: use users, groups, tags or autogroup:member`, owner.node);
+          ctx.report(
+            'invalid-selector',
+            `owners of ${name}: "${owner.value}" cannot own a tag: use users, groups, tags or autogroup:member`,
+            owner.node,
+          );
         }
       }
     }

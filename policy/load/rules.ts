@@ -4,7 +4,15 @@
  */
 import type { JsonNode } from '../hujson.ts';
 import type { Located, PortRange, Rule, RuleDestination, Selector } from '../model.ts';
-import { ALL_PORTS, DEFAULT_PROTOS, isAllPorts, parsePorts, parseProto, protosHavePorts, splitDestination } from '../ports.ts';
+import {
+  ALL_PORTS,
+  DEFAULT_PROTOS,
+  isAllPorts,
+  parsePorts,
+  parseProto,
+  protosHavePorts,
+  splitDestination,
+} from '../ports.ts';
 import { parseSelector, selectorText } from '../selector.ts';
 import type { LoadContext } from './context.ts';
 import type { Definitions } from './definitions.ts';
@@ -57,9 +65,11 @@ function checkSelfSources(ctx: LoadContext, what: string, src: Array<Located<Sel
     if (isUserSource(s.value)) return;
     const node = srcNodes[i];
     if (node) {
-      ctx.report('self-mixed-source',
+      ctx.report(
+        'self-mixed-source',
         `${what}: autogroup:self can only be used with users, groups, autogroup:member or * as sources, and "${selectorText(s.value)}" is none of these`,
-        node);
+        node,
+      );
     }
   });
 }
@@ -78,7 +88,11 @@ export function loadAcls(ctx: LoadContext, section: JsonNode, defs: Definitions,
     if (action) {
       const a = ctx.string(action.value, `${what} action`);
       if (a && a.value !== 'accept') {
-        ctx.report('invalid-action', `${what}: action "${a.value}" is not supported: rules only accept, and everything not accepted is denied`, action.value);
+        ctx.report(
+          'invalid-action',
+          `${what}: action "${a.value}" is not supported: rules only accept, and everything not accepted is denied`,
+          action.value,
+        );
       }
     }
     let protos: number[] = [...DEFAULT_PROTOS];
@@ -88,8 +102,10 @@ export function loadAcls(ctx: LoadContext, section: JsonNode, defs: Definitions,
       const p = ctx.string(proto.value, `${what} proto`);
       if (p) {
         const r = parseProto(p.value);
-        if (r.ok) { protos = [r.value]; named = true; }
-        else ctx.report('invalid-proto', `${what}: ${r.message}`, proto.value);
+        if (r.ok) {
+          protos = [r.value];
+          named = true;
+        } else ctx.report('invalid-proto', `${what}: ${r.message}`, proto.value);
       }
     }
     const srcField = f.get('src');
@@ -99,15 +115,28 @@ export function loadAcls(ctx: LoadContext, section: JsonNode, defs: Definitions,
     const dstField = f.get('dst');
     for (const d of dstField ? ctx.strings(dstField.value, `${what} "dst"`) : []) {
       const split = splitDestination(d.value);
-      if (!split.ok) { ctx.report('invalid-ports', `${what} dst: ${split.message}`, d.node); continue; }
+      if (!split.ok) {
+        ctx.report('invalid-ports', `${what} dst: ${split.message}`, d.node);
+        continue;
+      }
       const ports = parsePorts(split.value.ports);
-      if (!ports.ok) { ctx.report('invalid-ports', `${what} dst "${d.value}": ${ports.message}`, d.node); continue; }
+      if (!ports.ok) {
+        ctx.report('invalid-ports', `${what} dst "${d.value}": ${ports.message}`, d.node);
+        continue;
+      }
       if (named && !protosHavePorts(protos) && !isAllPorts(ports.value)) {
-        ctx.report('invalid-ports', `${what} dst "${d.value}": protocol "${proto?.value.value}" has no ports: write ${split.value.alias}:*`, d.node);
+        ctx.report(
+          'invalid-ports',
+          `${what} dst "${d.value}": protocol "${proto?.value.value}" has no ports: write ${split.value.alias}:*`,
+          d.node,
+        );
         continue;
       }
       const sel = parseSelector(split.value.alias, defs);
-      if (!sel.ok) { ctx.report(sel.code, `${what} dst: ${sel.message}`, d.node); continue; }
+      if (!sel.ok) {
+        ctx.report(sel.code, `${what} dst: ${sel.message}`, d.node);
+        continue;
+      }
       const target = sel.selector.kind === 'autogroup' && sel.selector.name === 'self' ? selfDst : dst;
       target.push({ selector: { value: sel.selector, at: d.at }, ports: ports.value });
     }
@@ -120,7 +149,9 @@ export function loadAcls(ctx: LoadContext, section: JsonNode, defs: Definitions,
 }
 
 /** `*`, `PORTS`, `PROTO` or `PROTO:PORTS`. */
-function parseIpEntry(text: string): { ok: true; protos: number[]; ports: PortRange[] } | { ok: false; message: string } {
+function parseIpEntry(
+  text: string,
+): { ok: true; protos: number[]; ports: PortRange[] } | { ok: false; message: string } {
   if (text === '*') return { ok: true, protos: [...DEFAULT_PROTOS], ports: [ALL_PORTS] };
   const colon = text.indexOf(':');
   if (colon < 0 && /^[0-9]/.test(text)) {
@@ -151,7 +182,10 @@ export function loadGrants(ctx: LoadContext, section: JsonNode, defs: Definition
     for (const d of dstField ? ctx.strings(dstField.value, `${what} "dst"`) : []) {
       const sel = parseSelector(d.value, defs);
       if (!sel.ok) {
-        const hint = d.value.split(':').length > 2 || /:[0-9*]+$/.test(d.value) ? ' (grants name ports in "ip", not in "dst")' : '';
+        const hint =
+          d.value.split(':').length > 2 || /:[0-9*]+$/.test(d.value)
+            ? ' (grants name ports in "ip", not in "dst")'
+            : '';
         ctx.report(sel.code, `${what} dst: ${sel.message}${hint}`, d.node);
         continue;
       }
@@ -175,7 +209,10 @@ export function loadGrants(ctx: LoadContext, section: JsonNode, defs: Definition
       const byProto = new Map<string, { protos: number[]; ports: PortRange[] }>();
       for (const e of ctx.strings(ip.value, `${what} "ip"`)) {
         const r = parseIpEntry(e.value);
-        if (!r.ok) { ctx.report('invalid-ports', `${what} ip "${e.value}": ${r.message}`, e.node); continue; }
+        if (!r.ok) {
+          ctx.report('invalid-ports', `${what} ip "${e.value}": ${r.message}`, e.node);
+          continue;
+        }
         const key = r.protos.join(',');
         const slot = byProto.get(key) ?? { protos: r.protos, ports: [] };
         slot.ports.push(...r.ports);
@@ -201,8 +238,13 @@ export function loadGrants(ctx: LoadContext, section: JsonNode, defs: Definition
 
 function jsonValue(node: JsonNode): unknown {
   switch (node.type) {
-    case 'object': return Object.fromEntries((node.children ?? []).map((p) => [String(p.children?.[0]?.value), jsonValue(p.children?.[1] as JsonNode)]));
-    case 'array': return (node.children ?? []).map(jsonValue);
-    default: return node.value;
+    case 'object':
+      return Object.fromEntries(
+        (node.children ?? []).map((p) => [String(p.children?.[0]?.value), jsonValue(p.children?.[1] as JsonNode)]),
+      );
+    case 'array':
+      return (node.children ?? []).map(jsonValue);
+    default:
+      return node.value;
   }
 }

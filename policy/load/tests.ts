@@ -34,7 +34,11 @@ export function loadTests(ctx: LoadContext, section: JsonNode, defs: Definitions
       const r = parseSelector(s.value, defs);
       if (!r.ok) ctx.report(r.code, `${what} src: ${r.message}`, srcField.value);
       else if (!['user', 'group', 'tag', 'host', 'prefix'].includes(r.selector.kind)) {
-        ctx.report('invalid-selector', `${what} src: "${s.value}" is not something to test from: use a user, group, tag, host or IP`, srcField.value);
+        ctx.report(
+          'invalid-selector',
+          `${what} src: "${s.value}" is not something to test from: use a user, group, tag, host or IP`,
+          srcField.value,
+        );
       } else src = { value: r.selector, at: s.at };
     }
     let protos = [6];
@@ -51,13 +55,24 @@ export function loadTests(ctx: LoadContext, section: JsonNode, defs: Definitions
       for (const d of node ? ctx.strings(node.value, `${what} ${field}`) : []) {
         const split = splitDestination(d.value);
         if (!split.ok || !/^[0-9]{1,5}$/.test(split.value.ports) || Number(split.value.ports) > 65535) {
-          ctx.report('invalid-ports', `${what} ${field}: "${d.value}" must be one host and one port, such as tag:web:443`, d.node);
+          ctx.report(
+            'invalid-ports',
+            `${what} ${field}: "${d.value}" must be one host and one port, such as tag:web:443`,
+            d.node,
+          );
           continue;
         }
         const r = parseSelector(split.value.alias, defs);
-        if (!r.ok) { ctx.report(r.code, `${what} ${field}: ${r.message}`, d.node); continue; }
+        if (!r.ok) {
+          ctx.report(r.code, `${what} ${field}: ${r.message}`, d.node);
+          continue;
+        }
         if (!isSingleHost(r.selector)) {
-          ctx.report('invalid-selector', `${what} ${field}: "${split.value.alias}" is not a single host: use a user, tag, host or IP`, d.node);
+          ctx.report(
+            'invalid-selector',
+            `${what} ${field}: "${split.value.alias}" is not a single host: use a user, tag, host or IP`,
+            d.node,
+          );
           continue;
         }
         list.push({ selector: { value: r.selector, at: d.at }, port: Number(split.value.ports), text: d.value });

@@ -18,13 +18,19 @@ export function parseSpiffePattern(text: string): { ok: true; value: WorkloadMat
   if (!m) return { ok: false, message: `"${text}" is not a SPIFFE ID pattern: write spiffe://TRUST-DOMAIN/PATH` };
   const trustDomain = m[1] ?? '';
   if (!TRUST_DOMAIN.test(trustDomain) || trustDomain.length > 255) {
-    return { ok: false, message: `"${trustDomain}" is not a SPIFFE trust domain: lowercase letters, digits, ".", "-" or "_"` };
+    return {
+      ok: false,
+      message: `"${trustDomain}" is not a SPIFFE trust domain: lowercase letters, digits, ".", "-" or "_"`,
+    };
   }
   const segments = m[2] === undefined ? [] : m[2].slice(1).split('/');
   for (const s of segments) {
     if (s === '*') continue;
     if (!SEGMENT.test(s) || s === '.' || s === '..') {
-      return { ok: false, message: `"${text}": path segment "${s}" must be letters, digits, ".", "-", "_" or a whole-segment *` };
+      return {
+        ok: false,
+        message: `"${text}": path segment "${s}" must be letters, digits, ".", "-", "_" or a whole-segment *`,
+      };
     }
   }
   return { ok: true, value: { kind: 'spiffe', pattern: text, trustDomain, segments } };
@@ -52,12 +58,19 @@ export function loadWorkloads(ctx: LoadContext, section: JsonNode, defs: Definit
         else ctx.report('invalid-workload', `${what}: ${r.message}`, spiffe.value);
       }
     } else if (k8s && ctx.isObject(k8s.value, `${what} kubernetes`)) {
-      const kf = ctx.fields(k8s.value, `${what} kubernetes`, { known: ['cluster', 'namespace', 'serviceAccount'], required: ['cluster', 'namespace', 'serviceAccount'] });
+      const kf = ctx.fields(k8s.value, `${what} kubernetes`, {
+        known: ['cluster', 'namespace', 'serviceAccount'],
+        required: ['cluster', 'namespace', 'serviceAccount'],
+      });
       const get = (name: string): string | undefined => {
         const node = kf.get(name);
         const v = node && ctx.string(node.value, `${what} kubernetes.${name}`);
         if (v && node && !K8S_NAME.test(v.value)) {
-          ctx.report('invalid-workload', `${what} kubernetes.${name}: "${v.value}" is not a Kubernetes name or *`, node.value);
+          ctx.report(
+            'invalid-workload',
+            `${what} kubernetes.${name}: "${v.value}" is not a Kubernetes name or *`,
+            node.value,
+          );
           return undefined;
         }
         return v?.value;
@@ -70,7 +83,8 @@ export function loadWorkloads(ctx: LoadContext, section: JsonNode, defs: Definit
     const tags: string[] = [];
     const tagsField = f.get('tags');
     for (const t of tagsField ? ctx.strings(tagsField.value, `${what} tags`) : []) {
-      if (!defs.tags.has(t.value)) ctx.report('undefined-tag', `${what}: tag "${t.value}" has no owner: declare it in tagOwners`, t.node);
+      if (!defs.tags.has(t.value))
+        ctx.report('undefined-tag', `${what}: tag "${t.value}" has no owner: declare it in tagOwners`, t.node);
       else tags.push(t.value);
     }
     if (match) out.push({ at: ctx.at(entry), match, tags });

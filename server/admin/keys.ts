@@ -9,8 +9,16 @@ export const CreatePreAuthKey = z.strictObject({
   user: z.string().min(3).max(320).optional(),
   reusable: z.boolean().default(false),
   ephemeral: z.boolean().default(false),
-  tags: z.array(z.string().regex(/^tag:[A-Za-z][A-Za-z0-9-]*$/, 'must be tag:<name>')).max(64).default([]),
-  expiresInSeconds: z.number().int().min(60).max(365 * 24 * 3600).default(3600),
+  tags: z
+    .array(z.string().regex(/^tag:[A-Za-z][A-Za-z0-9-]*$/, 'must be tag:<name>'))
+    .max(64)
+    .default([]),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(365 * 24 * 3600)
+    .default(3600),
   description: z.string().max(200).default(''),
 });
 export type CreatePreAuthKey = z.infer<typeof CreatePreAuthKey>;
@@ -18,14 +26,22 @@ export type CreatePreAuthKey = z.infer<typeof CreatePreAuthKey>;
 export const CreateApiKey = z.strictObject({
   scopes: z.array(z.enum(API_SCOPES)).min(1),
   /** Omit for a key that never expires. */
-  expiresInSeconds: z.number().int().min(60).max(10 * 365 * 24 * 3600).optional(),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(10 * 365 * 24 * 3600)
+    .optional(),
   description: z.string().max(200).default(''),
 });
 export type CreateApiKey = z.infer<typeof CreateApiKey>;
 
 /** Issues and revokes pre-auth keys and API keys. The secret is returned once, never stored. */
 export class KeyService {
-  constructor(private readonly store: Store, private readonly now: () => number) {}
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number,
+  ) {}
 
   async createPreAuthKey(input: CreatePreAuthKey): Promise<{ key: PreAuthKeyRecord; secret: string }> {
     if (!input.user && input.tags.length === 0) {

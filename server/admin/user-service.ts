@@ -7,7 +7,11 @@ import type { Store } from '../store/store.ts';
 export class UserService {
   private readonly emails = new Map<string, string>();
 
-  constructor(private readonly store: Store, private readonly engine: NetmapEngine, private readonly now: () => number) {}
+  constructor(
+    private readonly store: Store,
+    private readonly engine: NetmapEngine,
+    private readonly now: () => number,
+  ) {}
 
   async load(): Promise<UserRecord[]> {
     const users = await this.store.users.list();
@@ -21,7 +25,12 @@ export class UserService {
 
   async create(input: { email: string; displayName?: string; groups: string[] }): Promise<UserRecord> {
     const user = await this.store.users.upsert(
-      { subject: `local:${input.email.toLowerCase()}`, email: input.email.toLowerCase(), displayName: input.displayName ?? input.email, groups: input.groups },
+      {
+        subject: `local:${input.email.toLowerCase()}`,
+        email: input.email.toLowerCase(),
+        displayName: input.displayName ?? input.email,
+        groups: input.groups,
+      },
       this.now(),
     );
     this.remember(user);

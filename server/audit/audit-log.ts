@@ -63,7 +63,10 @@ export class AuditLog {
     }
     if (removed > 0) {
       await this.record({
-        kind: 'admin', outcome: 'success', actor: 'system', code: 'audit.prune',
+        kind: 'admin',
+        outcome: 'success',
+        actor: 'system',
+        code: 'audit.prune',
         message: `deleted ${removed} audit event${removed === 1 ? '' : 's'} older than ${retentionDays} days (audit.retentionDays)`,
       });
     }

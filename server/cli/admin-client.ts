@@ -4,18 +4,27 @@ import { UsageError } from './args.ts';
 
 /** Talks to a running server's admin API; errors carry the server's code and message. */
 export class AdminClient {
-  constructor(private readonly baseUrl: string, private readonly apiKey: string) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly apiKey: string,
+  ) {}
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(new URL(path, this.baseUrl), {
         method,
-        headers: { authorization: `Bearer ${this.apiKey}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${this.apiKey}`,
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      throw new AdminError('server.unreachable', `cannot reach the server at ${this.baseUrl}: ${(err as Error).cause ?? (err as Error).message}`);
+      throw new AdminError(
+        'server.unreachable',
+        `cannot reach the server at ${this.baseUrl}: ${(err as Error).cause ?? (err as Error).message}`,
+      );
     }
     if (res.status === 204) return undefined as T;
     const text = await res.text();
@@ -24,7 +33,10 @@ export class AdminClient {
       json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
       // A proxy's error page, or not a Trellis server at all.
-      throw new AdminError('server.bad_answer', `${this.baseUrl} answered ${res.status} ${res.statusText} with something other than JSON; is it a Trellis server?`);
+      throw new AdminError(
+        'server.bad_answer',
+        `${this.baseUrl} answered ${res.status} ${res.statusText} with something other than JSON; is it a Trellis server?`,
+      );
     }
     if (!res.ok) throw new AdminError(String(json.code ?? res.status), String(json.message ?? res.statusText));
     return json as T;
@@ -33,7 +45,10 @@ export class AdminClient {
 
 export class AdminError extends Error {
   override readonly name = 'AdminError';
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

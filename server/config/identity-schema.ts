@@ -18,12 +18,14 @@ export const OidcProviderConfig = z.strictObject({
   clientSecretFile: z.string().min(1).optional(),
   scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']),
   /** Which claims carry what (from the ID token, then the userinfo endpoint). */
-  claims: z.strictObject({
-    email: z.string().default('email'),
-    emailVerified: z.string().default('email_verified'),
-    name: z.string().default('name'),
-    groups: z.string().default('groups'),
-  }).prefault({}),
+  claims: z
+    .strictObject({
+      email: z.string().default('email'),
+      emailVerified: z.string().default('email_verified'),
+      name: z.string().default('name'),
+      groups: z.string().default('groups'),
+    })
+    .prefault({}),
   /** Who may sign in: when any list is set, a person must match one entry of one list. */
   allowedDomains: z.array(z.string().min(1)).default([]),
   allowedUsers: z.array(z.string().min(1)).default([]),
@@ -42,57 +44,83 @@ export const OidcProviderConfig = z.strictObject({
 });
 export type OidcProviderConfig = z.infer<typeof OidcProviderConfig>;
 
-export const OidcConfig = z.strictObject({
-  providers: z.array(OidcProviderConfig).default([]),
-  /** How long a started sign-in stays open. */
-  loginTimeoutSeconds: z.number().int().min(60).max(3600).default(600),
-}).prefault({}).superRefine((c, ctx) => {
-  const names = c.providers.map((p) => p.name);
-  names.forEach((n, i) => {
-    if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['providers', i, 'name'], message: `provider name "${n}" is used twice` });
+export const OidcConfig = z
+  .strictObject({
+    providers: z.array(OidcProviderConfig).default([]),
+    /** How long a started sign-in stays open. */
+    loginTimeoutSeconds: z.number().int().min(60).max(3600).default(600),
+  })
+  .prefault({})
+  .superRefine((c, ctx) => {
+    const names = c.providers.map((p) => p.name);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i)
+        ctx.addIssue({ code: 'custom', path: ['providers', i, 'name'], message: `provider name "${n}" is used twice` });
+    });
+    c.providers.forEach((p, i) => {
+      if (p.issuer.startsWith('http://') && !p.allowInsecureIssuer) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['providers', i, 'issuer'],
+          message: 'must be https:// (set allowInsecureIssuer only for local development)',
+        });
+      }
+    });
   });
-  c.providers.forEach((p, i) => {
-    if (p.issuer.startsWith('http://') && !p.allowInsecureIssuer) {
-      ctx.addIssue({ code: 'custom', path: ['providers', i, 'issuer'], message: 'must be https:// (set allowInsecureIssuer only for local development)' });
-    }
+
+export const TrustDomainConfig = z
+  .strictObject({
+    name: z.string().superRefine((v, ctx) => {
+      const problem = trustDomainProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    bundleFile: z.string().min(1).optional(),
+    bundleEndpoint: HttpsUrl.optional(),
+    /** PEM file of a CA to trust for the bundle endpoint. */
+    caFile: z.string().min(1).optional(),
+  })
+  .refine(
+    (t) => (t.bundleFile === undefined) !== (t.bundleEndpoint === undefined),
+    'set exactly one of bundleFile and bundleEndpoint',
+  );
+
+export const SpiffeConfig = z
+  .strictObject({
+    /** The audience this server identifies with: every JWT-SVID must name it in `aud`. */
+    audience: z.string().min(1).optional(),
+    trustDomains: z.array(TrustDomainConfig).default([]),
+    leewaySeconds: z.number().int().min(0).max(300).default(30),
+    maxTokenBytes: z.number().int().min(512).max(65_536).default(8192),
+  })
+  .prefault({})
+  .refine((s) => s.trustDomains.length === 0 || s.audience !== undefined, {
+    message: 'set spiffe.audience when trust domains are configured',
+    path: ['audience'],
   });
-});
 
-export const TrustDomainConfig = z.strictObject({
-  name: z.string().superRefine((v, ctx) => {
-    const problem = trustDomainProblem(v);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }),
-  bundleFile: z.string().min(1).optional(),
-  bundleEndpoint: HttpsUrl.optional(),
-  /** PEM file of a CA to trust for the bundle endpoint. */
-  caFile: z.string().min(1).optional(),
-}).refine((t) => (t.bundleFile === undefined) !== (t.bundleEndpoint === undefined), 'set exactly one of bundleFile and bundleEndpoint');
+export const KubernetesClusterConfig = z
+  .strictObject({
+    /** The cluster's alias in the policy's `workloads` entries. */
+    name: Name,
+    /** The API server's service-account issuer (`--service-account-issuer`). */
+    issuer: z.url(),
+    /** The audience of the projected token volume. */
+    audience: z.string().min(1),
+    /** A JWK Set file; without it, keys come from the issuer's OIDC discovery over HTTPS. */
+    jwksFile: z.string().min(1).optional(),
+    /** PEM file of a CA to trust for discovery (often the cluster CA). */
+    caFile: z.string().min(1).optional(),
+    refreshSeconds: z.number().int().min(10).default(3600),
+  })
+  .refine(
+    (c) => c.jwksFile !== undefined || c.issuer.startsWith('https://'),
+    'discovery needs an https:// issuer; or set jwksFile',
+  );
 
-export const SpiffeConfig = z.strictObject({
-  /** The audience this server identifies with: every JWT-SVID must name it in `aud`. */
-  audience: z.string().min(1).optional(),
-  trustDomains: z.array(TrustDomainConfig).default([]),
-  leewaySeconds: z.number().int().min(0).max(300).default(30),
-  maxTokenBytes: z.number().int().min(512).max(65_536).default(8192),
-}).prefault({}).refine((s) => s.trustDomains.length === 0 || s.audience !== undefined, { message: 'set spiffe.audience when trust domains are configured', path: ['audience'] });
-
-export const KubernetesClusterConfig = z.strictObject({
-  /** The cluster's alias in the policy's `workloads` entries. */
-  name: Name,
-  /** The API server's service-account issuer (`--service-account-issuer`). */
-  issuer: z.url(),
-  /** The audience of the projected token volume. */
-  audience: z.string().min(1),
-  /** A JWK Set file; without it, keys come from the issuer's OIDC discovery over HTTPS. */
-  jwksFile: z.string().min(1).optional(),
-  /** PEM file of a CA to trust for discovery (often the cluster CA). */
-  caFile: z.string().min(1).optional(),
-  refreshSeconds: z.number().int().min(10).default(3600),
-}).refine((c) => c.jwksFile !== undefined || c.issuer.startsWith('https://'), 'discovery needs an https:// issuer; or set jwksFile');
-
-export const KubernetesConfig = z.strictObject({
-  clusters: z.array(KubernetesClusterConfig).default([]),
-  leewaySeconds: z.number().int().min(0).max(300).default(30),
-  maxTokenBytes: z.number().int().min(512).max(65_536).default(8192),
-}).prefault({});
+export const KubernetesConfig = z
+  .strictObject({
+    clusters: z.array(KubernetesClusterConfig).default([]),
+    leewaySeconds: z.number().int().min(0).max(300).default(30),
+    maxTokenBytes: z.number().int().min(512).max(65_536).default(8192),
+  })
+  .prefault({});

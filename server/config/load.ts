@@ -36,7 +36,11 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
   for (const [flag, value] of Object.entries(sources.flags ?? {})) {
     const leaf = LEAVES.find((l) => l.path.join('.') === flag || l.path.map(kebab).join('-') === flag);
     if (!leaf) {
-      throw new TrellisError('invalid', 'config.unknown_flag', `unknown flag --${flag}; known: ${CONFIG_KEYS.map((k) => `--${k}`).join(', ')}`);
+      throw new TrellisError(
+        'invalid',
+        'config.unknown_flag',
+        `unknown flag --${flag}; known: ${CONFIG_KEYS.map((k) => `--${k}`).join(', ')}`,
+      );
     }
     setPath(raw, leaf.path, coerce(value, leaf));
     origin.set(leaf.path.join('.'), `flag --${flag}`);
@@ -67,7 +71,11 @@ function readYaml(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new TrellisError('invalid', 'config.unreadable', `cannot read config file ${file}: ${(err as Error).message}`);
+    throw new TrellisError(
+      'invalid',
+      'config.unreadable',
+      `cannot read config file ${file}: ${(err as Error).message}`,
+    );
   }
   let doc: unknown;
   try {
@@ -91,7 +99,11 @@ function leavesOf(obj: Record<string, unknown>, prefix: string[]): Leaf[] {
 }
 
 function coerce(value: string, leaf: Leaf): unknown {
-  if (leaf.kind === 'list') return value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (leaf.kind === 'list')
+    return value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (leaf.kind === 'number') return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
   return value;
 }

@@ -6,62 +6,93 @@ import { KubernetesConfig, OidcConfig, SpiffeConfig } from './identity-schema.ts
 export const ServerConfig = z.strictObject({
   /** Where SQLite and the server's own keys live. */
   dataDir: z.string().min(1).default('./data'),
-  listen: z.strictObject({
-    host: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(8080),
-  }).prefault({}),
+  listen: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .prefault({}),
   /** The URL agents use to reach this server; defaults to http://host:port. */
   publicUrl: z.url().optional(),
-  relay: z.strictObject({
-    /** UDP port for reflection and relaying (0: pick any; -1: disabled). */
-    udpPort: z.number().int().min(-1).max(65535).default(3478),
-    /**
-     * Second UDP port answering only STUN Binding requests, so that `trellis netcheck` can tell
-     * whether a NAT maps by destination (0: pick any; -1: off). Default: `udpPort` + 1, or pick
-     * when `udpPort` is 0; off with the relay.
-     */
-    stunPort: z.number().int().min(-1).max(65535).optional(),
-  }).prefault({})
-    .refine((r) => r.stunPort === undefined || r.stunPort < 0 || r.udpPort >= 0, { path: ['stunPort'], message: 'needs the relay: relay.udpPort is -1' })
-    .refine((r) => r.stunPort === undefined || r.stunPort <= 0 || r.stunPort !== r.udpPort, { path: ['stunPort'], message: 'must differ from relay.udpPort' })
+  relay: z
+    .strictObject({
+      /** UDP port for reflection and relaying (0: pick any; -1: disabled). */
+      udpPort: z.number().int().min(-1).max(65535).default(3478),
+      /**
+       * Second UDP port answering only STUN Binding requests, so that `trellis netcheck` can tell
+       * whether a NAT maps by destination (0: pick any; -1: off). Default: `udpPort` + 1, or pick
+       * when `udpPort` is 0; off with the relay.
+       */
+      stunPort: z.number().int().min(-1).max(65535).optional(),
+    })
+    .prefault({})
+    .refine((r) => r.stunPort === undefined || r.stunPort < 0 || r.udpPort >= 0, {
+      path: ['stunPort'],
+      message: 'needs the relay: relay.udpPort is -1',
+    })
+    .refine((r) => r.stunPort === undefined || r.stunPort <= 0 || r.stunPort !== r.udpPort, {
+      path: ['stunPort'],
+      message: 'must differ from relay.udpPort',
+    })
     .transform((r) => ({ ...r, stunPort: r.stunPort ?? defaultStunPort(r.udpPort) })),
-  network: z.strictObject({
-    ipv4Prefix: z.string().default('100.64.0.0/10'),
-    ipv6Prefix: z.string().default('fd7a:115c:a1e0::/48'),
-    domain: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a DNS domain').default('mesh.trellis.internal'),
-    /** Resolvers the agents send names that are not the mesh's to (default: each machine's own). */
-    nameservers: z.array(z.string().refine((s) => isIP(s) !== 0, 'must be an IP address')).default([]),
-  }).prefault({}),
-  nodes: z.strictObject({
-    /** Seconds an ephemeral node survives after its map stream closes. */
-    ephemeralGraceSeconds: z.number().int().min(0).default(120),
-    /** Seconds between map-stream heartbeats; a peer that misses three is dropped. */
-    heartbeatSeconds: z.number().int().min(1).max(600).default(30),
-    /** Key expiry for nodes of SSO users, in seconds (0: never). */
-    keyExpirySeconds: z.number().int().min(0).default(180 * 24 * 3600),
-  }).prefault({}),
-  limits: z.strictObject({
-    /** Largest request body, in bytes. */
-    maxBodyBytes: z.number().int().min(1024).default(1 << 20),
-    /** Join and auth attempts per source address per minute. */
-    authPerMinute: z.number().int().min(1).default(120),
-  }).prefault({}),
+  network: z
+    .strictObject({
+      ipv4Prefix: z.string().default('100.64.0.0/10'),
+      ipv6Prefix: z.string().default('fd7a:115c:a1e0::/48'),
+      domain: z
+        .string()
+        .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a DNS domain')
+        .default('mesh.trellis.internal'),
+      /** Resolvers the agents send names that are not the mesh's to (default: each machine's own). */
+      nameservers: z.array(z.string().refine((s) => isIP(s) !== 0, 'must be an IP address')).default([]),
+    })
+    .prefault({}),
+  nodes: z
+    .strictObject({
+      /** Seconds an ephemeral node survives after its map stream closes. */
+      ephemeralGraceSeconds: z.number().int().min(0).default(120),
+      /** Seconds between map-stream heartbeats; a peer that misses three is dropped. */
+      heartbeatSeconds: z.number().int().min(1).max(600).default(30),
+      /** Key expiry for nodes of SSO users, in seconds (0: never). */
+      keyExpirySeconds: z
+        .number()
+        .int()
+        .min(0)
+        .default(180 * 24 * 3600),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      /** Largest request body, in bytes. */
+      maxBodyBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(1 << 20),
+      /** Join and auth attempts per source address per minute. */
+      authPerMinute: z.number().int().min(1).default(120),
+    })
+    .prefault({}),
   /** Sign-in for people (identity-schema.ts). */
   oidc: OidcConfig,
   /** Workloads proving themselves with JWT-SVIDs. */
   spiffe: SpiffeConfig,
   /** Workloads proving themselves with projected service-account tokens. */
   kubernetes: KubernetesConfig,
-  log: z.strictObject({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  }).prefault({}),
-  audit: z.strictObject({
-    /**
-     * Days an audit event is kept; older ones are deleted hourly. 0 (the default) keeps them
-     * forever: deleting history must be the operator's choice, never an upgrade's.
-     */
-    retentionDays: z.number().int().min(0).max(36_500).default(0),
-  }).prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  audit: z
+    .strictObject({
+      /**
+       * Days an audit event is kept; older ones are deleted hourly. 0 (the default) keeps them
+       * forever: deleting history must be the operator's choice, never an upgrade's.
+       */
+      retentionDays: z.number().int().min(0).max(36_500).default(0),
+    })
+    .prefault({}),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 

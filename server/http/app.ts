@@ -29,24 +29,48 @@ export function createHttpApp(d: HttpDeps): Hono {
     const started = performance.now();
     await next();
     d.metrics.requests.inc({ status: String(c.res.status) });
-    d.logger.debug({ requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    d.logger.debug(
+      {
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    );
   });
   app.use(
     bodyLimit({
       maxSize: d.maxBodyBytes,
       onError: () => {
-        throw new TrellisError('too_large', 'request.too_large', `the request body is larger than ${d.maxBodyBytes} bytes`);
+        throw new TrellisError(
+          'too_large',
+          'request.too_large',
+          `the request body is larger than ${d.maxBodyBytes} bytes`,
+        );
       },
     }),
   );
   app.onError(errorHandler(d.logger));
-  app.notFound((c) => c.json({ code: 'not_found', message: `no endpoint ${c.req.method} ${c.req.path}`, requestId: c.get('requestId') as string }, 404));
+  app.notFound((c) =>
+    c.json(
+      {
+        code: 'not_found',
+        message: `no endpoint ${c.req.method} ${c.req.path}`,
+        requestId: c.get('requestId') as string,
+      },
+      404,
+    ),
+  );
 
   app.get('/healthz', (c) => {
     const h = d.health();
     return c.json({ status: h.ok ? 'ok' : 'degraded', ...h.detail }, h.ok ? 200 : 503);
   });
-  app.get('/metrics', async (c) => c.text(await d.metrics.registry.metrics(), 200, { 'Content-Type': d.metrics.registry.contentType }));
+  app.get('/metrics', async (c) =>
+    c.text(await d.metrics.registry.metrics(), 200, { 'Content-Type': d.metrics.registry.contentType }),
+  );
   let openapi: object | undefined;
   app.get('/api/v1/openapi.json', (c) => c.json((openapi ??= openApiDocument(d.routes, d.publicUrl()))));
 

@@ -14,7 +14,8 @@ export class CallerAuth {
 
   async apiKey(header: string | undefined, scope: ApiScope): Promise<ApiKeyRecord> {
     const token = /^Bearer (\S+)$/.exec(header ?? '')?.[1];
-    if (!token) throw unauthenticated('api_key.missing', 'this endpoint needs an API key: Authorization: Bearer trellis-api-...');
+    if (!token)
+      throw unauthenticated('api_key.missing', 'this endpoint needs an API key: Authorization: Bearer trellis-api-...');
     const parsed = parseSecret('api', token);
     if (!parsed) throw unauthenticated('api_key.malformed', 'the API key is not of the form trellis-api-<id>-<secret>');
     const key = await this.store.apiKeys.get(parsed.id);
@@ -27,7 +28,10 @@ export class CallerAuth {
       throw unauthenticated('api_key.expired', `API key ${key.id} expired at ${new Date(key.expiresAt).toISOString()}`);
     }
     if (!key.scopes.includes('admin') && !key.scopes.includes(scope)) {
-      throw forbidden('api_key.scope', `API key ${key.id} lacks the "${scope}" scope (it has: ${key.scopes.join(', ')})`);
+      throw forbidden(
+        'api_key.scope',
+        `API key ${key.id} lacks the "${scope}" scope (it has: ${key.scopes.join(', ')})`,
+      );
     }
     if (!key.lastUsedAt || now - key.lastUsedAt > 60_000) await this.store.apiKeys.touch(key.id, now);
     return key;

@@ -23,13 +23,17 @@ export function errorHandler(logger: Logger) {
       return c.json(body, known.status as 400);
     }
     logger.error({ requestId, err, path: c.req.path }, 'unhandled error');
-    return c.json({ code: 'internal', message: 'internal error; the request id identifies it in the server log', requestId }, 500);
+    return c.json(
+      { code: 'internal', message: 'internal error; the request id identifies it in the server log', requestId },
+      500,
+    );
   };
 }
 
 function toTrellisError(err: Error): TrellisError | undefined {
   if (err instanceof TrellisError) return err;
-  if (err instanceof StoreConflict) return new TrellisError('conflict', err.what.replace(/\./g, '_') + '.conflict', err.message);
+  if (err instanceof StoreConflict)
+    return new TrellisError('conflict', err.what.replace(/\./g, '_') + '.conflict', err.message);
   if (err instanceof HTTPException) {
     if (err.status === 413) return new TrellisError('too_large', 'request.too_large', 'the request body is too large');
     return new TrellisError('invalid', 'request.invalid', err.message || 'bad request');

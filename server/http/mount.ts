@@ -23,7 +23,11 @@ export function mountRoutes(app: Hono, routes: readonly Route[], deps: MountDeps
       const action = `${r.method.toUpperCase()} ${c.req.path}`;
       const caller = await authenticate(r, c, raw, sourceIp, deps).catch(async (err) => {
         if (r.auth.kind === 'api-key' || r.auth.kind === 'machine-unregistered') {
-          await deps.audit?.failure({ kind: 'auth', method: r.auth.kind === 'api-key' ? 'api-key' : 'machine-proof', source: sourceIp }, err, action);
+          await deps.audit?.failure(
+            { kind: 'auth', method: r.auth.kind === 'api-key' ? 'api-key' : 'machine-proof', source: sourceIp },
+            err,
+            action,
+          );
         }
         throw err;
       });
@@ -41,18 +45,28 @@ export function mountRoutes(app: Hono, routes: readonly Route[], deps: MountDeps
       };
       // Every change an administrator makes is audited, whether it worked or not.
       const audited = caller.kind === 'api-key' && r.method !== 'get' && deps.audit;
-      const who = { kind: 'admin' as const, method: 'api-key', actor: caller.kind === 'api-key' ? `api-key:${caller.key.id}` : undefined, source: sourceIp };
+      const who = {
+        kind: 'admin' as const,
+        method: 'api-key',
+        actor: caller.kind === 'api-key' ? `api-key:${caller.key.id}` : undefined,
+        source: sourceIp,
+      };
       const result = audited
         ? await handled().then(
-          async (value) => {
-            await deps.audit!.record({ ...who, outcome: 'success', code: action, message: `${r.summary}: ${action}` });
-            return value;
-          },
-          async (err) => {
-            await deps.audit!.failure(who, err, action);
-            throw err;
-          },
-        )
+            async (value) => {
+              await deps.audit!.record({
+                ...who,
+                outcome: 'success',
+                code: action,
+                message: `${r.summary}: ${action}`,
+              });
+              return value;
+            },
+            async (err) => {
+              await deps.audit!.failure(who, err, action);
+              throw err;
+            },
+          )
         : await handled();
       if (r.status === 204) return c.body(null, 204);
       return c.json(result as object, r.status ?? 200);

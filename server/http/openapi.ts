@@ -8,7 +8,10 @@ export function openApiDocument(routes: readonly Route[], serverUrl: string): ob
   for (const r of routes) {
     const path = r.path.replace(/:(\w+)/g, '{$1}');
     const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({
-      name: m[1], in: 'path', required: true, schema: { type: 'string' },
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
     }));
     const query = r.query ? queryParams(r.query) : [];
     const status = String(r.status ?? 200);
@@ -21,9 +24,10 @@ export function openApiDocument(routes: readonly Route[], serverUrl: string): ob
         requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body) } } },
       }),
       responses: {
-        [status]: r.response && status !== '204'
-          ? { description: 'success', content: { 'application/json': { schema: schemaOf(r.response) } } }
-          : { description: 'success' },
+        [status]:
+          r.response && status !== '204'
+            ? { description: 'success', content: { 'application/json': { schema: schemaOf(r.response) } } }
+            : { description: 'success' },
         default: { description: 'error', content: { 'application/json': { schema: schemaOf(ErrorBody) } } },
       },
     };
@@ -35,7 +39,12 @@ export function openApiDocument(routes: readonly Route[], serverUrl: string): ob
     components: {
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'trellis-api-<id>-<secret>' },
-        machineProof: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Trellis-Proof v1.<machineKey>.<ms>.<nonce>.<sig>' },
+        machineProof: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: 'Trellis-Proof v1.<machineKey>.<ms>.<nonce>.<sig>',
+        },
       },
     },
     paths,
@@ -55,6 +64,9 @@ function schemaOf(schema: z.ZodType): object {
 function queryParams(schema: z.ZodType): object[] {
   const json = schemaOf(schema) as { properties?: Record<string, object>; required?: string[] };
   return Object.entries(json.properties ?? {}).map(([name, s]) => ({
-    name, in: 'query', required: json.required?.includes(name) ?? false, schema: s,
+    name,
+    in: 'query',
+    required: json.required?.includes(name) ?? false,
+    schema: s,
   }));
 }

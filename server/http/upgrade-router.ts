@@ -59,7 +59,12 @@ export function addMachineUpgrade(
     const source = `${names.sourceKey}:${req.socket.remoteAddress ?? 'unknown'}`;
     const open = async () => {
       deps.limiter.check(source, deps.now());
-      const { node } = await deps.auth.registeredMachine(req.headers.authorization, 'GET', url.pathname + url.search, new Uint8Array());
+      const { node } = await deps.auth.registeredMachine(
+        req.headers.authorization,
+        'GET',
+        url.pathname + url.search,
+        new Uint8Array(),
+      );
       accept(req, socket, head, url, node.id);
     };
     open().catch((err) => {
@@ -75,6 +80,10 @@ export function refuseUpgrade(socket: Duplex, err: unknown, logger: Logger, what
   if (known) logger.info({ code: known.code }, `${what} refused: ${known.message}`);
   else logger.error({ err }, `${what} upgrade failed`);
   const status = known?.status ?? 500;
-  const body = JSON.stringify(known ? { code: known.code, message: known.message } : { code: 'internal', message: 'internal error' });
-  socket.end(`HTTP/1.1 ${status} ${status === 500 ? 'Internal Server Error' : 'Refused'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const body = JSON.stringify(
+    known ? { code: known.code, message: known.message } : { code: 'internal', message: 'internal error' },
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 500 ? 'Internal Server Error' : 'Refused'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

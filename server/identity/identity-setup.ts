@@ -27,35 +27,64 @@ export interface IdentityParts {
  * The identity part of the composition root: an authenticator for each credential type the
  * config enables (pre-auth keys always; SPIFFE, Kubernetes and OIDC when configured).
  */
-export function setUpIdentity(config: ServerConfig, d: {
-  store: Store; users: UserService; audit: AuditLog; policy: () => Policy; now: () => number; logger: Logger; publicUrl: () => string;
-}): IdentityParts {
+export function setUpIdentity(
+  config: ServerConfig,
+  d: {
+    store: Store;
+    users: UserService;
+    audit: AuditLog;
+    policy: () => Policy;
+    now: () => number;
+    logger: Logger;
+    publicUrl: () => string;
+  },
+): IdentityParts {
   const { now, logger } = d;
   const readCa = (file?: string) => (file ? readFileSync(file, 'utf8') : undefined);
   const authenticators: Authenticator[] = [preAuthKeyAuthenticator(d.store, now) as Authenticator];
 
   const { spiffe, kubernetes, oidc } = config;
   if (spiffe.trustDomains.length > 0) {
-    const bundles = new Map(spiffe.trustDomains.map((td) => [td.name, trustDomainBundle({ ...td, ca: readCa(td.caFile) }, now, logger)]));
-    authenticators.push(spiffeAuthenticator({
-      audience: spiffe.audience!, bundles, policy: d.policy, now, leewaySeconds: spiffe.leewaySeconds, maxTokenBytes: spiffe.maxTokenBytes,
-    }) as Authenticator);
+    const bundles = new Map(
+      spiffe.trustDomains.map((td) => [td.name, trustDomainBundle({ ...td, ca: readCa(td.caFile) }, now, logger)]),
+    );
+    authenticators.push(
+      spiffeAuthenticator({
+        audience: spiffe.audience!,
+        bundles,
+        policy: d.policy,
+        now,
+        leewaySeconds: spiffe.leewaySeconds,
+        maxTokenBytes: spiffe.maxTokenBytes,
+      }) as Authenticator,
+    );
   }
   if (kubernetes.clusters.length > 0) {
     const clusters = kubernetes.clusters.map((c) => ({
-      name: c.name, issuer: c.issuer, audience: c.audience,
+      name: c.name,
+      issuer: c.issuer,
+      audience: c.audience,
       keys: clusterKeySource({ ...c, ca: readCa(c.caFile) }, now, logger),
     }));
-    authenticators.push(kubernetesAuthenticator({
-      clusters, policy: d.policy, now, leewaySeconds: kubernetes.leewaySeconds, maxTokenBytes: kubernetes.maxTokenBytes,
-    }) as Authenticator);
+    authenticators.push(
+      kubernetesAuthenticator({
+        clusters,
+        policy: d.policy,
+        now,
+        leewaySeconds: kubernetes.leewaySeconds,
+        maxTokenBytes: kubernetes.maxTokenBytes,
+      }) as Authenticator,
+    );
   }
   let logins: LoginService | undefined;
   if (oidc.providers.length > 0) {
     logins = new LoginService({
       providers: new OidcProviders(oidc.providers),
       sessions: new LoginSessions(now),
-      users: d.users, audit: d.audit, now, publicUrl: d.publicUrl,
+      users: d.users,
+      audit: d.audit,
+      now,
+      publicUrl: d.publicUrl,
       loginTimeoutMs: oidc.loginTimeoutSeconds * 1000,
     });
     authenticators.push(oidcAuthenticator(logins, config.nodes.keyExpirySeconds * 1000, now) as Authenticator);

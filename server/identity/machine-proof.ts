@@ -18,13 +18,20 @@ export class MachineProofVerifier {
   constructor(private readonly maxRemembered = 1_000_000) {}
 
   verify(header: string | undefined, method: string, pathWithQuery: string, body: Uint8Array, now: number): string {
-    if (!header) throw unauthenticated('proof.missing', `this endpoint needs a machine-key proof: Authorization: ${PROOF_SCHEME} ${PROOF_VERSION}.<machineKey>.<time>.<nonce>.<signature>`);
+    if (!header)
+      throw unauthenticated(
+        'proof.missing',
+        `this endpoint needs a machine-key proof: Authorization: ${PROOF_SCHEME} ${PROOF_VERSION}.<machineKey>.<time>.<nonce>.<signature>`,
+      );
     const proof = parseProof(header);
     if (typeof proof === 'string') throw unauthenticated('proof.malformed', proof);
     const skew = now - proof.timestampMs;
     if (Math.abs(skew) > PROOF_MAX_SKEW_MS) {
       const off = `${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? 'behind' : 'ahead of'}`;
-      throw unauthenticated('proof.stale', `the proof's time is ${off} the server's clock (at most ${PROOF_MAX_SKEW_MS / 1000} s allowed); check the clock`);
+      throw unauthenticated(
+        'proof.stale',
+        `the proof's time is ${off} the server's clock (at most ${PROOF_MAX_SKEW_MS / 1000} s allowed); check the clock`,
+      );
     }
     if (!verifyProofSignature(proof, method, pathWithQuery, body)) {
       throw unauthenticated('proof.bad_signature', 'the proof signature does not match this request and machine key');

@@ -16,7 +16,12 @@ export interface IssuedSecret {
 }
 
 export function issueSecret(kind: SecretKind): IssuedSecret {
-  const id = randomBytes(10).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 16).padEnd(16, '0');
+  const id = randomBytes(10)
+    .toString('base64url')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '0')
+    .slice(0, 16)
+    .padEnd(16, '0');
   const secretPart = randomBytes(32).toString('base64url');
   return { id, secret: `trellis-${kind}-${id}-${secretPart}`, secretHash: hashSecret(secretPart) };
 }

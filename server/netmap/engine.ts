@@ -43,10 +43,18 @@ export class NetmapEngine implements MapSource {
   /** Versions start at boot time so they keep growing across restarts. */
   private readonly versionBase: number;
 
-  constructor(policy: Policy, starter: boolean, private readonly options: NetmapOptions) {
+  constructor(
+    policy: Policy,
+    starter: boolean,
+    private readonly options: NetmapOptions,
+  ) {
     this.network = new PolicyNetwork(policy, { mesh: options.mesh });
     this.warning = starter ? STARTER_WARNING : undefined;
-    this.staticParts = { dns: JSON.stringify(options.dns), relay: JSON.stringify(options.relay), meshRanges: JSON.stringify(options.mesh.include) };
+    this.staticParts = {
+      dns: JSON.stringify(options.dns),
+      relay: JSON.stringify(options.relay),
+      meshRanges: JSON.stringify(options.mesh.include),
+    };
     this.versionBase = options.now();
     this.flusher = new Flusher(options.batchMs ?? 10);
   }
@@ -101,7 +109,9 @@ export class NetmapEngine implements MapSource {
   /** Rebuilds the network from the database at start, before any stream is open. */
   load(users: UserRecord[], nodes: NodeRecord[]): void {
     for (const u of users) this.users.set(u.id, u);
-    const live = nodes.filter((n) => !this.isExpired(n)).map((n) => new LiveNode(n, n.userId ? this.users.get(n.userId) : undefined));
+    const live = nodes
+      .filter((n) => !this.isExpired(n))
+      .map((n) => new LiveNode(n, n.userId ? this.users.get(n.userId) : undefined));
     for (const n of live) this.nodes.set(n.id, n);
     for (const n of live) this.byWireguardKey.set(n.record.wireguardKey, n.id);
     this.network.loadNodes(live.map((n) => n.policyNode()));
@@ -124,7 +134,8 @@ export class NetmapEngine implements MapSource {
     }
     const owner = record.userId ? this.users.get(record.userId) : undefined;
     const existing = this.nodes.get(record.id);
-    if (existing && existing.record.wireguardKey !== record.wireguardKey) this.byWireguardKey.delete(existing.record.wireguardKey);
+    if (existing && existing.record.wireguardKey !== record.wireguardKey)
+      this.byWireguardKey.delete(existing.record.wireguardKey);
     this.byWireguardKey.set(record.wireguardKey, record.id);
     if (existing) {
       // Peers that saw the old record must get the new one.
@@ -202,9 +213,18 @@ export class NetmapEngine implements MapSource {
     previous?.close(CloseCode.replaced, 'replaced by a newer connection');
     const kept = previous ? { state: previous.sent, until: Infinity } : this.retained.get(nodeId);
     this.retained.delete(nodeId);
-    const resumed = kept !== undefined && since !== undefined && kept.state.version === since && kept.until > this.options.now();
+    const resumed =
+      kept !== undefined && since !== undefined && kept.state.version === since && kept.until > this.options.now();
     const state = resumed ? kept.state : new SentState(Math.max(this.versionBase, kept?.state.version ?? 0));
-    const session = new MapSession(nodeId, socket, state, this, this.flusher, this.options.onSent ?? (() => {}), resumed);
+    const session = new MapSession(
+      nodeId,
+      socket,
+      state,
+      this,
+      this.flusher,
+      this.options.onSent ?? (() => {}),
+      resumed,
+    );
     this.sessions.set(nodeId, session);
     this.setOnline(live, true);
     session.start();
@@ -214,7 +234,10 @@ export class NetmapEngine implements MapSource {
   detach(session: MapSession): void {
     if (this.sessions.get(session.nodeId) !== session) return;
     this.sessions.delete(session.nodeId);
-    this.retained.set(session.nodeId, { state: session.sent, until: this.options.now() + (this.options.resumeWindowMs ?? 10 * 60_000) });
+    this.retained.set(session.nodeId, {
+      state: session.sent,
+      until: this.options.now() + (this.options.resumeWindowMs ?? 10 * 60_000),
+    });
     this.sweepRetained();
     const live = this.nodes.get(session.nodeId);
     if (live) this.setOnline(live, false);

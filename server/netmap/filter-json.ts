@@ -15,7 +15,10 @@ export class SharedFilter {
   private readonly rules: RuleWriter[];
 
   /** `key`: the template's content, unambiguous (see `templateKey`). */
-  constructor(readonly template: FilterTemplate, readonly key: string) {
+  constructor(
+    readonly template: FilterTemplate,
+    readonly key: string,
+  ) {
     this.rules = template.map((r) => (r.app ? appRule(r) : packetRule(r)));
   }
 
@@ -78,7 +81,9 @@ function appRule(r: TemplateRule): RuleWriter {
 
 function ruleJson(r: FilterRule): string {
   const cap = r.capGrant === undefined ? '' : `,"capGrant":${JSON.stringify(r.capGrant)}`;
-  const dsts = r.dstPorts.map((d) => `{"ip":${JSON.stringify(d.ip)},"ports":{"first":${d.ports.first},"last":${d.ports.last}}}`);
+  const dsts = r.dstPorts.map(
+    (d) => `{"ip":${JSON.stringify(d.ip)},"ports":{"first":${d.ports.first},"last":${d.ports.last}}}`,
+  );
   return `{"srcIPs":${once(r.srcIPs)},"dstPorts":[${dsts.join(',')}],"ipProto":${once(r.ipProto)}${cap}}`;
 }
 

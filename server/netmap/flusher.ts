@@ -12,7 +12,10 @@ export class Flusher {
   private readonly dirty = new Set<Flushable>();
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly batchMs: number, private readonly retryMs = 20) {}
+  constructor(
+    private readonly batchMs: number,
+    private readonly retryMs = 20,
+  ) {}
 
   add(session: Flushable): void {
     this.dirty.add(session);

@@ -14,7 +14,10 @@ export class LiveNode {
   observedEndpoint: string | undefined;
   private peerJsonCache?: { revision: number; json: string };
 
-  constructor(public record: NodeRecord, public owner: UserRecord | undefined) {}
+  constructor(
+    public record: NodeRecord,
+    public owner: UserRecord | undefined,
+  ) {}
 
   get id(): string {
     return this.record.id;

@@ -26,13 +26,26 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
   let closing = false;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false });
 
-  addMachineUpgrade(upgrades, MAP_PATH, { what: 'map stream', sourceKey: 'stream' }, deps, (req, socket, head, url, nodeId) => {
-    const sinceText = url.searchParams.get('since');
-    if (sinceText !== null && !/^\d{1,16}$/.test(sinceText)) {
-      throw new TrellisError('invalid', 'request.invalid_field', 'query.since must be a map version (a whole number)', 'query.since');
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, nodeId, sinceText === null ? undefined : Number(sinceText)));
-  });
+  addMachineUpgrade(
+    upgrades,
+    MAP_PATH,
+    { what: 'map stream', sourceKey: 'stream' },
+    deps,
+    (req, socket, head, url, nodeId) => {
+      const sinceText = url.searchParams.get('since');
+      if (sinceText !== null && !/^\d{1,16}$/.test(sinceText)) {
+        throw new TrellisError(
+          'invalid',
+          'request.invalid_field',
+          'query.since must be a map version (a whole number)',
+          'query.since',
+        );
+      }
+      wss.handleUpgrade(req, socket, head, (ws) =>
+        serve(ws, nodeId, sinceText === null ? undefined : Number(sinceText)),
+      );
+    },
+  );
 
   function serve(ws: WebSocket, nodeId: string, since: number | undefined): void {
     const session = deps.engine.attach(nodeId, ws, since);
@@ -55,7 +68,13 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
       const parsed = isBinary ? undefined : safeJson(data.toString());
       const msg = ClientMessage.safeParse(parsed);
       if (!msg.success) {
-        session.send(JSON.stringify({ type: 'goodbye', code: 'stream.bad_message', message: 'messages must be JSON ping, pong, endpoints or path-request' }));
+        session.send(
+          JSON.stringify({
+            type: 'goodbye',
+            code: 'stream.bad_message',
+            message: 'messages must be JSON ping, pong, endpoints or path-request',
+          }),
+        );
         session.close(CloseCode.badMessage, 'bad message');
         return;
       }
@@ -74,7 +93,9 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
       clearInterval(heartbeat);
       deps.engine.detach(session);
       if (closing) return; // the store is closing too; nothing to record
-      deps.nodes.disconnected(nodeId).catch((err) => deps.logger.error({ err, nodeId }, 'disconnect bookkeeping failed'));
+      deps.nodes
+        .disconnected(nodeId)
+        .catch((err) => deps.logger.error({ err, nodeId }, 'disconnect bookkeeping failed'));
     });
     ws.on('error', (err) => deps.logger.debug({ nodeId, err: err.message }, 'map stream error'));
   }

@@ -57,7 +57,11 @@ export function parsePrefix(prefix: string, key: string, width: 32 | 128): { bas
   const minBits = 8;
   const maxBits = width === 32 ? 30 : 112;
   if (!valid || !Number.isInteger(bits) || bits < minBits || bits > maxBits) {
-    throw new TrellisError('invalid', 'config.bad_prefix', `${key}: "${prefix}" must be an IPv${width === 32 ? 4 : 6} CIDR with a prefix length of ${minBits} to ${maxBits}`);
+    throw new TrellisError(
+      'invalid',
+      'config.bad_prefix',
+      `${key}: "${prefix}" must be an IPv${width === 32 ? 4 : 6} CIDR with a prefix length of ${minBits} to ${maxBits}`,
+    );
   }
   const value = width === 32 ? v4ToBigInt(ip) : v6ToBigInt(ip);
   const hostBits = BigInt(width - bits);
@@ -87,8 +91,11 @@ export function formatV4(value: bigint): string {
 export function formatV6(value: bigint): string {
   const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
   let best = { at: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
     if (j - i > best.len && j - i > 1) best = { at: i, len: j - i };

@@ -35,16 +35,29 @@ export class NodeService {
   private readonly reaper: EphemeralReaper;
 
   constructor(private readonly deps: NodeServiceDeps) {
-    this.reaper = new EphemeralReaper(deps.ephemeralGraceMs, (id) => deps.engine.isOnline(id), (id) => this.remove(id, 'ephemeral'));
+    this.reaper = new EphemeralReaper(
+      deps.ephemeralGraceMs,
+      (id) => deps.engine.isOnline(id),
+      (id) => this.remove(id, 'ephemeral'),
+    );
   }
 
   /**
    * `existing` is the node already registered with the proven machine key, if any; `source` the
    * caller's address, for the audit trail (authentication and registration, success or not).
    */
-  async register(request: RegisterRequest, provenMachineKey: string, existing?: NodeRecord, source?: string): Promise<NodeRecord> {
+  async register(
+    request: RegisterRequest,
+    provenMachineKey: string,
+    existing?: NodeRecord,
+    source?: string,
+  ): Promise<NodeRecord> {
     if (request.protocolVersion < MIN_SUPPORTED_PROTOCOL_VERSION) {
-      throw invalid('protocol.too_old', `this agent speaks protocol ${request.protocolVersion}; the server needs at least ${MIN_SUPPORTED_PROTOCOL_VERSION} (it speaks ${PROTOCOL_VERSION}): upgrade the agent`, 'body.protocolVersion');
+      throw invalid(
+        'protocol.too_old',
+        `this agent speaks protocol ${request.protocolVersion}; the server needs at least ${MIN_SUPPORTED_PROTOCOL_VERSION} (it speaks ${PROTOCOL_VERSION}): upgrade the agent`,
+        'body.protocolVersion',
+      );
     }
     if (request.machineKey !== provenMachineKey) {
       throw forbidden('proof.key_mismatch', 'the request is signed by another machine key than the one it registers');
@@ -53,23 +66,39 @@ export class NodeService {
       throw invalid('keys.same', 'the WireGuard key and the machine key must differ', 'body.wireguardKey');
     }
     const authenticator = this.deps.authenticators.find((a) => a.type === request.credential.type);
-    if (!authenticator) throw invalid('credential.unsupported', `credential type "${request.credential.type}" is not enabled on this server`, 'body.credential.type');
+    if (!authenticator)
+      throw invalid(
+        'credential.unsupported',
+        `credential type "${request.credential.type}" is not enabled on this server`,
+        'body.credential.type',
+      );
     const audit = this.deps.audit;
     const attempt = { method: request.credential.type, nodeId: existing?.id, source };
     let identity: ProvenIdentity;
     try {
-      identity = await authenticator.authenticate(request.credential as never, { machineKey: provenMachineKey, sourceIp: source });
+      identity = await authenticator.authenticate(request.credential as never, {
+        machineKey: provenMachineKey,
+        sourceIp: source,
+      });
     } catch (err) {
       await audit?.failure({ kind: 'auth', ...attempt }, err);
       throw err;
     }
     const who = identity.userId ? (await this.deps.store.users.get(identity.userId))?.email : undefined;
     const proven = { ...attempt, method: identity.method, actor: who ?? identity.subject, identity: identity.subject };
-    await audit?.record({ kind: 'auth', outcome: 'success', ...proven, message: `${identity.method} credential accepted for ${proven.actor ?? 'an unnamed holder'}` });
+    await audit?.record({
+      kind: 'auth',
+      outcome: 'success',
+      ...proven,
+      message: `${identity.method} credential accepted for ${proven.actor ?? 'an unnamed holder'}`,
+    });
     try {
       const record = await this.writeNode(request, identity, existing);
       await audit?.record({
-        kind: 'node.register', outcome: 'success', ...proven, nodeId: record.id,
+        kind: 'node.register',
+        outcome: 'success',
+        ...proven,
+        nodeId: record.id,
         message: `${existing ? 'signed in again' : 'registered'}: node ${record.name}${record.tags.length ? ` with ${record.tags.join(', ')}` : ''}${record.expiresAt ? `, key expires ${new Date(record.expiresAt).toISOString()}` : ''}`,
       });
       return record;
@@ -79,27 +108,37 @@ export class NodeService {
     }
   }
 
-  private async writeNode(request: RegisterRequest, identity: ProvenIdentity, existing?: NodeRecord): Promise<NodeRecord> {
+  private async writeNode(
+    request: RegisterRequest,
+    identity: ProvenIdentity,
+    existing?: NodeRecord,
+  ): Promise<NodeRecord> {
     const { store, now } = this.deps;
     const owner = identity.userId ? await store.users.get(identity.userId) : undefined;
     const tags = await this.resolveTags(identity.tags, request.advertiseTags ?? [], owner?.email, owner?.groups);
     const advertisedRoutes = parseRoutes(request.advertiseRoutes ?? [], 'body.advertiseRoutes');
 
     // A single-use key is used up by a sign-in again as much as by a first join.
-    const consumption = identity.consumePreAuthKeyId ? { consumePreAuthKey: { id: identity.consumePreAuthKeyId, now: now() } } : undefined;
+    const consumption = identity.consumePreAuthKeyId
+      ? { consumePreAuthKey: { id: identity.consumePreAuthKeyId, now: now() } }
+      : undefined;
     if (existing) {
       // The same machine signing in again: keep its identity and addresses.
-      const updated = await this.patch(existing.id, {
-        wireguardKey: request.wireguardKey,
-        // null clears: signing in again renews an expired node, and a tag credential
-        // leaves no previous owner behind.
-        userId: identity.userId ?? null,
-        tags,
-        advertisedRoutes,
-        expiresAt: identity.expiresAt ?? null,
-        identity: identity.proof ?? null,
-        os: request.os,
-      }, consumption);
+      const updated = await this.patch(
+        existing.id,
+        {
+          wireguardKey: request.wireguardKey,
+          // null clears: signing in again renews an expired node, and a tag credential
+          // leaves no previous owner behind.
+          userId: identity.userId ?? null,
+          tags,
+          advertisedRoutes,
+          expiresAt: identity.expiresAt ?? null,
+          identity: identity.proof ?? null,
+          os: request.os,
+        },
+        consumption,
+      );
       this.reaper.cancel(existing.id);
       return updated;
     }
@@ -122,8 +161,15 @@ export class NodeService {
       createdAt: now(),
     };
     const policyView = {
-      id: draft.id, name: draft.name, user: tags.length ? undefined : owner?.email, idpGroups: owner?.groups,
-      tags, ipv4: '', ipv6: '', routableIPs: advertisedRoutes, approvedRoutes: [],
+      id: draft.id,
+      name: draft.name,
+      user: tags.length ? undefined : owner?.email,
+      idpGroups: owner?.groups,
+      tags,
+      ipv4: '',
+      ipv6: '',
+      routableIPs: advertisedRoutes,
+      approvedRoutes: [],
     };
     draft.approvedRoutes = autoApprovedRoutes(policy, policyView, advertisedRoutes);
     const record = await store.nodes.create(draft, {
@@ -137,7 +183,8 @@ export class NodeService {
   }
 
   async rotateKey(node: NodeRecord, wireguardKey: string): Promise<NodeRecord> {
-    if (wireguardKey === node.machineKey) throw invalid('keys.same', 'the WireGuard key and the machine key must differ', 'body.wireguardKey');
+    if (wireguardKey === node.machineKey)
+      throw invalid('keys.same', 'the WireGuard key and the machine key must differ', 'body.wireguardKey');
     return this.patch(node.id, { wireguardKey });
   }
 
@@ -154,7 +201,9 @@ export class NodeService {
       const policy = this.deps.policies.current().policy;
       const live = this.deps.engine.node(node.id);
       const auto = live ? autoApprovedRoutes(policy, live.policyNode(), patch.advertisedRoutes) : [];
-      patch.approvedRoutes = [...new Set([...node.approvedRoutes.filter((r) => patch.advertisedRoutes!.includes(r)), ...auto])];
+      patch.approvedRoutes = [
+        ...new Set([...node.approvedRoutes.filter((r) => patch.advertisedRoutes!.includes(r)), ...auto]),
+      ];
     }
     return patch.name === undefined ? this.patch(node.id, patch) : this.patchWithFreeName(node.id, patch.name, patch);
   }
@@ -219,7 +268,13 @@ export class NodeService {
 
   async expire(id: string, actor = 'admin'): Promise<NodeRecord> {
     const record = await this.patch(id, { expiresAt: this.deps.now() });
-    await this.deps.audit?.record({ kind: 'node.expire', outcome: 'success', actor, nodeId: id, message: `node ${record.name}: key expired by ${actor}; it must sign in again` });
+    await this.deps.audit?.record({
+      kind: 'node.expire',
+      outcome: 'success',
+      actor,
+      nodeId: id,
+      message: `node ${record.name}: key expired by ${actor}; it must sign in again`,
+    });
     return record;
   }
 
@@ -232,7 +287,8 @@ export class NodeService {
   }
 
   async rename(id: string, name: string): Promise<NodeRecord> {
-    if (!isDnsLabel(name)) throw invalid('node.bad_name', `"${name}" is not a DNS label (a-z, 0-9 and -, at most 63)`, 'body.name');
+    if (!isDnsLabel(name))
+      throw invalid('node.bad_name', `"${name}" is not a DNS label (a-z, 0-9 and -, at most 63)`, 'body.name');
     return this.patch(id, { name });
   }
 
@@ -252,24 +308,40 @@ export class NodeService {
     const approved = parseRoutes(routes, 'body.routes');
     const notAdvertised = approved.filter((r) => !node.advertisedRoutes.includes(r));
     if (notAdvertised.length) {
-      throw invalid('route.not_advertised', `node ${node.name} does not advertise ${notAdvertised.join(', ')}`, 'body.routes');
+      throw invalid(
+        'route.not_advertised',
+        `node ${node.name} does not advertise ${notAdvertised.join(', ')}`,
+        'body.routes',
+      );
     }
     return this.patch(id, { approvedRoutes: approved });
   }
 
-  private async patch(id: string, patch: NodePatch, options?: { consumePreAuthKey?: { id: string; now: number } }): Promise<NodeRecord> {
+  private async patch(
+    id: string,
+    patch: NodePatch,
+    options?: { consumePreAuthKey?: { id: string; now: number } },
+  ): Promise<NodeRecord> {
     const record = await this.deps.store.nodes.update(id, patch, options);
     if (!record) throw notFound('node.not_found', `no node with id ${id}`);
     this.deps.engine.upsertNode(record);
     return record;
   }
 
-  private async resolveTags(granted: string[], advertised: string[], email?: string, idpGroups?: string[]): Promise<string[]> {
+  private async resolveTags(
+    granted: string[],
+    advertised: string[],
+    email?: string,
+    idpGroups?: string[],
+  ): Promise<string[]> {
     const policy = this.deps.policies.current().policy;
     for (const tag of advertised) {
       if (granted.includes(tag)) continue;
       if (!email || !mayOwnTag(policy, { email, idpGroups }, tag)) {
-        throw forbidden('tag.not_owner', `${email ?? 'this credential'} may not apply ${tag}: the policy's tagOwners do not allow it`);
+        throw forbidden(
+          'tag.not_owner',
+          `${email ?? 'this credential'} may not apply ${tag}: the policy's tagOwners do not allow it`,
+        );
       }
     }
     return [...new Set([...granted, ...advertised])].sort();

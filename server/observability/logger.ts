@@ -7,7 +7,17 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'trellis-server' },
       redact: {
-        paths: ['authorization', '*.authorization', 'headers.authorization', 'secret', '*.secret', 'key', 'credential', '*.credential', 'policy'],
+        paths: [
+          'authorization',
+          '*.authorization',
+          'headers.authorization',
+          'secret',
+          '*.secret',
+          'key',
+          'credential',
+          '*.credential',
+          'policy',
+        ],
         censor: '[redacted]',
       },
     },

@@ -18,17 +18,27 @@ export class PolicyService {
   private active!: ActivePolicy;
   private readonly listeners: Array<(active: ActivePolicy) => void> = [];
 
-  constructor(private readonly store: Store, private readonly now: () => number) {}
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number,
+  ) {}
 
   async load(): Promise<ActivePolicy> {
     let record = await this.store.policies.current();
     if (!record) {
-      record = await this.store.policies.append({ text: ALLOW_ALL_POLICY, author: 'trellis (first start)', starter: true, createdAt: this.now() });
+      record = await this.store.policies.append({
+        text: ALLOW_ALL_POLICY,
+        author: 'trellis (first start)',
+        starter: true,
+        createdAt: this.now(),
+      });
     }
     const parsed = parsePolicy(record.text, POLICY_FILE_NAME);
     if (!parsed.policy) {
       // The store only ever holds accepted policies; a newer server may reject an old one.
-      throw new Error(`stored policy version ${record.version} no longer parses:\n${parsed.diagnostics.map(formatDiagnostic).join('\n')}`);
+      throw new Error(
+        `stored policy version ${record.version} no longer parses:\n${parsed.diagnostics.map(formatDiagnostic).join('\n')}`,
+      );
     }
     this.active = { record, policy: parsed.policy };
     return this.active;
@@ -53,9 +63,13 @@ export class PolicyService {
     const { policy } = this.check(text);
     let record: PolicyRecord;
     try {
-      record = await this.store.policies.append({ text, author, starter: false, createdAt: this.now() }, expectedVersion);
+      record = await this.store.policies.append(
+        { text, author, starter: false, createdAt: this.now() },
+        expectedVersion,
+      );
     } catch (err) {
-      if (err instanceof StoreConflict) throw new TrellisError('conflict', 'policy.version_conflict', err.message, 'body.ifVersion');
+      if (err instanceof StoreConflict)
+        throw new TrellisError('conflict', 'policy.version_conflict', err.message, 'body.ifVersion');
       throw err;
     }
     this.active = { record, policy };

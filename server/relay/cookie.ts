@@ -43,7 +43,10 @@ export class CookieChecker {
   private secret = new Uint8Array(32);
   private secretSetAt = -Infinity;
 
-  constructor(publicKey: Uint8Array, private readonly now: () => number) {
+  constructor(
+    publicKey: Uint8Array,
+    private readonly now: () => number,
+  ) {
     this.mac1Key = mac1KeyFor(publicKey);
     this.cookieKey = cookieKeyFor(publicKey);
   }

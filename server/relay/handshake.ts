@@ -1,7 +1,17 @@
 import { KEY_SIZE } from './constants.ts';
 import { mac1KeyFor, setMacs } from './cookie.ts';
 import { encodeResponse, type Initiation } from './messages.ts';
-import { aeadOpen, aeadSeal, dh, hash, INITIAL_CHAIN_KEY, INITIAL_HASH, kdf, newPrivateKey, publicKeyOf } from './primitives.ts';
+import {
+  aeadOpen,
+  aeadSeal,
+  dh,
+  hash,
+  INITIAL_CHAIN_KEY,
+  INITIAL_HASH,
+  kdf,
+  newPrivateKey,
+  publicKeyOf,
+} from './primitives.ts';
 
 /**
  * The responder's half of Noise_IKpsk2 as WireGuard runs it (whitepaper §5.4.2-§5.4.5):
@@ -36,7 +46,11 @@ const ZERO_PSK = new Uint8Array(KEY_SIZE);
  * is known, so that unknown peers cost no second DH (and a caller can bind the peer's
  * precomputed static-static secret later).
  */
-export function consumeInitiation(identity: StaticIdentity, msg: Initiation, knows: (peer: Uint8Array) => boolean): ConsumedInitiation | undefined {
+export function consumeInitiation(
+  identity: StaticIdentity,
+  msg: Initiation,
+  knows: (peer: Uint8Array) => boolean,
+): ConsumedInitiation | undefined {
   let h = hash(INITIAL_HASH, identity.publicKey);
   h = hash(h, msg.ephemeral);
   let [ck] = kdf(1, INITIAL_CHAIN_KEY, msg.ephemeral) as [Uint8Array];
@@ -56,7 +70,14 @@ export function consumeInitiation(identity: StaticIdentity, msg: Initiation, kno
   if (!timestamp) return undefined;
   h = hash(h, msg.encryptedTimestamp);
 
-  return { peerPublicKey, senderIndex: msg.sender, timestamp, ephemeral: new Uint8Array(msg.ephemeral), chainKey: ck, hash: h };
+  return {
+    peerPublicKey,
+    senderIndex: msg.sender,
+    timestamp,
+    ephemeral: new Uint8Array(msg.ephemeral),
+    chainKey: ck,
+    hash: h,
+  };
 }
 
 /** The response message (mac1 set for the initiator, mac2 zero) and this side's transport keys. */

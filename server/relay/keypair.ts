@@ -40,6 +40,10 @@ export class Keypair {
   seal(plaintext: Uint8Array, now: number): Uint8Array | undefined {
     if (!this.confirmed || this.expired(now) || this.sendCounter >= REJECT_AFTER_MESSAGES) return undefined;
     const counter = this.sendCounter++;
-    return encodeTransport({ receiver: this.remoteIndex, counter, ciphertext: aeadSeal(this.keys.send, counter, plaintext, new Uint8Array(0)) });
+    return encodeTransport({
+      receiver: this.remoteIndex,
+      counter,
+      ciphertext: aeadSeal(this.keys.send, counter, plaintext, new Uint8Array(0)),
+    });
   }
 }

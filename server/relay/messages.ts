@@ -1,6 +1,13 @@
 import {
-  AEAD_TAG_SIZE, COOKIE_REPLY_SIZE, INITIATION_SIZE, KEY_SIZE, MAC_SIZE, MessageType, RESPONSE_SIZE,
-  TAI64N_SIZE, TRANSPORT_HEADER_SIZE,
+  AEAD_TAG_SIZE,
+  COOKIE_REPLY_SIZE,
+  INITIATION_SIZE,
+  KEY_SIZE,
+  MAC_SIZE,
+  MessageType,
+  RESPONSE_SIZE,
+  TAI64N_SIZE,
+  TRANSPORT_HEADER_SIZE,
 } from './constants.ts';
 
 /**
@@ -77,14 +84,21 @@ export function parseCookieReply(p: Uint8Array): CookieReply | undefined {
 export function parseTransport(p: Uint8Array): Transport | undefined {
   if (p.length < TRANSPORT_HEADER_SIZE + AEAD_TAG_SIZE || messageType(p) !== MessageType.transport) return undefined;
   const v = view(p);
-  return { receiver: v.getUint32(4, true), counter: v.getBigUint64(8, true), ciphertext: p.subarray(TRANSPORT_HEADER_SIZE) };
+  return {
+    receiver: v.getUint32(4, true),
+    counter: v.getBigUint64(8, true),
+    ciphertext: p.subarray(TRANSPORT_HEADER_SIZE),
+  };
 }
 
 /** The receiver index of a response, cookie reply or transport message (its routing key). */
 export function receiverIndex(p: Uint8Array): number | undefined {
   const t = messageType(p);
   if (t === MessageType.response && p.length === RESPONSE_SIZE) return view(p).getUint32(8, true);
-  if ((t === MessageType.cookieReply && p.length === COOKIE_REPLY_SIZE) || (t === MessageType.transport && p.length >= TRANSPORT_HEADER_SIZE + AEAD_TAG_SIZE)) {
+  if (
+    (t === MessageType.cookieReply && p.length === COOKIE_REPLY_SIZE) ||
+    (t === MessageType.transport && p.length >= TRANSPORT_HEADER_SIZE + AEAD_TAG_SIZE)
+  ) {
     return view(p).getUint32(4, true);
   }
   return undefined;

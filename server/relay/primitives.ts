@@ -54,7 +54,12 @@ export function aeadSeal(key: Uint8Array, counter: bigint, plaintext: Uint8Array
 }
 
 /** The plaintext, or undefined when the ciphertext is not authentic. */
-export function aeadOpen(key: Uint8Array, counter: bigint, ciphertext: Uint8Array, ad: Uint8Array): Uint8Array | undefined {
+export function aeadOpen(
+  key: Uint8Array,
+  counter: bigint,
+  ciphertext: Uint8Array,
+  ad: Uint8Array,
+): Uint8Array | undefined {
   try {
     return chacha20poly1305(key, counterNonce(counter), ad).decrypt(ciphertext);
   } catch {
@@ -66,7 +71,12 @@ export function xaeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Ar
   return xchacha20poly1305(key, nonce, ad).encrypt(plaintext);
 }
 
-export function xaeadOpen(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, ad: Uint8Array): Uint8Array | undefined {
+export function xaeadOpen(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  ad: Uint8Array,
+): Uint8Array | undefined {
   try {
     return xchacha20poly1305(key, nonce, ad).decrypt(ciphertext);
   } catch {

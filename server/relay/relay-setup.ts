@@ -18,7 +18,13 @@ export interface OpenRelay {
   settings: Pick<RelayConfig, 'udpPort' | 'stunPort' | 'wireguardKey' | 'endpoint' | 'instance'>;
 }
 
-export async function openRelay(options: { dataDir: string; host: string; udpPort: number; stunPort: number; publicUrl?: string }): Promise<OpenRelay | undefined> {
+export async function openRelay(options: {
+  dataDir: string;
+  host: string;
+  udpPort: number;
+  stunPort: number;
+  publicUrl?: string;
+}): Promise<OpenRelay | undefined> {
   if (options.udpPort < 0) return undefined;
   mkdirSync(options.dataDir, { recursive: true });
   const key = loadOrCreateServerKey(options.dataDir);
@@ -31,9 +37,14 @@ export async function openRelay(options: { dataDir: string; host: string; udpPor
     throw err;
   }
   const host = advertisedHost(options.host, options.publicUrl);
-  const endpoint = host === undefined ? undefined : host.includes(':') ? `[${host}]:${port.port}` : `${host}:${port.port}`;
+  const endpoint =
+    host === undefined ? undefined : host.includes(':') ? `[${host}]:${port.port}` : `${host}:${port.port}`;
   const instance = randomBytes(8).toString('hex');
-  return { port, stun, settings: { udpPort: port.port, stunPort: stun?.port, wireguardKey: key.publicKeyBase64, endpoint, instance } };
+  return {
+    port,
+    stun,
+    settings: { udpPort: port.port, stunPort: stun?.port, wireguardKey: key.publicKeyBase64, endpoint, instance },
+  };
 }
 
 /** An IP agents can use: the public URL's host if it is one, else a specific listen address. */

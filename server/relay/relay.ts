@@ -57,7 +57,8 @@ export interface RelayDeps {
   limits?: Partial<RelayLimits>;
 }
 
-export type Verdict = 'forwarded' | 'held' | 'crossed' | 'no-sender' | 'no-route' | 'rate-limited' | 'not-allowed' | 'no-destination';
+export type Verdict =
+  'forwarded' | 'held' | 'crossed' | 'no-sender' | 'no-route' | 'rate-limited' | 'not-allowed' | 'no-destination';
 
 interface Buckets {
   packets: TokenBucket;
@@ -106,7 +107,8 @@ export class Relay {
     if (!msg) return this.drop('no-sender');
     const sender = this.deps.reflector.nodeAt(from);
     const now = this.deps.now();
-    if (sender === undefined) return this.hold(`addr ${endpointOf(from)}`, packet, from, now) ? 'held' : this.drop('no-sender');
+    if (sender === undefined)
+      return this.hold(`addr ${endpointOf(from)}`, packet, from, now) ? 'held' : this.drop('no-sender');
     if (!this.bucketsOf(sender, now).initiations.take(1, now)) return this.drop('rate-limited');
     const destination = this.deps.directory.visiblePeers(sender).find((id) => {
       const key = this.mac1KeyOf(id);
@@ -183,7 +185,8 @@ export class Relay {
     for (const [id, b] of this.buckets) {
       if (b.packets.idle(now) && b.bytes.idle(now) && b.initiations.idle(now)) this.buckets.delete(id);
     }
-    for (const [id, k] of this.mac1Keys) if (this.deps.directory.wireguardKey(id) !== k.publicKey) this.mac1Keys.delete(id);
+    for (const [id, k] of this.mac1Keys)
+      if (this.deps.directory.wireguardKey(id) !== k.publicKey) this.mac1Keys.delete(id);
   }
 
   private forward(sender: string, packet: Uint8Array, to: UdpAddress, now: number): Verdict {

@@ -104,7 +104,11 @@ export class Responder {
 
   handleTransport(packet: Uint8Array, from: UdpAddress): Outcome {
     // Relayed traffic passes here first: the index alone says whether to look closer.
-    if (packet.length < 8 || !this.byIndex.has(((packet[4]! | (packet[5]! << 8) | (packet[6]! << 16) | (packet[7]! << 24)) >>> 0))) return 'not-mine';
+    if (
+      packet.length < 8 ||
+      !this.byIndex.has((packet[4]! | (packet[5]! << 8) | (packet[6]! << 16) | (packet[7]! << 24)) >>> 0)
+    )
+      return 'not-mine';
     const msg = parseTransport(packet);
     const entry = msg && this.byIndex.get(msg.receiver);
     if (!msg || !entry) return 'not-mine';

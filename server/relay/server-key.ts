@@ -39,7 +39,10 @@ export function loadOrCreateServerKey(dataDir: string): ServerKey {
   const text = readFileSync(path, 'utf8').trim();
   const bytes = Buffer.from(text, 'base64');
   if (!/^[A-Za-z0-9+/]{43}=$/.test(text) || bytes.length !== 32) {
-    throw new RelayError('relay.key_malformed', `${path} must hold one base64 X25519 private key (44 characters); delete it to make a new one (agents then need a new map)`);
+    throw new RelayError(
+      'relay.key_malformed',
+      `${path} must hold one base64 X25519 private key (44 characters); delete it to make a new one (agents then need a new map)`,
+    );
   }
   return identityOf(new Uint8Array(bytes));
 }

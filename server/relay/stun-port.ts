@@ -15,7 +15,15 @@ export class StunPort {
   static async bind(host: string, port: number): Promise<StunPort> {
     const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', (err) => reject(new RelayError('relay.bind_failed', `cannot open UDP ${host}:${port} for STUN (relay.stunPort): ${err.message}`, { cause: err })));
+      socket.once('error', (err) =>
+        reject(
+          new RelayError(
+            'relay.bind_failed',
+            `cannot open UDP ${host}:${port} for STUN (relay.stunPort): ${err.message}`,
+            { cause: err },
+          ),
+        ),
+      );
       socket.bind(port, host, () => resolve());
     });
     return new StunPort(socket);

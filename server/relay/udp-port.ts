@@ -76,7 +76,13 @@ export class UdpPort {
   static async bind(host: string, port: number, key: ServerKey): Promise<UdpPort> {
     const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', (err) => reject(new RelayError('relay.bind_failed', `cannot open UDP ${host}:${port} for the relay: ${err.message}`, { cause: err })));
+      socket.once('error', (err) =>
+        reject(
+          new RelayError('relay.bind_failed', `cannot open UDP ${host}:${port} for the relay: ${err.message}`, {
+            cause: err,
+          }),
+        ),
+      );
       socket.bind(port, host, () => resolve());
     });
     // Room for bursts while the event loop is busy with control work; the kernel may cap it
@@ -94,7 +100,14 @@ export class UdpPort {
     return this.socket.address().port;
   }
 
-  get stats(): { sessions: number; handshakes: number; cookieReplies: number; routes: number; forwarded: number; dropped: number } {
+  get stats(): {
+    sessions: number;
+    handshakes: number;
+    cookieReplies: number;
+    routes: number;
+    forwarded: number;
+    dropped: number;
+  } {
     return {
       sessions: this.responder?.sessionCount ?? 0,
       handshakes: this.responder?.counts.handshakes ?? 0,
@@ -141,7 +154,9 @@ export class UdpPort {
       else this.socket.send(packet, to.port, to.address, ignoreSendError);
     };
     // A virtual path is no address peers could use: while a node is on one it has no observed endpoint.
-    const reflector = new Reflector((id, endpoint) => deps.observed(id, endpoint !== undefined && isVirtualEndpoint(endpoint) ? undefined : endpoint));
+    const reflector = new Reflector((id, endpoint) =>
+      deps.observed(id, endpoint !== undefined && isVirtualEndpoint(endpoint) ? undefined : endpoint),
+    );
     const relay = new Relay({ directory, reflector, send, now, limits: deps.limits });
     const load = new TokenBucket(deps.handshakesPerSecond ?? 500, deps.handshakesPerSecond ?? 500, now());
     const responder: Responder = new Responder({
@@ -167,7 +182,9 @@ export class UdpPort {
 
     this.socket.removeAllListeners('error');
     this.socket.on('error', (err) => deps.logger?.warn({ err }, 'relay UDP socket error'));
-    this.socket.on('message', (packet, rinfo) => this.safeDispatch(new Uint8Array(packet.buffer, packet.byteOffset, packet.byteLength), rinfo));
+    this.socket.on('message', (packet, rinfo) =>
+      this.safeDispatch(new Uint8Array(packet.buffer, packet.byteOffset, packet.byteLength), rinfo),
+    );
     this.sweeper = setInterval(() => {
       responder.sweep();
       relay.sweep();

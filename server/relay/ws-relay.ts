@@ -23,14 +23,24 @@ export const MAX_DATAGRAM_BYTES = 65_535;
 export const MAX_BUFFERED_BYTES = 1 << 20;
 const UNSUPPORTED_DATA = 1003;
 
-export function attachWsRelay(upgrades: UpgradeRouter, path: string, deps: WsRelayDeps): { readonly counts: { dropped: number }; close(): Promise<void> } {
+export function attachWsRelay(
+  upgrades: UpgradeRouter,
+  path: string,
+  deps: WsRelayDeps,
+): { readonly counts: { dropped: number }; close(): Promise<void> } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_DATAGRAM_BYTES, perMessageDeflate: false });
   const byNode = new Map<string, WebSocket>();
   const counts = { dropped: 0 };
 
-  addMachineUpgrade(upgrades, path, { what: 'WebSocket relay', sourceKey: 'relay-ws' }, deps, (req, socket, head, _url, nodeId) => {
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, nodeId));
-  });
+  addMachineUpgrade(
+    upgrades,
+    path,
+    { what: 'WebSocket relay', sourceKey: 'relay-ws' },
+    deps,
+    (req, socket, head, _url, nodeId) => {
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, nodeId));
+    },
+  );
 
   function serve(ws: WebSocket, nodeId: string): void {
     byNode.get(nodeId)?.close(CloseCode.replaced, 'another relay connection of this node');

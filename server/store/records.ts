@@ -41,8 +41,14 @@ export type NodeIdentity =
   | { method: 'oidc'; provider: string; issuer: string; subject: string; email: string }
   | { method: 'spiffe-jwt'; spiffeId: string; trustDomain: string }
   | {
-      method: 'kubernetes'; cluster: string; namespace: string; serviceAccount: string;
-      serviceAccountUid?: string; podName?: string; podUid?: string; nodeName?: string;
+      method: 'kubernetes';
+      cluster: string;
+      namespace: string;
+      serviceAccount: string;
+      serviceAccountUid?: string;
+      podName?: string;
+      podUid?: string;
+      nodeName?: string;
     };
 
 export interface PreAuthKeyRecord {

@@ -49,7 +49,11 @@ export interface NodeRepository {
   getByMachineKey(machineKey: string): Promise<NodeRecord | undefined>;
   create(draft: NodeDraft, options: CreateNodeOptions): Promise<NodeRecord>;
   /** With `consumePreAuthKey`, uses one of that key in the same transaction (a sign-in again). */
-  update(id: string, patch: NodePatch, options?: Pick<CreateNodeOptions, 'consumePreAuthKey'>): Promise<NodeRecord | undefined>;
+  update(
+    id: string,
+    patch: NodePatch,
+    options?: Pick<CreateNodeOptions, 'consumePreAuthKey'>,
+  ): Promise<NodeRecord | undefined>;
   delete(id: string): Promise<boolean>;
 }
 
@@ -80,10 +84,7 @@ export interface PolicyRepository {
    * Appends a new version. With `expectedVersion`, fails with `StoreConflict` if the current
    * version is another one (optimistic concurrency).
    */
-  append(
-    policy: Omit<PolicyRecord, 'version'>,
-    expectedVersion?: number,
-  ): Promise<PolicyRecord>;
+  append(policy: Omit<PolicyRecord, 'version'>, expectedVersion?: number): Promise<PolicyRecord>;
 }
 
 /** The audit trail: append-only, pruned only by age (the retention setting). */
@@ -110,7 +111,10 @@ export interface AuditQuery {
 /** A uniqueness or concurrency rule was broken; `what` names it. */
 export class StoreConflict extends Error {
   override readonly name = 'StoreConflict';
-  constructor(readonly what: string, message: string) {
+  constructor(
+    readonly what: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -5,7 +5,9 @@ describe('deploy/systemd/trellis-agent.service', () => {
   const unit = readFileSync('deploy/systemd/trellis-agent.service', 'utf8');
 
   it('runs the agent in the foreground on the default state directory, the socket open to group trellis', () => {
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/trellis\/bin\/trellis\.js agent --state-dir \/var\/lib\/trellis --socket-group trellis$/m);
+    expect(unit).toMatch(
+      /^ExecStart=\/usr\/bin\/node \/opt\/trellis\/bin\/trellis\.js agent --state-dir \/var\/lib\/trellis --socket-group trellis$/m,
+    );
     expect(unit).toMatch(/^Type=simple$/m);
   });
 

@@ -7,8 +7,10 @@ import { workloadFrom } from '../../client/cli/local/workload-flags.ts';
 import { loadConfig } from '../../server/config/load.ts';
 
 type Doc = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> };
-const docs = (file: string): Doc[] => parseAllDocuments(readFileSync(`deploy/kubernetes/${file}`, 'utf8')).map((d) => d.toJS() as Doc);
-const envOf = (c: { env?: Array<{ name: string; value: string }> }) => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+const docs = (file: string): Doc[] =>
+  parseAllDocuments(readFileSync(`deploy/kubernetes/${file}`, 'utf8')).map((d) => d.toJS() as Doc);
+const envOf = (c: { env?: Array<{ name: string; value: string }> }) =>
+  Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
 
 describe('deploy/kubernetes', () => {
   it('every manifest is well-formed YAML with a kind and a name', () => {
@@ -21,7 +23,7 @@ describe('deploy/kubernetes', () => {
     }
   });
 
-  it('the server\'s config map is a valid server config that names the relay and the cluster', () => {
+  it("the server's config map is a valid server config that names the relay and the cluster", () => {
     const map = docs('server.yaml').find((d) => d.kind === 'ConfigMap')!;
     const dir = mkdtempSync(join(tmpdir(), 'trellis-k8s-'));
     try {
@@ -30,8 +32,12 @@ describe('deploy/kubernetes', () => {
       const config = loadConfig({ file, env: {} });
       expect(config.kubernetes.clusters.map((c) => c.name)).toEqual(['prod']);
       const service = docs('server.yaml').find((d) => d.kind === 'Service')!;
-      expect(service.spec.ports).toContainEqual(expect.objectContaining({ port: config.relay.udpPort, protocol: 'UDP' }));
-      expect(service.spec.ports).toContainEqual(expect.objectContaining({ port: config.relay.stunPort, protocol: 'UDP' }));
+      expect(service.spec.ports).toContainEqual(
+        expect.objectContaining({ port: config.relay.udpPort, protocol: 'UDP' }),
+      );
+      expect(service.spec.ports).toContainEqual(
+        expect.objectContaining({ port: config.relay.stunPort, protocol: 'UDP' }),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -43,9 +49,14 @@ describe('deploy/kubernetes', () => {
       const agent = pod.containers.find((c: { image: string }) => c.image.startsWith('trellis-agent'));
       const env = envOf(agent);
       const spec = workloadFrom({ positional: [], values: new Map(), switches: new Set() }, env);
-      expect(spec, file).toMatchObject({ credential: 'kubernetes', cluster: 'prod', source: { type: 'file', path: env.TRELLIS_TOKEN_FILE } });
+      expect(spec, file).toMatchObject({
+        credential: 'kubernetes',
+        cluster: 'prod',
+        source: { type: 'file', path: env.TRELLIS_TOKEN_FILE },
+      });
       // The token is a projected one with the server's audience, mounted where the agent looks.
-      const projected = pod.volumes.find((v: { projected?: unknown }) => v.projected).projected.sources[0].serviceAccountToken;
+      const projected = pod.volumes.find((v: { projected?: unknown }) => v.projected).projected.sources[0]
+        .serviceAccountToken;
       expect(projected.audience).toBe('trellis');
       const mount = agent.volumeMounts.find((m: { name: string }) => m.name === 'trellis-token');
       expect(`${mount.mountPath}/${projected.path}`).toBe(env.TRELLIS_TOKEN_FILE);

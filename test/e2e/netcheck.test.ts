@@ -52,8 +52,14 @@ describeWith([isRoot(), hasCommand('iptables')], 'trellis netcheck behind NATs',
   it('behind MASQUERADE: UDP reachable, the same public mapping from both ports, direct paths likely', async () => {
     const { report: r } = await netcheck(hosts.easy);
     expect(r.udp.reachable).toBe(true);
-    expect(r.udp.relayPort).toMatchObject({ target: `${server.host.address}:${RELAY_PORT}`, mapped: expect.stringMatching(new RegExp(`^${nats.easy.publicAddress}:\\d+$`)) });
-    expect(r.udp.stunPort).toMatchObject({ target: `${server.host.address}:${STUN_PORT}`, mapped: r.udp.relayPort!.mapped });
+    expect(r.udp.relayPort).toMatchObject({
+      target: `${server.host.address}:${RELAY_PORT}`,
+      mapped: expect.stringMatching(new RegExp(`^${nats.easy.publicAddress}:\\d+$`)),
+    });
+    expect(r.udp.stunPort).toMatchObject({
+      target: `${server.host.address}:${STUN_PORT}`,
+      mapped: r.udp.relayPort!.mapped,
+    });
     expect(r.udp).toMatchObject({ mappingVariesByDestination: false, behindNat: true });
     expect(r.relayLatencyMs).toBeGreaterThan(0);
     expect(r.control.tcpLatencyMs).toBeGreaterThan(0);
@@ -66,7 +72,9 @@ describeWith([isRoot(), hasCommand('iptables')], 'trellis netcheck behind NATs',
     const { report: r, text } = await netcheck(hosts.hard);
     expect(r.udp.reachable).toBe(true);
     const [relay, stun] = [r.udp.relayPort!.mapped!, r.udp.stunPort!.mapped!];
-    expect(relay.startsWith(`${nats.hard.publicAddress}:`) && stun.startsWith(`${nats.hard.publicAddress}:`)).toBe(true);
+    expect(relay.startsWith(`${nats.hard.publicAddress}:`) && stun.startsWith(`${nats.hard.publicAddress}:`)).toBe(
+      true,
+    );
     expect(relay).not.toBe(stun);
     expect(r.udp.mappingVariesByDestination).toBe(true);
     expect(r.verdict.code).toBe('needs-easy-peer');

@@ -19,7 +19,7 @@ import { REPO_ROOT } from './mesh/repo.ts';
 const SCRIPT = join(REPO_ROOT, 'test/e2e/relay/udp-port-script.ts');
 const PORT = 3478;
 
-describeWith([isRoot(), hasCommand('wireguard-go')], 'the server\'s UDP port under load, with wireguard-go', () => {
+describeWith([isRoot(), hasCommand('wireguard-go')], "the server's UDP port under load, with wireguard-go", () => {
   let lab: Lab;
   let srv: Host;
   let node: DataplaneNode;
@@ -42,7 +42,9 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'the server\'s UDP port und
 
   it('answers with cookie replies; wireguard-go retries with mac2 and the handshake completes', async () => {
     const serverKey = publicKeyOf(readFileSync(join(dataDir, SERVER_KEY_FILE), 'utf8').trim());
-    await node.device.applyPeers([{ publicKey: serverKey, endpoint: `${srv.address}:${PORT}`, allowedIPs: [], persistentKeepalive: 1 }]);
+    await node.device.applyPeers([
+      { publicKey: serverKey, endpoint: `${srv.address}:${PORT}`, allowedIPs: [], persistentKeepalive: 1 },
+    ]);
     const deadline = Date.now() + 20_000;
     let peer = (await node.device.state()).peers[0];
     while (!peer?.lastHandshake && Date.now() < deadline) {
@@ -51,13 +53,17 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'the server\'s UDP port und
     }
     expect(peer?.lastHandshake, `handshake under load; server said: ${port.output.slice(-300)}`).toBeInstanceOf(Date);
     await new Promise((r) => setTimeout(r, 500));
-    const stats = port.output.trim().split('\n').filter((l) => l.startsWith('{"sessions"')).map((l) => JSON.parse(l) as { cookieReplies: number; handshakes: number });
+    const stats = port.output
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{"sessions"'))
+      .map((l) => JSON.parse(l) as { cookieReplies: number; handshakes: number });
     const last = stats.at(-1)!;
     expect(last.cookieReplies).toBeGreaterThanOrEqual(1);
     expect(last.handshakes).toBeGreaterThanOrEqual(1);
   });
 
-  it('records the node\'s own address and WireGuard port as its observed endpoint', async () => {
+  it("records the node's own address and WireGuard port as its observed endpoint", async () => {
     await port.waitFor(/"observed"/, 5_000);
     const line = port.output.split('\n').find((l) => l.includes('"observed"'))!;
     expect(JSON.parse(line)).toEqual({ observed: node.keys.publicKey, endpoint: `${node.host.address}:${WG_PORT}` });

@@ -28,7 +28,7 @@ const POLICY = `{
   ],
 }`;
 
-describeWith([isRoot(), hasCommand('wireguard-go')], 'the server\'s UDP port with real wireguard-go peers', () => {
+describeWith([isRoot(), hasCommand('wireguard-go')], "the server's UDP port with real wireguard-go peers", () => {
   let lab: Lab;
   let server: ServerHost;
   let serverKey: string;
@@ -37,7 +37,12 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'the server\'s UDP port wit
   /** A second allowed pair, configured only in the last test: as agents start, from nothing. */
   const late: Record<'d' | 'e', DataplaneNode> = {} as never;
   const relayEndpoint = () => `${server.host.address}:${RELAY_PORT}`;
-  const serverPeer = (): PeerConfig => ({ publicKey: serverKey, endpoint: relayEndpoint(), allowedIPs: [], persistentKeepalive: 1 });
+  const serverPeer = (): PeerConfig => ({
+    publicKey: serverKey,
+    endpoint: relayEndpoint(),
+    allowedIPs: [],
+    persistentKeepalive: 1,
+  });
   /** `other` as a peer reached through the relay: its key, its mesh addresses, the server's endpoint. */
   const viaRelay = (other: DataplaneNode): PeerConfig => ({ ...other.asPeer(), endpoint: relayEndpoint() });
   const script = (args: string[], timeoutMs = 20_000) =>
@@ -58,7 +63,13 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'the server\'s UDP port wit
     for (const [i, name] of (['d', 'e'] as const).entries()) {
       const nat = await addNat(lab, `r${name}`);
       late[name] = await startDataplaneNode(await nat.addHost(name), 10 + i);
-      await script(['join', server.url, await server.preAuthKey({ tags: ['tag:pair'] }), name, late[name].keys.publicKey]);
+      await script([
+        'join',
+        server.url,
+        await server.preAuthKey({ tags: ['tag:pair'] }),
+        name,
+        late[name].keys.publicKey,
+      ]);
     }
   }, 120_000);
   afterAll(async () => {
@@ -83,7 +94,7 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'the server\'s UDP port wit
     }
   });
 
-  it('the server records each node\'s public address (its NAT\'s mapping) and peers get it in their map', async () => {
+  it("the server records each node's public address (its NAT's mapping) and peers get it in their map", async () => {
     const observerKey = await server.preAuthKey({ tags: ['tag:observer'] });
     const { stdout } = await script(['watch', server.url, observerKey, '15000', 'a', 'b', 'c']);
     const observed = JSON.parse(stdout) as Record<string, string>;
@@ -112,7 +123,10 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'the server\'s UDP port wit
     await c.device.applyPeers([serverPeer(), viaRelay(a)]);
     expect(await c.host.pingUntil(a.ipv4, 3_000)).toBe(false);
     expect(await a.host.pingUntil(c.ipv4, 3_000)).toBe(false);
-    for (const [from, to] of [[a, c], [c, a]] as const) {
+    for (const [from, to] of [
+      [a, c],
+      [c, a],
+    ] as const) {
       const peer = (await from.device.state()).peers.find((p) => p.publicKey === to.keys.publicKey)!;
       expect(peer.lastHandshake, `${from.host.label} -> ${to.host.label}`).toBeUndefined();
     }
@@ -122,7 +136,10 @@ describeWith([isRoot(), hasCommand('wireguard-go')], 'the server\'s UDP port wit
   it('two nodes that bring up the server tunnel and each other on the relay at the same moment ping at once', async () => {
     const { d, e } = late;
     const started = Date.now();
-    await Promise.all([d.device.applyPeers([serverPeer(), viaRelay(e)]), e.device.applyPeers([serverPeer(), viaRelay(d)])]);
+    await Promise.all([
+      d.device.applyPeers([serverPeer(), viaRelay(e)]),
+      e.device.applyPeers([serverPeer(), viaRelay(d)]),
+    ]);
     expect(await d.host.pingUntil(e.ipv4, 5_000)).toBe(true);
     const firstPacketMs = Date.now() - started;
     // Held until both are known, crossing initiations resolved: no 5 s WireGuard retry.

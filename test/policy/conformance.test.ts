@@ -60,7 +60,10 @@ describe('Tailscale ACL conformance', () => {
       const problems: string[] = [];
       for (const [name, expected] of Object.entries(c.expect ?? {})) {
         const got = compiled[name];
-        if (!got) { problems.push(`${name}: missing`); continue; }
+        if (!got) {
+          problems.push(`${name}: missing`);
+          continue;
+        }
         const wantPeers = (expected.peers ?? []).map((p) => p.name).sort();
         if (JSON.stringify(got.peers) !== JSON.stringify(wantPeers)) {
           problems.push(`${name}: peers ${JSON.stringify(got.peers)}, expected ${JSON.stringify(wantPeers)}`);

@@ -9,9 +9,20 @@ const text = (acls: string) => `{
 }`;
 const p = (acls: string) => parsePolicy(text(acls)).policy!;
 const n = (id: string, i: number, f: Partial<PolicyNode>): PolicyNode => ({
-  id, name: `${id}-node`, tags: [], ipv4: `100.64.0.${i}`, ipv6: `fd7a:115c:a1e0::${i}`, routableIPs: [], approvedRoutes: [], ...f,
+  id,
+  name: `${id}-node`,
+  tags: [],
+  ipv4: `100.64.0.${i}`,
+  ipv6: `fd7a:115c:a1e0::${i}`,
+  routableIPs: [],
+  approvedRoutes: [],
+  ...f,
 });
-const nodes = [n('alice', 1, { user: 'alice@example.com' }), n('web', 2, { tags: ['tag:web'] }), n('db', 3, { tags: ['tag:db'] })];
+const nodes = [
+  n('alice', 1, { user: 'alice@example.com' }),
+  n('web', 2, { tags: ['tag:web'] }),
+  n('db', 3, { tags: ['tag:db'] }),
+];
 
 describe('diffAccess', () => {
   it('reports narrowed ports as revoked and widened ones as granted, by node name', () => {

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { FilterRule } from '../../protocol/filter.ts';
 import { evaluate, explain, parsePolicy, PolicyNetwork, type PolicyNode } from '../../policy/index.ts';
 
-const policy = parsePolicy(`{
+const policy = parsePolicy(
+  `{
   "groups": {"group:eng": ["alice@example.com"]},
   "tagOwners": {"tag:web": [], "tag:db": []},
   "acls": [
@@ -14,20 +15,36 @@ const policy = parsePolicy(`{
     {"action": "accept", "src": ["tag:web"], "proto": "tcp", "dst": ["tag:db:5432"]},
   ],
   "grants": [{"src": ["group:eng"], "dst": ["tag:web"], "ip": ["tcp:22"]}],
-}`, 'p.hujson').policy!;
+}`,
+  'p.hujson',
+).policy!;
 
 const n = (id: string, i: number, f: Partial<PolicyNode>): PolicyNode => ({
-  id, name: id, tags: [], ipv4: `100.64.0.${i}`, ipv6: `fd7a:115c:a1e0::${i}`, routableIPs: [], approvedRoutes: [], ...f,
+  id,
+  name: id,
+  tags: [],
+  ipv4: `100.64.0.${i}`,
+  ipv6: `fd7a:115c:a1e0::${i}`,
+  routableIPs: [],
+  approvedRoutes: [],
+  ...f,
 });
 const net = new PolicyNetwork(policy);
-net.loadNodes([n('alice', 1, { user: 'alice@example.com' }), n('web', 2, { tags: ['tag:web'] }), n('db', 3, { tags: ['tag:db'] })]);
+net.loadNodes([
+  n('alice', 1, { user: 'alice@example.com' }),
+  n('web', 2, { tags: ['tag:web'] }),
+  n('db', 3, { tags: ['tag:db'] }),
+]);
 
 describe('evaluate', () => {
   it('accepts through every rule that allows the connection, acl or grant', () => {
     expect(evaluate(net, { src: 'alice', dst: 'web', port: 443 })).toMatchObject({
-      verdict: 'accept', allowedBy: [{ origin: 'acl', at: { line: 5, column: 5 } }],
+      verdict: 'accept',
+      allowedBy: [{ origin: 'acl', at: { line: 5, column: 5 } }],
     });
-    expect(evaluate(net, { src: 'alice', dst: 'web', port: 22 }).allowedBy).toMatchObject([{ origin: 'grant', at: { line: 8 } }]);
+    expect(evaluate(net, { src: 'alice', dst: 'web', port: 22 }).allowedBy).toMatchObject([
+      { origin: 'grant', at: { line: 8 } },
+    ]);
   });
 
   it('denies and says which rule reaches the destination on other ports or protocols', () => {
@@ -37,10 +54,12 @@ describe('evaluate', () => {
   });
 
   it('denies and names the sources a rule would need', () => {
-    expect(explain(net, { src: 'alice', dst: 'db', port: 5432 })).toBe([
-      'deny: alice -> db:5432/tcp: no rule allows it',
-      '  p.hujson:6:5: tag:web -> tag:db:5432 reaches db:5432 but only from tag:web, and alice (user alice@example.com, in group:eng) is not one of them',
-    ].join('\n'));
+    expect(explain(net, { src: 'alice', dst: 'db', port: 5432 })).toBe(
+      [
+        'deny: alice -> db:5432/tcp: no rule allows it',
+        '  p.hujson:6:5: tag:web -> tag:db:5432 reaches db:5432 but only from tag:web, and alice (user alice@example.com, in group:eng) is not one of them',
+      ].join('\n'),
+    );
   });
 
   it('says when nothing names the destination at all', () => {
@@ -50,7 +69,8 @@ describe('evaluate', () => {
   });
 
   it('agrees with the compiled filters, which are valid wire rules', () => {
-    for (const id of ['alice', 'web', 'db']) for (const r of net.filterOf(id)) expect(FilterRule.safeParse(r).success).toBe(true);
+    for (const id of ['alice', 'web', 'db'])
+      for (const r of net.filterOf(id)) expect(FilterRule.safeParse(r).success).toBe(true);
     expect(net.filterOf('db')[0]?.srcIPs).toEqual(['100.64.0.2', 'fd7a:115c:a1e0::2']);
   });
 });

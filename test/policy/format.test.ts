@@ -17,7 +17,11 @@ describe('formatPolicy', () => {
   it('is idempotent and preserves the parsed policy', () => {
     const once = formatPolicy(messy);
     expect(formatPolicy(once)).toBe(once);
-    const rules = (t: string) => parsePolicy(t).policy?.rules.map((r) => [r.src.map((s) => s.value), r.dst.map((d) => [d.selector.value, d.ports])]);
+    const rules = (t: string) =>
+      parsePolicy(t).policy?.rules.map((r) => [
+        r.src.map((s) => s.value),
+        r.dst.map((d) => [d.selector.value, d.ports]),
+      ]);
     expect(rules(once)).toEqual(rules(messy));
   });
 });

@@ -1,6 +1,14 @@
 /** Address arithmetic on one number line for IPv4 and IPv6. */
 import { describe, expect, it } from 'vitest';
-import { formatAddress, formatPrefix, parseAddress, parsePrefix, prefixRange, rangeToPrefixes, subtractRanges } from '../../policy/ip.ts';
+import {
+  formatAddress,
+  formatPrefix,
+  parseAddress,
+  parsePrefix,
+  prefixRange,
+  rangeToPrefixes,
+  subtractRanges,
+} from '../../policy/ip.ts';
 
 const prefix = (s: string) => {
   const p = parsePrefix(s);
@@ -13,7 +21,8 @@ describe('ip', () => {
     expect(parseAddress('100.64.0.1')?.family).toBe(4);
     expect(formatAddress(parseAddress('fd7a:115c:a1e0:0:0:0:0:1')?.value as bigint)).toBe('fd7a:115c:a1e0::1');
     expect(formatAddress(parseAddress('::ffff:1.2.3.4')?.value as bigint)).toBe('::ffff:102:304');
-    for (const bad of ['1.2.3', '1.2.3.256', '01.2.3.4', '1::2::3', 'fd7a::g', '']) expect(parseAddress(bad)).toBeUndefined();
+    for (const bad of ['1.2.3', '1.2.3.256', '01.2.3.4', '1::2::3', 'fd7a::g', ''])
+      expect(parseAddress(bad)).toBeUndefined();
   });
 
   it('keeps IPv4 and IPv6 apart', () => {
@@ -23,7 +32,10 @@ describe('ip', () => {
   });
 
   it('rejects prefixes with host bits set, naming the canonical form', () => {
-    expect(parsePrefix('10.0.0.1/8')).toEqual({ ok: false, reason: '"10.0.0.1/8" has host bits set; write 10.0.0.0/8' });
+    expect(parsePrefix('10.0.0.1/8')).toEqual({
+      ok: false,
+      reason: '"10.0.0.1/8" has host bits set; write 10.0.0.0/8',
+    });
     expect(parsePrefix('10.0.0.0/33').ok).toBe(false);
   });
 

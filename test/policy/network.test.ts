@@ -16,8 +16,14 @@ function policyOf(text: string): Policy {
 function node(id: string, fields: Partial<PolicyNode> & { i: number }): PolicyNode {
   const { i, ...rest } = fields;
   return {
-    id, name: id, tags: [], routableIPs: [], approvedRoutes: [],
-    ipv4: `100.64.${Math.floor(i / 250)}.${(i % 250) + 1}`, ipv6: `fd7a:115c:a1e0::${i + 1}`, ...rest,
+    id,
+    name: id,
+    tags: [],
+    routableIPs: [],
+    approvedRoutes: [],
+    ipv4: `100.64.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+    ipv6: `fd7a:115c:a1e0::${i + 1}`,
+    ...rest,
   };
 }
 
@@ -58,7 +64,14 @@ describe('PolicyNetwork semantics', () => {
   it('gives a destination only the rules that reach it, with its own addresses', () => {
     const net = network(alice, web, db);
     expect(net.filterOf('web').slice(0, 1)).toEqual([
-      { srcIPs: [alice.ipv4, alice.ipv6], dstPorts: [{ ip: web.ipv4, ports: { first: 443, last: 443 } }, { ip: web.ipv6, ports: { first: 443, last: 443 } }], ipProto: [6, 17, 1, 58] },
+      {
+        srcIPs: [alice.ipv4, alice.ipv6],
+        dstPorts: [
+          { ip: web.ipv4, ports: { first: 443, last: 443 } },
+          { ip: web.ipv6, ports: { first: 443, last: 443 } },
+        ],
+        ipProto: [6, 17, 1, 58],
+      },
     ]);
   });
 
@@ -127,7 +140,11 @@ describe('PolicyNetwork incremental updates', () => {
       return node(`n${i}`, { i, user: pick(users), ...(rnd() < 0.3 ? { idpGroups: ['engineering'] } : {}) });
     }
     const tags = pick(tagSets);
-    const routableIPs = tags.includes('tag:router') ? [pick(['10.1.0.0/16', '10.2.0.0/16', '192.168.0.0/24'])] : tags.includes('tag:exit') ? ['0.0.0.0/0', '::/0'] : [];
+    const routableIPs = tags.includes('tag:router')
+      ? [pick(['10.1.0.0/16', '10.2.0.0/16', '192.168.0.0/24'])]
+      : tags.includes('tag:exit')
+        ? ['0.0.0.0/0', '::/0']
+        : [];
     return node(`n${i}`, { i, tags, routableIPs, approvedRoutes: rnd() < 0.2 ? routableIPs : [] });
   }
 
@@ -175,7 +192,12 @@ describe('PolicyNetwork incremental updates', () => {
   };
 
   it('setPolicy reports exactly the nodes whose view changed', () => {
-    const { reported, really } = policyChange(POLICY.replace('"tag:web:443", ', '').replace('"group:ops": ["bob@example.com", "group:eng"]', '"group:ops": ["bob@example.com"]'));
+    const { reported, really } = policyChange(
+      POLICY.replace('"tag:web:443", ', '').replace(
+        '"group:ops": ["bob@example.com", "group:eng"]',
+        '"group:ops": ["bob@example.com"]',
+      ),
+    );
     expect(really.length).toBeGreaterThan(0);
     expect([...reported].sort()).toEqual(really.sort());
   });
@@ -202,7 +224,10 @@ describe('PolicyNetwork incremental updates', () => {
     ].map(policyOf);
     const rnd = random(4321);
     const live = new Map<string, PolicyNode>();
-    for (let i = 0; i < 40; i++) { const n = randomNode(rnd, i); live.set(n.id, n); }
+    for (let i = 0; i < 40; i++) {
+      const n = randomNode(rnd, i);
+      live.set(n.id, n);
+    }
     let current = variants[0]!;
     const net = new PolicyNetwork(current);
     net.loadNodes(live.values());
@@ -223,13 +248,18 @@ describe('PolicyNetwork incremental updates', () => {
       fresh.loadNodes(live.values());
       const now = views(net, [...live.keys()]);
       for (const [id, v] of views(fresh, [...live.keys()])) expect(now.get(id), `step ${step}: ${id}`).toEqual(v);
-      for (const [id, v] of before) if (now.get(id) !== v) expect(affected, `step ${step}: ${id} changed unreported`).toContain(id);
+      for (const [id, v] of before)
+        if (now.get(id) !== v) expect(affected, `step ${step}: ${id} changed unreported`).toContain(id);
     }
   });
 
   it('hands out one peer list object per content, across policy changes, so unchanged peers compare by identity', () => {
     const net = new PolicyNetwork(policy);
-    net.loadNodes([node('a', { i: 1, user: 'alice@example.com' }), node('w', { i: 2, tags: ['tag:web'] }), node('d', { i: 3, tags: ['tag:db'] })]);
+    net.loadNodes([
+      node('a', { i: 1, user: 'alice@example.com' }),
+      node('w', { i: 2, tags: ['tag:web'] }),
+      node('d', { i: 3, tags: ['tag:db'] }),
+    ]);
     const before = net.peerGroupOf('w');
     expect(before).toContain('d');
     // Ports move, peers stay: the very same list.

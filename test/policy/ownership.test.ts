@@ -12,7 +12,14 @@ const policy = parsePolicy(`{
 }`).policy!;
 
 const node = (fields: Partial<PolicyNode>): PolicyNode => ({
-  id: 'n', name: 'n', tags: [], ipv4: '100.64.0.1', ipv6: 'fd7a:115c:a1e0::1', routableIPs: [], approvedRoutes: [], ...fields,
+  id: 'n',
+  name: 'n',
+  tags: [],
+  ipv4: '100.64.0.1',
+  ipv6: 'fd7a:115c:a1e0::1',
+  routableIPs: [],
+  approvedRoutes: [],
+  ...fields,
 });
 
 describe('mayOwnTag', () => {
@@ -29,15 +36,20 @@ describe('mayOwnTag', () => {
 });
 
 describe('autoApprovedRoutes', () => {
-  it('approves routes inside an approver\'s prefix for matching identities only', () => {
+  it("approves routes inside an approver's prefix for matching identities only", () => {
     const router = node({ tags: ['tag:router'] });
-    expect(autoApprovedRoutes(policy, router, ['10.1.0.0/16', '10.0.0.0/7', '192.168.1.0/24'])).toEqual(['10.1.0.0/16']);
+    expect(autoApprovedRoutes(policy, router, ['10.1.0.0/16', '10.0.0.0/7', '192.168.1.0/24'])).toEqual([
+      '10.1.0.0/16',
+    ]);
     const carol = node({ user: 'carol@example.com' });
     expect(autoApprovedRoutes(policy, carol, ['192.168.1.0/24', '10.1.0.0/16'])).toEqual(['192.168.1.0/24']);
   });
 
   it('approves exit routes only through exitNode', () => {
-    expect(autoApprovedRoutes(policy, node({ tags: ['tag:exit'] }), ['0.0.0.0/0', '::/0'])).toEqual(['0.0.0.0/0', '::/0']);
+    expect(autoApprovedRoutes(policy, node({ tags: ['tag:exit'] }), ['0.0.0.0/0', '::/0'])).toEqual([
+      '0.0.0.0/0',
+      '::/0',
+    ]);
     expect(autoApprovedRoutes(policy, node({ tags: ['tag:router'] }), ['0.0.0.0/0'])).toEqual([]);
   });
 });

@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { type Diagnostic, formatDiagnostic, parsePolicy } from '../../policy/index.ts';
 
 function problems(text: string): Array<Pick<Diagnostic, 'code' | 'line' | 'column'> & { message: string }> {
-  return parsePolicy(text, 'p.hujson').diagnostics.map(({ code, line, column, message }) => ({ code, line, column, message }));
+  return parsePolicy(text, 'p.hujson').diagnostics.map(({ code, line, column, message }) => ({
+    code,
+    line,
+    column,
+    message,
+  }));
 }
 
 function codes(text: string): string[] {
@@ -17,7 +22,9 @@ const TAGS = '"tagOwners": {"tag:web": ["alice@example.com"]}';
 
 describe('parsePolicy: HuJSON', () => {
   it('accepts comments and trailing commas', () => {
-    const r = parsePolicy(`// top\n{\n  /* block */ "acls": [\n    {"action": "accept", "src": ["*"], "dst": ["*:*"],},\n  ],\n}\n`);
+    const r = parsePolicy(
+      `// top\n{\n  /* block */ "acls": [\n    {"action": "accept", "src": ["*"], "dst": ["*:*"],},\n  ],\n}\n`,
+    );
     expect(r.diagnostics).toEqual([]);
     expect(r.policy?.rules).toHaveLength(1);
   });
@@ -30,7 +37,9 @@ describe('parsePolicy: HuJSON', () => {
 
   it('formats a diagnostic as FILE:LINE:COL: message', () => {
     const [d] = parsePolicy('{"nope": 1}', 'policy.hujson').diagnostics;
-    expect(d && formatDiagnostic(d)).toBe('policy.hujson:1:2: unknown section "nope" (expected one of groups, tagOwners, hosts, acls, grants, autoApprovers, tests, workloads)');
+    expect(d && formatDiagnostic(d)).toBe(
+      'policy.hujson:1:2: unknown section "nope" (expected one of groups, tagOwners, hosts, acls, grants, autoApprovers, tests, workloads)',
+    );
   });
 
   it('rejects an empty file and a policy that is not an object', () => {
@@ -47,9 +56,16 @@ describe('parsePolicy: sections and fields', () => {
   });
 
   it('rejects unknown fields, unsupported fields, duplicates and missing fields', () => {
-    expect(problems('{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"], "dsts": []}]}')[0]).toMatchObject({ code: 'unknown-field', column: 62 });
-    expect(codes('{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"], "srcPosture": []}]}')).toEqual(['unsupported-field']);
-    expect(codes('{"acls": [{"action": "accept", "src": ["*"], "src": ["*"], "dst": ["*:*"]}]}')).toEqual(['duplicate-key']);
+    expect(problems('{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"], "dsts": []}]}')[0]).toMatchObject({
+      code: 'unknown-field',
+      column: 62,
+    });
+    expect(codes('{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"], "srcPosture": []}]}')).toEqual([
+      'unsupported-field',
+    ]);
+    expect(codes('{"acls": [{"action": "accept", "src": ["*"], "src": ["*"], "dst": ["*:*"]}]}')).toEqual([
+      'duplicate-key',
+    ]);
     expect(codes('{"acls": [{"action": "accept", "src": ["*"]}]}')).toEqual(['missing-field']);
     expect(codes('{"acls": {}}')).toEqual(['type']);
     expect(codes('{"acls": [{"action": "accept", "src": "*", "dst": ["*:*"]}]}')).toEqual(['type']);
@@ -62,29 +78,61 @@ describe('parsePolicy: sections and fields', () => {
 
 describe('parsePolicy: selectors', () => {
   it('requires groups, tags and hosts to be defined', () => {
-    expect(problems(`{${TAGS}, "acls": [{"action": "accept", "src": ["group:eng"], "dst": ["tag:db:22", "db1:22"]}]}`)).toEqual([
-      { code: 'undefined-group', line: 1, column: 89, message: 'acls[0] src: group "group:eng" is not defined in groups' },
-      { code: 'undefined-tag', line: 1, column: 111, message: 'acls[0] dst: tag "tag:db" has no owner: declare it in tagOwners' },
-      { code: 'undefined-host', line: 1, column: 124, message: 'acls[0] dst: "db1" is not an IP, a CIDR, a user, a group, a tag, an autogroup or a host defined in hosts' },
+    expect(
+      problems(`{${TAGS}, "acls": [{"action": "accept", "src": ["group:eng"], "dst": ["tag:db:22", "db1:22"]}]}`),
+    ).toEqual([
+      {
+        code: 'undefined-group',
+        line: 1,
+        column: 89,
+        message: 'acls[0] src: group "group:eng" is not defined in groups',
+      },
+      {
+        code: 'undefined-tag',
+        line: 1,
+        column: 111,
+        message: 'acls[0] dst: tag "tag:db" has no owner: declare it in tagOwners',
+      },
+      {
+        code: 'undefined-host',
+        line: 1,
+        column: 124,
+        message:
+          'acls[0] dst: "db1" is not an IP, a CIDR, a user, a group, a tag, an autogroup or a host defined in hosts',
+      },
     ]);
   });
 
   it('rejects malformed tags, CIDRs and autogroups', () => {
     expect(codes('{"tagOwners": {"tag:1bad": []}}')).toEqual(['invalid-name']);
-    expect(codes('{"acls": [{"action": "accept", "src": ["10.0.0.1/8"], "dst": ["*:*"]}]}')).toEqual(['invalid-prefix']);
+    expect(codes('{"acls": [{"action": "accept", "src": ["10.0.0.1/8"], "dst": ["*:*"]}]}')).toEqual([
+      'invalid-prefix',
+    ]);
     expect(codes('{"acls": [{"action": "accept", "src": ["300.1.1.1"], "dst": ["*:*"]}]}')).toEqual(['invalid-prefix']);
-    expect(codes('{"acls": [{"action": "accept", "src": ["autogroup:admin"], "dst": ["*:*"]}]}')).toEqual(['invalid-selector']);
-    expect(codes('{"acls": [{"action": "accept", "src": ["autogroup:nope"], "dst": ["*:*"]}]}')).toEqual(['invalid-selector']);
+    expect(codes('{"acls": [{"action": "accept", "src": ["autogroup:admin"], "dst": ["*:*"]}]}')).toEqual([
+      'invalid-selector',
+    ]);
+    expect(codes('{"acls": [{"action": "accept", "src": ["autogroup:nope"], "dst": ["*:*"]}]}')).toEqual([
+      'invalid-selector',
+    ]);
   });
 
   it('keeps autogroup:self and autogroup:internet on the destination side', () => {
-    expect(codes('{"acls": [{"action": "accept", "src": ["autogroup:self"], "dst": ["*:*"]}]}')).toEqual(['self-source']);
-    expect(codes('{"acls": [{"action": "accept", "src": ["autogroup:internet"], "dst": ["*:*"]}]}')).toEqual(['self-source']);
+    expect(codes('{"acls": [{"action": "accept", "src": ["autogroup:self"], "dst": ["*:*"]}]}')).toEqual([
+      'self-source',
+    ]);
+    expect(codes('{"acls": [{"action": "accept", "src": ["autogroup:internet"], "dst": ["*:*"]}]}')).toEqual([
+      'self-source',
+    ]);
   });
 
   it('pairs autogroup:self only with sources that have users', () => {
-    expect(codes('{"acls": [{"action": "accept", "src": ["*", "autogroup:member", "a@b.c"], "dst": ["autogroup:self:*"]}]}')).toEqual([]);
-    expect(codes(`{${TAGS}, "acls": [{"action": "accept", "src": ["tag:web"], "dst": ["autogroup:self:*"]}]}`)).toEqual(['self-mixed-source']);
+    expect(
+      codes('{"acls": [{"action": "accept", "src": ["*", "autogroup:member", "a@b.c"], "dst": ["autogroup:self:*"]}]}'),
+    ).toEqual([]);
+    expect(codes(`{${TAGS}, "acls": [{"action": "accept", "src": ["tag:web"], "dst": ["autogroup:self:*"]}]}`)).toEqual(
+      ['self-mixed-source'],
+    );
   });
 
   it('reads IPv6 destinations in brackets', () => {
@@ -116,13 +164,17 @@ describe('parsePolicy: ports and protocols', () => {
   });
 
   it('gives a rule without proto the default protocols TCP, UDP, ICMP and ICMPv6', () => {
-    expect(parsePolicy('{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}').policy?.rules[0]?.protos).toEqual([6, 17, 1, 58]);
+    expect(
+      parsePolicy('{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}').policy?.rules[0]?.protos,
+    ).toEqual([6, 17, 1, 58]);
   });
 });
 
 describe('parsePolicy: groups', () => {
   it('takes users, identity-provider groups and nested groups as members', () => {
-    const r = parsePolicy('{"groups": {"group:sre": ["carol@example.com", "idp:sre-team", "group:oncall"], "group:oncall": ["dave@example.com"]}}');
+    const r = parsePolicy(
+      '{"groups": {"group:sre": ["carol@example.com", "idp:sre-team", "group:oncall"], "group:oncall": ["dave@example.com"]}}',
+    );
     expect(r.diagnostics).toEqual([]);
     expect(r.policy?.groupsOfIdpGroup.get('sre-team')).toEqual(new Set(['group:sre']));
     expect(r.policy?.groupsOfUser.get('dave@example.com')).toEqual(new Set(['group:oncall', 'group:sre']));
@@ -143,7 +195,9 @@ describe('parsePolicy: groups', () => {
 
 describe('parsePolicy: grants', () => {
   it('turns ip entries into one rule per protocol and app into capability rules', () => {
-    const r = parsePolicy(`{${TAGS}, "grants": [{"src": ["*"], "dst": ["tag:web"], "ip": ["tcp:443", "udp:53", "8080"], "app": {"example.com/cap/k8s": [{"groups": ["admins"]}]}}]}`);
+    const r = parsePolicy(
+      `{${TAGS}, "grants": [{"src": ["*"], "dst": ["tag:web"], "ip": ["tcp:443", "udp:53", "8080"], "app": {"example.com/cap/k8s": [{"groups": ["admins"]}]}}]}`,
+    );
     expect(r.diagnostics).toEqual([]);
     expect(r.policy?.rules.map((x) => [x.protos, x.dst[0]?.ports, x.app])).toEqual([
       [[6], [{ first: 443, last: 443 }], undefined],
@@ -155,8 +209,12 @@ describe('parsePolicy: grants', () => {
 
   it('rejects grants without ip or app, with ports in dst, or with via', () => {
     expect(codes('{"grants": [{"src": ["*"], "dst": ["*"]}]}')).toEqual(['missing-field']);
-    expect(problems(`{${TAGS}, "grants": [{"src": ["*"], "dst": ["tag:web:443"], "ip": ["*"]}]}`)[0]?.message).toContain('grants name ports in "ip"');
-    expect(codes('{"grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"], "via": ["tag:x"]}]}')).toEqual(['unsupported-field']);
+    expect(
+      problems(`{${TAGS}, "grants": [{"src": ["*"], "dst": ["tag:web:443"], "ip": ["*"]}]}`)[0]?.message,
+    ).toContain('grants name ports in "ip"');
+    expect(codes('{"grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"], "via": ["tag:x"]}]}')).toEqual([
+      'unsupported-field',
+    ]);
   });
 });
 
@@ -171,9 +229,15 @@ describe('parsePolicy: workloads', () => {
   });
 
   it('rejects malformed patterns, both or neither identity, and undeclared tags', () => {
-    expect(codes(`{${TAGS}, "workloads": [{"spiffe": "spiffe://Prod/x", "tags": ["tag:web"]}]}`)).toEqual(['invalid-workload']);
-    expect(codes(`{${TAGS}, "workloads": [{"spiffe": "spiffe://prod/a/../b", "tags": ["tag:web"]}]}`)).toEqual(['invalid-workload']);
+    expect(codes(`{${TAGS}, "workloads": [{"spiffe": "spiffe://Prod/x", "tags": ["tag:web"]}]}`)).toEqual([
+      'invalid-workload',
+    ]);
+    expect(codes(`{${TAGS}, "workloads": [{"spiffe": "spiffe://prod/a/../b", "tags": ["tag:web"]}]}`)).toEqual([
+      'invalid-workload',
+    ]);
     expect(codes(`{${TAGS}, "workloads": [{"tags": ["tag:web"]}]}`)).toEqual(['invalid-workload']);
-    expect(codes(`{${TAGS}, "workloads": [{"spiffe": "spiffe://prod/x", "tags": ["tag:db"]}]}`)).toEqual(['undefined-tag']);
+    expect(codes(`{${TAGS}, "workloads": [{"spiffe": "spiffe://prod/x", "tags": ["tag:db"]}]}`)).toEqual([
+      'undefined-tag',
+    ]);
   });
 });

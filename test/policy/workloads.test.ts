@@ -14,12 +14,16 @@ const policy = parsePolicy(`{
 
 describe('tagsForWorkload', () => {
   it('matches a trailing * against one or more path segments', () => {
-    expect(tagsForWorkload(policy, { spiffeId: 'spiffe://prod.example.org/ns/payments/sa/api' })).toEqual(['tag:payments']);
+    expect(tagsForWorkload(policy, { spiffeId: 'spiffe://prod.example.org/ns/payments/sa/api' })).toEqual([
+      'tag:payments',
+    ]);
     expect(tagsForWorkload(policy, { spiffeId: 'spiffe://prod.example.org/ns/payments' })).toEqual([]);
   });
 
   it('matches an inner * against exactly one segment', () => {
-    expect(tagsForWorkload(policy, { spiffeId: 'spiffe://prod.example.org/ns/billing/sa/ledger' })).toEqual(['tag:ledger']);
+    expect(tagsForWorkload(policy, { spiffeId: 'spiffe://prod.example.org/ns/billing/sa/ledger' })).toEqual([
+      'tag:ledger',
+    ]);
     expect(tagsForWorkload(policy, { spiffeId: 'spiffe://prod.example.org/ns/a/b/sa/ledger' })).toEqual([]);
   });
 
@@ -28,7 +32,11 @@ describe('tagsForWorkload', () => {
   });
 
   it('matches Kubernetes service accounts by cluster, namespace and name, with * wildcards', () => {
-    expect(tagsForWorkload(policy, { kubernetes: { cluster: 'prod', namespace: 'payments', serviceAccount: 'api' } })).toEqual(['tag:any-prod', 'tag:api']);
-    expect(tagsForWorkload(policy, { kubernetes: { cluster: 'staging', namespace: 'payments', serviceAccount: 'api' } })).toEqual([]);
+    expect(
+      tagsForWorkload(policy, { kubernetes: { cluster: 'prod', namespace: 'payments', serviceAccount: 'api' } }),
+    ).toEqual(['tag:any-prod', 'tag:api']);
+    expect(
+      tagsForWorkload(policy, { kubernetes: { cluster: 'staging', namespace: 'payments', serviceAccount: 'api' } }),
+    ).toEqual([]);
   });
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToIp, ipToBytes } from '../../protocol/ip-bytes.ts';
-import { buildBindingRequest, buildBindingResponse, isStunMessage, parseBindingRequest, parseBindingResponse } from '../../protocol/stun.ts';
+import {
+  buildBindingRequest,
+  buildBindingResponse,
+  isStunMessage,
+  parseBindingRequest,
+  parseBindingResponse,
+} from '../../protocol/stun.ts';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 /** RFC 5769 §2.2/2.3: the sample responses' transaction id and their XOR-MAPPED-ADDRESS values. */
@@ -8,16 +14,19 @@ const RFC5769_TXID = hex('b7e7a701 bc34d686 fa87dfae');
 const RFC5769_XMA_V4 = hex('0001 a147 e112a643');
 const RFC5769_XMA_V6 = hex('0002 a147 0113a9fa a5d3f179 bc25f4b5 bed2b9d9');
 const txid = (n: number) => new Uint8Array(12).fill(n);
-const response = (transactionId: Uint8Array, ...attrs: Array<[number, Uint8Array]>) => message(0x0101, transactionId, ...attrs);
+const response = (transactionId: Uint8Array, ...attrs: Array<[number, Uint8Array]>) =>
+  message(0x0101, transactionId, ...attrs);
 
 /** A message of `type` with the given attributes and no FINGERPRINT, built by hand. */
 function message(type: number, transactionId: Uint8Array, ...attrs: Array<[number, Uint8Array]>): Uint8Array {
-  const body = Buffer.concat(attrs.map(([type, value]) => {
-    const head = Buffer.alloc(4);
-    head.writeUInt16BE(type, 0);
-    head.writeUInt16BE(value.length, 2);
-    return Buffer.concat([head, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
-  }));
+  const body = Buffer.concat(
+    attrs.map(([type, value]) => {
+      const head = Buffer.alloc(4);
+      head.writeUInt16BE(type, 0);
+      head.writeUInt16BE(value.length, 2);
+      return Buffer.concat([head, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+    }),
+  );
   const header = Buffer.alloc(20);
   header.writeUInt16BE(type, 0);
   header.writeUInt16BE(body.length, 2);
@@ -28,13 +37,21 @@ function message(type: number, transactionId: Uint8Array, ...attrs: Array<[numbe
 
 describe('STUN Binding codec (RFC 8489)', () => {
   it('decodes the RFC 5769 sample XOR-MAPPED-ADDRESS for IPv4 and IPv6', () => {
-    expect(parseBindingResponse(response(RFC5769_TXID, [0x0020, RFC5769_XMA_V4]))?.mapped).toEqual({ address: '192.0.2.1', port: 32853 });
-    expect(parseBindingResponse(response(RFC5769_TXID, [0x0020, RFC5769_XMA_V6]))?.mapped).toEqual({ address: '2001:db8:1234:5678:11:2233:4455:6677', port: 32853 });
+    expect(parseBindingResponse(response(RFC5769_TXID, [0x0020, RFC5769_XMA_V4]))?.mapped).toEqual({
+      address: '192.0.2.1',
+      port: 32853,
+    });
+    expect(parseBindingResponse(response(RFC5769_TXID, [0x0020, RFC5769_XMA_V6]))?.mapped).toEqual({
+      address: '2001:db8:1234:5678:11:2233:4455:6677',
+      port: 32853,
+    });
   });
 
   it('encodes the same bytes as the RFC 5769 samples (the IPv6 mask includes the transaction id)', () => {
     const v4 = buildBindingResponse(RFC5769_TXID, { address: '192.0.2.1', port: 32853 })!;
-    expect(Buffer.from(v4.subarray(20, 32)).toString('hex')).toBe(`00200008${Buffer.from(RFC5769_XMA_V4).toString('hex')}`);
+    expect(Buffer.from(v4.subarray(20, 32)).toString('hex')).toBe(
+      `00200008${Buffer.from(RFC5769_XMA_V4).toString('hex')}`,
+    );
     const v6 = buildBindingResponse(RFC5769_TXID, { address: '2001:db8:1234:5678:11:2233:4455:6677', port: 32853 })!;
     expect(Buffer.from(v6.subarray(24, 44)).toString('hex')).toBe(Buffer.from(RFC5769_XMA_V6).toString('hex'));
   });
@@ -44,7 +61,11 @@ describe('STUN Binding codec (RFC 8489)', () => {
     expect(request.length).toBe(28);
     expect(isStunMessage(request)).toBe(true);
     expect(parseBindingRequest(request)).toEqual(txid(7));
-    for (const mapped of [{ address: '203.0.113.9', port: 1 }, { address: 'fe80::1', port: 65535 }, { address: '::', port: 4000 }]) {
+    for (const mapped of [
+      { address: '203.0.113.9', port: 1 },
+      { address: 'fe80::1', port: 65535 },
+      { address: '::', port: 4000 },
+    ]) {
       const r = parseBindingResponse(buildBindingResponse(txid(7), mapped)!);
       expect(r).toEqual({ transactionId: txid(7), mapped });
     }
@@ -56,7 +77,10 @@ describe('STUN Binding codec (RFC 8489)', () => {
   });
 
   it('falls back to a plain MAPPED-ADDRESS', () => {
-    expect(parseBindingResponse(response(txid(2), [0x0001, hex('0001 1f90 c6336407')]))?.mapped).toEqual({ address: '198.51.100.7', port: 8080 });
+    expect(parseBindingResponse(response(txid(2), [0x0001, hex('0001 1f90 c6336407')]))?.mapped).toEqual({
+      address: '198.51.100.7',
+      port: 8080,
+    });
   });
 
   describe('drops malformed or foreign datagrams without throwing', () => {
@@ -129,7 +153,18 @@ describe('IP address bytes', () => {
   });
 
   it('rejects what is not exactly one address', () => {
-    for (const bad of ['', '1.2.3', '1.2.3.256', '01.2.3.4', '1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', 'g::1', '1:2:3:4:5:6:7::8', 'fe80::1%eth0']) {
+    for (const bad of [
+      '',
+      '1.2.3',
+      '1.2.3.256',
+      '01.2.3.4',
+      '1::2::3',
+      '1:2:3:4:5:6:7:8:9',
+      '1:2:3:4:5:6:7',
+      'g::1',
+      '1:2:3:4:5:6:7::8',
+      'fe80::1%eth0',
+    ]) {
       expect(ipToBytes(bad), bad).toBeUndefined();
     }
     expect(bytesToIp(new Uint8Array(5))).toBeUndefined();

@@ -10,7 +10,11 @@ export class FormUser {
   }
 
   async post(url: string, form: Record<string, string>): Promise<Response> {
-    return this.send(url, { method: 'POST', body: new URLSearchParams(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    return this.send(url, {
+      method: 'POST',
+      body: new URLSearchParams(form),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
   }
 
   /**
@@ -35,9 +39,11 @@ export class FormUser {
       const formHtml = /<form[\s\S]*?<\/form>/.exec(html)?.[0];
       const action = formHtml && /<form[^>]*action="([^"]+)"/.exec(formHtml)?.[1];
       if (res.status === 200 && !formHtml && stopAt === '') return new URL(url);
-      if (res.status !== 200 || !formHtml || !action) throw new Error(`unexpected page at ${url} (${res.status}): ${html.slice(0, 300)}`);
+      if (res.status !== 200 || !formHtml || !action)
+        throw new Error(`unexpected page at ${url} (${res.status}): ${html.slice(0, 300)}`);
       const form: Record<string, string> = {};
-      for (const m of formHtml.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) form[m[1]!] = m[2]!;
+      for (const m of formHtml.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g))
+        form[m[1]!] = m[2]!;
       if (formHtml.includes('name="login"')) Object.assign(form, { login, password: 'any' });
       url = new URL(action, url).href;
       res = await this.post(url, form);
@@ -50,7 +56,11 @@ export class FormUser {
     const cookies = this.jar.get(origin) ?? new Map<string, string>();
     this.jar.set(origin, cookies);
     const cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), ...(cookie && { cookie }) } });
+    const res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...(init.headers as Record<string, string>), ...(cookie && { cookie }) },
+    });
     for (const line of res.headers.getSetCookie()) {
       const [pair, ...attrs] = line.split(';');
       const eq = pair!.indexOf('=');

@@ -26,14 +26,23 @@ export interface TestServer {
 
 export async function startTestServer(overrides: Record<string, unknown> = {}, dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'trellis-test-'));
-  const config = ServerConfig.parse({ dataDir: dir, listen: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, relay: { udpPort: 0 }, ...overrides });
+  const config = ServerConfig.parse({
+    dataDir: dir,
+    listen: { host: '127.0.0.1', port: 0 },
+    log: { level: 'silent' },
+    relay: { udpPort: 0 },
+    ...overrides,
+  });
   // TRELLIS_TEST_LOG=debug shows the server's log while a test runs.
   const server = await startServer(config, { logger: pino({ level: process.env.TRELLIS_TEST_LOG ?? 'silent' }) });
   const { secret: adminKey } = await server.keys.createApiKey({ scopes: ['admin'], description: 'test' });
   const admin = async <T>(method: string, path: string, body?: unknown) => {
     const res = await fetch(server.url + path, {
       method,
-      headers: { authorization: `Bearer ${adminKey}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${adminKey}`,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -49,7 +58,10 @@ export async function startTestServer(overrides: Record<string, unknown> = {}, d
       const user = opts.tags?.length ? undefined : (opts.user ?? 'alice@example.com');
       if (user && !(await server.store.users.getByEmail(user))) await server.users.create({ email: user, groups: [] });
       const res = await admin<{ secret: string }>('POST', '/api/v1/preauth-keys', {
-        user, tags: opts.tags ?? [], reusable: opts.reusable ?? false, ephemeral: opts.ephemeral ?? false,
+        user,
+        tags: opts.tags ?? [],
+        reusable: opts.reusable ?? false,
+        ephemeral: opts.ephemeral ?? false,
       });
       if (res.status !== 201) throw new Error(`pre-auth key: ${JSON.stringify(res.body)}`);
       return res.body.secret;
@@ -74,14 +86,20 @@ export class TestAgent {
   goodbye?: { code: string; message: string };
   private waiters: Array<() => void> = [];
 
-  constructor(readonly url: string, readonly hostname: string, readonly machine = generateMachineKey()) {
+  constructor(
+    readonly url: string,
+    readonly hostname: string,
+    readonly machine = generateMachineKey(),
+  ) {
     this.control = new ControlClient(url, this.machine.privateKey);
   }
 
   async join(authKey: string, extra: { advertiseTags?: string[]; advertiseRoutes?: string[] } = {}): Promise<SelfNode> {
     this.node = await this.control.register({
-      wireguardKey: this.wireguard.publicKey, hostname: this.hostname,
-      credential: { type: 'preauth-key', key: authKey }, ...extra,
+      wireguardKey: this.wireguard.publicKey,
+      hostname: this.hostname,
+      credential: { type: 'preauth-key', key: authKey },
+      ...extra,
     });
     return this.node;
   }

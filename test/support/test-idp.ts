@@ -31,44 +31,57 @@ export async function startTestIdp(users: Record<string, IdpUser>, redirectUri: 
   const clientSecret = 'trellis-test-secret-0123456789abcdef';
   let provider: Provider | undefined;
   // The server's redirect URI is known only once it listens: build the provider on first request.
-  const build = () => new Provider(issuer, {
-    clients: [{
-      client_id: clientId,
-      client_secret: clientSecret,
-      redirect_uris: [redirectUri()],
-      grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-    }],
-    findAccount: async (_ctx: unknown, id: string) => {
-      const user = users[id];
-      return user && { accountId: id, claims: async () => ({ sub: id, ...user }) };
-    },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
-    scopes: ['openid', 'email', 'profile', 'groups'],
-    features: { devInteractions: { enabled: true }, deviceFlow: { enabled: true } },
-    cookies: { keys: ['trellis-test-cookie-key'] },
-    ttl: { DeviceCode: 600, AuthorizationCode: 60 },
-  });
+  const build = () =>
+    new Provider(issuer, {
+      clients: [
+        {
+          client_id: clientId,
+          client_secret: clientSecret,
+          redirect_uris: [redirectUri()],
+          grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'client_secret_basic',
+        },
+      ],
+      findAccount: async (_ctx: unknown, id: string) => {
+        const user = users[id];
+        return user && { accountId: id, claims: async () => ({ sub: id, ...user }) };
+      },
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
+      scopes: ['openid', 'email', 'profile', 'groups'],
+      features: { devInteractions: { enabled: true }, deviceFlow: { enabled: true } },
+      cookies: { keys: ['trellis-test-cookie-key'] },
+      ttl: { DeviceCode: 600, AuthorizationCode: 60 },
+    });
   server.on('request', (req, res) => {
     provider ??= build();
     provider.callback()(req, res);
   });
   return {
-    issuer, clientId, clientSecret,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    issuer,
+    clientId,
+    clientSecret,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
 /** The server config for this provider. */
 export function idpConfig(idp: TestIdp, over: Record<string, unknown> = {}) {
   return {
-    providers: [{
-      name: 'test-idp', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret,
-      scopes: ['openid', 'email', 'profile', 'groups'], allowInsecureIssuer: true, ...over,
-    }],
+    providers: [
+      {
+        name: 'test-idp',
+        issuer: idp.issuer,
+        clientId: idp.clientId,
+        clientSecret: idp.clientSecret,
+        scopes: ['openid', 'email', 'profile', 'groups'],
+        allowInsecureIssuer: true,
+        ...over,
+      },
+    ],
   };
 }

@@ -21,7 +21,9 @@ export function authority(kid: string, alg: Authority['alg'] = 'ES256'): Authori
     : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pub = pair.publicKey.export({ format: 'jwk' });
   return {
-    kid, alg, privateKey: pair.privateKey,
+    kid,
+    alg,
+    privateKey: pair.privateKey,
     jwk: (use) => ({ ...pub, kid, ...(use !== undefined && { use }) }),
     publicPem: pair.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
   };
@@ -30,14 +32,22 @@ export function authority(kid: string, alg: Authority['alg'] = 'ES256'): Authori
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
 /** Signs header and claims exactly as given, with the authority's own algorithm. */
-export function signToken(a: Authority, claims: Record<string, unknown>, header: Record<string, unknown> = { alg: a.alg, kid: a.kid, typ: 'JWT' }): string {
+export function signToken(
+  a: Authority,
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = { alg: a.alg, kid: a.kid, typ: 'JWT' },
+): string {
   const input = `${b64(header)}.${b64(claims)}`;
   const alg = a.alg;
   const digest = `sha${alg.slice(2)}`;
   const sig = alg.startsWith('ES')
     ? sign(digest, Buffer.from(input), { key: a.privateKey, dsaEncoding: 'ieee-p1363' })
     : alg.startsWith('PS')
-      ? sign(digest, Buffer.from(input), { key: a.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })
+      ? sign(digest, Buffer.from(input), {
+          key: a.privateKey,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: 32,
+        })
       : sign(digest, Buffer.from(input), a.privateKey);
   return `${input}.${sig.toString('base64url')}`;
 }
@@ -54,7 +64,11 @@ export function rawToken(header: unknown, claims: unknown, signature = 'c2ln'): 
 }
 
 /** A SPIFFE bundle (JWK Set) document. */
-export function spiffeBundle(keys: Array<Record<string, unknown>>, refreshHint?: number, sequence = 1): Record<string, unknown> {
+export function spiffeBundle(
+  keys: Array<Record<string, unknown>>,
+  refreshHint?: number,
+  sequence = 1,
+): Record<string, unknown> {
   return { keys, spiffe_sequence: sequence, ...(refreshHint !== undefined && { spiffe_refresh_hint: refreshHint }) };
 }
 

@@ -1,7 +1,15 @@
 import { request } from 'node:http';
 import type { z } from 'zod';
 import { AgentError } from '../errors.ts';
-import { ErrorResponse, LoginStarted, LoginWaitResponse, StatusResponse, WhoisResponse, type LoginRequest, type UpRequest } from './messages.ts';
+import {
+  ErrorResponse,
+  LoginStarted,
+  LoginWaitResponse,
+  StatusResponse,
+  WhoisResponse,
+  type LoginRequest,
+  type UpRequest,
+} from './messages.ts';
 import { z as zod } from 'zod';
 
 /** The CLI's side of the local API: one method per route, answers checked against the schemas. */
@@ -41,7 +49,13 @@ export class LocalApiClient {
     const text = body === undefined ? undefined : JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
       const req = request(
-        { socketPath: this.socketPath, method, path, headers: text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}, timeout: timeoutMs },
+        {
+          socketPath: this.socketPath,
+          method,
+          path,
+          headers: text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {},
+          timeout: timeoutMs,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -50,25 +64,38 @@ export class LocalApiClient {
             try {
               json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
             } catch {
-              return reject(new AgentError('agent.unavailable', `the agent at ${this.socketPath} answered ${res.statusCode} with non-JSON`));
+              return reject(
+                new AgentError(
+                  'agent.unavailable',
+                  `the agent at ${this.socketPath} answered ${res.statusCode} with non-JSON`,
+                ),
+              );
             }
             if (res.statusCode !== 200) {
               const e = ErrorResponse.safeParse(json);
-              return reject(e.success ? Object.assign(new Error(e.data.message), { code: e.data.code }) : new AgentError('agent.unavailable', `the agent answered ${res.statusCode}`));
+              return reject(
+                e.success
+                  ? Object.assign(new Error(e.data.message), { code: e.data.code })
+                  : new AgentError('agent.unavailable', `the agent answered ${res.statusCode}`),
+              );
             }
             const parsed = schema.safeParse(json);
-            if (!parsed.success) return reject(new AgentError('agent.unavailable', `the agent's answer to ${path} does not match this CLI's version`));
+            if (!parsed.success)
+              return reject(
+                new AgentError('agent.unavailable', `the agent's answer to ${path} does not match this CLI's version`),
+              );
             resolve(parsed.data);
           });
         },
       );
       req.on('timeout', () => req.destroy(new Error(`no answer from the agent within ${timeoutMs} ms`)));
       req.on('error', (err: NodeJS.ErrnoException) => {
-        const hint = err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
-          ? `no agent is running at ${this.socketPath}: start it with \`trellis agent\` (or pass --socket)`
-          : err.code === 'EACCES'
-            ? `permission denied on ${this.socketPath}: run as root or as a member of the socket's group`
-            : `cannot talk to the agent at ${this.socketPath}: ${err.message}`;
+        const hint =
+          err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
+            ? `no agent is running at ${this.socketPath}: start it with \`trellis agent\` (or pass --socket)`
+            : err.code === 'EACCES'
+              ? `permission denied on ${this.socketPath}: run as root or as a member of the socket's group`
+              : `cannot talk to the agent at ${this.socketPath}: ${err.message}`;
         reject(new AgentError('agent.unavailable', hint, { cause: err }));
       });
       req.end(text);

@@ -6,19 +6,24 @@ import { WorkloadSpec } from '../../identity/workload-spec.ts';
  * The local API between the `trellis` CLI and the running agent: JSON over HTTP on a unix
  * socket. Both sides import these schemas; the agent validates every request with them.
  */
-export const UpRequest = z.strictObject({
-  /** Absent: the server the node joined before, or the agent's --server. */
-  serverUrl: z.url({ protocol: /^https?$/ }).optional(),
-  /** Absent: reconnect with the identity the node already has. */
-  credential: Credential.optional(),
-  /** A workload: the agent reads the token itself, and registers again with each new one. */
-  workload: WorkloadSpec.optional(),
-  hostname: z.string().min(1).max(253).optional(),
-  advertiseRoutes: z.array(z.string()).max(256).optional(),
-  advertiseTags: z.array(z.string()).max(64).optional(),
-  /** How long to wait for the first map to be applied. */
-  waitMs: z.number().int().min(0).max(120_000).optional(),
-}).refine((r) => !(r.credential && r.workload), { message: 'give a credential or a workload token source, not both', path: ['workload'] });
+export const UpRequest = z
+  .strictObject({
+    /** Absent: the server the node joined before, or the agent's --server. */
+    serverUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** Absent: reconnect with the identity the node already has. */
+    credential: Credential.optional(),
+    /** A workload: the agent reads the token itself, and registers again with each new one. */
+    workload: WorkloadSpec.optional(),
+    hostname: z.string().min(1).max(253).optional(),
+    advertiseRoutes: z.array(z.string()).max(256).optional(),
+    advertiseTags: z.array(z.string()).max(64).optional(),
+    /** How long to wait for the first map to be applied. */
+    waitMs: z.number().int().min(0).max(120_000).optional(),
+  })
+  .refine((r) => !(r.credential && r.workload), {
+    message: 'give a credential or a workload token source, not both',
+    path: ['workload'],
+  });
 export type UpRequest = z.infer<typeof UpRequest>;
 
 /** `POST /v1/login`: the agent signs a person in through the server's identity provider. */
@@ -48,7 +53,10 @@ export const LoginStarted = z.object({ id: z.string(), prompt: LoginPrompt });
 export type LoginStarted = z.infer<typeof LoginStarted>;
 
 /** `POST /v1/login/wait`: long poll; `DELETE /v1/login?id=` cancels. */
-export const LoginWaitRequest = z.strictObject({ id: z.string().min(1).max(64), waitMs: z.number().int().min(0).max(60_000).default(25_000) });
+export const LoginWaitRequest = z.strictObject({
+  id: z.string().min(1).max(64),
+  waitMs: z.number().int().min(0).max(60_000).default(25_000),
+});
 
 export const AgentState = z.enum(['needs-login', 'stopped', 'starting', 'running']);
 export type AgentState = z.infer<typeof AgentState>;
@@ -106,12 +114,14 @@ export const StatusResponse = z.object({
   /** Set when a person must sign in again soon (or now) to keep this node in the mesh. */
   signIn: z.object({ state: z.enum(['soon', 'expired']), message: z.string() }).optional(),
   /** A workload node: where its token comes from and how renewal goes. */
-  workload: z.object({
-    source: z.string(),
-    lastRenewal: z.string().optional(),
-    expiresAt: z.string().optional(),
-    lastError: z.string().optional(),
-  }).optional(),
+  workload: z
+    .object({
+      source: z.string(),
+      lastRenewal: z.string().optional(),
+      expiresAt: z.string().optional(),
+      lastError: z.string().optional(),
+    })
+    .optional(),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 

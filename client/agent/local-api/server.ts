@@ -31,7 +31,10 @@ export class LocalApi {
   async listen(): Promise<void> {
     const { socketPath, gid } = this.options;
     if (await answers(socketPath)) {
-      throw new AgentError('agent.unavailable', `${socketPath} is served by another agent; stop it first (trellis agent runs once per state directory)`);
+      throw new AgentError(
+        'agent.unavailable',
+        `${socketPath} is served by another agent; stop it first (trellis agent runs once per state directory)`,
+      );
     }
     rmSync(socketPath, { force: true });
     const server = createServer((req, res) => void this.handle(req, res));
@@ -85,11 +88,20 @@ export class LocalApi {
 
 function toHttp(err: unknown): [number, { code: string; message: string }] {
   if (err instanceof AgentError) {
-    const status = { 'agent.bad_request': 400, 'agent.not_found': 404, 'agent.not_logged_in': 409, 'agent.join_failed': 502 }[err.code as string] ?? 500;
+    const status =
+      { 'agent.bad_request': 400, 'agent.not_found': 404, 'agent.not_logged_in': 409, 'agent.join_failed': 502 }[
+        err.code as string
+      ] ?? 500;
     return [status, { code: err.code, message: err.message }];
   }
   const code = (err as { code?: unknown }).code;
-  return [500, { code: typeof code === 'string' ? code : 'agent.internal', message: err instanceof Error ? err.message : String(err) }];
+  return [
+    500,
+    {
+      code: typeof code === 'string' ? code : 'agent.internal',
+      message: err instanceof Error ? err.message : String(err),
+    },
+  ];
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -17,18 +17,22 @@ export interface CredentialProvider {
 
 export const preAuthKeyProvider: CredentialProvider = {
   flags: ['auth-key'],
-  usage: '--auth-key KEY        a pre-auth key from the administrator (or TRELLIS_AUTH_KEY; "file:PATH" reads it from a file)',
+  usage:
+    '--auth-key KEY        a pre-auth key from the administrator (or TRELLIS_AUTH_KEY; "file:PATH" reads it from a file)',
   async credential(flags, env) {
     let key = flags.values.get('auth-key') ?? env.TRELLIS_AUTH_KEY;
     if (key === undefined) return undefined;
     if (key.startsWith('file:')) {
       const { readFile } = await import('node:fs/promises');
       const path = key.slice(5);
-      key = (await readFile(path, 'utf8').catch((err: Error) => {
-        throw new CliError(`--auth-key: cannot read ${path}: ${err.message}`, 2);
-      })).trim();
+      key = (
+        await readFile(path, 'utf8').catch((err: Error) => {
+          throw new CliError(`--auth-key: cannot read ${path}: ${err.message}`, 2);
+        })
+      ).trim();
     }
-    if (key.length === 0 || key.length > 256 || /\s/.test(key)) throw new CliError('--auth-key: a pre-auth key is 1-256 characters without spaces', 2);
+    if (key.length === 0 || key.length > 256 || /\s/.test(key))
+      throw new CliError('--auth-key: a pre-auth key is 1-256 characters without spaces', 2);
     return { type: 'preauth-key', key };
   },
 };
@@ -36,12 +40,17 @@ export const preAuthKeyProvider: CredentialProvider = {
 export const CREDENTIAL_PROVIDERS: readonly CredentialProvider[] = [preAuthKeyProvider];
 
 /** The credential from whichever provider's flags were given; more than one is a usage error. */
-export async function credentialFrom(flags: Parsed, env: NodeJS.ProcessEnv, providers = CREDENTIAL_PROVIDERS): Promise<Credential | undefined> {
+export async function credentialFrom(
+  flags: Parsed,
+  env: NodeJS.ProcessEnv,
+  providers = CREDENTIAL_PROVIDERS,
+): Promise<Credential | undefined> {
   const found: Credential[] = [];
   for (const p of providers) {
     const c = await p.credential(flags, env);
     if (c) found.push(c);
   }
-  if (found.length > 1) throw new CliError(`give one way to sign in, not several (${found.map((c) => c.type).join(', ')})`, 2);
+  if (found.length > 1)
+    throw new CliError(`give one way to sign in, not several (${found.map((c) => c.type).join(', ')})`, 2);
   return found[0];
 }

@@ -11,7 +11,9 @@ export type ProbeResult = { ok: true; ms: number; detail?: string } | { ok: fals
 
 export async function icmpProbe(ip: string, timeoutS: number): Promise<ProbeResult> {
   try {
-    const { stdout } = await run('ping', ['-n', '-c', '1', '-W', String(Math.max(1, Math.ceil(timeoutS))), ip], { timeoutMs: (timeoutS + 2) * 1000 });
+    const { stdout } = await run('ping', ['-n', '-c', '1', '-W', String(Math.max(1, Math.ceil(timeoutS))), ip], {
+      timeoutMs: (timeoutS + 2) * 1000,
+    });
     const m = /time[=<]([\d.]+) ms/.exec(stdout);
     return { ok: true, ms: m ? Number(m[1]) : Number.NaN };
   } catch (err) {
@@ -29,7 +31,10 @@ export function tcpProbe(ip: string, port: number, timeoutS: number): Promise<Pr
       socket.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => done({ ok: false, reason: `no answer within ${timeoutS} s (filtered, or the peer is unreachable)` }), timeoutS * 1000);
+    const timer = setTimeout(
+      () => done({ ok: false, reason: `no answer within ${timeoutS} s (filtered, or the peer is unreachable)` }),
+      timeoutS * 1000,
+    );
     socket.once('connect', () => done({ ok: true, ms: performance.now() - start, detail: 'open' }));
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ECONNREFUSED') done({ ok: true, ms: performance.now() - start, detail: 'closed (reset)' });

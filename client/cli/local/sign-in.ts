@@ -13,7 +13,11 @@ export interface SignInIo {
   open?: (url: string) => boolean;
 }
 
-export async function signInThroughAgent(agent: LocalApiClient, req: LoginRequest, io: SignInIo): Promise<StatusResponse> {
+export async function signInThroughAgent(
+  agent: LocalApiClient,
+  req: LoginRequest,
+  io: SignInIo,
+): Promise<StatusResponse> {
   const { id, prompt } = await agent.login(req);
   io.write(`${describeLoginPrompt(prompt)}\n`);
   if ((io.open ?? openBrowser)(prompt.url)) io.write('(opening it in your browser)\n');

@@ -40,23 +40,44 @@ export function workloadFrom(flags: Parsed, env: NodeJS.ProcessEnv = {}): Worklo
     return workloadApi(api, audience, v('spiffe-id'), credential, cluster);
   }
   if (file === undefined) {
-    if (credential !== undefined || cluster !== undefined) throw new CliError(`--${credential !== undefined ? 'credential' : 'cluster'} needs a token source: --token-file PATH`, 2);
+    if (credential !== undefined || cluster !== undefined)
+      throw new CliError(
+        `--${credential !== undefined ? 'credential' : 'cluster'} needs a token source: --token-file PATH`,
+        2,
+      );
     return undefined;
   }
   if (file.trim() === '') throw new CliError('--token-file: the path is empty', 2);
-  if (credential === undefined) throw new CliError('--token-file needs --credential spiffe-jwt or --credential kubernetes (what the token is)', 2);
+  if (credential === undefined)
+    throw new CliError('--token-file needs --credential spiffe-jwt or --credential kubernetes (what the token is)', 2);
   const type = oneOf('credential', credential, ['spiffe-jwt', 'kubernetes'] as const);
-  if (cluster !== undefined && type !== 'kubernetes') throw new CliError('--cluster goes with --credential kubernetes only', 2);
-  if (cluster !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(cluster)) throw new CliError(`--cluster: "${cluster}" must be a short lowercase name (a-z, 0-9, -)`, 2);
+  if (cluster !== undefined && type !== 'kubernetes')
+    throw new CliError('--cluster goes with --credential kubernetes only', 2);
+  if (cluster !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(cluster))
+    throw new CliError(`--cluster: "${cluster}" must be a short lowercase name (a-z, 0-9, -)`, 2);
   return { credential: type, ...(cluster !== undefined && { cluster }), source: { type: 'file', path: resolve(file) } };
 }
 
-function workloadApi(api: string | undefined, audience: string | undefined, spiffeId: string | undefined, credential: string | undefined, cluster: string | undefined): WorkloadSpec {
-  if (api === undefined) throw new CliError('--audience and --spiffe-id go with --workload-api unix:///path (or SPIFFE_ENDPOINT_SOCKET)', 2);
-  if (!/^unix:\/\/\/./.test(api)) throw new CliError(`--workload-api: "${api}" must be unix:///absolute/path/to/agent.sock`, 2);
-  if (audience === undefined || audience.trim() === '') throw new CliError('--workload-api needs --audience AUD: the audience the server expects (its spiffe.audience)', 2);
-  if (credential !== undefined && credential !== 'spiffe-jwt') throw new CliError('--workload-api gives JWT-SVIDs: --credential spiffe-jwt (or leave it out)', 2);
+function workloadApi(
+  api: string | undefined,
+  audience: string | undefined,
+  spiffeId: string | undefined,
+  credential: string | undefined,
+  cluster: string | undefined,
+): WorkloadSpec {
+  if (api === undefined)
+    throw new CliError('--audience and --spiffe-id go with --workload-api unix:///path (or SPIFFE_ENDPOINT_SOCKET)', 2);
+  if (!/^unix:\/\/\/./.test(api))
+    throw new CliError(`--workload-api: "${api}" must be unix:///absolute/path/to/agent.sock`, 2);
+  if (audience === undefined || audience.trim() === '')
+    throw new CliError('--workload-api needs --audience AUD: the audience the server expects (its spiffe.audience)', 2);
+  if (credential !== undefined && credential !== 'spiffe-jwt')
+    throw new CliError('--workload-api gives JWT-SVIDs: --credential spiffe-jwt (or leave it out)', 2);
   if (cluster !== undefined) throw new CliError('--cluster goes with --credential kubernetes only', 2);
-  if (spiffeId !== undefined && !/^spiffe:\/\/[^/]+/.test(spiffeId)) throw new CliError(`--spiffe-id: "${spiffeId}" is not a SPIFFE ID (spiffe://trust-domain/path)`, 2);
-  return { credential: 'spiffe-jwt', source: { type: 'workload-api', endpoint: api, audience, ...(spiffeId !== undefined && { spiffeId }) } };
+  if (spiffeId !== undefined && !/^spiffe:\/\/[^/]+/.test(spiffeId))
+    throw new CliError(`--spiffe-id: "${spiffeId}" is not a SPIFFE ID (spiffe://trust-domain/path)`, 2);
+  return {
+    credential: 'spiffe-jwt',
+    source: { type: 'workload-api', endpoint: api, audience, ...(spiffeId !== undefined && { spiffeId }) },
+  };
 }

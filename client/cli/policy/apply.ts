@@ -25,7 +25,8 @@ export async function apply(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = 
   const base = flag(args.flags.get('base'));
   const ifVersionText = flag(args.flags.get('if-version'));
   if (base && ifVersionText) throw new CliError('give --base or --if-version, not both', 2);
-  if (ifVersionText !== undefined && !/^\d+$/.test(ifVersionText)) throw new CliError(`--if-version takes a policy version number, not "${ifVersionText}"`, 2);
+  if (ifVersionText !== undefined && !/^\d+$/.test(ifVersionText))
+    throw new CliError(`--if-version takes a policy version number, not "${ifVersionText}"`, 2);
 
   if (!(await loadPolicy(io, file))) return 1;
   const text = await io.readFile(file);
@@ -35,7 +36,9 @@ export async function apply(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = 
   if (base !== undefined) {
     const baseText = await readOrFail(io, base);
     if (baseText !== current.text) {
-      throw new CliError(`the server's policy (version ${current.version}, by ${current.author}) is not ${base}: it was changed outside this review; diff against the live policy and try again`);
+      throw new CliError(
+        `the server's policy (version ${current.version}, by ${current.author}) is not ${base}: it was changed outside this review; diff against the live policy and try again`,
+      );
     }
   }
   const ifVersion = ifVersionText === undefined ? current.version : Number(ifVersionText);
@@ -54,7 +57,10 @@ function api(server: string, apiKey: string) {
     try {
       res = await fetch(new URL(path, server), {
         method,
-        headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
@@ -64,7 +70,9 @@ function api(server: string, apiKey: string) {
     if (res.ok) return json;
     if (json.details?.length && file) {
       // The server names its own copy; point at the user's file instead.
-      throw new CliError(json.details.map((d) => `${(d.where ?? '').replace(/^policy\.hujson/, file)}: ${d.message}`).join('\n'));
+      throw new CliError(
+        json.details.map((d) => `${(d.where ?? '').replace(/^policy\.hujson/, file)}: ${d.message}`).join('\n'),
+      );
     }
     throw new CliError(`server refused (${res.status} ${json.code ?? ''}): ${json.message ?? res.statusText}`);
   };

@@ -7,7 +7,8 @@ import { loadPolicy, loadTopology } from './load.ts';
 export async function compile(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, { values: ['policy', 'topology', 'format'], switches: [] });
   const format = args.flags.get('format') ?? 'tailscale';
-  if (format !== 'tailscale') throw new CliError(`unknown --format "${String(format)}": only "tailscale" is supported`, 2);
+  if (format !== 'tailscale')
+    throw new CliError(`unknown --format "${String(format)}": only "tailscale" is supported`, 2);
   const policy = await loadPolicy(io, required(args, 'policy'));
   const nodes = await loadTopology(io, required(args, 'topology'));
   if (!policy) return 1;

@@ -11,7 +11,8 @@ function line(sign: string, c: AccessChange): string {
 export async function diff(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, { values: ['topology'], switches: ['json'] });
   const [oldFile, newFile] = args.positional;
-  if (!oldFile || !newFile || args.positional.length > 2) throw new CliError('usage: trellis policy diff OLD NEW --topology FILE [--json]', 2);
+  if (!oldFile || !newFile || args.positional.length > 2)
+    throw new CliError('usage: trellis policy diff OLD NEW --topology FILE [--json]', 2);
   const oldPolicy = await loadPolicy(io, oldFile);
   const newPolicy = await loadPolicy(io, newFile);
   const nodes = await loadTopology(io, required(args, 'topology'));
@@ -26,8 +27,10 @@ export async function diff(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const out: string[] = [];
-  if (result.granted.length > 0) out.push(`granted (${result.granted.length}):`, ...result.granted.map((c) => line('+', c)));
-  if (result.revoked.length > 0) out.push(`revoked (${result.revoked.length}):`, ...result.revoked.map((c) => line('-', c)));
+  if (result.granted.length > 0)
+    out.push(`granted (${result.granted.length}):`, ...result.granted.map((c) => line('+', c)));
+  if (result.revoked.length > 0)
+    out.push(`revoked (${result.revoked.length}):`, ...result.revoked.map((c) => line('-', c)));
   io.stdout(out.join('\n'));
   return 0;
 }

@@ -24,14 +24,21 @@ const USAGE = `usage: trellis policy COMMAND
                                                upload to a running server (API key: --api-key or TRELLIS_API_KEY)`;
 
 const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<number>> = {
-  check, fmt, compile, eval: evalCommand, diff, apply: (argv, io) => apply(argv, io),
+  check,
+  fmt,
+  compile,
+  eval: evalCommand,
+  diff,
+  apply: (argv, io) => apply(argv, io),
 };
 
 export async function policyCommand(argv: string[], io: CliIO = processIO): Promise<number> {
   const [name, ...rest] = argv;
   const command = name === undefined ? undefined : COMMANDS[name];
   if (!command) {
-    io.stderr(name === undefined || name === 'help' || name === '--help' ? USAGE : `unknown command "${name}"\n${USAGE}`);
+    io.stderr(
+      name === undefined || name === 'help' || name === '--help' ? USAGE : `unknown command "${name}"\n${USAGE}`,
+    );
     return name === 'help' || name === '--help' ? 0 : 2;
   }
   try {

@@ -1,5 +1,12 @@
 /** Reading policy and topology files, with every problem reported as FILE:LINE:COL. */
-import { formatDiagnostic, parsePolicy, type Policy, type PolicyNode, Topology, topologyNodes } from '../../../policy/index.ts';
+import {
+  formatDiagnostic,
+  parsePolicy,
+  type Policy,
+  type PolicyNode,
+  Topology,
+  topologyNodes,
+} from '../../../policy/index.ts';
 import { CliError, type CliIO } from './io.ts';
 
 export async function readText(io: CliIO, path: string): Promise<string> {

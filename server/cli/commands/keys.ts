@@ -29,17 +29,30 @@ export async function preAuthKeysCommand(argv: string[], io: CliIO): Promise<num
   switch (action) {
     case 'list': {
       const { items } = await client.call<{ items: PreAuthKeyView[] }>('GET', '/api/v1/preauth-keys');
-      printList(items, values.json, [
-        ['ID', (k) => k.id], ['OWNER', (k) => (k.tags.length ? k.tags.join(',') : k.user ?? '-')],
-        ['REUSABLE', (k) => String(k.reusable)], ['EPHEMERAL', (k) => String(k.ephemeral)], ['USED', (k) => String(k.usedCount)],
-        ['EXPIRES', (k) => k.expiresAt], ['REVOKED', (k) => String(k.revoked)],
-      ], io.out);
+      printList(
+        items,
+        values.json,
+        [
+          ['ID', (k) => k.id],
+          ['OWNER', (k) => (k.tags.length ? k.tags.join(',') : (k.user ?? '-'))],
+          ['REUSABLE', (k) => String(k.reusable)],
+          ['EPHEMERAL', (k) => String(k.ephemeral)],
+          ['USED', (k) => String(k.usedCount)],
+          ['EXPIRES', (k) => k.expiresAt],
+          ['REVOKED', (k) => String(k.revoked)],
+        ],
+        io.out,
+      );
       return 0;
     }
     case 'create': {
       const issued = await client.call<{ key: PreAuthKeyView; secret: string }>('POST', '/api/v1/preauth-keys', {
-        user: values.user, tags: values.tag, reusable: values.reusable, ephemeral: values.ephemeral,
-        expiresInSeconds: seconds(values.expires), description: values.description,
+        user: values.user,
+        tags: values.tag,
+        reusable: values.reusable,
+        ephemeral: values.ephemeral,
+        expiresInSeconds: seconds(values.expires),
+        description: values.description,
       });
       if (values.json) io.out(JSON.stringify(issued, null, 2));
       else io.out(issued.secret);
@@ -62,15 +75,26 @@ export async function apiKeysCommand(argv: string[], io: CliIO): Promise<number>
   switch (action) {
     case 'list': {
       const { items } = await client.call<{ items: ApiKeyView[] }>('GET', '/api/v1/api-keys');
-      printList(items, values.json, [
-        ['ID', (k) => k.id], ['SCOPES', (k) => k.scopes.join(',')], ['EXPIRES', (k) => k.expiresAt ?? 'never'],
-        ['LAST USED', (k) => k.lastUsedAt ?? '-'], ['REVOKED', (k) => String(k.revoked)], ['DESCRIPTION', (k) => k.description],
-      ], io.out);
+      printList(
+        items,
+        values.json,
+        [
+          ['ID', (k) => k.id],
+          ['SCOPES', (k) => k.scopes.join(',')],
+          ['EXPIRES', (k) => k.expiresAt ?? 'never'],
+          ['LAST USED', (k) => k.lastUsedAt ?? '-'],
+          ['REVOKED', (k) => String(k.revoked)],
+          ['DESCRIPTION', (k) => k.description],
+        ],
+        io.out,
+      );
       return 0;
     }
     case 'create': {
       const issued = await client.call<{ key: ApiKeyView; secret: string }>('POST', '/api/v1/api-keys', {
-        scopes: values.scope ?? [], expiresInSeconds: seconds(values.expires), description: values.description,
+        scopes: values.scope ?? [],
+        expiresInSeconds: seconds(values.expires),
+        description: values.description,
       });
       if (values.json) io.out(JSON.stringify(issued, null, 2));
       else io.out(issued.secret);

@@ -18,11 +18,20 @@ export async function nodesCommand(argv: string[], io: CliIO): Promise<number> {
   const [action, id, ...rest] = positionals;
   if (action === 'list') {
     const { items } = await client.call<{ items: NodeView[] }>('GET', '/api/v1/nodes');
-    printList(items, values.json, [
-      ['ID', (n) => n.id], ['NAME', (n) => n.name], ['IPV4', (n) => n.ipv4], ['IPV6', (n) => n.ipv6],
-      ['OWNER', (n) => (n.tags.length ? n.tags.join(',') : n.user ?? '-')], ['ONLINE', (n) => (n.online ? 'yes' : 'no')],
-      ['LAST SEEN', (n) => n.lastSeen ?? '-'],
-    ], io.out);
+    printList(
+      items,
+      values.json,
+      [
+        ['ID', (n) => n.id],
+        ['NAME', (n) => n.name],
+        ['IPV4', (n) => n.ipv4],
+        ['IPV6', (n) => n.ipv6],
+        ['OWNER', (n) => (n.tags.length ? n.tags.join(',') : (n.user ?? '-'))],
+        ['ONLINE', (n) => (n.online ? 'yes' : 'no')],
+        ['LAST SEEN', (n) => n.lastSeen ?? '-'],
+      ],
+      io.out,
+    );
     return 0;
   }
   if (!id) throw new UsageError(`nodes ${action ?? ''} needs a node ID`);

@@ -9,7 +9,11 @@ export const POLICY_USAGE = `policy get [--output FILE] [--json]
   policy check FILE`;
 
 export async function policyCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { ...CONNECTION_OPTIONS, output: { type: 'string' }, 'if-version': { type: 'string' } });
+  const { values, positionals } = parseFlags(argv, {
+    ...CONNECTION_OPTIONS,
+    output: { type: 'string' },
+    'if-version': { type: 'string' },
+  });
   const client = adminClient(values, io.env);
   const [action, file] = positionals;
   switch (action) {
@@ -24,7 +28,8 @@ export async function policyCommand(argv: string[], io: CliIO): Promise<number> 
     case 'set': {
       const text = readPolicy(file);
       const ifVersion = values['if-version'] === undefined ? undefined : Number(values['if-version']);
-      if (ifVersion !== undefined && !Number.isInteger(ifVersion)) throw new UsageError('--if-version takes a policy version number');
+      if (ifVersion !== undefined && !Number.isInteger(ifVersion))
+        throw new UsageError('--if-version takes a policy version number');
       const p = await client.call<PolicyView>('PUT', '/api/v1/policy', { policy: text, ifVersion });
       io.out(`policy version ${p.version} is now active`);
       return 0;

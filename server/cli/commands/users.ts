@@ -10,18 +10,39 @@ export const USERS_USAGE = `users list [--json]
   users expire-nodes ID             (every node of the user must sign in again)`;
 
 export async function usersCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { ...CONNECTION_OPTIONS, name: { type: 'string' }, group: { type: 'string', multiple: true } });
+  const { values, positionals } = parseFlags(argv, {
+    ...CONNECTION_OPTIONS,
+    name: { type: 'string' },
+    group: { type: 'string', multiple: true },
+  });
   const client = adminClient(values, io.env);
   const [action, arg] = positionals;
   switch (action) {
     case 'list': {
       const { items } = await client.call<{ items: UserView[] }>('GET', '/api/v1/users');
-      printList(items, values.json, [['ID', (u) => u.id], ['EMAIL', (u) => u.email], ['NAME', (u) => u.displayName], ['GROUPS', (u) => u.groups.join(',')]], io.out);
+      printList(
+        items,
+        values.json,
+        [
+          ['ID', (u) => u.id],
+          ['EMAIL', (u) => u.email],
+          ['NAME', (u) => u.displayName],
+          ['GROUPS', (u) => u.groups.join(',')],
+        ],
+        io.out,
+      );
       return 0;
     }
     case 'create': {
       if (!arg) throw new UsageError('users create needs an EMAIL');
-      printObject(await client.call('POST', '/api/v1/users', { email: arg, displayName: values.name, groups: values.group ?? [] }), io.out);
+      printObject(
+        await client.call('POST', '/api/v1/users', {
+          email: arg,
+          displayName: values.name,
+          groups: values.group ?? [],
+        }),
+        io.out,
+      );
       return 0;
     }
     case 'delete': {
@@ -32,8 +53,14 @@ export async function usersCommand(argv: string[], io: CliIO): Promise<number> {
     }
     case 'expire-nodes': {
       if (!arg) throw new UsageError('users expire-nodes needs an ID');
-      const { items } = await client.call<{ items: Array<{ name: string }> }>('POST', `/api/v1/users/${encodeURIComponent(arg)}/expire-nodes`, {});
-      io.out(`expired ${items.length} node(s) of user ${arg}${items.length ? `: ${items.map((n) => n.name).join(', ')}` : ''}`);
+      const { items } = await client.call<{ items: Array<{ name: string }> }>(
+        'POST',
+        `/api/v1/users/${encodeURIComponent(arg)}/expire-nodes`,
+        {},
+      );
+      io.out(
+        `expired ${items.length} node(s) of user ${arg}${items.length ? `: ${items.map((n) => n.name).join(', ')}` : ''}`,
+      );
       return 0;
     }
     default:

@@ -52,25 +52,34 @@ ${body}
 }
 
 export function handoffPage(o: { hostname: string; provider: string; code: string; continueUrl: string }): string {
-  return page('Sign in to connect a device', `<h1>Sign in to connect a device</h1>
+  return page(
+    'Sign in to connect a device',
+    `<h1>Sign in to connect a device</h1>
 <p>The device <strong>${escapeHtml(o.hostname)}</strong> asks to join the Trellis network as you.</p>
 <p>Continue only if you started this yourself, and your terminal shows this code:</p>
 <p class="code" aria-label="verification code">${escapeHtml(o.code)}</p>
 <p><a class="button" href="${escapeHtml(o.continueUrl)}">Continue to sign in with ${escapeHtml(o.provider)}</a></p>
-<p><small>If you did not start this, close this page: nothing happens.</small></p>`);
+<p><small>If you did not start this, close this page: nothing happens.</small></p>`,
+  );
 }
 
 export function approvedPage(o: { hostname: string; email: string }): string {
-  return page('Device approved', `<h1>Device approved</h1>
+  return page(
+    'Device approved',
+    `<h1>Device approved</h1>
 <p><strong>${escapeHtml(o.hostname)}</strong> is now connected as <strong>${escapeHtml(o.email)}</strong>.</p>
-<p>You can close this window and return to your terminal.</p>`);
+<p>You can close this window and return to your terminal.</p>`,
+  );
 }
 
 export function errorPage(o: { title: string; message: string; code: string }): string {
-  return page(o.title, `<h1>${escapeHtml(o.title)}</h1>
+  return page(
+    o.title,
+    `<h1>${escapeHtml(o.title)}</h1>
 <div class="error" role="alert">
 <p>${escapeHtml(o.message)}</p>
 </div>
 <p><small>Error code: <code>${escapeHtml(o.code)}</code></small></p>
-<p>Start again from your terminal (for example <code>trellis up</code>).</p>`);
+<p>Start again from your terminal (for example <code>trellis up</code>).</p>`,
+  );
 }

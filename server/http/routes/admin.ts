@@ -1,8 +1,20 @@
 import { z } from 'zod';
 import {
-  ApiKeyView, ApproveRoutesRequest, CheckPolicyRequest, CheckPolicyResponse, CreateUserRequest, IssuedApiKey,
-  IssuedPreAuthKey, NodeView, PolicyView, PreAuthKeyView, RenameNodeRequest, SetPolicyRequest, SetTagsRequest,
-  UserView, listOf,
+  ApiKeyView,
+  ApproveRoutesRequest,
+  CheckPolicyRequest,
+  CheckPolicyResponse,
+  CreateUserRequest,
+  IssuedApiKey,
+  IssuedPreAuthKey,
+  NodeView,
+  PolicyView,
+  PreAuthKeyView,
+  RenameNodeRequest,
+  SetPolicyRequest,
+  SetTagsRequest,
+  UserView,
+  listOf,
 } from '../../../protocol/admin.ts';
 import { CreateApiKey, CreatePreAuthKey, type KeyService } from '../../admin/keys.ts';
 import type { UserService } from '../../admin/user-service.ts';
@@ -27,97 +39,197 @@ export interface AdminDeps {
 /** The administration API: thin handlers over the services. */
 export function adminRoutes(d: AdminDeps): Route[] {
   const view = (n: NodeRecord) => nodeView(n, d.users.emailOf, d.engine.isOnline(n.id));
-  const nodeRoute = <B>(path: string, summary: string, body: z.ZodType<B>, act: (id: string, body: B) => Promise<NodeRecord>) =>
+  const nodeRoute = <B>(
+    path: string,
+    summary: string,
+    body: z.ZodType<B>,
+    act: (id: string, body: B) => Promise<NodeRecord>,
+  ) =>
     route({
-      method: 'post', path: `/api/v1/nodes/:id/${path}`, summary, tag: 'nodes', auth: { kind: 'api-key', scope: 'nodes' },
-      body, response: NodeView, handle: async ({ params, body }) => view(await act(params.id!, body)),
+      method: 'post',
+      path: `/api/v1/nodes/:id/${path}`,
+      summary,
+      tag: 'nodes',
+      auth: { kind: 'api-key', scope: 'nodes' },
+      body,
+      response: NodeView,
+      handle: async ({ params, body }) => view(await act(params.id!, body)),
     });
   const policyView = () => {
     const { record } = d.policies.current();
-    return { version: record.version, text: record.text, author: record.author, starter: record.starter, createdAt: new Date(record.createdAt).toISOString(), warning: d.policyWarning() };
+    return {
+      version: record.version,
+      text: record.text,
+      author: record.author,
+      starter: record.starter,
+      createdAt: new Date(record.createdAt).toISOString(),
+      warning: d.policyWarning(),
+    };
   };
   return [
     // users
     route({
-      method: 'get', path: '/api/v1/users', summary: 'List users', tag: 'users', auth: { kind: 'api-key', scope: 'read' },
-      response: listOf(UserView), handle: async () => ({ items: (await d.users.list()).map(userView) }),
+      method: 'get',
+      path: '/api/v1/users',
+      summary: 'List users',
+      tag: 'users',
+      auth: { kind: 'api-key', scope: 'read' },
+      response: listOf(UserView),
+      handle: async () => ({ items: (await d.users.list()).map(userView) }),
     }),
     route({
-      method: 'post', path: '/api/v1/users', summary: 'Create a local user', tag: 'users', auth: { kind: 'api-key', scope: 'users' },
-      body: CreateUserRequest, response: UserView, status: 201, handle: async ({ body }) => userView(await d.users.create(body)),
+      method: 'post',
+      path: '/api/v1/users',
+      summary: 'Create a local user',
+      tag: 'users',
+      auth: { kind: 'api-key', scope: 'users' },
+      body: CreateUserRequest,
+      response: UserView,
+      status: 201,
+      handle: async ({ body }) => userView(await d.users.create(body)),
     }),
     route({
-      method: 'delete', path: '/api/v1/users/:id', summary: 'Delete a user with their nodes and keys', tag: 'users',
-      auth: { kind: 'api-key', scope: 'users' }, status: 204, handle: async ({ params }) => d.users.remove(params.id!),
+      method: 'delete',
+      path: '/api/v1/users/:id',
+      summary: 'Delete a user with their nodes and keys',
+      tag: 'users',
+      auth: { kind: 'api-key', scope: 'users' },
+      status: 204,
+      handle: async ({ params }) => d.users.remove(params.id!),
     }),
     // nodes
     route({
-      method: 'get', path: '/api/v1/nodes', summary: 'List nodes', tag: 'nodes', auth: { kind: 'api-key', scope: 'read' },
-      response: listOf(NodeView), handle: async () => ({ items: (await d.nodes.list()).map(view) }),
+      method: 'get',
+      path: '/api/v1/nodes',
+      summary: 'List nodes',
+      tag: 'nodes',
+      auth: { kind: 'api-key', scope: 'read' },
+      response: listOf(NodeView),
+      handle: async () => ({ items: (await d.nodes.list()).map(view) }),
     }),
     route({
-      method: 'get', path: '/api/v1/nodes/:id', summary: 'Get a node', tag: 'nodes', auth: { kind: 'api-key', scope: 'read' },
-      response: NodeView, handle: async ({ params }) => view(await d.nodes.get(params.id!)),
+      method: 'get',
+      path: '/api/v1/nodes/:id',
+      summary: 'Get a node',
+      tag: 'nodes',
+      auth: { kind: 'api-key', scope: 'read' },
+      response: NodeView,
+      handle: async ({ params }) => view(await d.nodes.get(params.id!)),
     }),
     route({
-      method: 'delete', path: '/api/v1/nodes/:id', summary: 'Delete a node: it leaves every map and its stream closes',
-      tag: 'nodes', auth: { kind: 'api-key', scope: 'nodes' }, status: 204, handle: async ({ params }) => d.nodes.remove(params.id!),
+      method: 'delete',
+      path: '/api/v1/nodes/:id',
+      summary: 'Delete a node: it leaves every map and its stream closes',
+      tag: 'nodes',
+      auth: { kind: 'api-key', scope: 'nodes' },
+      status: 204,
+      handle: async ({ params }) => d.nodes.remove(params.id!),
     }),
     nodeRoute('expire', 'Expire the node key now', z.strictObject({}).optional(), (id) => d.nodes.expire(id)),
     nodeRoute('rename', 'Rename a node', RenameNodeRequest, (id, b) => d.nodes.rename(id, b.name)),
     nodeRoute('tags', "Set a node's tags", SetTagsRequest, (id, b) => d.nodes.setTags(id, b.tags)),
-    nodeRoute('routes', "Approve a node's advertised routes", ApproveRoutesRequest, (id, b) => d.nodes.approveRoutes(id, b.routes)),
+    nodeRoute('routes', "Approve a node's advertised routes", ApproveRoutesRequest, (id, b) =>
+      d.nodes.approveRoutes(id, b.routes),
+    ),
     // pre-auth keys
     route({
-      method: 'get', path: '/api/v1/preauth-keys', summary: 'List pre-auth keys', tag: 'keys', auth: { kind: 'api-key', scope: 'read' },
+      method: 'get',
+      path: '/api/v1/preauth-keys',
+      summary: 'List pre-auth keys',
+      tag: 'keys',
+      auth: { kind: 'api-key', scope: 'read' },
       response: listOf(PreAuthKeyView),
-      handle: async () => ({ items: (await d.store.preAuthKeys.list()).map((k) => preAuthKeyView(k, d.users.emailOf)) }),
+      handle: async () => ({
+        items: (await d.store.preAuthKeys.list()).map((k) => preAuthKeyView(k, d.users.emailOf)),
+      }),
     }),
     route({
-      method: 'post', path: '/api/v1/preauth-keys', summary: 'Create a pre-auth key (the secret is shown once)', tag: 'keys',
-      auth: { kind: 'api-key', scope: 'keys' }, body: CreatePreAuthKey, response: IssuedPreAuthKey, status: 201,
+      method: 'post',
+      path: '/api/v1/preauth-keys',
+      summary: 'Create a pre-auth key (the secret is shown once)',
+      tag: 'keys',
+      auth: { kind: 'api-key', scope: 'keys' },
+      body: CreatePreAuthKey,
+      response: IssuedPreAuthKey,
+      status: 201,
       handle: async ({ body }) => {
         const { key, secret } = await d.keys.createPreAuthKey(body);
         return { key: preAuthKeyView(key, d.users.emailOf), secret };
       },
     }),
     route({
-      method: 'delete', path: '/api/v1/preauth-keys/:id', summary: 'Revoke a pre-auth key', tag: 'keys',
-      auth: { kind: 'api-key', scope: 'keys' }, status: 204, handle: async ({ params }) => d.keys.revokePreAuthKey(params.id!),
+      method: 'delete',
+      path: '/api/v1/preauth-keys/:id',
+      summary: 'Revoke a pre-auth key',
+      tag: 'keys',
+      auth: { kind: 'api-key', scope: 'keys' },
+      status: 204,
+      handle: async ({ params }) => d.keys.revokePreAuthKey(params.id!),
     }),
     // API keys
     route({
-      method: 'get', path: '/api/v1/api-keys', summary: 'List API keys', tag: 'keys', auth: { kind: 'api-key', scope: 'admin' },
-      response: listOf(ApiKeyView), handle: async () => ({ items: (await d.store.apiKeys.list()).map(apiKeyView) }),
+      method: 'get',
+      path: '/api/v1/api-keys',
+      summary: 'List API keys',
+      tag: 'keys',
+      auth: { kind: 'api-key', scope: 'admin' },
+      response: listOf(ApiKeyView),
+      handle: async () => ({ items: (await d.store.apiKeys.list()).map(apiKeyView) }),
     }),
     route({
-      method: 'post', path: '/api/v1/api-keys', summary: 'Create an API key (the secret is shown once)', tag: 'keys',
-      auth: { kind: 'api-key', scope: 'admin' }, body: CreateApiKey, response: IssuedApiKey, status: 201,
+      method: 'post',
+      path: '/api/v1/api-keys',
+      summary: 'Create an API key (the secret is shown once)',
+      tag: 'keys',
+      auth: { kind: 'api-key', scope: 'admin' },
+      body: CreateApiKey,
+      response: IssuedApiKey,
+      status: 201,
       handle: async ({ body }) => {
         const { key, secret } = await d.keys.createApiKey(body);
         return { key: apiKeyView(key), secret };
       },
     }),
     route({
-      method: 'delete', path: '/api/v1/api-keys/:id', summary: 'Revoke an API key', tag: 'keys',
-      auth: { kind: 'api-key', scope: 'admin' }, status: 204, handle: async ({ params }) => d.keys.revokeApiKey(params.id!),
+      method: 'delete',
+      path: '/api/v1/api-keys/:id',
+      summary: 'Revoke an API key',
+      tag: 'keys',
+      auth: { kind: 'api-key', scope: 'admin' },
+      status: 204,
+      handle: async ({ params }) => d.keys.revokeApiKey(params.id!),
     }),
     // policy
     route({
-      method: 'get', path: '/api/v1/policy', summary: 'The active policy', tag: 'policy', auth: { kind: 'api-key', scope: 'read' },
-      response: PolicyView, handle: async () => policyView(),
+      method: 'get',
+      path: '/api/v1/policy',
+      summary: 'The active policy',
+      tag: 'policy',
+      auth: { kind: 'api-key', scope: 'read' },
+      response: PolicyView,
+      handle: async () => policyView(),
     }),
     route({
-      method: 'put', path: '/api/v1/policy', summary: 'Replace the policy (checked first; the old one stays on any failure)',
-      tag: 'policy', auth: { kind: 'api-key', scope: 'policy' }, body: SetPolicyRequest, response: PolicyView,
+      method: 'put',
+      path: '/api/v1/policy',
+      summary: 'Replace the policy (checked first; the old one stays on any failure)',
+      tag: 'policy',
+      auth: { kind: 'api-key', scope: 'policy' },
+      body: SetPolicyRequest,
+      response: PolicyView,
       handle: async ({ body, caller }) => {
         await d.policies.set(body.policy, authorOf(caller), body.ifVersion);
         return policyView();
       },
     }),
     route({
-      method: 'post', path: '/api/v1/policy/check', summary: 'Check a policy without applying it', tag: 'policy',
-      auth: { kind: 'api-key', scope: 'read' }, body: CheckPolicyRequest, response: CheckPolicyResponse,
+      method: 'post',
+      path: '/api/v1/policy/check',
+      summary: 'Check a policy without applying it',
+      tag: 'policy',
+      auth: { kind: 'api-key', scope: 'read' },
+      body: CheckPolicyRequest,
+      response: CheckPolicyResponse,
       handle: async ({ body }) => {
         d.policies.check(body.policy);
         return { ok: true as const };

@@ -23,8 +23,13 @@ export interface IdentityAdminDeps {
 export function identityAdminRoutes(d: IdentityAdminDeps): Route[] {
   return [
     route({
-      method: 'get', path: '/api/v1/audit', summary: 'List audit events, newest first (filter by time, kind, outcome; paginated)',
-      tag: 'audit', auth: { kind: 'api-key', scope: 'read' }, query: AuditListQuery, response: AuditPage,
+      method: 'get',
+      path: '/api/v1/audit',
+      summary: 'List audit events, newest first (filter by time, kind, outcome; paginated)',
+      tag: 'audit',
+      auth: { kind: 'api-key', scope: 'read' },
+      query: AuditListQuery,
+      response: AuditPage,
       handle: async ({ query }) => {
         const items = await d.audit.list({
           since: query.since ? Date.parse(query.since) : undefined,
@@ -35,12 +40,20 @@ export function identityAdminRoutes(d: IdentityAdminDeps): Route[] {
           limit: query.limit + 1,
         });
         const page = items.slice(0, query.limit);
-        return { items: page.map(auditView), nextCursor: items.length > query.limit ? String(page[page.length - 1]!.id) : undefined };
+        return {
+          items: page.map(auditView),
+          nextCursor: items.length > query.limit ? String(page[page.length - 1]!.id) : undefined,
+        };
       },
     }),
     route({
-      method: 'post', path: '/api/v1/users/:id/expire-nodes', summary: "Expire every node of a user now: each must sign in again",
-      tag: 'users', auth: { kind: 'api-key', scope: 'users' }, body: z.strictObject({}).optional(), response: listOf(NodeView),
+      method: 'post',
+      path: '/api/v1/users/:id/expire-nodes',
+      summary: 'Expire every node of a user now: each must sign in again',
+      tag: 'users',
+      auth: { kind: 'api-key', scope: 'users' },
+      body: z.strictObject({}).optional(),
+      response: listOf(NodeView),
       handle: async ({ params, caller }) => {
         const user = await d.store.users.get(params.id!);
         if (!user) throw notFound('user.not_found', `no user with id ${params.id}`);

@@ -12,43 +12,76 @@ import { route, type Caller, type Route } from '../route.ts';
 export function loginRoutes(logins: LoginService, waitMs = 25_000): Route[] {
   return [
     route({
-      method: 'post', path: '/api/v1/machine/login', summary: 'Start signing a person in through the identity provider',
-      tag: 'machine', auth: { kind: 'machine-unregistered' }, body: StartLoginRequest, response: StartLoginResponse,
+      method: 'post',
+      path: '/api/v1/machine/login',
+      summary: 'Start signing a person in through the identity provider',
+      tag: 'machine',
+      auth: { kind: 'machine-unregistered' },
+      body: StartLoginRequest,
+      response: StartLoginResponse,
       handle: async ({ body, caller, sourceIp }) => logins.start(machineKeyOf(caller), body, sourceIp),
     }),
     route({
-      method: 'post', path: '/api/v1/machine/login/wait', summary: 'Wait (long poll) until a started sign-in completes or fails',
-      tag: 'machine', auth: { kind: 'machine-unregistered' }, body: WaitLoginRequest, response: WaitLoginResponse,
+      method: 'post',
+      path: '/api/v1/machine/login/wait',
+      summary: 'Wait (long poll) until a started sign-in completes or fails',
+      tag: 'machine',
+      auth: { kind: 'machine-unregistered' },
+      body: WaitLoginRequest,
+      response: WaitLoginResponse,
       handle: async ({ body, caller }) => logins.wait(machineKeyOf(caller), body.loginId, waitMs),
     }),
   ];
 }
 
 /** The person's side, in a browser: hand-off page, redirect to the provider, callback. */
-export function loginPages(logins: LoginService, o: { secureCookies: () => boolean; limit: (sourceIp: string) => void }) {
+export function loginPages(
+  logins: LoginService,
+  o: { secureCookies: () => boolean; limit: (sourceIp: string) => void },
+) {
   return (app: Hono): void => {
-    app.get(CALLBACK_PATH, (c) => html(c, async () => {
-      o.limit(sourceAddress(c));
-      const query = new URL(c.req.url).searchParams;
-      const session = logins.peekByState(query.get('state') ?? '');
-      const binding = session ? getCookie(c, cookieName(session.id)) : undefined;
-      const done = await logins.callback(query, binding, sourceAddress(c));
-      if (session) setCookie(c, cookieName(session.id), '', { path: '/login', maxAge: 0 });
-      return { status: 200, body: approvedPage({ hostname: done.hostname, email: done.email! }) };
-    }));
-    app.get('/login/:id', (c) => html(c, async () => {
-      o.limit(sourceAddress(c));
-      const s = logins.handoff(c.req.param('id'));
-      return { status: 200, body: handoffPage({ hostname: s.hostname, provider: s.provider, code: s.verificationCode, continueUrl: `/login/${encodeURIComponent(s.id)}/continue` }) };
-    }));
-    app.get('/login/:id/continue', (c) => html(c, async () => {
-      o.limit(sourceAddress(c));
-      const id = c.req.param('id');
-      const binding = randomBytes(24).toString('base64url');
-      const target = await logins.authorizationUrl(id, binding);
-      setCookie(c, cookieName(id), binding, { path: '/login', httpOnly: true, sameSite: 'Lax', secure: o.secureCookies(), maxAge: 3600 });
-      return { status: 302, location: target };
-    }));
+    app.get(CALLBACK_PATH, (c) =>
+      html(c, async () => {
+        o.limit(sourceAddress(c));
+        const query = new URL(c.req.url).searchParams;
+        const session = logins.peekByState(query.get('state') ?? '');
+        const binding = session ? getCookie(c, cookieName(session.id)) : undefined;
+        const done = await logins.callback(query, binding, sourceAddress(c));
+        if (session) setCookie(c, cookieName(session.id), '', { path: '/login', maxAge: 0 });
+        return { status: 200, body: approvedPage({ hostname: done.hostname, email: done.email! }) };
+      }),
+    );
+    app.get('/login/:id', (c) =>
+      html(c, async () => {
+        o.limit(sourceAddress(c));
+        const s = logins.handoff(c.req.param('id'));
+        return {
+          status: 200,
+          body: handoffPage({
+            hostname: s.hostname,
+            provider: s.provider,
+            code: s.verificationCode,
+            continueUrl: `/login/${encodeURIComponent(s.id)}/continue`,
+          }),
+        };
+      }),
+    );
+    app.get('/login/:id/continue', (c) =>
+      html(c, async () => {
+        o.limit(sourceAddress(c));
+        const id = c.req.param('id');
+        const binding = randomBytes(24).toString('base64url');
+        const target = await logins.authorizationUrl(id, binding);
+        setCookie(c, cookieName(id), binding, {
+          path: '/login',
+          httpOnly: true,
+          sameSite: 'Lax',
+          secure: o.secureCookies(),
+          maxAge: 3600,
+        });
+        return { status: 302, location: target };
+      }),
+    );
   };
 }
 

@@ -44,7 +44,9 @@ export function machineRoutes(nodes: NodeService, engine: NetmapEngine, metrics:
       auth: { kind: 'machine' },
       body: RotateKeyRequest,
       response: NodeResponse,
-      handle: async ({ body, caller }) => ({ node: selfOf(await nodes.rotateKey(machineOf(caller).node!, body.wireguardKey)) }),
+      handle: async ({ body, caller }) => ({
+        node: selfOf(await nodes.rotateKey(machineOf(caller).node!, body.wireguardKey)),
+      }),
     }),
     route({
       method: 'post',

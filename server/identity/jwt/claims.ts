@@ -3,7 +3,11 @@ import { quote, refused } from './refusal.ts';
 /** Registered-claim checks (RFC 7519 section 4.1) shared by the workload authenticators. */
 
 /** `exp` must be present and in the future; `nbf` and `iat`, when present, not in the future. */
-export function checkTimes(claims: Record<string, unknown>, nowMs: number, leewaySeconds: number): { expiresAt: number } {
+export function checkTimes(
+  claims: Record<string, unknown>,
+  nowMs: number,
+  leewaySeconds: number,
+): { expiresAt: number } {
   const now = nowMs / 1000;
   const { exp, nbf, iat } = claims;
   if (exp === undefined) throw refused('jwt.missing_exp', 'the token has no "exp" (expiry) claim; it is required');
@@ -14,12 +18,16 @@ export function checkTimes(claims: Record<string, unknown>, nowMs: number, leewa
   if (nbf !== undefined) {
     if (!isNumericDate(nbf)) throw refused('jwt.bad_claim', 'the token\'s "nbf" claim is not a number of seconds');
     if (nbf - leewaySeconds > now) {
-      throw refused('jwt.not_yet_valid', `the token is not valid before ${new Date(nbf * 1000).toISOString()} (check the clocks)`);
+      throw refused(
+        'jwt.not_yet_valid',
+        `the token is not valid before ${new Date(nbf * 1000).toISOString()} (check the clocks)`,
+      );
     }
   }
   if (iat !== undefined) {
     if (!isNumericDate(iat)) throw refused('jwt.bad_claim', 'the token\'s "iat" claim is not a number of seconds');
-    if (iat - leewaySeconds > now) throw refused('jwt.not_yet_valid', 'the token was issued in the future (check the clocks)');
+    if (iat - leewaySeconds > now)
+      throw refused('jwt.not_yet_valid', 'the token was issued in the future (check the clocks)');
   }
   return { expiresAt: Math.floor(exp * 1000) };
 }
@@ -27,13 +35,17 @@ export function checkTimes(claims: Record<string, unknown>, nowMs: number, leewa
 /** `aud` must be present (a string or a list of strings) and name `audience`. */
 export function checkAudience(claims: Record<string, unknown>, audience: string): void {
   const { aud } = claims;
-  if (aud === undefined) throw refused('jwt.missing_audience', `the token has no "aud" claim; it must name ${quote(audience)}`);
+  if (aud === undefined)
+    throw refused('jwt.missing_audience', `the token has no "aud" claim; it must name ${quote(audience)}`);
   const list = typeof aud === 'string' ? [aud] : aud;
   if (!Array.isArray(list) || list.length === 0 || !list.every((a) => typeof a === 'string')) {
     throw refused('jwt.bad_claim', 'the token\'s "aud" claim must be a string or a non-empty list of strings');
   }
   if (!list.includes(audience)) {
-    throw refused('jwt.wrong_audience', `the token's audience ${quote(list.join(', '))} does not include ${quote(audience)}`);
+    throw refused(
+      'jwt.wrong_audience',
+      `the token's audience ${quote(list.join(', '))} does not include ${quote(audience)}`,
+    );
   }
 }
 

@@ -14,12 +14,17 @@ const B64URL = /^[A-Za-z0-9_-]+$/;
 export function decodeCompactJws(token: string, maxBytes: number): DecodedJws {
   if (token.length > maxBytes) throw refused('jwt.too_large', `the token is longer than ${maxBytes} bytes`);
   const parts = token.split('.');
-  if (parts.length === 5) throw refused('jwt.not_jws', 'the token is an encrypted JWE; only a signed JWS in compact form is accepted');
-  if (parts.length !== 3) throw refused('jwt.malformed', 'the token is not a compact JWS (three base64url parts: header.payload.signature)');
+  if (parts.length === 5)
+    throw refused('jwt.not_jws', 'the token is an encrypted JWE; only a signed JWS in compact form is accepted');
+  if (parts.length !== 3)
+    throw refused('jwt.malformed', 'the token is not a compact JWS (three base64url parts: header.payload.signature)');
   const [h, p, s] = parts as [string, string, string];
   // An empty signature is let through here so that `alg: none` is refused by name, later.
   if (!B64URL.test(h) || !B64URL.test(p) || (s !== '' && !B64URL.test(s))) {
-    throw refused('jwt.malformed', 'the token\'s header and payload must be non-empty base64url, and its signature base64url (no padding, no whitespace)');
+    throw refused(
+      'jwt.malformed',
+      "the token's header and payload must be non-empty base64url, and its signature base64url (no padding, no whitespace)",
+    );
   }
   return { header: jsonObject(h, 'header'), claims: jsonObject(p, 'payload') };
 }

@@ -26,7 +26,7 @@ export function parseJwks(json: unknown, accept: (jwk: Record<string, unknown>) 
   }
   const keys: VerificationKey[] = [];
   const skipped: string[] = [];
-  for (const [i, raw] of ((json as { keys: unknown[] }).keys).entries()) {
+  for (const [i, raw] of (json as { keys: unknown[] }).keys.entries()) {
     if (typeof raw !== 'object' || raw === null) {
       skipped.push(`keys[${i}]: not an object`);
       continue;
@@ -46,7 +46,12 @@ export function parseJwks(json: unknown, accept: (jwk: Record<string, unknown>) 
       const { kty, n, e, crv, x, y } = jwk as Record<string, string>;
       const pub = kty === 'RSA' ? { kty, n, e } : { kty, crv, x, y };
       const key = createPublicKey({ key: pub as never, format: 'jwk' });
-      keys.push({ kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, key, kty: kty!, crv: kty === 'EC' ? crv : undefined });
+      keys.push({
+        kid: typeof jwk.kid === 'string' ? jwk.kid : undefined,
+        key,
+        kty: kty!,
+        crv: kty === 'EC' ? crv : undefined,
+      });
     } catch (err) {
       skipped.push(`${name}: not a valid public key (${(err as Error).message})`);
     }

@@ -42,7 +42,12 @@ export class KeySource {
   async keysFor(kid: string | undefined): Promise<VerificationKey[]> {
     await this.ensureFresh();
     let found = this.match(kid);
-    if (kid !== undefined && found.length === 0 && 'fetch' in this.o.origin && this.o.now() - this.loadedAt > UNKNOWN_KID_COOLDOWN_MS) {
+    if (
+      kid !== undefined &&
+      found.length === 0 &&
+      'fetch' in this.o.origin &&
+      this.o.now() - this.loadedAt > UNKNOWN_KID_COOLDOWN_MS
+    ) {
       await this.reload();
       found = this.match(kid);
     }
@@ -71,7 +76,11 @@ export class KeySource {
       if (!this.current || this.o.now() - this.loadedAt >= period) await this.reload();
     }
     if (!this.current) {
-      throw new TrellisError('unavailable', 'keys.unavailable', `the ${this.o.name} could not be loaded; retry later (the server log says why)`);
+      throw new TrellisError(
+        'unavailable',
+        'keys.unavailable',
+        `the ${this.o.name} could not be loaded; retry later (the server log says why)`,
+      );
     }
   }
 
@@ -89,7 +98,10 @@ export class KeySource {
       this.current = this.o.parse(json);
       this.o.logger?.debug({ source: this.o.name, keys: this.current.keys.length }, 'signing keys loaded');
     } catch (err) {
-      this.o.logger?.warn({ source: this.o.name, err: (err as Error).message }, 'signing keys could not be loaded; keeping the last good set');
+      this.o.logger?.warn(
+        { source: this.o.name, err: (err as Error).message },
+        'signing keys could not be loaded; keeping the last good set',
+      );
     }
     this.loadedAt = this.o.now();
     if (stamp !== undefined) this.stamp = stamp;

@@ -6,7 +6,7 @@ export const refused = (code: string, message: string) =>
 
 /** Caller-supplied text quoted in a message: short and printable, so it cannot flood a log. */
 export function quote(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const clipped = text.length > 80 ? `${text.slice(0, 80)}...` : text;
   return JSON.stringify(clipped);
 }

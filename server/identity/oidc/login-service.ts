@@ -56,13 +56,27 @@ export class LoginService {
     let answer: StartLoginResponse;
     if (session.mode === 'device') {
       const device = await this.startDevice(provider, session);
-      answer = { ...base, mode: 'device', url: device.verification_uri_complete ?? device.verification_uri, userCode: device.user_code };
+      answer = {
+        ...base,
+        mode: 'device',
+        url: device.verification_uri_complete ?? device.verification_uri,
+        userCode: device.user_code,
+      };
     } else {
-      answer = { ...base, mode: 'browser', url: `${this.d.publicUrl()}/login/${session.id}`, verificationCode: verificationCode(session.id) };
+      answer = {
+        ...base,
+        mode: 'browser',
+        url: `${this.d.publicUrl()}/login/${session.id}`,
+        verificationCode: verificationCode(session.id),
+      };
     }
     this.d.sessions.add(session);
     await this.d.audit.record({
-      kind: 'login', outcome: 'success', method: 'oidc', source, code: 'login.started',
+      kind: 'login',
+      outcome: 'success',
+      method: 'oidc',
+      source,
+      code: 'login.started',
       message: `sign-in started (${session.mode}) for ${session.hostname} through ${session.provider}`,
     });
     return answer;
@@ -71,7 +85,8 @@ export class LoginService {
   /** The pending browser sign-in behind a hand-off page. */
   handoff(loginId: string): LoginSession & { verificationCode: string } {
     const s = this.d.sessions.get(loginId);
-    if (!s || s.mode !== 'browser') throw notFound('login.not_found', 'this sign-in link is not known; start again with trellis up');
+    if (!s || s.mode !== 'browser')
+      throw notFound('login.not_found', 'this sign-in link is not known; start again with trellis up');
     if (s.status !== 'pending') throw this.ended(s);
     return { ...s, verificationCode: verificationCode(s.id) };
   }
@@ -103,19 +118,35 @@ export class LoginService {
     const state = query.get('state') ?? '';
     const session = state ? this.d.sessions.byOAuthState(state) : undefined;
     try {
-      if (!session) throw fail('invalid', 'oidc.unknown_state', 'this sign-in response does not belong to a sign-in in progress (unknown or already used state); start again with trellis up');
+      if (!session)
+        throw fail(
+          'invalid',
+          'oidc.unknown_state',
+          'this sign-in response does not belong to a sign-in in progress (unknown or already used state); start again with trellis up',
+        );
       if (session.status !== 'pending') throw this.ended(session);
       if (!session.browserBinding || session.browserBinding !== browserBinding) {
-        throw fail('forbidden', 'oidc.browser_mismatch', 'this sign-in was continued in another browser; open the sign-in link again in this one');
+        throw fail(
+          'forbidden',
+          'oidc.browser_mismatch',
+          'this sign-in was continued in another browser; open the sign-in link again in this one',
+        );
       }
       const provider = await this.d.providers.get(session.provider);
       const current = new URL(`${this.redirectUri()}?${query.toString()}`);
-      const tokens = await exchange(() => client.authorizationCodeGrant(provider.client, current, {
-        pkceCodeVerifier: session.codeVerifier,
-        expectedState: session.state,
-        expectedNonce: session.nonce,
-        idTokenExpected: true,
-      }, { redirect_uri: this.redirectUri() }));
+      const tokens = await exchange(() =>
+        client.authorizationCodeGrant(
+          provider.client,
+          current,
+          {
+            pkceCodeVerifier: session.codeVerifier,
+            expectedState: session.state,
+            expectedNonce: session.nonce,
+            idTokenExpected: true,
+          },
+          { redirect_uri: this.redirectUri() },
+        ),
+      );
       await this.finish(session, provider, tokens, source);
       return session;
     } catch (err) {
@@ -137,7 +168,12 @@ export class LoginService {
   consume(machineKey: string, loginId: string): LoginSession {
     const s = this.mine(machineKey, loginId);
     if (s.status === 'pending') {
-      throw new TrellisError('conflict', 'login.pending', 'the sign-in is not complete yet; wait for it (POST /api/v1/machine/login/wait) and register again', 'body.credential.loginId');
+      throw new TrellisError(
+        'conflict',
+        'login.pending',
+        'the sign-in is not complete yet; wait for it (POST /api/v1/machine/login/wait) and register again',
+        'body.credential.loginId',
+      );
     }
     if (s.status !== 'complete') throw this.ended(s);
     s.status = 'used';
@@ -151,12 +187,14 @@ export class LoginService {
   private mine(machineKey: string, loginId: string): LoginSession {
     const s = this.d.sessions.get(loginId);
     // Someone else's sign-in is answered exactly like an unknown one.
-    if (!s || s.machineKey !== machineKey) throw notFound('login.not_found', 'no sign-in with this id was started by this machine');
+    if (!s || s.machineKey !== machineKey)
+      throw notFound('login.not_found', 'no sign-in with this id was started by this machine');
     return s;
   }
 
   private ended(s: LoginSession): TrellisError {
-    if (s.status === 'failed') return fail('unauthenticated', s.error?.code ?? 'login.failed', s.error?.message ?? 'the sign-in failed');
+    if (s.status === 'failed')
+      return fail('unauthenticated', s.error?.code ?? 'login.failed', s.error?.message ?? 'the sign-in failed');
     return fail('conflict', 'login.used', 'this sign-in was already completed and used; start again with trellis up');
   }
 
@@ -165,11 +203,15 @@ export class LoginService {
   }
 
   private async startDevice(provider: OidcProvider, session: LoginSession) {
-    const device = await exchange(() => client.initiateDeviceAuthorization(provider.client, { scope: provider.config.scopes.join(' ') }));
+    const device = await exchange(() =>
+      client.initiateDeviceAuthorization(provider.client, { scope: provider.config.scopes.join(' ') }),
+    );
     session.abort = new AbortController();
     const poll = async () => {
       try {
-        const tokens = await exchange(() => client.pollDeviceAuthorizationGrant(provider.client, device, undefined, { signal: session.abort!.signal }));
+        const tokens = await exchange(() =>
+          client.pollDeviceAuthorizationGrant(provider.client, device, undefined, { signal: session.abort!.signal }),
+        );
         await this.finish(session, provider, tokens, 'device-flow');
       } catch (err) {
         if (session.status === 'pending') await this.failed(session, err, 'device-flow');
@@ -179,31 +221,61 @@ export class LoginService {
     return device;
   }
 
-  private async finish(session: LoginSession, provider: OidcProvider, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers, source: string): Promise<void> {
+  private async finish(
+    session: LoginSession,
+    provider: OidcProvider,
+    tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
+    source: string,
+  ): Promise<void> {
     const idClaims = (tokens.claims() ?? {}) as Record<string, unknown>;
     let claims = idClaims;
     if (provider.client.serverMetadata().userinfo_endpoint && tokens.access_token && typeof idClaims.sub === 'string') {
-      const info = await exchange(() => client.fetchUserInfo(provider.client, tokens.access_token, idClaims.sub as string));
+      const info = await exchange(() =>
+        client.fetchUserInfo(provider.client, tokens.access_token, idClaims.sub as string),
+      );
       claims = { ...info, ...Object.fromEntries(Object.entries(idClaims).filter(([, v]) => v !== undefined)) };
     }
     const person = personFromClaims(provider.config, claims);
-    const user = await this.d.users.signIn({ subject: person.subject, email: person.email, displayName: person.name, groups: person.groups });
+    const user = await this.d.users.signIn({
+      subject: person.subject,
+      email: person.email,
+      displayName: person.name,
+      groups: person.groups,
+    });
     this.d.sessions.settle(session, {
-      status: 'complete', userId: user.id, email: user.email,
+      status: 'complete',
+      userId: user.id,
+      email: user.email,
       proof: { issuer: provider.config.issuer, subject: person.sub },
     });
     await this.d.audit.record({
-      kind: 'login', outcome: 'success', method: 'oidc', actor: user.email, identity: person.subject, source, code: 'login.completed',
+      kind: 'login',
+      outcome: 'success',
+      method: 'oidc',
+      actor: user.email,
+      identity: person.subject,
+      source,
+      code: 'login.completed',
       message: `${user.email} signed in through ${provider.config.name} for ${session.hostname}${person.groups.length ? ` (groups: ${person.groups.join(', ')})` : ''}`,
     });
   }
 
   private async failed(session: LoginSession | undefined, err: unknown, source: string): Promise<void> {
-    const known = err instanceof TrellisError ? err : fail('unavailable', 'oidc.failed', 'the sign-in could not be completed; start again');
-    if (session?.status === 'pending') this.d.sessions.settle(session, { status: 'failed', error: { code: known.code, message: known.message } });
+    const known =
+      err instanceof TrellisError
+        ? err
+        : fail('unavailable', 'oidc.failed', 'the sign-in could not be completed; start again');
+    if (session?.status === 'pending')
+      this.d.sessions.settle(session, { status: 'failed', error: { code: known.code, message: known.message } });
     await this.d.audit.record({
-      kind: 'login', outcome: 'failure', method: 'oidc', source, code: known.code,
-      message: session ? `sign-in for ${session.hostname} through ${session.provider}: ${known.message}` : known.message,
+      kind: 'login',
+      outcome: 'failure',
+      method: 'oidc',
+      source,
+      code: known.code,
+      message: session
+        ? `sign-in for ${session.hostname} through ${session.provider}: ${known.message}`
+        : known.message,
     });
   }
 }
@@ -226,17 +298,39 @@ function translate(err: unknown): TrellisError {
   const e = err as { name?: string; code?: string; message?: string; error?: string; error_description?: string };
   let t: TrellisError;
   if (e instanceof client.AuthorizationResponseError) {
-    t = fail('forbidden', 'oidc.denied', `the identity provider refused the sign-in: ${e.error}${e.error_description ? ` (${e.error_description})` : ''}`);
+    t = fail(
+      'forbidden',
+      'oidc.denied',
+      `the identity provider refused the sign-in: ${e.error}${e.error_description ? ` (${e.error_description})` : ''}`,
+    );
   } else if (e instanceof client.ResponseBodyError && (e.error === 'invalid_grant' || e.error === 'invalid_request')) {
-    t = fail('unauthenticated', 'oidc.code_rejected', `the identity provider refused the authorization code (used before, expired, or not issued for this sign-in and its PKCE verifier): ${e.error_description ?? e.error}`);
+    t = fail(
+      'unauthenticated',
+      'oidc.code_rejected',
+      `the identity provider refused the authorization code (used before, expired, or not issued for this sign-in and its PKCE verifier): ${e.error_description ?? e.error}`,
+    );
   } else if (e instanceof client.ResponseBodyError && (e.error === 'expired_token' || e.error === 'access_denied')) {
-    t = fail('unauthenticated', e.error === 'access_denied' ? 'oidc.denied' : 'login.expired', e.error === 'access_denied' ? 'the sign-in was denied at the identity provider' : 'the device code expired before it was approved; start again');
+    t = fail(
+      'unauthenticated',
+      e.error === 'access_denied' ? 'oidc.denied' : 'login.expired',
+      e.error === 'access_denied'
+        ? 'the sign-in was denied at the identity provider'
+        : 'the device code expired before it was approved; start again',
+    );
   } else if (e.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' && aboutNonce(err)) {
-    t = fail('unauthenticated', 'oidc.nonce_mismatch', 'the ID token was not issued for this sign-in (its nonce does not match); start again');
+    t = fail(
+      'unauthenticated',
+      'oidc.nonce_mismatch',
+      'the ID token was not issued for this sign-in (its nonce does not match); start again',
+    );
   } else if (e.name === 'AbortError') {
     t = fail('unavailable', 'login.closed', 'the sign-in was closed');
   } else {
-    t = fail('unauthenticated', 'oidc.invalid_response', `the identity provider's answer was not accepted: ${e.message ?? 'unknown error'}`);
+    t = fail(
+      'unauthenticated',
+      'oidc.invalid_response',
+      `the identity provider's answer was not accepted: ${e.message ?? 'unknown error'}`,
+    );
   }
   (t as { cause?: unknown }).cause = err;
   return t;
@@ -244,7 +338,11 @@ function translate(err: unknown): TrellisError {
 
 /** Whether a claim-comparison failure (or its cause) is about the ID token's nonce. */
 function aboutNonce(err: unknown): boolean {
-  for (let e = err as { message?: string; claim?: string; cause?: unknown } | undefined, i = 0; e && i < 4; e = e.cause as typeof e, i++) {
+  for (
+    let e = err as { message?: string; claim?: string; cause?: unknown } | undefined, i = 0;
+    e && i < 4;
+    e = e.cause as typeof e, i++
+  ) {
     if (e.claim === 'nonce' || /nonce/.test(e.message ?? '')) return true;
   }
   return false;

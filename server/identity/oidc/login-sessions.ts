@@ -34,7 +34,10 @@ export class LoginSessions {
   private readonly byState = new Map<string, LoginSession>();
   private readonly waiters = new Map<string, Set<() => void>>();
 
-  constructor(private readonly now: () => number, private readonly maxOpen = 10_000) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly maxOpen = 10_000,
+  ) {}
 
   add(s: LoginSession): void {
     this.sweep();
@@ -46,7 +49,10 @@ export class LoginSessions {
   get(id: string): LoginSession | undefined {
     const s = this.byId.get(id);
     if (s && s.status === 'pending' && s.expiresAt <= this.now()) {
-      this.settle(s, { status: 'failed', error: { code: 'login.expired', message: 'the sign-in took too long; start again' } });
+      this.settle(s, {
+        status: 'failed',
+        error: { code: 'login.expired', message: 'the sign-in took too long; start again' },
+      });
     }
     return s;
   }
@@ -56,7 +62,10 @@ export class LoginSessions {
     return s && this.get(s.id);
   }
 
-  settle(s: LoginSession, outcome: Pick<LoginSession, 'status'> & Partial<Pick<LoginSession, 'userId' | 'email' | 'proof' | 'error'>>): void {
+  settle(
+    s: LoginSession,
+    outcome: Pick<LoginSession, 'status'> & Partial<Pick<LoginSession, 'userId' | 'email' | 'proof' | 'error'>>,
+  ): void {
     Object.assign(s, outcome);
     // A state is good for one callback only.
     this.byState.delete(s.state);

@@ -6,7 +6,11 @@ import type { LoginService } from './login-service.ts';
  * The node belongs to the person; its key expires after `keyExpiryMs` (0: never) and is renewed
  * by signing in again.
  */
-export function oidcAuthenticator(logins: LoginService, keyExpiryMs: number, now: () => number): Authenticator<{ type: 'oidc'; loginId: string }> {
+export function oidcAuthenticator(
+  logins: LoginService,
+  keyExpiryMs: number,
+  now: () => number,
+): Authenticator<{ type: 'oidc'; loginId: string }> {
   return {
     type: 'oidc',
     async authenticate(credential, context) {
@@ -18,7 +22,13 @@ export function oidcAuthenticator(logins: LoginService, keyExpiryMs: number, now
         expiresAt: keyExpiryMs > 0 ? now() + keyExpiryMs : undefined,
         method: 'oidc',
         subject: s.email,
-        proof: { method: 'oidc', provider: s.provider, issuer: s.proof!.issuer, subject: s.proof!.subject, email: s.email! },
+        proof: {
+          method: 'oidc',
+          provider: s.provider,
+          issuer: s.proof!.issuer,
+          subject: s.proof!.subject,
+          email: s.email!,
+        },
       };
     },
   };

@@ -25,8 +25,13 @@ export class OidcProviders {
   async get(name: string | undefined): Promise<OidcProvider> {
     const config = name === undefined ? this.configs[0] : this.configs.find((c) => c.name === name);
     if (!config) {
-      if (this.configs.length === 0) throw invalid('oidc.disabled', 'sign-in through an identity provider is not configured on this server', 'body');
-      throw invalid('oidc.unknown_provider', `no identity provider "${name}"; configured: ${this.configs.map((c) => c.name).join(', ')}`, 'body.provider');
+      if (this.configs.length === 0)
+        throw invalid('oidc.disabled', 'sign-in through an identity provider is not configured on this server', 'body');
+      throw invalid(
+        'oidc.unknown_provider',
+        `no identity provider "${name}"; configured: ${this.configs.map((c) => c.name).join(', ')}`,
+        'body.provider',
+      );
     }
     let found = this.discovered.get(config.name);
     if (!found) {
@@ -39,7 +44,8 @@ export class OidcProviders {
 }
 
 async function discover(config: OidcProviderConfig): Promise<OidcProvider> {
-  const secret = config.clientSecret ?? (config.clientSecretFile ? readFileSync(config.clientSecretFile, 'utf8').trim() : undefined);
+  const secret =
+    config.clientSecret ?? (config.clientSecretFile ? readFileSync(config.clientSecretFile, 'utf8').trim() : undefined);
   try {
     const c = await client.discovery(
       new URL(config.issuer),
@@ -48,8 +54,16 @@ async function discover(config: OidcProviderConfig): Promise<OidcProvider> {
       secret === undefined ? client.None() : client.ClientSecretBasic(secret),
       config.allowInsecureIssuer ? { execute: [client.allowInsecureRequests] } : undefined,
     );
-    return { config, client: c, supportsDevice: config.deviceFlow && !!c.serverMetadata().device_authorization_endpoint };
-  } catch (err) {
-    throw new TrellisError('unavailable', 'oidc.discovery_failed', `the identity provider ${config.name} (${config.issuer}) could not be reached; retry later`);
+    return {
+      config,
+      client: c,
+      supportsDevice: config.deviceFlow && !!c.serverMetadata().device_authorization_endpoint,
+    };
+  } catch {
+    throw new TrellisError(
+      'unavailable',
+      'oidc.discovery_failed',
+      `the identity provider ${config.name} (${config.issuer}) could not be reached; retry later`,
+    );
   }
 }

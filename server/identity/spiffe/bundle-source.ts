@@ -22,7 +22,8 @@ export function trustDomainBundle(td: TrustDomainConfig, now: () => number, logg
     origin,
     parse: (json) => {
       const bundle = parseSpiffeBundle(json);
-      if (bundle.skipped.length) logger?.warn({ trustDomain: td.name, skipped: bundle.skipped }, 'bundle keys left out');
+      if (bundle.skipped.length)
+        logger?.warn({ trustDomain: td.name, skipped: bundle.skipped }, 'bundle keys left out');
       return bundle;
     },
     defaultRefreshSeconds: DEFAULT_REFRESH_HINT_SECONDS,

@@ -15,10 +15,12 @@ const MAX_REFRESH_SECONDS = 24 * 3600;
 export function parseSpiffeBundle(json: unknown): LoadedKeys & { sequence?: number; skipped: string[] } {
   const { keys, skipped } = parseJwks(json, (jwk) => jwk.use === 'jwt-svid');
   const doc = json as { spiffe_refresh_hint?: unknown; spiffe_sequence?: unknown };
-  const hint = typeof doc.spiffe_refresh_hint === 'number' && doc.spiffe_refresh_hint > 0 ? doc.spiffe_refresh_hint : undefined;
+  const hint =
+    typeof doc.spiffe_refresh_hint === 'number' && doc.spiffe_refresh_hint > 0 ? doc.spiffe_refresh_hint : undefined;
   // The standard requires a kid on every JWT authority: without one a token cannot name it.
   const named = keys.filter((k) => k.kid !== undefined && k.kid !== '');
-  if (named.length < keys.length) skipped.push(`${keys.length - named.length} jwt-svid key(s) without a "kid" left out`);
+  if (named.length < keys.length)
+    skipped.push(`${keys.length - named.length} jwt-svid key(s) without a "kid" left out`);
   return {
     keys: named,
     refreshSeconds: hint === undefined ? undefined : Math.min(MAX_REFRESH_SECONDS, Math.max(MIN_REFRESH_SECONDS, hint)),

@@ -30,7 +30,9 @@ const ALLOWED_HEADER = new Set(['alg', 'kid', 'typ']);
  *   5. aud names our audience; exp present and in the future (small leeway); nbf/iat not ahead.
  * The workload then earns exactly the tags the policy's `workloads` map its ID to: none, refused.
  */
-export function spiffeAuthenticator(o: SpiffeAuthenticatorOptions): Authenticator<{ type: 'spiffe-jwt'; token: string }> {
+export function spiffeAuthenticator(
+  o: SpiffeAuthenticatorOptions,
+): Authenticator<{ type: 'spiffe-jwt'; token: string }> {
   return {
     type: 'spiffe-jwt',
     async authenticate(credential) {
@@ -38,7 +40,10 @@ export function spiffeAuthenticator(o: SpiffeAuthenticatorOptions): Authenticato
       const { header, claims } = decodeCompactJws(token, o.maxTokenBytes);
       const extra = Object.keys(header).filter((k) => !ALLOWED_HEADER.has(k));
       if (extra.length) {
-        throw refused('jwt.header_field', `the token header holds ${extra.map((k) => quote(k)).join(', ')}; a JWT-SVID header may hold only alg, kid and typ`);
+        throw refused(
+          'jwt.header_field',
+          `the token header holds ${extra.map((k) => quote(k)).join(', ')}; a JWT-SVID header may hold only alg, kid and typ`,
+        );
       }
       const alg = checkAlg(header.alg);
       if (header.typ !== undefined && header.typ !== 'JWT' && header.typ !== 'JOSE') {
@@ -47,24 +52,37 @@ export function spiffeAuthenticator(o: SpiffeAuthenticatorOptions): Authenticato
       if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid === '')) {
         throw refused('jwt.malformed', 'the token\'s "kid" must be a non-empty string');
       }
-      if (claims.sub === undefined) throw refused('spiffe.missing_sub', 'the token has no "sub" claim; a JWT-SVID\'s sub is its SPIFFE ID');
+      if (claims.sub === undefined)
+        throw refused('spiffe.missing_sub', 'the token has no "sub" claim; a JWT-SVID\'s sub is its SPIFFE ID');
       const id = parseSpiffeId(claims.sub);
-      if (typeof id === 'string') throw refused('spiffe.bad_id', `the token's sub ${quote(claims.sub)} is not a SPIFFE ID: ${id}`);
+      if (typeof id === 'string')
+        throw refused('spiffe.bad_id', `the token's sub ${quote(claims.sub)} is not a SPIFFE ID: ${id}`);
       const bundle = o.bundles.get(id.trustDomain);
-      if (!bundle) throw refused('spiffe.unknown_trust_domain', `trust domain ${quote(id.trustDomain)} is not trusted by this server`);
+      if (!bundle)
+        throw refused(
+          'spiffe.unknown_trust_domain',
+          `trust domain ${quote(id.trustDomain)} is not trusted by this server`,
+        );
       if (await bundle.isEmpty()) {
-        throw refused('spiffe.bundle_empty', `the bundle of trust domain ${id.trustDomain} holds no JWT authorities: nothing from it is trusted`);
+        throw refused(
+          'spiffe.bundle_empty',
+          `the bundle of trust domain ${id.trustDomain} holds no JWT authorities: nothing from it is trusted`,
+        );
       }
       const kid = header.kid as string | undefined;
       const keys = await bundle.keysFor(kid);
-      if (keys.length === 0) throw refused('jwt.unknown_kid', `no JWT authority of trust domain ${id.trustDomain} has kid ${quote(kid)}`);
+      if (keys.length === 0)
+        throw refused('jwt.unknown_kid', `no JWT authority of trust domain ${id.trustDomain} has kid ${quote(kid)}`);
       await verifySignature(token, alg, keys);
       checkAudience(claims, o.audience);
       const { expiresAt } = checkTimes(claims, o.now(), o.leewaySeconds);
 
       const tags = tagsForWorkload(o.policy(), { spiffeId: id.id });
       if (tags.length === 0) {
-        throw forbidden('workload.no_tags', `the policy maps ${id.id} to no tags: add a "workloads" entry for it to let it join`);
+        throw forbidden(
+          'workload.no_tags',
+          `the policy maps ${id.id} to no tags: add a "workloads" entry for it to let it join`,
+        );
       }
       return {
         tags,

@@ -20,7 +20,9 @@ export function parseSpiffeId(value: unknown): SpiffeId | string {
   if (typeof value !== 'string') return 'it is not a string';
   if (Buffer.byteLength(value) > MAX_ID_BYTES) return `it is longer than ${MAX_ID_BYTES} bytes`;
   if (!value.startsWith(SCHEME)) {
-    return value.toLowerCase().startsWith(SCHEME) ? 'the scheme must be lowercase "spiffe://"' : 'it does not start with "spiffe://"';
+    return value.toLowerCase().startsWith(SCHEME)
+      ? 'the scheme must be lowercase "spiffe://"'
+      : 'it does not start with "spiffe://"';
   }
   const rest = value.slice(SCHEME.length);
   const slash = rest.indexOf('/');
@@ -33,7 +35,8 @@ export function parseSpiffeId(value: unknown): SpiffeId | string {
     for (const segment of path.slice(1).split('/')) {
       if (segment === '') return 'the path has an empty segment';
       if (segment === '.' || segment === '..') return `the path has a "${segment}" segment`;
-      if (!SEGMENT_CHARS.test(segment)) return 'path segments may hold only letters, digits, ".", "-" and "_" (no query, fragment or percent-encoding)';
+      if (!SEGMENT_CHARS.test(segment))
+        return 'path segments may hold only letters, digits, ".", "-" and "_" (no query, fragment or percent-encoding)';
     }
   }
   return { trustDomain, path, id: value };
@@ -42,9 +45,11 @@ export function parseSpiffeId(value: unknown): SpiffeId | string {
 /** Why a trust-domain name is not valid, or undefined when it is. */
 export function trustDomainProblem(name: string): string | undefined {
   if (name === '') return 'the trust domain is empty';
-  if (Buffer.byteLength(name) > MAX_TRUST_DOMAIN_BYTES) return `the trust domain is longer than ${MAX_TRUST_DOMAIN_BYTES} bytes`;
+  if (Buffer.byteLength(name) > MAX_TRUST_DOMAIN_BYTES)
+    return `the trust domain is longer than ${MAX_TRUST_DOMAIN_BYTES} bytes`;
   if (name.includes('@')) return 'the trust domain must not hold userinfo';
   if (name.includes(':')) return 'the trust domain must not hold a port';
-  if (!TRUST_DOMAIN_CHARS.test(name)) return 'the trust domain may hold only lowercase letters, digits, ".", "-" and "_"';
+  if (!TRUST_DOMAIN_CHARS.test(name))
+    return 'the trust domain may hold only lowercase letters, digits, ".", "-" and "_"';
   return undefined;
 }

@@ -27,13 +27,24 @@ export function sqliteAudit(db: SqliteDb): AuditRepository {
       if (q.kind !== undefined) where.push(eq(auditEvents.kind, q.kind));
       if (q.outcome !== undefined) where.push(eq(auditEvents.outcome, q.outcome));
       if (q.before !== undefined) where.push(lt(auditEvents.id, q.before));
-      return db.select().from(auditEvents).where(and(...where)).orderBy(desc(auditEvents.id)).limit(q.limit).all().map(toRecord);
+      return db
+        .select()
+        .from(auditEvents)
+        .where(and(...where))
+        .orderBy(desc(auditEvents.id))
+        .limit(q.limit)
+        .all()
+        .map(toRecord);
     },
     async prune(before) {
       // In batches, each its own short write: a year of events must not hold the database's lock.
       let total = 0;
       for (;;) {
-        const batch = db.select({ id: auditEvents.id }).from(auditEvents).where(lt(auditEvents.at, before)).limit(PRUNE_BATCH);
+        const batch = db
+          .select({ id: auditEvents.id })
+          .from(auditEvents)
+          .where(lt(auditEvents.at, before))
+          .limit(PRUNE_BATCH);
         const { changes } = db.delete(auditEvents).where(inArray(auditEvents.id, batch)).run();
         total += changes;
         if (changes < PRUNE_BATCH) return total;

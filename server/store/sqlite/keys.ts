@@ -24,8 +24,11 @@ export function sqlitePreAuthKeys(db: SqliteDb): PreAuthKeyRepository {
     },
     async revoke(id, now) {
       return (
-        db.update(preAuthKeys).set({ revokedAt: now })
-          .where(and(eq(preAuthKeys.id, id), isNull(preAuthKeys.revokedAt))).run().changes > 0
+        db
+          .update(preAuthKeys)
+          .set({ revokedAt: now })
+          .where(and(eq(preAuthKeys.id, id), isNull(preAuthKeys.revokedAt)))
+          .run().changes > 0
       );
     },
   };
@@ -52,8 +55,11 @@ export function sqliteApiKeys(db: SqliteDb): ApiKeyRepository {
     },
     async revoke(id, now) {
       return (
-        db.update(apiKeys).set({ revokedAt: now })
-          .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).run().changes > 0
+        db
+          .update(apiKeys)
+          .set({ revokedAt: now })
+          .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+          .run().changes > 0
       );
     },
     async touch(id, now) {

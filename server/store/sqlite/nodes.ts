@@ -23,38 +23,64 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
     let index = (row?.value ?? 0) + 1;
     for (;;) {
       const candidate = addressFor(index);
-      const held = db.select({ id: nodes.id }).from(nodes)
-        .where(or(eq(nodes.ipv4, candidate.ipv4), eq(nodes.ipv6, candidate.ipv6))).get();
+      const held = db
+        .select({ id: nodes.id })
+        .from(nodes)
+        .where(or(eq(nodes.ipv4, candidate.ipv4), eq(nodes.ipv6, candidate.ipv6)))
+        .get();
       if (!held) {
-        db.insert(counters).values({ name: ADDRESS_COUNTER, value: index })
-          .onConflictDoUpdate({ target: counters.name, set: { value: index } }).run();
+        db.insert(counters)
+          .values({ name: ADDRESS_COUNTER, value: index })
+          .onConflictDoUpdate({ target: counters.name, set: { value: index } })
+          .run();
         return candidate;
       }
       index++;
     }
   };
 
-  const nameTaken = db.select({ id: nodes.id }).from(nodes).where(eq(nodes.name, sql.placeholder('name'))).prepare();
+  const nameTaken = db
+    .select({ id: nodes.id })
+    .from(nodes)
+    .where(eq(nodes.name, sql.placeholder('name')))
+    .prepare();
   const uniqueName = (base: string) => {
     if (!nameTaken.get({ name: base })) return base;
     const taken = new Set(
-      db.select({ name: nodes.name }).from(nodes).where(like(nodes.name, `${base}-%`)).all().map((r) => r.name),
+      db
+        .select({ name: nodes.name })
+        .from(nodes)
+        .where(like(nodes.name, `${base}-%`))
+        .all()
+        .map((r) => r.name),
     );
     for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
   };
-  const byId = db.select().from(nodes).where(eq(nodes.id, sql.placeholder('id'))).prepare();
-  const byMachineKey = db.select().from(nodes).where(eq(nodes.machineKey, sql.placeholder('key'))).prepare();
+  const byId = db
+    .select()
+    .from(nodes)
+    .where(eq(nodes.id, sql.placeholder('id')))
+    .prepare();
+  const byMachineKey = db
+    .select()
+    .from(nodes)
+    .where(eq(nodes.machineKey, sql.placeholder('key')))
+    .prepare();
 
   /** Uses one of a pre-auth key, inside the caller's transaction; refuses one that cannot be used. */
   const consume = (use: { id: string; now: number }) => {
-    const used = db.update(preAuthKeys)
+    const used = db
+      .update(preAuthKeys)
       .set({ usedCount: sql`${preAuthKeys.usedCount} + 1` })
-      .where(and(
-        eq(preAuthKeys.id, use.id),
-        isNull(preAuthKeys.revokedAt),
-        gt(preAuthKeys.expiresAt, use.now),
-        or(eq(preAuthKeys.reusable, true), eq(preAuthKeys.usedCount, 0)),
-      )).run();
+      .where(
+        and(
+          eq(preAuthKeys.id, use.id),
+          isNull(preAuthKeys.revokedAt),
+          gt(preAuthKeys.expiresAt, use.now),
+          or(eq(preAuthKeys.reusable, true), eq(preAuthKeys.usedCount, 0)),
+        ),
+      )
+      .run();
     if (used.changes === 0) throw new StoreConflict('preauth_key', 'the pre-auth key can no longer be used');
   };
 
@@ -94,9 +120,10 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
       const values = definedOnly(patch);
       if (Object.keys(values).length === 0 && !options.consumePreAuthKey) return this.get(id);
       return db.transaction(() => {
-        const row = Object.keys(values).length === 0
-          ? db.select().from(nodes).where(eq(nodes.id, id)).get()
-          : updateRow(id, values);
+        const row =
+          Object.keys(values).length === 0
+            ? db.select().from(nodes).where(eq(nodes.id, id)).get()
+            : updateRow(id, values);
         // A node that is gone uses up nothing.
         if (row && options.consumePreAuthKey) consume(options.consumePreAuthKey);
         return row && toRecord(row);

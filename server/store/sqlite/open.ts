@@ -20,16 +20,22 @@ export function openSqlite(file: string): SqliteDb {
 }
 
 function migrate(sqlite: Database.Database): void {
-  sqlite.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  sqlite.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
+  );
   const row = sqlite.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
   const applied = row.v ?? 0;
   if (applied > MIGRATIONS.length) {
-    throw new Error(`database schema version ${applied} is newer than this server (${MIGRATIONS.length}); upgrade the server`);
+    throw new Error(
+      `database schema version ${applied} is newer than this server (${MIGRATIONS.length}); upgrade the server`,
+    );
   }
   MIGRATIONS.slice(applied).forEach((sql, i) => {
     sqlite.transaction(() => {
       sqlite.exec(sql);
-      sqlite.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(applied + i + 1, Date.now());
+      sqlite
+        .prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
+        .run(applied + i + 1, Date.now());
     })();
   });
 }

@@ -16,7 +16,9 @@ import { cpuSeconds, mean, percentile, round, rssMiB } from '../support/stats.ts
 import { SimNode, inParallel, retries, type SimEvents } from './sim-node.ts';
 import { segmentedPolicy, teamCount, teamOf, teamTag, teamsThatSee } from './topology.ts';
 
-const { values } = parseArgs({ options: { nodes: { type: 'string', default: '2000' }, probes: { type: 'string', default: '200' } } });
+const { values } = parseArgs({
+  options: { nodes: { type: 'string', default: '2000' }, probes: { type: 'string', default: '200' } },
+});
 const N = Number(values.nodes);
 const PROBES = Number(values.probes);
 const TEAMS = teamCount(N);
@@ -27,7 +29,11 @@ async function main(): Promise<void> {
   const server = await child(join(here, 'server-process.ts'), [dataDir]);
   const { url, adminKey } = server.info as { url: string; adminKey: string };
   const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
     return res.json() as Promise<Record<string, unknown>>;
   };
@@ -37,7 +43,11 @@ async function main(): Promise<void> {
   await admin('PUT', '/api/v1/policy', { policy: segmentedPolicy(TEAMS, 'initial') });
   const keys: string[] = [];
   for (let t = 0; t < TEAMS; t++) {
-    const issued = await admin('POST', '/api/v1/preauth-keys', { tags: [teamTag(t)], reusable: true, expiresInSeconds: 86400 });
+    const issued = await admin('POST', '/api/v1/preauth-keys', {
+      tags: [teamTag(t)],
+      reusable: true,
+      expiresInSeconds: 86400,
+    });
     keys.push(issued.secret as string);
   }
 
@@ -51,7 +61,10 @@ async function main(): Promise<void> {
     onFull: (_n, bytes) => fullBytes.push(bytes),
     onPeerUpserted: (_n, key, at) => {
       const p = probes.get(key);
-      if (p) { p.got++; p.last = at; }
+      if (p) {
+        p.got++;
+        p.last = at;
+      }
     },
     onFilter: (n, text, at) => {
       if (filterAt.has(n.index)) return;
@@ -68,14 +81,18 @@ async function main(): Promise<void> {
   await inParallel(sims, 32, (s) => s.register(keys[s.team]!));
   const joinMs = performance.now() - t0;
   const joinCpu = cpuSeconds(server.proc.pid!) - cpu0;
-  log(`joins:        ${N} in ${round(joinMs / 1000, 2)} s = ${round((N / joinMs) * 1000)} joins/s (server CPU ${round(joinCpu, 2)} s; ${retries} retried after a dropped connection)`);
+  log(
+    `joins:        ${N} in ${round(joinMs / 1000, 2)} s = ${round((N / joinMs) * 1000)} joins/s (server CPU ${round(joinCpu, 2)} s; ${retries} retried after a dropped connection)`,
+  );
 
   // 2. Map streams: every node connects and gets its full map.
   cpu0 = cpuSeconds(server.proc.pid!);
   t0 = performance.now();
   await inParallel(sims, 200, (s) => s.connect(events));
   const connectMs = performance.now() - t0;
-  log(`connect:      ${N} full maps in ${round(connectMs / 1000, 2)} s, ${round(mean(fullBytes) / 1024, 1)} KiB per full map (server CPU ${round(cpuSeconds(server.proc.pid!) - cpu0, 2)} s)`);
+  log(
+    `connect:      ${N} full maps in ${round(connectMs / 1000, 2)} s, ${round(mean(fullBytes) / 1024, 1)} KiB per full map (server CPU ${round(cpuSeconds(server.proc.pid!) - cpu0, 2)} s)`,
+  );
   await quiet(1500);
 
   // 3. Join propagation: one node joins at a time; when has every peer that should see it got it?
@@ -92,7 +109,9 @@ async function main(): Promise<void> {
   await waitFor(() => [...probes.values()].every((p) => p.got >= p.expected), 15_000);
   const propagation = [...probes.values()].filter((p) => p.got >= p.expected).map((p) => p.last - p.start);
   const incomplete = PROBES - propagation.length;
-  log(`propagation:  p50 ${round(percentile(propagation, 50))} ms, p99 ${round(percentile(propagation, 99))} ms over ${propagation.length} joins, ~${round(mean([...probes.values()].map((p) => p.expected)), 0)} peers each${incomplete ? ` (${incomplete} incomplete!)` : ''}`);
+  log(
+    `propagation:  p50 ${round(percentile(propagation, 50))} ms, p99 ${round(percentile(propagation, 99))} ms over ${propagation.length} joins, ~${round(mean([...probes.values()].map((p) => p.expected)), 0)} peers each${incomplete ? ` (${incomplete} incomplete!)` : ''}`,
+  );
   await quiet(1000);
 
   // 4. Policy change that changes every node's filter.
@@ -108,7 +127,9 @@ async function main(): Promise<void> {
   const policyDeliveredMs = Math.max(...filterAt.values()) - t0;
   const deltaBytes = mean([...filterBytes.values()]);
   const policyCpu = cpuSeconds(server.proc.pid!) - cpu0;
-  log(`policy:       delivered to ${filterAt.size}/${N} nodes in ${round(policyDeliveredMs)} ms (PUT answered in ${round(putMs)} ms), ${round(deltaBytes / 1024, 2)} KiB per delta (server CPU ${round(policyCpu, 2)} s)`);
+  log(
+    `policy:       delivered to ${filterAt.size}/${N} nodes in ${round(policyDeliveredMs)} ms (PUT answered in ${round(putMs)} ms), ${round(deltaBytes / 1024, 2)} KiB per delta (server CPU ${round(policyCpu, 2)} s)`,
+  );
 
   const rss = rssMiB(server.proc.pid!);
   const serverCpu = cpuSeconds(server.proc.pid!);
@@ -138,37 +159,52 @@ async function main(): Promise<void> {
   // On a shared machine wall time follows the neighbours' load; CPU time is the steadier ratio.
   const floorCpuRatio = policyCpu / floorCpu;
   const pushFloorCpuRatio = (policyCpu - putCpu) / floorCpu;
-  log(`floor:        bare ws server pushed the same ${N} deltas in ${round(floorMs)} ms with ${round(floorCpu, 2)} s CPU; Trellis/floor = ${round(floorRatio, 2)}x wall in all (${round(pushFloorRatio, 2)}x for the push after the policy was compiled), ${round(floorCpuRatio, 2)}x server CPU (${round(pushFloorCpuRatio, 2)}x for the push; ${round(putCpu, 2)} s until the PUT was answered)`);
+  log(
+    `floor:        bare ws server pushed the same ${N} deltas in ${round(floorMs)} ms with ${round(floorCpu, 2)} s CPU; Trellis/floor = ${round(floorRatio, 2)}x wall in all (${round(pushFloorRatio, 2)}x for the push after the policy was compiled), ${round(floorCpuRatio, 2)}x server CPU (${round(pushFloorCpuRatio, 2)}x for the push; ${round(putCpu, 2)} s until the PUT was answered)`,
+  );
   log('targets at N=10000: join p99 < 1000 ms, policy < 3000 ms, floor ratio <= 2, RSS < 1024 MiB');
 
   rmSync(dataDir, { recursive: true, force: true });
-  log(JSON.stringify({
-    nodes: N,
-    joinsPerSec: round((N / joinMs) * 1000),
-    joinP50Ms: round(percentile(propagation, 50)),
-    joinP99Ms: round(percentile(propagation, 99)),
-    joinIncomplete: incomplete,
-    policyDeliveredMs: round(policyDeliveredMs),
-    floorMs: round(floorMs),
-    floorRatio: round(floorRatio, 2),
-    pushFloorRatio: round(pushFloorRatio, 2),
-    floorCpuRatio: round(floorCpuRatio, 2),
-    pushFloorCpuRatio: round(pushFloorCpuRatio, 2),
-    policyCpuSec: round(policyCpu, 2),
-    policyPutCpuSec: round(putCpu, 2),
-    floorCpuSec: round(floorCpu, 2),
-    policyCompileMs: round(putMs),
-    rssMiB: round(rss.now),
-    rssPeakMiB: round(rss.peak),
-    serverCpuSec: round(serverCpu, 1),
-    fullMapBytes: Math.round(mean(fullBytes)),
-    deltaBytes: Math.round(deltaBytes),
-  }));
+  log(
+    JSON.stringify({
+      nodes: N,
+      joinsPerSec: round((N / joinMs) * 1000),
+      joinP50Ms: round(percentile(propagation, 50)),
+      joinP99Ms: round(percentile(propagation, 99)),
+      joinIncomplete: incomplete,
+      policyDeliveredMs: round(policyDeliveredMs),
+      floorMs: round(floorMs),
+      floorRatio: round(floorRatio, 2),
+      pushFloorRatio: round(pushFloorRatio, 2),
+      floorCpuRatio: round(floorCpuRatio, 2),
+      pushFloorCpuRatio: round(pushFloorCpuRatio, 2),
+      policyCpuSec: round(policyCpu, 2),
+      policyPutCpuSec: round(putCpu, 2),
+      floorCpuSec: round(floorCpu, 2),
+      policyCompileMs: round(putMs),
+      rssMiB: round(rss.now),
+      rssPeakMiB: round(rss.peak),
+      serverCpuSec: round(serverCpu, 1),
+      fullMapBytes: Math.round(mean(fullBytes)),
+      deltaBytes: Math.round(deltaBytes),
+    }),
+  );
   process.exit(0);
 }
 
 async function child(script: string, args: string[]): Promise<{ proc: ChildProcess; info: unknown }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--max-old-space-size=4096', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--max-old-space-size=4096',
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+      script,
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: proc.stdout! }).once('line', resolve);
     proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));

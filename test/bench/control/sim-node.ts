@@ -26,7 +26,11 @@ export class SimNode {
   readonly control: ControlClient;
   ws?: WebSocket;
 
-  constructor(readonly index: number, readonly team: number, url: string) {
+  constructor(
+    readonly index: number,
+    readonly team: number,
+    url: string,
+  ) {
     this.control = new ControlClient(url, generateMachineKey().privateKey);
   }
 
@@ -35,7 +39,9 @@ export class SimNode {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.control.register({
-          wireguardKey: this.wireguardKey, hostname: `node-${this.index}`, credential: { type: 'preauth-key', key: authKey },
+          wireguardKey: this.wireguardKey,
+          hostname: `node-${this.index}`,
+          credential: { type: 'preauth-key', key: authKey },
         });
       } catch (err) {
         if (!(err instanceof ControlError) || !err.retryable || attempt >= 3) throw err;

@@ -60,11 +60,13 @@ export async function measureBaseline(options: BaselineOptions = {}): Promise<Ba
     const [a, b] = options.hosts ?? [await ownLab!.addHost('a'), await ownLab!.addHost('b')];
     const ifaces = [a.lab.uniqueName('ba'), b.lab.uniqueName('bb')] as const;
     const tunnel = ['10.99.0.1', '10.99.0.2'] as const;
-    const keys = await Promise.all([a, b].map(async (h) => {
-      const priv = (await h.exec('wg', ['genkey'])).stdout.trim();
-      const pub = (await h.exec('wg', ['pubkey'], { input: priv })).stdout.trim();
-      return { priv, pub };
-    }));
+    const keys = await Promise.all(
+      [a, b].map(async (h) => {
+        const priv = (await h.exec('wg', ['genkey'])).stdout.trim();
+        const pub = (await h.exec('wg', ['pubkey'], { input: priv })).stdout.trim();
+        return { priv, pub };
+      }),
+    );
     for (const [i, h] of [a, b].entries()) {
       const wireguardGo = ['wireguard-go', '-f', ifaces[i]!];
       // setsid execs wireguard-go in place (a spawned child leads no group), so the pid is wireguard-go's.
@@ -72,15 +74,36 @@ export async function measureBaseline(options: BaselineOptions = {}): Promise<Ba
       const p = new BackgroundProcess(argv[0]!, argv.slice(1), h.netns);
       processes.push(p);
       await waitForSocket(h, ifaces[i]!, p);
-      if ((sessionOf(p.pid!) === p.pid) !== (session === 'own')) throw new Error(`wireguard-go ${ifaces[i]} is not in the '${session}' session`);
+      if ((sessionOf(p.pid!) === p.pid) !== (session === 'own'))
+        throw new Error(`wireguard-go ${ifaces[i]} is not in the '${session}' session`);
     }
     for (const [i, h] of [a, b].entries()) {
       const other = [a, b][1 - i]!;
       // `cat |` gives wg a real pipe to read /dev/stdin from (Node's stdin is a socket).
       const endpoint = options.endpoints?.[i] ?? `${other.address}:${port}`;
       const keepalive = options.keepaliveSeconds ? ['persistent-keepalive', String(options.keepaliveSeconds)] : [];
-      await h.exec('sh', ['-c', 'cat | exec wg "$@"', 'sh', 'set', ifaces[i]!, 'private-key', '/dev/stdin', 'listen-port', String(port),
-        'peer', keys[1 - i]!.pub, 'endpoint', endpoint, 'allowed-ips', `${tunnel[1 - i]}/32`, ...keepalive], { input: keys[i]!.priv });
+      await h.exec(
+        'sh',
+        [
+          '-c',
+          'cat | exec wg "$@"',
+          'sh',
+          'set',
+          ifaces[i]!,
+          'private-key',
+          '/dev/stdin',
+          'listen-port',
+          String(port),
+          'peer',
+          keys[1 - i]!.pub,
+          'endpoint',
+          endpoint,
+          'allowed-ips',
+          `${tunnel[1 - i]}/32`,
+          ...keepalive,
+        ],
+        { input: keys[i]!.priv },
+      );
       await h.exec('ip', ['addr', 'add', `${tunnel[i]}/24`, 'dev', ifaces[i]!]);
       await h.exec('ip', ['link', 'set', ifaces[i]!, 'mtu', String(mtu), 'up']);
     }
@@ -102,7 +125,8 @@ async function waitForSocket(h: Host, iface: string, p: BackgroundProcess): Prom
       await h.exec('wg', ['show', iface]);
       return;
     } catch (err) {
-      if (!p.running || Date.now() > deadline) throw new Error(`wireguard-go ${iface} did not start: ${p.output}`, { cause: err });
+      if (!p.running || Date.now() > deadline)
+        throw new Error(`wireguard-go ${iface} did not start: ${p.output}`, { cause: err });
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -110,6 +134,8 @@ async function waitForSocket(h: Host, iface: string, p: BackgroundProcess): Prom
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const result = await measureBaseline({ seconds: Number(process.env.SECONDS ?? 3) });
-  console.log(`hand-configured wireguard-go pair: ${result.mbps.toFixed(0)} Mbit/s (MTU ${result.mtu}, ${result.seconds} s)`);
+  console.log(
+    `hand-configured wireguard-go pair: ${result.mbps.toFixed(0)} Mbit/s (MTU ${result.mtu}, ${result.seconds} s)`,
+  );
   console.log(JSON.stringify({ baselineMbps: Math.round(result.mbps), mtu: result.mtu }));
 }

@@ -5,7 +5,9 @@ import type { Host } from '../../e2e/harness/lab.ts';
  * One iperf3 TCP run from `client` to `server` at `target` (an address of the server), for a
  * few seconds; returns the receiver's throughput in Mbit/s.
  */
-const Report = z.object({ end: z.object({ sum_received: z.object({ bits_per_second: z.number(), seconds: z.number() }) }) });
+const Report = z.object({
+  end: z.object({ sum_received: z.object({ bits_per_second: z.number(), seconds: z.number() }) }),
+});
 
 export async function iperfMbps(client: Host, server: Host, target: string, seconds = 3, port = 5201): Promise<number> {
   const listener = server.spawn('iperf3', ['-s', '-1', '--forceflush', '-p', String(port)]);

@@ -35,7 +35,9 @@ const perGbit = (cpu: number, mbps: number) => cpu / ((mbps * SECONDS) / 1000);
 
 async function firstPingMs(from: Host, target: string, start: number, deadlineMs = 10_000): Promise<number> {
   // One ping process that keeps sending every 10 ms until the first reply (or the deadline).
-  await from.exec('ping', ['-n', '-q', '-c', '1', '-i', '0.01', '-w', String(deadlineMs / 1000), target], { timeoutMs: deadlineMs + 5_000 });
+  await from.exec('ping', ['-n', '-q', '-c', '1', '-i', '0.01', '-w', String(deadlineMs / 1000), target], {
+    timeoutMs: deadlineMs + 5_000,
+  });
   return performance.now() - start;
 }
 
@@ -44,7 +46,10 @@ let exitCode = 0;
 try {
   const flags = ['--mtu', String(MTU)];
   const [server, a, b, c] = await Promise.all([
-    ServerHost.start(lab), AgentHost.start(lab, 'a', flags), AgentHost.start(lab, 'b', flags), AgentHost.start(lab, 'c', flags),
+    ServerHost.start(lab),
+    AgentHost.start(lab, 'a', flags),
+    AgentHost.start(lab, 'b', flags),
+    AgentHost.start(lab, 'c', flags),
   ]);
   const key = await server.preAuthKey({ tags: ['tag:bench'] });
   const bUp = await b.up(server.url, key);
@@ -54,7 +59,9 @@ try {
   await a.up(server.url, key);
   const upReturnedMs = performance.now() - t0;
   const upToPingMs = await firstPingMs(a.host, bIp, t0);
-  console.log(`up -> first ping (local API request, as trellis up sends it): ${upToPingMs.toFixed(0)} ms (up answered after ${upReturnedMs.toFixed(0)} ms)`);
+  console.log(
+    `up -> first ping (local API request, as trellis up sends it): ${upToPingMs.toFixed(0)} ms (up answered after ${upReturnedMs.toFixed(0)} ms)`,
+  );
 
   const t1 = performance.now();
   const cli = await c.cli(['up', '--server', server.url, '--auth-key', key, '--hostname', 'c']);
@@ -87,31 +94,57 @@ try {
       runs[kind].push(await steps[kind]());
     }
     const [m, o, l] = order.map((k) => runs[k].at(-1)!);
-    console.log(`round ${round + 1}: mesh ${m!.mbps.toFixed(0)} Mbit/s, hand-configured wireguard-go ${o!.mbps.toFixed(0)} (${(m!.mbps / o!.mbps).toFixed(3)}), `
-      + `the same in the load's session ${l!.mbps.toFixed(0)} (${(m!.mbps / l!.mbps).toFixed(3)})`);
+    console.log(
+      `round ${round + 1}: mesh ${m!.mbps.toFixed(0)} Mbit/s, hand-configured wireguard-go ${o!.mbps.toFixed(0)} (${(m!.mbps / o!.mbps).toFixed(3)}), ` +
+        `the same in the load's session ${l!.mbps.toFixed(0)} (${(m!.mbps / l!.mbps).toFixed(3)})`,
+    );
   }
   // Each round's runs ran back to back under the same load; the median of their ratios is the figure.
   const pairedRatios = (kind: 'own' | 'load') => runs.mesh.map((m, i) => m.mbps / runs[kind][i]!.mbps);
   const ratioTo = (kind: 'own' | 'load') => percentile(pairedRatios(kind), 50);
-  const median = (kind: keyof typeof runs, field: keyof Run) => percentile(runs[kind].map((r) => r[field]), 50);
+  const median = (kind: keyof typeof runs, field: keyof Run) =>
+    percentile(
+      runs[kind].map((r) => r[field]),
+      50,
+    );
   const ratio = ratioTo('own');
   const ratioLoadSession = ratioTo('load');
   const [meshMbps, baselineMbps, loadSessionMbps] = order.map((k) => median(k, 'mbps'));
   const [meshCpu, baselineCpu, loadSessionCpu] = order.map((k) => median(k, 'cpuSecondsPerGbit'));
   console.log(`medians over ${ROUNDS} rounds of ${SECONDS} s at MTU ${MTU}:`);
   console.log(`  mesh ${meshMbps!.toFixed(0)} Mbit/s, wireguard-go CPU ${meshCpu!.toFixed(2)} s/Gbit (both ends)`);
-  console.log(`  hand-configured wireguard-go (own session, as the agent and any daemon run it) ${baselineMbps!.toFixed(0)} Mbit/s, ${baselineCpu!.toFixed(2)} s/Gbit; paired ratio ${ratio.toFixed(3)} (target >= 0.95)`);
-  console.log(`  hand-configured wireguard-go in iperf3's session ${loadSessionMbps!.toFixed(0)} Mbit/s, ${loadSessionCpu!.toFixed(2)} s/Gbit; paired ratio ${ratioLoadSession.toFixed(3)} (for reference: see baseline.ts)`);
+  console.log(
+    `  hand-configured wireguard-go (own session, as the agent and any daemon run it) ${baselineMbps!.toFixed(0)} Mbit/s, ${baselineCpu!.toFixed(2)} s/Gbit; paired ratio ${ratio.toFixed(3)} (target >= 0.95)`,
+  );
+  console.log(
+    `  hand-configured wireguard-go in iperf3's session ${loadSessionMbps!.toFixed(0)} Mbit/s, ${loadSessionCpu!.toFixed(2)} s/Gbit; paired ratio ${ratioLoadSession.toFixed(3)} (for reference: see baseline.ts)`,
+  );
   console.log(`up to first ping ${upToPingMs.toFixed(0)} ms (target < 1000 ms)`);
   const rounded = (kind: keyof typeof runs) => runs[kind].map((r) => Math.round(r.mbps));
-  console.log(JSON.stringify({
-    meshMbps: Math.round(meshMbps!), baselineMbps: Math.round(baselineMbps!), ratio: Number(ratio.toFixed(3)),
-    upToPingMs: Math.round(upToPingMs), upReturnedMs: Math.round(upReturnedMs), cliUpToPingMs: Math.round(cliUpToPingMs),
-    loadSessionBaselineMbps: Math.round(loadSessionMbps!), ratioLoadSession: Number(ratioLoadSession.toFixed(3)),
-    cpuSecondsPerGbit: { mesh: round(meshCpu!, 2), baseline: round(baselineCpu!, 2), loadSessionBaseline: round(loadSessionCpu!, 2) },
-    mtu: MTU, rounds: ROUNDS, seconds: SECONDS, meshRuns: rounded('mesh'), baselineRuns: rounded('own'), loadSessionRuns: rounded('load'),
-    roundRatios: pairedRatios('own').map((r) => round(r, 3)),
-  }));
+  console.log(
+    JSON.stringify({
+      meshMbps: Math.round(meshMbps!),
+      baselineMbps: Math.round(baselineMbps!),
+      ratio: Number(ratio.toFixed(3)),
+      upToPingMs: Math.round(upToPingMs),
+      upReturnedMs: Math.round(upReturnedMs),
+      cliUpToPingMs: Math.round(cliUpToPingMs),
+      loadSessionBaselineMbps: Math.round(loadSessionMbps!),
+      ratioLoadSession: Number(ratioLoadSession.toFixed(3)),
+      cpuSecondsPerGbit: {
+        mesh: round(meshCpu!, 2),
+        baseline: round(baselineCpu!, 2),
+        loadSessionBaseline: round(loadSessionCpu!, 2),
+      },
+      mtu: MTU,
+      rounds: ROUNDS,
+      seconds: SECONDS,
+      meshRuns: rounded('mesh'),
+      baselineRuns: rounded('own'),
+      loadSessionRuns: rounded('load'),
+      roundRatios: pairedRatios('own').map((r) => round(r, 3)),
+    }),
+  );
   for (const n of [a, b, c]) n.dispose();
   server.dispose();
 } catch (err) {

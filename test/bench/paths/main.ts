@@ -51,7 +51,14 @@ const DEFINITIONS = `definitions:
   relay CPU/Gbit   server process CPU seconds (user+system, all threads, /proc) during a relayed run, divided
                    by the Gbit received; = cores the server keeps busy per Gbit/s relayed`;
 
-const lacking = missing([isRoot(), hasCommand('wireguard-go'), hasCommand('wg', 'wireguard-tools'), hasCommand('nft', 'nftables'), hasCommand('iptables'), hasCommand('iperf3')]);
+const lacking = missing([
+  isRoot(),
+  hasCommand('wireguard-go'),
+  hasCommand('wg', 'wireguard-tools'),
+  hasCommand('nft', 'nftables'),
+  hasCommand('iptables'),
+  hasCommand('iperf3'),
+]);
 if (lacking.length > 0) {
   console.error(`bench:paths cannot run: ${lacking.join('; ')}`);
   process.exit(1);
@@ -79,36 +86,66 @@ try {
   server = await ServerHost.start(lab, ['--relay.udpPort', String(RELAY_PORT)]);
   await server.setPolicy(POLICY);
   const nats = {
-    eimA: await addNat(lab, 'eimA'), eimB: await addNat(lab, 'eimB'),
-    udpA: await addNat(lab, 'udpA'), udpB: await addNat(lab, 'udpB', { mapping: 'symmetric' }),
-    wsA: await addNat(lab, 'wsA', { blockUdp: true }), wsB: await addNat(lab, 'wsB'),
+    eimA: await addNat(lab, 'eimA'),
+    eimB: await addNat(lab, 'eimB'),
+    udpA: await addNat(lab, 'udpA'),
+    udpB: await addNat(lab, 'udpB', { mapping: 'symmetric' }),
+    wsA: await addNat(lab, 'wsA', { blockUdp: true }),
+    wsB: await addNat(lab, 'wsB'),
   };
 
   // 1. Direct: relay first, then the trial moves the pair to the NATs' public mappings.
-  const direct = await joinPair(server, 'direct', [await nats.eimA.addHost('da'), await nats.eimB.addHost('db')], flags, agents);
+  const direct = await joinPair(
+    server,
+    'direct',
+    [await nats.eimA.addHost('da'), await nats.eimB.addHost('db')],
+    flags,
+    agents,
+  );
   let traffic = trickle(direct);
   const directPathMs = (await bothOn(direct, 'direct', 20_000)) - direct.ready;
   await traffic.stop();
   const directEndpoint = (await direct.peerOf(direct.a, direct.b))?.endpoint;
-  console.log(`direct pair (both behind endpoint-independent NATs): maps ${ms(direct.timings.mapsMs)}, first packet ${ms(direct.timings.firstPacketMs)}, direct path ${ms(directPathMs)} (A -> ${directEndpoint}) after ready`);
+  console.log(
+    `direct pair (both behind endpoint-independent NATs): maps ${ms(direct.timings.mapsMs)}, first packet ${ms(direct.timings.firstPacketMs)}, direct path ${ms(directPathMs)} (A -> ${directEndpoint}) after ready`,
+  );
 
   // 2. UDP relay: wait for the first trial to fail, so the runs below measure the relay itself.
-  const udp = await joinPair(server, 'udp', [await nats.udpA.addHost('ua'), await nats.udpB.addHost('ub')], flags, agents);
+  const udp = await joinPair(
+    server,
+    'udp',
+    [await nats.udpA.addHost('ua'), await nats.udpB.addHost('ub')],
+    flags,
+    agents,
+  );
   traffic = trickle(udp);
   const trialDeadline = performance.now() + 20_000;
   while (relayTrials(udp.a) === 0 || relayTrials(udp.b) === 0) {
-    if (performance.now() > trialDeadline) throw new Error(`the relayed pair ran no path trial within 20 s:\n${udp.a.output.slice(-2000)}`);
+    if (performance.now() > trialDeadline)
+      throw new Error(`the relayed pair ran no path trial within 20 s:\n${udp.a.output.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   await bothOn(udp, 'relay', 5_000);
   await traffic.stop();
-  console.log(`udp relay pair (one behind a symmetric NAT): first packet ${ms(udp.timings.firstPacketMs)} after ready; trial failed as expected, path 'relay' (${(await udp.peerOf(udp.a, udp.b))?.endpoint})`);
+  console.log(
+    `udp relay pair (one behind a symmetric NAT): first packet ${ms(udp.timings.firstPacketMs)} after ready; trial failed as expected, path 'relay' (${(await udp.peerOf(udp.a, udp.b))?.endpoint})`,
+  );
 
   // 3. WebSocket relay: UDP is never proven from A, so its agent bridges WireGuard to a WebSocket.
-  const ws = await joinPair(server, 'ws', [await nats.wsA.addHost('wa'), await nats.wsB.addHost('wb')], flags, agents, 30_000);
+  const ws = await joinPair(
+    server,
+    'ws',
+    [await nats.wsA.addHost('wa'), await nats.wsB.addHost('wb')],
+    flags,
+    agents,
+    30_000,
+  );
   const wsTransport = (await ws.a.status()).relayTransport;
-  if (wsTransport !== 'websocket') throw new Error(`the agent behind the UDP-blocking NAT uses relay transport ${wsTransport}, not websocket`);
-  console.log(`ws relay pair (one behind a NAT that drops UDP): first packet ${ms(ws.timings.firstPacketMs)} after ready; A's relay transport: ${wsTransport}`);
+  if (wsTransport !== 'websocket')
+    throw new Error(`the agent behind the UDP-blocking NAT uses relay transport ${wsTransport}, not websocket`);
+  console.log(
+    `ws relay pair (one behind a NAT that drops UDP): first packet ${ms(ws.timings.firstPacketMs)} after ready; A's relay transport: ${wsTransport}`,
+  );
 
   // 4. Throughput, rounds of four runs back to back; the order rotates so drift in load favours none.
   const runs = { baseline: [] as number[], direct: [] as number[], udp: [] as number[], ws: [] as number[] };
@@ -120,17 +157,28 @@ try {
   const udpTrialsBefore = relayTrials(udp.a);
   const relayed = async (kind: 'udp' | 'ws', p: MeshPair) => {
     const before = await relayCounters(server!);
-    const { result: mbps, cpuSeconds } = await serverCpuDuring(server!, () => iperfMbps(p.a.host, p.b.host, p.ipB, SECONDS));
+    const { result: mbps, cpuSeconds } = await serverCpuDuring(server!, () =>
+      iperfMbps(p.a.host, p.b.host, p.ipB, SECONDS),
+    );
     const after = await relayCounters(server!);
     counters[kind].push({ forwarded: after.forwarded - before.forwarded, dropped: after.dropped - before.dropped });
     runs[kind].push(mbps);
     cpuPerGbit[kind].push(cpuSeconds / ((mbps * SECONDS) / 1000));
   };
   const steps = [
-    async () => runs.baseline.push((await measureBaseline({
-      hosts: baselineHosts, seconds: SECONDS, mtu: MTU, listenPort: BASELINE_PORT, keepaliveSeconds: 1,
-      endpoints: [`${nats.eimB.publicAddress}:${BASELINE_PORT}`, `${nats.eimA.publicAddress}:${BASELINE_PORT}`],
-    })).mbps),
+    async () =>
+      runs.baseline.push(
+        (
+          await measureBaseline({
+            hosts: baselineHosts,
+            seconds: SECONDS,
+            mtu: MTU,
+            listenPort: BASELINE_PORT,
+            keepaliveSeconds: 1,
+            endpoints: [`${nats.eimB.publicAddress}:${BASELINE_PORT}`, `${nats.eimA.publicAddress}:${BASELINE_PORT}`],
+          })
+        ).mbps,
+      ),
     async () => {
       runs.direct.push(await iperfMbps(direct.a.host, direct.b.host, direct.ipB, SECONDS));
       if ((await direct.peerOf(direct.a, direct.b))?.path !== 'direct') directFellBack.push(runs.direct.length);
@@ -141,11 +189,18 @@ try {
   const ratios = { udp: [] as number[], ws: [] as number[], direct: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < steps.length; i++) await steps[(round + i) % steps.length]!();
-    const [b, d, u, w] = [runs.baseline, runs.direct, runs.udp, runs.ws].map((r) => r.at(-1)!) as [number, number, number, number];
+    const [b, d, u, w] = [runs.baseline, runs.direct, runs.udp, runs.ws].map((r) => r.at(-1)!) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     ratios.udp.push(u / d);
     ratios.ws.push(w / d);
     ratios.direct.push(d / b);
-    console.log(`round ${round + 1}: baseline ${mbit(b)}, direct ${mbit(d)}, udp relay ${mbit(u)} (server ${cpuPerGbit.udp.at(-1)!.toFixed(2)} CPU s/Gbit), ws relay ${mbit(w)} (server ${cpuPerGbit.ws.at(-1)!.toFixed(2)} CPU s/Gbit)`);
+    console.log(
+      `round ${round + 1}: baseline ${mbit(b)}, direct ${mbit(d)}, udp relay ${mbit(u)} (server ${cpuPerGbit.udp.at(-1)!.toFixed(2)} CPU s/Gbit), ws relay ${mbit(w)} (server ${cpuPerGbit.ws.at(-1)!.toFixed(2)} CPU s/Gbit)`,
+    );
   }
   const udpTrials = relayTrials(udp.a) - udpTrialsBefore;
   const udpPath = (await udp.peerOf(udp.a, udp.b))?.path;
@@ -153,37 +208,68 @@ try {
 
   const med = (v: number[]) => percentile(v, 50);
   const figures = {
-    baselineMbps: med(runs.baseline), directMbps: med(runs.direct), udpRelayMbps: med(runs.udp), wsRelayMbps: med(runs.ws),
-    udpRelayToDirect: med(ratios.udp), wsRelayToDirect: med(ratios.ws), directToBaseline: med(ratios.direct),
-    relayCpuSecondsPerGbit: med(cpuPerGbit.udp), wsRelayCpuSecondsPerGbit: med(cpuPerGbit.ws),
+    baselineMbps: med(runs.baseline),
+    directMbps: med(runs.direct),
+    udpRelayMbps: med(runs.udp),
+    wsRelayMbps: med(runs.ws),
+    udpRelayToDirect: med(ratios.udp),
+    wsRelayToDirect: med(ratios.ws),
+    directToBaseline: med(ratios.direct),
+    relayCpuSecondsPerGbit: med(cpuPerGbit.udp),
+    wsRelayCpuSecondsPerGbit: med(cpuPerGbit.ws),
   };
   const sum = (list: RelayCounters[], k: keyof RelayCounters) => list.reduce((s, c) => s + c[k], 0);
   console.log(`medians over ${ROUNDS} rounds of ${SECONDS} s at MTU ${MTU}:`);
   console.log(`  baseline (hand-configured wireguard-go through the same NATs) ${mbit(figures.baselineMbps)}`);
-  console.log(`  direct     ${mbit(figures.directMbps)}  (direct/baseline ${figures.directToBaseline.toFixed(3)})${directFellBack.length ? `; NOT direct after run(s) ${directFellBack.join(', ')}` : ''}; path afterwards: ${directPathAfter}`);
-  console.log(`  udp relay  ${mbit(figures.udpRelayMbps)}  (udp relay/direct ${figures.udpRelayToDirect.toFixed(3)}); server ${figures.relayCpuSecondsPerGbit.toFixed(2)} CPU s per Gbit (= cores per Gbit/s); relay forwarded ${sum(counters.udp, 'forwarded')} packets, dropped ${sum(counters.udp, 'dropped')}; failed path trials (retries) while the rounds ran: ${udpTrials}; path afterwards: ${udpPath}`);
-  console.log(`  ws relay   ${mbit(figures.wsRelayMbps)}  (ws relay/direct ${figures.wsRelayToDirect.toFixed(3)}); server ${figures.wsRelayCpuSecondsPerGbit.toFixed(2)} CPU s per Gbit; relay forwarded ${sum(counters.ws, 'forwarded')} packets, dropped ${sum(counters.ws, 'dropped')}`);
+  console.log(
+    `  direct     ${mbit(figures.directMbps)}  (direct/baseline ${figures.directToBaseline.toFixed(3)})${directFellBack.length ? `; NOT direct after run(s) ${directFellBack.join(', ')}` : ''}; path afterwards: ${directPathAfter}`,
+  );
+  console.log(
+    `  udp relay  ${mbit(figures.udpRelayMbps)}  (udp relay/direct ${figures.udpRelayToDirect.toFixed(3)}); server ${figures.relayCpuSecondsPerGbit.toFixed(2)} CPU s per Gbit (= cores per Gbit/s); relay forwarded ${sum(counters.udp, 'forwarded')} packets, dropped ${sum(counters.udp, 'dropped')}; failed path trials (retries) while the rounds ran: ${udpTrials}; path afterwards: ${udpPath}`,
+  );
+  console.log(
+    `  ws relay   ${mbit(figures.wsRelayMbps)}  (ws relay/direct ${figures.wsRelayToDirect.toFixed(3)}); server ${figures.wsRelayCpuSecondsPerGbit.toFixed(2)} CPU s per Gbit; relay forwarded ${sum(counters.ws, 'forwarded')} packets, dropped ${sum(counters.ws, 'dropped')}`,
+  );
   const pass = {
     firstPacket: direct.timings.firstPacketMs < TARGETS.firstPacketMs,
     directPath: directPathMs < TARGETS.directPathMs,
     udpRelay: figures.udpRelayToDirect >= TARGETS.udpRelayToDirect,
   };
   console.log('targets:');
-  console.log(`  ${verdict(pass.firstPacket)}  first packet ${ms(direct.timings.firstPacketMs)} (target < ${TARGETS.firstPacketMs} ms)`);
+  console.log(
+    `  ${verdict(pass.firstPacket)}  first packet ${ms(direct.timings.firstPacketMs)} (target < ${TARGETS.firstPacketMs} ms)`,
+  );
   console.log(`  ${verdict(pass.directPath)}  direct path ${ms(directPathMs)} (target < ${TARGETS.directPathMs} ms)`);
-  console.log(`  ${verdict(pass.udpRelay)}  udp relay/direct ${figures.udpRelayToDirect.toFixed(3)} (target >= ${TARGETS.udpRelayToDirect})`);
+  console.log(
+    `  ${verdict(pass.udpRelay)}  udp relay/direct ${figures.udpRelayToDirect.toFixed(3)} (target >= ${TARGETS.udpRelayToDirect})`,
+  );
 
   const r = (n: number, digits = 0) => Number(n.toFixed(digits));
-  console.log(JSON.stringify({
-    directMbps: r(figures.directMbps), udpRelayMbps: r(figures.udpRelayMbps), wsRelayMbps: r(figures.wsRelayMbps), baselineMbps: r(figures.baselineMbps),
-    firstPacketMs: r(direct.timings.firstPacketMs), directPathMs: r(directPathMs),
-    relayCpuSecondsPerGbit: r(figures.relayCpuSecondsPerGbit, 3), wsRelayCpuSecondsPerGbit: r(figures.wsRelayCpuSecondsPerGbit, 3),
-    udpRelayToDirect: r(figures.udpRelayToDirect, 3), wsRelayToDirect: r(figures.wsRelayToDirect, 3), directToBaseline: r(figures.directToBaseline, 3),
-    pass, mapsMs: r(direct.timings.mapsMs), udpFirstPacketMs: r(udp.timings.firstPacketMs), wsFirstPacketMs: r(ws.timings.firstPacketMs),
-    udpRelayTrialsDuringRounds: udpTrials, relayDropped: sum(counters.udp, 'dropped'),
-    mtu: MTU, rounds: ROUNDS, seconds: SECONDS,
-    runs: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((x) => r(x))])),
-  }));
+  console.log(
+    JSON.stringify({
+      directMbps: r(figures.directMbps),
+      udpRelayMbps: r(figures.udpRelayMbps),
+      wsRelayMbps: r(figures.wsRelayMbps),
+      baselineMbps: r(figures.baselineMbps),
+      firstPacketMs: r(direct.timings.firstPacketMs),
+      directPathMs: r(directPathMs),
+      relayCpuSecondsPerGbit: r(figures.relayCpuSecondsPerGbit, 3),
+      wsRelayCpuSecondsPerGbit: r(figures.wsRelayCpuSecondsPerGbit, 3),
+      udpRelayToDirect: r(figures.udpRelayToDirect, 3),
+      wsRelayToDirect: r(figures.wsRelayToDirect, 3),
+      directToBaseline: r(figures.directToBaseline, 3),
+      pass,
+      mapsMs: r(direct.timings.mapsMs),
+      udpFirstPacketMs: r(udp.timings.firstPacketMs),
+      wsFirstPacketMs: r(ws.timings.firstPacketMs),
+      udpRelayTrialsDuringRounds: udpTrials,
+      relayDropped: sum(counters.udp, 'dropped'),
+      mtu: MTU,
+      rounds: ROUNDS,
+      seconds: SECONDS,
+      runs: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((x) => r(x))])),
+    }),
+  );
 } catch (err) {
   console.error(err);
   exitCode = 1;

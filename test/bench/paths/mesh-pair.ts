@@ -33,7 +33,14 @@ export interface MeshPair {
 
 const POLL_MS = 10;
 
-export async function joinPair(server: ServerHost, tag: string, hosts: readonly [Host, Host], flags: readonly string[], agents: AgentHost[], firstPacketWithinMs = 15_000): Promise<MeshPair> {
+export async function joinPair(
+  server: ServerHost,
+  tag: string,
+  hosts: readonly [Host, Host],
+  flags: readonly string[],
+  agents: AgentHost[],
+  firstPacketWithinMs = 15_000,
+): Promise<MeshPair> {
   const [a, b] = await Promise.all(hosts.map((h) => AgentHost.startOn(h, flags)));
   agents.push(a!, b!);
   const key = await server.preAuthKey({ tags: [`tag:${tag}`] });
@@ -45,17 +52,31 @@ export async function joinPair(server: ServerHost, tag: string, hosts: readonly 
   const [firstPacketAt, mapsAt] = await Promise.all([
     firstReply(a!.host, ipB, firstPacketWithinMs),
     (async () => {
-      for (const [n, other] of [[a!, b!], [b!, a!]] as const) await until(async () => (await peerOf(n, other)) !== undefined, `${n.label} sees ${other.label}`, 10_000);
+      for (const [n, other] of [
+        [a!, b!],
+        [b!, a!],
+      ] as const)
+        await until(async () => (await peerOf(n, other)) !== undefined, `${n.label} sees ${other.label}`, 10_000);
       return performance.now();
     })(),
   ]);
-  return { a: a!, b: b!, ipA, ipB, ready, timings: { mapsMs: mapsAt - ready, firstPacketMs: firstPacketAt - ready }, peerOf };
+  return {
+    a: a!,
+    b: b!,
+    ipA,
+    ipB,
+    ready,
+    timings: { mapsMs: mapsAt - ready, firstPacketMs: firstPacketAt - ready },
+    peerOf,
+  };
 }
 
 /** When the first echo reply arrived (performance.now()), from a ping sending every 10 ms. */
 async function firstReply(from: Host, target: string, withinMs: number): Promise<number> {
   try {
-    await from.exec('ping', ['-n', '-q', '-c', '1', '-i', '0.01', '-w', String(Math.ceil(withinMs / 1000)), target], { timeoutMs: withinMs + 5_000 });
+    await from.exec('ping', ['-n', '-q', '-c', '1', '-i', '0.01', '-w', String(Math.ceil(withinMs / 1000)), target], {
+      timeoutMs: withinMs + 5_000,
+    });
   } catch (err) {
     throw new Error(`${from.label}: no echo reply from ${target} within ${withinMs} ms`, { cause: err });
   }
@@ -64,8 +85,15 @@ async function firstReply(from: Host, target: string, withinMs: number): Promise
 
 /** When both agents show `path` for each other (performance.now()). */
 export async function bothOn(p: MeshPair, path: 'direct' | 'relay', withinMs: number): Promise<number> {
-  for (const [n, other] of [[p.a, p.b], [p.b, p.a]] as const) {
-    await until(async () => (await p.peerOf(n, other))?.path === path, `${n.label} on a ${path} path to ${other.label}`, withinMs);
+  for (const [n, other] of [
+    [p.a, p.b],
+    [p.b, p.a],
+  ] as const) {
+    await until(
+      async () => (await p.peerOf(n, other))?.path === path,
+      `${n.label} on a ${path} path to ${other.label}`,
+      withinMs,
+    );
   }
   return performance.now();
 }

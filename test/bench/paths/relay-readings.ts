@@ -19,7 +19,10 @@ export async function relayCounters(server: ServerHost): Promise<RelayCounters> 
 }
 
 /** CPU seconds the server process uses while `work` runs, with work's result. */
-export async function serverCpuDuring<T>(server: ServerHost, work: () => Promise<T>): Promise<{ result: T; cpuSeconds: number }> {
+export async function serverCpuDuring<T>(
+  server: ServerHost,
+  work: () => Promise<T>,
+): Promise<{ result: T; cpuSeconds: number }> {
   const pid = server.pid;
   if (pid === undefined) throw new Error('the server process is not running');
   const before = cpuSeconds(pid);

@@ -51,7 +51,7 @@ const compileMs = ms(t);
 // CPU time too: on a shared machine, wall time also counts time spent waiting for a core.
 const compileCpuMs = (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1000;
 gc();
-const heapMiB = (process.memoryUsage().heapUsed) / 2 ** 20;
+const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
 
 const compiledMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
 
@@ -85,7 +85,10 @@ for (let i = 0; i < ops; i++) {
   const start = process.hrtime.bigint();
   const affected = net.upsertNode(node);
   upsertTotal += ms(start);
-  for (const id of affected) { net.peersOf(id); net.filterOf(id); }
+  for (const id of affected) {
+    net.peersOf(id);
+    net.filterOf(id);
+  }
   withViewsTotal += ms(start);
   affectedTotal += affected.size;
 }
@@ -121,8 +124,16 @@ const result = {
 };
 
 console.log(`policy: ${result.rules} rules, ${result.groupsAndTags} groups and tags, parsed in ${result.parseMs} ms`);
-console.log(`full compile of ${result.nodes} nodes (${result.avgPeers} peers each on average): ${result.compileMs} ms (${result.compileCpuMs} ms of CPU; indexing ${result.indexMs} ms); warm: ${result.compileWarmMs} ms`);
-console.log(`incremental change (join or tag change): ${result.incrementalMsAvg} ms to update the state, ${result.incrementalWithViewsMsAvg} ms with the views of the ${result.affectedAvg} affected nodes`);
-console.log(`baseline, full recompute per change: ${result.baselineMs} ms (${Math.round(result.baselineMs / result.incrementalWithViewsMsAvg)}x slower)`);
-console.log(`memory: heap ${result.heapMiB} MiB (compiled state ${result.compiledStateMiB} MiB), rss ${result.rssMiB} MiB`);
+console.log(
+  `full compile of ${result.nodes} nodes (${result.avgPeers} peers each on average): ${result.compileMs} ms (${result.compileCpuMs} ms of CPU; indexing ${result.indexMs} ms); warm: ${result.compileWarmMs} ms`,
+);
+console.log(
+  `incremental change (join or tag change): ${result.incrementalMsAvg} ms to update the state, ${result.incrementalWithViewsMsAvg} ms with the views of the ${result.affectedAvg} affected nodes`,
+);
+console.log(
+  `baseline, full recompute per change: ${result.baselineMs} ms (${Math.round(result.baselineMs / result.incrementalWithViewsMsAvg)}x slower)`,
+);
+console.log(
+  `memory: heap ${result.heapMiB} MiB (compiled state ${result.compiledStateMiB} MiB), rss ${result.rssMiB} MiB`,
+);
 console.log(JSON.stringify(result));

@@ -16,7 +16,12 @@ export interface Shape {
 }
 
 export const DEFAULT_SHAPE: Shape = {
-  nodes: 10_000, namedSets: 500, rules: 2_000, taggedShare: 0.3, devicesPerUser: 2, groupsPerUser: 2,
+  nodes: 10_000,
+  namedSets: 500,
+  rules: 2_000,
+  taggedShare: 0.3,
+  devicesPerUser: 2,
+  groupsPerUser: 2,
 };
 
 /** Small, fast, seeded PRNG (mulberry32). */
@@ -49,8 +54,19 @@ function ipv6(i: number): string {
   return `fd7a:115c:a1e0::${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
 }
 
-export function nodeAt(i: number, fields: Omit<PolicyNode, 'id' | 'name' | 'ipv4' | 'ipv6' | 'routableIPs' | 'approvedRoutes'>): PolicyNode {
-  return { id: `n${i}`, name: `node-${i}`, ipv4: ipv4(i), ipv6: ipv6(i), routableIPs: [], approvedRoutes: [], ...fields };
+export function nodeAt(
+  i: number,
+  fields: Omit<PolicyNode, 'id' | 'name' | 'ipv4' | 'ipv6' | 'routableIPs' | 'approvedRoutes'>,
+): PolicyNode {
+  return {
+    id: `n${i}`,
+    name: `node-${i}`,
+    ipv4: ipv4(i),
+    ipv6: ipv6(i),
+    routableIPs: [],
+    approvedRoutes: [],
+    ...fields,
+  };
 }
 
 export function synthesize(shape: Shape = DEFAULT_SHAPE, seed = 42): Synthetic {
@@ -70,8 +86,10 @@ export function synthesize(shape: Shape = DEFAULT_SHAPE, seed = 42): Synthetic {
     for (const g of mine) members.get(g)?.push(u);
   }
   const nodes: PolicyNode[] = [];
-  for (let i = 0; i < userNodes; i++) nodes.push(nodeAt(i, { user: users[Math.floor(i / shape.devicesPerUser)] as string, tags: [] }));
-  for (let i = userNodes; i < shape.nodes; i++) nodes.push(nodeAt(i, { tags: [tags[(i - userNodes) % tags.length] as string] }));
+  for (let i = 0; i < userNodes; i++)
+    nodes.push(nodeAt(i, { user: users[Math.floor(i / shape.devicesPerUser)] as string, tags: [] }));
+  for (let i = userNodes; i < shape.nodes; i++)
+    nodes.push(nodeAt(i, { tags: [tags[(i - userNodes) % tags.length] as string] }));
 
   const rules: string[] = [];
   const ports = ['22', '443', '80,443', '5432', '8000-8100', '*'];

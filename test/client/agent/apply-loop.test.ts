@@ -5,10 +5,13 @@ describe('the apply loop', () => {
   it('coalesces values that arrive during an apply into the newest one', async () => {
     const applied: number[] = [];
     let release!: () => void;
-    const loop = new ApplyLoop<number>(async (v) => {
-      applied.push(v);
-      if (v === 1) await new Promise<void>((r) => (release = r));
-    }, () => {});
+    const loop = new ApplyLoop<number>(
+      async (v) => {
+        applied.push(v);
+        if (v === 1) await new Promise<void>((r) => (release = r));
+      },
+      () => {},
+    );
     loop.submit(1);
     for (const v of [2, 3, 4]) loop.submit(v);
     release();
@@ -19,10 +22,14 @@ describe('the apply loop', () => {
   it('retries a failed apply unless something newer came', async () => {
     const errors: unknown[] = [];
     let calls = 0;
-    const loop = new ApplyLoop<string>(async () => {
-      calls += 1;
-      if (calls === 1) throw new Error('nft busy');
-    }, (e) => errors.push(e), 20);
+    const loop = new ApplyLoop<string>(
+      async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('nft busy');
+      },
+      (e) => errors.push(e),
+      20,
+    );
     loop.submit('map');
     await new Promise((r) => setTimeout(r, 80));
     await loop.idle();
@@ -32,10 +39,14 @@ describe('the apply loop', () => {
 
   it('stops retrying when stopped', async () => {
     let calls = 0;
-    const loop = new ApplyLoop<string>(async () => {
-      calls += 1;
-      throw new Error('down');
-    }, () => {}, 20);
+    const loop = new ApplyLoop<string>(
+      async () => {
+        calls += 1;
+        throw new Error('down');
+      },
+      () => {},
+      20,
+    );
     loop.submit('map');
     await loop.idle();
     loop.stop();
@@ -46,10 +57,13 @@ describe('the apply loop', () => {
   it('applies the latest value again on request, but never over a newer pending one', async () => {
     const applied: string[] = [];
     let release: (() => void) | undefined;
-    const loop = new ApplyLoop<string>(async (v) => {
-      applied.push(v);
-      if (v === 'v2') await new Promise<void>((r) => (release = r));
-    }, () => {});
+    const loop = new ApplyLoop<string>(
+      async (v) => {
+        applied.push(v);
+        if (v === 'v2') await new Promise<void>((r) => (release = r));
+      },
+      () => {},
+    );
     loop.again(); // nothing applied yet: nothing to repeat
     loop.submit('v1');
     await loop.idle();

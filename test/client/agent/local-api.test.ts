@@ -27,8 +27,19 @@ describe('the agent local API', () => {
   afterAll(() => server.stop());
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trellis-api-'));
-    const engine = new Engine({ iface: 'trtest0', meshRanges: ['100.64.0.0/10'], openDevice: () => Promise.reject(new Error('no device in this test')) });
-    const agent = new Agent({ stateDir: dir, iface: 'trtest0', listenPort: 41641, meshRanges: ['100.64.0.0/10'], engine, logger: pino({ level: 'silent' }) });
+    const engine = new Engine({
+      iface: 'trtest0',
+      meshRanges: ['100.64.0.0/10'],
+      openDevice: () => Promise.reject(new Error('no device in this test')),
+    });
+    const agent = new Agent({
+      stateDir: dir,
+      iface: 'trtest0',
+      listenPort: 41641,
+      meshRanges: ['100.64.0.0/10'],
+      engine,
+      logger: pino({ level: 'silent' }),
+    });
     await agent.start();
     api = new LocalApi(agent, { socketPath: socket() });
     await api.listen();
@@ -48,18 +59,34 @@ describe('the agent local API', () => {
   });
 
   it('refuses up without a server or a credential, saying what to pass', async () => {
-    await expect(client.up({})).rejects.toMatchObject({ code: 'agent.bad_request', message: expect.stringContaining('--server URL') });
-    await expect(client.up({ serverUrl: server.url })).rejects.toMatchObject({ code: 'agent.not_logged_in', message: expect.stringContaining('--auth-key') });
+    await expect(client.up({})).rejects.toMatchObject({
+      code: 'agent.bad_request',
+      message: expect.stringContaining('--server URL'),
+    });
+    await expect(client.up({ serverUrl: server.url })).rejects.toMatchObject({
+      code: 'agent.not_logged_in',
+      message: expect.stringContaining('--auth-key'),
+    });
   });
 
   it('validates the request body at the boundary and names the field', async () => {
-    await expect(client.up({ serverUrl: 'ftp://x', credential: { type: 'preauth-key', key: 'k' } })).rejects.toMatchObject({ code: 'agent.bad_request', message: expect.stringMatching(/^serverUrl: /) });
-    await expect(client.up({ credential: { type: 'password', key: 'k' } as never })).rejects.toMatchObject({ code: 'agent.bad_request', message: expect.stringMatching(/^credential\.type: /) });
+    await expect(
+      client.up({ serverUrl: 'ftp://x', credential: { type: 'preauth-key', key: 'k' } }),
+    ).rejects.toMatchObject({ code: 'agent.bad_request', message: expect.stringMatching(/^serverUrl: /) });
+    await expect(client.up({ credential: { type: 'password', key: 'k' } as never })).rejects.toMatchObject({
+      code: 'agent.bad_request',
+      message: expect.stringMatching(/^credential\.type: /),
+    });
   });
 
   it('passes on the server refusing a credential, without echoing the secret', async () => {
-    const err = await client.up({ serverUrl: server.url, credential: { type: 'preauth-key', key: 'trellis-preauth-not-a-real-key' } }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'agent.join_failed', message: expect.stringContaining(`joining ${server.url} failed`) });
+    const err = await client
+      .up({ serverUrl: server.url, credential: { type: 'preauth-key', key: 'trellis-preauth-not-a-real-key' } })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'agent.join_failed',
+      message: expect.stringContaining(`joining ${server.url} failed`),
+    });
     expect((err as Error).message).not.toContain('not-a-real-key');
     expect((await client.status()).state).toBe('needs-login');
   });
@@ -69,13 +96,37 @@ describe('the agent local API', () => {
   });
 
   it('refuses to start a second agent on a socket that answers', async () => {
-    const engine = new Engine({ iface: 'trtest1', meshRanges: [], openDevice: () => Promise.reject(new Error('unused')) });
-    const other = new LocalApi(new Agent({ stateDir: dir, iface: 'trtest1', listenPort: 1, meshRanges: [], engine, logger: pino({ level: 'silent' }) }), { socketPath: socket() });
+    const engine = new Engine({
+      iface: 'trtest1',
+      meshRanges: [],
+      openDevice: () => Promise.reject(new Error('unused')),
+    });
+    const other = new LocalApi(
+      new Agent({
+        stateDir: dir,
+        iface: 'trtest1',
+        listenPort: 1,
+        meshRanges: [],
+        engine,
+        logger: pino({ level: 'silent' }),
+      }),
+      { socketPath: socket() },
+    );
     await expect(other.listen()).rejects.toMatchObject({ code: 'agent.unavailable' });
-    await new Promise<void>((resolve, reject) => connect(socket()).once('connect', function (this: import('node:net').Socket) { this.destroy(); resolve(); }).once('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      connect(socket())
+        .once('connect', function (this: import('node:net').Socket) {
+          this.destroy();
+          resolve();
+        })
+        .once('error', reject),
+    );
   });
 
   it('tells the CLI how to start the agent when none is running', async () => {
-    await expect(new LocalApiClient(join(dir, 'nothing.sock')).status()).rejects.toMatchObject({ code: 'agent.unavailable', message: expect.stringContaining('trellis agent') });
+    await expect(new LocalApiClient(join(dir, 'nothing.sock')).status()).rejects.toMatchObject({
+      code: 'agent.unavailable',
+      message: expect.stringContaining('trellis agent'),
+    });
   });
 });

@@ -6,22 +6,36 @@ import type { Peer, SelfNode } from '../../../protocol/node.ts';
 
 const key = () => generateKeyPair().publicKey;
 const peer = (id: string, n: number, extra: Partial<Peer> = {}): Peer => ({
-  id, name: id, wireguardKey: key(), addresses: [`100.64.0.${n}/32`], allowedIPs: [`100.64.0.${n}/32`],
-  endpoints: [`10.0.0.${n}:41641`], tags: [], online: true, ...extra,
+  id,
+  name: id,
+  wireguardKey: key(),
+  addresses: [`100.64.0.${n}/32`],
+  allowedIPs: [`100.64.0.${n}/32`],
+  endpoints: [`10.0.0.${n}:41641`],
+  tags: [],
+  online: true,
+  ...extra,
 });
 const self: SelfNode = {
-  ...peer('me', 1, { observedEndpoint: '198.51.100.7:61000' }), machineKey: key(), ipv4: '100.64.0.1', ipv6: 'fd7a:115c:a1e0::1',
-  ephemeral: false, advertisedRoutes: [], approvedRoutes: [],
+  ...peer('me', 1, { observedEndpoint: '198.51.100.7:61000' }),
+  machineKey: key(),
+  ipv4: '100.64.0.1',
+  ipv6: 'fd7a:115c:a1e0::1',
+  ephemeral: false,
+  advertisedRoutes: [],
+  approvedRoutes: [],
 };
 const own = generateKeyPair();
 const opts = { privateKey: own.privateKey, listenPort: 41641, serverHost: '203.0.113.5' };
 const serverKey = key();
 const relay: RelayConfig = { udpPort: 3478, wsPath: '/relay', wireguardKey: serverKey };
 
-describe('reconfig with the server\'s relay in the map', () => {
+describe("reconfig with the server's relay in the map", () => {
   it('adds the server as a peer: its key, the control host with the relay port, no allowed IPs, a keepalive', () => {
     const c = reconfig({ self, peers: [], packetFilter: [], relay }, opts);
-    expect(c.peers).toEqual([{ publicKey: serverKey, allowedIPs: [], endpoint: '203.0.113.5:3478', persistentKeepalive: SERVER_KEEPALIVE_S }]);
+    expect(c.peers).toEqual([
+      { publicKey: serverKey, allowedIPs: [], endpoint: '203.0.113.5:3478', persistentKeepalive: SERVER_KEEPALIVE_S },
+    ]);
     expect(SERVER_KEEPALIVE_S).toBe(25);
     // Nothing of the mesh is routed to the server.
     expect(c.peerRoutes).toEqual([]);
@@ -40,7 +54,10 @@ describe('reconfig with the server\'s relay in the map', () => {
   it('puts a peer on the direct path the path manager found for it, the others on the relay', () => {
     const lan = peer('lan', 2, { endpoints: ['192.168.7.20:41641'] });
     const far = peer('far', 3, { endpoints: ['10.9.0.3:41641'], observedEndpoint: '203.0.113.77:1000' });
-    const directPaths = new Map([[lan.wireguardKey, '192.168.7.20:41641'], [key(), '192.0.2.1:1']]);
+    const directPaths = new Map([
+      [lan.wireguardKey, '192.168.7.20:41641'],
+      [key(), '192.0.2.1:1'],
+    ]);
     const c = reconfig({ self, peers: [lan, far], packetFilter: [], relay }, { ...opts, directPaths });
     const endpoint = (p: Peer) => c.peers.find((x) => x.publicKey === p.wireguardKey)!.endpoint;
     expect(endpoint(lan)).toBe('192.168.7.20:41641');
@@ -82,7 +99,7 @@ describe('reconfig with the server\'s relay in the map', () => {
     }
   });
 
-  it('skips a map peer that carries the server\'s key, so the device config stays unambiguous', () => {
+  it("skips a map peer that carries the server's key, so the device config stays unambiguous", () => {
     const impostor = peer('b', 2, { wireguardKey: serverKey });
     const c = reconfig({ self, peers: [impostor], packetFilter: [], relay }, opts);
     expect(c.peers).toHaveLength(1);
@@ -94,28 +111,43 @@ describe('reconfig with the relay reached through the WebSocket bridge', () => {
   const relay: RelayConfig = { udpPort: 3478, wsPath: '/relay', wireguardKey: serverKey, endpoint: '203.0.113.5:3478' };
   const BRIDGE = '127.0.0.1:50123';
 
-  it('gives the bridge\'s local endpoint to the server peer and to every peer on the relay', () => {
+  it("gives the bridge's local endpoint to the server peer and to every peer on the relay", () => {
     const peers = [peer('a', 2), peer('b', 3)];
-    const c = reconfig({ self, peers, packetFilter: [], relay }, { privateKey: own.privateKey, listenPort: 41641, relayEndpoint: BRIDGE });
+    const c = reconfig(
+      { self, peers, packetFilter: [], relay },
+      { privateKey: own.privateKey, listenPort: 41641, relayEndpoint: BRIDGE },
+    );
     expect(c.peers.map((p) => p.endpoint)).toEqual([BRIDGE, BRIDGE, BRIDGE]);
     expect(c.peers[0]).toMatchObject({ publicKey: serverKey, allowedIPs: [], persistentKeepalive: 25 });
   });
 
   it('needs no resolvable server address for it', () => {
-    const c = reconfig({ self, peers: [], packetFilter: [], relay: { ...relay, endpoint: undefined } }, { privateKey: own.privateKey, listenPort: 41641, relayEndpoint: BRIDGE });
+    const c = reconfig(
+      { self, peers: [], packetFilter: [], relay: { ...relay, endpoint: undefined } },
+      { privateKey: own.privateKey, listenPort: 41641, relayEndpoint: BRIDGE },
+    );
     expect(c.peers[0]?.endpoint).toBe(BRIDGE);
   });
 
   it('leaves a peer on the direct path the path manager found on its direct address', () => {
     const lan = peer('lan', 4, { endpoints: ['192.168.1.4:41641'], observedEndpoint: '198.51.100.7:62000' });
-    const c = reconfig({ self, peers: [lan], packetFilter: [], relay }, {
-      privateKey: own.privateKey, listenPort: 41641, relayEndpoint: BRIDGE, directPaths: new Map([[lan.wireguardKey, '192.168.1.4:41641']]),
-    });
+    const c = reconfig(
+      { self, peers: [lan], packetFilter: [], relay },
+      {
+        privateKey: own.privateKey,
+        listenPort: 41641,
+        relayEndpoint: BRIDGE,
+        directPaths: new Map([[lan.wireguardKey, '192.168.1.4:41641']]),
+      },
+    );
     expect(c.peers.find((p) => p.publicKey === lan.wireguardKey)?.endpoint).toBe('192.168.1.4:41641');
   });
 
   it('has no effect without a relay in the map', () => {
-    const c = reconfig({ self, peers: [peer('a', 2)], packetFilter: [] }, { privateKey: own.privateKey, listenPort: 41641, relayEndpoint: BRIDGE });
+    const c = reconfig(
+      { self, peers: [peer('a', 2)], packetFilter: [] },
+      { privateKey: own.privateKey, listenPort: 41641, relayEndpoint: BRIDGE },
+    );
     expect(c.peers.map((p) => p.endpoint)).toEqual(['10.0.0.2:41641']);
   });
 });

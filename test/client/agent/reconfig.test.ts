@@ -6,12 +6,24 @@ import type { Peer, SelfNode } from '../../../protocol/node.ts';
 
 const key = () => generateKeyPair().publicKey;
 const peer = (id: string, n: number, extra: Partial<Peer> = {}): Peer => ({
-  id, name: id, wireguardKey: key(), addresses: [`100.64.0.${n}/32`, `fd7a:115c:a1e0::${n}/128`],
-  allowedIPs: [`100.64.0.${n}/32`, `fd7a:115c:a1e0::${n}/128`], endpoints: [`10.0.0.${n}:41641`, `[2001:db8::${n}]:41641`],
-  tags: [], online: true, ...extra,
+  id,
+  name: id,
+  wireguardKey: key(),
+  addresses: [`100.64.0.${n}/32`, `fd7a:115c:a1e0::${n}/128`],
+  allowedIPs: [`100.64.0.${n}/32`, `fd7a:115c:a1e0::${n}/128`],
+  endpoints: [`10.0.0.${n}:41641`, `[2001:db8::${n}]:41641`],
+  tags: [],
+  online: true,
+  ...extra,
 });
 const self: SelfNode = {
-  ...peer('me', 1), machineKey: key(), ipv4: '100.64.0.1', ipv6: 'fd7a:115c:a1e0::1', ephemeral: false, advertisedRoutes: [], approvedRoutes: [],
+  ...peer('me', 1),
+  machineKey: key(),
+  ipv4: '100.64.0.1',
+  ipv6: 'fd7a:115c:a1e0::1',
+  ephemeral: false,
+  advertisedRoutes: [],
+  approvedRoutes: [],
 };
 const own = generateKeyPair();
 const opts = { privateKey: own.privateKey, listenPort: 41641 };
@@ -25,7 +37,9 @@ describe('reconfig: from the network map to what the engine applies', () => {
   });
 
   it('takes the mesh ranges from the map when it names them, and leaves them to the engine otherwise', () => {
-    expect(reconfig({ self, peers: [], packetFilter: [], meshRanges: ['10.123.0.0/16', 'fd00:7:7::/48'] }, opts).meshRanges).toEqual(['10.123.0.0/16', 'fd00:7:7::/48']);
+    expect(
+      reconfig({ self, peers: [], packetFilter: [], meshRanges: ['10.123.0.0/16', 'fd00:7:7::/48'] }, opts).meshRanges,
+    ).toEqual(['10.123.0.0/16', 'fd00:7:7::/48']);
     expect(reconfig({ self, peers: [], packetFilter: [] }, opts)).not.toHaveProperty('meshRanges');
   });
 
@@ -43,14 +57,20 @@ describe('reconfig: from the network map to what the engine applies', () => {
   it('routes every peer allowed IP, subnet routes included, once each', () => {
     const b = peer('b', 2, { allowedIPs: ['100.64.0.2/32', '10.20.0.0/16'] });
     const d = peer('d', 4, { allowedIPs: ['100.64.0.4/32', '10.20.0.0/16'] });
-    expect(reconfig({ self, peers: [b, d], packetFilter: [] }, opts).peerRoutes).toEqual(['10.20.0.0/16', '100.64.0.2/32', '100.64.0.4/32']);
+    expect(reconfig({ self, peers: [b, d], packetFilter: [] }, opts).peerRoutes).toEqual([
+      '10.20.0.0/16',
+      '100.64.0.2/32',
+      '100.64.0.4/32',
+    ]);
   });
 
   it('skips a peer carrying our own key or a key already used, so the device config stays unambiguous', () => {
     const b = peer('b', 2);
     const twin = { ...peer('c', 3), wireguardKey: b.wireguardKey };
     const mirror = { ...peer('d', 4), wireguardKey: self.wireguardKey };
-    expect(reconfig({ self, peers: [twin, mirror, b], packetFilter: [] }, opts).peers.map((p) => p.allowedIPs[0])).toEqual(['100.64.0.2/32']);
+    expect(
+      reconfig({ self, peers: [twin, mirror, b], packetFilter: [] }, opts).peers.map((p) => p.allowedIPs[0]),
+    ).toEqual(['100.64.0.2/32']);
   });
 
   it('orders peers by id, so the same map always gives the same config', () => {
@@ -62,7 +82,9 @@ describe('reconfig: from the network map to what the engine applies', () => {
   });
 
   it('passes the inbound filter through untouched (the server compiled it; the firewall enforces it)', () => {
-    const filter: FilterRule[] = [{ srcIPs: ['100.64.0.2'], dstPorts: [{ ip: '100.64.0.1', ports: { first: 80, last: 80 } }], ipProto: [6] }];
+    const filter: FilterRule[] = [
+      { srcIPs: ['100.64.0.2'], dstPorts: [{ ip: '100.64.0.1', ports: { first: 80, last: 80 } }], ipProto: [6] },
+    ];
     expect(reconfig({ self, peers: [], packetFilter: filter }, opts).filter).toEqual(filter);
   });
 

@@ -7,15 +7,36 @@ import type { SelfNode } from '../../../protocol/node.ts';
 const HOUR = 3_600_000;
 const now = Date.parse('2026-11-22T10:00:00Z');
 const self = (keyExpiry?: number): SelfNode => ({
-  id: 'n-me', name: 'me', wireguardKey: generateKeyPair().publicKey, machineKey: generateKeyPair().publicKey, addresses: ['100.64.0.1/32'], allowedIPs: ['100.64.0.1/32'],
-  endpoints: [], tags: [], online: true, user: 'me@example.com', ipv4: '100.64.0.1', ipv6: 'fd7a:115c:a1e0::1', ephemeral: false, advertisedRoutes: [], approvedRoutes: [],
+  id: 'n-me',
+  name: 'me',
+  wireguardKey: generateKeyPair().publicKey,
+  machineKey: generateKeyPair().publicKey,
+  addresses: ['100.64.0.1/32'],
+  allowedIPs: ['100.64.0.1/32'],
+  endpoints: [],
+  tags: [],
+  online: true,
+  user: 'me@example.com',
+  ipv4: '100.64.0.1',
+  ipv6: 'fd7a:115c:a1e0::1',
+  ephemeral: false,
+  advertisedRoutes: [],
+  approvedRoutes: [],
   ...(keyExpiry !== undefined && { keyExpiry: new Date(keyExpiry).toISOString() }),
 });
-const view = (o: { expiry?: number; signedInAt?: number; workload?: boolean }) => statusView({
-  state: 'running', connected: true, iface: 'trellis0', listenPort: 41641, mapVersion: 1, peers: [], now, self: self(o.expiry),
-  ...(o.signedInAt !== undefined && { signedInAt: o.signedInAt }),
-  ...(o.workload && { workload: { source: 'token file /t' } }),
-});
+const view = (o: { expiry?: number; signedInAt?: number; workload?: boolean }) =>
+  statusView({
+    state: 'running',
+    connected: true,
+    iface: 'trellis0',
+    listenPort: 41641,
+    mapVersion: 1,
+    peers: [],
+    now,
+    self: self(o.expiry),
+    ...(o.signedInAt !== undefined && { signedInAt: o.signedInAt }),
+    ...(o.workload && { workload: { source: 'token file /t' } }),
+  });
 
 describe('status: when a person must sign in again', () => {
   it('says nothing for a key without expiry or far from it', () => {
@@ -25,19 +46,24 @@ describe('status: when a person must sign in again', () => {
     expect(view({ expiry: now + 50 * 60_000, signedInAt: now - 10 * 60_000 }).signIn).toBeUndefined();
   });
 
-  it('asks for a sign-in in the last fifth of the key\'s lifetime, at most a day ahead', () => {
+  it("asks for a sign-in in the last fifth of the key's lifetime, at most a day ahead", () => {
     expect(view({ expiry: now + 10 * 60_000, signedInAt: now - 50 * 60_000 }).signIn).toEqual({
-      state: 'soon', message: 'this node\'s key expires in 10 min (at 2026-11-22T10:10:00.000Z): renew it with trellis up --login',
+      state: 'soon',
+      message: "this node's key expires in 10 min (at 2026-11-22T10:10:00.000Z): renew it with trellis up --login",
     });
     // A 90-day key: a day ahead, not 18 days.
     expect(view({ expiry: now + 25 * HOUR, signedInAt: now - 89 * 24 * HOUR }).signIn).toBeUndefined();
-    expect(view({ expiry: now + 23 * HOUR, signedInAt: now - 89 * 24 * HOUR }).signIn?.message).toContain('expires in 23 h 0 min');
+    expect(view({ expiry: now + 23 * HOUR, signedInAt: now - 89 * 24 * HOUR }).signIn?.message).toContain(
+      'expires in 23 h 0 min',
+    );
   });
 
   it('says the key expired once it has, and prints it in trellis status', () => {
     const s = view({ expiry: now - 1000, signedInAt: now - HOUR });
     expect(s.signIn).toMatchObject({ state: 'expired' });
-    expect(formatStatus(s, new Date(now))).toContain('sign in: this node\'s key expired at 2026-11-22T09:59:59.000Z: sign in again with trellis up --login\n');
+    expect(formatStatus(s, new Date(now))).toContain(
+      "sign in: this node's key expired at 2026-11-22T09:59:59.000Z: sign in again with trellis up --login\n",
+    );
   });
 
   it('never asks a workload, which renews itself from its token source', () => {
@@ -47,7 +73,14 @@ describe('status: when a person must sign in again', () => {
   });
 
   it('tells a node that has not joined how to', () => {
-    const s = statusView({ state: 'needs-login', connected: false, iface: 'trellis0', listenPort: 41641, mapVersion: -1, peers: [] });
+    const s = statusView({
+      state: 'needs-login',
+      connected: false,
+      iface: 'trellis0',
+      listenPort: 41641,
+      mapVersion: -1,
+      peers: [],
+    });
     expect(formatStatus(s, new Date(now))).toContain('sign in: trellis up --login (or --auth-key KEY)\n');
   });
 });

@@ -28,7 +28,10 @@ describe('signing a person in through the agent', () => {
   let client: LocalApiClient;
 
   beforeAll(async () => {
-    idp = await startTestIdp({ alice: { email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['eng'] } }, () => callbackUrl);
+    idp = await startTestIdp(
+      { alice: { email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['eng'] } },
+      () => callbackUrl,
+    );
     server = await startTestServer({ nodes: { keyExpirySeconds: KEY_EXPIRY_S }, oidc: idpConfig(idp) });
     callbackUrl = `${server.url}/login/callback`;
   });
@@ -38,8 +41,19 @@ describe('signing a person in through the agent', () => {
   });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trellis-signin-'));
-    const engine = new Engine({ iface: 'trtest0', meshRanges: ['100.64.0.0/10'], openDevice: () => Promise.reject(new Error('no device in this test')) });
-    const agent = new Agent({ stateDir: dir, iface: 'trtest0', listenPort: 41641, meshRanges: ['100.64.0.0/10'], engine, logger: pino({ level: 'silent' }) });
+    const engine = new Engine({
+      iface: 'trtest0',
+      meshRanges: ['100.64.0.0/10'],
+      openDevice: () => Promise.reject(new Error('no device in this test')),
+    });
+    const agent = new Agent({
+      stateDir: dir,
+      iface: 'trtest0',
+      listenPort: 41641,
+      meshRanges: ['100.64.0.0/10'],
+      engine,
+      logger: pino({ level: 'silent' }),
+    });
     await agent.start();
     api = new LocalApi(agent, { socketPath: join(dir, 'agent.sock') });
     await api.listen();
@@ -62,16 +76,24 @@ describe('signing a person in through the agent', () => {
   it('prints the URL and code, waits, and joins as the person once they signed in; expiry and renewal keep the node', async () => {
     const out: string[] = [];
     let signing: Promise<void> | undefined;
-    const status = await signInThroughAgent(client, { serverUrl: server.url, hostname: 'alice-laptop', waitMs: 0 }, {
-      write: (t) => out.push(t),
-      open: (url) => {
-        signing = personSignsIn(url);
-        return false; // as on a machine without a display
+    const status = await signInThroughAgent(
+      client,
+      { serverUrl: server.url, hostname: 'alice-laptop', waitMs: 0 },
+      {
+        write: (t) => out.push(t),
+        open: (url) => {
+          signing = personSignsIn(url);
+          return false; // as on a machine without a display
+        },
       },
-    });
+    );
     await signing;
     const printed = out.join('');
-    expect(printed).toMatch(new RegExp(`^To sign in, open ${server.url}/login/\\S+\\n\\(the page shows the code \\S+; continue only if it matches\\)\\nWaiting`));
+    expect(printed).toMatch(
+      new RegExp(
+        `^To sign in, open ${server.url}/login/\\S+\\n\\(the page shows the code \\S+; continue only if it matches\\)\\nWaiting`,
+      ),
+    );
     expect(status.self).toMatchObject({ name: 'alice-laptop', user: 'alice@example.com', tags: [] });
     const expiry = Date.parse(status.keyExpiry!);
     expect(expiry - Date.now()).toBeGreaterThan((KEY_EXPIRY_S - 60) * 1000);
@@ -88,15 +110,28 @@ describe('signing a person in through the agent', () => {
     expect(after).toMatchObject({ state: 'needs-login', lastError: expect.stringContaining('sign in again') });
 
     // `trellis up --login` again: the same node, the same addresses, a new expiry.
-    const again = await signInThroughAgent(client, { waitMs: 0 }, { write: () => undefined, open: (url) => ((signing = personSignsIn(url)), true) });
+    const again = await signInThroughAgent(
+      client,
+      { waitMs: 0 },
+      { write: () => undefined, open: (url) => ((signing = personSignsIn(url)), true) },
+    );
     await signing;
-    expect(again.self).toMatchObject({ id: status.self!.id, ipv4: status.self!.ipv4, ipv6: status.self!.ipv6, user: 'alice@example.com' });
+    expect(again.self).toMatchObject({
+      id: status.self!.id,
+      ipv4: status.self!.ipv4,
+      ipv6: status.self!.ipv6,
+      user: 'alice@example.com',
+    });
     expect(Date.parse(again.keyExpiry!)).toBeGreaterThan(Date.now());
   }, 30_000);
 
-  it('hands the device flow\'s user code to the CLI', async () => {
+  it("hands the device flow's user code to the CLI", async () => {
     const started = await client.login({ serverUrl: server.url, hostname: 'headless', device: true, waitMs: 0 });
-    expect(started.prompt).toMatchObject({ mode: 'device', userCode: expect.stringMatching(/\S/), url: expect.stringContaining(idp.issuer) });
+    expect(started.prompt).toMatchObject({
+      mode: 'device',
+      userCode: expect.stringMatching(/\S/),
+      url: expect.stringContaining(idp.issuer),
+    });
     expect(await client.waitLogin(started.id, 100)).toEqual({ status: 'pending' });
     await new FormUser().signInAtProvider(started.prompt.url, 'alice', '');
     let answer = await client.waitLogin(started.id, 20_000);
@@ -116,6 +151,9 @@ describe('signing a person in through the agent', () => {
   });
 
   it('says what went wrong when the server cannot sign anyone in (an unknown provider)', async () => {
-    await expect(client.login({ serverUrl: server.url, provider: 'nope' })).rejects.toMatchObject({ code: 'agent.join_failed', message: expect.stringContaining(`signing in at ${server.url} failed`) });
+    await expect(client.login({ serverUrl: server.url, provider: 'nope' })).rejects.toMatchObject({
+      code: 'agent.join_failed',
+      message: expect.stringContaining(`signing in at ${server.url} failed`),
+    });
   });
 });

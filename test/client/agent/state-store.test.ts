@@ -18,7 +18,13 @@ describe('the state directory', () => {
   it('is reachable but not listable by others, and every file in it is 0600', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o711);
     store.writeKeys({ machinePrivateKey: 'm', wireguardPrivateKey: 'w' });
-    store.writeNode({ serverUrl: 'http://s', hostname: 'h', advertiseRoutes: [], advertiseTags: [], wantRunning: true });
+    store.writeNode({
+      serverUrl: 'http://s',
+      hostname: 'h',
+      advertiseRoutes: [],
+      advertiseTags: [],
+      wantRunning: true,
+    });
     for (const f of ['keys.json', 'node.json']) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
   });
 
@@ -30,14 +36,27 @@ describe('the state directory', () => {
 
   it('names the file and the field when a file is damaged', () => {
     writeFileSync(join(dir, 'node.json'), '{"serverUrl": 1}');
-    expect(() => store.readNode()).toThrow(expect.objectContaining({ code: 'agent.state_unreadable', message: expect.stringContaining(`${join(dir, 'node.json')}: serverUrl:`) }));
+    expect(() => store.readNode()).toThrow(
+      expect.objectContaining({
+        code: 'agent.state_unreadable',
+        message: expect.stringContaining(`${join(dir, 'node.json')}: serverUrl:`),
+      }),
+    );
     writeFileSync(join(dir, 'map.json'), '{');
-    expect(() => store.readMap()).toThrow(expect.objectContaining({ code: 'agent.state_unreadable', message: expect.stringContaining('is not JSON') }));
+    expect(() => store.readMap()).toThrow(
+      expect.objectContaining({ code: 'agent.state_unreadable', message: expect.stringContaining('is not JSON') }),
+    );
   });
 
   it('forgets the node but keeps the keys unless told', () => {
     store.writeKeys({ machinePrivateKey: 'm', wireguardPrivateKey: 'w' });
-    store.writeNode({ serverUrl: 'http://s', hostname: 'h', advertiseRoutes: [], advertiseTags: [], wantRunning: true });
+    store.writeNode({
+      serverUrl: 'http://s',
+      hostname: 'h',
+      advertiseRoutes: [],
+      advertiseTags: [],
+      wantRunning: true,
+    });
     store.forget();
     expect(store.readNode()).toBeUndefined();
     expect(store.readKeys()).toBeDefined();
@@ -48,8 +67,25 @@ describe('the state directory', () => {
   it('keeps the relay with the saved map, so a restarted agent resumes on it; a map saved before relays still reads', () => {
     const key = generateKeyPair().publicKey;
     const saved: SavedMap = {
-      version: 3, packetFilter: [], peers: [],
-      self: { id: 'n1', name: 'a', wireguardKey: key, machineKey: key, addresses: [], allowedIPs: [], endpoints: [], tags: [], online: true, ipv4: '100.64.0.1', ipv6: 'fd7a:115c:a1e0::1', ephemeral: false, advertisedRoutes: [], approvedRoutes: [] },
+      version: 3,
+      packetFilter: [],
+      peers: [],
+      self: {
+        id: 'n1',
+        name: 'a',
+        wireguardKey: key,
+        machineKey: key,
+        addresses: [],
+        allowedIPs: [],
+        endpoints: [],
+        tags: [],
+        online: true,
+        ipv4: '100.64.0.1',
+        ipv6: 'fd7a:115c:a1e0::1',
+        ephemeral: false,
+        advertisedRoutes: [],
+        approvedRoutes: [],
+      },
       relay: { udpPort: 3478, wsPath: '/relay', wireguardKey: key },
     };
     store.writeMap(saved);

@@ -6,24 +6,66 @@ import type { Peer, SelfNode } from '../../../protocol/node.ts';
 
 const key = () => generateKeyPair().publicKey;
 const peer = (name: string, n: number, extra: Partial<Peer> = {}): Peer => ({
-  id: `n-${name}`, name, wireguardKey: key(), addresses: [`100.64.0.${n}/32`], allowedIPs: [`100.64.0.${n}/32`], endpoints: [], tags: [], online: true, ...extra,
+  id: `n-${name}`,
+  name,
+  wireguardKey: key(),
+  addresses: [`100.64.0.${n}/32`],
+  allowedIPs: [`100.64.0.${n}/32`],
+  endpoints: [],
+  tags: [],
+  online: true,
+  ...extra,
 });
-const self: SelfNode = { ...peer('me', 1, { user: 'me@example.com' }), machineKey: key(), ipv4: '100.64.0.1', ipv6: 'fd7a:115c:a1e0::1', ephemeral: false, advertisedRoutes: [], approvedRoutes: [] };
+const self: SelfNode = {
+  ...peer('me', 1, { user: 'me@example.com' }),
+  machineKey: key(),
+  ipv4: '100.64.0.1',
+  ipv6: 'fd7a:115c:a1e0::1',
+  ephemeral: false,
+  advertisedRoutes: [],
+  approvedRoutes: [],
+};
 const web = peer('web', 2, { tags: ['tag:web'] });
 const db = peer('db', 3, { user: 'ops@example.com' });
-const base = { state: 'running' as const, connected: true, iface: 'trellis0', listenPort: 41641, mapVersion: 7, serverUrl: 'https://t.example.com', self };
+const base = {
+  state: 'running' as const,
+  connected: true,
+  iface: 'trellis0',
+  listenPort: 41641,
+  mapVersion: 7,
+  serverUrl: 'https://t.example.com',
+  self,
+};
 
 describe('status: the map joined with what WireGuard reports', () => {
   const handshake = new Date('2026-11-22T10:00:00Z');
   const device = {
-    listenPort: 41641, fwmark: 0,
-    peers: [{ publicKey: web.wireguardKey, hasPresharedKey: false, endpoint: '10.0.0.2:41641', lastHandshake: handshake, rxBytes: 2048, txBytes: 1536, persistentKeepalive: 0, allowedIPs: web.allowedIPs }],
+    listenPort: 41641,
+    fwmark: 0,
+    peers: [
+      {
+        publicKey: web.wireguardKey,
+        hasPresharedKey: false,
+        endpoint: '10.0.0.2:41641',
+        lastHandshake: handshake,
+        rxBytes: 2048,
+        txBytes: 1536,
+        persistentKeepalive: 0,
+        allowedIPs: web.allowedIPs,
+      },
+    ],
   };
 
   it('takes endpoint, handshake and transfer from the device, by public key; peers sorted by name', () => {
     const s = statusView({ ...base, peers: [web, db], device });
     expect(s.peers.map((p) => p.name)).toEqual(['db', 'web']);
-    expect(s.peers[1]).toMatchObject({ endpoint: '10.0.0.2:41641', lastHandshake: '2026-11-22T10:00:00.000Z', rxBytes: 2048, txBytes: 1536, tags: ['tag:web'] });
+    expect(s.peers[1]).toMatchObject({
+      endpoint: '10.0.0.2:41641',
+      lastHandshake: '2026-11-22T10:00:00.000Z',
+      rxBytes: 2048,
+      txBytes: 1536,
+      tags: ['tag:web'],
+    });
   });
 
   it('shows a peer the device does not have (yet) as never shaken hands, with no traffic', () => {
@@ -33,10 +75,19 @@ describe('status: the map joined with what WireGuard reports', () => {
     expect(db0).not.toHaveProperty('endpoint');
   });
 
-  it('names each peer\'s path as the path manager holds it (direct, or the relay, also while a trial points elsewhere), with the measured latency', () => {
+  it("names each peer's path as the path manager holds it (direct, or the relay, also while a trial points elsewhere), with the measured latency", () => {
     const relayed = peer('relayed', 4);
-    const withRelayed = { ...device, peers: [...device.peers, { ...device.peers[0]!, publicKey: relayed.wireguardKey, endpoint: '203.0.113.5:3478' }] };
-    const s = statusView({ ...base, peers: [web, relayed, db], device: withRelayed, relayEndpoint: '203.0.113.5:3478', paths: (id) => (id === web.id ? { direct: '10.0.0.2:41641', latencyMs: 1.234 } : undefined) });
+    const withRelayed = {
+      ...device,
+      peers: [...device.peers, { ...device.peers[0]!, publicKey: relayed.wireguardKey, endpoint: '203.0.113.5:3478' }],
+    };
+    const s = statusView({
+      ...base,
+      peers: [web, relayed, db],
+      device: withRelayed,
+      relayEndpoint: '203.0.113.5:3478',
+      paths: (id) => (id === web.id ? { direct: '10.0.0.2:41641', latencyMs: 1.234 } : undefined),
+    });
     const byName = Object.fromEntries(s.peers.map((p) => [p.name, p]));
     expect(byName.web).toMatchObject({ path: 'direct', endpoint: '10.0.0.2:41641', latencyMs: 1.2 });
     expect(byName.relayed).toMatchObject({ path: 'relay', endpoint: '203.0.113.5:3478' });
@@ -46,39 +97,64 @@ describe('status: the map joined with what WireGuard reports', () => {
 
   it('prints one line per peer for people, and says when the server is away', () => {
     const relayed = peer('relayed', 4);
-    const withRelayed = { ...device, peers: [...device.peers, { ...device.peers[0]!, publicKey: relayed.wireguardKey, endpoint: '203.0.113.5:3478', rxBytes: 0, txBytes: 0 }] };
-    const view = statusView({ ...base, connected: false, peers: [web, db, relayed], device: withRelayed, relayEndpoint: '203.0.113.5:3478', paths: (id) => (id === web.id ? { direct: '10.0.0.2:41641', latencyMs: 3.25 } : undefined) });
+    const withRelayed = {
+      ...device,
+      peers: [
+        ...device.peers,
+        { ...device.peers[0]!, publicKey: relayed.wireguardKey, endpoint: '203.0.113.5:3478', rxBytes: 0, txBytes: 0 },
+      ],
+    };
+    const view = statusView({
+      ...base,
+      connected: false,
+      peers: [web, db, relayed],
+      device: withRelayed,
+      relayEndpoint: '203.0.113.5:3478',
+      paths: (id) => (id === web.id ? { direct: '10.0.0.2:41641', latencyMs: 3.25 } : undefined),
+    });
     const text = formatStatus(view, new Date('2026-11-22T10:00:42Z'));
-    expect(text).toBe([
-      'state:  running (server unreachable, last map in force) https://t.example.com',
-      'self:   me  100.64.0.1  fd7a:115c:a1e0::1  me@example.com  trellis0:41641',
-      'PEER     ADDRESSES   OWNER            PATH                    LATENCY  HANDSHAKE  TRANSFER',
-      'db       100.64.0.3  ops@example.com  -                       -        never      rx 0 B tx 0 B',
-      'relayed  100.64.0.4                   relay 203.0.113.5:3478  -        42s ago    rx 0 B tx 0 B',
-      'web      100.64.0.2  tag:web          direct 10.0.0.2:41641   3.3 ms   42s ago    rx 2.0 KiB tx 1.5 KiB',
-      '',
-    ].join('\n'));
+    expect(text).toBe(
+      [
+        'state:  running (server unreachable, last map in force) https://t.example.com',
+        'self:   me  100.64.0.1  fd7a:115c:a1e0::1  me@example.com  trellis0:41641',
+        'PEER     ADDRESSES   OWNER            PATH                    LATENCY  HANDSHAKE  TRANSFER',
+        'db       100.64.0.3  ops@example.com  -                       -        never      rx 0 B tx 0 B',
+        'relayed  100.64.0.4                   relay 203.0.113.5:3478  -        42s ago    rx 0 B tx 0 B',
+        'web      100.64.0.2  tag:web          direct 10.0.0.2:41641   3.3 ms   42s ago    rx 2.0 KiB tx 1.5 KiB',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('says how WireGuard reaches the relay: UDP, or the WebSocket where UDP is blocked', () => {
     expect(statusView({ ...base, peers: [], relayTransport: 'websocket' }).relayTransport).toBe('websocket');
     expect(statusView({ ...base, peers: [] })).not.toHaveProperty('relayTransport');
-    const lines = (t: 'udp' | 'websocket') => formatStatus(statusView({ ...base, peers: [], relayTransport: t }), new Date()).split('\n');
+    const lines = (t: 'udp' | 'websocket') =>
+      formatStatus(statusView({ ...base, peers: [], relayTransport: t }), new Date()).split('\n');
     expect(lines('websocket')[2]).toBe('relay:  over a WebSocket to the server (UDP to it is blocked)');
     expect(lines('udp')[2]).toBe('relay:  UDP');
     // A relayed peer's endpoint is then the local bridge: the path says WebSocket instead.
     const relayed = peer('relayed', 4);
     const bridge = '127.0.0.1:50123';
     const onBridge = { ...device, peers: [{ ...device.peers[0]!, publicKey: relayed.wireguardKey, endpoint: bridge }] };
-    const text = formatStatus(statusView({ ...base, peers: [relayed], device: onBridge, relayEndpoint: bridge, relayTransport: 'websocket' }), new Date());
+    const text = formatStatus(
+      statusView({ ...base, peers: [relayed], device: onBridge, relayEndpoint: bridge, relayTransport: 'websocket' }),
+      new Date(),
+    );
     expect(text).toContain('relay (WebSocket)');
     expect(text).not.toContain(bridge);
   });
 
-  it('says where the mesh\'s names are answered, and what to do when no system resolver asks there', () => {
-    const dns = (system: 'systemd-resolved' | 'none') => formatStatus(statusView({ ...base, peers: [], dns: { domain: 'mesh.example.internal', server: '100.100.100.100', system } }), new Date()).split('\n')[2];
+  it("says where the mesh's names are answered, and what to do when no system resolver asks there", () => {
+    const dns = (system: 'systemd-resolved' | 'none') =>
+      formatStatus(
+        statusView({ ...base, peers: [], dns: { domain: 'mesh.example.internal', server: '100.100.100.100', system } }),
+        new Date(),
+      ).split('\n')[2];
     expect(dns('systemd-resolved')).toBe('dns:    <name>.mesh.example.internal at 100.100.100.100');
-    expect(dns('none')).toBe('dns:    <name>.mesh.example.internal at 100.100.100.100; no systemd-resolved here: send mesh.example.internal to 100.100.100.100 in your resolver');
+    expect(dns('none')).toBe(
+      'dns:    <name>.mesh.example.internal at 100.100.100.100; no systemd-resolved here: send mesh.example.internal to 100.100.100.100 in your resolver',
+    );
     expect(statusView({ ...base, peers: [] })).not.toHaveProperty('dns');
   });
 });

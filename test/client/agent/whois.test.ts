@@ -4,21 +4,47 @@ import type { Peer, SelfNode } from '../../../protocol/node.ts';
 
 const K = 'A'.repeat(43) + '=';
 const node = (id: string, n: number, extra: Partial<Peer> = {}): Peer => ({
-  id, name: id, wireguardKey: K, addresses: [`100.64.0.${n}/32`, `fd7a:115c:a1e0::${n}/128`],
-  allowedIPs: [`100.64.0.${n}/32`, `fd7a:115c:a1e0::${n}/128`], endpoints: [], tags: [], online: true, ...extra,
+  id,
+  name: id,
+  wireguardKey: K,
+  addresses: [`100.64.0.${n}/32`, `fd7a:115c:a1e0::${n}/128`],
+  allowedIPs: [`100.64.0.${n}/32`, `fd7a:115c:a1e0::${n}/128`],
+  endpoints: [],
+  tags: [],
+  online: true,
+  ...extra,
 });
-const self: SelfNode = { ...node('me', 1, { user: 'me@example.com' }), machineKey: K, ipv4: '100.64.0.1', ipv6: 'fd7a:115c:a1e0::1', ephemeral: false, advertisedRoutes: [], approvedRoutes: [] };
+const self: SelfNode = {
+  ...node('me', 1, { user: 'me@example.com' }),
+  machineKey: K,
+  ipv4: '100.64.0.1',
+  ipv6: 'fd7a:115c:a1e0::1',
+  ephemeral: false,
+  advertisedRoutes: [],
+  approvedRoutes: [],
+};
 const web = node('web', 2, { tags: ['tag:web'] });
 const router = node('router', 3, { allowedIPs: ['100.64.0.3/32', '10.20.0.0/16'], user: 'ops@example.com' });
 const inner = node('inner', 4, { allowedIPs: ['100.64.0.4/32', '10.20.30.0/24'] });
 
 describe('whois: which node owns a mesh IP', () => {
   it('names the peer whose address it is, with its tags (a tagged node has no user)', () => {
-    expect(whois('100.64.0.2', self, [web]).node).toEqual({ id: 'web', name: 'web', self: false, addresses: web.addresses, tags: ['tag:web'], matched: '100.64.0.2/32' });
+    expect(whois('100.64.0.2', self, [web]).node).toEqual({
+      id: 'web',
+      name: 'web',
+      self: false,
+      addresses: web.addresses,
+      tags: ['tag:web'],
+      matched: '100.64.0.2/32',
+    });
   });
 
   it('knows this node itself, over IPv6 too, and its user', () => {
-    expect(whois('fd7a:115c:a1e0::1', self, [web]).node).toMatchObject({ name: 'me', self: true, user: 'me@example.com' });
+    expect(whois('fd7a:115c:a1e0::1', self, [web]).node).toMatchObject({
+      name: 'me',
+      self: true,
+      user: 'me@example.com',
+    });
   });
 
   it('finds the node routing a subnet, the most specific route winning', () => {
@@ -27,8 +53,12 @@ describe('whois: which node owns a mesh IP', () => {
   });
 
   it('says so when no node owns the address, and refuses what is not one address', () => {
-    expect(() => whois('100.64.0.99', self, [web])).toThrow(expect.objectContaining({ code: 'agent.not_found', message: 'no node in this node\'s map owns 100.64.0.99' }));
+    expect(() => whois('100.64.0.99', self, [web])).toThrow(
+      expect.objectContaining({ code: 'agent.not_found', message: "no node in this node's map owns 100.64.0.99" }),
+    );
     expect(() => whois('100.64.0.0/10', self, [web])).toThrow(expect.objectContaining({ code: 'agent.bad_request' }));
-    expect(() => whois('web', self, [web])).toThrow(expect.objectContaining({ code: 'agent.bad_request', message: '"web" is not an IP address' }));
+    expect(() => whois('web', self, [web])).toThrow(
+      expect.objectContaining({ code: 'agent.bad_request', message: '"web" is not an IP address' }),
+    );
   });
 });

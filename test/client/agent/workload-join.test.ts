@@ -35,16 +35,30 @@ describe('a workload agent joining with a token file', () => {
     renameSync(`${tokenPath()}.tmp`, tokenPath());
     return t;
   };
-  const newAgent = () => new Agent({
-    stateDir: dir, iface: 'trtest0', listenPort: 41641, meshRanges: ['100.64.0.0/10'], logger: pino({ level: 'silent' }),
-    engine: new Engine({ iface: 'trtest0', meshRanges: ['100.64.0.0/10'], openDevice: () => Promise.reject(new Error('no device in this test')) }),
-  });
+  const newAgent = () =>
+    new Agent({
+      stateDir: dir,
+      iface: 'trtest0',
+      listenPort: 41641,
+      meshRanges: ['100.64.0.0/10'],
+      logger: pino({ level: 'silent' }),
+      engine: new Engine({
+        iface: 'trtest0',
+        meshRanges: ['100.64.0.0/10'],
+        openDevice: () => Promise.reject(new Error('no device in this test')),
+      }),
+    });
   const spec = () => ({ credential: 'spiffe-jwt' as const, source: { type: 'file' as const, path: tokenPath() } });
 
   beforeAll(async () => {
     bundleDir = mkdtempSync(join(tmpdir(), 'trellis-bundle-'));
     writeFileSync(join(bundleDir, 'prod.json'), JSON.stringify(spiffeBundle([prod.jwk('jwt-svid')])));
-    server = await startTestServer({ spiffe: { audience: 'trellis', trustDomains: [{ name: 'prod.example.org', bundleFile: join(bundleDir, 'prod.json') }] } });
+    server = await startTestServer({
+      spiffe: {
+        audience: 'trellis',
+        trustDomains: [{ name: 'prod.example.org', bundleFile: join(bundleDir, 'prod.json') }],
+      },
+    });
     await server.setPolicy(POLICY);
   });
   afterAll(async () => {
@@ -68,7 +82,10 @@ describe('a workload agent joining with a token file', () => {
     expect(status.self).toMatchObject({ name: 'payments', tags: ['tag:payments'] });
     expect(status.self?.user).toBeUndefined();
     expect(Date.parse(status.keyExpiry!)).toBe(exp * 1000);
-    expect(status.workload).toMatchObject({ source: `token file ${tokenPath()}`, expiresAt: new Date(exp * 1000).toISOString() });
+    expect(status.workload).toMatchObject({
+      source: `token file ${tokenPath()}`,
+      expiresAt: new Date(exp * 1000).toISOString(),
+    });
     expect(status.signIn).toBeUndefined(); // a workload renews itself; no person is asked to sign in
     const record = (await server.server.store.nodes.get(status.self!.id))!;
     expect(record).toMatchObject({ ephemeral: true, expiresAt: exp * 1000 });
@@ -102,20 +119,30 @@ describe('a workload agent joining with a token file', () => {
     agent = newAgent();
     await agent.start(); // registers with the current token at once
     const deadline = Date.now() + 5_000;
-    while ((await server.server.store.nodes.get(first.self!.id))!.expiresAt !== later * 1000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while ((await server.server.store.nodes.get(first.self!.id))!.expiresAt !== later * 1000 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     expect((await server.server.store.nodes.get(first.self!.id))!.expiresAt).toBe(later * 1000);
     expect((await agent.status()).self?.id).toBe(first.self!.id);
   });
 
   it('refuses a token file that is missing or not a JWT, naming the file, before asking the server', async () => {
-    await expect(agent.up({ serverUrl: server.url, workload: spec(), waitMs: 0 })).rejects.toMatchObject({ code: 'agent.bad_request', message: `token file ${tokenPath()} does not exist` });
+    await expect(agent.up({ serverUrl: server.url, workload: spec(), waitMs: 0 })).rejects.toMatchObject({
+      code: 'agent.bad_request',
+      message: `token file ${tokenPath()} does not exist`,
+    });
     writeFileSync(tokenPath(), 'hunter2');
-    await expect(agent.up({ serverUrl: server.url, workload: spec(), waitMs: 0 })).rejects.toMatchObject({ code: 'agent.bad_request', message: expect.stringContaining('does not hold a JWT') });
+    await expect(agent.up({ serverUrl: server.url, workload: spec(), waitMs: 0 })).rejects.toMatchObject({
+      code: 'agent.bad_request',
+      message: expect.stringContaining('does not hold a JWT'),
+    });
     expect((await agent.status()).state).toBe('needs-login');
   });
 
   it('passes on the server refusing the token (another audience)', async () => {
     writeFileSync(tokenPath(), signToken(prod, { sub: ID, aud: 'someone-else', exp: nowS() + 600 }));
-    await expect(agent.up({ serverUrl: server.url, workload: spec(), waitMs: 0 })).rejects.toMatchObject({ code: 'agent.join_failed', message: expect.stringContaining('aud') });
+    await expect(agent.up({ serverUrl: server.url, workload: spec(), waitMs: 0 })).rejects.toMatchObject({
+      code: 'agent.join_failed',
+      message: expect.stringContaining('aud'),
+    });
   });
 });

@@ -6,7 +6,7 @@ import { DnsServer } from '../../../client/dns/dns-server.ts';
 import { Forwarder, resolvConfNameservers } from '../../../client/dns/forwarder.ts';
 import { MeshNames } from '../../../client/dns/mesh-names.ts';
 
-describe('DnsServer: the mesh\'s names over real UDP (loopback)', () => {
+describe("DnsServer: the mesh's names over real UDP (loopback)", () => {
   let server: DnsServer;
   let resolver: Resolver;
 
@@ -23,7 +23,7 @@ describe('DnsServer: the mesh\'s names over real UDP (loopback)', () => {
     await expect(resolver.resolve4('web1.mesh.test')).rejects.toMatchObject({ code: 'EREFUSED' });
   });
 
-  it('answers a system resolver\'s queries from the names it serves, and follows their changes', async () => {
+  it("answers a system resolver's queries from the names it serves, and follows their changes", async () => {
     server.serve(new MeshNames('mesh.test', [{ name: 'web1', addresses: ['100.64.0.7', 'fd7a:115c:a1e0::7'] }]));
     expect(await resolver.resolve4('web1.mesh.test')).toEqual(['100.64.0.7']);
     expect(await resolver.resolve6('WEB1.mesh.test')).toEqual(['fd7a:115c:a1e0::7']);
@@ -40,7 +40,11 @@ describe('DnsServer: the mesh\'s names over real UDP (loopback)', () => {
     const socket = createSocket('udp4');
     const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
     // A query header (QR clear) claiming 65535 questions that are not there.
-    socket.send(Buffer.from([0xab, 0xcd, 0x01, 0x00, ...Array<number>(8).fill(0xff), 1, 2, 3]), server.port, '127.0.0.1');
+    socket.send(
+      Buffer.from([0xab, 0xcd, 0x01, 0x00, ...Array<number>(8).fill(0xff), 1, 2, 3]),
+      server.port,
+      '127.0.0.1',
+    );
     const answer = await reply;
     socket.close();
     expect([answer.readUInt16BE(0), answer.readUInt16BE(2) & 0x800f]).toEqual([0xabcd, 0x8001]); // same id, a response, FORMERR
@@ -65,10 +69,13 @@ describe('DnsServer with upstreams: other names go on to ordinary resolvers', ()
     await Promise.all([upstream.close(), server.close()]);
   });
 
-  it('answers the mesh\'s names itself and forwards the rest, passing over a silent upstream', async () => {
+  it("answers the mesh's names itself and forwards the rest, passing over a silent upstream", async () => {
     const silent = createSocket('udp4'); // on the upstreams' port of another loopback address, never answers
     await new Promise<void>((r) => silent.bind(upstream.port, '127.0.0.2', () => r()));
-    const forwarder = new Forwarder(['127.0.0.2', 'not an address', '127.0.0.1'], { port: upstream.port, timeoutMs: 300 });
+    const forwarder = new Forwarder(['127.0.0.2', 'not an address', '127.0.0.1'], {
+      port: upstream.port,
+      timeoutMs: 300,
+    });
     expect(forwarder.upstreams).toEqual(['127.0.0.2', '127.0.0.1']);
     server.serve(new MeshNames('mesh.test', [{ name: 'web1', addresses: ['100.64.0.7'] }]), forwarder);
     expect(await resolver.resolve4('web1.mesh.test')).toEqual(['100.64.0.7']);
@@ -88,13 +95,23 @@ describe('DnsServer closing while a query is forwarded', () => {
     // An upstream that answers 100 ms after it got the query, and says when it got it.
     const upstream = createSocket('udp4');
     await new Promise<void>((r) => upstream.bind(0, '127.0.0.1', () => r()));
-    const received = new Promise<void>((resolve) => upstream.on('message', (msg, from) => {
-      resolve();
-      const answer = encode({ type: 'response', id: msg.readUInt16BE(0), questions: decode(msg).questions ?? [], answers: [] });
-      setTimeout(() => upstream.send(answer, from.port, from.address), 100);
-    }));
+    const received = new Promise<void>((resolve) =>
+      upstream.on('message', (msg, from) => {
+        resolve();
+        const answer = encode({
+          type: 'response',
+          id: msg.readUInt16BE(0),
+          questions: decode(msg).questions ?? [],
+          answers: [],
+        });
+        setTimeout(() => upstream.send(answer, from.port, from.address), 100);
+      }),
+    );
     const server = await DnsServer.listen('127.0.0.1', 0);
-    server.serve(new MeshNames('mesh.test', []), new Forwarder(['127.0.0.1'], { port: upstream.address().port, timeoutMs: 1_000 }));
+    server.serve(
+      new MeshNames('mesh.test', []),
+      new Forwarder(['127.0.0.1'], { port: upstream.address().port, timeoutMs: 1_000 }),
+    );
     const resolver = new Resolver({ timeout: 500, tries: 1 });
     resolver.setServers([`127.0.0.1:${server.port}`]);
     const asked = resolver.resolve4('www.example.com').catch((e: { code: string }) => e.code);
@@ -108,7 +125,8 @@ describe('DnsServer closing while a query is forwarded', () => {
 
 describe('resolvConfNameservers', () => {
   it('lists the nameservers in order, without ours, repeats or anything that is not an address', () => {
-    const text = '# generated\nsearch example.internal\nnameserver 127.0.0.53\nnameserver 100.100.100.100\n  nameserver 2001:db8::53\nnameserver fe80::1%eth0\nnameserver 127.0.0.53\nnameserver bogus\noptions edns0\n';
+    const text =
+      '# generated\nsearch example.internal\nnameserver 127.0.0.53\nnameserver 100.100.100.100\n  nameserver 2001:db8::53\nnameserver fe80::1%eth0\nnameserver 127.0.0.53\nnameserver bogus\noptions edns0\n';
     expect(resolvConfNameservers(text, ['100.100.100.100'])).toEqual(['127.0.0.53', '2001:db8::53', 'fe80::1%eth0']);
   });
 });

@@ -45,7 +45,7 @@ describeWith([isRoot(), hasCommand('nft', 'nftables')], 'the inbound filter in n
     expect(await a.ping(b.address)).toBe(false);
   });
 
-  it('lets replies to b\'s own connections and pings back in', async () => {
+  it("lets replies to b's own connections and pings back in", async () => {
     expect((await b.connectTcp(a.address, 5000)).ok).toBe(true);
     expect(await b.ping(a.address)).toBe(true);
   });
@@ -75,7 +75,9 @@ describeWith([isRoot(), hasCommand('nft', 'nftables')], 'the inbound filter in n
 
   it('refuses invalid rules before touching the ruleset', async () => {
     const before = await fw.current();
-    await expect(fw.apply([{ srcIPs: ['100.64.0.1'], dstPorts: [{ ip: '*', ports: { first: 1, last: 70000 } }], ipProto: [6] }])).rejects.toMatchObject({
+    await expect(
+      fw.apply([{ srcIPs: ['100.64.0.1'], dstPorts: [{ ip: '*', ports: { first: 1, last: 70000 } }], ipProto: [6] }]),
+    ).rejects.toMatchObject({
       code: 'firewall.invalid_rule',
       where: 'rules[0].dstPorts[0].ports.last',
     });
@@ -85,7 +87,9 @@ describeWith([isRoot(), hasCommand('nft', 'nftables')], 'the inbound filter in n
   it('loads a rule with thousands of sources quickly, as one set', async () => {
     const sources = Array.from({ length: 5000 }, (_, i) => `100.${64 + (i >> 15)}.${(i >> 7) & 255}.${(i * 2) & 255}`); // none adjacent: 5000 elements
     const t0 = performance.now();
-    await fw.apply([{ srcIPs: [...sources, a.address], dstPorts: [{ ip: b.address, ports: { first: 80, last: 80 } }], ipProto: [6] }]);
+    await fw.apply([
+      { srcIPs: [...sources, a.address], dstPorts: [{ ip: b.address, ports: { first: 80, last: 80 } }], ipProto: [6] },
+    ]);
     const ms = performance.now() - t0;
     expect(ms).toBeLessThan(2_000);
     expect(await tcp(a, 80)).toBe(true);

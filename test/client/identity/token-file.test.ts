@@ -7,7 +7,8 @@ import { readTokenFile, TokenFile } from '../../../client/identity/token-file.ts
 import { authority, signToken } from '../../support/workload-tokens.ts';
 
 const ca = authority('k1');
-const token = (exp = Math.floor(Date.now() / 1000) + 600, sub = 'spiffe://example.org/w') => signToken(ca, { sub, aud: 'trellis', exp });
+const token = (exp = Math.floor(Date.now() / 1000) + 600, sub = 'spiffe://example.org/w') =>
+  signToken(ca, { sub, aud: 'trellis', exp });
 
 describe('reading a workload token file', () => {
   let dir: string;
@@ -27,11 +28,22 @@ describe('reading a workload token file', () => {
   });
 
   it('says which file is missing, unreadable, empty or oversized', async () => {
-    await expect(readTokenFile(join(dir, 'nope'))).rejects.toMatchObject({ code: 'token.missing', message: `token file ${join(dir, 'nope')} does not exist` });
+    await expect(readTokenFile(join(dir, 'nope'))).rejects.toMatchObject({
+      code: 'token.missing',
+      message: `token file ${join(dir, 'nope')} does not exist`,
+    });
     mkdirSync(join(dir, 'adir'));
-    await expect(readTokenFile(join(dir, 'adir'))).rejects.toMatchObject({ code: 'token.unreadable', message: expect.stringContaining(`cannot read token file ${join(dir, 'adir')}`) });
-    await expect(readTokenFile(file('e', ' \n\t'))).rejects.toMatchObject({ code: 'token.empty', message: expect.stringContaining('is empty') });
-    await expect(readTokenFile(file('big', 'a'.repeat(MAX_TOKEN_BYTES + 1)))).rejects.toMatchObject({ code: 'token.too_large' });
+    await expect(readTokenFile(join(dir, 'adir'))).rejects.toMatchObject({
+      code: 'token.unreadable',
+      message: expect.stringContaining(`cannot read token file ${join(dir, 'adir')}`),
+    });
+    await expect(readTokenFile(file('e', ' \n\t'))).rejects.toMatchObject({
+      code: 'token.empty',
+      message: expect.stringContaining('is empty'),
+    });
+    await expect(readTokenFile(file('big', 'a'.repeat(MAX_TOKEN_BYTES + 1)))).rejects.toMatchObject({
+      code: 'token.too_large',
+    });
   });
 
   it('accepts a file exactly at the size limit when it is a JWT', async () => {
@@ -47,7 +59,10 @@ describe('reading a workload token file', () => {
       [`${token()}.extra`, /found 4/],
       ['a..c', /empty or not base64url/],
       ['a+b.c.d', /not base64url/],
-      [`${Buffer.from('[1]').toString('base64url')}.${Buffer.from('{}').toString('base64url')}.c2ln`, /header is not a JSON object/],
+      [
+        `${Buffer.from('[1]').toString('base64url')}.${Buffer.from('{}').toString('base64url')}.c2ln`,
+        /header is not a JSON object/,
+      ],
       [`${Buffer.from('{}').toString('base64url')}.bm90LWpzb24.c2ln`, /claims is not a JSON object/],
     ];
     for (const [content, why] of cases) {
@@ -57,7 +72,7 @@ describe('reading a workload token file', () => {
     }
   });
 
-  it('notices the kubelet swapping the volume\'s ..data symlink to a new token', async () => {
+  it("notices the kubelet swapping the volume's ..data symlink to a new token", async () => {
     // The kubelet's atomic writer: token -> ..data/token, ..data -> ..<timestamp>/ (swapped by rename).
     const generation = (n: number, t: string) => {
       mkdirSync(join(dir, `..gen${n}`));

@@ -12,7 +12,10 @@ const MESH = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'];
 
 describe('the leak guard ruleset', () => {
   it('drops mesh destinations on every interface but the mesh one and loopback, in output and forward', () => {
-    const text = guardRuleset('trellis0', MESH.map((m) => parsePrefix(m)));
+    const text = guardRuleset(
+      'trellis0',
+      MESH.map((m) => parsePrefix(m)),
+    );
     expect(text.split('\n').slice(0, 2)).toEqual(['add table inet trellis_guard', 'delete table inet trellis_guard']);
     for (const hook of ['output', 'forward']) {
       expect(text).toContain(
@@ -28,56 +31,70 @@ describe('the leak guard ruleset', () => {
     }
   });
 
-  it('lets WireGuard\'s own marked packets through when given the device fwmark', () => {
-    expect(guardRuleset('trellis0', [parsePrefix('100.64.0.0/10')], 0x5452)).toContain('oifname { "trellis0", "lo" } accept\n    meta mark 0x5452 accept\n');
+  it("lets WireGuard's own marked packets through when given the device fwmark", () => {
+    expect(guardRuleset('trellis0', [parsePrefix('100.64.0.0/10')], 0x5452)).toContain(
+      'oifname { "trellis0", "lo" } accept\n    meta mark 0x5452 accept\n',
+    );
   });
 });
 
-describeWith([isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables')], 'the leak guard and WireGuard endpoints inside the mesh range', () => {
-  // Two nodes behind the same carrier-grade NAT: their underlay addresses are in 100.64.0.0/10.
-  let lab: Lab;
-  let hosts: Host[];
-  const devices: WireGuardGoDevice[] = [];
-  const nets: MeshNetwork[] = [];
-  const FWMARK = 0x5452;
+describeWith(
+  [isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables')],
+  'the leak guard and WireGuard endpoints inside the mesh range',
+  () => {
+    // Two nodes behind the same carrier-grade NAT: their underlay addresses are in 100.64.0.0/10.
+    let lab: Lab;
+    let hosts: Host[];
+    const devices: WireGuardGoDevice[] = [];
+    const nets: MeshNetwork[] = [];
+    const FWMARK = 0x5452;
 
-  beforeAll(async () => {
-    lab = await Lab.create();
-    hosts = [await lab.addHost('a'), await lab.addHost('b')];
-    const keys = [generateKeyPair(), generateKeyPair()];
-    for (const [i, h] of hosts.entries()) {
-      await run('ip', ['-n', h.netns, 'addr', 'add', `100.100.5.${i + 1}/24`, 'dev', 'eth0']);
-      const d = await WireGuardGoDevice.start({ iface: lab.uniqueName(`g${i}`), netns: h.netns });
-      devices.push(d);
-      await d.configure({ privateKey: keys[i]!.privateKey, listenPort: 51820, fwmark: FWMARK });
-    }
-    for (const [i, d] of devices.entries()) {
-      const j = 1 - i;
-      await d.applyPeers([{ publicKey: keys[j]!.publicKey, endpoint: `100.100.5.${j + 1}:51820`, allowedIPs: [`100.64.0.${j + 1}/32`] }]);
-    }
-  });
-  afterAll(async () => {
-    await Promise.allSettled(devices.map((d) => d.close()));
-    await lab?.cleanup();
-  });
+    beforeAll(async () => {
+      lab = await Lab.create();
+      hosts = [await lab.addHost('a'), await lab.addHost('b')];
+      const keys = [generateKeyPair(), generateKeyPair()];
+      for (const [i, h] of hosts.entries()) {
+        await run('ip', ['-n', h.netns, 'addr', 'add', `100.100.5.${i + 1}/24`, 'dev', 'eth0']);
+        const d = await WireGuardGoDevice.start({ iface: lab.uniqueName(`g${i}`), netns: h.netns });
+        devices.push(d);
+        await d.configure({ privateKey: keys[i]!.privateKey, listenPort: 51820, fwmark: FWMARK });
+      }
+      for (const [i, d] of devices.entries()) {
+        const j = 1 - i;
+        await d.applyPeers([
+          { publicKey: keys[j]!.publicKey, endpoint: `100.100.5.${j + 1}:51820`, allowedIPs: [`100.64.0.${j + 1}/32`] },
+        ]);
+      }
+    });
+    afterAll(async () => {
+      await Promise.allSettled(devices.map((d) => d.close()));
+      await lab?.cleanup();
+    });
 
-  const configure = async (fwmark?: number) => {
-    nets.length = 0;
-    for (const [i, h] of hosts.entries()) {
-      const net = new MeshNetwork({ iface: devices[i]!.iface, netns: h.netns, addresses: [`100.64.0.${i + 1}/32`], meshRanges: MESH, ...(fwmark && { fwmark }) });
-      await net.apply();
-      nets.push(net);
-    }
-  };
+    const configure = async (fwmark?: number) => {
+      nets.length = 0;
+      for (const [i, h] of hosts.entries()) {
+        const net = new MeshNetwork({
+          iface: devices[i]!.iface,
+          netns: h.netns,
+          addresses: [`100.64.0.${i + 1}/32`],
+          meshRanges: MESH,
+          ...(fwmark && { fwmark }),
+        });
+        await net.apply();
+        nets.push(net);
+      }
+    };
 
-  it('without the fwmark exemption, the tunnel to such an endpoint cannot form (the guard drops it)', async () => {
-    await configure();
-    expect(await hosts[0]!.pingUntil('100.64.0.2', 2_000)).toBe(false);
-  });
+    it('without the fwmark exemption, the tunnel to such an endpoint cannot form (the guard drops it)', async () => {
+      await configure();
+      expect(await hosts[0]!.pingUntil('100.64.0.2', 2_000)).toBe(false);
+    });
 
-  it('with the device fwmark exempt, the tunnel forms while plain traffic to the range stays blocked', async () => {
-    await configure(FWMARK);
-    expect(await hosts[0]!.pingUntil('100.64.0.2')).toBe(true);
-    expect(await hosts[0]!.ping('100.100.5.2')).toBe(false); // unmarked: still never leaves by eth0
-  });
-});
+    it('with the device fwmark exempt, the tunnel forms while plain traffic to the range stays blocked', async () => {
+      await configure(FWMARK);
+      expect(await hosts[0]!.pingUntil('100.64.0.2')).toBe(true);
+      expect(await hosts[0]!.ping('100.100.5.2')).toBe(false); // unmarked: still never leaves by eth0
+    });
+  },
+);

@@ -18,7 +18,9 @@ describe('IP prefixes', () => {
 
   it('knows the last address of a prefix', () => {
     expect(formatAddress(4, lastAddress(parsePrefix('100.64.0.0/10')))).toBe('100.127.255.255');
-    expect(formatAddress(6, lastAddress(parsePrefix('fd7a:115c:a1e0::/48')))).toBe('fd7a:115c:a1e0:ffff:ffff:ffff:ffff:ffff');
+    expect(formatAddress(6, lastAddress(parsePrefix('fd7a:115c:a1e0::/48')))).toBe(
+      'fd7a:115c:a1e0:ffff:ffff:ffff:ffff:ffff',
+    );
   });
 
   it('refuses host bits, bad lengths, zones and non-addresses with a message naming the input', () => {

@@ -4,10 +4,14 @@ import { MAX_SLOTS, hostOf, trialOrder } from '../../../client/paths/candidates.
 
 const ctx = (links: string[], hasIPv6 = false) => ({ isOnLink: onLinkMatcher(links), hasIPv6 });
 
-describe('the order a trial tries a peer\'s candidates in', () => {
-  it('puts addresses on our own links first, then the rest in the server\'s order (its observed endpoint first)', () => {
+describe("the order a trial tries a peer's candidates in", () => {
+  it("puts addresses on our own links first, then the rest in the server's order (its observed endpoint first)", () => {
     const fromServer = ['203.0.113.2:50000', '10.9.0.2:41641', '192.168.1.7:41641'];
-    expect(trialOrder(fromServer, ctx(['192.168.1.5/24']))).toEqual(['192.168.1.7:41641', '203.0.113.2:50000', '10.9.0.2:41641']);
+    expect(trialOrder(fromServer, ctx(['192.168.1.5/24']))).toEqual([
+      '192.168.1.7:41641',
+      '203.0.113.2:50000',
+      '10.9.0.2:41641',
+    ]);
     expect(trialOrder(fromServer, ctx([]))).toEqual(fromServer);
   });
 
@@ -18,14 +22,22 @@ describe('the order a trial tries a peer\'s candidates in', () => {
   });
 
   it('drops loopback, malformed and repeated candidates, and stops at a few slots', () => {
-    const c = ['127.0.0.1:41641', '[::1]:41641', 'nonsense', '10.0.0.1', '198.51.100.1:1', '198.51.100.1:1', ...Array.from({ length: 9 }, (_, i) => `198.51.100.${i + 2}:1`)];
+    const c = [
+      '127.0.0.1:41641',
+      '[::1]:41641',
+      'nonsense',
+      '10.0.0.1',
+      '198.51.100.1:1',
+      '198.51.100.1:1',
+      ...Array.from({ length: 9 }, (_, i) => `198.51.100.${i + 2}:1`),
+    ];
     const order = trialOrder(c, ctx([], true));
     expect(order[0]).toBe('198.51.100.1:1');
     expect(order).toHaveLength(MAX_SLOTS);
     expect(order.some((x) => x.includes('127.0.0.1') || x.includes('::1'))).toBe(false);
   });
 
-  it('never lets addresses on our links crowd out the peer\'s observed public mapping', () => {
+  it("never lets addresses on our links crowd out the peer's observed public mapping", () => {
     const bridges = ['172.17.0.1:41641', '172.18.0.1:41641', '172.19.0.1:41641', '172.20.0.1:41641'];
     const order = trialOrder(['203.0.113.2:50000', ...bridges], ctx(['172.16.0.0/12']), '203.0.113.2:50000');
     expect(order).toHaveLength(MAX_SLOTS);
@@ -34,7 +46,16 @@ describe('the order a trial tries a peer\'s candidates in', () => {
   });
 
   it('refuses what is not a unicast address with a real port: unspecified, multicast, broadcast, mapped loopback', () => {
-    const bad = ['0.0.0.0:41641', '[::]:41641', '224.0.0.1:41641', '[ff02::1]:41641', '255.255.255.255:41641', '[::ffff:127.0.0.1]:41641', '198.51.100.1:0', '198.51.100.1:99999'];
+    const bad = [
+      '0.0.0.0:41641',
+      '[::]:41641',
+      '224.0.0.1:41641',
+      '[ff02::1]:41641',
+      '255.255.255.255:41641',
+      '[::ffff:127.0.0.1]:41641',
+      '198.51.100.1:0',
+      '198.51.100.1:99999',
+    ];
     expect(trialOrder([...bad, '198.51.100.7:41641'], ctx([], true))).toEqual(['198.51.100.7:41641']);
   });
 

@@ -16,7 +16,7 @@ afterEach(() => {
   for (const e of open.splice(0)) e.close();
 });
 
-describe('path probe: a 16-byte echo between nodes\' mesh addresses', () => {
+describe("path probe: a 16-byte echo between nodes' mesh addresses", () => {
   it('measures the round trip to a peer that answers', async () => {
     const a = await echo('127.0.0.1');
     await echo('127.0.0.2');
@@ -41,7 +41,12 @@ describe('path probe: a 16-byte echo between nodes\' mesh addresses', () => {
     const request = Buffer.alloc(PATH_PROBE_BYTES);
     request.write('TRLP', 0, 'latin1');
     request[4] = 1;
-    for (const bad of [Buffer.from('hello'), Buffer.concat([request, Buffer.alloc(1)]), Buffer.from(request).fill(7, 5, 6), Buffer.from(request).fill(9, 4, 5)]) {
+    for (const bad of [
+      Buffer.from('hello'),
+      Buffer.concat([request, Buffer.alloc(1)]),
+      Buffer.from(request).fill(7, 5, 6),
+      Buffer.from(request).fill(9, 4, 5),
+    ]) {
       socket.send(bad, PORT, '127.0.0.2');
     }
     socket.send(request, PORT, '127.0.0.2');

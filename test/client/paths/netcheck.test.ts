@@ -61,7 +61,10 @@ describe('netcheck against a server on loopback', () => {
     await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
     try {
       const started = performance.now();
-      const [r] = await probeStun([{ address: '127.0.0.1', port: sink.address().port }], { deadlineMs: 500, intervalMs: 100 });
+      const [r] = await probeStun([{ address: '127.0.0.1', port: sink.address().port }], {
+        deadlineMs: 500,
+        intervalMs: 100,
+      });
       expect(performance.now() - started).toBeGreaterThanOrEqual(490);
       expect(performance.now() - started).toBeLessThan(700);
       expect(r).toMatchObject({ mapped: [], rttsMs: [] });
@@ -74,21 +77,37 @@ describe('netcheck against a server on loopback', () => {
   });
 
   it('refuses a server it cannot ask, with a stable code', async () => {
-    await expect(runNetcheck({ serverUrl: 'http://127.0.0.1:59999', timeoutMs: 1_000 })).rejects.toMatchObject({ code: 'netcheck.server_unreachable' });
+    await expect(runNetcheck({ serverUrl: 'http://127.0.0.1:59999', timeoutMs: 1_000 })).rejects.toMatchObject({
+      code: 'netcheck.server_unreachable',
+    });
     const err = await runNetcheck({ serverUrl: `${t.url}/not-trellis`, timeoutMs: 1_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetcheckError);
-    expect(err).toMatchObject({ code: 'netcheck.bad_answer', message: expect.stringContaining('/not-trellis/api/v1/relay/info answered 404') });
+    expect(err).toMatchObject({
+      code: 'netcheck.bad_answer',
+      message: expect.stringContaining('/not-trellis/api/v1/relay/info answered 404'),
+    });
   });
 });
 
 describe('netcheck verdict', () => {
   const udp = (o: Partial<NetcheckReport['udp']>): NetcheckReport['udp'] => ({
-    reachable: true, relayPort: null, stunPort: null, mappingVariesByDestination: null, behindNat: true, ...o,
+    reachable: true,
+    relayPort: null,
+    stunPort: null,
+    mappingVariesByDestination: null,
+    behindNat: true,
+    ...o,
   });
   it('names the path each finding leaves', () => {
     expect(verdictOf(udp({ reachable: false })).text).toMatch(/^UDP blocked: .*WebSocket relay/);
-    expect(verdictOf(udp({ mappingVariesByDestination: true }))).toMatchObject({ code: 'needs-easy-peer', text: expect.stringMatching(/^direct paths need the peer to have an easy NAT/) });
-    expect(verdictOf(udp({ mappingVariesByDestination: false }))).toEqual({ code: 'direct-likely', text: 'direct paths likely' });
+    expect(verdictOf(udp({ mappingVariesByDestination: true }))).toMatchObject({
+      code: 'needs-easy-peer',
+      text: expect.stringMatching(/^direct paths need the peer to have an easy NAT/),
+    });
+    expect(verdictOf(udp({ mappingVariesByDestination: false }))).toEqual({
+      code: 'direct-likely',
+      text: 'direct paths likely',
+    });
     expect(verdictOf(udp({ mappingVariesByDestination: false, behindNat: false })).text).toContain('no NAT');
     expect(verdictOf(udp({})).code).toBe('nat-unknown');
     expect(verdictOf(udp({ reachable: null })).code).toBe('no-udp-relay');
@@ -96,9 +115,19 @@ describe('netcheck verdict', () => {
 });
 
 describe('global IPv6', () => {
-  const iface = (address: string, internal = false) => ({ address, family: 'IPv6' as const, internal, netmask: '', mac: '', cidr: null, scopeid: 0 });
+  const iface = (address: string, internal = false) => ({
+    address,
+    family: 'IPv6' as const,
+    internal,
+    netmask: '',
+    mac: '',
+    cidr: null,
+    scopeid: 0,
+  });
   it('counts 2000::/3 only: not link-local, ULA, loopback or IPv4', () => {
-    expect(hasGlobalIpv6({ eth0: [iface('fe80::1'), iface('fd7a:115c:a1e0::1')], lo: [iface('::1', true)] })).toBe(false);
+    expect(hasGlobalIpv6({ eth0: [iface('fe80::1'), iface('fd7a:115c:a1e0::1')], lo: [iface('::1', true)] })).toBe(
+      false,
+    );
     expect(hasGlobalIpv6({ eth0: [{ ...iface('203.0.113.1'), family: 'IPv4' }] })).toBe(false);
     expect(hasGlobalIpv6({ eth0: [iface('fe80::1'), iface('2001:db8::5')] })).toBe(true);
     expect(hasGlobalIpv6({ eth0: [iface('3fff::1')] })).toBe(true);

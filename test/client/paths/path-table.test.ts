@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { PathTable, REQUEST_TIMEOUT_MS, RESTART_HANDSHAKE_AFTER_MS, RETRY_DELAYS_MS, SUSPECT_AFTER_MS, TRIAL_GRACE_MS, type PeerSample } from '../../../client/paths/path-table.ts';
+import {
+  PathTable,
+  REQUEST_TIMEOUT_MS,
+  RESTART_HANDSHAKE_AFTER_MS,
+  RETRY_DELAYS_MS,
+  SUSPECT_AFTER_MS,
+  TRIAL_GRACE_MS,
+  type PeerSample,
+} from '../../../client/paths/path-table.ts';
 
 const RELAY = '203.0.113.5:3478';
 const DIRECT = '198.51.100.2:41641';
@@ -7,7 +15,13 @@ const DIRECT = '198.51.100.2:41641';
 /** One peer `p` whose counters the test moves; `tick` samples it as the device would. */
 function peer() {
   const table = new PathTable();
-  const s: PeerSample & { candidates: string } = { endpoint: RELAY, rxBytes: 0, txBytes: 0, established: true, candidates: 'c1' };
+  const s: PeerSample & { candidates: string } = {
+    endpoint: RELAY,
+    rxBytes: 0,
+    txBytes: 0,
+    established: true,
+    candidates: 'c1',
+  };
   const tick = (now: number, change: Partial<typeof s> = {}) => {
     Object.assign(s, change);
     return table.tick(now, new Map([['p', { ...s }]]), RELAY);
@@ -41,7 +55,13 @@ describe('path table: when to try a direct path, and when to give one up', () =>
     expect(table.directPaths().size).toBe(0); // the trial owns the endpoint meanwhile
     table.trialEnded('p', 1_500, DIRECT);
     expect(table.directPaths()).toEqual(new Map([['p', DIRECT]]));
-    expect(tick(2_000, { ...traffic(), endpoint: DIRECT })).toEqual({ request: [], suspect: [], changed: false, restart: [], repoint: [] });
+    expect(tick(2_000, { ...traffic(), endpoint: DIRECT })).toEqual({
+      request: [],
+      suspect: [],
+      changed: false,
+      restart: [],
+      repoint: [],
+    });
   });
 
   it('backs off after failed attempts: 10 s, 30 s, 1 min, 2 min, then every 5 min', () => {
@@ -72,13 +92,16 @@ describe('path table: when to try a direct path, and when to give one up', () =>
     expect(tick(1_000 + REQUEST_TIMEOUT_MS + RETRY_DELAYS_MS[0] + 2, traffic()).request).toEqual(['p']);
   });
 
-  it('follows WireGuard: back to the relay when the peer\'s packets come through it, to a new address when it roamed', () => {
+  it("follows WireGuard: back to the relay when the peer's packets come through it, to a new address when it roamed", () => {
     const { table, tick, traffic } = peer();
     tick(0);
     table.trialStarted('p', 0);
     table.trialEnded('p', 0, DIRECT);
     // Right after the trial the peer may still be probing from the relay: point back, do not give up.
-    expect(tick(TRIAL_GRACE_MS - 1_000, { ...traffic(), endpoint: RELAY })).toMatchObject({ repoint: ['p'], changed: false });
+    expect(tick(TRIAL_GRACE_MS - 1_000, { ...traffic(), endpoint: RELAY })).toMatchObject({
+      repoint: ['p'],
+      changed: false,
+    });
     expect(table.path('p')).toEqual({ direct: DIRECT });
     expect(tick(TRIAL_GRACE_MS + 1_000, { ...traffic(), endpoint: '198.51.100.9:1234' }).changed).toBe(true);
     expect(table.path('p')).toEqual({ direct: '198.51.100.9:1234' });
@@ -105,7 +128,7 @@ describe('path table: when to try a direct path, and when to give one up', () =>
     expect(tick(11_000, { endpoint: RELAY, rxBytes: s.rxBytes + 1, txBytes: s.txBytes + 1 }).request).toEqual(['p']);
   });
 
-  it('retries at once, and suspects the direct path, when the peer\'s candidates change (it moved)', () => {
+  it("retries at once, and suspects the direct path, when the peer's candidates change (it moved)", () => {
     const { table, tick, traffic } = peer();
     tick(0);
     tick(1_000, traffic());
@@ -124,7 +147,11 @@ describe('path table: when to try a direct path, and when to give one up', () =>
     table.trialEnded('q', 100, DIRECT);
     expect(table.directPaths()).toEqual(new Map([['q', DIRECT]]));
     // The first look sees the peer's candidates for the first time: not a change, nothing suspect.
-    const first = table.tick(1_000, new Map([['q', { endpoint: DIRECT, rxBytes: 5, txBytes: 5, established: true, candidates: 'c1' }]]), RELAY);
+    const first = table.tick(
+      1_000,
+      new Map([['q', { endpoint: DIRECT, rxBytes: 5, txBytes: 5, established: true, candidates: 'c1' }]]),
+      RELAY,
+    );
     expect(first).toEqual({ request: [], suspect: [], changed: false, restart: [], repoint: [] });
   });
 
@@ -147,12 +174,17 @@ describe('path table: when to try a direct path, and when to give one up', () =>
     const { tick, traffic } = peer();
     tick(0, { established: false });
     for (let now = 250; now < 3_000; now += 250) expect(tick(now, { established: false }).restart).toEqual([]);
-    for (let now = 3_000; now < 6_000; now += 250) expect(tick(now, { ...traffic(), established: true }).restart).toEqual([]);
+    for (let now = 3_000; now < 6_000; now += 250)
+      expect(tick(now, { ...traffic(), established: true }).restart).toEqual([]);
   });
 
   it('forgets peers that left the map', () => {
     const { table } = peer();
-    table.tick(0, new Map([['p', { endpoint: RELAY, rxBytes: 0, txBytes: 0, established: true, candidates: '' }]]), RELAY);
+    table.tick(
+      0,
+      new Map([['p', { endpoint: RELAY, rxBytes: 0, txBytes: 0, established: true, candidates: '' }]]),
+      RELAY,
+    );
     table.trialStarted('p', 0);
     table.trialEnded('p', 0, DIRECT);
     table.tick(1_000, new Map(), RELAY);

@@ -28,7 +28,9 @@ describe('checking with STUN whether UDP reaches the relay', () => {
       const started = performance.now();
       expect(await relayAnswersStun(`127.0.0.1:${sink.address().port}`)).toBe(false);
       const took = performance.now() - started;
-      expect(took).toBeGreaterThanOrEqual((STUN_CHECK.requests - 1) * STUN_CHECK.intervalMs + STUN_CHECK.lastWaitMs - 5);
+      expect(took).toBeGreaterThanOrEqual(
+        (STUN_CHECK.requests - 1) * STUN_CHECK.intervalMs + STUN_CHECK.lastWaitMs - 5,
+      );
       expect(took).toBeLessThan(1_500);
       expect(requests).toBe(STUN_CHECK.requests);
     } finally {

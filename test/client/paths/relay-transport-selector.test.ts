@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TIMINGS, RelayTransportSelector, type ServerPeerSample } from '../../../client/paths/relay-transport-selector.ts';
+import {
+  DEFAULT_TIMINGS,
+  RelayTransportSelector,
+  type ServerPeerSample,
+} from '../../../client/paths/relay-transport-selector.ts';
 
 const UDP = '203.0.113.5:3478';
 const BRIDGE = '127.0.0.1:50000';
 const S = 1_000;
 const MIN = 60 * S;
 const onUdp = (extra: Partial<ServerPeerSample> = {}): ServerPeerSample => ({ endpoint: UDP, rxBytes: 0, ...extra });
-const onBridge = (extra: Partial<ServerPeerSample> = {}): ServerPeerSample => ({ endpoint: BRIDGE, rxBytes: 0, ...extra });
+const onBridge = (extra: Partial<ServerPeerSample> = {}): ServerPeerSample => ({
+  endpoint: BRIDGE,
+  rxBytes: 0,
+  ...extra,
+});
 
 /** An auto selector that has given up on UDP at `t0` (no handshake in the first 5 s). */
 function onWebSocketSince(t0: number): RelayTransportSelector {
@@ -17,7 +25,7 @@ function onWebSocketSince(t0: number): RelayTransportSelector {
 }
 
 describe('choosing how WireGuard reaches the relay', () => {
-  it('auto starts on UDP and stays there while the server peer\'s handshakes are fresh', () => {
+  it("auto starts on UDP and stays there while the server peer's handshakes are fresh", () => {
     const s = new RelayTransportSelector('auto');
     expect(s.transport).toBe('udp');
     expect(s.observe(0, onUdp(), undefined)).toBe('none');
@@ -47,7 +55,7 @@ describe('choosing how WireGuard reaches the relay', () => {
     expect(s.observe(2 * handshakeMs - 1, moved, undefined)).toBe('use-websocket');
   });
 
-  it('decides a little before WireGuard\'s 5 s handshake retry, so that the retry takes the new path', () => {
+  it("decides a little before WireGuard's 5 s handshake retry, so that the retry takes the new path", () => {
     expect(DEFAULT_TIMINGS.handshakeMs).toBeLessThan(5_000);
     expect(DEFAULT_TIMINGS.handshakeMs).toBeGreaterThanOrEqual(3_000);
   });
@@ -158,10 +166,12 @@ describe('choosing how WireGuard reaches the relay', () => {
       const proven = new RelayTransportSelector('auto');
       proven.observe(0, onUdp(), undefined, true);
       proven.noteStun(answered(0));
-      expect(proven.observe(DEFAULT_TIMINGS.handshakeMs, onUdp({ lastHandshake: 2 * S }), undefined, true)).toBe('none');
+      expect(proven.observe(DEFAULT_TIMINGS.handshakeMs, onUdp({ lastHandshake: 2 * S }), undefined, true)).toBe(
+        'none',
+      );
     });
 
-    it('silent STUN to another endpoint says nothing about the server peer\'s', () => {
+    it("silent STUN to another endpoint says nothing about the server peer's", () => {
       const s = new RelayTransportSelector('auto');
       s.observe(0, onUdp(), undefined, true);
       s.noteStun(silent(0, '198.51.100.1:3478'));
@@ -184,7 +194,9 @@ describe('choosing how WireGuard reaches the relay', () => {
       const s = onWebSocketSince(0);
       s.noteStun(silent(100));
       expect(s.observe(t, onBridge(), BRIDGE, true)).toBe('probe');
-      expect(s.observe(t + 100, onUdp({ rxBytes: 100 }), BRIDGE, true), 'silent STUN from before the probe').toBe('measure');
+      expect(s.observe(t + 100, onUdp({ rxBytes: 100 }), BRIDGE, true), 'silent STUN from before the probe').toBe(
+        'measure',
+      );
       s.noteStun(silent(t + 10));
       expect(s.observe(t + 1_000, onUdp({ rxBytes: 100 }), BRIDGE, true)).toBe('probe-failed');
       expect(s.transport).toBe('websocket');

@@ -76,7 +76,11 @@ describe('the WebSocket bridge (agent side), against a real server', () => {
   it('is a UDP endpoint on loopback through which WireGuard completes a handshake with the server', async () => {
     expect(bridge.endpoint).toMatch(/^127\.0\.0\.1:\d+$/);
     await until(() => bridge.connected, 'the bridge to connect');
-    const initiator = new Initiator({ privateKey: keyBytes(a.wireguard.privateKey), publicKey: keyBytes(a.wireguard.publicKey) }, serverKey, 5);
+    const initiator = new Initiator(
+      { privateKey: keyBytes(a.wireguard.privateKey), publicKey: keyBytes(a.wireguard.publicKey) },
+      serverKey,
+      5,
+    );
     wireguard.sendTo(bridge.endpoint, initiator.createInitiation());
     const response = await wireguard.next();
     // Everything comes back from the bridge's endpoint: that is the relay as WireGuard sees it.
@@ -87,7 +91,7 @@ describe('the WebSocket bridge (agent side), against a real server', () => {
     expect(bridge.counts).toMatchObject({ toServer: 2, fromServer: 2 });
   });
 
-  it('bridges nothing from a local port other than WireGuard\'s', async () => {
+  it("bridges nothing from a local port other than WireGuard's", async () => {
     const intruder = await LocalSocket.open();
     const dropped = bridge.counts.dropped;
     const sent = bridge.counts.toServer;
@@ -101,7 +105,9 @@ describe('the WebSocket bridge (agent side), against a real server', () => {
     await until(() => bridge.connected, 'the bridge to connect');
     // Another connection of the same node replaces the bridge's; the bridge reconnects and in
     // turn replaces that one.
-    const other = new WebSocket(new URL(PATH, t.url.replace(/^http/, 'ws')), { headers: { authorization: a.control.proof('GET', PATH) } });
+    const other = new WebSocket(new URL(PATH, t.url.replace(/^http/, 'ws')), {
+      headers: { authorization: a.control.proof('GET', PATH) },
+    });
     const closed = new Promise<number>((resolve) => other.once('close', (code) => resolve(code)));
     expect(await closed).toBe(CloseCode.replaced);
     await until(() => bridge.connected, 'the bridge to reconnect');

@@ -13,8 +13,14 @@ describe('running system commands', () => {
 
   it('reports a failing command with its command line and its own stderr', async () => {
     const err = await run('sh', ['-c', 'echo "RTNETLINK answers: File exists" >&2; exit 2']).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'system.command_failed', exitCode: 2, stderr: 'RTNETLINK answers: File exists\n' });
-    expect((err as Error).message).toBe('"sh -c echo "RTNETLINK answers: File exists" >&2; exit 2" failed: RTNETLINK answers: File exists');
+    expect(err).toMatchObject({
+      code: 'system.command_failed',
+      exitCode: 2,
+      stderr: 'RTNETLINK answers: File exists\n',
+    });
+    expect((err as Error).message).toBe(
+      '"sh -c echo "RTNETLINK answers: File exists" >&2; exit 2" failed: RTNETLINK answers: File exists',
+    );
   });
 
   it('tells a missing program apart from a failing one', async () => {

@@ -10,7 +10,10 @@ import { describeWith, type Prerequisite } from '../../support/prerequisites.ts'
  * hono runs one router case suite for every router). `open` makes a device named `iface` in
  * `netns`; `close` undoes whatever `open` did.
  */
-export type DeviceFactory = (netns: string, iface: string) => Promise<{ device: WireGuardDevice; close: () => Promise<void> }>;
+export type DeviceFactory = (
+  netns: string,
+  iface: string,
+) => Promise<{ device: WireGuardDevice; close: () => Promise<void> }>;
 
 export const until = async (cond: () => boolean | Promise<boolean>, ms = 5_000) => {
   const deadline = Date.now() + ms;
@@ -61,20 +64,36 @@ export function deviceCases(name: string, prereqs: Prerequisite[], open: DeviceF
       await ip(host, ['link', 'set', d.iface, 'up']);
       await ip(host, ['route', 'add', '100.64.9.0/24', 'dev', d.iface]);
       const first = { publicKey: p1, endpoint: '10.77.0.99:51820', allowedIPs: ['100.64.9.2/32'] };
-      expect(await d.applyPeers([first, { publicKey: p2, allowedIPs: ['100.64.9.3/32'] }])).toEqual({ added: [p1, p2], updated: [], removed: [] });
+      expect(await d.applyPeers([first, { publicKey: p2, allowedIPs: ['100.64.9.3/32'] }])).toEqual({
+        added: [p1, p2],
+        updated: [],
+        removed: [],
+      });
 
       // Traffic for p1 makes the device send handshake initiations: p1's tx counter moves.
       await run('ping', ['-c', '1', '-W', '1', '100.64.9.2'], { netns: host.netns }).catch(() => undefined);
       await until(async () => ((await peerOf(d, p1))?.txBytes ?? 0) > 0);
       const before = (await peerOf(d, p1))!;
 
-      expect(await d.applyPeers([first, { publicKey: p2, allowedIPs: ['100.64.9.3/32', '10.9.0.0/16'] }])).toEqual({ added: [], updated: [p2], removed: [] });
+      expect(await d.applyPeers([first, { publicKey: p2, allowedIPs: ['100.64.9.3/32', '10.9.0.0/16'] }])).toEqual({
+        added: [],
+        updated: [p2],
+        removed: [],
+      });
       expect((await peerOf(d, p1))!.txBytes).toBeGreaterThanOrEqual(before.txBytes); // a replace would have reset it to 0
       expect((await peerOf(d, p2))!.allowedIPs.sort()).toEqual(['10.9.0.0/16', '100.64.9.3/32']);
 
-      expect(await d.applyPeers([{ publicKey: p2, allowedIPs: ['100.64.9.3/32'] }])).toEqual({ added: [], updated: [p2], removed: [p1] });
+      expect(await d.applyPeers([{ publicKey: p2, allowedIPs: ['100.64.9.3/32'] }])).toEqual({
+        added: [],
+        updated: [p2],
+        removed: [p1],
+      });
       expect((await d.state()).peers.map((p) => p.publicKey)).toEqual([p2]);
-      expect(await d.applyPeers([{ publicKey: p2, allowedIPs: ['100.64.9.3/32'] }])).toEqual({ added: [], updated: [], removed: [] });
+      expect(await d.applyPeers([{ publicKey: p2, allowedIPs: ['100.64.9.3/32'] }])).toEqual({
+        added: [],
+        updated: [],
+        removed: [],
+      });
     });
 
     it('sets and clears preshared keys and keepalives, and reports IPv4 and IPv6 endpoints', async () => {
@@ -84,9 +103,16 @@ export function deviceCases(name: string, prereqs: Prerequisite[], open: DeviceF
         { publicKey: p1, endpoint: '10.77.0.98:51820', allowedIPs: [], presharedKey: psk, persistentKeepalive: 25 },
         { publicKey: p2, endpoint: '[fd00::2]:51820', allowedIPs: [] },
       ]);
-      expect(await peerOf(d, p1)).toMatchObject({ hasPresharedKey: true, persistentKeepalive: 25, endpoint: '10.77.0.98:51820' });
+      expect(await peerOf(d, p1)).toMatchObject({
+        hasPresharedKey: true,
+        persistentKeepalive: 25,
+        endpoint: '10.77.0.98:51820',
+      });
       expect((await peerOf(d, p2))!.endpoint).toBe('[fd00::2]:51820');
-      await d.applyPeers([{ publicKey: p1, endpoint: '10.77.0.98:51820', allowedIPs: [] }, { publicKey: p2, endpoint: '[fd00::2]:51820', allowedIPs: [] }]);
+      await d.applyPeers([
+        { publicKey: p1, endpoint: '10.77.0.98:51820', allowedIPs: [] },
+        { publicKey: p2, endpoint: '[fd00::2]:51820', allowedIPs: [] },
+      ]);
       expect(await peerOf(d, p1)).toMatchObject({ hasPresharedKey: false, persistentKeepalive: 0 });
     });
 
@@ -94,7 +120,10 @@ export function deviceCases(name: string, prereqs: Prerequisite[], open: DeviceF
       const d = await make();
       await d.configure({ privateKey: me.privateKey });
       await ip(host, ['link', 'set', d.iface, 'up']);
-      await d.applyPeers([{ publicKey: p1, endpoint: '10.77.0.97:51820', allowedIPs: [] }, { publicKey: p2, allowedIPs: [] }]);
+      await d.applyPeers([
+        { publicKey: p1, endpoint: '10.77.0.97:51820', allowedIPs: [] },
+        { publicKey: p2, allowedIPs: [] },
+      ]);
       expect((await peerOf(d, p1))!.txBytes).toBe(0);
       await d.initiateHandshakes();
       await until(async () => ((await peerOf(d, p1))?.txBytes ?? 0) > 0);
@@ -113,7 +142,11 @@ export function deviceCases(name: string, prereqs: Prerequisite[], open: DeviceF
       const [kx, ky] = [generateKeyPair(), generateKeyPair()];
       await x.configure({ privateKey: kx.privateKey, listenPort: port });
       await y.configure({ privateKey: ky.privateKey, listenPort: port });
-      for (const [h, d] of [[host, x], [other, y]] as const) await ip(h, ['link', 'set', d.iface, 'up']);
+      for (const [h, d] of [
+        [host, x],
+        [other, y],
+      ] as const)
+        await ip(h, ['link', 'set', d.iface, 'up']);
       return { x, y, kx, ky };
     };
 
@@ -121,7 +154,14 @@ export function deviceCases(name: string, prereqs: Prerequisite[], open: DeviceF
       const { x, y, kx, ky } = await pair(51840);
       await y.applyPeers([{ publicKey: kx.publicKey, allowedIPs: ['100.64.10.1/32'] }]);
       // First towards a port where nothing listens: the initiation is lost.
-      await x.applyPeers([{ publicKey: ky.publicKey, endpoint: `${other.address}:51849`, allowedIPs: ['100.64.10.2/32'], persistentKeepalive: 25 }]);
+      await x.applyPeers([
+        {
+          publicKey: ky.publicKey,
+          endpoint: `${other.address}:51849`,
+          allowedIPs: ['100.64.10.2/32'],
+          persistentKeepalive: 25,
+        },
+      ]);
       await x.initiateHandshakes();
       await until(async () => ((await peerOf(x, ky.publicKey))?.txBytes ?? 0) > 0);
       // WireGuard would send the next one 5 s after it; with the right endpoint, a restart goes now.
@@ -130,13 +170,24 @@ export function deviceCases(name: string, prereqs: Prerequisite[], open: DeviceF
       await x.restartHandshakes([ky.publicKey]);
       await until(async () => (await peerOf(x, ky.publicKey))?.lastHandshake !== undefined, 4_000);
       expect(Date.now() - restarted).toBeLessThan(4_000);
-      expect(await peerOf(x, ky.publicKey)).toMatchObject({ endpoint: `${other.address}:51840`, allowedIPs: ['100.64.10.2/32'], persistentKeepalive: 25 });
+      expect(await peerOf(x, ky.publicKey)).toMatchObject({
+        endpoint: `${other.address}:51840`,
+        allowedIPs: ['100.64.10.2/32'],
+        persistentKeepalive: 25,
+      });
     });
 
-    it('renews an established session at once: a new handshake, the peer\'s settings kept', async () => {
+    it("renews an established session at once: a new handshake, the peer's settings kept", async () => {
       const { x, y, kx, ky } = await pair(51850);
       await y.applyPeers([{ publicKey: kx.publicKey, allowedIPs: ['100.64.11.1/32'] }]);
-      await x.applyPeers([{ publicKey: ky.publicKey, endpoint: `${other.address}:51850`, allowedIPs: ['100.64.11.2/32'], persistentKeepalive: 25 }]);
+      await x.applyPeers([
+        {
+          publicKey: ky.publicKey,
+          endpoint: `${other.address}:51850`,
+          allowedIPs: ['100.64.11.2/32'],
+          persistentKeepalive: 25,
+        },
+      ]);
       await x.initiateHandshakes();
       await until(async () => (await peerOf(y, kx.publicKey))?.lastHandshake !== undefined);
       const first = (await peerOf(y, kx.publicKey))!.lastHandshake!.getTime();
@@ -144,7 +195,11 @@ export function deviceCases(name: string, prereqs: Prerequisite[], open: DeviceF
       await new Promise((r) => setTimeout(r, 1_100));
       await x.renewSessions([ky.publicKey]);
       await until(async () => ((await peerOf(y, kx.publicKey))?.lastHandshake?.getTime() ?? 0) > first, 3_000);
-      expect(await peerOf(x, ky.publicKey)).toMatchObject({ endpoint: `${other.address}:51850`, allowedIPs: ['100.64.11.2/32'], persistentKeepalive: 25 });
+      expect(await peerOf(x, ky.publicKey)).toMatchObject({
+        endpoint: `${other.address}:51850`,
+        allowedIPs: ['100.64.11.2/32'],
+        persistentKeepalive: 25,
+      });
     });
 
     it('carries traffic to a peer of its own kind once both know each other', async () => {
@@ -152,12 +207,19 @@ export function deviceCases(name: string, prereqs: Prerequisite[], open: DeviceF
       const [kx, ky] = [generateKeyPair(), generateKeyPair()];
       await x.configure({ privateKey: kx.privateKey, listenPort: 51830 });
       await y.configure({ privateKey: ky.privateKey, listenPort: 51830 });
-      for (const [h, d, addr] of [[host, x, '100.64.8.1'], [other, y, '100.64.8.2']] as const) {
+      for (const [h, d, addr] of [
+        [host, x, '100.64.8.1'],
+        [other, y, '100.64.8.2'],
+      ] as const) {
         await ip(h, ['addr', 'add', `${addr}/24`, 'dev', d.iface]);
         await ip(h, ['link', 'set', d.iface, 'up']);
       }
-      await x.applyPeers([{ publicKey: ky.publicKey, endpoint: `${other.address}:51830`, allowedIPs: ['100.64.8.2/32'] }]);
-      await y.applyPeers([{ publicKey: kx.publicKey, endpoint: `${host.address}:51830`, allowedIPs: ['100.64.8.1/32'] }]);
+      await x.applyPeers([
+        { publicKey: ky.publicKey, endpoint: `${other.address}:51830`, allowedIPs: ['100.64.8.2/32'] },
+      ]);
+      await y.applyPeers([
+        { publicKey: kx.publicKey, endpoint: `${host.address}:51830`, allowedIPs: ['100.64.8.1/32'] },
+      ]);
       expect(await host.pingUntil('100.64.8.2')).toBe(true);
       const seen = (await y.state()).peers[0]!;
       expect(seen.lastHandshake!.getTime()).toBeGreaterThan(Date.now() - 60_000);

@@ -64,7 +64,11 @@ describeWith(prereqs, 'choosing the WireGuard implementation', () => {
         (d) => d.close().then(() => 'created'),
         (err: unknown) => err,
       );
-      if (made !== 'created') expect(made).toMatchObject({ code: 'wireguard.kernel_unavailable', message: expect.stringContaining('no WireGuard module') });
+      if (made !== 'created')
+        expect(made).toMatchObject({
+          code: 'wireguard.kernel_unavailable',
+          message: expect.stringContaining('no WireGuard module'),
+        });
     } finally {
       await lab.cleanup();
     }
@@ -78,8 +82,16 @@ describe('a kernel WireGuard interface left by a previous agent', () => {
     const calls: string[] = [];
     const runner: Runner = async (program, args) => {
       calls.push([program, ...args].join(' '));
-      if (args.includes('add')) throw new CommandError('system.command_failed', 'ip failed', [program, ...args], 2, 'RTNETLINK answers: File exists\n');
-      if (args.includes('-details')) return { stdout: JSON.stringify([{ ifname: 'wg0', linkinfo: { info_kind: 'wireguard' } }]), stderr: '' };
+      if (args.includes('add'))
+        throw new CommandError(
+          'system.command_failed',
+          'ip failed',
+          [program, ...args],
+          2,
+          'RTNETLINK answers: File exists\n',
+        );
+      if (args.includes('-details'))
+        return { stdout: JSON.stringify([{ ifname: 'wg0', linkinfo: { info_kind: 'wireguard' } }]), stderr: '' };
       return { stdout: '', stderr: '' };
     };
     const device = await KernelWireGuardDevice.create({ iface: 'wg0', runner });

@@ -30,7 +30,9 @@ describe('WireGuard keys', () => {
     expect(() => base64ToHex(secretish, 'private key')).toThrowError(
       expect.objectContaining({ code: 'wireguard.invalid_key', message: expect.not.stringContaining(secretish) }),
     );
-    expect(() => hexToBase64('ABCD'.repeat(16))).toThrowError(expect.objectContaining({ code: 'wireguard.invalid_key' }));
+    expect(() => hexToBase64('ABCD'.repeat(16))).toThrowError(
+      expect.objectContaining({ code: 'wireguard.invalid_key' }),
+    );
     expect(isBase64Key('A'.repeat(43) + '=')).toBe(true);
     expect(isBase64Key('A'.repeat(44))).toBe(false);
   });

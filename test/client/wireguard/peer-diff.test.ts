@@ -17,9 +17,13 @@ const state = (publicKey: string, extra: Partial<PeerState> = {}): PeerState => 
 
 describe('incremental peer updates', () => {
   it('adds new peers with everything they need', () => {
-    const desired: PeerConfig[] = [{ publicKey: a, endpoint: '10.0.0.2:51820', allowedIPs: ['100.64.0.2/32'], persistentKeepalive: 25 }];
+    const desired: PeerConfig[] = [
+      { publicKey: a, endpoint: '10.0.0.2:51820', allowedIPs: ['100.64.0.2/32'], persistentKeepalive: 25 },
+    ];
     const { sections, changes } = diffPeers([], desired);
-    expect(sections).toEqual([{ publicKey: a, endpoint: '10.0.0.2:51820', persistentKeepalive: 25, allowedIPs: ['100.64.0.2/32'] }]);
+    expect(sections).toEqual([
+      { publicKey: a, endpoint: '10.0.0.2:51820', persistentKeepalive: 25, allowedIPs: ['100.64.0.2/32'] },
+    ]);
     expect(changes).toEqual({ added: [a], updated: [], removed: [] });
   });
 
@@ -44,8 +48,17 @@ describe('incremental peer updates', () => {
   });
 
   it('removes peers that are no longer wanted, before anything is added', () => {
-    const { sections, changes } = diffPeers([state(a), state(b)], [{ publicKey: b, allowedIPs: [] }, { publicKey: c, allowedIPs: [] }]);
-    expect(sections).toEqual([{ publicKey: a, remove: true }, { publicKey: c, allowedIPs: [] }]);
+    const { sections, changes } = diffPeers(
+      [state(a), state(b)],
+      [
+        { publicKey: b, allowedIPs: [] },
+        { publicKey: c, allowedIPs: [] },
+      ],
+    );
+    expect(sections).toEqual([
+      { publicKey: a, remove: true },
+      { publicKey: c, allowedIPs: [] },
+    ]);
     expect(changes).toEqual({ added: [c], updated: [], removed: [a] });
   });
 
@@ -60,9 +73,12 @@ describe('incremental peer updates', () => {
   });
 
   it('without a record of what it sent, sets the endpoint when the device has another one', () => {
-    expect(diffPeers([state(a, { endpoint: '192.0.2.7:40000' })], [{ publicKey: a, endpoint: '10.0.0.2:51820', allowedIPs: [] }]).sections).toEqual([
-      { publicKey: a, updateOnly: true, endpoint: '10.0.0.2:51820' },
-    ]);
+    expect(
+      diffPeers(
+        [state(a, { endpoint: '192.0.2.7:40000' })],
+        [{ publicKey: a, endpoint: '10.0.0.2:51820', allowedIPs: [] }],
+      ).sections,
+    ).toEqual([{ publicKey: a, updateOnly: true, endpoint: '10.0.0.2:51820' }]);
   });
 
   it('sets, changes and clears preshared keys', () => {
@@ -75,13 +91,26 @@ describe('incremental peer updates', () => {
     expect(diffPeers(withPsk, [{ ...want, presharedKey: psk2 }], new Map([[a, want]])).sections).toEqual([
       { publicKey: a, updateOnly: true, presharedKey: psk2 },
     ]);
-    expect(diffPeers(withPsk, [{ publicKey: a, allowedIPs: [] }]).sections).toEqual([{ publicKey: a, updateOnly: true, presharedKey: null }]);
+    expect(diffPeers(withPsk, [{ publicKey: a, allowedIPs: [] }]).sections).toEqual([
+      { publicKey: a, updateOnly: true, presharedKey: null },
+    ]);
   });
 
   it('rejects a desired list that names a peer twice or holds a bad value, saying where', () => {
-    expect(() => diffPeers([], [{ publicKey: a, allowedIPs: [] }, { publicKey: a, allowedIPs: [] }])).toThrowError(/listed twice/);
+    expect(() =>
+      diffPeers(
+        [],
+        [
+          { publicKey: a, allowedIPs: [] },
+          { publicKey: a, allowedIPs: [] },
+        ],
+      ),
+    ).toThrowError(/listed twice/);
     expect(() => diffPeers([], [{ publicKey: a, allowedIPs: ['100.64.0.0/33'] }])).toThrowError(
-      expect.objectContaining({ code: 'wireguard.invalid_config', message: expect.stringContaining('peers[0]: allowedIPs[0]') }),
+      expect.objectContaining({
+        code: 'wireguard.invalid_config',
+        message: expect.stringContaining('peers[0]: allowedIPs[0]'),
+      }),
     );
     expect(() => diffPeers([], [{ publicKey: 'nope', allowedIPs: [] }])).toThrowError(/peers\[0\]: publicKey/);
   });

@@ -12,7 +12,12 @@ describe('UAPI set requests', () => {
     const text = formatSetRequest({
       device: { privateKey: dev.privateKey, listenPort: 51820, fwmark: 0x42 },
       peers: [
-        { publicKey: p1.publicKey, endpoint: '10.0.0.2:51820', persistentKeepalive: 25, allowedIPs: ['100.64.0.2/32', 'fd7a::2/128'] },
+        {
+          publicKey: p1.publicKey,
+          endpoint: '10.0.0.2:51820',
+          persistentKeepalive: 25,
+          allowedIPs: ['100.64.0.2/32', 'fd7a::2/128'],
+        },
         { publicKey: p2.publicKey, remove: true },
       ],
     });
@@ -44,8 +49,10 @@ describe('UAPI set requests', () => {
     expect(text).not.toContain('replace_allowed_ips');
   });
 
-  it('an empty allowed-IP list clears the peer\'s allowed IPs', () => {
-    expect(formatSetRequest({ peers: [{ publicKey: p1.publicKey, allowedIPs: [] }] })).toMatch(/replace_allowed_ips=true\n\n$/);
+  it("an empty allowed-IP list clears the peer's allowed IPs", () => {
+    expect(formatSetRequest({ peers: [{ publicKey: p1.publicKey, allowedIPs: [] }] })).toMatch(
+      /replace_allowed_ips=true\n\n$/,
+    );
   });
 
   it.each([
@@ -108,7 +115,14 @@ describe('UAPI get answers', () => {
         persistentKeepalive: 25,
         allowedIPs: ['100.64.0.2/32', 'fd7a::2/128'],
       },
-      { publicKey: p2.publicKey, hasPresharedKey: true, txBytes: 0, rxBytes: 0, persistentKeepalive: 0, allowedIPs: [] },
+      {
+        publicKey: p2.publicKey,
+        hasPresharedKey: true,
+        txBytes: 0,
+        rxBytes: 0,
+        persistentKeepalive: 0,
+        allowedIPs: [],
+      },
     ]);
   });
 
@@ -122,8 +136,12 @@ describe('UAPI get answers', () => {
   });
 
   it('rejects answers without an errno line or with malformed lines', () => {
-    expect(() => splitErrno('listen_port=1\n\n')).toThrowError(expect.objectContaining({ code: 'wireguard.uapi_protocol' }));
-    expect(() => parseGetResponse('listen_port\n')).toThrowError(expect.objectContaining({ code: 'wireguard.uapi_protocol' }));
+    expect(() => splitErrno('listen_port=1\n\n')).toThrowError(
+      expect.objectContaining({ code: 'wireguard.uapi_protocol' }),
+    );
+    expect(() => parseGetResponse('listen_port\n')).toThrowError(
+      expect.objectContaining({ code: 'wireguard.uapi_protocol' }),
+    );
     expect(() => parseGetResponse(`public_key=${hex(p1.publicKey)}\nrx_bytes=-1\n`)).toThrowError(
       expect.objectContaining({ code: 'wireguard.uapi_protocol' }),
     );

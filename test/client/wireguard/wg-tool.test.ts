@@ -11,7 +11,13 @@ describe('the wg tool as a configuration channel', () => {
     const cmds = wgSetCommands('wg0', {
       device: { privateKey: dev.privateKey, listenPort: 51820, fwmark: 0 },
       peers: [
-        { publicKey: p1, presharedKey: psk, endpoint: '[fd00::1]:51820', persistentKeepalive: 0, allowedIPs: ['100.64.0.2/32', 'fd7a::2/128'] },
+        {
+          publicKey: p1,
+          presharedKey: psk,
+          endpoint: '[fd00::1]:51820',
+          persistentKeepalive: 0,
+          allowedIPs: ['100.64.0.2/32', 'fd7a::2/128'],
+        },
         { publicKey: p2, remove: true },
       ],
     });
@@ -19,21 +25,40 @@ describe('the wg tool as a configuration channel', () => {
       { args: ['set', 'wg0', 'private-key', '/dev/stdin'], input: `${dev.privateKey}\n` },
       { args: ['set', 'wg0', 'peer', p1, 'preshared-key', '/dev/stdin'], input: `${psk}\n` },
       {
-        args: ['set', 'wg0', 'listen-port', '51820', 'fwmark', 'off', 'peer', p1, 'endpoint', '[fd00::1]:51820', 'persistent-keepalive', 'off',
-          'allowed-ips', '100.64.0.2/32,fd7a::2/128', 'peer', p2, 'remove'],
+        args: [
+          'set',
+          'wg0',
+          'listen-port',
+          '51820',
+          'fwmark',
+          'off',
+          'peer',
+          p1,
+          'endpoint',
+          '[fd00::1]:51820',
+          'persistent-keepalive',
+          'off',
+          'allowed-ips',
+          '100.64.0.2/32,fd7a::2/128',
+          'peer',
+          p2,
+          'remove',
+        ],
       },
     ]);
     expect(JSON.stringify(cmds.map((c) => c.args))).not.toContain(dev.privateKey);
   });
 
   it('clears a preshared key with /dev/null and allowed IPs with an empty list', () => {
-    expect(wgSetCommands('wg0', { peers: [{ publicKey: p1, updateOnly: true, presharedKey: null, allowedIPs: [] }] })).toEqual([
-      { args: ['set', 'wg0', 'peer', p1, 'preshared-key', '/dev/null', 'allowed-ips', ''] },
-    ]);
+    expect(
+      wgSetCommands('wg0', { peers: [{ publicKey: p1, updateOnly: true, presharedKey: null, allowedIPs: [] }] }),
+    ).toEqual([{ args: ['set', 'wg0', 'peer', p1, 'preshared-key', '/dev/null', 'allowed-ips', ''] }]);
   });
 
   it('validates like the socket protocol does', () => {
-    expect(() => wgSetCommands('wg0', { peers: [{ publicKey: p1, endpoint: 'host:1' }] })).toThrowError(expect.objectContaining({ code: 'wireguard.invalid_config' }));
+    expect(() => wgSetCommands('wg0', { peers: [{ publicKey: p1, endpoint: 'host:1' }] })).toThrowError(
+      expect.objectContaining({ code: 'wireguard.invalid_config' }),
+    );
   });
 
   it('reads `wg show dump`', () => {
@@ -48,7 +73,16 @@ describe('the wg tool as a configuration channel', () => {
       listenPort: 51820,
       fwmark: 0,
       peers: [
-        { publicKey: p1, hasPresharedKey: false, endpoint: '10.0.0.2:51820', lastHandshake: new Date(1_700_000_000_000), rxBytes: 5678, txBytes: 1234, persistentKeepalive: 25, allowedIPs: ['100.64.0.2/32', 'fd7a::2/128'] },
+        {
+          publicKey: p1,
+          hasPresharedKey: false,
+          endpoint: '10.0.0.2:51820',
+          lastHandshake: new Date(1_700_000_000_000),
+          rxBytes: 5678,
+          txBytes: 1234,
+          persistentKeepalive: 25,
+          allowedIPs: ['100.64.0.2/32', 'fd7a::2/128'],
+        },
         { publicKey: p2, hasPresharedKey: true, rxBytes: 0, txBytes: 0, persistentKeepalive: 0, allowedIPs: [] },
       ],
     });

@@ -24,13 +24,17 @@ describeWith(prereqs, 'a supervised wireguard-go device', () => {
   let netns: string;
   const opened: WireGuardGoDevice[] = [];
   const open = async (short: string, onEvent?: (e: SupervisorEvent | { type: string }) => void) => {
-    const d = await WireGuardGoDevice.start({ iface: lab.uniqueName(short), netns, restartBackoffMs: 50, ...(onEvent && { onEvent }) });
+    const d = await WireGuardGoDevice.start({
+      iface: lab.uniqueName(short),
+      netns,
+      restartBackoffMs: 50,
+      ...(onEvent && { onEvent }),
+    });
     opened.push(d);
     return d;
   };
   const me = generateKeyPair();
   const p1 = generateKeyPair().publicKey;
-  const p2 = generateKeyPair().publicKey;
 
   beforeAll(async () => {
     lab = await Lab.create();
@@ -107,7 +111,13 @@ describeWith(prereqs, 'a supervised wireguard-go device', () => {
     expect(before.txBytes).toBeGreaterThan(0);
 
     const events: string[] = [];
-    const second = await WireGuardGoDevice.start({ iface: first.iface, netns, adoptExisting: true, watchIntervalMs: 50, onEvent: (e) => events.push(e.type) });
+    const second = await WireGuardGoDevice.start({
+      iface: first.iface,
+      netns,
+      adoptExisting: true,
+      watchIntervalMs: 50,
+      onEvent: (e) => events.push(e.type),
+    });
     opened.push(second);
     expect([second.adopted, second.pid, events]).toEqual([true, undefined, ['adopted']]);
     await second.configure({ privateKey: me.privateKey, listenPort: 51700 });
@@ -167,18 +177,27 @@ describeWith(prereqs, 'a supervised wireguard-go device', () => {
 
   it('stops an adopted device by deleting its interface', async () => {
     const firstEvents: string[] = [];
-    const first = await WireGuardGoDevice.start({ iface: lab.uniqueName('j'), netns, maxRestarts: 0, onEvent: (e) => firstEvents.push(e.type) });
+    const first = await WireGuardGoDevice.start({
+      iface: lab.uniqueName('j'),
+      netns,
+      maxRestarts: 0,
+      onEvent: (e) => firstEvents.push(e.type),
+    });
     opened.push(first);
     const second = await WireGuardGoDevice.start({ iface: first.iface, netns, adoptExisting: true });
     await second.close();
     await until(() => firstEvents.includes('exited'));
     expect(existsSync(uapiSocketPath(first.iface))).toBe(false);
-    await expect(run('ip', ['-n', netns, 'link', 'show', first.iface])).rejects.toMatchObject({ code: 'system.command_failed' });
+    await expect(run('ip', ['-n', netns, 'link', 'show', first.iface])).rejects.toMatchObject({
+      code: 'system.command_failed',
+    });
   });
 
   it('fails to start with a message that says why, and refuses unsafe interface names', async () => {
     const dev = await open('f');
-    const err = await WireGuardGoDevice.start({ iface: dev.iface, netns, startTimeoutMs: 3_000 }).catch((e: unknown) => e);
+    const err = await WireGuardGoDevice.start({ iface: dev.iface, netns, startTimeoutMs: 3_000 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'wireguard.start_failed' });
     expect((err as Error).message).toContain(`${dev.iface} in netns ${netns}`);
     expect((await dev.state()).listenPort).toBeGreaterThan(0); // the first one is unharmed
@@ -186,8 +205,13 @@ describeWith(prereqs, 'a supervised wireguard-go device', () => {
     const taken = lab.uniqueName('t');
     await run('ip', ['-n', netns, 'link', 'add', taken, 'type', 'bridge']);
     const err2 = await WireGuardGoDevice.start({ iface: taken, netns }).catch((e: unknown) => e);
-    expect(err2).toMatchObject({ code: 'wireguard.start_failed', message: expect.stringMatching(/did not start: exited with 1: .*TUN/s) });
-    await expect(WireGuardGoDevice.start({ iface: 'bad/name', netns })).rejects.toMatchObject({ code: 'wireguard.invalid_config' });
+    expect(err2).toMatchObject({
+      code: 'wireguard.start_failed',
+      message: expect.stringMatching(/did not start: exited with 1: .*TUN/s),
+    });
+    await expect(WireGuardGoDevice.start({ iface: 'bad/name', netns })).rejects.toMatchObject({
+      code: 'wireguard.invalid_config',
+    });
   });
 
   it('stops cleanly: the interface and the socket are gone, and no restart follows', async () => {
@@ -195,7 +219,9 @@ describeWith(prereqs, 'a supervised wireguard-go device', () => {
     const dev = await open('g', (e) => events.push(e.type));
     await dev.close();
     expect(existsSync(uapiSocketPath(dev.iface))).toBe(false);
-    await expect(run('ip', ['-n', netns, 'link', 'show', dev.iface])).rejects.toMatchObject({ code: 'system.command_failed' });
+    await expect(run('ip', ['-n', netns, 'link', 'show', dev.iface])).rejects.toMatchObject({
+      code: 'system.command_failed',
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect(events).toEqual(['started']);
     await expect(dev.state()).rejects.toMatchObject({ code: 'wireguard.uapi_unavailable', retryable: true });

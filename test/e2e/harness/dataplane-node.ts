@@ -48,7 +48,12 @@ export async function startDataplaneNode(host: Host, index: number): Promise<Dat
       );
   };
   const device = await WireGuardGoDevice.start({ iface: host.lab.uniqueName(`w${index}`), netns: host.netns, onEvent });
-  const net = new MeshNetwork({ iface: device.iface, netns: host.netns, addresses: [`${ipv4}/32`, `${ipv6}/128`], meshRanges: MESH_RANGES });
+  const net = new MeshNetwork({
+    iface: device.iface,
+    netns: host.netns,
+    addresses: [`${ipv4}/32`, `${ipv6}/128`],
+    meshRanges: MESH_RANGES,
+  });
   const firewall = new NftFirewall({ iface: device.iface, netns: host.netns });
   try {
     await device.configure({ privateKey: keys.privateKey, listenPort: WG_PORT });
@@ -66,7 +71,11 @@ export async function startDataplaneNode(host: Host, index: number): Promise<Dat
     net,
     firewall,
     events,
-    asPeer: () => ({ publicKey: keys.publicKey, endpoint: `${host.address}:${WG_PORT}`, allowedIPs: [`${ipv4}/32`, `${ipv6}/128`] }),
+    asPeer: () => ({
+      publicKey: keys.publicKey,
+      endpoint: `${host.address}:${WG_PORT}`,
+      allowedIPs: [`${ipv4}/32`, `${ipv6}/128`],
+    }),
     close: async () => {
       await firewall.clear().catch(() => undefined);
       await net.teardown().catch(() => undefined);

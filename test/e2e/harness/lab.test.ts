@@ -35,15 +35,18 @@ describeWith([isRoot(), hasCommand('ip', 'iproute2'), hasCommand('iptables')], '
     expect(await a.connectTcp(b.address, 8081)).toMatchObject({ ok: false, reason: 'refused' });
   });
 
-  it('never changes the machine\'s own namespace', async () => {
+  it("never changes the machine's own namespace", async () => {
     const { stdout } = await run('ip', ['-o', 'link']);
     expect(stdout).not.toContain(lab.prefix);
     expect(stdout).not.toMatch(/\bs\d+@/);
   });
 
-  it('puts hosts behind a NAT: they reach out under the router\'s address, nobody reaches in', async () => {
+  it("puts hosts behind a NAT: they reach out under the router's address, nobody reaches in", async () => {
     await a.serveTcp([9090]);
-    expect(await inner.connectTcp(a.address, 9090)).toEqual({ ok: true, reply: `hello from a port 9090 to ::ffff:${nat.publicAddress}` });
+    expect(await inner.connectTcp(a.address, 9090)).toEqual({
+      ok: true,
+      reply: `hello from a port 9090 to ::ffff:${nat.publicAddress}`,
+    });
     await inner.serveTcp([9091]);
     expect((await a.connectTcp(nat.publicAddress, 9091, 500)).ok).toBe(false);
     expect(await a.ping(inner.address)).toBe(false);

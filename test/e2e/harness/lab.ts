@@ -62,7 +62,8 @@ export class Lab {
   /** A name unique to this lab for things that live outside namespaces (at most 15 chars). */
   uniqueName(short: string): string {
     const name = `${this.stem}${short}`;
-    if (name.length > 15) throw new Error(`"${name}" is longer than an interface name may be (15); use a shorter suffix`);
+    if (name.length > 15)
+      throw new Error(`"${name}" is longer than an interface name may be (15); use a shorter suffix`);
     return name;
   }
 
@@ -123,7 +124,7 @@ export class Lab {
   /** UAPI sockets of devices named by this lab that a hard kill left behind. */
   private removeSockets(): void {
     const dir = '/var/run/wireguard';
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(dir);
     } catch {
@@ -136,8 +137,14 @@ export class Lab {
 
   private async stopStragglers(ns: string): Promise<void> {
     const pids = async () =>
-      (await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))).stdout.split(/\s+/).filter(Boolean).map(Number);
-    for (const [signal, waitMs] of [['SIGTERM', 2_000], ['SIGKILL', 1_000]] as const) {
+      (await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))).stdout
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number);
+    for (const [signal, waitMs] of [
+      ['SIGTERM', 2_000],
+      ['SIGKILL', 1_000],
+    ] as const) {
       const list = await pids();
       if (list.length === 0) return;
       for (const pid of list) killQuietly(pid, signal);
@@ -175,7 +182,10 @@ async function sweepAbandoned(): Promise<void> {
   for (const line of stdout.split('\n')) {
     const m = /^(tr(\d+)-\d+-\S+)/.exec(line);
     if (!m || isAlive(Number(m[2]))) continue;
-    const pids = await run('ip', ['netns', 'pids', m[1]!]).then((r) => r.stdout.trim(), () => 'unknown');
+    const pids = await run('ip', ['netns', 'pids', m[1]!]).then(
+      (r) => r.stdout.trim(),
+      () => 'unknown',
+    );
     if (pids === '') await run('ip', ['netns', 'del', m[1]!]).catch(() => undefined);
   }
 }
@@ -218,7 +228,9 @@ export class Host {
   /** One echo request; true when a reply came back within `timeoutS`. */
   async ping(target: string, timeoutS = 1): Promise<boolean> {
     try {
-      await this.exec('ping', ['-n', '-q', '-c', '1', '-W', String(timeoutS), target], { timeoutMs: (timeoutS + 2) * 1000 });
+      await this.exec('ping', ['-n', '-q', '-c', '1', '-W', String(timeoutS), target], {
+        timeoutMs: (timeoutS + 2) * 1000,
+      });
       return true;
     } catch {
       return false;
@@ -243,7 +255,9 @@ export class Host {
 
   async connectTcp(host: string, port: number, timeoutMs = 1_500): Promise<TcpOutcome> {
     try {
-      const { stdout } = await this.exec('node', ['-e', TCP_CLIENT_JS, host, String(port), String(timeoutMs)], { timeoutMs: timeoutMs + 5_000 });
+      const { stdout } = await this.exec('node', ['-e', TCP_CLIENT_JS, host, String(port), String(timeoutMs)], {
+        timeoutMs: timeoutMs + 5_000,
+      });
       return { ok: true, reply: stdout.trim() };
     } catch (err) {
       const out = ((err as { stderr?: string }).stderr ?? '') + ((err as Error).message ?? '');
@@ -262,7 +276,11 @@ export class Host {
 
   /** From one UDP socket on `localPort`, the address each reflector (`ip:port`) saw, in order. */
   async probeUdp(localPort: number, reflectors: string[], timeoutMs = 2_000): Promise<string[]> {
-    const { stdout } = await this.exec('node', ['-e', UDP_PROBE_JS, String(localPort), String(timeoutMs), ...reflectors], { timeoutMs: timeoutMs + 5_000 });
+    const { stdout } = await this.exec(
+      'node',
+      ['-e', UDP_PROBE_JS, String(localPort), String(timeoutMs), ...reflectors],
+      { timeoutMs: timeoutMs + 5_000 },
+    );
     return stdout.trim().split('\n');
   }
 }

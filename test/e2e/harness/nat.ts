@@ -27,9 +27,16 @@ export interface Nat {
 }
 
 /** `behind`: this NAT's outside is another NAT's inside (a double NAT). */
-export async function addNat(lab: Lab, label: string, options: { mapping?: NatMapping; behind?: Nat; blockUdp?: boolean } = {}): Promise<Nat> {
+export async function addNat(
+  lab: Lab,
+  label: string,
+  options: { mapping?: NatMapping; behind?: Nat; blockUdp?: boolean } = {},
+): Promise<Nat> {
   const outside = options.behind?.inside ?? lab.internet;
-  const router = await lab.addHost(label, { segment: outside, ...(options.behind && { gateway: options.behind.gateway }) });
+  const router = await lab.addHost(label, {
+    segment: outside,
+    ...(options.behind && { gateway: options.behind.gateway }),
+  });
   const inside = await lab.addSegment();
   const gateway = `${inside.net}.1`;
   await lab.attach(router.netns, inside, 'eth1', gateway);
@@ -40,7 +47,20 @@ export async function addNat(lab: Lab, label: string, options: { mapping?: NatMa
     ...(options.blockUdp ? [['-A', 'FORWARD', '-p', 'udp', '-j', 'DROP']] : []),
     masquerade,
     ['-A', 'FORWARD', '-i', 'eth1', '-o', 'eth0', '-j', 'ACCEPT'],
-    ['-A', 'FORWARD', '-i', 'eth0', '-o', 'eth1', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+    [
+      '-A',
+      'FORWARD',
+      '-i',
+      'eth0',
+      '-o',
+      'eth1',
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'ESTABLISHED,RELATED',
+      '-j',
+      'ACCEPT',
+    ],
     ['-P', 'FORWARD', 'DROP'],
     ['-A', 'INPUT', '-i', 'eth0', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
     ['-A', 'INPUT', '-i', 'eth0', '-j', 'DROP'],

@@ -29,7 +29,8 @@ s.on('end', () => { clearTimeout(timer); process.stdout.write(data); process.exi
 s.on('error', (e) => { clearTimeout(timer); console.error(e.code || e.message); process.exit(3); });
 `;
 
-export type TcpOutcome = { ok: true; reply: string } | { ok: false; reason: 'timeout' | 'refused' | 'error'; detail: string };
+export type TcpOutcome =
+  { ok: true; reply: string } | { ok: false; reason: 'timeout' | 'refused' | 'error'; detail: string };
 
 /** argv: port — UDP: answers every datagram with the sender's `address:port` (a tiny STUN). */
 export const UDP_REFLECTOR_JS = `

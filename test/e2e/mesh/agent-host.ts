@@ -35,7 +35,12 @@ export class AgentHost {
   /** An agent on a host the test placed itself (e.g. behind a NAT). */
   static async startOn(host: Host, extraFlags: readonly string[] = []): Promise<AgentHost> {
     const { lab, label } = host;
-    const a = new AgentHost(host, mkdtempSync(join(tmpdir(), `trellis-e2e-${label}-`)), lab.uniqueName(`m${label}`), extraFlags);
+    const a = new AgentHost(
+      host,
+      mkdtempSync(join(tmpdir(), `trellis-e2e-${label}-`)),
+      lab.uniqueName(`m${label}`),
+      extraFlags,
+    );
     await a.start();
     return a;
   }
@@ -49,7 +54,17 @@ export class AgentHost {
   }
 
   async start(): Promise<void> {
-    this.process = this.host.spawn('node', [TRELLIS_BIN, 'agent', '--state-dir', this.stateDir, '--interface', this.iface, '--log-level', 'info', ...this.extraFlags]);
+    this.process = this.host.spawn('node', [
+      TRELLIS_BIN,
+      'agent',
+      '--state-dir',
+      this.stateDir,
+      '--interface',
+      this.iface,
+      '--log-level',
+      'info',
+      ...this.extraFlags,
+    ]);
     await this.process.waitFor(/agent ready/, 30_000);
   }
 
@@ -69,7 +84,8 @@ export class AgentHost {
       }
     }
     const deadline = Date.now() + 5_000;
-    while ((this.process?.running || (await this.wireguardGoPids()).length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((this.process?.running || (await this.wireguardGoPids()).length > 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
   }
 
   async restart(): Promise<void> {
@@ -81,12 +97,21 @@ export class AgentHost {
   cli(args: readonly string[]): Promise<RunResult & { exitCode: number }> {
     return this.host.exec('node', [TRELLIS_BIN, ...args, '--state-dir', this.stateDir], { timeoutMs: 60_000 }).then(
       (r) => ({ ...r, exitCode: 0 }),
-      (err: { stdout?: string; stderr?: string; exitCode?: number | null }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '', exitCode: err.exitCode ?? -1 }),
+      (err: { stdout?: string; stderr?: string; exitCode?: number | null }) => ({
+        stdout: err.stdout ?? '',
+        stderr: err.stderr ?? '',
+        exitCode: err.exitCode ?? -1,
+      }),
     );
   }
 
   up(serverUrl: string, authKey: string, extra: Partial<UpRequest> = {}): Promise<StatusResponse> {
-    return this.api.up({ serverUrl, credential: { type: 'preauth-key', key: authKey }, hostname: this.label, ...extra });
+    return this.api.up({
+      serverUrl,
+      credential: { type: 'preauth-key', key: authKey },
+      hostname: this.label,
+      ...extra,
+    });
   }
 
   status(): Promise<StatusResponse> {
@@ -100,7 +125,10 @@ export class AgentHost {
     for (;;) {
       last = await this.status().catch(() => undefined);
       if (last && ok(last)) return last;
-      if (Date.now() > deadline) throw new Error(`${this.label}: timed out waiting for ${what}; last status: ${JSON.stringify(last)}\n${this.output.slice(-2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${this.label}: timed out waiting for ${what}; last status: ${JSON.stringify(last)}\n${this.output.slice(-2000)}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -51,8 +51,19 @@ export class ServerHost {
   /** Starts (or starts again, on the same database) the server process. */
   async start(extraFlags: string[] = []): Promise<void> {
     this.process = this.host.spawn('node', [
-      TRELLIS_SERVER_BIN, 'serve', '--listen.host', this.host.address, '--listen.port', String(SERVER_PORT),
-      '--data-dir', this.dataDir, '--log.level', 'warn', '--relay.udpPort', '-1', ...extraFlags,
+      TRELLIS_SERVER_BIN,
+      'serve',
+      '--listen.host',
+      this.host.address,
+      '--listen.port',
+      String(SERVER_PORT),
+      '--data-dir',
+      this.dataDir,
+      '--log.level',
+      'warn',
+      '--relay.udpPort',
+      '-1',
+      ...extraFlags,
     ]);
     await this.waitHealthy();
     this.adminKey ||= readFileSync(join(this.dataDir, 'admin-api-key'), 'utf8').trim();
@@ -63,7 +74,14 @@ export class ServerHost {
   }
 
   async admin<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const { stdout } = await this.host.exec('node', ['-e', ADMIN_JS, method, this.url + path, this.adminKey, body === undefined ? '' : JSON.stringify(body)]);
+    const { stdout } = await this.host.exec('node', [
+      '-e',
+      ADMIN_JS,
+      method,
+      this.url + path,
+      this.adminKey,
+      body === undefined ? '' : JSON.stringify(body),
+    ]);
     const res = JSON.parse(stdout) as { status: number; body: string | null };
     return { status: res.status, body: (res.body ? JSON.parse(res.body) : undefined) as T };
   }
@@ -71,7 +89,12 @@ export class ServerHost {
   /** A reusable pre-auth key for tagged nodes (or for a user, created on demand). */
   async preAuthKey(opts: { tags?: string[]; user?: string } = {}): Promise<string> {
     if (opts.user) await this.admin('POST', '/api/v1/users', { email: opts.user, groups: [] });
-    const res = await this.admin<{ secret: string }>('POST', '/api/v1/preauth-keys', { user: opts.user, tags: opts.tags ?? [], reusable: true, ephemeral: false });
+    const res = await this.admin<{ secret: string }>('POST', '/api/v1/preauth-keys', {
+      user: opts.user,
+      tags: opts.tags ?? [],
+      reusable: true,
+      ephemeral: false,
+    });
     if (res.status !== 201) throw new Error(`pre-auth key: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.secret;
   }
@@ -101,9 +124,13 @@ export class ServerHost {
     const probe = `fetch(${JSON.stringify(`${this.url}/healthz`)}).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
     for (;;) {
       if (!this.process!.running) throw new Error(`the server exited: ${this.process!.output}`);
-      const ok = await this.host.exec('node', ['-e', probe]).then(() => true, () => false);
+      const ok = await this.host.exec('node', ['-e', probe]).then(
+        () => true,
+        () => false,
+      );
       if (ok) return;
-      if (Date.now() > deadline) throw new Error(`the server did not answer /healthz within ${timeoutMs} ms: ${this.process!.output}`);
+      if (Date.now() > deadline)
+        throw new Error(`the server did not answer /healthz within ${timeoutMs} ms: ${this.process!.output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

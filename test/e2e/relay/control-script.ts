@@ -15,17 +15,30 @@ async function main(): Promise<void> {
   const control = new ControlClient(url!, generateMachineKey().privateKey);
   if (mode === 'join') {
     const [hostname, wireguardKey] = rest;
-    const node = await control.register({ wireguardKey: wireguardKey!, hostname: hostname!, credential: { type: 'preauth-key', key: authKey! } });
+    const node = await control.register({
+      wireguardKey: wireguardKey!,
+      hostname: hostname!,
+      credential: { type: 'preauth-key', key: authKey! },
+    });
     process.stdout.write(JSON.stringify(node));
     return;
   }
   const [timeoutMs, ...names] = rest;
-  await control.register({ wireguardKey: generateKeyPair().publicKey, hostname: 'observer', credential: { type: 'preauth-key', key: authKey! } });
+  await control.register({
+    wireguardKey: generateKeyPair().publicKey,
+    hostname: 'observer',
+    credential: { type: 'preauth-key', key: authKey! },
+  });
   const result = await new Promise<Record<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no observed endpoint for all of ${names.join(', ')} within ${timeoutMs} ms`)), Number(timeoutMs));
+    const timer = setTimeout(
+      () => reject(new Error(`no observed endpoint for all of ${names.join(', ')} within ${timeoutMs} ms`)),
+      Number(timeoutMs),
+    );
     const stream = new MapStream(control, {
       onMap: (state) => {
-        const found = Object.fromEntries([...state.peers.values()].filter((p) => p.observedEndpoint).map((p) => [p.name, p.observedEndpoint!]));
+        const found = Object.fromEntries(
+          [...state.peers.values()].filter((p) => p.observedEndpoint).map((p) => [p.name, p.observedEndpoint!]),
+        );
         if (names.every((n) => found[n])) {
           clearTimeout(timer);
           stream.stop();

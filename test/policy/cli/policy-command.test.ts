@@ -14,8 +14,12 @@ let out: string[];
 let err: string[];
 const io: CliIO = {
   ...processIO,
-  stdout: (t) => { out.push(t); },
-  stderr: (t) => { err.push(t); },
+  stdout: (t) => {
+    out.push(t);
+  },
+  stderr: (t) => {
+    err.push(t);
+  },
 };
 
 function file(name: string, text: string): string {
@@ -39,7 +43,14 @@ const POLICY = `{
 const TOPOLOGY = JSON.stringify({
   users: [{ name: 'alice', email: 'alice@example.com' }],
   nodes: {
-    laptop: { user: 'alice@example.com', tags: [], ipv4: '100.64.0.1', ipv6: 'fd7a:115c:a1e0::1', routableIPs: [], approvedRoutes: [] },
+    laptop: {
+      user: 'alice@example.com',
+      tags: [],
+      ipv4: '100.64.0.1',
+      ipv6: 'fd7a:115c:a1e0::1',
+      routableIPs: [],
+      approvedRoutes: [],
+    },
     web: { tags: ['tag:web'], ipv4: '100.64.0.2', ipv6: 'fd7a:115c:a1e0::2', routableIPs: [], approvedRoutes: [] },
     db: { tags: ['tag:db'], ipv4: '100.64.0.3', ipv6: 'fd7a:115c:a1e0::3', routableIPs: [], approvedRoutes: [] },
   },
@@ -59,7 +70,10 @@ describe('trellis policy check', () => {
   });
 
   it('exits 1 and prints every problem as FILE:LINE:COL: message', async () => {
-    const p = file('bad.hujson', POLICY.replace('  "acls": [', '  "ssh": [],\n  "acls": [').replace('tag:web:443', 'tag:nope:443'));
+    const p = file(
+      'bad.hujson',
+      POLICY.replace('  "acls": [', '  "ssh": [],\n  "acls": [').replace('tag:web:443', 'tag:nope:443'),
+    );
     expect(await policyCommand(['check', p], io)).toBe(1);
     expect(err).toEqual([
       `${p}:5:3: section "ssh" is not supported by Trellis: Tailscale SSH is not implemented`,
@@ -70,7 +84,9 @@ describe('trellis policy check', () => {
   it('rejects a policy whose embedded test fails, pointing at the test', async () => {
     const p = file('p.hujson', POLICY.replace('"src": ["tag:web"]', '"src": ["tag:web", "group:eng"]'));
     expect(await policyCommand(['check', p], io)).toBe(1);
-    expect(err[0]).toMatch(/p\.hujson:9:78: test failed: alice@example\.com should not reach tag:db:5432, but alice@example\.com can through the rule at .*p\.hujson:7:5/);
+    expect(err[0]).toMatch(
+      /p\.hujson:9:78: test failed: alice@example\.com should not reach tag:db:5432, but alice@example\.com can through the rule at .*p\.hujson:7:5/,
+    );
   });
 });
 
@@ -98,22 +114,29 @@ describe('trellis policy fmt', () => {
 });
 
 describe('trellis policy compile', () => {
-  it('prints each node\'s peers and filter in Tailscale\'s shape', async () => {
+  it("prints each node's peers and filter in Tailscale's shape", async () => {
     const p = file('p.hujson', POLICY);
     const t = file('t.json', TOPOLOGY);
     expect(await policyCommand(['compile', '--policy', p, '--topology', t, '--format', 'tailscale'], io)).toBe(0);
     const result = JSON.parse(out.join(''));
     expect(result.nodes.laptop.peers).toEqual(['web']);
     expect(result.nodes.web.peers).toEqual(['db', 'laptop']);
-    expect(result.nodes.db.packetFilter).toEqual([{
-      SrcIPs: ['100.64.0.2', 'fd7a:115c:a1e0::2'],
-      DstPorts: [{ IP: '100.64.0.3', Ports: { First: 5432, Last: 5432 } }, { IP: 'fd7a:115c:a1e0::3', Ports: { First: 5432, Last: 5432 } }],
-      IPProto: [6, 17, 1, 58],
-    }]);
+    expect(result.nodes.db.packetFilter).toEqual([
+      {
+        SrcIPs: ['100.64.0.2', 'fd7a:115c:a1e0::2'],
+        DstPorts: [
+          { IP: '100.64.0.3', Ports: { First: 5432, Last: 5432 } },
+          { IP: 'fd7a:115c:a1e0::3', Ports: { First: 5432, Last: 5432 } },
+        ],
+        IPProto: [6, 17, 1, 58],
+      },
+    ]);
   });
 
   it('reads the conformance topology format', async () => {
-    const c = JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures/conformance/tailscale-acl/acl-t01.json'), 'utf8'));
+    const c = JSON.parse(
+      readFileSync(join(import.meta.dirname, '../../fixtures/conformance/tailscale-acl/acl-t01.json'), 'utf8'),
+    );
     const p = file('p.json', c.policy);
     const t = file('t.json', JSON.stringify(c.topology));
     expect(await policyCommand(['compile', '--policy', p, '--topology', t], io)).toBe(0);
@@ -135,14 +158,18 @@ describe('trellis policy eval', () => {
   it('says which rule allows a connection', async () => {
     const args = ['eval', '--policy', file('p.hujson', POLICY), '--topology', file('t.json', TOPOLOGY)];
     expect(await policyCommand([...args, '--src', 'laptop', '--dst', 'web:443'], io)).toBe(0);
-    expect(out.join('\n')).toMatch(/^accept: laptop -> web:443\/tcp\n {2}allowed by .*p\.hujson:6:5: group:eng -> tag:web:443$/);
+    expect(out.join('\n')).toMatch(
+      /^accept: laptop -> web:443\/tcp\n {2}allowed by .*p\.hujson:6:5: group:eng -> tag:web:443$/,
+    );
   });
 
   it('says why nothing allows a connection', async () => {
     const args = ['eval', '--policy', file('p.hujson', POLICY), '--topology', file('t.json', TOPOLOGY)];
     expect(await policyCommand([...args, '--src', 'laptop', '--dst', 'db:5432'], io)).toBe(0);
     expect(out.join('\n')).toContain('deny: laptop -> db:5432/tcp: no rule allows it');
-    expect(out.join('\n')).toContain('tag:web -> tag:db:5432 reaches db:5432 but only from tag:web, and laptop (user alice@example.com, in group:eng) is not one of them');
+    expect(out.join('\n')).toContain(
+      'tag:web -> tag:db:5432 reaches db:5432 but only from tag:web, and laptop (user alice@example.com, in group:eng) is not one of them',
+    );
   });
 
   it('exits 2 on a malformed destination', async () => {
@@ -153,27 +180,43 @@ describe('trellis policy eval', () => {
 });
 
 describe('trellis policy diff', () => {
-  const changed = POLICY.replace('"dst": ["tag:web:443"]', '"dst": ["tag:web:443,8443", "tag:db:5432"]').replace(', "deny": ["tag:db:5432"]', '').replace('"src": ["tag:web"], "dst": ["tag:db:5432"]', '"src": ["tag:web"], "dst": ["tag:db:6432"]');
+  const changed = POLICY.replace('"dst": ["tag:web:443"]', '"dst": ["tag:web:443,8443", "tag:db:5432"]')
+    .replace(', "deny": ["tag:db:5432"]', '')
+    .replace('"src": ["tag:web"], "dst": ["tag:db:5432"]', '"src": ["tag:web"], "dst": ["tag:db:6432"]');
 
   it('lists access granted and revoked', async () => {
-    const args = ['diff', file('old.hujson', POLICY), file('new.hujson', changed), '--topology', file('t.json', TOPOLOGY)];
+    const args = [
+      'diff',
+      file('old.hujson', POLICY),
+      file('new.hujson', changed),
+      '--topology',
+      file('t.json', TOPOLOGY),
+    ];
     expect(await policyCommand(args, io)).toBe(0);
-    expect(out.join('\n')).toBe([
-      'granted (3):',
-      '  + laptop -> db 5432 (icmp,tcp,udp,ipv6-icmp)',
-      '  + laptop -> web 8443 (icmp,tcp,udp,ipv6-icmp)',
-      '  + web -> db 6432 (icmp,tcp,udp,ipv6-icmp)',
-      'revoked (1):',
-      '  - web -> db 5432 (icmp,tcp,udp,ipv6-icmp)',
-    ].join('\n'));
+    expect(out.join('\n')).toBe(
+      [
+        'granted (3):',
+        '  + laptop -> db 5432 (icmp,tcp,udp,ipv6-icmp)',
+        '  + laptop -> web 8443 (icmp,tcp,udp,ipv6-icmp)',
+        '  + web -> db 6432 (icmp,tcp,udp,ipv6-icmp)',
+        'revoked (1):',
+        '  - web -> db 5432 (icmp,tcp,udp,ipv6-icmp)',
+      ].join('\n'),
+    );
   });
 
   it('prints JSON with --json, and says when nothing changes', async () => {
     const t = file('t.json', TOPOLOGY);
-    expect(await policyCommand(['diff', file('a.hujson', POLICY), file('b.hujson', changed), '--topology', t, '--json'], io)).toBe(0);
-    expect(JSON.parse(out.join('')).revoked).toEqual([{ src: 'web', dst: 'db', protos: 'icmp,tcp,udp,ipv6-icmp', ports: '5432' }]);
+    expect(
+      await policyCommand(['diff', file('a.hujson', POLICY), file('b.hujson', changed), '--topology', t, '--json'], io),
+    ).toBe(0);
+    expect(JSON.parse(out.join('')).revoked).toEqual([
+      { src: 'web', dst: 'db', protos: 'icmp,tcp,udp,ipv6-icmp', ports: '5432' },
+    ]);
     out = [];
-    expect(await policyCommand(['diff', file('c.hujson', POLICY), file('d.hujson', POLICY), '--topology', t], io)).toBe(0);
+    expect(await policyCommand(['diff', file('c.hujson', POLICY), file('d.hujson', POLICY), '--topology', t], io)).toBe(
+      0,
+    );
     expect(out).toEqual(['no change in access']);
   });
 });

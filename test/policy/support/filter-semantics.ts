@@ -7,7 +7,15 @@
  * Two unions are compared on the grid of all box boundaries: inside one grid cell every point is
  * in the same boxes, so checking one corner per cell decides the whole space.
  */
-import { ALL_V4, ALL_V6, formatAddress, parseAddress, parsePrefix, prefixRange, type Range } from '../../../policy/ip.ts';
+import {
+  ALL_V4,
+  ALL_V6,
+  formatAddress,
+  parseAddress,
+  parsePrefix,
+  prefixRange,
+  type Range,
+} from '../../../policy/ip.ts';
 import type { TailscaleFilterRule } from '../../../policy/tailscale-format.ts';
 
 const DEFAULT_PROTOS = [6, 17, 1, 58];
@@ -63,7 +71,10 @@ function boxesByProto(rules: TailscaleFilterRule[]): Map<number, Box[]> {
 
 function cuts(ranges: Range[]): bigint[] {
   const set = new Set<bigint>();
-  for (const r of ranges) { set.add(r.lo); set.add(r.hi + 1n); }
+  for (const r of ranges) {
+    set.add(r.lo);
+    set.add(r.hi + 1n);
+  }
   return [...set].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
@@ -98,7 +109,13 @@ export function filterDifference(actual: TailscaleFilterRule[], expected: Tailsc
       }
     }
   }
-  const caps = (rules: TailscaleFilterRule[]) => JSON.stringify(rules.filter((r) => r.CapGrant).map((r) => JSON.stringify(r)).sort());
+  const caps = (rules: TailscaleFilterRule[]) =>
+    JSON.stringify(
+      rules
+        .filter((r) => r.CapGrant)
+        .map((r) => JSON.stringify(r))
+        .sort(),
+    );
   if (caps(actual) !== caps(expected)) return 'capability grants differ';
   return undefined;
 }

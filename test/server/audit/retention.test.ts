@@ -11,8 +11,18 @@ describe('audit retention (audit.retentionDays)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-audit-'));
     const first = await startTestServer({}, dir);
     const now = Date.now();
-    for (const [age, message] of [[40, 'forty days ago'], [31, 'a month ago'], [1, 'yesterday']] as const) {
-      await first.server.store.audit.append({ at: now - age * DAY, kind: 'admin', outcome: 'success', actor: 'test', message });
+    for (const [age, message] of [
+      [40, 'forty days ago'],
+      [31, 'a month ago'],
+      [1, 'yesterday'],
+    ] as const) {
+      await first.server.store.audit.append({
+        at: now - age * DAY,
+        kind: 'admin',
+        outcome: 'success',
+        actor: 'test',
+        message,
+      });
     }
     await first.stop();
 
@@ -24,17 +34,26 @@ describe('audit retention (audit.retentionDays)', () => {
       expect(messages).not.toContain('a month ago');
       expect(messages).not.toContain('forty days ago');
       expect(events.find((e) => e.code === 'audit.prune')).toMatchObject({
-        kind: 'admin', outcome: 'success', actor: 'system', message: 'deleted 2 audit events older than 30 days (audit.retentionDays)',
+        kind: 'admin',
+        outcome: 'success',
+        actor: 'system',
+        message: 'deleted 2 audit events older than 30 days (audit.retentionDays)',
       });
     } finally {
       await second.stop();
     }
   });
 
-  it('keeps everything by default (retentionDays 0): deleting history is the operator\'s choice', async () => {
+  it("keeps everything by default (retentionDays 0): deleting history is the operator's choice", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-audit-'));
     const first = await startTestServer({}, dir);
-    await first.server.store.audit.append({ at: Date.now() - 3650 * DAY, kind: 'admin', outcome: 'success', actor: 'test', message: 'ten years ago' });
+    await first.server.store.audit.append({
+      at: Date.now() - 3650 * DAY,
+      kind: 'admin',
+      outcome: 'success',
+      actor: 'test',
+      message: 'ten years ago',
+    });
     await first.stop();
     const second = await startTestServer({}, dir);
     try {

@@ -27,7 +27,10 @@ describe('trellis-server admin CLI', () => {
   const agents: TestAgent[] = [];
 
   /** Runs the CLI in this process with captured output, against the test server unless told otherwise. */
-  async function cli(args: string[], env: NodeJS.ProcessEnv = { TRELLIS_SERVER: ts.url, TRELLIS_API_KEY: ts.adminKey }): Promise<Run> {
+  async function cli(
+    args: string[],
+    env: NodeJS.ProcessEnv = { TRELLIS_SERVER: ts.url, TRELLIS_API_KEY: ts.adminKey },
+  ): Promise<Run> {
     const out: string[] = [];
     const err: string[] = [];
     const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), env };
@@ -57,8 +60,22 @@ describe('trellis-server admin CLI', () => {
 
   describe('users', () => {
     it('creates a user and prints it', async () => {
-      const out = await succeeds(['users', 'create', 'cli@example.com', '--name', 'CLI User', '--group', 'eng', '--group', 'ops']);
-      expect(UserView.parse(JSON.parse(out))).toMatchObject({ email: 'cli@example.com', displayName: 'CLI User', groups: ['eng', 'ops'] });
+      const out = await succeeds([
+        'users',
+        'create',
+        'cli@example.com',
+        '--name',
+        'CLI User',
+        '--group',
+        'eng',
+        '--group',
+        'ops',
+      ]);
+      expect(UserView.parse(JSON.parse(out))).toMatchObject({
+        email: 'cli@example.com',
+        displayName: 'CLI User',
+        groups: ['eng', 'ops'],
+      });
     });
 
     it('lists users as JSON with --json', async () => {
@@ -85,7 +102,17 @@ describe('trellis-server admin CLI', () => {
     let nodeId: string;
 
     it('creates a pre-auth key and prints only its secret', async () => {
-      secret = (await succeeds(['preauthkeys', 'create', '--user', 'cli@example.com', '--reusable', '--description', 'from the cli'])).trim();
+      secret = (
+        await succeeds([
+          'preauthkeys',
+          'create',
+          '--user',
+          'cli@example.com',
+          '--reusable',
+          '--description',
+          'from the cli',
+        ])
+      ).trim();
       expect(secret).toMatch(/^trellis-auth-[a-z0-9]{16}-[A-Za-z0-9_-]{43}$/);
     });
 
@@ -93,7 +120,11 @@ describe('trellis-server admin CLI', () => {
       const out = await succeeds(['preauthkeys', 'list', '--json']);
       expect(out).not.toContain(secret.split('-')[3]!);
       const keys = PreAuthKeyView.array().parse(JSON.parse(out));
-      expect(keys.find((k) => k.id === secret.split('-')[2])).toMatchObject({ user: 'cli@example.com', reusable: true, description: 'from the cli' });
+      expect(keys.find((k) => k.id === secret.split('-')[2])).toMatchObject({
+        user: 'cli@example.com',
+        reusable: true,
+        description: 'from the cli',
+      });
       expect(await succeeds(['preauthkeys', 'list'])).toMatch(/^ID\s+OWNER\s+REUSABLE/);
     });
 
@@ -103,13 +134,19 @@ describe('trellis-server admin CLI', () => {
       const self = await agent.join(secret);
       nodeId = self.id;
       const nodes = NodeView.array().parse(JSON.parse(await succeeds(['nodes', 'list', '--json'])));
-      expect(nodes.find((n) => n.id === self.id)).toMatchObject({ name: 'cli-box', user: 'cli@example.com', ipv4: self.ipv4 });
+      expect(nodes.find((n) => n.id === self.id)).toMatchObject({
+        name: 'cli-box',
+        user: 'cli@example.com',
+        ipv4: self.ipv4,
+      });
       expect(await succeeds(['nodes', 'list'])).toContain(self.ipv4);
     });
 
     it('gets, renames, tags, expires and deletes a node', async () => {
       expect(NodeView.parse(JSON.parse(await succeeds(['nodes', 'get', nodeId]))).name).toBe('cli-box');
-      expect(NodeView.parse(JSON.parse(await succeeds(['nodes', 'rename', nodeId, 'cli-renamed']))).name).toBe('cli-renamed');
+      expect(NodeView.parse(JSON.parse(await succeeds(['nodes', 'rename', nodeId, 'cli-renamed']))).name).toBe(
+        'cli-renamed',
+      );
       await succeeds(['policy', 'set', policyFile('tags.hujson', POLICY)]);
       expect(NodeView.parse(JSON.parse(await succeeds(['nodes', 'tag', nodeId, 'tag:web']))).tags).toEqual(['tag:web']);
       expect(NodeView.parse(JSON.parse(await succeeds(['nodes', 'tag', nodeId]))).tags).toEqual([]);
@@ -132,7 +169,9 @@ describe('trellis-server admin CLI', () => {
     it('creates a scoped key that then works for what its scope allows', async () => {
       const secret = (await succeeds(['apikeys', 'create', '--scope', 'read', '--description', 'ci'])).trim();
       expect(secret).toMatch(/^trellis-api-/);
-      expect(await succeeds(['users', 'list', '--api-key', secret, '--server', ts.url], {})).toContain('cli@example.com');
+      expect(await succeeds(['users', 'list', '--api-key', secret, '--server', ts.url], {})).toContain(
+        'cli@example.com',
+      );
       const r = await cli(['users', 'create', 'x@example.com', '--api-key', secret, '--server', ts.url], {});
       expect(r.code).toBe(1);
       expect(r.err).toContain('[api_key.scope]');
@@ -148,17 +187,25 @@ describe('trellis-server admin CLI', () => {
     it('sets a policy from a file and reports the new version; --if-version guards against races', async () => {
       const current = PolicyView.parse(JSON.parse(await succeeds(['policy', 'get', '--json'])));
       const file = policyFile('next.hujson', POLICY.replace('tag:web:*', 'tag:web:443'));
-      expect(await succeeds(['policy', 'set', file, '--if-version', String(current.version)])).toBe(`policy version ${current.version + 1} is now active`);
+      expect(await succeeds(['policy', 'set', file, '--if-version', String(current.version)])).toBe(
+        `policy version ${current.version + 1} is now active`,
+      );
       const stale = await cli(['policy', 'set', file, '--if-version', String(current.version)]);
       expect(stale.code).toBe(1);
       expect(stale.err).toContain('[policy.version_conflict]');
-      expect(PolicyView.parse(JSON.parse(await succeeds(['policy', 'get', '--json']))).version).toBe(current.version + 1);
+      expect(PolicyView.parse(JSON.parse(await succeeds(['policy', 'get', '--json']))).version).toBe(
+        current.version + 1,
+      );
     });
 
     it('checks a policy file: ok, or exit 1 with the problem', async () => {
       const good = policyFile('good.hujson', POLICY);
       expect(await succeeds(['policy', 'check', good])).toBe(`${good}: ok`);
-      const bad = await cli(['policy', 'check', policyFile('bad.hujson', '{"acls": [{"action": "accept", "src": ["group:nobody"], "dst": ["*:*"]}]}')]);
+      const bad = await cli([
+        'policy',
+        'check',
+        policyFile('bad.hujson', '{"acls": [{"action": "accept", "src": ["group:nobody"], "dst": ["*:*"]}]}'),
+      ]);
       expect(bad.code).toBe(1);
       expect(bad.err).toContain('[policy.invalid]');
       expect(bad.err).toContain('group:nobody');
@@ -181,8 +228,12 @@ describe('trellis-server admin CLI', () => {
       const dataDir = join(dir, 'data');
       mkdirSync(dataDir, { recursive: true });
       writeFileSync(join(dataDir, 'admin-api-key'), `${ts.adminKey}\n`);
-      expect(await succeeds(['users', 'list', '--data-dir', dataDir, '--server', ts.url], {})).toContain('cli@example.com');
-      expect(await succeeds(['users', 'list'], { TRELLIS_DATA_DIR: dataDir, TRELLIS_SERVER: ts.url })).toContain('cli@example.com');
+      expect(await succeeds(['users', 'list', '--data-dir', dataDir, '--server', ts.url], {})).toContain(
+        'cli@example.com',
+      );
+      expect(await succeeds(['users', 'list'], { TRELLIS_DATA_DIR: dataDir, TRELLIS_SERVER: ts.url })).toContain(
+        'cli@example.com',
+      );
     });
   });
 
@@ -198,7 +249,11 @@ describe('trellis-server admin CLI', () => {
       ['a bad --expires', ['preauthkeys', 'create', '--user', 'cli@example.com', '--expires', 'soon'], /--expires/],
       ['a bad --if-version', ['policy', 'set', '/dev/null', '--if-version', 'latest'], /--if-version/],
       ['no policy file', ['policy', 'set'], /policy FILE/],
-      ['an unreadable policy file', ['policy', 'check', '/nonexistent/policy.hujson'], /cannot read \/nonexistent\/policy\.hujson/],
+      [
+        'an unreadable policy file',
+        ['policy', 'check', '/nonexistent/policy.hujson'],
+        /cannot read \/nonexistent\/policy\.hujson/,
+      ],
     ];
     for (const [what, args, message] of cases) {
       it(what, async () => {
@@ -230,7 +285,10 @@ describe('trellis-server admin CLI', () => {
     });
 
     it('a wrong API key', async () => {
-      const r = await cli(['users', 'list'], { TRELLIS_SERVER: ts.url, TRELLIS_API_KEY: 'trellis-api-aaaaaaaaaaaaaaaa-' + 'A'.repeat(43) });
+      const r = await cli(['users', 'list'], {
+        TRELLIS_SERVER: ts.url,
+        TRELLIS_API_KEY: 'trellis-api-aaaaaaaaaaaaaaaa-' + 'A'.repeat(43),
+      });
       expect(r.code).toBe(1);
       expect(r.err).toContain('[api_key.unknown]');
     });
@@ -247,7 +305,10 @@ describe('trellis-server admin CLI', () => {
       await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
       const port = (closed.address() as AddressInfo).port;
       await new Promise<void>((resolve) => closed.close(() => resolve()));
-      const r = await cli(['users', 'list'], { TRELLIS_SERVER: `http://127.0.0.1:${port}`, TRELLIS_API_KEY: ts.adminKey });
+      const r = await cli(['users', 'list'], {
+        TRELLIS_SERVER: `http://127.0.0.1:${port}`,
+        TRELLIS_API_KEY: ts.adminKey,
+      });
       expect(r.code).toBe(1);
       expect(r.err).toContain('[server.unreachable]');
       expect(r.err).toContain(`127.0.0.1:${port}`);

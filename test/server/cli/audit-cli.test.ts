@@ -10,7 +10,11 @@ describe('trellis-server audit and users expire-nodes', () => {
   const cli = async (args: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), env: { TRELLIS_SERVER: ts.url, TRELLIS_API_KEY: ts.adminKey } };
+    const io: CliIO = {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      env: { TRELLIS_SERVER: ts.url, TRELLIS_API_KEY: ts.adminKey },
+    };
     const code = await main(args, io);
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
@@ -40,7 +44,9 @@ describe('trellis-server audit and users expire-nodes', () => {
   });
 
   it('filters by kind and outcome, and pages with --limit and --cursor', async () => {
-    const failures = JSON.parse((await cli(['audit', 'list', '--kind', 'auth', '--outcome', 'failure', '--json'])).out) as AuditPage;
+    const failures = JSON.parse(
+      (await cli(['audit', 'list', '--kind', 'auth', '--outcome', 'failure', '--json'])).out,
+    ) as AuditPage;
     expect(failures.items.length).toBeGreaterThan(0);
     for (const e of failures.items) expect(e).toMatchObject({ kind: 'auth', outcome: 'failure' });
     expect(failures.items[0]).toMatchObject({ code: 'preauth_key.malformed' });
@@ -48,10 +54,14 @@ describe('trellis-server audit and users expire-nodes', () => {
     const all = JSON.parse((await cli(['audit', 'list', '--json'])).out) as AuditPage;
     const first = JSON.parse((await cli(['audit', 'list', '--limit', '1', '--json'])).out) as AuditPage;
     expect(first.items).toHaveLength(1);
-    const second = JSON.parse((await cli(['audit', 'list', '--limit', '1', '--cursor', first.nextCursor!, '--json'])).out) as AuditPage;
+    const second = JSON.parse(
+      (await cli(['audit', 'list', '--limit', '1', '--cursor', first.nextCursor!, '--json'])).out,
+    ) as AuditPage;
     expect(second.items[0]!.id).toBe(all.items[1]!.id);
 
-    const future = JSON.parse((await cli(['audit', 'list', '--since', new Date(Date.now() + 60_000).toISOString(), '--json'])).out) as AuditPage;
+    const future = JSON.parse(
+      (await cli(['audit', 'list', '--since', new Date(Date.now() + 60_000).toISOString(), '--json'])).out,
+    ) as AuditPage;
     expect(future.items).toEqual([]);
   });
 

@@ -38,7 +38,9 @@ describe('server configuration', () => {
   });
 
   it('reads a YAML file', () => {
-    const file = yamlFile('dataDir: /var/lib/trellis\nlisten:\n  port: 9000\nnetwork:\n  nameservers: [1.1.1.1, 9.9.9.9]\n');
+    const file = yamlFile(
+      'dataDir: /var/lib/trellis\nlisten:\n  port: 9000\nnetwork:\n  nameservers: [1.1.1.1, 9.9.9.9]\n',
+    );
     const c = loadConfig({ file });
     expect(c.dataDir).toBe('/var/lib/trellis');
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 9000 });
@@ -93,17 +95,33 @@ describe('server configuration', () => {
     expect(loadConfig({ flags: { 'relay.udpPort': '0' } }).relay.stunPort).toBe(0);
     expect(loadConfig({ flags: { 'relay.udpPort': '-1' } }).relay.stunPort).toBe(-1);
     expect(loadConfig({ env: { TRELLIS_RELAY_STUN_PORT: '-1' } }).relay).toEqual({ udpPort: 3478, stunPort: -1 });
-    expect(loadConfig({ flags: { 'relay-stun-port': '5000' }, file: yamlFile('relay:\n  udpPort: 4000\n') }).relay).toEqual({ udpPort: 4000, stunPort: 5000 });
+    expect(
+      loadConfig({ flags: { 'relay-stun-port': '5000' }, file: yamlFile('relay:\n  udpPort: 4000\n') }).relay,
+    ).toEqual({ udpPort: 4000, stunPort: 5000 });
   });
 
-  it('refuses a STUN port without the relay, or on the relay\'s own port', () => {
-    expect(failure({ flags: { 'relay.udpPort': '-1', 'relay.stunPort': '3479' } }).message).toContain('relay.stunPort (from flag --relay.stunPort): needs the relay');
-    expect(failure({ env: { TRELLIS_RELAY_STUN_PORT: '3478' } }).message).toContain('relay.stunPort (from environment variable TRELLIS_RELAY_STUN_PORT): must differ from relay.udpPort');
+  it("refuses a STUN port without the relay, or on the relay's own port", () => {
+    expect(failure({ flags: { 'relay.udpPort': '-1', 'relay.stunPort': '3479' } }).message).toContain(
+      'relay.stunPort (from flag --relay.stunPort): needs the relay',
+    );
+    expect(failure({ env: { TRELLIS_RELAY_STUN_PORT: '3478' } }).message).toContain(
+      'relay.stunPort (from environment variable TRELLIS_RELAY_STUN_PORT): must differ from relay.udpPort',
+    );
     expect(failure({ flags: { 'relay.stunPort': '-2' } }).code).toBe('config.invalid');
   });
 
   it('lists every key it knows', () => {
-    expect(CONFIG_KEYS).toEqual(expect.arrayContaining(['dataDir', 'listen.port', 'listen.host', 'publicUrl', 'relay.stunPort', 'limits.authPerMinute', 'network.ipv6Prefix']));
+    expect(CONFIG_KEYS).toEqual(
+      expect.arrayContaining([
+        'dataDir',
+        'listen.port',
+        'listen.host',
+        'publicUrl',
+        'relay.stunPort',
+        'limits.authPerMinute',
+        'network.ipv6Prefix',
+      ]),
+    );
   });
 
   describe('refuses bad configuration, naming the key and where it came from', () => {
@@ -140,8 +158,13 @@ describe('server configuration', () => {
     });
 
     it('a nameserver that is not an IP address, and an audit retention that is not a day count', () => {
-      const err = failure({ env: { TRELLIS_NETWORK_NAMESERVERS: '1.1.1.1, dns.google' }, flags: { 'audit.retentionDays': '-1' } });
-      expect(err.message).toMatch(/network\.nameservers\.1 \(from environment variable TRELLIS_NETWORK_NAMESERVERS\): must be an IP address/);
+      const err = failure({
+        env: { TRELLIS_NETWORK_NAMESERVERS: '1.1.1.1, dns.google' },
+        flags: { 'audit.retentionDays': '-1' },
+      });
+      expect(err.message).toMatch(
+        /network\.nameservers\.1 \(from environment variable TRELLIS_NETWORK_NAMESERVERS\): must be an IP address/,
+      );
       expect(err.message).toContain('audit.retentionDays (from flag --audit.retentionDays)');
     });
 

@@ -2,7 +2,14 @@ import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
-  ApiKeyView, IssuedApiKey, IssuedPreAuthKey, NodeView, PolicyView, PreAuthKeyView, UserView, listOf,
+  ApiKeyView,
+  IssuedApiKey,
+  IssuedPreAuthKey,
+  NodeView,
+  PolicyView,
+  PreAuthKeyView,
+  UserView,
+  listOf,
 } from '../../../protocol/admin.ts';
 import { ALLOW_ALL_POLICY } from '../../../policy/index.ts';
 import { startTestServer, TestAgent, type TestServer } from '../../support/server.ts';
@@ -53,7 +60,13 @@ describe('admin API', () => {
 
     it('creating the same email again updates that user rather than making a second', async () => {
       const first = await ok(UserView, 'POST', '/api/v1/users', { email: 'gina@example.com', groups: ['eng'] }, 201);
-      const again = await ok(UserView, 'POST', '/api/v1/users', { email: 'gina@example.com', displayName: 'Gina', groups: ['ops'] }, 201);
+      const again = await ok(
+        UserView,
+        'POST',
+        '/api/v1/users',
+        { email: 'gina@example.com', displayName: 'Gina', groups: ['ops'] },
+        201,
+      );
       expect(again).toMatchObject({ id: first.id, displayName: 'Gina', groups: ['ops'] });
       const { items } = await ok(listOf(UserView), 'GET', '/api/v1/users');
       expect(items.filter((x) => x.email === 'gina@example.com')).toHaveLength(1);
@@ -72,10 +85,16 @@ describe('admin API', () => {
       const user = items.find((u) => u.email === 'hank@example.com')!;
       expect((await ts.admin('DELETE', `/api/v1/users/${user.id}`)).status).toBe(204);
 
-      expectRefused(await send(ts.url, 'GET', `/api/v1/nodes/${node.id}`, { headers: bearer(ts.adminKey) }), 404, 'node.not_found');
+      expectRefused(
+        await send(ts.url, 'GET', `/api/v1/nodes/${node.id}`, { headers: bearer(ts.adminKey) }),
+        404,
+        'node.not_found',
+      );
       const keys = await ok(listOf(PreAuthKeyView), 'GET', '/api/v1/preauth-keys');
       expect(keys.items.filter((k) => k.user === 'hank@example.com')).toEqual([]);
-      expect((await ok(listOf(UserView), 'GET', '/api/v1/users')).items.map((u) => u.email)).not.toContain('hank@example.com');
+      expect((await ok(listOf(UserView), 'GET', '/api/v1/users')).items.map((u) => u.email)).not.toContain(
+        'hank@example.com',
+      );
       await watcher.until((w) => !w.peerNames().includes('hank-laptop'), 'hank-laptop to leave');
     });
   });
@@ -87,8 +106,14 @@ describe('admin API', () => {
       const { items } = await ok(listOf(NodeView), 'GET', '/api/v1/nodes');
       const listed = items.find((n) => n.id === self.id)!;
       expect(listed).toMatchObject({
-        name: 'kate-desk', user: 'kate@example.com', ipv4: self.ipv4, ipv6: self.ipv6,
-        machineKey: a.machine.publicKey, wireguardKey: a.wireguard.publicKey, online: false, ephemeral: false,
+        name: 'kate-desk',
+        user: 'kate@example.com',
+        ipv4: self.ipv4,
+        ipv6: self.ipv6,
+        machineKey: a.machine.publicKey,
+        wireguardKey: a.wireguard.publicKey,
+        online: false,
+        ephemeral: false,
       });
       expect(await ok(NodeView, 'GET', `/api/v1/nodes/${self.id}`)).toEqual(listed);
     });
@@ -108,7 +133,11 @@ describe('admin API', () => {
       await a.until((x) => x.map.version >= 0, 'a map');
       expect((await ts.admin('DELETE', `/api/v1/nodes/${self.id}`)).status).toBe(204);
       await a.until((x) => x.goodbye !== undefined, 'a goodbye');
-      expectRefused(await send(ts.url, 'GET', `/api/v1/nodes/${self.id}`, { headers: bearer(ts.adminKey) }), 404, 'node.not_found');
+      expectRefused(
+        await send(ts.url, 'GET', `/api/v1/nodes/${self.id}`, { headers: bearer(ts.adminKey) }),
+        404,
+        'node.not_found',
+      );
       await expect(a.control.self()).rejects.toMatchObject({ code: 'node.unknown', status: 401 });
     });
 
@@ -140,7 +169,9 @@ describe('admin API', () => {
       await ts.setPolicy(TAG_POLICY);
       const a = agent('tag-me');
       const self = await a.join(await ts.preAuthKey({ user: 'alice@example.com' }));
-      const tagged = await ok(NodeView, 'POST', `/api/v1/nodes/${self.id}/tags`, { tags: ['tag:web', 'tag:db', 'tag:web'] });
+      const tagged = await ok(NodeView, 'POST', `/api/v1/nodes/${self.id}/tags`, {
+        tags: ['tag:web', 'tag:db', 'tag:web'],
+      });
       expect(tagged.tags).toEqual(['tag:db', 'tag:web']);
       const cleared = await ok(NodeView, 'POST', `/api/v1/nodes/${self.id}/tags`, { tags: [] });
       expect(cleared.tags).toEqual([]);
@@ -152,18 +183,28 @@ describe('admin API', () => {
     it('approves advertised routes, and peers then route them to the node', async () => {
       await ts.setPolicy(ALLOW_ALL_POLICY);
       const router = agent('router');
-      const self = await router.join(await ts.preAuthKey({ user: 'kate@example.com' }), { advertiseRoutes: ['10.42.0.0/16', '10.43.0.0/16'] });
+      const self = await router.join(await ts.preAuthKey({ user: 'kate@example.com' }), {
+        advertiseRoutes: ['10.42.0.0/16', '10.43.0.0/16'],
+      });
       expect(self.approvedRoutes).toEqual([]);
       const peer = agent('route-user');
       await peer.join(await ts.preAuthKey({ user: 'kate@example.com' }));
       peer.connect();
 
       const approved = await ok(NodeView, 'POST', `/api/v1/nodes/${self.id}/routes`, { routes: ['10.42.0.0/16'] });
-      expect(approved).toMatchObject({ advertisedRoutes: ['10.42.0.0/16', '10.43.0.0/16'], approvedRoutes: ['10.42.0.0/16'] });
-      await peer.until((p) => p.map.peers.get(self.id)?.allowedIPs.includes('10.42.0.0/16') === true, 'the approved route');
+      expect(approved).toMatchObject({
+        advertisedRoutes: ['10.42.0.0/16', '10.43.0.0/16'],
+        approvedRoutes: ['10.42.0.0/16'],
+      });
+      await peer.until(
+        (p) => p.map.peers.get(self.id)?.allowedIPs.includes('10.42.0.0/16') === true,
+        'the approved route',
+      );
       expect(peer.map.peers.get(self.id)!.allowedIPs).not.toContain('10.43.0.0/16');
 
-      const notAdvertised = await ts.admin<any>('POST', `/api/v1/nodes/${self.id}/routes`, { routes: ['192.168.0.0/24'] });
+      const notAdvertised = await ts.admin<any>('POST', `/api/v1/nodes/${self.id}/routes`, {
+        routes: ['192.168.0.0/24'],
+      });
       expect([notAdvertised.status, notAdvertised.body.code]).toEqual([400, 'route.not_advertised']);
     });
 
@@ -184,16 +225,31 @@ describe('admin API', () => {
   describe('pre-auth keys', () => {
     it('shows the secret once, at creation; the list never shows it', async () => {
       await ts.server.users.create({ email: 'lena@example.com', groups: [] });
-      const issued = await ok(IssuedPreAuthKey, 'POST', '/api/v1/preauth-keys', { user: 'lena@example.com', reusable: true, description: 'lab' }, 201);
+      const issued = await ok(
+        IssuedPreAuthKey,
+        'POST',
+        '/api/v1/preauth-keys',
+        { user: 'lena@example.com', reusable: true, description: 'lab' },
+        201,
+      );
       expect(issued.secret).toMatch(/^trellis-auth-[a-z0-9]{16}-[A-Za-z0-9_-]{43}$/);
-      expect(issued.key).toMatchObject({ user: 'lena@example.com', reusable: true, ephemeral: false, usedCount: 0, revoked: false, description: 'lab' });
+      expect(issued.key).toMatchObject({
+        user: 'lena@example.com',
+        reusable: true,
+        ephemeral: false,
+        usedCount: 0,
+        revoked: false,
+        description: 'lab',
+      });
       expect(Date.parse(issued.key.expiresAt) - Date.now()).toBeGreaterThan(3_500_000);
 
       const list = await send(ts.url, 'GET', '/api/v1/preauth-keys', { headers: bearer(ts.adminKey) });
       expect(list.status).toBe(200);
       expect(list.text).not.toContain(issued.secret.split('-').slice(3).join('-'));
       expect(list.text).not.toMatch(/secret/i);
-      const listed = listOf(PreAuthKeyView).parse(list.json).items.find((k) => k.id === issued.key.id);
+      const listed = listOf(PreAuthKeyView)
+        .parse(list.json)
+        .items.find((k) => k.id === issued.key.id);
       expect(listed).toEqual(issued.key);
     });
 
@@ -207,7 +263,8 @@ describe('admin API', () => {
       const id = secret.split('-')[2]!;
       await agent('lena-1').join(secret);
       await agent('lena-2').join(secret);
-      const find = async () => (await ok(listOf(PreAuthKeyView), 'GET', '/api/v1/preauth-keys')).items.find((k) => k.id === id)!;
+      const find = async () =>
+        (await ok(listOf(PreAuthKeyView), 'GET', '/api/v1/preauth-keys')).items.find((k) => k.id === id)!;
       expect((await find()).usedCount).toBe(2);
       expect((await ts.admin('DELETE', `/api/v1/preauth-keys/${id}`)).status).toBe(204);
       expect((await find()).revoked).toBe(true);
@@ -216,7 +273,13 @@ describe('admin API', () => {
 
     it('tagged keys make tagged, ownerless nodes; ephemeral keys make ephemeral nodes', async () => {
       await ts.setPolicy(TAG_POLICY);
-      const issued = await ok(IssuedPreAuthKey, 'POST', '/api/v1/preauth-keys', { tags: ['tag:web'], ephemeral: true }, 201);
+      const issued = await ok(
+        IssuedPreAuthKey,
+        'POST',
+        '/api/v1/preauth-keys',
+        { tags: ['tag:web'], ephemeral: true },
+        201,
+      );
       expect(issued.key).toMatchObject({ tags: ['tag:web'], ephemeral: true });
       expect(issued.key.user).toBeUndefined();
       const self = await agent('web-1').join(issued.secret);
@@ -227,7 +290,13 @@ describe('admin API', () => {
 
   describe('API keys and scopes', () => {
     it('shows the secret once; the list never shows it; a use is recorded', async () => {
-      const issued = await ok(IssuedApiKey, 'POST', '/api/v1/api-keys', { scopes: ['read'], description: 'dashboard' }, 201);
+      const issued = await ok(
+        IssuedApiKey,
+        'POST',
+        '/api/v1/api-keys',
+        { scopes: ['read'], description: 'dashboard' },
+        201,
+      );
       expect(issued.secret).toMatch(/^trellis-api-[a-z0-9]{16}-[A-Za-z0-9_-]{43}$/);
       expect(issued.key).toMatchObject({ scopes: ['read'], description: 'dashboard', revoked: false });
       expect(issued.key.expiresAt).toBeUndefined();
@@ -236,20 +305,31 @@ describe('admin API', () => {
       const list = await send(ts.url, 'GET', '/api/v1/api-keys', { headers: bearer(ts.adminKey) });
       expect(list.text).not.toContain(issued.secret.split('-').slice(3).join('-'));
       expect(list.text).not.toMatch(/secret/i);
-      const listed = listOf(ApiKeyView).parse(list.json).items.find((k) => k.id === issued.key.id)!;
+      const listed = listOf(ApiKeyView)
+        .parse(list.json)
+        .items.find((k) => k.id === issued.key.id)!;
       expect(listed.lastUsedAt).toBeDefined();
     });
 
     it('a read key can list but not change anything', async () => {
       const { secret } = await ok(IssuedApiKey, 'POST', '/api/v1/api-keys', { scopes: ['read'] }, 201);
       const self = await agent('read-target').join(await ts.preAuthKey({ user: 'kate@example.com' }));
-      for (const path of ['/api/v1/nodes', `/api/v1/nodes/${self.id}`, '/api/v1/users', '/api/v1/preauth-keys', '/api/v1/policy']) {
+      for (const path of [
+        '/api/v1/nodes',
+        `/api/v1/nodes/${self.id}`,
+        '/api/v1/users',
+        '/api/v1/preauth-keys',
+        '/api/v1/policy',
+      ]) {
         expect((await send(ts.url, 'GET', path, { headers: bearer(secret) })).status, path).toBe(200);
       }
       const del = await send(ts.url, 'DELETE', `/api/v1/nodes/${self.id}`, { headers: bearer(secret) });
       expect(expectRefused(del, 403, 'api_key.scope').message).toContain('"nodes"');
       expect((await ts.admin('GET', `/api/v1/nodes/${self.id}`)).status).toBe(200);
-      const put = await send(ts.url, 'PUT', '/api/v1/policy', { headers: { ...bearer(secret), 'content-type': 'application/json' }, body: JSON.stringify({ policy: TAG_POLICY }) });
+      const put = await send(ts.url, 'PUT', '/api/v1/policy', {
+        headers: { ...bearer(secret), 'content-type': 'application/json' },
+        body: JSON.stringify({ policy: TAG_POLICY }),
+      });
       expectRefused(put, 403, 'api_key.scope');
       // Listing API keys needs admin: a read key may not see who else holds keys.
       expectRefused(await send(ts.url, 'GET', '/api/v1/api-keys', { headers: bearer(secret) }), 403, 'api_key.scope');
@@ -259,17 +339,32 @@ describe('admin API', () => {
       const { secret } = await ok(IssuedApiKey, 'POST', '/api/v1/api-keys', { scopes: ['nodes'] }, 201);
       const self = await agent('nodes-target').join(await ts.preAuthKey({ user: 'kate@example.com' }));
       expect((await send(ts.url, 'DELETE', `/api/v1/nodes/${self.id}`, { headers: bearer(secret) })).status).toBe(204);
-      const res = await send(ts.url, 'POST', '/api/v1/users', { headers: { ...bearer(secret), 'content-type': 'application/json' }, body: JSON.stringify({ email: 'x@example.com' }) });
+      const res = await send(ts.url, 'POST', '/api/v1/users', {
+        headers: { ...bearer(secret), 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'x@example.com' }),
+      });
       expectRefused(res, 403, 'api_key.scope');
     });
 
     it('a revoked key stops working at once', async () => {
-      const issued = await ok(IssuedApiKey, 'POST', '/api/v1/api-keys', { scopes: ['read'], expiresInSeconds: 3600 }, 201);
+      const issued = await ok(
+        IssuedApiKey,
+        'POST',
+        '/api/v1/api-keys',
+        { scopes: ['read'], expiresInSeconds: 3600 },
+        201,
+      );
       expect(issued.key.expiresAt).toBeDefined();
       expect((await send(ts.url, 'GET', '/api/v1/nodes', { headers: bearer(issued.secret) })).status).toBe(200);
       expect((await ts.admin('DELETE', `/api/v1/api-keys/${issued.key.id}`)).status).toBe(204);
-      expectRefused(await send(ts.url, 'GET', '/api/v1/nodes', { headers: bearer(issued.secret) }), 401, 'api_key.revoked');
-      const listed = (await ok(listOf(ApiKeyView), 'GET', '/api/v1/api-keys')).items.find((k) => k.id === issued.key.id)!;
+      expectRefused(
+        await send(ts.url, 'GET', '/api/v1/nodes', { headers: bearer(issued.secret) }),
+        401,
+        'api_key.revoked',
+      );
+      const listed = (await ok(listOf(ApiKeyView), 'GET', '/api/v1/api-keys')).items.find(
+        (k) => k.id === issued.key.id,
+      )!;
       expect(listed.revoked).toBe(true);
     });
   });
@@ -313,7 +408,10 @@ describe('admin API', () => {
 
     it('refuses a stale ifVersion with 409, and the current policy stays active', async () => {
       const before = PolicyView.parse((await fresh.admin('GET', '/api/v1/policy')).body);
-      const res = await fresh.admin<any>('PUT', '/api/v1/policy', { policy: '{"acls": []}', ifVersion: before.version - 1 });
+      const res = await fresh.admin<any>('PUT', '/api/v1/policy', {
+        policy: '{"acls": []}',
+        ifVersion: before.version - 1,
+      });
       expect([res.status, res.body.code, res.body.where]).toEqual([409, 'policy.version_conflict', 'body.ifVersion']);
       expect(res.body.message).toContain(String(before.version));
       expect(PolicyView.parse((await fresh.admin('GET', '/api/v1/policy')).body)).toEqual(before);
@@ -323,7 +421,10 @@ describe('admin API', () => {
 
     it('a rejected policy changes nothing and names every problem', async () => {
       const before = PolicyView.parse((await fresh.admin('GET', '/api/v1/policy')).body);
-      const res = await fresh.admin<any>('PUT', '/api/v1/policy', { policy: '{\n  "acls": [\n    {"action": "accept", "src": ["group:ghosts"], "dst": ["tag:nowhere:*"]},\n  ],\n}\n' });
+      const res = await fresh.admin<any>('PUT', '/api/v1/policy', {
+        policy:
+          '{\n  "acls": [\n    {"action": "accept", "src": ["group:ghosts"], "dst": ["tag:nowhere:*"]},\n  ],\n}\n',
+      });
       expect([res.status, res.body.code]).toEqual([400, 'policy.invalid']);
       expect(res.body.details.length).toBeGreaterThanOrEqual(1);
       for (const d of res.body.details) expect(d.where).toMatch(/^policy\.hujson:\d+:\d+$/);
@@ -336,7 +437,13 @@ describe('admin API', () => {
       await fresh.server.close();
       const again = await startTestServer({}, dir);
       // From here on, stopping means stopping the restarted server and removing the directory.
-      fresh = { ...again, stop: async () => { await again.stop(); rmSync(dir, { recursive: true, force: true }); } };
+      fresh = {
+        ...again,
+        stop: async () => {
+          await again.stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
       const after = PolicyView.parse((await again.admin('GET', '/api/v1/policy')).body);
       expect(after).toMatchObject({ version: before.version, text: before.text, starter: false });
       expect(after.warning).toBeUndefined();
@@ -345,16 +452,32 @@ describe('admin API', () => {
 
   describe('OpenAPI document', () => {
     const ROUTES: Array<[string, string]> = [
-      ['get', '/api/v1/users'], ['post', '/api/v1/users'], ['delete', '/api/v1/users/{id}'],
-      ['get', '/api/v1/nodes'], ['get', '/api/v1/nodes/{id}'], ['delete', '/api/v1/nodes/{id}'],
-      ['post', '/api/v1/nodes/{id}/expire'], ['post', '/api/v1/nodes/{id}/rename'],
-      ['post', '/api/v1/nodes/{id}/tags'], ['post', '/api/v1/nodes/{id}/routes'],
-      ['get', '/api/v1/preauth-keys'], ['post', '/api/v1/preauth-keys'], ['delete', '/api/v1/preauth-keys/{id}'],
-      ['get', '/api/v1/api-keys'], ['post', '/api/v1/api-keys'], ['delete', '/api/v1/api-keys/{id}'],
-      ['get', '/api/v1/policy'], ['put', '/api/v1/policy'], ['post', '/api/v1/policy/check'],
-      ['post', '/api/v1/machine/register'], ['get', '/api/v1/machine/self'], ['post', '/api/v1/machine/rotate-key'],
-      ['post', '/api/v1/machine/update'], ['post', '/api/v1/machine/logout'],
-      ['get', '/api/v1/audit'], ['post', '/api/v1/users/{id}/expire-nodes'],
+      ['get', '/api/v1/users'],
+      ['post', '/api/v1/users'],
+      ['delete', '/api/v1/users/{id}'],
+      ['get', '/api/v1/nodes'],
+      ['get', '/api/v1/nodes/{id}'],
+      ['delete', '/api/v1/nodes/{id}'],
+      ['post', '/api/v1/nodes/{id}/expire'],
+      ['post', '/api/v1/nodes/{id}/rename'],
+      ['post', '/api/v1/nodes/{id}/tags'],
+      ['post', '/api/v1/nodes/{id}/routes'],
+      ['get', '/api/v1/preauth-keys'],
+      ['post', '/api/v1/preauth-keys'],
+      ['delete', '/api/v1/preauth-keys/{id}'],
+      ['get', '/api/v1/api-keys'],
+      ['post', '/api/v1/api-keys'],
+      ['delete', '/api/v1/api-keys/{id}'],
+      ['get', '/api/v1/policy'],
+      ['put', '/api/v1/policy'],
+      ['post', '/api/v1/policy/check'],
+      ['post', '/api/v1/machine/register'],
+      ['get', '/api/v1/machine/self'],
+      ['post', '/api/v1/machine/rotate-key'],
+      ['post', '/api/v1/machine/update'],
+      ['post', '/api/v1/machine/logout'],
+      ['get', '/api/v1/audit'],
+      ['post', '/api/v1/users/{id}/expire-nodes'],
       ['get', '/api/v1/relay/info'],
     ];
     /** Public: no credential (and no security requirement in the document). */
@@ -372,18 +495,27 @@ describe('admin API', () => {
     it('lists every route, each with a summary, responses and its security', async () => {
       const doc = (await send(ts.url, 'GET', '/api/v1/openapi.json')).json;
       const listed = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
-        .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)).sort();
+        .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`))
+        .sort();
       expect(listed).toEqual(ROUTES.map(([m, p]) => `${m} ${p}`).sort());
       for (const [method, path] of ROUTES) {
         const op = doc.paths[path][method];
         expect(op.summary, `${method} ${path}`).toMatch(/\S/);
         expect(op.responses.default.content['application/json'].schema.properties).toHaveProperty('code');
-        expect(op.security, `${method} ${path}`).toEqual(PUBLIC.has(path) ? undefined : path.startsWith('/api/v1/machine/') ? [{ machineProof: [] }] : [{ apiKey: [expect.any(String)] }]);
+        expect(op.security, `${method} ${path}`).toEqual(
+          PUBLIC.has(path)
+            ? undefined
+            : path.startsWith('/api/v1/machine/')
+              ? [{ machineProof: [] }]
+              : [{ apiKey: [expect.any(String)] }],
+        );
         for (const name of [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])) {
           expect(op.parameters).toContainEqual(expect.objectContaining({ name, in: 'path', required: true }));
         }
       }
-      expect(doc.paths['/api/v1/users'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('email');
+      expect(doc.paths['/api/v1/users'].post.requestBody.content['application/json'].schema.properties).toHaveProperty(
+        'email',
+      );
       expect(doc.paths['/api/v1/nodes/{id}'].delete.security).toEqual([{ apiKey: ['nodes'] }]);
       expect(doc.paths['/api/v1/nodes'].get.security).toEqual([{ apiKey: ['read'] }]);
     });
@@ -393,8 +525,16 @@ describe('admin API', () => {
     it('/healthz answers 200 with the node count and policy version', async () => {
       const res = await send(ts.url, 'GET', '/healthz');
       expect(res.status).toBe(200);
-      expect(res.json).toMatchObject({ status: 'ok', nodes: expect.any(Number), connected: expect.any(Number), policyVersion: expect.any(Number) });
-      expect(res.json.nodes).toBe((await ts.server.store.nodes.list()).filter((n) => n.expiresAt === undefined || n.expiresAt > Date.now()).length);
+      expect(res.json).toMatchObject({
+        status: 'ok',
+        nodes: expect.any(Number),
+        connected: expect.any(Number),
+        policyVersion: expect.any(Number),
+      });
+      expect(res.json.nodes).toBe(
+        (await ts.server.store.nodes.list()).filter((n) => n.expiresAt === undefined || n.expiresAt > Date.now())
+          .length,
+      );
     });
 
     it('/metrics exposes connected nodes, map sends, queues and join latency in Prometheus format', async () => {

@@ -11,7 +11,16 @@ import { issueSecret } from '../../../server/identity/secrets.ts';
 import { createLogger } from '../../../server/observability/logger.ts';
 import { startTestServer, TestAgent, type TestServer } from '../../support/server.ts';
 import {
-  INTERNALS, answersSeen, expectRefused, newMachine, proofFor, registerBody, send, sendFrom, signed, type Machine,
+  INTERNALS,
+  answersSeen,
+  expectRefused,
+  newMachine,
+  proofFor,
+  registerBody,
+  send,
+  sendFrom,
+  signed,
+  type Machine,
 } from './requests.ts';
 
 const REGISTER = '/api/v1/machine/register';
@@ -30,7 +39,9 @@ describe('bad input at the HTTP edge', () => {
   async function snapshot() {
     const s = ts.server.store;
     return {
-      nodes: (await s.nodes.list()).map((n) => `${n.id}:${n.name}:${n.wireguardKey}:${n.endpoints.join(',')}:${n.expiresAt ?? ''}`).sort(),
+      nodes: (await s.nodes.list())
+        .map((n) => `${n.id}:${n.name}:${n.wireguardKey}:${n.endpoints.join(',')}:${n.expiresAt ?? ''}`)
+        .sort(),
       keys: (await s.preAuthKeys.list()).map((k) => `${k.id}:${k.usedCount}:${k.revokedAt ?? ''}`).sort(),
       users: (await s.users.list()).map((u) => u.id).sort(),
       apiKeys: (await s.apiKeys.list()).map((k) => `${k.id}:${k.revokedAt ?? ''}`).sort(),
@@ -86,7 +97,15 @@ describe('bad input at the HTTP edge', () => {
 
     it('an unknown nested field: 400 naming its place', async () => {
       const m = newMachine();
-      const a = await unchanged(() => signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { credential: { type: 'preauth-key', key: aliceKey, user: 'root' } })));
+      const a = await unchanged(() =>
+        signed(
+          url,
+          m,
+          'POST',
+          REGISTER,
+          registerBody(m, aliceKey, { credential: { type: 'preauth-key', key: aliceKey, user: 'root' } }),
+        ),
+      );
       const body = expectRefused(a, 400, 'request.unknown_field');
       expect(body.where).toBe('body.credential');
       expect(body.message).toContain('"user"');
@@ -123,7 +142,9 @@ describe('bad input at the HTTP edge', () => {
 
     it('a route that is not a CIDR: 400 route.malformed naming it', async () => {
       const m = newMachine();
-      const a = await unchanged(() => signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { advertiseRoutes: ['10.0.0.0/8', '10.1.0.0/99'] })));
+      const a = await unchanged(() =>
+        signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { advertiseRoutes: ['10.0.0.0/8', '10.1.0.0/99'] })),
+      );
       const body = expectRefused(a, 400, 'route.malformed');
       expect(body.where).toBe('body.advertiseRoutes.1');
       expect(body.message).toContain('10.1.0.0/99');
@@ -161,21 +182,33 @@ describe('bad input at the HTTP edge', () => {
 
     it('very deeply nested JSON is refused, not a crash', async () => {
       const deep = '['.repeat(8000) + ']'.repeat(8000);
-      const a = await unchanged(() => send(url, 'POST', '/api/v1/users', {
-        headers: { authorization: `Bearer ${ts.adminKey}`, 'content-type': 'application/json' },
-        body: deep,
-      }));
+      const a = await unchanged(() =>
+        send(url, 'POST', '/api/v1/users', {
+          headers: { authorization: `Bearer ${ts.adminKey}`, 'content-type': 'application/json' },
+          body: deep,
+        }),
+      );
       expect(a.status).toBe(400);
       expect(['request.bad_json', 'request.invalid_field']).toContain(a.json.code);
     });
   });
 
   describe('invalid keys', () => {
-    const badKeys = ['', 'abc', 'A'.repeat(44), `${'A'.repeat(43)}`, `${'A'.repeat(42)}==`, `${'-'.repeat(43)}=`, `${'A'.repeat(44)}=`];
+    const badKeys = [
+      '',
+      'abc',
+      'A'.repeat(44),
+      `${'A'.repeat(43)}`,
+      `${'A'.repeat(42)}==`,
+      `${'-'.repeat(43)}=`,
+      `${'A'.repeat(44)}=`,
+    ];
     for (const bad of badKeys) {
       it(`a WireGuard key ${JSON.stringify(bad.length > 12 ? bad.slice(0, 6) + '…' + bad.slice(-3) : bad)}: 400 at body.wireguardKey`, async () => {
         const m = newMachine();
-        const a = await unchanged(() => signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey: bad })));
+        const a = await unchanged(() =>
+          signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey: bad })),
+        );
         const body = expectRefused(a, 400, 'request.invalid_field');
         expect(body.where).toBe('body.wireguardKey');
         expect(body.message).toContain('base64');
@@ -184,13 +217,17 @@ describe('bad input at the HTTP edge', () => {
 
     it('a malformed machine key in the body: 400 at body.machineKey', async () => {
       const m = newMachine();
-      const a = await unchanged(() => signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { machineKey: 'not-a-key' })));
+      const a = await unchanged(() =>
+        signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { machineKey: 'not-a-key' })),
+      );
       expect(expectRefused(a, 400, 'request.invalid_field').where).toBe('body.machineKey');
     });
 
     it('the machine key reused as the WireGuard key: 400 keys.same', async () => {
       const m = newMachine();
-      const a = await unchanged(() => signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey: m.machine.publicKey })));
+      const a = await unchanged(() =>
+        signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey: m.machine.publicKey })),
+      );
       expect(expectRefused(a, 400, 'keys.same').where).toBe('body.wireguardKey');
     });
 
@@ -198,7 +235,9 @@ describe('bad input at the HTTP edge', () => {
       const first = new TestAgent(url, 'first');
       await first.join(aliceKey);
       const m = newMachine();
-      const a = await unchanged(() => signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey: first.wireguard.publicKey })));
+      const a = await unchanged(() =>
+        signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey: first.wireguard.publicKey })),
+      );
       const body = expectRefused(a, 409, 'node_wireguard_key.conflict');
       expect(body.message).toContain('wireguard key');
     });
@@ -218,7 +257,15 @@ describe('bad input at the HTTP edge', () => {
       const { id, secret, secretHash } = issueSecret('auth');
       const past = Date.now() - 60_000;
       await ts.server.store.preAuthKeys.create({
-        id, secretHash, reusable: true, ephemeral: false, tags: ['tag:ci'], usedCount: 0, expiresAt: past, description: '', createdAt: past - 3_600_000,
+        id,
+        secretHash,
+        reusable: true,
+        ephemeral: false,
+        tags: ['tag:ci'],
+        usedCount: 0,
+        expiresAt: past,
+        description: '',
+        createdAt: past - 3_600_000,
       });
       const body = await refusedJoin(secret, 'preauth_key.expired');
       expect(body.message).toContain(new Date(past).toISOString());
@@ -232,7 +279,9 @@ describe('bad input at the HTTP edge', () => {
 
     it('revoked: 401 preauth_key.revoked', async () => {
       const key = await ts.preAuthKey({ user: 'carol@example.com', reusable: true });
-      const { json } = await send(url, 'GET', '/api/v1/preauth-keys', { headers: { authorization: `Bearer ${ts.adminKey}` } });
+      const { json } = await send(url, 'GET', '/api/v1/preauth-keys', {
+        headers: { authorization: `Bearer ${ts.adminKey}` },
+      });
       const id = key.split('-')[2]!;
       expect(json.items.map((k: { id: string }) => k.id)).toContain(id);
       expect((await ts.admin('DELETE', `/api/v1/preauth-keys/${id}`)).status).toBe(204);
@@ -275,23 +324,43 @@ describe('bad input at the HTTP edge', () => {
     const update = { endpoints: ['192.0.2.10:41641'] };
 
     it('missing: 401 proof.missing', async () => {
-      const a = await unchanged(() => send(url, 'POST', '/api/v1/machine/update', { headers: { 'content-type': 'application/json' }, body: JSON.stringify(update) }));
+      const a = await unchanged(() =>
+        send(url, 'POST', '/api/v1/machine/update', {
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(update),
+        }),
+      );
       expect(expectRefused(a, 401, 'proof.missing').message).toContain('Trellis-Proof');
-      const r = await unchanged(() => send(url, 'POST', REGISTER, { headers: { 'content-type': 'application/json' }, body: JSON.stringify(registerBody(newMachine(), aliceKey)) }));
+      const r = await unchanged(() =>
+        send(url, 'POST', REGISTER, {
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(registerBody(newMachine(), aliceKey)),
+        }),
+      );
       expectRefused(r, 401, 'proof.missing');
     });
 
     it('malformed: 401 proof.malformed', async () => {
-      for (const authorization of ['Bearer abc', 'Trellis-Proof v1.a.b.c', `Trellis-Proof v1.${'A'.repeat(43)}.1.x.y`]) {
-        const a = await unchanged(() => signed(url, agentMachine, 'POST', '/api/v1/machine/update', update, { authorization }));
+      for (const authorization of [
+        'Bearer abc',
+        'Trellis-Proof v1.a.b.c',
+        `Trellis-Proof v1.${'A'.repeat(43)}.1.x.y`,
+      ]) {
+        const a = await unchanged(() =>
+          signed(url, agentMachine, 'POST', '/api/v1/machine/update', update, { authorization }),
+        );
         expectRefused(a, 401, 'proof.malformed');
       }
     });
 
     it('stale: 401 proof.stale, in either direction', async () => {
-      const old = await unchanged(() => signed(url, agentMachine, 'POST', '/api/v1/machine/update', update, { nowMs: Date.now() - 5 * 60_000 }));
+      const old = await unchanged(() =>
+        signed(url, agentMachine, 'POST', '/api/v1/machine/update', update, { nowMs: Date.now() - 5 * 60_000 }),
+      );
       expect(expectRefused(old, 401, 'proof.stale').message).toContain('clock');
-      const future = await unchanged(() => signed(url, agentMachine, 'POST', '/api/v1/machine/update', update, { nowMs: Date.now() + 5 * 60_000 }));
+      const future = await unchanged(() =>
+        signed(url, agentMachine, 'POST', '/api/v1/machine/update', update, { nowMs: Date.now() + 5 * 60_000 }),
+      );
       expectRefused(future, 401, 'proof.stale');
     });
 
@@ -299,16 +368,22 @@ describe('bad input at the HTTP edge', () => {
       const genuine = proofFor(agentMachine, 'POST', '/api/v1/machine/update', JSON.stringify(update));
       const parts = genuine.split('.');
       parts[4] = b64url(crypto.getRandomValues(new Uint8Array(64)));
-      const a = await unchanged(() => signed(url, agentMachine, 'POST', '/api/v1/machine/update', update, { authorization: parts.join('.') }));
+      const a = await unchanged(() =>
+        signed(url, agentMachine, 'POST', '/api/v1/machine/update', update, { authorization: parts.join('.') }),
+      );
       expectRefused(a, 401, 'proof.bad_signature');
     });
 
     it('signed for another request (path, or body): 401 proof.bad_signature', async () => {
       const forSelf = proofFor(agentMachine, 'GET', '/api/v1/machine/self');
-      const a = await unchanged(() => signed(url, agentMachine, 'POST', '/api/v1/machine/update', update, { authorization: forSelf }));
+      const a = await unchanged(() =>
+        signed(url, agentMachine, 'POST', '/api/v1/machine/update', update, { authorization: forSelf }),
+      );
       expectRefused(a, 401, 'proof.bad_signature');
       const forOtherBody = proofFor(agentMachine, 'POST', '/api/v1/machine/update', JSON.stringify({ endpoints: [] }));
-      const b = await unchanged(() => signed(url, agentMachine, 'POST', '/api/v1/machine/update', update, { authorization: forOtherBody }));
+      const b = await unchanged(() =>
+        signed(url, agentMachine, 'POST', '/api/v1/machine/update', update, { authorization: forOtherBody }),
+      );
       expectRefused(b, 401, 'proof.bad_signature');
     });
 
@@ -317,7 +392,9 @@ describe('bad input at the HTTP edge', () => {
       const own = proofFor(mallory, 'POST', '/api/v1/machine/logout');
       const parts = own.split('.');
       parts[1] = b64url(Buffer.from(agent.machine.publicKey, 'base64'));
-      const a = await unchanged(() => signed(url, mallory, 'POST', '/api/v1/machine/logout', undefined, { authorization: parts.join('.') }));
+      const a = await unchanged(() =>
+        signed(url, mallory, 'POST', '/api/v1/machine/logout', undefined, { authorization: parts.join('.') }),
+      );
       expectRefused(a, 401, 'proof.bad_signature');
     });
 
@@ -340,7 +417,9 @@ describe('bad input at the HTTP edge', () => {
       const authorization = proofFor(agentMachine, 'POST', '/api/v1/machine/update', text);
       const first = await signed(url, agentMachine, 'POST', '/api/v1/machine/update', text, { authorization });
       expect(first.status, first.text).toBe(200);
-      const again = await unchanged(() => signed(url, agentMachine, 'POST', '/api/v1/machine/update', text, { authorization }));
+      const again = await unchanged(() =>
+        signed(url, agentMachine, 'POST', '/api/v1/machine/update', text, { authorization }),
+      );
       expectRefused(again, 401, 'proof.replayed');
     });
 
@@ -354,7 +433,9 @@ describe('bad input at the HTTP edge', () => {
     });
 
     it('a bad endpoint in an update: 400 endpoint.malformed naming it', async () => {
-      const a = await unchanged(() => signed(url, agentMachine, 'POST', '/api/v1/machine/update', { endpoints: ['192.0.2.1:99999'] }));
+      const a = await unchanged(() =>
+        signed(url, agentMachine, 'POST', '/api/v1/machine/update', { endpoints: ['192.0.2.1:99999'] }),
+      );
       const body = expectRefused(a, 400, 'endpoint.malformed');
       expect(body.where).toBe('body.endpoints');
       expect(body.message).toContain('192.0.2.1:99999');
@@ -362,7 +443,10 @@ describe('bad input at the HTTP edge', () => {
   });
 
   describe('the map stream upgrade', () => {
-    function upgrade(path: string, headers: Record<string, string>): Promise<{ status: number; body: any; opened: boolean }> {
+    function upgrade(
+      path: string,
+      headers: Record<string, string>,
+    ): Promise<{ status: number; body: any; opened: boolean }> {
       return new Promise((resolve, reject) => {
         const ws = new WebSocket(url.replace('http', 'ws') + path, { headers, perMessageDeflate: false });
         ws.on('open', () => {
@@ -392,7 +476,9 @@ describe('bad input at the HTTP edge', () => {
       const agent = new TestAgent(url, 'streamer');
       await agent.join(aliceKey);
       const m = { machine: agent.machine, wireguard: agent.wireguard };
-      const r = await upgrade('/api/v1/machine/map?since=5', { authorization: proofFor(m, 'GET', '/api/v1/machine/map') });
+      const r = await upgrade('/api/v1/machine/map?since=5', {
+        authorization: proofFor(m, 'GET', '/api/v1/machine/map'),
+      });
       expect(r.status).toBe(401);
       expect(r.body.code).toBe('proof.bad_signature');
     });
@@ -413,7 +499,9 @@ describe('bad input at the HTTP edge', () => {
       await agent.join(aliceKey);
       const m = { machine: agent.machine, wireguard: agent.wireguard };
       const path = '/api/v1/machine/map';
-      const ws = new WebSocket(url.replace('http', 'ws') + path, { headers: { authorization: proofFor(m, 'GET', path) } });
+      const ws = new WebSocket(url.replace('http', 'ws') + path, {
+        headers: { authorization: proofFor(m, 'GET', path) },
+      });
       const messages: any[] = [];
       ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
       await new Promise<void>((resolve, reject) => {
@@ -430,29 +518,52 @@ describe('bad input at the HTTP edge', () => {
   describe('API keys', () => {
     const withKey = (key: string | undefined, method: string, path: string, body?: unknown) =>
       send(url, method, path, {
-        headers: { ...(key !== undefined && { authorization: key }), ...(body !== undefined && { 'content-type': 'application/json' }) },
+        headers: {
+          ...(key !== undefined && { authorization: key }),
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     const newUser = { email: 'mallory@example.com' };
 
     it('missing: 401 api_key.missing', async () => {
-      expectRefused(await unchanged(() => withKey(undefined, 'POST', '/api/v1/users', newUser)), 401, 'api_key.missing');
-      expectRefused(await unchanged(() => withKey('Basic YWRtaW46YWRtaW4=', 'POST', '/api/v1/users', newUser)), 401, 'api_key.missing');
+      expectRefused(
+        await unchanged(() => withKey(undefined, 'POST', '/api/v1/users', newUser)),
+        401,
+        'api_key.missing',
+      );
+      expectRefused(
+        await unchanged(() => withKey('Basic YWRtaW46YWRtaW4=', 'POST', '/api/v1/users', newUser)),
+        401,
+        'api_key.missing',
+      );
     });
 
     it('malformed: 401 api_key.malformed', async () => {
-      expectRefused(await unchanged(() => withKey('Bearer letmein', 'POST', '/api/v1/users', newUser)), 401, 'api_key.malformed');
+      expectRefused(
+        await unchanged(() => withKey('Bearer letmein', 'POST', '/api/v1/users', newUser)),
+        401,
+        'api_key.malformed',
+      );
     });
 
     it('wrong: 401 api_key.unknown', async () => {
-      expectRefused(await unchanged(() => withKey(`Bearer ${issueSecret('api').secret}`, 'POST', '/api/v1/users', newUser)), 401, 'api_key.unknown');
+      expectRefused(
+        await unchanged(() => withKey(`Bearer ${issueSecret('api').secret}`, 'POST', '/api/v1/users', newUser)),
+        401,
+        'api_key.unknown',
+      );
       const [p, k, id] = ts.adminKey.split('-');
       const guessed = `Bearer ${p}-${k}-${id}-${'A'.repeat(43)}`;
       expectRefused(await unchanged(() => withKey(guessed, 'POST', '/api/v1/users', newUser)), 401, 'api_key.unknown');
     });
 
     it('a pre-auth key is not an API key: 401 api_key.malformed', async () => {
-      expectRefused(await unchanged(() => withKey(`Bearer ${aliceKey}`, 'GET', '/api/v1/nodes')), 401, 'api_key.malformed');
+      expectRefused(
+        await unchanged(() => withKey(`Bearer ${aliceKey}`, 'GET', '/api/v1/nodes')),
+        401,
+        'api_key.malformed',
+      );
     });
 
     it('missing scope: 403 api_key.scope naming the scope', async () => {
@@ -462,12 +573,16 @@ describe('bad input at the HTTP edge', () => {
       const a = await unchanged(() => withKey(`Bearer ${issued.body.secret}`, 'DELETE', `/api/v1/nodes/${node.id}`));
       const body = expectRefused(a, 403, 'api_key.scope');
       expect(body.message).toContain('"nodes"');
-      const b = await unchanged(() => withKey(`Bearer ${issued.body.secret}`, 'POST', '/api/v1/api-keys', { scopes: ['admin'] }));
+      const b = await unchanged(() =>
+        withKey(`Bearer ${issued.body.secret}`, 'POST', '/api/v1/api-keys', { scopes: ['admin'] }),
+      );
       expect(expectRefused(b, 403, 'api_key.scope').message).toContain('"admin"');
     });
 
     it('revoked: 401 api_key.revoked', async () => {
-      const issued = await ts.admin<{ secret: string; key: { id: string } }>('POST', '/api/v1/api-keys', { scopes: ['users'] });
+      const issued = await ts.admin<{ secret: string; key: { id: string } }>('POST', '/api/v1/api-keys', {
+        scopes: ['users'],
+      });
       expect((await ts.admin('DELETE', `/api/v1/api-keys/${issued.body.key.id}`)).status).toBe(204);
       const a = await unchanged(() => withKey(`Bearer ${issued.body.secret}`, 'POST', '/api/v1/users', newUser));
       expectRefused(a, 401, 'api_key.revoked');
@@ -475,43 +590,183 @@ describe('bad input at the HTTP edge', () => {
 
     it('expired: 401 api_key.expired', async () => {
       const { id, secret, secretHash } = issueSecret('api');
-      await ts.server.store.apiKeys.create({ id, secretHash, scopes: ['admin'], description: '', expiresAt: Date.now() - 1000, createdAt: Date.now() - 100_000 });
-      expectRefused(await unchanged(() => withKey(`Bearer ${secret}`, 'POST', '/api/v1/users', newUser)), 401, 'api_key.expired');
+      await ts.server.store.apiKeys.create({
+        id,
+        secretHash,
+        scopes: ['admin'],
+        description: '',
+        expiresAt: Date.now() - 1000,
+        createdAt: Date.now() - 100_000,
+      });
+      expectRefused(
+        await unchanged(() => withKey(`Bearer ${secret}`, 'POST', '/api/v1/users', newUser)),
+        401,
+        'api_key.expired',
+      );
     });
   });
 
   describe('admin bodies and parameters', () => {
     const cases: Array<[string, string, string, unknown, number, string, string | undefined]> = [
-      ['a user with a bad email', 'POST', '/api/v1/users', { email: 'not-an-email' }, 400, 'request.invalid_field', 'body.email'],
-      ['a user with an unknown field', 'POST', '/api/v1/users', { email: 'x@example.com', admin: true }, 400, 'request.unknown_field', 'body'],
-      ['groups that are not a list', 'POST', '/api/v1/users', { email: 'x@example.com', groups: 'eng' }, 400, 'request.invalid_field', 'body.groups'],
+      [
+        'a user with a bad email',
+        'POST',
+        '/api/v1/users',
+        { email: 'not-an-email' },
+        400,
+        'request.invalid_field',
+        'body.email',
+      ],
+      [
+        'a user with an unknown field',
+        'POST',
+        '/api/v1/users',
+        { email: 'x@example.com', admin: true },
+        400,
+        'request.unknown_field',
+        'body',
+      ],
+      [
+        'groups that are not a list',
+        'POST',
+        '/api/v1/users',
+        { email: 'x@example.com', groups: 'eng' },
+        400,
+        'request.invalid_field',
+        'body.groups',
+      ],
       ['a pre-auth key with no owner', 'POST', '/api/v1/preauth-keys', {}, 400, 'preauth_key.no_owner', 'body.user'],
-      ['a pre-auth key for nobody', 'POST', '/api/v1/preauth-keys', { user: 'ghost@example.com' }, 404, 'user.not_found', undefined],
-      ['a pre-auth key expiring too soon', 'POST', '/api/v1/preauth-keys', { tags: ['tag:ci'], expiresInSeconds: 5 }, 400, 'request.invalid_field', 'body.expiresInSeconds'],
-      ['a pre-auth key with a bad tag', 'POST', '/api/v1/preauth-keys', { tags: ['ci'] }, 400, 'request.invalid_field', 'body.tags.0'],
-      ['an API key with an unknown scope', 'POST', '/api/v1/api-keys', { scopes: ['root'] }, 400, 'request.invalid_field', 'body.scopes.0'],
-      ['an API key with no scope', 'POST', '/api/v1/api-keys', { scopes: [] }, 400, 'request.invalid_field', 'body.scopes'],
-      ['a policy that is not a string', 'PUT', '/api/v1/policy', { policy: { acls: [] } }, 400, 'request.invalid_field', 'body.policy'],
-      ['a policy version that is not a number', 'PUT', '/api/v1/policy', { policy: '{}', ifVersion: 'latest' }, 400, 'request.invalid_field', 'body.ifVersion'],
-      ['a policy check with no policy', 'POST', '/api/v1/policy/check', {}, 400, 'request.invalid_field', 'body.policy'],
-      ['deleting a node that does not exist', 'DELETE', '/api/v1/nodes/n-missing', undefined, 404, 'node.not_found', undefined],
-      ['deleting a user who does not exist', 'DELETE', '/api/v1/users/u-missing', undefined, 404, 'user.not_found', undefined],
-      ['revoking a pre-auth key that does not exist', 'DELETE', '/api/v1/preauth-keys/nope', undefined, 404, 'preauth_key.not_found', undefined],
-      ['revoking an API key that does not exist', 'DELETE', '/api/v1/api-keys/nope', undefined, 404, 'api_key.not_found', undefined],
+      [
+        'a pre-auth key for nobody',
+        'POST',
+        '/api/v1/preauth-keys',
+        { user: 'ghost@example.com' },
+        404,
+        'user.not_found',
+        undefined,
+      ],
+      [
+        'a pre-auth key expiring too soon',
+        'POST',
+        '/api/v1/preauth-keys',
+        { tags: ['tag:ci'], expiresInSeconds: 5 },
+        400,
+        'request.invalid_field',
+        'body.expiresInSeconds',
+      ],
+      [
+        'a pre-auth key with a bad tag',
+        'POST',
+        '/api/v1/preauth-keys',
+        { tags: ['ci'] },
+        400,
+        'request.invalid_field',
+        'body.tags.0',
+      ],
+      [
+        'an API key with an unknown scope',
+        'POST',
+        '/api/v1/api-keys',
+        { scopes: ['root'] },
+        400,
+        'request.invalid_field',
+        'body.scopes.0',
+      ],
+      [
+        'an API key with no scope',
+        'POST',
+        '/api/v1/api-keys',
+        { scopes: [] },
+        400,
+        'request.invalid_field',
+        'body.scopes',
+      ],
+      [
+        'a policy that is not a string',
+        'PUT',
+        '/api/v1/policy',
+        { policy: { acls: [] } },
+        400,
+        'request.invalid_field',
+        'body.policy',
+      ],
+      [
+        'a policy version that is not a number',
+        'PUT',
+        '/api/v1/policy',
+        { policy: '{}', ifVersion: 'latest' },
+        400,
+        'request.invalid_field',
+        'body.ifVersion',
+      ],
+      [
+        'a policy check with no policy',
+        'POST',
+        '/api/v1/policy/check',
+        {},
+        400,
+        'request.invalid_field',
+        'body.policy',
+      ],
+      [
+        'deleting a node that does not exist',
+        'DELETE',
+        '/api/v1/nodes/n-missing',
+        undefined,
+        404,
+        'node.not_found',
+        undefined,
+      ],
+      [
+        'deleting a user who does not exist',
+        'DELETE',
+        '/api/v1/users/u-missing',
+        undefined,
+        404,
+        'user.not_found',
+        undefined,
+      ],
+      [
+        'revoking a pre-auth key that does not exist',
+        'DELETE',
+        '/api/v1/preauth-keys/nope',
+        undefined,
+        404,
+        'preauth_key.not_found',
+        undefined,
+      ],
+      [
+        'revoking an API key that does not exist',
+        'DELETE',
+        '/api/v1/api-keys/nope',
+        undefined,
+        404,
+        'api_key.not_found',
+        undefined,
+      ],
     ];
     for (const [what, method, path, body, status, code, where] of cases) {
       it(`${what}: ${status} ${code}`, async () => {
-        const a = await unchanged(() => send(url, method, path, {
-          headers: { authorization: `Bearer ${ts.adminKey}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        }));
+        const a = await unchanged(() =>
+          send(url, method, path, {
+            headers: {
+              authorization: `Bearer ${ts.adminKey}`,
+              ...(body !== undefined && { 'content-type': 'application/json' }),
+            },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          }),
+        );
         const err = expectRefused(a, status, code);
         if (where) expect(err.where).toBe(where);
       });
     }
 
     it('a policy that does not parse: 400 policy.invalid with file:line:col, the old policy stays', async () => {
-      const a = await unchanged(() => ts.admin<any>('PUT', '/api/v1/policy', { policy: '{\n  "acls": [\n    {"action": "accept", "src": ["group:nobody"], "dst": ["*:*"]},\n  ],\n}\n' }));
+      const a = await unchanged(() =>
+        ts.admin<any>('PUT', '/api/v1/policy', {
+          policy: '{\n  "acls": [\n    {"action": "accept", "src": ["group:nobody"], "dst": ["*:*"]},\n  ],\n}\n',
+        }),
+      );
       expect(a.status).toBe(400);
       expect(a.body.code).toBe('policy.invalid');
       expect(a.body.where).toMatch(/^policy\.hujson:\d+:\d+$/);
@@ -522,14 +777,24 @@ describe('bad input at the HTTP edge', () => {
     it('node actions with bad input name the field and change nothing', async () => {
       const agent = new TestAgent(url, 'target');
       const node = await agent.join(aliceKey, { advertiseRoutes: ['10.9.0.0/16'] });
-      const rename = await unchanged(() => ts.admin<any>('POST', `/api/v1/nodes/${node.id}/rename`, { name: 'Bad_Name' }));
+      const rename = await unchanged(() =>
+        ts.admin<any>('POST', `/api/v1/nodes/${node.id}/rename`, { name: 'Bad_Name' }),
+      );
       expect([rename.status, rename.body.code, rename.body.where]).toEqual([400, 'node.bad_name', 'body.name']);
       const taken = await unchanged(() => ts.admin<any>('POST', `/api/v1/nodes/${node.id}/rename`, { name: 'prover' }));
       expect([taken.status, taken.body.code]).toEqual([409, 'node_name.conflict']);
-      const tags = await unchanged(() => ts.admin<any>('POST', `/api/v1/nodes/${node.id}/tags`, { tags: ['tag:undefined-here'] }));
+      const tags = await unchanged(() =>
+        ts.admin<any>('POST', `/api/v1/nodes/${node.id}/tags`, { tags: ['tag:undefined-here'] }),
+      );
       expect([tags.status, tags.body.code, tags.body.where]).toEqual([400, 'tag.undefined', 'body.tags']);
-      const routes = await unchanged(() => ts.admin<any>('POST', `/api/v1/nodes/${node.id}/routes`, { routes: ['10.8.0.0/16'] }));
-      expect([routes.status, routes.body.code, routes.body.where]).toEqual([400, 'route.not_advertised', 'body.routes']);
+      const routes = await unchanged(() =>
+        ts.admin<any>('POST', `/api/v1/nodes/${node.id}/routes`, { routes: ['10.8.0.0/16'] }),
+      );
+      expect([routes.status, routes.body.code, routes.body.where]).toEqual([
+        400,
+        'route.not_advertised',
+        'body.routes',
+      ]);
       const expire = await unchanged(() => ts.admin<any>('POST', `/api/v1/nodes/${node.id}/expire`, { now: true }));
       expect([expire.status, expire.body.code]).toEqual([400, 'request.unknown_field']);
     });
@@ -570,7 +835,9 @@ describe('bad input at the HTTP edge', () => {
     });
 
     it('every refusal carried a request id', () => {
-      for (const a of answersSeen.filter((x) => x.status >= 400 && x.json && typeof x.json === 'object' && x.headers.get('content-type'))) {
+      for (const a of answersSeen.filter(
+        (x) => x.status >= 400 && x.json && typeof x.json === 'object' && x.headers.get('content-type'),
+      )) {
         expect(a.json.requestId, a.text).toMatch(/\S/);
       }
     });
@@ -632,7 +899,12 @@ describe('refusals are logged, secrets never', () => {
         done();
       },
     });
-    const config = ServerConfig.parse({ dataDir: dir, listen: { host: '127.0.0.1', port: 0 }, relay: { udpPort: 0 }, log: { level: 'debug' } });
+    const config = ServerConfig.parse({
+      dataDir: dir,
+      listen: { host: '127.0.0.1', port: 0 },
+      relay: { udpPort: 0 },
+      log: { level: 'debug' },
+    });
     server = await startServer(config, { logger: createLogger('debug', sink) });
   });
   afterAll(async () => {
@@ -643,7 +915,14 @@ describe('refusals are logged, secrets never', () => {
   it('logs each refusal with its code and request id, and no secret that was presented', async () => {
     const admin = await server.keys.createApiKey({ scopes: ['admin'], description: 'log test' });
     const user = await server.users.create({ email: 'logged@example.com', groups: [] });
-    const preauth = await server.keys.createPreAuthKey({ user: user.email, reusable: false, ephemeral: false, tags: [], expiresInSeconds: 600, description: '' });
+    const preauth = await server.keys.createPreAuthKey({
+      user: user.email,
+      reusable: false,
+      ephemeral: false,
+      tags: [],
+      expiresInSeconds: 600,
+      description: '',
+    });
     await server.keys.revokePreAuthKey(preauth.key.id);
 
     const m = newMachine();

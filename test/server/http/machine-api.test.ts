@@ -14,7 +14,9 @@ describe('machine API', () => {
   };
   const usedCount = async (secret: string) => {
     const res = await ts.admin('GET', '/api/v1/preauth-keys');
-    return listOf(PreAuthKeyView).parse(res.body).items.find((k) => k.id === secret.split('-')[2])!.usedCount;
+    return listOf(PreAuthKeyView)
+      .parse(res.body)
+      .items.find((k) => k.id === secret.split('-')[2])!.usedCount;
   };
 
   beforeAll(async () => {
@@ -31,8 +33,14 @@ describe('machine API', () => {
     const a = agent('laptop');
     const self = await a.join(await ts.preAuthKey({ user: 'mia@example.com' }));
     expect(self).toMatchObject({
-      name: 'laptop', user: 'mia@example.com', machineKey: a.machine.publicKey, wireguardKey: a.wireguard.publicKey,
-      tags: [], ephemeral: false, advertisedRoutes: [], approvedRoutes: [],
+      name: 'laptop',
+      user: 'mia@example.com',
+      machineKey: a.machine.publicKey,
+      wireguardKey: a.wireguard.publicKey,
+      tags: [],
+      ephemeral: false,
+      advertisedRoutes: [],
+      approvedRoutes: [],
     });
     expect(self.ipv4).toMatch(/^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.\d+\.\d+$/);
     expect(self.ipv6).toMatch(/^fd7a:115c:a1e0:/);
@@ -78,7 +86,10 @@ describe('machine API', () => {
   it('updates its endpoints and advertised routes', async () => {
     const a = agent('updater');
     await a.join(await ts.preAuthKey({ user: 'mia@example.com' }));
-    const updated = await a.control.update({ endpoints: ['192.0.2.7:41641', '[2001:db8::7]:41641'], advertiseRoutes: ['10.77.0.0/16'] });
+    const updated = await a.control.update({
+      endpoints: ['192.0.2.7:41641', '[2001:db8::7]:41641'],
+      advertiseRoutes: ['10.77.0.0/16'],
+    });
     expect(updated.endpoints).toEqual(['192.0.2.7:41641', '[2001:db8::7]:41641']);
     expect(updated.advertisedRoutes).toEqual(['10.77.0.0/16']);
   });
@@ -107,10 +118,15 @@ describe('machine API', () => {
   });
 
   it('refuses a tag the user may not apply, creating nothing', async () => {
-    await ts.setPolicy('{"tagOwners": {"tag:prod": ["admin@example.com"]}, "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}');
+    await ts.setPolicy(
+      '{"tagOwners": {"tag:prod": ["admin@example.com"]}, "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}',
+    );
     const before = (await ts.server.store.nodes.list()).length;
     const key = await ts.preAuthKey({ user: 'mia@example.com' });
-    await expect(agent('sneaky').join(key, { advertiseTags: ['tag:prod'] })).rejects.toMatchObject({ code: 'tag.not_owner', status: 403 });
+    await expect(agent('sneaky').join(key, { advertiseTags: ['tag:prod'] })).rejects.toMatchObject({
+      code: 'tag.not_owner',
+      status: 403,
+    });
     expect((await ts.server.store.nodes.list()).length).toBe(before);
     expect(await usedCount(key)).toBe(0);
   });

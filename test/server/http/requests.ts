@@ -80,7 +80,13 @@ export function registerBody(m: Machine, key: string, extra: Record<string, unkn
   };
 }
 
-export function proofFor(m: Machine, method: string, path: string, body: string | Uint8Array = '', nowMs?: number): string {
+export function proofFor(
+  m: Machine,
+  method: string,
+  path: string,
+  body: string | Uint8Array = '',
+  nowMs?: number,
+): string {
   return signProof({
     machinePrivateKey: new Uint8Array(Buffer.from(m.machine.privateKey, 'base64')),
     method,
@@ -118,4 +124,13 @@ export function expectRefused(a: Answer, status: number, code: string): ErrorBod
 }
 
 /** Patterns that would mean the server showed its insides: stack frames, source paths, driver errors. */
-export const INTERNALS = [/\bat \S+ \(/, /\.ts:\d+/, /node_modules/, /SqliteError/, /SQLITE_/, /TypeError/, /ReferenceError/, /\n\s+at /];
+export const INTERNALS = [
+  /\bat \S+ \(/,
+  /\.ts:\d+/,
+  /node_modules/,
+  /SqliteError/,
+  /SQLITE_/,
+  /TypeError/,
+  /ReferenceError/,
+  /\n\s+at /,
+];

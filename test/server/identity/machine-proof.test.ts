@@ -41,8 +41,11 @@ function withFields(header: string, change: (f: string[]) => void): string {
 describe('machine-key proof verification', () => {
   const alice = machine();
   const mallory = machine();
-  const verify = (v: MachineProofVerifier, header: string | undefined, over: { method?: string; path?: string; body?: Uint8Array; now?: number } = {}) =>
-    v.verify(header, over.method ?? 'POST', over.path ?? PATH, over.body ?? body, over.now ?? NOW);
+  const verify = (
+    v: MachineProofVerifier,
+    header: string | undefined,
+    over: { method?: string; path?: string; body?: Uint8Array; now?: number } = {},
+  ) => v.verify(header, over.method ?? 'POST', over.path ?? PATH, over.body ?? body, over.now ?? NOW);
 
   it('accepts a proof signed over this request and returns the machine key', () => {
     const v = new MachineProofVerifier();
@@ -52,7 +55,9 @@ describe('machine-key proof verification', () => {
   it('accepts a proof for a request without a body, with a query', () => {
     const v = new MachineProofVerifier();
     const header = sign(alice, { method: 'GET', path: '/api/v1/machine/map?since=12', body: new Uint8Array() });
-    expect(verify(v, header, { method: 'GET', path: '/api/v1/machine/map?since=12', body: new Uint8Array() })).toBe(alice.base64);
+    expect(verify(v, header, { method: 'GET', path: '/api/v1/machine/map?since=12', body: new Uint8Array() })).toBe(
+      alice.base64,
+    );
   });
 
   it('accepts proofs up to the allowed skew either way', () => {
@@ -63,7 +68,9 @@ describe('machine-key proof verification', () => {
 
   describe('refuses, each with its own code', () => {
     it('a stale proof (proof.stale), saying how far behind it is', () => {
-      const err = refusal(() => verify(new MachineProofVerifier(), sign(alice, { nowMs: NOW - PROOF_MAX_SKEW_MS - 1 })));
+      const err = refusal(() =>
+        verify(new MachineProofVerifier(), sign(alice, { nowMs: NOW - PROOF_MAX_SKEW_MS - 1 })),
+      );
       expect(err.code).toBe('proof.stale');
       expect(err.status).toBe(401);
       expect(err.message).toContain('behind');
@@ -72,14 +79,18 @@ describe('machine-key proof verification', () => {
     });
 
     it('a proof from the future (proof.stale), saying it is ahead', () => {
-      const err = refusal(() => verify(new MachineProofVerifier(), sign(alice, { nowMs: NOW + PROOF_MAX_SKEW_MS + 1 })));
+      const err = refusal(() =>
+        verify(new MachineProofVerifier(), sign(alice, { nowMs: NOW + PROOF_MAX_SKEW_MS + 1 })),
+      );
       expect(err.code).toBe('proof.stale');
       expect(err.message).toContain('ahead of');
     });
 
     it('a forged signature (proof.bad_signature)', () => {
       const v = new MachineProofVerifier();
-      const random = withFields(sign(alice), (f) => { f[4] = b64url(crypto.getRandomValues(new Uint8Array(64))); });
+      const random = withFields(sign(alice), (f) => {
+        f[4] = b64url(crypto.getRandomValues(new Uint8Array(64)));
+      });
       expect(refusal(() => verify(v, random)).code).toBe('proof.bad_signature');
       const flipped = withFields(sign(alice), (f) => {
         const sig = Buffer.from(f[4]!, 'base64url');
@@ -100,13 +111,17 @@ describe('machine-key proof verification', () => {
 
     it("a proof that claims another machine's key (proof.bad_signature)", () => {
       const v = new MachineProofVerifier();
-      const claimed = withFields(sign(mallory), (f) => { f[1] = b64url(alice.publicKey); });
+      const claimed = withFields(sign(mallory), (f) => {
+        f[1] = b64url(alice.publicKey);
+      });
       expect(refusal(() => verify(v, claimed)).code).toBe('proof.bad_signature');
     });
 
     it('a timestamp changed after signing (proof.bad_signature)', () => {
       const v = new MachineProofVerifier();
-      const moved = withFields(sign(alice), (f) => { f[2] = String(NOW + 1); });
+      const moved = withFields(sign(alice), (f) => {
+        f[2] = String(NOW + 1);
+      });
       expect(refusal(() => verify(v, moved)).code).toBe('proof.bad_signature');
     });
 
@@ -119,7 +134,9 @@ describe('machine-key proof verification', () => {
       // Same nonce, re-signed for another request: still refused.
       const nonce = Buffer.from(fields(header)[3]!, 'base64url');
       const resigned = sign(alice, { path: '/api/v1/machine/self', method: 'GET', body: new Uint8Array(), nonce });
-      const err = refusal(() => verify(v, resigned, { path: '/api/v1/machine/self', method: 'GET', body: new Uint8Array() }));
+      const err = refusal(() =>
+        verify(v, resigned, { path: '/api/v1/machine/self', method: 'GET', body: new Uint8Array() }),
+      );
       expect(err.code).toBe('proof.replayed');
     });
 
@@ -128,7 +145,13 @@ describe('machine-key proof verification', () => {
       // Signed as far in the future as allowed, so it stays fresh for the longest time.
       const header = sign(alice, { nowMs: NOW + PROOF_MAX_SKEW_MS });
       verify(v, header);
-      for (const later of [1, PROOF_MAX_SKEW_MS, 2 * PROOF_MAX_SKEW_MS - 1, 2 * PROOF_MAX_SKEW_MS, 2 * PROOF_MAX_SKEW_MS + 1]) {
+      for (const later of [
+        1,
+        PROOF_MAX_SKEW_MS,
+        2 * PROOF_MAX_SKEW_MS - 1,
+        2 * PROOF_MAX_SKEW_MS,
+        2 * PROOF_MAX_SKEW_MS + 1,
+      ]) {
         const err = refusal(() => verify(v, header, { now: NOW + later }));
         expect(['proof.replayed', 'proof.stale'], `replayed ${later} ms later`).toContain(err.code);
       }
@@ -146,17 +169,83 @@ describe('machine-key proof verification', () => {
       ['another scheme', good.replace('Trellis-Proof', 'Bearer'), /scheme/],
       ['no value', 'Trellis-Proof', /scheme/],
       ['an extra part after a space', `${good} extra`, /scheme/],
-      ['another version', withFields(good, (f) => { f[0] = 'v2'; }), /v1\.<key>/],
-      ['four fields', withFields(good, (f) => { f.pop(); }), /v1\.<key>/],
-      ['six fields', withFields(good, (f) => { f.push('x'); }), /v1\.<key>/],
-      ['a time that is not a number', withFields(good, (f) => { f[2] = 'yesterday'; }), /time/],
-      ['a negative time', withFields(good, (f) => { f[2] = `-${NOW}`; }), /time/],
-      ['a short machine key', withFields(good, (f) => { f[1] = b64url(new Uint8Array(31)); }), /machine key/],
-      ['a machine key in standard base64', withFields(good, (f) => { f[1] = '+/'.repeat(21) + 'A'; }), /machine key/],
-      ['a short nonce', withFields(good, (f) => { f[3] = b64url(new Uint8Array(8)); }), /nonce/],
-      ['a long nonce', withFields(good, (f) => { f[3] = b64url(new Uint8Array(40)); }), /nonce/],
-      ['an empty nonce', withFields(good, (f) => { f[3] = ''; }), /nonce/],
-      ['a short signature', withFields(good, (f) => { f[4] = b64url(new Uint8Array(63)); }), /signature/],
+      [
+        'another version',
+        withFields(good, (f) => {
+          f[0] = 'v2';
+        }),
+        /v1\.<key>/,
+      ],
+      [
+        'four fields',
+        withFields(good, (f) => {
+          f.pop();
+        }),
+        /v1\.<key>/,
+      ],
+      [
+        'six fields',
+        withFields(good, (f) => {
+          f.push('x');
+        }),
+        /v1\.<key>/,
+      ],
+      [
+        'a time that is not a number',
+        withFields(good, (f) => {
+          f[2] = 'yesterday';
+        }),
+        /time/,
+      ],
+      [
+        'a negative time',
+        withFields(good, (f) => {
+          f[2] = `-${NOW}`;
+        }),
+        /time/,
+      ],
+      [
+        'a short machine key',
+        withFields(good, (f) => {
+          f[1] = b64url(new Uint8Array(31));
+        }),
+        /machine key/,
+      ],
+      [
+        'a machine key in standard base64',
+        withFields(good, (f) => {
+          f[1] = '+/'.repeat(21) + 'A';
+        }),
+        /machine key/,
+      ],
+      [
+        'a short nonce',
+        withFields(good, (f) => {
+          f[3] = b64url(new Uint8Array(8));
+        }),
+        /nonce/,
+      ],
+      [
+        'a long nonce',
+        withFields(good, (f) => {
+          f[3] = b64url(new Uint8Array(40));
+        }),
+        /nonce/,
+      ],
+      [
+        'an empty nonce',
+        withFields(good, (f) => {
+          f[3] = '';
+        }),
+        /nonce/,
+      ],
+      [
+        'a short signature',
+        withFields(good, (f) => {
+          f[4] = b64url(new Uint8Array(63));
+        }),
+        /signature/,
+      ],
       ['junk', 'Trellis-Proof !!!!', /v1\.<key>/],
     ];
     for (const [what, header, reason] of malformed) {
@@ -172,7 +261,9 @@ describe('machine-key proof verification', () => {
   it('a refused forgery does not burn the nonce of the genuine request', () => {
     const v = new MachineProofVerifier();
     const genuine = sign(alice);
-    const forged = withFields(genuine, (f) => { f[4] = b64url(new Uint8Array(64)); });
+    const forged = withFields(genuine, (f) => {
+      f[4] = b64url(new Uint8Array(64));
+    });
     expect(refusal(() => verify(v, forged)).code).toBe('proof.bad_signature');
     expect(verify(v, genuine)).toBe(alice.base64);
   });

@@ -28,10 +28,18 @@ describeWith([hasCommand('chromium')], 'OIDC sign-in in a real browser (Debian c
   const agents: TestAgent[] = [];
 
   beforeAll(async () => {
-    idp = await startTestIdp({
-      alice: { email: 'alice@example.com', email_verified: true, name: 'Alice Liddell', groups: ['engineering', 'oncall'] },
-      bob: { email: 'bob@example.com', email_verified: true, name: 'Bob', groups: ['engineering'] },
-    }, () => callbackUrl);
+    idp = await startTestIdp(
+      {
+        alice: {
+          email: 'alice@example.com',
+          email_verified: true,
+          name: 'Alice Liddell',
+          groups: ['engineering', 'oncall'],
+        },
+        bob: { email: 'bob@example.com', email_verified: true, name: 'Bob', groups: ['engineering'] },
+      },
+      () => callbackUrl,
+    );
     t = await startTestServer({ oidc: idpConfig(idp, { allowedDomains: ['example.com'] }) });
     callbackUrl = `${t.url}/login/callback`;
     await t.setPolicy(POLICY);
@@ -53,7 +61,15 @@ describeWith([hasCommand('chromium')], 'OIDC sign-in in a real browser (Debian c
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: '/usr/bin/chromium',
       headless: true,
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     contexts.push(context);
     return context;
@@ -85,7 +101,8 @@ describeWith([hasCommand('chromium')], 'OIDC sign-in in a real browser (Debian c
     const agent = new TestAgent(t.url, hostname);
     agents.push(agent);
     const credential = await signInWithOidc({
-      control: agent.control, hostname,
+      control: agent.control,
+      hostname,
       present: (prompt) => clickThrough(prompt.url, login, prompt.verificationCode),
     });
     agent.node = await agent.control.register({ wireguardKey: agent.wireguard.publicKey, hostname, credential });
@@ -96,32 +113,47 @@ describeWith([hasCommand('chromium')], 'OIDC sign-in in a real browser (Debian c
   const upWithTheCli = async (hostname: string, login: string) => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-agent-'));
     profiles.push(dir);
-    const engine = new Engine({ iface: 'trtest0', meshRanges: ['100.64.0.0/10'], openDevice: () => Promise.reject(new Error('no device in this test')) });
-    const agent = new Agent({ stateDir: dir, iface: 'trtest0', listenPort: 41641, meshRanges: ['100.64.0.0/10'], engine, logger: pino({ level: 'silent' }) });
+    const engine = new Engine({
+      iface: 'trtest0',
+      meshRanges: ['100.64.0.0/10'],
+      openDevice: () => Promise.reject(new Error('no device in this test')),
+    });
+    const agent = new Agent({
+      stateDir: dir,
+      iface: 'trtest0',
+      listenPort: 41641,
+      meshRanges: ['100.64.0.0/10'],
+      engine,
+      logger: pino({ level: 'silent' }),
+    });
     await agent.start();
     const api = new LocalApi(agent, { socketPath: join(dir, 'agent.sock') });
     apis.push(api);
     await api.listen();
     const printed: string[] = [];
     let person: Promise<void> | undefined;
-    const status = await signInThroughAgent(new LocalApiClient(join(dir, 'agent.sock')), { serverUrl: t.url, hostname, waitMs: 0 }, {
-      write: (text) => printed.push(text),
-      open: (url) => {
-        const code = /the page shows the code (\S+);/.exec(printed.join(''))?.[1];
-        expect(code, 'the CLI prints the verification code').toBeDefined();
-        person = clickThrough(url, login, code);
-        return true;
+    const status = await signInThroughAgent(
+      new LocalApiClient(join(dir, 'agent.sock')),
+      { serverUrl: t.url, hostname, waitMs: 0 },
+      {
+        write: (text) => printed.push(text),
+        open: (url) => {
+          const code = /the page shows the code (\S+);/.exec(printed.join(''))?.[1];
+          expect(code, 'the CLI prints the verification code').toBeDefined();
+          person = clickThrough(url, login, code);
+          return true;
+        },
       },
-    });
+    );
     await person;
     return status;
   };
 
-  it('trellis up -> browser sign-in at the provider -> the node is in another agent\'s map as that user, with the groups stored', async () => {
+  it("trellis up -> browser sign-in at the provider -> the node is in another agent's map as that user, with the groups stored", async () => {
     const bob = await up('bob-desktop', 'bob');
     const alice = await upWithTheCli('alice-laptop', 'alice');
     expect(alice.self).toMatchObject({ name: 'alice-laptop', user: 'alice@example.com' });
-    await bob.until((b) => b.peerNames().includes('alice-laptop'), 'alice in bob\'s map', 10_000);
+    await bob.until((b) => b.peerNames().includes('alice-laptop'), "alice in bob's map", 10_000);
     const peer = [...bob.map.peers.values()].find((p) => p.name === 'alice-laptop')!;
     expect(peer.user).toBe('alice@example.com');
     const user = (await t.server.store.users.getByEmail('alice@example.com'))!;
@@ -129,6 +161,8 @@ describeWith([hasCommand('chromium')], 'OIDC sign-in in a real browser (Debian c
     expect(user.displayName).toBe('Alice Liddell');
     // The policy grants by the provider's group: alice and bob see each other (both in idp:engineering).
     const aliceNode = (await t.server.store.nodes.list()).find((n) => n.name === 'alice-laptop')!;
-    expect(t.server.engine.visiblePeers(aliceNode.id).map((id) => t.server.engine.node(id)?.record.name)).toContain('bob-desktop');
+    expect(t.server.engine.visiblePeers(aliceNode.id).map((id) => t.server.engine.node(id)?.record.name)).toContain(
+      'bob-desktop',
+    );
   }, 60_000);
 });

@@ -34,11 +34,18 @@ describe('OIDC sign-in (real provider, no browser)', () => {
   });
 
   const start = async (agent: TestAgent, body: Record<string, unknown> = {}) =>
-    (await agent.control.request('POST', '/api/v1/machine/login', { hostname: agent.hostname, ...body })) as StartLoginResponse;
+    (await agent.control.request('POST', '/api/v1/machine/login', {
+      hostname: agent.hostname,
+      ...body,
+    })) as StartLoginResponse;
   const wait = async (agent: TestAgent, loginId: string) =>
     (await agent.control.request('POST', '/api/v1/machine/login/wait', { loginId })) as WaitLoginResponse;
   const register = (agent: TestAgent, loginId: string) =>
-    agent.control.register({ wireguardKey: agent.wireguard.publicKey, hostname: agent.hostname, credential: { type: 'oidc', loginId } });
+    agent.control.register({
+      wireguardKey: agent.wireguard.publicKey,
+      hostname: agent.hostname,
+      credential: { type: 'oidc', loginId },
+    });
   /** The person opens the link and continues to the provider: the provider's authorization URL. */
   const continueAt = async (person: FormUser, link: string) => {
     const handoff = await person.get(link);
@@ -54,7 +61,8 @@ describe('OIDC sign-in (real provider, no browser)', () => {
     const person = new FormUser();
     const prompts: LoginPrompt[] = [];
     const credential = await signInWithOidc({
-      control: agent.control, hostname: 'alice-laptop',
+      control: agent.control,
+      hostname: 'alice-laptop',
       present: async (p) => {
         prompts.push(p);
         const page = await (await person.get(p.url)).text();
@@ -85,15 +93,34 @@ describe('OIDC sign-in (real provider, no browser)', () => {
     expect(node.user).toBe('alice@example.com');
     expect(node.tags).toEqual([]);
     const user = (await t.server.store.users.getByEmail('alice@example.com'))!;
-    expect(user).toMatchObject({ subject: `${idp.issuer}#alice`, displayName: 'Alice Liddell', groups: ['eng', 'sre'] });
+    expect(user).toMatchObject({
+      subject: `${idp.issuer}#alice`,
+      displayName: 'Alice Liddell',
+      groups: ['eng', 'sre'],
+    });
     const record = (await t.server.store.nodes.get(node.id))!;
     expect(record.ephemeral).toBe(false);
     expect(record.expiresAt! - before).toBeGreaterThanOrEqual(KEY_EXPIRY_S * 1000 - 1000);
     expect(record.expiresAt! - before).toBeLessThanOrEqual(KEY_EXPIRY_S * 1000 + 5000);
-    expect(record.identity).toEqual({ method: 'oidc', provider: 'test-idp', issuer: idp.issuer, subject: 'alice', email: 'alice@example.com' });
+    expect(record.identity).toEqual({
+      method: 'oidc',
+      provider: 'test-idp',
+      issuer: idp.issuer,
+      subject: 'alice',
+      email: 'alice@example.com',
+    });
     const events = await t.server.store.audit.list({ limit: 4 });
-    expect(events.map((e) => `${e.kind}:${e.outcome}`)).toEqual(['node.register:success', 'auth:success', 'login:success', 'login:success']);
-    expect(events[2]).toMatchObject({ code: 'login.completed', actor: 'alice@example.com', identity: `${idp.issuer}#alice` });
+    expect(events.map((e) => `${e.kind}:${e.outcome}`)).toEqual([
+      'node.register:success',
+      'auth:success',
+      'login:success',
+      'login:success',
+    ]);
+    expect(events[2]).toMatchObject({
+      code: 'login.completed',
+      actor: 'alice@example.com',
+      identity: `${idp.issuer}#alice`,
+    });
 
     // The sign-in is used up: it cannot register a second time.
     await expect(register(agent, credential.loginId)).rejects.toMatchObject({ code: 'login.used' });
@@ -111,7 +138,9 @@ describe('OIDC sign-in (real provider, no browser)', () => {
     const strict = await startTestServer({ oidc: idpConfig(idp, { prompt: 'login' }) });
     try {
       const agent = new TestAgent(strict.url, 'kiosk');
-      const started = (await agent.control.request('POST', '/api/v1/machine/login', { hostname: 'kiosk' })) as StartLoginResponse;
+      const started = (await agent.control.request('POST', '/api/v1/machine/login', {
+        hostname: 'kiosk',
+      })) as StartLoginResponse;
       const person = new FormUser();
       await person.get(started.url);
       const res = await person.get(`${started.url}/continue`);
@@ -163,7 +192,10 @@ describe('OIDC sign-in (real provider, no browser)', () => {
     expect(html).toMatch(/<title>Sign-in failed/);
     expect(html).toContain('oidc.not_allowed');
     expect(await wait(agent, erin.started.loginId)).toMatchObject({ status: 'failed', code: 'oidc.not_allowed' });
-    await expect(register(agent, erin.started.loginId)).rejects.toMatchObject({ code: 'oidc.not_allowed', status: 401 });
+    await expect(register(agent, erin.started.loginId)).rejects.toMatchObject({
+      code: 'oidc.not_allowed',
+      status: 401,
+    });
     expect(await lastLoginEvent()).toMatchObject({ outcome: 'failure', code: 'oidc.not_allowed' });
     expect(await t.server.store.users.getByEmail('erin@partner.org')).toBeUndefined();
   });
@@ -200,7 +232,9 @@ describe('OIDC sign-in (real provider, no browser)', () => {
       const started = await start(agent);
       const attacker = new FormUser();
       const authorize = await continueAt(attacker, started.url);
-      const res = await attacker.get(`${callbackUrl}?code=${done.back.searchParams.get('code')}&state=${authorize.searchParams.get('state')}&iss=${encodeURIComponent(idp.issuer)}`);
+      const res = await attacker.get(
+        `${callbackUrl}?code=${done.back.searchParams.get('code')}&state=${authorize.searchParams.get('state')}&iss=${encodeURIComponent(idp.issuer)}`,
+      );
       expect(res.status).toBe(401);
       expect(await res.text()).toContain('oidc.code_rejected');
       expect(await wait(agent, started.loginId)).toMatchObject({ status: 'failed', code: 'oidc.code_rejected' });
@@ -236,7 +270,10 @@ describe('OIDC sign-in (real provider, no browser)', () => {
     });
 
     it.each([
-      ['with another PKCE challenge', (u: URL) => u.searchParams.set('code_challenge', 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM')],
+      [
+        'with another PKCE challenge',
+        (u: URL) => u.searchParams.set('code_challenge', 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'),
+      ],
     ])('a code issued %s', async (_what, tamper) => {
       const agent = new TestAgent(t.url, 'pkce');
       const started = await start(agent);
@@ -265,7 +302,9 @@ describe('OIDC sign-in (real provider, no browser)', () => {
   it('uses the device-authorization grant when asked and the provider supports it', async () => {
     const agent = new TestAgent(t.url, 'headless');
     const credential = await signInWithOidc({
-      control: agent.control, hostname: 'headless', device: true,
+      control: agent.control,
+      hostname: 'headless',
+      device: true,
       present: async (p) => {
         expect(p.mode).toBe('device');
         expect(p.userCode).toMatch(/\S/);
@@ -281,7 +320,10 @@ describe('OIDC sign-in (real provider, no browser)', () => {
     const done = await browserSignIn(agent, 'alice');
     const node = await register(agent, done.started.loginId);
     const user = (await t.server.store.users.getByEmail('alice@example.com'))!;
-    const res = await t.admin<{ items: Array<{ id: string; expiresAt: string }> }>('POST', `/api/v1/users/${user.id}/expire-nodes`);
+    const res = await t.admin<{ items: Array<{ id: string; expiresAt: string }> }>(
+      'POST',
+      `/api/v1/users/${user.id}/expire-nodes`,
+    );
     expect(res.status).toBe(200);
     expect(res.body.items.map((n) => n.id)).toContain(node.id);
     for (const n of res.body.items) expect(Date.parse(n.expiresAt)).toBeLessThanOrEqual(Date.now());
@@ -289,7 +331,12 @@ describe('OIDC sign-in (real provider, no browser)', () => {
     const audit = await t.admin<AuditPage>('GET', '/api/v1/audit?kind=node.expire&limit=1000');
     expect(audit.body.items.filter((e) => e.nodeId === node.id)).toHaveLength(1);
     const admin = await t.admin<AuditPage>('GET', '/api/v1/audit?kind=admin&limit=1');
-    expect(admin.body.items[0]).toMatchObject({ outcome: 'success', method: 'api-key', actor: expect.stringMatching(/^api-key:/), code: `POST /api/v1/users/${user.id}/expire-nodes` });
+    expect(admin.body.items[0]).toMatchObject({
+      outcome: 'success',
+      method: 'api-key',
+      actor: expect.stringMatching(/^api-key:/),
+      code: `POST /api/v1/users/${user.id}/expire-nodes`,
+    });
   });
 });
 
@@ -297,7 +344,9 @@ describe('without identity providers', () => {
   it('answers a sign-in start with a clear error', async () => {
     const t = await startTestServer();
     try {
-      const err = await new TestAgent(t.url, 'x').control.request('POST', '/api/v1/machine/login', { hostname: 'x' }).catch((e: ControlError) => e);
+      const err = await new TestAgent(t.url, 'x').control
+        .request('POST', '/api/v1/machine/login', { hostname: 'x' })
+        .catch((e: ControlError) => e);
       expect(err).toMatchObject({ status: 404 });
     } finally {
       await t.stop();

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ControlError } from '../../../client/control/control-error.ts';
 import type { Credential } from '../../../protocol/join.ts';
 import { startTestServer, TestAgent, type TestServer } from '../../support/server.ts';
-import { authority, hmacToken, rawToken, signToken, spiffeBundle, type Authority } from '../../support/workload-tokens.ts';
+import {
+  authority,
+  hmacToken,
+  rawToken,
+  signToken,
+  spiffeBundle,
+  type Authority,
+} from '../../support/workload-tokens.ts';
 
 const POLICY = `{
   "tagOwners": { "tag:payments": [], "tag:web": [] },
@@ -23,8 +30,15 @@ describe('SPIFFE JWT-SVID authentication', () => {
   let x509Only: Authority;
   let other: Authority;
   const nowS = () => Math.floor(Date.now() / 1000);
-  const claims = (over: Record<string, unknown> = {}) => ({ sub: PROD, aud: [AUDIENCE], exp: nowS() + 600, iat: nowS(), ...over });
-  const writeBundle = (name: string, keys: Array<Record<string, unknown>>) => writeFileSync(join(dir, `${name}.json`), JSON.stringify(spiffeBundle(keys)));
+  const claims = (over: Record<string, unknown> = {}) => ({
+    sub: PROD,
+    aud: [AUDIENCE],
+    exp: nowS() + 600,
+    iat: nowS(),
+    ...over,
+  });
+  const writeBundle = (name: string, keys: Array<Record<string, unknown>>) =>
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify(spiffeBundle(keys)));
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trellis-spiffe-'));
@@ -37,7 +51,8 @@ describe('SPIFFE JWT-SVID authentication', () => {
     writeBundle('empty', []);
     t = await startTestServer({
       spiffe: {
-        audience: AUDIENCE, leewaySeconds: 5,
+        audience: AUDIENCE,
+        leewaySeconds: 5,
         trustDomains: [
           { name: 'prod.example.org', bundleFile: join(dir, 'prod.json') },
           { name: 'other.example.org', bundleFile: join(dir, 'other.json') },
@@ -71,7 +86,14 @@ describe('SPIFFE JWT-SVID authentication', () => {
     expect(record.expiresAt).toBe(exp * 1000);
     expect(record.identity).toEqual({ method: 'spiffe-jwt', spiffeId: PROD, trustDomain: 'prod.example.org' });
     const [registered, auth] = await t.server.store.audit.list({ limit: 2 });
-    expect(registered).toMatchObject({ kind: 'node.register', outcome: 'success', method: 'spiffe-jwt', actor: PROD, nodeId: node.id, source: '127.0.0.1' });
+    expect(registered).toMatchObject({
+      kind: 'node.register',
+      outcome: 'success',
+      method: 'spiffe-jwt',
+      actor: PROD,
+      nodeId: node.id,
+      source: '127.0.0.1',
+    });
     expect(auth).toMatchObject({ kind: 'auth', outcome: 'success', method: 'spiffe-jwt', identity: PROD });
   });
 
@@ -80,19 +102,28 @@ describe('SPIFFE JWT-SVID authentication', () => {
       [prodRsa, { alg: 'RS256', kid: 'prod-rsa' }, AUDIENCE],
       [prod, { alg: 'ES256', kid: 'prod-1', typ: 'JOSE' }, [AUDIENCE, 'other']],
     ] as const) {
-      const node = await register(new TestAgent(t.url, 'variant'), { type: 'spiffe-jwt', token: signToken(a, claims({ aud }), header) });
+      const node = await register(new TestAgent(t.url, 'variant'), {
+        type: 'spiffe-jwt',
+        token: signToken(a, claims({ aud }), header),
+      });
       expect(node.tags).toEqual(['tag:payments']);
     }
   });
 
   it('gives no tag beyond the mapping: advertising another one is refused', async () => {
-    const err = await register(new TestAgent(t.url, 'greedy'), { type: 'spiffe-jwt', token: signToken(prod, claims()) }, { advertiseTags: ['tag:web'] })
-      .catch((e: ControlError) => e);
+    const err = await register(
+      new TestAgent(t.url, 'greedy'),
+      { type: 'spiffe-jwt', token: signToken(prod, claims()) },
+      { advertiseTags: ['tag:web'] },
+    ).catch((e: ControlError) => e);
     expect(err).toMatchObject({ code: 'tag.not_owner', status: 403 });
   });
 
   it('refuses a valid ID that the policy maps to no tags, saying how to fix it', async () => {
-    const err = await refusal({ type: 'spiffe-jwt', token: signToken(prod, claims({ sub: 'spiffe://prod.example.org/ns/billing/sa/x' })) });
+    const err = await refusal({
+      type: 'spiffe-jwt',
+      token: signToken(prod, claims({ sub: 'spiffe://prod.example.org/ns/billing/sa/x' })),
+    });
     expect(err).toMatchObject({ code: 'workload.no_tags', status: 403 });
     expect(err.message).toContain('spiffe://prod.example.org/ns/billing/sa/x');
     expect(await lastAudit()).toMatchObject({ outcome: 'failure', code: 'workload.no_tags', method: 'spiffe-jwt' });
@@ -113,19 +144,58 @@ describe('SPIFFE JWT-SVID authentication', () => {
     const cases: Array<[string, () => string, string]> = [
       ['alg none without a signature', () => rawToken({ alg: 'none', typ: 'JWT' }, base(), ''), 'jwt.bad_alg'],
       ['alg none with a signature', () => rawToken({ alg: 'none' }, base()), 'jwt.bad_alg'],
-      ['HS256 keyed with the public key', () => hmacToken(prod.publicPem, base(), { alg: 'HS256', kid: 'prod-1' }), 'jwt.bad_alg'],
-      ['HS256 keyed with the public JWK', () => hmacToken(JSON.stringify(prod.jwk('jwt-svid')), base(), { alg: 'HS256' }), 'jwt.bad_alg'],
+      [
+        'HS256 keyed with the public key',
+        () => hmacToken(prod.publicPem, base(), { alg: 'HS256', kid: 'prod-1' }),
+        'jwt.bad_alg',
+      ],
+      [
+        'HS256 keyed with the public JWK',
+        () => hmacToken(JSON.stringify(prod.jwk('jwt-svid')), base(), { alg: 'HS256' }),
+        'jwt.bad_alg',
+      ],
       ['EdDSA', () => rawToken({ alg: 'EdDSA', kid: 'prod-1' }, base()), 'jwt.bad_alg'],
       ['an unknown kid', () => signToken(prod, base(), { alg: 'ES256', kid: 'nobody' }), 'jwt.unknown_kid'],
       ['a key of another trust domain (its own kid)', () => signToken(other, base()), 'jwt.unknown_kid'],
-      ['a key of another trust domain (a borrowed kid)', () => signToken(other, base(), { alg: 'ES256', kid: 'prod-1' }), 'jwt.bad_signature'],
+      [
+        'a key of another trust domain (a borrowed kid)',
+        () => signToken(other, base(), { alg: 'ES256', kid: 'prod-1' }),
+        'jwt.bad_signature',
+      ],
       ['an x509-svid key of the right domain', () => signToken(x509Only, base()), 'jwt.unknown_kid'],
-      ['an algorithm the named key cannot do', () => signToken(prod, base(), { alg: 'RS256', kid: 'prod-1' }), 'jwt.key_mismatch'],
-      ['a tampered payload', () => { const [h, , s] = signToken(prod, base()).split('.'); return `${h}.${Buffer.from(JSON.stringify(claims({ sub: 'spiffe://prod.example.org/ns/payments/sa/admin' }))).toString('base64url')}.${s}`; }, 'jwt.bad_signature'],
-      ['an extra header field (jku)', () => signToken(prod, base(), { alg: 'ES256', kid: 'prod-1', jku: 'https://evil.example/jwks' }), 'jwt.header_field'],
-      ['an embedded jwk header', () => signToken(prod, base(), { alg: 'ES256', kid: 'prod-1', jwk: prod.jwk() }), 'jwt.header_field'],
-      ['a crit header', () => signToken(prod, base(), { alg: 'ES256', kid: 'prod-1', crit: ['exp'] }), 'jwt.header_field'],
-      ['a typ other than JWT or JOSE', () => signToken(prod, base(), { alg: 'ES256', kid: 'prod-1', typ: 'at+jwt' }), 'jwt.bad_typ'],
+      [
+        'an algorithm the named key cannot do',
+        () => signToken(prod, base(), { alg: 'RS256', kid: 'prod-1' }),
+        'jwt.key_mismatch',
+      ],
+      [
+        'a tampered payload',
+        () => {
+          const [h, , s] = signToken(prod, base()).split('.');
+          return `${h}.${Buffer.from(JSON.stringify(claims({ sub: 'spiffe://prod.example.org/ns/payments/sa/admin' }))).toString('base64url')}.${s}`;
+        },
+        'jwt.bad_signature',
+      ],
+      [
+        'an extra header field (jku)',
+        () => signToken(prod, base(), { alg: 'ES256', kid: 'prod-1', jku: 'https://evil.example/jwks' }),
+        'jwt.header_field',
+      ],
+      [
+        'an embedded jwk header',
+        () => signToken(prod, base(), { alg: 'ES256', kid: 'prod-1', jwk: prod.jwk() }),
+        'jwt.header_field',
+      ],
+      [
+        'a crit header',
+        () => signToken(prod, base(), { alg: 'ES256', kid: 'prod-1', crit: ['exp'] }),
+        'jwt.header_field',
+      ],
+      [
+        'a typ other than JWT or JOSE',
+        () => signToken(prod, base(), { alg: 'ES256', kid: 'prod-1', typ: 'at+jwt' }),
+        'jwt.bad_typ',
+      ],
       ['an expired token', () => signToken(prod, claims({ exp: nowS() - 60 })), 'jwt.expired'],
       ['no exp', () => signToken(prod, { sub: PROD, aud: AUDIENCE }), 'jwt.missing_exp'],
       ['a token not yet valid (nbf)', () => signToken(prod, claims({ nbf: nowS() + 600 })), 'jwt.not_yet_valid'],
@@ -135,9 +205,21 @@ describe('SPIFFE JWT-SVID authentication', () => {
       ['an empty aud list', () => signToken(prod, claims({ aud: [] })), 'jwt.bad_claim'],
       ['no sub', () => signToken(prod, { aud: AUDIENCE, exp: nowS() + 600 }), 'spiffe.missing_sub'],
       ['a sub that is not a SPIFFE ID', () => signToken(prod, claims({ sub: 'payments-api' })), 'spiffe.bad_id'],
-      ['a sub with a dot-dot segment', () => signToken(prod, claims({ sub: 'spiffe://prod.example.org/ns/payments/../admin' })), 'spiffe.bad_id'],
-      ['a sub from an unconfigured trust domain', () => signToken(prod, claims({ sub: 'spiffe://evil.example.org/ns/payments/sa/api' })), 'spiffe.unknown_trust_domain'],
-      ['a sub from a trust domain whose bundle is empty', () => signToken(prod, claims({ sub: 'spiffe://revoked.example.org/x' })), 'spiffe.bundle_empty'],
+      [
+        'a sub with a dot-dot segment',
+        () => signToken(prod, claims({ sub: 'spiffe://prod.example.org/ns/payments/../admin' })),
+        'spiffe.bad_id',
+      ],
+      [
+        'a sub from an unconfigured trust domain',
+        () => signToken(prod, claims({ sub: 'spiffe://evil.example.org/ns/payments/sa/api' })),
+        'spiffe.unknown_trust_domain',
+      ],
+      [
+        'a sub from a trust domain whose bundle is empty',
+        () => signToken(prod, claims({ sub: 'spiffe://revoked.example.org/x' })),
+        'spiffe.bundle_empty',
+      ],
       ['an oversized token', () => signToken(prod, claims({ pad: 'x'.repeat(9000) })), 'jwt.too_large'],
       ['a JWE (five parts)', () => 'a.b.c.d.e', 'jwt.not_jws'],
       ['two parts', () => 'eyJhbGciOiJFUzI1NiJ9.e30', 'jwt.malformed'],
@@ -160,7 +242,13 @@ describe('SPIFFE JWT-SVID authentication', () => {
       expect(err.message).toMatch(/\S/);
       expect(err.message).not.toContain(prod.publicPem.slice(30, 60));
       const audit = await lastAudit();
-      expect(audit).toMatchObject({ kind: 'auth', outcome: 'failure', method: 'spiffe-jwt', code, source: '127.0.0.1' });
+      expect(audit).toMatchObject({
+        kind: 'auth',
+        outcome: 'failure',
+        method: 'spiffe-jwt',
+        code,
+        source: '127.0.0.1',
+      });
     });
 
     it('refuses a token larger than the body schema allows before reading it', async () => {

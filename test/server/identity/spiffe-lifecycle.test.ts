@@ -26,11 +26,17 @@ describe('a workload must keep presenting fresh tokens', () => {
     await t.stop();
   });
 
-  it('drops out of its peers\' maps when its token expires, and comes back with the same node on a fresh one', async () => {
+  it("drops out of its peers' maps when its token expires, and comes back with the same node on a fresh one", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-spiffe-'));
     const prod = authority('prod-1');
     writeFileSync(join(dir, 'prod.json'), JSON.stringify(spiffeBundle([prod.jwk('jwt-svid')])));
-    t = await startTestServer({ spiffe: { audience: 'trellis', leewaySeconds: 0, trustDomains: [{ name: 'prod.example.org', bundleFile: join(dir, 'prod.json') }] } });
+    t = await startTestServer({
+      spiffe: {
+        audience: 'trellis',
+        leewaySeconds: 0,
+        trustDomains: [{ name: 'prod.example.org', bundleFile: join(dir, 'prod.json') }],
+      },
+    });
     await t.setPolicy(POLICY);
     const watcher = new TestAgent(t.url, 'watcher');
     agents.push(watcher);
@@ -39,16 +45,20 @@ describe('a workload must keep presenting fresh tokens', () => {
 
     const workload = new TestAgent(t.url, 'payments');
     agents.push(workload);
-    const register = (exp: number) => workload.control.register({
-      wireguardKey: workload.wireguard.publicKey, hostname: 'payments',
-      credential: { type: 'spiffe-jwt', token: signToken(prod, { sub: ID, aud: 'trellis', exp }) },
-    });
+    const register = (exp: number) =>
+      workload.control.register({
+        wireguardKey: workload.wireguard.publicKey,
+        hostname: 'payments',
+        credential: { type: 'spiffe-jwt', token: signToken(prod, { sub: ID, aud: 'trellis', exp }) },
+      });
     const first = await register(nowS() + 2);
     await watcher.until((w) => w.peerNames().includes('payments'), 'workload in the map');
 
     // The server's expiry sweep takes it out of every map once the token's exp has passed.
     await watcher.until((w) => !w.peerNames().includes('payments'), 'workload dropped at expiry', 12_000);
-    const expired = (await t.server.store.audit.list({ kind: 'node.expire', limit: 5 })).find((e) => e.nodeId === first.id);
+    const expired = (await t.server.store.audit.list({ kind: 'node.expire', limit: 5 })).find(
+      (e) => e.nodeId === first.id,
+    );
     expect(expired).toMatchObject({ outcome: 'success', actor: 'system' });
 
     const again = await register(nowS() + 600);
@@ -74,20 +84,33 @@ describe('bundle endpoint over HTTPS', () => {
     let clock = Date.now();
     const dir = mkdtempSync(join(tmpdir(), 'trellis-spiffe-'));
     const config = ServerConfig.parse({
-      dataDir: dir, listen: { host: '127.0.0.1', port: 0 }, relay: { udpPort: 0 }, log: { level: 'silent' },
-      spiffe: { audience: 'trellis', trustDomains: [{ name: 'prod.example.org', bundleEndpoint: `${endpoint.url}/bundle`, caFile: TEST_CA_FILE }] },
+      dataDir: dir,
+      listen: { host: '127.0.0.1', port: 0 },
+      relay: { udpPort: 0 },
+      log: { level: 'silent' },
+      spiffe: {
+        audience: 'trellis',
+        trustDomains: [{ name: 'prod.example.org', bundleEndpoint: `${endpoint.url}/bundle`, caFile: TEST_CA_FILE }],
+      },
     });
     // The server's clock is ours to move; proofs allow 30 s of skew, so steps stay below that.
     server = await startServer(config, { logger: pino({ level: 'silent' }), now: () => clock });
     const { secret } = await server.keys.createApiKey({ scopes: ['admin'], description: 'test' });
-    await fetch(`${server.url}/api/v1/policy`, { method: 'PUT', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ policy: POLICY }) });
+    await fetch(`${server.url}/api/v1/policy`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ policy: POLICY }),
+    });
 
     const join1 = (a: ReturnType<typeof authority>) => {
       const agent = new TestAgent(server.url, 'w');
-      return agent.control.register({
-        wireguardKey: agent.wireguard.publicKey, hostname: 'w',
-        credential: { type: 'spiffe-jwt', token: signToken(a, { sub: ID, aud: 'trellis', exp: nowS() + 3600 }) },
-      }).catch((e: ControlError) => e);
+      return agent.control
+        .register({
+          wireguardKey: agent.wireguard.publicKey,
+          hostname: 'w',
+          credential: { type: 'spiffe-jwt', token: signToken(a, { sub: ID, aud: 'trellis', exp: nowS() + 3600 }) },
+        })
+        .catch((e: ControlError) => e);
     };
     expect(endpoint.hits.get('/bundle') ?? 0).toBe(0);
     expect(await join1(k1)).toMatchObject({ tags: ['tag:payments'] });
@@ -112,16 +135,28 @@ describe('bundle endpoint over HTTPS', () => {
     {
       const dir = mkdtempSync(join(tmpdir(), 'trellis-spiffe-'));
       const config = ServerConfig.parse({
-        dataDir: dir, listen: { host: '127.0.0.1', port: 0 }, relay: { udpPort: 0 }, log: { level: 'silent' },
-        spiffe: { audience: 'trellis', trustDomains: [{ name: 'prod.example.org', bundleEndpoint: `${endpoint.url}/bundle` }] },
+        dataDir: dir,
+        listen: { host: '127.0.0.1', port: 0 },
+        relay: { udpPort: 0 },
+        log: { level: 'silent' },
+        spiffe: {
+          audience: 'trellis',
+          trustDomains: [{ name: 'prod.example.org', bundleEndpoint: `${endpoint.url}/bundle` }],
+        },
       });
       server = await startServer(config, { logger: pino({ level: 'silent' }) });
     }
     const agent = new TestAgent(server.url, 'w');
-    const err = await agent.control.register({
-      wireguardKey: agent.wireguard.publicKey, hostname: 'w',
-      credential: { type: 'spiffe-jwt', token: signToken(authority('k1'), { sub: ID, aud: 'trellis', exp: nowS() + 60 }) },
-    }).catch((e: ControlError) => e);
+    const err = await agent.control
+      .register({
+        wireguardKey: agent.wireguard.publicKey,
+        hostname: 'w',
+        credential: {
+          type: 'spiffe-jwt',
+          token: signToken(authority('k1'), { sub: ID, aud: 'trellis', exp: nowS() + 60 }),
+        },
+      })
+      .catch((e: ControlError) => e);
     expect(err).toMatchObject({ code: 'keys.unavailable', status: 503 });
     expect((err as ControlError).retryable).toBe(true);
     expect(endpoint.hits.get('/bundle') ?? 0).toBe(0);

@@ -1,18 +1,58 @@
 import { describe, expect, it } from 'vitest';
 import { FilterRule } from '../../../protocol/filter.ts';
-import { expandTemplate, parsePolicy, PolicyNetwork, type FilterTemplate, type PolicyNode } from '../../../policy/index.ts';
+import {
+  expandTemplate,
+  parsePolicy,
+  PolicyNetwork,
+  type FilterTemplate,
+  type PolicyNode,
+} from '../../../policy/index.ts';
 import { SharedFilter, SharedFilters } from '../../../server/netmap/filter-json.ts';
 
-const write = (template: FilterTemplate, own: readonly string[]) => new SharedFilter(template, JSON.stringify(template)).json(own);
+const write = (template: FilterTemplate, own: readonly string[]) =>
+  new SharedFilter(template, JSON.stringify(template)).json(own);
 
 describe('SharedFilter', () => {
   const sources = ['100.64.0.1', 'fd7a:115c:a1e0::1'];
   const protos = [6, 17, 1, 58];
   const template: FilterTemplate = [
-    { srcIPs: sources, dsts: [{ ips: null, ports: [{ first: 80, last: 80 }, { first: 8000, last: 9000 }] }], ipProto: protos },
-    { srcIPs: ['*'], dsts: [{ ips: ['*'], ports: [{ first: 0, last: 65535 }] }, { ips: null, ports: [{ first: 22, last: 22 }] }, { ips: ['10.1.0.0/16', '10.2.0.0/16'], ports: [{ first: 53, last: 53 }] }], ipProto: [17] },
-    { srcIPs: sources, dsts: [{ ips: null, ports: [{ first: 443, last: 443 }] }, { ips: ['10.9.0.0/16'], ports: [{ first: 443, last: 443 }] }], ipProto: [6], app: { 'example.com/cap/k8s': [{ verbs: ['get'] }] } },
-    { srcIPs: sources, dsts: [{ ips: null, ports: [{ first: 5432, last: 5432 }] }], ipProto: [6], app: { 'example.com/cap/db': ['"quoted"'] } },
+    {
+      srcIPs: sources,
+      dsts: [
+        {
+          ips: null,
+          ports: [
+            { first: 80, last: 80 },
+            { first: 8000, last: 9000 },
+          ],
+        },
+      ],
+      ipProto: protos,
+    },
+    {
+      srcIPs: ['*'],
+      dsts: [
+        { ips: ['*'], ports: [{ first: 0, last: 65535 }] },
+        { ips: null, ports: [{ first: 22, last: 22 }] },
+        { ips: ['10.1.0.0/16', '10.2.0.0/16'], ports: [{ first: 53, last: 53 }] },
+      ],
+      ipProto: [17],
+    },
+    {
+      srcIPs: sources,
+      dsts: [
+        { ips: null, ports: [{ first: 443, last: 443 }] },
+        { ips: ['10.9.0.0/16'], ports: [{ first: 443, last: 443 }] },
+      ],
+      ipProto: [6],
+      app: { 'example.com/cap/k8s': [{ verbs: ['get'] }] },
+    },
+    {
+      srcIPs: sources,
+      dsts: [{ ips: null, ports: [{ first: 5432, last: 5432 }] }],
+      ipProto: [6],
+      app: { 'example.com/cap/db': ['"quoted"'] },
+    },
   ];
 
   it('writes exactly the JSON of the expanded filter, for any own addresses, as valid wire rules', () => {
@@ -59,10 +99,23 @@ describe('SharedFilter', () => {
     expect(parsed.diagnostics).toEqual([]);
     const net = new PolicyNetwork(parsed.policy!);
     const nodes: PolicyNode[] = [
-      ['a1', { user: 'alice@example.com', tags: [] }], ['a2', { user: 'alice@example.com', tags: [] }], ['b1', { user: 'bob@example.com', tags: [] }],
-      ['w1', { tags: ['tag:web'] }], ['w2', { tags: ['tag:web'] }], ['d1', { tags: ['tag:db'] }],
+      ['a1', { user: 'alice@example.com', tags: [] }],
+      ['a2', { user: 'alice@example.com', tags: [] }],
+      ['b1', { user: 'bob@example.com', tags: [] }],
+      ['w1', { tags: ['tag:web'] }],
+      ['w2', { tags: ['tag:web'] }],
+      ['d1', { tags: ['tag:db'] }],
       ['x1', { tags: ['tag:exit'], routableIPs: ['0.0.0.0/0', '::/0'] }],
-    ].map(([id, f], i) => ({ id: id as string, name: id as string, ipv4: `100.64.0.${i + 1}`, ipv6: i % 2 ? '' : `fd7a:115c:a1e0::${i + 1}`, routableIPs: [], approvedRoutes: [], ...(f as object), tags: (f as { tags: string[] }).tags }));
+    ].map(([id, f], i) => ({
+      id: id as string,
+      name: id as string,
+      ipv4: `100.64.0.${i + 1}`,
+      ipv6: i % 2 ? '' : `fd7a:115c:a1e0::${i + 1}`,
+      routableIPs: [],
+      approvedRoutes: [],
+      ...(f as object),
+      tags: (f as { tags: string[] }).tags,
+    }));
     net.loadNodes(nodes);
     const filters = new SharedFilters();
     let written = 0;
@@ -78,13 +131,19 @@ describe('SharedFilter', () => {
 });
 
 describe('SharedFilters', () => {
-  const rule = (port: number) => ({ srcIPs: ['100.64.0.1'], dsts: [{ ips: null, ports: [{ first: port, last: port }] }], ipProto: [6] });
+  const rule = (port: number) => ({
+    srcIPs: ['100.64.0.1'],
+    dsts: [{ ips: null, ports: [{ first: port, last: port }] }],
+    ipProto: [6],
+  });
 
   it('gives templates with equal content one filter, and different content another', () => {
     const filters = new SharedFilters();
     const a = filters.of([rule(22)]);
     expect(filters.of([rule(22)])).toBe(a);
     expect(filters.of([rule(23)])).not.toBe(a);
-    expect(filters.of([{ ...rule(22), dsts: [{ ips: ['100.64.0.2'], ports: [{ first: 22, last: 22 }] }] }])).not.toBe(a);
+    expect(filters.of([{ ...rule(22), dsts: [{ ips: ['100.64.0.2'], ports: [{ first: 22, last: 22 }] }] }])).not.toBe(
+      a,
+    );
   });
 });

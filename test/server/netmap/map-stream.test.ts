@@ -76,7 +76,10 @@ describe('map stream', () => {
     await laptop.until((x) => x.peerNames().join() === 'web', 'laptop sees only web');
     await web.until((x) => x.peerNames().join() === 'db,laptop', 'web sees laptop and db');
     await db.until((x) => x.peerNames().join() === 'web', 'db sees web');
-    await opsbox.until((x) => x.map.version >= 0 && x.peerNames().length === 0 && x.map.policyWarning === undefined, 'opsbox sees nobody');
+    await opsbox.until(
+      (x) => x.map.version >= 0 && x.peerNames().length === 0 && x.map.policyWarning === undefined,
+      'opsbox sees nobody',
+    );
     // web's inbound filter admits laptop on 80 and 443 only.
     const rules = web.map.packetFilter;
     const ports = rules.flatMap((r) => r.dstPorts.map((d) => `${d.ports.first}-${d.ports.last}`));
@@ -86,7 +89,10 @@ describe('map stream', () => {
 
     const opsVersion = opsbox.map.version;
     await t.setPolicy(SEGMENTED.replace('"tag:web:80,443"', '"tag:web:80"'));
-    await web.until((x) => x.map.packetFilter.every((r) => r.dstPorts.every((d) => d.ports.first === 80)), 'web filter narrowed');
+    await web.until(
+      (x) => x.map.packetFilter.every((r) => r.dstPorts.every((d) => d.ports.first === 80)),
+      'web filter narrowed',
+    );
     // opsbox's view did not change, so it was sent nothing.
     await new Promise((r) => setTimeout(r, 100));
     expect(opsbox.map.version).toBe(opsVersion);
@@ -103,7 +109,11 @@ describe('map stream', () => {
     await b.until((x) => x.map.version >= 0, 'beta map');
     let sawFull = false;
     const { MapStream } = await import('../../../client/control/map-stream.ts');
-    const resumed = new MapStream(a.control, { onMap: (_s, change) => { sawFull ||= change.full; } });
+    const resumed = new MapStream(a.control, {
+      onMap: (_s, change) => {
+        sawFull ||= change.full;
+      },
+    });
     resumed.state.version = a.map.version;
     resumed.state.peers = new Map(a.map.peers);
     resumed.start();
@@ -122,7 +132,11 @@ describe('map stream', () => {
     a.stop();
     const { MapStream } = await import('../../../client/control/map-stream.ts');
     let full = false;
-    const s = new MapStream(a.control, { onMap: (_s, change) => { full ||= change.full; } });
+    const s = new MapStream(a.control, {
+      onMap: (_s, change) => {
+        full ||= change.full;
+      },
+    });
     s.state.version = 12345; // never sent
     s.start();
     try {
@@ -162,7 +176,7 @@ describe('map stream', () => {
     await a.until((x) => [...x.map.peers.values()].some((p) => p.name === 'eph' && p.online), 'eph online');
     e.stop();
     await a.until((x) => !x.peerNames().includes('eph'), 'eph removed');
-    expect((await t.server.store.nodes.get(e.node!.id))).toBeUndefined();
+    expect(await t.server.store.nodes.get(e.node!.id)).toBeUndefined();
   });
 
   it('keeps identity and addresses across a key rotation and tells peers the new key', async () => {
@@ -174,7 +188,10 @@ describe('map stream', () => {
     const rotated = await b.control.rotateKey(fresh.publicKey);
     expect(rotated.id).toBe(b.node!.id);
     expect(rotated.ipv4).toBe(b.node!.ipv4);
-    await a.until((x) => [...x.map.peers.values()].some((p) => p.wireguardKey === fresh.publicKey), 'new key announced');
+    await a.until(
+      (x) => [...x.map.peers.values()].some((p) => p.wireguardKey === fresh.publicKey),
+      'new key announced',
+    );
   });
 
   it('rebuilds the network from the database after a restart', async () => {
@@ -188,7 +205,10 @@ describe('map stream', () => {
     try {
       const a2 = new TestAgent(again.url, 'alpha', a.machine);
       agents.push(a2.connect());
-      await a2.until((x) => x.peerNames().includes('beta') && x.map.self?.ipv4 === a.node!.ipv4, 'same map after restart');
+      await a2.until(
+        (x) => x.peerNames().includes('beta') && x.map.self?.ipv4 === a.node!.ipv4,
+        'same map after restart',
+      );
       expect(b.node).toBeDefined();
     } finally {
       for (const x of agents.splice(0)) x.stop();

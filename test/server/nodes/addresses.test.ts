@@ -34,7 +34,7 @@ describe('address plan', () => {
     expect(small.addressFor(254).ipv4).toBe('10.1.2.254');
   });
 
-  it('never gives a node the agents\' DNS address (100.100.100.100) or ChromeOS\'s 100.115.92.0/23', () => {
+  it("never gives a node the agents' DNS address (100.100.100.100) or ChromeOS's 100.115.92.0/23", () => {
     const index = (ip: string) => Number(v4ToBigInt(ip) - v4ToBigInt('100.64.0.0'));
     expect(plan.addressFor(index('100.100.100.99')).ipv4).toBe('100.100.100.99');
     expect(plan.addressFor(index('100.100.100.100')).ipv4).toBe('100.100.100.101');
@@ -92,8 +92,20 @@ describe('address plan', () => {
   });
 
   describe('refuses bad prefixes, naming the config key', () => {
-    const v4Cases = ['not-a-prefix', '100.64.0.0', '100.64.0.0/', '100.64.0.0/33', '100.64.0.0/31', '100.64.0.0/7',
-      '100.64.0.0/ 10', '100.64.0.0/10.0', '100.64.0.0/0x0a', '100.64.0.0/10/1', '100.64.0.256/10', 'fd00::/48'];
+    const v4Cases = [
+      'not-a-prefix',
+      '100.64.0.0',
+      '100.64.0.0/',
+      '100.64.0.0/33',
+      '100.64.0.0/31',
+      '100.64.0.0/7',
+      '100.64.0.0/ 10',
+      '100.64.0.0/10.0',
+      '100.64.0.0/0x0a',
+      '100.64.0.0/10/1',
+      '100.64.0.256/10',
+      'fd00::/48',
+    ];
     for (const bad of v4Cases) {
       it(`network.ipv4Prefix "${bad}"`, () => {
         const err = refusal(() => addressPlan(bad, 'fd7a:115c:a1e0::/48'));
@@ -103,7 +115,15 @@ describe('address plan', () => {
       });
     }
 
-    const v6Cases = ['fd00::', 'fd00::/113', 'fd00::/7', 'fd00::g/48', '10.0.0.0/16', '::ffff:100.64.0.0/104', 'fe80::%eth0/64'];
+    const v6Cases = [
+      'fd00::',
+      'fd00::/113',
+      'fd00::/7',
+      'fd00::g/48',
+      '10.0.0.0/16',
+      '::ffff:100.64.0.0/104',
+      'fe80::%eth0/64',
+    ];
     for (const bad of v6Cases) {
       it(`network.ipv6Prefix "${bad}"`, () => {
         const err = refusal(() => addressPlan('100.64.0.0/10', bad));

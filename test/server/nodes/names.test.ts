@@ -40,8 +40,11 @@ describe('node names', () => {
     it.each(['a', 'web', 'web-2', '0day', 'a'.repeat(63), 'a-b-c'])('accepts "%s"', (name) => {
       expect(isDnsLabel(name)).toBe(true);
     });
-    it.each(['', '-web', 'web-', 'Web', 'web_2', 'web.example', 'a'.repeat(64), 'wéb', 'web 2'])('refuses "%s"', (name) => {
-      expect(isDnsLabel(name)).toBe(false);
-    });
+    it.each(['', '-web', 'web-', 'Web', 'web_2', 'web.example', 'a'.repeat(64), 'wéb', 'web 2'])(
+      'refuses "%s"',
+      (name) => {
+        expect(isDnsLabel(name)).toBe(false);
+      },
+    );
   });
 });

@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { parseRoutes } from '../../../server/nodes/routes.ts';
 import { refusal } from '../../support/refusal.ts';
 
-const refused = (routes: string[]) => refusal(() => parseRoutes(routes, 'body.advertiseRoutes'), JSON.stringify(routes));
+const refused = (routes: string[]) =>
+  refusal(() => parseRoutes(routes, 'body.advertiseRoutes'), JSON.stringify(routes));
 
 describe('advertised and approved routes', () => {
   it('accepts IPv4 and IPv6 CIDRs, including exit routes and host routes', () => {
-    expect(parseRoutes(['10.0.0.0/8', '192.168.1.0/24', '0.0.0.0/0', '::/0', 'fd00:1::/32', '198.51.100.7/32'], 'w'))
-      .toEqual(['0.0.0.0/0', '10.0.0.0/8', '192.168.1.0/24', '198.51.100.7/32', '::/0', 'fd00:1::/32'].sort());
+    expect(
+      parseRoutes(['10.0.0.0/8', '192.168.1.0/24', '0.0.0.0/0', '::/0', 'fd00:1::/32', '198.51.100.7/32'], 'w'),
+    ).toEqual(['0.0.0.0/0', '10.0.0.0/8', '192.168.1.0/24', '198.51.100.7/32', '::/0', 'fd00:1::/32'].sort());
   });
 
   it('writes routes in canonical form and drops duplicates', () => {
@@ -19,8 +21,19 @@ describe('advertised and approved routes', () => {
   });
 
   it.each([
-    'not-a-route', '10.0.0.0', '10.0.0.0/', '10.0.0.0/33', '10.0.0.0/08', '10.0.0.0/8/9', '10.0.0.0/-1', '10.0.0.0/ 8',
-    '300.0.0.0/8', 'fd00::/129', '::ffff:10.0.0.0/104', 'fe80::%eth0/64', '',
+    'not-a-route',
+    '10.0.0.0',
+    '10.0.0.0/',
+    '10.0.0.0/33',
+    '10.0.0.0/08',
+    '10.0.0.0/8/9',
+    '10.0.0.0/-1',
+    '10.0.0.0/ 8',
+    '300.0.0.0/8',
+    'fd00::/129',
+    '::ffff:10.0.0.0/104',
+    'fe80::%eth0/64',
+    '',
   ])('refuses "%s" with route.malformed naming its place', (bad) => {
     const err = refused(['10.1.0.0/16', bad]);
     expect(err.code).toBe('route.malformed');

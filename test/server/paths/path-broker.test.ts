@@ -25,12 +25,20 @@ function network() {
 }
 
 describe('path broker: both sides of a pair are told to try each other at once', () => {
-  it('sends each node the other\'s candidates, the observed endpoint first, under one trial id', () => {
+  it("sends each node the other's candidates, the observed endpoint first, under one trial id", () => {
     const { broker, sent } = network();
     expect(broker.request('a', 'b')).toBe('started');
     expect(sent.map((s) => s.to)).toEqual(['a', 'b']);
-    expect(sent[0]!.msg).toMatchObject({ type: 'path-trial', peer: 'b', candidates: ['203.0.113.2:50000', '10.0.0.2:41641', '[2001:db8::2]:41641'] });
-    expect(sent[1]!.msg).toMatchObject({ type: 'path-trial', peer: 'a', candidates: ['198.51.100.1:40000', '192.168.1.2:41641'] });
+    expect(sent[0]!.msg).toMatchObject({
+      type: 'path-trial',
+      peer: 'b',
+      candidates: ['203.0.113.2:50000', '10.0.0.2:41641', '[2001:db8::2]:41641'],
+    });
+    expect(sent[1]!.msg).toMatchObject({
+      type: 'path-trial',
+      peer: 'a',
+      candidates: ['198.51.100.1:40000', '192.168.1.2:41641'],
+    });
     expect(sent[0]!.msg.trial).toBe(sent[1]!.msg.trial);
   });
 

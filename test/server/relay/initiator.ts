@@ -1,8 +1,23 @@
 import { cookieKeyFor, mac1KeyFor, setMacs } from '../../../server/relay/cookie.ts';
 import type { StaticIdentity, TransportKeys } from '../../../server/relay/handshake.ts';
-import { encodeInitiation, encodeTransport, parseCookieReply, parseResponse, parseTransport } from '../../../server/relay/messages.ts';
 import {
-  aeadOpen, aeadSeal, dh, hash, INITIAL_CHAIN_KEY, INITIAL_HASH, kdf, newPrivateKey, publicKeyOf, xaeadOpen,
+  encodeInitiation,
+  encodeTransport,
+  parseCookieReply,
+  parseResponse,
+  parseTransport,
+} from '../../../server/relay/messages.ts';
+import {
+  aeadOpen,
+  aeadSeal,
+  dh,
+  hash,
+  INITIAL_CHAIN_KEY,
+  INITIAL_HASH,
+  kdf,
+  newPrivateKey,
+  publicKeyOf,
+  xaeadOpen,
 } from '../../../server/relay/primitives.ts';
 
 /**
@@ -32,7 +47,11 @@ export class Initiator {
   remoteIndex = 0;
   private sendCounter = 0n;
 
-  constructor(readonly me: StaticIdentity, readonly responder: Uint8Array, readonly senderIndex = 0x01020304) {}
+  constructor(
+    readonly me: StaticIdentity,
+    readonly responder: Uint8Array,
+    readonly senderIndex = 0x01020304,
+  ) {}
 
   createInitiation(timestamp = tai64n(Date.now())): Uint8Array {
     this.ephemeral = newPrivateKey();
@@ -49,7 +68,12 @@ export class Initiator {
     h = hash(h, encryptedTimestamp);
     this.chainKey = ck;
     this.hash = h;
-    const msg = encodeInitiation({ sender: this.senderIndex, ephemeral: ephemeralPublic, encryptedStatic, encryptedTimestamp });
+    const msg = encodeInitiation({
+      sender: this.senderIndex,
+      ephemeral: ephemeralPublic,
+      encryptedStatic,
+      encryptedTimestamp,
+    });
     setMacs(msg, mac1KeyFor(this.responder), this.cookie);
     this.lastMac1 = msg.slice(116, 132);
     return msg;
@@ -81,7 +105,11 @@ export class Initiator {
 
   transport(plaintext = new Uint8Array(0), counter = this.sendCounter++): Uint8Array {
     if (!this.keys) throw new Error('no session yet');
-    return encodeTransport({ receiver: this.remoteIndex, counter, ciphertext: aeadSeal(this.keys.send, counter, plaintext, new Uint8Array(0)) });
+    return encodeTransport({
+      receiver: this.remoteIndex,
+      counter,
+      ciphertext: aeadSeal(this.keys.send, counter, plaintext, new Uint8Array(0)),
+    });
   }
 
   open(packet: Uint8Array): Uint8Array | undefined {

@@ -14,8 +14,78 @@ describe('Noise_IKpsk2 primitives', () => {
   });
 
   it('the initial chaining key and hash match the values other implementations hard-code (boringtun)', () => {
-    expect([...INITIAL_CHAIN_KEY]).toEqual([...bytes(96, 226, 109, 174, 243, 39, 239, 192, 46, 195, 53, 226, 160, 37, 210, 208, 22, 235, 66, 6, 248, 114, 119, 245, 45, 56, 209, 152, 139, 120, 205, 54)]);
-    expect([...INITIAL_HASH]).toEqual([...bytes(34, 17, 179, 97, 8, 26, 197, 102, 105, 18, 67, 219, 69, 138, 213, 50, 45, 156, 108, 102, 34, 147, 232, 183, 14, 225, 156, 101, 186, 7, 158, 243)]);
+    expect([...INITIAL_CHAIN_KEY]).toEqual([
+      ...bytes(
+        96,
+        226,
+        109,
+        174,
+        243,
+        39,
+        239,
+        192,
+        46,
+        195,
+        53,
+        226,
+        160,
+        37,
+        210,
+        208,
+        22,
+        235,
+        66,
+        6,
+        248,
+        114,
+        119,
+        245,
+        45,
+        56,
+        209,
+        152,
+        139,
+        120,
+        205,
+        54,
+      ),
+    ]);
+    expect([...INITIAL_HASH]).toEqual([
+      ...bytes(
+        34,
+        17,
+        179,
+        97,
+        8,
+        26,
+        197,
+        102,
+        105,
+        18,
+        67,
+        219,
+        69,
+        138,
+        213,
+        50,
+        45,
+        156,
+        108,
+        102,
+        34,
+        147,
+        232,
+        183,
+        14,
+        225,
+        156,
+        101,
+        186,
+        7,
+        158,
+        243,
+      ),
+    ]);
   });
 
   it('MAC is 16 bytes of keyed BLAKE2s and depends on the key', () => {
@@ -70,11 +140,14 @@ describe('the responder half of the handshake, against an initiator written from
     for (const at of [10, 50, 100]) {
       const bad = packet.slice();
       bad[at]! ^= 1;
-      expect(consumeInitiation(server, parseInitiation(bad)!, () => true), `byte ${at}`).toBeUndefined();
+      expect(
+        consumeInitiation(server, parseInitiation(bad)!, () => true),
+        `byte ${at}`,
+      ).toBeUndefined();
     }
   });
 
-  it('transport: a responder key pair opens the initiator\'s packets once each, and may send only after that', () => {
+  it("transport: a responder key pair opens the initiator's packets once each, and may send only after that", () => {
     const initiator = new Initiator(client, server.publicKey, 9);
     const consumed = consumeInitiation(server, parseInitiation(initiator.createInitiation())!, () => true)!;
     const { message, keys } = createResponse(consumed, 5);

@@ -7,7 +7,12 @@ import { startTestServer, TestAgent, type TestServer } from '../../support/serve
 export const keyBytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
 
 /** What the relay's tests start from: a server, two joined and connected nodes, the server's key. */
-export async function startRelayNetwork(): Promise<{ t: TestServer; a: TestAgent; b: TestAgent; serverKey: Uint8Array }> {
+export async function startRelayNetwork(): Promise<{
+  t: TestServer;
+  a: TestAgent;
+  b: TestAgent;
+  serverKey: Uint8Array;
+}> {
   const t = await startTestServer();
   const a = new TestAgent(t.url, 'a');
   const b = new TestAgent(t.url, 'b');

@@ -18,7 +18,11 @@ function setUp(limits: Partial<RelayLimits> = {}) {
     b: { address: '198.51.100.2', port: 1002 },
     c: { address: '198.51.100.3', port: 1003 },
   };
-  const visible = new Map<string, string[]>([['a', ['b']], ['b', ['a']], ['c', []]]);
+  const visible = new Map<string, string[]>([
+    ['a', ['b']],
+    ['b', ['a']],
+    ['c', []],
+  ]);
   const sent: Array<{ packet: Uint8Array; to: string }> = [];
   let clock = 0;
   const reflector = new Reflector(() => {});
@@ -26,7 +30,8 @@ function setUp(limits: Partial<RelayLimits> = {}) {
   const relay = new Relay({
     directory: {
       visiblePeers: (id) => visible.get(id) ?? [],
-      wireguardKey: (id) => (id in keys ? Buffer.from(keys[id as keyof typeof keys].publicKey).toString('base64') : undefined),
+      wireguardKey: (id) =>
+        id in keys ? Buffer.from(keys[id as keyof typeof keys].publicKey).toString('base64') : undefined,
     },
     reflector,
     send: (packet, to) => sent.push({ packet, to: `${to.address}:${to.port}` }),
@@ -50,7 +55,7 @@ function setUp(limits: Partial<RelayLimits> = {}) {
 }
 
 describe('the relay', () => {
-  it('finds the destination of an initiation by mac1 among the sender\'s visible peers and forwards it unchanged', () => {
+  it("finds the destination of an initiation by mac1 among the sender's visible peers and forwards it unchanged", () => {
     const t = setUp();
     const init = new Initiator(t.keys.a, t.keys.b.publicKey, 11).createInitiation();
     expect(t.relay.initiation(init, t.addr.a)).toBe('forwarded');
@@ -137,7 +142,9 @@ describe('the relay', () => {
   it('holds only a few initiations per awaited address', () => {
     const t = setUp();
     const nowhere = { address: '203.0.113.9', port: 5 };
-    const verdicts = Array.from({ length: 6 }, (_, i) => t.relay.initiation(new Initiator(t.keys.a, t.keys.b.publicKey, i).createInitiation(), nowhere));
+    const verdicts = Array.from({ length: 6 }, (_, i) =>
+      t.relay.initiation(new Initiator(t.keys.a, t.keys.b.publicKey, i).createInitiation(), nowhere),
+    );
     expect(verdicts).toEqual(['held', 'held', 'held', 'held', 'no-sender', 'no-sender']);
   });
 
@@ -160,7 +167,7 @@ describe('the relay', () => {
     expect(t.relay.response(message, t.addr.b)).toBe('no-route');
   });
 
-  it('drops a pair\'s routes at the sweep after the policy stops letting them see each other', () => {
+  it("drops a pair's routes at the sweep after the policy stops letting them see each other", () => {
     const t = setUp();
     const { initiator } = t.handshake('a', 'b');
     t.visible.set('a', []);
@@ -178,7 +185,7 @@ describe('the relay', () => {
     expect(t.relay.byIndex(initiator.transport(), t.addr.a)).toBe('no-route');
   });
 
-  it('limits each sending node\'s relayed bytes and initiations with token buckets', () => {
+  it("limits each sending node's relayed bytes and initiations with token buckets", () => {
     const t = setUp({ bytesPerSecond: 1_000, initiationsPerSecond: 2 });
     const { initiator } = t.handshake('a', 'b', 11, 22);
     // a has sent its 148-byte initiation; each of these is 332 bytes on the wire.
@@ -196,7 +203,9 @@ describe('the relay', () => {
     expect(init()).toBe('rate-limited');
     // b's allowance is its own (once a's initiations are no longer in flight).
     t.advance(1_000);
-    expect(t.relay.initiation(new Initiator(t.keys.b, t.keys.a.publicKey, 98).createInitiation(), t.addr.b)).toBe('forwarded');
+    expect(t.relay.initiation(new Initiator(t.keys.b, t.keys.a.publicKey, 98).createInitiation(), t.addr.b)).toBe(
+      'forwarded',
+    );
   });
 
   it('follows a node to its new address once the reflector saw it there', () => {

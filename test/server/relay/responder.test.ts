@@ -26,7 +26,13 @@ function setUp(options: { underLoad?: () => boolean } = {}) {
   });
   const from: UdpAddress = { address: '203.0.113.7', port: 41000 };
   return {
-    server, alice, responder, sent, authenticated, from, registered,
+    server,
+    alice,
+    responder,
+    sent,
+    authenticated,
+    from,
+    registered,
     advance: (ms: number) => (clock += ms),
     now: () => clock,
     /** Initiation, response and the initiator's first (keepalive) packet. */
@@ -38,8 +44,8 @@ function setUp(options: { underLoad?: () => boolean } = {}) {
   };
 }
 
-describe('the server\'s WireGuard responder', () => {
-  it('answers a registered node\'s initiation, and its keepalive with a keepalive it can open', () => {
+describe("the server's WireGuard responder", () => {
+  it("answers a registered node's initiation, and its keepalive with a keepalive it can open", () => {
     const t = setUp();
     const initiator = t.handshake();
     expect(t.sent.at(-1)!.to).toEqual(t.from);
@@ -97,7 +103,7 @@ describe('the server\'s WireGuard responder', () => {
     expect(t.sent).toEqual([]);
   });
 
-  it('leaves initiations addressed to other keys to the relay (mac1 is not under the server\'s key)', () => {
+  it("leaves initiations addressed to other keys to the relay (mac1 is not under the server's key)", () => {
     const t = setUp();
     const toSomeoneElse = new Initiator(t.alice, identity().publicKey);
     expect(t.responder.handleInitiation(toSomeoneElse.createInitiation(), t.from)).toBe('not-mine');

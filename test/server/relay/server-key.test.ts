@@ -6,7 +6,7 @@ import { publicKeyOf } from '../../../client/wireguard/keys.ts';
 import { RelayError } from '../../../server/relay/errors.ts';
 import { loadOrCreateServerKey, SERVER_KEY_FILE } from '../../../server/relay/server-key.ts';
 
-describe('the server\'s WireGuard key in the data directory', () => {
+describe("the server's WireGuard key in the data directory", () => {
   const dirs: string[] = [];
   const dir = () => {
     const d = mkdtempSync(join(tmpdir(), 'trellis-relay-key-'));
@@ -32,7 +32,9 @@ describe('the server\'s WireGuard key in the data directory', () => {
     const d = dir();
     loadOrCreateServerKey(d);
     chmodSync(join(d, SERVER_KEY_FILE), 0o644);
-    expect(() => loadOrCreateServerKey(d)).toThrow(expect.objectContaining({ code: 'relay.key_exposed', message: expect.stringContaining('chmod 600') }));
+    expect(() => loadOrCreateServerKey(d)).toThrow(
+      expect.objectContaining({ code: 'relay.key_exposed', message: expect.stringContaining('chmod 600') }),
+    );
   });
 
   it('refuses a file that does not hold a key, without echoing its content', () => {

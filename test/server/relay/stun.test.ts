@@ -7,7 +7,9 @@ import { StunResponder } from '../../../server/relay/stun.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 
 /** A client UDP socket on loopback collecting every datagram it receives. */
-async function client(type: 'udp4' | 'udp6' = 'udp4'): Promise<{ socket: Socket; port: number; received: Uint8Array[]; close(): void }> {
+async function client(
+  type: 'udp4' | 'udp6' = 'udp4',
+): Promise<{ socket: Socket; port: number; received: Uint8Array[]; close(): void }> {
   const socket = createSocket(type);
   const received: Uint8Array[] = [];
   socket.on('message', (m) => received.push(new Uint8Array(m)));
@@ -38,14 +40,17 @@ describe('the server answers STUN Binding requests (in-process server, real UDP 
     expect(stunPort).not.toBe(udpPort);
   });
 
-  it('answers on the relay port and on the STUN port with the sender\'s address, same transaction', async () => {
+  it("answers on the relay port and on the STUN port with the sender's address, same transaction", async () => {
     const c = await client();
     for (const port of [udpPort, stunPort]) {
       const id = randomBytes(12);
       c.socket.send(buildBindingRequest(id), port, '127.0.0.1');
       await settle();
       const answer = parseBindingResponse(c.received.pop()!);
-      expect(answer, `port ${port}`).toEqual({ transactionId: new Uint8Array(id), mapped: { address: '127.0.0.1', port: c.port } });
+      expect(answer, `port ${port}`).toEqual({
+        transactionId: new Uint8Array(id),
+        mapped: { address: '127.0.0.1', port: c.port },
+      });
     }
     c.close();
   });
@@ -53,7 +58,12 @@ describe('the server answers STUN Binding requests (in-process server, real UDP 
   it('drops malformed STUN and anything WireGuard-shaped it cannot use, silently, and keeps answering', async () => {
     const c = await client();
     const good = buildBindingRequest(randomBytes(12));
-    const bad = [good.subarray(0, 24), good.map((b, i) => (i === 27 ? b ^ 1 : b)), new Uint8Array([4, 0, 0, 0, 0x21, 0x12, 0xa4, 0x42, ...new Uint8Array(24)]), randomBytes(3)];
+    const bad = [
+      good.subarray(0, 24),
+      good.map((b, i) => (i === 27 ? b ^ 1 : b)),
+      new Uint8Array([4, 0, 0, 0, 0x21, 0x12, 0xa4, 0x42, ...new Uint8Array(24)]),
+      randomBytes(3),
+    ];
     for (const port of [udpPort, stunPort]) for (const p of bad) c.socket.send(p, port, '127.0.0.1');
     await settle();
     expect(c.received).toEqual([]);
@@ -66,7 +76,8 @@ describe('the server answers STUN Binding requests (in-process server, real UDP 
   it('limits answers per source address across both ports, and counts them in /metrics', async () => {
     const c = await client();
     const before = await answersTotal();
-    for (let i = 0; i < 30; i++) c.socket.send(buildBindingRequest(randomBytes(12)), i % 2 ? udpPort : stunPort, '127.0.0.1');
+    for (let i = 0; i < 30; i++)
+      c.socket.send(buildBindingRequest(randomBytes(12)), i % 2 ? udpPort : stunPort, '127.0.0.1');
     await settle(300);
     // Burst 20 per source IP (127.0.0.1 here, shared with the tests above: at most 20 in all).
     expect(c.received.length).toBeGreaterThan(0);
@@ -77,7 +88,13 @@ describe('the server answers STUN Binding requests (in-process server, real UDP 
 
   async function answersTotal(): Promise<number> {
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
-    return Number(metrics.split('\n').find((l) => l.startsWith('trellis_relay_stun_answers_total '))?.split(' ').pop());
+    return Number(
+      metrics
+        .split('\n')
+        .find((l) => l.startsWith('trellis_relay_stun_answers_total '))
+        ?.split(' ')
+        .pop(),
+    );
   }
 });
 

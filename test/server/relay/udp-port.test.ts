@@ -44,8 +44,7 @@ class Wire {
   }
 }
 
-
-describe('the server\'s UDP port (in-process server, loopback)', () => {
+describe("the server's UDP port (in-process server, loopback)", () => {
   let t: TestServer;
   let a: TestAgent;
   let b: TestAgent;
@@ -59,7 +58,11 @@ describe('the server\'s UDP port (in-process server, loopback)', () => {
   };
   /** Handshake with the server and one keepalive: what an agent's persistent keepalive does. */
   const tunnel = async (agent: TestAgent, w: Wire, index: number) => {
-    const initiator = new Initiator({ privateKey: keyBytes(agent.wireguard.privateKey), publicKey: keyBytes(agent.wireguard.publicKey) }, serverKey, index);
+    const initiator = new Initiator(
+      { privateKey: keyBytes(agent.wireguard.privateKey), publicKey: keyBytes(agent.wireguard.publicKey) },
+      serverKey,
+      index,
+    );
     w.send(initiator.createInitiation(), port);
     expect(initiator.consumeResponse((await w.next())!)).toBe(true);
     w.send(initiator.transport(), port);
@@ -78,7 +81,7 @@ describe('the server\'s UDP port (in-process server, loopback)', () => {
     await t?.stop();
   });
 
-  it('every map names the server\'s WireGuard key, its UDP port and endpoint', async () => {
+  it("every map names the server's WireGuard key, its UDP port and endpoint", async () => {
     await a.until((x) => x.map.relay !== undefined, 'a map');
     expect(a.map.relay).toMatchObject({
       udpPort: port,
@@ -91,12 +94,22 @@ describe('the server\'s UDP port (in-process server, loopback)', () => {
     const w = await wire();
     await tunnel(a, w, 7);
     const expected = `127.0.0.1:${w.port}`;
-    await b.until((x) => [...x.map.peers.values()].some((p) => p.name === 'a' && p.observedEndpoint === expected), 'a\'s observed endpoint at b');
-    await a.until((x) => x.map.self?.observedEndpoint === expected, 'a\'s own observed endpoint');
+    await b.until(
+      (x) => [...x.map.peers.values()].some((p) => p.name === 'a' && p.observedEndpoint === expected),
+      "a's observed endpoint at b",
+    );
+    await a.until((x) => x.map.self?.observedEndpoint === expected, "a's own observed endpoint");
     expect(t.server.relay!.observedEndpoint(a.node!.id)).toBe(expected);
     // The relay's totals reach /metrics.
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
-    const value = (name: string) => Number(metrics.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ').pop());
+    const value = (name: string) =>
+      Number(
+        metrics
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `))
+          ?.split(' ')
+          .pop(),
+      );
     expect(value('trellis_relay_handshakes_total')).toBeGreaterThanOrEqual(1);
     expect(value('trellis_relay_sessions')).toBeGreaterThanOrEqual(1);
     expect(value('trellis_relay_dropped_total')).toBeGreaterThanOrEqual(0);
@@ -109,12 +122,16 @@ describe('the server\'s UDP port (in-process server, loopback)', () => {
     expect(await w.next(300)).toBeUndefined();
   });
 
-  it('relays an initiation from one node to another by mac1, bytes unchanged, from the server\'s port', async () => {
+  it("relays an initiation from one node to another by mac1, bytes unchanged, from the server's port", async () => {
     const wa = await wire();
     const wb = await wire();
     await tunnel(a, wa, 1);
     await tunnel(b, wb, 2);
-    const toB = new Initiator({ privateKey: keyBytes(a.wireguard.privateKey), publicKey: keyBytes(a.wireguard.publicKey) }, keyBytes(b.wireguard.publicKey), 99);
+    const toB = new Initiator(
+      { privateKey: keyBytes(a.wireguard.privateKey), publicKey: keyBytes(a.wireguard.publicKey) },
+      keyBytes(b.wireguard.publicKey),
+      99,
+    );
     const init = toB.createInitiation();
     wa.send(init, port);
     expect(await wb.next()).toEqual(init);

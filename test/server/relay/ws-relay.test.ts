@@ -10,7 +10,10 @@ import { keyBytes, startRelayNetwork } from './relay-network.ts';
 import { Initiator } from './initiator.ts';
 
 const PATH = '/api/v1/relay';
-const me = (agent: TestAgent) => ({ privateKey: keyBytes(agent.wireguard.privateKey), publicKey: keyBytes(agent.wireguard.publicKey) });
+const me = (agent: TestAgent) => ({
+  privateKey: keyBytes(agent.wireguard.privateKey),
+  publicKey: keyBytes(agent.wireguard.publicKey),
+});
 
 /** Datagrams that arrive on a socket (UDP) or a connection (WebSocket), in order. */
 class Inbox {
@@ -35,7 +38,10 @@ class Inbox {
 /** A node's WireGuard socket on loopback, talking to the relay's UDP port. */
 class UdpWire {
   readonly inbox = new Inbox();
-  private constructor(private readonly socket: Socket, private readonly port: number) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly port: number,
+  ) {
     socket.on('message', (m) => this.inbox.push(new Uint8Array(m)));
   }
   static async open(port: number): Promise<UdpWire> {
@@ -63,7 +69,9 @@ class WsWire {
     ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
   }
   static open(url: string, agent: TestAgent): Promise<WsWire> {
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${PATH}`, { headers: { authorization: agent.control.proof('GET', PATH) } });
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${PATH}`, {
+      headers: { authorization: agent.control.proof('GET', PATH) },
+    });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new WsWire(ws)));
       ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
@@ -85,7 +93,7 @@ interface Wire {
   send(packet: Uint8Array): void;
 }
 
-describe('the relay over a WebSocket on the control server\'s port', () => {
+describe("the relay over a WebSocket on the control server's port", () => {
   let t: TestServer;
   let a: TestAgent;
   let b: TestAgent;
@@ -96,9 +104,13 @@ describe('the relay over a WebSocket on the control server\'s port', () => {
   const tunnel = async (agent: TestAgent, wire: Wire, index: number) => {
     const initiator = new Initiator(me(agent), serverKey, index);
     wire.send(initiator.createInitiation());
-    expect(initiator.consumeResponse((await wire.inbox.next())!), `${agent.hostname}: the server's response`).toBe(true);
+    expect(initiator.consumeResponse((await wire.inbox.next())!), `${agent.hostname}: the server's response`).toBe(
+      true,
+    );
     wire.send(initiator.transport());
-    expect(initiator.open((await wire.inbox.next())!), `${agent.hostname}: the server's keepalive`).toEqual(new Uint8Array(0));
+    expect(initiator.open((await wire.inbox.next())!), `${agent.hostname}: the server's keepalive`).toEqual(
+      new Uint8Array(0),
+    );
   };
   const wsWire = async (agent: TestAgent) => {
     const w = await WsWire.open(t.url, agent);
@@ -133,7 +145,9 @@ describe('the relay over a WebSocket on the control server\'s port', () => {
     expect(status).toBe(401);
     // The map stream still has its own path; anything else is not found.
     const other = await new Promise<number>((resolve) => {
-      const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/api/v1/nothing`, { headers: { authorization: a.control.proof('GET', '/api/v1/nothing') } });
+      const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/api/v1/nothing`, {
+        headers: { authorization: a.control.proof('GET', '/api/v1/nothing') },
+      });
       ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       ws.once('error', () => undefined);
     });
@@ -146,7 +160,10 @@ describe('the relay over a WebSocket on the control server\'s port', () => {
     await tunnel(a, wa, 1);
     await tunnel(b, wb, 2);
     // b's NAT mapping is published as usual; a's connection is no address a peer could use.
-    await a.until((x) => [...x.map.peers.values()].some((p) => p.name === 'b' && p.observedEndpoint === wb.local), 'b\'s observed endpoint at a');
+    await a.until(
+      (x) => [...x.map.peers.values()].some((p) => p.name === 'b' && p.observedEndpoint === wb.local),
+      "b's observed endpoint at a",
+    );
     expect(t.server.relay!.observedEndpoint(a.node!.id)).toBeUndefined();
     expect([...b.map.peers.values()].find((p) => p.name === 'a')?.observedEndpoint).toBeUndefined();
     expect(a.map.self?.observedEndpoint).toBeUndefined();
@@ -173,8 +190,14 @@ describe('the relay over a WebSocket on the control server\'s port', () => {
     wa.send(data);
     expect(await wb.inbox.next()).toEqual(data);
     const reply = new TextEncoder().encode('and back');
-    wb.send(encodeTransport({ receiver: 77, counter: 0n, ciphertext: aeadSeal(response.keys.send, 0n, reply, new Uint8Array(0)) }));
-    expect(toB.open((await wa.inbox.next())!), 'b\'s reply, decrypted by a').toEqual(reply);
+    wb.send(
+      encodeTransport({
+        receiver: 77,
+        counter: 0n,
+        ciphertext: aeadSeal(response.keys.send, 0n, reply, new Uint8Array(0)),
+      }),
+    );
+    expect(toB.open((await wa.inbox.next())!), "b's reply, decrypted by a").toEqual(reply);
   });
 
   it('closes a connection that sends text, or a frame larger than a datagram', async () => {
@@ -186,7 +209,7 @@ describe('the relay over a WebSocket on the control server\'s port', () => {
     expect((await big.closedWithin(2_000))?.code).toBe(1009);
   });
 
-  it('a node\'s new connection replaces its old one', async () => {
+  it("a node's new connection replaces its old one", async () => {
     const first = await wsWire(b);
     const second = await wsWire(b);
     expect((await first.closedWithin(2_000))?.code).toBe(CloseCode.replaced);

@@ -24,8 +24,17 @@ describe('SQLite store on disk', () => {
   const addressFor = (i: number) => plan.addressFor(i);
   const key32 = () => randomBytes(32).toString('base64');
   const draft = (name: string, over: Partial<NodeDraft> = {}): NodeDraft => ({
-    id: `n-${name}`, name, machineKey: key32(), wireguardKey: key32(), tags: [], endpoints: [],
-    advertisedRoutes: [], approvedRoutes: [], ephemeral: false, createdAt: 1, ...over,
+    id: `n-${name}`,
+    name,
+    machineKey: key32(),
+    wireguardKey: key32(),
+    tags: [],
+    endpoints: [],
+    advertisedRoutes: [],
+    approvedRoutes: [],
+    ephemeral: false,
+    createdAt: 1,
+    ...over,
   });
 
   let file: string;
@@ -45,11 +54,34 @@ describe('SQLite store on disk', () => {
 
   it('keeps everything across a restart', async () => {
     store = createSqliteStore(file);
-    const alice = await store.users.upsert({ subject: 'local:alice', email: 'alice@example.com', displayName: 'Alice', groups: ['eng'] }, 10);
-    const key = { id: 'k1', secretHash: 'ab'.repeat(32), userId: alice.id, reusable: true, ephemeral: false, tags: [], usedCount: 0, expiresAt: 10_000, description: 'd', createdAt: 10 };
+    const alice = await store.users.upsert(
+      { subject: 'local:alice', email: 'alice@example.com', displayName: 'Alice', groups: ['eng'] },
+      10,
+    );
+    const key = {
+      id: 'k1',
+      secretHash: 'ab'.repeat(32),
+      userId: alice.id,
+      reusable: true,
+      ephemeral: false,
+      tags: [],
+      usedCount: 0,
+      expiresAt: 10_000,
+      description: 'd',
+      createdAt: 10,
+    };
     await store.preAuthKeys.create(key);
-    const node = await store.nodes.create(draft('laptop', { userId: alice.id, endpoints: ['192.0.2.1:1'] }), { addressFor, consumePreAuthKey: { id: 'k1', now: 20 } });
-    await store.apiKeys.create({ id: 'a1', secretHash: 'cd'.repeat(32), scopes: ['read', 'nodes'], description: 'ci', createdAt: 10 });
+    const node = await store.nodes.create(draft('laptop', { userId: alice.id, endpoints: ['192.0.2.1:1'] }), {
+      addressFor,
+      consumePreAuthKey: { id: 'k1', now: 20 },
+    });
+    await store.apiKeys.create({
+      id: 'a1',
+      secretHash: 'cd'.repeat(32),
+      scopes: ['read', 'nodes'],
+      description: 'ci',
+      createdAt: 10,
+    });
     const policy = await store.policies.append({ text: '{}', author: 'me', starter: false, createdAt: 30 });
     await store.close();
 
@@ -77,7 +109,9 @@ describe('SQLite store on disk', () => {
     for (let i = 0; i < 3; i++) await createSqliteStore(file).close();
     const db = new Database(file, { readonly: true });
     try {
-      const rows = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
+      const rows = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{
+        version: number;
+      }>;
       expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
     } finally {
       db.close();
@@ -111,6 +145,8 @@ describe('SQLite store on disk', () => {
 
   it('enforces foreign keys through the store (a node of an unknown user is refused)', async () => {
     store = createSqliteStore(file);
-    await expect(store.nodes.create(draft('x', { userId: 'u-missing' }), { addressFor })).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.nodes.create(draft('x', { userId: 'u-missing' }), { addressFor })).rejects.toThrow(
+      /FOREIGN KEY/,
+    );
   });
 });

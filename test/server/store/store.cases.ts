@@ -54,7 +54,10 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
     });
     const consume = (k: PreAuthKeyRecord, now = T0) => ({ consumePreAuthKey: { id: k.id, now } });
     const expectConflict = async (p: Promise<unknown>, what: string) => {
-      const err = await p.then(() => undefined, (e: unknown) => e);
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err, `expected a StoreConflict on ${what}`).toBeInstanceOf(StoreConflict);
       expect((err as StoreConflict).what).toBe(what);
     };
@@ -62,7 +65,12 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
     describe('users', () => {
       it('creates a user with an id and creation time, found by id and by email', async () => {
         const alice = await user('alice@example.com', ['eng']);
-        expect(alice).toMatchObject({ subject: 'local:alice@example.com', email: 'alice@example.com', groups: ['eng'], createdAt: T0 });
+        expect(alice).toMatchObject({
+          subject: 'local:alice@example.com',
+          email: 'alice@example.com',
+          groups: ['eng'],
+          createdAt: T0,
+        });
         expect(alice.id).toMatch(/\S/);
         expect(await store.users.get(alice.id)).toEqual(alice);
         expect(await store.users.getByEmail('alice@example.com')).toEqual(alice);
@@ -73,7 +81,12 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       it('upserting the same subject updates email, name and groups but keeps id and creation time', async () => {
         const first = await user('bob@example.com', ['eng']);
         const again = await store.users.upsert(
-          { subject: 'local:bob@example.com', email: 'robert@example.com', displayName: 'Robert', groups: ['eng', 'ops'] },
+          {
+            subject: 'local:bob@example.com',
+            email: 'robert@example.com',
+            displayName: 'Robert',
+            groups: ['eng', 'ops'],
+          },
           T0 + 5_000,
         );
         expect(again).toEqual({ ...first, email: 'robert@example.com', displayName: 'Robert', groups: ['eng', 'ops'] });
@@ -83,8 +96,14 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       });
 
       it('lists users in creation order', async () => {
-        const a = await store.users.upsert({ subject: 's:a', email: 'a@example.com', displayName: 'A', groups: [] }, T0 + 2);
-        const b = await store.users.upsert({ subject: 's:b', email: 'b@example.com', displayName: 'B', groups: [] }, T0 + 1);
+        const a = await store.users.upsert(
+          { subject: 's:a', email: 'a@example.com', displayName: 'A', groups: [] },
+          T0 + 2,
+        );
+        const b = await store.users.upsert(
+          { subject: 's:b', email: 'b@example.com', displayName: 'B', groups: [] },
+          T0 + 1,
+        );
         expect((await store.users.list()).map((u) => u.id)).toEqual([b.id, a.id]);
       });
 
@@ -177,7 +196,13 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
 
       it('a failing address plan creates nothing', async () => {
         const err = new Error('no addresses left');
-        await expect(store.nodes.create(draft(), { addressFor: () => { throw err; } })).rejects.toBe(err);
+        await expect(
+          store.nodes.create(draft(), {
+            addressFor: () => {
+              throw err;
+            },
+          }),
+        ).rejects.toBe(err);
         expect(await store.nodes.list()).toEqual([]);
       });
 
@@ -225,8 +250,21 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
 
       it('clears an optional field when the patch sets it to null', async () => {
         const alice = await user('alice@example.com');
-        const n = await createNode({ name: 'web', os: 'linux', expiresAt: T0 + 99, lastSeen: T0, userId: alice.id, tags: [] });
-        const updated = await store.nodes.update(n.id, { expiresAt: null, os: null, userId: null, lastSeen: null, tags: ['tag:x'] });
+        const n = await createNode({
+          name: 'web',
+          os: 'linux',
+          expiresAt: T0 + 99,
+          lastSeen: T0,
+          userId: alice.id,
+          tags: [],
+        });
+        const updated = await store.nodes.update(n.id, {
+          expiresAt: null,
+          os: null,
+          userId: null,
+          lastSeen: null,
+          tags: ['tag:x'],
+        });
         const expected: NodeRecord = { ...n, tags: ['tag:x'] };
         delete expected.expiresAt;
         delete expected.os;
@@ -327,7 +365,9 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       it('many concurrent creates with one single-use key: exactly one wins', async () => {
         const k = preAuthKey();
         await store.preAuthKeys.create(k);
-        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => createNode({ name: `n${i}` }, consume(k))));
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) => createNode({ name: `n${i}` }, consume(k))),
+        );
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         expect(await store.nodes.list()).toHaveLength(1);
       });
@@ -448,7 +488,10 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
 
     describe('policy versions', () => {
       const policy = (text: string, over: { starter?: boolean; createdAt?: number } = {}) => ({
-        text, author: 'api-key:test', starter: over.starter ?? false, createdAt: over.createdAt ?? T0,
+        text,
+        author: 'api-key:test',
+        starter: over.starter ?? false,
+        createdAt: over.createdAt ?? T0,
       });
 
       it('starts with no policy', async () => {
@@ -483,17 +526,30 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
 
       it('of concurrent appends expecting the same version, exactly one wins', async () => {
         const v1 = await store.policies.append(policy('a'));
-        const results = await Promise.allSettled(['x', 'y', 'z'].map((t) => store.policies.append(policy(t), v1.version)));
+        const results = await Promise.allSettled(
+          ['x', 'y', 'z'].map((t) => store.policies.append(policy(t), v1.version)),
+        );
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         expect((await store.policies.current())?.version).toBe(2);
       });
     });
 
     describe('audit', () => {
-      const event = (at: number, message: string) => ({ at, kind: 'admin' as const, outcome: 'success' as const, message });
+      const event = (at: number, message: string) => ({
+        at,
+        kind: 'admin' as const,
+        outcome: 'success' as const,
+        message,
+      });
 
       it('prunes only the events from before the cutoff, and says how many went', async () => {
-        for (const [at, m] of [[T0 - 3000, 'oldest'], [T0 - 2000, 'old'], [T0, 'at the cutoff'], [T0 + 1000, 'new']] as const) await store.audit.append(event(at, m));
+        for (const [at, m] of [
+          [T0 - 3000, 'oldest'],
+          [T0 - 2000, 'old'],
+          [T0, 'at the cutoff'],
+          [T0 + 1000, 'new'],
+        ] as const)
+          await store.audit.append(event(at, m));
         expect(await store.audit.prune(T0)).toBe(2);
         expect((await store.audit.list({ limit: 10 })).map((e) => e.message)).toEqual(['new', 'at the cutoff']);
         expect(await store.audit.prune(T0)).toBe(0);

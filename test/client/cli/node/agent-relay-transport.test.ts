@@ -11,6 +11,8 @@ describe('trellis agent --relay-transport', () => {
   });
 
   it('is listed in the usage', async () => {
-    await expect(agentCommand(['--help'])).rejects.toMatchObject({ message: expect.stringContaining('--relay-transport KIND') });
+    await expect(agentCommand(['--help'])).rejects.toMatchObject({
+      message: expect.stringContaining('--relay-transport KIND'),
+    });
   });
 });

@@ -1,11 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { credentialFrom } from '../../../../client/cli/local/credentials.ts';
-import { cidrList, hostname, ipAddress, parseFlags, port, serverUrl, tagList } from '../../../../client/cli/local/flags.ts';
+import {
+  cidrList,
+  hostname,
+  ipAddress,
+  parseFlags,
+  port,
+  serverUrl,
+  tagList,
+} from '../../../../client/cli/local/flags.ts';
 
 const USAGE = 'usage: trellis test';
 const spec = { values: ['server', 'auth-key'], switches: ['json'], positional: { min: 0, max: 1, names: 'PEER' } };
 const fails = (fn: () => unknown, message: string | RegExp, exitCode = 2) =>
-  expect(fn).toThrow(expect.objectContaining({ exitCode, message: typeof message === 'string' ? expect.stringContaining(message) : expect.stringMatching(message) }));
+  expect(fn).toThrow(
+    expect.objectContaining({
+      exitCode,
+      message: typeof message === 'string' ? expect.stringContaining(message) : expect.stringMatching(message),
+    }),
+  );
 
 describe('node command flags', () => {
   it('reads --name value, --name=value, switches and positionals', () => {
@@ -34,8 +47,14 @@ describe('node command flags', () => {
     fails(() => serverUrl('server', 't.example.com'), '--server: "t.example.com" is not a URL');
     fails(() => serverUrl('server', 'ftp://t.example.com'), 'must be an http:// or https:// URL');
     fails(() => serverUrl('server', 'https://u:p@t.example.com'), 'must not carry a user or password');
-    expect(cidrList('advertise-routes', '10.1.0.0/16, 10.2.0.0/16,10.1.0.0/16')).toEqual(['10.1.0.0/16', '10.2.0.0/16']);
-    fails(() => cidrList('advertise-routes', '10.1.0.1/16'), '--advertise-routes: "10.1.0.1/16" is not a CIDR prefix with host bits clear');
+    expect(cidrList('advertise-routes', '10.1.0.0/16, 10.2.0.0/16,10.1.0.0/16')).toEqual([
+      '10.1.0.0/16',
+      '10.2.0.0/16',
+    ]);
+    fails(
+      () => cidrList('advertise-routes', '10.1.0.1/16'),
+      '--advertise-routes: "10.1.0.1/16" is not a CIDR prefix with host bits clear',
+    );
     fails(() => cidrList('advertise-routes', '10.1.0.1'), 'is not a CIDR prefix');
     expect(tagList('advertise-tags', 'tag:web,tag:db-1')).toEqual(['tag:web', 'tag:db-1']);
     fails(() => tagList('advertise-tags', 'web'), '--advertise-tags: "web" is not a tag');
@@ -46,7 +65,11 @@ describe('node command flags', () => {
 });
 
 describe('credentials for trellis up', () => {
-  const flags = (values: Record<string, string>) => ({ positional: [], values: new Map(Object.entries(values)), switches: new Set<string>() });
+  const flags = (values: Record<string, string>) => ({
+    positional: [],
+    values: new Map(Object.entries(values)),
+    switches: new Set<string>(),
+  });
 
   it('makes a pre-auth key credential from --auth-key or TRELLIS_AUTH_KEY, and none without', async () => {
     expect(await credentialFrom(flags({ 'auth-key': 'k1' }), {})).toEqual({ type: 'preauth-key', key: 'k1' });
@@ -56,12 +79,21 @@ describe('credentials for trellis up', () => {
 
   it('refuses a key with spaces without echoing it', async () => {
     const err = await credentialFrom(flags({ 'auth-key': 'secret value' }), {}).catch((e: unknown) => e);
-    expect(err).toMatchObject({ exitCode: 2, message: '--auth-key: a pre-auth key is 1-256 characters without spaces' });
+    expect(err).toMatchObject({
+      exitCode: 2,
+      message: '--auth-key: a pre-auth key is 1-256 characters without spaces',
+    });
   });
 
   it('refuses two ways of signing in at once', async () => {
     const other = { flags: ['token'], usage: '', credential: async () => ({ type: 'preauth-key' as const, key: 'x' }) };
-    const mine = { flags: ['auth-key'], usage: '', credential: async () => ({ type: 'preauth-key' as const, key: 'y' }) };
-    await expect(credentialFrom(flags({}), {}, [mine, other])).rejects.toMatchObject({ message: expect.stringContaining('give one way to sign in') });
+    const mine = {
+      flags: ['auth-key'],
+      usage: '',
+      credential: async () => ({ type: 'preauth-key' as const, key: 'y' }),
+    };
+    await expect(credentialFrom(flags({}), {}, [mine, other])).rejects.toMatchObject({
+      message: expect.stringContaining('give one way to sign in'),
+    });
   });
 });

@@ -9,7 +9,8 @@ import { startTestServer, type TestServer } from '../../../support/server.ts';
 function trellis(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile('node', [TRELLIS_BIN, 'netcheck', ...args], { timeout: 20_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -27,7 +28,11 @@ describe('trellis netcheck', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     const report = NetcheckReport.parse(JSON.parse(r.stdout));
-    expect(report).toMatchObject({ server: t.url, udp: { reachable: true, mappingVariesByDestination: false }, verdict: { code: 'direct-likely' } });
+    expect(report).toMatchObject({
+      server: t.url,
+      udp: { reachable: true, mappingVariesByDestination: false },
+      verdict: { code: 'direct-likely' },
+    });
   });
 
   it('prints text by default, ending with the verdict', async () => {
@@ -40,7 +45,9 @@ describe('trellis netcheck', () => {
   it('exits 1 with a stable code when the server cannot be asked', async () => {
     const r = await trellis(['--server', 'http://127.0.0.1:59999', '--timeout', '1']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/cannot reach the control server at http:\/\/127\.0\.0\.1:59999.*\[netcheck\.server_unreachable\]/);
+    expect(r.stderr).toMatch(
+      /cannot reach the control server at http:\/\/127\.0\.0\.1:59999.*\[netcheck\.server_unreachable\]/,
+    );
   });
 
   it('refuses bad flags, and needs --server when no agent runs', async () => {
@@ -48,7 +55,10 @@ describe('trellis netcheck', () => {
       [['--timeout', '0'], '--timeout: "0" must be seconds, more than 0 and at most 30'],
       [['--timeout', '31'], 'at most 30'],
       [['--server', 'ftp://x'], '--server: "ftp://x" must be an http:// or https:// URL'],
-      [['--state-dir', '/nonexistent-trellis'], 'no --server given, and no agent answers at /nonexistent-trellis/agent.sock'],
+      [
+        ['--state-dir', '/nonexistent-trellis'],
+        'no --server given, and no agent answers at /nonexistent-trellis/agent.sock',
+      ],
     ] as const) {
       const r = await trellis([...args]);
       expect(r.code, args.join(' ')).toBe(2);

@@ -19,7 +19,15 @@ describe('trellis policy apply', () => {
   let dir: string;
   let out: string[];
   let err: string[];
-  const io: CliIO = { ...processIO, stdout: (s) => { out.push(s); }, stderr: (s) => { err.push(s); } };
+  const io: CliIO = {
+    ...processIO,
+    stdout: (s) => {
+      out.push(s);
+    },
+    stderr: (s) => {
+      err.push(s);
+    },
+  };
   const file = (name: string, text: string) => {
     const path = join(dir, name);
     writeFileSync(path, text);
@@ -79,7 +87,7 @@ describe('trellis policy apply', () => {
   });
 
   it('needs a server and an API key', async () => {
-    expect(await policyCommand(["apply", file("p.hujson", V1)], io)).toBe(2);
+    expect(await policyCommand(['apply', file('p.hujson', V1)], io)).toBe(2);
     expect(err.join('\n')).toMatch(/--server/);
   });
 });
