@@ -1,14 +1,13 @@
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { KeyService } from './admin/keys.ts';
 import { AuditLog } from './audit/audit-log.ts';
+import { AuditRetention } from './audit/audit-retention.ts';
 import { UserService } from './admin/user-service.ts';
 import type { ServerConfig } from './config/schema.ts';
 import { CallerAuth } from './http/caller-auth.ts';
 import { createHttpApp } from './http/app.ts';
+import { HttpListener } from './http/listener.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { UpgradeRouter } from './http/upgrade-router.ts';
 import { adminRoutes } from './http/routes/admin.ts';
@@ -21,11 +20,14 @@ import { setUpIdentity } from './identity/identity-setup.ts';
 import { NetmapEngine } from './netmap/engine.ts';
 import { MAP_PATH, attachMapStream } from './netmap/stream-server.ts';
 import { addressPlan } from './nodes/addresses.ts';
+import { KeyExpiry } from './nodes/key-expiry.ts';
 import { NodeService } from './nodes/node-service.ts';
 import { createLogger } from './observability/logger.ts';
 import { ServerMetrics } from './observability/metrics.ts';
+import { addSampledMetrics } from './observability/sampled-metrics.ts';
 import { PolicyService } from './policies/policy-service.ts';
 import { PathBroker } from './paths/path-broker.ts';
+import { Shutdown } from './shutdown.ts';
 import { openRelay } from './relay/relay-setup.ts';
 import { StunResponder } from './relay/stun.ts';
 import type { UdpPort } from './relay/udp-port.ts';
@@ -58,17 +60,27 @@ export interface StartOptions {
 }
 
 /**
- * The composition root: builds every part from the config, rebuilds the in-memory network
- * from the database, and starts listening. Nothing else wires parts together.
+ * The composition root: builds every part from the config, once and in the order they depend on
+ * each other, rebuilds the in-memory network from the database, and starts listening. Nothing
+ * else wires parts together. A start that fails stops what it had started.
  */
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const shutdown = new Shutdown();
+  try {
+    return await compose(config, options, shutdown);
+  } catch (err) {
+    await shutdown.run().catch(() => {}); // the failed start is what to report
+    throw err;
+  }
+}
+
+async function compose(config: ServerConfig, options: StartOptions, shutdown: Shutdown): Promise<RunningServer> {
   const now = options.now ?? Date.now;
   const logger = options.logger ?? createLogger(config.log.level);
-  const addresses = addressPlan(config.network.ipv4Prefix, config.network.ipv6Prefix);
   const store = options.store ?? createSqliteStore(join(config.dataDir, 'trellis.db'));
+  shutdown.add('store', () => store.close());
 
-  const policies = new PolicyService(store, now);
-  const active = await policies.load();
+  // The UDP ports open first: every map names the real ports and the server's WireGuard key.
   const relay = await openRelay({
     dataDir: config.dataDir,
     host: config.listen.host,
@@ -76,30 +88,26 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     stunPort: config.relay.stunPort,
     publicUrl: config.publicUrl,
   });
-  // eslint-disable-next-line prefer-const -- assigned below, once the engine it observes exists
-  let metrics: ServerMetrics | undefined;
+  if (relay) shutdown.add('relay port', () => relay.port.close());
+  if (relay?.stun) shutdown.add('STUN port', () => relay.stun?.close());
   const relaySettings = { udpPort: 0, wsPath: RELAY_WS_PATH, ...relay?.settings };
+
+  const policies = new PolicyService(store, now);
+  const active = await policies.load();
+  const metrics = new ServerMetrics();
   const engine = new NetmapEngine(active.policy, active.record.starter, {
     mesh: { include: [config.network.ipv4Prefix, config.network.ipv6Prefix] },
     dns: { domain: config.network.domain, nameservers: config.network.nameservers },
     relay: relaySettings,
     now,
-    onSent: (kind, bytes) => {
-      metrics?.mapSends.inc({ kind });
-      metrics?.mapBytes.inc({ kind }, bytes);
-    },
+    onSent: (kind, bytes) => metrics.countMapSend(kind, bytes),
   });
-  metrics = new ServerMetrics({
-    connected: () => engine.connectedCount,
-    nodes: () => engine.nodeCount,
-    queues: () => engine.queueDepths(),
-    ...(relay && { relay: () => ({ ...relay.port.stats, stunAnswers: stun.counts.answered }) }),
-  });
+  shutdown.add('map sends', () => engine.stop());
   policies.onChange((p) => engine.setPolicy(p.policy, p.record.starter));
-
   const users = new UserService(store, engine, now);
   engine.load(await users.load(), await store.nodes.list());
-  // One responder for both ports: a forged source gets its limit once, not once per port.
+
+  // One STUN responder for both ports: a forged source gets its limit once, not once per port.
   const stun = new StunResponder(now);
   relay?.port.start({
     directory: {
@@ -113,11 +121,19 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     logger,
   });
   relay?.stun?.start(stun, logger);
+  addSampledMetrics(metrics, {
+    connected: () => engine.connectedCount,
+    nodes: () => engine.nodeCount,
+    queues: () => engine.queueDepths(),
+    ...(relay && { relay: () => ({ ...relay.port.stats, stunAnswers: stun.counts.answered }) }),
+  });
 
+  const http = new HttpListener();
+  shutdown.add('HTTP port', () => http.close());
+  // The listen address is known once listening (port 0 picks one); nothing reads it before.
+  const publicUrl = () => config.publicUrl ?? http.url;
   const keys = new KeyService(store, now);
   const audit = new AuditLog(store, logger, now);
-  // Known once listening (port 0 picks one); the OpenAPI document and sign-in links name it.
-  let url = config.publicUrl ?? '';
   const identity = setUpIdentity(config, {
     store,
     users,
@@ -125,22 +141,24 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     now,
     logger,
     policy: () => policies.current().policy,
-    publicUrl: () => url,
+    publicUrl,
   });
+  if (identity.logins) shutdown.add('sign-ins', () => identity.logins?.close());
   const nodes = new NodeService({
     store,
     engine,
     policies,
-    addresses,
+    addresses: addressPlan(config.network.ipv4Prefix, config.network.ipv6Prefix),
     now,
     audit,
     authenticators: identity.authenticators,
     ephemeralGraceMs: config.nodes.ephemeralGraceSeconds * 1000,
   });
   nodes.scheduleOfflineEphemeralRemovals(await store.nodes.list());
+  shutdown.add('ephemeral node removals', () => nodes.stop());
+
   const auth = new CallerAuth(store, new MachineProofVerifier(), now);
   const authLimiter = new RateLimiter(config.limits.authPerMinute);
-
   const app = createHttpApp({
     routes: [
       ...machineRoutes(nodes, engine, metrics),
@@ -158,13 +176,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     pages: identity.logins
       ? [
           loginPages(identity.logins, {
-            secureCookies: () => url.startsWith('https:'),
+            secureCookies: () => publicUrl().startsWith('https:'),
             limit: (ip) => authLimiter.take(ip, now()),
           }),
         ]
       : [],
     maxBodyBytes: config.limits.maxBodyBytes,
-    publicUrl: () => url,
+    publicUrl,
     health: () => ({
       ok: true,
       detail: {
@@ -175,19 +193,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     }),
   });
 
-  const server = await listen(app.fetch, config.listen.host, config.listen.port);
-  const paths =
-    relay &&
-    new PathBroker({
-      visiblePeers: (id) => engine.visiblePeers(id),
-      candidatesOf: (id) => {
-        const live = engine.node(id);
-        return live?.online ? { endpoints: live.record.endpoints, observed: live.observedEndpoint } : undefined;
-      },
-      send: (id, text) => engine.sendTo(id, text),
-      now,
-    });
-  const upgrades = new UpgradeRouter(server);
+  const upgrades = new UpgradeRouter(http.server);
   const stream = attachMapStream(upgrades, {
     auth,
     engine,
@@ -195,32 +201,30 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     logger,
     now,
     limiter: authLimiter,
-    ...(paths && { paths }),
+    ...(relay && { paths: pathBroker(engine, now) }),
     heartbeatMs: config.nodes.heartbeatSeconds * 1000,
   });
-  const wsRelay =
-    relay && attachWsRelay(upgrades, RELAY_WS_PATH, { port: relay.port, auth, limiter: authLimiter, logger, now });
-  const expiry = setInterval(() => {
-    for (const id of engine.expireDue()) {
-      void audit.record({
-        kind: 'node.expire',
-        outcome: 'success',
-        actor: 'system',
-        nodeId: id,
-        message: 'node key expired; removed from maps until it signs in again',
-      });
-    }
-  }, 5_000);
-  expiry.unref();
-  const pruneAudit = () => void audit.prune(config.audit.retentionDays);
-  pruneAudit();
-  const auditPruner = setInterval(pruneAudit, 3_600_000);
-  auditPruner.unref();
+  shutdown.add('map streams', () => stream.close());
+  if (relay) {
+    const wsRelay = attachWsRelay(upgrades, RELAY_WS_PATH, {
+      port: relay.port,
+      auth,
+      limiter: authLimiter,
+      logger,
+      now,
+    });
+    shutdown.add('WebSocket relay', () => wsRelay.close());
+  }
 
-  const port = (server.address() as AddressInfo).port;
-  url =
-    config.publicUrl ??
-    `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
+  const keyExpiry = new KeyExpiry(engine, audit);
+  const auditRetention = new AuditRetention(audit, config.audit.retentionDays);
+  keyExpiry.start();
+  shutdown.add('key expiry', () => keyExpiry.stop());
+  auditRetention.start();
+  shutdown.add('audit retention', () => auditRetention.stop());
+
+  await http.listen(app.fetch, config.listen.host, config.listen.port);
+  const url = publicUrl();
   logger.info(
     { url, mapPath: MAP_PATH, nodes: engine.nodeCount, policyVersion: active.record.version },
     'trellis server listening',
@@ -236,32 +240,19 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     logger,
     relay: relay?.port,
     stunPort: relay?.stun?.port,
-    async close() {
-      clearInterval(expiry);
-      clearInterval(auditPruner);
-      await wsRelay?.close();
-      await relay?.port.close();
-      await relay?.stun?.close();
-      nodes.stop();
-      identity.logins?.close();
-      await stream.close();
-      engine.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections?.();
-      });
-      await store.close();
-    },
+    close: () => shutdown.run(),
   };
 }
 
-function listen(
-  fetch: (req: Request) => Response | Promise<Response>,
-  hostname: string,
-  port: number,
-): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () => resolve(server as Server)) as Server;
-    server.once('error', reject);
+/** Direct paths between relayed peers, signalled on their map streams (server/paths/). */
+function pathBroker(engine: NetmapEngine, now: () => number): PathBroker {
+  return new PathBroker({
+    visiblePeers: (id) => engine.visiblePeers(id),
+    candidatesOf: (id) => {
+      const live = engine.node(id);
+      return live?.online ? { endpoints: live.record.endpoints, observed: live.observedEndpoint } : undefined;
+    },
+    send: (id, text) => engine.sendTo(id, text),
+    now,
   });
 }

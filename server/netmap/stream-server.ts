@@ -5,6 +5,7 @@ import { addMachineUpgrade, type MachineUpgradeDeps, type UpgradeRouter } from '
 import type { NodeService } from '../nodes/node-service.ts';
 import type { PathBroker } from '../paths/path-broker.ts';
 import type { NetmapEngine } from './engine.ts';
+import { Heartbeat } from './heartbeat.ts';
 
 export const MAP_PATH = '/api/v1/machine/map';
 const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
@@ -54,17 +55,14 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
       return;
     }
     deps.nodes.connected(nodeId);
-    let lastHeard = deps.now();
-    const heartbeat = setInterval(() => {
-      if (deps.now() - lastHeard > 3 * deps.heartbeatMs) {
-        ws.terminate();
-        return;
-      }
-      session.send(JSON.stringify({ type: 'ping', t: deps.now() }));
-    }, deps.heartbeatMs);
+    const heartbeat = new Heartbeat(deps.heartbeatMs, deps.now, {
+      ping: () => session.send(JSON.stringify({ type: 'ping', t: deps.now() })),
+      dead: () => ws.terminate(),
+    });
+    heartbeat.start();
 
     ws.on('message', (data, isBinary) => {
-      lastHeard = deps.now();
+      heartbeat.heard();
       const parsed = isBinary ? undefined : safeJson(data.toString());
       const msg = ClientMessage.safeParse(parsed);
       if (!msg.success) {
@@ -90,7 +88,7 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
       }
     });
     ws.on('close', () => {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       deps.engine.detach(session);
       if (closing) return; // the store is closing too; nothing to record
       deps.nodes
