@@ -14,5 +14,5 @@ export { evaluate, explain, type Evaluation, type EvaluationQuery, type RuleMatc
 export { diffAccess, type AccessChange, type AccessDiff } from './diff.ts';
 export { formatPolicy } from './format.ts';
 export { compileTopology, toTailscaleRule, type TailscaleFilterRule, type TailscaleView } from './tailscale-format.ts';
-export { Topology, topologyNodes } from './topology.ts';
+export { Topology, readTopology, toTopology, topologyNodes, type TopologyRead } from './topology.ts';
 export { checkSyntax } from './syntax.ts';

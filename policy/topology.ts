@@ -1,29 +1,39 @@
 /**
- * The topology format of the conformance data and of the CLI's `--topology` files:
- * `{"users": [{name, email}], "nodes": {NAME: {user?, tags, ipv4, ipv6, routableIPs, approvedRoutes}}}`.
- * Checked here so that the CLI and the tests read it the same way.
+ * Reading a topology (protocol/policy-topology.ts): the conformance data, the CLI's
+ * `--topology` files and the server's GET /api/v1/policy/topology all have this one shape.
  */
-import { z } from 'zod';
+import { PolicyTopology } from '../protocol/policy-topology.ts';
+import { parsePrefix } from './ip.ts';
+import type { NetworkOptions } from './network.ts';
 import type { PolicyNode } from './node.ts';
 
-const TopologyNode = z.object({
-  user: z.string().optional(),
-  idpGroups: z.array(z.string()).optional(),
-  tags: z.array(z.string()).default([]),
-  ipv4: z.string(),
-  ipv6: z.string(),
-  routableIPs: z.array(z.string()).default([]),
-  approvedRoutes: z.array(z.string()).default([]),
-});
+export { PolicyTopology as Topology } from '../protocol/policy-topology.ts';
 
-export const Topology = z.object({
-  users: z.array(z.object({ name: z.string(), email: z.string() })).default([]),
-  nodes: z.record(z.string(), TopologyNode),
-});
-export type Topology = z.infer<typeof Topology>;
+export type TopologyRead =
+  { ok: true; nodes: PolicyNode[]; options: NetworkOptions } | { ok: false; where: string; message: string };
+
+/** Validates a parsed JSON document as a topology: its nodes, and the options to compile them with. */
+export function readTopology(json: unknown): TopologyRead {
+  const parsed = PolicyTopology.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, where: issue?.path.join('.') || 'top level', message: issue?.message ?? 'invalid' };
+  }
+  const t = parsed.data;
+  if (t.mesh) {
+    const lists = { include: t.mesh.include, exclude: t.mesh.exclude ?? [] };
+    for (const [name, list] of Object.entries(lists)) {
+      for (const [i, text] of list.entries()) {
+        const p = parsePrefix(text);
+        if (!p.ok) return { ok: false, where: `mesh.${name}.${i}`, message: p.reason };
+      }
+    }
+  }
+  return { ok: true, nodes: topologyNodes(t), options: t.mesh ? { mesh: t.mesh } : {} };
+}
 
 /** Nodes of a topology, with the node name as id. */
-export function topologyNodes(t: Topology): PolicyNode[] {
+export function topologyNodes(t: PolicyTopology): PolicyNode[] {
   return Object.entries(t.nodes).map(([name, n]) => ({
     id: name,
     name,
@@ -35,4 +45,21 @@ export function topologyNodes(t: Topology): PolicyNode[] {
     ...(n.user !== undefined ? { user: n.user } : {}),
     ...(n.idpGroups !== undefined ? { idpGroups: n.idpGroups } : {}),
   }));
+}
+
+/** The topology document for nodes compiled with these options (what the server answers). */
+export function toTopology(nodes: readonly PolicyNode[], options: NetworkOptions = {}): PolicyTopology {
+  const out: PolicyTopology = { nodes: {}, ...(options.mesh ? { mesh: options.mesh } : {}) };
+  for (const n of [...nodes].sort((a, b) => a.name.localeCompare(b.name))) {
+    out.nodes[n.name] = {
+      tags: n.tags,
+      ipv4: n.ipv4,
+      ipv6: n.ipv6,
+      routableIPs: n.routableIPs,
+      approvedRoutes: n.approvedRoutes,
+      ...(n.user !== undefined ? { user: n.user } : {}),
+      ...(n.idpGroups !== undefined ? { idpGroups: n.idpGroups } : {}),
+    };
+  }
+  return out;
 }

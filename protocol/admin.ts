@@ -85,12 +85,26 @@ export const PolicyView = z.object({
 });
 export type PolicyView = z.infer<typeof PolicyView>;
 
+/**
+ * The name of the uploaded file, so diagnostics point at it (`prod.hujson:3:9`) rather than at
+ * the server's `policy.hujson`. Printable text only: it is echoed into one-line messages.
+ */
+const PolicyFileName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[^\p{Cc}\p{Zl}\p{Zp}]+$/u, 'must be printable text on one line');
+
 export const SetPolicyRequest = z.strictObject({
   policy: z.string().max(4 << 20),
   /** Optimistic concurrency: rejected with 409 if the current version is another. */
   ifVersion: z.number().int().nonnegative().optional(),
+  fileName: PolicyFileName.optional(),
 });
-export const CheckPolicyRequest = z.strictObject({ policy: z.string().max(4 << 20) });
+export const CheckPolicyRequest = z.strictObject({
+  policy: z.string().max(4 << 20),
+  fileName: PolicyFileName.optional(),
+});
 export const CheckPolicyResponse = z.object({ ok: z.literal(true) });
 
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });

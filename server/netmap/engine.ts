@@ -1,4 +1,5 @@
-import { PolicyNetwork, type MeshRanges, type Policy } from '../../policy/index.ts';
+import { PolicyNetwork, toTopology, type MeshRanges, type Policy } from '../../policy/index.ts';
+import type { PolicyTopology } from '../../protocol/policy-topology.ts';
 import { CloseCode } from '../../protocol/map.ts';
 import type { DnsConfig, RelayConfig } from '../../protocol/map.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
@@ -91,6 +92,13 @@ export class NetmapEngine implements MapSource {
     let queuedBytes = 0;
     for (const s of this.sessions.values()) queuedBytes += s.queuedBytes;
     return { pending: this.flusher.size, queuedBytes };
+  }
+  /** Every live node as the policy sees it, with the mesh ranges it is compiled with. */
+  policyTopology(): PolicyTopology {
+    return toTopology(
+      [...this.nodes.values()].map((n) => n.policyNode()),
+      { mesh: this.options.mesh },
+    );
   }
   visiblePeers(id: string): readonly string[] {
     return this.nodes.has(id) ? this.network.peersOf(id) : [];

@@ -52,15 +52,18 @@ export class PolicyService {
     this.listeners.push(listener);
   }
 
-  /** Parses, validates and runs the policy's own tests; never changes anything. */
-  check(text: string): { policy: Policy } {
-    const parsed = parsePolicy(text, POLICY_FILE_NAME);
+  /**
+   * Parses, validates and runs the policy's own tests; never changes anything. Diagnostics name
+   * `fileName`, the uploader's name for the file.
+   */
+  check(text: string, fileName = POLICY_FILE_NAME): { policy: Policy } {
+    const parsed = parsePolicy(text, fileName);
     if (!parsed.policy) throw rejected(parsed.diagnostics);
     return { policy: parsed.policy };
   }
 
-  async set(text: string, author: string, expectedVersion?: number): Promise<ActivePolicy> {
-    const { policy } = this.check(text);
+  async set(text: string, author: string, expectedVersion?: number, fileName?: string): Promise<ActivePolicy> {
+    const { policy } = this.check(text, fileName);
     let record: PolicyRecord;
     try {
       record = await this.store.policies.append(

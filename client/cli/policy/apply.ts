@@ -46,13 +46,13 @@ export async function apply(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = 
     io.stdout(`${file}: already active as version ${current.version}; nothing to do`);
     return 0;
   }
-  const applied = await call<PolicyView>('PUT', '/api/v1/policy', { policy: text, ifVersion }, file);
+  const applied = await call<PolicyView>('PUT', '/api/v1/policy', { policy: text, ifVersion, fileName: file });
   io.stdout(`${file}: applied as version ${applied.version} (was ${current.version})`);
   return 0;
 }
 
 function api(server: string, apiKey: string) {
-  return async <T>(method: string, path: string, body?: unknown, file?: string): Promise<T> => {
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     let res: Response;
     try {
       res = await fetch(new URL(path, server), {
@@ -68,11 +68,8 @@ function api(server: string, apiKey: string) {
     }
     const json = (await res.json().catch(() => ({}))) as T & Partial<ErrorBody>;
     if (res.ok) return json;
-    if (json.details?.length && file) {
-      // The server names its own copy; point at the user's file instead.
-      throw new CliError(
-        json.details.map((d) => `${(d.where ?? '').replace(/^policy\.hujson/, file)}: ${d.message}`).join('\n'),
-      );
+    if (json.details?.length) {
+      throw new CliError(json.details.map((d) => `${d.where ?? ''}: ${d.message}`).join('\n'));
     }
     throw new CliError(`server refused (${res.status} ${json.code ?? ''}): ${json.message ?? res.statusText}`);
   };

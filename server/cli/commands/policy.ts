@@ -30,12 +30,12 @@ export async function policyCommand(argv: string[], io: CliIO): Promise<number> 
       const ifVersion = values['if-version'] === undefined ? undefined : Number(values['if-version']);
       if (ifVersion !== undefined && !Number.isInteger(ifVersion))
         throw new UsageError('--if-version takes a policy version number');
-      const p = await client.call<PolicyView>('PUT', '/api/v1/policy', { policy: text, ifVersion });
+      const p = await client.call<PolicyView>('PUT', '/api/v1/policy', { policy: text, ifVersion, fileName: file });
       io.out(`policy version ${p.version} is now active`);
       return 0;
     }
     case 'check':
-      await client.call('POST', '/api/v1/policy/check', { policy: readPolicy(file) });
+      await client.call('POST', '/api/v1/policy/check', { policy: readPolicy(file), fileName: file });
       io.out(`${file}: ok`);
       return 0;
     default:

@@ -16,6 +16,7 @@ import {
   UserView,
   listOf,
 } from '../../../protocol/admin.ts';
+import { PolicyTopology } from '../../../protocol/policy-topology.ts';
 import { CreateApiKey, CreatePreAuthKey, type KeyService } from '../../admin/keys.ts';
 import type { UserService } from '../../admin/user-service.ts';
 import { apiKeyView, nodeView, preAuthKeyView, userView } from '../../admin/views.ts';
@@ -218,7 +219,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       body: SetPolicyRequest,
       response: PolicyView,
       handle: async ({ body, caller }) => {
-        await d.policies.set(body.policy, authorOf(caller), body.ifVersion);
+        await d.policies.set(body.policy, authorOf(caller), body.ifVersion, body.fileName);
         return policyView();
       },
     }),
@@ -231,9 +232,18 @@ export function adminRoutes(d: AdminDeps): Route[] {
       body: CheckPolicyRequest,
       response: CheckPolicyResponse,
       handle: async ({ body }) => {
-        d.policies.check(body.policy);
+        d.policies.check(body.policy, body.fileName);
         return { ok: true as const };
       },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/policy/topology',
+      summary: 'Every node as the policy sees it (identity, addresses, routes) and the mesh ranges',
+      tag: 'policy',
+      auth: { kind: 'api-key', scope: 'read' },
+      response: PolicyTopology,
+      handle: async () => d.engine.policyTopology(),
     }),
   ];
 }

@@ -209,6 +209,7 @@ describe('trellis-server admin CLI', () => {
       expect(bad.code).toBe(1);
       expect(bad.err).toContain('[policy.invalid]');
       expect(bad.err).toContain('group:nobody');
+      expect(bad.err).toContain(`${join(dir, 'bad.hujson')}:1:`);
     });
 
     it('warns on stderr while the starter policy runs', async () => {

@@ -11,7 +11,8 @@ import {
   UserView,
   listOf,
 } from '../../../protocol/admin.ts';
-import { ALLOW_ALL_POLICY } from '../../../policy/index.ts';
+import { ALLOW_ALL_POLICY, readTopology } from '../../../policy/index.ts';
+import { PolicyTopology } from '../../../protocol/policy-topology.ts';
 import { startTestServer, TestAgent, type TestServer } from '../../support/server.ts';
 import { expectRefused, send } from './requests.ts';
 
@@ -431,6 +432,70 @@ describe('admin API', () => {
       expect(PolicyView.parse((await fresh.admin('GET', '/api/v1/policy')).body)).toEqual(before);
     });
 
+    it('answers the topology the policy sees: identities, addresses, routes and the mesh ranges', async () => {
+      await fresh.setPolicy(TAG_POLICY);
+      const laptop = new TestAgent(fresh.url, 'lena-laptop');
+      const web = new TestAgent(fresh.url, 'web-1');
+      agents.push(laptop, web);
+      const l = await laptop.join(await fresh.preAuthKey({ user: 'lena@example.com' }));
+      const w = await web.join(await fresh.preAuthKey({ tags: ['tag:web'] }), { advertiseRoutes: ['10.9.0.0/16'] });
+      const reader = await fresh.server.keys.createApiKey({ scopes: ['read'], description: 'topology reader' });
+      const res = await send(fresh.url, 'GET', '/api/v1/policy/topology', { headers: bearer(reader.secret) });
+      expect(res.status).toBe(200);
+      const topology = PolicyTopology.parse(res.json);
+      expect(topology.mesh?.include).toEqual(['100.64.0.0/10', 'fd7a:115c:a1e0::/48']);
+      expect(topology.nodes).toEqual({
+        'lena-laptop': {
+          user: 'lena@example.com',
+          idpGroups: [],
+          tags: [],
+          ipv4: l.ipv4,
+          ipv6: l.ipv6,
+          routableIPs: [],
+          approvedRoutes: [],
+        },
+        // A tagged node has no user identity, whoever created it.
+        'web-1': { tags: ['tag:web'], ipv4: w.ipv4, ipv6: w.ipv6, routableIPs: ['10.9.0.0/16'], approvedRoutes: [] },
+      });
+      // The answer is a topology file as `trellis policy --topology` reads it.
+      const read = readTopology(res.json);
+      expect(read.ok && read.nodes.map((n) => n.name).sort()).toEqual(['lena-laptop', 'web-1']);
+      const policyOnly = await fresh.server.keys.createApiKey({ scopes: ['policy'], description: 'no read' });
+      expectRefused(
+        await send(fresh.url, 'GET', '/api/v1/policy/topology', { headers: bearer(policyOnly.secret) }),
+        403,
+        'api_key.scope',
+      );
+    });
+
+    it("names the uploader's file in every diagnostic", async () => {
+      const text = '{\n  "acls": [{"action": "accept", "src": ["group:ghosts"], "dst": ["*:*"]}],\n}\n';
+      for (const [method, path] of [
+        ['POST', '/api/v1/policy/check'],
+        ['PUT', '/api/v1/policy'],
+      ] as const) {
+        const res = await fresh.admin<any>(method, path, { policy: text, fileName: 'policies/prod.hujson' });
+        expect([res.status, res.body.code, res.body.where]).toEqual([
+          400,
+          'policy.invalid',
+          'policies/prod.hujson:2:41',
+        ]);
+        expect(res.body.message).toContain('policies/prod.hujson:2:41: ');
+        for (const d of res.body.details) expect(d.where).toMatch(/^policies\/prod\.hujson:\d+:\d+$/);
+      }
+    });
+
+    it('refuses a file name that is not one line of printable text', async () => {
+      for (const fileName of ['', 'a\nb.hujson', 'evil\u001b[2J.hujson', 'x'.repeat(256)]) {
+        const res = await fresh.admin<any>('POST', '/api/v1/policy/check', { policy: '{}', fileName });
+        expect([res.status, res.body.code, res.body.where], JSON.stringify(fileName)).toEqual([
+          400,
+          expect.any(String),
+          'body.fileName',
+        ]);
+      }
+    });
+
     it('the policy survives a restart', async () => {
       const before = PolicyView.parse((await fresh.admin('GET', '/api/v1/policy')).body);
       const dir = fresh.dataDir;
@@ -471,6 +536,7 @@ describe('admin API', () => {
       ['get', '/api/v1/policy'],
       ['put', '/api/v1/policy'],
       ['post', '/api/v1/policy/check'],
+      ['get', '/api/v1/policy/topology'],
       ['post', '/api/v1/machine/register'],
       ['get', '/api/v1/machine/self'],
       ['post', '/api/v1/machine/rotate-key'],
