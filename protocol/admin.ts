@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Route } from './route.ts';
 
 /** Admin API (`/api/v1`, API-key auth) bodies and answers. Times are ISO 8601. */
 const Time = z.string().datetime();
@@ -43,7 +44,7 @@ export const RenameNodeRequest = z.strictObject({ name: z.string().min(1).max(63
 export const SetTagsRequest = z.strictObject({
   tags: z.array(z.string().regex(/^tag:[A-Za-z][A-Za-z0-9-]*$/, 'must be tag:<name>')).max(64),
 });
-export const ApproveRoutesRequest = z.strictObject({ routes: z.array(z.string().max(43)).max(256) });
+export const ApproveRoutesRequest = z.strictObject({ routes: z.array(Route).max(256) });
 
 export const PreAuthKeyView = z.object({
   id: z.string(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MachineKey, WireGuardKey } from './keys.ts';
 import { SelfNode } from './node.ts';
+import { Route } from './route.ts';
 
 /**
  * `POST /api/v1/machine/register`. The request is proved with the machine key in the body
@@ -42,7 +43,6 @@ export const Credential = z.discriminatedUnion('type', [
 export type Credential = z.infer<typeof Credential>;
 
 const Hostname = z.string().min(1).max(253);
-export const Cidr = z.string().min(3).max(43);
 
 export const RegisterRequest = z.strictObject({
   protocolVersion: z.number().int().positive(),
@@ -50,7 +50,7 @@ export const RegisterRequest = z.strictObject({
   machineKey: MachineKey,
   hostname: Hostname,
   credential: Credential,
-  advertiseRoutes: z.array(Cidr).max(256).optional(),
+  advertiseRoutes: z.array(Route).max(256).optional(),
   advertiseTags: z.array(z.string().max(128)).max(64).optional(),
   os: z.string().max(64).optional(),
 });
@@ -67,7 +67,7 @@ export type RotateKeyRequest = z.infer<typeof RotateKeyRequest>;
 /** `POST /api/v1/machine/update`: what the agent may change about itself. */
 export const UpdateSelfRequest = z.strictObject({
   hostname: Hostname.optional(),
-  advertiseRoutes: z.array(Cidr).max(256).optional(),
+  advertiseRoutes: z.array(Route).max(256).optional(),
   endpoints: z.array(z.string().max(64)).max(16).optional(),
 });
 export type UpdateSelfRequest = z.infer<typeof UpdateSelfRequest>;

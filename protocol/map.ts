@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FilterRule } from './filter.ts';
-import { Cidr } from './join.ts';
+import { MAX_PREFIX_TEXT } from './ip/prefix.ts';
 import { WireGuardKey } from './keys.ts';
 import { Peer, SelfNode } from './node.ts';
 
@@ -67,9 +67,10 @@ export const FullMap = z.object({
   /**
    * The mesh's address ranges (the server's network.ipv4Prefix and ipv6Prefix): the agent
    * routes them into the tunnel and keeps them from leaving by any other interface. Absent from
-   * servers before it; the agent then uses its --mesh-ranges.
+   * servers before it; the agent then uses its --mesh-ranges. The agent checks each as a CIDR
+   * prefix itself: one it cannot read costs the map's ranges, not the whole map.
    */
-  meshRanges: z.array(Cidr).min(1).max(8).optional(),
+  meshRanges: z.array(z.string().max(MAX_PREFIX_TEXT)).min(1).max(8).optional(),
   /** Set while the server runs its allow-all starter policy. */
   policyWarning: z.string().optional(),
 });

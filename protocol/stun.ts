@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
-import { bytesToIp, ipToBytes } from './ip-bytes.ts';
+import { formatAddress, parseAddress } from './ip/address.ts';
+import { addressFromBytes, addressToBytes } from './ip/bytes.ts';
 
 /**
  * STUN Binding (RFC 8489, the successor of RFC 5389): just enough for a client to learn its
@@ -151,7 +152,8 @@ function encodeXorAddress(transactionId: Uint8Array, mapped: StunAddress): Uint8
   // A dual-stack socket reports IPv4 senders as ::ffff:a.b.c.d; they are IPv4 clients.
   const ip =
     mapped.address.startsWith('::ffff:') && mapped.address.includes('.') ? mapped.address.slice(7) : mapped.address;
-  const bytes = ipToBytes(ip);
+  const parsed = parseAddress(ip);
+  const bytes = parsed.ok ? addressToBytes(parsed.value) : undefined;
   if (!bytes || !Number.isInteger(mapped.port) || mapped.port < 0 || mapped.port > 65535) return undefined;
   const m = mask(transactionId);
   const out = new Uint8Array(4 + bytes.length);
@@ -168,6 +170,6 @@ function decodeAddress(value: Uint8Array, transactionId?: Uint8Array): StunAddre
   if (size === 0 || value.length !== 4 + size) return undefined;
   const m = transactionId ? mask(transactionId) : new Uint8Array(16);
   const port = view(value).getUint16(2) ^ (transactionId ? STUN_MAGIC_COOKIE >>> 16 : 0);
-  const ip = bytesToIp(value.subarray(4).map((b, i) => b ^ m[i]!));
-  return ip === undefined ? undefined : { address: ip, port };
+  const ip = addressFromBytes(value.subarray(4).map((b, i) => b ^ m[i]!));
+  return ip === undefined ? undefined : { address: formatAddress(ip), port };
 }
