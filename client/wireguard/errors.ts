@@ -12,6 +12,7 @@ export type WireGuardErrorCode =
   | 'wireguard.uapi_protocol' // the device answered something we cannot parse
   | 'wireguard.uapi_errno' // the device refused a request (nonzero errno)
   | 'wireguard.start_failed' // wireguard-go exited or never opened its socket
+  | 'wireguard.interface_in_use' // the interface name's UAPI socket is served from another network namespace
   | 'wireguard.kernel_unavailable' // this kernel cannot create WireGuard interfaces
   | 'wireguard.not_running'; // the device was stopped or has crashed
 

@@ -3,7 +3,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { commandLine, run } from '../system/run.ts';
 import { WireGuardError } from './errors.ts';
-import { UapiClient } from './uapi-client.ts';
+import { describeOwner, netnsInode, socketOwners, type SocketOwner } from './socket-owner.ts';
+import { UAPI_SOCKET_DIR, UapiClient } from './uapi-client.ts';
 
 /**
  * Runs `wireguard-go -f <iface>` (foreground: its daemon mode misbehaves inside
@@ -23,6 +24,9 @@ import { UapiClient } from './uapi-client.ts';
  * agent, so its tunnels kept working meanwhile) is taken over instead of refused: it is watched
  * by polling the socket, replaced by our own process if it stops answering, and stopped by
  * deleting its interface (wireguard-go exits when its TUN device goes away).
+ * Only a device of our own network namespace is ever adopted: the socket directory is shared by
+ * all namespaces, so an answer may come from another agent's device, whose tunnels we would take
+ * over (socket-owner.ts tells them apart).
  */
 export type SupervisorEvent =
   | { type: 'started'; pid: number }
@@ -96,6 +100,8 @@ export class WireGuardGoSupervisor {
     if (this.running) return;
     this.stopping = false;
     if (this.options.adoptExisting && (await this.uapi.ping())) {
+      const { foreign } = await this.socketOwners();
+      if (foreign) throw foreign;
       this.watch();
       this.emit({ type: 'adopted' });
       return;
@@ -157,9 +163,13 @@ export class WireGuardGoSupervisor {
     // Sockets live in one directory for all namespaces: a socket that answers now belongs to
     // another process, and polling it below would mistake that process for ours.
     if (await this.uapi.ping()) {
-      throw new WireGuardError(
-        'wireguard.start_failed',
-        `wireguard-go for ${where} not started: ${this.uapi.socketPath} is already served by another process`,
+      const { foreign, here } = await this.socketOwners();
+      throw (
+        foreign ??
+        new WireGuardError(
+          'wireguard.start_failed',
+          `wireguard-go for ${where} not started: ${this.uapi.socketPath} is already served by ${here.map(describeOwner).join(', ')}`,
+        )
       );
     }
     const argv = commandLine(binary, ['-f', iface], netns);
@@ -219,6 +229,51 @@ export class WireGuardGoSupervisor {
       }
       await sleep(delay);
     }
+  }
+
+  /**
+   * Who serves our socket: processes in the namespace our device belongs in (`here`), and the
+   * error to refuse with when it is served from elsewhere, or by nobody we can see (then we
+   * cannot tell where the device is, and taking it over could steal another namespace's tunnels).
+   */
+  private async socketOwners(): Promise<{ here: SocketOwner[]; foreign?: WireGuardError }> {
+    const { iface, netns } = this.options;
+    const path = this.uapi.socketPath;
+    const ours = await netnsInode(netns).catch((err: unknown) => {
+      throw new WireGuardError(
+        'wireguard.start_failed',
+        `network namespace ${netns ?? 'of this process'}: ${String(err)}`,
+        {
+          cause: err,
+        },
+      );
+    });
+    const owners = await socketOwners(path);
+    const here = owners.filter((o) => o.netnsInode === ours);
+    const others = owners.filter((o) => o.netnsInode !== ours);
+    const mine =
+      netns === undefined ? `this agent's network namespace (net:[${ours}])` : `network namespace "${netns}"`;
+    const rename = `each device on this machine needs its own interface name: start this agent with --interface <another name>`;
+    if (others.length > 0) {
+      return {
+        here,
+        foreign: new WireGuardError(
+          'wireguard.interface_in_use',
+          `interface name ${iface} is taken: ${path} is served by ${others.map(describeOwner).join(', ')}, not from ${mine}. ` +
+            `All namespaces share ${UAPI_SOCKET_DIR}, so ${rename}`,
+        ),
+      };
+    }
+    if (here.length === 0) {
+      return {
+        here,
+        foreign: new WireGuardError(
+          'wireguard.interface_in_use',
+          `interface name ${iface} is taken: ${path} answers, but no process we can inspect serves it, so it may be a device of another namespace and is not taken over; stop it, or ${rename}`,
+        ),
+      };
+    }
+    return { here };
   }
 
   /** What this run of wireguard-go said last (from the pipes, or from its part of the log file). */

@@ -134,6 +134,32 @@ describeWith(prereqs, 'a supervised wireguard-go device', () => {
     expect(state.peers.map((p) => p.publicKey)).toEqual([p1]);
   });
 
+  it('never adopts a device of another network namespace, and says who holds the interface name', async () => {
+    // Two agents in two namespaces, one interface name: /var/run/wireguard is shared by both.
+    const elsewhere = await lab.addNamespace('wg2');
+    const theirs = await WireGuardGoDevice.start({ iface: lab.uniqueName('x'), netns, maxRestarts: 0 });
+    opened.push(theirs);
+    await theirs.configure({ privateKey: me.privateKey, listenPort: 51600 });
+    await theirs.applyPeers([{ publicKey: p1, allowedIPs: ['100.64.9.7/32'] }]);
+    const before = await theirs.state();
+
+    for (const adoptExisting of [true, false]) {
+      const err = await WireGuardGoDevice.start({ iface: theirs.iface, netns: elsewhere, adoptExisting }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'wireguard.interface_in_use' });
+      const message = (err as Error).message;
+      expect(message).toContain(uapiSocketPath(theirs.iface));
+      expect(message).toContain(`wireguard-go (pid ${theirs.pid}) in network namespace "${netns}"`);
+      expect(message).toContain(`not from network namespace "${elsewhere}"`);
+      expect(message).toContain('--interface');
+    }
+    expect(await theirs.state()).toEqual(before); // its tunnels are untouched
+    await expect(run('ip', ['-n', elsewhere, 'link', 'show', theirs.iface])).rejects.toMatchObject({
+      code: 'system.command_failed',
+    });
+  });
+
   it('with a log file, outlives the agent that started it, and the next agent adopts it with its peers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-wg-'));
     const iface = lab.uniqueName('k');

@@ -32,13 +32,13 @@ export class AgentHost {
     return AgentHost.startOn(await lab.addHost(label), extraFlags);
   }
 
-  /** An agent on a host the test placed itself (e.g. behind a NAT). */
-  static async startOn(host: Host, extraFlags: readonly string[] = []): Promise<AgentHost> {
+  /** An agent on a host the test placed itself (e.g. behind a NAT); `iface` defaults to one unique to the host. */
+  static async startOn(host: Host, extraFlags: readonly string[] = [], iface?: string): Promise<AgentHost> {
     const { lab, label } = host;
     const a = new AgentHost(
       host,
       mkdtempSync(join(tmpdir(), `trellis-e2e-${label}-`)),
-      lab.uniqueName(`m${label}`),
+      iface ?? lab.uniqueName(`m${label}`),
       extraFlags,
     );
     await a.start();
