@@ -1,4 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { bytesToNumberLE } from '@noble/curves/utils.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519KeyProblem, isCanonicalEd25519Encoding, isSmallOrderEncoding } from './keys.ts';
 
 /**
  * Machine-key proof of possession, carried by every control request and the map stream as
@@ -9,6 +12,13 @@ import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyOb
  * with its query, the time, the nonce and the SHA-256 of the body, so a proof seen in a log or
  * by a proxy cannot be used for another request, and the server refuses a nonce twice within
  * the freshness window, so it cannot be replayed for the same one.
+ *
+ * Verification is strict (RFC 8032 with the extra refusals of "strict" verifiers): the machine
+ * key must be a canonical point of the prime-order subgroup (ed25519KeyProblem), S must be
+ * reduced (< L), and R canonical and not of small order. A small-order key is the hole this
+ * closes: with the identity as the key, R = identity and S = 0 verify for every message.
+ * Each field must be canonical base64url (the encoding Buffer gives back), so one proof has one
+ * spelling.
  */
 export const PROOF_SCHEME = 'Trellis-Proof';
 export const PROOF_VERSION = 'v1';
@@ -71,9 +81,10 @@ export function parseProof(header: string | undefined): ProofFields | string {
   const machineKey = fromB64url(key);
   const nonceBytes = fromB64url(nonce);
   const signature = fromB64url(sig);
-  if (machineKey?.length !== 32) return 'proof machine key must be 32 bytes';
-  if (!nonceBytes || nonceBytes.length < 12 || nonceBytes.length > 32) return 'proof nonce must be 12 to 32 bytes';
-  if (signature?.length !== 64) return 'proof signature must be 64 bytes';
+  if (machineKey?.length !== 32) return 'proof machine key must be 32 bytes in canonical base64url';
+  if (!nonceBytes || nonceBytes.length < 12 || nonceBytes.length > 32)
+    return 'proof nonce must be 12 to 32 bytes in canonical base64url';
+  if (signature?.length !== 64) return 'proof signature must be 64 bytes in canonical base64url';
   return { machineKey, timestampMs: Number(ts), nonce: nonceBytes, signature };
 }
 
@@ -83,12 +94,21 @@ export function verifyProofSignature(
   pathWithQuery: string,
   body: Uint8Array,
 ): boolean {
+  if (ed25519KeyProblem(proof.machineKey) || !isStrictSignature(proof.signature)) return false;
   const msg = proofMessage(method, pathWithQuery, proof.timestampMs, proof.nonce, body);
   try {
     return verify(null, msg, ed25519PublicKey(proof.machineKey), proof.signature);
   } catch {
     return false;
   }
+}
+
+const L = ed25519.Point.Fn.ORDER;
+
+/** S reduced, R a canonical encoding of a point not of small order (checked on the bytes: cheap). */
+function isStrictSignature(signature: Uint8Array): boolean {
+  const r = signature.subarray(0, 32);
+  return bytesToNumberLE(signature.subarray(32)) < L && isCanonicalEd25519Encoding(r) && !isSmallOrderEncoding(r);
 }
 
 // Node's own Ed25519 (OpenSSL) is many times faster than a JavaScript one, and the server
@@ -138,7 +158,9 @@ export function b64url(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64url');
 }
 
+/** Canonical unpadded base64url only: decoding and encoding again must give back the input. */
 function fromB64url(s: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9_-]+$/.test(s)) return undefined;
-  return new Uint8Array(Buffer.from(s, 'base64url'));
+  const bytes = Buffer.from(s, 'base64url');
+  return bytes.toString('base64url') === s ? new Uint8Array(bytes) : undefined;
 }

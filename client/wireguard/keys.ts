@@ -1,4 +1,5 @@
 import { x25519 } from '@noble/curves/ed25519.js';
+import { keyBytes, x25519KeyProblem } from '../../protocol/keys.ts';
 import { WireGuardError } from './errors.ts';
 
 /**
@@ -10,18 +11,29 @@ export interface KeyPair {
   publicKey: string; // base64
 }
 
-const BASE64_32 = /^[A-Za-z0-9+/]{43}=$/;
 const HEX_32 = /^[0-9a-f]{64}$/;
 
 /** A fresh key pair; the private key is clamped as `wg genkey` does, so tools show the same key. */
 export function generateKeyPair(): KeyPair {
   const secret = x25519.utils.randomSecretKey();
   clamp(secret);
-  return { privateKey: toBase64(secret), publicKey: toBase64(x25519.getPublicKey(secret)) };
+  return { privateKey: toBase64(secret), publicKey: checkedPublicKey(secret) };
 }
 
 export function publicKeyOf(privateKey: string): string {
-  return toBase64(x25519.getPublicKey(fromBase64(privateKey, 'private key')));
+  return checkedPublicKey(fromBase64(privateKey, 'private key'));
+}
+
+/**
+ * A clamped scalar times the base point is always a canonical key of the prime-order subgroup;
+ * checked all the same, since a key the server would refuse must never leave this machine.
+ */
+function checkedPublicKey(secret: Uint8Array): string {
+  const pub = x25519.getPublicKey(secret);
+  const problem = x25519KeyProblem(pub);
+  if (problem)
+    throw new WireGuardError('wireguard.invalid_key', `the private key gives a public key that ${problem.message}`);
+  return toBase64(pub);
 }
 
 export function base64ToHex(key: string, what = 'key'): string {
@@ -38,8 +50,9 @@ export function hexToBase64(hex: string, what = 'key'): string {
   return Buffer.from(hex, 'hex').toString('base64');
 }
 
+/** 32 bytes in canonical base64: one spelling per key, so keys compare as text. */
 export function isBase64Key(key: string): boolean {
-  return BASE64_32.test(key) && Buffer.from(key, 'base64').length === 32;
+  return keyBytes(key) !== undefined;
 }
 
 function fromBase64(key: string, what: string): Uint8Array {
@@ -47,7 +60,7 @@ function fromBase64(key: string, what: string): Uint8Array {
   if (!isBase64Key(key)) {
     throw new WireGuardError(
       'wireguard.invalid_key',
-      `${what} must be a 32-byte key in base64 (44 characters ending in "=")`,
+      `${what} must be a 32-byte key in canonical base64 (44 characters ending in "=")`,
     );
   }
   return new Uint8Array(Buffer.from(key, 'base64'));

@@ -29,7 +29,7 @@ export function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T
   if (value === undefined && where === 'body') {
     throw invalid('request.missing_body', 'a JSON body is required', 'body');
   }
-  // A field whose own check names its refusal (protocol/ip/schema.ts) answers with that code.
+  // A field whose own check names its refusal (protocol/ip/schema.ts, protocol/keys.ts) answers with that code.
   const code = issue.code === 'custom' && typeof issue.params?.code === 'string' ? issue.params.code : undefined;
   throw invalid(code ?? 'request.invalid_field', `${path}: ${issue.message}`, path);
 }

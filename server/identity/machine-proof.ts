@@ -5,6 +5,7 @@ import {
   parseProof,
   verifyProofSignature,
 } from '../../protocol/proof.ts';
+import { ed25519KeyProblem } from '../../protocol/keys.ts';
 import { TrellisError, unauthenticated } from '../errors.ts';
 
 /**
@@ -25,6 +26,8 @@ export class MachineProofVerifier {
       );
     const proof = parseProof(header);
     if (typeof proof === 'string') throw unauthenticated('proof.malformed', proof);
+    const keyProblem = ed25519KeyProblem(proof.machineKey);
+    if (keyProblem) throw unauthenticated('proof.bad_key', `the proof's machine key ${keyProblem.message}`);
     const skew = now - proof.timestampMs;
     if (Math.abs(skew) > PROOF_MAX_SKEW_MS) {
       const off = `${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? 'behind' : 'ahead of'}`;

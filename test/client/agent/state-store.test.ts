@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { asFullMap, StateStore, type SavedMap } from '../../../client/agent/state-store.ts';
+import { generateMachineKey } from '../../../client/control/machine-key.ts';
 import { generateKeyPair } from '../../../client/wireguard/keys.ts';
 
 describe('the state directory', () => {
@@ -74,7 +75,7 @@ describe('the state directory', () => {
         id: 'n1',
         name: 'a',
         wireguardKey: key,
-        machineKey: key,
+        machineKey: generateMachineKey().publicKey,
         addresses: [],
         allowedIPs: [],
         endpoints: [],

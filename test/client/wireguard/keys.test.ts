@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { base64ToHex, generateKeyPair, hexToBase64, isBase64Key, publicKeyOf } from '../../../client/wireguard/keys.ts';
+import { respelled } from '../../support/keys.ts';
 import { describeWith, hasCommand } from '../../support/prerequisites.ts';
 
 describe('WireGuard keys', () => {
@@ -35,6 +36,14 @@ describe('WireGuard keys', () => {
     );
     expect(isBase64Key('A'.repeat(43) + '=')).toBe(true);
     expect(isBase64Key('A'.repeat(44))).toBe(false);
+  });
+
+  it('takes a key only in its canonical base64 spelling, so that keys compare as text', () => {
+    const { publicKey } = generateKeyPair();
+    expect(isBase64Key(respelled(publicKey))).toBe(false);
+    expect(() => base64ToHex(respelled(publicKey))).toThrowError(
+      expect.objectContaining({ code: 'wireguard.invalid_key' }),
+    );
   });
 });
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { b64url } from '../../../protocol/proof.ts';
@@ -9,6 +10,13 @@ import { startServer, type RunningServer } from '../../../server/app.ts';
 import { ServerConfig } from '../../../server/config/schema.ts';
 import { issueSecret } from '../../../server/identity/secrets.ts';
 import { createLogger } from '../../../server/observability/logger.ts';
+import {
+  LOW_ORDER_X25519,
+  NON_CANONICAL_LOW_ORDER_X25519,
+  SMALL_ORDER_ED25519,
+  machineKeyUsableAsWireGuardKey,
+  respelled,
+} from '../../support/keys.ts';
 import { startTestServer, TestAgent, type TestServer } from '../../support/server.ts';
 import {
   INTERNALS,
@@ -24,6 +32,7 @@ import {
 } from './requests.ts';
 
 const REGISTER = '/api/v1/machine/register';
+const ROTATE = '/api/v1/machine/rotate-key';
 const MAX_BODY = 16 * 1024;
 
 /**
@@ -224,11 +233,105 @@ describe('bad input at the HTTP edge', () => {
     });
 
     it('the machine key reused as the WireGuard key: 400 keys.same', async () => {
-      const m = newMachine();
+      const m = { ...newMachine(), machine: machineKeyUsableAsWireGuardKey() };
       const a = await unchanged(() =>
         signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey: m.machine.publicKey })),
       );
       expect(expectRefused(a, 400, 'keys.same').where).toBe('body.wireguardKey');
+    });
+
+    for (const [i, key] of LOW_ORDER_X25519.entries()) {
+      it(`low-order WireGuard key #${i + 1} of ${LOW_ORDER_X25519.length}: 400 key.low_order at body.wireguardKey`, async () => {
+        const m = newMachine();
+        const a = await unchanged(() =>
+          signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey: key })),
+        );
+        const body = expectRefused(a, 400, 'key.low_order');
+        expect(body.where).toBe('body.wireguardKey');
+        expect(body.message).toContain('all-zero shared secret');
+      });
+    }
+
+    it('the other spellings of low-order WireGuard keys (u >= p, the top bit set): 400 key.not_canonical', async () => {
+      for (const key of NON_CANONICAL_LOW_ORDER_X25519) {
+        const m = newMachine();
+        const a = await unchanged(() =>
+          signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey: key })),
+        );
+        expect(expectRefused(a, 400, 'key.not_canonical').where, key).toBe('body.wireguardKey');
+      }
+    });
+
+    it('a WireGuard key on the twist, or with a small-order component: 400 naming which', async () => {
+      const twist = Buffer.alloc(32);
+      twist[0] = 2; // u = 2 is on the twist of Curve25519
+      const torsion = ed25519.Point.fromBytes(Buffer.from(SMALL_ORDER_ED25519[3]!, 'base64'));
+      const mixed = ed25519.utils.toMontgomery(ed25519.Point.BASE.multiply(7n).add(torsion).toBytes());
+      for (const [key, code] of [
+        [twist, 'key.not_on_curve'],
+        [mixed, 'key.not_prime_order'],
+      ] as const) {
+        const m = newMachine();
+        const wireguardKey = Buffer.from(key).toString('base64');
+        const a = await unchanged(() => signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey })));
+        expect(expectRefused(a, 400, code).where).toBe('body.wireguardKey');
+      }
+    });
+
+    it("another node's WireGuard key in another base64 spelling: 400 key.not_canonical, nothing changes", async () => {
+      const first = new TestAgent(url, 'spelled');
+      await first.join(aliceKey);
+      const m = newMachine();
+      const wireguardKey = respelled(first.wireguard.publicKey);
+      expect(Buffer.from(wireguardKey, 'base64')).toEqual(Buffer.from(first.wireguard.publicKey, 'base64'));
+      const a = await unchanged(() => signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey })));
+      const body = expectRefused(a, 400, 'key.not_canonical');
+      expect(body.where).toBe('body.wireguardKey');
+      expect(body.message).toContain('canonical base64');
+      // Nor at key rotation: the other node's key stays that node's alone.
+      const b = new TestAgent(url, 'rotating');
+      await b.join(aliceKey);
+      const machine = { machine: b.machine, wireguard: b.wireguard };
+      const r = await unchanged(() => signed(url, machine, 'POST', ROTATE, { wireguardKey }));
+      expect(expectRefused(r, 400, 'key.not_canonical').where).toBe('body.wireguardKey');
+    });
+
+    it('rotating to a low-order WireGuard key: 400 key.low_order, the node keeps its key', async () => {
+      const agent = new TestAgent(url, 'rotator');
+      await agent.join(aliceKey);
+      const machine = { machine: agent.machine, wireguard: agent.wireguard };
+      for (const wireguardKey of [...LOW_ORDER_X25519, ...NON_CANONICAL_LOW_ORDER_X25519]) {
+        const a = await unchanged(() => signed(url, machine, 'POST', ROTATE, { wireguardKey }));
+        expect(a.status, a.text).toBe(400);
+        expect(['key.low_order', 'key.not_canonical']).toContain(a.json.code);
+        expect(a.json.where).toBe('body.wireguardKey');
+      }
+    });
+
+    it('a small-order machine key with the signature that verifies for every message: 401 proof.bad_key, nothing written', async () => {
+      for (const machineKey of SMALL_ORDER_ED25519) {
+        const key = Buffer.from(machineKey, 'base64');
+        // R = the identity and S = 0 satisfy [S]B = R + [k]A for A of small order, whatever k is.
+        const identity = Buffer.from(SMALL_ORDER_ED25519[0]!, 'base64');
+        const anything = b64url(Buffer.concat([identity, Buffer.alloc(32)]));
+        const nonce = b64url(crypto.getRandomValues(new Uint8Array(16)));
+        const authorization = `Trellis-Proof v1.${b64url(key)}.${Date.now()}.${nonce}.${anything}`;
+        const m = newMachine();
+        const a = await unchanged(() =>
+          signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { machineKey }), { authorization }),
+        );
+        expect(expectRefused(a, 401, 'proof.bad_key').message).toContain('small-order');
+      }
+    });
+
+    it('a machine key in the body that is no full-order point: 400 at body.machineKey', async () => {
+      const m = newMachine();
+      for (const machineKey of [SMALL_ORDER_ED25519[0]!, respelled(m.machine.publicKey)]) {
+        const a = await unchanged(() => signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { machineKey })));
+        expect(a.status, a.text).toBe(400);
+        expect(['key.low_order', 'key.not_canonical']).toContain(a.json.code);
+        expect(a.json.where).toBe('body.machineKey');
+      }
     });
 
     it("another node's WireGuard key: 409, nothing changes", async () => {

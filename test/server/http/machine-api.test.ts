@@ -1,14 +1,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { MachineKeyPair } from '../../../client/control/machine-key.ts';
 import { generateKeyPair } from '../../../client/wireguard/keys.ts';
 import { PreAuthKeyView, listOf } from '../../../protocol/admin.ts';
+import { machineKeyUsableAsWireGuardKey } from '../../support/keys.ts';
 import { startTestServer, TestAgent, type TestServer } from '../../support/server.ts';
 
 /** The agent-facing control API, driven by real agents with real keys and signed requests. */
 describe('machine API', () => {
   let ts: TestServer;
   const agents: TestAgent[] = [];
-  const agent = (name: string) => {
-    const a = new TestAgent(ts.url, name);
+  const agent = (name: string, machine?: MachineKeyPair) => {
+    const a = new TestAgent(ts.url, name, machine);
     agents.push(a);
     return a;
   };
@@ -75,7 +77,8 @@ describe('machine API', () => {
   });
 
   it('rotates the WireGuard key: identity and addresses stay', async () => {
-    const a = agent('rotator');
+    // Most Ed25519 keys are no valid X25519 key at all; this one is, so only "the same key" is wrong.
+    const a = agent('rotator', machineKeyUsableAsWireGuardKey());
     const before = await a.join(await ts.preAuthKey({ user: 'mia@example.com' }));
     const next = generateKeyPair();
     const after = await a.control.rotateKey(next.publicKey);

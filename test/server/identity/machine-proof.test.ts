@@ -1,7 +1,9 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha512 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
-import { PROOF_MAX_SKEW_MS, b64url, signProof } from '../../../protocol/proof.ts';
+import { PROOF_MAX_SKEW_MS, b64url, proofMessage, signProof } from '../../../protocol/proof.ts';
 import { MachineProofVerifier } from '../../../server/identity/machine-proof.ts';
+import { SMALL_ORDER_ED25519 } from '../../support/keys.ts';
 import { refusal } from '../../support/refusal.ts';
 
 const NOW = 1_800_000_000_000;
@@ -28,9 +30,31 @@ function sign(
   });
 }
 
+const L = ed25519.Point.Fn.ORDER;
+const le32 = (n: bigint) => {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 0xffn);
+  return out;
+};
+const leNumber = (bytes: Uint8Array) => bytes.reduceRight((n, b) => (n << 8n) | BigInt(b), 0n);
+
+/** A proof header with chosen key and signature bytes over this test's request. */
+function forged(machineKey: Uint8Array, signature: (msg: Uint8Array) => Uint8Array, over: { nowMs?: number } = {}) {
+  const ts = over.nowMs ?? NOW;
+  const nonce = crypto.getRandomValues(new Uint8Array(16));
+  const msg = proofMessage('POST', PATH, ts, nonce, body);
+  return `Trellis-Proof v1.${b64url(machineKey)}.${ts}.${b64url(nonce)}.${b64url(signature(msg))}`;
+}
+
 /** The five dot-separated fields after the scheme. */
 function fields(header: string): string[] {
   return header.split(' ')[1]!.split('.');
+}
+/** The same bytes with the last digit's unused low bits changed (64 bytes leave 4, 32 and 16 leave 2). */
+function respelledB64url(field: string): string {
+  const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = digits.indexOf(field.at(-1)!);
+  return field.slice(0, -1) + digits[last ^ 1]!;
 }
 function withFields(header: string, change: (f: string[]) => void): string {
   const f = fields(header);
@@ -115,6 +139,58 @@ describe('machine-key proof verification', () => {
         f[1] = b64url(alice.publicKey);
       });
       expect(refusal(() => verify(v, claimed)).code).toBe('proof.bad_signature');
+    });
+
+    it('a small-order machine key, with the signature that verifies for every message (proof.bad_key)', () => {
+      // A = R = identity, S = 0: [S]B = R + [k]A holds whatever k (whatever the message) is.
+      const identity = new Uint8Array(Buffer.from(SMALL_ORDER_ED25519[0]!, 'base64'));
+      const everyMessage = () => new Uint8Array([...identity, ...new Uint8Array(32)]);
+      const err = refusal(() => verify(new MachineProofVerifier(), forged(identity, everyMessage)));
+      expect(err.code).toBe('proof.bad_key');
+      expect(err.status).toBe(401);
+      expect(err.message).toContain('small-order');
+      for (const key of SMALL_ORDER_ED25519) {
+        const bytes = new Uint8Array(Buffer.from(key, 'base64'));
+        expect(refusal(() => verify(new MachineProofVerifier(), forged(bytes, everyMessage))).code).toBe(
+          'proof.bad_key',
+        );
+      }
+    });
+
+    it('a machine key with a small-order component, or not canonically encoded (proof.bad_key)', () => {
+      const torsion = ed25519.Point.fromBytes(Buffer.from(SMALL_ORDER_ED25519[3]!, 'base64'));
+      const mixed = ed25519.Point.fromBytes(alice.publicKey).add(torsion).toBytes();
+      const anySignature = () => new Uint8Array(64);
+      expect(refusal(() => verify(new MachineProofVerifier(), forged(mixed, anySignature))).code).toBe('proof.bad_key');
+      // y = p + 1 spells y = 1 (the identity) a second way.
+      const unreduced = le32(2n ** 255n - 19n + 1n);
+      expect(refusal(() => verify(new MachineProofVerifier(), forged(unreduced, anySignature))).code).toBe(
+        'proof.bad_key',
+      );
+    });
+
+    it('a signature with S not reduced below L (proof.bad_signature)', () => {
+      const genuine = sign(alice);
+      const unreduced = withFields(genuine, (f) => {
+        const sig = Buffer.from(f[4]!, 'base64url');
+        const s = leNumber(sig.subarray(32)) + L;
+        sig.set(le32(s), 32);
+        f[4] = b64url(sig);
+      });
+      expect(refusal(() => verify(new MachineProofVerifier(), unreduced)).code).toBe('proof.bad_signature');
+      expect(verify(new MachineProofVerifier(), genuine)).toBe(alice.base64);
+    });
+
+    it('a signature whose R is of small order, though the equation holds (proof.bad_signature)', () => {
+      // With its own private scalar a, anyone can make R = identity, S = k·a verify: a strict
+      // verifier refuses it, as such signatures are not bound to a nonce.
+      const { scalar } = ed25519.utils.getExtendedPublicKey(alice.privateKey);
+      const identity = new Uint8Array(Buffer.from(SMALL_ORDER_ED25519[0]!, 'base64'));
+      const header = forged(alice.publicKey, (msg) => {
+        const k = leNumber(sha512(new Uint8Array([...identity, ...alice.publicKey, ...msg]))) % L;
+        return new Uint8Array([...identity, ...le32((k * scalar) % L)]);
+      });
+      expect(refusal(() => verify(new MachineProofVerifier(), header)).code).toBe('proof.bad_signature');
     });
 
     it('a timestamp changed after signing (proof.bad_signature)', () => {
@@ -245,6 +321,27 @@ describe('machine-key proof verification', () => {
           f[4] = b64url(new Uint8Array(63));
         }),
         /signature/,
+      ],
+      [
+        'a signature spelled with unused trailing bits set',
+        withFields(good, (f) => {
+          f[4] = respelledB64url(f[4]!);
+        }),
+        /signature .*canonical base64url/,
+      ],
+      [
+        'a nonce spelled with unused trailing bits set',
+        withFields(good, (f) => {
+          f[3] = respelledB64url(f[3]!);
+        }),
+        /nonce .*canonical base64url/,
+      ],
+      [
+        'a machine key spelled with unused trailing bits set',
+        withFields(good, (f) => {
+          f[1] = respelledB64url(f[1]!);
+        }),
+        /machine key .*canonical base64url/,
       ],
       ['junk', 'Trellis-Proof !!!!', /v1\.<key>/],
     ];
