@@ -1,4 +1,6 @@
 import { TrellisError } from '../errors.ts';
+import { PortError } from '../port-error.ts';
+import { RelayError } from '../relay/errors.ts';
 import { AdminError } from './admin-client.ts';
 import { UsageError } from './args.ts';
 import { AUDIT_USAGE, auditCommand } from './commands/audit.ts';
@@ -50,7 +52,12 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       io.err(`trellis-server ${name}: ${err.message}\n\n${USAGE}`);
       return 2;
     }
-    if (err instanceof AdminError || err instanceof TrellisError) {
+    if (
+      err instanceof AdminError ||
+      err instanceof TrellisError ||
+      err instanceof PortError ||
+      err instanceof RelayError
+    ) {
       io.err(`trellis-server ${name}: ${err.message} [${err.code}]`);
       return 1;
     }

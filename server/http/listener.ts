@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { portError } from '../port-error.ts';
 
 /**
  * The control server's HTTP port. It exists before the parts that serve on it, which need its
@@ -15,7 +16,9 @@ export class HttpListener {
     this.host = host;
     this.server.on('request', getRequestListener(fetch, { hostname: host }));
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
+      this.server.once('error', (err) =>
+        reject(portError(err, { protocol: 'TCP', host, port, setting: 'listen.port' })),
+      );
       this.server.listen(port, host, () => resolve());
     });
   }

@@ -1,8 +1,10 @@
-/** Errors of the UDP reflector and relay at start-up; packets that fail checks are dropped, never thrown. */
+/**
+ * Errors of the UDP reflector and relay at start-up (a port that cannot be opened is a PortError);
+ * packets that fail checks are dropped, never thrown.
+ */
 export type RelayErrorCode =
   | 'relay.key_malformed' // the key file holds something other than one base64 X25519 key
-  | 'relay.key_exposed' // the key file is readable by group or others
-  | 'relay.bind_failed'; // the UDP port could not be opened
+  | 'relay.key_exposed'; // the key file is readable by group or others
 
 export class RelayError extends Error {
   override readonly name = 'RelayError';

@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
-import { RelayError } from './errors.ts';
+import { portError } from '../port-error.ts';
 import type { StunResponder } from './stun.ts';
 
 /**
@@ -16,13 +16,7 @@ export class StunPort {
     const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err) =>
-        reject(
-          new RelayError(
-            'relay.bind_failed',
-            `cannot open UDP ${host}:${port} for STUN (relay.stunPort): ${err.message}`,
-            { cause: err },
-          ),
-        ),
+        reject(portError(err, { protocol: 'UDP', host, port, setting: 'relay.stunPort', off: 'turns it off' })),
       );
       socket.bind(port, host, () => resolve());
     });

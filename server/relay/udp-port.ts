@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { MessageType } from './constants.ts';
-import { RelayError } from './errors.ts';
+import { portError } from '../port-error.ts';
 import { messageType } from './messages.ts';
 import { Reflector } from './reflector.ts';
 import { Relay, type RelayDirectory, type RelayLimits } from './relay.ts';
@@ -77,11 +77,7 @@ export class UdpPort {
     const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err) =>
-        reject(
-          new RelayError('relay.bind_failed', `cannot open UDP ${host}:${port} for the relay: ${err.message}`, {
-            cause: err,
-          }),
-        ),
+        reject(portError(err, { protocol: 'UDP', host, port, setting: 'relay.udpPort', off: 'turns the relay off' })),
       );
       socket.bind(port, host, () => resolve());
     });
