@@ -2,18 +2,21 @@
  * Does a filter's address list (IPs, CIDRs, `*`) cover an address? Lists come from compiled
  * rules and are shared between nodes, so each is parsed once.
  */
-import { ALL_V4, ALL_V6, normalizeRanges, parseAddress, parsePrefix, prefixRange, type Range } from './ip.ts';
+import { parseAddress } from '../protocol/ip/address.ts';
+import { parsePrefix } from '../protocol/ip/prefix.ts';
+import { mergeRanges, rangesHave } from '../protocol/ip/range-set.ts';
+import { ALL_V4, ALL_V6, lineValue, prefixRange, type Range } from '../protocol/ip/range.ts';
 
 const parsed = new WeakMap<readonly string[], Range[]>();
 
 export function rangesOf(list: readonly string[]): Range[] {
   let out = parsed.get(list);
   if (!out) {
-    out = normalizeRanges(
+    out = mergeRanges(
       list.flatMap((text): Range[] => {
         if (text === '*') return [ALL_V4, ALL_V6];
         const p = parsePrefix(text);
-        return p.ok ? [prefixRange(p.prefix)] : [];
+        return p.ok ? [prefixRange(p.value)] : [];
       }),
     );
     parsed.set(list, out);
@@ -23,8 +26,7 @@ export function rangesOf(list: readonly string[]): Range[] {
 
 export function listCovers(list: readonly string[], address: string): boolean {
   const a = parseAddress(address);
-  if (!a) return false;
-  return rangesOf(list).some((r) => r.lo <= a.value && a.value <= r.hi);
+  return a.ok && rangesHave(rangesOf(list), lineValue(a.value));
 }
 
 /** Does a destination entry (`*`, an IP or a CIDR) cover the address? */

@@ -4,7 +4,8 @@
  * `autogroup:internet`, or `p:PREFIX` for an address selector. Rules are indexed by the keys on
  * each side, so a change to one node only visits the rules that name one of its keys.
  */
-import { formatPrefix, prefixRange, type Range } from './ip.ts';
+import { formatPrefixOrHost } from '../protocol/ip/prefix.ts';
+import { prefixRange, type Range } from '../protocol/ip/range.ts';
 import type { Located, Policy, PortRange, Rule, Selector } from './model.ts';
 
 export type DstKind = 'any' | 'identity' | 'prefix' | 'internet' | 'self';
@@ -79,7 +80,7 @@ export function selectorKey(s: Selector): { key: string; kind: DstKind } {
       return { key: ANY, kind: 'any' };
     case 'prefix':
     case 'host':
-      return { key: prefixKey(formatPrefix(s.prefix)), kind: 'prefix' };
+      return { key: prefixKey(formatPrefixOrHost(s.prefix)), kind: 'prefix' };
     case 'user':
       return { key: s.email, kind: 'identity' };
     case 'group':
@@ -132,7 +133,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
         out.identityKeys.add(key);
       }
       if (kind === 'prefix' && (s.kind === 'prefix' || s.kind === 'host')) {
-        srcPrefixes.add(formatPrefix(s.prefix));
+        srcPrefixes.add(formatPrefixOrHost(s.prefix));
         prefixes.set(key, prefixRange(s.prefix));
       }
       if (s.kind === 'any') srcAny = true;
@@ -144,7 +145,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       const { key, kind } = selectorKey(s);
       const dst: CompiledDst = { key, kind, ports: d.ports };
       if (s.kind === 'prefix' || s.kind === 'host') {
-        dst.prefix = formatPrefix(s.prefix);
+        dst.prefix = formatPrefixOrHost(s.prefix);
         prefixes.set(key, prefixRange(s.prefix));
       }
       if (kind === 'identity') out.identityKeys.add(key);
@@ -179,7 +180,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
 function approverBasis(list: ReadonlyArray<Located<Selector>>): string[] {
   return list.map(
     ({ value: s }) =>
-      `${s.kind}|${s.kind === 'prefix' || s.kind === 'host' ? formatPrefix(s.prefix) : selectorKey(s).key}`,
+      `${s.kind}|${s.kind === 'prefix' || s.kind === 'host' ? formatPrefixOrHost(s.prefix) : selectorKey(s).key}`,
   );
 }
 
@@ -195,7 +196,7 @@ function keyBasis(c: CompiledPolicy): string {
     c.usesInternet,
     sortedSets(policy.groupsOfUser),
     sortedSets(policy.groupsOfIdpGroup),
-    policy.autoApprovers.routes.map((r) => [formatPrefix(r.prefix), approverBasis(r.approvers)]),
+    policy.autoApprovers.routes.map((r) => [formatPrefixOrHost(r.prefix), approverBasis(r.approvers)]),
     approverBasis(policy.autoApprovers.exitNode),
   ]);
 }

@@ -5,7 +5,7 @@
 import { type Diagnostic, formatPosition } from './diagnostics.ts';
 import type { Policy, PolicyTest, Rule, TestDestination } from './model.ts';
 import { type Principal, principalMatches, principalsOf } from './principal.ts';
-import { prefixRange } from './ip.ts';
+import { prefixRange } from '../protocol/ip/range.ts';
 import { selectorText } from './selector.ts';
 
 function destinationPrincipal(d: TestDestination): Principal {

@@ -2,16 +2,9 @@
  * The address ranges the compiler needs to know: the mesh's own ranges (what `*` means as a
  * source) and the public internet (what autogroup:internet means through an exit node).
  */
-import {
-  ALL_V4,
-  formatPrefix,
-  normalizeRanges,
-  parsePrefix,
-  prefixRange,
-  type Range,
-  rangeToPrefixes,
-  subtractRanges,
-} from './ip.ts';
+import { formatPrefixOrHost, parsePrefix } from '../protocol/ip/prefix.ts';
+import { mergeRanges, subtractRanges } from '../protocol/ip/range-set.ts';
+import { ALL_V4, prefixRange, rangeToPrefixes, type Range } from '../protocol/ip/range.ts';
 
 export interface MeshRanges {
   /** Prefixes that hold every node address. */
@@ -32,13 +25,13 @@ export const DEFAULT_MESH: MeshRanges = {
 function ranges(list: readonly string[]): Range[] {
   return list.map((text) => {
     const p = parsePrefix(text);
-    if (!p.ok) throw new TypeError(`mesh range ${text}: ${p.reason}`);
-    return prefixRange(p.prefix);
+    if (!p.ok) throw new TypeError(`mesh range ${text}: ${p.error.message}`);
+    return prefixRange(p.value);
   });
 }
 
 function toPrefixTexts(rs: Range[]): string[] {
-  return rs.flatMap((r) => rangeToPrefixes(r).map(formatPrefix));
+  return rs.flatMap((r) => rangeToPrefixes(r).map(formatPrefixOrHost));
 }
 
 export function meshPrefixes(mesh: MeshRanges): string[] {
@@ -59,6 +52,6 @@ const NOT_INTERNET_V4 = [
 
 /** Public IPv4 and global unicast IPv6: where traffic through an exit node goes. */
 export const INTERNET_PREFIXES: readonly string[] = [
-  ...toPrefixTexts(subtractRanges([ALL_V4], normalizeRanges(ranges(NOT_INTERNET_V4)))),
+  ...toPrefixTexts(subtractRanges([ALL_V4], mergeRanges(ranges(NOT_INTERNET_V4)))),
   '2000::/3',
 ];

@@ -4,7 +4,7 @@
  * `explain`. Plain data: build it with `parsePolicy`, never by hand.
  */
 import type { Position } from './diagnostics.ts';
-import type { Prefix } from './ip.ts';
+import type { Prefix } from '../protocol/ip/prefix.ts';
 
 export type Autogroup = 'member' | 'tagged' | 'self' | 'internet' | 'danger-all';
 

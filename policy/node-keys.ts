@@ -4,7 +4,9 @@
  * overlap one of its addresses or approved routes (exit routes only count as destinations).
  */
 import { ANY, type CompiledPolicy, INTERNET, MEMBER, TAGGED } from './compiled.ts';
-import { isExitRoute, overlaps, parseAddress, parsePrefix, prefixRange, type Range } from './ip.ts';
+import { parsePrefix } from '../protocol/ip/prefix.ts';
+import { overlaps, prefixRange, type Range } from '../protocol/ip/range.ts';
+import { isExitRoute } from '../protocol/route.ts';
 import { groupsOf } from './membership.ts';
 import type { PolicyNode } from './node.ts';
 import { autoApprovedRoutes } from './ownership.ts';
@@ -25,9 +27,7 @@ export interface NodeKeys {
 
 function rangeOf(text: string): Range | undefined {
   const p = parsePrefix(text);
-  if (p.ok) return prefixRange(p.prefix);
-  const a = parseAddress(text);
-  return a ? { lo: a.value, hi: a.value } : undefined;
+  return p.ok ? prefixRange(p.value) : undefined;
 }
 
 /**

@@ -2,7 +2,9 @@
  * Who may do what to nodes, outside packet rules: apply a tag (`tagOwners`) and have advertised
  * routes approved automatically (`autoApprovers`).
  */
-import { contains, isExitRoute, parsePrefix, prefixRange } from './ip.ts';
+import { parsePrefix } from '../protocol/ip/prefix.ts';
+import { contains, prefixRange } from '../protocol/ip/range.ts';
+import { isExitRoute } from '../protocol/route.ts';
 import type { Located, Policy, Selector } from './model.ts';
 import type { PolicyNode } from './node.ts';
 import { type Principal, principalMatches } from './principal.ts';
@@ -46,7 +48,7 @@ export function autoApprovedRoutes(policy: Policy, node: PolicyNode, advertised:
     if (isExitRoute(route)) return approves(policy, policy.autoApprovers.exitNode, p);
     const parsed = parsePrefix(route);
     if (!parsed.ok) return false;
-    const r = prefixRange(parsed.prefix);
+    const r = prefixRange(parsed.value);
     return policy.autoApprovers.routes.some(
       (a) => contains(prefixRange(a.prefix), r) && approves(policy, a.approvers, p),
     );

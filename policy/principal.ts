@@ -3,7 +3,8 @@
  * range. Embedded `tests` and `mayOwnTag`/`autoApprovedRoutes` reason at this level, where no
  * topology exists.
  */
-import { contains, parsePrefix, prefixRange, type Range } from './ip.ts';
+import { parsePrefix } from '../protocol/ip/prefix.ts';
+import { contains, prefixRange, type Range } from '../protocol/ip/range.ts';
 import { INTERNET_PREFIXES } from './mesh.ts';
 import { groupsOf } from './membership.ts';
 import type { Policy, Selector } from './model.ts';
@@ -20,8 +21,8 @@ export interface Principal {
 
 const internetRanges = INTERNET_PREFIXES.map((p) => {
   const r = parsePrefix(p);
-  if (!r.ok) throw new TypeError(r.reason);
-  return prefixRange(r.prefix);
+  if (!r.ok) throw new TypeError(r.error.message);
+  return prefixRange(r.value);
 });
 
 export function principalMatches(policy: Policy, s: Selector, p: Principal): boolean {

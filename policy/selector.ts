@@ -4,7 +4,7 @@
  * `autogroup:`, and otherwise a `hosts` alias.
  */
 import type { DiagnosticCode } from './diagnostics.ts';
-import { parsePrefix } from './ip.ts';
+import { parsePrefix } from '../protocol/ip/prefix.ts';
 import type { Autogroup, HostDefinition, Selector } from './model.ts';
 
 export interface SelectorScope {
@@ -59,8 +59,8 @@ export function parseSelector(text: string, scope: SelectorScope): SelectorResul
   if (text === '*') return { ok: true, selector: { kind: 'any' } };
   if (looksLikeAddress(text) && !text.includes('@')) {
     const p = parsePrefix(text);
-    if (!p.ok) return { ok: false, code: 'invalid-prefix', message: p.reason };
-    return { ok: true, selector: { kind: 'prefix', text, prefix: p.prefix } };
+    if (!p.ok) return { ok: false, code: 'invalid-prefix', message: p.error.message };
+    return { ok: true, selector: { kind: 'prefix', text, prefix: p.value } };
   }
   if (text.includes('@')) {
     if (!USER.test(text))

@@ -3,7 +3,7 @@
  * `--topology` files and the server's GET /api/v1/policy/topology all have this one shape.
  */
 import { PolicyTopology } from '../protocol/policy-topology.ts';
-import { parsePrefix } from './ip.ts';
+import { parsePrefix } from '../protocol/ip/prefix.ts';
 import type { NetworkOptions } from './network.ts';
 import type { PolicyNode } from './node.ts';
 
@@ -25,7 +25,7 @@ export function readTopology(json: unknown): TopologyRead {
     for (const [name, list] of Object.entries(lists)) {
       for (const [i, text] of list.entries()) {
         const p = parsePrefix(text);
-        if (!p.ok) return { ok: false, where: `mesh.${name}.${i}`, message: p.reason };
+        if (!p.ok) return { ok: false, where: `mesh.${name}.${i}`, message: p.error.message };
       }
     }
   }

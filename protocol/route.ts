@@ -6,3 +6,6 @@ import { prefixText } from './ip/schema.ts';
  * A refusal answers `route.malformed`.
  */
 export const Route = prefixText({ bareAddress: false, ipv4Tail: false }, 'route.malformed');
+
+/** A route to everywhere in its family: it makes the node an exit node. Routes are canonical text. */
+export const isExitRoute = (route: string): boolean => route === '0.0.0.0/0' || route === '::/0';

@@ -3,7 +3,7 @@
  * an administrator.
  */
 import type { JsonNode } from '../hujson.ts';
-import { parsePrefix } from '../ip.ts';
+import { parsePrefix } from '../../protocol/ip/prefix.ts';
 import type { AutoApprovers, Located, Selector } from '../model.ts';
 import { parseSelector } from '../selector.ts';
 import type { LoadContext } from './context.ts';
@@ -45,12 +45,12 @@ export function loadAutoApprovers(ctx: LoadContext, section: JsonNode, defs: Def
     for (const { name, key, value } of ctx.entries(routes.value, 'autoApprovers.routes')) {
       const p = parsePrefix(name);
       if (!p.ok) {
-        ctx.report('invalid-prefix', `autoApprovers.routes: ${p.reason}`, key);
+        ctx.report('invalid-prefix', `autoApprovers.routes: ${p.error.message}`, key);
         continue;
       }
       out.routes.push({
         text: name,
-        prefix: p.prefix,
+        prefix: p.value,
         at: ctx.at(key),
         approvers: approvers(ctx, value, `autoApprovers.routes["${name}"]`, defs),
       });

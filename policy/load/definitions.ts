@@ -3,7 +3,7 @@
  * references may point anywhere in the file; members are then checked against them.
  */
 import type { JsonNode } from '../hujson.ts';
-import { parsePrefix } from '../ip.ts';
+import { parsePrefix } from '../../protocol/ip/prefix.ts';
 import type { GroupDefinition, HostDefinition, TagDefinition } from '../model.ts';
 import { HOST_NAME, isGroupName, isTagName, isUser, parseSelector, type SelectorScope } from '../selector.ts';
 import type { LoadContext } from './context.ts';
@@ -56,10 +56,10 @@ export function loadDefinitionNames(ctx: LoadContext, sections: Map<string, Json
       if (!text) continue;
       const p = parsePrefix(text.value);
       if (!p.ok) {
-        ctx.report('invalid-prefix', `host "${name}": ${p.reason}`, value);
+        ctx.report('invalid-prefix', `host "${name}": ${p.error.message}`, value);
         continue;
       }
-      defs.hosts.set(name, { name, at: ctx.at(key), text: text.value, prefix: p.prefix });
+      defs.hosts.set(name, { name, at: ctx.at(key), text: text.value, prefix: p.value });
     }
   }
   return defs;

@@ -7,15 +7,9 @@
  * Two unions are compared on the grid of all box boundaries: inside one grid cell every point is
  * in the same boxes, so checking one corner per cell decides the whole space.
  */
-import {
-  ALL_V4,
-  ALL_V6,
-  formatAddress,
-  parseAddress,
-  parsePrefix,
-  prefixRange,
-  type Range,
-} from '../../../policy/ip.ts';
+import { formatAddress, parseAddress } from '../../../protocol/ip/address.ts';
+import { parsePrefix } from '../../../protocol/ip/prefix.ts';
+import { ALL_V4, ALL_V6, lineAddress, lineValue, prefixRange, type Range } from '../../../protocol/ip/range.ts';
 import type { TailscaleFilterRule } from '../../../policy/tailscale-format.ts';
 
 const DEFAULT_PROTOS = [6, 17, 1, 58];
@@ -33,21 +27,14 @@ export function addressRanges(text: string): Range[] {
   if (dash > 0 && !text.includes('/')) {
     const lo = parseAddress(text.slice(0, dash));
     const hi = parseAddress(text.slice(dash + 1));
-    if (!lo || !hi || lo.family !== hi.family || lo.value > hi.value) throw new Error(`bad address range ${text}`);
-    return [{ lo: lo.value, hi: hi.value }];
+    if (!lo.ok || !hi.ok || lo.value.family !== hi.value.family || lo.value.value > hi.value.value)
+      throw new Error(`bad address range ${text}`);
+    return [{ lo: lineValue(lo.value), hi: lineValue(hi.value) }];
   }
-  const p = parsePrefix(text);
-  if (p.ok) return [prefixRange(p.prefix)];
   // Filters may carry CIDRs with host bits set; they mean the enclosing prefix.
-  const slash = text.indexOf('/');
-  const addr = parseAddress(slash < 0 ? text : text.slice(0, slash));
-  if (!addr) throw new Error(`bad address ${text}`);
-  const max = addr.family === 4 ? 32 : 128;
-  const bits = slash < 0 ? max : Number(text.slice(slash + 1));
-  const size = 1n << BigInt(max - bits);
-  const base = addr.family === 4 ? 0n : ALL_V6.lo;
-  const lo = addr.value - ((addr.value - base) % size);
-  return [{ lo, hi: lo + size - 1n }];
+  const p = parsePrefix(text, { hostBits: 'keep' });
+  if (!p.ok) throw new Error(`bad address ${text}`);
+  return [prefixRange(p.value)];
 }
 
 function boxesByProto(rules: TailscaleFilterRule[]): Map<number, Box[]> {
@@ -103,7 +90,7 @@ export function filterDifference(actual: TailscaleFilterRule[], expected: Tailsc
           const inA = aD.some((x) => inside(p, x.ports));
           const inB = bD.some((x) => inside(p, x.ports));
           if (inA !== inB) {
-            return `${inA ? 'accepts' : 'does not accept'} ${formatAddress(s)} -> ${formatAddress(d)} port ${p} proto ${proto}, expected ${inB ? 'accept' : 'no accept'}`;
+            return `${inA ? 'accepts' : 'does not accept'} ${formatAddress(lineAddress(s))} -> ${formatAddress(lineAddress(d))} port ${p} proto ${proto}, expected ${inB ? 'accept' : 'no accept'}`;
           }
         }
       }
