@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ipToBytes } from '../../protocol/ip-bytes.ts';
+import { parseAddress } from '../../protocol/ip/address.ts';
 import {
   buildBindingRequest,
   buildBindingResponse,
@@ -54,7 +54,7 @@ describe('STUN parsing of untrusted datagrams', () => {
         const parsed = parseBindingResponse(buildBindingResponse(id, to)!);
         expect(parsed?.transactionId).toEqual(id);
         expect(parsed?.mapped.port).toBe(to.port);
-        expect(ipToBytes(parsed!.mapped.address)).toEqual(ipToBytes(to.address.replace(/^::ffff:(?=.*\.)/, '')));
+        expect(parseAddress(parsed!.mapped.address)).toEqual(parseAddress(to.address.replace(/^::ffff:(?=.*\.)/, '')));
       }),
     );
   });
