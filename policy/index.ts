@@ -12,6 +12,7 @@ export { mayOwnTag, autoApprovedRoutes } from './ownership.ts';
 export { ALLOW_ALL_POLICY } from './starter.ts';
 export { evaluate, explain, type Evaluation, type EvaluationQuery, type RuleMatch } from './evaluate.ts';
 export { diffAccess, type AccessChange, type AccessDiff } from './diff.ts';
+export { formatDiffMarkdown, type DiffMarkdownOptions } from './diff-markdown.ts';
 export { formatPolicy } from './format.ts';
 export { compileTopology, toTailscaleRule, type TailscaleFilterRule, type TailscaleView } from './tailscale-format.ts';
 export { Topology, readTopology, toTopology, topologyNodes, type TopologyRead } from './topology.ts';
