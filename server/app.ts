@@ -28,7 +28,7 @@ import { addSampledMetrics } from './observability/sampled-metrics.ts';
 import { PolicyService } from './policies/policy-service.ts';
 import { PathBroker } from './paths/path-broker.ts';
 import { Shutdown } from './shutdown.ts';
-import { openRelay } from './relay/relay-setup.ts';
+import { openRelay, type OpenRelay } from './relay/relay-setup.ts';
 import { StunResponder } from './relay/stun.ts';
 import type { UdpPort } from './relay/udp-port.ts';
 import { attachWsRelay } from './relay/ws-relay.ts';
@@ -102,25 +102,15 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     now,
     onSent: (kind, bytes) => metrics.countMapSend(kind, bytes),
   });
-  shutdown.add('map sends', () => engine.stop());
+  shutdown.add('pending map sends', () => engine.stop());
   policies.onChange((p) => engine.setPolicy(p.policy, p.record.starter));
   const users = new UserService(store, engine, now);
-  engine.load(await users.load(), await store.nodes.list());
+  const storedNodes = await store.nodes.list();
+  engine.load(await users.load(), storedNodes);
 
   // One STUN responder for both ports: a forged source gets its limit once, not once per port.
   const stun = new StunResponder(now);
-  relay?.port.start({
-    directory: {
-      nodeForKey: (k) => engine.nodeIdForWireguardKey(k),
-      wireguardKey: (id) => engine.node(id)?.record.wireguardKey,
-      visiblePeers: (id) => engine.visiblePeers(id),
-    },
-    observed: (id, endpoint) => engine.setObservedEndpoint(id, endpoint),
-    answerOther: (packet, from) => stun.answer(packet, from),
-    now,
-    logger,
-  });
-  relay?.stun?.start(stun, logger);
+  if (relay) startRelay(relay, engine, stun, now, logger);
   addSampledMetrics(metrics, {
     connected: () => engine.connectedCount,
     nodes: () => engine.nodeCount,
@@ -154,7 +144,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     authenticators: identity.authenticators,
     ephemeralGraceMs: config.nodes.ephemeralGraceSeconds * 1000,
   });
-  nodes.scheduleOfflineEphemeralRemovals(await store.nodes.list());
+  nodes.scheduleOfflineEphemeralRemovals(storedNodes);
   shutdown.add('ephemeral node removals', () => nodes.stop());
 
   const auth = new CallerAuth(store, new MachineProofVerifier(), now);
@@ -242,6 +232,28 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     stunPort: relay?.stun?.port,
     close: () => shutdown.run(),
   };
+}
+
+/** The relay and STUN ports answer from now on; the engine says who is who and who may reach whom. */
+function startRelay(
+  relay: OpenRelay,
+  engine: NetmapEngine,
+  stun: StunResponder,
+  now: () => number,
+  logger: Logger,
+): void {
+  relay.port.start({
+    directory: {
+      nodeForKey: (k) => engine.nodeIdForWireguardKey(k),
+      wireguardKey: (id) => engine.node(id)?.record.wireguardKey,
+      visiblePeers: (id) => engine.visiblePeers(id),
+    },
+    observed: (id, endpoint) => engine.setObservedEndpoint(id, endpoint),
+    answerOther: (packet, from) => stun.answer(packet, from),
+    now,
+    logger,
+  });
+  relay.stun?.start(stun, logger);
 }
 
 /** Direct paths between relayed peers, signalled on their map streams (server/paths/). */
