@@ -50,6 +50,8 @@ const PROBE_EVERY_MS = 100;
 /** Long enough for WireGuard to pick the probe up from the tunnel and send it. */
 const PROBE_LEAVES_MS = 5;
 const LATENCY_EVERY_MS = 30_000;
+/** How long after a path change its latency is measured (again). */
+const LATENCY_SETTLE_MS = 2_000;
 const SESSION_IN_USE_MS = 180_000;
 /** What a probe and its answer add to a peer's counters (with WireGuard's overhead), and then some. */
 const OWN_PROBE_BYTES = 512;
@@ -59,8 +61,8 @@ const SETTLE_MS = 60_000;
 
 export class PathManager {
   private readonly table = new PathTable();
-  /** When each peer's latency was last measured, and its counters then. */
-  private readonly measured = new Map<string, { at: number; bytes: number }>();
+  /** When each peer's latency is due to be measured next, and its counters when it last was. */
+  private readonly measured = new Map<string, { due: number; bytes: number }>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private local: readonly string[] | undefined;
@@ -147,8 +149,7 @@ export class PathManager {
         // their sessions (and the relay's work for them) alive for nothing.
         const last = this.measured.get(id);
         const used = !last || s.rxBytes + s.txBytes - last.bytes > OWN_PROBE_BYTES;
-        if (s.established && used && now - (last?.at ?? -Infinity) > LATENCY_EVERY_MS)
-          void this.measure(id, now, s.rxBytes + s.txBytes);
+        if (s.established && used && now >= (last?.due ?? -Infinity)) void this.measure(id, now, s.rxBytes + s.txBytes);
       }
       if (result.changed) this.deps.changed();
     } catch (err) {
@@ -210,7 +211,8 @@ export class PathManager {
       direct ? 'direct path found' : 'no direct path; staying on the relay',
     );
     this.deps.changed();
-    if (direct) void this.measure(peer.id, Date.now());
+    // Not at once: the peer may still be trying, answering over the relay meanwhile.
+    if (direct) setTimeout(() => void this.measure(peer.id, Date.now()), LATENCY_SETTLE_MS).unref();
   }
 
   /**
@@ -249,8 +251,8 @@ export class PathManager {
     this.checking.add(id);
     try {
       for (let i = 0; i < 2; i++) {
-        const rtt = await this.echo.ping(ip, 1_000);
-        if (rtt !== undefined) return this.table.answered(id, Date.now(), rtt);
+        // One probe proves the path alive, but is no latency (PathEcho.latency says why).
+        if ((await this.echo.ping(ip, 1_000)) !== undefined) return this.table.answered(id, Date.now());
       }
     } finally {
       this.checking.delete(id);
@@ -262,12 +264,25 @@ export class PathManager {
     this.deps.changed();
   }
 
+  /**
+   * Measures the latency of the path the peer is on. When the path changed meanwhile (the peer
+   * answered over the relay, say, while its own trial still ran: WireGuard then moves our
+   * endpoint there), the round trips mixed two paths and are thrown away; it is tried again soon.
+   */
   private async measure(id: string, now: number, bytes = 0): Promise<void> {
-    this.measured.set(id, { at: now, bytes });
+    this.measured.set(id, { due: now + LATENCY_EVERY_MS, bytes });
     const peer = this.deps.map()?.peers.get(id);
     const ip = peer && meshIp(peer);
-    const rtt = ip ? await this.echo.ping(ip, 2_000) : undefined;
-    if (rtt !== undefined) this.table.answered(id, Date.now(), rtt);
+    if (!ip) return;
+    const before = (await this.sample(peer.wireguardKey))?.endpoint;
+    const rtt = await this.echo.latency(ip);
+    const after = (await this.sample(peer.wireguardKey))?.endpoint;
+    if (rtt === undefined) return;
+    if (before !== after) {
+      this.measured.set(id, { due: Date.now() + LATENCY_SETTLE_MS, bytes });
+      return;
+    }
+    this.table.answered(id, Date.now(), rtt);
   }
 
   private async sample(key: string): Promise<PeerState | undefined> {

@@ -185,11 +185,11 @@ export class PathTable {
     e.graceUntil = now + TRIAL_GRACE_MS;
   }
 
-  /** A probe answered: the path is alive (and this is its latency). */
-  answered(id: string, now: number, latencyMs: number): void {
+  /** A probe answered: the path is alive (and, when measured, this is its latency). */
+  answered(id: string, now: number, latencyMs?: number): void {
     const e = this.entries.get(id);
     if (!e) return;
-    e.latencyMs = latencyMs;
+    if (latencyMs !== undefined) e.latencyMs = latencyMs;
     e.rxAt = Math.max(e.rxAt, now);
   }
 

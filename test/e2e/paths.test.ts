@@ -90,7 +90,12 @@ describeWith(
       expect(direct.endpoint).toMatch(new RegExp(`^${escape(nb.publicAddress)}:\\d+$`));
       await p.b.until((s) => s.peers.find((x) => x.name === p.a.label)?.path === 'direct', 'the other side direct too');
       expect(await p.b.host.pingUntil(p.ipA, 3_000), `${p.b.label} -> ${p.a.label}, directly`).toBe(true);
-      expect((await p.peerOf(p.a, p.b))?.latencyMs).toBeGreaterThan(0);
+      // Measured once the path settled (both sides direct), not in the middle of the change.
+      const measured = await p.a.until(
+        (s) => s.peers.some((x) => x.name === p.b.label && x.latencyMs !== undefined),
+        'a latency',
+      );
+      expect(measured.peers.find((x) => x.name === p.b.label)?.latencyMs).toBeGreaterThan(0);
       const ping = await p.a.cli(['ping', p.b.label, '--count', '1']);
       expect(ping.stdout).toMatch(
         new RegExp(`^pong from eb .* in [\\d.]+ ms, direct ${escape(nb.publicAddress)}:\\d+$`, 'm'),

@@ -12,6 +12,10 @@ const echo = async (address: string) => {
   open.push(e);
   return e;
 };
+const busyFor = (ms: number) => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+};
 afterEach(() => {
   for (const e of open.splice(0)) e.close();
 });
@@ -23,6 +27,18 @@ describe("path probe: a 16-byte echo between nodes' mesh addresses", () => {
     const rtt = await a.ping('127.0.0.2', 1_000);
     expect(rtt).toBeGreaterThan(0);
     expect(rtt).toBeLessThan(1_000);
+  });
+
+  it("takes a path's latency as the least of a few round trips, so a busy moment is not counted", async () => {
+    const a = await echo('127.0.0.1');
+    await echo('127.0.0.2');
+    // Both agents' event loops stall for 40 ms (a map being applied) while a probe is out.
+    const stallNextProbe = () => setImmediate(() => busyFor(40));
+    stallNextProbe();
+    expect(await a.ping('127.0.0.2', 1_000)).toBeGreaterThanOrEqual(40);
+    stallNextProbe();
+    expect(await a.latency('127.0.0.2')).toBeLessThan(20);
+    expect(await a.latency('127.0.0.9', { count: 2, timeoutMs: 100 })).toBeUndefined();
   });
 
   it('gives up after the timeout when nothing answers', async () => {
