@@ -1,8 +1,9 @@
 import type { ApiKeyView, NodeView, PreAuthKeyView, UserView } from '../../protocol/admin.ts';
 import type { ApiKeyRecord, NodeRecord, PreAuthKeyRecord, UserRecord } from '../store/records.ts';
+import { isoTime } from '../../protocol/time.ts';
 
 /** Records to their admin API form: no secrets, ISO times, user emails instead of ids. */
-const iso = (ms: number) => new Date(ms).toISOString();
+const iso = isoTime;
 const isoOpt = (ms: number | undefined) => (ms === undefined ? undefined : iso(ms));
 
 export function userView(u: UserRecord): UserView {

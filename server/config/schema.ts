@@ -50,7 +50,8 @@ export const ServerConfig = z.strictObject({
   nodes: z
     .strictObject({
       /** Seconds an ephemeral node survives after its map stream closes. */
-      ephemeralGraceSeconds: z.number().int().min(0).default(120),
+      // At most what a Node timer can wait (2^31 - 1 ms): a longer one fires at once.
+      ephemeralGraceSeconds: z.number().int().min(0).max(2_147_483).default(120),
       /** Seconds between map-stream heartbeats; a peer that misses three is dropped. */
       heartbeatSeconds: z.number().int().min(1).max(600).default(30),
       /** Key expiry for nodes of SSO users, in seconds (0: never). */
@@ -58,6 +59,8 @@ export const ServerConfig = z.strictObject({
         .number()
         .int()
         .min(0)
+        // Ten years: now + expiry must stay a time the store can hold (protocol/time.ts).
+        .max(10 * 365 * 24 * 3600)
         .default(180 * 24 * 3600),
     })
     .prefault({}),

@@ -3,6 +3,7 @@ import { parseSecret, secretMatches } from '../identity/secrets.ts';
 import type { MachineProofVerifier } from '../identity/machine-proof.ts';
 import type { ApiKeyRecord, ApiScope, NodeRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
+import { isoTime } from '../../protocol/time.ts';
 
 /** Resolves the credentials a request carries into a caller, or refuses it. */
 export class CallerAuth {
@@ -25,7 +26,7 @@ export class CallerAuth {
     }
     if (key.revokedAt !== undefined) throw unauthenticated('api_key.revoked', `API key ${key.id} was revoked`);
     if (key.expiresAt !== undefined && key.expiresAt <= now) {
-      throw unauthenticated('api_key.expired', `API key ${key.id} expired at ${new Date(key.expiresAt).toISOString()}`);
+      throw unauthenticated('api_key.expired', `API key ${key.id} expired at ${isoTime(key.expiresAt)}`);
     }
     if (!key.scopes.includes('admin') && !key.scopes.includes(scope)) {
       throw forbidden(

@@ -2,6 +2,7 @@ import { TrellisError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 import type { Authenticator } from './identity.ts';
 import { parseSecret, secretMatches } from './secrets.ts';
+import { isoTime } from '../../protocol/time.ts';
 
 /** Every refusal points at the credential in the register body. */
 const refused = (code: string, message: string) =>
@@ -24,10 +25,7 @@ export function preAuthKeyAuthenticator(
       }
       if (key.revokedAt !== undefined) throw refused('preauth_key.revoked', `pre-auth key ${key.id} was revoked`);
       if (key.expiresAt <= now()) {
-        throw refused(
-          'preauth_key.expired',
-          `pre-auth key ${key.id} expired at ${new Date(key.expiresAt).toISOString()}`,
-        );
+        throw refused('preauth_key.expired', `pre-auth key ${key.id} expired at ${isoTime(key.expiresAt)}`);
       }
       if (!key.reusable && key.usedCount > 0) {
         throw refused('preauth_key.used', `pre-auth key ${key.id} is single-use and was already used`);

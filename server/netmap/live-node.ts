@@ -1,6 +1,7 @@
 import type { Peer, SelfNode } from '../../protocol/node.ts';
 import type { PolicyNode } from '../../policy/index.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
+import { isoTime } from '../../protocol/time.ts';
 
 /**
  * A node as the map engine holds it: the stored record, who owns it, whether it is connected,
@@ -54,8 +55,8 @@ export class LiveNode {
       user: r.tags.length === 0 ? this.owner?.email : undefined,
       tags: r.tags,
       online: this.online,
-      lastSeen: r.lastSeen === undefined ? undefined : new Date(r.lastSeen).toISOString(),
-      keyExpiry: r.expiresAt === undefined ? undefined : new Date(r.expiresAt).toISOString(),
+      lastSeen: r.lastSeen === undefined ? undefined : isoTime(r.lastSeen),
+      keyExpiry: r.expiresAt === undefined ? undefined : isoTime(r.expiresAt),
     };
   }
 

@@ -14,6 +14,7 @@ import { dnsLabel, isDnsLabel } from './names.ts';
 import { checkEndpoints } from './endpoints.ts';
 import { EphemeralReaper } from './ephemeral-reaper.ts';
 import { parseRoutes } from './routes.ts';
+import { LATEST_TIME_MS, isTimeMs, isoTime } from '../../protocol/time.ts';
 
 export interface NodeServiceDeps {
   store: Store;
@@ -80,6 +81,14 @@ export class NodeService {
         machineKey: provenMachineKey,
         sourceIp: source,
       });
+      // Checked before anything is written: a time that cannot be stored must refuse the join.
+      if (identity.expiresAt !== undefined && !isTimeMs(identity.expiresAt)) {
+        throw invalid(
+          'credential.bad_expiry',
+          `the credential expires at a time that cannot be stored (after ${isoTime(LATEST_TIME_MS)} or before 1970)`,
+          'body.credential',
+        );
+      }
     } catch (err) {
       await audit?.failure({ kind: 'auth', ...attempt }, err);
       throw err;
@@ -99,7 +108,7 @@ export class NodeService {
         outcome: 'success',
         ...proven,
         nodeId: record.id,
-        message: `${existing ? 'signed in again' : 'registered'}: node ${record.name}${record.tags.length ? ` with ${record.tags.join(', ')}` : ''}${record.expiresAt ? `, key expires ${new Date(record.expiresAt).toISOString()}` : ''}`,
+        message: `${existing ? 'signed in again' : 'registered'}: node ${record.name}${record.tags.length ? ` with ${record.tags.join(', ')}` : ''}${record.expiresAt ? `, key expires ${isoTime(record.expiresAt)}` : ''}`,
       });
       return record;
     } catch (err) {

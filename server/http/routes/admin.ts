@@ -26,6 +26,7 @@ import type { PolicyService } from '../../policies/policy-service.ts';
 import type { Store } from '../../store/store.ts';
 import type { NodeRecord } from '../../store/records.ts';
 import { route, type Caller, type Route } from '../route.ts';
+import { isoTime } from '../../../protocol/time.ts';
 
 export interface AdminDeps {
   store: Store;
@@ -63,7 +64,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       text: record.text,
       author: record.author,
       starter: record.starter,
-      createdAt: new Date(record.createdAt).toISOString(),
+      createdAt: isoTime(record.createdAt),
       warning: d.policyWarning(),
     };
   };

@@ -10,6 +10,7 @@ import type { NodeService } from '../../nodes/node-service.ts';
 import type { AuditRecord } from '../../store/records.ts';
 import type { Store } from '../../store/store.ts';
 import { route, type Route } from '../route.ts';
+import { isoTime } from '../../../protocol/time.ts';
 
 export interface IdentityAdminDeps {
   audit: AuditLog;
@@ -66,5 +67,5 @@ export function identityAdminRoutes(d: IdentityAdminDeps): Route[] {
 }
 
 function auditView(r: AuditRecord) {
-  return { ...r, at: new Date(r.at).toISOString() };
+  return { ...r, at: isoTime(r.at) };
 }

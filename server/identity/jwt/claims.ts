@@ -1,8 +1,13 @@
+import { LATEST_TIME_MS, isTimeSeconds, isoTime } from '../../../protocol/time.ts';
 import { quote, refused } from './refusal.ts';
 
 /** Registered-claim checks (RFC 7519 section 4.1) shared by the workload authenticators. */
 
-/** `exp` must be present and in the future; `nbf` and `iat`, when present, not in the future. */
+/**
+ * `exp` must be present and in the future; `nbf` and `iat`, when present, not in the future.
+ * Each must be a time Trellis can store and show (protocol/time.ts): a correctly signed `exp`
+ * in the year 300000 once made registration fail after the node was written.
+ */
 export function checkTimes(
   claims: Record<string, unknown>,
   nowMs: number,
@@ -11,21 +16,18 @@ export function checkTimes(
   const now = nowMs / 1000;
   const { exp, nbf, iat } = claims;
   if (exp === undefined) throw refused('jwt.missing_exp', 'the token has no "exp" (expiry) claim; it is required');
-  if (!isNumericDate(exp)) throw refused('jwt.bad_claim', 'the token\'s "exp" claim is not a number of seconds');
+  if (!isTimeSeconds(exp)) throw badTime('exp');
   if (exp + leewaySeconds <= now) {
-    throw refused('jwt.expired', `the token expired at ${new Date(exp * 1000).toISOString()}; present a fresh one`);
+    throw refused('jwt.expired', `the token expired at ${isoTime(exp * 1000)}; present a fresh one`);
   }
   if (nbf !== undefined) {
-    if (!isNumericDate(nbf)) throw refused('jwt.bad_claim', 'the token\'s "nbf" claim is not a number of seconds');
+    if (!isTimeSeconds(nbf)) throw badTime('nbf');
     if (nbf - leewaySeconds > now) {
-      throw refused(
-        'jwt.not_yet_valid',
-        `the token is not valid before ${new Date(nbf * 1000).toISOString()} (check the clocks)`,
-      );
+      throw refused('jwt.not_yet_valid', `the token is not valid before ${isoTime(nbf * 1000)} (check the clocks)`);
     }
   }
   if (iat !== undefined) {
-    if (!isNumericDate(iat)) throw refused('jwt.bad_claim', 'the token\'s "iat" claim is not a number of seconds');
+    if (!isTimeSeconds(iat)) throw badTime('iat');
     if (iat - leewaySeconds > now)
       throw refused('jwt.not_yet_valid', 'the token was issued in the future (check the clocks)');
   }
@@ -49,6 +51,9 @@ export function checkAudience(claims: Record<string, unknown>, audience: string)
   }
 }
 
-function isNumericDate(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+function badTime(claim: string) {
+  return refused(
+    'jwt.bad_claim',
+    `the token's "${claim}" claim is not a number of seconds between 1970 and ${isoTime(LATEST_TIME_MS)}`,
+  );
 }

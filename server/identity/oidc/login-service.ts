@@ -8,6 +8,7 @@ import type { LoginSession, LoginSessions } from './login-sessions.ts';
 import { randomId, verificationCode } from './login-sessions.ts';
 import { personFromClaims } from './person.ts';
 import type { OidcProvider, OidcProviders } from './providers.ts';
+import { isoTime } from '../../../protocol/time.ts';
 
 export interface LoginServiceDeps {
   providers: OidcProviders;
@@ -52,7 +53,7 @@ export class LoginService {
       expiresAt: now + this.d.loginTimeoutMs,
       status: 'pending',
     };
-    const base = { loginId: session.id, expiresAt: new Date(session.expiresAt).toISOString() };
+    const base = { loginId: session.id, expiresAt: isoTime(session.expiresAt) };
     let answer: StartLoginResponse;
     if (session.mode === 'device') {
       const device = await this.startDevice(provider, session);

@@ -160,6 +160,11 @@ describe('Kubernetes projected service-account tokens', () => {
       'jwt.expired',
     ],
     [
+      'a correctly signed exp beyond the last storable time (it once answered 500 after writing the node)',
+      () => ({ type: 'kubernetes', token: signToken(prodKey, claims(prodIssuer, { exp: 1e13 })) }),
+      'jwt.bad_claim',
+    ],
+    [
       'a token not yet valid',
       () => ({ type: 'kubernetes', token: signToken(prodKey, claims(prodIssuer, { nbf: nowS() + 600 })) }),
       'jwt.not_yet_valid',

@@ -251,6 +251,24 @@ describe('SPIFFE JWT-SVID authentication', () => {
       });
     });
 
+    it('refuses a correctly signed token whose times lie beyond what can be stored, writing nothing', async () => {
+      // 8.64e12 s is the last second JavaScript dates can hold; 1e13 is past it, 3e11 past year 9999.
+      const beyond = [1e13, 3e11, 8.64e12, Number.MAX_SAFE_INTEGER];
+      for (const [claim, value] of beyond.flatMap((v) => [
+        ['exp', v] as const,
+        ['nbf', -v] as const,
+        ['iat', -v] as const,
+      ])) {
+        const nodesBefore = (await t.server.store.nodes.list()).length;
+        const err = await refusal({ type: 'spiffe-jwt', token: signToken(prod, claims({ [claim]: value })) });
+        expect(err, `${claim} ${value}`).toMatchObject({ status: 401, code: 'jwt.bad_claim' });
+        expect(err.message).toContain(`"${claim}"`);
+        expect((await t.server.store.nodes.list()).length).toBe(nodesBefore);
+      }
+      // And the admin node list still answers.
+      expect((await t.admin('GET', '/api/v1/nodes')).status).toBe(200);
+    });
+
     it('refuses a token larger than the body schema allows before reading it', async () => {
       const err = await refusal({ type: 'spiffe-jwt', token: 'x'.repeat(70_000) });
       expect(err).toMatchObject({ status: 400, code: 'request.invalid_field' });
