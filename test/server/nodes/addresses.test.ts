@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addressPlan, v4ToBigInt } from '../../../server/nodes/addresses.ts';
+import { parseAddress } from '../../../protocol/ip/address.ts';
+import { addressPlan } from '../../../server/nodes/addresses.ts';
 import { refusal } from '../../support/refusal.ts';
 
 describe('address plan', () => {
@@ -35,7 +36,12 @@ describe('address plan', () => {
   });
 
   it("never gives a node the agents' DNS address (100.100.100.100) or ChromeOS's 100.115.92.0/23", () => {
-    const index = (ip: string) => Number(v4ToBigInt(ip) - v4ToBigInt('100.64.0.0'));
+    const value = (ip: string) => {
+      const a = parseAddress(ip);
+      if (!a.ok) throw new Error(a.error.message);
+      return a.value.value;
+    };
+    const index = (ip: string) => Number(value(ip) - value('100.64.0.0'));
     expect(plan.addressFor(index('100.100.100.99')).ipv4).toBe('100.100.100.99');
     expect(plan.addressFor(index('100.100.100.100')).ipv4).toBe('100.100.100.101');
     // Past the first reservation every address is one further on; past the second, 513.
