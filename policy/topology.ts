@@ -3,7 +3,6 @@
  * `--topology` files and the server's GET /api/v1/policy/topology all have this one shape.
  */
 import { PolicyTopology } from '../protocol/policy-topology.ts';
-import { parsePrefix } from '../protocol/ip/prefix.ts';
 import type { NetworkOptions } from './network.ts';
 import type { PolicyNode } from './node.ts';
 
@@ -20,15 +19,6 @@ export function readTopology(json: unknown): TopologyRead {
     return { ok: false, where: issue?.path.join('.') || 'top level', message: issue?.message ?? 'invalid' };
   }
   const t = parsed.data;
-  if (t.mesh) {
-    const lists = { include: t.mesh.include, exclude: t.mesh.exclude ?? [] };
-    for (const [name, list] of Object.entries(lists)) {
-      for (const [i, text] of list.entries()) {
-        const p = parsePrefix(text);
-        if (!p.ok) return { ok: false, where: `mesh.${name}.${i}`, message: p.error.message };
-      }
-    }
-  }
   return { ok: true, nodes: topologyNodes(t), options: t.mesh ? { mesh: t.mesh } : {} };
 }
 

@@ -1,12 +1,13 @@
 import { z } from 'zod';
+import { prefixText } from './ip/schema.ts';
 
 /**
  * The network as the policy sees it: each node's identity, addresses and routes, and the mesh
  * ranges (what `*` means as a source). The server answers it at GET /api/v1/policy/topology,
  * and the same document, saved to a file, is what `trellis policy eval|diff|compile
- * --topology FILE` read. The format is described in docs/policy-topology.md.
+ * --topology FILE` read. The format is described in docs/policy-cli.md.
  */
-const Prefix = z.union([z.cidrv4(), z.cidrv6()]);
+const Prefix = prefixText({ bareAddress: false });
 
 export const TopologyNode = z.object({
   /** The owner's email; absent for tagged nodes, which have no user identity. */
