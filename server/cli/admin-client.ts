@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from './args.ts';
+import { UsageError, flags } from '../../cli-flags/index.ts';
 
 /** Talks to a running server's admin API; errors carry the server's code and message. */
 export class AdminClient {
@@ -59,12 +59,15 @@ export interface ConnectionFlags {
   'data-dir'?: string;
 }
 
-export const CONNECTION_OPTIONS = {
-  server: { type: 'string' },
-  'api-key': { type: 'string' },
-  'data-dir': { type: 'string' },
-  json: { type: 'boolean' },
-} as const;
+/** The flags every admin command takes: where the server is, and the key to it. */
+export const CONNECTION_FLAGS = flags({
+  server: { type: 'string', value: 'URL', help: 'the server (or TRELLIS_SERVER; default http://127.0.0.1:8080)' },
+  'api-key': { type: 'string', value: 'KEY', help: 'an admin API key (or TRELLIS_API_KEY, or DIR/admin-api-key)' },
+  'data-dir': { type: 'string', value: 'DIR', help: "the server's data directory, to read its admin-api-key" },
+});
+
+/** `--json` of the commands that print something. */
+export const JSON_FLAG = flags({ json: { type: 'boolean', help: 'print JSON instead of text' } });
 
 /** Server URL and API key from flags, then the environment, then the local data directory. */
 export function adminClient(flags: ConnectionFlags, env: NodeJS.ProcessEnv): AdminClient {
@@ -75,7 +78,10 @@ export function adminClient(flags: ConnectionFlags, env: NodeJS.ProcessEnv): Adm
     try {
       key = readFileSync(file, 'utf8').trim();
     } catch {
-      throw new UsageError(`no API key: pass --api-key, set TRELLIS_API_KEY, or run where ${file} exists`);
+      throw new UsageError(
+        'cli.missing_flag',
+        `no API key: pass --api-key, set TRELLIS_API_KEY, or run where ${file} exists`,
+      );
     }
   }
   return new AdminClient(server, key);

@@ -8,25 +8,42 @@
  */
 import type { PolicyView } from '../../../protocol/admin.ts';
 import type { ErrorBody } from '../../../protocol/errors.ts';
-import { parseArgs } from './args.ts';
+import { command, parseCommand, usageError } from '../../../cli-flags/index.ts';
 import { CliError, type CliIO } from './io.ts';
 import { loadPolicy } from './load.ts';
 
-const USAGE = 'usage: trellis policy apply FILE --server URL [--api-key KEY] [--base FILE | --if-version N]';
+export const APPLY = command({
+  name: 'trellis policy apply',
+  summary: 'Uploads a checked policy to a running server, never over a change made since the review.',
+  positionals: [{ name: 'FILE' }],
+  flags: {
+    server: { type: 'string', value: 'URL', help: 'the server (or TRELLIS_SERVER)' },
+    'api-key': { type: 'string', value: 'KEY', help: 'an API key with the "policy" scope (or TRELLIS_API_KEY)' },
+    base: {
+      type: 'string',
+      value: 'FILE',
+      help: 'the policy the change was reviewed against; refuse if the live one differs',
+    },
+    'if-version': { type: 'number', integer: true, min: 0, value: 'N', help: 'apply only over policy version N' },
+  },
+});
 
 export async function apply(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const args = parseArgs(argv, { values: ['server', 'api-key', 'base', 'if-version'], switches: [] });
-  const [file] = args.positional;
-  if (!file || args.positional.length > 1) throw new CliError(USAGE, 2);
-  const server = flag(args.flags.get('server')) ?? env.TRELLIS_SERVER;
-  const apiKey = flag(args.flags.get('api-key')) ?? env.TRELLIS_API_KEY;
-  if (!server) throw new CliError(`missing --server (or TRELLIS_SERVER)\n${USAGE}`, 2);
-  if (!apiKey) throw new CliError('missing --api-key (or TRELLIS_API_KEY): an API key with the "policy" scope', 2);
-  const base = flag(args.flags.get('base'));
-  const ifVersionText = flag(args.flags.get('if-version'));
-  if (base && ifVersionText) throw new CliError('give --base or --if-version, not both', 2);
-  if (ifVersionText !== undefined && !/^\d+$/.test(ifVersionText))
-    throw new CliError(`--if-version takes a policy version number, not "${ifVersionText}"`, 2);
+  const { flags, positionals } = parseCommand(argv, APPLY);
+  const file = positionals[0]!;
+  const server = flags.server ?? env.TRELLIS_SERVER;
+  const apiKey = flags['api-key'] ?? env.TRELLIS_API_KEY;
+  if (!server) throw usageError('cli.missing_flag', 'missing --server (or TRELLIS_SERVER)', APPLY.name);
+  if (!apiKey)
+    throw usageError(
+      'cli.missing_flag',
+      'missing --api-key (or TRELLIS_API_KEY): an API key with the "policy" scope',
+      APPLY.name,
+    );
+  const base = flags.base;
+  const ifVersionGiven = flags['if-version'];
+  if (base !== undefined && ifVersionGiven !== undefined)
+    throw usageError('cli.conflicting_flags', 'give --base or --if-version, not both', APPLY.name);
 
   if (!(await loadPolicy(io, file))) return 1;
   const text = await io.readFile(file);
@@ -41,7 +58,7 @@ export async function apply(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = 
       );
     }
   }
-  const ifVersion = ifVersionText === undefined ? current.version : Number(ifVersionText);
+  const ifVersion = ifVersionGiven ?? current.version;
   if (current.text === text && ifVersion === current.version) {
     io.stdout(`${file}: already active as version ${current.version}; nothing to do`);
     return 0;
@@ -82,5 +99,3 @@ async function readOrFail(io: CliIO, file: string): Promise<string> {
     throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
   }
 }
-
-const flag = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);

@@ -1,24 +1,33 @@
 /** `trellis policy diff OLD NEW --topology FILE [--json]`: access granted and revoked. */
 import { type AccessChange, diffAccess } from '../../../policy/index.ts';
-import { parseArgs, required } from './args.ts';
-import { CliError, type CliIO } from './io.ts';
+import { command, parseCommand } from '../../../cli-flags/index.ts';
+import type { CliIO } from './io.ts';
 import { loadPolicy, loadTopology } from './load.ts';
+import { POLICY_FLAGS } from './policy-flags.ts';
+
+export const DIFF = command({
+  name: 'trellis policy diff',
+  summary: 'Lists the access a policy change grants and revokes, node by node.',
+  positionals: [{ name: 'OLD' }, { name: 'NEW' }],
+  flags: {
+    topology: POLICY_FLAGS.topology,
+    json: { type: 'boolean', help: 'print the changes as JSON' },
+  },
+});
 
 function line(sign: string, c: AccessChange): string {
   return `  ${sign} ${c.src} -> ${c.dst} ${c.ports} (${c.protos})`;
 }
 
 export async function diff(argv: string[], io: CliIO): Promise<number> {
-  const args = parseArgs(argv, { values: ['topology'], switches: ['json'] });
-  const [oldFile, newFile] = args.positional;
-  if (!oldFile || !newFile || args.positional.length > 2)
-    throw new CliError('usage: trellis policy diff OLD NEW --topology FILE [--json]', 2);
+  const { flags, positionals } = parseCommand(argv, DIFF);
+  const [oldFile, newFile] = positionals as [string, string];
   const oldPolicy = await loadPolicy(io, oldFile);
   const newPolicy = await loadPolicy(io, newFile);
-  const nodes = await loadTopology(io, required(args, 'topology'));
+  const nodes = await loadTopology(io, flags.topology);
   if (!oldPolicy || !newPolicy) return 1;
   const result = diffAccess(oldPolicy, newPolicy, nodes);
-  if (args.flags.has('json')) {
+  if (flags.json) {
     io.stdout(JSON.stringify(result, null, 2));
     return 0;
   }

@@ -1,28 +1,37 @@
-import type { AuditPage } from '../../../protocol/audit.ts';
-import { CONNECTION_OPTIONS, adminClient } from '../admin-client.ts';
-import { UsageError, parseFlags } from '../args.ts';
+import { AUDIT_EVENT_KINDS, type AuditPage } from '../../../protocol/audit.ts';
+import { command, group, parseCommand, selectCommand } from '../../../cli-flags/index.ts';
+import { CONNECTION_FLAGS, JSON_FLAG, adminClient } from '../admin-client.ts';
 import type { CliIO } from '../io.ts';
 import { printList } from '../output.ts';
 
-export const AUDIT_USAGE = `audit list [--since TIME] [--until TIME] [--kind auth|login|node.register|node.expire|admin]
-             [--outcome success|failure] [--limit N] [--cursor C] [--json]`;
+export const AUDIT = group({
+  name: 'trellis-server audit',
+  summary: 'Who signed in, joined, and changed what.',
+  commands: {
+    list: command({
+      name: 'trellis-server audit list',
+      summary: 'audit events, newest first',
+      flags: {
+        ...CONNECTION_FLAGS,
+        ...JSON_FLAG,
+        since: { type: 'string', value: 'TIME', help: 'events at or after TIME (ISO 8601)' },
+        until: { type: 'string', value: 'TIME', help: 'events before TIME (ISO 8601)' },
+        kind: { type: 'string', choices: AUDIT_EVENT_KINDS, help: 'events of this kind only' },
+        outcome: { type: 'string', choices: ['success', 'failure'], help: 'events with this outcome only' },
+        limit: { type: 'number', integer: true, min: 1, max: 1000, value: 'N', help: 'at most N events (default 100)' },
+        cursor: { type: 'string', value: 'C', help: 'the next page (printed after a full page)' },
+      },
+    }),
+  },
+});
 
 export async function auditCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(argv, {
-    ...CONNECTION_OPTIONS,
-    since: { type: 'string' },
-    until: { type: 'string' },
-    kind: { type: 'string' },
-    outcome: { type: 'string' },
-    limit: { type: 'string' },
-    cursor: { type: 'string' },
-  });
+  const { rest } = selectCommand(argv, AUDIT);
+  const { flags: values } = parseCommand(rest, AUDIT.commands.list);
   const client = adminClient(values, io.env);
-  const [action] = positionals;
-  if (action !== 'list') throw new UsageError(`unknown audit action "${action ?? ''}"`);
   const query = new URLSearchParams();
   for (const k of ['since', 'until', 'kind', 'outcome', 'limit', 'cursor'] as const)
-    if (values[k] !== undefined) query.set(k, values[k]!);
+    if (values[k] !== undefined) query.set(k, String(values[k]));
   const page = await client.call<AuditPage>('GET', `/api/v1/audit${query.size ? `?${query}` : ''}`);
   if (values.json) {
     io.out(JSON.stringify(page, null, 2));

@@ -1,33 +1,102 @@
 import type { ApiKeyView, PreAuthKeyView } from '../../../protocol/admin.ts';
-import { CONNECTION_OPTIONS, adminClient } from '../admin-client.ts';
-import { UsageError, parseFlags } from '../args.ts';
+import { command, flags, group, parseCommand, selectCommand } from '../../../cli-flags/index.ts';
+import { API_SCOPES } from '../../store/records.ts';
+import { CONNECTION_FLAGS, JSON_FLAG, adminClient } from '../admin-client.ts';
 import type { CliIO } from '../io.ts';
 import { printList } from '../output.ts';
 
-export const PREAUTH_USAGE = `preauthkeys list [--json]
-  preauthkeys create (--user EMAIL | --tag TAG...) [--reusable] [--ephemeral] [--expires SECONDS] [--description TEXT]
-  preauthkeys revoke ID`;
-export const APIKEYS_USAGE = `apikeys list [--json]
-  apikeys create --scope SCOPE... [--expires SECONDS] [--description TEXT]   (scopes: read nodes users keys policy admin)
-  apikeys revoke ID`;
+const DAY = 24 * 3600;
+const description = flags({ description: { type: 'string', value: 'TEXT', help: 'what the key is for' } });
+const CREATED = flags({
+  ...CONNECTION_FLAGS,
+  ...description,
+  json: { type: 'boolean', help: 'print the key and its secret as JSON' },
+});
 
-const KEY_OPTIONS = {
-  ...CONNECTION_OPTIONS,
-  user: { type: 'string' },
-  tag: { type: 'string', multiple: true },
-  scope: { type: 'string', multiple: true },
-  reusable: { type: 'boolean' },
-  ephemeral: { type: 'boolean' },
-  expires: { type: 'string' },
-  description: { type: 'string' },
-} as const;
+export const PREAUTH = group({
+  name: 'trellis-server preauthkeys',
+  summary: 'Keys that let a machine join without a person signing in.',
+  commands: {
+    list: command({
+      name: 'trellis-server preauthkeys list',
+      summary: 'every pre-auth key',
+      flags: { ...CONNECTION_FLAGS, ...JSON_FLAG },
+    }),
+    create: command({
+      name: 'trellis-server preauthkeys create',
+      summary: 'issue a key for a user, or for tags (prints the secret once)',
+      flags: {
+        ...CREATED,
+        user: { type: 'string', value: 'EMAIL', help: 'nodes joining with it belong to this user' },
+        tag: { type: 'string', value: 'TAG', repeatable: true, help: 'nodes joining with it carry this tag (no user)' },
+        reusable: { type: 'boolean', help: 'may join more than one node' },
+        ephemeral: { type: 'boolean', help: 'its nodes are removed when they go offline' },
+        expires: {
+          type: 'number',
+          integer: true,
+          min: 60,
+          max: 365 * DAY,
+          value: 'SECONDS',
+          help: 'lifetime (default an hour)',
+        },
+      },
+    }),
+    revoke: command({
+      name: 'trellis-server preauthkeys revoke',
+      summary: 'revoke a key',
+      positionals: [{ name: 'ID' }],
+      flags: CONNECTION_FLAGS,
+    }),
+  },
+});
+
+export const APIKEYS = group({
+  name: 'trellis-server apikeys',
+  summary: 'Keys for the admin API (this CLI, scripts, CI).',
+  commands: {
+    list: command({
+      name: 'trellis-server apikeys list',
+      summary: 'every API key',
+      flags: { ...CONNECTION_FLAGS, ...JSON_FLAG },
+    }),
+    create: command({
+      name: 'trellis-server apikeys create',
+      summary: 'issue a key with the given scopes (prints the secret once)',
+      flags: {
+        ...CREATED,
+        scope: {
+          type: 'string',
+          value: 'SCOPE',
+          choices: API_SCOPES,
+          repeatable: true,
+          required: true,
+          help: `what it may do: ${API_SCOPES.join(', ')}`,
+        },
+        expires: {
+          type: 'number',
+          integer: true,
+          min: 60,
+          max: 10 * 365 * DAY,
+          value: 'SECONDS',
+          help: 'lifetime (default: never expires)',
+        },
+      },
+    }),
+    revoke: command({
+      name: 'trellis-server apikeys revoke',
+      summary: 'revoke a key',
+      positionals: [{ name: 'ID' }],
+      flags: CONNECTION_FLAGS,
+    }),
+  },
+});
 
 export async function preAuthKeysCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(argv, KEY_OPTIONS);
-  const client = adminClient(values, io.env);
-  const [action, id] = positionals;
-  switch (action) {
+  const { name, rest } = selectCommand(argv, PREAUTH);
+  switch (name) {
     case 'list': {
+      const { flags: values } = parseCommand(rest, PREAUTH.commands.list);
+      const client = adminClient(values, io.env);
       const { items } = await client.call<{ items: PreAuthKeyView[] }>('GET', '/api/v1/preauth-keys');
       printList(
         items,
@@ -46,34 +115,37 @@ export async function preAuthKeysCommand(argv: string[], io: CliIO): Promise<num
       return 0;
     }
     case 'create': {
+      const { flags: values } = parseCommand(rest, PREAUTH.commands.create);
+      const client = adminClient(values, io.env);
       const issued = await client.call<{ key: PreAuthKeyView; secret: string }>('POST', '/api/v1/preauth-keys', {
         user: values.user,
         tags: values.tag,
         reusable: values.reusable,
         ephemeral: values.ephemeral,
-        expiresInSeconds: seconds(values.expires),
+        expiresInSeconds: values.expires,
         description: values.description,
       });
       if (values.json) io.out(JSON.stringify(issued, null, 2));
       else io.out(issued.secret);
       return 0;
     }
-    case 'revoke':
-      if (!id) throw new UsageError('preauthkeys revoke needs an ID');
+    case 'revoke': {
+      const { flags: values, positionals } = parseCommand(rest, PREAUTH.commands.revoke);
+      const client = adminClient(values, io.env);
+      const id = positionals[0]!;
       await client.call('DELETE', `/api/v1/preauth-keys/${encodeURIComponent(id)}`);
       io.out(`revoked pre-auth key ${id}`);
       return 0;
-    default:
-      throw new UsageError(`unknown preauthkeys action "${action ?? ''}"`);
+    }
   }
 }
 
 export async function apiKeysCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(argv, KEY_OPTIONS);
-  const client = adminClient(values, io.env);
-  const [action, id] = positionals;
-  switch (action) {
+  const { name, rest } = selectCommand(argv, APIKEYS);
+  switch (name) {
     case 'list': {
+      const { flags: values } = parseCommand(rest, APIKEYS.commands.list);
+      const client = adminClient(values, io.env);
       const { items } = await client.call<{ items: ApiKeyView[] }>('GET', '/api/v1/api-keys');
       printList(
         items,
@@ -91,27 +163,24 @@ export async function apiKeysCommand(argv: string[], io: CliIO): Promise<number>
       return 0;
     }
     case 'create': {
+      const { flags: values } = parseCommand(rest, APIKEYS.commands.create);
+      const client = adminClient(values, io.env);
       const issued = await client.call<{ key: ApiKeyView; secret: string }>('POST', '/api/v1/api-keys', {
-        scopes: values.scope ?? [],
-        expiresInSeconds: seconds(values.expires),
+        scopes: values.scope,
+        expiresInSeconds: values.expires,
         description: values.description,
       });
       if (values.json) io.out(JSON.stringify(issued, null, 2));
       else io.out(issued.secret);
       return 0;
     }
-    case 'revoke':
-      if (!id) throw new UsageError('apikeys revoke needs an ID');
+    case 'revoke': {
+      const { flags: values, positionals } = parseCommand(rest, APIKEYS.commands.revoke);
+      const client = adminClient(values, io.env);
+      const id = positionals[0]!;
       await client.call('DELETE', `/api/v1/api-keys/${encodeURIComponent(id)}`);
       io.out(`revoked API key ${id}`);
       return 0;
-    default:
-      throw new UsageError(`unknown apikeys action "${action ?? ''}"`);
+    }
   }
-}
-
-function seconds(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new UsageError(`--expires takes a number of seconds, not "${text}"`);
-  return Number(text);
 }

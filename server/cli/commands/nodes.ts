@@ -1,22 +1,43 @@
 import type { NodeView } from '../../../protocol/admin.ts';
-import { CONNECTION_OPTIONS, adminClient } from '../admin-client.ts';
-import { UsageError, parseFlags } from '../args.ts';
+import { command, group, parseCommand, selectCommand } from '../../../cli-flags/index.ts';
+import { CONNECTION_FLAGS, JSON_FLAG, adminClient } from '../admin-client.ts';
 import type { CliIO } from '../io.ts';
 import { printList, printObject } from '../output.ts';
 
-export const NODES_USAGE = `nodes list [--json]
-  nodes get ID
-  nodes delete ID
-  nodes expire ID
-  nodes rename ID NAME
-  nodes tag ID [TAG...]            (no tags: clear them)
-  nodes approve-routes ID [CIDR...]`;
+const ID = { name: 'ID' } as const;
+const byId = (action: string, summary: string, more: ReadonlyArray<{ name: string; variadic?: boolean }> = []) =>
+  command({
+    name: `trellis-server nodes ${action}`,
+    summary,
+    positionals: [ID, ...more],
+    flags: CONNECTION_FLAGS,
+  });
+
+export const NODES = group({
+  name: 'trellis-server nodes',
+  summary: 'The machines in the mesh.',
+  commands: {
+    list: command({
+      name: 'trellis-server nodes list',
+      summary: 'every node, online or not',
+      flags: { ...CONNECTION_FLAGS, ...JSON_FLAG },
+    }),
+    get: byId('get', 'one node, as JSON'),
+    delete: byId('delete', 'remove a node; it must join again'),
+    expire: byId('expire', 'end the node key now; the node must sign in again'),
+    rename: byId('rename', "change a node's name", [{ name: 'NAME' }]),
+    tag: byId('tag', "set a node's tags (none: clear them)", [{ name: 'TAG', variadic: true }]),
+    'approve-routes': byId('approve-routes', 'approve the subnet routes a node advertises', [
+      { name: 'CIDR', variadic: true },
+    ]),
+  },
+});
 
 export async function nodesCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(argv, CONNECTION_OPTIONS);
-  const client = adminClient(values, io.env);
-  const [action, id, ...rest] = positionals;
+  const { name: action, rest: args } = selectCommand(argv, NODES);
   if (action === 'list') {
+    const { flags: values } = parseCommand(args, NODES.commands.list);
+    const client = adminClient(values, io.env);
     const { items } = await client.call<{ items: NodeView[] }>('GET', '/api/v1/nodes');
     printList(
       items,
@@ -34,7 +55,9 @@ export async function nodesCommand(argv: string[], io: CliIO): Promise<number> {
     );
     return 0;
   }
-  if (!id) throw new UsageError(`nodes ${action ?? ''} needs a node ID`);
+  const { flags: values, positionals } = parseCommand(args, NODES.commands[action]);
+  const client = adminClient(values, io.env);
+  const [id, ...rest] = positionals as [string, ...string[]];
   const path = `/api/v1/nodes/${encodeURIComponent(id)}`;
   switch (action) {
     case 'get':
@@ -48,7 +71,6 @@ export async function nodesCommand(argv: string[], io: CliIO): Promise<number> {
       printObject(await client.call('POST', `${path}/expire`, {}), io.out);
       return 0;
     case 'rename':
-      if (rest.length !== 1) throw new UsageError('nodes rename needs ID and NAME');
       printObject(await client.call('POST', `${path}/rename`, { name: rest[0] }), io.out);
       return 0;
     case 'tag':
@@ -57,7 +79,5 @@ export async function nodesCommand(argv: string[], io: CliIO): Promise<number> {
     case 'approve-routes':
       printObject(await client.call('POST', `${path}/routes`, { routes: rest }), io.out);
       return 0;
-    default:
-      throw new UsageError(`unknown nodes action "${action ?? ''}"`);
   }
 }

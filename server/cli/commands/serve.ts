@@ -1,16 +1,63 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startServer } from '../../app.ts';
-import { loadConfig } from '../../config/load.ts';
-import { UsageError } from '../args.ts';
+import { command, parseCommand, type FlagSpecs } from '../../../cli-flags/index.ts';
+import { CONFIG_KEYS, loadConfig } from '../../config/load.ts';
 import type { CliIO } from '../io.ts';
 
-export const SERVE_USAGE = `serve [--config FILE] [--<key> VALUE]...   e.g. --listen.port 8080 --data-dir /var/lib/trellis
-        (every config key works as a flag and as TRELLIS_<KEY> in the environment)`;
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+
+/**
+ * Every config key is a flag: `--listen.port`, also spelt `--listen-port`; a top-level key goes
+ * by its kebab-case name (`--data-dir`). The config loader checks the values, naming the flag.
+ */
+const CONFIG_FLAGS: FlagSpecs = Object.fromEntries(
+  CONFIG_KEYS.map((key) => {
+    const parts = key.split('.');
+    const dashed = parts.map(kebab).join('-');
+    const name = parts.length === 1 ? dashed : key;
+    const env = `TRELLIS_${parts.map(snake).join('_')}`;
+    return [
+      name,
+      { type: 'string', hidden: true, aliases: [key, dashed].filter((a) => a !== name), help: `or ${env}` },
+    ];
+  }),
+);
+
+/** The config flags for `--help`, a few to a line. */
+function configFlagList(): string {
+  const lines: string[] = [];
+  for (const name of Object.keys(CONFIG_FLAGS)) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + name.length + 4 <= 96) lines[lines.length - 1] = `${last}  --${name}`;
+    else lines.push(`  --${name}`);
+  }
+  return lines.join('\n');
+}
+
+export const SERVE = command({
+  name: 'trellis-server serve',
+  summary:
+    'Runs the coordination server until SIGINT/SIGTERM. Config comes from the file, then the\n' +
+    'environment, then flags; later sources win. On first start it issues the admin key.',
+  flags: {
+    ...CONFIG_FLAGS,
+    config: { type: 'string', value: 'FILE', help: 'a YAML config file (or TRELLIS_CONFIG)' },
+  },
+  notes: [
+    'Every config key is a flag too (--listen.port 8080, or --listen-port), and TRELLIS_<KEY> in the',
+    'environment (TRELLIS_LISTEN_PORT):',
+    configFlagList(),
+    'e.g. trellis-server serve --listen.host 0.0.0.0 --public-url http://203.0.113.7:8080',
+  ].join('\n'),
+});
 
 /** Runs the server until SIGINT/SIGTERM. On first start, issues the bootstrap admin key. */
 export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
-  const { file, flags } = splitFlags(argv);
+  const { flags: values } = parseCommand(argv, SERVE);
+  const { config: file, ...given } = values;
+  const flags = Object.fromEntries(Object.entries(given).filter((e): e is [string, string] => e[1] !== undefined));
   const config = loadConfig({ file: file ?? io.env.TRELLIS_CONFIG, env: io.env, flags });
   const server = await startServer(config);
   await bootstrap(server, config.dataDir, io);
@@ -46,20 +93,4 @@ async function bootstrap(server: Awaited<ReturnType<typeof startServer>>, dataDi
       '',
     ].join('\n'),
   );
-}
-
-function splitFlags(argv: string[]): { file?: string; flags: Record<string, string> } {
-  const flags: Record<string, string> = {};
-  let file: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    if (name === 'config') file = value;
-    else flags[name] = value;
-  }
-  return { file, flags };
 }

@@ -1,24 +1,49 @@
 import type { UserView } from '../../../protocol/admin.ts';
-import { CONNECTION_OPTIONS, adminClient } from '../admin-client.ts';
-import { UsageError, parseFlags } from '../args.ts';
+import { command, group, parseCommand, selectCommand } from '../../../cli-flags/index.ts';
+import { CONNECTION_FLAGS, JSON_FLAG, adminClient } from '../admin-client.ts';
 import type { CliIO } from '../io.ts';
 import { printList, printObject } from '../output.ts';
 
-export const USERS_USAGE = `users list [--json]
-  users create EMAIL [--name NAME] [--group G]...
-  users delete ID
-  users expire-nodes ID             (every node of the user must sign in again)`;
+export const USERS = group({
+  name: 'trellis-server users',
+  summary: 'The people who sign in, and their groups.',
+  commands: {
+    list: command({
+      name: 'trellis-server users list',
+      summary: 'every user',
+      flags: { ...CONNECTION_FLAGS, ...JSON_FLAG },
+    }),
+    create: command({
+      name: 'trellis-server users create',
+      summary: 'add a user (before they first sign in)',
+      positionals: [{ name: 'EMAIL' }],
+      flags: {
+        ...CONNECTION_FLAGS,
+        name: { type: 'string', value: 'NAME', help: 'the display name' },
+        group: { type: 'string', value: 'G', repeatable: true, help: 'a group the user belongs to' },
+      },
+    }),
+    delete: command({
+      name: 'trellis-server users delete',
+      summary: 'remove a user',
+      positionals: [{ name: 'ID' }],
+      flags: CONNECTION_FLAGS,
+    }),
+    'expire-nodes': command({
+      name: 'trellis-server users expire-nodes',
+      summary: 'every node of the user must sign in again',
+      positionals: [{ name: 'ID' }],
+      flags: CONNECTION_FLAGS,
+    }),
+  },
+});
 
 export async function usersCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(argv, {
-    ...CONNECTION_OPTIONS,
-    name: { type: 'string' },
-    group: { type: 'string', multiple: true },
-  });
-  const client = adminClient(values, io.env);
-  const [action, arg] = positionals;
-  switch (action) {
+  const { name, rest } = selectCommand(argv, USERS);
+  switch (name) {
     case 'list': {
+      const { flags: values } = parseCommand(rest, USERS.commands.list);
+      const client = adminClient(values, io.env);
       const { items } = await client.call<{ items: UserView[] }>('GET', '/api/v1/users');
       printList(
         items,
@@ -34,25 +59,31 @@ export async function usersCommand(argv: string[], io: CliIO): Promise<number> {
       return 0;
     }
     case 'create': {
-      if (!arg) throw new UsageError('users create needs an EMAIL');
+      const { flags: values, positionals } = parseCommand(rest, USERS.commands.create);
+      const client = adminClient(values, io.env);
+      const arg = positionals[0]!;
       printObject(
         await client.call('POST', '/api/v1/users', {
           email: arg,
           displayName: values.name,
-          groups: values.group ?? [],
+          groups: values.group,
         }),
         io.out,
       );
       return 0;
     }
     case 'delete': {
-      if (!arg) throw new UsageError('users delete needs an ID');
+      const { flags: values, positionals } = parseCommand(rest, USERS.commands.delete);
+      const client = adminClient(values, io.env);
+      const arg = positionals[0]!;
       await client.call('DELETE', `/api/v1/users/${encodeURIComponent(arg)}`);
       io.out(`deleted user ${arg}`);
       return 0;
     }
     case 'expire-nodes': {
-      if (!arg) throw new UsageError('users expire-nodes needs an ID');
+      const { flags: values, positionals } = parseCommand(rest, USERS.commands['expire-nodes']);
+      const client = adminClient(values, io.env);
+      const arg = positionals[0]!;
       const { items } = await client.call<{ items: Array<{ name: string }> }>(
         'POST',
         `/api/v1/users/${encodeURIComponent(arg)}/expire-nodes`,
@@ -63,7 +94,5 @@ export async function usersCommand(argv: string[], io: CliIO): Promise<number> {
       );
       return 0;
     }
-    default:
-      throw new UsageError(`unknown users action "${action ?? ''}"`);
   }
 }

@@ -238,32 +238,51 @@ describe('trellis-server admin CLI', () => {
     });
   });
 
-  describe('usage errors exit 2 with the usage', () => {
-    const cases: Array<[string, string[], RegExp]> = [
-      ['no command', [], /usage: trellis-server/],
-      ['an unknown command', ['frobnicate'], /unknown command "frobnicate"/],
-      ['an unknown action', ['users', 'frobnicate'], /unknown users action "frobnicate"/],
-      ['an unknown flag', ['users', 'list', '--bogus'], /bogus/],
-      ['a missing argument', ['users', 'create'], /needs an EMAIL/],
-      ['a missing node name', ['nodes', 'rename', 'n-1'], /needs ID and NAME/],
-      ['a missing node id', ['nodes', 'delete'], /needs a node ID/],
-      ['a bad --expires', ['preauthkeys', 'create', '--user', 'cli@example.com', '--expires', 'soon'], /--expires/],
-      ['a bad --if-version', ['policy', 'set', '/dev/null', '--if-version', 'latest'], /--if-version/],
-      ['no policy file', ['policy', 'set'], /policy FILE/],
+  describe('usage errors exit 2 with one line that says what is wrong and where the usage is', () => {
+    const cases: Array<[string, string[], string]> = [
+      ['an unknown command', ['frobnicate'], 'unknown command "frobnicate" for `trellis-server`'],
+      ['an unknown action', ['users', 'frobnicate'], 'unknown command "frobnicate" for `trellis-server users`'],
+      ['an unknown flag', ['users', 'list', '--bogus'], 'unknown flag --bogus for `trellis-server users list`'],
+      ['an unknown flag of serve', ['serve', '--foo'], 'unknown flag --foo for `trellis-server serve`'],
+      ['a flag before the command', ['--bogus', 'serve'], 'unknown flag --bogus for `trellis-server`'],
+      ['a missing argument', ['users', 'create'], 'missing EMAIL for `trellis-server users create`'],
+      ['a missing node name', ['nodes', 'rename', 'n-1'], 'missing NAME for `trellis-server nodes rename`'],
+      ['a missing node id', ['nodes', 'delete'], 'missing ID for `trellis-server nodes delete`'],
+      ['a surplus argument', ['nodes', 'get', 'n-1', 'n-2'], 'unexpected argument "n-2"'],
+      ['a flag given twice', ['users', 'create', 'a@example.com', '--name', 'A', '--name', 'B'], '--name given twice'],
       [
-        'an unreadable policy file',
-        ['policy', 'check', '/nonexistent/policy.hujson'],
-        /cannot read \/nonexistent\/policy\.hujson/,
+        'a bad --expires',
+        ['preauthkeys', 'create', '--user', 'cli@example.com', '--expires', 'soon'],
+        '--expires: "soon" must be a whole number from 60 to 31536000',
       ],
+      ['an unknown scope', ['apikeys', 'create', '--scope', 'root'], '--scope: "root" must be one of read, nodes'],
+      ['no scope', ['apikeys', 'create'], 'missing --scope'],
+      ['a bad --if-version', ['policy', 'set', '/dev/null', '--if-version', 'latest'], '--if-version: "latest"'],
+      ['a bad --limit', ['audit', 'list', '--limit', '0'], '--limit: "0" must be a whole number from 1 to 1000'],
+      ['no policy file', ['policy', 'set'], 'missing FILE for `trellis-server policy set`'],
     ];
     for (const [what, args, message] of cases) {
       it(what, async () => {
         const r = await cli(args);
         expect(r.code, r.err).toBe(2);
-        expect(r.err + r.out).toMatch(message);
-        expect(r.err + r.out).toContain('usage: trellis-server');
+        expect(r.out).toBe('');
+        expect(r.err).toContain(message);
+        expect(r.err).toMatch(/; see `trellis-server[a-z -]*--help`$/);
+        expect(r.err.split('\n')).toHaveLength(1);
       });
     }
+
+    it('an unreadable policy file', async () => {
+      const r = await cli(['policy', 'check', '/nonexistent/policy.hujson']);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/cannot read \/nonexistent\/policy\.hujson/);
+    });
+
+    it('no command at all: the usage, on stderr', async () => {
+      const r = await cli([]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/^usage: trellis-server COMMAND/);
+    });
 
     it('no API key anywhere', async () => {
       const r = await cli(['users', 'list', '--data-dir', join(dir, 'nowhere')], { TRELLIS_SERVER: ts.url });
@@ -275,6 +294,35 @@ describe('trellis-server admin CLI', () => {
       const r = await cli(['help']);
       expect(r.code).toBe(0);
       expect(r.out).toContain('usage: trellis-server');
+    });
+  });
+
+  describe('--help', () => {
+    // Each prints that command's own usage on stdout, with nothing else run.
+    const cases: Array<[string[], RegExp]> = [
+      [['--help'], /^usage: trellis-server COMMAND \.\.\.\n(.|\n)* {2}serve \[options\] +Runs the coordination server/],
+      [['serve', '--help'], /^usage: trellis-server serve \[options\]\n(.|\n)*--config FILE(.|\n)*--listen\.port/],
+      [['serve', '--listen.port', '1', '-h'], /^usage: trellis-server serve /],
+      [['users', '--help'], /^usage: trellis-server users COMMAND \.\.\.\n(.|\n)* {2}create EMAIL \[options\]/],
+      [['users', 'create', '--help'], /^usage: trellis-server users create EMAIL \[options\]\n(.|\n)*--group G \.\.\./],
+      [['nodes', 'tag', '-h'], /^usage: trellis-server nodes tag ID \[TAG\.\.\.\] \[options\]/],
+      [['preauthkeys', 'create', '--help'], /--expires SECONDS/],
+      [['apikeys', 'create', '--help'], /^usage: trellis-server apikeys create --scope SCOPE \[options\]/],
+      [['policy', 'set', '--help'], /--if-version N/],
+      [['audit', 'list', '--bogus', '--help'], /--kind auth\|login\|node\.register\|node\.expire\|admin/],
+    ];
+    for (const [args, usage] of cases) {
+      it(args.join(' '), async () => {
+        const r = await cli(args, {});
+        expect(r.code, r.err).toBe(0);
+        expect(r.err).toBe('');
+        expect(r.out).toMatch(usage);
+      });
+    }
+
+    it('of one command does not print the others', async () => {
+      const r = await cli(['serve', '--help'], {});
+      expect(r.out).not.toContain('preauthkeys');
     });
   });
 

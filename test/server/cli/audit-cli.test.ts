@@ -65,13 +65,13 @@ describe('trellis-server audit and users expire-nodes', () => {
     expect(future.items).toEqual([]);
   });
 
-  it('prints a table, and refuses a bad filter with the field named', async () => {
+  it('prints a table, and refuses a bad filter with the flag and the choices named', async () => {
     const table = await cli(['audit', 'list', '--kind', 'node.register']);
     expect(table.out.split('\n')[0]).toMatch(/^TIME\s+KIND\s+OUTCOME\s+WHO/);
     expect(table.out).toContain('audit@example.com');
     const bad = await cli(['audit', 'list', '--kind', 'everything']);
-    expect(bad.code).toBe(1);
-    expect(bad.err).toContain('query.kind');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--kind: "everything" must be one of auth, login, node.register, node.expire, admin');
   });
 
   it('expires every node of a user, each audited', async () => {
