@@ -144,6 +144,7 @@ export class MapApplier {
       ...(state.relay && { relay: state.relay }),
       ...(meshRanges && { meshRanges }),
       ...(state.dns && { dns: state.dns }),
+      ...(state.policyWarning !== undefined && { policyWarning: state.policyWarning }),
       fromServer: true,
     });
   }

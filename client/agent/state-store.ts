@@ -46,6 +46,11 @@ export const SavedMap = z.object({
   meshRanges: z.array(z.string()).optional(),
   /** The mesh's DNS domain, so a restarted agent answers for the names at once. */
   dns: DnsConfig.optional(),
+  /**
+   * The server's warning as of this map (its starter policy). A resumed stream sends only what
+   * changed since, so a restarted agent that dropped it would never show it again.
+   */
+  policyWarning: z.string().optional(),
 });
 export type SavedMap = z.infer<typeof SavedMap>;
 

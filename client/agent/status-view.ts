@@ -82,6 +82,9 @@ export function statusView(i: StatusInputs): StatusResponse {
         ipv6: s.ipv6,
         tags: s.tags,
         ...(s.user !== undefined && { user: s.user }),
+        ...(s.advertisedRoutes.length > 0 && {
+          routes: s.advertisedRoutes.map((prefix) => ({ prefix, approved: s.approvedRoutes.includes(prefix) })),
+        }),
       },
     }),
     ...(i.policyWarning && { policyWarning: i.policyWarning }),

@@ -1,5 +1,6 @@
 import type { StatusResponse } from '../agent/local-api/messages.ts';
 import { parseFlags } from './local/flags.ts';
+import { routesLine } from './local/routes-line.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 
 const USAGE = `usage: trellis status [--json] [--socket PATH | --state-dir DIR]
@@ -27,6 +28,8 @@ export function formatStatus(s: StatusResponse, now: Date): string {
     lines.push(
       `self:   ${s.self.name}  ${s.self.ipv4}  ${s.self.ipv6}  ${s.self.user ?? s.self.tags.join(',')}  ${s.interface}:${s.listenPort}`,
     );
+  const routes = s.self && routesLine(s.self);
+  if (routes) lines.push(routes);
   if (s.relayTransport)
     lines.push(
       `relay:  ${s.relayTransport === 'websocket' ? 'over a WebSocket to the server (UDP to it is blocked)' : 'UDP'}`,

@@ -1,6 +1,7 @@
 import type { StatusResponse, UpRequest } from '../agent/local-api/messages.ts';
 import { CREDENTIAL_PROVIDERS, credentialFrom } from './local/credentials.ts';
 import { cidrList, CliError, hostname, parseFlags, seconds, serverUrl, tagList } from './local/flags.ts';
+import { routesLine } from './local/routes-line.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 import { signInThroughAgent } from './local/sign-in.ts';
 import { WORKLOAD_FLAGS, WORKLOAD_USAGE, workloadFrom } from './local/workload-flags.ts';
@@ -82,13 +83,17 @@ export async function upCommand(argv: string[]): Promise<number> {
   return status.state === 'running' ? 0 : 1;
 }
 
+/** What `up` prints: one fact a line, every warning on a line of its own. */
 export function describeUp(s: StatusResponse): string {
   if (s.state !== 'running')
     return `not up yet (${s.state})${s.lastError ? `: ${s.lastError}` : ''}; see trellis status`;
   const self = s.self!;
+  const routes = routesLine(self);
   return [
     `up: ${self.name} is ${self.ipv4} and ${self.ipv6} on ${s.serverUrl}`,
-    `${s.peers.length} peer${s.peers.length === 1 ? '' : 's'}${s.policyWarning ? `\nwarning: ${s.policyWarning}` : ''}`,
+    `${s.peers.length} peer${s.peers.length === 1 ? '' : 's'}`,
+    ...(routes ? [routes] : []),
+    ...(s.policyWarning ? [`warning: ${s.policyWarning}`] : []),
     ...(self.user
       ? [
           `signed in as ${self.user}${s.keyExpiry ? `; the key expires ${s.keyExpiry} (renew with trellis up --login)` : ''}`,

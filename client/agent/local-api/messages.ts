@@ -91,6 +91,12 @@ export const SelfStatus = z.object({
   ipv6: z.string(),
   user: z.string().optional(),
   tags: z.array(z.string()),
+  /**
+   * The subnet routes this node advertises. An approved one is routed to this node by its peers;
+   * the others wait for an administrator (`trellis-server nodes approve-routes`) or for the
+   * policy's autoApprovers, and carry nothing until then.
+   */
+  routes: z.array(z.object({ prefix: z.string(), approved: z.boolean() })).optional(),
 });
 
 export const StatusResponse = z.object({

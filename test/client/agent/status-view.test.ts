@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { statusView } from '../../../client/agent/status-view.ts';
 import { formatStatus } from '../../../client/cli/status.ts';
+import { describeUp } from '../../../client/cli/up.ts';
 import { generateKeyPair } from '../../../client/wireguard/keys.ts';
 import type { Peer, SelfNode } from '../../../protocol/node.ts';
 
@@ -156,5 +157,46 @@ describe('status: the map joined with what WireGuard reports', () => {
       'dns:    <name>.mesh.example.internal at 100.100.100.100; no systemd-resolved here: send mesh.example.internal to 100.100.100.100 in your resolver',
     );
     expect(statusView({ ...base, peers: [] })).not.toHaveProperty('dns');
+  });
+
+  it('tells approved routes from those awaiting approval, with the command that approves them', () => {
+    const router = { ...self, advertisedRoutes: ['10.1.0.0/24', '10.2.0.0/24'], approvedRoutes: ['10.1.0.0/24'] };
+    const view = statusView({ ...base, self: router, peers: [] });
+    expect(view.self?.routes).toEqual([
+      { prefix: '10.1.0.0/24', approved: true },
+      { prefix: '10.2.0.0/24', approved: false },
+    ]);
+    const line =
+      'routes: 10.1.0.0/24 approved, 10.2.0.0/24 awaiting approval (an administrator approves with: trellis-server nodes approve-routes n-me 10.1.0.0/24 10.2.0.0/24)';
+    expect(formatStatus(view, new Date()).split('\n')[2]).toBe(line);
+    expect(describeUp(view).split('\n')).toContain(line);
+    const approved = statusView({ ...base, self: { ...router, approvedRoutes: router.advertisedRoutes }, peers: [] });
+    expect(formatStatus(approved, new Date()).split('\n')[2]).toBe(
+      'routes: 10.1.0.0/24 approved, 10.2.0.0/24 approved',
+    );
+    expect(statusView({ ...base, peers: [] }).self).not.toHaveProperty('routes');
+  });
+
+  it('puts the policy warning on a line of its own, with or without peers', () => {
+    const policyWarning = 'this server runs the allow-all starter policy';
+    const view = statusView({ ...base, peers: [], policyWarning });
+    expect(formatStatus(view, new Date())).toBe(
+      [
+        'state:  running (connected) https://t.example.com',
+        'self:   me  100.64.0.1  fd7a:115c:a1e0::1  me@example.com  trellis0:41641',
+        `warning: ${policyWarning}`,
+        'no peers',
+        '',
+      ].join('\n'),
+    );
+    expect(describeUp(view)).toBe(
+      [
+        'up: me is 100.64.0.1 and fd7a:115c:a1e0::1 on https://t.example.com',
+        '0 peers',
+        `warning: ${policyWarning}`,
+        'signed in as me@example.com',
+      ].join('\n'),
+    );
+    expect(formatStatus(statusView({ ...base, peers: [] }), new Date())).not.toContain('warning');
   });
 });
