@@ -1,5 +1,7 @@
 import { networkInterfaces } from 'node:os';
-import { parsePrefix, lastAddress, type Prefix } from '../netconf/prefix.ts';
+import { parseAddress } from '../../protocol/ip/address.ts';
+import { parsePrefix, prefixContains, type Prefix } from '../../protocol/ip/prefix.ts';
+import { prefixOrThrow } from '../netconf/prefix.ts';
 import type { CandidateContext } from '../paths/candidates.ts';
 
 /**
@@ -13,7 +15,7 @@ export function localEndpoints(
   meshRanges: readonly string[],
   max = 16,
 ): string[] {
-  const ranges = meshRanges.map((r) => parsePrefix(r));
+  const ranges = meshRanges.map((r) => prefixOrThrow(r));
   const v4: string[] = [];
   const v6: string[] = [];
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
@@ -37,7 +39,7 @@ const HOST_ONLY = /^(docker\d*|br-[0-9a-f]{12}|veth|virbr|cni|flannel|cali|ciliu
 
 /** This machine's own links (address with prefix length), the mesh interface and loopback left out. */
 export function localSubnets(meshIface: string, meshRanges: readonly string[]): string[] {
-  const ranges = meshRanges.map((r) => parsePrefix(r));
+  const ranges = meshRanges.map((r) => prefixOrThrow(r));
   const out: string[] = [];
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
     if (name === meshIface || HOST_ONLY.test(name)) continue;
@@ -64,31 +66,19 @@ export function candidateContext(
 /** A test for "this `ip:port` / `[ipv6]:port` endpoint is on one of these links". */
 export function onLinkMatcher(subnets: readonly string[]): (endpoint: string) => boolean {
   const links = subnets.flatMap((s) => {
-    try {
-      return [parsePrefix(s, { loose: true })];
-    } catch {
-      return [];
-    }
+    const p = parsePrefix(s, { hostBits: 'keep' });
+    return p.ok ? [p.value] : [];
   });
   return (endpoint) => {
     const ip = endpoint.startsWith('[')
       ? endpoint.slice(1, endpoint.indexOf(']'))
       : endpoint.slice(0, endpoint.lastIndexOf(':'));
-    let host: Prefix;
-    try {
-      host = parsePrefix(ip);
-    } catch {
-      return false;
-    }
-    return links.some((l) => {
-      if (l.family !== host.family) return false;
-      const shift = BigInt((l.family === 4 ? 32 : 128) - l.bits);
-      return host.address >> shift === l.address >> shift;
-    });
+    const host = parseAddress(ip);
+    return host.ok && links.some((l) => prefixContains(l, host.value));
   };
 }
 
 function inside(ranges: readonly Prefix[], ip: string): boolean {
-  const host = parsePrefix(ip);
-  return ranges.some((r) => r.family === host.family && host.address >= r.address && host.address <= lastAddress(r));
+  const host = parseAddress(ip);
+  return host.ok && ranges.some((r) => prefixContains(r, host.value));
 }

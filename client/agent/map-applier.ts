@@ -152,7 +152,7 @@ export class MapApplier {
   /** The map's mesh ranges if every one is a prefix; otherwise none (the agent's own stay in force). */
   private checkedRanges(ranges: readonly string[] | undefined): string[] | undefined {
     if (!ranges) return undefined;
-    const bad = ranges.find((r) => !r.includes('/') || !isPrefix(r));
+    const bad = ranges.find((r) => !isPrefix(r, { bareAddress: false }));
     if (bad === undefined) return [...ranges];
     this.deps.log.warn(
       { range: bad },

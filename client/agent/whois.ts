@@ -1,5 +1,5 @@
 import type { Peer, SelfNode } from '../../protocol/node.ts';
-import { lastAddress, parsePrefix, PrefixError, type Prefix } from '../netconf/prefix.ts';
+import { parsePrefix, prefixContains, isHostPrefix, type Prefix } from '../../protocol/ip/prefix.ts';
 import { AgentError } from './errors.ts';
 import type { WhoisResponse } from './local-api/messages.ts';
 
@@ -8,15 +8,11 @@ import type { WhoisResponse } from './local-api/messages.ts';
  * (approved subnet routes) hold it most specifically — the one WireGuard would send it to.
  */
 export function whois(ip: string, self: SelfNode | undefined, peers: Iterable<Peer>): WhoisResponse {
-  let host: Prefix;
-  try {
-    host = parsePrefix(ip);
-  } catch (err) {
-    if (err instanceof PrefixError) throw new AgentError('agent.bad_request', `"${ip}" is not an IP address`);
-    throw err;
-  }
-  if (host.bits !== (host.family === 4 ? 32 : 128))
+  const parsed = parsePrefix(ip);
+  if (!parsed.ok) throw new AgentError('agent.bad_request', `"${ip}" is not an IP address`);
+  if (!isHostPrefix(parsed.value))
     throw new AgentError('agent.bad_request', `"${ip}" is a prefix; give one IP address`);
+  const host = { family: parsed.value.family, value: parsed.value.address };
   const nodes: Array<{ node: Peer; self: boolean }> = [
     ...(self ? [{ node: self as Peer, self: true }] : []),
     ...[...peers].map((node) => ({ node, self: false })),
@@ -25,7 +21,7 @@ export function whois(ip: string, self: SelfNode | undefined, peers: Iterable<Pe
   for (const { node, self: isSelf } of nodes) {
     for (const text of [...node.addresses, ...node.allowedIPs]) {
       const p = safePrefix(text);
-      if (!p || p.family !== host.family || host.address < p.address || host.address > lastAddress(p)) continue;
+      if (!p || !prefixContains(p, host)) continue;
       if (!best || p.bits > best.bits) best = { node, self: isSelf, matched: text, bits: p.bits };
     }
   }
@@ -46,9 +42,6 @@ export function whois(ip: string, self: SelfNode | undefined, peers: Iterable<Pe
 }
 
 function safePrefix(text: string): Prefix | undefined {
-  try {
-    return parsePrefix(text, { loose: true });
-  } catch {
-    return undefined;
-  }
+  const p = parsePrefix(text, { hostBits: 'keep' });
+  return p.ok ? p.value : undefined;
 }

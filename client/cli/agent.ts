@@ -70,7 +70,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const server = v('server') ?? process.env.TRELLIS_SERVER;
   const meshRanges = (v('mesh-ranges') ?? DEFAULT_MESH_RANGES.join(',')).split(',').map((s) => s.trim());
   for (const r of meshRanges)
-    if (!r.includes('/') || !isPrefix(r))
+    if (!isPrefix(r, { bareAddress: false }))
       throw new CliError(`--mesh-ranges: "${r}" is not a CIDR prefix with host bits clear`, 2);
   const level = oneOf('log-level', v('log-level') ?? 'info', ['error', 'warn', 'info', 'debug'] as const);
   const prefer = oneOf('wireguard', v('wireguard') ?? 'auto', ['auto', 'wireguard-go'] as const);

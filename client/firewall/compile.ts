@@ -1,15 +1,11 @@
 import { isIP } from 'node:net';
 import type { FilterRule } from '../../protocol/filter.ts';
-import { parsePrefix, PrefixError, type Prefix } from '../netconf/prefix.ts';
+import type { Family } from '../../protocol/ip/address.ts';
+import { parsePrefix, type Prefix } from '../../protocol/ip/prefix.ts';
+import { mergeRanges } from '../../protocol/ip/range-set.ts';
+import { prefixRange, type Range } from '../../protocol/ip/range.ts';
 import { FirewallError } from './errors.ts';
-import {
-  coversFamily,
-  formatAddressInterval,
-  formatPortInterval,
-  mergeIntervals,
-  prefixInterval,
-  type Interval,
-} from './intervals.ts';
+import { coversFamily, formatAddressRange, formatPortRange } from './intervals.ts';
 import { nftQuote } from './nft.ts';
 
 /**
@@ -50,13 +46,12 @@ const PORTED = new Set([6, 17, 132]);
 const ICMP4 = 1;
 const ICMP6 = 58;
 
-type Family = 4 | 6;
-type Addresses = 'any' | Interval[]; // merged intervals of one family
+type Addresses = 'any' | Range[]; // merged ranges of one family
 
 interface Destination {
   family: Family | 'any';
-  address: Interval | 'any';
-  ports: Interval[];
+  address: Range | 'any';
+  ports: Range[];
 }
 
 export function compileFilter(rules: readonly FilterRule[], options: CompileOptions): string {
@@ -133,14 +128,14 @@ function compileRule(rule: FilterRule, where: string, sets: SetRegistry): string
     for (const dst of destinations) {
       if (dst.family !== 'any' && dst.family !== family) continue;
       const dstMatch =
-        dst.address === 'any' ? undefined : `${ipKeyword(family)} daddr ${formatAddressInterval(family, dst.address)}`;
+        dst.address === 'any' ? undefined : `${ipKeyword(family)} daddr ${formatAddressRange(dst.address)}`;
       // Without any address match the statement would apply to both families.
       const base = [srcMatch ?? (dstMatch ? undefined : `meta nfproto ipv${family}`), dstMatch]
         .filter(Boolean)
         .join(' ');
       if (ported.length > 0) {
-        const allPorts = dst.ports.length === 1 && dst.ports[0]![0] === 0n && dst.ports[0]![1] === 65535n; // no port match needed
-        const portMatch = allPorts ? '' : ` th dport ${setOrSingle(dst.ports.map(formatPortInterval))}`;
+        const allPorts = dst.ports.length === 1 && dst.ports[0]!.lo === 0n && dst.ports[0]!.hi === 65535n; // no port match needed
+        const portMatch = allPorts ? '' : ` th dport ${setOrSingle(dst.ports.map(formatPortRange))}`;
         out.push(`${base} meta l4proto ${setOrSingle(ported.map(String))}${portMatch}`);
       }
       if (portless.length > 0) out.push(`${base} meta l4proto ${setOrSingle(portless.map(String))}`);
@@ -151,12 +146,12 @@ function compileRule(rule: FilterRule, where: string, sets: SetRegistry): string
 
 function parseSources(srcIPs: readonly string[], where: string): Record<Family, Addresses> {
   if (srcIPs.includes('*')) return { 4: 'any', 6: 'any' };
-  const by: Record<Family, Interval[]> = { 4: [], 6: [] };
+  const by: Record<Family, Range[]> = { 4: [], 6: [] };
   srcIPs.forEach((s, j) => {
     const p = prefix(s, `${where}.srcIPs[${j}]`);
-    by[p.family].push(prefixInterval(p));
+    by[p.family].push(prefixRange(p));
   });
-  return { 4: mergeIntervals(by[4]), 6: mergeIntervals(by[6]) };
+  return { 4: mergeRanges(by[4]), 6: mergeRanges(by[6]) };
 }
 
 /** One entry per distinct destination address, with the union of its port ranges. */
@@ -172,22 +167,19 @@ function parseDestinations(rule: FilterRule, where: string): Destination[] {
     const key = p ? `${p.family}:${p.address}/${p.bits}` : '*';
     const entry = byAddress.get(key) ?? {
       family: p?.family ?? 'any',
-      address: p ? prefixInterval(p) : 'any',
+      address: p ? prefixRange(p) : 'any',
       ports: [],
     };
-    entry.ports = mergeIntervals([...entry.ports, [BigInt(first), BigInt(last)]]);
+    entry.ports = mergeRanges([...entry.ports, { lo: BigInt(first), hi: BigInt(last) }]);
     byAddress.set(key, entry);
   });
   return [...byAddress.values()];
 }
 
 function prefix(text: string, where: string): Prefix {
-  try {
-    return parsePrefix(text);
-  } catch (err) {
-    if (err instanceof PrefixError) throw new FirewallError(err.message, where);
-    throw err;
-  }
+  const p = parsePrefix(text);
+  if (!p.ok) throw new FirewallError(p.error.message, where);
+  return p.value;
 }
 
 const ipKeyword = (family: Family) => (family === 4 ? 'ip' : 'ip6');
@@ -198,8 +190,8 @@ const setOrSingle = (items: string[]) => (items.length === 1 ? items[0]! : `{ ${
 class SetRegistry {
   private readonly byContent = new Map<string, { name: string; family: Family; elements: string[] }>();
 
-  name(family: Family, intervals: readonly Interval[]): string {
-    const elements = intervals.map((iv) => formatAddressInterval(family, iv));
+  name(family: Family, ranges: readonly Range[]): string {
+    const elements = ranges.map(formatAddressRange);
     const key = `${family}|${elements.join(',')}`;
     let set = this.byContent.get(key);
     if (!set) {

@@ -1,6 +1,6 @@
 import { run, type Runner } from '../system/run.ts';
 import { showLink } from './ip-json.ts';
-import { formatAddress, type Prefix } from './prefix.ts';
+import { formatPrefix, type Prefix } from '../../protocol/ip/prefix.ts';
 
 /**
  * The mesh interface's own addresses (host prefixes: one IPv4 /32, one IPv6 /128) and link
@@ -23,7 +23,7 @@ export class InterfaceAddresses {
     const link = await showLink(this.iface, this.netns, this.runner);
     const present = new Set(link.addr_info.map((a) => `${a.local}/${a.prefixlen}`));
     for (const p of addresses) {
-      const text = `${formatAddress(p.family, p.address)}/${p.bits}`;
+      const text = formatPrefix(p);
       if (present.has(text)) continue;
       // nodad: the address is ours by allocation; duplicate detection would only delay it.
       await this.runner('ip', ['addr', 'add', text, 'dev', this.iface, ...(p.family === 6 ? ['nodad'] : [])], {

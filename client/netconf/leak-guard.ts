@@ -1,7 +1,8 @@
 import { deleteNftTable, loadNftScript, nftQuote } from '../firewall/nft.ts';
 import { run, type Runner } from '../system/run.ts';
 import { routeDst, showRoutes } from './ip-json.ts';
-import { formatPrefix, parsePrefix, type Prefix } from './prefix.ts';
+import { formatPrefix, type Prefix } from '../../protocol/ip/prefix.ts';
+import { prefixOrThrow } from './prefix.ts';
 import { TRELLIS_ROUTE_PROTO } from './routes.ts';
 
 /**
@@ -79,7 +80,7 @@ export class LeakGuard {
         this.netns,
         this.runner,
       );
-      const current = new Set(routes.map((r) => formatPrefix(parsePrefix(routeDst(family, r.dst)))));
+      const current = new Set(routes.map((r) => formatPrefix(prefixOrThrow(routeDst(family, r.dst)))));
       const wanted = new Set(ranges.filter((r) => r.family === family).map(formatPrefix));
       for (const dst of current) {
         if (!wanted.has(dst)) await this.route('del', dst);

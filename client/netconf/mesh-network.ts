@@ -2,7 +2,7 @@ import { run, type Runner } from '../system/run.ts';
 import { InterfaceAddresses, DEFAULT_MESH_MTU } from './addresses.ts';
 import { NetconfError } from './errors.ts';
 import { LeakGuard } from './leak-guard.ts';
-import { lastAddress, parsePrefix, PrefixError, type Prefix } from './prefix.ts';
+import { parsePrefix, prefixCovers, type Prefix } from '../../protocol/ip/prefix.ts';
 import { MeshRoutes, type RouteChanges } from './routes.ts';
 
 /**
@@ -92,27 +92,18 @@ export class MeshNetwork {
 
   private wantedRoutes(): Prefix[] {
     const byText = new Map<string, Prefix>();
-    for (const p of [...this.ranges, ...this.peerPrefixes.filter((p) => !this.ranges.some((r) => covers(r, p)))]) {
+    for (const p of [
+      ...this.ranges,
+      ...this.peerPrefixes.filter((p) => !this.ranges.some((r) => prefixCovers(r, p))),
+    ]) {
       byText.set(`${p.family}/${p.address}/${p.bits}`, p);
     }
     return [...byText.values()];
   }
 }
 
-function covers(outer: Prefix, inner: Prefix): boolean {
-  return (
-    outer.family === inner.family &&
-    outer.bits <= inner.bits &&
-    inner.address >= outer.address &&
-    lastAddress(inner) <= lastAddress(outer)
-  );
-}
-
 function prefixAt(text: string, where: string): Prefix {
-  try {
-    return parsePrefix(text);
-  } catch (err) {
-    if (err instanceof PrefixError) throw new NetconfError('netconf.invalid_config', `${where}: ${err.message}`, where);
-    throw err;
-  }
+  const p = parsePrefix(text);
+  if (!p.ok) throw new NetconfError('netconf.invalid_config', `${where}: ${p.error.message}`, where);
+  return p.value;
 }

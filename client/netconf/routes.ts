@@ -2,7 +2,8 @@ import { CommandError } from '../system/errors.ts';
 import { run, type Runner } from '../system/run.ts';
 import { NetconfError } from './errors.ts';
 import { routeDst, showRoutes } from './ip-json.ts';
-import { formatPrefix, parsePrefix, type Prefix } from './prefix.ts';
+import { formatPrefix, type Prefix } from '../../protocol/ip/prefix.ts';
+import { prefixOrThrow } from './prefix.ts';
 
 /**
  * Routes through the mesh interface. Every route we add carries our own routing protocol
@@ -54,7 +55,7 @@ export class MeshRoutes {
     const routes = await showRoutes(family, ['proto', TRELLIS_ROUTE_PROTO, 'dev', this.iface], this.netns, this.runner);
     return routes
       .filter((r) => r.type === undefined || r.type === 'unicast')
-      .map((r) => parsePrefix(routeDst(family, r.dst)));
+      .map((r) => prefixOrThrow(routeDst(family, r.dst)));
   }
 
   private async add(dst: string): Promise<void> {

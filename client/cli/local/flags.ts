@@ -91,7 +91,7 @@ export function seconds(flag: string, value: string, max: number): number {
 export function cidrList(flag: string, value: string): string[] {
   const list = splitList(value);
   for (const c of list) {
-    if (!c.includes('/') || !isPrefix(c))
+    if (!isPrefix(c, { bareAddress: false }))
       throw new CliError(`--${flag}: "${c}" is not a CIDR prefix with host bits clear (e.g. 10.1.0.0/16)`, 2);
   }
   return list;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guardRuleset } from '../../../client/netconf/leak-guard.ts';
 import { MeshNetwork } from '../../../client/netconf/mesh-network.ts';
-import { parsePrefix } from '../../../client/netconf/prefix.ts';
+import { prefixOrThrow } from '../../../client/netconf/prefix.ts';
 import { run } from '../../../client/system/run.ts';
 import { generateKeyPair } from '../../../client/wireguard/keys.ts';
 import { WireGuardGoDevice } from '../../../client/wireguard/wireguard-go-device.ts';
@@ -14,7 +14,7 @@ describe('the leak guard ruleset', () => {
   it('drops mesh destinations on every interface but the mesh one and loopback, in output and forward', () => {
     const text = guardRuleset(
       'trellis0',
-      MESH.map((m) => parsePrefix(m)),
+      MESH.map((m) => prefixOrThrow(m)),
     );
     expect(text.split('\n').slice(0, 2)).toEqual(['add table inet trellis_guard', 'delete table inet trellis_guard']);
     for (const hook of ['output', 'forward']) {
@@ -32,7 +32,7 @@ describe('the leak guard ruleset', () => {
   });
 
   it("lets WireGuard's own marked packets through when given the device fwmark", () => {
-    expect(guardRuleset('trellis0', [parsePrefix('100.64.0.0/10')], 0x5452)).toContain(
+    expect(guardRuleset('trellis0', [prefixOrThrow('100.64.0.0/10')], 0x5452)).toContain(
       'oifname { "trellis0", "lo" } accept\n    meta mark 0x5452 accept\n',
     );
   });
