@@ -1,3 +1,4 @@
+import { checkStorableTimes } from '../times.ts';
 import { and, desc, eq, gte, inArray, lt, type SQL } from 'drizzle-orm';
 import type { AuditRecord } from '../records.ts';
 import type { AuditRepository } from '../store.ts';
@@ -18,6 +19,7 @@ export function sqliteAudit(db: SqliteDb): AuditRepository {
   };
   return {
     async append(event) {
+      checkStorableTimes(event, ['at']);
       return toRecord(db.insert(auditEvents).values(event).returning().get());
     },
     async list(q) {

@@ -2,6 +2,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import type { ApiKeyRecord, ApiScope, PreAuthKeyRecord } from '../records.ts';
 import type { ApiKeyRepository, PreAuthKeyRepository } from '../store.ts';
 import type { SqliteDb } from './open.ts';
+import { checkStorableTimes } from '../times.ts';
 import { orUndefined } from './rows.ts';
 import { apiKeys, preAuthKeys } from './schema.ts';
 
@@ -20,9 +21,11 @@ export function sqlitePreAuthKeys(db: SqliteDb): PreAuthKeyRepository {
       return row && toRecord(row);
     },
     async create(key) {
+      checkStorableTimes(key, ['expiresAt', 'revokedAt', 'createdAt']);
       db.insert(preAuthKeys).values(key).run();
     },
     async revoke(id, now) {
+      checkStorableTimes({ now }, ['now']);
       return (
         db
           .update(preAuthKeys)
@@ -51,9 +54,11 @@ export function sqliteApiKeys(db: SqliteDb): ApiKeyRepository {
       return row && toRecord(row);
     },
     async create(key) {
+      checkStorableTimes(key, ['expiresAt', 'lastUsedAt', 'revokedAt', 'createdAt']);
       db.insert(apiKeys).values(key).run();
     },
     async revoke(id, now) {
+      checkStorableTimes({ now }, ['now']);
       return (
         db
           .update(apiKeys)
@@ -63,6 +68,7 @@ export function sqliteApiKeys(db: SqliteDb): ApiKeyRepository {
       );
     },
     async touch(id, now) {
+      checkStorableTimes({ now }, ['now']);
       db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, id)).run();
     },
   };

@@ -1,8 +1,14 @@
+import type Database from 'better-sqlite3';
+import { nodeKeysAsBytes } from './keys-as-bytes.ts';
+
+/** SQL, or for what SQL cannot do (decoding base64, checking keys) a function of the database. */
+export type Migration = string | ((db: Database.Database, now: number) => void);
+
 /**
  * Schema migrations, applied in order at start inside one transaction each. Append only:
  * never edit a migration that has shipped. Must match schema.ts.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE users (
     id TEXT PRIMARY KEY,
@@ -85,4 +91,6 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_events_at ON audit_events(at);
   CREATE INDEX audit_events_kind ON audit_events(kind, id);
   `,
+  // Node keys as their bytes; rows the key and time checks would now refuse repaired.
+  nodeKeysAsBytes,
 ];

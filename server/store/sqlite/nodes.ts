@@ -1,7 +1,9 @@
 import { and, eq, gt, isNull, like, or, sql } from 'drizzle-orm';
+import { keyBytes, keyText } from '../../../protocol/keys.ts';
 import type { NodeRecord } from '../records.ts';
-import { StoreConflict, type NodeRepository } from '../store.ts';
+import { StoreConflict, type NodePatch, type NodeRepository } from '../store.ts';
 import type { SqliteDb } from './open.ts';
+import { checkStorableTimes } from '../times.ts';
 import { definedOnly, orUndefined } from './rows.ts';
 import { counters, nodes, preAuthKeys } from './schema.ts';
 
@@ -10,6 +12,8 @@ const ADDRESS_COUNTER = 'address-index';
 export function sqliteNodes(db: SqliteDb): NodeRepository {
   const toRecord = (row: typeof nodes.$inferSelect): NodeRecord => ({
     ...row,
+    machineKey: keyText(row.machineKey),
+    wireguardKey: keyText(row.wireguardKey),
     userId: orUndefined(row.userId),
     os: orUndefined(row.os),
     lastSeen: orUndefined(row.lastSeen),
@@ -101,7 +105,8 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
       return row && toRecord(row);
     },
     async getByMachineKey(machineKey) {
-      const row = byMachineKey.get({ key: machineKey });
+      const bytes = keyBytes(machineKey);
+      const row = bytes && byMachineKey.get({ key: Buffer.from(bytes) });
       return row && toRecord(row);
     },
     async create(draft, options) {
@@ -109,7 +114,7 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
         if (options.consumePreAuthKey) consume(options.consumePreAuthKey);
         const record: NodeRecord = { ...draft, ...allocate(options.addressFor), name: uniqueName(draft.name) };
         try {
-          db.insert(nodes).values(record).run();
+          db.insert(nodes).values(insertRow(record)).run();
         } catch (err) {
           throw uniqueViolation(err) ?? err;
         }
@@ -117,7 +122,7 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
       });
     },
     async update(id, patch, options = {}) {
-      const values = definedOnly(patch);
+      const values = patchRow(patch);
       if (Object.keys(values).length === 0 && !options.consumePreAuthKey) return this.get(id);
       return db.transaction(() => {
         const row =
@@ -133,6 +138,27 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
       return db.delete(nodes).where(eq(nodes.id, id)).run().changes > 0;
     },
   };
+}
+
+const TIMES = ['lastSeen', 'expiresAt', 'createdAt'] as const;
+
+/** A record as its row holds it: keys as their bytes, times checked. */
+function insertRow(record: NodeRecord) {
+  checkStorableTimes(record, TIMES);
+  return { ...record, machineKey: storedKey(record.machineKey), wireguardKey: storedKey(record.wireguardKey) };
+}
+
+function patchRow(patch: NodePatch) {
+  const values = definedOnly(patch);
+  checkStorableTimes(values, TIMES);
+  const { wireguardKey, ...rest } = values;
+  return wireguardKey === undefined ? rest : { ...rest, wireguardKey: storedKey(wireguardKey) };
+}
+
+function storedKey(text: string): Buffer {
+  const bytes = keyBytes(text);
+  if (!bytes) throw new TypeError('refusing to store a key that is not 32 bytes in canonical base64');
+  return Buffer.from(bytes);
 }
 
 function uniqueViolation(err: unknown): StoreConflict | undefined {

@@ -30,9 +30,10 @@ function migrate(sqlite: Database.Database): void {
       `database schema version ${applied} is newer than this server (${MIGRATIONS.length}); upgrade the server`,
     );
   }
-  MIGRATIONS.slice(applied).forEach((sql, i) => {
+  MIGRATIONS.slice(applied).forEach((migration, i) => {
     sqlite.transaction(() => {
-      sqlite.exec(sql);
+      if (typeof migration === 'string') sqlite.exec(migration);
+      else migration(sqlite, Date.now());
       sqlite
         .prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
         .run(applied + i + 1, Date.now());

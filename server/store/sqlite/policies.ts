@@ -1,3 +1,4 @@
+import { checkStorableTimes } from '../times.ts';
 import { desc } from 'drizzle-orm';
 import type { PolicyRepository } from '../store.ts';
 import { StoreConflict } from '../store.ts';
@@ -22,6 +23,7 @@ export function sqlitePolicies(db: SqliteDb): PolicyRepository {
             `the policy changed since version ${expectedVersion}; it is now version ${now?.version ?? 0}`,
           );
         }
+        checkStorableTimes(policy, ['createdAt']);
         return db.insert(policies).values(policy).returning().get();
       });
     },

@@ -1,4 +1,4 @@
-import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { AuditKind, NodeIdentity } from '../records.ts';
 
 const json = <T>(name: string) => text(name, { mode: 'json' }).$type<T>().notNull();
@@ -15,8 +15,9 @@ export const users = sqliteTable('users', {
 export const nodes = sqliteTable('nodes', {
   id: text('id').primaryKey(),
   name: text('name').notNull().unique(),
-  machineKey: text('machine_key').notNull().unique(),
-  wireguardKey: text('wireguard_key').notNull().unique(),
+  // The 32 key bytes: uniqueness and lookups compare keys, not one of their spellings.
+  machineKey: blob('machine_key', { mode: 'buffer' }).notNull().unique(),
+  wireguardKey: blob('wireguard_key', { mode: 'buffer' }).notNull().unique(),
   ipv4: text('ipv4').notNull().unique(),
   ipv6: text('ipv6').notNull().unique(),
   userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),

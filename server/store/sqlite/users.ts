@@ -1,3 +1,4 @@
+import { checkStorableTimes } from '../times.ts';
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { UserRecord } from '../records.ts';
@@ -24,6 +25,7 @@ export function sqliteUsers(db: SqliteDb): UserRepository {
         return updated;
       }
       const created: UserRecord = { id: `u-${randomUUID()}`, createdAt: now, ...user };
+      checkStorableTimes(created, ['createdAt']);
       db.insert(users).values(created).run();
       return created;
     },

@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateMachineKey } from '../../../client/control/machine-key.ts';
+import { generateKeyPair } from '../../../client/wireguard/keys.ts';
+import { MachineKey, WireGuardKey } from '../../../protocol/keys.ts';
 import { addressPlan } from '../../../server/nodes/addresses.ts';
 import { createSqliteStore } from '../../../server/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../../server/store/sqlite/migrations.ts';
 import { openSqlite } from '../../../server/store/sqlite/open.ts';
-import type { NodeDraft, Store } from '../../../server/store/store.ts';
+import { StoreConflict, type NodeDraft, type Store } from '../../../server/store/store.ts';
+import { LOW_ORDER_X25519, SMALL_ORDER_ED25519, respelled } from '../../support/keys.ts';
 import { runStoreCases } from './store.cases.ts';
 
 const tempRoot = mkdtempSync(join(tmpdir(), 'trellis-sqlite-'));
@@ -103,6 +107,56 @@ describe('SQLite store on disk', () => {
     store = createSqliteStore(file);
     const c = await store.nodes.create(draft('c'), { addressFor });
     expect(c.ipv4).toBe('100.64.0.3');
+  });
+
+  it('reads a database from before keys were stored as bytes, and repairs what the checks now refuse', async () => {
+    // Version 2 of the schema, with rows as the server could write them then.
+    mkdirSync(dirname(file), { recursive: true });
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    for (const [i, sql] of MIGRATIONS.slice(0, 2).entries()) {
+      db.exec(sql as string);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, 1)').run(i + 1);
+    }
+    const good = { machine: generateMachineKey().publicKey, wireguard: generateKeyPair().publicKey };
+    const insert = db.prepare(
+      `INSERT INTO nodes (id, name, machine_key, wireguard_key, ipv4, ipv6, tags, endpoints, advertised_routes,
+        approved_routes, ephemeral, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, '[]', '[]', '[]', '[]', 0, ?, ?)`,
+    );
+    const wellSpelled = generateKeyPair().publicKey;
+    const rows: Array<[string, string, string, number | null]> = [
+      ['first', good.machine, good.wireguard, null],
+      // The same WireGuard key under another spelling: the bug that let two nodes hold one key.
+      ['twin', generateMachineKey().publicKey, respelled(good.wireguard), null],
+      // A low-order WireGuard key, and an expiry past the JavaScript date range.
+      ['low', generateMachineKey().publicKey, LOW_ORDER_X25519[0]!, 1e16],
+      // The identity as machine key: anyone could sign as this node.
+      ['nobody', SMALL_ORDER_ED25519[0]!, generateKeyPair().publicKey, null],
+      // Its own key, only spelled otherwise: the same key, kept.
+      ['respelled', generateMachineKey().publicKey, respelled(wellSpelled), null],
+    ];
+    rows.forEach(([name, machine, wireguard, expires], i) =>
+      insert.run(`n-${name}`, name, machine, wireguard, `100.64.0.${i + 1}`, `fd7a::${i + 1}`, expires, 10 + i),
+    );
+    db.close();
+
+    const before = Date.now();
+    store = createSqliteStore(file);
+    const nodes = new Map((await store.nodes.list()).map((n) => [n.name, n]));
+    expect([...nodes.keys()]).toEqual(rows.map(([name]) => name));
+    expect(nodes.get('first')).toMatchObject({ machineKey: good.machine, wireguardKey: good.wireguard });
+    expect(nodes.get('first')!.expiresAt).toBeUndefined();
+    expect(nodes.get('respelled')).toMatchObject({ wireguardKey: wellSpelled, expiresAt: undefined });
+    for (const name of ['twin', 'low', 'nobody']) {
+      const n = nodes.get(name)!;
+      expect(n.expiresAt, name).toBeGreaterThanOrEqual(before);
+      expect(n.expiresAt, name).toBeLessThanOrEqual(Date.now());
+      expect(WireGuardKey.safeParse(n.wireguardKey).success, name).toBe(true);
+      expect(MachineKey.safeParse(n.machineKey).success, name).toBe(true);
+    }
+    expect(nodes.get('twin')!.wireguardKey).not.toBe(good.wireguard);
+    expect(await store.nodes.getByMachineKey(good.machine)).toEqual(nodes.get('first'));
+    await expect(store.nodes.update('n-twin', { wireguardKey: good.wireguard })).rejects.toThrow(StoreConflict);
   });
 
   it('applies each migration once, however often the store is opened', async () => {

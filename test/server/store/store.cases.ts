@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addressPlan } from '../../../server/nodes/addresses.ts';
 import type { ApiKeyRecord, NodeRecord, PreAuthKeyRecord } from '../../../server/store/records.ts';
+import { respelled } from '../../support/keys.ts';
 import { StoreConflict, type CreateNodeOptions, type NodeDraft, type Store } from '../../../server/store/store.ts';
 
 /**
@@ -230,6 +231,32 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.nodes.list()).toHaveLength(1);
         // The refused creates used no address.
         expect((await createNode({ name: 'd' })).ipv4).toBe('100.64.0.2');
+      });
+    });
+
+    describe('nodes: keys and times as they are stored', () => {
+      it('finds a node by its machine key and gives keys back in canonical base64', async () => {
+        const n = await createNode();
+        expect(await store.nodes.getByMachineKey(n.machineKey)).toEqual(n);
+        expect(await store.nodes.getByMachineKey(key32())).toBeUndefined();
+        expect(await store.nodes.getByMachineKey('not a key')).toBeUndefined();
+      });
+
+      it('refuses to write a key in another spelling than canonical base64, or a time out of range', async () => {
+        const n = await createNode();
+        for (const bad of [
+          { wireguardKey: respelled(key32()) },
+          { machineKey: respelled(key32()) },
+          { expiresAt: 8.64e15 + 1 },
+          { lastSeen: -1 },
+          { createdAt: 1.5 },
+        ]) {
+          await expect(createNode(bad)).rejects.toThrow(TypeError);
+        }
+        await expect(store.nodes.update(n.id, { expiresAt: 1e16 })).rejects.toThrow(TypeError);
+        await expect(store.preAuthKeys.create(preAuthKey({ expiresAt: Infinity }))).rejects.toThrow(TypeError);
+        expect(await store.nodes.list()).toEqual([n]);
+        expect(await store.preAuthKeys.list()).toEqual([]);
       });
     });
 
