@@ -26,6 +26,20 @@ export function decodeCompactJws(token: string, maxBytes: number): DecodedJws {
       "the token's header and payload must be non-empty base64url, and its signature base64url (no padding, no whitespace)",
     );
   }
+  // Unused trailing bits would give one signed token many spellings (decoders ignore them):
+  // the token text is then no identifier for the token. See server/identity/README.md.
+  for (const [part, name] of [
+    [h, 'header'],
+    [p, 'payload'],
+    [s, 'signature'],
+  ] as const) {
+    if (Buffer.from(part, 'base64url').toString('base64url') !== part) {
+      throw refused(
+        'jwt.malformed',
+        `the token's ${name} is not canonical base64url (its unused trailing bits must be 0)`,
+      );
+    }
+  }
   return { header: jsonObject(h, 'header'), claims: jsonObject(p, 'payload') };
 }
 

@@ -224,6 +224,16 @@ describe('SPIFFE JWT-SVID authentication', () => {
       ['a JWE (five parts)', () => 'a.b.c.d.e', 'jwt.not_jws'],
       ['two parts', () => 'eyJhbGciOiJFUzI1NiJ9.e30', 'jwt.malformed'],
       ['non-base64url characters', () => 'eyJh+GciOiJFUzI1NiJ9.e30.c2ln', 'jwt.malformed'],
+      [
+        'a valid signature respelled with unused trailing bits set',
+        () => {
+          const [h, p, s] = signToken(prod, base()).split('.') as [string, string, string];
+          const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+          // 64 bytes of ES256 signature leave 4 unused bits in the last digit.
+          return `${h}.${p}.${s.slice(0, -1)}${digits[digits.indexOf(s.at(-1)!) ^ 1]}`;
+        },
+        'jwt.malformed',
+      ],
       ['a header that is not JSON', () => `${Buffer.from('{alg').toString('base64url')}.e30.c2ln`, 'jwt.malformed'],
       ['a header that is a JSON array', () => rawToken(['ES256'], base()), 'jwt.malformed'],
       ['a payload that is a JSON string', () => rawToken({ alg: 'ES256', kid: 'prod-1' }, '"hi"'), 'jwt.malformed'],
