@@ -3,6 +3,8 @@ import type { Credential } from '../../protocol/join.ts';
 import type { WorkloadSpec } from '../identity/workload-spec.ts';
 import type { MeshDns } from '../dns/mesh-dns.ts';
 import type { RelayTransportMode } from '../paths/relay-transport-selector.ts';
+import type { MapState } from '../control/map-state.ts';
+import type { PathTrial } from '../../protocol/map.ts';
 import { ControlLink } from './control-link.ts';
 import { localEndpoints } from './endpoints.ts';
 import type { Engine } from './engine.ts';
@@ -29,13 +31,16 @@ import { WorkloadMembership } from './workload-membership.ts';
  *  - control (client/control): the map stream hands every applied map to the map applier;
  *  - reconfig (reconfig.ts): the map becomes an EngineConfig, with no I/O;
  *  - engine (engine.ts): WireGuard, addresses and routes, and the filter are made to match.
- * Control and engine never import each other; map-applier.ts runs the last two for each map. The state directory makes a restarted agent the
- * same node: it applies the last map at once (so tunnels and rules are in force before the server
- * answers, or if it never does) and resumes the stream from that map's version. A stopping agent
- * leaves the data plane running (wireguard-go outlives it and is adopted by the next one).
- * Which node this machine is and joining it (membership.ts), the map stream (control-link.ts),
- * applying maps (map-applier.ts), workload renewal (workload-membership.ts) and a person's
- * sign-in (person-sign-in.ts) get only the callbacks they need from here, not the Agent.
+ * Control and engine never import each other; map-applier.ts runs the last two for each map.
+ * The state directory makes a restarted agent the same node: it applies the last map at once
+ * (so tunnels and rules are in force before the server answers, or if it never does) and
+ * resumes the stream from that map's version. A stopping agent leaves the data plane running
+ * (wireguard-go outlives it and is adopted by the next one). README.md in this folder has the
+ * whole picture.
+ *
+ * The constructor builds each part once, from the parts built before it. What a part reports
+ * upwards (a map arrived, the server said goodbye, the node moved to another server) goes to a
+ * method of the Agent, never to a part built after it.
  */
 export interface AgentOptions {
   stateDir: string;
@@ -52,11 +57,14 @@ export interface AgentOptions {
   relayTransport?: RelayTransportMode;
   /** Mesh names (client/dns); absent: DNS is left alone. */
   dns?: MeshDns;
+  /** The wall clock (ms since the epoch), as the server takes it; default Date.now. */
+  now?: () => number;
 }
 
 const DEFAULT_UP_WAIT_MS = 15_000;
 
 export class Agent {
+  private readonly now: () => number;
   private readonly store: StateStore;
   private readonly membership: Membership;
   private readonly link: ControlLink;
@@ -67,28 +75,31 @@ export class Agent {
   private lastError: string | undefined;
 
   constructor(private readonly options: AgentOptions) {
-    const { engine, logger: log } = options;
+    const { engine, logger: log, iface, listenPort, meshRanges, serverUrl } = options;
+    this.now = options.now ?? Date.now;
+
+    // Who this machine is: keys and node record in the state directory.
     this.store = new StateStore(options.stateDir);
     this.membership = new Membership({
       store: this.store,
       engine,
-      serverUrl: options.serverUrl,
+      serverUrl,
+      now: this.now,
       running: () => this.state === 'running',
-      leave: async () => {
-        this.workload.stop();
-        this.link.disconnect();
-        await engine.teardown({ keepGuard: false });
-      },
-      forgotten: () => this.maps.forget(),
+      leave: () => this.leaveServer(),
     });
+
+    // Control: one map stream to the server at a time.
     this.link = new ControlLink({
-      onMap: (state) => this.maps.submitStreamed(state),
+      onMap: (state) => this.onStreamedMap(state),
       onGoodbye: (code, message) => void this.onGoodbye(code, message),
-      onPathTrial: (trial) => this.maps.trial(trial),
-      endpoints: () => localEndpoints(options.listenPort, options.iface, this.maps.meshRanges),
+      onPathTrial: (trial) => this.onPathTrial(trial),
+      endpoints: () => this.endpoints(),
       endpointRefreshMs: options.endpointRefreshMs ?? 30_000,
       log,
     });
+
+    // Each map through reconfig into the engine, with the relay and the direct paths.
     this.maps = new MapApplier({
       engine,
       store: this.store,
@@ -97,26 +108,26 @@ export class Agent {
       server: () => this.membership.control(),
       wireguardKey: () => this.membership.wireguardKey(),
       noteSelf: (self) => this.membership.noteSelf(self),
-      applied: () => {
-        this.lastError = undefined;
-        this.setState('running');
-      },
+      applied: () => this.onApplied(),
       failed: (err) => this.fail('applying the network map', err),
-      iface: options.iface,
-      listenPort: options.listenPort,
-      meshRanges: options.meshRanges,
+      iface,
+      listenPort,
+      meshRanges,
       relayTransport: options.relayTransport ?? 'auto',
       ...(options.dns && { dns: options.dns }),
       log,
     });
+
+    // The two ways a node proves itself again: a workload's tokens, a person's sign-in.
     this.workload = new WorkloadMembership({
       node: () => this.membership.node,
       member: () => this.link.open && this.state !== 'needs-login',
       up: (req) => this.up(req),
-      join: (serverUrl, credential, spec) => this.join({ serverUrl }, credential, spec),
+      join: (url, credential, spec) => this.join({ serverUrl: url }, credential, spec),
       reregister: (node, credential) => this.membership.reregister(node, credential),
       noteError: (message) => (this.lastError = message),
-      serverUrl: options.serverUrl,
+      serverUrl,
+      now: this.now,
       log,
     });
     this.signIn = new PersonSignIn({
@@ -246,12 +257,39 @@ export class Agent {
       ...(renewal && { workload: renewal }),
       ...(relayEndpoint && { relayEndpoint }),
       paths: (id) => this.maps.path(id),
+      now: this.now(),
     });
   }
 
   whois(ip: string): WhoisResponse {
     const map = this.link.map;
     return whois(ip, map?.self ?? this.membership.node?.self, map?.peers.values() ?? []);
+  }
+
+  private onStreamedMap(state: MapState): void {
+    this.maps.submitStreamed(state);
+  }
+
+  private onPathTrial(trial: PathTrial): void {
+    this.maps.trial(trial);
+  }
+
+  private onApplied(): void {
+    this.lastError = undefined;
+    this.setState('running');
+  }
+
+  /** This machine's endpoint candidates; the mesh's own addresses are never among them. */
+  private endpoints(): string[] {
+    return localEndpoints(this.options.listenPort, this.options.iface, this.maps.meshRanges);
+  }
+
+  /** Joining another server: all that belongs to the old node stops, and none of its maps counts. */
+  private async leaveServer(): Promise<void> {
+    this.workload.stop();
+    this.link.disconnect();
+    await this.options.engine.teardown({ keepGuard: false });
+    this.maps.forget();
   }
 
   private async onGoodbye(code: string, message: string): Promise<void> {
@@ -280,9 +318,11 @@ export class Agent {
     this.log.error({ err, code: (err as { code?: string }).code }, `${what} failed: ${message}`);
   }
 
+  /** Waits a duration, not until a time: measured on the monotonic clock, whatever `now` says. */
   private async waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done() && Date.now() < deadline && this.state !== 'needs-login') await new Promise((r) => setTimeout(r, 5));
+    const deadline = performance.now() + timeoutMs;
+    while (!done() && performance.now() < deadline && this.state !== 'needs-login')
+      await new Promise((r) => setTimeout(r, 5));
     if (this.state === 'needs-login' && this.lastError) {
       throw new AgentError('agent.join_failed', this.lastError);
     }

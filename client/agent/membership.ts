@@ -23,10 +23,10 @@ export interface MembershipDeps {
   serverUrl: string | undefined;
   /** Whether the data plane is in force (a failed join then leaves it as it was). */
   running(): boolean;
-  /** Another server: stop all that belongs to the old node (renewal, stream, data plane). */
+  /** Another server: stop all that belongs to the old node (renewal, stream, data plane, its maps). */
   leave(): Promise<void>;
-  /** The old node is forgotten: nothing applied for it counts for the new one. */
-  forgotten(): void;
+  /** The wall clock (ms), for when the node signed in. */
+  now: () => number;
 }
 
 export class Membership {
@@ -65,7 +65,6 @@ export class Membership {
       this.deps.store.forget({ keys: true });
       this.keys = this.newKeys();
       this.current = undefined;
-      this.deps.forgotten();
     }
     return serverUrl;
   }
@@ -104,7 +103,7 @@ export class Membership {
         });
       });
       prefs.self = self;
-      prefs.signedInAt = Date.now();
+      prefs.signedInAt = this.deps.now();
     } else if (!prefs.self) {
       throw new AgentError(
         'agent.not_logged_in',
@@ -122,7 +121,7 @@ export class Membership {
   /** Registers again with the same machine key: same node, same addresses, the stream stays open. */
   async reregister(node: NodeState, credential: Credential): Promise<SelfNode> {
     const self = await this.register(new ControlClient(node.serverUrl, this.keys.machinePrivateKey), node, credential);
-    this.save({ ...node, self, signedInAt: Date.now() });
+    this.save({ ...node, self, signedInAt: this.deps.now() });
     return self;
   }
 

@@ -28,6 +28,8 @@ export interface MembershipDeps {
   /** Why joining on start keeps failing, for status. */
   noteError(message: string): void;
   serverUrl: string | undefined;
+  /** The wall clock (ms), for token and key expiry. */
+  now: () => number;
   log: Logger;
 }
 
@@ -121,7 +123,7 @@ export class WorkloadMembership {
   private start(spec: WorkloadSpec, source: TokenSource, registered?: { token: string; self: SelfNode }): void {
     this.stop();
     const renewal = new WorkloadRenewal(
-      { source, logger: this.deps.log, register: (token) => this.renew(spec, token) },
+      { source, logger: this.deps.log, register: (token) => this.renew(spec, token), now: this.deps.now },
       registered,
     );
     this.renewal = renewal;
