@@ -2,6 +2,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { canonicalPrefix, PrefixError } from '../netconf/prefix.ts';
 import { WireGuardError } from './errors.ts';
 import { base64ToHex, hexToBase64, publicKeyOf } from './keys.ts';
+import { isTimeMs } from '../../protocol/time.ts';
 
 /**
  * The WireGuard cross-platform UAPI text protocol (wireguard.com/xplatform), without I/O:
@@ -99,9 +100,9 @@ export function parseGetResponse(text: string): DeviceState {
   let handshakeSec = 0;
   let handshakeNsec = 0;
   const finishPeer = () => {
-    if (peer && handshakeSec + handshakeNsec > 0) {
-      peer.lastHandshake = new Date(handshakeSec * 1000 + Math.floor(handshakeNsec / 1e6));
-    }
+    const at = handshakeSec * 1000 + Math.floor(handshakeNsec / 1e6);
+    // A time no date can hold is no handshake time (it would make every Date use throw later).
+    if (peer && at > 0 && isTimeMs(at)) peer.lastHandshake = new Date(at);
   };
   for (const line of text.split('\n')) {
     if (line === '') continue;
@@ -173,8 +174,10 @@ export function splitErrno(text: string): { body: string; errno: number } {
 }
 
 function parseCount(key: string, value: string): number {
-  if (!/^\d+$/.test(value)) throw protocolError(`${key} is not a non-negative integer: ${JSON.stringify(value)}`);
-  return Number(value);
+  const n = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n))
+    throw protocolError(`${key} is not a non-negative integer: ${JSON.stringify(value.slice(0, 40))}`);
+  return n;
 }
 
 function protocolError(detail: string): WireGuardError {

@@ -2,6 +2,7 @@ import { run, type Runner } from '../system/run.ts';
 import { WireGuardError } from './errors.ts';
 import { isBase64Key, publicKeyOf } from './keys.ts';
 import { formatSetRequest, type DeviceState, type PeerState, type SetRequest } from './uapi-format.ts';
+import { isTimeMs } from '../../protocol/time.ts';
 
 /**
  * The same requests as the UAPI socket, carried by the `wg` tool: how kernel WireGuard devices
@@ -82,15 +83,17 @@ export function parseWgDump(text: string): DeviceState {
       allowedIPs: allowed === '(none)' ? [] : allowed.split(','),
     };
     if (endpoint !== '(none)') peer.endpoint = endpoint;
-    if (count(handshake) > 0) peer.lastHandshake = new Date(count(handshake) * 1000);
+    const at = count(handshake) * 1000;
+    if (at > 0 && isTimeMs(at)) peer.lastHandshake = new Date(at);
     state.peers.push(peer);
   }
   return state;
 }
 
 function count(text: string): number {
-  if (!/^\d+$/.test(text)) throw dumpError(`${JSON.stringify(text)} is not a count`);
-  return Number(text);
+  const n = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) throw dumpError(`${JSON.stringify(text.slice(0, 40))} is not a count`);
+  return n;
 }
 
 function dumpError(detail: string): WireGuardError {

@@ -126,6 +126,20 @@ describe('UAPI get answers', () => {
     ]);
   });
 
+  it('takes a handshake time no date can hold as no handshake, and refuses a count beyond 2^53', () => {
+    const far = answer.replace('last_handshake_time_sec=1700000000', 'last_handshake_time_sec=99999999999999999');
+    expect(() => parseGetResponse(splitErrno(far).body)).toThrowError(
+      expect.objectContaining({ code: 'wireguard.uapi_protocol' }),
+    );
+    const beyondDates = answer.replace('last_handshake_time_sec=1700000000', 'last_handshake_time_sec=9000000000000');
+    const [peer] = parseGetResponse(splitErrno(beyondDates).body).peers;
+    expect(peer!.lastHandshake).toBeUndefined();
+    const huge = answer.replace('tx_bytes=1234', 'tx_bytes=123456789012345678901234567890');
+    expect(() => parseGetResponse(splitErrno(huge).body)).toThrowError(
+      expect.objectContaining({ code: 'wireguard.uapi_protocol' }),
+    );
+  });
+
   it('never exposes the private key', () => {
     expect(JSON.stringify(parseGetResponse(splitErrno(answer).body))).not.toContain(dev.privateKey);
   });
