@@ -1,3 +1,4 @@
+import { isTimeSeconds } from '../../protocol/time.ts';
 import { CredentialSourceError } from './errors.ts';
 
 /**
@@ -24,10 +25,13 @@ export function checkJwtShape(token: string, where: string): void {
   }
 }
 
-/** The token's `exp` in milliseconds, unverified; undefined when absent or not a number. */
+/**
+ * The token's `exp` in milliseconds, unverified; undefined when absent, not a number, or not a
+ * time a date can hold (the server refuses such a token too, and showing one would throw).
+ */
 export function unverifiedExpiry(token: string): number | undefined {
   const claims = decodeJson(token.split('.')[1] ?? '') as { exp?: unknown } | undefined;
-  return typeof claims?.exp === 'number' && Number.isFinite(claims.exp) ? claims.exp * 1000 : undefined;
+  return isTimeSeconds(claims?.exp) ? Math.floor(claims.exp * 1000) : undefined;
 }
 
 function decodeJson(part: string): unknown {
