@@ -9,81 +9,97 @@ import { DNS_SERVICE_ADDRESS, MeshDns } from '../dns/mesh-dns.ts';
 import { RELAY_TRANSPORT_MODES } from '../paths/relay-transport-selector.ts';
 import { isPrefix } from '../netconf/prefix.ts';
 import { PATH_PROBE_PORT } from '../../protocol/path-probe.ts';
-import { CliError, hostname, ifaceName, oneOf, parseFlags, port, positiveInt, serverUrl } from './local/flags.ts';
-import { socketPathOf, stateDirOf } from './local/socket.ts';
-import { WORKLOAD_FLAGS, WORKLOAD_USAGE, workloadFrom } from './local/workload-flags.ts';
-
-const USAGE = `usage: trellis agent [options]
-  Runs the agent in the foreground (for systemd, containers, or a terminal) until SIGINT/SIGTERM.
-  Stopping the agent leaves tunnels and rules in force for the next agent; \`trellis down\` removes them.
-  --state-dir DIR         keys, node and last map (default /var/lib/trellis, or TRELLIS_STATE_DIR)
-  --socket PATH           local API socket (default DIR/agent.sock, or TRELLIS_SOCKET)
-  --socket-group GROUP    group (name or gid) besides root allowed to use the socket
-  --interface NAME        WireGuard interface (default trellis0)
-  --port N                WireGuard UDP port (default 41641)
-  --mtu N                 mesh interface MTU (default 1280, which fits inside any path)
-  --server URL            server for \`trellis up\` when it names none
-  --mesh-ranges CIDRS     the mesh's address ranges until the server's map names them (servers
-                          that do not; default 100.64.0.0/10,fd7a:115c:a1e0::/48)
-  --wireguard KIND        auto (kernel if present, else wireguard-go) or wireguard-go
-  --relay-transport KIND  how WireGuard reaches the server's relay: auto (UDP, a WebSocket on the
-                          server's HTTP(S) port when UDP gets no answer), udp or websocket
-  --dns on|off            answer <name>.<mesh domain> at 100.100.100.100 and route the domain there
-                          in systemd-resolved (default on)
-  --log-level LEVEL       error, warn, info (default) or debug
-  A workload (sidecar, DaemonSet) joins on start, with no separate \`trellis up\`, given --server and:
-  ${WORKLOAD_USAGE}
-  --hostname NAME           the node's name (default: the machine's, a pod's name)
-  (or TRELLIS_TOKEN_FILE, TRELLIS_CREDENTIAL, TRELLIS_CLUSTER, TRELLIS_WORKLOAD_API, TRELLIS_AUDIENCE in the environment)`;
+import { command, parseCommand } from '../../cli-flags/index.ts';
+import { CliError, hostname, ifaceName, serverUrl } from './local/flags.ts';
+import { SOCKET_FLAGS, socketPathOf, stateDirOf } from './local/socket.ts';
+import { WORKLOAD_FLAGS, workloadFrom } from './local/workload-flags.ts';
 
 const DEFAULT_MESH_RANGES = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'];
 
-export async function agentCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(
-    argv,
-    {
-      values: [
-        'state-dir',
-        'socket',
-        'socket-group',
-        'interface',
-        'port',
-        'mtu',
-        'server',
-        'mesh-ranges',
-        'wireguard',
-        'relay-transport',
-        'dns',
-        'log-level',
-        'hostname',
-        ...WORKLOAD_FLAGS,
-      ],
+export const AGENT = command({
+  name: 'trellis agent',
+  summary:
+    'Runs the agent in the foreground (for systemd, containers, or a terminal) until SIGINT/SIGTERM.\n' +
+    'Stopping the agent leaves tunnels and rules in force for the next agent; `trellis down` removes them.',
+  flags: {
+    ...SOCKET_FLAGS,
+    'socket-group': {
+      type: 'string',
+      value: 'GROUP',
+      help: 'group (name or gid) besides root allowed to use the socket',
     },
-    USAGE,
-  );
-  const v = (name: string) => flags.values.get(name);
+    interface: { type: 'string', value: 'NAME', default: 'trellis0', help: 'WireGuard interface' },
+    port: { type: 'number', integer: true, min: 1, max: 65535, default: 41641, help: 'WireGuard UDP port' },
+    mtu: {
+      type: 'number',
+      integer: true,
+      min: 1280,
+      max: 65535,
+      help: 'mesh interface MTU (default 1280, which fits inside any path; IPv6 needs at least 1280)',
+    },
+    server: { type: 'string', value: 'URL', help: 'server for `trellis up` when it names none (or TRELLIS_SERVER)' },
+    'mesh-ranges': {
+      type: 'string',
+      value: 'CIDRS',
+      default: DEFAULT_MESH_RANGES.join(','),
+      help: "the mesh's address ranges until the server's map names them",
+    },
+    wireguard: {
+      type: 'string',
+      choices: ['auto', 'wireguard-go'],
+      default: 'auto',
+      help: 'auto (kernel if present, else wireguard-go) or wireguard-go',
+    },
+    'relay-transport': {
+      type: 'string',
+      choices: RELAY_TRANSPORT_MODES,
+      default: 'auto',
+      help: "how WireGuard reaches the server's relay: auto (UDP, a WebSocket on the\nserver's HTTP(S) port when UDP gets no answer), udp or websocket",
+    },
+    dns: {
+      type: 'string',
+      choices: ['on', 'off'],
+      default: 'on',
+      help: 'answer <name>.<mesh domain> at 100.100.100.100 and route the domain there\nin systemd-resolved',
+    },
+    'log-level': {
+      type: 'string',
+      choices: ['error', 'warn', 'info', 'debug'],
+      default: 'info',
+      help: 'how much to log',
+    },
+    ...WORKLOAD_FLAGS,
+    hostname: { type: 'string', value: 'NAME', help: "a workload node's name (default: the machine's, a pod's name)" },
+  },
+  notes:
+    'A workload (sidecar, DaemonSet) joins on start, with no separate `trellis up`, given --server and\n' +
+    '--token-file or --workload-api (or TRELLIS_TOKEN_FILE, TRELLIS_CREDENTIAL, TRELLIS_CLUSTER,\n' +
+    'TRELLIS_WORKLOAD_API, TRELLIS_AUDIENCE in the environment).',
+});
+
+export async function agentCommand(argv: string[]): Promise<number> {
+  const { flags } = parseCommand(argv, AGENT);
   const stateDir = stateDirOf(flags);
-  const iface = ifaceName('interface', v('interface') ?? 'trellis0');
-  const listenPort = port('port', v('port') ?? '41641');
-  const mtu = v('mtu') === undefined ? undefined : positiveInt('mtu', v('mtu')!, 65535);
-  if (mtu !== undefined && mtu < 1280) throw new CliError(`--mtu: ${mtu} is below 1280, the least IPv6 allows`, 2);
-  const server = v('server') ?? process.env.TRELLIS_SERVER;
-  const meshRanges = (v('mesh-ranges') ?? DEFAULT_MESH_RANGES.join(',')).split(',').map((s) => s.trim());
+  const iface = ifaceName('interface', flags.interface);
+  const listenPort = flags.port;
+  const mtu = flags.mtu;
+  const server = flags.server ?? process.env.TRELLIS_SERVER;
+  const meshRanges = flags['mesh-ranges'].split(',').map((s) => s.trim());
   for (const r of meshRanges)
     if (!isPrefix(r, { bareAddress: false }))
       throw new CliError(`--mesh-ranges: "${r}" is not a CIDR prefix with host bits clear`, 2);
-  const level = oneOf('log-level', v('log-level') ?? 'info', ['error', 'warn', 'info', 'debug'] as const);
-  const prefer = oneOf('wireguard', v('wireguard') ?? 'auto', ['auto', 'wireguard-go'] as const);
-  const relayTransport = oneOf('relay-transport', v('relay-transport') ?? 'auto', RELAY_TRANSPORT_MODES);
-  const dns = oneOf('dns', v('dns') ?? 'on', ['on', 'off'] as const) === 'on';
-  const gid = v('socket-group') === undefined ? undefined : groupId(v('socket-group')!);
+  const level = flags['log-level'];
+  const prefer = flags.wireguard;
+  const relayTransport = flags['relay-transport'];
+  const dns = flags.dns === 'on';
+  const gid = flags['socket-group'] === undefined ? undefined : groupId(flags['socket-group']);
   const workload = workloadFrom(flags, process.env);
   if (workload && !server)
     throw new CliError(
       `--${workload.source.type === 'file' ? 'token-file' : 'workload-api'}: a workload joins on start, so it needs --server URL (or TRELLIS_SERVER)`,
       2,
     );
-  const name = v('hostname') === undefined ? undefined : hostname('hostname', v('hostname')!);
+  const name = flags.hostname === undefined ? undefined : hostname('hostname', flags.hostname);
   if (process.getuid?.() !== 0)
     throw new CliError('trellis agent must run as root (it creates interfaces, routes and nftables rules)', 1);
 

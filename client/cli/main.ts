@@ -1,20 +1,24 @@
-const USAGE = `usage: trellis COMMAND ...
+import { group, selectCommand, usageOutcome } from '../../cli-flags/index.ts';
 
-  agent [--state-dir D] [--socket S] [--interface trellis0] [--server URL]
-                                                 run the agent (foreground)
-  up --server URL --auth-key KEY [--hostname H] [--advertise-routes CIDRS] [--advertise-tags TAGS]
-                                                 join the mesh (or reconnect)
-  up --login [--device] [--provider NAME]        sign in through SSO (also: trellis login)
-  up --token-file PATH --credential spiffe-jwt|kubernetes
-                                                 join as a workload; the agent renews as the file rotates
-  down                                           disconnect; remove interface, routes, rules
-  status [--json]                                this node and its peers
-  ping PEER [--tcp PORT]                         probe a peer over the mesh
-  whois IP                                       which node, user or tags own a mesh IP
-  netcheck [--server URL] [--json]               UDP reachability, NAT kind, relay latency
-  policy check|fmt|compile|eval|diff|apply ...   policy-as-code tools (trellis policy help)
-
-  Every command takes --help.`;
+/** The commands as `trellis --help` lists them; each one's own flags load with it. */
+const TRELLIS = group({
+  name: 'trellis',
+  summary: 'The Trellis agent, and the commands that drive it and the policy.',
+  commands: {
+    agent: { synopsis: '[--state-dir DIR] [--server URL] [options]', summary: 'run the agent (foreground)' },
+    up: {
+      synopsis: '--server URL --auth-key KEY | --login | --token-file PATH [options]',
+      summary: 'join the mesh (or reconnect), with a key, SSO, or as a workload',
+    },
+    login: { synopsis: '[--device] [--provider NAME]', summary: 'sign in through SSO (trellis up --login)' },
+    down: { synopsis: '', summary: 'disconnect; remove interface, routes, rules' },
+    status: { synopsis: '[--json]', summary: 'this node and its peers' },
+    ping: { synopsis: 'PEER [--tcp PORT]', summary: 'probe a peer over the mesh' },
+    whois: { synopsis: 'IP', summary: 'which node, user or tags own a mesh IP' },
+    netcheck: { synopsis: '[--server URL] [--json]', summary: 'UDP reachability, NAT kind, relay latency' },
+    policy: { synopsis: 'check|fmt|compile|eval|diff|apply ...', summary: 'policy-as-code tools' },
+  },
+});
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -28,6 +32,11 @@ const node =
         await load()
       )(argv);
     } catch (err) {
+      const usage = usageOutcome(err);
+      if (usage) {
+        process[usage.stream].write(`${usage.text}\n`);
+        return usage.exitCode;
+      }
       if (err instanceof CliError) {
         (err.exitCode === 0 ? process.stdout : process.stderr).write(`${err.message}\n`);
         return err.exitCode;
@@ -41,7 +50,7 @@ const node =
     }
   };
 
-const COMMANDS: Record<string, Command> = {
+const COMMANDS: Record<keyof typeof TRELLIS.commands, Command> = {
   policy: async (argv) => (await import('./policy/index.ts')).policyCommand(argv),
   agent: node(async () => (await import('./agent.ts')).agentCommand),
   up: node(async () => (await import('./up.ts')).upCommand),
@@ -55,14 +64,14 @@ const COMMANDS: Record<string, Command> = {
 
 /** The `trellis` CLI: dispatches to each command's own module. */
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  const command = name === undefined ? undefined : COMMANDS[name];
-  if (!command) {
-    const asked = name === 'help' || name === '--help' || name === '-h';
-    (asked ? process.stdout : process.stderr).write(
-      `${name && !asked ? `trellis: unknown command "${name}"\n\n` : ''}${USAGE}\n`,
-    );
-    return asked ? 0 : 2;
+  let picked;
+  try {
+    picked = selectCommand(argv, TRELLIS);
+  } catch (err) {
+    const usage = usageOutcome(err);
+    if (!usage) throw err;
+    process[usage.stream].write(`${usage.text}\n`);
+    return usage.exitCode;
   }
-  return command(rest);
+  return COMMANDS[picked.name](picked.rest);
 }

@@ -1,29 +1,35 @@
 import { NetcheckReport, type PortProbe } from '../paths/netcheck-report.ts';
 import { runNetcheck } from '../paths/netcheck.ts';
-import { CliError, parseFlags, seconds, serverUrl, type Parsed } from './local/flags.ts';
-import { agentClient, socketPathOf, SOCKET_FLAGS } from './local/socket.ts';
+import { command, parseCommand } from '../../cli-flags/index.ts';
+import { CliError, serverUrl } from './local/flags.ts';
+import { agentClient, socketPathOf, SOCKET_FLAGS, type SocketFlags } from './local/socket.ts';
 
-const USAGE = `usage: trellis netcheck [--server URL] [--json] [--timeout SECONDS] [--socket PATH | --state-dir DIR]
-  What this network allows towards the mesh: UDP to the server's relay, whether the NAT maps by
-  destination (then direct paths need an easy NAT at the peer), relay and control-server latency,
-  global IPv6, and a one-line verdict. Works before joining, with --server.
-  --server URL       the control server (default: the running agent's)
-  --json             one JSON object instead of text
-  --timeout SECONDS  the whole check's budget (default 3, at most 30)
-  Exits 0 when the check ran (whatever it found), 1 when the server could not be asked.`;
+export const NETCHECK = command({
+  name: 'trellis netcheck',
+  summary:
+    "What this network allows towards the mesh: UDP to the server's relay, whether the NAT maps by\n" +
+    'destination (then direct paths need an easy NAT at the peer), relay and control-server latency,\n' +
+    'global IPv6, and a one-line verdict. Works before joining, with --server.',
+  flags: {
+    server: { type: 'string', value: 'URL', help: "the control server (default: the running agent's)" },
+    json: { type: 'boolean', help: 'one JSON object instead of text' },
+    timeout: { type: 'number', min: 0.1, max: 30, default: 3, value: 'SECONDS', help: "the whole check's budget" },
+    ...SOCKET_FLAGS,
+  },
+  notes: 'Exits 0 when the check ran (whatever it found), 1 when the server could not be asked.',
+});
 
 export async function netcheckCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { values: ['server', 'timeout', ...SOCKET_FLAGS], switches: ['json'] }, USAGE);
-  const timeoutS = seconds('timeout', flags.values.get('timeout') ?? '3', 30);
+  const { flags } = parseCommand(argv, NETCHECK);
   const server = await serverOf(flags);
-  const report = NetcheckReport.parse(await runNetcheck({ serverUrl: server, timeoutMs: timeoutS * 1000 }));
-  process.stdout.write(flags.switches.has('json') ? `${JSON.stringify(report)}\n` : formatNetcheck(report));
+  const report = NetcheckReport.parse(await runNetcheck({ serverUrl: server, timeoutMs: flags.timeout * 1000 }));
+  process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatNetcheck(report));
   return 0;
 }
 
 /** `--server`, else the server the running agent is joined to. */
-async function serverOf(flags: Parsed): Promise<string> {
-  const given = flags.values.get('server');
+async function serverOf(flags: SocketFlags & { server?: string | undefined }): Promise<string> {
+  const given = flags.server;
   if (given !== undefined) return serverUrl('server', given);
   let status;
   try {

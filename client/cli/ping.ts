@@ -1,34 +1,38 @@
 import { isIP } from 'node:net';
 import type { StatusResponse } from '../agent/local-api/messages.ts';
 import { icmpProbe, tcpProbe, type ProbeResult } from './local/probe.ts';
-import { CliError, parseFlags, port, positiveInt, seconds } from './local/flags.ts';
+import { command, parseCommand } from '../../cli-flags/index.ts';
+import { CliError } from './local/flags.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 
-const USAGE = `usage: trellis ping PEER [--tcp PORT] [--count N] [--timeout SECONDS] [--6]
-  Probes a peer (by name or mesh IP) over the mesh and prints the round-trip time and the path the
-  packets took: direct to the peer's ip:port, or through the server's relay.
-  --tcp PORT        a TCP connection attempt instead of an ICMP echo (works where ICMP is filtered)
-  --count N         probes to send (default 3)
-  --timeout SECONDS per probe (default 2)
-  --6               use the peer's IPv6 address`;
+export const PING = command({
+  name: 'trellis ping',
+  summary:
+    'Probes a peer (by name or mesh IP) over the mesh and prints the round-trip time and the path the\n' +
+    "packets took: direct to the peer's ip:port, or through the server's relay.",
+  positionals: [{ name: 'PEER' }],
+  flags: {
+    tcp: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      max: 65535,
+      value: 'PORT',
+      help: 'a TCP connection attempt instead of an ICMP echo (works where ICMP is filtered)',
+    },
+    count: { type: 'number', integer: true, min: 1, max: 1000, default: 3, help: 'probes to send' },
+    timeout: { type: 'number', min: 0.1, max: 60, default: 2, value: 'SECONDS', help: 'per probe' },
+    '6': { type: 'boolean', help: "use the peer's IPv6 address" },
+    ...SOCKET_FLAGS,
+  },
+});
 
 export async function pingCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(
-    argv,
-    {
-      values: ['tcp', 'count', 'timeout', ...SOCKET_FLAGS],
-      switches: ['6'],
-      positional: { min: 1, max: 1, names: 'PEER' },
-    },
-    USAGE,
-  );
-  const v = (name: string) => flags.values.get(name);
-  const tcp = v('tcp') === undefined ? undefined : port('tcp', v('tcp')!);
-  const count = positiveInt('count', v('count') ?? '3', 1000);
-  const timeoutS = seconds('timeout', v('timeout') ?? '2', 60);
+  const { flags, positionals } = parseCommand(argv, PING);
+  const { tcp, count, timeout: timeoutS } = flags;
   const agent = agentClient(flags);
   const status = await agent.status();
-  const { name, ip } = resolvePeer(flags.positional[0]!, status, flags.switches.has('6'));
+  const { name, ip } = resolvePeer(positionals[0]!, status, flags['6']);
   const pathTo = async () => {
     const now = await agent.status().catch(() => status);
     return describePath(

@@ -1,18 +1,20 @@
 import type { StatusResponse } from '../agent/local-api/messages.ts';
-import { parseFlags } from './local/flags.ts';
+import { command, parseCommand } from '../../cli-flags/index.ts';
 import { routesLine } from './local/routes-line.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 
-const USAGE = `usage: trellis status [--json] [--socket PATH | --state-dir DIR]
-  This node, its peers, the path to each (direct ip:port or the server's relay) and its latency,
-  last handshakes and traffic (from WireGuard itself).`;
+export const STATUS = command({
+  name: 'trellis status',
+  summary:
+    "This node, its peers, the path to each (direct ip:port or the server's relay) and its latency,\n" +
+    'last handshakes and traffic (from WireGuard itself).',
+  flags: { ...SOCKET_FLAGS, json: { type: 'boolean', help: 'print the status as JSON' } },
+});
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { values: [...SOCKET_FLAGS], switches: ['json'] }, USAGE);
+  const { flags } = parseCommand(argv, STATUS);
   const status = await agentClient(flags).status();
-  process.stdout.write(
-    flags.switches.has('json') ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, new Date()),
-  );
+  process.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, new Date()));
   return status.state === 'running' ? 0 : 1;
 }
 

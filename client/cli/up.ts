@@ -1,58 +1,63 @@
 import type { StatusResponse, UpRequest } from '../agent/local-api/messages.ts';
+import { command, parseCommand, type FlagSpecs } from '../../cli-flags/index.ts';
 import { CREDENTIAL_PROVIDERS, credentialFrom } from './local/credentials.ts';
-import { cidrList, CliError, hostname, parseFlags, seconds, serverUrl, tagList } from './local/flags.ts';
+import { cidrList, CliError, hostname, serverUrl, tagList } from './local/flags.ts';
 import { routesLine } from './local/routes-line.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 import { signInThroughAgent } from './local/sign-in.ts';
-import { WORKLOAD_FLAGS, WORKLOAD_USAGE, workloadFrom } from './local/workload-flags.ts';
+import { WORKLOAD_FLAGS, workloadFrom } from './local/workload-flags.ts';
 
-const USAGE = `usage: trellis up [--server URL] [credential] [options]
-  Joins the mesh (or reconnects a node that joined before) through the running agent.
-  --server URL              coordination server (default: the one joined before)
-${CREDENTIAL_PROVIDERS.map((p) => `  ${p.usage}`).join('\n')}
-  --login                   sign in through the server's identity provider (SSO); also renews an expired node
-  --device                  with --login: the device flow (enter a code on another device)
-  --provider NAME           with --login: which of the server's identity providers
-  ${WORKLOAD_USAGE}
-  --hostname NAME           this node's name in the mesh (default: the machine's)
-  --advertise-routes CIDRS  subnets this node offers to route (comma-separated)
-  --advertise-tags TAGS     tags to request (tag:a,tag:b; the policy's tagOwners decide)
-  --timeout SECONDS         how long to wait for the first network map (default 15)
-  --json                    print the resulting status as JSON
-  --socket PATH | --state-dir DIR   where the agent listens`;
+/** Each way of signing in brings its flags (read by name, so typed loosely here). */
+const CREDENTIAL_FLAGS: FlagSpecs = Object.assign({}, ...CREDENTIAL_PROVIDERS.map((p) => p.flags));
+
+export const UP = command({
+  name: 'trellis up',
+  summary: 'Joins the mesh (or reconnects a node that joined before) through the running agent.',
+  flags: {
+    ...CREDENTIAL_FLAGS,
+    server: { type: 'string', value: 'URL', help: 'coordination server (default: the one joined before)' },
+    login: {
+      type: 'boolean',
+      help: "sign in through the server's identity provider (SSO); also renews an expired node",
+    },
+    device: { type: 'boolean', help: 'with --login: the device flow (enter a code on another device)' },
+    provider: { type: 'string', value: 'NAME', help: "with --login: which of the server's identity providers" },
+    ...WORKLOAD_FLAGS,
+    hostname: { type: 'string', value: 'NAME', help: "this node's name in the mesh (default: the machine's)" },
+    'advertise-routes': { type: 'string', value: 'CIDRS', help: 'subnets this node offers to route (comma-separated)' },
+    'advertise-tags': {
+      type: 'string',
+      value: 'TAGS',
+      help: "tags to request (tag:a,tag:b; the policy's tagOwners decide)",
+    },
+    timeout: {
+      type: 'number',
+      min: 0.1,
+      max: 120,
+      default: 15,
+      value: 'SECONDS',
+      help: 'how long to wait for the first network map',
+    },
+    json: { type: 'boolean', help: 'print the resulting status as JSON' },
+    ...SOCKET_FLAGS,
+  },
+});
 
 export async function upCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(
-    argv,
-    {
-      values: [
-        'server',
-        'hostname',
-        'advertise-routes',
-        'advertise-tags',
-        'timeout',
-        ...SOCKET_FLAGS,
-        ...CREDENTIAL_PROVIDERS.flatMap((p) => p.flags),
-        ...WORKLOAD_FLAGS,
-        'provider',
-      ],
-      switches: ['json', 'login', 'device'],
-    },
-    USAGE,
-  );
-  const v = (name: string) => flags.values.get(name);
+  const { flags } = parseCommand(argv, UP);
+  const v = (name: 'server' | 'provider' | 'hostname' | 'advertise-routes' | 'advertise-tags') => flags[name];
   const server = v('server') ?? process.env.TRELLIS_SERVER;
   const credential = await credentialFrom(flags, process.env);
   const workload = workloadFrom(flags, { SPIFFE_ENDPOINT_SOCKET: process.env.SPIFFE_ENDPOINT_SOCKET });
-  const login = flags.switches.has('login');
+  const login = flags.login;
   const ways = [
     credential && credential.type,
     workload && (workload.source.type === 'file' ? '--token-file' : '--workload-api'),
     login && '--login',
   ].filter(Boolean);
   if (ways.length > 1) throw new CliError(`give one way to sign in, not several (${ways.join(', ')})`, 2);
-  if (!login && (flags.switches.has('device') || v('provider') !== undefined))
-    throw new CliError(`--${flags.switches.has('device') ? 'device' : 'provider'} goes with --login`, 2);
+  if (!login && (flags.device || v('provider') !== undefined))
+    throw new CliError(`--${flags.device ? 'device' : 'provider'} goes with --login`, 2);
   if (v('provider') !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(v('provider')!))
     throw new CliError(`--provider: "${v('provider')}" must be a provider's short lowercase name`, 2);
   const req: UpRequest = {
@@ -64,7 +69,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       advertiseRoutes: cidrList('advertise-routes', v('advertise-routes')!),
     }),
     ...(v('advertise-tags') !== undefined && { advertiseTags: tagList('advertise-tags', v('advertise-tags')!) }),
-    waitMs: Math.round(seconds('timeout', v('timeout') ?? '15', 120) * 1000),
+    waitMs: Math.round(flags.timeout * 1000),
   };
   const agent = agentClient(flags);
   const status = login
@@ -72,13 +77,13 @@ export async function upCommand(argv: string[]): Promise<number> {
         agent,
         {
           ...req,
-          ...(flags.switches.has('device') && { device: true }),
+          ...(flags.device && { device: true }),
           ...(v('provider') !== undefined && { provider: v('provider')! }),
         },
-        { write: (t) => (flags.switches.has('json') ? process.stderr : process.stdout).write(t) },
+        { write: (t) => (flags.json ? process.stderr : process.stdout).write(t) },
       )
     : await agent.up(req);
-  if (flags.switches.has('json')) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
   else process.stdout.write(`${describeUp(status)}\n`);
   return status.state === 'running' ? 0 : 1;
 }

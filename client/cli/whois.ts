@@ -1,18 +1,19 @@
-import { ipAddress, parseFlags } from './local/flags.ts';
+import { command, parseCommand } from '../../cli-flags/index.ts';
+import { ipAddress } from './local/flags.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 
-const USAGE = `usage: trellis whois IP [--json] [--socket PATH | --state-dir DIR]
-  Which node (and user or tags) owns a mesh address, as this node's map says.`;
+export const WHOIS = command({
+  name: 'trellis whois',
+  summary: "Which node (and user or tags) owns a mesh address, as this node's map says.",
+  positionals: [{ name: 'IP' }],
+  flags: { ...SOCKET_FLAGS, json: { type: 'boolean', help: 'print the answer as JSON' } },
+});
 
 export async function whoisCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(
-    argv,
-    { values: [...SOCKET_FLAGS], switches: ['json'], positional: { min: 1, max: 1, names: 'IP' } },
-    USAGE,
-  );
-  const ip = ipAddress('IP', flags.positional[0]!);
+  const { flags, positionals } = parseCommand(argv, WHOIS);
+  const ip = ipAddress('IP', positionals[0]!);
   const answer = await agentClient(flags).whois(ip);
-  if (flags.switches.has('json')) {
+  if (flags.json) {
     process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
     return 0;
   }

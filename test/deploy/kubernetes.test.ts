@@ -48,7 +48,7 @@ describe('deploy/kubernetes', () => {
       const pod = docs(file).find((d) => d.kind === 'Deployment' || d.kind === 'DaemonSet')!.spec.template.spec;
       const agent = pod.containers.find((c: { image: string }) => c.image.startsWith('trellis-agent'));
       const env = envOf(agent);
-      const spec = workloadFrom({ positional: [], values: new Map(), switches: new Set() }, env);
+      const spec = workloadFrom({}, env);
       expect(spec, file).toMatchObject({
         credential: 'kubernetes',
         cluster: 'prod',

@@ -1,5 +1,9 @@
 import type { Credential } from '../../../protocol/join.ts';
-import { CliError, type Parsed } from './flags.ts';
+import type { FlagSpecs } from '../../../cli-flags/index.ts';
+import { CliError } from './flags.ts';
+
+/** Flag values by name, as a command parsed them. */
+export type GivenFlags = Readonly<Record<string, unknown>>;
 
 /**
  * How `trellis up` proves who is joining. Each way of signing in is one provider: it names the
@@ -7,20 +11,23 @@ import { CliError, type Parsed } from './flags.ts';
  * Kubernetes providers join this list; `up` itself does not change.
  */
 export interface CredentialProvider {
-  /** Flags this provider reads (they become valid flags of `up`). */
-  readonly flags: readonly string[];
-  /** Usage lines for `trellis up --help`. */
-  readonly usage: string;
+  /** Flags this provider reads (they become flags of `up`, with their `--help` lines). */
+  readonly flags: FlagSpecs;
   /** A credential when this provider's flags are present, else undefined. */
-  credential(flags: Parsed, env: NodeJS.ProcessEnv): Promise<Credential | undefined>;
+  credential(flags: GivenFlags, env: NodeJS.ProcessEnv): Promise<Credential | undefined>;
 }
 
 export const preAuthKeyProvider: CredentialProvider = {
-  flags: ['auth-key'],
-  usage:
-    '--auth-key KEY        a pre-auth key from the administrator (or TRELLIS_AUTH_KEY; "file:PATH" reads it from a file)',
+  flags: {
+    'auth-key': {
+      type: 'string',
+      value: 'KEY',
+      help: 'a pre-auth key from the administrator (or TRELLIS_AUTH_KEY; "file:PATH" reads it from a file)',
+    },
+  },
   async credential(flags, env) {
-    let key = flags.values.get('auth-key') ?? env.TRELLIS_AUTH_KEY;
+    const given = flags['auth-key'];
+    let key = typeof given === 'string' ? given : env.TRELLIS_AUTH_KEY;
     if (key === undefined) return undefined;
     if (key.startsWith('file:')) {
       const { readFile } = await import('node:fs/promises');
@@ -41,7 +48,7 @@ export const CREDENTIAL_PROVIDERS: readonly CredentialProvider[] = [preAuthKeyPr
 
 /** The credential from whichever provider's flags were given; more than one is a usage error. */
 export async function credentialFrom(
-  flags: Parsed,
+  flags: GivenFlags,
   env: NodeJS.ProcessEnv,
   providers = CREDENTIAL_PROVIDERS,
 ): Promise<Credential | undefined> {

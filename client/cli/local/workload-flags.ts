@@ -1,24 +1,46 @@
 import { resolve } from 'node:path';
 import type { WorkloadSpec } from '../../identity/workload-spec.ts';
-import { CliError, oneOf, type Parsed } from './flags.ts';
+import { flags } from '../../../cli-flags/index.ts';
+import { CliError, oneOf } from './flags.ts';
 
 /**
  * The workload flags of `trellis up` and `trellis agent`: where the token comes from and which
  * credential it is. Only their form is checked here; the agent reads the token (it runs as root
  * and keeps reading it as it rotates), and its complaints about the file come back as errors.
  */
-export const WORKLOAD_FLAGS = ['token-file', 'credential', 'cluster', 'workload-api', 'audience', 'spiffe-id'] as const;
+export const WORKLOAD_FLAGS = flags({
+  'token-file': {
+    type: 'string',
+    value: 'PATH',
+    help: "a workload token the agent reads and re-reads as it rotates\n(a projected service-account token, or spiffe-helper's JWT-SVID)",
+  },
+  credential: { type: 'string', value: 'TYPE', help: 'what the token is: spiffe-jwt or kubernetes' },
+  cluster: {
+    type: 'string',
+    value: 'NAME',
+    help: "kubernetes: the server's name for the cluster (default: by the token's issuer)",
+  },
+  'workload-api': {
+    type: 'string',
+    value: 'URL',
+    help: 'fetch JWT-SVIDs from the SPIFFE Workload API (unix:///path/agent.sock;\nor SPIFFE_ENDPOINT_SOCKET), with --audience',
+  },
+  audience: {
+    type: 'string',
+    value: 'AUD',
+    help: 'with --workload-api: the audience the server expects (its spiffe.audience)',
+  },
+  'spiffe-id': {
+    type: 'string',
+    value: 'ID',
+    help: "with --workload-api: which of the workload's identities (default: the first)",
+  },
+});
 
-export const WORKLOAD_USAGE = `--token-file PATH         a workload token the agent reads and re-reads as it rotates
-                            (a projected service-account token, or spiffe-helper's JWT-SVID)
-  --credential TYPE         what the token is: spiffe-jwt or kubernetes
-  --cluster NAME            kubernetes: the server's name for the cluster (default: by the token's issuer)
-  --workload-api URL        fetch JWT-SVIDs from the SPIFFE Workload API (unix:///path/agent.sock;
-                            or SPIFFE_ENDPOINT_SOCKET), with --audience AUD (the server's spiffe.audience)
-  --spiffe-id ID            with --workload-api: which of the workload's identities (default: the first)`;
+type WorkloadFlag = keyof typeof WORKLOAD_FLAGS;
 
 /** The `TRELLIS_*` variables standing in for each flag (for containers). */
-const ENV: Record<(typeof WORKLOAD_FLAGS)[number], string> = {
+const ENV: Record<WorkloadFlag, string> = {
   'token-file': 'TRELLIS_TOKEN_FILE',
   credential: 'TRELLIS_CREDENTIAL',
   cluster: 'TRELLIS_CLUSTER',
@@ -27,8 +49,11 @@ const ENV: Record<(typeof WORKLOAD_FLAGS)[number], string> = {
   'spiffe-id': 'TRELLIS_SPIFFE_ID',
 };
 
-export function workloadFrom(flags: Parsed, env: NodeJS.ProcessEnv = {}): WorkloadSpec | undefined {
-  const v = (name: (typeof WORKLOAD_FLAGS)[number]) => flags.values.get(name) ?? env[ENV[name]];
+export function workloadFrom(
+  given: Partial<Record<WorkloadFlag, string | undefined>>,
+  env: NodeJS.ProcessEnv = {},
+): WorkloadSpec | undefined {
+  const v = (name: WorkloadFlag) => given[name] ?? env[ENV[name]];
   const file = v('token-file');
   const credential = v('credential');
   const cluster = v('cluster');

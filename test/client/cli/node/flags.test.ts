@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { credentialFrom } from '../../../../client/cli/local/credentials.ts';
-import {
-  cidrList,
-  hostname,
-  ipAddress,
-  parseFlags,
-  port,
-  serverUrl,
-  tagList,
-} from '../../../../client/cli/local/flags.ts';
+import { cidrList, hostname, ipAddress, serverUrl, tagList } from '../../../../client/cli/local/flags.ts';
 
-const USAGE = 'usage: trellis test';
-const spec = { values: ['server', 'auth-key'], switches: ['json'], positional: { min: 0, max: 1, names: 'PEER' } };
 const fails = (fn: () => unknown, message: string | RegExp, exitCode = 2) =>
   expect(fn).toThrow(
     expect.objectContaining({
@@ -20,28 +10,7 @@ const fails = (fn: () => unknown, message: string | RegExp, exitCode = 2) =>
     }),
   );
 
-describe('node command flags', () => {
-  it('reads --name value, --name=value, switches and positionals', () => {
-    const p = parseFlags(['--server', 'http://s', '--auth-key=k=1', '--json', 'web'], spec, USAGE);
-    expect(Object.fromEntries(p.values)).toEqual({ server: 'http://s', 'auth-key': 'k=1' });
-    expect([...p.switches]).toEqual(['json']);
-    expect(p.positional).toEqual(['web']);
-  });
-
-  it('refuses unknown, valueless, repeated and surplus arguments with the usage', () => {
-    fails(() => parseFlags(['--serve', 'x'], spec, USAGE), /^unknown option --serve\nusage/);
-    fails(() => parseFlags(['--server'], spec, USAGE), '--server needs a value');
-    fails(() => parseFlags(['--server', '--json'], spec, USAGE), '--server needs a value');
-    fails(() => parseFlags(['--server', 'a', '--server', 'b'], spec, USAGE), '--server given twice');
-    fails(() => parseFlags(['--json=yes'], spec, USAGE), '--json takes no value');
-    fails(() => parseFlags(['a', 'b'], spec, USAGE), 'unexpected argument "b"');
-    fails(() => parseFlags([], { values: [], positional: { min: 1, max: 1, names: 'IP' } }, USAGE), 'missing IP');
-  });
-
-  it('answers --help with the usage and exit status 0', () => {
-    fails(() => parseFlags(['--help'], spec, USAGE), USAGE, 0);
-  });
-
+describe('node command values', () => {
   it('checks each value where it enters, naming the flag and the value', () => {
     expect(serverUrl('server', 'https://t.example.com/')).toBe('https://t.example.com');
     fails(() => serverUrl('server', 't.example.com'), '--server: "t.example.com" is not a URL');
@@ -59,17 +28,12 @@ describe('node command flags', () => {
     expect(tagList('advertise-tags', 'tag:web,tag:db-1')).toEqual(['tag:web', 'tag:db-1']);
     fails(() => tagList('advertise-tags', 'web'), '--advertise-tags: "web" is not a tag');
     fails(() => hostname('hostname', 'my_host'), '--hostname: "my_host" must be a DNS label');
-    fails(() => port('port', '70000'), '--port: "70000" must be a port number 1-65535');
     fails(() => ipAddress('IP', '100.64.0'), 'IP: "100.64.0" is not an IPv4 or IPv6 address');
   });
 });
 
 describe('credentials for trellis up', () => {
-  const flags = (values: Record<string, string>) => ({
-    positional: [],
-    values: new Map(Object.entries(values)),
-    switches: new Set<string>(),
-  });
+  const flags = (values: Record<string, string>) => values;
 
   it('makes a pre-auth key credential from --auth-key or TRELLIS_AUTH_KEY, and none without', async () => {
     expect(await credentialFrom(flags({ 'auth-key': 'k1' }), {})).toEqual({ type: 'preauth-key', key: 'k1' });
@@ -86,10 +50,9 @@ describe('credentials for trellis up', () => {
   });
 
   it('refuses two ways of signing in at once', async () => {
-    const other = { flags: ['token'], usage: '', credential: async () => ({ type: 'preauth-key' as const, key: 'x' }) };
+    const other = { flags: {}, credential: async () => ({ type: 'preauth-key' as const, key: 'x' }) };
     const mine = {
-      flags: ['auth-key'],
-      usage: '',
+      flags: {},
       credential: async () => ({ type: 'preauth-key' as const, key: 'y' }),
     };
     await expect(credentialFrom(flags({}), {}, [mine, other])).rejects.toMatchObject({

@@ -52,8 +52,10 @@ describe('trellis netcheck', () => {
 
   it('refuses bad flags, and needs --server when no agent runs', async () => {
     for (const [args, message] of [
-      [['--timeout', '0'], '--timeout: "0" must be seconds, more than 0 and at most 30'],
-      [['--timeout', '31'], 'at most 30'],
+      [['--timeout', '0'], '--timeout: "0" must be a number from 0.1 to 30 for `trellis netcheck`'],
+      [['--timeout', '31'], 'from 0.1 to 30'],
+      [['--timeout', '2', '--timeout', '3'], '--timeout given twice'],
+      [['--bogus'], 'unknown flag --bogus for `trellis netcheck`; see `trellis netcheck --help`'],
       [['--server', 'ftp://x'], '--server: "ftp://x" must be an http:// or https:// URL'],
       [
         ['--state-dir', '/nonexistent-trellis'],

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseFlags } from '../../../../client/cli/local/flags.ts';
+import { command, parseCommand } from '../../../../cli-flags/index.ts';
 import { WORKLOAD_FLAGS, workloadFrom } from '../../../../client/cli/local/workload-flags.ts';
 
-const spec = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
-  workloadFrom(parseFlags(argv, { values: WORKLOAD_FLAGS }, 'usage'), env);
+const WORKLOAD = command({ name: 'trellis up', summary: 'a workload joins', flags: WORKLOAD_FLAGS });
+const spec = (argv: string[], env: NodeJS.ProcessEnv = {}) => workloadFrom(parseCommand(argv, WORKLOAD).flags, env);
 
 describe('workload flags of trellis up and trellis agent', () => {
   it('turn a token file into an absolute path with its credential type', () => {
