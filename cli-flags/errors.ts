@@ -1,3 +1,5 @@
+import { CodedError } from '../protocol/coded-error.ts';
+
 /**
  * A command line the command cannot run: the message is one line that names the mistake, the
  * command, and where its usage is (`see \`trellis ping --help\``). CLIs print it and exit 2.
@@ -16,15 +18,9 @@ export type UsageErrorCode =
   | 'cli.conflicting_flags' // flags that cannot go together
   | 'cli.unreadable_file'; // a file named on the command line that cannot be read
 
-export class UsageError extends Error {
+export class UsageError extends CodedError<UsageErrorCode> {
   override readonly name = 'UsageError';
   readonly exitCode = 2;
-  constructor(
-    readonly code: UsageErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE } from '@noble/curves/utils.js';
 import { z } from 'zod';
+import { codeCatalog, type CodeOf } from './coded-error.ts';
 
 /**
  * Public keys travel as standard base64 of 32 bytes (44 characters), as `wg` prints them.
@@ -18,7 +19,15 @@ import { z } from 'zod';
  */
 const BASE64_32 = /^[A-Za-z0-9+/]{43}=$/;
 
-export type KeyProblemCode = 'key.not_canonical' | 'key.low_order' | 'key.not_on_curve' | 'key.not_prime_order';
+export const KEY_CODES = codeCatalog({
+  key: [
+    'key.not_canonical', // not the one canonical spelling (base64 or point encoding) of the key
+    'key.low_order', // a small-order point: proves nothing, or gives an all-zero shared secret
+    'key.not_on_curve', // not a point of the curve (for X25519: a point of the twist)
+    'key.not_prime_order', // a point with a small-order component
+  ],
+});
+export type KeyProblemCode = CodeOf<typeof KEY_CODES>;
 
 export interface KeyProblem {
   code: KeyProblemCode;

@@ -1,23 +1,15 @@
+import { CodedError, type CodeOf } from '../protocol/coded-error.ts';
+import type { SERVER_CODES } from './error-codes.ts';
+
 /**
  * A port the server must open could not be opened. The message names the port, the setting
  * that chose it and what to do, since the usual cause is a second server started beside the
  * first (`trellis-server serve` prints it as one line and exits 1).
  */
-export type PortErrorCode =
-  | 'port.in_use' // another program (often another trellis-server) holds the port
-  | 'port.needs_privilege' // a port below 1024 without root or CAP_NET_BIND_SERVICE
-  | 'port.address_unavailable' // listen.host is not an address of this machine
-  | 'port.open_failed'; // any other refusal from the system
+export type PortErrorCode = CodeOf<typeof SERVER_CODES, 'port'>;
 
-export class PortError extends Error {
+export class PortError extends CodedError<PortErrorCode> {
   override readonly name = 'PortError';
-  constructor(
-    readonly code: PortErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** Which port, for the message: the setting that chose it and how to turn it off, if it can be. */

@@ -1,4 +1,4 @@
-import { CodedError } from '../system/coded-error.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 /**
  * Errors of the agent itself (state directory, local API, joining). `code` is stable; the message

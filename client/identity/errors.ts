@@ -1,4 +1,4 @@
-import { CodedError } from '../system/coded-error.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 /**
  * Errors of the agent's workload credential sources (token files, the SPIFFE Workload API).

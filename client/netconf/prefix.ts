@@ -1,5 +1,5 @@
 import { formatPrefix, parsePrefix, type Prefix, type PrefixSyntax } from '../../protocol/ip/prefix.ts';
-import { CodedError } from '../system/coded-error.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 /**
  * The agent's use of the address library (protocol/ip/) where a prefix that does not parse is

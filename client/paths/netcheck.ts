@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { RelayInfo } from '../../protocol/map.ts';
-import { CodedError } from '../system/coded-error.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import { hasGlobalIpv6, localAddresses } from './netcheck-ipv6.ts';
 import type { NetcheckReport, PortProbe } from './netcheck-report.ts';
 import { verdictOf } from './netcheck-verdict.ts';

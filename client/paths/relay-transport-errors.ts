@@ -1,4 +1,4 @@
-import { CodedError } from '../system/coded-error.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 /** Errors of the relay transport (the WebSocket bridge); bad datagrams are dropped, never thrown. */
 export type RelayTransportErrorCode =

@@ -1,4 +1,4 @@
-import { CodedError } from '../system/coded-error.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 /**
  * Errors of the WireGuard driver. `code` is stable; `retryable` says whether the same call may
@@ -21,7 +21,7 @@ const RETRYABLE: ReadonlySet<WireGuardErrorCode> = new Set(['wireguard.uapi_unav
 export class WireGuardError extends CodedError<WireGuardErrorCode> {
   override readonly name = 'WireGuardError';
 
-  get retryable(): boolean {
+  override get retryable(): boolean {
     return RETRYABLE.has(this.code);
   }
 }

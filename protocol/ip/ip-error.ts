@@ -1,12 +1,18 @@
+import { codeCatalog, type CodeOf } from '../coded-error.ts';
+
 /**
  * What the address parsers answer instead of throwing: every string in, a value or an error
  * with a stable code and a message that quotes the input (cut short when it is long).
  */
-export type IpErrorCode =
-  | 'ip.not_an_address' // not an IPv4 or IPv6 address in any accepted spelling
-  | 'ip.bad_prefix_length' // the length after `/` is not a decimal 0-32 (IPv4) or 0-128 (IPv6)
-  | 'ip.missing_prefix_length' // a bare address where a CIDR prefix is required
-  | 'ip.host_bits_set'; // bits past the prefix length are set (10.0.0.1/8)
+export const IP_CODES = codeCatalog({
+  ip: [
+    'ip.not_an_address', // not an IPv4 or IPv6 address in any accepted spelling
+    'ip.bad_prefix_length', // the length after `/` is not a decimal 0-32 (IPv4) or 0-128 (IPv6)
+    'ip.missing_prefix_length', // a bare address where a CIDR prefix is required
+    'ip.host_bits_set', // bits past the prefix length are set (10.0.0.1/8)
+  ],
+});
+export type IpErrorCode = CodeOf<typeof IP_CODES>;
 
 export interface IpError {
   readonly code: IpErrorCode;

@@ -39,7 +39,7 @@ export class AuditLog {
     await this.record({
       ...event,
       outcome: 'failure',
-      code: known ? err.code : 'internal',
+      code: known ? err.code : 'server.internal',
       message: about ? `${about}: ${message}` : message,
     });
   }

@@ -1,3 +1,5 @@
+import { CodedError } from '../../protocol/coded-error.ts';
+import type { AnswerCode } from '../error-codes.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, flags } from '../../cli-flags/index.ts';
@@ -24,6 +26,7 @@ export class AdminClient {
       throw new AdminError(
         'server.unreachable',
         `cannot reach the server at ${this.baseUrl}: ${(err as Error).cause ?? (err as Error).message}`,
+        { cause: err },
       );
     }
     if (res.status === 204) return undefined as T;
@@ -31,26 +34,26 @@ export class AdminClient {
     let json: Record<string, unknown>;
     try {
       json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
+    } catch (err) {
       // A proxy's error page, or not a Trellis server at all.
       throw new AdminError(
         'server.bad_answer',
         `${this.baseUrl} answered ${res.status} ${res.statusText} with something other than JSON; is it a Trellis server?`,
+        { cause: err },
       );
     }
-    if (!res.ok) throw new AdminError(String(json.code ?? res.status), String(json.message ?? res.statusText));
+    if (!res.ok) {
+      // The code as the server sent it: a newer server may answer with one this CLI does not know.
+      const code = typeof json.code === 'string' ? (json.code as AnswerCode) : 'server.bad_answer';
+      throw new AdminError(code, typeof json.message === 'string' ? json.message : `${res.status} ${res.statusText}`);
+    }
     return json as T;
   }
 }
 
-export class AdminError extends Error {
+/** A failed admin call: the server's own answer (its code and message), or no usable answer at all. */
+export class AdminError extends CodedError<AnswerCode> {
   override readonly name = 'AdminError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface ConnectionFlags {

@@ -1,8 +1,5 @@
 import { group, selectCommand, usageOutcome } from '../../cli-flags/index.ts';
-import { TrellisError } from '../errors.ts';
-import { PortError } from '../port-error.ts';
-import { RelayError } from '../relay/errors.ts';
-import { AdminError } from './admin-client.ts';
+import { CodedError } from '../../protocol/coded-error.ts';
 import { AUDIT, auditCommand } from './commands/audit.ts';
 import { APIKEYS, PREAUTH, apiKeysCommand, preAuthKeysCommand } from './commands/keys.ts';
 import { NODES, nodesCommand } from './commands/nodes.ts';
@@ -43,12 +40,8 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     try {
       return await RUN[name](rest, io);
     } catch (err) {
-      if (
-        err instanceof AdminError ||
-        err instanceof TrellisError ||
-        err instanceof PortError ||
-        err instanceof RelayError
-      ) {
+      // A coded error is an expected failure, told in one line; anything else is a bug, with its stack.
+      if (err instanceof CodedError && !usageOutcome(err)) {
         io.err(`trellis-server ${name}: ${err.message} [${err.code}]`);
         return 1;
       }

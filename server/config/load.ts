@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { TrellisError } from '../errors.ts';
+import { ConfigError } from './errors.ts';
 import { ServerConfig } from './schema.ts';
 
 /**
@@ -36,8 +36,7 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
   for (const [flag, value] of Object.entries(sources.flags ?? {})) {
     const leaf = LEAVES.find((l) => l.path.join('.') === flag || l.path.map(kebab).join('-') === flag);
     if (!leaf) {
-      throw new TrellisError(
-        'invalid',
+      throw new ConfigError(
         'config.unknown_flag',
         `unknown flag --${flag}; known: ${CONFIG_KEYS.map((k) => `--${k}`).join(', ')}`,
       );
@@ -48,7 +47,7 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
   const parsed = ServerConfig.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => describeIssue(issue, origin, sources.file));
-    throw new TrellisError('invalid', 'config.invalid', `invalid configuration:\n  ${lines.join('\n  ')}`);
+    throw new ConfigError('config.invalid', `invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   return parsed.data;
 }
@@ -71,20 +70,18 @@ function readYaml(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new TrellisError(
-      'invalid',
-      'config.unreadable',
-      `cannot read config file ${file}: ${(err as Error).message}`,
-    );
+    throw new ConfigError('config.unreadable', `cannot read config file ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   let doc: unknown;
   try {
     doc = parseYaml(text) ?? {};
   } catch (err) {
-    throw new TrellisError('invalid', 'config.bad_yaml', `${file}: ${(err as Error).message}`);
+    throw new ConfigError('config.bad_yaml', `${file}: ${(err as Error).message}`, { cause: err });
   }
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new TrellisError('invalid', 'config.bad_yaml', `${file}: the top level must be a mapping of keys`);
+    throw new ConfigError('config.bad_yaml', `${file}: the top level must be a mapping of keys`);
   }
   return doc as Record<string, unknown>;
 }

@@ -56,7 +56,7 @@ export function createHttpApp(d: HttpDeps): Hono {
   app.notFound((c) =>
     c.json(
       {
-        code: 'not_found',
+        code: 'request.no_endpoint',
         message: `no endpoint ${c.req.method} ${c.req.path}`,
         requestId: c.get('requestId') as string,
       },

@@ -18,7 +18,11 @@ export class RateLimiter {
   /** Throws when no attempt is left, without spending one (for limits on failures only). */
   check(key: string, now: number): void {
     if (this.refilled(key, now).tokens < 1) {
-      throw new TrellisError('rate_limited', 'rate_limited', `too many attempts from ${key}; retry in a minute`);
+      throw new TrellisError(
+        'rate_limited',
+        'request.rate_limited',
+        `too many attempts from ${key}; retry in a minute`,
+      );
     }
   }
 

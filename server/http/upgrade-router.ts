@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { TrellisError } from '../errors.ts';
+import { INTERNAL_ERROR_BODY, httpStatus, knownError } from './error-handler.ts';
 import type { CallerAuth } from './caller-auth.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
@@ -76,13 +77,11 @@ export function addMachineUpgrade(
 
 /** Answers a refused upgrade as the HTTP API would: the error's status, code and message. */
 export function refuseUpgrade(socket: Duplex, err: unknown, logger: Logger, what: string): void {
-  const known = err instanceof TrellisError ? err : undefined;
+  const known = knownError(err);
   if (known) logger.info({ code: known.code }, `${what} refused: ${known.message}`);
   else logger.error({ err }, `${what} upgrade failed`);
-  const status = known?.status ?? 500;
-  const body = JSON.stringify(
-    known ? { code: known.code, message: known.message } : { code: 'internal', message: 'internal error' },
-  );
+  const status = known ? httpStatus(known) : 500;
+  const body = JSON.stringify(known ? { code: known.code, message: known.message } : INTERNAL_ERROR_BODY);
   socket.end(
     `HTTP/1.1 ${status} ${status === 500 ? 'Internal Server Error' : 'Refused'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { isAnswerCode } from '../error-codes.ts';
 import { invalid } from '../errors.ts';
 
 /** Parses request bytes as JSON and checks them against a schema; errors name the field. */
@@ -30,6 +31,7 @@ export function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T
     throw invalid('request.missing_body', 'a JSON body is required', 'body');
   }
   // A field whose own check names its refusal (protocol/ip/schema.ts, protocol/keys.ts) answers with that code.
-  const code = issue.code === 'custom' && typeof issue.params?.code === 'string' ? issue.params.code : undefined;
+  const named = issue.code === 'custom' ? issue.params?.code : undefined;
+  const code = typeof named === 'string' && isAnswerCode(named) ? named : undefined;
   throw invalid(code ?? 'request.invalid_field', `${path}: ${issue.message}`, path);
 }

@@ -1,3 +1,4 @@
+import type { AnswerCode } from '../error-codes.ts';
 import { TrellisError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 import type { Authenticator } from './identity.ts';
@@ -5,8 +6,8 @@ import { parseSecret, secretMatches } from './secrets.ts';
 import { isoTime } from '../../protocol/time.ts';
 
 /** Every refusal points at the credential in the register body. */
-const refused = (code: string, message: string) =>
-  new TrellisError('unauthenticated', code, message, 'body.credential.key');
+const refused = (code: AnswerCode, message: string) =>
+  new TrellisError('unauthenticated', code, message, { where: 'body.credential.key' });
 
 /** Pre-auth keys: checked here for a clear answer, used up atomically when the node is written. */
 export function preAuthKeyAuthenticator(

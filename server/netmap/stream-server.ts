@@ -39,7 +39,7 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
           'invalid',
           'request.invalid_field',
           'query.since must be a map version (a whole number)',
-          'query.since',
+          { where: 'query.since' },
         );
       }
       wss.handleUpgrade(req, socket, head, (ws) =>

@@ -1,6 +1,7 @@
 import { formatAddress, parseAddress, type Family } from '../../protocol/ip/address.ts';
 import { quote } from '../../protocol/ip/ip-error.ts';
 import { lastAddress, parsePrefix, type Prefix } from '../../protocol/ip/prefix.ts';
+import { ConfigError } from '../config/errors.ts';
 import { TrellisError } from '../errors.ts';
 
 /**
@@ -60,7 +61,7 @@ function networkPrefix(text: string, key: string, family: Family): Prefix {
     p.ok || p.error.code !== 'ip.host_bits_set'
       ? `must be an IPv${family} CIDR with a prefix length of ${minBits} to ${maxBits}`
       : 'has host bits set';
-  throw new TrellisError('invalid', 'config.bad_prefix', `${key}: ${quote(text)} ${why}`);
+  throw new ConfigError('config.bad_prefix', `${key}: ${quote(text)} ${why}`);
 }
 
 /** An IPv4 address written in the code. */

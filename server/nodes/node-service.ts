@@ -64,7 +64,7 @@ export class NodeService {
       throw forbidden('proof.key_mismatch', 'the request is signed by another machine key than the one it registers');
     }
     if (request.wireguardKey === request.machineKey) {
-      throw invalid('keys.same', 'the WireGuard key and the machine key must differ', 'body.wireguardKey');
+      throw invalid('node.keys_same', 'the WireGuard key and the machine key must differ', 'body.wireguardKey');
     }
     const authenticator = this.deps.authenticators.find((a) => a.type === request.credential.type);
     if (!authenticator)
@@ -193,7 +193,7 @@ export class NodeService {
 
   async rotateKey(node: NodeRecord, wireguardKey: string): Promise<NodeRecord> {
     if (wireguardKey === node.machineKey)
-      throw invalid('keys.same', 'the WireGuard key and the machine key must differ', 'body.wireguardKey');
+      throw invalid('node.keys_same', 'the WireGuard key and the machine key must differ', 'body.wireguardKey');
     return this.patch(node.id, { wireguardKey });
   }
 
@@ -223,7 +223,7 @@ export class NodeService {
       try {
         return await this.patch(id, { ...patch, name: i === 1 ? base : `${base}-${i}` });
       } catch (err) {
-        if (!(err instanceof StoreConflict && err.what === 'node.name') || i >= 1000) throw err;
+        if (!(err instanceof StoreConflict && err.code === 'node.name_taken') || i >= 1000) throw err;
       }
     }
   }

@@ -72,7 +72,7 @@ export class PolicyService {
       );
     } catch (err) {
       if (err instanceof StoreConflict)
-        throw new TrellisError('conflict', 'policy.version_conflict', err.message, 'body.ifVersion');
+        throw new TrellisError('conflict', err.code, err.message, { where: 'body.ifVersion', cause: err });
       throw err;
     }
     this.active = { record, policy };
@@ -89,5 +89,5 @@ function rejected(diagnostics: Diagnostic[]): TrellisError {
   }));
   const first = details[0];
   const message = `the policy was rejected (${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'}):\n${diagnostics.map(formatDiagnostic).join('\n')}`;
-  return new TrellisError('invalid', 'policy.invalid', message, first?.where, details);
+  return new TrellisError('invalid', 'policy.invalid', message, { where: first?.where, details });
 }

@@ -1,3 +1,5 @@
+import { CodedError } from '../../protocol/coded-error.ts';
+import type { ServerCode } from '../error-codes.ts';
 import type {
   ApiKeyRecord,
   AuditKind,
@@ -108,13 +110,17 @@ export interface AuditQuery {
   limit: number;
 }
 
-/** A uniqueness or concurrency rule was broken; `what` names it. */
-export class StoreConflict extends Error {
+/** A uniqueness or concurrency rule was broken; the code names it, as the API answers it (409). */
+export class StoreConflict extends CodedError<StoreConflictCode> {
   override readonly name = 'StoreConflict';
-  constructor(
-    readonly what: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
+
+export const STORE_CONFLICT_CODES = [
+  'node.name_taken',
+  'node.machine_key_taken',
+  'node.wireguard_key_taken',
+  'node.address_taken',
+  'preauth_key.unusable',
+  'policy.version_conflict',
+] as const satisfies readonly ServerCode[];
+export type StoreConflictCode = (typeof STORE_CONFLICT_CODES)[number];

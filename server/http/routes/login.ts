@@ -3,6 +3,7 @@ import type { Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { StartLoginRequest, StartLoginResponse, WaitLoginRequest, WaitLoginResponse } from '../../../protocol/login.ts';
 import { TrellisError } from '../../errors.ts';
+import { httpStatus } from '../error-handler.ts';
 import { CALLBACK_PATH, type LoginService } from '../../identity/oidc/login-service.ts';
 import { sourceAddress } from '../mount.ts';
 import { PAGE_HEADERS, approvedPage, errorPage, handoffPage } from '../pages/html.ts';
@@ -105,7 +106,7 @@ async function html(c: Context, handler: () => Promise<PageResult>): Promise<Res
   } catch (err) {
     if (!(err instanceof TrellisError)) throw err;
     const title = err.kind === 'rate_limited' ? 'Too many attempts' : 'Sign-in failed';
-    return c.body(errorPage({ title, message: err.message, code: err.code }), err.status as 400, PAGE_HEADERS);
+    return c.body(errorPage({ title, message: err.message, code: err.code }), httpStatus(err) as 400, PAGE_HEADERS);
   }
 }
 

@@ -78,7 +78,7 @@ export class KeySource {
     if (!this.current) {
       throw new TrellisError(
         'unavailable',
-        'keys.unavailable',
+        'jwt.keys_unavailable',
         `the ${this.o.name} could not be loaded; retry later (the server log says why)`,
       );
     }

@@ -2,6 +2,7 @@ import * as client from 'openid-client';
 import type { StartLoginRequest, StartLoginResponse, WaitLoginResponse } from '../../../protocol/login.ts';
 import type { UserService } from '../../admin/user-service.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
+import type { AnswerCode } from '../../error-codes.ts';
 import { TrellisError, notFound } from '../../errors.ts';
 import { dnsLabel } from '../../nodes/names.ts';
 import type { LoginSession, LoginSessions } from './login-sessions.ts';
@@ -173,7 +174,7 @@ export class LoginService {
         'conflict',
         'login.pending',
         'the sign-in is not complete yet; wait for it (POST /api/v1/machine/login/wait) and register again',
-        'body.credential.loginId',
+        { where: 'body.credential.loginId' },
       );
     }
     if (s.status !== 'complete') throw this.ended(s);
@@ -265,7 +266,7 @@ export class LoginService {
     const known =
       err instanceof TrellisError
         ? err
-        : fail('unavailable', 'oidc.failed', 'the sign-in could not be completed; start again');
+        : fail('unavailable', 'oidc.failed', 'the sign-in could not be completed; start again', err);
     if (session?.status === 'pending')
       this.d.sessions.settle(session, { status: 'failed', error: { code: known.code, message: known.message } });
     await this.d.audit.record({
@@ -281,8 +282,8 @@ export class LoginService {
   }
 }
 
-function fail(kind: TrellisError['kind'], code: string, message: string): TrellisError {
-  return new TrellisError(kind, code, message);
+function fail(kind: TrellisError['kind'], code: AnswerCode, message: string, cause?: unknown): TrellisError {
+  return new TrellisError(kind, code, message, { cause });
 }
 
 /** Runs one exchange with the provider, translating its errors into ours (keeping the cause). */
@@ -297,44 +298,41 @@ async function exchange<T>(call: () => Promise<T>): Promise<T> {
 function translate(err: unknown): TrellisError {
   if (err instanceof TrellisError) return err;
   const e = err as { name?: string; code?: string; message?: string; error?: string; error_description?: string };
-  let t: TrellisError;
   if (e instanceof client.AuthorizationResponseError) {
-    t = fail(
+    return fail(
       'forbidden',
       'oidc.denied',
       `the identity provider refused the sign-in: ${e.error}${e.error_description ? ` (${e.error_description})` : ''}`,
+      err,
     );
-  } else if (e instanceof client.ResponseBodyError && (e.error === 'invalid_grant' || e.error === 'invalid_request')) {
-    t = fail(
+  }
+  if (e instanceof client.ResponseBodyError && (e.error === 'invalid_grant' || e.error === 'invalid_request')) {
+    return fail(
       'unauthenticated',
       'oidc.code_rejected',
       `the identity provider refused the authorization code (used before, expired, or not issued for this sign-in and its PKCE verifier): ${e.error_description ?? e.error}`,
+      err,
     );
-  } else if (e instanceof client.ResponseBodyError && (e.error === 'expired_token' || e.error === 'access_denied')) {
-    t = fail(
-      'unauthenticated',
-      e.error === 'access_denied' ? 'oidc.denied' : 'login.expired',
-      e.error === 'access_denied'
-        ? 'the sign-in was denied at the identity provider'
-        : 'the device code expired before it was approved; start again',
-    );
-  } else if (e.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' && aboutNonce(err)) {
-    t = fail(
+  }
+  if (e instanceof client.ResponseBodyError && e.error === 'access_denied')
+    return fail('unauthenticated', 'oidc.denied', 'the sign-in was denied at the identity provider', err);
+  if (e instanceof client.ResponseBodyError && e.error === 'expired_token')
+    return fail('unauthenticated', 'login.expired', 'the device code expired before it was approved; start again', err);
+  if (e.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' && aboutNonce(err)) {
+    return fail(
       'unauthenticated',
       'oidc.nonce_mismatch',
       'the ID token was not issued for this sign-in (its nonce does not match); start again',
-    );
-  } else if (e.name === 'AbortError') {
-    t = fail('unavailable', 'login.closed', 'the sign-in was closed');
-  } else {
-    t = fail(
-      'unauthenticated',
-      'oidc.invalid_response',
-      `the identity provider's answer was not accepted: ${e.message ?? 'unknown error'}`,
+      err,
     );
   }
-  (t as { cause?: unknown }).cause = err;
-  return t;
+  if (e.name === 'AbortError') return fail('unavailable', 'login.closed', 'the sign-in was closed', err);
+  return fail(
+    'unauthenticated',
+    'oidc.invalid_response',
+    `the identity provider's answer was not accepted: ${e.message ?? 'unknown error'}`,
+    err,
+  );
 }
 
 /** Whether a claim-comparison failure (or its cause) is about the ID token's nonce. */

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { AnswerCode } from '../../error-codes.ts';
+import { TrellisError } from '../../errors.ts';
 
 /** One sign-in, from the agent's start to its registration. Server memory only. */
 export interface LoginSession {
@@ -20,7 +22,7 @@ export interface LoginSession {
   email?: string;
   /** What the provider proved, for the node's record. */
   proof?: { issuer: string; subject: string };
-  error?: { code: string; message: string };
+  error?: { code: AnswerCode; message: string };
   /** Stops a device-flow poll. */
   abort?: AbortController;
 }
@@ -41,7 +43,10 @@ export class LoginSessions {
 
   add(s: LoginSession): void {
     this.sweep();
-    if (this.byId.size >= this.maxOpen) throw new Error('too many sign-ins in progress');
+    if (this.byId.size >= this.maxOpen) {
+      // Open sign-ins end within the login timeout, so room comes back on its own.
+      throw new TrellisError('unavailable', 'login.busy', 'too many sign-ins are in progress; retry in a minute');
+    }
     this.byId.set(s.id, s);
     this.byState.set(s.state, s);
   }

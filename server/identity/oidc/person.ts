@@ -1,4 +1,5 @@
 import type { OidcProviderConfig } from '../../config/identity-schema.ts';
+import type { AnswerCode } from '../../error-codes.ts';
 import { TrellisError } from '../../errors.ts';
 
 /** A person as the identity provider describes them, after the server's rules are applied. */
@@ -11,7 +12,7 @@ export interface SignedInPerson {
   groups: string[];
 }
 
-const refused = (code: string, message: string) => new TrellisError('forbidden', code, message);
+const refused = (code: AnswerCode, message: string) => new TrellisError('forbidden', code, message);
 
 /**
  * Reads email, name and groups from the claims (as configured), then the provider's rules:

@@ -59,11 +59,12 @@ async function discover(config: OidcProviderConfig): Promise<OidcProvider> {
       client: c,
       supportsDevice: config.deviceFlow && !!c.serverMetadata().device_authorization_endpoint,
     };
-  } catch {
+  } catch (err) {
     throw new TrellisError(
       'unavailable',
       'oidc.discovery_failed',
       `the identity provider ${config.name} (${config.issuer}) could not be reached; retry later`,
+      { cause: err },
     );
   }
 }

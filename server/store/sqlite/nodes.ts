@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, like, or, sql } from 'drizzle-orm';
 import { keyBytes, keyText } from '../../../protocol/keys.ts';
 import type { NodeRecord } from '../records.ts';
-import { StoreConflict, type NodePatch, type NodeRepository } from '../store.ts';
+import { StoreConflict, type NodePatch, type NodeRepository, type StoreConflictCode } from '../store.ts';
 import type { SqliteDb } from './open.ts';
 import { checkStorableTimes } from '../times.ts';
 import { definedOnly, orUndefined } from './rows.ts';
@@ -85,7 +85,7 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
         ),
       )
       .run();
-    if (used.changes === 0) throw new StoreConflict('preauth_key', 'the pre-auth key can no longer be used');
+    if (used.changes === 0) throw new StoreConflict('preauth_key.unusable', 'the pre-auth key can no longer be used');
   };
 
   const updateRow = (id: string, values: Partial<typeof nodes.$inferInsert>) => {
@@ -161,9 +161,20 @@ function storedKey(text: string): Buffer {
   return Buffer.from(bytes);
 }
 
+const UNIQUE_COLUMNS: Record<string, StoreConflictCode> = {
+  name: 'node.name_taken',
+  machine_key: 'node.machine_key_taken',
+  wireguard_key: 'node.wireguard_key_taken',
+  ipv4: 'node.address_taken',
+  ipv6: 'node.address_taken',
+};
+
 function uniqueViolation(err: unknown): StoreConflict | undefined {
   const message = (err as Error)?.message ?? '';
   const m = /UNIQUE constraint failed: nodes\.(\w+)/.exec(message);
   if (!m) return undefined;
-  return new StoreConflict(`node.${m[1]}`, `another node already has this ${m[1]!.replace('_', ' ')}`);
+  const column = m[1]!;
+  const code = UNIQUE_COLUMNS[column];
+  if (!code) return undefined;
+  return new StoreConflict(code, `another node already has this ${column.replace('_', ' ')}`, { cause: err });
 }

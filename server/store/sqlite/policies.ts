@@ -19,7 +19,7 @@ export function sqlitePolicies(db: SqliteDb): PolicyRepository {
         const now = current();
         if (expectedVersion !== undefined && (now?.version ?? 0) !== expectedVersion) {
           throw new StoreConflict(
-            'policy.version',
+            'policy.version_conflict',
             `the policy changed since version ${expectedVersion}; it is now version ${now?.version ?? 0}`,
           );
         }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG_KEYS, loadConfig, type ConfigSources } from '../../../server/config/load.ts';
-import { TrellisError } from '../../../server/errors.ts';
+import { ConfigError } from '../../../server/config/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'trellis-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,12 +14,12 @@ function yamlFile(text: string): string {
   return file;
 }
 
-function failure(sources: ConfigSources): TrellisError {
+function failure(sources: ConfigSources): ConfigError {
   try {
     loadConfig(sources);
   } catch (err) {
-    expect(err).toBeInstanceOf(TrellisError);
-    return err as TrellisError;
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
   }
   throw new Error('expected loadConfig to refuse the configuration');
 }

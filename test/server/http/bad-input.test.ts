@@ -232,12 +232,12 @@ describe('bad input at the HTTP edge', () => {
       expect(expectRefused(a, 400, 'request.invalid_field').where).toBe('body.machineKey');
     });
 
-    it('the machine key reused as the WireGuard key: 400 keys.same', async () => {
+    it('the machine key reused as the WireGuard key: 400 node.keys_same', async () => {
       const m = { ...newMachine(), machine: machineKeyUsableAsWireGuardKey() };
       const a = await unchanged(() =>
         signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey: m.machine.publicKey })),
       );
-      expect(expectRefused(a, 400, 'keys.same').where).toBe('body.wireguardKey');
+      expect(expectRefused(a, 400, 'node.keys_same').where).toBe('body.wireguardKey');
     });
 
     for (const [i, key] of LOW_ORDER_X25519.entries()) {
@@ -341,7 +341,7 @@ describe('bad input at the HTTP edge', () => {
       const a = await unchanged(() =>
         signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { wireguardKey: first.wireguard.publicKey })),
       );
-      const body = expectRefused(a, 409, 'node_wireguard_key.conflict');
+      const body = expectRefused(a, 409, 'node.wireguard_key_taken');
       expect(body.message).toContain('wireguard key');
     });
   });
@@ -410,7 +410,7 @@ describe('bad input at the HTTP edge', () => {
       expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
       for (const a of answers.filter((x) => x.status !== 200)) {
         expect([401, 409]).toContain(a.status);
-        expect(['preauth_key.used', 'preauth_key.conflict']).toContain(a.json.code);
+        expect(['preauth_key.used', 'preauth_key.unusable']).toContain(a.json.code);
       }
       expect((await ts.server.store.nodes.list()).length).toBe(before + 1);
     });
@@ -885,7 +885,7 @@ describe('bad input at the HTTP edge', () => {
       );
       expect([rename.status, rename.body.code, rename.body.where]).toEqual([400, 'node.bad_name', 'body.name']);
       const taken = await unchanged(() => ts.admin<any>('POST', `/api/v1/nodes/${node.id}/rename`, { name: 'prover' }));
-      expect([taken.status, taken.body.code]).toEqual([409, 'node_name.conflict']);
+      expect([taken.status, taken.body.code]).toEqual([409, 'node.name_taken']);
       const tags = await unchanged(() =>
         ts.admin<any>('POST', `/api/v1/nodes/${node.id}/tags`, { tags: ['tag:undefined-here'] }),
       );
@@ -913,13 +913,13 @@ describe('bad input at the HTTP edge', () => {
       ['GET', '/../../etc/passwd'],
     ])('%s %s: 404 not_found as JSON naming the path', async (method, path) => {
       const a = await unchanged(() => send(url, method, path, { headers: { authorization: `Bearer ${ts.adminKey}` } }));
-      const body = expectRefused(a, 404, 'not_found');
+      const body = expectRefused(a, 404, 'request.no_endpoint');
       expect(body.message).toContain(method);
     });
 
     it('the message names the path asked for', async () => {
       const a = await send(url, 'GET', '/api/v1/nope');
-      expect(expectRefused(a, 404, 'not_found').message).toContain('/api/v1/nope');
+      expect(expectRefused(a, 404, 'request.no_endpoint').message).toContain('/api/v1/nope');
     });
   });
 
@@ -973,7 +973,7 @@ describe('rate limiting of joins per source', () => {
     const nodes = (await ts.server.store.nodes.list()).length;
 
     const limited = await attempt('127.0.0.1');
-    const body = expectRefused(limited, 429, 'rate_limited');
+    const body = expectRefused(limited, 429, 'request.rate_limited');
     expect(body.message).toContain('127.0.0.1');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await ts.server.store.nodes.list()).length).toBe(nodes);

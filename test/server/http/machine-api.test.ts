@@ -83,7 +83,10 @@ describe('machine API', () => {
     const next = generateKeyPair();
     const after = await a.control.rotateKey(next.publicKey);
     expect(after).toMatchObject({ id: before.id, ipv4: before.ipv4, ipv6: before.ipv6, wireguardKey: next.publicKey });
-    await expect(a.control.rotateKey(a.machine.publicKey)).rejects.toMatchObject({ code: 'keys.same', status: 400 });
+    await expect(a.control.rotateKey(a.machine.publicKey)).rejects.toMatchObject({
+      code: 'node.keys_same',
+      status: 400,
+    });
   });
 
   it('updates its endpoints and advertised routes', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TrellisError } from '../../../server/errors.ts';
 import { RateLimiter } from '../../../server/http/rate-limit.ts';
+import { httpStatus } from '../../../server/http/error-handler.ts';
 
 const T0 = 1_800_000_000_000;
 
@@ -29,12 +30,12 @@ function allowed(limiter: RateLimiter, key: string, now: number, tries = 100): n
 }
 
 describe('rate limiter (token bucket per source)', () => {
-  it('allows perMinute attempts at once, then refuses with 429 rate_limited naming the source', () => {
+  it('allows perMinute attempts at once, then refuses with 429 request.rate_limited naming the source', () => {
     const limiter = new RateLimiter(5);
     for (let i = 0; i < 5; i++) limiter.take('198.51.100.7', T0);
     const err = refused(() => limiter.take('198.51.100.7', T0));
-    expect(err.code).toBe('rate_limited');
-    expect(err.status).toBe(429);
+    expect(err.code).toBe('request.rate_limited');
+    expect(httpStatus(err)).toBe(429);
     expect(err.retryable).toBe(true);
     expect(err.message).toContain('198.51.100.7');
   });
@@ -72,7 +73,7 @@ describe('rate limiter (token bucket per source)', () => {
     limiter.check('a', T0);
     limiter.check('a', T0);
     expect(allowed(limiter, 'a', T0)).toBe(2);
-    expect(refused(() => limiter.check('a', T0)).code).toBe('rate_limited');
+    expect(refused(() => limiter.check('a', T0)).code).toBe('request.rate_limited');
   });
 
   it('forgets idle sources but never one that is still limited', () => {

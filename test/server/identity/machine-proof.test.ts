@@ -3,6 +3,7 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { PROOF_MAX_SKEW_MS, b64url, proofMessage, signProof } from '../../../protocol/proof.ts';
 import { MachineProofVerifier } from '../../../server/identity/machine-proof.ts';
+import { httpStatus } from '../../../server/http/error-handler.ts';
 import { SMALL_ORDER_ED25519 } from '../../support/keys.ts';
 import { refusal } from '../../support/refusal.ts';
 
@@ -96,7 +97,7 @@ describe('machine-key proof verification', () => {
         verify(new MachineProofVerifier(), sign(alice, { nowMs: NOW - PROOF_MAX_SKEW_MS - 1 })),
       );
       expect(err.code).toBe('proof.stale');
-      expect(err.status).toBe(401);
+      expect(httpStatus(err)).toBe(401);
       expect(err.message).toContain('behind');
       const old = refusal(() => verify(new MachineProofVerifier(), sign(alice, { nowMs: NOW - 3_600_000 })));
       expect(old.message).toContain('3600 s behind');
@@ -147,7 +148,7 @@ describe('machine-key proof verification', () => {
       const everyMessage = () => new Uint8Array([...identity, ...new Uint8Array(32)]);
       const err = refusal(() => verify(new MachineProofVerifier(), forged(identity, everyMessage)));
       expect(err.code).toBe('proof.bad_key');
-      expect(err.status).toBe(401);
+      expect(httpStatus(err)).toBe(401);
       expect(err.message).toContain('small-order');
       for (const key of SMALL_ORDER_ED25519) {
         const bytes = new Uint8Array(Buffer.from(key, 'base64'));
@@ -349,7 +350,7 @@ describe('machine-key proof verification', () => {
       it(`a malformed header: ${what} (proof.malformed)`, () => {
         const err = refusal(() => verify(new MachineProofVerifier(), header));
         expect(err.code).toBe('proof.malformed');
-        expect(err.status).toBe(401);
+        expect(httpStatus(err)).toBe(401);
         expect(err.message).toMatch(reason);
       });
     }

@@ -157,7 +157,7 @@ describe('bundle endpoint over HTTPS', () => {
         },
       })
       .catch((e: ControlError) => e);
-    expect(err).toMatchObject({ code: 'keys.unavailable', status: 503 });
+    expect(err).toMatchObject({ code: 'jwt.keys_unavailable', status: 503 });
     expect((err as ControlError).retryable).toBe(true);
     expect(endpoint.hits.get('/bundle') ?? 0).toBe(0);
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../server/config/errors.ts';
 import { parseAddress } from '../../../protocol/ip/address.ts';
 import { addressPlan } from '../../../server/nodes/addresses.ts';
 import { refusal } from '../../support/refusal.ts';
@@ -114,7 +115,7 @@ describe('address plan', () => {
     ];
     for (const bad of v4Cases) {
       it(`network.ipv4Prefix "${bad}"`, () => {
-        const err = refusal(() => addressPlan(bad, 'fd7a:115c:a1e0::/48'));
+        const err = refusal(() => addressPlan(bad, 'fd7a:115c:a1e0::/48'), 'the prefix', ConfigError);
         expect(err.code).toBe('config.bad_prefix');
         expect(err.message).toMatch(/^network\.ipv4Prefix: /);
         expect(err.message).toContain(`"${bad}"`);
@@ -132,16 +133,16 @@ describe('address plan', () => {
     ];
     for (const bad of v6Cases) {
       it(`network.ipv6Prefix "${bad}"`, () => {
-        const err = refusal(() => addressPlan('100.64.0.0/10', bad));
+        const err = refusal(() => addressPlan('100.64.0.0/10', bad), 'the prefix', ConfigError);
         expect(err.code).toBe('config.bad_prefix');
         expect(err.message).toMatch(/^network\.ipv6Prefix: /);
       });
     }
 
     it('a prefix with host bits set', () => {
-      const v4 = refusal(() => addressPlan('100.64.0.1/10', 'fd00::/48'));
+      const v4 = refusal(() => addressPlan('100.64.0.1/10', 'fd00::/48'), 'the prefix', ConfigError);
       expect(v4.message).toMatch(/^network\.ipv4Prefix: .*host bits/);
-      const v6 = refusal(() => addressPlan('100.64.0.0/10', 'fd00::1/48'));
+      const v6 = refusal(() => addressPlan('100.64.0.0/10', 'fd00::1/48'), 'the prefix', ConfigError);
       expect(v6.message).toMatch(/^network\.ipv6Prefix: .*host bits/);
     });
   });

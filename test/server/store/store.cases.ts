@@ -3,7 +3,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addressPlan } from '../../../server/nodes/addresses.ts';
 import type { ApiKeyRecord, NodeRecord, PreAuthKeyRecord } from '../../../server/store/records.ts';
 import { respelled } from '../../support/keys.ts';
-import { StoreConflict, type CreateNodeOptions, type NodeDraft, type Store } from '../../../server/store/store.ts';
+import {
+  StoreConflict,
+  type CreateNodeOptions,
+  type NodeDraft,
+  type Store,
+  type StoreConflictCode,
+} from '../../../server/store/store.ts';
 
 /**
  * What every Store backend must do, whatever it runs on. Each backend's suite calls
@@ -54,13 +60,13 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       ...over,
     });
     const consume = (k: PreAuthKeyRecord, now = T0) => ({ consumePreAuthKey: { id: k.id, now } });
-    const expectConflict = async (p: Promise<unknown>, what: string) => {
+    const expectConflict = async (p: Promise<unknown>, code: StoreConflictCode) => {
       const err = await p.then(
         () => undefined,
         (e: unknown) => e,
       );
-      expect(err, `expected a StoreConflict on ${what}`).toBeInstanceOf(StoreConflict);
-      expect((err as StoreConflict).what).toBe(what);
+      expect(err, `expected a StoreConflict ${code}`).toBeInstanceOf(StoreConflict);
+      expect((err as StoreConflict).code).toBe(code);
     };
 
     describe('users', () => {
@@ -226,8 +232,8 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
 
       it('refuses a second node with the same machine key or WireGuard key, naming the field', async () => {
         const n = await createNode({ name: 'a' });
-        await expectConflict(createNode({ name: 'b', machineKey: n.machineKey }), 'node.machine_key');
-        await expectConflict(createNode({ name: 'c', wireguardKey: n.wireguardKey }), 'node.wireguard_key');
+        await expectConflict(createNode({ name: 'b', machineKey: n.machineKey }), 'node.machine_key_taken');
+        await expectConflict(createNode({ name: 'c', wireguardKey: n.wireguardKey }), 'node.wireguard_key_taken');
         expect(await store.nodes.list()).toHaveLength(1);
         // The refused creates used no address.
         expect((await createNode({ name: 'd' })).ipv4).toBe('100.64.0.2');
@@ -314,8 +320,8 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       it('refuses a rename to a name in use, and a WireGuard key in use, changing nothing', async () => {
         const a = await createNode({ name: 'alpha' });
         const b = await createNode({ name: 'beta' });
-        await expectConflict(store.nodes.update(b.id, { name: 'alpha' }), 'node.name');
-        await expectConflict(store.nodes.update(b.id, { wireguardKey: a.wireguardKey }), 'node.wireguard_key');
+        await expectConflict(store.nodes.update(b.id, { name: 'alpha' }), 'node.name_taken');
+        await expectConflict(store.nodes.update(b.id, { wireguardKey: a.wireguardKey }), 'node.wireguard_key_taken');
         expect(await store.nodes.get(b.id)).toEqual(b);
       });
 
@@ -368,7 +374,7 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         await store.preAuthKeys.create(k);
         await createNode({ name: 'first' }, consume(k));
         expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(1);
-        await expectConflict(createNode({ name: 'second' }, consume(k)), 'preauth_key');
+        await expectConflict(createNode({ name: 'second' }, consume(k)), 'preauth_key.unusable');
         expect((await store.nodes.list()).map((n) => n.name)).toEqual(['first']);
         expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(1);
       });
@@ -411,7 +417,7 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         const k = preAuthKey({ reusable: true });
         await store.preAuthKeys.create(k);
         await store.preAuthKeys.revoke(k.id, T0);
-        await expectConflict(createNode({}, consume(k)), 'preauth_key');
+        await expectConflict(createNode({}, consume(k)), 'preauth_key.unusable');
         expect(await store.nodes.list()).toEqual([]);
         expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(0);
       });
@@ -419,15 +425,18 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       it('an expired key cannot be used: at its expiry time and after', async () => {
         const k = preAuthKey({ reusable: true, expiresAt: T0 + 1000 });
         await store.preAuthKeys.create(k);
-        await expectConflict(createNode({}, consume(k, T0 + 1000)), 'preauth_key');
-        await expectConflict(createNode({}, consume(k, T0 + 5000)), 'preauth_key');
+        await expectConflict(createNode({}, consume(k, T0 + 1000)), 'preauth_key.unusable');
+        await expectConflict(createNode({}, consume(k, T0 + 5000)), 'preauth_key.unusable');
         expect(await store.nodes.list()).toEqual([]);
         await createNode({}, consume(k, T0 + 999));
         expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(1);
       });
 
       it('an unknown key cannot be used', async () => {
-        await expectConflict(createNode({}, { consumePreAuthKey: { id: 'nosuchkey', now: T0 } }), 'preauth_key');
+        await expectConflict(
+          createNode({}, { consumePreAuthKey: { id: 'nosuchkey', now: T0 } }),
+          'preauth_key.unusable',
+        );
         expect(await store.nodes.list()).toEqual([]);
       });
 
@@ -439,7 +448,10 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         expect(updated?.expiresAt).toBe(T0 + 50);
         expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(1);
         // Used up now: the next update with it changes nothing.
-        await expectConflict(store.nodes.update(n.id, { expiresAt: T0 + 99, name: 'b' }, consume(k)), 'preauth_key');
+        await expectConflict(
+          store.nodes.update(n.id, { expiresAt: T0 + 99, name: 'b' }, consume(k)),
+          'preauth_key.unusable',
+        );
         expect(await store.nodes.get(n.id)).toEqual(updated);
         // With an empty patch the key is still used.
         const r = preAuthKey({ reusable: true });
@@ -460,7 +472,7 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         const n = await createNode({ name: 'mine' });
         const k = preAuthKey();
         await store.preAuthKeys.create(k);
-        await expectConflict(store.nodes.update(n.id, { name: 'taken' }, consume(k)), 'node.name');
+        await expectConflict(store.nodes.update(n.id, { name: 'taken' }, consume(k)), 'node.name_taken');
         expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(0);
       });
 
@@ -468,7 +480,7 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         const existing = await createNode({ name: 'a' });
         const k = preAuthKey();
         await store.preAuthKeys.create(k);
-        await expectConflict(createNode({ machineKey: existing.machineKey }, consume(k)), 'node.machine_key');
+        await expectConflict(createNode({ machineKey: existing.machineKey }, consume(k)), 'node.machine_key_taken');
         expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(0);
         await createNode({ name: 'b' }, consume(k));
         expect((await store.preAuthKeys.get(k.id))?.usedCount).toBe(1);
@@ -544,9 +556,9 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       it('refuses an append whose expected version is stale, keeping the current policy', async () => {
         await store.policies.append(policy('a'));
         const v2 = await store.policies.append(policy('b'));
-        await expectConflict(store.policies.append(policy('c'), 1), 'policy.version');
-        await expectConflict(store.policies.append(policy('c'), 0), 'policy.version');
-        await expectConflict(store.policies.append(policy('c'), 3), 'policy.version');
+        await expectConflict(store.policies.append(policy('c'), 1), 'policy.version_conflict');
+        await expectConflict(store.policies.append(policy('c'), 0), 'policy.version_conflict');
+        await expectConflict(store.policies.append(policy('c'), 3), 'policy.version_conflict');
         expect(await store.policies.current()).toEqual(v2);
         expect(await store.policies.list()).toHaveLength(2);
       });
