@@ -39,7 +39,7 @@ export const SERVER_CODES = codeCatalog({
     'proof.key_mismatch',
   ],
   protocol: ['protocol.too_old'],
-  credential: ['credential.unsupported'],
+  credential: ['credential.unsupported', 'credential.bad_expiry'],
   preauth_key: [
     'preauth_key.malformed',
     'preauth_key.unknown',
