@@ -8,6 +8,7 @@ import type { PathTrial } from '../../protocol/map.ts';
 import { ControlLink } from './control-link.ts';
 import { localEndpoints } from './endpoints.ts';
 import type { Engine } from './engine.ts';
+import { WireGuardError } from '../wireguard/errors.ts';
 import { AgentError } from './errors.ts';
 import type {
   AgentState,
@@ -73,6 +74,7 @@ export class Agent {
   private readonly signIn: PersonSignIn;
   private state: AgentState = 'needs-login';
   private lastError: string | undefined;
+  private applyBlocked = false;
 
   constructor(private readonly options: AgentOptions) {
     const { engine, logger: log, iface, listenPort, meshRanges, serverUrl } = options;
@@ -109,7 +111,7 @@ export class Agent {
       wireguardKey: () => this.membership.wireguardKey(),
       noteSelf: (self) => this.membership.noteSelf(self),
       applied: () => this.onApplied(),
-      failed: (err) => this.fail('applying the network map', err),
+      failed: (err) => this.onApplyFailed(err),
       iface,
       listenPort,
       meshRanges,
@@ -276,7 +278,17 @@ export class Agent {
 
   private onApplied(): void {
     this.lastError = undefined;
+    this.applyBlocked = false;
     this.setState('running');
+  }
+
+  /**
+   * A failed apply is retried. One that cannot pass by itself (another network namespace's
+   * device holds our interface name) also ends a waiting `up` at once, with the reason.
+   */
+  private onApplyFailed(err: unknown): void {
+    this.fail('applying the network map', err);
+    this.applyBlocked = err instanceof WireGuardError && err.code === 'wireguard.interface_in_use';
   }
 
   /** This machine's endpoint candidates; the mesh's own addresses are never among them. */
@@ -321,7 +333,7 @@ export class Agent {
   /** Waits a duration, not until a time: measured on the monotonic clock, whatever `now` says. */
   private async waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs;
-    while (!done() && performance.now() < deadline && this.state !== 'needs-login')
+    while (!done() && !this.applyBlocked && performance.now() < deadline && this.state !== 'needs-login')
       await new Promise((r) => setTimeout(r, 5));
     if (this.state === 'needs-login' && this.lastError) {
       throw new AgentError('agent.join_failed', this.lastError);
