@@ -94,16 +94,25 @@ export function verifyProofSignature(
   pathWithQuery: string,
   body: Uint8Array,
 ): boolean {
-  if (ed25519KeyProblem(proof.machineKey) || !isStrictSignature(proof.signature)) return false;
+  // Byte checks first; the full key check (a scalar multiplication, then cached) only for a key
+  // that has just made a valid signature, so that junk costs no more than before.
+  if (!isPlausibleKey(proof.machineKey) || !isStrictSignature(proof.signature)) return false;
   const msg = proofMessage(method, pathWithQuery, proof.timestampMs, proof.nonce, body);
+  let valid: boolean;
   try {
-    return verify(null, msg, ed25519PublicKey(proof.machineKey), proof.signature);
+    valid = verify(null, msg, ed25519PublicKey(proof.machineKey), proof.signature);
   } catch {
     return false;
   }
+  return valid && !ed25519KeyProblem(proof.machineKey);
 }
 
 const L = ed25519.Point.Fn.ORDER;
+
+/** Canonical and not of small order: the key check's cheap part, on the bytes alone. */
+export function isPlausibleKey(key: Uint8Array): boolean {
+  return isCanonicalEd25519Encoding(key) && !isSmallOrderEncoding(key);
+}
 
 /** S reduced, R a canonical encoding of a point not of small order (checked on the bytes: cheap). */
 function isStrictSignature(signature: Uint8Array): boolean {

@@ -158,16 +158,44 @@ describe('machine-key proof verification', () => {
       }
     });
 
-    it('a machine key with a small-order component, or not canonically encoded (proof.bad_key)', () => {
+    it('a machine key with a small-order component, or not canonically encoded', () => {
       const torsion = ed25519.Point.fromBytes(Buffer.from(SMALL_ORDER_ED25519[3]!, 'base64'));
       const mixed = ed25519.Point.fromBytes(alice.publicKey).add(torsion).toBytes();
       const anySignature = () => new Uint8Array(64);
-      expect(refusal(() => verify(new MachineProofVerifier(), forged(mixed, anySignature))).code).toBe('proof.bad_key');
+      // Such a key fails the full check, made only once a signature holds: a plain bad signature.
+      expect(refusal(() => verify(new MachineProofVerifier(), forged(mixed, anySignature))).code).toBe(
+        'proof.bad_signature',
+      );
       // y = p + 1 spells y = 1 (the identity) a second way.
       const unreduced = le32(2n ** 255n - 19n + 1n);
       expect(refusal(() => verify(new MachineProofVerifier(), forged(unreduced, anySignature))).code).toBe(
         'proof.bad_key',
       );
+    });
+
+    it('a mixed-order machine key even with a signature that holds for it (proof.bad_signature)', () => {
+      // A = aB + T with T of order 8. Signing with R = rB + jT verifies when j = -k (mod 8),
+      // which one j in eight meets: the owner of a can sign for A, a key of no prime order.
+      const { scalar: a } = ed25519.utils.getExtendedPublicKey(alice.privateKey);
+      const T = ed25519.Point.fromBytes(Buffer.from(SMALL_ORDER_ED25519[3]!, 'base64'));
+      const A = ed25519.Point.BASE.multiply(a).add(T).toBytes();
+      let header: string | undefined;
+      for (let attempt = 0; !header && attempt < 64; attempt++) {
+        const r = (leNumber(crypto.getRandomValues(new Uint8Array(32))) % (L - 1n)) + 1n;
+        const nonce = crypto.getRandomValues(new Uint8Array(16));
+        const msg = proofMessage('POST', PATH, NOW, nonce, body);
+        for (let j = 0n; j < 8n && !header; j++) {
+          const R = ed25519.Point.BASE.multiply(r)
+            .add(j === 0n ? ed25519.Point.ZERO : T.multiply(j))
+            .toBytes();
+          const k = leNumber(sha512(new Uint8Array([...R, ...A, ...msg]))) % L;
+          if ((j + k) % 8n !== 0n) continue;
+          const S = (r + k * a) % L;
+          header = `Trellis-Proof v1.${b64url(A)}.${NOW}.${b64url(nonce)}.${b64url(new Uint8Array([...R, ...le32(S)]))}`;
+        }
+      }
+      expect(header).toBeDefined();
+      expect(refusal(() => verify(new MachineProofVerifier(), header)).code).toBe('proof.bad_signature');
     });
 
     it('a signature with S not reduced below L (proof.bad_signature)', () => {
