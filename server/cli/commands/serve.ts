@@ -3,7 +3,10 @@ import { join, resolve } from 'node:path';
 import { startServer } from '../../app.ts';
 import { command, parseCommand, type FlagSpecs } from '../../../cli-flags/index.ts';
 import { CONFIG_KEYS, loadConfig } from '../../config/load.ts';
+import type { ServerConfig } from '../../config/schema.ts';
 import type { CliIO } from '../io.ts';
+import { reachability } from '../reachability.ts';
+import { firstStartBanner, reachabilityNote } from '../start-banner.ts';
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
@@ -60,7 +63,7 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const flags = Object.fromEntries(Object.entries(given).filter((e): e is [string, string] => e[1] !== undefined));
   const config = loadConfig({ file: file ?? io.env.TRELLIS_CONFIG, env: io.env, flags });
   const server = await startServer(config);
-  await bootstrap(server, config.dataDir, io);
+  await bootstrap(server, config, io);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -71,26 +74,29 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
-async function bootstrap(server: Awaited<ReturnType<typeof startServer>>, dataDir: string, io: CliIO): Promise<void> {
-  if ((await server.store.apiKeys.list()).length > 0) return;
+async function bootstrap(
+  server: Awaited<ReturnType<typeof startServer>>,
+  config: ServerConfig,
+  io: CliIO,
+): Promise<void> {
+  const reach = reachability(config.listen, config.publicUrl, server.url);
+  if ((await server.store.apiKeys.list()).length > 0) {
+    // Loopback is a deliberate local setup; a wildcard without publicUrl breaks joins and sign-in links.
+    if (reach.kind === 'wildcard') for (const line of reachabilityNote(reach)) io.err(line);
+    return;
+  }
   const { secret } = await server.keys.createApiKey({ scopes: ['admin'], description: 'bootstrap admin key' });
-  const keyFile = join(dataDir, 'admin-api-key');
+  const keyFile = join(config.dataDir, 'admin-api-key');
   writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });
   io.err(
-    [
-      '',
-      'Trellis is running.',
-      `  URL:        ${server.url}`,
-      `  Relay:      ${server.relay ? `UDP port ${server.relay.port} (WireGuard reflector and relay)${server.stunPort ? `, STUN also on UDP ${server.stunPort}` : ''}` : 'disabled (relay.udpPort = -1)'}`,
-      `  Data:       ${resolve(dataDir, 'trellis.db')}`,
-      `  Admin key:  ${secret}`,
-      `              (shown once; saved to ${keyFile} with mode 0600 for the local CLI)`,
-      '',
-      'Join a first node:',
-      '  npx trellis-server users create you@example.com',
-      '  npx trellis-server preauthkeys create --user you@example.com',
-      `  sudo npx trellis up --server ${server.url} --auth-key <the key that command printed>`,
-      '',
-    ].join('\n'),
+    firstStartBanner({
+      reach,
+      relay: server.relay
+        ? `UDP port ${server.relay.port} (WireGuard reflector and relay)${server.stunPort ? `, STUN also on UDP ${server.stunPort}` : ''}`
+        : 'disabled (relay.udpPort = -1)',
+      dataFile: resolve(config.dataDir, 'trellis.db'),
+      adminKey: secret,
+      keyFile,
+    }),
   );
 }
