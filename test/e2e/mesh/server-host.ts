@@ -61,8 +61,8 @@ export class ServerHost {
       this.dataDir,
       '--log.level',
       'warn',
-      '--relay.udpPort',
-      '-1',
+      // Off unless the test asks for it (a flag may be given once only).
+      ...(extraFlags.includes('--relay.udpPort') ? [] : ['--relay.udpPort', '-1']),
       ...extraFlags,
     ]);
     await this.waitHealthy();
