@@ -15,5 +15,5 @@ export { diffAccess, type AccessChange, type AccessDiff } from './diff.ts';
 export { formatDiffMarkdown, type DiffMarkdownOptions } from './diff-markdown.ts';
 export { formatPolicy } from './format.ts';
 export { compileTopology, toTailscaleRule, type TailscaleFilterRule, type TailscaleView } from './tailscale-format.ts';
-export { Topology, readTopology, toTopology, topologyNodes, type TopologyRead } from './topology.ts';
+export { readTopology, toTopology, type TopologyRead } from './topology.ts';
 export { checkSyntax } from './syntax.ts';

@@ -6,8 +6,6 @@ import { PolicyTopology } from '../protocol/policy-topology.ts';
 import type { NetworkOptions } from './network.ts';
 import type { PolicyNode } from './node.ts';
 
-export { PolicyTopology as Topology } from '../protocol/policy-topology.ts';
-
 export type TopologyRead =
   { ok: true; nodes: PolicyNode[]; options: NetworkOptions } | { ok: false; where: string; message: string };
 
@@ -23,7 +21,7 @@ export function readTopology(json: unknown): TopologyRead {
 }
 
 /** Nodes of a topology, with the node name as id. */
-export function topologyNodes(t: PolicyTopology): PolicyNode[] {
+function topologyNodes(t: PolicyTopology): PolicyNode[] {
   return Object.entries(t.nodes).map(([name, n]) => ({
     id: name,
     name,

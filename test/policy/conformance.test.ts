@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../policy/index.ts';
 import { compileTopology, type TailscaleFilterRule } from '../../policy/tailscale-format.ts';
-import { Topology, topologyNodes } from '../../policy/topology.ts';
+import { readTopology } from '../../policy/topology.ts';
 import { filterDifference } from './support/filter-semantics.ts';
 
 interface Case {
@@ -55,8 +55,10 @@ describe('Tailscale ACL conformance', () => {
       }
       expect(parsed.diagnostics).toEqual([]);
       if (!parsed.policy) return;
-      const nodes = topologyNodes(Topology.parse(c.topology));
-      const compiled = compileTopology(parsed.policy, nodes).nodes;
+      const topology = readTopology(c.topology);
+      expect(topology).toMatchObject({ ok: true });
+      if (!topology.ok) return;
+      const compiled = compileTopology(parsed.policy, topology.nodes).nodes;
       const problems: string[] = [];
       for (const [name, expected] of Object.entries(c.expect ?? {})) {
         const got = compiled[name];

@@ -1,24 +1,26 @@
-/** `trellis policy compile --policy FILE --topology FILE --format tailscale`. */
+/** `trellis policy compile [--policy FILE] [--topology FILE] --format tailscale`. */
 import { compileTopology } from '../../../policy/index.ts';
 import { command, parseCommand } from '../../../cli-flags/index.ts';
 import type { CliIO } from './io.ts';
-import { loadPolicy, loadTopology } from './load.ts';
-import { POLICY_FLAGS } from './policy-flags.ts';
+import { PolicyInputs } from './inputs.ts';
+import { NETWORK_FLAGS } from './policy-flags.ts';
 
 export const COMPILE = command({
   name: 'trellis policy compile',
   summary: "Prints every node's peers and packet filter, as the server would send them.",
   flags: {
-    ...POLICY_FLAGS,
     format: { type: 'string', choices: ['tailscale'], default: 'tailscale', help: 'the output shape' },
+    ...NETWORK_FLAGS,
   },
+  notes: "Without --policy, the server's live policy; without --topology, its live network.",
 });
 
-export async function compile(argv: string[], io: CliIO): Promise<number> {
+export async function compile(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { flags } = parseCommand(argv, COMPILE);
-  const policy = await loadPolicy(io, flags.policy);
-  const nodes = await loadTopology(io, flags.topology);
+  const inputs = new PolicyInputs(flags, io, env);
+  const policy = await inputs.policy(flags.policy);
   if (!policy) return 1;
-  io.stdout(JSON.stringify(compileTopology(policy, nodes), null, 2));
+  const { nodes, options } = await inputs.network();
+  io.stdout(JSON.stringify(compileTopology(policy, nodes, options), null, 2));
   return 0;
 }

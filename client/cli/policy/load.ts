@@ -3,9 +3,9 @@ import {
   formatDiagnostic,
   parsePolicy,
   type Policy,
+  type NetworkOptions,
   type PolicyNode,
-  Topology,
-  topologyNodes,
+  readTopology,
 } from '../../../policy/index.ts';
 import { CliError, type CliIO } from './io.ts';
 
@@ -24,7 +24,8 @@ export async function loadPolicy(io: CliIO, path: string): Promise<Policy | unde
   return result.policy;
 }
 
-export async function loadTopology(io: CliIO, path: string): Promise<PolicyNode[]> {
+/** A topology file (docs/policy-cli.md): its nodes, and the mesh ranges to compile them with. */
+export async function loadTopology(io: CliIO, path: string): Promise<{ nodes: PolicyNode[]; options: NetworkOptions }> {
   let json: unknown;
   try {
     json = JSON.parse(await readText(io, path));
@@ -32,12 +33,9 @@ export async function loadTopology(io: CliIO, path: string): Promise<PolicyNode[
     if (e instanceof CliError) throw e;
     throw new CliError(`${path}:1:1: not JSON: ${(e as Error).message}`);
   }
-  const t = Topology.safeParse(json);
-  if (!t.success) {
-    const issue = t.error.issues[0];
-    throw new CliError(`${path}: not a topology: ${issue?.path.join('.') || 'top level'}: ${issue?.message}`);
-  }
-  return topologyNodes(t.data);
+  const read = readTopology(json);
+  if (!read.ok) throw new CliError(`${path}: not a topology: ${read.where}: ${read.message}`);
+  return { nodes: read.nodes, options: read.options };
 }
 
 /** A node by name or id. */

@@ -163,9 +163,9 @@ describe('trellis policy eval', () => {
     );
   });
 
-  it('says why nothing allows a connection', async () => {
+  it('says why nothing allows a connection, and exits 1 so that a script can tell', async () => {
     const args = ['eval', '--policy', file('p.hujson', POLICY), '--topology', file('t.json', TOPOLOGY)];
-    expect(await policyCommand([...args, '--src', 'laptop', '--dst', 'db:5432'], io)).toBe(0);
+    expect(await policyCommand([...args, '--src', 'laptop', '--dst', 'db:5432'], io)).toBe(1);
     expect(out.join('\n')).toContain('deny: laptop -> db:5432/tcp: no rule allows it');
     expect(out.join('\n')).toContain(
       'tag:web -> tag:db:5432 reaches db:5432 but only from tag:web, and laptop (user alice@example.com, in group:eng) is not one of them',
@@ -176,6 +176,25 @@ describe('trellis policy eval', () => {
     const args = ['eval', '--policy', file('p.hujson', POLICY), '--topology', file('t.json', TOPOLOGY)];
     expect(await policyCommand([...args, '--src', 'laptop', '--dst', 'db'], io)).toBe(2);
     expect(err[0]).toContain('write NODE:PORT');
+  });
+
+  it('exits 2, never 1, when there is no verdict: an unknown node, a bad policy or topology', async () => {
+    const t = file('t.json', TOPOLOGY);
+    const bad = file('bad.hujson', '{"acls": [{"action": "deny", "src": ["*"], "dst": ["*:*"]}]}');
+    const cases: Array<[string[], RegExp]> = [
+      [['--policy', file('p.hujson', POLICY), '--topology', t, '--src', 'nobody'], /no node "nobody"/],
+      [['--policy', bad, '--topology', t, '--src', 'laptop'], /bad\.hujson:1:22: /],
+      [
+        ['--policy', file('p.hujson', POLICY), '--topology', file('n.json', '{"nodes": 3}'), '--src', 'laptop'],
+        /not a topology: nodes/,
+      ],
+      [['--policy', join(dir, 'absent.hujson'), '--topology', t, '--src', 'laptop'], /cannot read/],
+    ];
+    for (const [argv, message] of cases) {
+      err = [];
+      expect(await policyCommand(['eval', ...argv, '--dst', 'db:5432'], io), argv.join(' ')).toBe(2);
+      expect(err.join('\n')).toMatch(message);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 /** `trellis policy apply`: uploads a checked policy to a running server, never over someone else's change. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,8 +86,21 @@ describe('trellis policy apply', () => {
     expect((await active()).version).toBe(version);
   });
 
-  it('needs a server and an API key', async () => {
-    expect(await policyCommand(['apply', file('p.hujson', V1)], io)).toBe(2);
-    expect(err.join('\n')).toMatch(/--server/);
+  it("finds the local server's admin key as trellis-server does: --data-dir/admin-api-key", async () => {
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data', 'admin-api-key'), `${t.adminKey}\n`);
+    const p = file('p.hujson', V1);
+    expect(await policyCommand(['apply', p, '--server', t.url, '--data-dir', join(dir, 'data')], io)).toBe(0);
+    expect((await active()).text).toBe(V1);
+  });
+
+  it('without a key says where it looked, and uploads nothing', async () => {
+    const version = (await active()).version;
+    const empty = join(dir, 'no-data');
+    expect(await policyCommand(['apply', file('p.hujson', V1), '--server', t.url, '--data-dir', empty], io)).toBe(2);
+    expect(err.join('\n')).toContain(
+      `no API key: pass --api-key, set TRELLIS_API_KEY, or run where ${join(empty, 'admin-api-key')} exists`,
+    );
+    expect((await active()).version).toBe(version);
   });
 });

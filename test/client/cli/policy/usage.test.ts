@@ -27,10 +27,16 @@ beforeEach(() => {
 
 describe('trellis policy --help', () => {
   const cases: Array<[string[], RegExp]> = [
-    [['--help'], /^usage: trellis policy COMMAND \.\.\.\n(.|\n)* {2}eval --policy FILE/],
+    [['--help'], /^usage: trellis policy COMMAND \.\.\.\n(.|\n)* {2}eval --src NODE --dst NODE:PORT/],
     [['help'], /^usage: trellis policy COMMAND/],
-    [['eval', '--help'], /^usage: trellis policy eval --policy FILE --topology FILE --src NODE --dst NODE:PORT/],
-    [['diff', '--help'], /^usage: trellis policy diff OLD NEW --topology FILE \[options\]\n(.|\n)*--json/],
+    [
+      ['eval', '--help'],
+      /^usage: trellis policy eval --src NODE --dst NODE:PORT \[options\](.|\n)*Exit status: 0 accepted, 1 denied, 2/,
+    ],
+    [
+      ['diff', '--help'],
+      /^usage: trellis policy diff \[OLD\] NEW \[options\]\n(.|\n)*--format text\|json\|markdown(.|\n)*--record-version FILE/,
+    ],
     [['diff', 'a.hujson', '-h'], /^usage: trellis policy diff /],
     [['check', '--help'], /^usage: trellis policy check FILE\n/],
     [['fmt', '--help'], /--write(.|\n)*--check/],
@@ -55,7 +61,9 @@ describe('trellis policy usage errors', () => {
       'unknown flag --foo for `trellis policy eval`; see `trellis policy eval --help`',
     ],
     [['eval', '--policy', 'p', '--topology', 't', '--dst', 'web:443'], 'missing --src for `trellis policy eval`'],
-    [['diff', 'old.hujson'], 'missing NEW for `trellis policy diff`'],
+    [['diff'], 'missing NEW for `trellis policy diff`'],
+    [['diff', 'a', 'b', '--json', '--format', 'markdown'], 'give --json or --format markdown, not both'],
+    [['diff', 'a', 'b', '--record-version', 'v'], '--record-version records the live policy: give no OLD'],
     [['diff', 'a', 'b', '--topology', 't', '--topology', 'u'], '--topology given twice'],
     [
       ['compile', '--policy', 'p', '--topology', 't', '--format', 'cilium'],
