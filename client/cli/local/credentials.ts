@@ -1,6 +1,5 @@
 import type { Credential } from '../../../protocol/join.ts';
-import type { FlagSpecs } from '../../../cli-flags/index.ts';
-import { CliError } from './flags.ts';
+import { UsageError, type FlagSpecs } from '../../../cli-flags/index.ts';
 
 /** Flag values by name, as a command parsed them. */
 export type GivenFlags = Readonly<Record<string, unknown>>;
@@ -34,12 +33,12 @@ export const preAuthKeyProvider: CredentialProvider = {
       const path = key.slice(5);
       key = (
         await readFile(path, 'utf8').catch((err: Error) => {
-          throw new CliError(`--auth-key: cannot read ${path}: ${err.message}`, 2);
+          throw new UsageError('cli.unreadable_file', `--auth-key: cannot read ${path}: ${err.message}`);
         })
       ).trim();
     }
     if (key.length === 0 || key.length > 256 || /\s/.test(key))
-      throw new CliError('--auth-key: a pre-auth key is 1-256 characters without spaces', 2);
+      throw new UsageError('cli.bad_value', '--auth-key: a pre-auth key is 1-256 characters without spaces');
     return { type: 'preauth-key', key };
   },
 };
@@ -58,6 +57,9 @@ export async function credentialFrom(
     if (c) found.push(c);
   }
   if (found.length > 1)
-    throw new CliError(`give one way to sign in, not several (${found.map((c) => c.type).join(', ')})`, 2);
+    throw new UsageError(
+      'cli.conflicting_flags',
+      `give one way to sign in, not several (${found.map((c) => c.type).join(', ')})`,
+    );
   return found[0];
 }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { WorkloadSpec } from '../../identity/workload-spec.ts';
-import { flags } from '../../../cli-flags/index.ts';
-import { CliError, oneOf } from './flags.ts';
+import { UsageError, flags } from '../../../cli-flags/index.ts';
+import { oneOf } from './flags.ts';
 
 /**
  * The workload flags of `trellis up` and `trellis agent`: where the token comes from and which
@@ -61,25 +61,29 @@ export function workloadFrom(
   // The socket the SPIFFE libraries use by default stands in for --workload-api once an audience says to use it.
   const api = v('workload-api') ?? (audience !== undefined ? env.SPIFFE_ENDPOINT_SOCKET : undefined);
   if (api !== undefined || audience !== undefined || v('spiffe-id') !== undefined) {
-    if (file !== undefined) throw new CliError('give --token-file or --workload-api, not both', 2);
+    if (file !== undefined)
+      throw new UsageError('cli.conflicting_flags', 'give --token-file or --workload-api, not both');
     return workloadApi(api, audience, v('spiffe-id'), credential, cluster);
   }
   if (file === undefined) {
     if (credential !== undefined || cluster !== undefined)
-      throw new CliError(
+      throw new UsageError(
+        'cli.missing_flag',
         `--${credential !== undefined ? 'credential' : 'cluster'} needs a token source: --token-file PATH`,
-        2,
       );
     return undefined;
   }
-  if (file.trim() === '') throw new CliError('--token-file: the path is empty', 2);
+  if (file.trim() === '') throw new UsageError('cli.bad_value', '--token-file: the path is empty');
   if (credential === undefined)
-    throw new CliError('--token-file needs --credential spiffe-jwt or --credential kubernetes (what the token is)', 2);
+    throw new UsageError(
+      'cli.missing_flag',
+      '--token-file needs --credential spiffe-jwt or --credential kubernetes (what the token is)',
+    );
   const type = oneOf('credential', credential, ['spiffe-jwt', 'kubernetes'] as const);
   if (cluster !== undefined && type !== 'kubernetes')
-    throw new CliError('--cluster goes with --credential kubernetes only', 2);
+    throw new UsageError('cli.conflicting_flags', '--cluster goes with --credential kubernetes only');
   if (cluster !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(cluster))
-    throw new CliError(`--cluster: "${cluster}" must be a short lowercase name (a-z, 0-9, -)`, 2);
+    throw new UsageError('cli.bad_value', `--cluster: "${cluster}" must be a short lowercase name (a-z, 0-9, -)`);
   return { credential: type, ...(cluster !== undefined && { cluster }), source: { type: 'file', path: resolve(file) } };
 }
 
@@ -91,16 +95,26 @@ function workloadApi(
   cluster: string | undefined,
 ): WorkloadSpec {
   if (api === undefined)
-    throw new CliError('--audience and --spiffe-id go with --workload-api unix:///path (or SPIFFE_ENDPOINT_SOCKET)', 2);
+    throw new UsageError(
+      'cli.missing_flag',
+      '--audience and --spiffe-id go with --workload-api unix:///path (or SPIFFE_ENDPOINT_SOCKET)',
+    );
   if (!/^unix:\/\/\/./.test(api))
-    throw new CliError(`--workload-api: "${api}" must be unix:///absolute/path/to/agent.sock`, 2);
+    throw new UsageError('cli.bad_value', `--workload-api: "${api}" must be unix:///absolute/path/to/agent.sock`);
   if (audience === undefined || audience.trim() === '')
-    throw new CliError('--workload-api needs --audience AUD: the audience the server expects (its spiffe.audience)', 2);
+    throw new UsageError(
+      'cli.missing_flag',
+      '--workload-api needs --audience AUD: the audience the server expects (its spiffe.audience)',
+    );
   if (credential !== undefined && credential !== 'spiffe-jwt')
-    throw new CliError('--workload-api gives JWT-SVIDs: --credential spiffe-jwt (or leave it out)', 2);
-  if (cluster !== undefined) throw new CliError('--cluster goes with --credential kubernetes only', 2);
+    throw new UsageError(
+      'cli.conflicting_flags',
+      '--workload-api gives JWT-SVIDs: --credential spiffe-jwt (or leave it out)',
+    );
+  if (cluster !== undefined)
+    throw new UsageError('cli.conflicting_flags', '--cluster goes with --credential kubernetes only');
   if (spiffeId !== undefined && !/^spiffe:\/\/[^/]+/.test(spiffeId))
-    throw new CliError(`--spiffe-id: "${spiffeId}" is not a SPIFFE ID (spiffe://trust-domain/path)`, 2);
+    throw new UsageError('cli.bad_value', `--spiffe-id: "${spiffeId}" is not a SPIFFE ID (spiffe://trust-domain/path)`);
   return {
     credential: 'spiffe-jwt',
     source: { type: 'workload-api', endpoint: api, audience, ...(spiffeId !== undefined && { spiffeId }) },

@@ -30,6 +30,11 @@ describe('node command values', () => {
     fails(() => hostname('hostname', 'my_host'), '--hostname: "my_host" must be a DNS label');
     fails(() => ipAddress('IP', '100.64.0'), 'IP: "100.64.0" is not an IPv4 or IPv6 address');
   });
+
+  it('are usage errors, coded as the parser codes its own', () => {
+    expect(() => serverUrl('server', 'nope')).toThrow(expect.objectContaining({ code: 'cli.bad_value', exitCode: 2 }));
+    expect(() => tagList('advertise-tags', 'web')).toThrow(expect.objectContaining({ code: 'cli.bad_value' }));
+  });
 });
 
 describe('credentials for trellis up', () => {
