@@ -1,3 +1,5 @@
+import { codeCatalog, type CodeOf } from '../protocol/coded-error.ts';
+
 /**
  * Problems found in a policy file, each with where it is and a stable code that tools can
  * switch on. Messages are for people and say what is wrong; codes never change meaning.
@@ -11,29 +13,38 @@ export interface Diagnostic {
   column: number;
 }
 
-export type DiagnosticCode =
-  | 'syntax' // not HuJSON
-  | 'type' // a value of the wrong JSON type
-  | 'duplicate-key'
-  | 'unknown-section'
-  | 'unsupported-section' // a Tailscale section Trellis does not implement
-  | 'unknown-field'
-  | 'unsupported-field'
-  | 'missing-field'
-  | 'invalid-action'
-  | 'invalid-selector'
-  | 'invalid-ports'
-  | 'invalid-proto'
-  | 'invalid-prefix'
-  | 'invalid-name'
-  | 'invalid-workload'
-  | 'undefined-group'
-  | 'undefined-tag' // a tag with no entry in tagOwners
-  | 'undefined-host'
-  | 'group-cycle'
-  | 'self-source' // autogroup:self used where only a destination makes sense
-  | 'self-mixed-source' // autogroup:self with a source that is not a user identity
-  | 'test-failed';
+export const POLICY_CODES = codeCatalog({
+  policy: [
+    'policy.syntax', // not HuJSON
+    'policy.wrong_type', // a value of the wrong JSON type
+    'policy.duplicate_key',
+    'policy.unknown_section',
+    'policy.unsupported_section', // a Tailscale section Trellis does not implement
+    'policy.unknown_field',
+    'policy.unsupported_field',
+    'policy.missing_field',
+    'policy.invalid_action',
+    'policy.invalid_selector',
+    'policy.invalid_ports',
+    'policy.invalid_proto',
+    'policy.invalid_prefix',
+    'policy.invalid_name',
+    'policy.invalid_workload',
+    'policy.unknown_group',
+    'policy.unknown_tag', // a tag with no entry in tagOwners
+    'policy.unknown_host',
+    'policy.group_cycle',
+    'policy.self_source', // autogroup:self used where only a destination makes sense
+    'policy.self_mixed_source', // autogroup:self with a source that is not a user identity
+    'policy.test_failed',
+    // Questions asked of a loaded policy (evaluate, explain), not problems in the file:
+    'policy.unknown_node', // the query names a node the network does not have
+  ],
+});
+
+/** The code of a problem in a policy file, or of a question about one that cannot be answered. */
+export type PolicyCode = CodeOf<typeof POLICY_CODES>;
+export type DiagnosticCode = Exclude<PolicyCode, 'policy.unknown_node'>;
 
 export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.column}: ${d.message}`;

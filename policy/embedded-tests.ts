@@ -45,7 +45,7 @@ function runOne(policy: Policy, test: PolicyTest): Diagnostic[] {
       const who =
         sources.length === 0 ? `${srcText} has no members` : `${denied.map((s) => s.label).join(', ')} cannot`;
       out.push({
-        code: 'test-failed',
+        code: 'policy.test_failed',
         message: `test failed: ${srcText} should reach ${d.text}, but ${who}${sources.length === 0 ? '' : ': no rule allows it'}`,
         ...d.selector.at,
       });
@@ -57,7 +57,7 @@ function runOne(policy: Policy, test: PolicyTest): Diagnostic[] {
       const allowing = rulesAllowing(policy, s, dst, d.port, test.protos);
       if (allowing.length > 0) {
         out.push({
-          code: 'test-failed',
+          code: 'policy.test_failed',
           message: `test failed: ${srcText} should not reach ${d.text}, but ${s.label} can through the rule at ${allowing.map((r) => formatPosition(r.at)).join(', ')}`,
           ...d.selector.at,
         });

@@ -10,6 +10,7 @@ import type { PolicyNetwork } from './network.ts';
 import type { NodeEntry } from './node-index.ts';
 import type { PortRange } from './model.ts';
 import { formatPorts, parseProto } from './ports.ts';
+import { PolicyQueryError } from './query-error.ts';
 import { selectorText } from './selector.ts';
 
 export interface EvaluationQuery {
@@ -70,7 +71,7 @@ function resolveProto(proto: string | number | undefined): number {
   if (proto === undefined) return 6;
   if (typeof proto === 'number') return proto;
   const p = parseProto(proto);
-  if (!p.ok) throw new TypeError(p.message);
+  if (!p.ok) throw new PolicyQueryError('policy.invalid_proto', p.message);
   return p.value;
 }
 
@@ -78,8 +79,8 @@ export function evaluate(network: PolicyNetwork, q: EvaluationQuery): Evaluation
   const state = network.internal;
   const src = state.entry(q.src);
   const dst = state.entry(q.dst);
-  if (!src) throw new TypeError(`unknown source node "${q.src}"`);
-  if (!dst) throw new TypeError(`unknown destination node "${q.dst}"`);
+  if (!src) throw new PolicyQueryError('policy.unknown_node', `unknown source node "${q.src}"`);
+  if (!dst) throw new PolicyQueryError('policy.unknown_node', `unknown destination node "${q.dst}"`);
   const proto = resolveProto(q.proto);
   const allowedBy: RuleMatch[] = [];
   const reasons: string[] = [];

@@ -54,7 +54,7 @@ export function parseHuJSON(src: SourceText): { root?: JsonNode; diagnostics: Di
   const errors: jsonc.ParseError[] = [];
   const root = jsonc.parseTree(src.text, errors, { allowTrailingComma: true, disallowComments: false });
   const diagnostics = errors.map((e) => ({
-    code: 'syntax' as const,
+    code: 'policy.syntax' as const,
     message: `syntax error: ${SYNTAX_MESSAGES[jsonc.printParseErrorCode(e.error)] ?? 'malformed HuJSON'}`,
     ...positionAt(src, e.offset),
   }));

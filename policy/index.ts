@@ -1,6 +1,7 @@
 /** The policy language: parse, check, compile per node, evaluate, explain, diff, format. */
-export type { Diagnostic, DiagnosticCode, Position } from './diagnostics.ts';
-export { formatDiagnostic, formatPosition } from './diagnostics.ts';
+export type { Diagnostic, DiagnosticCode, PolicyCode, Position } from './diagnostics.ts';
+export { POLICY_CODES, formatDiagnostic, formatPosition } from './diagnostics.ts';
+export { PolicyQueryError } from './query-error.ts';
 export type { Policy, Rule, Selector } from './model.ts';
 export type { PolicyNode } from './node.ts';
 export { parsePolicy, type ParseResult } from './parse.ts';

@@ -44,7 +44,7 @@ export function parsePolicy(text: string, file = 'policy.hujson'): ParseResult {
   const ctx = new LoadContext(src);
   if (!root) {
     ctx.diagnostics.push({
-      code: 'syntax',
+      code: 'policy.syntax',
       message: 'the policy is empty: write {} at least',
       file,
       line: 1,
@@ -58,9 +58,9 @@ export function parsePolicy(text: string, file = 'policy.hujson'): ParseResult {
   for (const { name, key, value } of ctx.entries(root, 'the policy')) {
     const reason = UNSUPPORTED_SECTIONS[name];
     if (reason !== undefined)
-      ctx.report('unsupported-section', `section "${name}" is not supported by Trellis: ${reason}`, key);
+      ctx.report('policy.unsupported_section', `section "${name}" is not supported by Trellis: ${reason}`, key);
     else if (!SECTIONS.includes(name))
-      ctx.report('unknown-section', `unknown section "${name}" (expected one of ${SECTIONS.join(', ')})`, key);
+      ctx.report('policy.unknown_section', `unknown section "${name}" (expected one of ${SECTIONS.join(', ')})`, key);
     else sections.set(name, value);
   }
 
@@ -71,7 +71,7 @@ export function parsePolicy(text: string, file = 'policy.hujson'): ParseResult {
     const at = defs.groups.get(cycle.group)?.at;
     if (at)
       ctx.diagnostics.push({
-        code: 'group-cycle',
+        code: 'policy.group_cycle',
         message: `groups contain each other: ${cycle.path.join(' -> ')}`,
         ...at,
       });

@@ -55,35 +55,35 @@ function has(scope: SelectorScope['groups'], key: string): boolean {
 }
 
 export function parseSelector(text: string, scope: SelectorScope): SelectorResult {
-  if (text === '') return { ok: false, code: 'invalid-selector', message: 'empty selector' };
+  if (text === '') return { ok: false, code: 'policy.invalid_selector', message: 'empty selector' };
   if (text === '*') return { ok: true, selector: { kind: 'any' } };
   if (looksLikeAddress(text) && !text.includes('@')) {
     const p = parsePrefix(text);
-    if (!p.ok) return { ok: false, code: 'invalid-prefix', message: p.error.message };
+    if (!p.ok) return { ok: false, code: 'policy.invalid_prefix', message: p.error.message };
     return { ok: true, selector: { kind: 'prefix', text, prefix: p.value } };
   }
   if (text.includes('@')) {
     if (!USER.test(text))
-      return { ok: false, code: 'invalid-selector', message: `"${text}" is not a user: write name@domain` };
+      return { ok: false, code: 'policy.invalid_selector', message: `"${text}" is not a user: write name@domain` };
     return { ok: true, selector: { kind: 'user', email: text } };
   }
   if (text.startsWith('group:')) {
     if (!GROUP_NAME.test(text))
-      return { ok: false, code: 'invalid-name', message: `"${text}" is not a valid group name` };
+      return { ok: false, code: 'policy.invalid_name', message: `"${text}" is not a valid group name` };
     if (!has(scope.groups, text))
-      return { ok: false, code: 'undefined-group', message: `group "${text}" is not defined in groups` };
+      return { ok: false, code: 'policy.unknown_group', message: `group "${text}" is not defined in groups` };
     return { ok: true, selector: { kind: 'group', name: text } };
   }
   if (text.startsWith('tag:')) {
     if (!TAG_NAME.test(text)) {
       return {
         ok: false,
-        code: 'invalid-name',
+        code: 'policy.invalid_name',
         message: `"${text}" is not a valid tag name: a letter, then letters, digits or "-"`,
       };
     }
     if (!has(scope.tags, text))
-      return { ok: false, code: 'undefined-tag', message: `tag "${text}" has no owner: declare it in tagOwners` };
+      return { ok: false, code: 'policy.unknown_tag', message: `tag "${text}" has no owner: declare it in tagOwners` };
     return { ok: true, selector: { kind: 'tag', name: text } };
   }
   if (text.startsWith('autogroup:')) {
@@ -93,13 +93,13 @@ export function parseSelector(text: string, scope: SelectorScope): SelectorResul
     if (UNSUPPORTED_AUTOGROUPS.has(name)) {
       return {
         ok: false,
-        code: 'invalid-selector',
+        code: 'policy.invalid_selector',
         message: `"${text}" is a Tailscale autogroup that Trellis does not support`,
       };
     }
     return {
       ok: false,
-      code: 'invalid-selector',
+      code: 'policy.invalid_selector',
       message: `unknown autogroup "${text}": use autogroup:member, :tagged, :self, :internet or :danger-all`,
     };
   }
@@ -107,7 +107,7 @@ export function parseSelector(text: string, scope: SelectorScope): SelectorResul
   if (host) return { ok: true, selector: { kind: 'host', name: text, text: host.text, prefix: host.prefix } };
   return {
     ok: false,
-    code: 'undefined-host',
+    code: 'policy.unknown_host',
     message: `"${text}" is not an IP, a CIDR, a user, a group, a tag, an autogroup or a host defined in hosts`,
   };
 }

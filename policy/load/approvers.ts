@@ -27,7 +27,7 @@ function approvers(ctx: LoadContext, node: JsonNode, what: string, defs: Definit
       out.push({ value: r.selector, at: e.at });
     } else {
       ctx.report(
-        'invalid-selector',
+        'policy.invalid_selector',
         `${what}: "${e.value}" cannot approve routes: use users, groups, tags, autogroup:member or autogroup:tagged`,
         e.node,
       );
@@ -45,7 +45,7 @@ export function loadAutoApprovers(ctx: LoadContext, section: JsonNode, defs: Def
     for (const { name, key, value } of ctx.entries(routes.value, 'autoApprovers.routes')) {
       const p = parsePrefix(name);
       if (!p.ok) {
-        ctx.report('invalid-prefix', `autoApprovers.routes: ${p.error.message}`, key);
+        ctx.report('policy.invalid_prefix', `autoApprovers.routes: ${p.error.message}`, key);
         continue;
       }
       out.routes.push({

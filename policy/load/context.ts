@@ -28,19 +28,19 @@ export class LoadContext {
 
   isObject(node: JsonNode, what: string): boolean {
     if (node.type === 'object') return true;
-    this.report('type', `${what} must be an object, not ${describe(node)}`, node);
+    this.report('policy.wrong_type', `${what} must be an object, not ${describe(node)}`, node);
     return false;
   }
 
   isArray(node: JsonNode, what: string): boolean {
     if (node.type === 'array') return true;
-    this.report('type', `${what} must be a list, not ${describe(node)}`, node);
+    this.report('policy.wrong_type', `${what} must be a list, not ${describe(node)}`, node);
     return false;
   }
 
   string(node: JsonNode, what: string): Located<string> | undefined {
     if (node.type === 'string') return { value: String(node.value), at: this.at(node) };
-    this.report('type', `${what} must be a string, not ${describe(node)}`, node);
+    this.report('policy.wrong_type', `${what} must be a string, not ${describe(node)}`, node);
     return undefined;
   }
 
@@ -60,17 +60,17 @@ export class LoadContext {
     const out = new Map<string, { key: JsonNode; value: JsonNode }>();
     for (const [name, key, value] of properties(node)) {
       if (out.has(name)) {
-        this.report('duplicate-key', `${what} has "${name}" twice`, key);
+        this.report('policy.duplicate_key', `${what} has "${name}" twice`, key);
         continue;
       }
       const reason = spec.unsupported?.[name];
       if (reason !== undefined) {
-        this.report('unsupported-field', `${what}: "${name}" is not supported by Trellis: ${reason}`, key);
+        this.report('policy.unsupported_field', `${what}: "${name}" is not supported by Trellis: ${reason}`, key);
         continue;
       }
       if (!spec.known.includes(name)) {
         this.report(
-          'unknown-field',
+          'policy.unknown_field',
           `${what}: unknown field "${name}" (expected ${spec.known.map((k) => `"${k}"`).join(', ')})`,
           key,
         );
@@ -79,7 +79,7 @@ export class LoadContext {
       out.set(name, { key, value });
     }
     for (const name of spec.required ?? []) {
-      if (!out.has(name)) this.report('missing-field', `${what} needs a "${name}" field`, node);
+      if (!out.has(name)) this.report('policy.missing_field', `${what} needs a "${name}" field`, node);
     }
     return out;
   }
@@ -90,7 +90,7 @@ export class LoadContext {
     const out: Array<{ name: string; key: JsonNode; value: JsonNode }> = [];
     for (const [name, key, value] of properties(node)) {
       if (seen.has(name)) {
-        this.report('duplicate-key', `${what} has "${name}" twice`, key);
+        this.report('policy.duplicate_key', `${what} has "${name}" twice`, key);
         continue;
       }
       seen.add(name);

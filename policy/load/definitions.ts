@@ -21,7 +21,7 @@ export function loadDefinitionNames(ctx: LoadContext, sections: Map<string, Json
   if (groups && ctx.isObject(groups, 'groups')) {
     for (const { name, key } of ctx.entries(groups, 'groups')) {
       if (!isGroupName(name)) {
-        ctx.report('invalid-name', `"${name}" is not a group name: write group:NAME`, key);
+        ctx.report('policy.invalid_name', `"${name}" is not a group name: write group:NAME`, key);
         continue;
       }
       defs.groups.set(name, { name, at: ctx.at(key), users: [], idpGroups: [], groups: [] });
@@ -32,7 +32,7 @@ export function loadDefinitionNames(ctx: LoadContext, sections: Map<string, Json
     for (const { name, key } of ctx.entries(tags, 'tagOwners')) {
       if (!isTagName(name)) {
         ctx.report(
-          'invalid-name',
+          'policy.invalid_name',
           `"${name}" is not a tag name: write tag: then a letter, then letters, digits or "-"`,
           key,
         );
@@ -46,7 +46,7 @@ export function loadDefinitionNames(ctx: LoadContext, sections: Map<string, Json
     for (const { name, key, value } of ctx.entries(hosts, 'hosts')) {
       if (!HOST_NAME.test(name) || /^[0-9a-f:.]+$/.test(name)) {
         ctx.report(
-          'invalid-name',
+          'policy.invalid_name',
           `"${name}" is not a host name: lowercase letters, digits, ".", "_" or "-", not an address`,
           key,
         );
@@ -56,7 +56,7 @@ export function loadDefinitionNames(ctx: LoadContext, sections: Map<string, Json
       if (!text) continue;
       const p = parsePrefix(text.value);
       if (!p.ok) {
-        ctx.report('invalid-prefix', `host "${name}": ${p.error.message}`, value);
+        ctx.report('policy.invalid_prefix', `host "${name}": ${p.error.message}`, value);
         continue;
       }
       defs.hosts.set(name, { name, at: ctx.at(key), text: text.value, prefix: p.value });
@@ -75,17 +75,21 @@ export function loadDefinitionBodies(ctx: LoadContext, sections: Map<string, Jso
         const m = member.value;
         if (m.startsWith('idp:')) {
           if (m.length === 4)
-            ctx.report('invalid-selector', `${name}: "idp:" needs the identity provider's group name`, member.node);
+            ctx.report(
+              'policy.invalid_selector',
+              `${name}: "idp:" needs the identity provider's group name`,
+              member.node,
+            );
           else group.idpGroups.push(m.slice(4));
         } else if (m.startsWith('group:')) {
           if (!defs.groups.has(m))
-            ctx.report('undefined-group', `${name}: group "${m}" is not defined in groups`, member.node);
+            ctx.report('policy.unknown_group', `${name}: group "${m}" is not defined in groups`, member.node);
           else group.groups.push(m);
         } else if (isUser(m)) {
           group.users.push(m);
         } else {
           ctx.report(
-            'invalid-selector',
+            'policy.invalid_selector',
             `${name}: "${m}" is not a group member: use a user (name@domain), idp:GROUP or group:NAME`,
             member.node,
           );
@@ -109,7 +113,7 @@ export function loadDefinitionBodies(ctx: LoadContext, sections: Map<string, Jso
           tag.owners.push({ value: r.selector, at: owner.at });
         } else {
           ctx.report(
-            'invalid-selector',
+            'policy.invalid_selector',
             `owners of ${name}: "${owner.value}" cannot own a tag: use users, groups, tags or autogroup:member`,
             owner.node,
           );

@@ -51,7 +51,7 @@ function readSources(ctx: LoadContext, node: JsonNode, what: string, defs: Defin
     }
     const s = r.selector;
     if (s.kind === 'autogroup' && (s.name === 'self' || s.name === 'internet')) {
-      ctx.report('self-source', `${what} src: "autogroup:${s.name}" is only valid as a destination`, entry.node);
+      ctx.report('policy.self_source', `${what} src: "autogroup:${s.name}" is only valid as a destination`, entry.node);
       continue;
     }
     out.push({ value: s, at: entry.at });
@@ -66,7 +66,7 @@ function checkSelfSources(ctx: LoadContext, what: string, src: Array<Located<Sel
     const node = srcNodes[i];
     if (node) {
       ctx.report(
-        'self-mixed-source',
+        'policy.self_mixed_source',
         `${what}: autogroup:self can only be used with users, groups, autogroup:member or * as sources, and "${selectorText(s.value)}" is none of these`,
         node,
       );
@@ -89,7 +89,7 @@ export function loadAcls(ctx: LoadContext, section: JsonNode, defs: Definitions,
       const a = ctx.string(action.value, `${what} action`);
       if (a && a.value !== 'accept') {
         ctx.report(
-          'invalid-action',
+          'policy.invalid_action',
           `${what}: action "${a.value}" is not supported: rules only accept, and everything not accepted is denied`,
           action.value,
         );
@@ -105,7 +105,7 @@ export function loadAcls(ctx: LoadContext, section: JsonNode, defs: Definitions,
         if (r.ok) {
           protos = [r.value];
           named = true;
-        } else ctx.report('invalid-proto', `${what}: ${r.message}`, proto.value);
+        } else ctx.report('policy.invalid_proto', `${what}: ${r.message}`, proto.value);
       }
     }
     const srcField = f.get('src');
@@ -116,17 +116,17 @@ export function loadAcls(ctx: LoadContext, section: JsonNode, defs: Definitions,
     for (const d of dstField ? ctx.strings(dstField.value, `${what} "dst"`) : []) {
       const split = splitDestination(d.value);
       if (!split.ok) {
-        ctx.report('invalid-ports', `${what} dst: ${split.message}`, d.node);
+        ctx.report('policy.invalid_ports', `${what} dst: ${split.message}`, d.node);
         continue;
       }
       const ports = parsePorts(split.value.ports);
       if (!ports.ok) {
-        ctx.report('invalid-ports', `${what} dst "${d.value}": ${ports.message}`, d.node);
+        ctx.report('policy.invalid_ports', `${what} dst "${d.value}": ${ports.message}`, d.node);
         continue;
       }
       if (named && !protosHavePorts(protos) && !isAllPorts(ports.value)) {
         ctx.report(
-          'invalid-ports',
+          'policy.invalid_ports',
           `${what} dst "${d.value}": protocol "${proto?.value.value}" has no ports: write ${split.value.alias}:*`,
           d.node,
         );
@@ -174,7 +174,7 @@ export function loadGrants(ctx: LoadContext, section: JsonNode, defs: Definition
     const what = `grants[${i}]`;
     if (!ctx.isObject(entry, what)) return;
     const f = ctx.fields(entry, what, GRANT_FIELDS);
-    if (!f.has('ip') && !f.has('app')) ctx.report('missing-field', `${what} needs "ip", "app" or both`, entry);
+    if (!f.has('ip') && !f.has('app')) ctx.report('policy.missing_field', `${what} needs "ip", "app" or both`, entry);
     const srcField = f.get('src');
     const src = srcField ? readSources(ctx, srcField.value, what, defs) : [];
     const dsts: Array<Located<Selector>> = [];
@@ -210,7 +210,7 @@ export function loadGrants(ctx: LoadContext, section: JsonNode, defs: Definition
       for (const e of ctx.strings(ip.value, `${what} "ip"`)) {
         const r = parseIpEntry(e.value);
         if (!r.ok) {
-          ctx.report('invalid-ports', `${what} ip "${e.value}": ${r.message}`, e.node);
+          ctx.report('policy.invalid_ports', `${what} ip "${e.value}": ${r.message}`, e.node);
           continue;
         }
         const key = r.protos.join(',');
@@ -225,7 +225,11 @@ export function loadGrants(ctx: LoadContext, section: JsonNode, defs: Definition
       const caps: Record<string, unknown[]> = {};
       for (const { name, value } of ctx.entries(app.value, `${what} app`)) {
         if (!/^[a-z0-9.-]+\/[A-Za-z0-9._/-]+$/.test(name)) {
-          ctx.report('invalid-name', `${what} app: "${name}" is not a capability name: write DOMAIN/NAME`, value);
+          ctx.report(
+            'policy.invalid_name',
+            `${what} app: "${name}" is not a capability name: write DOMAIN/NAME`,
+            value,
+          );
           continue;
         }
         if (!ctx.isArray(value, `${what} app "${name}"`)) continue;

@@ -35,7 +35,7 @@ export function loadTests(ctx: LoadContext, section: JsonNode, defs: Definitions
       if (!r.ok) ctx.report(r.code, `${what} src: ${r.message}`, srcField.value);
       else if (!['user', 'group', 'tag', 'host', 'prefix'].includes(r.selector.kind)) {
         ctx.report(
-          'invalid-selector',
+          'policy.invalid_selector',
           `${what} src: "${s.value}" is not something to test from: use a user, group, tag, host or IP`,
           srcField.value,
         );
@@ -47,7 +47,7 @@ export function loadTests(ctx: LoadContext, section: JsonNode, defs: Definitions
     if (p && proto) {
       const r = parseProto(p.value);
       if (r.ok) protos = [r.value];
-      else ctx.report('invalid-proto', `${what}: ${r.message}`, proto.value);
+      else ctx.report('policy.invalid_proto', `${what}: ${r.message}`, proto.value);
     }
     const dsts = (field: 'accept' | 'deny'): TestDestination[] => {
       const node = f.get(field);
@@ -56,7 +56,7 @@ export function loadTests(ctx: LoadContext, section: JsonNode, defs: Definitions
         const split = splitDestination(d.value);
         if (!split.ok || !/^[0-9]{1,5}$/.test(split.value.ports) || Number(split.value.ports) > 65535) {
           ctx.report(
-            'invalid-ports',
+            'policy.invalid_ports',
             `${what} ${field}: "${d.value}" must be one host and one port, such as tag:web:443`,
             d.node,
           );
@@ -69,7 +69,7 @@ export function loadTests(ctx: LoadContext, section: JsonNode, defs: Definitions
         }
         if (!isSingleHost(r.selector)) {
           ctx.report(
-            'invalid-selector',
+            'policy.invalid_selector',
             `${what} ${field}: "${split.value.alias}" is not a single host: use a user, tag, host or IP`,
             d.node,
           );

@@ -46,7 +46,7 @@ export function loadWorkloads(ctx: LoadContext, section: JsonNode, defs: Definit
     const spiffe = f.get('spiffe');
     const k8s = f.get('kubernetes');
     if (!!spiffe === !!k8s) {
-      ctx.report('invalid-workload', `${what} needs exactly one of "spiffe" or "kubernetes"`, entry);
+      ctx.report('policy.invalid_workload', `${what} needs exactly one of "spiffe" or "kubernetes"`, entry);
       return;
     }
     let match: WorkloadMatch | undefined;
@@ -55,7 +55,7 @@ export function loadWorkloads(ctx: LoadContext, section: JsonNode, defs: Definit
       if (s) {
         const r = parseSpiffePattern(s.value);
         if (r.ok) match = r.value;
-        else ctx.report('invalid-workload', `${what}: ${r.message}`, spiffe.value);
+        else ctx.report('policy.invalid_workload', `${what}: ${r.message}`, spiffe.value);
       }
     } else if (k8s && ctx.isObject(k8s.value, `${what} kubernetes`)) {
       const kf = ctx.fields(k8s.value, `${what} kubernetes`, {
@@ -67,7 +67,7 @@ export function loadWorkloads(ctx: LoadContext, section: JsonNode, defs: Definit
         const v = node && ctx.string(node.value, `${what} kubernetes.${name}`);
         if (v && node && !K8S_NAME.test(v.value)) {
           ctx.report(
-            'invalid-workload',
+            'policy.invalid_workload',
             `${what} kubernetes.${name}: "${v.value}" is not a Kubernetes name or *`,
             node.value,
           );
@@ -84,7 +84,7 @@ export function loadWorkloads(ctx: LoadContext, section: JsonNode, defs: Definit
     const tagsField = f.get('tags');
     for (const t of tagsField ? ctx.strings(tagsField.value, `${what} tags`) : []) {
       if (!defs.tags.has(t.value))
-        ctx.report('undefined-tag', `${what}: tag "${t.value}" has no owner: declare it in tagOwners`, t.node);
+        ctx.report('policy.unknown_tag', `${what}: tag "${t.value}" has no owner: declare it in tagOwners`, t.node);
       else tags.push(t.value);
     }
     if (match) out.push({ at: ctx.at(entry), match, tags });

@@ -23,11 +23,11 @@ interface Case {
 
 /** Tailscale's error messages, mapped to the diagnostic code that must say the same thing. */
 const REJECTION_CODES: Array<[RegExp, string]> = [
-  [/tag not found/, 'undefined-tag'],
-  [/not valid on the src side/, 'self-source'],
-  [/port range .*invalid/, 'invalid-ports'],
-  [/action="deny"/, 'invalid-action'],
-  [/autogroup:self can only be used/, 'self-mixed-source'],
+  [/tag not found/, 'policy.unknown_tag'],
+  [/not valid on the src side/, 'policy.self_source'],
+  [/port range .*invalid/, 'policy.invalid_ports'],
+  [/action="deny"/, 'policy.invalid_action'],
+  [/autogroup:self can only be used/, 'policy.self_mixed_source'],
 ];
 
 const dir = join(import.meta.dirname, '../fixtures/conformance/tailscale-acl');

@@ -29,7 +29,7 @@ describe('embedded tests', () => {
     const r = parsePolicy(base('{"src": "group:eng", "accept": ["tag:web:443"]}'), 'p.hujson');
     expect(r.diagnostics).toEqual([
       {
-        code: 'test-failed',
+        code: 'policy.test_failed',
         file: 'p.hujson',
         line: 10,
         column: 45,
@@ -53,15 +53,15 @@ describe('embedded tests', () => {
         '"proto": "tcp", "dst": ["tag:web:443"]}',
       ),
     );
-    expect(r.diagnostics.map((d) => d.code)).toEqual(['test-failed']);
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['policy.test_failed']);
   });
 
   it('reject destinations that are not one host and one port', () => {
     expect(
       parsePolicy(base('{"src": "alice@example.com", "accept": ["tag:web:80-90"]}')).diagnostics.map((d) => d.code),
-    ).toEqual(['invalid-ports']);
+    ).toEqual(['policy.invalid_ports']);
     expect(
       parsePolicy(base('{"src": "alice@example.com", "accept": ["group:eng:22"]}')).diagnostics.map((d) => d.code),
-    ).toEqual(['invalid-selector']);
+    ).toEqual(['policy.invalid_selector']);
   });
 });

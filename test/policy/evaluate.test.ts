@@ -4,7 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FilterRule } from '../../protocol/filter.ts';
-import { evaluate, explain, parsePolicy, PolicyNetwork, type PolicyNode } from '../../policy/index.ts';
+import {
+  evaluate,
+  explain,
+  parsePolicy,
+  PolicyNetwork,
+  PolicyQueryError,
+  type PolicyNode,
+} from '../../policy/index.ts';
 
 const policy = parsePolicy(
   `{
@@ -37,6 +44,28 @@ net.loadNodes([
 ]);
 
 describe('evaluate', () => {
+  it('refuses a question naming a node or protocol the network does not have with a PolicyQueryError, never a TypeError', () => {
+    const refusal = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return err;
+      }
+      throw new Error('expected the question to be refused');
+    };
+    for (const [q, code, text] of [
+      [{ src: 'nobody', dst: 'web', port: 443 }, 'policy.unknown_node', 'unknown source node "nobody"'],
+      [{ src: 'alice', dst: 'nowhere', port: 443 }, 'policy.unknown_node', 'unknown destination node "nowhere"'],
+      [{ src: 'alice', dst: 'web', port: 443, proto: 'carrier-pigeon' }, 'policy.invalid_proto', 'carrier-pigeon'],
+    ] as const) {
+      const err = refusal(() => explain(net, q));
+      expect(err).toBeInstanceOf(PolicyQueryError);
+      expect(err).not.toBeInstanceOf(TypeError);
+      expect((err as PolicyQueryError).code).toBe(code);
+      expect((err as PolicyQueryError).message).toContain(text);
+    }
+  });
+
   it('accepts through every rule that allows the connection, acl or grant', () => {
     expect(evaluate(net, { src: 'alice', dst: 'web', port: 443 })).toMatchObject({
       verdict: 'accept',

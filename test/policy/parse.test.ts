@@ -31,7 +31,7 @@ describe('parsePolicy: HuJSON', () => {
 
   it('reports syntax errors with their position', () => {
     expect(problems('{\n  "acls": [\n    {"action" "accept"}\n  ]\n}')).toEqual([
-      { code: 'syntax', line: 3, column: 15, message: 'syntax error: expected ":"' },
+      { code: 'policy.syntax', line: 3, column: 15, message: 'syntax error: expected ":"' },
     ]);
   });
 
@@ -43,36 +43,36 @@ describe('parsePolicy: HuJSON', () => {
   });
 
   it('rejects an empty file and a policy that is not an object', () => {
-    expect(codes('')).toEqual(['syntax']);
-    expect(codes('[]')).toEqual(['type']);
+    expect(codes('')).toEqual(['policy.syntax']);
+    expect(codes('[]')).toEqual(['policy.wrong_type']);
   });
 });
 
 describe('parsePolicy: sections and fields', () => {
   it('refuses Tailscale sections Trellis does not implement, rather than ignoring them', () => {
     for (const s of ['ssh', 'nodeAttrs', 'postures', 'ipsets', 'derpMap']) {
-      expect(codes(`{"${s}": []}`)).toEqual(['unsupported-section']);
+      expect(codes(`{"${s}": []}`)).toEqual(['policy.unsupported_section']);
     }
   });
 
   it('rejects unknown fields, unsupported fields, duplicates and missing fields', () => {
     expect(problems('{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"], "dsts": []}]}')[0]).toMatchObject({
-      code: 'unknown-field',
+      code: 'policy.unknown_field',
       column: 62,
     });
     expect(codes('{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"], "srcPosture": []}]}')).toEqual([
-      'unsupported-field',
+      'policy.unsupported_field',
     ]);
     expect(codes('{"acls": [{"action": "accept", "src": ["*"], "src": ["*"], "dst": ["*:*"]}]}')).toEqual([
-      'duplicate-key',
+      'policy.duplicate_key',
     ]);
-    expect(codes('{"acls": [{"action": "accept", "src": ["*"]}]}')).toEqual(['missing-field']);
-    expect(codes('{"acls": {}}')).toEqual(['type']);
-    expect(codes('{"acls": [{"action": "accept", "src": "*", "dst": ["*:*"]}]}')).toEqual(['type']);
+    expect(codes('{"acls": [{"action": "accept", "src": ["*"]}]}')).toEqual(['policy.missing_field']);
+    expect(codes('{"acls": {}}')).toEqual(['policy.wrong_type']);
+    expect(codes('{"acls": [{"action": "accept", "src": "*", "dst": ["*:*"]}]}')).toEqual(['policy.wrong_type']);
   });
 
   it('accepts only the accept action', () => {
-    expect(codes('{"acls": [{"action": "deny", "src": ["*"], "dst": ["*:*"]}]}')).toEqual(['invalid-action']);
+    expect(codes('{"acls": [{"action": "deny", "src": ["*"], "dst": ["*:*"]}]}')).toEqual(['policy.invalid_action']);
   });
 });
 
@@ -82,19 +82,19 @@ describe('parsePolicy: selectors', () => {
       problems(`{${TAGS}, "acls": [{"action": "accept", "src": ["group:eng"], "dst": ["tag:db:22", "db1:22"]}]}`),
     ).toEqual([
       {
-        code: 'undefined-group',
+        code: 'policy.unknown_group',
         line: 1,
         column: 89,
         message: 'acls[0] src: group "group:eng" is not defined in groups',
       },
       {
-        code: 'undefined-tag',
+        code: 'policy.unknown_tag',
         line: 1,
         column: 111,
         message: 'acls[0] dst: tag "tag:db" has no owner: declare it in tagOwners',
       },
       {
-        code: 'undefined-host',
+        code: 'policy.unknown_host',
         line: 1,
         column: 124,
         message:
@@ -104,25 +104,27 @@ describe('parsePolicy: selectors', () => {
   });
 
   it('rejects malformed tags, CIDRs and autogroups', () => {
-    expect(codes('{"tagOwners": {"tag:1bad": []}}')).toEqual(['invalid-name']);
+    expect(codes('{"tagOwners": {"tag:1bad": []}}')).toEqual(['policy.invalid_name']);
     expect(codes('{"acls": [{"action": "accept", "src": ["10.0.0.1/8"], "dst": ["*:*"]}]}')).toEqual([
-      'invalid-prefix',
+      'policy.invalid_prefix',
     ]);
-    expect(codes('{"acls": [{"action": "accept", "src": ["300.1.1.1"], "dst": ["*:*"]}]}')).toEqual(['invalid-prefix']);
+    expect(codes('{"acls": [{"action": "accept", "src": ["300.1.1.1"], "dst": ["*:*"]}]}')).toEqual([
+      'policy.invalid_prefix',
+    ]);
     expect(codes('{"acls": [{"action": "accept", "src": ["autogroup:admin"], "dst": ["*:*"]}]}')).toEqual([
-      'invalid-selector',
+      'policy.invalid_selector',
     ]);
     expect(codes('{"acls": [{"action": "accept", "src": ["autogroup:nope"], "dst": ["*:*"]}]}')).toEqual([
-      'invalid-selector',
+      'policy.invalid_selector',
     ]);
   });
 
   it('keeps autogroup:self and autogroup:internet on the destination side', () => {
     expect(codes('{"acls": [{"action": "accept", "src": ["autogroup:self"], "dst": ["*:*"]}]}')).toEqual([
-      'self-source',
+      'policy.self_source',
     ]);
     expect(codes('{"acls": [{"action": "accept", "src": ["autogroup:internet"], "dst": ["*:*"]}]}')).toEqual([
-      'self-source',
+      'policy.self_source',
     ]);
   });
 
@@ -131,7 +133,7 @@ describe('parsePolicy: selectors', () => {
       codes('{"acls": [{"action": "accept", "src": ["*", "autogroup:member", "a@b.c"], "dst": ["autogroup:self:*"]}]}'),
     ).toEqual([]);
     expect(codes(`{${TAGS}, "acls": [{"action": "accept", "src": ["tag:web"], "dst": ["autogroup:self:*"]}]}`)).toEqual(
-      ['self-mixed-source'],
+      ['policy.self_mixed_source'],
     );
   });
 
@@ -151,16 +153,16 @@ describe('parsePolicy: ports and protocols', () => {
   });
 
   it('rejects ports that are not numbers 1-65535 in order, and destinations without ports', () => {
-    for (const d of ['*:ssh', '*:0', '*:65536', '*:90-80', '*:', '*']) expect(acl(d)).toEqual(['invalid-ports']);
+    for (const d of ['*:ssh', '*:0', '*:65536', '*:90-80', '*:', '*']) expect(acl(d)).toEqual(['policy.invalid_ports']);
   });
 
   it('takes protocol names or numbers, and only lets TCP, UDP and SCTP name ports', () => {
     expect(acl('*:22', 'tcp')).toEqual([]);
     expect(acl('*:*', '1')).toEqual([]);
     expect(acl('*:*', 'icmp')).toEqual([]);
-    expect(acl('*:22', 'icmp')).toEqual(['invalid-ports']);
-    expect(acl('*:22', 'bogus')).toEqual(['invalid-proto']);
-    expect(acl('*:22', '256')).toEqual(['invalid-proto']);
+    expect(acl('*:22', 'icmp')).toEqual(['policy.invalid_ports']);
+    expect(acl('*:22', 'bogus')).toEqual(['policy.invalid_proto']);
+    expect(acl('*:22', '256')).toEqual(['policy.invalid_proto']);
   });
 
   it('gives a rule without proto the default protocols TCP, UDP, ICMP and ICMPv6', () => {
@@ -182,14 +184,19 @@ describe('parsePolicy: groups', () => {
 
   it('rejects a cycle of nested groups, naming the path', () => {
     expect(problems('{"groups": {"group:a": ["group:b"], "group:b": ["group:a"]}}')).toEqual([
-      { code: 'group-cycle', line: 1, column: 13, message: 'groups contain each other: group:a -> group:b -> group:a' },
+      {
+        code: 'policy.group_cycle',
+        line: 1,
+        column: 13,
+        message: 'groups contain each other: group:a -> group:b -> group:a',
+      },
     ]);
   });
 
   it('rejects members that are neither users, idp: groups nor groups', () => {
-    expect(codes('{"groups": {"group:a": ["tag:x"]}}')).toEqual(['invalid-selector']);
-    expect(codes('{"groups": {"group:a": ["idp:"]}}')).toEqual(['invalid-selector']);
-    expect(codes('{"groups": {"eng": []}}')).toEqual(['invalid-name']);
+    expect(codes('{"groups": {"group:a": ["tag:x"]}}')).toEqual(['policy.invalid_selector']);
+    expect(codes('{"groups": {"group:a": ["idp:"]}}')).toEqual(['policy.invalid_selector']);
+    expect(codes('{"groups": {"eng": []}}')).toEqual(['policy.invalid_name']);
   });
 });
 
@@ -208,12 +215,12 @@ describe('parsePolicy: grants', () => {
   });
 
   it('rejects grants without ip or app, with ports in dst, or with via', () => {
-    expect(codes('{"grants": [{"src": ["*"], "dst": ["*"]}]}')).toEqual(['missing-field']);
+    expect(codes('{"grants": [{"src": ["*"], "dst": ["*"]}]}')).toEqual(['policy.missing_field']);
     expect(
       problems(`{${TAGS}, "grants": [{"src": ["*"], "dst": ["tag:web:443"], "ip": ["*"]}]}`)[0]?.message,
     ).toContain('grants name ports in "ip"');
     expect(codes('{"grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"], "via": ["tag:x"]}]}')).toEqual([
-      'unsupported-field',
+      'policy.unsupported_field',
     ]);
   });
 });
@@ -230,14 +237,14 @@ describe('parsePolicy: workloads', () => {
 
   it('rejects malformed patterns, both or neither identity, and undeclared tags', () => {
     expect(codes(`{${TAGS}, "workloads": [{"spiffe": "spiffe://Prod/x", "tags": ["tag:web"]}]}`)).toEqual([
-      'invalid-workload',
+      'policy.invalid_workload',
     ]);
     expect(codes(`{${TAGS}, "workloads": [{"spiffe": "spiffe://prod/a/../b", "tags": ["tag:web"]}]}`)).toEqual([
-      'invalid-workload',
+      'policy.invalid_workload',
     ]);
-    expect(codes(`{${TAGS}, "workloads": [{"tags": ["tag:web"]}]}`)).toEqual(['invalid-workload']);
+    expect(codes(`{${TAGS}, "workloads": [{"tags": ["tag:web"]}]}`)).toEqual(['policy.invalid_workload']);
     expect(codes(`{${TAGS}, "workloads": [{"spiffe": "spiffe://prod/x", "tags": ["tag:db"]}]}`)).toEqual([
-      'undefined-tag',
+      'policy.unknown_tag',
     ]);
   });
 });

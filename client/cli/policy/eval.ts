@@ -2,7 +2,7 @@
  * `trellis policy eval --src NODE --dst NODE:PORT [--proto P] [--policy F] [--topology F]`:
  * accept or deny, and the rules behind it, on files or on the live network.
  */
-import { evaluate, explain, PolicyNetwork } from '../../../policy/index.ts';
+import { evaluate, explain, PolicyNetwork, PolicyQueryError } from '../../../policy/index.ts';
 import { command, parseCommand } from '../../../cli-flags/index.ts';
 import { CliError, type CliIO } from './io.ts';
 import { PolicyInputs } from './inputs.ts';
@@ -56,7 +56,8 @@ async function evalOnce(argv: string[], io: CliIO, env: NodeJS.ProcessEnv): Prom
     io.stdout(explain(net, query));
     return evaluate(net, query).verdict === 'accept' ? 0 : 1;
   } catch (e) {
-    if (e instanceof TypeError) throw new CliError(e.message, 2);
+    // A node or protocol the question names but the network does not have; anything else is a bug.
+    if (e instanceof PolicyQueryError) throw new CliError(e.message, 2);
     throw e;
   }
 }

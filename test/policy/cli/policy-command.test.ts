@@ -196,6 +196,12 @@ describe('trellis policy eval', () => {
       expect(err.join('\n')).toMatch(message);
     }
   });
+
+  it('exits 2 on a protocol the policy language does not know', async () => {
+    const args = ['eval', '--policy', file('p.hujson', POLICY), '--topology', file('t.json', TOPOLOGY)];
+    expect(await policyCommand([...args, '--src', 'laptop', '--dst', 'web:443', '--proto', 'pigeon'], io)).toBe(2);
+    expect(err[0]).toContain('pigeon');
+  });
 });
 
 describe('trellis policy diff', () => {
