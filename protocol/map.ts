@@ -73,6 +73,8 @@ export const FullMap = z.object({
   meshRanges: z.array(z.string().max(MAX_PREFIX_TEXT)).min(1).max(8).optional(),
   /** Set while the server runs its allow-all starter policy. */
   policyWarning: z.string().optional(),
+  /** The protocol version the server speaks (protocol/version.ts); absent from servers before 8. */
+  protocolVersion: z.number().int().positive().optional(),
 });
 export type FullMap = z.infer<typeof FullMap>;
 
@@ -93,7 +95,9 @@ export type DeltaMap = z.infer<typeof DeltaMap>;
 
 /** Both directions: liveness. The receiver answers a ping with a pong carrying the same `t`. */
 export const Ping = z.object({ type: z.literal('ping'), t: z.number() });
+export type Ping = z.infer<typeof Ping>;
 export const Pong = z.object({ type: z.literal('pong'), t: z.number() });
+export type Pong = z.infer<typeof Pong>;
 
 /** The server closes the stream with one of these before closing the socket for a reason. */
 export const Goodbye = z.object({
@@ -125,11 +129,13 @@ export const EndpointsUpdate = z.object({
   type: z.literal('endpoints'),
   endpoints: z.array(z.string()).max(16),
 });
+export type EndpointsUpdate = z.infer<typeof EndpointsUpdate>;
 /** Agent to server: this relayed peer carries traffic; signal both of us to try a direct path. */
 export const PathRequest = z.object({
   type: z.literal('path-request'),
   peer: z.string().max(128),
 });
+export type PathRequest = z.infer<typeof PathRequest>;
 export const ClientMessage = z.discriminatedUnion('type', [Ping, Pong, EndpointsUpdate, PathRequest]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 

@@ -1,8 +1,42 @@
 /**
- * Protocol version history. Bump when either side must change behaviour; the server refuses
- * agents older than MIN_SUPPORTED and tells them so.
- *
- * 1 (2026-11): join with pre-auth keys, machine-key request proofs, map stream with deltas.
+ * The protocol between agent and server: the join, the machine endpoints and the map stream.
+ * A change either side must know of gets a new version and a dated line here. New fields are
+ * optional, so a server keeps speaking every version from MIN_SUPPORTED_PROTOCOL_VERSION up:
+ * an older agent ignores fields and messages it does not know (a path trial it cannot read is
+ * skipped). The server refuses agents outside that range and says which versions it speaks.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_HISTORY: ReadonlyArray<{ version: number; date: string; change: string }> = [
+  {
+    version: 1,
+    date: '2026-11-22',
+    change: 'join with pre-auth keys, machine-key request proofs, map stream with full maps and deltas',
+  },
+  { version: 2, date: '2026-11-22', change: 'join credentials spiffe-jwt, kubernetes and oidc (sign-in sessions)' },
+  {
+    version: 3,
+    date: '2026-11-22',
+    change: "map: the relay's WireGuard key and endpoint (relay.wireguardKey, relay.endpoint), Peer.observedEndpoint",
+  },
+  { version: 4, date: '2026-11-22', change: 'map: relay.stunPort; GET /api/v1/relay/info' },
+  {
+    version: 5,
+    date: '2026-11-22',
+    change: 'map stream: path-trial (server) and path-request (agent) messages; the UDP path probe',
+  },
+  { version: 6, date: '2026-11-22', change: 'map: relay.instance names each run of the relay' },
+  { version: 7, date: '2026-11-22', change: "map: meshRanges, the mesh's address ranges" },
+  {
+    version: 8,
+    date: '2026-12-01',
+    change: "map: protocolVersion, the server's; the join refuses versions the server does not speak",
+  },
+];
+
+export const PROTOCOL_VERSION = 8;
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;
+
+export const speaksProtocol = (version: number): boolean =>
+  Number.isInteger(version) && version >= MIN_SUPPORTED_PROTOCOL_VERSION && version <= PROTOCOL_VERSION;
+
+/** `1-8`: the versions this side speaks, as messages name them. */
+export const SPOKEN_PROTOCOL_VERSIONS = `${MIN_SUPPORTED_PROTOCOL_VERSION}-${PROTOCOL_VERSION}`;

@@ -249,6 +249,7 @@ export class Agent {
       relayTransport: this.maps.relayTransport,
       ...(this.options.dns?.status && { dns: this.options.dns.status }),
       mapVersion: this.maps.version,
+      ...(map?.serverProtocolVersion !== undefined && { serverProtocolVersion: map.serverProtocolVersion }),
       peers: map?.peers.values() ?? [],
       ...(device && { device }),
       ...(self && { self }),

@@ -145,6 +145,7 @@ export class MapApplier {
       ...(meshRanges && { meshRanges }),
       ...(state.dns && { dns: state.dns }),
       ...(state.policyWarning !== undefined && { policyWarning: state.policyWarning }),
+      ...(state.serverProtocolVersion !== undefined && { protocolVersion: state.serverProtocolVersion }),
       fromServer: true,
     });
   }

@@ -51,6 +51,8 @@ export const SavedMap = z.object({
    * changed since, so a restarted agent that dropped it would never show it again.
    */
   policyWarning: z.string().optional(),
+  /** The server's protocol version as of this map: a resumed stream sends no full map to name it again. */
+  protocolVersion: z.number().int().positive().optional(),
 });
 export type SavedMap = z.infer<typeof SavedMap>;
 

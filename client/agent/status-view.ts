@@ -1,4 +1,5 @@
 import type { Peer, SelfNode } from '../../protocol/node.ts';
+import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { PeerPath } from '../paths/path-table.ts';
 import type { DeviceState } from '../wireguard/uapi-format.ts';
 import type { AgentState, PeerStatus, StatusResponse } from './local-api/messages.ts';
@@ -14,6 +15,8 @@ export interface StatusInputs {
   iface: string;
   listenPort: number;
   mapVersion: number;
+  /** The server's protocol version, from its map. */
+  serverProtocolVersion?: number;
   relayTransport?: StatusResponse['relayTransport'];
   dns?: StatusResponse['dns'];
   serverUrl?: string;
@@ -69,6 +72,10 @@ export function statusView(i: StatusInputs): StatusResponse {
     interface: i.iface,
     listenPort: i.listenPort,
     mapVersion: i.mapVersion,
+    protocol: {
+      agent: PROTOCOL_VERSION,
+      ...(i.serverProtocolVersion !== undefined && { server: i.serverProtocolVersion }),
+    },
     ...(i.relayTransport && { relayTransport: i.relayTransport }),
     ...(i.dns && { dns: i.dns }),
     peers,

@@ -25,6 +25,8 @@ export class MapState {
   relay?: RelayConfig;
   meshRanges?: string[];
   policyWarning?: string;
+  /** The protocol version the server speaks, from its full map (absent from servers before 8, and saved maps before it). */
+  serverProtocolVersion?: number;
 
   apply(msg: FullMap | DeltaMap): MapChange {
     if (msg.type === 'full') {
@@ -37,6 +39,7 @@ export class MapState {
       this.relay = msg.relay;
       this.meshRanges = msg.meshRanges;
       this.policyWarning = msg.policyWarning;
+      this.serverProtocolVersion = msg.protocolVersion;
       return { full: true, peersUpserted: msg.peers, peersRemoved: removed, filterChanged: true, selfChanged: true };
     }
     if (msg.fromVersion !== this.version) {

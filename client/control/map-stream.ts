@@ -1,5 +1,15 @@
 import WebSocket from 'ws';
-import { CloseCode, ServerMessage, type DeltaMap, type FullMap, type PathTrial } from '../../protocol/map.ts';
+import { jsonText } from '../../protocol/json-text.ts';
+import {
+  CloseCode,
+  ServerMessage,
+  type DeltaMap,
+  type EndpointsUpdate,
+  type FullMap,
+  type PathRequest,
+  type PathTrial,
+  type Pong,
+} from '../../protocol/map.ts';
 import { Backoff } from './backoff.ts';
 import type { ControlClient } from './control-client.ts';
 import { MapState, type MapChange } from './map-state.ts';
@@ -60,7 +70,8 @@ export class MapStream {
   }
 
   reportEndpoints(endpoints: string[]): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'endpoints', endpoints }));
+    if (this.ws?.readyState === WebSocket.OPEN)
+      this.ws.send(jsonText<EndpointsUpdate>({ type: 'endpoints', endpoints }));
   }
 
   /**
@@ -79,7 +90,7 @@ export class MapStream {
   /** Asks the server to signal this node and `peerId` to try a direct path. */
   requestPath(peerId: string): boolean {
     if (this.ws?.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(JSON.stringify({ type: 'path-request', peer: peerId }));
+    this.ws.send(jsonText<PathRequest>({ type: 'path-request', peer: peerId }));
     return true;
   }
 
@@ -103,7 +114,7 @@ export class MapStream {
       const msg = this.parse(data.toString());
       if (msg === 'skip') return; // from a newer server, or advice we cannot read
       if (!msg) return ws.close(1002, 'bad message');
-      if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong', t: msg.t }));
+      if (msg.type === 'ping') ws.send(jsonText<Pong>({ type: 'pong', t: msg.t }));
       else if (msg.type === 'goodbye') {
         goodbye = true;
         this.handlers.onGoodbye?.(msg.code, msg.message);

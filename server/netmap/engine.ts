@@ -1,7 +1,8 @@
 import { PolicyNetwork, toTopology, type MeshRanges, type Policy } from '../../policy/index.ts';
 import type { PolicyTopology } from '../../protocol/policy-topology.ts';
-import { CloseCode } from '../../protocol/map.ts';
-import type { DnsConfig, RelayConfig } from '../../protocol/map.ts';
+import { jsonText, type JsonText } from '../../protocol/json-text.ts';
+import { CloseCode, type DnsConfig, type Goodbye, type RelayConfig, type ServerMessage } from '../../protocol/map.ts';
+import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
 import { LiveNode } from './live-node.ts';
 import { MapSession, type MapSocket, type MapSource, type StaticParts } from './session.ts';
@@ -52,9 +53,10 @@ export class NetmapEngine implements MapSource {
     this.network = new PolicyNetwork(policy, { mesh: options.mesh });
     this.warning = starter ? STARTER_WARNING : undefined;
     this.staticParts = {
-      dns: JSON.stringify(options.dns),
-      relay: JSON.stringify(options.relay),
-      meshRanges: JSON.stringify(options.mesh.include),
+      dns: jsonText(options.dns),
+      relay: jsonText(options.relay),
+      meshRanges: jsonText(options.mesh.include),
+      protocolVersion: jsonText(PROTOCOL_VERSION),
     };
     this.versionBase = options.now();
     this.flusher = new Flusher(options.batchMs ?? 10);
@@ -104,7 +106,7 @@ export class NetmapEngine implements MapSource {
     return this.nodes.has(id) ? this.network.peersOf(id) : [];
   }
   /** Sends an out-of-map message (a path trial) on the node's stream; false when it has none. */
-  sendTo(id: string, text: string): boolean {
+  sendTo(id: string, text: JsonText<ServerMessage>): boolean {
     const session = this.sessions.get(id);
     session?.send(text);
     return session !== undefined;
@@ -172,7 +174,7 @@ export class NetmapEngine implements MapSource {
     if (session) {
       this.sessions.delete(id);
       const code = reason === 'expired' ? CloseCode.nodeExpired : CloseCode.nodeDeleted;
-      session.send(JSON.stringify({ type: 'goodbye', code: `node.${reason}`, message: goodbyeText(reason) }));
+      session.send(jsonText<Goodbye>({ type: 'goodbye', code: `node.${reason}`, message: goodbyeText(reason) }));
       session.close(code, `node ${reason}`);
     }
     affected.delete(id);

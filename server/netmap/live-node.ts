@@ -1,3 +1,4 @@
+import { jsonText, type JsonText } from '../../protocol/json-text.ts';
 import type { Peer, SelfNode } from '../../protocol/node.ts';
 import type { PolicyNode } from '../../policy/index.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
@@ -13,7 +14,7 @@ export class LiveNode {
   online = false;
   /** Where the server's UDP port last saw this node (soft state: relearned after a restart). */
   observedEndpoint: string | undefined;
-  private peerJsonCache?: { revision: number; json: string };
+  private peerJsonCache?: { revision: number; json: JsonText<Peer> };
 
   constructor(
     public record: NodeRecord,
@@ -60,9 +61,9 @@ export class LiveNode {
     };
   }
 
-  peerJson(): string {
+  peerJson(): JsonText<Peer> {
     if (this.peerJsonCache?.revision !== this.revision) {
-      this.peerJsonCache = { revision: this.revision, json: JSON.stringify(this.peer()) };
+      this.peerJsonCache = { revision: this.revision, json: jsonText(this.peer()) };
     }
     return this.peerJsonCache.json;
   }

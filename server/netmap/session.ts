@@ -1,3 +1,6 @@
+import { jsonArray, jsonObject, jsonText, type JsonFields, type JsonText } from '../../protocol/json-text.ts';
+import type { DeltaMap, DnsConfig, FullMap, RelayConfig, ServerMessage } from '../../protocol/map.ts';
+import type { Peer } from '../../protocol/node.ts';
 import type { LiveNode } from './live-node.ts';
 import type { Flushable, Flusher } from './flusher.ts';
 import type { SharedFilter } from './filter-json.ts';
@@ -12,9 +15,10 @@ export interface MapSocket {
 
 /** The parts of every full map that are the same for all nodes, serialized once. */
 export interface StaticParts {
-  dns: string;
-  relay: string;
-  meshRanges: string;
+  dns: JsonText<DnsConfig>;
+  relay: JsonText<RelayConfig>;
+  meshRanges: JsonText<string[]>;
+  protocolVersion: JsonText<number>;
 }
 
 /** What a session reads from the engine when it builds a message. */
@@ -94,7 +98,7 @@ export class MapSession implements Flushable {
     this.socket.close(code, reason);
   }
 
-  send(text: string): void {
+  send(text: JsonText<ServerMessage>): void {
     if (!this.closed) this.socket.send(text);
   }
 
@@ -110,7 +114,7 @@ export class MapSession implements Flushable {
     if (!self) return;
     const sent = this.sent;
     sent.peers.clear();
-    const peerJson: string[] = [];
+    const peerJson: JsonText<Peer>[] = [];
     sent.peerGroup = this.source.peerGroupOf(this.nodeId);
     for (const id of sent.peerGroup) {
       if (id === this.nodeId) continue;
@@ -125,11 +129,19 @@ export class MapSession implements Flushable {
     sent.selfRevision = self.revision;
     sent.policyWarning = this.source.policyWarning();
     sent.version++;
-    const { dns, relay, meshRanges } = this.source.staticJson();
-    const warning = sent.policyWarning === undefined ? '' : `,"policyWarning":${JSON.stringify(sent.policyWarning)}`;
-    const text =
-      `{"type":"full","version":${sent.version},"self":${JSON.stringify(self.self())}` +
-      `,"peers":[${peerJson.join(',')}],"packetFilter":${filter.shared.json(filter.own)},"dns":${dns},"relay":${relay},"meshRanges":${meshRanges}${warning}}`;
+    const { dns, relay, meshRanges, protocolVersion } = this.source.staticJson();
+    const text = jsonObject<FullMap>({
+      type: jsonText('full'),
+      version: jsonText(sent.version),
+      self: jsonText(self.self()),
+      peers: jsonArray(peerJson),
+      packetFilter: filter.shared.json(filter.own),
+      dns,
+      relay,
+      meshRanges,
+      policyWarning: sent.policyWarning === undefined ? undefined : jsonText(sent.policyWarning),
+      protocolVersion,
+    });
     this.send(text);
     this.onSent('full', text.length);
   }
@@ -138,35 +150,40 @@ export class MapSession implements Flushable {
     const self = this.source.node(this.nodeId);
     if (!self) return;
     const sent = this.sent;
-    const parts: string[] = [];
-    const upserted: string[] = [];
+    const parts: Omit<JsonFields<DeltaMap>, 'type' | 'version' | 'fromVersion'> = {};
+    const upserted: JsonText<Peer>[] = [];
     const removed: string[] = [];
     if (this.viewDirty) this.scanView(upserted, removed);
     else this.scanPeers(this.dirtyPeers, upserted);
     this.viewDirty = false;
     this.revisionsUnknown = false;
     this.dirtyPeers.clear();
-    if (upserted.length) parts.push(`"peersUpserted":[${upserted.join(',')}]`);
-    if (removed.length) parts.push(`"peersRemoved":${JSON.stringify(removed)}`);
+    if (upserted.length) parts.peersUpserted = jsonArray(upserted);
+    if (removed.length) parts.peersRemoved = jsonText(removed);
     // Equal templates are one object, so this finds an unchanged filter without writing it.
     const filter = this.source.filterOf(this.nodeId);
     if (filter.shared !== sent.filter || !sameList(filter.own, sent.filterOwn)) {
       sent.filter = filter.shared;
       sent.filterOwn = filter.own;
-      parts.push(`"packetFilter":${filter.shared.json(filter.own)}`);
+      parts.packetFilter = filter.shared.json(filter.own);
     }
     if (self.revision !== sent.selfRevision) {
       sent.selfRevision = self.revision;
-      parts.push(`"self":${JSON.stringify(self.self())}`);
+      parts.self = jsonText(self.self());
     }
     const warning = this.source.policyWarning();
     if (warning !== sent.policyWarning) {
       sent.policyWarning = warning;
-      parts.push(`"policyWarning":${JSON.stringify(warning ?? null)}`);
+      parts.policyWarning = jsonText(warning ?? null);
     }
-    if (parts.length === 0 && !force) return;
+    if (Object.keys(parts).length === 0 && !force) return;
     const from = sent.version++;
-    const text = `{"type":"delta","version":${sent.version},"fromVersion":${from}${parts.map((p) => `,${p}`).join('')}}`;
+    const text = jsonObject<DeltaMap>({
+      type: jsonText('delta'),
+      version: jsonText(sent.version),
+      fromVersion: jsonText(from),
+      ...parts,
+    });
     this.send(text);
     this.onSent('delta', text.length);
   }

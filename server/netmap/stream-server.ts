@@ -1,5 +1,6 @@
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ClientMessage, CloseCode } from '../../protocol/map.ts';
+import { jsonText } from '../../protocol/json-text.ts';
+import { ClientMessage, CloseCode, type Goodbye, type Ping, type Pong } from '../../protocol/map.ts';
 import { TrellisError } from '../errors.ts';
 import { addMachineUpgrade, type MachineUpgradeDeps, type UpgradeRouter } from '../http/upgrade-router.ts';
 import type { NodeService } from '../nodes/node-service.ts';
@@ -56,7 +57,7 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
     }
     deps.nodes.connected(nodeId);
     const heartbeat = new Heartbeat(deps.heartbeatMs, deps.now, {
-      ping: () => session.send(JSON.stringify({ type: 'ping', t: deps.now() })),
+      ping: () => session.send(jsonText<Ping>({ type: 'ping', t: deps.now() })),
       dead: () => ws.terminate(),
     });
     heartbeat.start();
@@ -67,7 +68,7 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
       const msg = ClientMessage.safeParse(parsed);
       if (!msg.success) {
         session.send(
-          JSON.stringify({
+          jsonText<Goodbye>({
             type: 'goodbye',
             code: 'stream.bad_message',
             message: 'messages must be JSON ping, pong, endpoints or path-request',
@@ -77,7 +78,7 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
         return;
       }
       const m = msg.data;
-      if (m.type === 'ping') session.send(JSON.stringify({ type: 'pong', t: m.t }));
+      if (m.type === 'ping') session.send(jsonText<Pong>({ type: 'pong', t: m.t }));
       else if (m.type === 'endpoints') {
         deps.nodes.reportEndpoints(nodeId, m.endpoints).catch((err) => {
           deps.logger.info({ nodeId, err: (err as Error).message }, 'endpoint report refused');

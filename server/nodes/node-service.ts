@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { autoApprovedRoutes, mayOwnTag } from '../../policy/index.ts';
-import { PROTOCOL_VERSION, MIN_SUPPORTED_PROTOCOL_VERSION } from '../../protocol/version.ts';
+import { PROTOCOL_VERSION, SPOKEN_PROTOCOL_VERSIONS, speaksProtocol } from '../../protocol/version.ts';
 import type { RegisterRequest, UpdateSelfRequest } from '../../protocol/join.ts';
 import { forbidden, invalid, notFound } from '../errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -53,10 +53,11 @@ export class NodeService {
     existing?: NodeRecord,
     source?: string,
   ): Promise<NodeRecord> {
-    if (request.protocolVersion < MIN_SUPPORTED_PROTOCOL_VERSION) {
+    if (!speaksProtocol(request.protocolVersion)) {
+      const upgrade = request.protocolVersion > PROTOCOL_VERSION ? 'the server' : 'the agent';
       throw invalid(
-        'protocol.too_old',
-        `this agent speaks protocol ${request.protocolVersion}; the server needs at least ${MIN_SUPPORTED_PROTOCOL_VERSION} (it speaks ${PROTOCOL_VERSION}): upgrade the agent`,
+        'protocol.unsupported_version',
+        `this agent speaks protocol version ${request.protocolVersion}; this server speaks versions ${SPOKEN_PROTOCOL_VERSIONS}: upgrade ${upgrade}`,
         'body.protocolVersion',
       );
     }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { jsonText, type JsonText } from '../../protocol/json-text.ts';
 import type { PathTrial } from '../../protocol/map.ts';
 import { TokenBucket } from '../relay/token-bucket.ts';
 
@@ -14,7 +15,7 @@ export interface PathBrokerDeps {
   /** A connected node's reported endpoints and observed endpoint; undefined when offline. */
   candidatesOf(nodeId: string): { endpoints: readonly string[]; observed: string | undefined } | undefined;
   /** Sends a message on the node's map stream; false when it has none. */
-  send(nodeId: string, text: string): boolean;
+  send(nodeId: string, text: JsonText<PathTrial>): boolean;
   now(): number;
 }
 
@@ -51,8 +52,8 @@ export class PathBroker {
     if (!a?.observed || !b?.observed) return 'peer_offline';
     this.recent.set(pair, now);
     const trial = randomBytes(6).toString('hex');
-    const message = (other: string, c: NonNullable<typeof a>): string =>
-      JSON.stringify({ type: 'path-trial', trial, peer: other, candidates: candidateList(c) } satisfies PathTrial);
+    const message = (other: string, c: NonNullable<typeof a>) =>
+      jsonText<PathTrial>({ type: 'path-trial', trial, peer: other, candidates: candidateList(c) });
     this.deps.send(from, message(peer, b));
     this.deps.send(peer, message(from, a));
     return 'started';

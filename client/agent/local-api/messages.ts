@@ -107,6 +107,8 @@ export const StatusResponse = z.object({
   interface: z.string(),
   listenPort: z.number(),
   mapVersion: z.number(),
+  /** The protocol versions of this agent and of the server (from its map; absent before it names one). */
+  protocol: z.object({ agent: z.number(), server: z.number().optional() }).optional(),
   /** How WireGuard reaches the server's relay: its UDP port, or a WebSocket where UDP is blocked. */
   relayTransport: z.enum(['udp', 'websocket']).optional(),
   /** Mesh names: the domain, the agent's DNS server, and which system resolver sends it queries. */

@@ -4,6 +4,7 @@ import { formatStatus } from '../../../client/cli/status.ts';
 import { describeUp } from '../../../client/cli/up.ts';
 import { generateKeyPair } from '../../../client/wireguard/keys.ts';
 import type { Peer, SelfNode } from '../../../protocol/node.ts';
+import { PROTOCOL_VERSION } from '../../../protocol/version.ts';
 
 const key = () => generateKeyPair().publicKey;
 const peer = (name: string, n: number, extra: Partial<Peer> = {}): Peer => ({
@@ -198,5 +199,13 @@ describe('status: the map joined with what WireGuard reports', () => {
       ].join('\n'),
     );
     expect(formatStatus(statusView({ ...base, peers: [] }), new Date())).not.toContain('warning');
+  });
+
+  it("names both sides' protocol versions, the server's once its map named one", () => {
+    expect(statusView({ ...base, peers: [] }).protocol).toEqual({ agent: PROTOCOL_VERSION });
+    expect(statusView({ ...base, peers: [], serverProtocolVersion: 7 }).protocol).toEqual({
+      agent: PROTOCOL_VERSION,
+      server: 7,
+    });
   });
 });

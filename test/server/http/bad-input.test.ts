@@ -6,6 +6,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { b64url } from '../../../protocol/proof.ts';
+import { MIN_SUPPORTED_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../../../protocol/version.ts';
 import { startServer, type RunningServer } from '../../../server/app.ts';
 import { ServerConfig } from '../../../server/config/schema.ts';
 import { issueSecret } from '../../../server/identity/secrets.ts';
@@ -157,6 +158,27 @@ describe('bad input at the HTTP edge', () => {
       const body = expectRefused(a, 400, 'route.malformed');
       expect(body.where).toBe('body.advertiseRoutes.1');
       expect(body.message).toContain('10.1.0.0/99');
+    });
+
+    it.each([PROTOCOL_VERSION + 1, 2 ** 40])(
+      'a protocol version the server does not speak (%s): 400 protocol.unsupported_version naming the ones it does',
+      async (protocolVersion) => {
+        const m = newMachine();
+        const a = await unchanged(() =>
+          signed(url, m, 'POST', REGISTER, registerBody(m, aliceKey, { protocolVersion })),
+        );
+        const body = expectRefused(a, 400, 'protocol.unsupported_version');
+        expect(body.where).toBe('body.protocolVersion');
+        expect(body.message).toContain(`speaks versions ${MIN_SUPPORTED_PROTOCOL_VERSION}-${PROTOCOL_VERSION}`);
+        expect(body.message).toContain('upgrade the server');
+      },
+    );
+
+    it('an agent of the oldest protocol version the server still speaks joins', async () => {
+      const m = newMachine();
+      const body = registerBody(m, aliceKey, { protocolVersion: MIN_SUPPORTED_PROTOCOL_VERSION });
+      const a = await signed(url, m, 'POST', REGISTER, body);
+      expect(a.status, a.text).toBe(200);
     });
 
     it('an oversized body (with a length): 413 request.too_large', async () => {

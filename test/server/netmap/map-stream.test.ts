@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION } from '../../../protocol/version.ts';
 import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestServer, TestAgent, type TestServer } from '../../support/server.ts';
@@ -33,7 +34,7 @@ describe('map stream', () => {
     await t.stop();
   });
 
-  it('sends a full map on connect with self, peers, filter, DNS, relay settings and the mesh ranges', async () => {
+  it('sends a full map on connect with self, peers, filter, DNS, relay settings, the mesh ranges and its protocol version', async () => {
     const a = await joined('alpha');
     const b = await joined('beta');
     await a.until((x) => x.peerNames().includes('beta'), 'beta in alpha map');
@@ -49,6 +50,7 @@ describe('map stream', () => {
     expect(m.relay).toBeDefined();
     expect(m.meshRanges).toEqual(['100.64.0.0/10', 'fd7a:115c:a1e0::/48']);
     expect(m.policyWarning).toMatch(/allow-all/);
+    expect(m.serverProtocolVersion).toBe(PROTOCOL_VERSION);
   });
 
   it('announces a join to existing peers as a delta, and a deletion as a removal', async () => {
