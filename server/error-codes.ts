@@ -38,7 +38,7 @@ export const SERVER_CODES = codeCatalog({
     'proof.busy',
     'proof.key_mismatch',
   ],
-  protocol: ['protocol.too_old'],
+  protocol: ['protocol.unsupported_version'],
   credential: ['credential.unsupported', 'credential.bad_expiry'],
   preauth_key: [
     'preauth_key.malformed',
