@@ -137,6 +137,19 @@ describe('server configuration', () => {
       expect(err.message).toContain('listen.port (from environment variable TRELLIS_LISTEN_PORT)');
     });
 
+    it('a duration that would overflow a timer or push a node expiry past the storable times', () => {
+      // A Node timer longer than 2^31 - 1 ms fires at once: ephemeral nodes would be removed at once.
+      const grace = failure({ env: { TRELLIS_NODES_EPHEMERAL_GRACE_SECONDS: String(25 * 24 * 3600) } });
+      expect(grace.message).toContain('nodes.ephemeralGraceSeconds');
+      const expiry = failure({ env: { TRELLIS_NODES_KEY_EXPIRY_SECONDS: '10000000000000' } });
+      expect(expiry.message).toContain('nodes.keyExpirySeconds');
+      expect(
+        loadConfig({ env: { TRELLIS_NODES_EPHEMERAL_GRACE_SECONDS: String(24 * 24 * 3600) } }).nodes,
+      ).toMatchObject({
+        ephemeralGraceSeconds: 24 * 24 * 3600,
+      });
+    });
+
     it('a bad value in the file', () => {
       const file = yamlFile('log:\n  level: loud\n');
       const err = failure({ file });
