@@ -4,7 +4,7 @@ import { HelpRequested, UsageError } from './errors.ts';
 export function usageOutcome(
   err: unknown,
 ): { stream: 'stdout' | 'stderr'; text: string; exitCode: number } | undefined {
-  if (err instanceof HelpRequested) return { stream: 'stdout', text: err.usage, exitCode: 0 };
-  if (err instanceof UsageError) return { stream: 'stderr', text: err.message, exitCode: 2 };
+  if (err instanceof HelpRequested) return { stream: 'stdout', text: err.usage, exitCode: err.exitCode };
+  if (err instanceof UsageError) return { stream: 'stderr', text: err.message, exitCode: err.exitCode };
   return undefined;
 }
