@@ -14,7 +14,7 @@ import type { CliIO } from './io.ts';
 import { loadPolicy, loadTopology } from './load.ts';
 import { PolicyServer, type ServerFlags } from './server-api.ts';
 
-export interface Network {
+interface Network {
   nodes: PolicyNode[];
   options: NetworkOptions;
 }

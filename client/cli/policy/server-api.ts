@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { PolicyView } from '../../../protocol/admin.ts';
 import { ErrorBody } from '../../../protocol/errors.ts';
 import { PolicyTopology } from '../../../protocol/policy-topology.ts';
-import { readTopology } from '../../../policy/index.ts';
+import { readTopology, type NetworkOptions, type PolicyNode } from '../../../policy/index.ts';
 import { CliError, type CliIO } from './io.ts';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
@@ -50,10 +50,10 @@ export class PolicyServer {
   }
 
   /** The network as the policy sees it, read as a topology file is. */
-  async topology(): Promise<Extract<ReturnType<typeof readTopology>, { ok: true }>> {
+  async topology(): Promise<{ nodes: PolicyNode[]; options: NetworkOptions }> {
     const read = readTopology(await this.call(PolicyTopology, 'GET', '/api/v1/policy/topology'));
     if (!read.ok) throw new CliError(`${this.url} answered a topology that is not one: ${read.where}: ${read.message}`);
-    return read;
+    return { nodes: read.nodes, options: read.options };
   }
 
   /** Uploads the policy, refused by the server unless its policy is version `ifVersion`. */
