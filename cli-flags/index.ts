@@ -3,7 +3,7 @@
  * of the project's, so that both sides can use it. A command declares its flags once (spec.ts);
  * the parser, the value types and `--help` all follow from that declaration.
  */
-export { HelpRequested, UsageError, usageError, type UsageErrorCode } from './errors.ts';
+export { CLI_CODES, HelpRequested, UsageError, usageError, type UsageErrorCode } from './errors.ts';
 export { selectCommand } from './group.ts';
 export { usageOutcome } from './outcome.ts';
 export { parseCommand, type ParsedCommand } from './parse.ts';
