@@ -46,7 +46,8 @@ export function isUser(s: string): boolean {
   return USER.test(s);
 }
 
-function looksLikeAddress(s: string): boolean {
+/** What a selector reads as an address (a host name must not look like one: it would never be looked up). */
+export function looksLikeAddress(s: string): boolean {
   return /^[0-9a-fA-F:.]+(\/[0-9]*)?$/.test(s) && (/^[0-9]/.test(s) || s.includes(':'));
 }
 

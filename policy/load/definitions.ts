@@ -5,7 +5,15 @@
 import type { JsonNode } from '../hujson.ts';
 import { parsePrefix } from '../../protocol/ip/prefix.ts';
 import type { GroupDefinition, HostDefinition, TagDefinition } from '../model.ts';
-import { HOST_NAME, isGroupName, isTagName, isUser, parseSelector, type SelectorScope } from '../selector.ts';
+import {
+  HOST_NAME,
+  isGroupName,
+  isTagName,
+  isUser,
+  looksLikeAddress,
+  parseSelector,
+  type SelectorScope,
+} from '../selector.ts';
 import type { LoadContext } from './context.ts';
 
 export interface Definitions extends SelectorScope {
@@ -44,7 +52,7 @@ export function loadDefinitionNames(ctx: LoadContext, sections: Map<string, Json
   const hosts = sections.get('hosts');
   if (hosts && ctx.isObject(hosts, 'hosts')) {
     for (const { name, key, value } of ctx.entries(hosts, 'hosts')) {
-      if (!HOST_NAME.test(name) || /^[0-9a-f:.]+$/.test(name)) {
+      if (!HOST_NAME.test(name) || looksLikeAddress(name)) {
         ctx.report(
           'policy.invalid_name',
           `"${name}" is not a host name: lowercase letters, digits, ".", "_" or "-", not an address`,

@@ -17,13 +17,13 @@ function policiesOf(clean: boolean) {
   const users = pick(['alice@example.com', 'bob@example.com'], ['nobody', '']);
   const groups = pick(['group:eng', 'group:ops'], ['group:none', 'group:']);
   const tags = pick(['tag:web', 'tag:db'], ['tag:none', 'tag:']);
-  const addresses = pick(['10.0.0.1', '10.1.0.0/16', '100.64.0.0/10', 'fd7a::/48'], ['10.0.0.0/33', '1.2.3', 'db1']);
+  const addresses = pick(['10.0.0.1', '10.1.0.0/16', '100.64.0.0/10', 'fd7a::/48'], ['10.0.0.0/33', '1.2.3', '10.2']);
   const selectors = fc.oneof(
     users,
     groups,
     tags,
     addresses,
-    pick(['mail', 'lan', '*', 'autogroup:member'], ['nohost', 'autogroup:self', 'autogroup:tagged', 'autogroup:nope']),
+    pick(['db1', 'lan', '*', 'autogroup:member'], ['nohost', 'autogroup:self', 'autogroup:tagged', 'autogroup:nope']),
   );
   const ports = pick(['*', '22', '80-443', '22,80', '65535'], ['0', '65536', '443-80', 'x', '']);
   const destinations = fc.tuple(selectors, ports).map(([s, p]) => `${s}:${p}`);
@@ -34,7 +34,7 @@ function policiesOf(clean: boolean) {
     pick(['icmp:*'], ['icmp:22', '256:*']),
   );
   /** Embedded tests probe single hosts on single ports. */
-  const single = fc.oneof(users, tags, pick(['mail', '10.0.0.1'], ['lan', '10.0.0.0/8']));
+  const single = fc.oneof(users, tags, pick(['db1', '10.0.0.1'], ['lan', '10.0.0.0/8']));
   const probes = fc.tuple(single, pick(['22', '443'], ['*', '1-2'])).map(([s, p]) => `${s}:${p}`);
   const cluster = fc.record({
     cluster: pick(['prod'], ['*', '']),
@@ -51,9 +51,7 @@ function policiesOf(clean: boolean) {
       tagOwners: orAnything(
         fc.record({ 'tag:web': list(fc.oneof(users, groups)), 'tag:db': list(fc.oneof(groups, tags)) }),
       ),
-      hosts: orAnything(
-        fc.record({ mail: orAnything(pick(['10.0.0.1'], ['10.0.0.0/8'])), lan: orAnything(addresses) }),
-      ),
+      hosts: orAnything(fc.record({ db1: orAnything(pick(['10.0.0.1'], ['10.0.0.0/8'])), lan: orAnything(addresses) })),
       acls: list(
         fc.record(
           {

@@ -103,6 +103,16 @@ describe('parsePolicy: selectors', () => {
     ]);
   });
 
+  it('takes host names made of hex digits (db1, cafe) as names, and refuses names that read as addresses', () => {
+    // Found by the policy fuzzer: "db1" was refused as "not a host name" because it is all hex digits.
+    const r = parsePolicy(
+      '{"hosts": {"db1": "10.0.0.1", "cafe": "10.0.0.2"}, "acls": [{"action": "accept", "src": ["*"], "dst": ["db1:22", "cafe:80"]}]}',
+    );
+    expect(r.diagnostics).toEqual([]);
+    expect(codes('{"hosts": {"10.1": "10.0.0.1"}}')).toEqual(['invalid-name']);
+    expect(codes('{"hosts": {"fd00::1": "10.0.0.1"}}')).toEqual(['invalid-name']);
+  });
+
   it('rejects malformed tags, CIDRs and autogroups', () => {
     expect(codes('{"tagOwners": {"tag:1bad": []}}')).toEqual(['policy.invalid_name']);
     expect(codes('{"acls": [{"action": "accept", "src": ["10.0.0.1/8"], "dst": ["*:*"]}]}')).toEqual([
