@@ -127,8 +127,8 @@ export function parseGetResponse(text: string): DeviceState {
     if (!peer) {
       if (key === 'private_key')
         state.publicKey = value === ZERO_KEY_HEX ? undefined : publicKeyOf(hexToBase64(value, 'private key'));
-      else if (key === 'listen_port') state.listenPort = parseCount(key, value);
-      else if (key === 'fwmark') state.fwmark = parseCount(key, value);
+      else if (key === 'listen_port') state.listenPort = parseCount(key, value, MAX_PORT);
+      else if (key === 'fwmark') state.fwmark = parseCount(key, value, MAX_U32);
       continue; // unknown device keys: newer wireguard-go, ignore
     }
     switch (key) {
@@ -151,7 +151,7 @@ export function parseGetResponse(text: string): DeviceState {
         peer.txBytes = parseCount(key, value);
         break;
       case 'persistent_keepalive_interval':
-        peer.persistentKeepalive = parseCount(key, value);
+        peer.persistentKeepalive = parseCount(key, value, MAX_PORT);
         break;
       case 'allowed_ip':
         peer.allowedIPs.push(value);
@@ -173,10 +173,15 @@ export function splitErrno(text: string): { body: string; errno: number } {
   return { body: text.slice(0, m.index + (m[0].startsWith('\n') ? 1 : 0)), errno: Number(m[1]) };
 }
 
-function parseCount(key: string, value: string): number {
+const MAX_PORT = 65535;
+const MAX_U32 = 0xffffffff;
+
+/** A count no larger than its field holds (a port, a mark) and than a number holds exactly (2^53). */
+function parseCount(key: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n))
     throw protocolError(`${key} is not a non-negative integer: ${JSON.stringify(value.slice(0, 40))}`);
+  if (n > max) throw protocolError(`${key} is larger than ${max}: ${n}`);
   return n;
 }
 

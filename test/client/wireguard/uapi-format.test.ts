@@ -160,4 +160,22 @@ describe('UAPI get answers', () => {
       expect.objectContaining({ code: 'wireguard.uapi_protocol' }),
     );
   });
+
+  it('refuses a port, mark or keepalive interval beyond what its field holds', () => {
+    // Found by the UAPI fuzzer: listen_port=65536 or 2^32 read back as a port that cannot exist.
+    for (const line of [
+      'listen_port=65536',
+      'listen_port=4294967296',
+      'fwmark=4294967296',
+      `public_key=${hex(p1.publicKey)}\npersistent_keepalive_interval=65536`,
+    ]) {
+      expect(() => parseGetResponse(`${line}\n`)).toThrowError(
+        expect.objectContaining({ code: 'wireguard.uapi_protocol' }),
+      );
+    }
+    expect(parseGetResponse('listen_port=65535\nfwmark=4294967295\n')).toMatchObject({
+      listenPort: 65535,
+      fwmark: 4294967295,
+    });
+  });
 });
