@@ -8,6 +8,7 @@
 import { appendFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import { CodedError } from '../../protocol/coded-error.ts';
 
 const FIXED_SEED = 0x7e11;
 const multiplier = positiveInteger(process.env.TRELLIS_FUZZ_RUNS) ?? 1;
@@ -107,13 +108,12 @@ export function mutatedText(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
 
 const CODE = /^[a-z][a-z0-9]*(\.[a-z0-9]+(_[a-z0-9]+)*)+$/;
 
-/** `err` is a typed refusal: a subclass of Error (never Error or TypeError itself) with an `area.snake_case` code. */
+/** `err` is a typed refusal: a CodedError (the one base of Trellis errors) with an `area.snake_case` code. */
 export function expectCodedError(err: unknown, area?: string): void {
-  expect(err).toBeInstanceOf(Error);
-  const e = err as Error & { code?: unknown };
-  expect([Error, TypeError, RangeError, SyntaxError]).not.toContain(e.constructor);
-  expect(typeof e.code === 'string' && CODE.test(e.code), `code ${String(e.code)} of ${e.message}`).toBe(true);
-  if (area !== undefined) expect(String(e.code).split('.')[0]).toBe(area);
+  expect(err).toBeInstanceOf(CodedError);
+  const e = err as CodedError;
+  expect(CODE.test(e.code), `code ${e.code} of ${e.message}`).toBe(true);
+  if (area !== undefined) expect(e.code.split('.')[0]).toBe(area);
   expect(e.message.length).toBeGreaterThan(0);
 }
 

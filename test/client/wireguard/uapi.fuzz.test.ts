@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UapiClient } from '../../../client/wireguard/uapi-client.ts';
 import { formatSetRequest, parseGetResponse, splitErrno } from '../../../client/wireguard/uapi-format.ts';
 import { generateKeyPair } from '../../../client/wireguard/keys.ts';
-import { fuzz, fuzzAsync, mutatedText, outcome } from '../../support/fuzz.ts';
+import { expectCodedError, fuzz, fuzzAsync, mutatedText, outcome } from '../../support/fuzz.ts';
 
 const hexOf = (b64: string) => Buffer.from(b64, 'base64').toString('hex');
 const keys = Array.from({ length: 3 }, () => generateKeyPair());
@@ -144,7 +144,7 @@ describe('the UAPI client, given any answer on the socket', () => {
           const state = await client.get();
           expect(Number.isSafeInteger(state.listenPort)).toBe(true);
         } catch (err) {
-          expect((err as { code?: string }).code).toMatch(/^wireguard\.[a-z_]+$/);
+          expectCodedError(err, 'wireguard');
         }
       }),
       { runs: 40 },

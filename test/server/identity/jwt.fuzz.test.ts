@@ -127,7 +127,7 @@ describe('workload tokens, given any compact token', () => {
             expect(Number.isNaN(new Date(identity.expiresAt!).getTime())).toBe(false);
           } catch (err) {
             expectCodedError(err);
-            expect([401, 403]).toContain((err as { status?: number }).status);
+            expect(['unauthenticated', 'forbidden']).toContain((err as { kind?: string }).kind);
           }
         }),
         { runs: 150 },
