@@ -1,6 +1,7 @@
 import type { FilterRule } from '../../protocol/filter.ts';
 import type { DeltaMap, DnsConfig, FullMap, RelayConfig } from '../../protocol/map.ts';
 import type { Peer, SelfNode } from '../../protocol/node.ts';
+import { ControlError } from './control-error.ts';
 
 /** What one message changed, for the layers that react to it. */
 export interface MapChange {
@@ -43,7 +44,10 @@ export class MapState {
       return { full: true, peersUpserted: msg.peers, peersRemoved: removed, filterChanged: true, selfChanged: true };
     }
     if (msg.fromVersion !== this.version) {
-      throw new Error(`map delta from version ${msg.fromVersion} does not follow version ${this.version}`);
+      throw new ControlError(
+        'map.out_of_step',
+        `map delta from version ${msg.fromVersion} does not follow version ${this.version}`,
+      );
     }
     this.version = msg.version;
     for (const p of msg.peersUpserted ?? []) this.peers.set(p.id, p);
