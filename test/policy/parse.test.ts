@@ -109,8 +109,8 @@ describe('parsePolicy: selectors', () => {
       '{"hosts": {"db1": "10.0.0.1", "cafe": "10.0.0.2"}, "acls": [{"action": "accept", "src": ["*"], "dst": ["db1:22", "cafe:80"]}]}',
     );
     expect(r.diagnostics).toEqual([]);
-    expect(codes('{"hosts": {"10.1": "10.0.0.1"}}')).toEqual(['invalid-name']);
-    expect(codes('{"hosts": {"fd00::1": "10.0.0.1"}}')).toEqual(['invalid-name']);
+    expect(codes('{"hosts": {"10.1": "10.0.0.1"}}')).toEqual(['policy.invalid_name']);
+    expect(codes('{"hosts": {"fd00::1": "10.0.0.1"}}')).toEqual(['policy.invalid_name']);
   });
 
   it('rejects malformed tags, CIDRs and autogroups', () => {
