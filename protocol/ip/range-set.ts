@@ -36,11 +36,6 @@ export function subtractRanges(a: readonly Range[], b: readonly Range[]): Range[
   return out;
 }
 
-/** Is every value of `inner` in the union of `outer`? */
-export function rangesCover(outer: readonly Range[], inner: Range): boolean {
-  return subtractRanges([inner], outer).length === 0;
-}
-
 /** Is `value` in one of the ranges? */
 export const rangesHave = (ranges: readonly Range[], value: bigint): boolean =>
   ranges.some((r) => r.lo <= value && value <= r.hi);

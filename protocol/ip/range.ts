@@ -12,7 +12,7 @@ export interface Range {
   readonly hi: bigint;
 }
 
-export const V6_BASE = 1n << 128n;
+const V6_BASE = 1n << 128n;
 
 export const ALL_V4: Range = { lo: 0n, hi: (1n << 32n) - 1n };
 export const ALL_V6: Range = { lo: V6_BASE, hi: V6_BASE + (1n << 128n) - 1n };
