@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Reachability } from './reachability.ts';
 
 export interface FirstStart {
@@ -6,6 +7,8 @@ export interface FirstStart {
   dataFile: string;
   adminKey: string;
   keyFile: string;
+  /** Flags the admin commands need to reach this server and find its key (empty for the defaults). */
+  adminFlags: string;
 }
 
 /** What `serve` prints on its first start: where it is, the admin key, and how to join a first node. */
@@ -25,11 +28,21 @@ export function firstStartBanner(s: FirstStart): string {
     ...reachabilityNote(s.reach).map((l) => `  ${l}`),
     '',
     'Join a first node:',
-    '  npx trellis-server users create you@example.com',
-    '  npx trellis-server preauthkeys create --user you@example.com',
+    `  npx trellis-server users create you@example.com${s.adminFlags}`,
+    `  npx trellis-server preauthkeys create --user you@example.com${s.adminFlags}`,
     `  sudo npx trellis up --server ${joinUrl} --auth-key <the key that command printed>`,
     '',
   ].join('\n');
+}
+
+/**
+ * The admin CLI defaults to http://127.0.0.1:8080 and ./data; a server started elsewhere must say
+ * so in the commands it prints, or they fail for a newcomer who copies them.
+ */
+export function adminFlags(adminUrl: string, dataDir: string, cwd: string): string {
+  const server = adminUrl === 'http://127.0.0.1:8080' ? '' : ` --server ${adminUrl}`;
+  const dir = resolve(cwd, dataDir) === resolve(cwd, 'data') ? '' : ` --data-dir ${resolve(cwd, dataDir)}`;
+  return server + dir;
 }
 
 /**

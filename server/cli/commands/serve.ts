@@ -6,7 +6,7 @@ import { CONFIG_KEYS, loadConfig } from '../../config/load.ts';
 import type { ServerConfig } from '../../config/schema.ts';
 import type { CliIO } from '../io.ts';
 import { reachability } from '../reachability.ts';
-import { firstStartBanner, reachabilityNote } from '../start-banner.ts';
+import { adminFlags, firstStartBanner, reachabilityNote } from '../start-banner.ts';
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
@@ -97,6 +97,11 @@ async function bootstrap(
       dataFile: resolve(config.dataDir, 'trellis.db'),
       adminKey: secret,
       keyFile,
+      adminFlags: adminFlags(
+        reach.kind === 'wildcard' ? `http://127.0.0.1:${reach.port}` : server.url,
+        config.dataDir,
+        process.cwd(),
+      ),
     }),
   );
 }

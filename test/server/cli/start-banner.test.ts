@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reachability } from '../../../server/cli/reachability.ts';
-import { firstStartBanner, reachabilityNote } from '../../../server/cli/start-banner.ts';
+import { adminFlags, firstStartBanner, reachabilityNote } from '../../../server/cli/start-banner.ts';
 
 const SERVER_BIN = join(import.meta.dirname, '../../../bin/trellis-server.js');
 const ADDRESSES = () => ['192.0.2.10', '2001:db8::10'];
@@ -21,6 +21,7 @@ const banner = (host: string, publicUrl?: string, addresses = ADDRESSES) =>
     dataFile: '/var/lib/trellis/trellis.db',
     adminKey: 'trellis-api-x',
     keyFile: '/var/lib/trellis/admin-api-key',
+    adminFlags: '',
   });
 
 describe('the first-start banner', () => {
@@ -64,6 +65,20 @@ describe('the first-start banner', () => {
     expect(
       reachabilityNote(reachability({ host: '192.0.2.10', port: 8080 }, undefined, 'http://192.0.2.10:8080')),
     ).toEqual([]);
+  });
+});
+
+describe('the admin commands the banner prints', () => {
+  it('need no flags for the default URL and ./data', () => {
+    expect(adminFlags('http://127.0.0.1:8080', 'data', '/srv')).toBe('');
+    expect(adminFlags('http://127.0.0.1:8080', './data', '/srv')).toBe('');
+  });
+
+  it('name the server and the data directory when they are not the CLI defaults', () => {
+    expect(adminFlags('http://127.0.0.1:18080', '/tmp/t', '/srv')).toBe(
+      ' --server http://127.0.0.1:18080 --data-dir /tmp/t',
+    );
+    expect(adminFlags('http://127.0.0.1:8080', 'state', '/srv')).toBe(' --data-dir /srv/state');
   });
 });
 
