@@ -1,12 +1,13 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseProof, signProof, verifyProofSignature } from '../../protocol/proof.ts';
+import { PROOF_MAX_SKEW_MS, parseProof, signProof, verifyProofSignature } from '../../protocol/proof.ts';
 import { MachineProofVerifier } from '../../server/identity/machine-proof.ts';
 import { fuzz, mutatedText, outcome } from '../support/fuzz.ts';
 
 const NOW = 1_800_000_000_000;
 const machineKeys = Array.from({ length: 3 }, () => ed25519.utils.randomSecretKey());
+const publicKeys = machineKeys.map((k) => Buffer.from(ed25519.getPublicKey(k)).toString('base64'));
 const requests = fc.record({
   key: fc.constantFrom(...machineKeys),
   method: fc.constantFrom('GET', 'POST', 'PUT'),
@@ -62,9 +63,11 @@ describe('the machine-key proof header, given any Authorization value', () => {
         if (!('value' in result)) return;
         const proof = parseProof(a.header);
         if (typeof proof === 'string') throw new Error('accepted a header that does not parse');
-        expect(result.value).toBe(Buffer.from(ed25519.getPublicKey(a.key)).toString('base64'));
-        expect(proof.timestampMs).toBe(NOW + a.skew);
-        expect(proof.nonce).toEqual(a.nonce);
+        // Signed by one of the machines over this very request (the header may come from another
+        // draw of the same request: found by npm run fuzz, an oracle bug, not a verifier one).
+        expect(result.value).toBe(Buffer.from(proof.machineKey).toString('base64'));
+        expect(publicKeys).toContain(result.value);
+        expect(Math.abs(proof.timestampMs - NOW)).toBeLessThanOrEqual(PROOF_MAX_SKEW_MS);
         expect(verifyProofSignature(proof, a.method, a.path, a.body)).toBe(true);
       }),
       { runs: 300 },
