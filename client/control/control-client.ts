@@ -2,6 +2,7 @@ import { signProof } from '../../protocol/proof.ts';
 import { NodeResponse, type RegisterRequest, type UpdateSelfRequest } from '../../protocol/join.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { SelfNode } from '../../protocol/node.ts';
+import type { ErrorCode } from '../../protocol/coded-error.ts';
 import { ControlError } from './control-error.ts';
 import { machinePublicKeyOf } from './machine-key.ts';
 
@@ -60,6 +61,8 @@ export class ControlClient {
       throw new ControlError(
         'server.unreachable',
         `cannot reach ${this.serverUrl}: ${String((err as Error).cause ?? (err as Error).message)}`,
+        undefined,
+        { cause: err },
       );
     }
     if (res.status === 204) return undefined;
@@ -72,10 +75,17 @@ export class ControlClient {
     }
     if (!res.ok)
       throw new ControlError(
-        String(json.code ?? `http.${res.status}`),
-        String(json.message ?? res.statusText),
+        answerCode(json.code),
+        typeof json.message === 'string' ? json.message : `the server answered ${res.status} ${res.statusText}`,
         res.status,
       );
     return json;
   }
+}
+
+/** The code of a refusal as the server sent it; an answer without one is not a Trellis answer. */
+export function answerCode(code: unknown): ErrorCode {
+  return typeof code === 'string' && /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/.test(code)
+    ? (code as ErrorCode)
+    : 'server.bad_answer';
 }

@@ -1,7 +1,7 @@
 import { StartLoginResponse, WaitLoginResponse } from '../../protocol/login.ts';
 import type { Credential } from '../../protocol/join.ts';
 import { ControlError } from './control-error.ts';
-import type { ControlClient } from './control-client.ts';
+import { answerCode, type ControlClient } from './control-client.ts';
 
 /** What the person must see to sign in: a URL to open, and a code to compare or to enter. */
 export interface LoginPrompt {
@@ -67,7 +67,11 @@ export async function signInWithOidc(o: OidcLoginOptions): Promise<Credential & 
     }
     if (answer.status === 'complete') return { type: 'oidc', loginId: started.loginId };
     if (answer.status === 'failed')
-      throw new ControlError(answer.code ?? 'login.failed', answer.message ?? 'the sign-in failed', 401);
+      throw new ControlError(
+        answer.code === undefined ? 'login.failed' : answerCode(answer.code),
+        answer.message ?? 'the sign-in failed',
+        401,
+      );
   }
 }
 

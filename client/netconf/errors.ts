@@ -1,15 +1,15 @@
+import { CodedError } from '../../protocol/coded-error.ts';
+import type { ClientCode } from '../error-codes.ts';
 /** Errors of interface, address and route configuration (command failures stay CommandError). */
-export type NetconfErrorCode =
-  | 'netconf.invalid_config' // an address, range or name we refuse to configure
-  | 'netconf.route_conflict'; // another route already claims a mesh prefix
+export type NetconfErrorCode = ClientCode<'netconf'>;
 
-export class NetconfError extends Error {
+export class NetconfError extends CodedError<NetconfErrorCode> {
   override readonly name = 'NetconfError';
   constructor(
-    readonly code: NetconfErrorCode,
+    code: NetconfErrorCode,
     message: string,
     readonly where?: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }

@@ -1,12 +1,13 @@
 import { formatPrefix, parsePrefix, type Prefix, type PrefixSyntax } from '../../protocol/ip/prefix.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
+import type { ClientCode } from '../error-codes.ts';
 
 /**
  * The agent's use of the address library (protocol/ip/) where a prefix that does not parse is
  * an error to throw: a route the kernel listed, a range the agent was configured with. Callers
  * that read input from outside catch PrefixError and say where the text came from.
  */
-export class PrefixError extends CodedError<'netconf.invalid_prefix'> {
+export class PrefixError extends CodedError<Extract<ClientCode<'netconf'>, 'netconf.invalid_prefix'>> {
   override readonly name = 'PrefixError';
 }
 

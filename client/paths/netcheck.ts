@@ -1,3 +1,4 @@
+import type { ClientCode } from '../error-codes.ts';
 import { lookup } from 'node:dns/promises';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -16,9 +17,7 @@ import { probeStun, type StunTargetResult } from './stun-probe.ts';
  *     connects to the control server (the WebSocket relay's path)
  *  3. the verdict from the mappings seen (reachable? same mapping for both destinations?)
  */
-export type NetcheckErrorCode =
-  | 'netcheck.server_unreachable' // no HTTP answer from the control server in time
-  | 'netcheck.bad_answer'; // the server answered, but not with relay settings (too old, or not Trellis)
+export type NetcheckErrorCode = ClientCode<'netcheck'>;
 
 export class NetcheckError extends CodedError<NetcheckErrorCode> {
   override readonly name = 'NetcheckError';

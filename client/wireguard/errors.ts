@@ -1,3 +1,4 @@
+import type { ClientCode } from '../error-codes.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 
 /**
@@ -5,16 +6,7 @@ import { CodedError } from '../../protocol/coded-error.ts';
  * succeed later (the device is restarting, the socket is not there yet) or never will (a bad key,
  * a value the device refused).
  */
-export type WireGuardErrorCode =
-  | 'wireguard.invalid_key' // not a 32-byte key in base64 or hex
-  | 'wireguard.invalid_config' // a peer or device setting we refuse to send
-  | 'wireguard.uapi_unavailable' // cannot connect to the UAPI socket
-  | 'wireguard.uapi_protocol' // the device answered something we cannot parse
-  | 'wireguard.uapi_errno' // the device refused a request (nonzero errno)
-  | 'wireguard.start_failed' // wireguard-go exited or never opened its socket
-  | 'wireguard.interface_in_use' // the interface name's UAPI socket is served from another network namespace
-  | 'wireguard.kernel_unavailable' // this kernel cannot create WireGuard interfaces
-  | 'wireguard.not_running'; // the device was stopped or has crashed
+export type WireGuardErrorCode = ClientCode<'wireguard'>;
 
 const RETRYABLE: ReadonlySet<WireGuardErrorCode> = new Set(['wireguard.uapi_unavailable', 'wireguard.not_running']);
 
