@@ -13,7 +13,7 @@ import { SERVER_CODES } from '../../server/error-codes.ts';
 const catalogs = { server: SERVER_CODES, client: CLIENT_CODES, cli: CLI_CODES, policy: POLICY_CODES };
 const declared = new Set(Object.values(catalogs).flatMap((c) => allCodes(c)));
 const page = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
-const documented = [...page.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!);
+const documented = [...page.matchAll(/^\| `([^`]+)` +\|/gm)].map((m) => m[1]!);
 
 describe('docs/errors.md', () => {
   it('documents every declared code', () => {
