@@ -55,7 +55,8 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
 function describeIssue(issue: z.core.$ZodIssue, origin: Map<string, string>, file?: string): string {
   const key = issue.path.join('.');
   if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((k) => (key ? `${key}.${k}` : k)).join(', ');
+    // An empty key (`"": 1` in YAML) would vanish from the message: show it quoted.
+    const keys = issue.keys.map((k) => (key ? `${key}.` : '') + (k === '' ? '""' : k)).join(', ');
     return `unknown key ${keys}${file ? ` in ${file}` : ''}`;
   }
   // A list's element came with the list: look up the nearest key that a source set.
