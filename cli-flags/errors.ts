@@ -20,7 +20,7 @@ export const CLI_CODES = codeCatalog({
     'cli.unreadable_file', // a file named on the command line that cannot be read
   ],
 });
-export type UsageErrorCode = CodeOf<typeof CLI_CODES>;
+type UsageErrorCode = CodeOf<typeof CLI_CODES>;
 
 export class UsageError extends CodedError<UsageErrorCode> {
   override readonly name = 'UsageError';

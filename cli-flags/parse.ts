@@ -3,7 +3,7 @@ import type { CommandSpec, FlagSpec, FlagSpecs, FlagValues } from './spec.ts';
 import { commandUsage } from './usage.ts';
 import { flagValue } from './value.ts';
 
-export interface ParsedCommand<F extends FlagSpecs> {
+interface ParsedCommand<F extends FlagSpecs> {
   flags: FlagValues<F>;
   positionals: string[];
 }

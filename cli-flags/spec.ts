@@ -13,7 +13,7 @@ interface FlagBase {
 }
 
 /** `--json`: present or not. */
-export interface BooleanFlag extends FlagBase {
+interface BooleanFlag extends FlagBase {
   readonly type: 'boolean';
 }
 
@@ -47,7 +47,7 @@ export type FlagSpec = BooleanFlag | StringFlag | NumberFlag;
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
 
 /** One positional argument: `ID`, `[NAME]`, `[TAG...]`. */
-export interface PositionalSpec {
+interface PositionalSpec {
   readonly name: string;
   readonly optional?: boolean;
   /** Takes every remaining argument (the last positional only). */
@@ -88,7 +88,7 @@ type Base<S> = S extends NumberFlag
     : string;
 
 /** The type a command receives for one flag. */
-export type FlagValue<S extends FlagSpec> = S extends BooleanFlag
+type FlagValue<S extends FlagSpec> = S extends BooleanFlag
   ? boolean
   : S extends { readonly repeatable: true }
     ? Base<S>[]

@@ -5,7 +5,7 @@ import { placeholder } from './value.ts';
 const COLUMN = 26;
 
 /** What follows a command's name in a one-line synopsis: positionals, required flags, `[options]`. */
-export function synopsis(spec: CommandSpec | GroupSpec | CommandEntry): string {
+function synopsis(spec: CommandSpec | GroupSpec | CommandEntry): string {
   if ('synopsis' in spec) return spec.synopsis;
   if ('commands' in spec) return `${Object.keys(spec.commands).join('|')} ...`;
   const parts = (spec.positionals ?? []).map((p) => {

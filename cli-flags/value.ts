@@ -21,7 +21,7 @@ export function flagValue(
   return n;
 }
 
-export function describeNumber(spec: NumberFlag): string {
+function describeNumber(spec: NumberFlag): string {
   const kind = spec.integer ? 'a whole number' : 'a number';
   if (spec.min !== undefined && spec.max !== undefined) return `${kind} from ${spec.min} to ${spec.max}`;
   if (spec.min !== undefined) return `${kind} of at least ${spec.min}`;

@@ -9,7 +9,7 @@ import { ALL_V4, ALL_V6, lineValue, prefixRange, type Range } from '../protocol/
 
 const parsed = new WeakMap<readonly string[], Range[]>();
 
-export function rangesOf(list: readonly string[]): Range[] {
+function rangesOf(list: readonly string[]): Range[] {
   let out = parsed.get(list);
   if (!out) {
     out = mergeRanges(

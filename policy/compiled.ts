@@ -8,9 +8,9 @@ import { formatPrefixOrHost } from '../protocol/ip/prefix.ts';
 import { prefixRange, type Range } from '../protocol/ip/range.ts';
 import type { Located, Policy, PortRange, Rule, Selector } from './model.ts';
 
-export type DstKind = 'any' | 'identity' | 'prefix' | 'internet' | 'self';
+type DstKind = 'any' | 'identity' | 'prefix' | 'internet' | 'self';
 
-export interface CompiledDst {
+interface CompiledDst {
   key: string;
   kind: DstKind;
   /** For prefix destinations: the prefix as the filter writes it. */
@@ -41,7 +41,7 @@ export interface CompiledRule {
   app?: Record<string, unknown[]>;
 }
 
-export interface PrefixKey {
+interface PrefixKey {
   key: string;
   range: Range;
 }
@@ -69,12 +69,12 @@ export const MEMBER = 'autogroup:member';
 export const TAGGED = 'autogroup:tagged';
 export const INTERNET = 'autogroup:internet';
 
-export function prefixKey(text: string): string {
+function prefixKey(text: string): string {
   return `p:${text}`;
 }
 
 /** The key a selector matches by, and how it contributes addresses. */
-export function selectorKey(s: Selector): { key: string; kind: DstKind } {
+function selectorKey(s: Selector): { key: string; kind: DstKind } {
   switch (s.kind) {
     case 'any':
       return { key: ANY, kind: 'any' };

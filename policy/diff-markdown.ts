@@ -5,7 +5,7 @@
 import type { AccessChange, AccessDiff } from './diff.ts';
 import type { PolicyNode } from './node.ts';
 
-export interface DiffMarkdownOptions {
+interface DiffMarkdownOptions {
   /** What the change was compared with, as a phrase: "the live policy (version 7)". */
   baseline?: string;
   /** The topology the diff was computed on, to say who each node is. */

@@ -18,7 +18,7 @@ function destinationPrincipal(d: TestDestination): Principal {
 }
 
 /** The rules that let `src` reach `dst` on `port` with one of `protos`. */
-export function rulesAllowing(policy: Policy, src: Principal, dst: Principal, port: number, protos: number[]): Rule[] {
+function rulesAllowing(policy: Policy, src: Principal, dst: Principal, port: number, protos: number[]): Rule[] {
   return policy.rules.filter((r) => {
     if (r.app) return false;
     if (!r.protos.some((p) => protos.includes(p))) return false;

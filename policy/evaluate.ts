@@ -13,7 +13,7 @@ import { formatPorts, parseProto } from './ports.ts';
 import { PolicyQueryError } from './query-error.ts';
 import { selectorText } from './selector.ts';
 
-export interface EvaluationQuery {
+interface EvaluationQuery {
   src: string;
   dst: string;
   port: number;
@@ -21,14 +21,14 @@ export interface EvaluationQuery {
   proto?: string | number;
 }
 
-export interface RuleMatch {
+interface RuleMatch {
   at: Position;
   origin: 'acl' | 'grant';
   /** The rule as written, shortened: `src -> dst`. */
   summary: string;
 }
 
-export interface Evaluation {
+interface Evaluation {
   verdict: 'accept' | 'deny';
   /** Rules that allow the traffic (empty when denied). */
   allowedBy: RuleMatch[];

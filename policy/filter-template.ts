@@ -11,7 +11,7 @@ import type { NodeKeys } from './node-keys.ts';
 
 const ANY_DESTINATION: readonly string[] = ['*'];
 
-export interface TemplateDst {
+interface TemplateDst {
   /** Literal destinations (`*`, a prefix), or `null`: each of the node's own addresses. */
   ips: readonly string[] | null;
   ports: readonly PortRange[];

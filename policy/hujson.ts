@@ -71,7 +71,3 @@ export function properties(node: JsonNode): Array<[string, JsonNode, JsonNode]> 
   }
   return out;
 }
-
-export function describeType(node: JsonNode): string {
-  return node.type === 'property' ? 'field' : node.type;
-}

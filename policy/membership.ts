@@ -4,7 +4,7 @@
  */
 import type { GroupDefinition } from './model.ts';
 
-export interface GroupClosure {
+interface GroupClosure {
   groupsOfUser: Map<string, Set<string>>;
   groupsOfIdpGroup: Map<string, Set<string>>;
   /** Each cycle once, as the path that returns to its start (`a -> b -> a`). */

@@ -71,7 +71,7 @@ export interface HostDefinition {
   prefix: Prefix;
 }
 
-export interface RouteApprover {
+interface RouteApprover {
   text: string;
   prefix: Prefix;
   at: Position;

@@ -17,13 +17,13 @@ export function fingerprint(n: PolicyNode): string {
 
 export type Members = Map<string, Set<NodeEntry>>;
 
-export function addTo(map: Members, key: string, e: NodeEntry): void {
+function addTo(map: Members, key: string, e: NodeEntry): void {
   const set = map.get(key);
   if (set) set.add(e);
   else map.set(key, new Set([e]));
 }
 
-export function removeFrom(map: Members, key: string, e: NodeEntry): void {
+function removeFrom(map: Members, key: string, e: NodeEntry): void {
   const set = map.get(key);
   if (!set) return;
   set.delete(e);

@@ -34,7 +34,7 @@ function rangeOf(text: string): Range | undefined {
  * Approved routes: those an administrator approved, and those the policy's autoApprovers approve
  * among the advertised ones (so a policy change re-approves without a stored decision).
  */
-export function effectiveRoutes(compiled: CompiledPolicy, node: PolicyNode): string[] {
+function effectiveRoutes(compiled: CompiledPolicy, node: PolicyNode): string[] {
   const auto = node.routableIPs.length > 0 ? autoApprovedRoutes(compiled.policy, node, node.routableIPs) : [];
   if (auto.length === 0) return node.approvedRoutes;
   return [...new Set([...node.approvedRoutes, ...auto])];

@@ -35,7 +35,7 @@ const UNSUPPORTED_SECTIONS: Record<string, string> = {
   randomizeClientPort: 'client port settings are not part of the policy',
 };
 
-export type ParseResult = { policy: Policy; diagnostics: [] } | { policy?: undefined; diagnostics: Diagnostic[] };
+type ParseResult = { policy: Policy; diagnostics: [] } | { policy?: undefined; diagnostics: Diagnostic[] };
 
 export function parsePolicy(text: string, file = 'policy.hujson'): ParseResult {
   const src = sourceText(text, file);

@@ -3,7 +3,7 @@
  */
 import type { PortRange } from './model.ts';
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /** Protocols a rule applies to when it names none: TCP, UDP, ICMP, ICMPv6. */
 export const DEFAULT_PROTOS: readonly number[] = [6, 17, 1, 58];

@@ -13,7 +13,7 @@ export interface SelectorScope {
   hosts: ReadonlyMap<string, Pick<HostDefinition, 'text' | 'prefix'>>;
 }
 
-export type SelectorResult = { ok: true; selector: Selector } | { ok: false; code: DiagnosticCode; message: string };
+type SelectorResult = { ok: true; selector: Selector } | { ok: false; code: DiagnosticCode; message: string };
 
 const AUTOGROUPS: readonly Autogroup[] = ['member', 'tagged', 'self', 'internet', 'danger-all'];
 /** Tailscale autogroups that name roles or SSH users, which Trellis does not model. */

@@ -15,12 +15,12 @@ export interface TailscaleFilterRule {
   CapGrant?: Array<{ Dsts: string[]; CapMap: Record<string, unknown[]> }>;
 }
 
-export interface TailscaleView {
+interface TailscaleView {
   peers: string[];
   packetFilter: TailscaleFilterRule[];
 }
 
-export function toTailscaleRule(r: FilterRule): TailscaleFilterRule {
+function toTailscaleRule(r: FilterRule): TailscaleFilterRule {
   const out: TailscaleFilterRule = {
     SrcIPs: r.srcIPs,
     DstPorts: r.dstPorts.map((d) => ({ IP: d.ip, Ports: { First: d.ports.first, Last: d.ports.last } })),

@@ -6,7 +6,7 @@ import { PolicyTopology } from '../protocol/policy-topology.ts';
 import type { NetworkOptions } from './network.ts';
 import type { PolicyNode } from './node.ts';
 
-export type TopologyRead =
+type TopologyRead =
   { ok: true; nodes: PolicyNode[]; options: NetworkOptions } | { ok: false; where: string; message: string };
 
 /** Validates a parsed JSON document as a topology: its nodes, and the options to compile them with. */

@@ -5,7 +5,7 @@
  */
 import type { Policy, WorkloadMatch } from './model.ts';
 
-export type WorkloadIdentity =
+type WorkloadIdentity =
   { spiffeId: string } | { kubernetes: { cluster: string; namespace: string; serviceAccount: string } };
 
 /**

@@ -19,7 +19,7 @@ export const AuditListQuery = z.strictObject({
 });
 export type AuditListQuery = z.infer<typeof AuditListQuery>;
 
-export const AuditEventView = z.object({
+const AuditEventView = z.object({
   id: z.number(),
   at: z.string(),
   kind: z.enum(AUDIT_EVENT_KINDS),
@@ -36,7 +36,6 @@ export const AuditEventView = z.object({
   code: z.string().optional(),
   message: z.string(),
 });
-export type AuditEventView = z.infer<typeof AuditEventView>;
 
 export const AuditPage = z.object({
   items: z.array(AuditEventView),

@@ -11,23 +11,18 @@ export const PortRange = z.object({
 });
 export type PortRange = z.infer<typeof PortRange>;
 
-export const DstPorts = z.object({
+const DstPorts = z.object({
   /** An IP, a CIDR, or `*` (any address). */
   ip: z.string(),
   ports: PortRange,
 });
-export type DstPorts = z.infer<typeof DstPorts>;
 
-/** Default protocols when a rule names none: TCP, UDP, ICMP, ICMPv6. */
-export const DEFAULT_IP_PROTOCOLS: readonly number[] = [6, 17, 1, 58];
-
-export const CapGrant = z.object({
+const CapGrant = z.object({
   /** Destination prefixes the capability applies to. */
   dsts: z.array(z.string()),
   /** Capability name -> list of JSON values, as written in the policy's grant `app`. */
   capMap: z.record(z.string(), z.array(z.unknown())),
 });
-export type CapGrant = z.infer<typeof CapGrant>;
 
 export const FilterRule = z.object({
   /** IPs, CIDRs, or `*`. */

@@ -7,7 +7,7 @@ import { Route } from './route.ts';
  * `POST /api/v1/machine/register`. The request is proved with the machine key in the body
  * (see proof.ts), so a captured request cannot register anything else.
  */
-export const PreAuthKeyCredential = z.strictObject({
+const PreAuthKeyCredential = z.strictObject({
   type: z.literal('preauth-key'),
   key: z.string().min(1).max(256),
 });
@@ -16,20 +16,20 @@ export const PreAuthKeyCredential = z.strictObject({
  * A JWT-SVID (compact JWS) whose `aud` names the server's configured SPIFFE audience. The server
  * checks the size itself (64 KiB here only bounds the body), so a refusal is audited.
  */
-export const SpiffeJwtCredential = z.strictObject({
+const SpiffeJwtCredential = z.strictObject({
   type: z.literal('spiffe-jwt'),
   token: z.string().min(1).max(65_536),
 });
 
 /** A projected service-account token; `cluster` names the configured cluster, else its `iss` picks it. */
-export const KubernetesCredential = z.strictObject({
+const KubernetesCredential = z.strictObject({
   type: z.literal('kubernetes'),
   token: z.string().min(1).max(65_536),
   cluster: z.string().min(1).max(128).optional(),
 });
 
 /** A completed sign-in (see login.ts), started by this same machine key. */
-export const OidcCredential = z.strictObject({
+const OidcCredential = z.strictObject({
   type: z.literal('oidc'),
   loginId: z.string().min(1).max(128),
 });

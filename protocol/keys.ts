@@ -27,9 +27,9 @@ export const KEY_CODES = codeCatalog({
     'key.not_prime_order', // a point with a small-order component
   ],
 });
-export type KeyProblemCode = CodeOf<typeof KEY_CODES>;
+type KeyProblemCode = CodeOf<typeof KEY_CODES>;
 
-export interface KeyProblem {
+interface KeyProblem {
   code: KeyProblemCode;
   message: string;
 }

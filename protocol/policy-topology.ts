@@ -9,7 +9,7 @@ import { prefixText } from './ip/schema.ts';
  */
 const Prefix = prefixText({ bareAddress: false });
 
-export const TopologyNode = z.object({
+const TopologyNode = z.object({
   /** The owner's email; absent for tagged nodes, which have no user identity. */
   user: z.string().max(320).optional(),
   /** The owner's groups claim from the identity provider (for `idp:` group members). */
@@ -23,9 +23,8 @@ export const TopologyNode = z.object({
   /** Routes an administrator approved. */
   approvedRoutes: z.array(Prefix).max(10_000).default([]),
 });
-export type TopologyNode = z.infer<typeof TopologyNode>;
 
-export const TopologyMesh = z.object({
+const TopologyMesh = z.object({
   /** Prefixes that hold every node address. */
   include: z.array(Prefix).min(1).max(64),
   /** Prefixes inside `include` that are never node addresses. */

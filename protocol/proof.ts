@@ -25,7 +25,7 @@ export const PROOF_VERSION = 'v1';
 /** How far a proof's clock may stray from the server's. */
 export const PROOF_MAX_SKEW_MS = 30_000;
 
-export interface ProofFields {
+interface ProofFields {
   machineKey: Uint8Array;
   timestampMs: number;
   nonce: Uint8Array;

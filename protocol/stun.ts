@@ -9,9 +9,9 @@ import { addressFromBytes, addressToBytes } from './ip/bytes.ts';
  * 4-byte-aligned type-length-value attributes. Parsers return undefined for anything malformed
  * and never throw: they read untrusted datagrams.
  */
-export const STUN_MAGIC_COOKIE = 0x2112a442;
+const STUN_MAGIC_COOKIE = 0x2112a442;
 export const STUN_HEADER_SIZE = 20;
-export const STUN_TRANSACTION_ID_SIZE = 12;
+const STUN_TRANSACTION_ID_SIZE = 12;
 
 const BINDING_REQUEST = 0x0001;
 const BINDING_SUCCESS = 0x0101;

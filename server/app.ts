@@ -52,7 +52,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export interface StartOptions {
+interface StartOptions {
   logger?: Logger;
   now?: () => number;
   /** Use this store instead of SQLite in the data directory (tests). */

@@ -16,13 +16,13 @@ export type ErrorKind =
   | 'rate_limited' // 429
   | 'unavailable'; // 503: a retry may help
 
-export interface ErrorDetail {
+interface ErrorDetail {
   code: string;
   message: string;
   where?: string;
 }
 
-export interface TrellisErrorOptions {
+interface TrellisErrorOptions {
   /** Where the problem is: a JSON path such as `body.auth.key`, or `file:line:col`. */
   where?: string;
   /** Every problem, when there are several (each error in a rejected policy). */

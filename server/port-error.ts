@@ -6,14 +6,14 @@ import type { SERVER_CODES } from './error-codes.ts';
  * that chose it and what to do, since the usual cause is a second server started beside the
  * first (`trellis-server serve` prints it as one line and exits 1).
  */
-export type PortErrorCode = CodeOf<typeof SERVER_CODES, 'port'>;
+type PortErrorCode = CodeOf<typeof SERVER_CODES, 'port'>;
 
-export class PortError extends CodedError<PortErrorCode> {
+class PortError extends CodedError<PortErrorCode> {
   override readonly name = 'PortError';
 }
 
 /** Which port, for the message: the setting that chose it and how to turn it off, if it can be. */
-export interface PortSetting {
+interface PortSetting {
   protocol: 'TCP' | 'UDP';
   host: string;
   port: number;

@@ -43,7 +43,7 @@ import { WorkloadMembership } from './workload-membership.ts';
  * upwards (a map arrived, the server said goodbye, the node moved to another server) goes to a
  * method of the Agent, never to a part built after it.
  */
-export interface AgentOptions {
+interface AgentOptions {
   stateDir: string;
   iface: string;
   listenPort: number;

@@ -10,7 +10,7 @@ import { asFullMap, type SavedMap } from './state-store.ts';
  * node's endpoint candidates reported on connect and every `endpointRefreshMs` (the server
  * ignores repeats). What the maps mean is the agent's business, through `onMap`.
  */
-export interface ControlLinkDeps {
+interface ControlLinkDeps {
   onMap(state: MapState): void;
   onGoodbye(code: string, message: string): void;
   onPathTrial(trial: PathTrial): void;

@@ -38,7 +38,7 @@ export function localEndpoints(
 const HOST_ONLY = /^(docker\d*|br-[0-9a-f]{12}|veth|virbr|cni|flannel|cali|cilium_|kube-|podman)/;
 
 /** This machine's own links (address with prefix length), the mesh interface and loopback left out. */
-export function localSubnets(meshIface: string, meshRanges: readonly string[]): string[] {
+function localSubnets(meshIface: string, meshRanges: readonly string[]): string[] {
   const ranges = meshRanges.map((r) => prefixOrThrow(r));
   const out: string[] = [];
   for (const [name, addrs] of Object.entries(networkInterfaces())) {

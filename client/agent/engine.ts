@@ -20,7 +20,7 @@ import type { EngineConfig } from './reconfig.ts';
  * Calls are serialised; a failed step leaves the earlier ones applied and throws, and the next
  * apply tries again from the top (every step is idempotent).
  */
-export interface EngineOptions {
+interface EngineOptions {
   iface: string;
   /** The mesh's ranges until a config names them (maps from servers that do not). */
   meshRanges: readonly string[];

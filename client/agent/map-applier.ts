@@ -22,7 +22,7 @@ import type { SavedMap, StateStore } from './state-store.ts';
  * transport chose and the direct paths the path manager found. Either changing its mind applies
  * the map again. An applied map is saved, so a restarted agent starts from it.
  */
-export interface MapApplierDeps {
+interface MapApplierDeps {
   engine: Engine;
   store: StateStore;
   /** The map stream: the map it holds, path trials asked of the server, a reconnect. */
@@ -46,7 +46,7 @@ export interface MapApplierDeps {
 }
 
 /** A map to apply, and whether it came from the server (or from the state directory). */
-export type AppliedMap = SavedMap & { fromServer: boolean };
+type AppliedMap = SavedMap & { fromServer: boolean };
 
 export class MapApplier {
   private readonly loop: ApplyLoop<AppliedMap>;

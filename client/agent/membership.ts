@@ -16,7 +16,7 @@ import type { Keys, NodeState, StateStore } from './state-store.ts';
  * without one, updates the node in place) and saves what the node asked for; the map stream
  * and the data plane are the agent's business, reached only through `deps`.
  */
-export interface MembershipDeps {
+interface MembershipDeps {
   store: StateStore;
   engine: Pick<Engine, 'prepare' | 'teardown'>;
   /** Server for `up` when neither the request nor the state names one. */

@@ -8,7 +8,7 @@ import type { SupervisorEvent } from '../wireguard/supervisor.ts';
  * agent, which stopped or was killed) is adopted with its tunnels rather than fought over:
  * trying the kernel first would fail on the existing interface name.
  */
-export interface DeviceChoice {
+interface DeviceChoice {
   iface: string;
   prefer: 'auto' | 'wireguard-go';
   /** wireguard-go's log; given, it runs in its own session and outlives the agent. */

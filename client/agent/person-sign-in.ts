@@ -10,7 +10,7 @@ import type { NodeState } from './state-store.ts';
  * A person's sign-in (OIDC) for the local API's login calls: it runs in the agent, which holds
  * the machine key the server ties the sign-in to, and once complete the node joins through `up`.
  */
-export interface PersonSignInDeps {
+interface PersonSignInDeps {
   /** The server to sign in at; another server than before starts afresh, as for `up`. */
   useServer(requested: string | undefined): Promise<string>;
   node(): NodeState | undefined;

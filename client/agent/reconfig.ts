@@ -16,7 +16,7 @@ import type { PeerConfig } from '../wireguard/peer-diff.ts';
  *  4. peer routes: every peer allowed IP (the mesh ranges cover most; subnet routes are extra);
  *  5. filter: the node's inbound rules exactly as the server compiled them.
  */
-export interface MapView {
+interface MapView {
   self: SelfNode;
   peers: Iterable<Peer>;
   packetFilter: readonly FilterRule[];
@@ -34,7 +34,7 @@ export interface EngineConfig {
   filter: FilterRule[];
 }
 
-export interface ReconfigOptions {
+interface ReconfigOptions {
   privateKey: string;
   listenPort: number;
   /** Seconds; 0 (default) leaves keepalives off, as NAT-free paths do not need them. */

@@ -9,9 +9,9 @@ import type { StatusResponse } from './local-api/messages.ts';
  * is something to show (the URL and code), `wait` long-polls until it is over. One sign-in at a
  * time: starting another cancels the one before (a second terminal, or a retry after Ctrl-C).
  */
-export type SignInRun = (present: (prompt: LoginPrompt) => void, signal: AbortSignal) => Promise<StatusResponse>;
+type SignInRun = (present: (prompt: LoginPrompt) => void, signal: AbortSignal) => Promise<StatusResponse>;
 
-export type SignInOutcome = { status: 'pending' } | { status: 'complete'; result: StatusResponse };
+type SignInOutcome = { status: 'pending' } | { status: 'complete'; result: StatusResponse };
 
 interface Pending {
   id: string;

@@ -9,7 +9,7 @@ import type { AgentState, PeerStatus, StatusResponse } from './local-api/message
  * WireGuard itself reports about them (endpoint, last handshake, bytes). Pure, so the joining
  * rules are tested without a device.
  */
-export interface StatusInputs {
+interface StatusInputs {
   state: AgentState;
   connected: boolean;
   iface: string;

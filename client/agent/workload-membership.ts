@@ -15,7 +15,7 @@ import { type RenewalStatus, WorkloadRenewal } from './workload-renewal.ts';
  * `trellis agent --token-file ...`) and stays registered as the source hands out new tokens.
  * The agent keeps the node, the stream and the join itself; this asks it through `deps`.
  */
-export interface MembershipDeps {
+interface MembershipDeps {
   /** The node as last saved. */
   node(): NodeState | undefined;
   /** Whether the map stream is open and the node a member, so a new token can register in place. */
@@ -34,7 +34,7 @@ export interface MembershipDeps {
 }
 
 /** A token read for `up`, and the credential it makes. */
-export interface WorkloadToken {
+interface WorkloadToken {
   spec: WorkloadSpec;
   source: TokenSource;
   token: string;

@@ -12,7 +12,7 @@ import type { TokenSource } from '../identity/token-source.ts';
  * to the node's expiry. A failed registration is retried with backoff; a token that is not
  * renewed while expiry nears is logged, because the node leaves its peers' maps at expiry.
  */
-export interface RenewalOptions {
+interface RenewalOptions {
   source: TokenSource;
   /** Registers with a token; resolves to the node (its keyExpiry says when to renew). */
   register: (token: string) => Promise<SelfNode>;

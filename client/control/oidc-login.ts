@@ -14,7 +14,7 @@ export interface LoginPrompt {
   expiresAt: string;
 }
 
-export interface OidcLoginOptions {
+interface OidcLoginOptions {
   control: ControlClient;
   /** Shown on the sign-in page. */
   hostname: string;

@@ -19,14 +19,14 @@ import { SystemResolver, type SystemResolverKind } from './system-resolver.ts';
  */
 export const DNS_SERVICE_ADDRESS = '100.100.100.100';
 
-export interface MeshDnsStatus {
+interface MeshDnsStatus {
   domain: string;
   server: string;
   /** Where the system resolver sends the domain's queries: 'none' means nobody does yet. */
   system: SystemResolverKind;
 }
 
-export interface MeshDnsMap {
+interface MeshDnsMap {
   self: SelfNode;
   peers: Iterable<Peer>;
   dns?: DnsConfig;

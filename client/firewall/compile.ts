@@ -21,7 +21,7 @@ import { nftQuote } from './nft.ts';
  * Sources go into named interval sets (one per distinct source list), so a rule naming a
  * thousand peers is one set lookup, not a thousand rules.
  */
-export interface CompileOptions {
+interface CompileOptions {
   /** The mesh interface. */
   iface: string;
   /** Table name in family `inet`; default `trellis`. */

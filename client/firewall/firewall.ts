@@ -10,7 +10,7 @@ import { deleteNftTable, listNftTable, loadNftScript } from './nft.ts';
  * the rules, compiles them (compile.ts) and loads the result in one `nft -f` transaction; if
  * anything is wrong, the previous ruleset stays in force (fail closed, never half-applied).
  */
-export interface FirewallOptions {
+interface FirewallOptions {
   iface: string;
   netns?: string;
   table?: string;

@@ -10,7 +10,7 @@ import { decodeJwtSvidResponse, encodeJwtSvidRequest, FETCH_JWT_SVID, type JwtSv
  * API issues a fresh SVID as the last one ages, so the agent asks again halfway to the node's
  * expiry (WorkloadRenewal's schedule); it has no change events.
  */
-export interface WorkloadApiOptions {
+interface WorkloadApiOptions {
   /** `unix:///run/spire/sockets/agent.sock` (SPIFFE_ENDPOINT_SOCKET's form). */
   endpoint: string;
   audience: string;

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * it (so a restarted agent goes on renewing): which credential type to present, and where its
  * token comes from. The token itself is never stored; it is read from the source each time.
  */
-export const TokenFileSource = z.strictObject({
+const TokenFileSource = z.strictObject({
   type: z.literal('file'),
   /** Absolute: the agent, not the CLI, reads it. */
   path: z
@@ -15,7 +15,7 @@ export const TokenFileSource = z.strictObject({
     .refine((p) => p.startsWith('/'), 'must be an absolute path'),
 });
 
-export const WorkloadApiSourceSpec = z.strictObject({
+const WorkloadApiSourceSpec = z.strictObject({
   type: z.literal('workload-api'),
   /** `unix:///path/to/agent.sock`. */
   endpoint: z
@@ -41,9 +41,3 @@ export const WorkloadSpec = z
     path: ['credential'],
   });
 export type WorkloadSpec = z.infer<typeof WorkloadSpec>;
-
-export function describeSpec(s: WorkloadSpec): string {
-  const from =
-    s.source.type === 'file' ? `token file ${s.source.path}` : `the SPIFFE Workload API at ${s.source.endpoint}`;
-  return `${s.credential}${s.cluster ? ` (cluster ${s.cluster})` : ''} from ${from}`;
-}

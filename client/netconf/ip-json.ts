@@ -28,8 +28,8 @@ const Route = z.object({
 /** iproute2 prints the /0 route as `default`. */
 export const routeDst = (family: 4 | 6, dst: string): string =>
   dst === 'default' ? (family === 4 ? '0.0.0.0/0' : '::/0') : dst;
-export type LinkInfo = z.infer<typeof Link>;
-export type RouteInfo = z.infer<typeof Route>;
+type LinkInfo = z.infer<typeof Link>;
+type RouteInfo = z.infer<typeof Route>;
 
 export async function showLink(iface: string, netns: string | undefined, runner: Runner = run): Promise<LinkInfo> {
   const { stdout } = await runner('ip', ['-json', 'addr', 'show', 'dev', iface], { netns });

@@ -14,7 +14,7 @@ import { MeshRoutes, type RouteChanges } from './routes.ts';
  * `apply` is idempotent and is also how the owner restores an interface that was recreated
  * (wireguard-go restarted). `teardown` removes only what this created.
  */
-export interface MeshNetConfig {
+interface MeshNetConfig {
   iface: string;
   netns?: string;
   /** The node's own addresses: `100.64.0.7/32` (or bare), `fd7a:115c:a1e0::7/128`. */

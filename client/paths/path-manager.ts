@@ -15,7 +15,7 @@ import { PathTable, type PeerPath, type PeerSample } from './path-table.ts';
  * no new handshake, and the peer stays on the relay between probes, so a failing trial costs
  * its traffic next to nothing. A trial that finds nothing leaves the peer on the relay.
  */
-export interface PathManagerDeps {
+interface PathManagerDeps {
   map(): { self?: SelfNode; peers: ReadonlyMap<string, Peer> } | undefined;
   /** Where relayed peers point now; undefined when the map has no relay. */
   relayEndpoint(): string | undefined;
@@ -43,7 +43,7 @@ export interface PathManagerDeps {
   tickMs?: number;
 }
 
-export const SLOT_MS = 1_000;
+const SLOT_MS = 1_000;
 /** Often enough to restart a lost first handshake well within a second. */
 const TICK_MS = 250;
 const PROBE_EVERY_MS = 100;

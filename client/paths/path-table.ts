@@ -63,7 +63,7 @@ interface Entry extends PeerPath {
   restarts: number;
 }
 
-export interface TickResult {
+interface TickResult {
   /** Ask the server for a trial with these peers. */
   request: string[];
   /** Probe these direct paths; fall back unless they answer. */

@@ -37,7 +37,7 @@ export interface ServerPeerSample {
 }
 
 /** What STUN Binding requests to the relay's UDP port found. */
-export interface StunVerdict {
+interface StunVerdict {
   /** The UDP endpoint asked, as the server peer has it. */
   endpoint: string;
   /** Unix ms when the first request went out. */
@@ -63,7 +63,7 @@ export const DEFAULT_TIMINGS: SelectorTimings = {
  * What the caller must do after a sample: apply the map again (`use-*`, `probe`, `probe-failed`:
  * endpoints change), or have the server peer send a keepalive now (`measure`).
  */
-export type SelectorStep = 'none' | 'use-websocket' | 'use-udp' | 'probe' | 'measure' | 'probe-failed';
+type SelectorStep = 'none' | 'use-websocket' | 'use-udp' | 'probe' | 'measure' | 'probe-failed';
 
 type Probe = { phase: 'requested'; since: number } | { phase: 'measuring'; since: number; rxBytes: number };
 

@@ -26,7 +26,7 @@ import { WsBridge } from './ws-bridge.ts';
  * follows silent STUN comes within WireGuard's 5 s between initiations, so the peers that never
  * completed a handshake are restarted on the new path instead of nudged.
  */
-export interface RelayTransportDeps {
+interface RelayTransportDeps {
   mode: RelayTransportMode;
   /** WireGuard's listen port: where the bridge delivers. */
   wireguardPort: number;
@@ -47,7 +47,7 @@ export interface RelayTransportDeps {
 }
 
 /** reconfig for the current map, with the relay endpoint replaced when one is given. */
-export type BuildConfig = (relayEndpoint?: string) => EngineConfig;
+type BuildConfig = (relayEndpoint?: string) => EngineConfig;
 
 export class RelayTransport {
   private readonly selector: RelayTransportSelector;

@@ -9,7 +9,7 @@ import { buildBindingRequest, parseBindingResponse, type StunAddress } from '../
  * the NAT maps by destination. Requests go out every `intervalMs` to each target until it has
  * answered `wanted` times or the deadline passes; a lost request is simply followed by the next.
  */
-export interface StunTarget {
+interface StunTarget {
   address: string;
   port: number;
 }
@@ -23,7 +23,7 @@ export interface StunTargetResult {
   rttsMs: number[];
 }
 
-export interface StunProbeOptions {
+interface StunProbeOptions {
   deadlineMs: number;
   wanted?: number;
   intervalMs?: number;

@@ -15,7 +15,7 @@ import { RelayTransportError } from './relay-transport-errors.ts';
  * Nothing queues without bound: while the connection is down or backed up, datagrams are dropped
  * (WireGuard retries what matters).
  */
-export interface WsBridgeOptions {
+interface WsBridgeOptions {
   /** The relay's WebSocket URL (ws: or wss:). */
   url: URL;
   /** A fresh machine-key proof for `GET <path>`, one per connection attempt. */

@@ -11,7 +11,7 @@ import { WgTool } from './wg-tool.ts';
  * `attach` drives an interface someone else created (kernel or userspace) and leaves it in
  * place on close.
  */
-export interface KernelDeviceOptions {
+interface KernelDeviceOptions {
   iface: string;
   netns?: string;
   runner?: Runner;

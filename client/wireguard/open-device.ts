@@ -7,7 +7,7 @@ import { WireGuardGoDevice, type WireGuardGoDeviceOptions } from './wireguard-go
  * The device the agent uses: the kernel module when this kernel has it (faster, nothing to
  * supervise), otherwise a supervised wireguard-go. Both behave the same behind WireGuardDevice.
  */
-export interface OpenDeviceOptions extends WireGuardGoDeviceOptions {
+interface OpenDeviceOptions extends WireGuardGoDeviceOptions {
   /** `auto` (default): kernel if available; `wireguard-go`: never try the kernel. */
   prefer?: 'auto' | 'wireguard-go';
 }

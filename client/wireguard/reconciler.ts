@@ -8,7 +8,7 @@ import type { DeviceState, PeerState, SetRequest } from './uapi-format.ts';
  * requests (the UAPI socket, or the `wg` tool for kernel devices). Calls are serialised, so
  * a diff is always computed against the state it is about to change; only differences are sent.
  */
-export interface ConfigChannel {
+interface ConfigChannel {
   get(): Promise<DeviceState>;
   set(request: SetRequest): Promise<void>;
 }

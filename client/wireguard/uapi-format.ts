@@ -11,7 +11,7 @@ import { isTimeMs } from '../../protocol/time.ts';
  * write is validated first, so a newline can never smuggle in another key.
  */
 
-export interface DeviceSettings {
+interface DeviceSettings {
   privateKey?: string;
   listenPort?: number;
   fwmark?: number;

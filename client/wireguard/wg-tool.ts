@@ -9,7 +9,7 @@ import { isTimeMs } from '../../protocol/time.ts';
  * are configured (they have no socket), and it works on wireguard-go's devices too. Keys go
  * through stdin (`/dev/stdin`), never through the command line where `ps` would show them.
  */
-export interface WgCommand {
+interface WgCommand {
   args: string[];
   input?: string;
 }

@@ -6,7 +6,7 @@ import type { Diagnostic, DiagnosticCode, Position } from '../diagnostics.ts';
 import { type JsonNode, positionAt, properties, type SourceText } from '../hujson.ts';
 import type { Located } from '../model.ts';
 
-export interface FieldSpec {
+interface FieldSpec {
   known: readonly string[];
   required?: readonly string[];
   /** Fields Tailscale has that Trellis does not implement, with the reason shown to users. */

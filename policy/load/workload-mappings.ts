@@ -13,7 +13,7 @@ const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const K8S_NAME = /^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?|\*)$/;
 
 /** `spiffe://TRUST-DOMAIN[/SEGMENT...]` where a segment may be `*`. */
-export function parseSpiffePattern(text: string): { ok: true; value: WorkloadMatch } | { ok: false; message: string } {
+function parseSpiffePattern(text: string): { ok: true; value: WorkloadMatch } | { ok: false; message: string } {
   const m = /^spiffe:\/\/([^/]*)(\/.*)?$/.exec(text);
   if (!m) return { ok: false, message: `"${text}" is not a SPIFFE ID pattern: write spiffe://TRUST-DOMAIN/PATH` };
   const trustDomain = m[1] ?? '';

@@ -12,9 +12,9 @@ export const IP_CODES = codeCatalog({
     'ip.host_bits_set', // bits past the prefix length are set (10.0.0.1/8)
   ],
 });
-export type IpErrorCode = CodeOf<typeof IP_CODES>;
+type IpErrorCode = CodeOf<typeof IP_CODES>;
 
-export interface IpError {
+interface IpError {
   readonly code: IpErrorCode;
   readonly message: string;
 }

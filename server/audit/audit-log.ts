@@ -3,7 +3,7 @@ import { TrellisError } from '../errors.ts';
 import type { AuditRecord } from '../store/records.ts';
 import type { AuditQuery, Store } from '../store/store.ts';
 
-export type AuditEvent = Omit<AuditRecord, 'id' | 'at'>;
+type AuditEvent = Omit<AuditRecord, 'id' | 'at'>;
 
 const DAY_MS = 24 * 3600 * 1000;
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { UsageError, flags } from '../../cli-flags/index.ts';
 
 /** Talks to a running server's admin API; errors carry the server's code and message. */
-export class AdminClient {
+class AdminClient {
   constructor(
     private readonly baseUrl: string,
     private readonly apiKey: string,
@@ -52,11 +52,11 @@ export class AdminClient {
 }
 
 /** A failed admin call: the server's own answer (its code and message), or no usable answer at all. */
-export class AdminError extends CodedError<AnswerCode> {
+class AdminError extends CodedError<AnswerCode> {
   override readonly name = 'AdminError';
 }
 
-export interface ConnectionFlags {
+interface ConnectionFlags {
   server?: string;
   'api-key'?: string;
   'data-dir'?: string;

@@ -68,7 +68,7 @@ export const OidcConfig = z
     });
   });
 
-export const TrustDomainConfig = z
+const TrustDomainConfig = z
   .strictObject({
     name: z.string().superRefine((v, ctx) => {
       const problem = trustDomainProblem(v);
@@ -98,7 +98,7 @@ export const SpiffeConfig = z
     path: ['audience'],
   });
 
-export const KubernetesClusterConfig = z
+const KubernetesClusterConfig = z
   .strictObject({
     /** The cluster's alias in the policy's `workloads` entries. */
     name: Name,

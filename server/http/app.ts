@@ -9,7 +9,7 @@ import { mountRoutes, type MountDeps } from './mount.ts';
 import { openApiDocument } from './openapi.ts';
 import type { Route } from './route.ts';
 
-export interface HttpDeps extends MountDeps {
+interface HttpDeps extends MountDeps {
   routes: Route[];
   logger: Logger;
   metrics: ServerMetrics;

@@ -5,7 +5,7 @@ import type { ApiKeyRecord, ApiScope, NodeRecord } from '../store/records.ts';
  * One HTTP endpoint, declared once: the server mounts it (mount.ts) and the OpenAPI document
  * describes it (openapi.ts) from the same schemas, so the two cannot drift apart.
  */
-export type RouteAuth =
+type RouteAuth =
   | { kind: 'public' }
   /** An admin API key holding this scope (or `admin`). */
   | { kind: 'api-key'; scope: ApiScope }
@@ -21,7 +21,7 @@ export type Caller =
   | { kind: 'api-key'; key: ApiKeyRecord }
   | { kind: 'machine'; machineKey: string; node?: NodeRecord };
 
-export interface RouteInput<B, Q> {
+interface RouteInput<B, Q> {
   body: B;
   query: Q;
   params: Record<string, string>;

@@ -7,7 +7,7 @@ import type { CallerAuth } from './caller-auth.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 /** Takes over an upgrade request whose path it was registered for. */
-export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
+type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
 
 /**
  * WebSocket upgrades on the control server's HTTP port, by exact path (the map stream, the
@@ -76,7 +76,7 @@ export function addMachineUpgrade(
 }
 
 /** Answers a refused upgrade as the HTTP API would: the error's status, code and message. */
-export function refuseUpgrade(socket: Duplex, err: unknown, logger: Logger, what: string): void {
+function refuseUpgrade(socket: Duplex, err: unknown, logger: Logger, what: string): void {
   const known = knownError(err);
   if (known) logger.info({ code: known.code }, `${what} refused: ${known.message}`);
   else logger.error({ err }, `${what} upgrade failed`);

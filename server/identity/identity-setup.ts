@@ -16,7 +16,7 @@ import { preAuthKeyAuthenticator } from './preauth-authenticator.ts';
 import { trustDomainBundle } from './spiffe/bundle-source.ts';
 import { spiffeAuthenticator } from './spiffe/spiffe-authenticator.ts';
 
-export interface IdentityParts {
+interface IdentityParts {
   /** One per enabled credential type. */
   authenticators: Authenticator[];
   /** Present when OIDC providers are configured. */

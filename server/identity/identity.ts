@@ -24,7 +24,7 @@ export interface ProvenIdentity {
 }
 
 /** Where the credential came from: the proven machine key and the source address. */
-export interface AuthContext {
+interface AuthContext {
   machineKey: string;
   sourceIp?: string;
 }

@@ -5,11 +5,11 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
  * the record, the secret is checked against its stored SHA-256. The secret has 256 bits of
  * entropy, so a plain hash is enough and the database never holds anything usable.
  */
-export type SecretKind = 'auth' | 'api';
+type SecretKind = 'auth' | 'api';
 
 const FORMAT = /^trellis-(auth|api)-([a-z0-9]{16})-([A-Za-z0-9_-]{43})$/;
 
-export interface IssuedSecret {
+interface IssuedSecret {
   id: string;
   secret: string;
   secretHash: string;

@@ -10,7 +10,7 @@ import { SentState } from './sent-state.ts';
 import { Flusher } from './flusher.ts';
 import { SharedFilters, type SharedFilter } from './filter-json.ts';
 
-export interface NetmapOptions {
+interface NetmapOptions {
   /** The mesh's address ranges: what `*` means as a source. */
   mesh: MeshRanges;
   dns: DnsConfig;
@@ -23,7 +23,7 @@ export interface NetmapOptions {
   batchMs?: number;
 }
 
-export type RemovalReason = 'deleted' | 'expired' | 'ephemeral';
+type RemovalReason = 'deleted' | 'expired' | 'ephemeral';
 
 /**
  * The in-memory network: live nodes, their owners, the compiled policy, and the open map
@@ -280,7 +280,7 @@ export class NetmapEngine implements MapSource {
   }
 }
 
-export const STARTER_WARNING =
+const STARTER_WARNING =
   'this server runs the allow-all starter policy: every node can reach every other node on every port; set a policy to restrict access';
 
 function goodbyeText(reason: RemovalReason): string {

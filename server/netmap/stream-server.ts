@@ -11,7 +11,7 @@ import { Heartbeat } from './heartbeat.ts';
 export const MAP_PATH = '/api/v1/machine/map';
 const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
-export interface StreamServerDeps extends MachineUpgradeDeps {
+interface StreamServerDeps extends MachineUpgradeDeps {
   engine: NetmapEngine;
   nodes: NodeService;
   /** Absent when the server's UDP port is off: there are no relayed sessions to upgrade. */

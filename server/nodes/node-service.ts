@@ -16,7 +16,7 @@ import { EphemeralReaper } from './ephemeral-reaper.ts';
 import { parseRoutes } from './routes.ts';
 import { LATEST_TIME_MS, isTimeMs, isoTime } from '../../protocol/time.ts';
 
-export interface NodeServiceDeps {
+interface NodeServiceDeps {
   store: Store;
   engine: NetmapEngine;
   policies: PolicyService;

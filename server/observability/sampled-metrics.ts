@@ -1,7 +1,7 @@
 import { Counter, Gauge } from 'prom-client';
 import type { ServerMetrics } from './metrics.ts';
 
-export interface RelayStats {
+interface RelayStats {
   sessions: number;
   routes: number;
   handshakes: number;
@@ -12,7 +12,7 @@ export interface RelayStats {
   stunAnswers: number;
 }
 
-export interface MetricSources {
+interface MetricSources {
   connected: () => number;
   nodes: () => number;
   queues: () => { pending: number; queuedBytes: number };

@@ -10,7 +10,7 @@ import { TokenBucket } from '../relay/token-bucket.ts';
  * Only pairs that see each other under the policy, both connected, and both seen by the
  * server's UDP port (else there is no relayed session to upgrade) get a trial.
  */
-export interface PathBrokerDeps {
+interface PathBrokerDeps {
   visiblePeers(nodeId: string): readonly string[];
   /** A connected node's reported endpoints and observed endpoint; undefined when offline. */
   candidatesOf(nodeId: string): { endpoints: readonly string[]; observed: string | undefined } | undefined;
@@ -19,7 +19,7 @@ export interface PathBrokerDeps {
   now(): number;
 }
 
-export type TrialOutcome = 'started' | 'rate_limited' | 'not_visible' | 'peer_offline' | 'recent';
+type TrialOutcome = 'started' | 'rate_limited' | 'not_visible' | 'peer_offline' | 'recent';
 
 /** Requests per node: a burst for a node bringing many peers up, then a steady trickle. */
 const REQUESTS_PER_SECOND = 2;

@@ -3,9 +3,9 @@ import { TrellisError } from '../errors.ts';
 import type { PolicyRecord } from '../store/records.ts';
 import { StoreConflict, type Store } from '../store/store.ts';
 
-export const POLICY_FILE_NAME = 'policy.hujson';
+const POLICY_FILE_NAME = 'policy.hujson';
 
-export interface ActivePolicy {
+interface ActivePolicy {
   record: PolicyRecord;
   policy: Policy;
 }

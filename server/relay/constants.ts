@@ -15,16 +15,13 @@ export const RESPONSE_SIZE = 92;
 export const COOKIE_REPLY_SIZE = 64;
 export const TRANSPORT_HEADER_SIZE = 16;
 export const AEAD_TAG_SIZE = 16;
-export const KEEPALIVE_SIZE = TRANSPORT_HEADER_SIZE + AEAD_TAG_SIZE;
 export const MAC_SIZE = 16;
 export const KEY_SIZE = 32;
 export const TAI64N_SIZE = 12;
 
 /** Timers, in milliseconds. */
-export const REKEY_AFTER_TIME = 120_000;
 export const REJECT_AFTER_TIME = 180_000;
 export const REKEY_TIMEOUT = 5_000;
-export const REKEY_ATTEMPT_TIME = 90_000;
 export const KEEPALIVE_TIMEOUT = 10_000;
 export const COOKIE_REFRESH_TIME = 120_000;
 /** At most one initiation per peer per this interval is consumed (wireguard-go: 1 s / 50). */

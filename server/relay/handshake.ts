@@ -23,7 +23,7 @@ export interface StaticIdentity {
   publicKey: Uint8Array;
 }
 
-export interface ConsumedInitiation {
+interface ConsumedInitiation {
   /** The initiator's static public key, decrypted from the message. */
   peerPublicKey: Uint8Array;
   senderIndex: number;

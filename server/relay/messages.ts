@@ -23,7 +23,7 @@ export interface Initiation {
   mac1: Uint8Array;
   mac2: Uint8Array;
 }
-export interface Response {
+interface Response {
   sender: number;
   receiver: number;
   ephemeral: Uint8Array;
@@ -31,7 +31,7 @@ export interface Response {
   mac1: Uint8Array;
   mac2: Uint8Array;
 }
-export interface CookieReply {
+interface CookieReply {
   receiver: number;
   nonce: Uint8Array;
   encryptedCookie: Uint8Array;

@@ -23,7 +23,7 @@ export function mac(key: Uint8Array, data: Uint8Array): Uint8Array {
   return blake2s(data, { key, dkLen: MAC_SIZE });
 }
 
-export function hmacBlake2s(key: Uint8Array, data: Uint8Array): Uint8Array {
+function hmacBlake2s(key: Uint8Array, data: Uint8Array): Uint8Array {
   return hmac(blake2s, key, data);
 }
 

@@ -43,13 +43,13 @@ export interface RelayLimits {
   initiationsPerSecond: number;
 }
 
-export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+const DEFAULT_RELAY_LIMITS: RelayLimits = {
   packetsPerSecond: 50_000,
   bytesPerSecond: 50 * 1024 * 1024,
   initiationsPerSecond: 20,
 };
 
-export interface RelayDeps {
+interface RelayDeps {
   directory: RelayDirectory;
   reflector: Reflector;
   send(packet: Uint8Array, to: UdpAddress): void;
@@ -57,7 +57,7 @@ export interface RelayDeps {
   limits?: Partial<RelayLimits>;
 }
 
-export type Verdict =
+type Verdict =
   'forwarded' | 'held' | 'crossed' | 'no-sender' | 'no-route' | 'rate-limited' | 'not-allowed' | 'no-destination';
 
 interface Buckets {

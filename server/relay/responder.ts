@@ -19,7 +19,7 @@ import type { UdpAddress } from './udp-address.ts';
  *              3. report the node and its source address (the reflector's only input)
  *              4. answer with a keepalive: at once on a new session, then at most once a second
  */
-export interface ResponderDeps {
+interface ResponderDeps {
   identity: StaticIdentity;
   /** The registered node holding this WireGuard key (base64), if any. */
   nodeForKey(publicKey: string): string | undefined;
@@ -33,7 +33,7 @@ export interface ResponderDeps {
   onAuthenticated(nodeId: string, from: UdpAddress): void;
 }
 
-export type Outcome = 'handled' | 'not-mine';
+type Outcome = 'handled' | 'not-mine';
 
 const KEEPALIVE_REPLY_INTERVAL = 1_000;
 

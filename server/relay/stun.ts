@@ -9,7 +9,7 @@ import type { UdpAddress } from './udp-address.ts';
  * are limited per source IP (a response is at most ~30 bytes longer than the request), and the
  * table of sources is bounded. Anything that is not a well-formed Binding request is dropped.
  */
-export interface StunLimits {
+interface StunLimits {
   /** Answers per second to one source IP, and the burst above it. */
   perSourceRate: number;
   perSourceBurst: number;

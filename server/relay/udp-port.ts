@@ -26,13 +26,13 @@ import { isVirtual, isVirtualEndpoint, VirtualPaths } from './virtual-paths.ts';
  * Datagrams can also arrive on virtual paths (a node's WebSocket, ws-relay.ts): they go through
  * the same pipeline, from an address of their own, and what it sends there goes back on the path.
  */
-export interface NodeDirectory extends RelayDirectory {
+interface NodeDirectory extends RelayDirectory {
   /** The registered node holding this WireGuard key (base64). */
   nodeForKey(publicKey: string): string | undefined;
 }
 
 /** A datagram path other than the socket, attached with `UdpPort.attachVirtual`. */
-export interface VirtualPath {
+interface VirtualPath {
   /** The source address the pipeline sees for this path's datagrams. */
   readonly address: UdpAddress;
   /** One datagram that arrived on the path. */
@@ -41,7 +41,7 @@ export interface VirtualPath {
   detach(): void;
 }
 
-export interface UdpPortDeps {
+interface UdpPortDeps {
   directory: NodeDirectory;
   /** A node's server-observed endpoint changed (undefined: forgotten). */
   observed(nodeId: string, endpoint: string | undefined): void;

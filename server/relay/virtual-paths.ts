@@ -8,7 +8,7 @@ import type { UdpAddress } from './udp-address.ts';
  */
 const PREFIX = '100::';
 
-export interface VirtualPathEntry {
+interface VirtualPathEntry {
   /** The node the path was authenticated as; it speaks for no other. */
   nodeId: string;
   deliver(packet: Uint8Array): void;

@@ -11,16 +11,16 @@ import type { UdpPort } from './udp-port.ts';
  * reflector, relay, rate limits and policy apply unchanged, and what the pipeline sends to the
  * path comes back as one binary message. One connection per node: a new one replaces the old.
  */
-export interface WsRelayDeps extends MachineUpgradeDeps {
+interface WsRelayDeps extends MachineUpgradeDeps {
   port: UdpPort;
   /** How often the connection is pinged; one without a pong by the next ping is dropped. */
   pingMs?: number;
 }
 
 /** A UDP datagram's largest payload; a frame holds exactly one datagram. */
-export const MAX_DATAGRAM_BYTES = 65_535;
+const MAX_DATAGRAM_BYTES = 65_535;
 /** Unsent bytes per connection beyond which datagrams are dropped, not queued: WireGuard retries. */
-export const MAX_BUFFERED_BYTES = 1 << 20;
+const MAX_BUFFERED_BYTES = 1 << 20;
 const UNSUPPORTED_DATA = 1003;
 
 export function attachWsRelay(

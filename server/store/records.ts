@@ -1,3 +1,5 @@
+import type { AUDIT_EVENT_KINDS } from '../../protocol/audit.ts';
+
 /**
  * What the store keeps. Times are unix milliseconds; absent means none.
  * The database is the source of truth; memory is a cache rebuilt from it at start.
@@ -89,8 +91,7 @@ export interface PolicyRecord {
   createdAt: number;
 }
 
-export const AUDIT_KINDS = ['auth', 'login', 'node.register', 'node.expire', 'admin'] as const;
-export type AuditKind = (typeof AUDIT_KINDS)[number];
+export type AuditKind = (typeof AUDIT_EVENT_KINDS)[number];
 
 /** One audited event: who did what, proven how, from where, when, and whether it worked. */
 export interface AuditRecord {

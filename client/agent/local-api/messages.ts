@@ -41,7 +41,7 @@ export const LoginRequest = z.strictObject({
 });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 
-export const LoginPrompt = z.object({
+const LoginPrompt = z.object({
   url: z.string(),
   mode: z.enum(['browser', 'device']),
   userCode: z.string().optional(),
@@ -83,7 +83,7 @@ export const PeerStatus = z.object({
 });
 export type PeerStatus = z.infer<typeof PeerStatus>;
 
-export const SelfStatus = z.object({
+const SelfStatus = z.object({
   id: z.string(),
   name: z.string(),
   publicKey: z.string(),

@@ -12,7 +12,7 @@ import { LoginRequest, LoginWaitRequest, UpRequest } from './messages.ts';
  * anyone else before a byte arrives, so handlers are one call and JSON each. The one place that
  * maps errors to HTTP is `send` below.
  */
-export interface LocalApiOptions {
+interface LocalApiOptions {
   socketPath: string;
   /** Group allowed to use the socket besides root (numeric gid). */
   gid?: number;

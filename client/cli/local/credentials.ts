@@ -2,21 +2,21 @@ import type { Credential } from '../../../protocol/join.ts';
 import { UsageError, type FlagSpecs } from '../../../cli-flags/index.ts';
 
 /** Flag values by name, as a command parsed them. */
-export type GivenFlags = Readonly<Record<string, unknown>>;
+type GivenFlags = Readonly<Record<string, unknown>>;
 
 /**
  * How `trellis up` proves who is joining. Each way of signing in is one provider: it names the
  * flags it reads and turns them into a wire Credential (protocol/join.ts). OIDC, SPIFFE and
  * Kubernetes providers join this list; `up` itself does not change.
  */
-export interface CredentialProvider {
+interface CredentialProvider {
   /** Flags this provider reads (they become flags of `up`, with their `--help` lines). */
   readonly flags: FlagSpecs;
   /** A credential when this provider's flags are present, else undefined. */
   credential(flags: GivenFlags, env: NodeJS.ProcessEnv): Promise<Credential | undefined>;
 }
 
-export const preAuthKeyProvider: CredentialProvider = {
+const preAuthKeyProvider: CredentialProvider = {
   flags: {
     'auth-key': {
       type: 'string',

@@ -8,7 +8,7 @@ import { openBrowser } from './browser.ts';
  * this asks it to start, prints what to open (and opens it when there is a display), waits,
  * and cancels the agent's sign-in if the person gives up (Ctrl-C).
  */
-export interface SignInIo {
+interface SignInIo {
   write: (text: string) => void;
   open?: (url: string) => boolean;
 }

@@ -7,7 +7,7 @@ import { flags } from '../../../cli-flags/index.ts';
  * `--socket`, else `TRELLIS_SOCKET`, else `agent.sock` in `--state-dir` / `TRELLIS_STATE_DIR` /
  * /var/lib/trellis.
  */
-export const DEFAULT_STATE_DIR = '/var/lib/trellis';
+const DEFAULT_STATE_DIR = '/var/lib/trellis';
 export const SOCKET_FLAGS = flags({
   socket: {
     type: 'string',

@@ -27,12 +27,12 @@ export const PAGE_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
 };
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** A whole page; `body` is trusted HTML (build it with escapeHtml). */
-export function page(title: string, body: string): string {
+function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -28,7 +28,7 @@ import type { NodeRecord } from '../../store/records.ts';
 import { route, type Caller, type Route } from '../route.ts';
 import { isoTime } from '../../../protocol/time.ts';
 
-export interface AdminDeps {
+interface AdminDeps {
   store: Store;
   nodes: NodeService;
   users: UserService;

@@ -12,7 +12,7 @@ import type { Store } from '../../store/store.ts';
 import { route, type Route } from '../route.ts';
 import { isoTime } from '../../../protocol/time.ts';
 
-export interface IdentityAdminDeps {
+interface IdentityAdminDeps {
   audit: AuditLog;
   store: Store;
   nodes: NodeService;

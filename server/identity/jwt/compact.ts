@@ -4,7 +4,7 @@ import { refused } from './refusal.ts';
  * A JWS in compact serialization (RFC 7515 section 3.1), decoded but NOT verified: callers use
  * the header and claims only to pick the key, then verify the signature before trusting them.
  */
-export interface DecodedJws {
+interface DecodedJws {
   header: Record<string, unknown>;
   claims: Record<string, unknown>;
 }

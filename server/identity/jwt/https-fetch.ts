@@ -1,6 +1,6 @@
 import { request } from 'node:https';
 
-export interface FetchOptions {
+interface FetchOptions {
   /** Extra trusted CA certificates (PEM), e.g. a cluster's CA. */
   ca?: string;
   timeoutMs?: number;

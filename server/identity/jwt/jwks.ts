@@ -10,7 +10,7 @@ export interface VerificationKey {
   crv?: string;
 }
 
-export interface ParsedJwks {
+interface ParsedJwks {
   keys: VerificationKey[];
   /** Keys left out, with why (logged, so an operator sees a bad bundle). */
   skipped: string[];

@@ -9,7 +9,7 @@ export interface LoadedKeys {
   refreshSeconds?: number;
 }
 
-export interface KeySourceOptions {
+interface KeySourceOptions {
   /** Names the source in logs and errors: "trust domain prod.example.org bundle". */
   name: string;
   /** Where the document comes from. */

@@ -3,17 +3,7 @@ import { keyFitsAlg, type VerificationKey } from './jwks.ts';
 import { refused } from './refusal.ts';
 
 /** Asymmetric algorithms only (RFC 7518 3.3-3.5): never `none`, never HS* (a public key as an HMAC secret). */
-export const SIGNING_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'PS256',
-  'PS384',
-  'PS512',
-] as const;
+const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512'] as const;
 
 export function checkAlg(alg: unknown): string {
   if (typeof alg !== 'string') throw refused('jwt.bad_alg', 'the token header has no "alg"');

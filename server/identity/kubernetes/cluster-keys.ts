@@ -3,7 +3,7 @@ import { fetchJson } from '../jwt/https-fetch.ts';
 import { parseJwks } from '../jwt/jwks.ts';
 import { KeySource } from '../jwt/key-source.ts';
 
-export interface ClusterKeyConfig {
+interface ClusterKeyConfig {
   name: string;
   issuer: string;
   /** A JWK Set file (e.g. `kubectl get --raw /openid/v1/jwks`); otherwise OIDC discovery. */

@@ -8,14 +8,14 @@ import { quote, refused } from '../jwt/refusal.ts';
 import { checkAlg, verifySignature } from '../jwt/verify.ts';
 
 /** One trusted cluster: its alias in the policy, its token issuer, and where its keys are. */
-export interface ClusterTrust {
+interface ClusterTrust {
   name: string;
   issuer: string;
   audience: string;
   keys: KeySource;
 }
 
-export interface KubernetesAuthenticatorOptions {
+interface KubernetesAuthenticatorOptions {
   clusters: readonly ClusterTrust[];
   policy: () => Policy;
   now: () => number;

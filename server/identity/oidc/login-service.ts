@@ -11,7 +11,7 @@ import { personFromClaims } from './person.ts';
 import type { OidcProvider, OidcProviders } from './providers.ts';
 import { isoTime } from '../../../protocol/time.ts';
 
-export interface LoginServiceDeps {
+interface LoginServiceDeps {
   providers: OidcProviders;
   sessions: LoginSessions;
   users: UserService;

@@ -3,7 +3,7 @@ import { fetchJson } from '../jwt/https-fetch.ts';
 import { KeySource } from '../jwt/key-source.ts';
 import { DEFAULT_REFRESH_HINT_SECONDS, parseSpiffeBundle } from './bundle.ts';
 
-export interface TrustDomainConfig {
+interface TrustDomainConfig {
   name: string;
   /** A SPIFFE bundle (JWK Set) file, re-read when it changes. */
   bundleFile?: string;

@@ -8,7 +8,7 @@ import { quote, refused } from '../jwt/refusal.ts';
 import { checkAlg, verifySignature } from '../jwt/verify.ts';
 import { parseSpiffeId } from './spiffe-id.ts';
 
-export interface SpiffeAuthenticatorOptions {
+interface SpiffeAuthenticatorOptions {
   /** The audience this server identifies with; every JWT-SVID must name it in `aud`. */
   audience: string;
   /** Each configured trust domain's bundle. */

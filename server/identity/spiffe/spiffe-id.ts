@@ -2,7 +2,7 @@
  * SPIFFE IDs as the SPIFFE-ID standard defines them: `spiffe://<trust-domain>[/<path>]`.
  * Returns the parsed ID, or the reason it is not one (for an error a person can act on).
  */
-export interface SpiffeId {
+interface SpiffeId {
   trustDomain: string;
   /** The path with its leading `/`, or '' for the trust domain itself. */
   path: string;

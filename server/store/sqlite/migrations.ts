@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { nodeKeysAsBytes } from './keys-as-bytes.ts';
 
 /** SQL, or for what SQL cannot do (decoding base64, checking keys) a function of the database. */
-export type Migration = string | ((db: Database.Database, now: number) => void);
+type Migration = string | ((db: Database.Database, now: number) => void);
 
 /**
  * Schema migrations, applied in order at start inside one transaction each. Append only:
