@@ -55,8 +55,10 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
 function describeIssue(issue: z.core.$ZodIssue, origin: Map<string, string>, file?: string): string {
   const key = issue.path.join('.');
   if (issue.code === 'unrecognized_keys') {
-    // An empty key (`"": 1` in YAML) would vanish from the message: show it quoted.
-    const keys = issue.keys.map((k) => (key ? `${key}.` : '') + (k === '' ? '""' : k)).join(', ');
+    // A key that is empty or has spaces or odd characters (`" ": 1` in YAML) would vanish or blur in the message: quote it.
+    const keys = issue.keys
+      .map((k) => (key ? `${key}.` : '') + (/^[\w-]+$/.test(k) ? k : JSON.stringify(k)))
+      .join(', ');
     return `unknown key ${keys}${file ? ` in ${file}` : ''}`;
   }
   // A list's element came with the list: look up the nearest key that a source set.

@@ -68,8 +68,14 @@ describe('config loading under arbitrary sources', () => {
         if (code === 'config.unknown_flag') expect(message).toMatch(/^unknown flag --/);
         if (code === 'config.bad_yaml') expect(message.startsWith(file)).toBe(true);
       }),
-      // An empty YAML key once made a message naming no key.
-      { runs: 150, examples: [['"": []\n', {}, {}]] },
+      // An empty or blank YAML key once made a message naming no key.
+      {
+        runs: 150,
+        examples: [
+          ['"": []\n', {}, {}],
+          ['" ": []\n', {}, {}],
+        ],
+      },
     );
   });
 });
