@@ -3,13 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from '../../../client/agent/agent.ts';
-import { Engine } from '../../../client/agent/engine.ts';
 import { LoginRequest, LoginWaitRequest, UpRequest } from '../../../client/agent/local-api/messages.ts';
 import { LocalApi } from '../../../client/agent/local-api/server.ts';
 import { fuzzAsync, mutatedText } from '../../support/fuzz.ts';
+import { startLocalAgent } from '../../support/local-agent.ts';
 
 interface Reply {
   status: number;
@@ -31,22 +29,7 @@ describe('the agent local API under garbled requests', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trellis-api-fuzz-'));
-    const engine = new Engine({
-      iface: 'trtest0',
-      meshRanges: ['100.64.0.0/10'],
-      openDevice: () => Promise.reject(new Error('no device in this test')),
-    });
-    const agent = new Agent({
-      stateDir: dir,
-      iface: 'trtest0',
-      listenPort: 41641,
-      meshRanges: ['100.64.0.0/10'],
-      engine,
-      logger: pino({ level: 'silent' }),
-    });
-    await agent.start();
-    api = new LocalApi(agent, { socketPath: socketPath() });
-    await api.listen();
+    ({ api } = await startLocalAgent(dir));
   });
   afterAll(async () => {
     await api.close();

@@ -2,13 +2,14 @@ import { connect } from 'node:net';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
 import { Agent } from '../../../client/agent/agent.ts';
 import { Engine } from '../../../client/agent/engine.ts';
 import { LocalApiClient } from '../../../client/agent/local-api/client.ts';
 import { LocalApi } from '../../../client/agent/local-api/server.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
+import { startLocalAgent } from '../../support/local-agent.ts';
 
 /**
  * The local API over a real unix socket, against a real agent and a real server. These cases
@@ -27,22 +28,7 @@ describe('the agent local API', () => {
   afterAll(() => server.stop());
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trellis-api-'));
-    const engine = new Engine({
-      iface: 'trtest0',
-      meshRanges: ['100.64.0.0/10'],
-      openDevice: () => Promise.reject(new Error('no device in this test')),
-    });
-    const agent = new Agent({
-      stateDir: dir,
-      iface: 'trtest0',
-      listenPort: 41641,
-      meshRanges: ['100.64.0.0/10'],
-      engine,
-      logger: pino({ level: 'silent' }),
-    });
-    await agent.start();
-    api = new LocalApi(agent, { socketPath: socket() });
-    await api.listen();
+    ({ api } = await startLocalAgent(dir));
     client = new LocalApiClient(socket());
   });
   afterEach(async () => {

@@ -1,16 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Agent } from '../../../client/agent/agent.ts';
-import { Engine } from '../../../client/agent/engine.ts';
 import { LocalApiClient } from '../../../client/agent/local-api/client.ts';
 import { LocalApi } from '../../../client/agent/local-api/server.ts';
 import { signInThroughAgent } from '../../../client/cli/local/sign-in.ts';
 import { FormUser } from '../../support/form-user.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { idpConfig, startTestIdp, type TestIdp } from '../../support/test-idp.ts';
+import { startLocalAgent } from '../../support/local-agent.ts';
 
 /**
  * A person's sign-in run by the agent and followed by the CLI over the local API: a real server,
@@ -41,22 +39,7 @@ describe('signing a person in through the agent', () => {
   });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trellis-signin-'));
-    const engine = new Engine({
-      iface: 'trtest0',
-      meshRanges: ['100.64.0.0/10'],
-      openDevice: () => Promise.reject(new Error('no device in this test')),
-    });
-    const agent = new Agent({
-      stateDir: dir,
-      iface: 'trtest0',
-      listenPort: 41641,
-      meshRanges: ['100.64.0.0/10'],
-      engine,
-      logger: pino({ level: 'silent' }),
-    });
-    await agent.start();
-    api = new LocalApi(agent, { socketPath: join(dir, 'agent.sock') });
-    await api.listen();
+    ({ api } = await startLocalAgent(dir));
     client = new LocalApiClient(join(dir, 'agent.sock'));
   });
   afterEach(async () => {

@@ -3,9 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import pino from 'pino';
-import { Agent } from '../../../client/agent/agent.ts';
-import { Engine } from '../../../client/agent/engine.ts';
 import { LocalApiClient } from '../../../client/agent/local-api/client.ts';
 import { LocalApi } from '../../../client/agent/local-api/server.ts';
 import { signInThroughAgent } from '../../../client/cli/local/sign-in.ts';
@@ -13,6 +10,7 @@ import { signInWithOidc } from '../../../client/control/oidc-login.ts';
 import { describeWith, hasCommand } from '../../support/prerequisites.ts';
 import { startTestServer, TestAgent, type TestServer } from '../../support/server.ts';
 import { idpConfig, startTestIdp, type TestIdp } from '../../support/test-idp.ts';
+import { startLocalAgent } from '../../support/local-agent.ts';
 
 const POLICY = `{
   "groups": { "group:eng": ["idp:engineering"] },
@@ -113,23 +111,8 @@ describeWith([hasCommand('chromium')], 'OIDC sign-in in a real browser (Debian c
   const upWithTheCli = async (hostname: string, login: string) => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-agent-'));
     profiles.push(dir);
-    const engine = new Engine({
-      iface: 'trtest0',
-      meshRanges: ['100.64.0.0/10'],
-      openDevice: () => Promise.reject(new Error('no device in this test')),
-    });
-    const agent = new Agent({
-      stateDir: dir,
-      iface: 'trtest0',
-      listenPort: 41641,
-      meshRanges: ['100.64.0.0/10'],
-      engine,
-      logger: pino({ level: 'silent' }),
-    });
-    await agent.start();
-    const api = new LocalApi(agent, { socketPath: join(dir, 'agent.sock') });
+    const { api } = await startLocalAgent(dir);
     apis.push(api);
-    await api.listen();
     const printed: string[] = [];
     let person: Promise<void> | undefined;
     const status = await signInThroughAgent(
