@@ -5,8 +5,10 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(
   wireguard-go wireguard-tools iproute2 nftables iptables iperf3 iputils-ping
-  chromium postgresql kmod procps ca-certificates
+  chromium postgresql haproxy kmod procps ca-certificates
 )
+# Debian's kubectl only where the machine has none: an image may already carry a newer one.
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
