@@ -12,6 +12,7 @@ import { RateLimiter } from './http/rate-limit.ts';
 import { UpgradeRouter } from './http/upgrade-router.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { identityAdminRoutes } from './http/routes/identity-admin.ts';
+import { consolePages } from './http/pages/console.ts';
 import { loginPages, loginRoutes } from './http/routes/login.ts';
 import { machineRoutes } from './http/routes/machine.ts';
 import { relayRoutes } from './http/routes/relay.ts';
@@ -163,14 +164,17 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     logger,
     metrics,
     audit,
-    pages: identity.logins
-      ? [
-          loginPages(identity.logins, {
-            secureCookies: () => publicUrl().startsWith('https:'),
-            limit: (ip) => authLimiter.take(ip, now()),
-          }),
-        ]
-      : [],
+    pages: [
+      ...(identity.logins
+        ? [
+            loginPages(identity.logins, {
+              secureCookies: () => publicUrl().startsWith('https:'),
+              limit: (ip) => authLimiter.take(ip, now()),
+            }),
+          ]
+        : []),
+      consolePages(),
+    ],
     maxBodyBytes: config.limits.maxBodyBytes,
     publicUrl,
     health: () => ({

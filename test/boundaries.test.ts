@@ -16,6 +16,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   'cli-flags': ['protocol'],
   server: ['protocol', 'policy', 'cli-flags'],
   client: ['protocol', 'policy', 'cli-flags'],
+  // The admin console runs in the browser and speaks only the documented API: its wire types.
+  console: ['protocol'],
 };
 
 /** Libraries the policy library may use: pure ones, no I/O. */
@@ -23,7 +25,13 @@ const POLICY_LIBRARIES = ['jsonc-parser', 'zod'];
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    e.isDirectory()
+      ? e.name === 'dist'
+        ? []
+        : files(join(dir, e.name))
+      : /\.tsx?$/.test(e.name)
+        ? [join(dir, e.name)]
+        : [],
   );
 }
 
@@ -63,6 +71,19 @@ describe('import boundaries', () => {
       }
     });
   }
+
+  describe('console/ takes only types from protocol/', () => {
+    for (const file of files(join(root, 'console'))) {
+      it(`${relative(root, file)} imports protocol/ for its types only (nothing of ours runs in the browser)`, () => {
+        const text = readFileSync(file, 'utf8');
+        for (const m of text.matchAll(/^\s*import\s+(type\s+)?[^'"]*from\s+'([^']+)'/gm)) {
+          if (m[2]!.startsWith('.') && partOf(join(file, '..', m[2]!)) === 'protocol') {
+            expect(m[1], `${m[2]} must be imported with import type`).toBeDefined();
+          }
+        }
+      });
+    }
+  });
 
   describe('policy/ is pure', () => {
     for (const file of files(join(root, 'policy'))) {

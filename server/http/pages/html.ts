@@ -72,6 +72,11 @@ export function approvedPage(o: { hostname: string; email: string }): string {
   );
 }
 
+/** A page that only says something: a heading and one paragraph. */
+export function messagePage(o: { title: string; message: string }): string {
+  return page(o.title, `<h1>${escapeHtml(o.title)}</h1>\n<p>${escapeHtml(o.message)}</p>`);
+}
+
 export function errorPage(o: { title: string; message: string; code: string }): string {
   return page(
     o.title,
