@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Route } from './route.ts';
+import { RouteHealth, RouteRole } from './route-health.ts';
 
 /** Admin API (`/api/v1`, API-key auth) bodies and answers. Times are ISO 8601. */
 const Time = z.string().datetime();
@@ -31,6 +32,8 @@ export const NodeView = z.object({
   endpoints: z.array(z.string()),
   advertisedRoutes: z.array(z.string()),
   approvedRoutes: z.array(z.string()),
+  /** `--route-priority`; absent: the default (100). */
+  routePriority: z.number().int().optional(),
   ephemeral: z.boolean(),
   online: z.boolean(),
   os: z.string().optional(),
@@ -107,5 +110,39 @@ export const CheckPolicyRequest = z.strictObject({
   fileName: PolicyFileName.optional(),
 });
 export const CheckPolicyResponse = z.object({ ok: z.literal(true) });
+
+/** One router of a prefix, as `GET /api/v1/routes` shows it. */
+const RouterView = z.object({
+  nodeId: z.string(),
+  name: z.string(),
+  role: RouteRole,
+  /** Why it has this role, for a person. */
+  reason: z.string(),
+  priority: z.number().int(),
+  online: z.boolean(),
+  /** The router's last report for this prefix; absent when it sent none. */
+  health: RouteHealth.optional(),
+  tunnel: z.enum(['up', 'down']).optional(),
+});
+
+/**
+ * `GET /api/v1/routes` (scope `read`): every advertised prefix, its primary, its standbys and why.
+ * Exit routes (`0.0.0.0/0`, `::/0`) are listed with `exitNode` and no election: each client picks its exit node.
+ */
+export const PrefixView = z.object({
+  prefix: z.string(),
+  exitNode: z.boolean(),
+  /** The elected router; absent when no approved router is online and healthy. */
+  primary: z.object({ nodeId: z.string(), name: z.string() }).optional(),
+  /** Names of the eligible routers that are not primary, in the order they would take over. */
+  standbys: z.array(z.string()),
+  /** Every router that advertises the prefix, best first. */
+  routers: z.array(RouterView),
+  /** Why the primary is the one it is (or why there is none). */
+  reason: z.string(),
+  /** When the primary last changed in this run of the server. */
+  changedAt: Time.optional(),
+});
+export type PrefixView = z.infer<typeof PrefixView>;
 
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 /** `GET /api/v1/audit` (scope `read`): the audit trail, newest first, a page at a time. */
-export const AUDIT_EVENT_KINDS = ['auth', 'login', 'node.register', 'node.expire', 'admin'] as const;
+/** `route.primary`: the server elected a new primary router for a prefix (or none is left). */
+export const AUDIT_EVENT_KINDS = ['auth', 'login', 'node.register', 'node.expire', 'admin', 'route.primary'] as const;
 
 export const AuditListQuery = z.strictObject({
   /** ISO 8601 time: events at or after it. */

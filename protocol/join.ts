@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MachineKey, WireGuardKey } from './keys.ts';
 import { SelfNode } from './node.ts';
 import { Route } from './route.ts';
+import { RoutePriority } from './route-health.ts';
 
 /**
  * `POST /api/v1/machine/register`. The request is proved with the machine key in the body
@@ -52,6 +53,8 @@ export const RegisterRequest = z.strictObject({
   credential: Credential,
   advertiseRoutes: z.array(Route).max(256).optional(),
   advertiseTags: z.array(z.string().max(128)).max(64).optional(),
+  /** `--route-priority` (protocol 9): higher wins the election for a prefix; absent: 100. */
+  routePriority: RoutePriority.optional(),
   os: z.string().max(64).optional(),
 });
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
@@ -68,6 +71,8 @@ export type RotateKeyRequest = z.infer<typeof RotateKeyRequest>;
 export const UpdateSelfRequest = z.strictObject({
   hostname: Hostname.optional(),
   advertiseRoutes: z.array(Route).max(256).optional(),
+  /** `--route-priority` (protocol 9); absent: unchanged. */
+  routePriority: RoutePriority.optional(),
   endpoints: z.array(z.string().max(64)).max(16).optional(),
 });
 export type UpdateSelfRequest = z.infer<typeof UpdateSelfRequest>;

@@ -3,6 +3,7 @@ import { FilterRule } from './filter.ts';
 import { MAX_PREFIX_TEXT } from './ip/prefix.ts';
 import { WireGuardKey } from './keys.ts';
 import { Peer, SelfNode } from './node.ts';
+import { RouteHealthReport } from './route-health.ts';
 
 /**
  * The map stream: `GET /api/v1/machine/map?since=V` upgraded to a WebSocket, proved with the
@@ -136,7 +137,15 @@ export const PathRequest = z.object({
   peer: z.string().max(128),
 });
 export type PathRequest = z.infer<typeof PathRequest>;
-export const ClientMessage = z.discriminatedUnion('type', [Ping, Pong, EndpointsUpdate, PathRequest]);
+/** Agent to server: the health of this router's routes (protocol 9; see route-health.ts). */
+export { RouteHealthReport };
+export const ClientMessage = z.discriminatedUnion('type', [
+  Ping,
+  Pong,
+  EndpointsUpdate,
+  PathRequest,
+  RouteHealthReport,
+]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 /** WebSocket close codes the server uses (4000-4999 is the application range). */

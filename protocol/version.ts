@@ -30,9 +30,15 @@ export const PROTOCOL_HISTORY: ReadonlyArray<{ version: number; date: string; ch
     date: '2026-12-01',
     change: "map: protocolVersion, the server's; the join refuses versions the server does not speak",
   },
+  {
+    version: 9,
+    date: '2026-12-02',
+    change:
+      'gateways: route-health reports on the map stream; Peer.primaryRoutes and exitRoutes (allowedIPs carry only primary routes); SelfNode.routes and routePriority; routePriority in register and update',
+  },
 ];
 
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 9;
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;
 
 export const speaksProtocol = (version: number): boolean =>

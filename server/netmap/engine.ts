@@ -3,6 +3,7 @@ import type { PolicyTopology } from '../../protocol/policy-topology.ts';
 import { jsonText, type JsonText } from '../../protocol/json-text.ts';
 import { CloseCode, type DnsConfig, type Goodbye, type RelayConfig, type ServerMessage } from '../../protocol/map.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
+import type { RouteHealthReport } from '../../protocol/route-health.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
 import { LiveNode } from './live-node.ts';
 import { MapSession, type MapSocket, type MapSource, type StaticParts } from './session.ts';
@@ -199,6 +200,12 @@ export class NetmapEngine implements MapSource {
     live.revision++;
     this.announce(id, this.network.peersOf(id));
     this.announce(id, [id]);
+  }
+
+  /** A router reported the health of its routes on its stream; replaces its previous report. */
+  reportRouteHealth(id: string, report: RouteHealthReport): void {
+    const live = this.nodes.get(id);
+    if (live) live.routeHealth = report;
   }
 
   /** Takes nodes whose key expired out of every map; returns their ids. */

@@ -1,5 +1,6 @@
 import { jsonText, type JsonText } from '../../protocol/json-text.ts';
 import type { Peer, SelfNode } from '../../protocol/node.ts';
+import type { RouteHealthReport } from '../../protocol/route-health.ts';
 import type { PolicyNode } from '../../policy/index.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
 import { isoTime } from '../../protocol/time.ts';
@@ -14,6 +15,8 @@ export class LiveNode {
   online = false;
   /** Where the server's UDP port last saw this node (soft state: relearned after a restart). */
   observedEndpoint: string | undefined;
+  /** The router's last route-health report on its open stream (soft state: gone with the stream). */
+  routeHealth: RouteHealthReport | undefined;
   private peerJsonCache?: { revision: number; json: JsonText<Peer> };
 
   constructor(

@@ -71,7 +71,7 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
           jsonText<Goodbye>({
             type: 'goodbye',
             code: 'stream.bad_message',
-            message: 'messages must be JSON ping, pong, endpoints or path-request',
+            message: 'messages must be JSON ping, pong, endpoints, path-request or route-health',
           }),
         );
         session.close(CloseCode.badMessage, 'bad message');
@@ -86,7 +86,7 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
       } else if (m.type === 'path-request') {
         const outcome = deps.paths?.request(nodeId, m.peer) ?? 'no_relay';
         deps.logger.debug({ nodeId, peer: m.peer, outcome }, 'direct path requested');
-      }
+      } else if (m.type === 'route-health') deps.engine.reportRouteHealth(nodeId, m);
     });
     ws.on('close', () => {
       heartbeat.stop();
