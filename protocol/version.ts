@@ -36,9 +36,14 @@ export const PROTOCOL_HISTORY: ReadonlyArray<{ version: number; date: string; ch
     change:
       'gateways: route-health reports on the map stream; Peer.primaryRoutes and exitRoutes (allowedIPs carry only primary routes); SelfNode.routes and routePriority; routePriority in register and update',
   },
+  {
+    version: 10,
+    date: '2026-12-02',
+    change: 'POST /api/v1/machine/audit: a node reports audit events of its services (the Kubernetes proxy)',
+  },
 ];
 
-export const PROTOCOL_VERSION = 9;
+export const PROTOCOL_VERSION = 10;
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;
 
 export const speaksProtocol = (version: number): boolean =>
