@@ -37,7 +37,7 @@ export interface CompiledRule {
   dstKeys: string[];
   /** Destinations are autogroup:self: each user's devices, from that user's devices. */
   self: boolean;
-  /** Application capabilities only: no packets, no peers. */
+  /** Application capabilities only: no packets, but the two sides are peers (as in Tailscale). */
   app?: Record<string, unknown[]>;
 }
 

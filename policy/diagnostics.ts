@@ -36,6 +36,11 @@ export const POLICY_CODES = codeCatalog({
     'policy.group_cycle',
     'policy.self_source', // autogroup:self used where only a destination makes sense
     'policy.self_mixed_source', // autogroup:self with a source that is not a user identity
+    'policy.danger_all_destination', // autogroup:danger-all is a source only
+    'policy.whole_range_destination', // a grant to 0.0.0.0/0 or ::/0 instead of * or autogroup:internet
+    'policy.empty_grant', // a grant with neither ip nor app
+    'policy.app_internet', // capabilities granted towards autogroup:internet
+    'policy.reserved_capability', // a capability in Tailscale's own domain (tailscale.com)
     'policy.test_failed',
     // Questions asked of a loaded policy (evaluate, explain), not problems in the file:
     'policy.unknown_node', // the query names a node the network does not have

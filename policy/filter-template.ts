@@ -5,6 +5,7 @@
  * template expanded with its addresses: `expandTemplate` is the one definition of that filter.
  */
 import type { FilterRule, PortRange } from '../protocol/filter.ts';
+import { formatPrefix, parsePrefix } from '../protocol/ip/prefix.ts';
 import type { CompiledRule } from './compiled.ts';
 import { INTERNET_PREFIXES } from './mesh.ts';
 import type { NodeKeys } from './node-keys.ts';
@@ -58,18 +59,35 @@ function expandDestinations(dsts: readonly TemplateDst[], own: readonly string[]
   return out;
 }
 
+/**
+ * Where a capability grant applies, as Tailscale writes `CapGrant.Dsts`: prefixes, a host as
+ * `/32` or `/128`, and `*` narrowed to the node's own addresses (a capability is held towards a
+ * node, never towards "anything").
+ */
+function capabilityDestinations(dsts: readonly TemplateDst[], own: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const d of dsts) {
+    const ips = d.ips === null || d.ips === ANY_DESTINATION ? own : d.ips;
+    for (const ip of ips) {
+      const p = parsePrefix(ip);
+      out.add(p.ok ? formatPrefix(p.value) : ip);
+    }
+  }
+  return [...out];
+}
+
 /** The filter of a node whose own addresses are `own`. */
 export function expandTemplate(template: FilterTemplate, own: readonly string[]): FilterRule[] {
   const out: FilterRule[] = [];
   for (const r of template) {
-    const dstPorts = expandDestinations(r.dsts, own);
-    if (dstPorts.length === 0) continue;
     if (r.app) {
-      const dsts = [...new Set(dstPorts.map((d) => d.ip))];
-      out.push({ srcIPs: r.srcIPs, dstPorts: [], ipProto: r.ipProto, capGrant: [{ dsts, capMap: r.app }] });
-    } else {
-      out.push({ srcIPs: r.srcIPs, dstPorts, ipProto: r.ipProto });
+      const dsts = capabilityDestinations(r.dsts, own);
+      if (dsts.length > 0)
+        out.push({ srcIPs: r.srcIPs, dstPorts: [], ipProto: r.ipProto, capGrant: [{ dsts, capMap: r.app }] });
+      continue;
     }
+    const dstPorts = expandDestinations(r.dsts, own);
+    if (dstPorts.length > 0) out.push({ srcIPs: r.srcIPs, dstPorts, ipProto: r.ipProto });
   }
   return out;
 }

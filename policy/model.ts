@@ -44,7 +44,7 @@ export interface Rule {
   dst: RuleDestination[];
   /** IANA protocol numbers; the default set when the policy names none. */
   protos: number[];
-  /** Application capabilities (grants' `app`): no network access by themselves. */
+  /** Application capabilities (grants' `app`): no packets by themselves, but the two sides become peers. */
   app?: Record<string, unknown[]>;
 }
 

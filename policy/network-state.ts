@@ -170,7 +170,7 @@ export class NetworkState {
       }
     }
     for (const k of changed('dst')) {
-      for (const r of rules.dstRulesByKey.get(k) ?? []) if (!r.app) addMembers(this.nodeIndex.srcMembers, r.srcKeys);
+      for (const r of rules.dstRulesByKey.get(k) ?? []) addMembers(this.nodeIndex.srcMembers, r.srcKeys);
     }
     if (was?.subnetRoutes.join() !== now?.subnetRoutes.join()) {
       this.anySources = undefined;
@@ -277,7 +277,8 @@ export class NetworkState {
       const rules: TemplateRule[] = [];
       for (const r of this.rulesReaching(id)) {
         const srcIPs = this.sourcesFor(r, e);
-        if (srcIPs.length === 0) continue;
+        // A capability grant whose sources match nobody yet is still sent (as Tailscale does).
+        if (srcIPs.length === 0 && !(r.app && !r.self && r.rule.src.length > 0)) continue;
         const dsts = templateDestinations(r, e.keys);
         if (dsts.length === 0) continue;
         rules.push({ srcIPs, dsts, ipProto: r.rule.protos, ...(r.app ? { app: r.app } : {}) });

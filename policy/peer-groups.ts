@@ -1,6 +1,6 @@
 /**
  * Who sees whom: a node's peers are the nodes on the other side of every rule it is on either
- * side of (application grants aside), and for autogroup:self the same user's devices. They
+ * side of (application grants included, as in Tailscale), and for autogroup:self the same user's devices. They
  * depend only on the node's keys, so NetworkState computes them once per key signature.
  */
 import { ANY, type CompiledPolicy, type CompiledRule } from './compiled.ts';
@@ -32,11 +32,10 @@ export function visibleTo(
   const srcSide = new Set<string>();
   const dstSide = new Set<string>();
   for (const k of e.keys.dst) {
-    for (const r of compiled.dstRulesByKey.get(k) ?? []) if (!r.app) for (const s of r.srcKeys) srcSide.add(s);
+    for (const r of compiled.dstRulesByKey.get(k) ?? []) for (const s of r.srcKeys) srcSide.add(s);
   }
   for (const k of e.keys.src) {
-    for (const r of compiled.srcRulesByKey.get(k) ?? [])
-      if (!r.app && !r.self) for (const d of r.dstKeys) dstSide.add(d);
+    for (const r of compiled.srcRulesByKey.get(k) ?? []) if (!r.self) for (const d of r.dstKeys) dstSide.add(d);
   }
   // Mark each peer once by slot: far cheaper than a Set of ids for hundreds of peers.
   const epoch = ++index.epoch;
@@ -56,7 +55,6 @@ export function visibleTo(
   const user = e.keys.selfUser;
   if (user) {
     for (const r of compiled.selfRules) {
-      if (r.app) continue;
       if (intersects(e.keys.src, r.srcKeys)) for (const p of index.devicesOfUser.get(user) ?? []) take(p);
       else for (const p of selfSourceNodes(r, user, index)) take(p);
     }

@@ -74,6 +74,11 @@ export function parseProto(text: string): Parsed<number> {
   return { ok: false, message: `unknown protocol "${text}": use tcp, udp, icmp, sctp, ... or a number 1-255` };
 }
 
+/** A protocol's name (`tcp`, `udp`, ...): what people write by mistake where a port belongs. */
+export function isProtocolName(text: string): boolean {
+  return Object.hasOwn(PROTOCOL_NAMES, text.toLowerCase());
+}
+
 /** Whether ports other than `*` may be given for these protocols. */
 export function protosHavePorts(protos: readonly number[]): boolean {
   return protos.every((p) => PORT_PROTOCOLS.has(p));

@@ -10,7 +10,7 @@ import type { PolicyNode } from './node.ts';
 
 export interface TailscaleFilterRule {
   SrcIPs: string[];
-  DstPorts: Array<{ IP: string; Ports: { First: number; Last: number } }>;
+  DstPorts?: Array<{ IP: string; Ports: { First: number; Last: number } }>;
   IPProto?: number[];
   CapGrant?: Array<{ Dsts: string[]; CapMap: Record<string, unknown[]> }>;
 }
@@ -21,12 +21,13 @@ interface TailscaleView {
 }
 
 function toTailscaleRule(r: FilterRule): TailscaleFilterRule {
+  // Tailscale's capability rules carry only sources and grants: no ports, no protocols.
+  if (r.capGrant) return { SrcIPs: r.srcIPs, CapGrant: r.capGrant.map((c) => ({ Dsts: c.dsts, CapMap: c.capMap })) };
   const out: TailscaleFilterRule = {
     SrcIPs: r.srcIPs,
     DstPorts: r.dstPorts.map((d) => ({ IP: d.ip, Ports: { First: d.ports.first, Last: d.ports.last } })),
     IPProto: r.ipProto,
   };
-  if (r.capGrant) out.CapGrant = r.capGrant.map((c) => ({ Dsts: c.dsts, CapMap: c.capMap }));
   return out;
 }
 

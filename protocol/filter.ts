@@ -18,7 +18,7 @@ const DstPorts = z.object({
 });
 
 const CapGrant = z.object({
-  /** Destination prefixes the capability applies to. */
+  /** Destination prefixes the capability applies to: the node's own as `/32` and `/128`, or a route. */
   dsts: z.array(z.string()),
   /** Capability name -> list of JSON values, as written in the policy's grant `app`. */
   capMap: z.record(z.string(), z.array(z.unknown())),

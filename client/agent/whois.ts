@@ -1,13 +1,22 @@
+import type { FilterRule } from '../../protocol/filter.ts';
 import type { Peer, SelfNode } from '../../protocol/node.ts';
 import { parsePrefix, prefixContains, isHostPrefix, type Prefix } from '../../protocol/ip/prefix.ts';
 import { AgentError } from './errors.ts';
 import type { WhoisResponse } from './local-api/messages.ts';
+import { capabilitiesOf } from './peer-capabilities.ts';
 
 /**
  * Which node owns a mesh IP: the node whose own address it is, else the node whose allowed IPs
- * (approved subnet routes) hold it most specifically — the one WireGuard would send it to.
+ * (approved subnet routes) hold it most specifically — the one WireGuard would send it to. With
+ * it, the capabilities a connection from that IP holds towards this node, from this node's
+ * packet filter (`filter`): what a local service asks before it serves a peer.
  */
-export function whois(ip: string, self: SelfNode | undefined, peers: Iterable<Peer>): WhoisResponse {
+export function whois(
+  ip: string,
+  self: SelfNode | undefined,
+  peers: Iterable<Peer>,
+  filter: readonly FilterRule[] = [],
+): WhoisResponse {
   const parsed = parsePrefix(ip);
   if (!parsed.ok) throw new AgentError('agent.bad_request', `"${ip}" is not an IP address`);
   if (!isHostPrefix(parsed.value))
@@ -38,6 +47,7 @@ export function whois(ip: string, self: SelfNode | undefined, peers: Iterable<Pe
       matched: best.matched,
       ...(node.user !== undefined && { user: node.user }),
     },
+    capMap: self ? capabilitiesOf(host, self.addresses, filter) : {},
   };
 }
 

@@ -4,7 +4,8 @@ import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 
 export const WHOIS = command({
   name: 'trellis whois',
-  summary: "Which node (and user or tags) owns a mesh address, as this node's map says.",
+  summary:
+    "Which node (and user or tags) owns a mesh address, and the capabilities it holds towards this node, as this node's map says.",
   positionals: [{ name: 'IP' }],
   flags: { ...SOCKET_FLAGS, json: { type: 'boolean', help: 'print the answer as JSON' } },
 });
@@ -26,7 +27,15 @@ export async function whoisCommand(argv: string[]): Promise<number> {
       `  tags:      ${n.tags.join(', ') || '-'}`,
       `  addresses: ${n.addresses.join(', ')}`,
       ...(n.addresses.includes(n.matched) ? [] : [`  via route: ${n.matched}`]),
+      ...capabilityLines(answer.capMap),
     ].join('\n') + '\n',
   );
   return 0;
+}
+
+/** One line per capability with its values as JSON, or a line saying there are none. */
+function capabilityLines(capMap: Record<string, unknown[]>): string[] {
+  const names = Object.keys(capMap).sort();
+  if (names.length === 0) return ['  capabilities: none towards this node'];
+  return ['  capabilities:', ...names.map((name) => `    ${name}: ${JSON.stringify(capMap[name])}`)];
 }

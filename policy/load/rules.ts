@@ -8,6 +8,7 @@ import {
   ALL_PORTS,
   DEFAULT_PROTOS,
   isAllPorts,
+  isProtocolName,
   parsePorts,
   parseProto,
   protosHavePorts,
@@ -36,13 +37,33 @@ const GRANT_FIELDS = {
   },
 } as const;
 
-/** Sources that autogroup:self can be combined with: identities that have a user. */
-function isUserSource(s: Selector): boolean {
-  return s.kind === 'any' || s.kind === 'user' || s.kind === 'group' || (s.kind === 'autogroup' && s.name === 'member');
+type Source = Located<Selector> & { node: JsonNode };
+
+/**
+ * Sources that autogroup:self can serve: identities that have a user. ACLs also take `*`, which
+ * each user's devices narrow to themselves; grants refuse it, as Tailscale does, since `*` holds
+ * tagged nodes that no user's self can pair with.
+ */
+function isUserSource(s: Selector, origin: Rule['origin']): boolean {
+  if (s.kind === 'any') return origin === 'acl';
+  return s.kind === 'user' || s.kind === 'group' || (s.kind === 'autogroup' && s.name === 'member');
 }
 
-function readSources(ctx: LoadContext, node: JsonNode, what: string, defs: Definitions): Array<Located<Selector>> {
-  const out: Array<Located<Selector>> = [];
+const isAutogroup = (s: Selector, name: string): boolean => s.kind === 'autogroup' && s.name === name;
+
+/** autogroup:danger-all is every address there is: Tailscale takes it as a source only. */
+function refuseDangerAll(ctx: LoadContext, what: string, s: Selector, node: JsonNode): boolean {
+  if (!isAutogroup(s, 'danger-all')) return false;
+  ctx.report(
+    'policy.danger_all_destination',
+    `${what} dst: autogroup:danger-all cannot be a destination: write * for every node, or autogroup:internet for the internet through exit nodes`,
+    node,
+  );
+  return true;
+}
+
+function readSources(ctx: LoadContext, node: JsonNode, what: string, defs: Definitions): Source[] {
+  const out: Source[] = [];
   for (const entry of ctx.strings(node, `${what} "src"`)) {
     const r = parseSelector(entry.value, defs);
     if (!r.ok) {
@@ -54,28 +75,22 @@ function readSources(ctx: LoadContext, node: JsonNode, what: string, defs: Defin
       ctx.report('policy.self_source', `${what} src: "autogroup:${s.name}" is only valid as a destination`, entry.node);
       continue;
     }
-    out.push({ value: s, at: entry.at });
+    out.push({ value: s, at: entry.at, node: entry.node });
   }
   return out;
 }
 
 /** autogroup:self pairs each user's devices, so its sources must be identities with users. */
-function checkSelfSources(ctx: LoadContext, what: string, src: Array<Located<Selector>>, srcNodes: JsonNode[]): void {
-  src.forEach((s, i) => {
-    if (isUserSource(s.value)) return;
-    const node = srcNodes[i];
-    if (node) {
-      ctx.report(
-        'policy.self_mixed_source',
-        `${what}: autogroup:self can only be used with users, groups, autogroup:member or * as sources, and "${selectorText(s.value)}" is none of these`,
-        node,
-      );
-    }
-  });
-}
-
-function srcNodesOf(node: JsonNode | undefined): JsonNode[] {
-  return node?.type === 'array' ? (node.children ?? []) : [];
+function checkSelfSources(ctx: LoadContext, what: string, origin: Rule['origin'], src: Source[]): void {
+  const allowed = origin === 'acl' ? 'users, groups, autogroup:member or *' : 'users, groups or autogroup:member';
+  for (const s of src) {
+    if (isUserSource(s.value, origin)) continue;
+    ctx.report(
+      'policy.self_mixed_source',
+      `${what}: autogroup:self can only be used with ${allowed} as sources, and "${selectorText(s.value)}" is none of these`,
+      s.node,
+    );
+  }
 }
 
 export function loadAcls(ctx: LoadContext, section: JsonNode, defs: Definitions, rules: Rule[]): void {
@@ -119,6 +134,14 @@ export function loadAcls(ctx: LoadContext, section: JsonNode, defs: Definitions,
         ctx.report('policy.invalid_ports', `${what} dst: ${split.message}`, d.node);
         continue;
       }
+      if (isProtocolName(split.value.ports)) {
+        ctx.report(
+          'policy.invalid_ports',
+          `${what} dst "${d.value}": "${split.value.ports}" is a protocol, not a port: name it in "proto" and write ${split.value.alias}:* or ${split.value.alias}:PORT`,
+          d.node,
+        );
+        continue;
+      }
       const ports = parsePorts(split.value.ports);
       if (!ports.ok) {
         ctx.report('policy.invalid_ports', `${what} dst "${d.value}": ${ports.message}`, d.node);
@@ -137,10 +160,11 @@ export function loadAcls(ctx: LoadContext, section: JsonNode, defs: Definitions,
         ctx.report(sel.code, `${what} dst: ${sel.message}`, d.node);
         continue;
       }
+      if (refuseDangerAll(ctx, what, sel.selector, d.node)) continue;
       const target = sel.selector.kind === 'autogroup' && sel.selector.name === 'self' ? selfDst : dst;
       target.push({ selector: { value: sel.selector, at: d.at }, ports: ports.value });
     }
-    if (selfDst.length > 0) checkSelfSources(ctx, `${what}`, src, srcNodesOf(srcField?.value));
+    if (selfDst.length > 0) checkSelfSources(ctx, what, 'acl', src);
     const at = ctx.at(entry);
     // A rule with autogroup:self is split so that the pairing applies only to those destinations.
     if (dst.length > 0) rules.push({ index: rules.length, origin: 'acl', at, src, dst, protos });
@@ -160,7 +184,14 @@ function parseIpEntry(
   }
   const proto = parseProto(colon < 0 ? text : text.slice(0, colon));
   if (!proto.ok) return proto;
-  const ports = parsePorts(colon < 0 ? '*' : text.slice(colon + 1));
+  const portText = colon < 0 ? '*' : text.slice(colon + 1);
+  if (isProtocolName(portText)) {
+    return {
+      ok: false,
+      message: `"${portText}" is a protocol, not a port: give each protocol its own entry ("${text.slice(0, colon)}", "${portText}") or write ${text.slice(0, colon)}:PORTS`,
+    };
+  }
+  const ports = parsePorts(portText);
   if (!ports.ok) return ports;
   if (!protosHavePorts([proto.value]) && !isAllPorts(ports.value)) {
     return { ok: false, message: `protocol ${proto.value} has no ports: write ${text.slice(0, colon)}:*` };
@@ -168,34 +199,127 @@ function parseIpEntry(
   return { ok: true, protos: [proto.value], ports: ports.value };
 }
 
+/** Capability names in Tailscale's own domain, which only its control plane may define. */
+function isTailscaleCapability(name: string): boolean {
+  const domain = name.slice(0, name.indexOf('/'));
+  return domain === 'tailscale.com' || domain.endsWith('.tailscale.com');
+}
+
+/** Trellis's names for the Tailscale capabilities it implements itself. */
+const TRELLIS_EQUIVALENT: Readonly<Record<string, string>> = {
+  'tailscale.com/cap/kubernetes': 'trellis.dev/cap/kubernetes',
+};
+
+function readCapabilities(ctx: LoadContext, what: string, app: JsonNode): Record<string, unknown[]> {
+  const caps: Record<string, unknown[]> = {};
+  for (const { name, key, value } of ctx.entries(app, `${what} app`)) {
+    if (!/^[a-z0-9.-]+\/[A-Za-z0-9._/-]+$/.test(name)) {
+      ctx.report('policy.invalid_name', `${what} app: "${name}" is not a capability name: write DOMAIN/NAME`, key);
+      continue;
+    }
+    if (isTailscaleCapability(name)) {
+      const instead = TRELLIS_EQUIVALENT[name];
+      ctx.report(
+        'policy.reserved_capability',
+        `${what} app: "${name}" is in Tailscale's own domain, which policies may not name: ${instead ? `Trellis's capability is ${instead}` : 'name your capabilities in a domain of your own (example.com/cap/NAME)'}`,
+        key,
+      );
+      continue;
+    }
+    if (!ctx.isArray(value, `${what} app "${name}"`)) continue;
+    caps[name] = (value.children ?? []).map((c) => jsonValue(c));
+  }
+  return caps;
+}
+
+/** `0.0.0.0/0` or `::/0`: a grant that means every address says so with `*` or autogroup:internet. */
+function isWholeRange(s: Selector): boolean {
+  return (s.kind === 'prefix' || s.kind === 'host') && s.prefix.bits === 0;
+}
+
+function readGrantDestinations(
+  ctx: LoadContext,
+  what: string,
+  node: JsonNode,
+  defs: Definitions,
+): Array<Located<Selector>> {
+  const out: Array<Located<Selector>> = [];
+  for (const d of ctx.strings(node, `${what} "dst"`)) {
+    const sel = parseSelector(d.value, defs);
+    if (!sel.ok) {
+      const hint =
+        d.value.split(':').length > 2 || /:[0-9*]+$/.test(d.value) ? ' (grants name ports in "ip", not in "dst")' : '';
+      ctx.report(sel.code, `${what} dst: ${sel.message}${hint}`, d.node);
+      continue;
+    }
+    if (refuseDangerAll(ctx, what, sel.selector, d.node)) continue;
+    if (isWholeRange(sel.selector)) {
+      ctx.report(
+        'policy.whole_range_destination',
+        `${what} dst: "${d.value}" is every address: to allow all of the mesh use "*", to allow the internet through exit nodes use "autogroup:internet"`,
+        d.node,
+      );
+      continue;
+    }
+    out.push({ value: sel.selector, at: d.at });
+  }
+  return out;
+}
+
+/** The `ip` entries, one rule's worth per protocol set so that each keeps its own ports. */
+function readNetworkAccess(
+  ctx: LoadContext,
+  what: string,
+  ip: JsonNode,
+): Array<{ protos: number[]; ports: PortRange[] }> {
+  const byProto = new Map<string, { protos: number[]; ports: PortRange[] }>();
+  for (const e of ctx.strings(ip, `${what} "ip"`)) {
+    const r = parseIpEntry(e.value);
+    if (!r.ok) {
+      ctx.report('policy.invalid_ports', `${what} ip "${e.value}": ${r.message}`, e.node);
+      continue;
+    }
+    const key = r.protos.join(',');
+    const slot = byProto.get(key) ?? { protos: r.protos, ports: [] };
+    slot.ports.push(...r.ports);
+    byProto.set(key, slot);
+  }
+  return [...byProto.values()];
+}
+
+/** A field with content: a non-empty list or object (one of the wrong type is reported as that). */
+function given(n: JsonNode | undefined): boolean {
+  if (n === undefined) return false;
+  return n.type === 'array' || n.type === 'object' ? (n.children?.length ?? 0) > 0 : true;
+}
+
+/**
+ * Grants, as Tailscale's control plane reads them: `ip` grants packets, `app` grants capabilities
+ * (which also make the two sides peers); a grant must have one of them, not empty.
+ */
 export function loadGrants(ctx: LoadContext, section: JsonNode, defs: Definitions, rules: Rule[]): void {
   if (!ctx.isArray(section, 'grants')) return;
   (section.children ?? []).forEach((entry, i) => {
     const what = `grants[${i}]`;
     if (!ctx.isObject(entry, what)) return;
     const f = ctx.fields(entry, what, GRANT_FIELDS);
-    if (!f.has('ip') && !f.has('app')) ctx.report('policy.missing_field', `${what} needs "ip", "app" or both`, entry);
+    const ip = f.get('ip');
+    const app = f.get('app');
+    if (!given(ip?.value) && !given(app?.value)) {
+      ctx.report(
+        'policy.empty_grant',
+        `${what}: ip and app can not both be empty: give "ip" (network access), "app" (capabilities) or both`,
+        entry,
+      );
+    }
     const srcField = f.get('src');
     const src = srcField ? readSources(ctx, srcField.value, what, defs) : [];
-    const dsts: Array<Located<Selector>> = [];
     const dstField = f.get('dst');
-    for (const d of dstField ? ctx.strings(dstField.value, `${what} "dst"`) : []) {
-      const sel = parseSelector(d.value, defs);
-      if (!sel.ok) {
-        const hint =
-          d.value.split(':').length > 2 || /:[0-9*]+$/.test(d.value)
-            ? ' (grants name ports in "ip", not in "dst")'
-            : '';
-        ctx.report(sel.code, `${what} dst: ${sel.message}${hint}`, d.node);
-        continue;
-      }
-      dsts.push({ value: sel.selector, at: d.at });
-    }
-    const hasSelf = dsts.some((d) => d.value.kind === 'autogroup' && d.value.name === 'self');
-    if (hasSelf) checkSelfSources(ctx, what, src, srcNodesOf(srcField?.value));
+    const dsts = dstField ? readGrantDestinations(ctx, what, dstField.value, defs) : [];
+    const self = dsts.filter((d) => isAutogroup(d.value, 'self'));
+    const others = dsts.filter((d) => !isAutogroup(d.value, 'self'));
+    if (self.length > 0) checkSelfSources(ctx, what, 'grant', src);
     const at = ctx.at(entry);
-    const self = dsts.filter((d) => d.value.kind === 'autogroup' && d.value.name === 'self');
-    const others = dsts.filter((d) => !(d.value.kind === 'autogroup' && d.value.name === 'self'));
     const push = (protos: number[], ports: PortRange[], app?: Record<string, unknown[]>) => {
       for (const group of [others, self]) {
         if (group.length === 0) continue;
@@ -203,39 +327,18 @@ export function loadGrants(ctx: LoadContext, section: JsonNode, defs: Definition
         rules.push({ index: rules.length, origin: 'grant', at, src, dst, protos, ...(app ? { app } : {}) });
       }
     };
-    const ip = f.get('ip');
-    if (ip) {
-      // One rule per protocol set, so each keeps its own ports.
-      const byProto = new Map<string, { protos: number[]; ports: PortRange[] }>();
-      for (const e of ctx.strings(ip.value, `${what} "ip"`)) {
-        const r = parseIpEntry(e.value);
-        if (!r.ok) {
-          ctx.report('policy.invalid_ports', `${what} ip "${e.value}": ${r.message}`, e.node);
-          continue;
-        }
-        const key = r.protos.join(',');
-        const slot = byProto.get(key) ?? { protos: r.protos, ports: [] };
-        slot.ports.push(...r.ports);
-        byProto.set(key, slot);
-      }
-      for (const { protos, ports } of byProto.values()) push(protos, ports);
-    }
-    const app = f.get('app');
+    if (ip) for (const { protos, ports } of readNetworkAccess(ctx, what, ip.value)) push(protos, ports);
     if (app && ctx.isObject(app.value, `${what} app`)) {
-      const caps: Record<string, unknown[]> = {};
-      for (const { name, value } of ctx.entries(app.value, `${what} app`)) {
-        if (!/^[a-z0-9.-]+\/[A-Za-z0-9._/-]+$/.test(name)) {
-          ctx.report(
-            'policy.invalid_name',
-            `${what} app: "${name}" is not a capability name: write DOMAIN/NAME`,
-            value,
-          );
-          continue;
-        }
-        if (!ctx.isArray(value, `${what} app "${name}"`)) continue;
-        caps[name] = (value.children ?? []).map((c) => jsonValue(c));
+      const internet = dsts.find((d) => isAutogroup(d.value, 'internet'));
+      if (internet && dstField) {
+        ctx.report(
+          'policy.app_internet',
+          `${what}: cannot use app grants with autogroup:internet: capabilities are held towards nodes, not the internet`,
+          dstField.value,
+        );
       }
-      push([...DEFAULT_PROTOS], [], caps);
+      const caps = readCapabilities(ctx, what, app.value);
+      if (Object.keys(caps).length > 0) push([...DEFAULT_PROTOS], [], caps);
     }
   });
 }

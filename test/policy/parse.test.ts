@@ -225,7 +225,7 @@ describe('parsePolicy: grants', () => {
   });
 
   it('rejects grants without ip or app, with ports in dst, or with via', () => {
-    expect(codes('{"grants": [{"src": ["*"], "dst": ["*"]}]}')).toEqual(['policy.missing_field']);
+    expect(codes('{"grants": [{"src": ["*"], "dst": ["*"]}]}')).toEqual(['policy.empty_grant']);
     expect(
       problems(`{${TAGS}, "grants": [{"src": ["*"], "dst": ["tag:web:443"], "ip": ["*"]}]}`)[0]?.message,
     ).toContain('grants name ports in "ip"');

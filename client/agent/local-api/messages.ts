@@ -133,6 +133,15 @@ export const StatusResponse = z.object({
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 
+/**
+ * `GET /v1/whois?ip=IP`: who is at a mesh address, and what it may do here. A local service that
+ * accepted a connection from IP asks this to decide (the Kubernetes API proxy does): `node.user`
+ * is the owner's login, absent for a tagged node, which is known by `node.name` and `node.tags`;
+ * `capMap` holds the application capabilities that IP holds towards THIS node, by name, each with
+ * the values of every `app` grant that gives it (`{}` when none): the policy's
+ * `"app": {"trellis.dev/cap/kubernetes": [{"impersonate": {"groups": ["sre"]}}]}` arrives as
+ * `capMap["trellis.dev/cap/kubernetes"] = [{"impersonate": {"groups": ["sre"]}}]`.
+ */
 export const WhoisResponse = z.object({
   ip: z.string(),
   node: z.object({
@@ -145,6 +154,8 @@ export const WhoisResponse = z.object({
     /** The prefix of the node that matched (an address, or an approved subnet route). */
     matched: z.string(),
   }),
+  /** Capability name -> values, granted to `ip` towards this node; absent from agents before it: none. */
+  capMap: z.record(z.string(), z.array(z.unknown())).default({}),
 });
 export type WhoisResponse = z.infer<typeof WhoisResponse>;
 

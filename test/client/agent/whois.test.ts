@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { whois } from '../../../client/agent/whois.ts';
+import type { FilterRule } from '../../../protocol/filter.ts';
 import type { Peer, SelfNode } from '../../../protocol/node.ts';
 
 const K = 'A'.repeat(43) + '=';
@@ -60,5 +61,42 @@ describe('whois: which node owns a mesh IP', () => {
     expect(() => whois('web', self, [web])).toThrow(
       expect.objectContaining({ code: 'agent.bad_request', message: '"web" is not an IP address' }),
     );
+  });
+});
+
+describe('whois: the capabilities a peer holds towards this node', () => {
+  const kube = { 'trellis.dev/cap/kubernetes': [{ impersonate: { groups: ['sre'] } }] };
+  const grant = (srcIPs: string[], dsts: string[], capMap: Record<string, unknown[]>): FilterRule => ({
+    srcIPs,
+    dstPorts: [],
+    ipProto: [6, 17, 1, 58],
+    capGrant: [{ dsts, capMap }],
+  });
+  const filter: FilterRule[] = [
+    grant(['100.64.0.2', 'fd7a:115c:a1e0::2'], ['100.64.0.1/32', 'fd7a:115c:a1e0::1/128'], kube),
+    grant(['100.64.0.0/10'], ['100.64.0.1/32'], {
+      'trellis.dev/cap/kubernetes': [{ impersonate: { groups: ['viewers'] } }],
+      'example.com/cap/x': [1],
+    }),
+    // Towards another address (a route this node serves): not towards this node itself.
+    grant(['100.64.0.2'], ['10.20.0.0/16'], { 'example.com/cap/route': [true] }),
+    // Packets only: no capabilities.
+    { srcIPs: ['*'], dstPorts: [{ ip: '*', ports: { first: 0, last: 65535 } }], ipProto: [6] },
+  ];
+
+  it('collects every grant whose sources hold the peer, appending the values of each capability', () => {
+    expect(whois('100.64.0.2', self, [web], filter).capMap).toEqual({
+      'trellis.dev/cap/kubernetes': [{ impersonate: { groups: ['sre'] } }, { impersonate: { groups: ['viewers'] } }],
+      'example.com/cap/x': [1],
+    });
+  });
+
+  it('matches an IPv6 peer against this node’s IPv6 address', () => {
+    expect(whois('fd7a:115c:a1e0::2', self, [web], filter).capMap).toEqual(kube);
+  });
+
+  it('gives none to a peer no grant names, and none without a filter', () => {
+    expect(whois('fd7a:115c:a1e0::3', self, [web, router], filter).capMap).toEqual({});
+    expect(whois('100.64.0.2', self, [web]).capMap).toEqual({});
   });
 });

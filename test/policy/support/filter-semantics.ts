@@ -40,7 +40,7 @@ export function addressRanges(text: string): Range[] {
 function boxesByProto(rules: TailscaleFilterRule[]): Map<number, Box[]> {
   const out = new Map<number, Box[]>();
   for (const r of rules) {
-    if (r.CapGrant && r.CapGrant.length > 0 && r.DstPorts.length === 0) continue;
+    if (!r.DstPorts) continue; // a capability rule grants no packets
     const protos = r.IPProto && r.IPProto.length > 0 ? r.IPProto : DEFAULT_PROTOS;
     const srcs = r.SrcIPs.flatMap(addressRanges);
     for (const d of r.DstPorts) {
