@@ -1,8 +1,19 @@
 import { z } from 'zod';
 
 /** `GET /api/v1/audit` (scope `read`): the audit trail, newest first, a page at a time. */
-/** `route.primary`: the server elected a new primary router for a prefix (or none is left). */
-export const AUDIT_EVENT_KINDS = ['auth', 'login', 'node.register', 'node.expire', 'admin', 'route.primary'] as const;
+/**
+ * `route.primary`: the server elected a new primary router for a prefix (or none is left).
+ * `kube.request`: a request the Kubernetes API server proxy carried for a peer, as its node reported it.
+ */
+export const AUDIT_EVENT_KINDS = [
+  'auth',
+  'login',
+  'node.register',
+  'node.expire',
+  'admin',
+  'route.primary',
+  'kube.request',
+] as const;
 
 export const AuditListQuery = z.strictObject({
   /** ISO 8601 time: events at or after it. */
@@ -27,7 +38,7 @@ const AuditEventView = z.object({
   outcome: z.enum(['success', 'failure']),
   /** Who: a user's email, `api-key:<id>`, a workload identity or `system`. */
   actor: z.string().optional(),
-  /** How it was proven: preauth-key, oidc, spiffe-jwt, kubernetes, api-key. */
+  /** How it was proven: preauth-key, oidc, spiffe-jwt, kubernetes, api-key; mesh-address for a node's report. */
   method: z.string().optional(),
   identity: z.string().optional(),
   nodeId: z.string().optional(),

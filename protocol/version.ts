@@ -39,12 +39,17 @@ export const PROTOCOL_HISTORY: ReadonlyArray<{ version: number; date: string; ch
   {
     version: 10,
     date: '2026-12-02',
+    change: 'POST /api/v1/machine/audit: a node reports audit events of its services (the Kubernetes proxy)',
+  },
+  {
+    version: 11,
+    date: '2026-12-02',
     change:
       "map: app grants make their two sides peers; a capGrant's dsts are host prefixes (100.64.0.1/32) and * is narrowed to the node's own addresses",
   },
 ];
 
-export const PROTOCOL_VERSION = 10;
+export const PROTOCOL_VERSION = 11;
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;
 
 export const speaksProtocol = (version: number): boolean =>

@@ -15,6 +15,7 @@ import { identityAdminRoutes } from './http/routes/identity-admin.ts';
 import { consolePages } from './http/pages/console.ts';
 import { loginPages, loginRoutes } from './http/routes/login.ts';
 import { machineRoutes } from './http/routes/machine.ts';
+import { nodeAuditRoutes } from './http/routes/node-audit.ts';
 import { relayRoutes } from './http/routes/relay.ts';
 import { MachineProofVerifier } from './identity/machine-proof.ts';
 import { setUpIdentity } from './identity/identity-setup.ts';
@@ -153,6 +154,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   const app = createHttpApp({
     routes: [
       ...machineRoutes(nodes, engine, metrics),
+      ...nodeAuditRoutes(audit),
       ...relayRoutes(() => relaySettings),
       ...(identity.logins ? loginRoutes(identity.logins) : []),
       ...identityAdminRoutes({ audit, store, nodes, users, engine }),

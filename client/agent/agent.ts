@@ -5,6 +5,7 @@ import type { MeshDns } from '../dns/mesh-dns.ts';
 import type { RelayTransportMode } from '../paths/relay-transport-selector.ts';
 import type { MapState } from '../control/map-state.ts';
 import type { PathTrial } from '../../protocol/map.ts';
+import type { NodeAuditReport } from '../../protocol/node-audit.ts';
 import { ControlLink } from './control-link.ts';
 import { localEndpoints } from './endpoints.ts';
 import type { Engine } from './engine.ts';
@@ -267,6 +268,14 @@ export class Agent {
   whois(ip: string): WhoisResponse {
     const map = this.link.map;
     return whois(ip, map?.self ?? this.membership.node?.self, map?.peers.values() ?? [], map?.packetFilter ?? []);
+  }
+
+  /** Passes a local service's audit events to the server, signed as this node's report. */
+  async reportAudit(report: NodeAuditReport): Promise<void> {
+    const control = this.membership.control();
+    if (!control)
+      throw new AgentError('agent.not_logged_in', 'this node has not joined a mesh: no server to report to');
+    await control.request('POST', '/api/v1/machine/audit', report);
   }
 
   private onStreamedMap(state: MapState): void {

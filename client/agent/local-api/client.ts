@@ -11,6 +11,7 @@ import {
   type UpRequest,
 } from './messages.ts';
 import { z as zod } from 'zod';
+import type { NodeAuditReport } from '../../../protocol/node-audit.ts';
 
 /** The CLI's side of the local API: one method per route, answers checked against the schemas. */
 export class LocalApiClient {
@@ -43,6 +44,11 @@ export class LocalApiClient {
 
   whois(ip: string): Promise<z.infer<typeof WhoisResponse>> {
     return this.call('GET', `/v1/whois?ip=${encodeURIComponent(ip)}`, WhoisResponse);
+  }
+
+  /** Hands audit events of a service on this node to the agent, which reports them to the server. */
+  async reportAudit(report: NodeAuditReport): Promise<void> {
+    await this.call('POST', '/v1/audit', zod.object({ reported: zod.literal(true) }), report);
   }
 
   private call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown, timeoutMs = 30_000): Promise<T> {

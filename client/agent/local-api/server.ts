@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { z } from 'zod';
 import type { Agent } from '../agent.ts';
 import { AgentError } from '../errors.ts';
+import { NodeAuditReport } from '../../../protocol/node-audit.ts';
 import { LoginRequest, LoginWaitRequest, UpRequest } from './messages.ts';
 
 /**
@@ -75,6 +76,9 @@ export class LocalApi {
           return send(res, 200, { cancelled: this.agent.cancelLogin(url.searchParams.get('id') ?? undefined) });
         case 'POST /v1/down':
           return send(res, 200, await this.agent.down());
+        case 'POST /v1/audit':
+          await this.agent.reportAudit(parse(NodeAuditReport, await readJson(req)));
+          return send(res, 200, { reported: true });
         case 'GET /v1/whois':
           return send(res, 200, this.agent.whois(url.searchParams.get('ip') ?? ''));
         default:

@@ -81,6 +81,34 @@ describe('the agent local API', () => {
     await expect(client.whois('100.64.0.1')).rejects.toMatchObject({ code: 'agent.not_found' });
   });
 
+  it("passes a service's audit report to the server, signed as this node's; refuses it before a join", async () => {
+    const report = {
+      events: [
+        {
+          kind: 'kube.request' as const,
+          caller: { login: 'mia@example.com', nodeId: 'n1', nodeName: 'laptop', address: '100.64.0.9' },
+          verb: 'get',
+          resource: 'pods',
+          status: 403,
+          mode: 'auth' as const,
+        },
+      ],
+    };
+    await expect(client.reportAudit(report)).rejects.toMatchObject({ code: 'agent.not_logged_in' });
+    await expect(client.reportAudit({ events: [] })).rejects.toMatchObject({ code: 'agent.bad_request' });
+    const key = await server.preAuthKey({ tags: ['tag:k8s'] });
+    await client.up({ serverUrl: server.url, credential: { type: 'preauth-key', key }, hostname: 'proxy', waitMs: 0 });
+    await client.reportAudit(report);
+    const page = (await server.admin('GET', '/api/v1/audit?kind=kube.request')).body as { items: unknown[] };
+    expect(page.items).toEqual([
+      expect.objectContaining({
+        actor: 'mia@example.com',
+        outcome: 'failure',
+        message: expect.stringContaining('kube-proxy on proxy: get pods'),
+      }),
+    ]);
+  });
+
   it('refuses to start a second agent on a socket that answers', async () => {
     const engine = new Engine({
       iface: 'trtest1',

@@ -542,6 +542,7 @@ describe('admin API', () => {
       ['post', '/api/v1/machine/rotate-key'],
       ['post', '/api/v1/machine/update'],
       ['post', '/api/v1/machine/logout'],
+      ['post', '/api/v1/machine/audit'],
       ['get', '/api/v1/audit'],
       ['post', '/api/v1/users/{id}/expire-nodes'],
       ['get', '/api/v1/relay/info'],
