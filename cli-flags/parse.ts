@@ -44,8 +44,9 @@ export function parseCommand<F extends FlagSpecs>(argv: readonly string[], spec:
     if (previous.length > 0 && (flag.type === 'boolean' || !flag.repeatable))
       throw usageError('cli.given_twice', `${spelled} given twice`, spec.name);
     if (flag.type === 'boolean') {
-      if (eq >= 0) throw usageError('cli.unexpected_value', `${spelled} takes no value`, spec.name);
-      given.set(name, [true]);
+      given.set(name, [
+        booleanValue(spelled, flag.negatable === true, eq < 0 ? undefined : arg.slice(eq + 1), spec.name),
+      ]);
       continue;
     }
     let text: string | undefined;
@@ -63,12 +64,20 @@ export function parseCommand<F extends FlagSpecs>(argv: readonly string[], spec:
   const values: Record<string, unknown> = {};
   for (const [name, flag] of Object.entries(spec.flags)) {
     const got = given.get(name);
-    if (flag.type === 'boolean') values[name] = got !== undefined;
+    if (flag.type === 'boolean') values[name] = got?.[0] ?? (flag.negatable ? undefined : false);
     else if (got === undefined && flag.required) throw usageError('cli.missing_flag', `missing --${name}`, spec.name);
     else if (flag.repeatable) values[name] = got ?? (flag.default === undefined ? [] : [flag.default]);
     else values[name] = got?.[0] ?? flag.default;
   }
   return { flags: values as FlagValues<F>, positionals };
+}
+
+/** `--name` is true; a negatable flag also takes `=true` and `=false`, nothing else. */
+function booleanValue(spelled: string, negatable: boolean, text: string | undefined, commandName: string): boolean {
+  if (text === undefined) return true;
+  if (!negatable) throw usageError('cli.unexpected_value', `${spelled} takes no value`, commandName);
+  if (text === 'true' || text === 'false') return text === 'true';
+  throw usageError('cli.bad_value', `${spelled}: "${text}" must be true or false`, commandName);
 }
 
 function checkPositionals(positionals: string[], spec: CommandSpec<FlagSpecs>): void {

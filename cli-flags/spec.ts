@@ -15,6 +15,11 @@ interface FlagBase {
 /** `--json`: present or not. */
 interface BooleanFlag extends FlagBase {
   readonly type: 'boolean';
+  /**
+   * Also takes `--name=true` and `--name=false`, and the command receives `undefined` when the
+   * flag is absent: for settings that stay as they were unless given (`--snat-subnet-routes=false`).
+   */
+  readonly negatable?: boolean;
 }
 
 interface ValueFlag extends FlagBase {
@@ -89,7 +94,9 @@ type Base<S> = S extends NumberFlag
 
 /** The type a command receives for one flag. */
 type FlagValue<S extends FlagSpec> = S extends BooleanFlag
-  ? boolean
+  ? S extends { readonly negatable: true }
+    ? boolean | undefined
+    : boolean
   : S extends { readonly repeatable: true }
     ? Base<S>[]
     : S extends { readonly required: true } | { readonly default: string | number }

@@ -52,7 +52,8 @@ export function groupUsage(spec: GroupSpec): string {
 
 function flagColumn(name: string, f: FlagSpec): string {
   const value = placeholder(f);
-  return `--${name}${value ? ` ${value}` : ''}${f.type !== 'boolean' && f.repeatable ? ' ...' : ''}`;
+  if (f.type === 'boolean') return `--${name}${f.negatable ? '[=false]' : ''}`;
+  return `--${name}${value ? ` ${value}` : ''}${f.repeatable ? ' ...' : ''}`;
 }
 
 function flagHelp(f: FlagSpec): string {

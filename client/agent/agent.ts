@@ -110,6 +110,7 @@ export class Agent {
       serverUrl: () => this.membership.node?.serverUrl,
       server: () => this.membership.control(),
       wireguardKey: () => this.membership.wireguardKey(),
+      routerSettings: () => this.membership.routerSettings(),
       noteSelf: (self) => this.membership.noteSelf(self),
       applied: () => this.onApplied(),
       failed: (err) => this.onApplyFailed(err),
@@ -168,6 +169,8 @@ export class Agent {
     // A new credential replaces whatever kept the old one fresh.
     if (credential) this.workload.stop();
     await this.join({ ...req, serverUrl }, credential, workload?.spec);
+    // Settings only this machine knows (router, accepted routes) take effect without a new map.
+    this.maps.reapply();
     const node = this.membership.node;
     if (workload) this.workload.renewFrom(workload, node!.self!);
     else if (!credential && node?.workload && !this.workload.renewing) this.workload.resume(node.workload);

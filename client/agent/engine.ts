@@ -6,6 +6,8 @@ import { run, type Runner } from '../system/run.ts';
 import type { WireGuardDevice } from '../wireguard/device.ts';
 import type { DeviceState } from '../wireguard/uapi-format.ts';
 import type { EngineConfig } from './reconfig.ts';
+import type { SubnetRouter } from '../router/subnet-router.ts';
+import { prefixOrThrow } from '../netconf/prefix.ts';
 
 /**
  * The bottom layer of the agent: makes an EngineConfig true on this machine. It knows nothing
@@ -14,7 +16,9 @@ import type { EngineConfig } from './reconfig.ts';
  *  2. the device: key and port (sent only when they differ);
  *  3. addresses, link and mesh routes, with the leak guard first (MeshNetwork);
  *  4. peers, incrementally: unchanged peers keep their sessions;
- *  5. routes for peers' allowed IPs outside the mesh ranges.
+ *  5. routes for peers' allowed IPs outside the mesh ranges;
+ *  6. forwarding for the subnets this node routes (client/router), or none.
+ * `teardown` undoes the router first: forwarding goes back to what the machine had.
  * A device created afresh (first start, agent restart, wireguard-go restart) then starts
  * handshakes at once, since peers may still hold sessions with its previous incarnation.
  * Calls are serialised; a failed step leaves the earlier ones applied and throws, and the next
@@ -34,6 +38,8 @@ interface EngineOptions {
   serviceAddresses?: readonly string[];
   /** Opens (or adopts) the device; `onRestarted` fires when its process came back empty. */
   openDevice: (onRestarted: () => void) => Promise<WireGuardDevice>;
+  /** Forwarding for subnet routes and gateway sources (client/router); absent: this node never forwards. */
+  router?: SubnetRouter;
   runner?: Runner;
   onError?: (what: string, error: unknown) => void;
 }
@@ -89,6 +95,13 @@ export class Engine {
       await this.net.apply();
       await device.applyPeers(config.peers);
       await this.net.setPeerRoutes(config.peerRoutes);
+      await this.options.router?.apply(
+        config.router && {
+          ...config.router,
+          iface: this.options.iface,
+          meshRanges: meshRanges.map((r) => prefixOrThrow(r)),
+        },
+      );
       if (this.handshakesDue) {
         await device.initiateHandshakes();
         this.handshakesDue = false;
@@ -149,6 +162,10 @@ export class Engine {
     return this.serial(async () => {
       const errors: unknown[] = [];
       const step = async (fn: () => Promise<void>) => fn().catch((e: unknown) => void errors.push(e));
+      if (this.options.router) {
+        const router = this.options.router;
+        await step(() => router.remove());
+      }
       await step(() => this.firewall.clear());
       this.filterApplied = undefined;
       if (this.net) {

@@ -16,6 +16,7 @@ import type { Engine } from './engine.ts';
 import { reconfig, relayPeer } from './reconfig.ts';
 import { serverAddress } from './server-address.ts';
 import type { SavedMap, StateStore } from './state-store.ts';
+import { routerConfig, type RouterSettings } from '../router/router-config.ts';
 
 /**
  * Makes the engine match the latest map: through reconfig, with the relay endpoint the relay
@@ -31,6 +32,8 @@ interface MapApplierDeps {
   serverUrl(): string | undefined;
   server(): ControlClient | undefined;
   wireguardKey(): string;
+  /** The node's router settings (client/router), as `up` last set them. */
+  routerSettings(): RouterSettings;
   /** The map's self record, for the node to save. */
   noteSelf(self: SelfNode): void;
   applied(): void;
@@ -128,6 +131,11 @@ export class MapApplier {
     return this.paths.path(peerId);
   }
 
+  /** Applies the map in force again (the node's local settings changed). */
+  reapply(): void {
+    this.loop.again();
+  }
+
   submit(map: AppliedMap): void {
     this.loop.submit(map);
   }
@@ -184,6 +192,7 @@ export class MapApplier {
     const url = this.deps.serverUrl();
     const serverHost =
       map.relay?.wireguardKey && !map.relay.endpoint && url !== undefined ? await serverAddress(url) : undefined;
+    const router = routerConfig(map.self, this.deps.routerSettings());
     const config = this.relay.configure(map.relay, (relayEndpoint) =>
       reconfig(map, {
         privateKey: this.deps.wireguardKey(),
@@ -192,6 +201,7 @@ export class MapApplier {
         directPaths: this.paths.directPaths(),
         trials: this.paths.trials(),
         ...(relayEndpoint && { relayEndpoint }),
+        ...(router && { router }),
       }),
     );
     this.endpoint = this.relay.relayedEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;

@@ -9,6 +9,11 @@ import type { Engine } from './engine.ts';
 import { AgentError } from './errors.ts';
 import type { UpRequest } from './local-api/messages.ts';
 import type { Keys, NodeState, StateStore } from './state-store.ts';
+import type { RouterSettings } from '../router/router-config.ts';
+
+/** `{ key: value }`, or nothing when the value is undefined (the record keeps optional keys absent). */
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
 /**
  * Which node this machine is, in which mesh: its keys and its node record (server, join
@@ -85,6 +90,8 @@ export class Membership {
       hostname: req.hostname ?? node?.hostname ?? osHostname(),
       advertiseRoutes: req.advertiseRoutes ?? node?.advertiseRoutes ?? [],
       advertiseTags: req.advertiseTags ?? node?.advertiseTags ?? [],
+      ...optional('snatSubnetRoutes', req.snatSubnetRoutes ?? node?.snatSubnetRoutes),
+      ...optional('gatewayFor', req.gatewayFor ?? node?.gatewayFor),
       wantRunning: true,
       ...(node?.self && { self: node.self }),
       // A new credential says anew how this node proves itself; a reconnect keeps how it did.
@@ -148,6 +155,11 @@ export class Membership {
     if (!this.current) return;
     const { self: _gone, ...rest } = this.current;
     this.save(rest);
+  }
+
+  /** This node's router settings as `up` last set them. */
+  routerSettings(): RouterSettings {
+    return { snatSubnetRoutes: this.current?.snatSubnetRoutes ?? true, gatewayFor: this.current?.gatewayFor ?? [] };
   }
 
   private register(control: ControlClient, prefs: NodeState, credential: Credential): Promise<SelfNode> {

@@ -3,6 +3,7 @@ import type { RelayConfig } from '../../protocol/map.ts';
 import type { Peer, SelfNode } from '../../protocol/node.ts';
 import type { DeviceConfig } from '../wireguard/device.ts';
 import type { PeerConfig } from '../wireguard/peer-diff.ts';
+import type { RouterConfig } from '../router/router-config.ts';
 
 /**
  * The middle layer of the agent: a pure function from the network map to what the engine must
@@ -14,7 +15,8 @@ import type { PeerConfig } from '../wireguard/peer-diff.ts';
  *     unless the path manager found it a direct path;
  *  3. addresses: our own mesh addresses as host prefixes;
  *  4. peer routes: every peer allowed IP (the mesh ranges cover most; subnet routes are extra);
- *  5. filter: the node's inbound rules exactly as the server compiled them.
+ *  5. filter: the node's inbound rules exactly as the server compiled them;
+ *  6. router: what this node forwards, as the caller worked it out (client/router/router-config.ts).
  */
 interface MapView {
   self: SelfNode;
@@ -32,6 +34,8 @@ export interface EngineConfig {
   meshRanges?: string[];
   peerRoutes: string[];
   filter: FilterRule[];
+  /** Forwarding between the mesh and the subnets this node routes; absent: it routes nothing. */
+  router?: RouterConfig;
 }
 
 interface ReconfigOptions {
@@ -59,6 +63,8 @@ interface ReconfigOptions {
    * endpoint, client/paths/ws-bridge.ts): for the server peer and every peer on the relay.
    */
   relayEndpoint?: string;
+  /** What this node forwards (client/router/router-config.ts); absent: nothing. */
+  router?: RouterConfig;
 }
 
 /** Keeps the server tunnel (and this node's NAT mapping, shared with relayed peers) alive. */
@@ -99,6 +105,7 @@ export function reconfig(map: MapView, options: ReconfigOptions): EngineConfig {
     ...(map.meshRanges && { meshRanges: [...map.meshRanges] }),
     peerRoutes: [...new Set(peers.flatMap((p) => p.allowedIPs))].sort(),
     filter: [...map.packetFilter],
+    ...(options.router && { router: options.router }),
   };
 }
 

@@ -25,6 +25,9 @@ export const NodeState = z.object({
   hostname: z.string(),
   advertiseRoutes: z.array(z.string()).default([]),
   advertiseTags: z.array(z.string()).default([]),
+  /** Router settings (`trellis up --snat-subnet-routes`, `--gateway-for`); absent: SNAT on, no gateway. */
+  snatSubnetRoutes: z.boolean().optional(),
+  gatewayFor: z.array(z.string()).optional(),
   /** false after `trellis down`: a restarted agent stays down until `trellis up`. */
   wantRunning: z.boolean(),
   self: SelfNode.optional(),

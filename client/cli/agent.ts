@@ -8,6 +8,8 @@ import { deviceOpener } from '../agent/open-device.ts';
 import { DNS_SERVICE_ADDRESS, MeshDns } from '../dns/mesh-dns.ts';
 import { RELAY_TRANSPORT_MODES } from '../paths/relay-transport-selector.ts';
 import { isPrefix } from '../netconf/prefix.ts';
+import { Forwarding } from '../router/forwarding.ts';
+import { SubnetRouter } from '../router/subnet-router.ts';
 import { PATH_PROBE_PORT } from '../../protocol/path-probe.ts';
 import { command, parseCommand } from '../../cli-flags/index.ts';
 import { CliError, hostname, ifaceName, serverUrl } from './local/flags.ts';
@@ -116,6 +118,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
       logFile: join(stateDir, 'wireguard-go.log'),
       onEvent: (e) => logger.info({ event: e.type }, `wireguard: ${e.type}`),
     }),
+    // What the node had before it forwarded is kept in the state directory, for `down` to restore.
+    router: new SubnetRouter(new Forwarding(join(stateDir, 'forwarding.json'))),
     onError: (what, err) => logger.error({ err }, `${what} failed`),
   });
   const agent = new Agent({

@@ -25,6 +25,16 @@ export const UP = command({
     ...WORKLOAD_FLAGS,
     hostname: { type: 'string', value: 'NAME', help: "this node's name in the mesh (default: the machine's)" },
     'advertise-routes': { type: 'string', value: 'CIDRS', help: 'subnets this node offers to route (comma-separated)' },
+    'snat-subnet-routes': {
+      type: 'boolean',
+      negatable: true,
+      help: 'masquerade mesh traffic into the advertised subnets (default true);\n=false for site-to-site, where the subnet routes the mesh ranges back to this node',
+    },
+    'gateway-for': {
+      type: 'string',
+      value: 'CIDRS',
+      help: 'hosts without an agent that reach the mesh through this node: their mesh\ntraffic leaves with this node\'s mesh address (comma-separated; "" for none)',
+    },
     'advertise-tags': {
       type: 'string',
       value: 'TAGS',
@@ -45,7 +55,8 @@ export const UP = command({
 
 export async function upCommand(argv: string[]): Promise<number> {
   const { flags } = parseCommand(argv, UP);
-  const v = (name: 'server' | 'provider' | 'hostname' | 'advertise-routes' | 'advertise-tags') => flags[name];
+  const v = (name: 'server' | 'provider' | 'hostname' | 'advertise-routes' | 'advertise-tags' | 'gateway-for') =>
+    flags[name];
   const server = v('server') ?? process.env.TRELLIS_SERVER;
   const credential = await credentialFrom(flags, process.env);
   const workload = workloadFrom(flags, { SPIFFE_ENDPOINT_SOCKET: process.env.SPIFFE_ENDPOINT_SOCKET });
@@ -69,6 +80,8 @@ export async function upCommand(argv: string[]): Promise<number> {
       advertiseRoutes: cidrList('advertise-routes', v('advertise-routes')!),
     }),
     ...(v('advertise-tags') !== undefined && { advertiseTags: tagList('advertise-tags', v('advertise-tags')!) }),
+    ...(flags['snat-subnet-routes'] !== undefined && { snatSubnetRoutes: flags['snat-subnet-routes'] }),
+    ...(v('gateway-for') !== undefined && { gatewayFor: cidrList('gateway-for', v('gateway-for')!) }),
     waitMs: Math.round(flags.timeout * 1000),
   };
   const agent = agentClient(flags);

@@ -114,6 +114,24 @@ describe('parseCommand', () => {
     }
   });
 
+  it('reads a negatable boolean as true, =true or =false, and leaves it undefined when absent', () => {
+    const up = command({
+      name: 'trellis up',
+      summary: 'Joins.',
+      flags: { snat: { type: 'boolean', negatable: true, help: 'masquerade' } },
+    });
+    const snat = (argv: string[]) => parseCommand(argv, up).flags.snat;
+    expect([snat(['--snat']), snat(['--snat=true']), snat(['--snat=false']), snat([])]).toEqual([
+      true,
+      true,
+      false,
+      undefined,
+    ]);
+    expectTypeOf(snat([])).toEqualTypeOf<boolean | undefined>();
+    expect(() => snat(['--snat=no'])).toThrow('--snat: "no" must be true or false for `trellis up`');
+    expect(() => snat(['--snat', '--snat=false'])).toThrow('--snat given twice');
+  });
+
   it('takes optional and variadic positionals', () => {
     const tag = command({
       name: 'trellis-server nodes tag',

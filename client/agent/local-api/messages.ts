@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Credential } from '../../../protocol/join.ts';
 import { WorkloadSpec } from '../../identity/workload-spec.ts';
+import { Route } from '../../../protocol/route.ts';
 
 /**
  * The local API between the `trellis` CLI and the running agent: JSON over HTTP on a unix
@@ -17,6 +18,10 @@ export const UpRequest = z
     hostname: z.string().min(1).max(253).optional(),
     advertiseRoutes: z.array(z.string()).max(256).optional(),
     advertiseTags: z.array(z.string()).max(64).optional(),
+    /** Masquerade mesh traffic into the advertised subnets (default true); false for site-to-site. */
+    snatSubnetRoutes: z.boolean().optional(),
+    /** Sources without an agent (CIDR prefixes) whose mesh traffic this node masquerades to its own mesh address. */
+    gatewayFor: z.array(Route).max(256).optional(),
     /** How long to wait for the first map to be applied. */
     waitMs: z.number().int().min(0).max(120_000).optional(),
   })

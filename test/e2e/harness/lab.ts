@@ -11,7 +11,10 @@ import { TCP_CLIENT_JS, TCP_SERVER_JS, UDP_PROBE_JS, UDP_REFLECTOR_JS, type TcpO
  *    the segment's private subnet (10.77.<segment>.0/24 — private to these namespaces);
  *  - veths are created inside the switch namespace, so nothing ever appears in (or changes)
  *    the machine's own namespace, interfaces or routes.
- * Names carry a per-process prefix (`tr<pid>-<n>-`), so parallel runs never collide.
+ * Names carry a per-process prefix (`tr<pid>-<n>-`), so parallel runs never collide; a suite
+ * may put its part's tag in front of every name instead (`Lab.create({ tag: 'gwr' })`:
+ * namespaces `gwr-<pid>-<n>-...`, interfaces `gwr<pid36>-<n>-...`), so its leftovers are told
+ * apart from other parts' at a glance.
  * `cleanup()` stops every process started in the lab's namespaces and deletes the namespaces;
  * if the test process exits without calling it, an exit hook does the same.
  */
@@ -37,17 +40,21 @@ export class Lab {
   private vethCount = 0;
   private readonly exitHook = () => this.cleanupSync();
 
-  private constructor() {
+  private constructor(tag?: string) {
     labCounter += 1;
-    this.prefix = `tr${process.pid}-${labCounter}-`;
-    this.stem = `t${process.pid.toString(36)}-${labCounter.toString(36)}-`; // separators keep stems prefix-free
+    this.prefix = tag ? `${tag}-${process.pid}-${labCounter}-` : `tr${process.pid}-${labCounter}-`;
+    // Separators keep stems prefix-free.
+    this.stem = `${tag ?? 't'}${process.pid.toString(36)}-${labCounter.toString(36)}-`;
     this.switchNs = `${this.prefix}sw`;
     this.internet = { index: 0, bridge: 'br0', net: '10.77.0', nextHost: 10 };
   }
 
-  static async create(): Promise<Lab> {
+  /** `tag`: a few lowercase letters naming the suite's part (see above). */
+  static async create(options: { tag?: string } = {}): Promise<Lab> {
+    if (options.tag !== undefined && !/^[a-z]{2,4}$/.test(options.tag))
+      throw new TypeError(`lab tag "${options.tag}" must be 2-4 lowercase letters`);
     await sweepAbandoned();
-    const lab = new Lab();
+    const lab = new Lab(options.tag);
     process.once('exit', lab.exitHook);
     try {
       await lab.addNamespace('sw');
@@ -180,7 +187,7 @@ export class Lab {
 async function sweepAbandoned(): Promise<void> {
   const { stdout } = await run('ip', ['netns', 'list']).catch(() => ({ stdout: '' }));
   for (const line of stdout.split('\n')) {
-    const m = /^(tr(\d+)-\d+-\S+)/.exec(line);
+    const m = /^((?:tr|[a-z]{2,4}-)(\d+)-\d+-\S+)/.exec(line);
     if (!m || isAlive(Number(m[2]))) continue;
     const pids = await run('ip', ['netns', 'pids', m[1]!]).then(
       (r) => r.stdout.trim(),
