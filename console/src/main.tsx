@@ -1,10 +1,4 @@
 import { render } from 'preact';
+import { App } from './app.tsx';
 
-function App() {
-  return (
-    <main>
-      <h1>Trellis console</h1>
-    </main>
-  );
-}
 render(<App />, document.getElementById('app')!);

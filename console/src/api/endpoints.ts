@@ -1,0 +1,134 @@
+/**
+ * Every /api/v1 call the console makes, in one place, typed by the wire types in protocol/.
+ * Answers the console-side code reads beyond those types (preview, explain, diff, history,
+ * routes) are described here, as the OpenAPI document describes them.
+ */
+import type { ApiKeyView, NodeView, PolicyView, PreAuthKeyView, UserView } from '../../../protocol/admin.ts';
+import type { AuditPage } from '../../../protocol/audit.ts';
+import type { ErrorBody } from '../../../protocol/errors.ts';
+import { request, withQuery } from './http.ts';
+
+export type { ApiKeyView, AuditPage, NodeView, PolicyView, PreAuthKeyView, UserView };
+export type AuditEvent = AuditPage['items'][number];
+type List<T> = { items: T[] };
+
+/** A node as the console shows it: the admin view, and how its peers reach it when known. */
+export type Machine = NodeView & { path?: 'direct' | 'relay' };
+
+// machines
+export const listMachines = () => request<List<Machine>>('GET', '/api/v1/nodes');
+export const getMachine = (id: string) => request<Machine>('GET', `/api/v1/nodes/${encodeURIComponent(id)}`);
+const nodeAction = (id: string, action: string, body: unknown) =>
+  request<Machine>('POST', `/api/v1/nodes/${encodeURIComponent(id)}/${action}`, body);
+export const renameMachine = (id: string, name: string) => nodeAction(id, 'rename', { name });
+export const tagMachine = (id: string, tags: string[]) => nodeAction(id, 'tags', { tags });
+export const approveRoutes = (id: string, routes: string[]) => nodeAction(id, 'routes', { routes });
+export const expireMachine = (id: string) => nodeAction(id, 'expire', {});
+export const deleteMachine = (id: string) => request<void>('DELETE', `/api/v1/nodes/${encodeURIComponent(id)}`);
+
+// users
+export const listUsers = () => request<List<UserView>>('GET', '/api/v1/users');
+
+// keys
+export const listPreAuthKeys = () => request<List<PreAuthKeyView>>('GET', '/api/v1/preauth-keys');
+export interface NewPreAuthKey {
+  user?: string;
+  tags: string[];
+  reusable: boolean;
+  ephemeral: boolean;
+  expiresInSeconds: number;
+  description: string;
+}
+export const createPreAuthKey = (k: NewPreAuthKey) =>
+  request<{ key: PreAuthKeyView; secret: string }>('POST', '/api/v1/preauth-keys', k);
+export const revokePreAuthKey = (id: string) =>
+  request<void>('DELETE', `/api/v1/preauth-keys/${encodeURIComponent(id)}`);
+export const listApiKeys = () => request<List<ApiKeyView>>('GET', '/api/v1/api-keys');
+export interface NewApiKey {
+  scopes: string[];
+  expiresInSeconds?: number;
+  description: string;
+}
+export const createApiKey = (k: NewApiKey) =>
+  request<{ key: ApiKeyView; secret: string }>('POST', '/api/v1/api-keys', k);
+export const revokeApiKey = (id: string) => request<void>('DELETE', `/api/v1/api-keys/${encodeURIComponent(id)}`);
+
+// policy
+export const getPolicy = () => request<PolicyView>('GET', '/api/v1/policy');
+/** What a check found: nothing (ok), or every problem with its file:line:col. */
+export interface PolicyTests {
+  passed: number;
+  failed: number;
+}
+export const checkPolicy = (policy: string) =>
+  request<{ ok: true; tests?: PolicyTests }>('POST', '/api/v1/policy/check', { policy });
+export const applyPolicy = (policy: string, ifVersion: number) =>
+  request<PolicyView>('PUT', '/api/v1/policy', { policy, ifVersion });
+
+export interface AccessChange {
+  src: string;
+  dst: string;
+  protos: string;
+  ports: string;
+}
+export interface AccessDiff {
+  granted: AccessChange[];
+  revoked: AccessChange[];
+}
+export const diffPolicy = (policy: string) => request<AccessDiff>('POST', '/api/v1/policy/diff', { policy });
+
+export interface RuleRef {
+  /** `file:line:col` of the rule. */
+  at: string;
+  summary: string;
+}
+export interface Reachable {
+  dst: string;
+  ports: string;
+  protos: string;
+  rules: RuleRef[];
+}
+export const previewAccess = (src: string) =>
+  request<{ src: string; reach: Reachable[] }>('POST', '/api/v1/policy/preview', { src });
+export interface Explanation {
+  verdict: 'accept' | 'deny';
+  allowedBy: RuleRef[];
+  reasons: string[];
+  text?: string;
+}
+export const explainAccess = (q: { src: string; dst: string; port: number; proto?: string }) =>
+  request<Explanation>('POST', '/api/v1/policy/explain', q);
+
+export interface PolicyVersion {
+  version: number;
+  author: string;
+  createdAt: string;
+  starter?: boolean;
+}
+export const listPolicyVersions = () => request<List<PolicyVersion>>('GET', '/api/v1/policy/versions');
+export const getPolicyVersion = (version: number) => request<PolicyView>('GET', `/api/v1/policy/versions/${version}`);
+
+// routes
+export interface PrefixRouters {
+  prefix: string;
+  routers: Array<{ nodeId: string; name: string; online: boolean; approved: boolean; primary: boolean }>;
+  /** Why the primary is the one it is (priority, health, stability). */
+  reason?: string;
+}
+export const listRoutes = () => request<List<PrefixRouters>>('GET', '/api/v1/routes');
+
+// audit
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  nodeId?: string;
+  kind?: string;
+  outcome?: string;
+  since?: string;
+  until?: string;
+  cursor?: string;
+}
+export const listAudit = (f: AuditFilter) =>
+  request<AuditPage>('GET', withQuery('/api/v1/audit', { ...f, limit: 100 }));
+
+export type { ErrorBody };

@@ -1,0 +1,36 @@
+import { request } from './http.ts';
+
+/**
+ * The signed-in person (GET /api/v1/console/session). Roles come from the server's config
+ * (`console.roles`); a person named by none is a member, who sees only their own machines.
+ */
+export type Role = 'admin' | 'network-admin' | 'auditor' | 'member';
+export type Scope = 'read' | 'nodes' | 'users' | 'keys' | 'policy' | 'routes' | 'admin';
+
+export interface Session {
+  user: { id: string; email: string; displayName?: string; groups?: string[] };
+  role: Role;
+  /** What the role may do, in API scopes; the server enforces them whatever the console shows. */
+  scopes?: Scope[];
+  csrfToken: string;
+  expiresAt?: string;
+}
+
+/** The scopes each role holds, for a server that does not list them in the session. */
+const ROLE_SCOPES: Record<Role, Scope[]> = {
+  admin: ['admin'],
+  'network-admin': ['read', 'policy', 'routes'],
+  auditor: ['read'],
+  member: [],
+};
+
+/** Whether the session may do what needs `scope` (`admin` holds every scope). */
+export function may(session: Session, scope: Scope): boolean {
+  const scopes = session.scopes ?? ROLE_SCOPES[session.role];
+  return scopes.includes('admin') || scopes.includes(scope);
+}
+
+export const SIGN_IN_PATH = '/api/v1/console/login';
+
+export const loadSession = () => request<Session>('GET', '/api/v1/console/session');
+export const signOut = () => request<void>('DELETE', '/api/v1/console/session');

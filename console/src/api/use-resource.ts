@@ -1,0 +1,25 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import type { ApiError } from './http.ts';
+
+export interface Resource<T> {
+  data?: T;
+  error?: ApiError;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** One API answer for a component: loaded on mount and when `deps` change, reloadable. */
+export function useResource<T>(load: () => Promise<T>, deps: unknown[] = []): Resource<T> {
+  const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean }>({ loading: true });
+  const generation = useRef(0);
+  const reload = useCallback(() => {
+    const mine = ++generation.current;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => mine === generation.current && setState({ data, loading: false }),
+      (error: ApiError) => mine === generation.current && setState((s) => ({ ...s, error, loading: false })),
+    );
+  }, deps);
+  useEffect(reload, [reload]);
+  return { ...state, reload };
+}

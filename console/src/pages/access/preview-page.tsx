@@ -1,0 +1,77 @@
+import { useState } from 'preact/hooks';
+import { previewAccess, type Reachable } from '../../api/endpoints.ts';
+import type { ApiError } from '../../api/http.ts';
+import { ErrorNote } from '../../components/feedback.tsx';
+import { SourceSuggestions } from './sources.tsx';
+
+/** Pick a source (user, group, tag or machine) and see everything it can reach, and the rule behind each. */
+export function PreviewPage({ initial }: { initial: string }) {
+  const [src, setSrc] = useState(initial);
+  const [result, setResult] = useState<{ src: string; reach: Reachable[] }>();
+  const [error, setError] = useState<ApiError>();
+  const run = async (e?: Event) => {
+    e?.preventDefault();
+    setError(undefined);
+    try {
+      setResult(await previewAccess(src.trim()));
+    } catch (err) {
+      setResult(undefined);
+      setError(err as ApiError);
+    }
+  };
+  return (
+    <section aria-labelledby="preview-title">
+      <h2 id="preview-title">Preview: what can a source reach?</h2>
+      <form class="card inline" onSubmit={(e) => void run(e)} aria-label="Preview access">
+        <label>
+          Source: a machine, user, group (group:, idp:) or tag
+          <input
+            required
+            list="preview-sources"
+            value={src}
+            onInput={(e) => setSrc((e.currentTarget as HTMLInputElement).value)}
+          />
+        </label>
+        <SourceSuggestions id="preview-sources" />
+        <button type="submit">Preview</button>
+      </form>
+      <ErrorNote error={error} />
+      {result && (
+        <table class="plain" aria-live="polite">
+          <caption>
+            {result.src} can reach {result.reach.length} destination{result.reach.length === 1 ? '' : 's'}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Destination</th>
+              <th scope="col">Ports</th>
+              <th scope="col">Protocols</th>
+              <th scope="col">Granted by</th>
+            </tr>
+          </thead>
+          <tbody>
+            {result.reach.length === 0 && (
+              <tr>
+                <td colSpan={4}>Nothing: no rule lets {result.src} reach any machine.</td>
+              </tr>
+            )}
+            {result.reach.map((r, i) => (
+              <tr key={i}>
+                <th scope="row">{r.dst}</th>
+                <td>{r.ports}</td>
+                <td>{r.protos}</td>
+                <td>
+                  {r.rules.map((rule) => (
+                    <div key={rule.at}>
+                      <code>{rule.at}</code> {rule.summary}
+                    </div>
+                  ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

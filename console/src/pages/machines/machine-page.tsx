@@ -1,0 +1,214 @@
+import { useState } from 'preact/hooks';
+import {
+  approveRoutes,
+  deleteMachine,
+  expireMachine,
+  getMachine,
+  renameMachine,
+  tagMachine,
+  type Machine,
+} from '../../api/endpoints.ts';
+import type { ApiError } from '../../api/http.ts';
+import { useLive } from '../../api/live.ts';
+import { may, type Session } from '../../api/session.ts';
+import { useResource } from '../../api/use-resource.ts';
+import { ErrorNote, Loading, Notice } from '../../components/feedback.tsx';
+import { exactTime, relativeTime } from '../../components/time.ts';
+import { Link, navigate } from '../../router.tsx';
+import { isExitRoute, isExpired } from './machine-filter.ts';
+
+export function MachinePage({ id, session }: { id: string; session: Session }) {
+  const machine = useResource(() => getMachine(id), [id]);
+  useLive(['node', 'route'], (events) => {
+    if (events.some((e) => !e.nodeId || e.nodeId === id)) machine.reload();
+  });
+  const [error, setError] = useState<ApiError>();
+  const [done, setDone] = useState('');
+  const canChange = may(session, 'nodes');
+
+  const act = async (what: string, action: () => Promise<unknown>) => {
+    setError(undefined);
+    setDone('');
+    try {
+      await action();
+      setDone(what);
+      machine.reload();
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  };
+
+  if (machine.error) return <ErrorNote error={machine.error} title="Could not load the machine" />;
+  const m = machine.data;
+  if (!m) return <Loading what="the machine" />;
+  return (
+    <section aria-labelledby="machine-title">
+      <p>
+        <Link href="/machines">← All machines</Link>
+      </p>
+      <h1 id="machine-title">{m.name}</h1>
+      <Facts m={m} />
+      <p>
+        <Link href={`/access/preview?src=${encodeURIComponent(m.name)}`}>What can {m.name} reach?</Link>
+      </p>
+      <ErrorNote error={error} />
+      {done && <Notice>{done}</Notice>}
+      {canChange ? (
+        <div class="actions">
+          <RenameForm m={m} onSave={(name) => act(`Renamed to ${name}.`, () => renameMachine(m.id, name))} />
+          <TagsForm m={m} onSave={(tags) => act('Tags saved.', () => tagMachine(m.id, tags))} />
+          {m.advertisedRoutes.length > 0 && (
+            <RoutesForm m={m} onSave={(routes) => act('Routes saved.', () => approveRoutes(m.id, routes))} />
+          )}
+          <section aria-labelledby="danger-title" class="card">
+            <h2 id="danger-title">Key and removal</h2>
+            <p>Expiring the key disconnects the machine until its owner signs in again.</p>
+            <button
+              type="button"
+              onClick={() =>
+                confirm(`Expire the key of ${m.name}?`) && void act('Key expired.', () => expireMachine(m.id))
+              }
+            >
+              Expire key
+            </button>{' '}
+            <button
+              type="button"
+              class="danger"
+              onClick={() =>
+                confirm(`Delete ${m.name}? It leaves every peer's map at once.`) &&
+                void deleteMachine(m.id).then(
+                  () => navigate('/machines'),
+                  (err: ApiError) => setError(err),
+                )
+              }
+            >
+              Delete machine
+            </button>
+          </section>
+        </div>
+      ) : (
+        <p class="muted">Your role can view this machine but not change it.</p>
+      )}
+    </section>
+  );
+}
+
+function Facts({ m }: { m: Machine }) {
+  const now = Date.now();
+  const rows: Array<[string, string]> = [
+    ['Owner', m.tags.length > 0 ? `tagged ${m.tags.join(', ')}` : (m.user ?? '—')],
+    ['Status', m.online ? 'online' : `offline${m.lastSeen ? `, last seen ${relativeTime(m.lastSeen, now)}` : ''}`],
+    ['IPv4', m.ipv4],
+    ['IPv6', m.ipv6],
+    ['OS', m.os ?? '—'],
+    ['Path', m.path ?? '—'],
+    [
+      'Key expiry',
+      m.expiresAt
+        ? `${isExpired(m, now) ? 'expired' : relativeTime(m.expiresAt, now)} (${exactTime(m.expiresAt)})`
+        : 'never',
+    ],
+    ['Advertised routes', m.advertisedRoutes.join(', ') || '—'],
+    ['Approved routes', m.approvedRoutes.join(', ') || '—'],
+    [
+      'Exit node',
+      m.approvedRoutes.some(isExitRoute)
+        ? 'yes'
+        : m.advertisedRoutes.some(isExitRoute)
+          ? 'offered, not approved'
+          : 'no',
+    ],
+    ['Endpoints', m.endpoints.join(', ') || '—'],
+    ['Ephemeral', m.ephemeral ? 'yes' : 'no'],
+    ['Machine key', m.machineKey],
+    ['WireGuard key', m.wireguardKey],
+    ['Joined', exactTime(m.createdAt)],
+    ['ID', m.id],
+  ];
+  return (
+    <dl class="facts">
+      {rows.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd>{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+function RenameForm({ m, onSave }: { m: Machine; onSave: (name: string) => Promise<void> }) {
+  const [name, setName] = useState(m.name);
+  return (
+    <form
+      class="card"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void onSave(name.trim());
+      }}
+    >
+      <h2>Name</h2>
+      <label>
+        Machine name
+        <input
+          value={name}
+          required
+          maxLength={63}
+          onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
+        />
+      </label>
+      <button type="submit">Rename</button>
+    </form>
+  );
+}
+
+function TagsForm({ m, onSave }: { m: Machine; onSave: (tags: string[]) => Promise<void> }) {
+  const [tags, setTags] = useState(m.tags.join(', '));
+  return (
+    <form
+      class="card"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void onSave(tags.split(/[\s,]+/).filter(Boolean));
+      }}
+    >
+      <h2>Tags</h2>
+      <label>
+        Tags (comma-separated, tag:name; empty for none)
+        <input value={tags} onInput={(e) => setTags((e.currentTarget as HTMLInputElement).value)} />
+      </label>
+      <button type="submit">Save tags</button>
+    </form>
+  );
+}
+
+function RoutesForm({ m, onSave }: { m: Machine; onSave: (routes: string[]) => Promise<void> }) {
+  const [approved, setApproved] = useState(new Set(m.approvedRoutes));
+  const toggle = (r: string) => {
+    const next = new Set(approved);
+    if (next.has(r)) next.delete(r);
+    else next.add(r);
+    setApproved(next);
+  };
+  return (
+    <form
+      class="card"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void onSave([...approved]);
+      }}
+    >
+      <fieldset>
+        <legend>Approved routes</legend>
+        {m.advertisedRoutes.map((r) => (
+          <label key={r} class="check">
+            <input type="checkbox" checked={approved.has(r)} onChange={() => toggle(r)} />
+            {r}
+            {isExitRoute(r) && ' (exit node)'}
+          </label>
+        ))}
+      </fieldset>
+      <button type="submit">Save routes</button>
+    </form>
+  );
+}
