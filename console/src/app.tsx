@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { setCsrfToken } from './api/http.ts';
 import { useLiveStatus } from './api/live.ts';
-import { loadSession, may, signOut, SIGN_IN_PATH, type Session } from './api/session.ts';
+import { listProviders, loadSession, may, signOut, type Session } from './api/session.ts';
 import { useResource } from './api/use-resource.ts';
 import { ErrorNote, Loading } from './components/feedback.tsx';
 import { AccessPage } from './pages/access/access-page.tsx';
@@ -24,16 +24,29 @@ export function App() {
 }
 
 function SignIn() {
-  const back = location.pathname + location.search;
+  const providers = useResource(listProviders);
+  const next = location.pathname + location.search;
+  const href = (url: string) => `${url}${url.includes('?') ? '&' : '?'}next=${encodeURIComponent(next)}`;
   return (
     <main class="signin" aria-labelledby="signin-title">
       <h1 id="signin-title">Trellis console</h1>
       <p>Sign in with your organisation's identity provider to see and manage the network.</p>
-      <p>
-        <a class="button primary" href={`${SIGN_IN_PATH}?return=${encodeURIComponent(back)}`}>
-          Sign in
-        </a>
-      </p>
+      <ErrorNote error={providers.error} title="Could not list the identity providers" />
+      {providers.data?.items.length === 0 && (
+        <p class="note warn">
+          This server has no identity provider configured (oidc.providers), so nobody can sign in to the console. The
+          API and the CLI work with API keys.
+        </p>
+      )}
+      <ul class="providers">
+        {providers.data?.items.map((p) => (
+          <li key={p.name}>
+            <a class="button primary" href={href(p.signInUrl)}>
+              Sign in with {p.name}
+            </a>
+          </li>
+        ))}
+      </ul>
     </main>
   );
 }

@@ -3,12 +3,19 @@
  * Answers the console-side code reads beyond those types (preview, explain, diff, history,
  * routes) are described here, as the OpenAPI document describes them.
  */
-import type { ApiKeyView, NodeView, PolicyView, PreAuthKeyView, UserView } from '../../../protocol/admin.ts';
+import type {
+  ApiKeyView,
+  NodeView,
+  PolicyView,
+  PrefixView,
+  PreAuthKeyView,
+  UserView,
+} from '../../../protocol/admin.ts';
 import type { AuditPage } from '../../../protocol/audit.ts';
 import type { ErrorBody } from '../../../protocol/errors.ts';
 import { request, withQuery } from './http.ts';
 
-export type { ApiKeyView, AuditPage, NodeView, PolicyView, PreAuthKeyView, UserView };
+export type { ApiKeyView, AuditPage, NodeView, PolicyView, PrefixView, PreAuthKeyView, UserView };
 export type AuditEvent = AuditPage['items'][number];
 type List<T> = { items: T[] };
 
@@ -109,13 +116,7 @@ export const listPolicyVersions = () => request<List<PolicyVersion>>('GET', '/ap
 export const getPolicyVersion = (version: number) => request<PolicyView>('GET', `/api/v1/policy/versions/${version}`);
 
 // routes
-export interface PrefixRouters {
-  prefix: string;
-  routers: Array<{ nodeId: string; name: string; online: boolean; approved: boolean; primary: boolean }>;
-  /** Why the primary is the one it is (priority, health, stability). */
-  reason?: string;
-}
-export const listRoutes = () => request<List<PrefixRouters>>('GET', '/api/v1/routes');
+export const listRoutes = () => request<List<PrefixView>>('GET', '/api/v1/routes');
 
 // audit
 export interface AuditFilter {

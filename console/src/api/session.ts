@@ -8,11 +8,12 @@ export type Role = 'admin' | 'network-admin' | 'auditor' | 'member';
 export type Scope = 'read' | 'nodes' | 'users' | 'keys' | 'policy' | 'routes' | 'admin';
 
 export interface Session {
-  user: { id: string; email: string; displayName?: string; groups?: string[] };
+  user: { id: string; email: string; displayName: string; groups: string[] };
   role: Role;
   /** What the role may do, in API scopes; the server enforces them whatever the console shows. */
-  scopes?: Scope[];
+  scopes?: string[];
   csrfToken: string;
+  provider?: string;
   expiresAt?: string;
 }
 
@@ -26,11 +27,16 @@ const ROLE_SCOPES: Record<Role, Scope[]> = {
 
 /** Whether the session may do what needs `scope` (`admin` holds every scope). */
 export function may(session: Session, scope: Scope): boolean {
-  const scopes = session.scopes ?? ROLE_SCOPES[session.role];
+  const scopes: readonly string[] = session.scopes ?? ROLE_SCOPES[session.role];
   return scopes.includes('admin') || scopes.includes(scope);
 }
 
-export const SIGN_IN_PATH = '/api/v1/console/login';
+/** Where a person may sign in: each provider's sign-in URL, which returns to `next` (a /console/ path). */
+export interface Provider {
+  name: string;
+  signInUrl: string;
+}
+export const listProviders = () => request<{ items: Provider[] }>('GET', '/api/v1/console/providers');
 
 export const loadSession = () => request<Session>('GET', '/api/v1/console/session');
 export const signOut = () => request<void>('DELETE', '/api/v1/console/session');
