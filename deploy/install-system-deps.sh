@@ -5,7 +5,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(
   wireguard-go wireguard-tools iproute2 nftables iptables iperf3 iputils-ping
-  chromium postgresql haproxy kmod procps ca-certificates
+  chromium postgresql haproxy kmod procps ca-certificates openssl
 )
 # Debian's kubectl only where the machine has none: an image may already carry a newer one.
 command -v kubectl >/dev/null || packages+=(kubernetes-client)

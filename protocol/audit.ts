@@ -4,6 +4,7 @@ import { z } from 'zod';
 /**
  * `route.primary`: the server elected a new primary router for a prefix (or none is left).
  * `kube.request`: a request the Kubernetes API server proxy carried for a peer, as its node reported it.
+ * `pki.issue`: the mesh CA issued (or refused) a certificate for a node (server/pki/).
  */
 export const AUDIT_EVENT_KINDS = [
   'auth',
@@ -13,6 +14,7 @@ export const AUDIT_EVENT_KINDS = [
   'admin',
   'route.primary',
   'kube.request',
+  'pki.issue',
 ] as const;
 
 export const AuditListQuery = z.strictObject({

@@ -47,9 +47,14 @@ export const PROTOCOL_HISTORY: ReadonlyArray<{ version: number; date: string; ch
     change:
       "map: app grants make their two sides peers; a capGrant's dsts are host prefixes (100.64.0.1/32) and * is narrowed to the node's own addresses",
   },
+  {
+    version: 12,
+    date: '2026-12-02',
+    change: "the mesh CA: POST /api/v1/machine/certificate for a node's own names, GET /api/v1/machine/authorities",
+  },
 ];
 
-export const PROTOCOL_VERSION = 11;
+export const PROTOCOL_VERSION = 12;
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;
 
 export const speaksProtocol = (version: number): boolean =>

@@ -16,6 +16,7 @@ import { consolePages } from './http/pages/console.ts';
 import { loginPages, loginRoutes } from './http/routes/login.ts';
 import { machineRoutes } from './http/routes/machine.ts';
 import { nodeAuditRoutes } from './http/routes/node-audit.ts';
+import { pkiRoutes } from './http/routes/pki.ts';
 import { relayRoutes } from './http/routes/relay.ts';
 import { MachineProofVerifier } from './identity/machine-proof.ts';
 import { setUpIdentity } from './identity/identity-setup.ts';
@@ -27,6 +28,8 @@ import { NodeService } from './nodes/node-service.ts';
 import { createLogger } from './observability/logger.ts';
 import { ServerMetrics } from './observability/metrics.ts';
 import { addSampledMetrics } from './observability/sampled-metrics.ts';
+import { CertificateAuthority } from './pki/authority.ts';
+import { CertificateService } from './pki/certificate-service.ts';
 import { PolicyService } from './policies/policy-service.ts';
 import { PathBroker } from './paths/path-broker.ts';
 import { Shutdown } from './shutdown.ts';
@@ -149,12 +152,28 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   nodes.scheduleOfflineEphemeralRemovals(storedNodes);
   shutdown.add('ephemeral node removals', () => nodes.stop());
 
+  const certificates = new CertificateService({
+    authority: await CertificateAuthority.open({
+      store,
+      domain: config.network.domain,
+      authorityDays: config.pki.authorityDays,
+      logger,
+      now,
+    }),
+    audit,
+    domain: config.network.domain,
+    certificateSeconds: config.pki.certificateSeconds,
+    issuesPerHour: config.pki.issuesPerHour,
+    now,
+  });
+
   const auth = new CallerAuth(store, new MachineProofVerifier(), now);
   const authLimiter = new RateLimiter(config.limits.authPerMinute);
   const app = createHttpApp({
     routes: [
       ...machineRoutes(nodes, engine, metrics),
       ...nodeAuditRoutes(audit),
+      ...pkiRoutes(certificates),
       ...relayRoutes(() => relaySettings),
       ...(identity.logins ? loginRoutes(identity.logins) : []),
       ...identityAdminRoutes({ audit, store, nodes, users, engine }),

@@ -123,6 +123,7 @@ export const SERVER_CODES = codeCatalog({
   tag: ['tag.undefined', 'tag.not_owner'],
   user: ['user.email_taken', 'user.not_found'],
   policy: ['policy.invalid', 'policy.version_conflict'],
+  pki: ['pki.unavailable', 'pki.bad_csr', 'pki.weak_key', 'pki.bad_name', 'pki.name_not_allowed', 'pki.too_many'],
   stream: ['stream.bad_message'],
   config: ['config.unreadable', 'config.bad_yaml', 'config.invalid', 'config.unknown_flag', 'config.bad_prefix'],
   relay: ['relay.key_malformed', 'relay.key_exposed'],

@@ -1,5 +1,6 @@
 import { signProof } from '../../protocol/proof.ts';
 import { NodeResponse, type RegisterRequest, type UpdateSelfRequest } from '../../protocol/join.ts';
+import { CertificateResponse, TrustBundle, type CertificateRequest } from '../../protocol/pki.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { SelfNode } from '../../protocol/node.ts';
 import type { ErrorCode } from '../../protocol/coded-error.ts';
@@ -38,6 +39,16 @@ export class ControlClient {
 
   async logout(): Promise<void> {
     await this.request('POST', '/api/v1/machine/logout');
+  }
+
+  /** The mesh CA's certificates (the trust bundle clients of this node's services need). */
+  async authorities(): Promise<TrustBundle> {
+    return TrustBundle.parse(await this.request('GET', '/api/v1/machine/authorities'));
+  }
+
+  /** A certificate for names of this node, for the key of the CSR. */
+  async certificate(req: CertificateRequest): Promise<CertificateResponse> {
+    return CertificateResponse.parse(await this.request('POST', '/api/v1/machine/certificate', req));
   }
 
   /** The Authorization header for a request; also used to open the map stream. */

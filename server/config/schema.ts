@@ -82,6 +82,25 @@ export const ServerConfig = z.strictObject({
   spiffe: SpiffeConfig,
   /** Workloads proving themselves with projected service-account tokens. */
   kubernetes: KubernetesConfig,
+  /** The mesh's certificate authority (server/pki/README.md). */
+  pki: z
+    .strictObject({
+      /**
+       * How long a node's certificate is valid, in seconds (never past the node's key expiry).
+       * Short: nothing revokes a certificate, so its life is how long a stolen key is worth anything.
+       */
+      certificateSeconds: z
+        .number()
+        .int()
+        .min(300)
+        .max(90 * 24 * 3600)
+        .default(24 * 3600),
+      /** How long a new CA is valid, in days; `trellis kubeconfig` embeds it, so long. */
+      authorityDays: z.number().int().min(1).max(36_500).default(3650),
+      /** Certificates one node may be issued per hour (renewals need a handful a day). */
+      issuesPerHour: z.number().int().min(1).max(10_000).default(30),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

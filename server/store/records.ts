@@ -91,6 +91,20 @@ export interface PolicyRecord {
   createdAt: number;
 }
 
+/**
+ * A certificate authority of the mesh (server/pki/). The private key is PKCS#8 PEM: it never
+ * leaves the server, never reaches a log or an answer.
+ */
+export interface AuthorityRecord {
+  id: string;
+  certificate: string;
+  privateKey: string;
+  notAfter: number;
+  createdAt: number;
+  /** Set once a newer authority signs instead; a retired one is still trusted until notAfter. */
+  retiredAt?: number;
+}
+
 export type AuditKind = (typeof AUDIT_EVENT_KINDS)[number];
 
 /** One audited event: who did what, proven how, from where, when, and whether it worked. */

@@ -4,6 +4,7 @@ import type {
   ApiKeyRecord,
   AuditKind,
   AuditRecord,
+  AuthorityRecord,
   NodeRecord,
   PolicyRecord,
   PreAuthKeyRecord,
@@ -22,6 +23,7 @@ export interface Store {
   apiKeys: ApiKeyRepository;
   policies: PolicyRepository;
   audit: AuditRepository;
+  authorities: AuthorityRepository;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,17 @@ export interface AuditRepository {
   list(query: AuditQuery): Promise<AuditRecord[]>;
   /** Deletes the events from before `before` (ms); returns how many went. */
   prune(before: number): Promise<number>;
+}
+
+/** The mesh's certificate authorities: the one that signs, and retired ones still trusted. */
+export interface AuthorityRepository {
+  /** Newest first. */
+  list(): Promise<AuthorityRecord[]>;
+  /**
+   * Stores `authority` unless one that is not retired exists, in one transaction, and returns
+   * whichever signs now: two servers starting on one database keep the same CA.
+   */
+  addFirst(authority: AuthorityRecord): Promise<AuthorityRecord>;
 }
 
 export interface AuditQuery {

@@ -1,5 +1,6 @@
 import type { Store } from '../store.ts';
 import { sqliteAudit } from './audit.ts';
+import { sqliteAuthorities } from './authorities.ts';
 import { sqliteApiKeys, sqlitePreAuthKeys } from './keys.ts';
 import { sqliteNodes } from './nodes.ts';
 import { openSqlite } from './open.ts';
@@ -16,6 +17,7 @@ export function createSqliteStore(file: string): Store {
     apiKeys: sqliteApiKeys(db),
     policies: sqlitePolicies(db),
     audit: sqliteAudit(db),
+    authorities: sqliteAuthorities(db),
     async close() {
       db.$client.close();
     },

@@ -93,4 +93,15 @@ export const MIGRATIONS: readonly Migration[] = [
   `,
   // Node keys as their bytes; rows the key and time checks would now refuse repaired.
   nodeKeysAsBytes,
+  // The mesh's certificate authorities (server/pki/).
+  `
+  CREATE TABLE certificate_authorities (
+    id TEXT PRIMARY KEY,
+    certificate TEXT NOT NULL,
+    private_key TEXT NOT NULL,
+    not_after INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    retired_at INTEGER
+  );
+  `,
 ];

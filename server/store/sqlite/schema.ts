@@ -85,3 +85,12 @@ export const auditEvents = sqliteTable('audit_events', {
   code: text('code'),
   message: text('message').notNull(),
 });
+
+export const certificateAuthorities = sqliteTable('certificate_authorities', {
+  id: text('id').primaryKey(),
+  certificate: text('certificate').notNull(),
+  privateKey: text('private_key').notNull(),
+  notAfter: integer('not_after').notNull(),
+  createdAt: integer('created_at').notNull(),
+  retiredAt: integer('retired_at'),
+});

@@ -543,6 +543,8 @@ describe('admin API', () => {
       ['post', '/api/v1/machine/update'],
       ['post', '/api/v1/machine/logout'],
       ['post', '/api/v1/machine/audit'],
+      ['get', '/api/v1/machine/authorities'],
+      ['post', '/api/v1/machine/certificate'],
       ['get', '/api/v1/audit'],
       ['post', '/api/v1/users/{id}/expire-nodes'],
       ['get', '/api/v1/relay/info'],

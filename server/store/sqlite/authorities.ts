@@ -1,0 +1,39 @@
+import { desc, isNull } from 'drizzle-orm';
+import type { AuthorityRecord } from '../records.ts';
+import type { AuthorityRepository } from '../store.ts';
+import { checkStorableTimes } from '../times.ts';
+import type { SqliteDb } from './open.ts';
+import { orUndefined } from './rows.ts';
+import { certificateAuthorities } from './schema.ts';
+
+type Row = typeof certificateAuthorities.$inferSelect;
+
+const record = (row: Row): AuthorityRecord => ({ ...row, retiredAt: orUndefined(row.retiredAt) });
+
+export function sqliteAuthorities(db: SqliteDb): AuthorityRepository {
+  const newestFirst = [desc(certificateAuthorities.createdAt), desc(certificateAuthorities.id)];
+  return {
+    async list() {
+      return db
+        .select()
+        .from(certificateAuthorities)
+        .orderBy(...newestFirst)
+        .all()
+        .map(record);
+    },
+    async addFirst(authority) {
+      return db.transaction(() => {
+        const signing = db
+          .select()
+          .from(certificateAuthorities)
+          .where(isNull(certificateAuthorities.retiredAt))
+          .orderBy(...newestFirst)
+          .get();
+        if (signing) return record(signing);
+        checkStorableTimes(authority, ['notAfter', 'createdAt', 'retiredAt']);
+        db.insert(certificateAuthorities).values(authority).run();
+        return authority;
+      });
+    },
+  };
+}
