@@ -1,0 +1,187 @@
+/**
+ * deploy/kubernetes as a cluster would receive it: every overlay rendered by the real
+ * `kubectl kustomize`, every object checked against the Kubernetes OpenAPI schemas of its kind
+ * (kubernetes-models), the least-privilege rules held (least-privilege.ts), and the parts that
+ * Trellis itself reads (the server's config, the agents' environment) read by Trellis's own code.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, expect, it } from 'vitest';
+import { workloadFrom } from '../../../client/cli/local/workload-flags.ts';
+import { loadConfig } from '../../../server/config/load.ts';
+import { describeWith, hasCommand } from '../../support/prerequisites.ts';
+import { AGENT_CONTAINER, leastPrivilegeProblems } from './least-privilege.ts';
+import { validateAgainstSchema } from './openapi.ts';
+import { KUSTOMIZE_ROOT, overlays, render, type KubeObject } from './render.ts';
+
+const EXPECTED_OVERLAYS = ['agent-daemonset', 'agent-sidecar', 'server'];
+
+type Env = Array<{ name: string; value?: string }>;
+type Container = { name: string; env?: Env; envFrom?: Array<{ configMapRef?: { name: string } }>; [k: string]: any };
+
+const podSpecOf = (o: KubeObject) =>
+  (o.spec as { template: { spec: { containers: Container[]; volumes: any[] } } }).template.spec;
+
+/** A container's environment as the kubelet gives it: its config maps' data, then its own env. */
+function environment(objects: KubeObject[], c: Container): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const from of c.envFrom ?? []) {
+    const map = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === from.configMapRef?.name);
+    if (!map) throw new Error(`${c.name}: config map ${from.configMapRef?.name} is not in the overlay`);
+    Object.assign(out, map.data as Record<string, string> | undefined);
+  }
+  for (const e of c.env ?? []) if (e.value !== undefined) out[e.name] = e.value;
+  return out;
+}
+
+describeWith([hasCommand('kubectl')], 'deploy/kubernetes', () => {
+  const rendered = new Map<string, KubeObject[]>();
+  beforeAll(() => {
+    for (const o of overlays()) rendered.set(o, render(o));
+  });
+
+  it('has one overlay per part, each rendered by kubectl kustomize, and documents each', () => {
+    expect(overlays()).toEqual(EXPECTED_OVERLAYS);
+    const readme = readFileSync(join(KUSTOMIZE_ROOT, 'README.md'), 'utf8');
+    for (const o of overlays()) {
+      expect(rendered.get(o)?.length, o).toBeGreaterThan(0);
+      expect(readme, o).toContain(`overlays/${o}`);
+    }
+  });
+
+  it('every rendered object is valid against the Kubernetes OpenAPI schema of its kind', async () => {
+    for (const [overlay, objects] of rendered) {
+      for (const o of objects)
+        await expect(validateAgainstSchema(o), `${overlay}: ${o.kind}/${o.metadata.name}`).resolves.toBeUndefined();
+    }
+  });
+
+  it('the schema check refuses what a cluster would refuse', async () => {
+    const deployment = rendered.get('agent-sidecar')!.find((o) => o.kind === 'Deployment')!;
+    const broken = structuredClone(deployment) as any;
+    broken.spec.replicas = 'two';
+    broken.spec.template.spec.containers[0].resources.limits.cpu = 'lots';
+    await expect(validateAgainstSchema(broken)).rejects.toThrow(/replicas must be integer/);
+    await expect(validateAgainstSchema({ ...deployment, kind: 'Deploymnet' })).rejects.toThrow(/no schema/);
+  });
+
+  it('every overlay keeps the least-privilege rules', () => {
+    for (const [overlay, objects] of rendered) expect(leastPrivilegeProblems(objects), overlay).toEqual([]);
+  });
+
+  it('the least-privilege checks catch each kind of breach', () => {
+    const objects = rendered.get('agent-sidecar')!;
+    const breach = (change: (app: any, pod: any, agent: any) => void) => {
+      const copy = structuredClone(objects);
+      const d = copy.find((o) => o.kind === 'Deployment')!;
+      const pod = podSpecOf(d) as any;
+      change(
+        pod.containers.find((c: Container) => c.name === 'app'),
+        pod,
+        pod.containers.find((c: Container) => c.name === AGENT_CONTAINER),
+      );
+      return leastPrivilegeProblems(copy);
+    };
+    expect(breach((app) => (app.securityContext.privileged = true))).toEqual([
+      'Deployment/payments-api container app: privileged',
+    ]);
+    expect(breach((app) => (app.securityContext.capabilities.add = ['NET_ADMIN']))).toEqual([
+      'Deployment/payments-api container app: adds NET_ADMIN, which only trellis-agent needs',
+    ]);
+    expect(breach((_, __, agent) => agent.securityContext.capabilities.add.push('SYS_ADMIN'))).toEqual([
+      'Deployment/payments-api container trellis-agent: adds capability SYS_ADMIN',
+    ]);
+    expect(breach((app) => delete app.securityContext.readOnlyRootFilesystem)).toEqual([
+      'Deployment/payments-api container app: root filesystem is not read-only',
+    ]);
+    expect(breach((app) => (app.securityContext.runAsUser = 0))).toEqual([
+      'Deployment/payments-api container app: may run as root',
+    ]);
+    expect(breach((app) => delete app.resources.limits)).toEqual([
+      'Deployment/payments-api container app: no cpu limits',
+      'Deployment/payments-api container app: no memory limits',
+    ]);
+    expect(breach((app) => delete app.livenessProbe)).toEqual([
+      'Deployment/payments-api container app: no readiness or liveness probe',
+    ]);
+    expect(breach((_, pod) => (pod.hostNetwork = true))).toEqual([
+      'Deployment/payments-api: host network outside the node agent',
+    ]);
+    expect(breach((_, pod) => pod.volumes.push({ name: 'root', hostPath: { path: '/' } }))).toEqual([
+      'Deployment/payments-api: mounts host path /',
+    ]);
+    expect(breach((_, pod) => delete pod.automountServiceAccountToken)).toEqual([
+      'Deployment/payments-api: mounts a service-account token it did not ask for (automountServiceAccountToken)',
+    ]);
+    const noPolicy = objects.filter((o) => o.kind !== 'NetworkPolicy');
+    expect(leastPrivilegeProblems(noPolicy)).toEqual([
+      'Deployment/payments-api: no NetworkPolicy limits its ingress',
+      'Deployment/payments-api: no NetworkPolicy limits its egress',
+    ]);
+    const role: KubeObject = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'too-much' },
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }],
+    };
+    expect(leastPrivilegeProblems([role])).toEqual([
+      'ClusterRole/too-much: grants {"apiGroups":[""],"resources":["secrets"],"verbs":["get"]}; the only rule allowed is impersonating users, groups and service accounts',
+    ]);
+  });
+
+  it("the server's config is one the server loads, and its Service carries the relay's ports", () => {
+    const objects = rendered.get('server')!;
+    const map = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('trellis-server'))!;
+    const statefulSet = objects.find((o) => o.kind === 'StatefulSet')!;
+    const configVolume = podSpecOf(statefulSet).volumes.find((v) => v.name === 'config');
+    expect(configVolume.configMap.name).toBe(map.metadata.name);
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-k8s-'));
+    try {
+      const file = join(dir, 'server.yaml');
+      writeFileSync(file, (map.data as Record<string, string>)['server.yaml']!);
+      const config = loadConfig({ file, env: {} });
+      expect(config.kubernetes.clusters.map((c) => c.name)).toEqual(['prod']);
+      const service = objects.find((o) => o.kind === 'Service')!;
+      const ports = (service.spec as { ports: unknown[] }).ports;
+      expect(ports).toContainEqual(expect.objectContaining({ port: config.relay.udpPort, protocol: 'UDP' }));
+      expect(ports).toContainEqual(expect.objectContaining({ port: config.relay.stunPort, protocol: 'UDP' }));
+      expect(podSpecOf(statefulSet).containers[0]!.ports).toContainEqual(
+        expect.objectContaining({ containerPort: config.listen.port, protocol: 'TCP' }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('every agent joins with its projected token, as the agent reads its environment', () => {
+    let agents = 0;
+    for (const [overlay, objects] of rendered) {
+      for (const o of objects.filter((x) => x.kind === 'Deployment' || x.kind === 'DaemonSet')) {
+        const pod = podSpecOf(o);
+        const agent = pod.containers.find((c) => c.name === AGENT_CONTAINER);
+        if (!agent) continue;
+        agents++;
+        const env = environment(objects, agent);
+        expect(env.TRELLIS_SERVER, overlay).toMatch(/^https:\/\//);
+        expect(workloadFrom({}, env), overlay).toMatchObject({
+          credential: 'kubernetes',
+          cluster: 'prod',
+          source: { type: 'file', path: env.TRELLIS_TOKEN_FILE },
+        });
+        // The token is a projected one with the server's audience, mounted only where the agent looks.
+        const volume = pod.volumes.find((v) => v.name === 'trellis-token');
+        const token = volume.projected.sources[0].serviceAccountToken;
+        expect(token.audience, overlay).toBe('trellis');
+        const mount = agent.volumeMounts.find((m: { name: string }) => m.name === 'trellis-token');
+        expect(`${mount.mountPath}/${token.path}`, overlay).toBe(env.TRELLIS_TOKEN_FILE);
+        for (const other of pod.containers.filter((c) => c !== agent)) {
+          expect(other.volumeMounts?.some((m: { name: string }) => m.name === 'trellis-token') ?? false, overlay).toBe(
+            false,
+          );
+        }
+      }
+    }
+    expect(agents).toBeGreaterThanOrEqual(2);
+  });
+});
