@@ -60,6 +60,11 @@ export const CLIENT_CODES = codeCatalog({
     'system.command_timeout', // it did not finish in time and was killed
   ],
   firewall: ['firewall.invalid_rule'], // a filter rule the agent refuses to enforce
+  routes: [
+    'routes.captures_lan', // an offered subnet route would take (part of) this machine's LAN into the tunnel
+    'routes.captures_default_route', // it holds the default gateway: everything would go into the tunnel
+    'routes.captures_server', // it holds the control server's address, which must stay outside the tunnel
+  ],
   netconf: [
     'netconf.invalid_config', // an address, range or name we refuse to configure
     'netconf.invalid_prefix', // a prefix that does not parse (a route the kernel listed, a configured range)

@@ -111,6 +111,7 @@ export class Agent {
       server: () => this.membership.control(),
       wireguardKey: () => this.membership.wireguardKey(),
       routerSettings: () => this.membership.routerSettings(),
+      acceptSettings: () => this.membership.acceptSettings(),
       noteSelf: (self) => this.membership.noteSelf(self),
       applied: () => this.onApplied(),
       failed: (err) => this.onApplyFailed(err),
@@ -264,6 +265,7 @@ export class Agent {
       ...(renewal && { workload: renewal }),
       ...(relayEndpoint && { relayEndpoint }),
       paths: (id) => this.maps.path(id),
+      offeredRoutes: this.maps.offered,
       now: this.now(),
     });
   }

@@ -17,6 +17,9 @@ import { reconfig, relayPeer } from './reconfig.ts';
 import { serverAddress } from './server-address.ts';
 import type { SavedMap, StateStore } from './state-store.ts';
 import { routerConfig, type RouterSettings } from '../router/router-config.ts';
+import { acceptRoutes, type AcceptSettings, type OfferedRoute } from '../routes/accepted-routes.ts';
+import { readLocalNetwork } from '../routes/local-network.ts';
+import type { LocalNetwork } from '../routes/route-safety.ts';
 
 /**
  * Makes the engine match the latest map: through reconfig, with the relay endpoint the relay
@@ -34,6 +37,8 @@ interface MapApplierDeps {
   wireguardKey(): string;
   /** The node's router settings (client/router), as `up` last set them. */
   routerSettings(): RouterSettings;
+  /** Which offered subnet routes this machine takes (client/routes). */
+  acceptSettings(): AcceptSettings;
   /** The map's self record, for the node to save. */
   noteSelf(self: SelfNode): void;
   applied(): void;
@@ -62,6 +67,10 @@ export class MapApplier {
   private counted: AppliedMap | undefined;
   /** The relay run the applied map named (protocol/map.ts RelayConfig.instance). */
   private relayInstance: string | undefined;
+  /** The subnet routes peers offer and whether this machine routes them (`trellis status`). */
+  private offeredRoutes: OfferedRoute[] = [];
+  /** Refusals already logged, so each is said once. */
+  private refusalsSaid = '';
   /** Why mesh names are not served, once logged. */
   private dnsError: string | undefined;
 
@@ -127,6 +136,10 @@ export class MapApplier {
     return this.relay.transport;
   }
 
+  get offered(): readonly OfferedRoute[] {
+    return this.offeredRoutes;
+  }
+
   path(peerId: string): PeerPath | undefined {
     return this.paths.path(peerId);
   }
@@ -188,8 +201,9 @@ export class MapApplier {
     this.appliedVersion = -1;
   }
 
-  private async apply(map: AppliedMap): Promise<void> {
+  private async apply(received: AppliedMap): Promise<void> {
     const url = this.deps.serverUrl();
+    const map = await this.withAcceptedRoutes(received, url);
     const serverHost =
       map.relay?.wireguardKey && !map.relay.endpoint && url !== undefined ? await serverAddress(url) : undefined;
     const router = routerConfig(map.self, this.deps.routerSettings());
@@ -210,17 +224,32 @@ export class MapApplier {
     await this.updateNames(map);
     await this.paths.bindProbe(config.addresses);
     this.paths.start();
-    const { fromServer, ...saved } = map;
+    const { fromServer, ...saved } = received;
     this.deps.store.writeMap(saved);
     this.deps.noteSelf(map.self);
     this.appliedVersion = map.version;
-    if (fromServer && map !== this.counted) this.appliedFromServer += 1;
-    this.counted = map;
+    if (fromServer && received !== this.counted) this.appliedFromServer += 1;
+    this.counted = received;
     this.deps.applied();
     this.deps.log.debug(
       { version: map.version, peers: config.peers.length, rules: config.filter.length },
       'map applied',
     );
+  }
+
+  /** The map with only the subnet routes this machine takes (client/routes/accepted-routes.ts). */
+  private async withAcceptedRoutes(map: AppliedMap, url: string | undefined): Promise<AppliedMap> {
+    const settings = this.deps.acceptSettings();
+    const local: LocalNetwork = settings.acceptRoutes
+      ? await readLocalNetwork(this.deps.iface, [(url && (await serverAddress(url))) || ''].filter(Boolean))
+      : { connected: [], gateways: [], servers: [] };
+    const acceptance = acceptRoutes(map.peers, settings, local);
+    this.offeredRoutes = acceptance.offered;
+    const said = acceptance.refusals.map((r) => r.message).join('\n');
+    if (said !== this.refusalsSaid)
+      for (const r of acceptance.refusals) this.deps.log.warn({ code: r.code, prefix: r.prefix }, r.message);
+    this.refusalsSaid = said;
+    return { ...map, peers: acceptance.peers };
   }
 
   /** Names are a convenience: a DNS failure (the port taken, say) must not hold the network back. */

@@ -10,6 +10,7 @@ import { AgentError } from './errors.ts';
 import type { UpRequest } from './local-api/messages.ts';
 import type { Keys, NodeState, StateStore } from './state-store.ts';
 import type { RouterSettings } from '../router/router-config.ts';
+import type { AcceptSettings } from '../routes/accepted-routes.ts';
 
 /** `{ key: value }`, or nothing when the value is undefined (the record keeps optional keys absent). */
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
@@ -92,6 +93,8 @@ export class Membership {
       advertiseTags: req.advertiseTags ?? node?.advertiseTags ?? [],
       ...optional('snatSubnetRoutes', req.snatSubnetRoutes ?? node?.snatSubnetRoutes),
       ...optional('gatewayFor', req.gatewayFor ?? node?.gatewayFor),
+      ...optional('acceptRoutes', req.acceptRoutes ?? node?.acceptRoutes),
+      ...optional('acceptRoutesForce', req.acceptRoutesForce ?? node?.acceptRoutesForce),
       wantRunning: true,
       ...(node?.self && { self: node.self }),
       // A new credential says anew how this node proves itself; a reconnect keeps how it did.
@@ -160,6 +163,11 @@ export class Membership {
   /** This node's router settings as `up` last set them. */
   routerSettings(): RouterSettings {
     return { snatSubnetRoutes: this.current?.snatSubnetRoutes ?? true, gatewayFor: this.current?.gatewayFor ?? [] };
+  }
+
+  /** Which offered subnet routes this machine takes, as `up` last set it. */
+  acceptSettings(): AcceptSettings {
+    return { acceptRoutes: this.current?.acceptRoutes ?? false, force: this.current?.acceptRoutesForce ?? [] };
   }
 
   private register(control: ControlClient, prefs: NodeState, credential: Credential): Promise<SelfNode> {

@@ -28,6 +28,9 @@ export const NodeState = z.object({
   /** Router settings (`trellis up --snat-subnet-routes`, `--gateway-for`); absent: SNAT on, no gateway. */
   snatSubnetRoutes: z.boolean().optional(),
   gatewayFor: z.array(z.string()).optional(),
+  /** `trellis up --accept-routes` (absent: off) and the prefixes routed despite a refusal (`--accept-routes-force`). */
+  acceptRoutes: z.boolean().optional(),
+  acceptRoutesForce: z.array(z.string()).optional(),
   /** false after `trellis down`: a restarted agent stays down until `trellis up`. */
   wantRunning: z.boolean(),
   self: SelfNode.optional(),

@@ -3,6 +3,7 @@ import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { PeerPath } from '../paths/path-table.ts';
 import type { DeviceState } from '../wireguard/uapi-format.ts';
 import type { AgentState, PeerStatus, StatusResponse } from './local-api/messages.ts';
+import type { OfferedRoute } from '../routes/accepted-routes.ts';
 
 /**
  * `trellis status` as data: who the map says the peers are, joined by public key with what
@@ -32,6 +33,8 @@ interface StatusInputs {
   /** Where relayed peers point (a peer's endpoint there means it is relayed). */
   relayEndpoint?: string;
   paths?: (peerId: string) => PeerPath | undefined;
+  /** Subnet routes peers offer and whether this machine takes them (client/routes). */
+  offeredRoutes?: readonly OfferedRoute[];
 }
 
 const DAY_MS = 86_400_000;
@@ -90,10 +93,20 @@ export function statusView(i: StatusInputs): StatusResponse {
         tags: s.tags,
         ...(s.user !== undefined && { user: s.user }),
         ...(s.advertisedRoutes.length > 0 && {
-          routes: s.advertisedRoutes.map((prefix) => ({ prefix, approved: s.approvedRoutes.includes(prefix) })),
+          routes: s.advertisedRoutes.map((prefix) => {
+            const election = s.routes?.find((r) => r.prefix === prefix);
+            const health = election?.health;
+            return {
+              prefix,
+              approved: s.approvedRoutes.includes(prefix),
+              ...(election && { role: election.role, reason: election.reason }),
+              ...(health && { health: { healthy: health.healthy, ...(health.error && { error: health.error }) } }),
+            };
+          }),
         }),
       },
     }),
+    ...(i.offeredRoutes?.length && { subnetRoutes: i.offeredRoutes.map((r) => ({ ...r })) }),
     ...(i.policyWarning && { policyWarning: i.policyWarning }),
     ...(i.lastError && { lastError: i.lastError }),
     ...(s?.keyExpiry && { keyExpiry: s.keyExpiry }),

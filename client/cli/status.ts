@@ -1,6 +1,6 @@
 import type { StatusResponse } from '../agent/local-api/messages.ts';
 import { command, parseCommand } from '../../cli-flags/index.ts';
-import { routesLine } from './local/routes-line.ts';
+import { offeredRoutesLines, routesLine } from './local/routes-line.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 
 export const STATUS = command({
@@ -32,6 +32,7 @@ export function formatStatus(s: StatusResponse, now: Date): string {
     );
   const routes = s.self && routesLine(s.self);
   if (routes) lines.push(routes);
+  lines.push(...offeredRoutesLines(s));
   if (s.relayTransport)
     lines.push(
       `relay:  ${s.relayTransport === 'websocket' ? 'over a WebSocket to the server (UDP to it is blocked)' : 'UDP'}`,

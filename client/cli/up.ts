@@ -2,7 +2,7 @@ import type { StatusResponse, UpRequest } from '../agent/local-api/messages.ts';
 import { command, parseCommand, type FlagSpecs } from '../../cli-flags/index.ts';
 import { CREDENTIAL_PROVIDERS, credentialFrom } from './local/credentials.ts';
 import { cidrList, CliError, hostname, serverUrl, tagList } from './local/flags.ts';
-import { routesLine } from './local/routes-line.ts';
+import { offeredRoutesLines, routesLine } from './local/routes-line.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 import { signInThroughAgent } from './local/sign-in.ts';
 import { WORKLOAD_FLAGS, workloadFrom } from './local/workload-flags.ts';
@@ -35,6 +35,16 @@ export const UP = command({
       value: 'CIDRS',
       help: 'hosts without an agent that reach the mesh through this node: their mesh\ntraffic leaves with this node\'s mesh address (comma-separated; "" for none)',
     },
+    'accept-routes': {
+      type: 'boolean',
+      negatable: true,
+      help: 'route the subnets other nodes offer (default false); see trellis status',
+    },
+    'accept-routes-force': {
+      type: 'string',
+      value: 'CIDRS',
+      help: 'offered routes to take even though they overlap this machine\'s LAN, default\ngateway or server address (refused otherwise; "" for none)',
+    },
     'advertise-tags': {
       type: 'string',
       value: 'TAGS',
@@ -55,8 +65,16 @@ export const UP = command({
 
 export async function upCommand(argv: string[]): Promise<number> {
   const { flags } = parseCommand(argv, UP);
-  const v = (name: 'server' | 'provider' | 'hostname' | 'advertise-routes' | 'advertise-tags' | 'gateway-for') =>
-    flags[name];
+  const v = (
+    name:
+      | 'server'
+      | 'provider'
+      | 'hostname'
+      | 'advertise-routes'
+      | 'advertise-tags'
+      | 'gateway-for'
+      | 'accept-routes-force',
+  ) => flags[name];
   const server = v('server') ?? process.env.TRELLIS_SERVER;
   const credential = await credentialFrom(flags, process.env);
   const workload = workloadFrom(flags, { SPIFFE_ENDPOINT_SOCKET: process.env.SPIFFE_ENDPOINT_SOCKET });
@@ -82,6 +100,10 @@ export async function upCommand(argv: string[]): Promise<number> {
     ...(v('advertise-tags') !== undefined && { advertiseTags: tagList('advertise-tags', v('advertise-tags')!) }),
     ...(flags['snat-subnet-routes'] !== undefined && { snatSubnetRoutes: flags['snat-subnet-routes'] }),
     ...(v('gateway-for') !== undefined && { gatewayFor: cidrList('gateway-for', v('gateway-for')!) }),
+    ...(flags['accept-routes'] !== undefined && { acceptRoutes: flags['accept-routes'] }),
+    ...(v('accept-routes-force') !== undefined && {
+      acceptRoutesForce: cidrList('accept-routes-force', v('accept-routes-force')!),
+    }),
     waitMs: Math.round(flags.timeout * 1000),
   };
   const agent = agentClient(flags);
@@ -111,6 +133,7 @@ export function describeUp(s: StatusResponse): string {
     `up: ${self.name} is ${self.ipv4} and ${self.ipv6} on ${s.serverUrl}`,
     `${s.peers.length} peer${s.peers.length === 1 ? '' : 's'}`,
     ...(routes ? [routes] : []),
+    ...offeredRoutesLines(s),
     ...(s.policyWarning ? [`warning: ${s.policyWarning}`] : []),
     ...(self.user
       ? [

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Credential } from '../../../protocol/join.ts';
 import { WorkloadSpec } from '../../identity/workload-spec.ts';
 import { Route } from '../../../protocol/route.ts';
+import { RouteRole } from '../../../protocol/route-health.ts';
 
 /**
  * The local API between the `trellis` CLI and the running agent: JSON over HTTP on a unix
@@ -22,6 +23,10 @@ export const UpRequest = z
     snatSubnetRoutes: z.boolean().optional(),
     /** Sources without an agent (CIDR prefixes) whose mesh traffic this node masquerades to its own mesh address. */
     gatewayFor: z.array(Route).max(256).optional(),
+    /** Route the subnet routes peers offer (default false). */
+    acceptRoutes: z.boolean().optional(),
+    /** Offered routes to route even where they would capture the LAN, the default route or the server. */
+    acceptRoutesForce: z.array(Route).max(256).optional(),
     /** How long to wait for the first map to be applied. */
     waitMs: z.number().int().min(0).max(120_000).optional(),
   })
@@ -101,7 +106,31 @@ const SelfStatus = z.object({
    * the others wait for an administrator (`trellis-server nodes approve-routes`) or for the
    * policy's autoApprovers, and carry nothing until then.
    */
-  routes: z.array(z.object({ prefix: z.string(), approved: z.boolean() })).optional(),
+  routes: z
+    .array(
+      z.object({
+        prefix: z.string(),
+        approved: z.boolean(),
+        /** This router's part in the prefix's election and why (servers from protocol 9). */
+        role: RouteRole.optional(),
+        reason: z.string().optional(),
+        /** The last health this router reported for the prefix (its --route-probe). */
+        health: z.object({ healthy: z.boolean(), error: z.string().optional() }).optional(),
+      }),
+    )
+    .optional(),
+});
+
+/** A subnet route a peer offers this machine: its primary router, and whether this machine routes it. */
+const OfferedRouteStatus = z.object({
+  prefix: z.string(),
+  /** The peer that is the prefix's primary router. */
+  via: z.string(),
+  /** `not-accepted`: --accept-routes is off; `refused`: it would cut this machine off (see refusal). */
+  state: z.enum(['accepted', 'not-accepted', 'refused']),
+  refusal: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** Routed despite the refusal (--accept-routes-force). */
+  forced: z.boolean().optional(),
 });
 
 export const StatusResponse = z.object({
@@ -119,6 +148,8 @@ export const StatusResponse = z.object({
   /** Mesh names: the domain, the agent's DNS server, and which system resolver sends it queries. */
   dns: z.object({ domain: z.string(), server: z.string(), system: z.enum(['systemd-resolved', 'none']) }).optional(),
   self: SelfStatus.optional(),
+  /** Subnet routes peers offer, accepted or not; absent when none is offered. */
+  subnetRoutes: z.array(OfferedRouteStatus).optional(),
   peers: z.array(PeerStatus),
   policyWarning: z.string().optional(),
   lastError: z.string().optional(),
