@@ -100,6 +100,34 @@ export class PolicyNetwork {
     return this.state.filterTemplateOf(id);
   }
 
+  /**
+   * Node `id`'s approved routes, subnet and exit: approved by an administrator or by the
+   * policy's autoApprovers. Routes it does not advertise are left out: approving does not route.
+   */
+  approvedRoutesOf(id: string): { subnet: readonly string[]; exit: readonly string[] } {
+    const e = this.state.entry(id);
+    if (!e) return { subnet: [], exit: [] };
+    const advertised = new Set(e.node.routableIPs);
+    return {
+      subnet: e.keys.subnetRoutes.filter((r) => advertised.has(r)),
+      exit: e.keys.exitRoutes.filter((r) => advertised.has(r)),
+    };
+  }
+
+  /**
+   * Whether node `viewer` may send internet traffic through exit node `exit`: `exit` is an
+   * approved exit node and a rule with `autogroup:internet` among its destinations has `viewer`
+   * among its sources.
+   */
+  mayUseExitNode(viewer: string, exit: string): boolean {
+    const v = this.state.entry(viewer);
+    const e = this.state.entry(exit);
+    if (!v || !e || !e.keys.exitNode || viewer === exit) return false;
+    return this.state
+      .rulesReaching(exit)
+      .some((r) => r.dsts.some((d) => d.kind === 'internet') && r.srcKeys.some((k) => v.keys.src.has(k)));
+  }
+
   /** The application capabilities that callers are granted on node `id`. */
   capGrantsOf(id: string): FilterRule[] {
     return this.state.filterOf(id).filter((r) => r.capGrant !== undefined);

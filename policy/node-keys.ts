@@ -20,6 +20,8 @@ export interface NodeKeys {
   addresses: string[];
   /** Approved routes that are not exit routes. */
   subnetRoutes: string[];
+  /** Approved exit routes (0.0.0.0/0, ::/0). */
+  exitRoutes: string[];
   exitNode: boolean;
   /** Equal for nodes with the same keys: such nodes have the same peers (besides each other). */
   signature: string;
@@ -65,13 +67,11 @@ export function nodeKeys(compiled: CompiledPolicy, node: PolicyNode): NodeKeys {
   const addresses = [node.ipv4, node.ipv6].filter((a) => a !== '');
   const approved = effectiveRoutes(compiled, node);
   const subnetRoutes = approved.filter((r) => !isExitRoute(r));
-  const exitNode = approved.some(isExitRoute);
+  const exitRoutes = approved.filter(isExitRoute);
+  const exitNode = exitRoutes.length > 0;
   if (compiled.prefixKeys.length > 0) {
     const own = [...addresses, ...subnetRoutes].map(rangeOf).filter((r): r is Range => r !== undefined);
-    const exits = approved
-      .filter(isExitRoute)
-      .map(rangeOf)
-      .filter((r): r is Range => r !== undefined);
+    const exits = exitRoutes.map(rangeOf).filter((r): r is Range => r !== undefined);
     for (const p of compiled.prefixKeys) {
       if (own.some((r) => overlaps(r, p.range))) {
         src.add(p.key);
@@ -81,5 +81,5 @@ export function nodeKeys(compiled: CompiledPolicy, node: PolicyNode): NodeKeys {
   }
   if (exitNode && compiled.usesInternet) dst.add(INTERNET);
   const signature = `${[...src].sort().join(' ')}|${[...dst].sort().join(' ')}|${selfUser ?? ''}`;
-  return { src, dst, addresses, subnetRoutes, exitNode, signature, ...(selfUser ? { selfUser } : {}) };
+  return { src, dst, addresses, subnetRoutes, exitRoutes, exitNode, signature, ...(selfUser ? { selfUser } : {}) };
 }

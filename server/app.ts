@@ -12,6 +12,7 @@ import { RateLimiter } from './http/rate-limit.ts';
 import { UpgradeRouter } from './http/upgrade-router.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { identityAdminRoutes } from './http/routes/identity-admin.ts';
+import { routeTableRoutes } from './http/routes/routes.ts';
 import { consolePages } from './http/pages/console.ts';
 import { loginPages, loginRoutes } from './http/routes/login.ts';
 import { machineRoutes } from './http/routes/machine.ts';
@@ -39,6 +40,7 @@ import type { UdpPort } from './relay/udp-port.ts';
 import { attachWsRelay } from './relay/ws-relay.ts';
 import { createSqliteStore } from './store/sqlite/index.ts';
 import type { Store } from './store/store.ts';
+import { recordPrimaryChange } from './routes/primary-change.ts';
 
 /** Where the relay is served over a WebSocket (announced in every map as `relay.wsPath`). */
 const RELAY_WS_PATH = '/api/v1/relay';
@@ -106,6 +108,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     relay: relaySettings,
     now,
     onSent: (kind, bytes) => metrics.countMapSend(kind, bytes),
+    preemptRoutes: config.routes.preempt,
   });
   shutdown.add('pending map sends', () => engine.stop());
   policies.onChange((p) => engine.setPolicy(p.policy, p.record.starter));
@@ -120,6 +123,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     connected: () => engine.connectedCount,
     nodes: () => engine.nodeCount,
     queues: () => engine.queueDepths(),
+    routes: () => engine.routes.view(),
     ...(relay && { relay: () => ({ ...relay.port.stats, stunAnswers: stun.counts.answered }) }),
   });
 
@@ -129,6 +133,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   const publicUrl = () => config.publicUrl ?? http.url;
   const keys = new KeyService(store, now);
   const audit = new AuditLog(store, logger, now);
+  engine.onPrimaryChange((change) => recordPrimaryChange(change, { audit, metrics }));
   const identity = setUpIdentity(config, {
     store,
     users,
@@ -178,6 +183,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
       ...(identity.logins ? loginRoutes(identity.logins) : []),
       ...identityAdminRoutes({ audit, store, nodes, users, engine }),
       ...adminRoutes({ store, nodes, users, keys, policies, engine, policyWarning: () => engine.policyWarning() }),
+      ...routeTableRoutes(engine.routes),
     ],
     auth,
     authLimiter,
@@ -218,6 +224,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     limiter: authLimiter,
     ...(relay && { paths: pathBroker(engine, now) }),
     heartbeatMs: config.nodes.heartbeatSeconds * 1000,
+    routerHeartbeatMs: config.routes.heartbeatMs,
   });
   shutdown.add('map streams', () => stream.close());
   if (relay) {

@@ -23,6 +23,7 @@ export function nodeView(n: NodeRecord, emailOf: (userId: string) => string | un
     endpoints: n.endpoints,
     advertisedRoutes: n.advertisedRoutes,
     approvedRoutes: n.approvedRoutes,
+    ...(n.routePriority !== undefined && { routePriority: n.routePriority }),
     ephemeral: n.ephemeral,
     online,
     os: n.os,

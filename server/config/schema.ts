@@ -64,6 +64,18 @@ export const ServerConfig = z.strictObject({
         .default(180 * 24 * 3600),
     })
     .prefault({}),
+  routes: z
+    .strictObject({
+      /**
+       * Milliseconds between heartbeats on a router's map stream; a router silent for three of
+       * them is offline and its prefixes fail over (a killed host or a cut uplink closes no TCP
+       * connection). The default gives failover within about 1.5 s.
+       */
+      heartbeatMs: z.number().int().min(100).max(60_000).default(500),
+      /** A recovered router with a higher priority takes its prefixes back. Off: the primary stays while healthy. */
+      preempt: z.boolean().default(false),
+    })
+    .prefault({}),
   limits: z
     .strictObject({
       /** Largest request body, in bytes. */

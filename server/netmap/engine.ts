@@ -3,9 +3,10 @@ import type { PolicyTopology } from '../../protocol/policy-topology.ts';
 import { jsonText, type JsonText } from '../../protocol/json-text.ts';
 import { CloseCode, type DnsConfig, type Goodbye, type RelayConfig, type ServerMessage } from '../../protocol/map.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
-import type { RouteHealthReport } from '../../protocol/route-health.ts';
+import { DEFAULT_ROUTE_PRIORITY, type RouteHealthReport } from '../../protocol/route-health.ts';
+import { RouteTable, type PrimaryChange, type RouterInfo } from '../routes/route-table.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
-import { LiveNode } from './live-node.ts';
+import { DEFAULT_VARIANT, LiveNode, type PeerVariant } from './live-node.ts';
 import { MapSession, type MapSocket, type MapSource, type StaticParts } from './session.ts';
 import { SentState } from './sent-state.ts';
 import { Flusher } from './flusher.ts';
@@ -22,6 +23,8 @@ interface NetmapOptions {
   resumeWindowMs?: number;
   /** How long changes gather before they are sent, so a burst becomes one message. */
   batchMs?: number;
+  /** A recovered router with a higher priority takes its prefixes back (default: off, the primary stays). */
+  preemptRoutes?: boolean;
 }
 
 type RemovalReason = 'deleted' | 'expired' | 'ephemeral';
@@ -45,6 +48,14 @@ export class NetmapEngine implements MapSource {
   private readonly staticParts: StaticParts;
   /** Versions start at boot time so they keep growing across restarts. */
   private readonly versionBase: number;
+  /** Nodes that advertise routes: the candidates of the route elections. */
+  private readonly routers = new Set<string>();
+  /** Routers with an approved exit route: what `variantOf` looks at. */
+  private exitNodes = new Set<string>();
+  /** The routers of the last election (a node that stops advertising must lose its routes). */
+  private elected = new Set<string>();
+  readonly routes: RouteTable;
+  private readonly primaryListeners: Array<(change: PrimaryChange) => void> = [];
 
   constructor(
     policy: Policy,
@@ -61,6 +72,7 @@ export class NetmapEngine implements MapSource {
     };
     this.versionBase = options.now();
     this.flusher = new Flusher(options.batchMs ?? 10);
+    this.routes = new RouteTable({ preempt: options.preemptRoutes ?? false, now: options.now });
   }
 
   // ---- MapSource ----
@@ -73,6 +85,10 @@ export class NetmapEngine implements MapSource {
   filterOf(id: string): { shared: SharedFilter; own: readonly string[] } {
     const { template, own } = this.network.filterTemplateOf(id);
     return { shared: this.filters.of(template), own };
+  }
+  variantOf(viewer: string, peer: LiveNode): PeerVariant {
+    if (!this.exitNodes.has(peer.id) || !this.network.mayUseExitNode(viewer, peer.id)) return DEFAULT_VARIANT;
+    return { key: 'exit', exitRoutes: this.network.approvedRoutesOf(peer.id).exit };
   }
   policyWarning(): string | undefined {
     return this.warning;
@@ -87,6 +103,14 @@ export class NetmapEngine implements MapSource {
   }
   get connectedCount(): number {
     return this.sessions.size;
+  }
+  /** Calls `listener` after each change of a prefix's primary, once the maps that say so are queued. */
+  onPrimaryChange(listener: (change: PrimaryChange) => void): void {
+    this.primaryListeners.push(listener);
+  }
+  /** Whether node `id` advertises routes (its stream's heartbeat is the router's). */
+  isRouter(id: string): boolean {
+    return this.routers.has(id);
   }
   isOnline(id: string): boolean {
     return this.nodes.get(id)?.online ?? false;
@@ -125,7 +149,9 @@ export class NetmapEngine implements MapSource {
       .map((n) => new LiveNode(n, n.userId ? this.users.get(n.userId) : undefined));
     for (const n of live) this.nodes.set(n.id, n);
     for (const n of live) this.byWireguardKey.set(n.record.wireguardKey, n.id);
+    for (const n of live) if (n.record.advertisedRoutes.length > 0) this.routers.add(n.id);
     this.network.loadNodes(live.map((n) => n.policyNode()));
+    this.reelect();
   }
 
   // ---- changes (call after the database committed them) ----
@@ -148,11 +174,15 @@ export class NetmapEngine implements MapSource {
     if (existing && existing.record.wireguardKey !== record.wireguardKey)
       this.byWireguardKey.delete(existing.record.wireguardKey);
     this.byWireguardKey.set(record.wireguardKey, record.id);
+    if (record.advertisedRoutes.length > 0) this.routers.add(record.id);
+    else this.routers.delete(record.id);
     if (existing) {
       // Peers that saw the old record must get the new one.
       const sawIt = this.network.peersOf(record.id);
       if (existing.update(record, owner).policyChanged) {
         this.touchPolicy(this.network.upsertNode(existing.policyNode()));
+        // Its identity may have gained or lost the use of an exit node it already saw.
+        this.touchExitNodes([record.id]);
       }
       this.announce(record.id, sawIt);
       this.announce(record.id, [record.id]);
@@ -163,6 +193,7 @@ export class NetmapEngine implements MapSource {
       affected.add(record.id);
       this.touchPolicy(affected);
     }
+    this.reelect();
   }
 
   removeNode(id: string, reason: RemovalReason): void {
@@ -179,12 +210,17 @@ export class NetmapEngine implements MapSource {
       session.close(code, `node ${reason}`);
     }
     affected.delete(id);
+    this.routers.delete(id);
     this.touchPolicy(affected);
+    this.reelect();
   }
 
   setPolicy(policy: Policy, starter: boolean): void {
     // Sessions compare each view with what they sent, so the cheap superset is enough.
     this.touchPolicy(this.network.setPolicy(policy, { exact: false }));
+    this.reelect();
+    // Who may use which exit node follows the rules, not the peers' records.
+    this.touchExitNodes();
     const warning = starter ? STARTER_WARNING : undefined;
     if (warning !== this.warning) {
       this.warning = warning;
@@ -205,7 +241,9 @@ export class NetmapEngine implements MapSource {
   /** A router reported the health of its routes on its stream; replaces its previous report. */
   reportRouteHealth(id: string, report: RouteHealthReport): void {
     const live = this.nodes.get(id);
-    if (live) live.routeHealth = report;
+    if (!live || !live.online) return;
+    live.routeHealth = report;
+    this.reelect();
   }
 
   /** Takes nodes whose key expired out of every map; returns their ids. */
@@ -257,7 +295,10 @@ export class NetmapEngine implements MapSource {
     });
     this.sweepRetained();
     const live = this.nodes.get(session.nodeId);
-    if (live) this.setOnline(live, false);
+    if (live) {
+      live.routeHealth = undefined; // reported on that stream; a new one reports afresh
+      this.setOnline(live, false);
+    }
   }
 
   private setOnline(live: LiveNode, online: boolean): void {
@@ -265,6 +306,69 @@ export class NetmapEngine implements MapSource {
     live.online = online;
     live.revision++;
     this.announce(live.id, this.network.peersOf(live.id));
+    if (this.routers.has(live.id)) this.reelect();
+  }
+
+  /**
+   * Runs every prefix's election over the routers as they are now. A router whose primary
+   * routes changed gets a new revision, so every node that holds it as a peer gets its new
+   * allowed IPs in the next flush (10 ms); a router whose roles only changed hears it in `self`.
+   */
+  private reelect(): void {
+    const infos: RouterInfo[] = [];
+    const exitNodes = new Set<string>();
+    for (const id of this.routers) {
+      const live = this.nodes.get(id);
+      if (!live) continue;
+      const approved = this.network.approvedRoutesOf(id);
+      if (approved.exit.length > 0) exitNodes.add(id);
+      infos.push({
+        nodeId: id,
+        name: live.record.name,
+        priority: live.record.routePriority ?? DEFAULT_ROUTE_PRIORITY,
+        createdAt: live.record.createdAt,
+        online: live.online,
+        advertised: live.record.advertisedRoutes,
+        approved: new Set([...approved.subnet, ...approved.exit]),
+        ...(live.routeHealth && { health: live.routeHealth }),
+      });
+    }
+    const changes = this.routes.update(infos);
+    const exitChanged = [...exitNodes]
+      .filter((id) => !this.exitNodes.has(id))
+      .concat([...this.exitNodes].filter((id) => !exitNodes.has(id)));
+    this.exitNodes = exitNodes;
+    // Only routers, and nodes that were routers at the last election, can have moved.
+    const touched = new Set([...this.routers, ...this.elected]);
+    this.elected = new Set(this.routers);
+    for (const id of touched) {
+      const live = this.nodes.get(id);
+      if (!live) continue;
+      const primary = this.routes.primaryRoutesOf(live.id);
+      const states = this.routers.has(live.id) ? this.routes.statesOf(live.id) : undefined;
+      const primaryMoved = !sameList(primary, live.primaryRoutes);
+      const statesMoved = JSON.stringify(states) !== JSON.stringify(live.routeStates);
+      if (!primaryMoved && !statesMoved) continue;
+      live.primaryRoutes = primary;
+      live.routeStates = states;
+      live.revision++;
+      this.announce(live.id, [live.id]);
+      if (primaryMoved) this.announce(live.id, this.network.peersOf(live.id));
+    }
+    if (exitChanged.length > 0) this.touchExitNodes(undefined, exitChanged);
+    for (const c of changes) for (const listener of this.primaryListeners) listener(c);
+  }
+
+  /**
+   * Marks each exit node dirty in the sessions of `viewers` (default: all its peers), whose
+   * variant of it (exitRoutes) may have changed without the exit node's record changing.
+   */
+  private touchExitNodes(viewers?: readonly string[], exits: Iterable<string> = this.exitNodes): void {
+    for (const exit of exits) {
+      const peers = this.network.peersOf(exit);
+      for (const v of viewers ?? peers)
+        if (viewers === undefined || peers.includes(v)) this.sessions.get(v)?.markPeerDirty(exit);
+    }
   }
 
   /** These nodes' peers or filters may have changed under the policy. */
@@ -294,4 +398,8 @@ function goodbyeText(reason: RemovalReason): string {
   if (reason === 'expired') return 'this node key expired; sign in again to renew it';
   if (reason === 'ephemeral') return 'this ephemeral node was removed after it disconnected';
   return 'this node was deleted by an administrator';
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -1,14 +1,18 @@
 /**
  * Liveness of one map stream. The server pings every interval; a stream that has sent nothing
  * for three intervals is declared dead, since a TCP connection to a vanished machine can stay
- * "open" for many minutes and would keep the node online in every peer's map.
+ * "open" for many minutes and would keep the node online in every peer's map. The interval is
+ * read at every beat: a router's stream beats fast (`routes.heartbeatMs`) so that a router whose
+ * host died or whose uplink was cut loses its prefixes within about three of those.
  */
 export class Heartbeat {
   private lastHeard: number;
   private timer?: NodeJS.Timeout;
+  private running = false;
+  private interval = 0;
 
   constructor(
-    private readonly intervalMs: number,
+    private readonly intervalMs: () => number,
     private readonly now: () => number,
     private readonly on: { ping(): void; dead(): void },
   ) {
@@ -16,7 +20,10 @@ export class Heartbeat {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => this.beat(), this.intervalMs);
+    if (this.running) return;
+    this.running = true;
+    this.interval = this.intervalMs();
+    this.schedule();
   }
 
   /** The peer sent something: it is alive. */
@@ -25,12 +32,27 @@ export class Heartbeat {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.running = false;
+    clearTimeout(this.timer);
     this.timer = undefined;
   }
 
+  private schedule(): void {
+    this.timer = setTimeout(() => this.beat(), this.interval);
+  }
+
   private beat(): void {
-    if (this.now() - this.lastHeard > 3 * this.intervalMs) this.on.dead();
-    else this.on.ping();
+    if (!this.running) return;
+    const interval = this.intervalMs();
+    // A new interval (the node became a router) starts a fresh window: it answered the old pace.
+    if (interval !== this.interval) this.lastHeard = Math.max(this.lastHeard, this.now());
+    this.interval = interval;
+    if (this.now() - this.lastHeard > 3 * interval) {
+      this.running = false;
+      this.on.dead();
+      return;
+    }
+    this.on.ping();
+    this.schedule();
   }
 }

@@ -1,6 +1,6 @@
 import { jsonText, type JsonText } from '../../protocol/json-text.ts';
 import type { Peer, SelfNode } from '../../protocol/node.ts';
-import type { RouteHealthReport } from '../../protocol/route-health.ts';
+import type { RouteHealthReport, RouteState } from '../../protocol/route-health.ts';
 import type { PolicyNode } from '../../policy/index.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
 import { isoTime } from '../../protocol/time.ts';
@@ -17,7 +17,13 @@ export class LiveNode {
   observedEndpoint: string | undefined;
   /** The router's last route-health report on its open stream (soft state: gone with the stream). */
   routeHealth: RouteHealthReport | undefined;
-  private peerJsonCache?: { revision: number; json: JsonText<Peer> };
+  /** The subnet prefixes this node is the elected primary of (server/routes/). */
+  primaryRoutes: readonly string[] = [];
+  /** Its advertised routes' parts in their elections, for its own map; absent when it advertises none. */
+  routeStates: RouteState[] | undefined;
+  /** Peer JSON by variant key, for the current revision. */
+  private peerJsonCache = new Map<string, JsonText<Peer>>();
+  private peerJsonRevision = 0;
 
   constructor(
     public record: NodeRecord,
@@ -45,15 +51,19 @@ export class LiveNode {
     };
   }
 
-  peer(): Peer {
+  /** The node as a peer sees it; `variant` is what differs by viewer (exit routes, `via` routers). */
+  peer(variant: PeerVariant = DEFAULT_VARIANT): Peer {
     const r = this.record;
     const addresses = [`${r.ipv4}/32`, `${r.ipv6}/128`];
+    const primaryRoutes = variant.primaryRoutes ?? this.primaryRoutes;
     return {
       id: r.id,
       name: r.name,
       wireguardKey: r.wireguardKey,
       addresses,
-      allowedIPs: [...addresses, ...r.approvedRoutes],
+      allowedIPs: [...addresses, ...primaryRoutes],
+      ...(primaryRoutes.length > 0 && { primaryRoutes: [...primaryRoutes] }),
+      ...(variant.exitRoutes && variant.exitRoutes.length > 0 && { exitRoutes: [...variant.exitRoutes] }),
       endpoints: r.endpoints,
       observedEndpoint: this.observedEndpoint,
       user: r.tags.length === 0 ? this.owner?.email : undefined,
@@ -64,11 +74,15 @@ export class LiveNode {
     };
   }
 
-  peerJson(): JsonText<Peer> {
-    if (this.peerJsonCache?.revision !== this.revision) {
-      this.peerJsonCache = { revision: this.revision, json: jsonText(this.peer()) };
+  /** The peer's wire form, written once per revision and variant. */
+  peerJson(variant: PeerVariant = DEFAULT_VARIANT): JsonText<Peer> {
+    if (this.peerJsonRevision !== this.revision) {
+      this.peerJsonCache.clear();
+      this.peerJsonRevision = this.revision;
     }
-    return this.peerJsonCache.json;
+    let json = this.peerJsonCache.get(variant.key);
+    if (!json) this.peerJsonCache.set(variant.key, (json = jsonText(this.peer(variant))));
+    return json;
   }
 
   self(): SelfNode {
@@ -81,6 +95,8 @@ export class LiveNode {
       ephemeral: r.ephemeral,
       advertisedRoutes: r.advertisedRoutes,
       approvedRoutes: r.approvedRoutes,
+      ...(r.routePriority !== undefined && { routePriority: r.routePriority }),
+      ...(this.routeStates && this.routeStates.length > 0 && { routes: this.routeStates }),
     };
   }
 
@@ -93,3 +109,16 @@ export class LiveNode {
     return { policyChanged: JSON.stringify(this.policyNode()) !== before };
   }
 }
+
+/**
+ * What one viewer sees differently of a peer: the exit routes it may use through it, and the
+ * subnet routes a `via` grant sends through it instead of the elected primary. Equal variants
+ * have equal keys, so their JSON is written once per revision.
+ */
+export interface PeerVariant {
+  key: string;
+  primaryRoutes?: readonly string[];
+  exitRoutes?: readonly string[];
+}
+
+export const DEFAULT_VARIANT: PeerVariant = { key: '' };

@@ -7,7 +7,8 @@ import type { SharedFilter } from './filter-json.ts';
  * not to the changes it missed. Kept for a while after a disconnect so the agent can resume.
  */
 export class SentState {
-  peers = new Map<string, number>();
+  /** Each peer's revision and this node's variant of it, as sent (see session.ts `stamp`). */
+  peers = new Map<string, string>();
   /** The shared peer list (see MapSource.peerGroupOf) as of the last scan, to see at a glance whether it changed. */
   peerGroup: readonly string[] = [];
   /** The filter last sent: a shared template and the own addresses it was filled with. */

@@ -1,7 +1,7 @@
 import { jsonArray, jsonObject, jsonText, type JsonFields, type JsonText } from '../../protocol/json-text.ts';
 import type { DeltaMap, DnsConfig, FullMap, RelayConfig, ServerMessage } from '../../protocol/map.ts';
 import type { Peer } from '../../protocol/node.ts';
-import type { LiveNode } from './live-node.ts';
+import type { LiveNode, PeerVariant } from './live-node.ts';
 import type { Flushable, Flusher } from './flusher.ts';
 import type { SharedFilter } from './filter-json.ts';
 import type { SentState } from './sent-state.ts';
@@ -24,6 +24,8 @@ export interface StaticParts {
 /** What a session reads from the engine when it builds a message. */
 export interface MapSource {
   node(id: string): LiveNode | undefined;
+  /** What `viewer` sees differently of `peer` (exit routes, `via` routers). */
+  variantOf(viewer: string, peer: LiveNode): PeerVariant;
   /** The peers of every node with `id`'s keys, `id` itself possibly among them (skip it); equal lists are one object. */
   peerGroupOf(id: string): readonly string[];
   /** The node's filter: a template shared with every node of the same keys, and its own addresses. */
@@ -120,8 +122,9 @@ export class MapSession implements Flushable {
       if (id === this.nodeId) continue;
       const peer = this.source.node(id);
       if (!peer) continue;
-      sent.peers.set(id, peer.revision);
-      peerJson.push(peer.peerJson());
+      const variant = this.source.variantOf(this.nodeId, peer);
+      sent.peers.set(id, stamp(peer, variant));
+      peerJson.push(peer.peerJson(variant));
     }
     const filter = this.source.filterOf(this.nodeId);
     sent.filter = filter.shared;
@@ -205,11 +208,13 @@ export class MapSession implements Flushable {
       if (id === this.nodeId) continue;
       const peer = this.source.node(id);
       if (!peer) continue;
-      const revision = sent.peers.get(id);
-      if (revision !== undefined) stillSent++;
-      if (revision !== peer.revision) {
-        sent.peers.set(id, peer.revision);
-        upserted.push(peer.peerJson());
+      const sentStamp = sent.peers.get(id);
+      if (sentStamp !== undefined) stillSent++;
+      const variant = this.source.variantOf(this.nodeId, peer);
+      const now = stamp(peer, variant);
+      if (sentStamp !== now) {
+        sent.peers.set(id, now);
+        upserted.push(peer.peerJson(variant));
       }
     }
     // Usually nobody left: every peer sent before is still visible, and no set is needed.
@@ -224,11 +229,14 @@ export class MapSession implements Flushable {
   private scanPeers(ids: Iterable<string>, upserted: string[]): void {
     const sent = this.sent;
     for (const id of ids) {
-      const revision = sent.peers.get(id);
-      const peer = revision === undefined ? undefined : this.source.node(id);
-      if (peer && peer.revision !== revision) {
-        sent.peers.set(id, peer.revision);
-        upserted.push(peer.peerJson());
+      const sentStamp = sent.peers.get(id);
+      const peer = sentStamp === undefined ? undefined : this.source.node(id);
+      if (!peer) continue;
+      const variant = this.source.variantOf(this.nodeId, peer);
+      const now = stamp(peer, variant);
+      if (now !== sentStamp) {
+        sent.peers.set(id, now);
+        upserted.push(peer.peerJson(variant));
       }
     }
   }
@@ -239,4 +247,9 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** What was sent of a peer: its revision and the viewer's variant of it. */
+function stamp(peer: LiveNode, variant: PeerVariant): string {
+  return variant.key === '' ? String(peer.revision) : `${peer.revision}|${variant.key}`;
 }

@@ -17,6 +17,8 @@ interface StreamServerDeps extends MachineUpgradeDeps {
   /** Absent when the server's UDP port is off: there are no relayed sessions to upgrade. */
   paths?: PathBroker;
   heartbeatMs: number;
+  /** The faster heartbeat of a router's stream (`routes.heartbeatMs`): its death moves its prefixes. */
+  routerHeartbeatMs: number;
 }
 
 /**
@@ -56,7 +58,9 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
       return;
     }
     deps.nodes.connected(nodeId);
-    const heartbeat = new Heartbeat(deps.heartbeatMs, deps.now, {
+    const interval = () =>
+      deps.engine.isRouter(nodeId) ? Math.min(deps.routerHeartbeatMs, deps.heartbeatMs) : deps.heartbeatMs;
+    const heartbeat = new Heartbeat(interval, deps.now, {
       ping: () => session.send(jsonText<Ping>({ type: 'ping', t: deps.now() })),
       dead: () => ws.terminate(),
     });

@@ -143,6 +143,7 @@ export class NodeService {
           userId: identity.userId ?? null,
           tags,
           advertisedRoutes,
+          ...(request.routePriority !== undefined && { routePriority: request.routePriority }),
           expiresAt: identity.expiresAt ?? null,
           identity: identity.proof ?? null,
           os: request.os,
@@ -164,6 +165,7 @@ export class NodeService {
       endpoints: [],
       advertisedRoutes,
       approvedRoutes: [] as string[],
+      routePriority: request.routePriority,
       ephemeral: identity.ephemeral,
       os: request.os,
       expiresAt: identity.expiresAt,
@@ -205,6 +207,7 @@ export class NodeService {
       // Already named after this host (web, or web-2 because web was taken): keep the name.
       if (node.name !== base && !new RegExp(`^${base}-\\d+$`).test(node.name)) patch.name = base;
     }
+    if (update.routePriority !== undefined) patch.routePriority = update.routePriority;
     if (update.endpoints !== undefined) patch.endpoints = checkEndpoints(update.endpoints, 'body.endpoints');
     if (update.advertiseRoutes !== undefined) {
       patch.advertisedRoutes = parseRoutes(update.advertiseRoutes, 'body.advertiseRoutes');

@@ -32,6 +32,13 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly primaryChanges = new Counter({
+    name: 'trellis_route_primary_changes_total',
+    help: 'Changes of a subnet prefix primary router (elections, failovers, losses)',
+    labelNames: ['prefix', 'outcome'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -1,5 +1,8 @@
 import { Counter, Gauge } from 'prom-client';
 import type { ServerMetrics } from './metrics.ts';
+import { RouteRole } from '../../protocol/route-health.ts';
+
+const ROUTE_ROLES = RouteRole.options;
 
 interface RelayStats {
   sessions: number;
@@ -16,6 +19,8 @@ interface MetricSources {
   connected: () => number;
   nodes: () => number;
   queues: () => { pending: number; queuedBytes: number };
+  /** Every advertised prefix and its routers' roles (server/routes/). */
+  routes: () => ReadonlyArray<{ prefix: string; routers: ReadonlyArray<{ role: string }> }>;
   /** The UDP reflector and relay's running totals; absent when it is disabled. */
   relay?: () => RelayStats;
 }
@@ -53,6 +58,20 @@ export function addSampledMetrics(metrics: ServerMetrics, sample: MetricSources)
     registers,
     collect() {
       this.set(sample.queues().queuedBytes);
+    },
+  });
+  new Gauge({
+    name: 'trellis_route_routers',
+    help: 'Routers of each advertised prefix by role (primary, standby, unhealthy, offline, unapproved)',
+    labelNames: ['prefix', 'role'],
+    registers,
+    collect() {
+      this.reset();
+      for (const p of sample.routes()) {
+        for (const role of ROUTE_ROLES) {
+          this.set({ prefix: p.prefix, role }, p.routers.filter((r) => r.role === role).length);
+        }
+      }
     },
   });
   if (sample.relay) addRelayMetrics(registers, sample.relay);

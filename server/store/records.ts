@@ -28,6 +28,8 @@ export interface NodeRecord {
   endpoints: string[];
   advertisedRoutes: string[];
   approvedRoutes: string[];
+  /** `--route-priority`: higher wins a prefix's election; absent: the default (protocol/route-health.ts). */
+  routePriority?: number;
   ephemeral: boolean;
   os?: string;
   lastSeen?: number;

@@ -64,7 +64,7 @@ export interface NodeRepository {
 /** Fields to change: undefined leaves a field as it is; null clears an optional one. */
 export type NodePatch = Partial<
   Pick<NodeRecord, 'name' | 'wireguardKey' | 'tags' | 'endpoints' | 'advertisedRoutes' | 'approvedRoutes'>
-> & { [K in 'userId' | 'lastSeen' | 'expiresAt' | 'os' | 'identity']?: NodeRecord[K] | null };
+> & { [K in 'userId' | 'lastSeen' | 'expiresAt' | 'os' | 'identity' | 'routePriority']?: NodeRecord[K] | null };
 
 export interface PreAuthKeyRepository {
   list(): Promise<PreAuthKeyRecord[]>;

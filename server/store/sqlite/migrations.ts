@@ -104,4 +104,6 @@ export const MIGRATIONS: readonly Migration[] = [
     retired_at INTEGER
   );
   `,
+  // Gateways: each router's --route-priority.
+  `ALTER TABLE nodes ADD COLUMN route_priority INTEGER;`,
 ];

@@ -19,6 +19,7 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
     lastSeen: orUndefined(row.lastSeen),
     expiresAt: orUndefined(row.expiresAt),
     identity: orUndefined(row.identity),
+    routePriority: orUndefined(row.routePriority),
   });
 
   /** Next index from a cursor that only grows, skipping addresses still held after a wrap. */

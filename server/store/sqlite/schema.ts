@@ -31,6 +31,7 @@ export const nodes = sqliteTable('nodes', {
   expiresAt: integer('expires_at'),
   createdAt: integer('created_at').notNull(),
   identity: text('identity', { mode: 'json' }).$type<NodeIdentity>(),
+  routePriority: integer('route_priority'),
 });
 
 export const preAuthKeys = sqliteTable('preauth_keys', {

@@ -187,6 +187,8 @@ describe('admin API', () => {
       const self = await router.join(await ts.preAuthKey({ user: 'kate@example.com' }), {
         advertiseRoutes: ['10.42.0.0/16', '10.43.0.0/16'],
       });
+      // Online: an approved route is routed only to a router that can carry it.
+      router.connect();
       expect(self.approvedRoutes).toEqual([]);
       const peer = agent('route-user');
       await peer.join(await ts.preAuthKey({ user: 'kate@example.com' }));
@@ -537,6 +539,7 @@ describe('admin API', () => {
       ['put', '/api/v1/policy'],
       ['post', '/api/v1/policy/check'],
       ['get', '/api/v1/policy/topology'],
+      ['get', '/api/v1/routes'],
       ['post', '/api/v1/machine/register'],
       ['get', '/api/v1/machine/self'],
       ['post', '/api/v1/machine/rotate-key'],

@@ -1,0 +1,101 @@
+import type { RouteHealth, RouteRole } from '../../protocol/route-health.ts';
+
+/** One router of one prefix, as the election sees it at this moment. */
+export interface Candidate {
+  nodeId: string;
+  name: string;
+  /** Higher wins; the policy's `routePriority` order or the node's --route-priority. */
+  priority: number;
+  /** Joined the network at; among equal priorities the oldest router wins, as Tailscale's. */
+  createdAt: number;
+  approved: boolean;
+  online: boolean;
+  tunnel?: { up: boolean; error?: string };
+  health?: RouteHealth;
+}
+
+export interface Ballot {
+  role: RouteRole;
+  reason: string;
+}
+
+export interface Outcome {
+  primary: string | undefined;
+  /** Every candidate's role and why, by node id. */
+  ballots: Map<string, Ballot>;
+  /** Eligible routers that are not primary, in the order they would take over. */
+  standbys: string[];
+  /** Why the primary is the one it is, or why there is none. */
+  reason: string;
+}
+
+/**
+ * One prefix's election. A router is eligible when it is approved, online, its tunnel is up and
+ * its probe (if it has one) answers. The primary in office keeps the prefix while it stays
+ * eligible: a router that recovers, or joins with a higher priority, does not take it back
+ * (that would move every connection twice), unless `preempt` is set and it outranks the primary.
+ * Otherwise the best eligible router wins: highest priority, then the oldest, then the lowest id.
+ */
+export function elect(candidates: readonly Candidate[], incumbent: string | undefined, preempt: boolean): Outcome {
+  const ballots = new Map<string, Ballot>();
+  const eligible: Candidate[] = [];
+  for (const c of candidates) {
+    const unfit = unfitness(c);
+    if (unfit) ballots.set(c.nodeId, unfit);
+    else eligible.push(c);
+  }
+  eligible.sort(
+    (a, b) =>
+      b.priority - a.priority || a.createdAt - b.createdAt || (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0),
+  );
+  const best = eligible[0];
+  const sitting = eligible.find((c) => c.nodeId === incumbent);
+  const former = candidates.find((c) => c.nodeId === incumbent);
+  let primary: Candidate | undefined;
+  let reason: string;
+  if (!best) {
+    primary = undefined;
+    reason =
+      candidates.length === 0
+        ? 'no router advertises it'
+        : `no approved router is online and healthy${former ? ` (${former.name}: ${ballots.get(former.nodeId)?.reason})` : ''}`;
+  } else if (sitting && !(preempt && best.priority > sitting.priority)) {
+    primary = sitting;
+    reason = `${sitting.name} stays primary while it is healthy`;
+  } else if (sitting) {
+    primary = best;
+    reason = `${best.name} outranks ${sitting.name} (priority ${best.priority} > ${sitting.priority}, preempt on)`;
+  } else if (former) {
+    primary = best;
+    reason = `failover from ${former.name} (${ballots.get(former.nodeId)?.reason ?? 'gone'})`;
+  } else {
+    primary = best;
+    reason =
+      eligible.length > 1
+        ? `${best.name} has the highest priority (${best.priority}), then is the oldest`
+        : `${best.name} is its only healthy router`;
+  }
+  const standbys: string[] = [];
+  for (const c of eligible) {
+    if (c === primary) ballots.set(c.nodeId, { role: 'primary', reason });
+    else {
+      standbys.push(c.nodeId);
+      ballots.set(c.nodeId, { role: 'standby', reason: `standby: ${primary!.name} is primary` });
+    }
+  }
+  return { primary: primary?.nodeId, ballots, standbys, reason };
+}
+
+/** Why a router cannot carry the prefix now; undefined when it can. */
+function unfitness(c: Candidate): Ballot | undefined {
+  if (!c.approved) return { role: 'unapproved', reason: 'advertised, not approved' };
+  if (!c.online) return { role: 'offline', reason: 'offline (map stream gone or silent)' };
+  if (c.tunnel && !c.tunnel.up) {
+    return { role: 'unhealthy', reason: `tunnel down${c.tunnel.error ? `: ${c.tunnel.error}` : ''}` };
+  }
+  if (c.health && !c.health.healthy) {
+    const probe = c.health.probe ? `probe ${c.health.probe.kind} ${c.health.probe.target}` : 'probe';
+    return { role: 'unhealthy', reason: `${probe} failed${c.health.error ? `: ${c.health.error}` : ''}` };
+  }
+  return undefined;
+}
