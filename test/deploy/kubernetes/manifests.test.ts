@@ -8,14 +8,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
+import { AGENT } from '../../../client/cli/agent.ts';
 import { workloadFrom } from '../../../client/cli/local/workload-flags.ts';
+import { parseCommand } from '../../../cli-flags/index.ts';
 import { loadConfig } from '../../../server/config/load.ts';
 import { describeWith, hasCommand } from '../../support/prerequisites.ts';
 import { AGENT_CONTAINER, leastPrivilegeProblems } from './least-privilege.ts';
 import { validateAgainstSchema } from './openapi.ts';
 import { KUSTOMIZE_ROOT, overlays, render, type KubeObject } from './render.ts';
 
-const EXPECTED_OVERLAYS = ['agent-daemonset', 'agent-sidecar', 'server'];
+const EXPECTED_OVERLAYS = ['agent-daemonset', 'agent-sidecar', 'apiserver-proxy', 'server'];
 
 type Env = Array<{ name: string; value?: string }>;
 type Container = { name: string; env?: Env; envFrom?: Array<{ configMapRef?: { name: string } }>; [k: string]: any };
@@ -183,5 +185,46 @@ describeWith([hasCommand('kubectl')], 'deploy/kubernetes', () => {
       }
     }
     expect(agents).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the API server proxy: two replicas, its own account that may only impersonate, a disruption budget', () => {
+    const objects = rendered.get('apiserver-proxy')!;
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    expect((deployment.spec as { replicas: number }).replicas).toBe(2);
+    const pod = podSpecOf(deployment) as any;
+    const role = objects.find((o) => o.kind === 'ClusterRole')!;
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['users', 'groups', 'serviceaccounts'], verbs: ['impersonate'] },
+    ]);
+    const binding = objects.find((o) => o.kind === 'ClusterRoleBinding')!;
+    expect(binding.roleRef).toMatchObject({ kind: 'ClusterRole', name: role.metadata.name });
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: deployment.metadata.namespace },
+    ]);
+    expect(objects.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === pod.serviceAccountName)).toBe(true);
+    expect(objects.find((o) => o.kind === 'PodDisruptionBudget')?.spec).toMatchObject({ minAvailable: 1 });
+    // The proxy holds the in-cluster credential, the agent the mesh one; neither sees the other's.
+    const proxy = pod.containers.find((c: Container) => c.name === 'proxy');
+    const agent = pod.containers.find((c: Container) => c.name === AGENT_CONTAINER);
+    const mounts = (c: Container) => c.volumeMounts.map((m: { name: string }) => m.name);
+    expect(mounts(proxy)).toContain('kube-api-access');
+    expect(mounts(agent)).not.toContain('kube-api-access');
+    expect(proxy.command).toEqual(['node', 'bin/trellis.js', 'kube-proxy']);
+    // The proxy asks the agent about callers over the shared socket, which its group may use.
+    expect(environment(objects, proxy).TRELLIS_SOCKET).toBe(environment(objects, agent).TRELLIS_SOCKET);
+    expect(mounts(proxy)).toContain('trellis-run');
+    expect(agent.args).toEqual(['--socket-group', String(proxy.securityContext.runAsGroup)]);
+  });
+
+  it("every agent's command line is one `trellis agent` accepts (the image runs `trellis agent`)", () => {
+    for (const [overlay, objects] of rendered) {
+      for (const o of objects.filter((x) => x.kind === 'Deployment' || x.kind === 'DaemonSet')) {
+        const agent = podSpecOf(o).containers.find((c) => c.name === AGENT_CONTAINER);
+        if (!agent) continue;
+        expect(agent.command, overlay).toBeUndefined();
+        expect(() => parseCommand(agent.args ?? [], AGENT), `${overlay}: ${JSON.stringify(agent.args)}`).not.toThrow();
+      }
+    }
+    expect(() => parseCommand(['--socket-grup', '1'], AGENT)).toThrow();
   });
 });
