@@ -4,6 +4,7 @@ import { AUDIT, auditCommand } from './commands/audit.ts';
 import { APIKEYS, PREAUTH, apiKeysCommand, preAuthKeysCommand } from './commands/keys.ts';
 import { NODES, nodesCommand } from './commands/nodes.ts';
 import { POLICY, policyCommand } from './commands/policy.ts';
+import { ROUTES, routesCommand } from './commands/routes.ts';
 import { SERVE, serveCommand } from './commands/serve.ts';
 import { USERS, usersCommand } from './commands/users.ts';
 import { processIO, type CliIO } from './io.ts';
@@ -18,6 +19,7 @@ const TRELLIS_SERVER = group({
     preauthkeys: PREAUTH,
     apikeys: APIKEYS,
     policy: POLICY,
+    routes: ROUTES,
     audit: AUDIT,
   },
   notes: `Admin commands talk to a running server: --server URL (or TRELLIS_SERVER; default
@@ -31,6 +33,7 @@ const RUN: Record<keyof typeof TRELLIS_SERVER.commands, (argv: string[], io: Cli
   preauthkeys: preAuthKeysCommand,
   apikeys: apiKeysCommand,
   policy: policyCommand,
+  routes: routesCommand,
   audit: auditCommand,
 };
 
