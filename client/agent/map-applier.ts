@@ -203,7 +203,7 @@ export class MapApplier {
 
   private async apply(received: AppliedMap): Promise<void> {
     const url = this.deps.serverUrl();
-    const map = await this.withAcceptedRoutes(received, url);
+    const { map, offered } = await this.withAcceptedRoutes(received, url);
     const serverHost =
       map.relay?.wireguardKey && !map.relay.endpoint && url !== undefined ? await serverAddress(url) : undefined;
     const router = routerConfig(map.self, this.deps.routerSettings());
@@ -220,6 +220,7 @@ export class MapApplier {
     );
     this.endpoint = this.relay.relayedEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;
     await this.deps.engine.apply(config);
+    this.offeredRoutes = offered; // shown as accepted once routed, not before
     await this.renewIfRelayRestarted(map);
     await this.updateNames(map);
     await this.paths.bindProbe(config.addresses);
@@ -238,18 +239,20 @@ export class MapApplier {
   }
 
   /** The map with only the subnet routes this machine takes (client/routes/accepted-routes.ts). */
-  private async withAcceptedRoutes(map: AppliedMap, url: string | undefined): Promise<AppliedMap> {
+  private async withAcceptedRoutes(
+    map: AppliedMap,
+    url: string | undefined,
+  ): Promise<{ map: AppliedMap; offered: OfferedRoute[] }> {
     const settings = this.deps.acceptSettings();
     const local: LocalNetwork = settings.acceptRoutes
       ? await readLocalNetwork(this.deps.iface, [(url && (await serverAddress(url))) || ''].filter(Boolean))
       : { connected: [], gateways: [], servers: [] };
     const acceptance = acceptRoutes(map.peers, settings, local);
-    this.offeredRoutes = acceptance.offered;
     const said = acceptance.refusals.map((r) => r.message).join('\n');
     if (said !== this.refusalsSaid)
       for (const r of acceptance.refusals) this.deps.log.warn({ code: r.code, prefix: r.prefix }, r.message);
     this.refusalsSaid = said;
-    return { ...map, peers: acceptance.peers };
+    return { map: { ...map, peers: acceptance.peers }, offered: acceptance.offered };
   }
 
   /** Names are a convenience: a DNS failure (the port taken, say) must not hold the network back. */
