@@ -311,7 +311,10 @@ describe('trellis-server admin CLI', () => {
       [['preauthkeys', 'create', '--help'], /--expires SECONDS/],
       [['apikeys', 'create', '--help'], /^usage: trellis-server apikeys create --scope SCOPE \[options\]/],
       [['policy', 'set', '--help'], /--if-version N/],
-      [['audit', 'list', '--bogus', '--help'], /--kind auth\|login\|node\.register\|node\.expire\|admin\|route\.primary/],
+      [
+        ['audit', 'list', '--bogus', '--help'],
+        /--kind auth\|login\|node\.register\|node\.expire\|admin\|route\.primary/,
+      ],
     ];
     for (const [args, usage] of cases) {
       it(args.join(' '), async () => {
