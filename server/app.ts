@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { KeyService } from './admin/keys.ts';
 import { AuditLog } from './audit/audit-log.ts';
@@ -15,10 +16,17 @@ import { identityAdminRoutes } from './http/routes/identity-admin.ts';
 import { routeTableRoutes } from './http/routes/routes.ts';
 import { consolePages } from './http/pages/console.ts';
 import { loginPages, loginRoutes } from './http/routes/login.ts';
+import { CALLBACK_PATH } from './identity/oidc/login-service.ts';
 import { machineRoutes } from './http/routes/machine.ts';
 import { nodeAuditRoutes } from './http/routes/node-audit.ts';
 import { pkiRoutes } from './http/routes/pki.ts';
 import { relayRoutes } from './http/routes/relay.ts';
+import { consoleSessionRoutes } from './http/routes/console-session.ts';
+import { consoleSignInPages } from './http/routes/console-pages.ts';
+import { ConsoleAuth } from './console/console-auth.ts';
+import { ConsoleSessions } from './console/console-sessions.ts';
+import { ConsoleSignIn } from './console/console-sign-in.ts';
+import { ConsoleSessionSweeper } from './console/session-sweeper.ts';
 import { MachineProofVerifier } from './identity/machine-proof.ts';
 import { setUpIdentity } from './identity/identity-setup.ts';
 import { NetmapEngine } from './netmap/engine.ts';
@@ -174,6 +182,39 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
 
   const auth = new CallerAuth(store, new MachineProofVerifier(), now);
   const authLimiter = new RateLimiter(config.limits.authPerMinute);
+
+  // The admin console: people sign in through the same providers and get a session in the store.
+  const consoleSessions = new ConsoleSessions(
+    store,
+    { idleMs: config.console.sessionIdleSeconds * 1000, maxMs: config.console.sessionMaxSeconds * 1000 },
+    now,
+  );
+  const consoleAuth = new ConsoleAuth(consoleSessions, config.console.roles, {
+    publicUrl,
+    trustProxy: config.listen.trustProxy,
+  });
+  const signInPages = identity.logins
+    ? consoleSignInPages(
+        new ConsoleSignIn({
+          providers: identity.providers,
+          sessions: consoleSessions,
+          users,
+          audit,
+          now,
+          redirectUri: () => `${publicUrl()}${CALLBACK_PATH}`,
+          timeoutMs: config.oidc.loginTimeoutSeconds * 1000,
+        }),
+        {
+          secure: (c) => consoleAuth.secure(c),
+          limit: (ip) => authLimiter.take(ip, now()),
+          maxSessionMs: consoleSessions.maxMs,
+          timeoutMs: config.oidc.loginTimeoutSeconds * 1000,
+        },
+      )
+    : undefined;
+  const sessionSweeper = new ConsoleSessionSweeper(consoleSessions, logger);
+  sessionSweeper.start();
+  shutdown.add('console session sweeper', () => sessionSweeper.stop());
   const app = createHttpApp({
     routes: [
       ...machineRoutes(nodes, engine, metrics),
@@ -182,6 +223,11 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
       ...relayRoutes(() => relaySettings),
       ...(identity.logins ? loginRoutes(identity.logins) : []),
       ...identityAdminRoutes({ audit, store, nodes, users, engine }),
+      ...consoleSessionRoutes({
+        sessions: consoleSessions,
+        audit,
+        providers: config.oidc.providers.map((p) => p.name),
+      }),
       ...adminRoutes({ store, nodes, users, keys, policies, engine, policyWarning: () => engine.policyWarning() }),
       ...routeTableRoutes(engine.routes),
     ],
@@ -191,15 +237,19 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     logger,
     metrics,
     audit,
+    console: consoleAuth,
+    // The console's sign-in before its catch-all page route (/console/*).
     pages: [
       ...(identity.logins
         ? [
             loginPages(identity.logins, {
               secureCookies: () => publicUrl().startsWith('https:'),
               limit: (ip) => authLimiter.take(ip, now()),
+              console: signInPages?.callback,
             }),
           ]
         : []),
+      ...(signInPages ? [(app: Hono) => signInPages.mount(app)] : []),
       consolePages(),
     ],
     maxBodyBytes: config.limits.maxBodyBytes,

@@ -15,7 +15,7 @@ export interface ConfigSources {
   flags?: Record<string, string>;
 }
 
-type Leaf = { path: string[]; kind: 'number' | 'string' | 'list' };
+type Leaf = { path: string[]; kind: 'number' | 'boolean' | 'string' | 'list' };
 
 const LEAVES: Leaf[] = leavesOf(ServerConfig.parse({}), []).concat([{ path: ['publicUrl'], kind: 'string' }]);
 
@@ -94,7 +94,7 @@ function leavesOf(obj: Record<string, unknown>, prefix: string[]): Leaf[] {
     const path = [...prefix, k];
     if (Array.isArray(v)) return [{ path, kind: 'list' }];
     if (v !== null && typeof v === 'object') return leavesOf(v as Record<string, unknown>, path);
-    return [{ path, kind: typeof v === 'number' ? 'number' : 'string' }];
+    return [{ path, kind: typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'string' }];
   });
 }
 
@@ -105,6 +105,7 @@ function coerce(value: string, leaf: Leaf): unknown {
       .map((s) => s.trim())
       .filter(Boolean);
   if (leaf.kind === 'number') return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  if (leaf.kind === 'boolean') return ({ true: true, false: false } as Record<string, boolean>)[value.trim()] ?? value;
   return value;
 }
 
@@ -118,5 +119,9 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   node[path[path.length - 1]!] = value;
 }
 
-const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+const snake = (s: string) =>
+  s
+    .replace(/[A-Z]/g, (c) => `_${c}`)
+    .replace(/-/g, '_')
+    .toUpperCase();
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

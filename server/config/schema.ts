@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ConsoleConfig } from './console-schema.ts';
 import { KubernetesConfig, OidcConfig, SpiffeConfig } from './identity-schema.ts';
 
 /** Every setting the server has, with its default. Keys are the YAML keys. */
@@ -10,6 +11,12 @@ export const ServerConfig = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
+      /**
+       * Behind a reverse proxy that terminates TLS: believe its X-Forwarded-Proto, so that
+       * cookies are marked Secure when the browser speaks https. Only with a proxy in front:
+       * anyone else could send the header.
+       */
+      trustProxy: z.boolean().default(false),
     })
     .prefault({}),
   /** The URL agents use to reach this server; defaults to http://host:port. */
@@ -113,6 +120,8 @@ export const ServerConfig = z.strictObject({
       issuesPerHour: z.number().int().min(1).max(10_000).default(30),
     })
     .prefault({}),
+  /** The admin console: roles and sessions (console-schema.ts). */
+  console: ConsoleConfig,
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { TrellisError } from '../errors.ts';
+import { apiSecurityHeaders, consoleSecurityHeaders } from '../console/security-headers.ts';
 import type { ServerMetrics } from '../observability/metrics.ts';
 import { errorHandler } from './error-handler.ts';
 import { mountRoutes, type MountDeps } from './mount.ts';
@@ -52,6 +53,9 @@ export function createHttpApp(d: HttpDeps): Hono {
       },
     }),
   );
+  app.use('/api/*', apiSecurityHeaders);
+  app.use('/console', consoleSecurityHeaders);
+  app.use('/console/*', consoleSecurityHeaders);
   app.onError(errorHandler(d.logger));
   app.notFound((c) =>
     c.json(

@@ -1,3 +1,4 @@
+import { scopesGrant } from '../admin/scopes.ts';
 import { forbidden, unauthenticated } from '../errors.ts';
 import { parseSecret, secretMatches } from '../identity/secrets.ts';
 import type { MachineProofVerifier } from '../identity/machine-proof.ts';
@@ -16,7 +17,10 @@ export class CallerAuth {
   async apiKey(header: string | undefined, scope: ApiScope): Promise<ApiKeyRecord> {
     const token = /^Bearer (\S+)$/.exec(header ?? '')?.[1];
     if (!token)
-      throw unauthenticated('api_key.missing', 'this endpoint needs an API key: Authorization: Bearer trellis-api-...');
+      throw unauthenticated(
+        'api_key.missing',
+        'this endpoint needs an API key (Authorization: Bearer trellis-api-...) or a console session (sign in at /console/)',
+      );
     const parsed = parseSecret('api', token);
     if (!parsed) throw unauthenticated('api_key.malformed', 'the API key is not of the form trellis-api-<id>-<secret>');
     const key = await this.store.apiKeys.get(parsed.id);
@@ -28,7 +32,7 @@ export class CallerAuth {
     if (key.expiresAt !== undefined && key.expiresAt <= now) {
       throw unauthenticated('api_key.expired', `API key ${key.id} expired at ${isoTime(key.expiresAt)}`);
     }
-    if (!key.scopes.includes('admin') && !key.scopes.includes(scope)) {
+    if (!scopesGrant(key.scopes, scope)) {
       throw forbidden(
         'api_key.scope',
         `API key ${key.id} lacks the "${scope}" scope (it has: ${key.scopes.join(', ')})`,

@@ -24,8 +24,12 @@ export function openApiDocument(routes: readonly Route[], serverUrl: string): ob
         requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body) } } },
       }),
       responses: {
-        [status]:
-          r.response && status !== '204'
+        [status]: r.produces
+          ? {
+              description: 'a stream of server-sent events',
+              content: { [r.produces]: { schema: r.response ? schemaOf(r.response) : {} } },
+            }
+          : r.response && status !== '204'
             ? { description: 'success', content: { 'application/json': { schema: schemaOf(r.response) } } }
             : { description: 'success' },
         default: { description: 'error', content: { 'application/json': { schema: schemaOf(ErrorBody) } } },
@@ -39,6 +43,13 @@ export function openApiDocument(routes: readonly Route[], serverUrl: string): ob
     components: {
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'trellis-api-<id>-<secret>' },
+        consoleSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'trellis_console',
+          description:
+            'A console session (sign in at /console/login; the cookie is __Host-trellis_console over https). Its role grants the scopes (admin: all; network-admin: read, policy, routes; auditor: read); a change also needs the X-CSRF-Token header from GET /api/v1/console/session.',
+        },
         machineProof: {
           type: 'apiKey',
           in: 'header',
@@ -52,7 +63,8 @@ export function openApiDocument(routes: readonly Route[], serverUrl: string): ob
 }
 
 function security(r: Route): object[] | undefined {
-  if (r.auth.kind === 'api-key') return [{ apiKey: [r.auth.scope] }];
+  if (r.auth.kind === 'admin') return [{ apiKey: [r.auth.scope] }, { consoleSession: [r.auth.scope] }];
+  if (r.auth.kind === 'session') return [{ consoleSession: [] }];
   if (r.auth.kind === 'machine' || r.auth.kind === 'machine-unregistered') return [{ machineProof: [] }];
   return undefined;
 }

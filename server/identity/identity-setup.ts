@@ -21,6 +21,8 @@ interface IdentityParts {
   authenticators: Authenticator[];
   /** Present when OIDC providers are configured. */
   logins?: LoginService;
+  /** The configured providers, discovered on first use; shared by the console's sign-in. */
+  providers: OidcProviders;
 }
 
 /**
@@ -77,9 +79,10 @@ export function setUpIdentity(
     );
   }
   let logins: LoginService | undefined;
+  const providers = new OidcProviders(oidc.providers);
   if (oidc.providers.length > 0) {
     logins = new LoginService({
-      providers: new OidcProviders(oidc.providers),
+      providers,
       sessions: new LoginSessions(now),
       users: d.users,
       audit: d.audit,
@@ -89,5 +92,5 @@ export function setUpIdentity(
     });
     authenticators.push(oidcAuthenticator(logins, config.nodes.keyExpirySeconds * 1000, now) as Authenticator);
   }
-  return { authenticators, logins };
+  return { authenticators, logins, providers };
 }

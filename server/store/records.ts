@@ -70,7 +70,8 @@ export interface PreAuthKeyRecord {
   createdAt: number;
 }
 
-export const API_SCOPES = ['read', 'nodes', 'users', 'keys', 'policy', 'admin'] as const;
+/** `routes` (approving a node's routes and exit node) is also granted by `nodes`. */
+export const API_SCOPES = ['read', 'nodes', 'routes', 'users', 'keys', 'policy', 'admin'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export interface ApiKeyRecord {
@@ -128,4 +129,25 @@ export interface AuditRecord {
   /** The error code of a failure, or the action of an admin event. */
   code?: string;
   message: string;
+}
+
+/**
+ * A signed-in person's console session. The browser holds a random token in a cookie; the store
+ * holds only its hash, so a copy of the database signs no one in. In the store (not in memory)
+ * so that every replica behind one name knows every session.
+ */
+export interface ConsoleSessionRecord {
+  /** SHA-256 of the cookie's token, hex. */
+  id: string;
+  userId: string;
+  /** Sent back in the X-CSRF-Token header of every change; random, per session. */
+  csrfToken: string;
+  /** The identity provider that signed the person in. */
+  provider: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** The absolute end: the session ends then, however active. */
+  expiresAt: number;
+  /** The browser's address at sign-in. */
+  source?: string;
 }

@@ -3,6 +3,7 @@ import type { ServerCode } from '../error-codes.ts';
 import type {
   ApiKeyRecord,
   AuditKind,
+  ConsoleSessionRecord,
   AuditRecord,
   AuthorityRecord,
   NodeRecord,
@@ -24,6 +25,7 @@ export interface Store {
   policies: PolicyRepository;
   audit: AuditRepository;
   authorities: AuthorityRepository;
+  consoleSessions: ConsoleSessionRepository;
   close(): Promise<void>;
 }
 
@@ -111,6 +113,19 @@ export interface AuthorityRepository {
   addFirst(authority: AuthorityRecord): Promise<AuthorityRecord>;
 }
 
+/** Console sessions; deleted with their user. */
+export interface ConsoleSessionRepository {
+  create(session: ConsoleSessionRecord): Promise<void>;
+  get(id: string): Promise<ConsoleSessionRecord | undefined>;
+  /** Records a use; false when the session no longer exists. */
+  touch(id: string, lastSeenAt: number): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+  /** Deletes every session of a user (their machines expired, or they were removed); how many went. */
+  deleteForUser(userId: string): Promise<number>;
+  /** Deletes sessions past their absolute end, or unused since `idleBefore`; how many went. */
+  prune(now: number, idleBefore: number): Promise<number>;
+}
+
 export interface AuditQuery {
   /** From this time (inclusive) ... */
   since?: number;
@@ -118,6 +133,11 @@ export interface AuditQuery {
   until?: number;
   kind?: AuditKind;
   outcome?: AuditRecord['outcome'];
+  /** Exactly this actor (an email, `api-key:<id>`, ...). */
+  actor?: string;
+  /** Codes starting with this (an action such as `POST /api/v1/policy`, or an area such as `login.`). */
+  codePrefix?: string;
+  nodeId?: string;
   /** Only events older than this id (the next page). */
   before?: number;
   limit: number;

@@ -51,7 +51,8 @@ export class FormUser {
     throw new Error('sign-in did not finish in 30 steps');
   }
 
-  private async send(url: string, init: RequestInit): Promise<Response> {
+  /** Any request, with this person's cookies for the URL's origin; the answer's cookies are kept. */
+  async send(url: string, init: RequestInit): Promise<Response> {
     const origin = new URL(url).origin;
     const cookies = this.jar.get(origin) ?? new Map<string, string>();
     this.jar.set(origin, cookies);

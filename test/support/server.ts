@@ -24,7 +24,12 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(overrides: Record<string, unknown> = {}, dataDir?: string): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Record<string, unknown> = {},
+  dataDir?: string,
+  /** The server's clock (sessions, expiry); the real one unless given. */
+  now?: () => number,
+): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'trellis-test-'));
   const config = ServerConfig.parse({
     dataDir: dir,
@@ -34,7 +39,7 @@ export async function startTestServer(overrides: Record<string, unknown> = {}, d
     ...overrides,
   });
   // TRELLIS_TEST_LOG=debug shows the server's log while a test runs.
-  const server = await startServer(config, { logger: pino({ level: process.env.TRELLIS_TEST_LOG ?? 'silent' }) });
+  const server = await startServer(config, { logger: pino({ level: process.env.TRELLIS_TEST_LOG ?? 'silent' }), now });
   const { secret: adminKey } = await server.keys.createApiKey({ scopes: ['admin'], description: 'test' });
   const admin = async <T>(method: string, path: string, body?: unknown) => {
     const res = await fetch(server.url + path, {

@@ -77,7 +77,16 @@ export function messagePage(o: { title: string; message: string }): string {
   return page(o.title, `<h1>${escapeHtml(o.title)}</h1>\n<p>${escapeHtml(o.message)}</p>`);
 }
 
-export function errorPage(o: { title: string; message: string; code: string }): string {
+export function errorPage(o: {
+  title: string;
+  message: string;
+  code: string;
+  /** A link to start again; without it, the page points to the terminal (an agent's sign-in). */
+  retry?: { text: string; href: string };
+}): string {
+  const again = o.retry
+    ? `<p><a class="button" href="${escapeHtml(o.retry.href)}">${escapeHtml(o.retry.text)}</a></p>`
+    : '<p>Start again from your terminal (for example <code>trellis up</code>).</p>';
   return page(
     o.title,
     `<h1>${escapeHtml(o.title)}</h1>
@@ -85,6 +94,6 @@ export function errorPage(o: { title: string; message: string; code: string }): 
 <p>${escapeHtml(o.message)}</p>
 </div>
 <p><small>Error code: <code>${escapeHtml(o.code)}</code></small></p>
-<p>Start again from your terminal (for example <code>trellis up</code>).</p>`,
+${again}`,
   );
 }

@@ -25,7 +25,8 @@ import type { NodeService } from '../../nodes/node-service.ts';
 import type { PolicyService } from '../../policies/policy-service.ts';
 import type { Store } from '../../store/store.ts';
 import type { NodeRecord } from '../../store/records.ts';
-import { route, type Caller, type Route } from '../route.ts';
+import { actorOf, route, type Route } from '../route.ts';
+import { sees, visible } from '../viewer.ts';
 import { isoTime } from '../../../protocol/time.ts';
 
 interface AdminDeps {
@@ -46,13 +47,14 @@ export function adminRoutes(d: AdminDeps): Route[] {
     summary: string,
     body: z.ZodType<B>,
     act: (id: string, body: B) => Promise<NodeRecord>,
+    scope: 'nodes' | 'routes' = 'nodes',
   ) =>
     route({
       method: 'post',
       path: `/api/v1/nodes/:id/${path}`,
       summary,
       tag: 'nodes',
-      auth: { kind: 'api-key', scope: 'nodes' },
+      auth: { kind: 'admin', scope },
       body,
       response: NodeView,
       handle: async ({ params, body }) => view(await act(params.id!, body)),
@@ -75,7 +77,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/users',
       summary: 'List users',
       tag: 'users',
-      auth: { kind: 'api-key', scope: 'read' },
+      auth: { kind: 'admin', scope: 'read' },
       response: listOf(UserView),
       handle: async () => ({ items: (await d.users.list()).map(userView) }),
     }),
@@ -84,7 +86,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/users',
       summary: 'Create a local user',
       tag: 'users',
-      auth: { kind: 'api-key', scope: 'users' },
+      auth: { kind: 'admin', scope: 'users' },
       body: CreateUserRequest,
       response: UserView,
       status: 201,
@@ -95,7 +97,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/users/:id',
       summary: 'Delete a user with their nodes and keys',
       tag: 'users',
-      auth: { kind: 'api-key', scope: 'users' },
+      auth: { kind: 'admin', scope: 'users' },
       status: 204,
       handle: async ({ params }) => d.users.remove(params.id!),
     }),
@@ -103,35 +105,39 @@ export function adminRoutes(d: AdminDeps): Route[] {
     route({
       method: 'get',
       path: '/api/v1/nodes',
-      summary: 'List nodes',
+      summary: 'List nodes (a member: their own)',
       tag: 'nodes',
-      auth: { kind: 'api-key', scope: 'read' },
+      auth: { kind: 'admin', scope: 'read', members: 'own' },
       response: listOf(NodeView),
-      handle: async () => ({ items: (await d.nodes.list()).map(view) }),
+      handle: async ({ viewer }) => ({ items: (await d.nodes.list()).filter((n) => sees(viewer, n)).map(view) }),
     }),
     route({
       method: 'get',
       path: '/api/v1/nodes/:id',
-      summary: 'Get a node',
+      summary: 'Get a node (a member: only their own)',
       tag: 'nodes',
-      auth: { kind: 'api-key', scope: 'read' },
+      auth: { kind: 'admin', scope: 'read', members: 'own' },
       response: NodeView,
-      handle: async ({ params }) => view(await d.nodes.get(params.id!)),
+      handle: async ({ params, viewer }) => view(visible(viewer, await d.nodes.get(params.id!))),
     }),
     route({
       method: 'delete',
       path: '/api/v1/nodes/:id',
       summary: 'Delete a node: it leaves every map and its stream closes',
       tag: 'nodes',
-      auth: { kind: 'api-key', scope: 'nodes' },
+      auth: { kind: 'admin', scope: 'nodes' },
       status: 204,
       handle: async ({ params }) => d.nodes.remove(params.id!),
     }),
     nodeRoute('expire', 'Expire the node key now', z.strictObject({}).optional(), (id) => d.nodes.expire(id)),
     nodeRoute('rename', 'Rename a node', RenameNodeRequest, (id, b) => d.nodes.rename(id, b.name)),
     nodeRoute('tags', "Set a node's tags", SetTagsRequest, (id, b) => d.nodes.setTags(id, b.tags)),
-    nodeRoute('routes', "Approve a node's advertised routes", ApproveRoutesRequest, (id, b) =>
-      d.nodes.approveRoutes(id, b.routes),
+    nodeRoute(
+      'routes',
+      "Approve a node's advertised routes",
+      ApproveRoutesRequest,
+      (id, b) => d.nodes.approveRoutes(id, b.routes),
+      'routes',
     ),
     // pre-auth keys
     route({
@@ -139,7 +145,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/preauth-keys',
       summary: 'List pre-auth keys',
       tag: 'keys',
-      auth: { kind: 'api-key', scope: 'read' },
+      auth: { kind: 'admin', scope: 'read' },
       response: listOf(PreAuthKeyView),
       handle: async () => ({
         items: (await d.store.preAuthKeys.list()).map((k) => preAuthKeyView(k, d.users.emailOf)),
@@ -150,7 +156,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/preauth-keys',
       summary: 'Create a pre-auth key (the secret is shown once)',
       tag: 'keys',
-      auth: { kind: 'api-key', scope: 'keys' },
+      auth: { kind: 'admin', scope: 'keys' },
       body: CreatePreAuthKey,
       response: IssuedPreAuthKey,
       status: 201,
@@ -164,7 +170,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/preauth-keys/:id',
       summary: 'Revoke a pre-auth key',
       tag: 'keys',
-      auth: { kind: 'api-key', scope: 'keys' },
+      auth: { kind: 'admin', scope: 'keys' },
       status: 204,
       handle: async ({ params }) => d.keys.revokePreAuthKey(params.id!),
     }),
@@ -174,7 +180,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/api-keys',
       summary: 'List API keys',
       tag: 'keys',
-      auth: { kind: 'api-key', scope: 'admin' },
+      auth: { kind: 'admin', scope: 'admin' },
       response: listOf(ApiKeyView),
       handle: async () => ({ items: (await d.store.apiKeys.list()).map(apiKeyView) }),
     }),
@@ -183,7 +189,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/api-keys',
       summary: 'Create an API key (the secret is shown once)',
       tag: 'keys',
-      auth: { kind: 'api-key', scope: 'admin' },
+      auth: { kind: 'admin', scope: 'admin' },
       body: CreateApiKey,
       response: IssuedApiKey,
       status: 201,
@@ -197,7 +203,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/api-keys/:id',
       summary: 'Revoke an API key',
       tag: 'keys',
-      auth: { kind: 'api-key', scope: 'admin' },
+      auth: { kind: 'admin', scope: 'admin' },
       status: 204,
       handle: async ({ params }) => d.keys.revokeApiKey(params.id!),
     }),
@@ -207,7 +213,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/policy',
       summary: 'The active policy',
       tag: 'policy',
-      auth: { kind: 'api-key', scope: 'read' },
+      auth: { kind: 'admin', scope: 'read' },
       response: PolicyView,
       handle: async () => policyView(),
     }),
@@ -216,11 +222,11 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/policy',
       summary: 'Replace the policy (checked first; the old one stays on any failure)',
       tag: 'policy',
-      auth: { kind: 'api-key', scope: 'policy' },
+      auth: { kind: 'admin', scope: 'policy' },
       body: SetPolicyRequest,
       response: PolicyView,
       handle: async ({ body, caller }) => {
-        await d.policies.set(body.policy, authorOf(caller), body.ifVersion, body.fileName);
+        await d.policies.set(body.policy, actorOf(caller), body.ifVersion, body.fileName);
         return policyView();
       },
     }),
@@ -229,7 +235,7 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/policy/check',
       summary: 'Check a policy without applying it',
       tag: 'policy',
-      auth: { kind: 'api-key', scope: 'read' },
+      auth: { kind: 'admin', scope: 'read' },
       body: CheckPolicyRequest,
       response: CheckPolicyResponse,
       handle: async ({ body }) => {
@@ -242,13 +248,9 @@ export function adminRoutes(d: AdminDeps): Route[] {
       path: '/api/v1/policy/topology',
       summary: 'Every node as the policy sees it (identity, addresses, routes) and the mesh ranges',
       tag: 'policy',
-      auth: { kind: 'api-key', scope: 'read' },
+      auth: { kind: 'admin', scope: 'read' },
       response: PolicyTopology,
       handle: async () => d.engine.policyTopology(),
     }),
   ];
-}
-
-function authorOf(caller: Caller): string {
-  return caller.kind === 'api-key' ? `api-key:${caller.key.id}` : 'unknown';
 }

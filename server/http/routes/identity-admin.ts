@@ -9,7 +9,7 @@ import type { NetmapEngine } from '../../netmap/engine.ts';
 import type { NodeService } from '../../nodes/node-service.ts';
 import type { AuditRecord } from '../../store/records.ts';
 import type { Store } from '../../store/store.ts';
-import { route, type Route } from '../route.ts';
+import { actorOf, route, type Route } from '../route.ts';
 import { isoTime } from '../../../protocol/time.ts';
 
 interface IdentityAdminDeps {
@@ -28,7 +28,7 @@ export function identityAdminRoutes(d: IdentityAdminDeps): Route[] {
       path: '/api/v1/audit',
       summary: 'List audit events, newest first (filter by time, kind, outcome; paginated)',
       tag: 'audit',
-      auth: { kind: 'api-key', scope: 'read' },
+      auth: { kind: 'admin', scope: 'read' },
       query: AuditListQuery,
       response: AuditPage,
       handle: async ({ query }) => {
@@ -52,14 +52,13 @@ export function identityAdminRoutes(d: IdentityAdminDeps): Route[] {
       path: '/api/v1/users/:id/expire-nodes',
       summary: 'Expire every node of a user now: each must sign in again',
       tag: 'users',
-      auth: { kind: 'api-key', scope: 'users' },
+      auth: { kind: 'admin', scope: 'users' },
       body: z.strictObject({}).optional(),
       response: listOf(NodeView),
       handle: async ({ params, caller }) => {
         const user = await d.store.users.get(params.id!);
         if (!user) throw notFound('user.not_found', `no user with id ${params.id}`);
-        const actor = caller.kind === 'api-key' ? `api-key:${caller.key.id}` : 'admin';
-        const expired = await d.nodes.expireUserNodes(user.id, actor);
+        const expired = await d.nodes.expireUserNodes(user.id, actorOf(caller));
         return { items: expired.map((n) => nodeView(n, d.users.emailOf, d.engine.isOnline(n.id))) };
       },
     }),

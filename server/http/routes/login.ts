@@ -38,11 +38,17 @@ export function loginRoutes(logins: LoginService, waitMs = 25_000): Route[] {
 /** The person's side, in a browser: hand-off page, redirect to the provider, callback. */
 export function loginPages(
   logins: LoginService,
-  o: { secureCookies: () => boolean; limit: (sourceIp: string) => void },
+  o: {
+    secureCookies: () => boolean;
+    limit: (sourceIp: string) => void;
+    /** The console's sign-ins come back to the same callback; it takes those whose state it owns. */
+    console?: { owns(state: string): boolean; handle(c: Context): Promise<Response> };
+  },
 ) {
   return (app: Hono): void => {
-    app.get(CALLBACK_PATH, (c) =>
-      html(c, async () => {
+    app.get(CALLBACK_PATH, (c) => {
+      if (o.console?.owns(c.req.query('state') ?? '')) return o.console.handle(c);
+      return html(c, async () => {
         o.limit(sourceAddress(c));
         const query = new URL(c.req.url).searchParams;
         const session = logins.peekByState(query.get('state') ?? '');
@@ -50,8 +56,8 @@ export function loginPages(
         const done = await logins.callback(query, binding, sourceAddress(c));
         if (session) setCookie(c, cookieName(session.id), '', { path: '/login', maxAge: 0 });
         return { status: 200, body: approvedPage({ hostname: done.hostname, email: done.email! }) };
-      }),
-    );
+      });
+    });
     app.get('/login/:id', (c) =>
       html(c, async () => {
         o.limit(sourceAddress(c));

@@ -3,7 +3,7 @@ import type { AnswerCode } from '../../error-codes.ts';
 import { TrellisError } from '../../errors.ts';
 
 /** A person as the identity provider describes them, after the server's rules are applied. */
-interface SignedInPerson {
+export interface SignedInPerson {
   /** `<issuer>#<sub>`: stable across email changes. */
   subject: string;
   sub: string;

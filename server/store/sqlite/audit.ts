@@ -1,5 +1,5 @@
 import { checkStorableTimes } from '../times.ts';
-import { and, desc, eq, gte, inArray, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { AuditRecord } from '../records.ts';
 import type { AuditRepository } from '../store.ts';
 import type { SqliteDb } from './open.ts';
@@ -28,6 +28,11 @@ export function sqliteAudit(db: SqliteDb): AuditRepository {
       if (q.until !== undefined) where.push(lt(auditEvents.at, q.until));
       if (q.kind !== undefined) where.push(eq(auditEvents.kind, q.kind));
       if (q.outcome !== undefined) where.push(eq(auditEvents.outcome, q.outcome));
+      if (q.actor !== undefined) where.push(eq(auditEvents.actor, q.actor));
+      if (q.nodeId !== undefined) where.push(eq(auditEvents.nodeId, q.nodeId));
+      // A prefix compared as text: LIKE would read % and _ in it as wildcards.
+      if (q.codePrefix !== undefined)
+        where.push(sql`substr(${auditEvents.code}, 1, ${q.codePrefix.length}) = ${q.codePrefix}`);
       if (q.before !== undefined) where.push(lt(auditEvents.id, q.before));
       return db
         .select()

@@ -1,6 +1,7 @@
 import type { Store } from '../store.ts';
 import { sqliteAudit } from './audit.ts';
 import { sqliteAuthorities } from './authorities.ts';
+import { sqliteConsoleSessions } from './console-sessions.ts';
 import { sqliteApiKeys, sqlitePreAuthKeys } from './keys.ts';
 import { sqliteNodes } from './nodes.ts';
 import { openSqlite } from './open.ts';
@@ -18,6 +19,7 @@ export function createSqliteStore(file: string): Store {
     policies: sqlitePolicies(db),
     audit: sqliteAudit(db),
     authorities: sqliteAuthorities(db),
+    consoleSessions: sqliteConsoleSessions(db),
     async close() {
       db.$client.close();
     },

@@ -106,4 +106,20 @@ export const MIGRATIONS: readonly Migration[] = [
   `,
   // Gateways: each router's --route-priority.
   `ALTER TABLE nodes ADD COLUMN route_priority INTEGER;`,
+  // The admin console: sessions of signed-in people; audit filters by actor and node.
+  `
+  CREATE TABLE console_sessions (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    source TEXT
+  );
+  CREATE INDEX console_sessions_user ON console_sessions(user_id);
+  CREATE INDEX audit_events_actor ON audit_events(actor, id);
+  CREATE INDEX audit_events_node ON audit_events(node_id, id);
+  `,
 ];

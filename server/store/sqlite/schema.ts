@@ -95,3 +95,16 @@ export const certificateAuthorities = sqliteTable('certificate_authorities', {
   createdAt: integer('created_at').notNull(),
   retiredAt: integer('retired_at'),
 });
+
+export const consoleSessions = sqliteTable('console_sessions', {
+  id: text('id').primaryKey(),
+  userId: text('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  csrfToken: text('csrf_token').notNull(),
+  provider: text('provider').notNull(),
+  createdAt: integer('created_at').notNull(),
+  lastSeenAt: integer('last_seen_at').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  source: text('source'),
+});

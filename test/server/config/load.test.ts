@@ -43,7 +43,7 @@ describe('server configuration', () => {
     );
     const c = loadConfig({ file });
     expect(c.dataDir).toBe('/var/lib/trellis');
-    expect(c.listen).toEqual({ host: '127.0.0.1', port: 9000 });
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 9000, trustProxy: false });
     expect(c.network.nameservers).toEqual(['1.1.1.1', '9.9.9.9']);
   });
 
@@ -55,9 +55,9 @@ describe('server configuration', () => {
     const file = yamlFile('listen:\n  port: 1000\n  host: 0.0.0.0\n');
     const env = { TRELLIS_LISTEN_PORT: '2000', TRELLIS_LOG_LEVEL: 'debug' };
     expect(loadConfig({ file }).listen.port).toBe(1000);
-    expect(loadConfig({ file, env }).listen).toEqual({ host: '0.0.0.0', port: 2000 });
+    expect(loadConfig({ file, env }).listen).toEqual({ host: '0.0.0.0', port: 2000, trustProxy: false });
     const c = loadConfig({ file, env, flags: { 'listen.port': '3000' } });
-    expect(c.listen).toEqual({ host: '0.0.0.0', port: 3000 });
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 3000, trustProxy: false });
     expect(c.log.level).toBe('debug');
   });
 

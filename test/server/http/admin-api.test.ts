@@ -551,9 +551,12 @@ describe('admin API', () => {
       ['get', '/api/v1/audit'],
       ['post', '/api/v1/users/{id}/expire-nodes'],
       ['get', '/api/v1/relay/info'],
+      ['get', '/api/v1/console/providers'],
+      ['get', '/api/v1/console/session'],
+      ['delete', '/api/v1/console/session'],
     ];
     /** Public: no credential (and no security requirement in the document). */
-    const PUBLIC = new Set(['/api/v1/relay/info']);
+    const PUBLIC = new Set(['/api/v1/relay/info', '/api/v1/console/providers']);
 
     it('is served without credentials as an OpenAPI 3.1 document', async () => {
       const res = await send(ts.url, 'GET', '/api/v1/openapi.json');
@@ -561,7 +564,11 @@ describe('admin API', () => {
       expect(res.json.openapi).toBe('3.1.0');
       expect(res.json.info.title).toMatch(/\S/);
       expect(res.json.servers[0].url).toBe(ts.url);
-      expect(Object.keys(res.json.components.securitySchemes).sort()).toEqual(['apiKey', 'machineProof']);
+      expect(Object.keys(res.json.components.securitySchemes).sort()).toEqual([
+        'apiKey',
+        'consoleSession',
+        'machineProof',
+      ]);
     });
 
     it('lists every route, each with a summary, responses and its security', async () => {
@@ -579,7 +586,9 @@ describe('admin API', () => {
             ? undefined
             : path.startsWith('/api/v1/machine/')
               ? [{ machineProof: [] }]
-              : [{ apiKey: [expect.any(String)] }],
+              : path.startsWith('/api/v1/console/')
+                ? [{ consoleSession: [] }]
+                : [{ apiKey: [expect.any(String)] }, { consoleSession: [expect.any(String)] }],
         );
         for (const name of [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])) {
           expect(op.parameters).toContainEqual(expect.objectContaining({ name, in: 'path', required: true }));
@@ -588,8 +597,11 @@ describe('admin API', () => {
       expect(doc.paths['/api/v1/users'].post.requestBody.content['application/json'].schema.properties).toHaveProperty(
         'email',
       );
-      expect(doc.paths['/api/v1/nodes/{id}'].delete.security).toEqual([{ apiKey: ['nodes'] }]);
-      expect(doc.paths['/api/v1/nodes'].get.security).toEqual([{ apiKey: ['read'] }]);
+      expect(doc.paths['/api/v1/nodes/{id}'].delete.security).toEqual([
+        { apiKey: ['nodes'] },
+        { consoleSession: ['nodes'] },
+      ]);
+      expect(doc.paths['/api/v1/nodes'].get.security).toEqual([{ apiKey: ['read'] }, { consoleSession: ['read'] }]);
     });
   });
 

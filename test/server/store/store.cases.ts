@@ -1,7 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addressPlan } from '../../../server/nodes/addresses.ts';
-import type { ApiKeyRecord, NodeRecord, PreAuthKeyRecord } from '../../../server/store/records.ts';
+import type {
+  ApiKeyRecord,
+  ConsoleSessionRecord,
+  NodeRecord,
+  PreAuthKeyRecord,
+} from '../../../server/store/records.ts';
 import { respelled } from '../../support/keys.ts';
 import {
   StoreConflict,
@@ -599,6 +604,70 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         await store.audit.append(event(T0, 'kept'));
         expect(await store.audit.prune(T0)).toBe(12_000);
         expect((await store.audit.list({ limit: 10 })).map((e) => e.message)).toEqual(['kept']);
+      });
+
+      it('filters by actor, node and code prefix, where a prefix is text and not a pattern', async () => {
+        const add = (over: Record<string, string>) =>
+          store.audit.append({ ...event(T0, over.message ?? 'e'), ...over });
+        await add({ actor: 'alice@example.com', code: 'PUT /api/v1/policy', message: 'a1' });
+        await add({ actor: 'bob@example.com', code: 'POST /api/v1/nodes/n1/rename', nodeId: 'n1', message: 'b1' });
+        await add({ actor: 'alice@example.com', code: 'login.completed', message: 'a2' });
+        await add({ actor: 'alice@example.com', code: 'login_completed', message: 'a3' });
+        const messages = async (q: object) => (await store.audit.list({ limit: 10, ...q })).map((e) => e.message);
+        expect(await messages({ actor: 'alice@example.com' })).toEqual(['a3', 'a2', 'a1']);
+        expect(await messages({ nodeId: 'n1' })).toEqual(['b1']);
+        expect(await messages({ codePrefix: 'PUT /api/v1/policy' })).toEqual(['a1']);
+        expect(await messages({ codePrefix: 'login.' })).toEqual(['a2']);
+        expect(await messages({ codePrefix: 'login_' })).toEqual(['a3']);
+        expect(await messages({ codePrefix: 'login%' })).toEqual([]);
+      });
+    });
+
+    describe('console sessions', () => {
+      const session = (userId: string, over: Partial<ConsoleSessionRecord> = {}): ConsoleSessionRecord => ({
+        id: randomBytes(32).toString('hex'),
+        userId,
+        csrfToken: randomBytes(32).toString('base64url'),
+        provider: 'idp',
+        createdAt: T0,
+        lastSeenAt: T0,
+        expiresAt: T0 + 3_600_000,
+        ...over,
+      });
+
+      it('stores a session, records its use, and deletes it once', async () => {
+        const u = await user('s@example.com');
+        const s = session(u.id, { source: '127.0.0.1' });
+        await store.consoleSessions.create(s);
+        expect(await store.consoleSessions.get(s.id)).toEqual(s);
+        expect(await store.consoleSessions.touch(s.id, T0 + 5000)).toBe(true);
+        expect((await store.consoleSessions.get(s.id))!.lastSeenAt).toBe(T0 + 5000);
+        expect(await store.consoleSessions.delete(s.id)).toBe(true);
+        expect(await store.consoleSessions.delete(s.id)).toBe(false);
+        expect(await store.consoleSessions.touch(s.id, T0 + 6000)).toBe(false);
+        expect(await store.consoleSessions.get(s.id)).toBeUndefined();
+      });
+
+      it("ends every session of a user, and all of them with the user's removal", async () => {
+        const a = await user('a@example.com');
+        const b = await user('b@example.com');
+        const [a1, a2, b1] = [session(a.id), session(a.id), session(b.id)];
+        for (const s of [a1, a2, b1]) await store.consoleSessions.create(s!);
+        expect(await store.consoleSessions.deleteForUser(a.id)).toBe(2);
+        expect(await store.consoleSessions.get(a1!.id)).toBeUndefined();
+        expect(await store.consoleSessions.get(b1!.id)).toBeDefined();
+        await store.users.delete(b.id);
+        expect(await store.consoleSessions.get(b1!.id)).toBeUndefined();
+      });
+
+      it('prunes sessions past their absolute end or unused since the idle cutoff, and keeps the rest', async () => {
+        const u = await user('p@example.com');
+        const live = session(u.id, { lastSeenAt: T0 + 1000 });
+        const ended = session(u.id, { expiresAt: T0 + 2000 });
+        const idle = session(u.id, { lastSeenAt: T0 - 1 });
+        for (const s of [live, ended, idle]) await store.consoleSessions.create(s);
+        expect(await store.consoleSessions.prune(T0 + 2000, T0)).toBe(2);
+        expect(await store.consoleSessions.get(live.id)).toBeDefined();
       });
     });
   });
