@@ -10,7 +10,7 @@ export function routeTableRoutes(routes: RouteTable): Route[] {
       path: '/api/v1/routes',
       summary: 'Every advertised prefix: its primary router, the standbys in takeover order, and why',
       tag: 'nodes',
-      auth: { kind: 'api-key', scope: 'read' },
+      auth: { kind: 'admin', scope: 'read' },
       response: listOf(PrefixView),
       handle: async () => ({ items: routes.view() }),
     }),
