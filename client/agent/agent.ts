@@ -27,6 +27,7 @@ import { StateStore } from './state-store.ts';
 import { statusView } from './status-view.ts';
 import { whois } from './whois.ts';
 import { WorkloadMembership } from './workload-membership.ts';
+import { RouteHealthMonitor } from '../router/route-health-monitor.ts';
 
 /**
  * The agent's composition root. Three narrow layers, wired only here:
@@ -73,6 +74,7 @@ export class Agent {
   private readonly maps: MapApplier;
   private readonly workload: WorkloadMembership;
   private readonly signIn: PersonSignIn;
+  private readonly routeHealth: RouteHealthMonitor;
   private state: AgentState = 'needs-login';
   private lastError: string | undefined;
   private applyBlocked = false;
@@ -134,6 +136,13 @@ export class Agent {
       serverUrl,
       now: this.now,
       log,
+    });
+    // A router's probes of what it routes, reported to the server on the map stream.
+    this.routeHealth = new RouteHealthMonitor({
+      probes: () => this.membership.routeProbes(),
+      isRouter: () => (this.membership.node?.self?.advertisedRoutes.length ?? 0) > 0,
+      tunnelUp: () => engine.running,
+      report: (report) => this.link.reportRouteHealth(report),
     });
     this.signIn = new PersonSignIn({
       useServer: (requested) => this.membership.useServer(requested),
@@ -221,6 +230,7 @@ export class Agent {
   /** Leaves the mesh for now: everything the agent created goes; the identity stays. */
   async down(): Promise<StatusResponse> {
     this.workload.stop();
+    this.routeHealth.stop();
     this.link.disconnect();
     await this.maps.stop();
     await this.options.engine.teardown({ keepGuard: false });
@@ -234,6 +244,7 @@ export class Agent {
    */
   async stop(): Promise<void> {
     this.workload.close();
+    this.routeHealth.stop();
     this.signIn.cancel();
     this.link.disconnect();
     await this.maps.stop();
@@ -295,6 +306,7 @@ export class Agent {
     this.lastError = undefined;
     this.applyBlocked = false;
     this.setState('running');
+    this.routeHealth.start();
   }
 
   /**
@@ -322,6 +334,7 @@ export class Agent {
   private async onGoodbye(code: string, message: string): Promise<void> {
     this.log.warn({ code }, `the server ended this node's membership: ${message}`);
     this.lastError = `${code}: ${message}`;
+    this.routeHealth.stop();
     this.link.disconnect();
     await this.maps.stop();
     // Fail closed: a node that is no longer a member keeps no peers and no open ports.

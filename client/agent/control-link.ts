@@ -4,6 +4,10 @@ import type { MapState } from '../control/map-state.ts';
 import type { PathTrial } from '../../protocol/map.ts';
 import { MapStream } from '../control/map-stream.ts';
 import { asFullMap, type SavedMap } from './state-store.ts';
+import type { RouteHealthReport } from '../../protocol/route-health.ts';
+
+/** The first protocol version whose servers read route-health reports (older ones end the stream on them). */
+const ROUTE_HEALTH_VERSION = 9;
 
 /**
  * The agent's side of the control layer: one map stream to the server at a time, and this
@@ -24,6 +28,9 @@ export class ControlLink {
   private stream: MapStream | undefined;
   private timer: NodeJS.Timeout | undefined;
   private up = false;
+  /** The last route-health report, sent again on every new stream; whether this stream has it. */
+  private health: RouteHealthReport | undefined;
+  private healthSent = false;
 
   constructor(private readonly deps: ControlLinkDeps) {}
 
@@ -43,12 +50,17 @@ export class ControlLink {
 
   connect(serverUrl: string, machinePrivateKey: string, saved: SavedMap | undefined): void {
     const stream = new MapStream(new ControlClient(serverUrl, machinePrivateKey), {
-      onMap: (state) => this.deps.onMap(state),
+      onMap: (state) => {
+        this.sendHealth(stream);
+        this.deps.onMap(state);
+      },
       onGoodbye: (code, message) => this.deps.onGoodbye(code, message),
       onPathTrial: (trial) => this.deps.onPathTrial(trial),
       onConnection: (up) => {
         this.up = up;
+        this.healthSent = false;
         if (up) this.report(stream);
+        if (up) this.sendHealth(stream);
         this.deps.log.info(
           { connected: up, server: serverUrl },
           up ? 'map stream open' : 'map stream closed; retrying with backoff',
@@ -74,6 +86,20 @@ export class ControlLink {
   /** Asks the server for a direct-path trial with this peer; false while disconnected. */
   requestPath(peerId: string): boolean {
     return this.stream?.requestPath(peerId) ?? false;
+  }
+
+  /** This router's route health: to the server now if it reads it, and on every reconnect. */
+  reportRouteHealth(report: RouteHealthReport): void {
+    this.health = report;
+    this.healthSent = false;
+    if (this.stream) this.sendHealth(this.stream);
+  }
+
+  private sendHealth(stream: MapStream): void {
+    if (!this.health || this.healthSent) return;
+    // Before the first map of a fresh state the server's version is unknown: wait for it.
+    if ((stream.state.serverProtocolVersion ?? 0) < ROUTE_HEALTH_VERSION) return;
+    this.healthSent = stream.reportRouteHealth(this.health);
   }
 
   disconnect(): void {

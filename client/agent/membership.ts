@@ -11,6 +11,7 @@ import type { UpRequest } from './local-api/messages.ts';
 import type { Keys, NodeState, StateStore } from './state-store.ts';
 import type { RouterSettings } from '../router/router-config.ts';
 import type { AcceptSettings } from '../routes/accepted-routes.ts';
+import type { RouteProbeSpec } from '../router/probe-spec.ts';
 
 /** `{ key: value }`, or nothing when the value is undefined (the record keeps optional keys absent). */
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
@@ -95,6 +96,8 @@ export class Membership {
       ...optional('gatewayFor', req.gatewayFor ?? node?.gatewayFor),
       ...optional('acceptRoutes', req.acceptRoutes ?? node?.acceptRoutes),
       ...optional('acceptRoutesForce', req.acceptRoutesForce ?? node?.acceptRoutesForce),
+      ...optional('routeProbes', req.routeProbes ?? node?.routeProbes),
+      ...optional('routePriority', req.routePriority ?? node?.routePriority),
       wantRunning: true,
       ...(node?.self && { self: node.self }),
       // A new credential says anew how this node proves itself; a reconnect keeps how it did.
@@ -119,10 +122,11 @@ export class Membership {
         'agent.not_logged_in',
         'this node has not joined yet: pass a credential (trellis up --auth-key KEY, --login or --token-file PATH)',
       );
-    } else if (req.hostname !== undefined || req.advertiseRoutes !== undefined) {
+    } else if (req.hostname !== undefined || req.advertiseRoutes !== undefined || req.routePriority !== undefined) {
       prefs.self = await control.update({
         ...(req.hostname !== undefined && { hostname: req.hostname }),
         ...(req.advertiseRoutes !== undefined && { advertiseRoutes: req.advertiseRoutes }),
+        ...(req.routePriority !== undefined && { routePriority: req.routePriority }),
       });
     }
     this.save(prefs);
@@ -170,6 +174,12 @@ export class Membership {
     return { acceptRoutes: this.current?.acceptRoutes ?? false, force: this.current?.acceptRoutesForce ?? [] };
   }
 
+  /** The route probes in force: those of routes this node advertises. */
+  routeProbes(): RouteProbeSpec[] {
+    const advertised = new Set(this.current?.self?.advertisedRoutes ?? this.current?.advertiseRoutes ?? []);
+    return (this.current?.routeProbes ?? []).filter((p) => advertised.has(p.prefix));
+  }
+
   private register(control: ControlClient, prefs: NodeState, credential: Credential): Promise<SelfNode> {
     return control.register({
       wireguardKey: publicKeyOf(this.keys.wireguardPrivateKey),
@@ -177,6 +187,7 @@ export class Membership {
       credential,
       ...(prefs.advertiseRoutes.length > 0 && { advertiseRoutes: prefs.advertiseRoutes }),
       ...(prefs.advertiseTags.length > 0 && { advertiseTags: prefs.advertiseTags }),
+      ...(prefs.routePriority !== undefined && { routePriority: prefs.routePriority }),
       os: platform(),
     });
   }

@@ -5,6 +5,7 @@ import { FilterRule } from '../../protocol/filter.ts';
 import { DnsConfig, type FullMap, RelayConfig } from '../../protocol/map.ts';
 import { Peer, SelfNode } from '../../protocol/node.ts';
 import { WorkloadSpec } from '../identity/workload-spec.ts';
+import { RouteProbe } from '../../protocol/route-health.ts';
 import { AgentError } from './errors.ts';
 
 /**
@@ -31,6 +32,9 @@ export const NodeState = z.object({
   /** `trellis up --accept-routes` (absent: off) and the prefixes routed despite a refusal (`--accept-routes-force`). */
   acceptRoutes: z.boolean().optional(),
   acceptRoutesForce: z.array(z.string()).optional(),
+  /** `--route-probe`: a health probe per advertised route; `--route-priority`: this router's rank in elections. */
+  routeProbes: z.array(z.object({ prefix: z.string(), probe: RouteProbe })).optional(),
+  routePriority: z.number().int().optional(),
   /** false after `trellis down`: a restarted agent stays down until `trellis up`. */
   wantRunning: z.boolean(),
   self: SelfNode.optional(),

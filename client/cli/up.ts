@@ -1,5 +1,6 @@
 import type { StatusResponse, UpRequest } from '../agent/local-api/messages.ts';
-import { command, parseCommand, type FlagSpecs } from '../../cli-flags/index.ts';
+import { command, parseCommand, UsageError, type FlagSpecs } from '../../cli-flags/index.ts';
+import { parseProbeSpec, type RouteProbeSpec } from '../router/probe-spec.ts';
 import { CREDENTIAL_PROVIDERS, credentialFrom } from './local/credentials.ts';
 import { cidrList, CliError, hostname, serverUrl, tagList } from './local/flags.ts';
 import { offeredRoutesLines, routesLine } from './local/routes-line.ts';
@@ -34,6 +35,19 @@ export const UP = command({
       type: 'string',
       value: 'CIDRS',
       help: 'hosts without an agent that reach the mesh through this node: their mesh\ntraffic leaves with this node\'s mesh address (comma-separated; "" for none)',
+    },
+    'route-probe': {
+      type: 'string',
+      repeatable: true,
+      value: 'PREFIX=PROBE',
+      help: 'a health probe for an advertised route, checked every 500 ms:\nPREFIX=tcp:IP:PORT or PREFIX=icmp:IP (10.1.0.0/24=tcp:10.1.0.10:443); a route\nwhose probe fails loses primary; replaces the previous probes (--route-probe= for none)',
+    },
+    'route-priority': {
+      type: 'number',
+      integer: true,
+      min: 0,
+      max: 1000,
+      help: "this router's priority for the prefixes it shares with others (higher wins;\nthe server's default 100)",
     },
     'accept-routes': {
       type: 'boolean',
@@ -101,6 +115,8 @@ export async function upCommand(argv: string[]): Promise<number> {
     ...(flags['snat-subnet-routes'] !== undefined && { snatSubnetRoutes: flags['snat-subnet-routes'] }),
     ...(v('gateway-for') !== undefined && { gatewayFor: cidrList('gateway-for', v('gateway-for')!) }),
     ...(flags['accept-routes'] !== undefined && { acceptRoutes: flags['accept-routes'] }),
+    ...(flags['route-probe'].length > 0 && { routeProbes: routeProbes(flags['route-probe']) }),
+    ...(flags['route-priority'] !== undefined && { routePriority: flags['route-priority'] }),
     ...(v('accept-routes-force') !== undefined && {
       acceptRoutesForce: cidrList('accept-routes-force', v('accept-routes-force')!),
     }),
@@ -121,6 +137,17 @@ export async function upCommand(argv: string[]): Promise<number> {
   if (flags.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
   else process.stdout.write(`${describeUp(status)}\n`);
   return status.state === 'running' ? 0 : 1;
+}
+
+/** `--route-probe` values; one empty value clears the list. */
+function routeProbes(values: readonly string[]): RouteProbeSpec[] {
+  return values
+    .filter((v) => v !== '')
+    .map((v) => {
+      const p = parseProbeSpec(v);
+      if (!p.ok) throw new UsageError('cli.bad_value', `--route-probe: ${p.error}`);
+      return p.value;
+    });
 }
 
 /** What `up` prints: one fact a line, every warning on a line of its own. */

@@ -10,6 +10,7 @@ import {
   type PathTrial,
   type Pong,
 } from '../../protocol/map.ts';
+import type { RouteHealthReport } from '../../protocol/route-health.ts';
 import { Backoff } from './backoff.ts';
 import type { ControlClient } from './control-client.ts';
 import { MapState, type MapChange } from './map-state.ts';
@@ -85,6 +86,13 @@ export class MapStream {
     if (ws)
       ws.terminate(); // its close handler connects again
     else this.connect();
+  }
+
+  /** This router's route health (protocol 9); false while disconnected. */
+  reportRouteHealth(report: RouteHealthReport): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(jsonText<RouteHealthReport>(report));
+    return true;
   }
 
   /** Asks the server to signal this node and `peerId` to try a direct path. */

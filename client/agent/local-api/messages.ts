@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Credential } from '../../../protocol/join.ts';
 import { WorkloadSpec } from '../../identity/workload-spec.ts';
 import { Route } from '../../../protocol/route.ts';
-import { RouteRole } from '../../../protocol/route-health.ts';
+import { RouteProbe, RoutePriority, RouteRole } from '../../../protocol/route-health.ts';
 
 /**
  * The local API between the `trellis` CLI and the running agent: JSON over HTTP on a unix
@@ -27,6 +27,13 @@ export const UpRequest = z
     acceptRoutes: z.boolean().optional(),
     /** Offered routes to route even where they would capture the LAN, the default route or the server. */
     acceptRoutesForce: z.array(Route).max(256).optional(),
+    /** A health probe per advertised route (`--route-probe`); replaces the previous list. */
+    routeProbes: z
+      .array(z.strictObject({ prefix: Route, probe: RouteProbe }))
+      .max(256)
+      .optional(),
+    /** This router's priority in its routes' elections (higher wins; server default 100). */
+    routePriority: RoutePriority.optional(),
     /** How long to wait for the first map to be applied. */
     waitMs: z.number().int().min(0).max(120_000).optional(),
   })
