@@ -59,6 +59,15 @@ export const CLIENT_CODES = codeCatalog({
     'system.command_failed', // it ran and exited non-zero
     'system.command_timeout', // it did not finish in time and was killed
   ],
+  kube_proxy: [
+    'kube_proxy.no_capability', // the caller holds no trellis.dev/cap/kubernetes capability on this proxy
+    'kube_proxy.unknown_caller', // no node in the proxy's map owns the connection's source address
+    'kube_proxy.not_a_peer', // the source is this node itself, or arrives through a peer's subnet route
+    'kube_proxy.agent_unavailable', // the local agent could not say who the caller is
+    'kube_proxy.upstream_unreachable', // the Kubernetes API server could not be reached
+    'kube_proxy.bad_kubeconfig', // the kubeconfig or in-cluster files give no usable server or credential
+    'kube_proxy.no_mesh_address', // the local agent has no mesh address to listen on (not up yet)
+  ],
   firewall: ['firewall.invalid_rule'], // a filter rule the agent refuses to enforce
   routes: [
     'routes.captures_lan', // an offered subnet route would take (part of) this machine's LAN into the tunnel

@@ -38,6 +38,7 @@ export function whois(
   const { node } = best;
   return {
     ip,
+    capMap: {},
     node: {
       id: node.id,
       name: node.name,

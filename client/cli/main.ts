@@ -17,6 +17,10 @@ const TRELLIS = group({
     whois: { synopsis: 'IP', summary: 'which node, user or tags own a mesh IP' },
     netcheck: { synopsis: '[--server URL] [--json]', summary: 'UDP reachability, NAT kind, relay latency' },
     policy: { synopsis: 'check|fmt|compile|eval|diff|apply ...', summary: 'policy-as-code tools' },
+    'kube-proxy': {
+      synopsis: '--tls-cert PATH --tls-key PATH [--kubeconfig PATH] [--mode auth|noauth]',
+      summary: 'serve the Kubernetes API to mesh peers, as themselves',
+    },
   },
 });
 
@@ -60,6 +64,7 @@ const COMMANDS: Record<keyof typeof TRELLIS.commands, Command> = {
   ping: node(async () => (await import('./ping.ts')).pingCommand),
   whois: node(async () => (await import('./whois.ts')).whoisCommand),
   netcheck: node(async () => (await import('./netcheck.ts')).netcheckCommand),
+  'kube-proxy': node(async () => (await import('./kube-proxy.ts')).kubeProxyCommand),
 };
 
 /** The `trellis` CLI: dispatches to each command's own module. */

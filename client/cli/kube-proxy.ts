@@ -1,0 +1,120 @@
+import pino from 'pino';
+import { command, parseCommand } from '../../cli-flags/index.ts';
+import { AuditReporter } from '../kube-proxy/audit-reporter.ts';
+import { WhoisCallers } from '../kube-proxy/caller.ts';
+import { KubeProxyError } from '../kube-proxy/errors.ts';
+import { Forwarder } from '../kube-proxy/forwarder.ts';
+import { kubeconfigUpstream } from '../kube-proxy/kubeconfig.ts';
+import { KubeProxy } from '../kube-proxy/kube-proxy.ts';
+import { MeshListener } from '../kube-proxy/mesh-listener.ts';
+import { fileServingCert } from '../kube-proxy/serving-cert.ts';
+import { inClusterUpstream } from '../kube-proxy/upstream.ts';
+import type { LocalApiClient } from '../agent/local-api/client.ts';
+import type { StatusResponse } from '../agent/local-api/messages.ts';
+import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
+
+export const KUBE_PROXY = command({
+  name: 'trellis kube-proxy',
+  summary:
+    "Runs the Kubernetes API server proxy beside this node's agent: serves kubectl from mesh peers on\n" +
+    "this node's mesh addresses and forwards to the API server, as the caller (auth) or as-is (noauth).",
+  flags: {
+    ...SOCKET_FLAGS,
+    mode: {
+      type: 'string',
+      choices: ['auth', 'noauth'],
+      default: 'auth',
+      help: "auth: impersonate each caller with its capability's groups; noauth: pass requests\nthrough, callers bring their own credentials",
+    },
+    port: { type: 'number', integer: true, min: 1, max: 65535, default: 443, help: 'HTTPS port on the mesh addresses' },
+    kubeconfig: {
+      type: 'string',
+      value: 'PATH',
+      help: "the API server and the proxy's own credential (default: in-cluster service account)",
+    },
+    context: { type: 'string', value: 'NAME', help: "the kubeconfig's context (default: its current-context)" },
+    'tls-cert': { type: 'string', value: 'PATH', required: true, help: "PEM certificate for the proxy's mesh name" },
+    'tls-key': { type: 'string', value: 'PATH', required: true, help: 'PEM private key of --tls-cert' },
+    'wait-up': {
+      type: 'number',
+      integer: true,
+      min: 0,
+      max: 3600,
+      default: 60,
+      help: 'seconds to wait for the agent to have mesh addresses',
+    },
+    'log-level': {
+      type: 'string',
+      choices: ['error', 'warn', 'info', 'debug'],
+      default: 'info',
+      help: 'how much to log',
+    },
+  },
+  notes:
+    'Callers are identified by their mesh address through the agent (`trellis whois`), never by what\n' +
+    'they send; in auth mode every Authorization and Impersonate-* header is replaced. A caller needs\n' +
+    'the trellis.dev/cap/kubernetes capability (a policy `app` grant). SIGHUP reloads --tls-cert/--tls-key.',
+});
+
+export async function kubeProxyCommand(argv: string[]): Promise<number> {
+  const { flags } = parseCommand(argv, KUBE_PROXY);
+  const logger = pino({ level: flags['log-level'], base: { service: 'kube-proxy' } }, pino.destination(2));
+  const agent = agentClient(flags);
+  const upstream =
+    flags.kubeconfig === undefined ? inClusterUpstream() : kubeconfigUpstream(flags.kubeconfig, flags.context);
+  const cert = fileServingCert(flags['tls-cert'], flags['tls-key']);
+  cert.load(); // unreadable files fail at start, not at the first connection
+
+  const self = await waitForMeshAddresses(agent, flags['wait-up'] * 1000);
+  const audit = new AuditReporter(agent, logger);
+  const forwarder = new Forwarder(upstream);
+  const proxy = new KubeProxy({
+    mode: flags.mode,
+    callers: new WhoisCallers(agent),
+    forwarder,
+    audit,
+    proxyName: self.tags[0] ?? self.name,
+    logger,
+  });
+  const listener = new MeshListener(proxy, cert, logger);
+  const urls = await listener.listen([self.ipv4, self.ipv6], flags.port);
+  audit.start();
+  logger.info({ urls, mode: flags.mode, upstream: upstream.url.origin }, 'kube-proxy ready');
+
+  const onHup = () => {
+    try {
+      listener.reloadCertificate();
+      logger.info('serving certificate reloaded');
+    } catch (err) {
+      logger.error({ err }, 'serving certificate not reloaded; the old one stays');
+    }
+  };
+  process.on('SIGHUP', onHup);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  process.off('SIGHUP', onHup);
+  logger.info('kube-proxy stopping');
+  await listener.close();
+  forwarder.close();
+  await audit.stop();
+  return 0;
+}
+
+async function waitForMeshAddresses(
+  agent: LocalApiClient,
+  waitMs: number,
+): Promise<NonNullable<StatusResponse['self']>> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const status = await agent.status();
+    if (status.self && status.state === 'running') return status.self;
+    if (Date.now() >= deadline)
+      throw new KubeProxyError(
+        'kube_proxy.no_mesh_address',
+        `the agent is ${status.state} and has no mesh address to listen on: run \`trellis up\` on this node first`,
+      );
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

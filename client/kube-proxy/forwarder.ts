@@ -1,0 +1,164 @@
+import { Agent, request, type RequestOptions } from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { connect, type TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { downstreamHeaders } from './headers.ts';
+import { sendStatus, sendStatusOnSocket } from './kube-status.ts';
+import type { Upstream } from './upstream.ts';
+
+/**
+ * Carries one request to the API server and its answer back, as a stream in both directions:
+ * nothing is buffered, so a watch or `logs -f` delivers each chunk as it comes, and a list of
+ * any size costs no memory. `onStatus` fires once, when the answer's status is known (a watch's
+ * answer never ends, so that is when it is audited). The client going away ends the upstream
+ * request, so an abandoned watch does not live on at the API server.
+ *
+ * An upgrade (exec, attach, port-forward: WebSocket or SPDY) opens a TLS connection of its own,
+ * writes the rewritten request head, and from then on joins the two sockets byte for byte; the
+ * protocol inside is the client's and the API server's business.
+ */
+export class Forwarder {
+  private readonly agent: Agent;
+  private readonly host: string;
+  private readonly port: number;
+
+  constructor(private readonly upstream: Upstream) {
+    this.host = upstream.url.hostname.replace(/^\[|\]$/g, '');
+    this.port = Number(upstream.url.port || 443);
+    this.agent = new Agent({ keepAlive: true, maxFreeSockets: 64, ...this.tls() });
+  }
+
+  /** The Host header upstream expects. */
+  get hostHeader(): string {
+    return this.upstream.url.host;
+  }
+
+  authorization(): string | undefined {
+    return this.upstream.authorization();
+  }
+
+  http(
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: OutgoingHttpHeaders,
+    onStatus: (status: number) => void,
+  ): void {
+    const options: RequestOptions = {
+      agent: this.agent,
+      host: this.host,
+      port: this.port,
+      method: req.method,
+      path: this.path(req.url),
+      headers,
+      ...this.tls(),
+    };
+    const up = request(options);
+    up.setNoDelay(true);
+    let answered = false;
+    up.on('response', (answer) => {
+      answered = true;
+      const status = answer.statusCode ?? 502;
+      res.writeHead(status, answer.statusMessage, downstreamHeaders(answer.headers));
+      res.flushHeaders();
+      onStatus(status);
+      answer.pipe(res);
+      answer.on('error', () => res.destroy());
+    });
+    up.on('error', (err) => {
+      if (answered || res.headersSent) return void res.destroy();
+      onStatus(502);
+      sendStatus(
+        res,
+        502,
+        'kube_proxy.upstream_unreachable',
+        `the Kubernetes API server did not answer: ${err.message}`,
+      );
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
+    req.pipe(up);
+  }
+
+  upgrade(
+    req: IncomingMessage,
+    client: Duplex,
+    head: Buffer,
+    headers: OutgoingHttpHeaders,
+    onStatus: (status: number) => void,
+  ): void {
+    const up: TLSSocket = connect({
+      host: this.host,
+      port: this.port,
+      servername: this.upstream.serverName ?? (isIp(this.host) ? undefined : this.host),
+      ALPNProtocols: ['http/1.1'],
+      ...this.tls(),
+    });
+    let joined = false;
+    up.setNoDelay(true);
+    const close = () => {
+      client.destroy();
+      up.destroy();
+    };
+    up.once('secureConnect', () => {
+      up.write(requestHead(req.method ?? 'GET', this.path(req.url), headers));
+      if (head.length > 0) up.write(head);
+      up.once('data', (first: Buffer) => {
+        joined = true;
+        onStatus(statusOf(first));
+        client.write(first);
+        up.pipe(client);
+        client.pipe(up);
+      });
+    });
+    up.on('error', (err) => {
+      if (joined) return close();
+      onStatus(502);
+      sendStatusOnSocket(
+        client,
+        502,
+        'kube_proxy.upstream_unreachable',
+        `the Kubernetes API server did not answer: ${err.message}`,
+      );
+      up.destroy();
+    });
+    up.on('close', () => client.destroy());
+    client.on('error', close);
+    client.on('close', () => up.destroy());
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private path(url: string | undefined): string {
+    const base = this.upstream.url.pathname.replace(/\/$/, '');
+    return `${base}${url ?? '/'}`;
+  }
+
+  private tls() {
+    return {
+      ...(this.upstream.ca !== undefined && { ca: this.upstream.ca }),
+      ...(this.upstream.clientCert && { cert: this.upstream.clientCert.cert, key: this.upstream.clientCert.key }),
+      ...(this.upstream.serverName !== undefined && { servername: this.upstream.serverName }),
+    };
+  }
+}
+
+function requestHead(method: string, path: string, headers: OutgoingHttpHeaders): string {
+  const lines = [`${method} ${path} HTTP/1.1`];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(v)}`);
+  }
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+function statusOf(first: Buffer): number {
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(first.subarray(0, 16).toString('latin1'));
+  return m ? Number(m[1]) : 502;
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
+}
