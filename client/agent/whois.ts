@@ -38,7 +38,6 @@ export function whois(
   const { node } = best;
   return {
     ip,
-    capMap: {},
     node: {
       id: node.id,
       name: node.name,

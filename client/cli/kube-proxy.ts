@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { command, parseCommand } from '../../cli-flags/index.ts';
+import { command, parseCommand, UsageError } from '../../cli-flags/index.ts';
 import { AuditReporter } from '../kube-proxy/audit-reporter.ts';
 import { WhoisCallers } from '../kube-proxy/caller.ts';
 import { KubeProxyError } from '../kube-proxy/errors.ts';
@@ -33,8 +33,8 @@ export const KUBE_PROXY = command({
       help: "the API server and the proxy's own credential (default: in-cluster service account)",
     },
     context: { type: 'string', value: 'NAME', help: "the kubeconfig's context (default: its current-context)" },
-    'tls-cert': { type: 'string', value: 'PATH', required: true, help: "PEM certificate for the proxy's mesh name" },
-    'tls-key': { type: 'string', value: 'PATH', required: true, help: 'PEM private key of --tls-cert' },
+    'tls-cert': { type: 'string', value: 'PATH', help: "PEM certificate for the proxy's mesh name" },
+    'tls-key': { type: 'string', value: 'PATH', help: 'PEM private key of --tls-cert' },
     'wait-up': {
       type: 'number',
       integer: true,
@@ -62,7 +62,14 @@ export async function kubeProxyCommand(argv: string[]): Promise<number> {
   const agent = agentClient(flags);
   const upstream =
     flags.kubeconfig === undefined ? inClusterUpstream() : kubeconfigUpstream(flags.kubeconfig, flags.context);
-  const cert = fileServingCert(flags['tls-cert'], flags['tls-key']);
+  const certPath = flags['tls-cert'];
+  const keyPath = flags['tls-key'];
+  if (certPath === undefined || keyPath === undefined)
+    throw new UsageError(
+      'cli.missing_flag',
+      "trellis kube-proxy: give --tls-cert and --tls-key, a certificate for this node's mesh name and its key",
+    );
+  const cert = fileServingCert(certPath, keyPath);
   cert.load(); // unreadable files fail at start, not at the first connection
 
   const self = await waitForMeshAddresses(agent, flags['wait-up'] * 1000);
