@@ -26,7 +26,7 @@ import { PersonSignIn } from './person-sign-in.ts';
 import { StateStore } from './state-store.ts';
 import { statusView } from './status-view.ts';
 import { whois } from './whois.ts';
-import { WorkloadMembership } from './workload-membership.ts';
+import { type JoinOptions, WorkloadMembership } from './workload-membership.ts';
 import { RouteHealthMonitor } from '../router/route-health-monitor.ts';
 
 /**
@@ -210,7 +210,7 @@ export class Agent {
   }
 
   /** `trellis agent --token-file ...`: see WorkloadMembership.joinOnStart. */
-  joinOnStart(spec: WorkloadSpec, options: { hostname?: string } = {}): Promise<void> {
+  joinOnStart(spec: WorkloadSpec, options: JoinOptions = {}): Promise<void> {
     return this.workload.joinOnStart(spec, options);
   }
 

@@ -15,6 +15,9 @@ import { type RenewalStatus, WorkloadRenewal } from './workload-renewal.ts';
  * `trellis agent --token-file ...`) and stays registered as the source hands out new tokens.
  * The agent keeps the node, the stream and the join itself; this asks it through `deps`.
  */
+/** What a workload joining on start asks for besides its token: its name, and routing as a gateway. */
+export type JoinOptions = Pick<UpRequest, 'hostname' | 'advertiseRoutes' | 'snatSubnetRoutes' | 'gatewayFor'>;
+
 interface MembershipDeps {
   /** The node as last saved. */
   node(): NodeState | undefined;
@@ -91,7 +94,7 @@ export class WorkloadMembership {
    * retrying with backoff while the server is unreachable or the token not there yet (a projected
    * volume or spiffe-helper may write it after the agent starts). Resolves once joined or stopped.
    */
-  async joinOnStart(spec: WorkloadSpec, options: { hostname?: string } = {}): Promise<void> {
+  async joinOnStart(spec: WorkloadSpec, options: JoinOptions = {}): Promise<void> {
     const node = this.deps.node();
     if (node?.self && node.wantRunning && JSON.stringify(node.workload) === JSON.stringify(spec)) return;
     const backoff = new Backoff(1_000, 30_000);
@@ -100,11 +103,7 @@ export class WorkloadMembership {
     try {
       while (this.joining) {
         try {
-          await this.deps.up({
-            workload: spec,
-            ...(serverUrl && { serverUrl }),
-            ...(options.hostname && { hostname: options.hostname }),
-          });
+          await this.deps.up({ ...options, workload: spec, ...(serverUrl && { serverUrl }) });
           log.info({ node: this.deps.node()?.self?.name }, 'joined with the workload token');
           return;
         } catch (err) {

@@ -12,9 +12,10 @@ import { Forwarding } from '../router/forwarding.ts';
 import { SubnetRouter } from '../router/subnet-router.ts';
 import { PATH_PROBE_PORT } from '../../protocol/path-probe.ts';
 import { command, parseCommand } from '../../cli-flags/index.ts';
-import { CliError, hostname, ifaceName, serverUrl } from './local/flags.ts';
+import { cidrList, CliError, hostname, ifaceName, serverUrl } from './local/flags.ts';
 import { SOCKET_FLAGS, socketPathOf, stateDirOf } from './local/socket.ts';
 import { WORKLOAD_FLAGS, workloadFrom } from './local/workload-flags.ts';
+import { UP } from './up.ts';
 
 const DEFAULT_MESH_RANGES = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'];
 
@@ -72,11 +73,16 @@ export const AGENT = command({
     },
     ...WORKLOAD_FLAGS,
     hostname: { type: 'string', value: 'NAME', help: "a workload node's name (default: the machine's, a pod's name)" },
+    // A workload joining on start routes as `trellis up` would make it (a gateway pod).
+    'advertise-routes': UP.flags['advertise-routes'],
+    'snat-subnet-routes': UP.flags['snat-subnet-routes'],
+    'gateway-for': UP.flags['gateway-for'],
   },
   notes:
     'A workload (sidecar, DaemonSet) joins on start, with no separate `trellis up`, given --server and\n' +
     '--token-file or --workload-api (or TRELLIS_TOKEN_FILE, TRELLIS_CREDENTIAL, TRELLIS_CLUSTER,\n' +
-    'TRELLIS_WORKLOAD_API, TRELLIS_AUDIENCE in the environment).',
+    'TRELLIS_WORKLOAD_API, TRELLIS_AUDIENCE in the environment); with --advertise-routes, --snat-subnet-routes\n' +
+    'and --gateway-for it joins as a subnet router and gateway (the gateway pod).',
 });
 
 export async function agentCommand(argv: string[]): Promise<number> {
@@ -102,6 +108,18 @@ export async function agentCommand(argv: string[]): Promise<number> {
       2,
     );
   const name = flags.hostname === undefined ? undefined : hostname('hostname', flags.hostname);
+  const routing = {
+    ...(flags['advertise-routes'] !== undefined && {
+      advertiseRoutes: cidrList('advertise-routes', flags['advertise-routes']),
+    }),
+    ...(flags['snat-subnet-routes'] !== undefined && { snatSubnetRoutes: flags['snat-subnet-routes'] }),
+    ...(flags['gateway-for'] !== undefined && { gatewayFor: cidrList('gateway-for', flags['gateway-for']) }),
+  };
+  if (!workload && Object.keys(routing).length > 0)
+    throw new CliError(
+      '--advertise-routes, --snat-subnet-routes and --gateway-for here are for a workload joining on start; otherwise give them to trellis up',
+      2,
+    );
   if (process.getuid?.() !== 0)
     throw new CliError('trellis agent must run as root (it creates interfaces, routes and nftables rules)', 1);
 
@@ -137,7 +155,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const api = new LocalApi(agent, { socketPath: socketPathOf(flags), ...(gid !== undefined && { gid }) });
   await api.listen();
   logger.info({ stateDir, listenPort }, 'agent ready');
-  if (workload) void agent.joinOnStart(workload, { ...(name && { hostname: name }) });
+  if (workload) void agent.joinOnStart(workload, { ...(name && { hostname: name }), ...routing });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -1,4 +1,4 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -35,8 +35,9 @@ describe('a workload agent joining with a token file', () => {
     renameSync(`${tokenPath()}.tmp`, tokenPath());
     return t;
   };
-  const newAgent = () =>
+  const newAgent = (serverUrl?: string) =>
     new Agent({
+      ...(serverUrl && { serverUrl }),
       stateDir: dir,
       iface: 'trtest0',
       listenPort: 41641,
@@ -89,6 +90,33 @@ describe('a workload agent joining with a token file', () => {
     expect(status.signIn).toBeUndefined(); // a workload renews itself; no person is asked to sign in
     const record = (await server.server.store.nodes.get(status.self!.id))!;
     expect(record).toMatchObject({ ephemeral: true, expiresAt: exp * 1000 });
+  });
+
+  it('joins on start as a gateway pod: advertises its routes, with masquerade and the hosts it serves kept', async () => {
+    writeToken(nowS() + 600);
+    // As `trellis agent --server URL --token-file ...` starts it.
+    await agent.stop();
+    agent = newAgent(server.url);
+    await agent.start();
+    // Resolves once the first map is applied, which this agent without a device never does: watch the server.
+    void agent.joinOnStart(spec(), {
+      hostname: 'gateway',
+      advertiseRoutes: ['10.96.0.0/12', '10.244.0.0/16'],
+      snatSubnetRoutes: true,
+      gatewayFor: ['10.244.0.0/16'],
+    });
+    const deadline = Date.now() + 5_000;
+    let self = (await agent.status()).self;
+    while (!self && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      self = (await agent.status()).self;
+    }
+    expect(self).toMatchObject({ name: 'gateway', tags: ['tag:payments'] });
+    const record = (await server.server.store.nodes.get(self!.id))!;
+    expect(record.advertisedRoutes.sort()).toEqual(['10.244.0.0/16', '10.96.0.0/12']);
+    // The routing asked for is kept with the node, for the agent's router and the next restart.
+    const node = JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8'));
+    expect(node).toMatchObject({ snatSubnetRoutes: true, gatewayFor: ['10.244.0.0/16'] });
   });
 
   it('registers again when the file is replaced: same node, same addresses, the new expiry', async () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { AGENT } from '../../../client/cli/agent.ts';
+import { cidrList } from '../../../client/cli/local/flags.ts';
 import { workloadFrom } from '../../../client/cli/local/workload-flags.ts';
 import { parseCommand } from '../../../cli-flags/index.ts';
 import { loadConfig } from '../../../server/config/load.ts';
@@ -17,7 +18,7 @@ import { AGENT_CONTAINER, leastPrivilegeProblems } from './least-privilege.ts';
 import { validateAgainstSchema } from './openapi.ts';
 import { KUSTOMIZE_ROOT, overlays, render, type KubeObject } from './render.ts';
 
-const EXPECTED_OVERLAYS = ['agent-daemonset', 'agent-sidecar', 'apiserver-proxy', 'server'];
+const EXPECTED_OVERLAYS = ['agent-daemonset', 'agent-gateway', 'agent-sidecar', 'apiserver-proxy', 'server'];
 
 type Env = Array<{ name: string; value?: string }>;
 type Container = { name: string; env?: Env; envFrom?: Array<{ configMapRef?: { name: string } }>; [k: string]: any };
@@ -226,5 +227,34 @@ describeWith([hasCommand('kubectl')], 'deploy/kubernetes', () => {
       }
     }
     expect(() => parseCommand(['--socket-grup', '1'], AGENT)).toThrow();
+  });
+
+  it('the HA gateway: two routers kept apart, offering the ranges its NetworkPolicy lets it reach', () => {
+    const objects = rendered.get('agent-gateway')!;
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    expect((deployment.spec as { replicas: number }).replicas).toBeGreaterThanOrEqual(2);
+    const pod = podSpecOf(deployment) as any;
+    expect(pod.affinity.podAntiAffinity).toBeDefined();
+    expect(pod.securityContext.sysctls.map((s: { name: string }) => s.name)).toEqual([
+      'net.ipv4.ip_forward',
+      'net.ipv6.conf.all.forwarding',
+    ]);
+    const agent = pod.containers.find((c: Container) => c.name === AGENT_CONTAINER);
+    const { flags } = parseCommand(agent.args, AGENT);
+    const routes = cidrList('advertise-routes', flags['advertise-routes']!);
+    expect(routes.length).toBeGreaterThan(0);
+    expect(flags['snat-subnet-routes']).toBe(true);
+    const policy = objects.find((o) => o.kind === 'NetworkPolicy')!;
+    const blocks = (policy.spec as { egress: Array<{ to?: Array<{ ipBlock: { cidr: string } }> }> }).egress
+      .flatMap((e) => e.to ?? [])
+      .map((t) => t.ipBlock.cidr);
+    expect(blocks.sort()).toEqual([...routes].sort());
+  });
+
+  it('the node agents carry the mesh for pods without an agent of their own', () => {
+    const daemonSet = rendered.get('agent-daemonset')!.find((o) => o.kind === 'DaemonSet')!;
+    const agent = podSpecOf(daemonSet).containers.find((c) => c.name === AGENT_CONTAINER)!;
+    const { flags } = parseCommand(agent.args ?? [], AGENT);
+    expect(cidrList('gateway-for', flags['gateway-for']!).length).toBeGreaterThan(0);
   });
 });
