@@ -77,7 +77,7 @@ function columns(now: number): Column<Machine>[] {
   return [
     {
       header: 'Machine',
-      width: '15%',
+      width: '14%',
       cell: (m) => (
         <>
           <Link href={`/machines/${encodeURIComponent(m.id)}`}>{m.name}</Link>
@@ -87,7 +87,7 @@ function columns(now: number): Column<Machine>[] {
     },
     {
       header: 'Owner',
-      width: '16%',
+      width: '15%',
       cell: (m) =>
         m.tags.length > 0 ? (
           m.tags.map((t) => (
@@ -101,7 +101,7 @@ function columns(now: number): Column<Machine>[] {
     },
     {
       header: 'Addresses',
-      width: '15%',
+      width: '14%',
       cell: (m) => (
         <span class="addresses">
           <span>{m.ipv4}</span>
@@ -109,10 +109,10 @@ function columns(now: number): Column<Machine>[] {
         </span>
       ),
     },
-    { header: 'OS', width: '7%', cell: (m) => m.os ?? '—' },
+    { header: 'OS', width: '6%', cell: (m) => m.os ?? '—' },
     {
       header: 'Status',
-      width: '11%',
+      width: '12%',
       cell: (m) =>
         m.online ? (
           <span class="status online">Online</span>
@@ -124,7 +124,7 @@ function columns(now: number): Column<Machine>[] {
     },
     {
       header: 'Key expiry',
-      width: '10%',
+      width: '9%',
       cell: (m) =>
         !m.expiresAt ? (
           'never'
@@ -136,17 +136,17 @@ function columns(now: number): Column<Machine>[] {
           <span title={exactTime(m.expiresAt)}>{relativeTime(m.expiresAt, now)}</span>
         ),
     },
-    { header: 'Path', width: '7%', cell: (m) => m.path ?? '—' },
+    { header: 'Path', width: '6%', cell: (m) => m.path ?? '—' },
     {
       header: 'Routes',
-      width: '12%',
+      width: '14%',
       cell: (m) => {
         const subnets = m.advertisedRoutes.filter((r) => !isExitRoute(r));
         if (subnets.length === 0) return '—';
         const pending = pendingRoutes(m).filter((r) => !isExitRoute(r)).length;
         return (
           <span>
-            {subnets.length} advertised, {subnets.length - pending} approved
+            {subnets.length - pending}/{subnets.length} approved
             {pending > 0 && <span class="badge warn">{pending} awaiting</span>}
           </span>
         );
