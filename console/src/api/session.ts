@@ -25,10 +25,10 @@ const ROLE_SCOPES: Record<Role, Scope[]> = {
   member: [],
 };
 
-/** Whether the session may do what needs `scope` (`admin` holds every scope). */
+/** Whether the session may do what needs `scope` (`admin` holds every scope, `nodes` includes `routes`). */
 export function may(session: Session, scope: Scope): boolean {
   const scopes: readonly string[] = session.scopes ?? ROLE_SCOPES[session.role];
-  return scopes.includes('admin') || scopes.includes(scope);
+  return scopes.includes('admin') || scopes.includes(scope) || (scope === 'routes' && scopes.includes('nodes'));
 }
 
 /** Where a person may sign in: each provider's sign-in URL, which returns to `next` (a /console/ path). */

@@ -25,6 +25,7 @@ export function MachinePage({ id, session }: { id: string; session: Session }) {
   const [error, setError] = useState<ApiError>();
   const [done, setDone] = useState('');
   const canChange = may(session, 'nodes');
+  const canRoute = may(session, 'routes');
 
   const act = async (what: string, action: () => Promise<unknown>) => {
     setError(undefined);
@@ -53,13 +54,20 @@ export function MachinePage({ id, session }: { id: string; session: Session }) {
       </p>
       <ErrorNote error={error} />
       {done && <Notice>{done}</Notice>}
-      {canChange ? (
-        <div class="actions">
-          <RenameForm m={m} onSave={(name) => act(`Renamed to ${name}.`, () => renameMachine(m.id, name))} />
-          <TagsForm m={m} onSave={(tags) => act('Tags saved.', () => tagMachine(m.id, tags))} />
-          {m.advertisedRoutes.length > 0 && (
-            <RoutesForm m={m} onSave={(routes) => act('Routes saved.', () => approveRoutes(m.id, routes))} />
-          )}
+      {!canChange && (
+        <p class="muted">Your role can view this machine but not change it{canRoute ? ', except its routes' : ''}.</p>
+      )}
+      <div class="actions">
+        {canChange && (
+          <>
+            <RenameForm m={m} onSave={(name) => act(`Renamed to ${name}.`, () => renameMachine(m.id, name))} />
+            <TagsForm m={m} onSave={(tags) => act('Tags saved.', () => tagMachine(m.id, tags))} />
+          </>
+        )}
+        {canRoute && m.advertisedRoutes.length > 0 && (
+          <RoutesForm m={m} onSave={(routes) => act('Routes saved.', () => approveRoutes(m.id, routes))} />
+        )}
+        {canChange && (
           <section aria-labelledby="danger-title" class="card">
             <h2 id="danger-title">Key and removal</h2>
             <p>Expiring the key disconnects the machine until its owner signs in again.</p>
@@ -85,10 +93,8 @@ export function MachinePage({ id, session }: { id: string; session: Session }) {
               Delete machine
             </button>
           </section>
-        </div>
-      ) : (
-        <p class="muted">Your role can view this machine but not change it.</p>
-      )}
+        )}
+      </div>
     </section>
   );
 }
