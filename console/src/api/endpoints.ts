@@ -35,6 +35,9 @@ export const deleteMachine = (id: string) => request<void>('DELETE', `/api/v1/no
 
 // users
 export const listUsers = () => request<List<UserView>>('GET', '/api/v1/users');
+/** Every machine of the user must sign in again; answers the machines it expired. */
+export const expireUserMachines = (id: string) =>
+  request<List<Machine>>('POST', `/api/v1/users/${encodeURIComponent(id)}/expire-nodes`, {});
 
 // keys
 export const listPreAuthKeys = () => request<List<PreAuthKeyView>>('GET', '/api/v1/preauth-keys');

@@ -17,7 +17,8 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[] = []): Re
     setState((s) => ({ ...s, loading: true }));
     load().then(
       (data) => mine === generation.current && setState({ data, loading: false }),
-      (error: ApiError) => mine === generation.current && setState((s) => ({ ...s, error, loading: false })),
+      // What was shown before no longer answers what was asked: show the error alone.
+      (error: ApiError) => mine === generation.current && setState({ error, loading: false }),
     );
   }, deps);
   useEffect(reload, [reload]);

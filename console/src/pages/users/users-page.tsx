@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'preact/hooks';
-import { expireMachine, listMachines, listUsers, type Machine, type UserView } from '../../api/endpoints.ts';
+import { expireUserMachines, listMachines, listUsers, type Machine, type UserView } from '../../api/endpoints.ts';
 import type { ApiError } from '../../api/http.ts';
 import { useLive } from '../../api/live.ts';
 import { may, type Session } from '../../api/session.ts';
@@ -38,8 +38,8 @@ export function UsersPage({ session }: { session: Session }) {
     setError(undefined);
     setDone('');
     try {
-      for (const m of own) await expireMachine(m.id);
-      setDone(`Expired ${own.length} machine(s) of ${u.email}.`);
+      const expired = await expireUserMachines(u.id);
+      setDone(`Expired ${expired.items.length} machine(s) of ${u.email}.`);
       machines.reload();
     } catch (err) {
       setError(err as ApiError);
@@ -86,7 +86,7 @@ export function UsersPage({ session }: { session: Session }) {
                         ))}
                   </td>
                   <td>
-                    {may(session, 'nodes') && own.length > 0 && (
+                    {may(session, 'users') && own.length > 0 && (
                       <button type="button" onClick={() => void expireAll(u)}>
                         Expire machines of {u.email}
                       </button>
