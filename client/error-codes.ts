@@ -68,6 +68,12 @@ export const CLIENT_CODES = codeCatalog({
     'kube_proxy.bad_kubeconfig', // the kubeconfig or in-cluster files give no usable server or credential
     'kube_proxy.no_mesh_address', // the local agent has no mesh address to listen on (not up yet)
   ],
+  kubeconfig: [
+    'kubeconfig.unreadable', // the kubeconfig file cannot be read or is not a kubeconfig
+    'kubeconfig.unknown_name', // no peer or service of that name in this node's map
+    'kubeconfig.unknown_context', // --from-context names no context (with a cluster and user) in the file
+    'kubeconfig.no_route', // no peer in this node's map routes the --server address
+  ],
   firewall: ['firewall.invalid_rule'], // a filter rule the agent refuses to enforce
   routes: [
     'routes.captures_lan', // an offered subnet route would take (part of) this machine's LAN into the tunnel

@@ -6,6 +6,9 @@ import type { RelayTransportMode } from '../paths/relay-transport-selector.ts';
 import type { MapState } from '../control/map-state.ts';
 import type { PathTrial } from '../../protocol/map.ts';
 import type { NodeAuditReport } from '../../protocol/node-audit.ts';
+import type { TrustBundle } from '../../protocol/pki.ts';
+import { isoTime } from '../../protocol/time.ts';
+import { CertificateKeeper } from '../certs/certificate-keeper.ts';
 import { ControlLink } from './control-link.ts';
 import { localEndpoints } from './endpoints.ts';
 import type { Engine } from './engine.ts';
@@ -13,6 +16,7 @@ import { WireGuardError } from '../wireguard/errors.ts';
 import { AgentError } from './errors.ts';
 import type {
   AgentState,
+  CertificateAnswer,
   LoginRequest,
   LoginStarted,
   LoginWaitResponse,
@@ -75,6 +79,7 @@ export class Agent {
   private readonly workload: WorkloadMembership;
   private readonly signIn: PersonSignIn;
   private readonly routeHealth: RouteHealthMonitor;
+  private readonly certificates: CertificateKeeper;
   private state: AgentState = 'needs-login';
   private lastError: string | undefined;
   private applyBlocked = false;
@@ -150,6 +155,9 @@ export class Agent {
       machineKey: () => this.membership.machineKey(),
       up: (req) => this.up(req),
     });
+
+    // Certificates from the mesh CA for local services, renewed before they end.
+    this.certificates = new CertificateKeeper({ server: () => this.membership.control(), logger: log, now: this.now });
   }
 
   private get log(): Logger {
@@ -160,6 +168,7 @@ export class Agent {
   async start(): Promise<void> {
     this.store.init();
     this.membership.load();
+    this.certificates.start();
     const node = this.membership.node;
     // A workload registers with its current token at once (the saved one may be near expiry).
     if (node?.workload && node.wantRunning) this.workload.resume(node.workload);
@@ -243,6 +252,7 @@ export class Agent {
    * tunnels and rules keep working until the next agent adopts them. `down` is what removes them.
    */
   async stop(): Promise<void> {
+    this.certificates.stop();
     this.workload.close();
     this.routeHealth.stop();
     this.signIn.cancel();
@@ -286,6 +296,35 @@ export class Agent {
     return whois(ip, map?.self ?? this.membership.node?.self, map?.peers.values() ?? [], map?.packetFilter ?? []);
   }
 
+  /**
+   * A certificate from the mesh CA for `names`, by default this node's own mesh name; the agent
+   * keeps it renewed, so a service asks again after `renewAfter` (server/pki/README.md).
+   */
+  async certificate(names?: readonly string[]): Promise<CertificateAnswer> {
+    const kept = await this.certificates.get(names ?? [this.ownMeshName()]);
+    return {
+      names: kept.names,
+      certificate: kept.certificate,
+      key: kept.key,
+      authorities: kept.authorities,
+      notBefore: isoTime(kept.notBefore),
+      notAfter: isoTime(kept.notAfter),
+      renewAfter: isoTime(kept.renewAfter),
+    };
+  }
+
+  authorities(): Promise<TrustBundle> {
+    return this.certificates.authorities();
+  }
+
+  /** `<name>.<domain>` of this node, as the map names it. */
+  private ownMeshName(): string {
+    const self = this.link.map?.self ?? this.membership.node?.self;
+    const domain = this.link.map?.dns?.domain ?? this.store.readMap()?.dns?.domain;
+    if (!self || !domain) throw new AgentError('agent.not_logged_in', 'this node has no mesh name yet: run trellis up');
+    return `${self.name}.${domain}`;
+  }
+
   /** Passes a local service's audit events to the server, signed as this node's report. */
   async reportAudit(report: NodeAuditReport): Promise<void> {
     const control = this.membership.control();
@@ -325,6 +364,7 @@ export class Agent {
 
   /** Joining another server: all that belongs to the old node stops, and none of its maps counts. */
   private async leaveServer(): Promise<void> {
+    this.certificates.clear();
     this.workload.stop();
     this.link.disconnect();
     await this.options.engine.teardown({ keepGuard: false });

@@ -16,6 +16,11 @@ const TRELLIS = group({
     ping: { synopsis: 'PEER [--tcp PORT]', summary: 'probe a peer over the mesh' },
     whois: { synopsis: 'IP', summary: 'which node, user or tags own a mesh IP' },
     netcheck: { synopsis: '[--server URL] [--json]', summary: 'UDP reachability, NAT kind, relay latency' },
+    cert: { synopsis: '[NAME...] --cert-file PATH --key-file PATH', summary: 'a TLS certificate from the mesh CA' },
+    kubeconfig: {
+      synopsis: 'NAME [--server URL --from-context CTX]',
+      summary: 'a kubectl context for a Kubernetes API proxy (or subnet API server)',
+    },
     policy: { synopsis: 'check|fmt|compile|eval|diff|apply ...', summary: 'policy-as-code tools' },
     'kube-proxy': {
       synopsis: '--tls-cert PATH --tls-key PATH [--kubeconfig PATH] [--mode auth|noauth]',
@@ -65,6 +70,8 @@ const COMMANDS: Record<keyof typeof TRELLIS.commands, Command> = {
   whois: node(async () => (await import('./whois.ts')).whoisCommand),
   netcheck: node(async () => (await import('./netcheck.ts')).netcheckCommand),
   'kube-proxy': node(async () => (await import('./kube-proxy.ts')).kubeProxyCommand),
+  cert: node(async () => (await import('./cert.ts')).certCommand),
+  kubeconfig: node(async () => (await import('./kubeconfig.ts')).kubeconfigCommand),
 };
 
 /** The `trellis` CLI: dispatches to each command's own module. */

@@ -1,7 +1,9 @@
 import { request } from 'node:http';
 import type { z } from 'zod';
 import { AgentError } from '../errors.ts';
+import { TrustBundle } from '../../../protocol/pki.ts';
 import {
+  CertificateAnswer,
   ErrorResponse,
   LoginStarted,
   LoginWaitResponse,
@@ -40,6 +42,16 @@ export class LocalApiClient {
 
   down(): Promise<z.infer<typeof StatusResponse>> {
     return this.call('POST', '/v1/down', StatusResponse);
+  }
+
+  /** A certificate for this node's mesh name (or `names`), which the agent keeps renewed. */
+  certificate(names?: string[]): Promise<CertificateAnswer> {
+    return this.call('POST', '/v1/certificate', CertificateAnswer, names ? { names } : {});
+  }
+
+  /** The mesh CA's certificates, as the server gives them. */
+  authorities(): Promise<TrustBundle> {
+    return this.call('GET', '/v1/authorities', TrustBundle);
   }
 
   whois(ip: string): Promise<z.infer<typeof WhoisResponse>> {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Credential } from '../../../protocol/join.ts';
+import { CertificateName } from '../../../protocol/pki.ts';
 import { WorkloadSpec } from '../../identity/workload-spec.ts';
 import { Route } from '../../../protocol/route.ts';
 import { RouteProbe, RoutePriority, RouteRole } from '../../../protocol/route-health.ts';
@@ -209,3 +210,26 @@ export const LoginWaitResponse = z.discriminatedUnion('status', [
 export type LoginWaitResponse = z.infer<typeof LoginWaitResponse>;
 
 export const ErrorResponse = z.object({ code: z.string(), message: z.string() });
+
+/**
+ * `POST /v1/certificate`: a TLS certificate from the mesh CA for a local service, kept renewed by
+ * the agent (ask again after `renewAfter` for the new one). Absent names: this node's own mesh name.
+ */
+export const CertificateAsk = z.strictObject({
+  names: z.array(CertificateName).min(1).max(8).optional(),
+});
+export type CertificateAsk = z.infer<typeof CertificateAsk>;
+
+export const CertificateAnswer = z.object({
+  names: z.array(z.string()),
+  /** PEM leaf certificate. */
+  certificate: z.string(),
+  /** PEM PKCS#8 private key of the certificate; made by this agent, never sent to the server. */
+  key: z.string(),
+  /** PEM CA certificates that clients should trust for these names. */
+  authorities: z.array(z.string()),
+  notBefore: z.string(),
+  notAfter: z.string(),
+  renewAfter: z.string(),
+});
+export type CertificateAnswer = z.infer<typeof CertificateAnswer>;

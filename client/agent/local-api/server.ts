@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Agent } from '../agent.ts';
 import { AgentError } from '../errors.ts';
 import { NodeAuditReport } from '../../../protocol/node-audit.ts';
-import { LoginRequest, LoginWaitRequest, UpRequest } from './messages.ts';
+import { CertificateAsk, LoginRequest, LoginWaitRequest, UpRequest } from './messages.ts';
 
 /**
  * The agent's local API for the CLI: JSON over HTTP on a unix socket. Who may call it is decided
@@ -79,6 +79,10 @@ export class LocalApi {
         case 'POST /v1/audit':
           await this.agent.reportAudit(parse(NodeAuditReport, await readJson(req)));
           return send(res, 200, { reported: true });
+        case 'POST /v1/certificate':
+          return send(res, 200, await this.agent.certificate(parse(CertificateAsk, await readJson(req)).names));
+        case 'GET /v1/authorities':
+          return send(res, 200, await this.agent.authorities());
         case 'GET /v1/whois':
           return send(res, 200, this.agent.whois(url.searchParams.get('ip') ?? ''));
         default:
