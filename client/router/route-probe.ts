@@ -19,12 +19,18 @@ function tcpProbe(target: string, timeoutMs: number): Promise<string | undefined
     const socket = connect({ host, port });
     const done = (error: string | undefined) => {
       clearTimeout(timer);
-      socket.destroy();
       resolve(error);
+      // Close politely (FIN, then read what the service says): a reset on every probe would
+      // fill the service's log with errors, and some services die of them.
+      if (error !== undefined) return void socket.destroy();
+      socket.end();
+      socket.resume();
+      setTimeout(() => socket.destroy(), timeoutMs).unref();
     };
     const timer = setTimeout(() => done(`tcp ${target}: no answer within ${timeoutMs} ms`), timeoutMs);
     socket.once('connect', () => done(undefined));
     socket.once('error', (err: NodeJS.ErrnoException) => done(`tcp ${target}: ${err.code ?? err.message}`));
+    socket.on('error', () => undefined); // after the answer, a late error means nothing
   });
 }
 

@@ -10,6 +10,7 @@ const [name, ...ports] = process.argv.slice(1);
 let ready = 0;
 for (const port of ports) {
   net.createServer((s) => {
+    s.on('error', () => {}); // a client that resets (a health probe) must not end the server
     s.end('hello from ' + name + ' port ' + port + ' to ' + s.remoteAddress + '\\n');
   }).listen({ port: Number(port), host: '::', ipv6Only: false }, () => {
     if (++ready === ports.length) console.log('ready');
