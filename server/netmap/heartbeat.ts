@@ -10,6 +10,7 @@ export class Heartbeat {
   private timer?: NodeJS.Timeout;
   private running = false;
   private interval = 0;
+  private dueAt = 0;
 
   constructor(
     private readonly intervalMs: () => number,
@@ -38,6 +39,7 @@ export class Heartbeat {
   }
 
   private schedule(): void {
+    this.dueAt = this.now() + this.interval;
     this.timer = setTimeout(() => this.beat(), this.interval);
   }
 
@@ -47,7 +49,10 @@ export class Heartbeat {
     // A new interval (the node became a router) starts a fresh window: it answered the old pace.
     if (interval !== this.interval) this.lastHeard = Math.max(this.lastHeard, this.now());
     this.interval = interval;
-    if (this.now() - this.lastHeard > 3 * interval) {
+    // A beat that fires an interval or more late means this process stalled (a GC pause, a busy
+    // loop): what the peer sent meanwhile is still unread, so its silence is not judged now.
+    const stalled = this.now() - this.dueAt > interval;
+    if (!stalled && this.now() - this.lastHeard > 3 * interval) {
       this.running = false;
       this.on.dead();
       return;

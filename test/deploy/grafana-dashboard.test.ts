@@ -21,7 +21,7 @@ const dashboard = JSON.parse(readFileSync('deploy/grafana/trellis-server.json', 
 /** Labels Prometheus adds to every series it scrapes. */
 const TARGET_LABELS = new Set(['instance', 'job']);
 /** PromQL words the dashboard may use besides metric names. */
-const PROMQL = new Set(['sum', 'rate', 'histogram_quantile', 'clamp_min', 'by', 'label_values']);
+const PROMQL = new Set(['sum', 'max', 'rate', 'histogram_quantile', 'clamp_min', 'by', 'label_values']);
 
 /** Series name -> the label names seen on it, from the exposition text. */
 function exported(text: string): Map<string, Set<string>> {
@@ -60,11 +60,17 @@ describe('the Grafana dashboard', () => {
 
   beforeAll(async () => {
     t = await startTestServer();
-    // Traffic, so that labelled series (map sends by kind, requests by status) have samples.
+    // Traffic, so that labelled series (map sends by kind, requests by status, a route's
+    // election) have samples.
+    await t.setPolicy(`{
+      "tagOwners": { "tag:router": ["alice@example.com"] },
+      "autoApprovers": { "routes": { "10.1.0.0/16": ["tag:router"] } },
+      "acls": [{ "action": "accept", "src": ["*"], "dst": ["*:*"] }],
+    }`);
     const agent = new TestAgent(t.url, 'dash-node');
-    await agent.join(await t.preAuthKey());
+    await agent.join(await t.preAuthKey({ tags: ['tag:router'] }), { advertiseRoutes: ['10.1.0.0/16'] });
     agent.connect();
-    await agent.until((a) => a.map.version >= 0, 'a map');
+    await agent.until((a) => a.map.self?.routes?.some((r) => r.role === 'primary') ?? false, 'its route elected');
     agent.stop();
     await fetch(`${t.url}/api/v1/no-such-thing`);
     series = exported(await (await fetch(`${t.url}/metrics`)).text());
