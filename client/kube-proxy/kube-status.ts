@@ -27,9 +27,22 @@ export function statusBody(status: number, code: string, message: string): strin
   });
 }
 
+/**
+ * The same message as an HTTP warning (`299 - "..."`), which kubectl prints for any answer: its
+ * discovery requests, the first a refused caller makes, show an error without the Status body.
+ */
+export function warningHeader(message: string): string {
+  const text = `trellis kube-proxy: ${message}`.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, (c) => `\\${c}`);
+  return `299 - "${text}"`;
+}
+
 export function sendStatus(res: ServerResponse, status: number, code: string, message: string): void {
   const body = statusBody(status, code, message);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    warning: warningHeader(message),
+  });
   res.end(body);
 }
 
@@ -38,6 +51,7 @@ export function sendStatusOnSocket(socket: Duplex, status: number, code: string,
   const body = statusBody(status, code, message);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      `content-length: ${Buffer.byteLength(body)}\r\nwarning: ${warningHeader(message)}\r\n` +
+      `connection: close\r\n\r\n${body}`,
   );
 }

@@ -20,8 +20,9 @@ function kubeRequestRecord(reporter: NodeRecord, e: KubeRequestEvent) {
   ]
     .filter(Boolean)
     .join(' ');
-  const as =
-    e.mode === 'auth'
+  const as = e.code
+    ? `refused by the proxy`
+    : e.mode === 'auth'
       ? `as ${e.caller.login}${e.groups?.length ? ` with groups ${e.groups.join(', ')}` : ' with no groups'}`
       : 'with its own credentials (noauth)';
   return {
