@@ -124,16 +124,23 @@ describe('a workload agent joining with a token file', () => {
     const first = await agent.up({ serverUrl: server.url, workload: spec(), hostname: 'payments', waitMs: 0 });
     const later = nowS() + 1800;
     writeToken(later);
+    const isoLater = new Date(later * 1000).toISOString();
+    // The server's record changes when it answers the new registration; the agent's status once
+    // it has read that answer: wait for both.
     const deadline = Date.now() + 5_000;
-    let record = (await server.server.store.nodes.get(first.self!.id))!;
-    while (record.expiresAt !== later * 1000 && Date.now() < deadline) {
+    const read = async () => ({
+      record: (await server.server.store.nodes.get(first.self!.id))!,
+      status: await agent.status(),
+    });
+    let { record, status } = await read();
+    const renewed = () => record.expiresAt === later * 1000 && status.workload?.expiresAt === isoLater;
+    while (!renewed() && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
-      record = (await server.server.store.nodes.get(first.self!.id))!;
+      ({ record, status } = await read());
     }
     expect(record.expiresAt).toBe(later * 1000);
-    const status = await agent.status();
     expect(status.self).toMatchObject({ id: first.self!.id, ipv4: first.self!.ipv4, ipv6: first.self!.ipv6 });
-    expect(status.workload?.expiresAt).toBe(new Date(later * 1000).toISOString());
+    expect(status.workload?.expiresAt).toBe(isoLater);
     const events = await server.server.store.audit.list({ kind: 'node.register', limit: 1 });
     expect(events[0]).toMatchObject({ nodeId: first.self!.id, message: expect.stringContaining('signed in again') });
   });
