@@ -27,6 +27,9 @@ import { ConsoleAuth } from './console/console-auth.ts';
 import { ConsoleSessions } from './console/console-sessions.ts';
 import { ConsoleSignIn } from './console/console-sign-in.ts';
 import { ConsoleSessionSweeper } from './console/session-sweeper.ts';
+import { LiveEvents } from './console/live-events.ts';
+import { consoleEventRoutes } from './http/routes/console-events.ts';
+import { isoTime } from '../protocol/time.ts';
 import { MachineProofVerifier } from './identity/machine-proof.ts';
 import { setUpIdentity } from './identity/identity-setup.ts';
 import { NetmapEngine } from './netmap/engine.ts';
@@ -142,6 +145,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   const keys = new KeyService(store, now);
   const audit = new AuditLog(store, logger, now);
   engine.onPrimaryChange((change) => recordPrimaryChange(change, { audit, metrics }));
+  const live = liveEventsOf(engine, policies, now);
   const identity = setUpIdentity(config, {
     store,
     users,
@@ -223,6 +227,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
       ...relayRoutes(() => relaySettings),
       ...(identity.logins ? loginRoutes(identity.logins) : []),
       ...identityAdminRoutes({ audit, store, nodes, users, engine }),
+      ...consoleEventRoutes({ live, sessions: consoleSessions }),
       ...consoleSessionRoutes({
         sessions: consoleSessions,
         audit,
@@ -336,6 +341,34 @@ function startRelay(
     logger,
   });
   relay.stun?.start(stun, logger);
+}
+
+/** The console's live events: what the engine and the policy service report, as they happen. */
+function liveEventsOf(engine: NetmapEngine, policies: PolicyService, now: () => number): LiveEvents {
+  const live = new LiveEvents();
+  const at = () => isoTime(now());
+  engine.onNodeEvent((e) =>
+    live.publish({
+      event: { type: e.type, at: at(), nodeId: e.nodeId, name: e.name, reason: e.reason },
+      ownerId: e.userId,
+    }),
+  );
+  engine.onPrimaryChange((c) =>
+    live.publish({
+      event: {
+        type: 'route.primary',
+        at: at(),
+        prefix: c.prefix,
+        nodeId: c.to?.nodeId,
+        from: c.from?.name,
+        to: c.to?.name,
+      },
+    }),
+  );
+  policies.onChange((p) =>
+    live.publish({ event: { type: 'policy.changed', at: at(), version: p.record.version, author: p.record.author } }),
+  );
+  return live;
 }
 
 /** Direct paths between relayed peers, signalled on their map streams (server/paths/). */

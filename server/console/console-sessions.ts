@@ -19,6 +19,8 @@ const idOf = (token: string) => createHash('sha256').update(token).digest('hex')
  * store, so any replica finds any session.
  */
 export class ConsoleSessions {
+  private readonly endListeners = new Set<(sessionId: string) => void>();
+
   constructor(
     private readonly store: Store,
     private readonly limits: SessionLimits,
@@ -85,8 +87,24 @@ export class ConsoleSessions {
     return Math.min(session.expiresAt, session.lastSeenAt + this.limits.idleMs);
   }
 
+  /** Whether a session found earlier is still live (for long-lived answers such as the event stream). */
+  async stillLive(id: string): Promise<boolean> {
+    const s = await this.store.consoleSessions.get(id);
+    return s !== undefined && this.endsAt(s) > this.now();
+  }
+
   async end(session: ConsoleSessionRecord): Promise<void> {
     await this.store.consoleSessions.delete(session.id);
+    for (const l of this.endListeners) l(session.id);
+  }
+
+  /**
+   * Calls `listener` when a session is signed out on this replica, so its long-lived answers end
+   * at once; elsewhere they end at their next check (`stillLive`). Returns the unsubscribe.
+   */
+  onEnd(listener: (sessionId: string) => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
   }
 
   /** Signs a user out everywhere. */

@@ -29,6 +29,17 @@ interface NetmapOptions {
 
 type RemovalReason = 'deleted' | 'expired' | 'ephemeral';
 
+/** Something happened to a node, as the console's live view reports it. */
+export interface NodeEvent {
+  type: 'node.joined' | 'node.updated' | 'node.removed' | 'node.online' | 'node.offline';
+  nodeId: string;
+  name: string;
+  /** The owner, for scoping: a member hears only of their own machines. */
+  userId?: string;
+  /** Why a node was removed: deleted, expired, ephemeral. */
+  reason?: string;
+}
+
 /**
  * The in-memory network: live nodes, their owners, the compiled policy, and the open map
  * streams. Every change is applied here after the database has committed it, and marks dirty
@@ -56,6 +67,7 @@ export class NetmapEngine implements MapSource {
   private elected = new Set<string>();
   readonly routes: RouteTable;
   private readonly primaryListeners: Array<(change: PrimaryChange) => void> = [];
+  private readonly nodeListeners: Array<(event: NodeEvent) => void> = [];
 
   constructor(
     policy: Policy,
@@ -107,6 +119,10 @@ export class NetmapEngine implements MapSource {
   /** Calls `listener` after each change of a prefix's primary, once the maps that say so are queued. */
   onPrimaryChange(listener: (change: PrimaryChange) => void): void {
     this.primaryListeners.push(listener);
+  }
+  /** Calls `listener` after a node joins, changes, leaves, connects or disconnects (the console's live view). */
+  onNodeEvent(listener: (event: NodeEvent) => void): void {
+    this.nodeListeners.push(listener);
   }
   /** Whether node `id` advertises routes (its stream's heartbeat is the router's). */
   isRouter(id: string): boolean {
@@ -194,10 +210,12 @@ export class NetmapEngine implements MapSource {
       this.touchPolicy(affected);
     }
     this.reelect();
+    this.tell(existing ? 'node.updated' : 'node.joined', record);
   }
 
   removeNode(id: string, reason: RemovalReason): void {
-    if (!this.nodes.has(id)) return;
+    const gone = this.nodes.get(id)?.record;
+    if (!gone) return;
     const affected = this.network.removeNode(id);
     this.byWireguardKey.delete(this.nodes.get(id)!.record.wireguardKey);
     this.nodes.delete(id);
@@ -213,6 +231,7 @@ export class NetmapEngine implements MapSource {
     this.routers.delete(id);
     this.touchPolicy(affected);
     this.reelect();
+    this.tell('node.removed', gone, reason);
   }
 
   setPolicy(policy: Policy, starter: boolean): void {
@@ -307,6 +326,12 @@ export class NetmapEngine implements MapSource {
     live.revision++;
     this.announce(live.id, this.network.peersOf(live.id));
     if (this.routers.has(live.id)) this.reelect();
+    this.tell(online ? 'node.online' : 'node.offline', live.record);
+  }
+
+  private tell(type: NodeEvent['type'], record: NodeRecord, reason?: string): void {
+    const event: NodeEvent = { type, nodeId: record.id, name: record.name, userId: record.userId, reason };
+    for (const l of this.nodeListeners) l(event);
   }
 
   /**

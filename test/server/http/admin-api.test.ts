@@ -554,6 +554,7 @@ describe('admin API', () => {
       ['get', '/api/v1/console/providers'],
       ['get', '/api/v1/console/session'],
       ['delete', '/api/v1/console/session'],
+      ['get', '/api/v1/console/events'],
     ];
     /** Public: no credential (and no security requirement in the document). */
     const PUBLIC = new Set(['/api/v1/relay/info', '/api/v1/console/providers']);
@@ -586,7 +587,7 @@ describe('admin API', () => {
             ? undefined
             : path.startsWith('/api/v1/machine/')
               ? [{ machineProof: [] }]
-              : path.startsWith('/api/v1/console/')
+              : path === '/api/v1/console/session'
                 ? [{ consoleSession: [] }]
                 : [{ apiKey: [expect.any(String)] }, { consoleSession: [expect.any(String)] }],
         );
