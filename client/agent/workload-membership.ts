@@ -16,7 +16,10 @@ import { type RenewalStatus, WorkloadRenewal } from './workload-renewal.ts';
  * The agent keeps the node, the stream and the join itself; this asks it through `deps`.
  */
 /** What a workload joining on start asks for besides its token: its name, and routing as a gateway. */
-export type JoinOptions = Pick<UpRequest, 'hostname' | 'advertiseRoutes' | 'snatSubnetRoutes' | 'gatewayFor'>;
+export type JoinOptions = Pick<
+  UpRequest,
+  'hostname' | 'advertiseRoutes' | 'snatSubnetRoutes' | 'gatewayFor' | 'routeProbes' | 'routePriority'
+>;
 
 interface MembershipDeps {
   /** The node as last saved. */

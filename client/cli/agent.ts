@@ -15,7 +15,7 @@ import { command, parseCommand } from '../../cli-flags/index.ts';
 import { cidrList, CliError, hostname, ifaceName, serverUrl } from './local/flags.ts';
 import { SOCKET_FLAGS, socketPathOf, stateDirOf } from './local/socket.ts';
 import { WORKLOAD_FLAGS, workloadFrom } from './local/workload-flags.ts';
-import { UP } from './up.ts';
+import { routeProbes, UP } from './up.ts';
 
 const DEFAULT_MESH_RANGES = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'];
 
@@ -77,12 +77,14 @@ export const AGENT = command({
     'advertise-routes': UP.flags['advertise-routes'],
     'snat-subnet-routes': UP.flags['snat-subnet-routes'],
     'gateway-for': UP.flags['gateway-for'],
+    'route-probe': UP.flags['route-probe'],
+    'route-priority': UP.flags['route-priority'],
   },
   notes:
     'A workload (sidecar, DaemonSet) joins on start, with no separate `trellis up`, given --server and\n' +
     '--token-file or --workload-api (or TRELLIS_TOKEN_FILE, TRELLIS_CREDENTIAL, TRELLIS_CLUSTER,\n' +
-    'TRELLIS_WORKLOAD_API, TRELLIS_AUDIENCE in the environment); with --advertise-routes, --snat-subnet-routes\n' +
-    'and --gateway-for it joins as a subnet router and gateway (the gateway pod).',
+    'TRELLIS_WORKLOAD_API, TRELLIS_AUDIENCE in the environment); with --advertise-routes, --snat-subnet-routes,\n' +
+    '--gateway-for, --route-probe and --route-priority it joins as a subnet router and gateway (the gateway pod).',
 });
 
 export async function agentCommand(argv: string[]): Promise<number> {
@@ -114,10 +116,12 @@ export async function agentCommand(argv: string[]): Promise<number> {
     }),
     ...(flags['snat-subnet-routes'] !== undefined && { snatSubnetRoutes: flags['snat-subnet-routes'] }),
     ...(flags['gateway-for'] !== undefined && { gatewayFor: cidrList('gateway-for', flags['gateway-for']) }),
+    ...(flags['route-probe'].length > 0 && { routeProbes: routeProbes(flags['route-probe']) }),
+    ...(flags['route-priority'] !== undefined && { routePriority: flags['route-priority'] }),
   };
   if (!workload && Object.keys(routing).length > 0)
     throw new CliError(
-      '--advertise-routes, --snat-subnet-routes and --gateway-for here are for a workload joining on start; otherwise give them to trellis up',
+      '--advertise-routes, --snat-subnet-routes, --gateway-for, --route-probe and --route-priority here are for a workload joining on start; otherwise give them to trellis up',
       2,
     );
   if (process.getuid?.() !== 0)

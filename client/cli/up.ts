@@ -140,7 +140,7 @@ export async function upCommand(argv: string[]): Promise<number> {
 }
 
 /** `--route-probe` values; one empty value clears the list. */
-function routeProbes(values: readonly string[]): RouteProbeSpec[] {
+export function routeProbes(values: readonly string[]): RouteProbeSpec[] {
   return values
     .filter((v) => v !== '')
     .map((v) => {

@@ -104,6 +104,8 @@ describe('a workload agent joining with a token file', () => {
       advertiseRoutes: ['10.96.0.0/12', '10.244.0.0/16'],
       snatSubnetRoutes: true,
       gatewayFor: ['10.244.0.0/16'],
+      routeProbes: [{ prefix: '10.96.0.0/12', probe: { kind: 'tcp', target: '10.96.0.1:443' } }],
+      routePriority: 200,
     });
     const deadline = Date.now() + 5_000;
     let self = (await agent.status()).self;
@@ -114,9 +116,14 @@ describe('a workload agent joining with a token file', () => {
     expect(self).toMatchObject({ name: 'gateway', tags: ['tag:payments'] });
     const record = (await server.server.store.nodes.get(self!.id))!;
     expect(record.advertisedRoutes.sort()).toEqual(['10.244.0.0/16', '10.96.0.0/12']);
+    expect(record.routePriority).toBe(200);
     // The routing asked for is kept with the node, for the agent's router and the next restart.
     const node = JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8'));
-    expect(node).toMatchObject({ snatSubnetRoutes: true, gatewayFor: ['10.244.0.0/16'] });
+    expect(node).toMatchObject({
+      snatSubnetRoutes: true,
+      gatewayFor: ['10.244.0.0/16'],
+      routeProbes: [{ prefix: '10.96.0.0/12' }],
+    });
   });
 
   it('registers again when the file is replaced: same node, same addresses, the new expiry', async () => {

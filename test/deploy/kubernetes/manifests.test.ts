@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { AGENT } from '../../../client/cli/agent.ts';
+import { KUBE_PROXY } from '../../../client/cli/kube-proxy.ts';
+import { routeProbes } from '../../../client/cli/up.ts';
 import { cidrList } from '../../../client/cli/local/flags.ts';
 import { workloadFrom } from '../../../client/cli/local/workload-flags.ts';
 import { parseCommand } from '../../../cli-flags/index.ts';
@@ -211,6 +213,9 @@ describeWith([hasCommand('kubectl')], 'deploy/kubernetes', () => {
     expect(mounts(proxy)).toContain('kube-api-access');
     expect(mounts(agent)).not.toContain('kube-api-access');
     expect(proxy.command).toEqual(['node', 'bin/trellis.js', 'kube-proxy']);
+    const { flags } = parseCommand(proxy.args, KUBE_PROXY);
+    expect(flags.mode).toBe('auth');
+    expect(flags.kubeconfig).toBeUndefined(); // in-cluster: the projected credential above
     // The proxy asks the agent about callers over the shared socket, which its group may use.
     expect(environment(objects, proxy).TRELLIS_SOCKET).toBe(environment(objects, agent).TRELLIS_SOCKET);
     expect(mounts(proxy)).toContain('trellis-run');
@@ -244,6 +249,9 @@ describeWith([hasCommand('kubectl')], 'deploy/kubernetes', () => {
     const routes = cidrList('advertise-routes', flags['advertise-routes']!);
     expect(routes.length).toBeGreaterThan(0);
     expect(flags['snat-subnet-routes']).toBe(true);
+    // Each probe is one the agent reads, for a route it advertises.
+    for (const probe of routeProbes(flags['route-probe'])) expect(routes).toContain(probe.prefix);
+    expect(flags['route-probe'].length).toBeGreaterThan(0);
     const policy = objects.find((o) => o.kind === 'NetworkPolicy')!;
     const blocks = (policy.spec as { egress: Array<{ to?: Array<{ ipBlock: { cidr: string } }> }> }).egress
       .flatMap((e) => e.to ?? [])
