@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { Credential } from '../../protocol/join.ts';
 import type { WorkloadSpec } from '../identity/workload-spec.ts';
 import type { MeshDns } from '../dns/mesh-dns.ts';
+import type { ExitDns } from '../exit-node/exit-dns.ts';
+import { checkExitNodeRequest } from '../exit-node/request.ts';
+import { exitNodeStatus } from '../exit-node/status.ts';
 import type { RelayTransportMode } from '../paths/relay-transport-selector.ts';
 import type { MapState } from '../control/map-state.ts';
 import type { PathTrial } from '../../protocol/map.ts';
@@ -64,6 +67,8 @@ interface AgentOptions {
   relayTransport?: RelayTransportMode;
   /** Mesh names (client/dns); absent: DNS is left alone. */
   dns?: MeshDns;
+  /** The resolver an exit node serves on its mesh addresses (client/exit-node); absent: none. */
+  exitDns?: ExitDns;
   /** The wall clock (ms since the epoch), as the server takes it; default Date.now. */
   now?: () => number;
 }
@@ -127,6 +132,13 @@ export class Agent {
       meshRanges,
       relayTransport: options.relayTransport ?? 'auto',
       ...(options.dns && { dns: options.dns }),
+      ...(options.exitDns && { exitDns: options.exitDns }),
+      exitPreference: () => {
+        const node = this.membership.node;
+        return node?.exitNode === undefined
+          ? undefined
+          : { wanted: node.exitNode, allowLan: node.exitNodeAllowLanAccess === true };
+      },
       log,
     });
 
@@ -183,13 +195,15 @@ export class Agent {
   /** Joins (with a credential) or reconnects (without); resolves once the first map is applied. */
   async up(req: UpRequest): Promise<StatusResponse> {
     const serverUrl = await this.membership.useServer(req.serverUrl);
+    checkExitNodeRequest(req, this.link.map?.peers.values() ?? [], this.membership.node);
     const workload = req.workload && (await this.workload.read(req.workload));
     const credential = workload ? workload.credential : req.credential;
     // A new credential replaces whatever kept the old one fresh.
     if (credential) this.workload.stop();
     await this.join({ ...req, serverUrl }, credential, workload?.spec);
-    // Settings only this machine knows (router, accepted routes) take effect without a new map.
-    this.maps.reapply();
+    // Settings only this machine knows (router, accepted routes, exit node) take effect without
+    // a new map, and are in force (the kill switch above all) before `up` answers.
+    await this.maps.reapply();
     const node = this.membership.node;
     if (workload) this.workload.renewFrom(workload, node!.self!);
     else if (!credential && node?.workload && !this.workload.renewing) this.workload.resume(node.workload);
@@ -267,7 +281,15 @@ export class Agent {
     const self = map?.self ?? node?.self;
     const renewal = this.workload.status();
     const relayEndpoint = this.maps.relayEndpoint;
+    const exit = exitNodeStatus({
+      ...(node?.exitNode !== undefined && { wanted: node.exitNode }),
+      allowLan: node?.exitNodeAllowLanAccess === true,
+      ...(this.maps.exitChoice && { choice: this.maps.exitChoice }),
+      killSwitch: await this.options.engine.killSwitchInForce().catch(() => undefined),
+      peers: map?.peers.values() ?? [],
+    });
     return statusView({
+      ...exit,
       state: this.state,
       connected: this.link.connected,
       iface: this.options.iface,
@@ -377,6 +399,8 @@ export class Agent {
     this.routeHealth.stop();
     this.link.disconnect();
     await this.maps.stop();
+    // An apply that was running fails now (its node is gone); the goodbye is what status must say.
+    this.lastError = `${code}: ${message}`;
     // Fail closed: a node that is no longer a member keeps no peers and no open ports.
     await this.options.engine
       .teardown({ keepGuard: true })

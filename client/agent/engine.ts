@@ -1,7 +1,11 @@
 import type { FilterRule } from '../../protocol/filter.ts';
 import { NftFirewall } from '../firewall/firewall.ts';
+import type { ExitGateway } from '../exit-node/gateway.ts';
+import { ExitRouting } from '../netconf/exit-routing.ts';
 import { LeakGuard } from '../netconf/leak-guard.ts';
 import { MeshNetwork } from '../netconf/mesh-network.ts';
+import { DNS_SERVICE_ADDRESS } from '../dns/mesh-dns.ts';
+import { parsePrefix } from '../../protocol/ip/prefix.ts';
 import { run, type Runner } from '../system/run.ts';
 import type { WireGuardDevice } from '../wireguard/device.ts';
 import type { DeviceState } from '../wireguard/uapi-format.ts';
@@ -17,7 +21,10 @@ import { prefixOrThrow } from '../netconf/prefix.ts';
  *  3. addresses, link and mesh routes, with the leak guard first (MeshNetwork);
  *  4. peers, incrementally: unchanged peers keep their sessions;
  *  5. routes for peers' allowed IPs outside the mesh ranges;
- *  6. forwarding for the subnets this node routes (client/router), or none.
+ *  6. forwarding for the subnets this node routes (client/router), or none;
+ *  7. with an exit node selected, the kill switch (in the leak guard's table, so in force with
+ *     step 3, before any route points into the tunnel) and then policy routing
+ *     (netconf/exit-routing.ts); as an exit node, forwarding and masquerade (exit-node/gateway.ts).
  * `teardown` undoes the router first: forwarding goes back to what the machine had.
  * A device created afresh (first start, agent restart, wireguard-go restart) then starts
  * handshakes at once, since peers may still hold sessions with its previous incarnation.
@@ -40,11 +47,23 @@ interface EngineOptions {
   openDevice: (onRestarted: () => void) => Promise<WireGuardDevice>;
   /** Forwarding for subnet routes and gateway sources (client/router); absent: this node never forwards. */
   router?: SubnetRouter;
+  /** Forwarding and masquerade while this node is an approved exit node; absent: never one. */
+  exitGateway?: ExitGateway;
   runner?: Runner;
   onError?: (what: string, error: unknown) => void;
 }
 
+/** The mark WireGuard puts on its own UDP: policy routing and the guards let it by (0x7472, "tr"). */
+export const WIREGUARD_FWMARK = 0x7472;
+
 export class Engine {
+  private readonly exitRouting: ExitRouting;
+  /** Whether policy routing may be installed (unknown after a start: an earlier agent's may be). */
+  private exitRoutingMaybe = true;
+  /** What the gateway was applied for ('' off; undefined unknown, as after a start). */
+  private gatewayKey: string | undefined;
+  /** The last config applied, for restoring a recreated interface. */
+  private lastConfig: EngineConfig | undefined;
   private device: WireGuardDevice | undefined;
   private net: MeshNetwork | undefined;
   /** What the MeshNetwork was made for: addresses and ranges. */
@@ -65,6 +84,7 @@ export class Engine {
       },
       this.runner,
     );
+    this.exitRouting = new ExitRouting(options.iface, undefined, this.runner);
   }
 
   get running(): boolean {
@@ -75,7 +95,7 @@ export class Engine {
     return this.serial(async () => {
       await this.applyFilter(config.filter);
       const device = await this.open();
-      await device.configure(config.device);
+      await device.configure({ ...config.device, fwmark: WIREGUARD_FWMARK });
       const meshRanges = config.meshRanges ?? this.options.meshRanges;
       const netKey = `${config.addresses.join(',')} ${meshRanges.join(',')}`;
       if (!this.net || netKey !== this.netKey) {
@@ -87,11 +107,22 @@ export class Engine {
             meshRanges,
             ...(this.options.serviceAddresses && { serviceAddresses: this.options.serviceAddresses }),
             ...(this.options.mtu && { mtu: this.options.mtu }),
+            fwmark: WIREGUARD_FWMARK,
           },
           this.runner,
         );
         this.netKey = netKey;
       }
+      const exit = config.exitNode;
+      this.net.guard.setKillSwitch(
+        exit && {
+          exitNode: exit.name,
+          resolvers: exit.resolvers,
+          localResolvers: this.options.serviceAddresses?.map((a) => a.split('/')[0]!) ?? [DNS_SERVICE_ADDRESS],
+          bypass: exit.bypass,
+          lan: exit.allowLan ? await this.exitRouting.lanPrefixes() : [],
+        },
+      );
       await this.net.apply();
       await device.applyPeers(config.peers);
       await this.net.setPeerRoutes(config.peerRoutes);
@@ -102,6 +133,9 @@ export class Engine {
           meshRanges: meshRanges.map((r) => prefixOrThrow(r)),
         },
       );
+      await this.applyExitRouting(config);
+      await this.applyGateway(config.gateway === true, meshRanges);
+      this.lastConfig = config;
       if (this.handshakesDue) {
         await device.initiateHandshakes();
         this.handshakesDue = false;
@@ -168,6 +202,14 @@ export class Engine {
       }
       await step(() => this.firewall.clear());
       this.filterApplied = undefined;
+      await step(() => this.exitRouting.remove());
+      this.exitRoutingMaybe = false;
+      this.lastConfig = undefined;
+      if (this.options.exitGateway) {
+        const gateway = this.options.exitGateway;
+        await step(() => gateway.remove());
+      }
+      this.gatewayKey = undefined;
       if (this.net) {
         const net = this.net;
         await step(() => net.routes.removeAll());
@@ -183,6 +225,35 @@ export class Engine {
       this.netKey = '';
       if (errors.length > 0) throw errors[0];
     });
+  }
+
+  /** Into the tunnel only once the kill switch is in force (net.apply above); out again without it. */
+  private async applyExitRouting(config: EngineConfig, force = false): Promise<void> {
+    const exit = config.exitNode;
+    if (exit) {
+      await this.exitRouting.apply(
+        { fwmark: WIREGUARD_FWMARK, families: new Set(exit.families), bypass: exit.bypass, allowLan: exit.allowLan },
+        force,
+      );
+      this.exitRoutingMaybe = true;
+    } else if (this.exitRoutingMaybe) {
+      await this.exitRouting.remove();
+      this.exitRoutingMaybe = false;
+    }
+  }
+
+  private async applyGateway(on: boolean, meshRanges: readonly string[]): Promise<void> {
+    const key = on ? meshRanges.join(',') : '';
+    if (key === this.gatewayKey) return;
+    const ranges = meshRanges.map((r) => parsePrefix(r)).flatMap((p) => (p.ok ? [p.value] : []));
+    if (on) await this.options.exitGateway?.apply(ranges);
+    else await this.options.exitGateway?.remove();
+    this.gatewayKey = key;
+  }
+
+  /** The exit node whose kill switch is in force on this machine, whoever installed it. */
+  killSwitchInForce(): Promise<string | undefined> {
+    return new LeakGuard(this.options.iface, undefined, this.runner).killSwitchInForce();
   }
 
   private async open(): Promise<WireGuardDevice> {
@@ -204,6 +275,8 @@ export class Engine {
   private restore(): Promise<void> {
     return this.serial(async () => {
       await this.net?.apply();
+      // The table's mesh routes went with the old interface.
+      if (this.lastConfig) await this.applyExitRouting(this.lastConfig, true);
       await this.device?.initiateHandshakes();
     }).catch((err: unknown) => this.options.onError?.('restore after wireguard-go restart', err));
   }

@@ -15,6 +15,10 @@ import { candidateContext, localEndpoints } from './endpoints.ts';
 import type { Engine } from './engine.ts';
 import { reconfig, relayPeer } from './reconfig.ts';
 import { serverAddress } from './server-address.ts';
+import { chooseExitNode, type ExitChoice } from '../exit-node/choose.ts';
+import type { ExitDns } from '../exit-node/exit-dns.ts';
+import { withExitNodes } from '../exit-node/exit-config.ts';
+import { isExitRoute } from '../../protocol/route.ts';
 import type { SavedMap, StateStore } from './state-store.ts';
 import { routerConfig, type RouterSettings } from '../router/router-config.ts';
 import { acceptRoutes, type AcceptSettings, type OfferedRoute } from '../routes/accepted-routes.ts';
@@ -50,6 +54,10 @@ interface MapApplierDeps {
   relayTransport: RelayTransportMode;
   /** Mesh names on this node; absent: the agent leaves DNS alone (--dns off). */
   dns?: MeshDns;
+  /** The exit node the user selected (`trellis up --exit-node`), read at each apply. */
+  exitPreference(): { wanted: string; allowLan: boolean } | undefined;
+  /** The exit node's resolver, while this node is one; absent: not served (tests without port 53). */
+  exitDns?: ExitDns;
   log: Logger;
 }
 
@@ -73,6 +81,9 @@ export class MapApplier {
   private refusalsSaid = '';
   /** Why mesh names are not served, once logged. */
   private dnsError: string | undefined;
+  /** The exit node chosen at the last apply (`auto` stays with it while it is online). */
+  private exit: ExitChoice | undefined;
+  private serverIp: string | undefined;
 
   constructor(private readonly deps: MapApplierDeps) {
     const { engine, link, listenPort, iface, log } = deps;
@@ -140,13 +151,19 @@ export class MapApplier {
     return this.offeredRoutes;
   }
 
-  path(peerId: string): PeerPath | undefined {
-    return this.paths.path(peerId);
+  /** The exit node in use as of the last apply; undefined while none is selected. */
+  get exitChoice(): ExitChoice | undefined {
+    return this.exit;
   }
 
-  /** Applies the map in force again (the node's local settings changed). */
-  reapply(): void {
+  /** Applies the map in force again now (the node's local settings changed) and waits for it. */
+  async reapply(): Promise<void> {
     this.loop.again();
+    await this.loop.idle();
+  }
+
+  path(peerId: string): PeerPath | undefined {
+    return this.paths.path(peerId);
   }
 
   submit(map: AppliedMap): void {
@@ -194,6 +211,7 @@ export class MapApplier {
     await this.loop.idle();
     await this.relay.stop();
     await this.deps.dns?.stop();
+    await this.deps.exitDns?.stop();
   }
 
   /** The node is gone: no map is in force for whatever comes next. */
@@ -207,22 +225,31 @@ export class MapApplier {
     const serverHost =
       map.relay?.wireguardKey && !map.relay.endpoint && url !== undefined ? await serverAddress(url) : undefined;
     const router = routerConfig(map.self, this.deps.routerSettings());
+    const exitNode = await this.exitNode(map, url);
+    const byId = new Map(map.peers.map((p) => [p.id, p.wireguardKey]));
     const config = this.relay.configure(map.relay, (relayEndpoint) =>
-      reconfig(map, {
-        privateKey: this.deps.wireguardKey(),
-        listenPort: this.deps.listenPort,
-        ...(serverHost && { serverHost }),
-        directPaths: this.paths.directPaths(),
-        trials: this.paths.trials(),
-        ...(relayEndpoint && { relayEndpoint }),
-        ...(router && { router }),
-      }),
+      withExitNodes(
+        reconfig(map, {
+          privateKey: this.deps.wireguardKey(),
+          listenPort: this.deps.listenPort,
+          ...(serverHost && { serverHost }),
+          directPaths: this.paths.directPaths(),
+          trials: this.paths.trials(),
+          ...(relayEndpoint && { relayEndpoint }),
+          ...(router && { router }),
+        }),
+        map,
+        exitNode,
+        (id) => byId.get(id),
+        this.meshRanges,
+      ),
     );
     this.endpoint = this.relay.relayedEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;
     await this.deps.engine.apply(config);
     this.offeredRoutes = offered; // shown as accepted once routed, not before
     await this.renewIfRelayRestarted(map);
-    await this.updateNames(map);
+    await this.updateNames(map, config.exitNode?.resolvers);
+    await this.updateExitDns(map, config.gateway === true);
     await this.paths.bindProbe(config.addresses);
     this.paths.start();
     const { fromServer, ...saved } = received;
@@ -255,10 +282,51 @@ export class MapApplier {
     return { map: { ...map, peers: acceptance.peers }, offered: acceptance.offered };
   }
 
-  /** Names are a convenience: a DNS failure (the port taken, say) must not hold the network back. */
-  private async updateNames(map: AppliedMap): Promise<void> {
+  /**
+   * The exit node for this map: the user's choice among the peers on offer, and the addresses
+   * the agent's own traffic reaches outside the tunnel (control server, relay).
+   */
+  private async exitNode(map: AppliedMap, url: string | undefined) {
+    const pref = this.deps.exitPreference();
+    if (!pref) {
+      this.exit = undefined;
+      return undefined;
+    }
+    this.exit = chooseExitNode({
+      wanted: pref.wanted,
+      peers: map.peers,
+      ...(this.exit?.peer && { current: this.exit.peer.id }),
+      latencyMs: (id) => this.paths.path(id)?.latencyMs,
+    });
+    const relayHost = map.relay?.endpoint?.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    // Resolved before the kill switch was up, the server's address is kept: with it in force a
+    // name is resolved through the exit node, which may be the one that is gone.
+    const server = (url !== undefined ? await serverAddress(url) : undefined) ?? this.serverIp;
+    this.serverIp = server;
+    const bypass = [...new Set([server, relayHost].filter((a): a is string => !!a))];
+    return { choice: this.exit, allowLan: pref.allowLan, bypass };
+  }
+
+  /** An approved exit route of our own: answer DNS on our mesh addresses for the nodes using us. */
+  private async updateExitDns(map: AppliedMap, gateway: boolean): Promise<void> {
+    const dns = this.deps.exitDns;
+    if (!dns) return;
     try {
-      await this.deps.dns?.update(map);
+      const addresses = gateway && map.self.approvedRoutes.some(isExitRoute) ? [map.self.ipv4, map.self.ipv6] : [];
+      await dns.update({
+        addresses: addresses.filter(Boolean).map((a) => a.split('/')[0]!),
+        ...(map.dns?.domain && { domain: map.dns.domain }),
+        hosts: [...map.peers].map((p) => ({ name: p.name, addresses: p.addresses.map((a) => a.split('/')[0]!) })),
+      });
+    } catch (err) {
+      this.deps.log.warn({ err }, "the exit node's resolver is not served");
+    }
+  }
+
+  /** Names are a convenience: a DNS failure (the port taken, say) must not hold the network back. */
+  private async updateNames(map: AppliedMap, exitResolvers?: readonly string[]): Promise<void> {
+    try {
+      await this.deps.dns?.update(map, exitResolvers);
       this.dnsError = undefined;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

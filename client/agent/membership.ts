@@ -16,6 +16,7 @@ import type { RouteProbeSpec } from '../router/probe-spec.ts';
 /** `{ key: value }`, or nothing when the value is undefined (the record keeps optional keys absent). */
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
   (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+import { advertisedWithExit } from '../exit-node/advertise.ts';
 
 /**
  * Which node this machine is, in which mesh: its keys and its node record (server, join
@@ -90,7 +91,7 @@ export class Membership {
     const prefs: NodeState = {
       serverUrl,
       hostname: req.hostname ?? node?.hostname ?? osHostname(),
-      advertiseRoutes: req.advertiseRoutes ?? node?.advertiseRoutes ?? [],
+      advertiseRoutes: advertisedWithExit(req, node?.advertiseRoutes ?? []),
       advertiseTags: req.advertiseTags ?? node?.advertiseTags ?? [],
       ...optional('snatSubnetRoutes', req.snatSubnetRoutes ?? node?.snatSubnetRoutes),
       ...optional('gatewayFor', req.gatewayFor ?? node?.gatewayFor),
@@ -103,6 +104,11 @@ export class Membership {
       // A new credential says anew how this node proves itself; a reconnect keeps how it did.
       ...((credential ? workload : node?.workload) && { workload: credential ? workload : node?.workload }),
       ...(!credential && node?.signedInAt !== undefined && { signedInAt: node.signedInAt }),
+      ...(req.exitNode !== '' &&
+        (req.exitNode ?? node?.exitNode) !== undefined && {
+          exitNode: req.exitNode ?? node?.exitNode,
+        }),
+      ...((req.exitNodeAllowLanAccess ?? node?.exitNodeAllowLanAccess) && { exitNodeAllowLanAccess: true }),
     };
     const control = new ControlClient(serverUrl, this.keys.machinePrivateKey);
     // Start wireguard-go while the server answers; a failure here shows again in the first apply.
@@ -122,10 +128,17 @@ export class Membership {
         'agent.not_logged_in',
         'this node has not joined yet: pass a credential (trellis up --auth-key KEY, --login or --token-file PATH)',
       );
-    } else if (req.hostname !== undefined || req.advertiseRoutes !== undefined || req.routePriority !== undefined) {
+    } else if (
+      req.hostname !== undefined ||
+      req.advertiseRoutes !== undefined ||
+      req.advertiseExitNode !== undefined ||
+      req.routePriority !== undefined
+    ) {
       prefs.self = await control.update({
         ...(req.hostname !== undefined && { hostname: req.hostname }),
-        ...(req.advertiseRoutes !== undefined && { advertiseRoutes: req.advertiseRoutes }),
+        ...((req.advertiseRoutes !== undefined || req.advertiseExitNode !== undefined) && {
+          advertiseRoutes: prefs.advertiseRoutes,
+        }),
         ...(req.routePriority !== undefined && { routePriority: req.routePriority }),
       });
     }

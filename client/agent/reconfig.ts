@@ -17,6 +17,8 @@ import type { RouterConfig } from '../router/router-config.ts';
  *  4. peer routes: every peer allowed IP (the mesh ranges cover most; subnet routes are extra);
  *  5. filter: the node's inbound rules exactly as the server compiled them;
  *  6. router: what this node forwards, as the caller worked it out (client/router/router-config.ts).
+ * Exit nodes (which peer keeps its exit routes, the kill switch, forwarding) are added to the
+ * result by client/exit-node/exit-config.ts, as pure as this.
  */
 interface MapView {
   self: SelfNode;
@@ -36,6 +38,22 @@ export interface EngineConfig {
   filter: FilterRule[];
   /** Forwarding between the mesh and the subnets this node routes; absent: it routes nothing. */
   router?: RouterConfig;
+  /** While an exit node is selected: where traffic goes, and what the kill switch lets by. */
+  exitNode?: EngineExitNode;
+  /** This node is an approved exit node: forward and masquerade for the mesh. */
+  gateway?: boolean;
+}
+
+export interface EngineExitNode {
+  /** Its name (or what the user asked for, while no exit node on offer matches). */
+  name: string;
+  /** Its mesh addresses (bare): DNS goes there. Empty while none matches: DNS is blocked. */
+  resolvers: string[];
+  /** Families it routes; the others are unreachable. */
+  families: Array<4 | 6>;
+  allowLan: boolean;
+  /** The control server's and relay's addresses: the agent's own traffic outside the tunnel. */
+  bypass: string[];
 }
 
 interface ReconfigOptions {

@@ -42,6 +42,10 @@ export const NodeState = z.object({
   workload: WorkloadSpec.optional(),
   /** When the node last registered with a credential (ms): with keyExpiry, its key's lifetime. */
   signedInAt: z.number().optional(),
+  /** The exit node selected (`trellis up --exit-node`): a name, a mesh address or `auto`. */
+  exitNode: z.string().optional(),
+  /** With the exit node: the machine's own LAN stays reachable outside the tunnel. */
+  exitNodeAllowLanAccess: z.boolean().optional(),
 });
 export type NodeState = z.infer<typeof NodeState>;
 

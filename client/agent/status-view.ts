@@ -35,6 +35,8 @@ interface StatusInputs {
   paths?: (peerId: string) => PeerPath | undefined;
   /** Subnet routes peers offer and whether this machine takes them (client/routes). */
   offeredRoutes?: readonly OfferedRoute[];
+  exitNode?: StatusResponse['exitNode'];
+  exitNodeOptions?: StatusResponse['exitNodeOptions'];
 }
 
 const DAY_MS = 86_400_000;
@@ -81,6 +83,8 @@ export function statusView(i: StatusInputs): StatusResponse {
     },
     ...(i.relayTransport && { relayTransport: i.relayTransport }),
     ...(i.dns && { dns: i.dns }),
+    ...(i.exitNode && { exitNode: i.exitNode }),
+    ...(i.exitNodeOptions && { exitNodeOptions: i.exitNodeOptions }),
     peers,
     ...(i.serverUrl && { serverUrl: i.serverUrl }),
     ...(s && {

@@ -6,6 +6,8 @@ import { Engine } from '../agent/engine.ts';
 import { LocalApi } from '../agent/local-api/server.ts';
 import { deviceOpener } from '../agent/open-device.ts';
 import { DNS_SERVICE_ADDRESS, MeshDns } from '../dns/mesh-dns.ts';
+import { ExitDns } from '../exit-node/exit-dns.ts';
+import { ExitGateway } from '../exit-node/gateway.ts';
 import { RELAY_TRANSPORT_MODES } from '../paths/relay-transport-selector.ts';
 import { isPrefix } from '../netconf/prefix.ts';
 import { Forwarding } from '../router/forwarding.ts';
@@ -128,6 +130,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
     throw new CliError('trellis agent must run as root (it creates interfaces, routes and nftables rules)', 1);
 
   const logger = pino({ level, base: { iface } }, pino.destination(2));
+  // One record of the forwarding switches, whoever holds them (subnet router, exit node).
+  const forwarding = new Forwarding(join(stateDir, 'forwarding.json'));
   const engine = new Engine({
     iface,
     meshRanges,
@@ -141,7 +145,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
       onEvent: (e) => logger.info({ event: e.type }, `wireguard: ${e.type}`),
     }),
     // What the node had before it forwarded is kept in the state directory, for `down` to restore.
-    router: new SubnetRouter(new Forwarding(join(stateDir, 'forwarding.json'))),
+    router: new SubnetRouter(forwarding),
+    exitGateway: new ExitGateway(iface, forwarding),
     onError: (what, err) => logger.error({ err }, `${what} failed`),
   });
   const agent = new Agent({
@@ -153,6 +158,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
     logger,
     relayTransport,
     ...(dns && { dns: new MeshDns(iface, logger) }),
+    // Listens only while this node is an approved exit node, for the nodes that use it.
+    exitDns: new ExitDns(),
     ...(server && { serverUrl: serverUrl('server', server) }),
   });
   await agent.start();

@@ -1,6 +1,7 @@
 import type { StatusResponse } from '../agent/local-api/messages.ts';
 import { command, parseCommand } from '../../cli-flags/index.ts';
 import { offeredRoutesLines, routesLine } from './local/routes-line.ts';
+import { exitNodeLine } from './local/exit-node-line.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 
 export const STATUS = command({
@@ -33,6 +34,8 @@ export function formatStatus(s: StatusResponse, now: Date): string {
   const routes = s.self && routesLine(s.self);
   if (routes) lines.push(routes);
   lines.push(...offeredRoutesLines(s));
+  const exit = exitNodeLine(s);
+  if (exit) lines.push(exit);
   if (s.relayTransport)
     lines.push(
       `relay:  ${s.relayTransport === 'websocket' ? 'over a WebSocket to the server (UDP to it is blocked)' : 'UDP'}`,

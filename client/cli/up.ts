@@ -4,9 +4,11 @@ import { parseProbeSpec, type RouteProbeSpec } from '../router/probe-spec.ts';
 import { CREDENTIAL_PROVIDERS, credentialFrom } from './local/credentials.ts';
 import { cidrList, CliError, hostname, serverUrl, tagList } from './local/flags.ts';
 import { offeredRoutesLines, routesLine } from './local/routes-line.ts';
+import { exitNodeLine } from './local/exit-node-line.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 import { signInThroughAgent } from './local/sign-in.ts';
 import { WORKLOAD_FLAGS, workloadFrom } from './local/workload-flags.ts';
+import { EXIT_NODE_FLAGS, exitNodeRequest } from './local/exit-node-flags.ts';
 
 /** Each way of signing in brings its flags (read by name, so typed loosely here). */
 const CREDENTIAL_FLAGS: FlagSpecs = Object.assign({}, ...CREDENTIAL_PROVIDERS.map((p) => p.flags));
@@ -64,6 +66,7 @@ export const UP = command({
       value: 'TAGS',
       help: "tags to request (tag:a,tag:b; the policy's tagOwners decide)",
     },
+    ...EXIT_NODE_FLAGS,
     timeout: {
       type: 'number',
       min: 0.1,
@@ -120,6 +123,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     ...(v('accept-routes-force') !== undefined && {
       acceptRoutesForce: cidrList('accept-routes-force', v('accept-routes-force')!),
     }),
+    ...exitNodeRequest(flags),
     waitMs: Math.round(flags.timeout * 1000),
   };
   const agent = agentClient(flags);
@@ -161,6 +165,7 @@ export function describeUp(s: StatusResponse): string {
     `${s.peers.length} peer${s.peers.length === 1 ? '' : 's'}`,
     ...(routes ? [routes] : []),
     ...offeredRoutesLines(s),
+    ...(exitNodeLine(s) ? [exitNodeLine(s)!] : []),
     ...(s.policyWarning ? [`warning: ${s.policyWarning}`] : []),
     ...(self.user
       ? [

@@ -54,8 +54,12 @@ export class MeshDns {
     return this.configured;
   }
 
-  /** Serves the map's names; call after the engine has put the service address on the interface. */
-  async update(map: MeshDnsMap): Promise<void> {
+  /**
+   * Serves the map's names; call after the engine has put the service address on the interface.
+   * With an exit node in use, other names go to its resolver (`exitResolvers`), through the
+   * tunnel, and nowhere else: the kill switch refuses DNS to any other address.
+   */
+  async update(map: MeshDnsMap, exitResolvers?: readonly string[]): Promise<void> {
     const domain = map.dns?.domain;
     if (!domain) return;
     const hosts: MeshHost[] = [{ name: map.self.name, addresses: [map.self.ipv4, map.self.ipv6] }];
@@ -63,7 +67,9 @@ export class MeshDns {
     this.server ??= await DnsServer.listen(DNS_SERVICE_ADDRESS, this.port);
     this.server.serve(
       new MeshNames(domain, hosts),
-      this.forwarderFor(map.dns?.nameservers.length ? map.dns.nameservers : this.systemNameservers()),
+      this.forwarderFor(
+        exitResolvers ? exitResolvers : map.dns?.nameservers.length ? map.dns.nameservers : this.systemNameservers(),
+      ),
     );
     const on = this.interfaceIndex();
     if (this.configured?.domain === domain && this.configuredOn === on) return;

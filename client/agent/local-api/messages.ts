@@ -35,6 +35,12 @@ export const UpRequest = z
       .optional(),
     /** This router's priority in its routes' elections (higher wins; server default 100). */
     routePriority: RoutePriority.optional(),
+    /** Offer this node as an exit node (0.0.0.0/0 and ::/0 with the advertised routes); absent: as before. */
+    advertiseExitNode: z.boolean().optional(),
+    /** Send all traffic through this exit node (a name, a mesh address, or `auto`); '' deselects; absent: as before. */
+    exitNode: z.string().max(253).optional(),
+    /** With an exit node, keep the LAN reachable outside the tunnel; absent: as before. */
+    exitNodeAllowLanAccess: z.boolean().optional(),
     /** How long to wait for the first map to be applied. */
     waitMs: z.number().int().min(0).max(120_000).optional(),
   })
@@ -158,6 +164,23 @@ export const StatusResponse = z.object({
   self: SelfStatus.optional(),
   /** Subnet routes peers offer, accepted or not; absent when none is offered. */
   subnetRoutes: z.array(OfferedRouteStatus).optional(),
+  /**
+   * The exit node this node sends its traffic through, while one is selected. `killSwitch`: the
+   * kill switch is in force (it stays when the agent dies); `message` says why traffic is blocked.
+   */
+  exitNode: z
+    .object({
+      wanted: z.string(),
+      name: z.string().optional(),
+      id: z.string().optional(),
+      online: z.boolean(),
+      allowLanAccess: z.boolean(),
+      killSwitch: z.boolean(),
+      message: z.string().optional(),
+    })
+    .optional(),
+  /** The exit nodes offered to this node (peers with an approved exit route the policy lets it use). */
+  exitNodeOptions: z.array(z.object({ id: z.string(), name: z.string(), online: z.boolean() })).optional(),
   peers: z.array(PeerStatus),
   policyWarning: z.string().optional(),
   lastError: z.string().optional(),

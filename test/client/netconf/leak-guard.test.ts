@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guardRuleset } from '../../../client/netconf/leak-guard.ts';
+import { guardRuleset, killSwitchIn } from '../../../client/netconf/leak-guard.ts';
 import { MeshNetwork } from '../../../client/netconf/mesh-network.ts';
 import { prefixOrThrow } from '../../../client/netconf/prefix.ts';
 import { run } from '../../../client/system/run.ts';
@@ -35,6 +35,43 @@ describe('the leak guard ruleset', () => {
     expect(guardRuleset('trellis0', [prefixOrThrow('100.64.0.0/10')], 0x5452)).toContain(
       'oifname { "trellis0", "lo" } accept\n    meta mark 0x5452 accept\n',
     );
+  });
+});
+
+describe('the kill switch in the guard table (an exit node selected)', () => {
+  const kill = {
+    exitNode: 'exit-1',
+    resolvers: ['100.64.0.2', 'fd7a:115c:a1e0::2'],
+    localResolvers: ['100.100.100.100'],
+    bypass: ['192.0.2.1'],
+    lan: [prefixOrThrow('192.168.1.0/24')],
+  };
+  const text = guardRuleset(
+    'trellis0',
+    MESH.map((m) => prefixOrThrow(m)),
+    0x7472,
+    kill,
+  );
+  const output = text.slice(text.indexOf('chain output'), text.indexOf('chain forward'));
+
+  it('refuses DNS to all but the exit node before the mesh interface is even considered', () => {
+    const lines = output.split('\n').map((l) => l.trim());
+    const dns = lines.findIndex((l) => l.includes('th dport { 53, 853 } ip daddr != { 100.64.0.2, 100.100.100.100 }'));
+    expect(dns).toBeGreaterThan(lines.indexOf('meta mark 0x7472 accept'));
+    expect(dns).toBeLessThan(lines.indexOf('oifname "trellis0" accept'));
+    expect(text).toContain('dnat ip to 100.64.0.2');
+    expect(text).toContain('dnat ip6 to fd7a:115c:a1e0::2');
+  });
+
+  it('lets only the server, the link housekeeping and the allowed LAN out by another interface, rejecting the rest', () => {
+    expect(output).toContain('ip daddr { 192.0.2.1 } accept');
+    expect(output).toContain('ip daddr { 192.168.1.0/24 } accept');
+    expect(output.trim().split('\n').at(-2)?.trim()).toBe('counter reject with icmpx admin-prohibited');
+  });
+
+  it('names its exit node in the table, so a restarted agent and status find it', () => {
+    expect(killSwitchIn(text)).toBe('exit-1');
+    expect(killSwitchIn(guardRuleset('trellis0', []))).toBeUndefined();
   });
 });
 
