@@ -232,7 +232,13 @@ export class Engine {
     const exit = config.exitNode;
     if (exit) {
       await this.exitRouting.apply(
-        { fwmark: WIREGUARD_FWMARK, families: new Set(exit.families), bypass: exit.bypass, allowLan: exit.allowLan },
+        {
+          fwmark: WIREGUARD_FWMARK,
+          families: new Set(exit.families),
+          bypass: exit.bypass,
+          allowLan: exit.allowLan,
+          source: sourceAddresses(config.addresses),
+        },
         force,
       );
       this.exitRoutingMaybe = true;
@@ -286,4 +292,12 @@ export class Engine {
     this.queue = next.catch(() => undefined);
     return next;
   }
+}
+
+/** The node's own mesh address of each family (bare), from its host prefixes. */
+function sourceAddresses(addresses: readonly string[]): { 4?: string; 6?: string } {
+  const bare = addresses.map((a) => a.split('/')[0]!);
+  const v4 = bare.find((a) => !a.includes(':'));
+  const v6 = bare.find((a) => a.includes(':'));
+  return { ...(v4 && { 4: v4 }), ...(v6 && { 6: v6 }) };
 }

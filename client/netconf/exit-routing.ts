@@ -35,6 +35,8 @@ export interface ExitRoutes {
   /** Addresses that stay on the main table (control server, relay). */
   bypass: readonly string[];
   allowLan: boolean;
+  /** This node's mesh addresses, the source of what goes into the tunnel (not the DNS service address). */
+  source: { 4?: string; 6?: string };
 }
 
 const Route = z.object({ dst: z.string(), dev: z.string().optional() });

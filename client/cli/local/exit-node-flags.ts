@@ -4,13 +4,14 @@ import type { UpRequest } from '../../agent/local-api/messages.ts';
 
 /**
  * `trellis up`'s exit node flags, and what they ask of the agent. Flags not given leave the
- * node as it was, with two exceptions that keep one `up` the whole statement of a choice:
- * choosing an exit node without --exit-node-allow-lan-access turns LAN access off, and giving
- * --advertise-routes without --advertise-exit-node stops offering the node as an exit node.
+ * node as it was (`--advertise-exit-node=false`, `--exit-node=` and
+ * `--exit-node-allow-lan-access=false` undo), except that choosing an exit node without
+ * --exit-node-allow-lan-access turns LAN access off: one `up` states the whole choice.
  */
 export const EXIT_NODE_FLAGS = {
   'advertise-exit-node': {
     type: 'boolean',
+    negatable: true,
     help: 'offer this node as an exit node (0.0.0.0/0 and ::/0; an admin or autoApprovers.exitNode approves)',
   },
   'exit-node': {
@@ -20,6 +21,7 @@ export const EXIT_NODE_FLAGS = {
   },
   'exit-node-allow-lan-access': {
     type: 'boolean',
+    negatable: true,
     help: "with --exit-node: this machine's LAN stays reachable outside the tunnel",
   },
 } as const;
@@ -27,10 +29,9 @@ export const EXIT_NODE_FLAGS = {
 const NAME_OR_AUTO = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 export function exitNodeRequest(flags: {
-  'advertise-exit-node': boolean;
+  'advertise-exit-node'?: boolean | undefined;
   'exit-node'?: string | undefined;
-  'exit-node-allow-lan-access': boolean;
-  'advertise-routes'?: string | undefined;
+  'exit-node-allow-lan-access'?: boolean | undefined;
 }): Pick<UpRequest, 'advertiseExitNode' | 'exitNode' | 'exitNodeAllowLanAccess'> {
   const exit = flags['exit-node']?.trim();
   if (exit !== undefined && exit !== '' && !NAME_OR_AUTO.test(exit) && isIP(exit) === 0)
@@ -42,8 +43,8 @@ export function exitNodeRequest(flags: {
       'cli.conflicting_flags',
       '--exit-node-allow-lan-access goes with an exit node, not --exit-node=',
     );
-  const lan = flags['exit-node-allow-lan-access'] ? true : exit !== undefined ? false : undefined;
-  const advertise = flags['advertise-exit-node'] ? true : flags['advertise-routes'] !== undefined ? false : undefined;
+  const lan = flags['exit-node-allow-lan-access'] ?? (exit !== undefined ? false : undefined);
+  const advertise = flags['advertise-exit-node'];
   return {
     ...(advertise !== undefined && { advertiseExitNode: advertise }),
     ...(exit !== undefined && { exitNode: exit }),
