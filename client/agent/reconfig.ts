@@ -49,7 +49,7 @@ export interface EngineExitNode {
   name: string;
   /** Its mesh addresses (bare): DNS goes there. Empty while none matches: DNS is blocked. */
   resolvers: string[];
-  /** Families it routes; the others are unreachable. */
+  /** Families it routes now (none while it is offline); the others are unreachable. */
   families: Array<4 | 6>;
   allowLan: boolean;
   /** The control server's and relay's addresses: the agent's own traffic outside the tunnel. */

@@ -5,9 +5,9 @@ import { isExitRoute } from '../../protocol/route.ts';
 /**
  * Which peer is this node's exit node. Pure: the map's peers, what the user asked for, and the
  * measured latencies in; a choice out.
- *  - An exit node on offer is a peer whose allowed IPs, as the server sent them to this node,
- *    hold an exit route (0.0.0.0/0 or ::/0): the server sends them only once approved, and only
- *    to the nodes the policy lets use them.
+ *  - An exit node on offer is a peer with `exitRoutes` (protocol 9): the server sends them once
+ *    approved, and only to the nodes `autogroup:internet` lets use that exit node. A server
+ *    before protocol 9 put approved exit routes in every viewer's allowed IPs: read those too.
  *  - A name or an address picks that peer. Gone from the offer or offline, it stays chosen:
  *    the kill switch keeps traffic blocked until it is back or the user chooses otherwise.
  *  - `auto` picks the online exit node with the lowest measured latency (unmeasured ones
@@ -26,15 +26,17 @@ export interface ExitChoice {
   families: ReadonlySet<4 | 6>;
 }
 
+/** The exit routes `p` offers this node (0.0.0.0/0, ::/0). */
+export function exitRoutesOf(p: Peer): string[] {
+  return [...new Set([...(p.exitRoutes ?? []), ...p.allowedIPs].filter(isExitRoute))];
+}
+
 export function offersExit(p: Peer): boolean {
-  return p.allowedIPs.some(isExitRoute);
+  return exitRoutesOf(p).length > 0;
 }
 
 export function exitFamilies(p: Peer | undefined): Set<4 | 6> {
-  const out = new Set<4 | 6>();
-  for (const r of p?.allowedIPs ?? []) if (r === '0.0.0.0/0') out.add(4);
-  for (const r of p?.allowedIPs ?? []) if (r === '::/0') out.add(6);
-  return out;
+  return new Set(p ? exitRoutesOf(p).map((r) => (r === '::/0' ? 6 : 4)) : []);
 }
 
 /** The peer `wanted` names (a name, or one of its mesh addresses), among all peers. */
@@ -74,7 +76,7 @@ export function chooseExitNode(i: ChooseInputs): ExitChoice {
   return { wanted: i.wanted, ...(peer && { peer }), families: exitFamilies(peer) };
 }
 
-/** Every exit route out of `allowedIPs` unless the peer is the chosen exit node: one peer holds 0/0. */
+/** `allowedIPs` without exit routes: only the chosen exit node's peer holds them. */
 export function withoutExitRoutes(allowedIPs: readonly string[]): string[] {
   return allowedIPs.filter((r) => !isExitRoute(r));
 }

@@ -68,6 +68,9 @@ export function guardRuleset(iface: string, ranges: readonly Prefix[], fwmark?: 
       ? [
           '    oifname "lo" accept',
           ...(hook === 'output' ? mark : []).map((r) => `    ${r}`),
+          // Redirected DNS (dns_redirect): the hook still names the interface routed before the
+          // redirect; where it really leaves is checked in postrouting below.
+          ...dnsRedirected(kill).map((r) => `    ${r}`),
           ...killSwitchDns(kill).map((r) => `    ${r}`),
           `    oifname ${nftQuote(iface)} accept`,
         ]
@@ -87,6 +90,22 @@ export function guardRuleset(iface: string, ranges: readonly Prefix[], fwmark?: 
     '}',
     '',
   ].join('\n');
+}
+
+/** DNS the redirect sent to the exit node; postrouting (dns_leaving) makes sure it leaves by the tunnel. */
+function dnsRedirected(kill: KillSwitch): string[] {
+  const out: string[] = [];
+  for (const [family, keyword] of [
+    [4, 'ip'],
+    [6, 'ip6'],
+  ] as const) {
+    const to = byFamily(kill.resolvers, family);
+    if (to.length)
+      out.push(
+        `ct status dnat ${keyword} daddr { ${to.join(', ')} } meta l4proto { tcp, udp } th dport ${DNS_PORT} accept`,
+      );
+  }
+  return out;
 }
 
 /** DNS to anything but the exit node (after the redirect below) and DNS over TLS are refused. */
@@ -155,6 +174,10 @@ function dnsRedirect(iface: string, kill: KillSwitch, fwmark?: number): string[]
     '  chain dns_source {',
     '    type nat hook postrouting priority 100; policy accept;',
     `    oifname ${nftQuote(iface)} ct status dnat masquerade`,
+    '  }',
+    '  chain dns_leaving {',
+    '    type filter hook postrouting priority filter; policy accept;',
+    `    ct status dnat meta l4proto { tcp, udp } th dport ${DNS_PORT} oifname != ${nftQuote(iface)} oifname != "lo" counter drop`,
     '  }',
   ];
 }

@@ -11,7 +11,8 @@ function peer(id: string, o: { exit?: boolean; v6?: boolean; online?: boolean } 
     name: id,
     wireguardKey: KEY,
     addresses,
-    allowedIPs: [...addresses, ...(o.exit ? ['0.0.0.0/0', ...(o.v6 === false ? [] : ['::/0'])] : [])],
+    allowedIPs: addresses,
+    ...(o.exit && { exitRoutes: ['0.0.0.0/0', ...(o.v6 === false ? [] : ['::/0'])] }),
     endpoints: [],
     tags: [],
     online: o.online ?? true,
@@ -20,6 +21,11 @@ function peer(id: string, o: { exit?: boolean; v6?: boolean; online?: boolean } 
 const none = () => undefined;
 
 describe('choosing the exit node', () => {
+  it('reads exit routes from allowed IPs as servers before protocol 9 sent them', () => {
+    const old = { ...peer('ex9'), allowedIPs: ['100.64.0.9/32', '0.0.0.0/0'] };
+    expect(chooseExitNode({ wanted: 'ex9', peers: [old], latencyMs: none }).peer?.id).toBe('ex9');
+  });
+
   it('picks a named exit node on offer, by name or by mesh address, with the families it routes', () => {
     const peers = [peer('ex1', { exit: true, v6: false }), peer('n2')];
     expect(chooseExitNode({ wanted: 'EX1', peers, latencyMs: none })).toMatchObject({ peer: { id: 'ex1' } });

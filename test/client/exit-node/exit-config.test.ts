@@ -10,7 +10,7 @@ const base: EngineConfig = {
   device: { privateKey: 'k', listenPort: 1 },
   peers: [
     { publicKey: 'A', allowedIPs: ['100.64.0.1/32', '0.0.0.0/0', '::/0'] },
-    { publicKey: 'B', allowedIPs: ['100.64.0.2/32', '0.0.0.0/0'] },
+    { publicKey: 'B', allowedIPs: ['100.64.0.2/32'] },
   ],
   addresses: ['100.64.0.9/32', 'fd7a:115c:a1e0::9/128'],
   peerRoutes: [],
@@ -28,11 +28,17 @@ const meshOnly: FilterRule = {
 };
 
 describe('exit nodes in the engine config', () => {
-  it('leaves exit routes only on the chosen exit node, and none without a choice', () => {
+  it("gives the chosen exit node its exitRoutes, strips exit routes from every other peer (old servers' allowed IPs), none without a choice", () => {
     const map = { self: { approvedRoutes: [] }, packetFilter: [] };
     const choice = {
       wanted: 'b',
-      peer: { id: 'b', name: 'b', addresses: ['100.64.0.2/32'] } as never,
+      peer: {
+        id: 'b',
+        name: 'b',
+        addresses: ['100.64.0.2/32'],
+        allowedIPs: ['100.64.0.2/32'],
+        exitRoutes: ['0.0.0.0/0'],
+      } as never,
       families: new Set([4 as const]),
     };
     const used = withExitNodes(
@@ -54,6 +60,25 @@ describe('exit nodes in the engine config', () => {
     expect(unused.peers.flatMap((p) => p.allowedIPs).filter((r) => r.endsWith('/0'))).toEqual([]);
     expect(unused.exitNode).toBeUndefined();
     expect(unused.gateway).toBe(false);
+  });
+
+  it('an offline exit node routes nothing: traffic is refused at once, still behind the kill switch', () => {
+    const peer = {
+      id: 'b',
+      name: 'b',
+      addresses: ['100.64.0.2/32'],
+      allowedIPs: [],
+      exitRoutes: ['0.0.0.0/0'],
+      online: false,
+    };
+    const used = withExitNodes(
+      base,
+      { self: { approvedRoutes: [] }, packetFilter: [] },
+      { choice: { wanted: 'b', peer: peer as never, families: new Set([4 as const]) }, allowLan: false, bypass: [] },
+      () => 'B',
+      MESH,
+    );
+    expect(used.exitNode).toMatchObject({ name: 'b', families: [] });
   });
 
   it('a choice no peer matches still brings the kill switch, with nowhere for DNS to go', () => {
