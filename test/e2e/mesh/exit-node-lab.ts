@@ -264,6 +264,35 @@ export class ExitNodeLab {
     return figures;
   }
 
+  /**
+   * The same, as it goes without a kill switch that outlives the agent (a daemon whose rules go
+   * with it): the client's agent is SIGKILLed and its rules removed, then every way out is tried.
+   * What leaks here is what the kill switch holds back. The agent is started again at the end.
+   */
+  async withoutKillSwitchRun(): Promise<
+    Pick<KillSwitchFigures, 'leakedPackets' | 'leakedDnsQueries' | 'attempts' | 'reached'>
+  > {
+    const cl = this.client;
+    await cl.api.up({ exitNode: this.exits[0].label, exitNodeAllowLanAccess: false });
+    const watch = await this.watch(cl);
+    const dnsBefore = this.lanResolverQueries();
+    await cl.crash();
+    await run('nft', ['delete', 'table', 'inet', 'trellis_guard'], { netns: cl.host.netns });
+    for (const family of ['-4', '-6'])
+      for (const pref of ['5200', '5210', '5220'])
+        await run('ip', [family, 'rule', 'del', 'pref', pref], { netns: cl.host.netns }).catch(() => undefined);
+    const open = await this.tryEveryWayOut();
+    const figures = {
+      leakedPackets: await watch.leaked(),
+      leakedDnsQueries: this.lanResolverQueries() - dnsBefore,
+      attempts: open.attempts,
+      reached: open.reached,
+    };
+    await cl.start();
+    await cl.until((s) => s.state === 'running' && s.exitNode?.killSwitch === true, 'the kill switch back');
+    return figures;
+  }
+
   /** TCP to the internet (IPv4, IPv6), to the LAN, DNS to the LAN resolver, ping: how many got through. */
   private async tryEveryWayOut(): Promise<{ attempts: number; reached: number; ipv6: Ipv6Outcome[] }> {
     const cl = this.client;
