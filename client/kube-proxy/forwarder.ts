@@ -59,7 +59,8 @@ export class Forwarder {
       answered = true;
       const status = answer.statusCode ?? 502;
       res.writeHead(status, answer.statusMessage, downstreamHeaders(answer.headers));
-      res.flushHeaders();
+      // A stream (watch, logs -f) has no length: its head goes out now, not with the first event.
+      if (answer.headers['content-length'] === undefined) res.flushHeaders();
       onStatus(status);
       answer.pipe(res);
       answer.on('error', () => res.destroy());

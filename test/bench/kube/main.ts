@@ -1,4 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent, request } from 'node:https';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +12,7 @@ import { ALICE_TOKEN } from '../../client/kube-proxy/loopback-proxy.ts';
  * `npm run bench:kube`: list calls and watch event delivery through trellis kube-proxy versus
  * directly to the same stand-in API server, in the same run, on loopback (network namespaces
  * and wireguard-go would add the same cost to both paths and much noise on two shared cores).
+ * The stand-in API server and the proxy run in processes of their own.
  *
  * Lists: CONCURRENCY clients on keep-alive connections GET 100 configmaps for PHASE_MS, direct
  * and proxied phases interleaved twice (so drift of the machine hits both alike). Direct calls
@@ -25,12 +29,25 @@ const LIST = '/api/v1/namespaces/default/configmaps';
 const ALICE = '127.0.0.2';
 const CI = '127.0.0.4';
 
-const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./servers.ts', import.meta.url))], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const { apiUrl, proxyUrl, ca } = JSON.parse(
-  await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)),
-) as { apiUrl: string; proxyUrl: string; ca: string };
+const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-kube-'));
+const children: ChildProcess[] = [];
+async function server(role: 'api' | 'proxy'): Promise<{ url: string; ca?: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./servers.ts', import.meta.url)), role, dir],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  children.push(child);
+  return JSON.parse(
+    await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)),
+  );
+}
+const api = await server('api');
+const apiUrl = api.url;
+const ca = api.ca!;
+const proxyUrl = (await server('proxy')).url;
 
 type Target = { base: string; headers: Record<string, string>; localAddress?: string };
 const direct: Target = { base: apiUrl, headers: { authorization: `Bearer ${ALICE_TOKEN}` } };
@@ -174,5 +191,6 @@ try {
   );
   console.log(JSON.stringify(result));
 } finally {
-  child.kill('SIGTERM');
+  for (const child of children) child.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -1,19 +1,36 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RESOURCES } from '../../support/kube-apiserver/objects.ts';
-import { startLoopbackProxy } from '../../client/kube-proxy/loopback-proxy.ts';
+import { createTestCa, issueTestCert } from '../../support/test-ca.ts';
+import { startProxy, startStandIn } from '../../client/kube-proxy/loopback-proxy.ts';
 
 /**
- * The benchmark's servers, in a process of their own so that the load generator does not share
- * their event loop: the stand-in API server and the proxy in front of it on loopback (the same
- * fixture the proxy's loopback suites use), 100 configmaps to list. Prints one JSON line with the
- * URLs and the CA, then runs until killed.
+ * The benchmark's servers, each in a process of its own as in a real deployment (and apart from
+ * the load generator's event loop): `servers.ts api DIR` runs the stand-in API server with 100
+ * configmaps to list and writes the CA, serving pair and proxy kubeconfig into DIR;
+ * `servers.ts proxy DIR` runs the proxy in front of it (the loopback suites' fixture). Each prints
+ * one JSON line once it listens, then runs until killed.
  */
-const p = await startLoopbackProxy('auth');
-for (let i = 0; i < 100; i++)
-  p.api.store.create(RESOURCES[2]!, {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: `bench-${String(i).padStart(3, '0')}`, namespace: 'default', labels: { app: 'bench' } },
-    data: { index: String(i), text: 'x'.repeat(200) },
-  });
-process.stdout.write(`${JSON.stringify({ apiUrl: p.api.url, proxyUrl: p.url, ca: p.ca })}\n`);
-process.once('SIGTERM', () => void p.close().then(() => process.exit(0)));
+const [role, dir] = process.argv.slice(2) as ['api' | 'proxy', string];
+let close: () => Promise<void>;
+if (role === 'api') {
+  const ca = createTestCa();
+  const serving = issueTestCert(ca, { ips: ['127.0.0.1'] });
+  writeFileSync(join(dir, 'serving.json'), JSON.stringify(serving));
+  const api = await startStandIn(dir, ca.cert, serving);
+  for (let i = 0; i < 100; i++)
+    api.store.create(RESOURCES[2]!, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `bench-${String(i).padStart(3, '0')}`, namespace: 'default', labels: { app: 'bench' } },
+      data: { index: String(i), text: 'x'.repeat(200) },
+    });
+  process.stdout.write(`${JSON.stringify({ url: api.url, ca: ca.cert })}\n`);
+  close = () => api.close();
+} else {
+  const serving = JSON.parse(readFileSync(join(dir, 'serving.json'), 'utf8')) as { cert: string; key: string };
+  const proxy = await startProxy('auth', join(dir, 'upstream.kubeconfig'), serving);
+  process.stdout.write(`${JSON.stringify({ url: proxy.url })}\n`);
+  close = () => proxy.close();
+}
+process.once('SIGTERM', () => void close().then(() => process.exit(0)));

@@ -68,6 +68,31 @@ export async function startLoopbackProxy(mode: KubeProxyMode = 'auth'): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'trellis-kp-'));
   const ca = createTestCa();
   const serving = issueTestCert(ca, { ips: ['127.0.0.1'], dns: ['localhost'] });
+  const api = await startStandIn(dir, ca.cert, serving);
+  const proxy = await startProxy(mode, join(dir, 'upstream.kubeconfig'), serving);
+  const kubeconfig = join(dir, 'kubectl.kubeconfig');
+  writeFileSync(kubeconfig, kubeconfigYaml(proxy.url, join(dir, 'ca.crt'), undefined));
+  return {
+    api,
+    url: proxy.url,
+    ca: ca.cert,
+    kubeconfig,
+    dir,
+    events: proxy.events,
+    close: async () => {
+      await proxy.close();
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The stand-in API server on loopback; writes `ca.crt` and the proxy's `upstream.kubeconfig` into `dir`. */
+export async function startStandIn(
+  dir: string,
+  ca: string,
+  serving: { cert: string; key: string },
+): Promise<KubeApiServer> {
   const api = await KubeApiServer.start({
     cert: serving.cert,
     key: serving.key,
@@ -81,11 +106,20 @@ export async function startLoopbackProxy(mode: KubeProxyMode = 'auth'): Promise<
       { group: 'deployers', verbs: ['*'], resources: ['configmaps', 'pods'], namespaces: ['default'] },
     ],
   });
-  writeFileSync(join(dir, 'ca.crt'), ca.cert);
+  writeFileSync(join(dir, 'ca.crt'), ca);
   writeFileSync(join(dir, 'upstream.kubeconfig'), kubeconfigYaml(api.url, join(dir, 'ca.crt'), { token: PROXY_TOKEN }));
+  return api;
+}
+
+/** The proxy on 127.0.0.1 (a free port) in front of the API server `upstreamKubeconfig` names. */
+export async function startProxy(
+  mode: KubeProxyMode,
+  upstreamKubeconfig: string,
+  serving: { cert: string; key: string },
+): Promise<{ url: string; events: KubeRequestEvent[]; close(): Promise<void> }> {
   const events: KubeRequestEvent[] = [];
   const logger = pino({ level: 'silent' });
-  const forwarder = new Forwarder(kubeconfigUpstream(join(dir, 'upstream.kubeconfig')));
+  const forwarder = new Forwarder(kubeconfigUpstream(upstreamKubeconfig));
   const proxy = new KubeProxy({
     mode,
     callers: { identify: async (address) => callerAt(address) },
@@ -94,22 +128,14 @@ export async function startLoopbackProxy(mode: KubeProxyMode = 'auth'): Promise<
     proxyName: 'tag:k8s',
     logger,
   });
-  const listener = new MeshListener(proxy, { load: () => ({ cert: serving.cert, key: serving.key }) }, logger);
+  const listener = new MeshListener(proxy, { load: () => serving }, logger);
   const [url] = await listener.listen(['127.0.0.1'], 0);
-  const kubeconfig = join(dir, 'kubectl.kubeconfig');
-  writeFileSync(kubeconfig, kubeconfigYaml(url!, join(dir, 'ca.crt'), undefined));
   return {
-    api,
     url: url!,
-    ca: ca.cert,
-    kubeconfig,
-    dir,
     events,
     close: async () => {
       await listener.close();
       forwarder.close();
-      await api.close();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
