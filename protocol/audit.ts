@@ -24,6 +24,12 @@ export const AuditListQuery = z.strictObject({
   until: z.iso.datetime({ offset: true }).optional(),
   kind: z.enum(AUDIT_EVENT_KINDS).optional(),
   outcome: z.enum(['success', 'failure']).optional(),
+  /** Exactly this actor: an email, `api-key:<id>`, `system`. */
+  actor: z.string().min(1).max(320).optional(),
+  /** Codes starting with this: an action (`PUT /api/v1/policy`) or an area (`login.`). */
+  action: z.string().min(1).max(200).optional(),
+  /** Events about this node. */
+  nodeId: z.string().min(1).max(100).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   /** `nextCursor` of the previous page. */
   cursor: z

@@ -26,7 +26,7 @@ export function identityAdminRoutes(d: IdentityAdminDeps): Route[] {
     route({
       method: 'get',
       path: '/api/v1/audit',
-      summary: 'List audit events, newest first (filter by time, kind, outcome; paginated)',
+      summary: 'List audit events, newest first (filter by time, kind, outcome, actor, action, node; paginated)',
       tag: 'audit',
       auth: { kind: 'admin', scope: 'read' },
       query: AuditListQuery,
@@ -37,6 +37,9 @@ export function identityAdminRoutes(d: IdentityAdminDeps): Route[] {
           until: query.until ? Date.parse(query.until) : undefined,
           kind: query.kind,
           outcome: query.outcome,
+          actor: query.actor,
+          codePrefix: query.action,
+          nodeId: query.nodeId,
           before: query.cursor ? Number(query.cursor) : undefined,
           limit: query.limit + 1,
         });

@@ -152,6 +152,14 @@ describe('console sessions: sign-in through the real provider, roles, cookies, C
     const alice = await signIn('alice');
     const res = await alice.call('POST', '/api/v1/users', { email: 'newbie@example.com' });
     expect(res.status).toBe(201);
+    const filtered = await alice.call(
+      'GET',
+      '/api/v1/audit?actor=alice%40example.com&action=POST%20%2Fapi%2Fv1%2Fusers',
+    );
+    expect(filtered.status).toBe(200);
+    expect(filtered.body.items.length).toBeGreaterThan(0);
+    for (const e of filtered.body.items)
+      expect(e).toMatchObject({ actor: 'alice@example.com', code: 'POST /api/v1/users' });
     const [event] = await t.server.store.audit.list({ kind: 'admin', limit: 1 });
     expect(event).toMatchObject({
       outcome: 'success',
