@@ -15,6 +15,14 @@ export const DnsConfig = z.object({
   /** Mesh domain; peers resolve as `<name>.<domain>`. */
   domain: z.string(),
   nameservers: z.array(z.string()),
+  /**
+   * Mesh services (HA names): `<name>.<domain>` answers with these addresses, which the elected
+   * replica of the service carries as a primary route. Absent from servers before 13: none.
+   */
+  services: z
+    .array(z.object({ name: z.string().max(63), addresses: z.array(z.string().max(64)).max(2) }))
+    .max(256)
+    .optional(),
 });
 export type DnsConfig = z.infer<typeof DnsConfig>;
 

@@ -52,9 +52,14 @@ export const PROTOCOL_HISTORY: ReadonlyArray<{ version: number; date: string; ch
     date: '2026-12-02',
     change: "the mesh CA: POST /api/v1/machine/certificate for a node's own names, GET /api/v1/machine/authorities",
   },
+  {
+    version: 13,
+    date: '2026-12-02',
+    change: 'map: dns.services, the names and addresses of mesh services (HA replicas behind one name)',
+  },
 ];
 
-export const PROTOCOL_VERSION = 12;
+export const PROTOCOL_VERSION = 13;
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;
 
 export const speaksProtocol = (version: number): boolean =>

@@ -43,6 +43,7 @@ import { addSampledMetrics } from './observability/sampled-metrics.ts';
 import { CertificateAuthority } from './pki/authority.ts';
 import { CertificateService } from './pki/certificate-service.ts';
 import { PolicyService } from './policies/policy-service.ts';
+import { ServiceDirectory } from './services/service-directory.ts';
 import { PathBroker } from './paths/path-broker.ts';
 import { Shutdown } from './shutdown.ts';
 import { openRelay, type OpenRelay } from './relay/relay-setup.ts';
@@ -110,12 +111,13 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   if (relay?.stun) shutdown.add('STUN port', () => relay.stun?.close());
   const relaySettings = { udpPort: 0, wsPath: RELAY_WS_PATH, ...relay?.settings };
 
+  const services = new ServiceDirectory(config.services, config.network.ipv4Prefix, config.network.ipv6Prefix);
   const policies = new PolicyService(store, now);
   const active = await policies.load();
   const metrics = new ServerMetrics();
   const engine = new NetmapEngine(active.policy, active.record.starter, {
     mesh: { include: [config.network.ipv4Prefix, config.network.ipv6Prefix] },
-    dns: { domain: config.network.domain, nameservers: config.network.nameservers },
+    dns: { domain: config.network.domain, nameservers: config.network.nameservers, services: services.records() },
     relay: relaySettings,
     now,
     onSent: (kind, bytes) => metrics.countMapSend(kind, bytes),
@@ -165,6 +167,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     audit,
     authenticators: identity.authenticators,
     ephemeralGraceMs: config.nodes.ephemeralGraceSeconds * 1000,
+    serviceRoutes: (tags, advertised) => services.approvedFor(tags, advertised),
   });
   nodes.scheduleOfflineEphemeralRemovals(storedNodes);
   shutdown.add('ephemeral node removals', () => nodes.stop());
@@ -181,6 +184,8 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     domain: config.network.domain,
     certificateSeconds: config.pki.certificateSeconds,
     issuesPerHour: config.pki.issuesPerHour,
+    servedBy: (node) => services.servedBy(node.tags),
+    isService: (label) => services.services.some((s) => s.name === label),
     now,
   });
 

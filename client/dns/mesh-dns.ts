@@ -64,6 +64,8 @@ export class MeshDns {
     if (!domain) return;
     const hosts: MeshHost[] = [{ name: map.self.name, addresses: [map.self.ipv4, map.self.ipv6] }];
     for (const p of map.peers) hosts.push({ name: p.name, addresses: p.addresses.map((a) => a.split('/')[0]!) });
+    // A service's name answers wherever its replicas are: the election decides which one gets the packets.
+    for (const s of map.dns?.services ?? []) hosts.push({ name: s.name, addresses: s.addresses });
     this.server ??= await DnsServer.listen(DNS_SERVICE_ADDRESS, this.port);
     this.server.serve(
       new MeshNames(domain, hosts),

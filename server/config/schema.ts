@@ -101,6 +101,21 @@ export const ServerConfig = z.strictObject({
   spiffe: SpiffeConfig,
   /** Workloads proving themselves with projected service-account tokens. */
   kubernetes: KubernetesConfig,
+  /**
+   * Mesh services: a name and an address pair served by several replicas (HA), one at a time,
+   * picked by the route election (server/services/README.md).
+   */
+  services: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label (kube-api)'),
+        /** Tags of the nodes that may serve it. */
+        servedBy: z.array(z.string().regex(/^tag:[a-z0-9][a-z0-9-]*$/, 'must be a tag (tag:k8s-proxy)')).min(1),
+      }),
+    )
+    .max(256)
+    .default([])
+    .refine((list) => new Set(list.map((s) => s.name)).size === list.length, 'service names must be unique'),
   /** The mesh's certificate authority (server/pki/README.md). */
   pki: z
     .strictObject({

@@ -25,6 +25,8 @@ interface NodeServiceDeps {
   now: () => number;
   ephemeralGraceMs: number;
   audit?: AuditLog;
+  /** Service addresses among `advertised` that a node with `tags` may serve: approved at once (server/services/). */
+  serviceRoutes?: (tags: readonly string[], advertised: readonly string[]) => string[];
 }
 
 /**
@@ -183,7 +185,12 @@ export class NodeService {
       routableIPs: advertisedRoutes,
       approvedRoutes: [],
     };
-    draft.approvedRoutes = autoApprovedRoutes(policy, policyView, advertisedRoutes);
+    draft.approvedRoutes = [
+      ...new Set([
+        ...autoApprovedRoutes(policy, policyView, advertisedRoutes),
+        ...(this.deps.serviceRoutes?.(tags, advertisedRoutes) ?? []),
+      ]),
+    ];
     const record = await store.nodes.create(draft, {
       addressFor: (i) => this.deps.addresses.addressFor(i),
       consumePreAuthKey: consumption?.consumePreAuthKey,
@@ -214,8 +221,9 @@ export class NodeService {
       const policy = this.deps.policies.current().policy;
       const live = this.deps.engine.node(node.id);
       const auto = live ? autoApprovedRoutes(policy, live.policyNode(), patch.advertisedRoutes) : [];
+      const services = this.deps.serviceRoutes?.(node.tags, patch.advertisedRoutes) ?? [];
       patch.approvedRoutes = [
-        ...new Set([...node.approvedRoutes.filter((r) => patch.advertisedRoutes!.includes(r)), ...auto]),
+        ...new Set([...node.approvedRoutes.filter((r) => patch.advertisedRoutes!.includes(r)), ...auto, ...services]),
       ];
     }
     return patch.name === undefined ? this.patch(node.id, patch) : this.patchWithFreeName(node.id, patch.name, patch);

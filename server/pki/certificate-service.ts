@@ -15,6 +15,8 @@ interface CertificateServiceDeps {
   issuesPerHour: number;
   /** Service names (labels) this node may serve besides its own name (HA replicas). */
   servedBy?: (node: NodeRecord) => readonly string[];
+  /** Whether a label is a service's name: a node so named gets it only as one of its replicas. */
+  isService?: (label: string) => boolean;
   now: () => number;
 }
 
@@ -83,7 +85,9 @@ export class CertificateService {
 
   private checkNames(node: NodeRecord, names: readonly string[]): void {
     const suffix = `.${this.deps.domain}`;
-    const allowed = [node.name, ...(this.deps.servedBy?.(node) ?? [])];
+    const served = this.deps.servedBy?.(node) ?? [];
+    const own = this.deps.isService?.(node.name) ? [] : [node.name];
+    const allowed = [...new Set([...own, ...served])];
     names.forEach((name, i) => {
       const label = name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined;
       if (label === undefined || label.includes('.')) {
