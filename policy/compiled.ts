@@ -56,6 +56,8 @@ export interface CompiledPolicy {
   identityKeys: Set<string>;
   prefixKeys: PrefixKey[];
   usesInternet: boolean;
+  /** Tags named in grants' `via`: a node with one holds `via:TAG>KEY` for its prefix and internet keys. */
+  viaTags: Set<string>;
   /**
    * Everything of the policy that a node's identity keys depend on (see `nodeKeys`): two
    * policies with the same basis give every node the same keys, so a new policy can keep the
@@ -68,6 +70,11 @@ export const ANY = '*';
 export const MEMBER = 'autogroup:member';
 export const TAGGED = 'autogroup:tagged';
 export const INTERNET = 'autogroup:internet';
+
+/** The key of destination key `key` reached through a router tagged `tag` (a grant's `via`). */
+export function viaKey(tag: string, key: string): string {
+  return `via:${tag}>${key}`;
+}
 
 function prefixKey(text: string): string {
   return `p:${text}`;
@@ -116,6 +123,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     identityKeys: new Set(),
     prefixKeys: [],
     usesInternet: false,
+    viaTags: new Set(),
     keyBasis: '',
   };
   const prefixes = new Map<string, Range>();
@@ -150,8 +158,11 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       }
       if (kind === 'identity') out.identityKeys.add(key);
       if (kind === 'internet') out.usesInternet = true;
-      dsts.push(dst);
+      // Through named routers only: the rule is indexed by keys that only their routes give.
+      if (rule.via) for (const tag of rule.via) dsts.push({ ...dst, key: viaKey(tag, key) });
+      else dsts.push(dst);
     }
+    for (const tag of rule.via ?? []) out.viaTags.add(tag);
     const compiled: CompiledRule = {
       id: out.rules.length,
       rule,
@@ -194,6 +205,7 @@ function keyBasis(c: CompiledPolicy): string {
     [...c.identityKeys].sort(),
     c.prefixKeys.map((p) => p.key).sort(),
     c.usesInternet,
+    [...c.viaTags].sort(),
     sortedSets(policy.groupsOfUser),
     sortedSets(policy.groupsOfIdpGroup),
     policy.autoApprovers.routes.map((r) => [formatPrefixOrHost(r.prefix), approverBasis(r.approvers)]),

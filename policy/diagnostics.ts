@@ -38,6 +38,8 @@ export const POLICY_CODES = codeCatalog({
     'policy.self_mixed_source', // autogroup:self with a source that is not a user identity
     'policy.danger_all_destination', // autogroup:danger-all is a source only
     'policy.whole_range_destination', // a grant to 0.0.0.0/0 or ::/0 instead of * or autogroup:internet
+    'policy.invalid_via', // a grant's via names something other than a tag
+    'policy.via_destination', // a via grant's destination is not an address, prefix or autogroup:internet
     'policy.empty_grant', // a grant with neither ip nor app
     'policy.app_internet', // capabilities granted towards autogroup:internet
     'policy.reserved_capability', // a capability in Tailscale's own domain (tailscale.com)

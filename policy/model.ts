@@ -46,6 +46,12 @@ export interface Rule {
   protos: number[];
   /** Application capabilities (grants' `app`): no packets by themselves, but the two sides become peers. */
   app?: Record<string, unknown[]>;
+  /**
+   * A grant's `via`: the destinations are reached only through subnet routers or exit nodes with
+   * one of these tags, so only those routers receive the rule, and the sources route the
+   * destinations to one of them.
+   */
+  via?: string[];
 }
 
 export interface GroupDefinition {

@@ -5,6 +5,8 @@
  * name the changed node's identities, never to all pairs of nodes.
  */
 import type { FilterRule } from '../protocol/filter.ts';
+import { formatPrefixOrHost, parsePrefix } from '../protocol/ip/prefix.ts';
+import { overlaps, prefixRange } from '../protocol/ip/range.ts';
 import { type CompiledPolicy, type CompiledRule, compilePolicy } from './compiled.ts';
 import type { FilterTemplate } from './filter-template.ts';
 import { Interner } from './intern.ts';
@@ -126,6 +128,66 @@ export class PolicyNetwork {
     return this.state
       .rulesReaching(exit)
       .some((r) => r.dsts.some((d) => d.kind === 'internet') && r.srcKeys.some((k) => v.keys.src.has(k)));
+  }
+
+  /**
+   * The grants with `via` that node `viewer` is a source of, as what they steer: each subnet
+   * destination (prefix text) and the tags of the routers it must be reached through. Exit
+   * traffic needs nothing here: a via grant to autogroup:internet reaches only the named exit
+   * nodes, so `mayUseExitNode` already says which.
+   */
+  viaOf(viewer: string): Array<{ prefix: string; tags: readonly string[] }> {
+    const v = this.state.entry(viewer);
+    if (!v || this.state.compiled.viaTags.size === 0) return [];
+    const out: Array<{ prefix: string; tags: readonly string[] }> = [];
+    for (const r of this.state.compiled.rules) {
+      if (!r.rule.via || !r.srcKeys.some((k) => v.keys.src.has(k))) continue;
+      for (const d of r.rule.dst) {
+        const s = d.selector.value;
+        if (s.kind === 'prefix' || s.kind === 'host')
+          out.push({ prefix: formatPrefixOrHost(s.prefix), tags: r.rule.via });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Whether traffic may flow either way between node `viewer` and subnet route `route` of
+   * router `router`: a rule the router receives has the viewer among its sources and a
+   * destination covering part of the route (`*` included), or a rule the viewer receives has
+   * the route among its sources (`*` counts approved routes). Tailscale sends a route only to
+   * such viewers, as it makes peers only of nodes that may talk.
+   */
+  routeConcerns(viewer: string, router: string, route: string): boolean {
+    const v = this.state.entry(viewer);
+    const parsed = parsePrefix(route);
+    if (!v || !parsed.ok) return false;
+    const range = prefixRange(parsed.value);
+    const covers = (text: string) => {
+      const p = parsePrefix(text);
+      return p.ok && overlaps(prefixRange(p.value), range);
+    };
+    const fromRoute = this.state
+      .rulesReaching(viewer)
+      .some((r) => !r.self && (r.srcAll || r.srcAny || r.srcPrefixes.some(covers)));
+    return (
+      fromRoute ||
+      this.state.rulesReaching(router).some(
+        (r) =>
+          r.srcKeys.some((k) => v.keys.src.has(k)) &&
+          r.dsts.some((d) => {
+            if (d.kind === 'any') return true;
+            return d.kind === 'prefix' && d.prefix !== undefined && covers(d.prefix);
+          }),
+      )
+    );
+  }
+
+  /** The distinct router tag sets that grants' `via` name, each sorted. */
+  viaTagSets(): Array<readonly string[]> {
+    const seen = new Map<string, readonly string[]>();
+    for (const r of this.state.compiled.rules) if (r.rule.via) seen.set(r.rule.via.join(','), r.rule.via);
+    return [...seen.values()];
   }
 
   /** The application capabilities that callers are granted on node `id`. */

@@ -3,7 +3,7 @@
  * has no user identity: its tags replace its owner. Address selectors match a node when they
  * overlap one of its addresses or approved routes (exit routes only count as destinations).
  */
-import { ANY, type CompiledPolicy, INTERNET, MEMBER, TAGGED } from './compiled.ts';
+import { ANY, type CompiledPolicy, INTERNET, MEMBER, TAGGED, viaKey } from './compiled.ts';
 import { parsePrefix } from '../protocol/ip/prefix.ts';
 import { overlaps, prefixRange, type Range } from '../protocol/ip/range.ts';
 import { isExitRoute } from '../protocol/route.ts';
@@ -80,6 +80,11 @@ export function nodeKeys(compiled: CompiledPolicy, node: PolicyNode): NodeKeys {
     }
   }
   if (exitNode && compiled.usesInternet) dst.add(INTERNET);
+  // A router with a via tag carries the via grants for what it routes (prefixes it overlaps, the internet).
+  for (const tag of node.tags) {
+    if (!compiled.viaTags.has(tag)) continue;
+    for (const k of [...dst]) if (k === INTERNET || k.startsWith('p:')) dst.add(viaKey(tag, k));
+  }
   const signature = `${[...src].sort().join(' ')}|${[...dst].sort().join(' ')}|${selfUser ?? ''}`;
   return { src, dst, addresses, subnetRoutes, exitRoutes, exitNode, signature, ...(selfUser ? { selfUser } : {}) };
 }

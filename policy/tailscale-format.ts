@@ -7,6 +7,7 @@ import type { FilterRule } from '../protocol/filter.ts';
 import type { Policy } from './model.ts';
 import { PolicyNetwork, type NetworkOptions } from './network.ts';
 import type { PolicyNode } from './node.ts';
+import { peerRoutesOf, type PeerRoutes } from './peer-routes.ts';
 
 export interface TailscaleFilterRule {
   SrcIPs: string[];
@@ -17,6 +18,8 @@ export interface TailscaleFilterRule {
 
 interface TailscaleView {
   peers: string[];
+  /** Each peer with its allowed IPs and primary routes for this node, as Tailscale's map sends them. */
+  routes: PeerRoutes[];
   packetFilter: TailscaleFilterRule[];
 }
 
@@ -40,6 +43,7 @@ export function compileTopology(
   const network = new PolicyNetwork(policy, options);
   network.loadNodes(nodes);
   const nameOf = new Map(nodes.map((n) => [n.id, n.name]));
+  const routes = peerRoutesOf(network, nodes);
   const out: Record<string, TailscaleView> = {};
   for (const n of [...nodes].sort((a, b) => a.name.localeCompare(b.name))) {
     out[n.name] = {
@@ -47,6 +51,7 @@ export function compileTopology(
         .peersOf(n.id)
         .map((id) => nameOf.get(id) ?? id)
         .sort(),
+      routes: routes.get(n.id) ?? [],
       packetFilter: network.filterOf(n.id).map(toTailscaleRule),
     };
   }

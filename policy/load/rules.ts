@@ -29,10 +29,9 @@ const ACL_FIELDS = {
 } as const;
 
 const GRANT_FIELDS = {
-  known: ['src', 'dst', 'ip', 'app'],
+  known: ['src', 'dst', 'ip', 'app', 'via'],
   required: ['src', 'dst'],
   unsupported: {
-    via: 'routing through named subnet routers is not implemented',
     srcPosture: 'device posture is not implemented',
   },
 } as const;
@@ -319,12 +318,23 @@ export function loadGrants(ctx: LoadContext, section: JsonNode, defs: Definition
     const self = dsts.filter((d) => isAutogroup(d.value, 'self'));
     const others = dsts.filter((d) => !isAutogroup(d.value, 'self'));
     if (self.length > 0) checkSelfSources(ctx, what, 'grant', src);
+    const viaField = f.get('via');
+    const via = viaField ? readVia(ctx, what, viaField.value, defs, dsts) : [];
     const at = ctx.at(entry);
     const push = (protos: number[], ports: PortRange[], app?: Record<string, unknown[]>) => {
       for (const group of [others, self]) {
         if (group.length === 0) continue;
         const dst = group.map((selector) => ({ selector, ports }));
-        rules.push({ index: rules.length, origin: 'grant', at, src, dst, protos, ...(app ? { app } : {}) });
+        rules.push({
+          index: rules.length,
+          origin: 'grant',
+          at,
+          src,
+          dst,
+          protos,
+          ...(app ? { app } : {}),
+          ...(via.length > 0 && { via }),
+        });
       }
     };
     if (ip) for (const { protos, ports } of readNetworkAccess(ctx, what, ip.value)) push(protos, ports);
@@ -354,4 +364,47 @@ function jsonValue(node: JsonNode): unknown {
     default:
       return node.value;
   }
+}
+
+/**
+ * A grant's `via`, as Tailscale reads it: tags only (a router is named by what it is, never by
+ * a person's device), and only for destinations that routers carry (addresses, prefixes, hosts,
+ * autogroup:internet). An empty list is no via at all.
+ */
+function readVia(
+  ctx: LoadContext,
+  what: string,
+  node: JsonNode,
+  defs: Definitions,
+  dsts: ReadonlyArray<Located<Selector>>,
+): string[] {
+  if (node.type === 'null') return [];
+  const tags: string[] = [];
+  for (const e of ctx.strings(node, `${what} "via"`)) {
+    const r = parseSelector(e.value, defs);
+    if (!r.ok) {
+      ctx.report(r.code, `${what} via: ${r.message}`, e.node);
+      continue;
+    }
+    if (r.selector.kind !== 'tag') {
+      ctx.report(
+        'policy.invalid_via',
+        `${what} via: "${e.value}" is not a tag: via names routers by their tags`,
+        e.node,
+      );
+      continue;
+    }
+    tags.push(r.selector.name);
+  }
+  if (tags.length === 0) return [];
+  for (const d of dsts) {
+    const s = d.value;
+    if (s.kind === 'prefix' || s.kind === 'host' || isAutogroup(s, 'internet')) continue;
+    ctx.report(
+      'policy.via_destination',
+      `${what} dst "${selectorText(s)}": a grant with via reaches only what routers carry: addresses, prefixes, hosts or autogroup:internet`,
+      node,
+    );
+  }
+  return [...new Set(tags)].sort();
 }

@@ -1,3 +1,6 @@
+import { parsePrefix } from '../../protocol/ip/prefix.ts';
+import { overlaps, prefixRange, type Range } from '../../protocol/ip/range.ts';
+import { isExitRoute } from '../../protocol/route.ts';
 import { PolicyNetwork, toTopology, type MeshRanges, type Policy } from '../../policy/index.ts';
 import type { PolicyTopology } from '../../protocol/policy-topology.ts';
 import { jsonText, type JsonText } from '../../protocol/json-text.ts';
@@ -65,6 +68,8 @@ export class NetmapEngine implements MapSource {
   private exitNodes = new Set<string>();
   /** The routers of the last election (a node that stops advertising must lose its routes). */
   private elected = new Set<string>();
+  /** Each viewer's `via` steering (network.viaOf), cleared at every election. */
+  private readonly steering = new Map<string, ReadonlyArray<{ range: Range; tags: readonly string[] }>>();
   readonly routes: RouteTable;
   private readonly primaryListeners: Array<(change: PrimaryChange) => void> = [];
   private readonly nodeListeners: Array<(event: NodeEvent) => void> = [];
@@ -99,8 +104,47 @@ export class NetmapEngine implements MapSource {
     return { shared: this.filters.of(template), own };
   }
   variantOf(viewer: string, peer: LiveNode): PeerVariant {
-    if (!this.exitNodes.has(peer.id) || !this.network.mayUseExitNode(viewer, peer.id)) return DEFAULT_VARIANT;
-    return { key: 'exit', exitRoutes: this.network.approvedRoutesOf(peer.id).exit };
+    const exit = this.exitNodes.has(peer.id) && this.network.mayUseExitNode(viewer, peer.id);
+    const steered = this.routers.has(peer.id) ? this.steeredRoutes(viewer, peer) : undefined;
+    if (!exit && !steered) return DEFAULT_VARIANT;
+    return {
+      key: `${exit ? 'exit' : ''}|${steered?.join(',') ?? ''}`,
+      ...(exit && { exitRoutes: this.network.approvedRoutesOf(peer.id).exit }),
+      ...(steered && { primaryRoutes: steered }),
+    };
+  }
+
+  /**
+   * The subnet routes `viewer` routes to router `peer` when a grant with `via` steers any of
+   * them: a steered route goes to the primary among the routers with the grant's tags, the
+   * others to the elected primary. Undefined when nothing steers this viewer's routes to it.
+   */
+  private steeredRoutes(viewer: string, peer: LiveNode): readonly string[] | undefined {
+    const steering = this.steeringOf(viewer);
+    if (steering.length === 0) return undefined;
+    const out: string[] = [];
+    let differs = false;
+    for (const route of peer.record.advertisedRoutes) {
+      const range = rangeOfText(route);
+      if (!range || isExitRoute(route)) continue;
+      const steer = steering.find((s) => overlaps(s.range, range));
+      const carrier = steer ? this.routes.viaPrimary(route, steer.tags) : this.routes.primary(route);
+      if (carrier === peer.id) out.push(route);
+      if (steer) differs = true;
+    }
+    return differs ? out.sort() : undefined;
+  }
+
+  private steeringOf(viewer: string): ReadonlyArray<{ range: Range; tags: readonly string[] }> {
+    let s = this.steering.get(viewer);
+    if (!s) {
+      s = this.network.viaOf(viewer).flatMap((v) => {
+        const range = rangeOfText(v.prefix);
+        return range ? [{ range, tags: v.tags }] : [];
+      });
+      this.steering.set(viewer, s);
+    }
+    return s;
   }
   policyWarning(): string | undefined {
     return this.warning;
@@ -238,8 +282,9 @@ export class NetmapEngine implements MapSource {
     // Sessions compare each view with what they sent, so the cheap superset is enough.
     this.touchPolicy(this.network.setPolicy(policy, { exact: false }));
     this.reelect();
-    // Who may use which exit node follows the rules, not the peers' records.
+    // Who may use which exit node, and which router a via grant picks, follow the rules.
     this.touchExitNodes();
+    this.touchSteered();
     const warning = starter ? STARTER_WARNING : undefined;
     if (warning !== this.warning) {
       this.warning = warning;
@@ -350,6 +395,7 @@ export class NetmapEngine implements MapSource {
       infos.push({
         nodeId: id,
         name: live.record.name,
+        tags: live.record.tags,
         priority: live.record.routePriority ?? DEFAULT_ROUTE_PRIORITY,
         createdAt: live.record.createdAt,
         online: live.online,
@@ -358,7 +404,8 @@ export class NetmapEngine implements MapSource {
         ...(live.routeHealth && { health: live.routeHealth }),
       });
     }
-    const changes = this.routes.update(infos);
+    this.steering.clear();
+    const changes = this.routes.update(infos, this.network.viaTagSets());
     const exitChanged = [...exitNodes]
       .filter((id) => !this.exitNodes.has(id))
       .concat([...this.exitNodes].filter((id) => !exitNodes.has(id)));
@@ -381,7 +428,18 @@ export class NetmapEngine implements MapSource {
       if (primaryMoved) this.announce(live.id, this.network.peersOf(live.id));
     }
     if (exitChanged.length > 0) this.touchExitNodes(undefined, exitChanged);
+    if (this.routes.viaMoved || changes.length > 0) this.touchSteered();
     for (const c of changes) for (const listener of this.primaryListeners) listener(c);
+  }
+
+  /** Routers may be seen differently by the viewers a `via` grant steers: have them look again. */
+  private touchSteered(): void {
+    if (this.network.viaTagSets().length === 0) return;
+    for (const router of this.routers) {
+      for (const v of this.network.peersOf(router)) {
+        if (this.sessions.has(v) && this.steeringOf(v).length > 0) this.sessions.get(v)!.markPeerDirty(router);
+      }
+    }
   }
 
   /**
@@ -427,4 +485,9 @@ function goodbyeText(reason: RemovalReason): string {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function rangeOfText(text: string): Range | undefined {
+  const p = parsePrefix(text);
+  return p.ok ? prefixRange(p.value) : undefined;
 }

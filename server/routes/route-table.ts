@@ -8,6 +8,8 @@ import { elect, type Ballot, type Candidate, type Outcome } from './election.ts'
 export interface RouterInfo {
   nodeId: string;
   name: string;
+  /** Its tags: what grants' `via` name routers by. */
+  tags: readonly string[];
   /** The node's --route-priority. */
   priority: number;
   createdAt: number;
@@ -52,11 +54,41 @@ export class RouteTable {
   private readonly prefixes = new Map<string, PrefixState>();
   private readonly primaryOf = new Map<string, string[]>();
   private routers = new Map<string, RouterInfo>();
+  /** Primaries among the routers with one of a `via` grant's tags, by `prefix|tags`. */
+  private via = new Map<string, string | undefined>();
 
   constructor(private readonly options: RouteTableOptions) {}
 
-  /** Re-elects every prefix; returns the changes of primary, in prefix order. */
-  update(routers: Iterable<RouterInfo>): PrimaryChange[] {
+  /**
+   * Re-elects every prefix, and among the routers of each `via` tag set its own primary (kept
+   * stable the same way); returns the changes of the main primaries, in prefix order, and
+   * whether any `via` primary moved.
+   */
+  update(routers: Iterable<RouterInfo>, viaTagSets: ReadonlyArray<readonly string[]> = []): PrimaryChange[] {
+    const changes = this.updateMain(routers);
+    const via = new Map<string, string | undefined>();
+    for (const [prefix, s] of this.prefixes) {
+      if (isExitRoute(prefix)) continue;
+      for (const tags of viaTagSets) {
+        const key = `${prefix}|${tags.join(',')}`;
+        const among = s.candidates.filter((c) => this.routers.get(c.nodeId)?.tags.some((t) => tags.includes(t)));
+        if (among.length > 0) via.set(key, elect(among, this.via.get(key), this.options.preempt).primary);
+      }
+    }
+    this.viaMoved = via.size !== this.via.size || [...via].some(([k, v]) => this.via.get(k) !== v);
+    this.via = via;
+    return changes;
+  }
+
+  /** Whether the last `update` moved a `via` primary. */
+  viaMoved = false;
+
+  /** The primary of `prefix` among the routers with one of `tags` (a `via` grant's), if any. */
+  viaPrimary(prefix: string, tags: readonly string[]): string | undefined {
+    return this.via.get(`${prefix}|${tags.join(',')}`);
+  }
+
+  private updateMain(routers: Iterable<RouterInfo>): PrimaryChange[] {
     this.routers = new Map([...routers].map((r) => [r.nodeId, r]));
     const byPrefix = new Map<string, Candidate[]>();
     for (const r of this.routers.values()) {

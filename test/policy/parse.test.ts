@@ -224,13 +224,16 @@ describe('parsePolicy: grants', () => {
     ]);
   });
 
-  it('rejects grants without ip or app, with ports in dst, or with via', () => {
+  it('rejects grants without ip or app, with ports in dst, or with via through an undeclared tag or to a node', () => {
     expect(codes('{"grants": [{"src": ["*"], "dst": ["*"]}]}')).toEqual(['policy.empty_grant']);
     expect(
       problems(`{${TAGS}, "grants": [{"src": ["*"], "dst": ["tag:web:443"], "ip": ["*"]}]}`)[0]?.message,
     ).toContain('grants name ports in "ip"');
-    expect(codes('{"grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"], "via": ["tag:x"]}]}')).toEqual([
-      'policy.unsupported_field',
+    expect(codes('{"grants": [{"src": ["*"], "dst": ["10.0.0.0/8"], "ip": ["*"], "via": ["tag:x"]}]}')).toEqual([
+      'policy.unknown_tag',
+    ]);
+    expect(codes(`{${TAGS}, "grants": [{"src": ["*"], "dst": ["*"], "ip": ["*"], "via": ["tag:web"]}]}`)).toEqual([
+      'policy.via_destination',
     ]);
   });
 });
