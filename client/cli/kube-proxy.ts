@@ -7,7 +7,7 @@ import { Forwarder } from '../kube-proxy/forwarder.ts';
 import { kubeconfigUpstream } from '../kube-proxy/kubeconfig.ts';
 import { KubeProxy } from '../kube-proxy/kube-proxy.ts';
 import { MeshListener } from '../kube-proxy/mesh-listener.ts';
-import { fileServingCert } from '../kube-proxy/serving-cert.ts';
+import { fileServingCert, meshServingCert } from '../kube-proxy/serving-cert.ts';
 import { inClusterUpstream } from '../kube-proxy/upstream.ts';
 import type { LocalApiClient } from '../agent/local-api/client.ts';
 import type { StatusResponse } from '../agent/local-api/messages.ts';
@@ -33,7 +33,11 @@ export const KUBE_PROXY = command({
       help: "the API server and the proxy's own credential (default: in-cluster service account)",
     },
     context: { type: 'string', value: 'NAME', help: "the kubeconfig's context (default: its current-context)" },
-    'tls-cert': { type: 'string', value: 'PATH', help: "PEM certificate for the proxy's mesh name" },
+    'tls-cert': {
+      type: 'string',
+      value: 'PATH',
+      help: "PEM certificate for the proxy's mesh name (default: one from the mesh CA, through the agent)",
+    },
     'tls-key': { type: 'string', value: 'PATH', help: 'PEM private key of --tls-cert' },
     'wait-up': {
       type: 'number',
@@ -64,15 +68,14 @@ export async function kubeProxyCommand(argv: string[]): Promise<number> {
     flags.kubeconfig === undefined ? inClusterUpstream() : kubeconfigUpstream(flags.kubeconfig, flags.context);
   const certPath = flags['tls-cert'];
   const keyPath = flags['tls-key'];
-  if (certPath === undefined || keyPath === undefined)
-    throw new UsageError(
-      'cli.missing_flag',
-      "trellis kube-proxy: give --tls-cert and --tls-key, a certificate for this node's mesh name and its key",
-    );
-  const cert = fileServingCert(certPath, keyPath);
-  cert.load(); // unreadable files fail at start, not at the first connection
+  if ((certPath === undefined) !== (keyPath === undefined))
+    throw new UsageError('cli.missing_flag', 'trellis kube-proxy: give --tls-cert and --tls-key together');
+  const files = certPath !== undefined && keyPath !== undefined ? fileServingCert(certPath, keyPath) : undefined;
+  files?.load(); // unreadable files fail at start, not at the first connection
 
   const self = await waitForMeshAddresses(agent, flags['wait-up'] * 1000);
+  const mesh = files ? undefined : await meshServingCert(agent);
+  const cert = files ?? mesh!;
   const audit = new AuditReporter(agent, logger);
   const forwarder = new Forwarder(upstream);
   const proxy = new KubeProxy({
@@ -87,6 +90,16 @@ export async function kubeProxyCommand(argv: string[]): Promise<number> {
   const urls = await listener.listen([self.ipv4, self.ipv6], flags.port);
   audit.start();
   logger.info({ urls, mode: flags.mode, upstream: upstream.url.origin }, 'kube-proxy ready');
+  // The mesh CA's certificate: asked for again every minute; the agent renews it in time.
+  const renewal = mesh
+    ? setInterval(() => {
+        void mesh.refresh().then(
+          () => listener.reloadCertificate(),
+          (err: unknown) => logger.warn({ err }, 'serving certificate not refreshed; the current one stays'),
+        );
+      }, 60_000)
+    : undefined;
+  renewal?.unref();
 
   const onHup = () => {
     try {
@@ -102,6 +115,7 @@ export async function kubeProxyCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   process.off('SIGHUP', onHup);
+  clearInterval(renewal);
   logger.info('kube-proxy stopping');
   await listener.close();
   forwarder.close();

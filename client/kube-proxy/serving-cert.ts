@@ -1,9 +1,9 @@
 import { readText } from './upstream.ts';
 
 /**
- * The certificate the proxy serves to kubectl, for its mesh name. Today it comes from files
- * (--tls-cert, --tls-key), read again on SIGHUP so a renewed certificate needs no restart;
- * a source that asks the coordination server's CA for one fits the same shape.
+ * The certificate the proxy serves to kubectl, for its mesh name: from files (--tls-cert,
+ * --tls-key, read again on SIGHUP), or by default from the mesh CA through the local agent,
+ * which keeps it renewed (meshServingCert).
  */
 export interface ServingCertificate {
   load(): { cert: string; key: string };
@@ -15,5 +15,23 @@ export function fileServingCert(certPath: string, keyPath: string): ServingCerti
       cert: readText(certPath, 'the serving certificate'),
       key: readText(keyPath, 'the serving key'),
     }),
+  };
+}
+
+/**
+ * The agent's certificate for this node's mesh name (issued by the coordination server's CA,
+ * which `trellis kubeconfig` embeds for kubectl). `refresh()` asks again; the agent answers with
+ * the same certificate until it renews it, so calling it after `renewAfter` picks up the new one.
+ */
+export async function meshServingCert(agent: {
+  certificate(): Promise<{ certificate: string; key: string; renewAfter: string }>;
+}): Promise<ServingCertificate & { refresh(): Promise<number> }> {
+  let current = await agent.certificate();
+  return {
+    load: () => ({ cert: current.certificate, key: current.key }),
+    refresh: async () => {
+      current = await agent.certificate();
+      return Date.parse(current.renewAfter);
+    },
   };
 }
