@@ -188,6 +188,9 @@ export class Agent {
     if (!node.wantRunning) return this.setState('stopped');
     const saved = this.store.readMap();
     this.setState('starting');
+    // A kill switch an earlier agent left stays in force; the saved map's apply replaces it in one transaction.
+    const kill = await this.options.engine.killSwitchInForce().catch(() => undefined);
+    if (kill) this.log.info({ exitNode: kill }, `adopting the kill switch for exit node ${kill}`);
     if (saved) this.maps.submit({ ...saved, fromServer: false });
     this.link.connect(node.serverUrl, this.membership.machineKey(), saved);
   }
