@@ -238,7 +238,10 @@ export class ExitNodeLab {
     const cl = this.client;
     await cl.api.up({ exitNode: ex1.label, exitNodeAllowLanAccess: false });
     await cl.until((s) => s.exitNode?.name === ex1.label && s.exitNode.online && s.exitNode.killSwitch, 'ex1 in use');
-    if (!(await cl.host.connectTcp(INTERNET4, 80)).ok) throw new Error('the internet is not reached through ex1');
+    // The first packets wait for the handshake with the exit node.
+    const deadline = Date.now() + 15_000;
+    while (!(await cl.host.connectTcp(INTERNET4, 80, 1_000)).ok)
+      if (Date.now() > deadline) throw new Error('the internet is not reached through ex1');
     const watch = await this.watch(cl);
     const dnsBefore = this.lanResolverQueries();
     await cl.crash();
