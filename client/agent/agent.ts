@@ -204,12 +204,14 @@ export class Agent {
     // A new credential replaces whatever kept the old one fresh.
     if (credential) this.workload.stop();
     await this.join({ ...req, serverUrl }, credential, workload?.spec);
-    // Settings only this machine knows (router, accepted routes, exit node) take effect without
-    // a new map, and are in force (the kill switch above all) before `up` answers.
-    await this.maps.reapply();
+    // What keeps the credential fresh starts with the node it registered: status shows it as
+    // soon as the node runs.
     const node = this.membership.node;
     if (workload) this.workload.renewFrom(workload, node!.self!);
     else if (!credential && node?.workload && !this.workload.renewing) this.workload.resume(node.workload);
+    // Settings only this machine knows (router, accepted routes, exit node) take effect without
+    // a new map, and are in force (the kill switch above all) before `up` answers.
+    await this.maps.reapply();
     return this.status();
   }
 

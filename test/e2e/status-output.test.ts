@@ -49,9 +49,14 @@ describeWith([isRoot(), hasCommand('wireguard-go'), hasCommand('nft', 'nftables'
     expect(up.stdout).toMatch(WARNING);
 
     expect((await server.admin('POST', `/api/v1/nodes/${id}/routes`, { routes: ['10.8.0.0/24'] })).status).toBe(200);
-    await a.until((s) => s.self?.routes?.some((r) => r.approved) === true, 'the approval in the map');
-    expect((await status()).split('\n')).toContain(
-      `routes: 10.8.0.0/24 approved, 10.9.0.0/24 awaiting approval (an administrator approves with: trellis-server nodes approve-routes ${id} 10.8.0.0/24 10.9.0.0/24)`,
+    // Once approved, a route shows its role in the election and why.
+    await a.until((s) => s.self?.routes?.some((r) => r.approved && r.role === 'primary') === true, 'the election');
+    const after = await status();
+    // Why it is primary depends on when the election last ran ("its only healthy router", "stays primary").
+    const line = after.split('\n').find((l) => l.startsWith('routes: '));
+    expect(line, after).toMatch(/^routes: 10\.8\.0\.0\/24 primary \(a [^)]+\), 10\.9\.0\.0\/24 awaiting approval /);
+    expect(line).toContain(
+      `(an administrator approves with: trellis-server nodes approve-routes ${id} 10.8.0.0/24 10.9.0.0/24)`,
     );
   });
 
