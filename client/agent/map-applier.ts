@@ -75,6 +75,8 @@ export class MapApplier {
   private counted: AppliedMap | undefined;
   /** The relay run the applied map named (protocol/map.ts RelayConfig.instance). */
   private relayInstance: string | undefined;
+  /** Which peers the applied map said were online (by WireGuard key). */
+  private peersOnline = new Map<string, boolean>();
   /** The subnet routes peers offer and whether this machine routes them (`trellis status`). */
   private offeredRoutes: OfferedRoute[] = [];
   /** Refusals already logged, so each is said once. */
@@ -248,6 +250,7 @@ export class MapApplier {
     await this.deps.engine.apply(config);
     this.offeredRoutes = offered; // shown as accepted once routed, not before
     await this.renewIfRelayRestarted(map);
+    await this.renewIfPeersRestarted(map);
     await this.updateNames(map, config.exitNode?.resolvers);
     await this.updateExitDns(map, config.gateway === true);
     await this.paths.bindProbe(config.addresses);
@@ -342,6 +345,23 @@ export class MapApplier {
    * session serves both ends, so of each pair only the node with the smaller key renews it: were
    * both to, the later one would throw away the session the earlier one had just made.
    */
+  /**
+   * A peer that was offline and is back (restarted, as an exit node that crashed) knows none of
+   * our sessions: its map says online at once, but what we send goes on with the old session
+   * and is dropped until WireGuard gives up on it (~15 s). Handshake afresh with it now. The
+   * peer that came back does not see itself come back, so it keeps the session we make.
+   */
+  private async renewIfPeersRestarted(map: AppliedMap): Promise<void> {
+    const before = this.peersOnline;
+    this.peersOnline = new Map(map.peers.map((p) => [p.wireguardKey, p.online]));
+    const back = map.peers.filter((p) => p.online && before.get(p.wireguardKey) === false).map((p) => p.wireguardKey);
+    if (back.length === 0) return;
+    this.deps.log.info({ peers: back.length }, 'peers came back online; renewing the sessions with them');
+    await this.deps.engine
+      .renewSessions(back)
+      .catch((err: unknown) => this.deps.log.warn({ err }, 'renewing the sessions with peers back online failed'));
+  }
+
   private async renewIfRelayRestarted(map: AppliedMap): Promise<void> {
     const before = this.relayInstance;
     const now = map.relay?.instance;
