@@ -121,6 +121,11 @@ describeWith(
         'c takes the route',
       );
       expect((await c.host.exec('ip', ['route', 'show', `${A}.0/24`])).stdout).toContain(`dev ${c.iface}`);
+      // c taking the route says nothing about r, which applies the approval from its own map:
+      // wait until r routes (its engine loads the filter, then the router's table, and turns
+      // IPv4 forwarding on last) and c's tunnel to r carries packets (the first handshake).
+      await expect.poll(() => sysctl(r.host, 'net.ipv4.ip_forward'), { timeout: 10_000 }).toBe('1');
+      expect(await c.host.pingUntil(await r.ipv4(), 10_000)).toBe(true);
       const reply = await c.host.connectTcp(`${siteA.net}.10`, 80, 2_000);
       // s has no route to the mesh: the reply can only come back because r masqueraded.
       expect(reply).toEqual({ ok: true, reply: `hello from s port 80 to ::ffff:${siteA.net}.1` });
