@@ -53,6 +53,8 @@ import { attachWsRelay } from './relay/ws-relay.ts';
 import { createSqliteStore } from './store/sqlite/index.ts';
 import type { Store } from './store/store.ts';
 import { recordPrimaryChange } from './routes/primary-change.ts';
+import { setUpReplication } from './replication/replication-setup.ts';
+import type { ReplicaDirectory } from './replication/replica-directory.ts';
 
 /** Where the relay is served over a WebSocket (announced in every map as `relay.wsPath`). */
 const RELAY_WS_PATH = '/api/v1/relay';
@@ -64,6 +66,8 @@ export interface RunningServer {
   keys: KeyService;
   users: UserService;
   logger: Logger;
+  /** The running replicas on this store, this one among them (server/replication/). */
+  replicas: ReplicaDirectory;
   /** The reflector and relay UDP port; absent when `relay.udpPort` is -1. */
   relay?: UdpPort;
   /** The STUN-only UDP port; absent when `relay.stunPort` is -1 or the relay is off. */
@@ -306,6 +310,8 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   shutdown.add('audit retention', () => auditRetention.stop());
 
   await http.listen(app.fetch, config.listen.host, config.listen.port);
+  const replication = setUpReplication({ config, store, engine, listenUrl: () => http.url, shutdown, now, logger });
+  await replication.start();
   const url = publicUrl();
   logger.info(
     { url, mapPath: MAP_PATH, nodes: engine.nodeCount, policyVersion: active.record.version },
@@ -320,6 +326,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     keys,
     users,
     logger,
+    replicas: replication.directory,
     relay: relay?.port,
     stunPort: relay?.stun?.port,
     close: () => shutdown.run(),

@@ -17,7 +17,10 @@ export interface ConfigSources {
 
 type Leaf = { path: string[]; kind: 'number' | 'boolean' | 'string' | 'list' };
 
-const LEAVES: Leaf[] = leavesOf(ServerConfig.parse({}), []).concat([{ path: ['publicUrl'], kind: 'string' }]);
+const LEAVES: Leaf[] = leavesOf(ServerConfig.parse({}), []).concat([
+  { path: ['publicUrl'], kind: 'string' },
+  { path: ['replica', 'advertise'], kind: 'string' },
+]);
 
 export const CONFIG_KEYS: readonly string[] = LEAVES.map((l) => l.path.join('.'));
 

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConsoleConfig } from './console-schema.ts';
@@ -21,6 +22,32 @@ export const ServerConfig = z.strictObject({
     .prefault({}),
   /** The URL agents use to reach this server; defaults to http://host:port. */
   publicUrl: z.url().optional(),
+  /**
+   * This process as one of several replicas on one database (server/replication/README.md). On
+   * SQLite there is only ever one; the defaults need no setting.
+   */
+  replica: z
+    .strictObject({
+      /** Names this replica in the replicas table, the metrics and the logs; unique among the running ones. */
+      id: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, dots, dashes or underscores')
+        .default(() => defaultReplicaId()),
+      /**
+       * The URL other replicas and admins reach this replica's own HTTP port at (not the load
+       * balancer's); default: publicUrl, else the listen address.
+       */
+      advertise: z.url().optional(),
+      /** Milliseconds between this replica's heartbeats in the replicas table. */
+      heartbeatMs: z.number().int().min(100).max(60_000).default(2_000),
+      /** A replica silent this long is dead: the leader expires its nodes' presence. */
+      deadAfterMs: z.number().int().min(300).max(600_000).default(10_000),
+    })
+    .prefault({})
+    .refine((r) => r.deadAfterMs >= 2 * r.heartbeatMs, {
+      path: ['deadAfterMs'],
+      message: 'must be at least twice replica.heartbeatMs, or one late heartbeat declares a live replica dead',
+    }),
   relay: z
     .strictObject({
       /** UDP port for reflection and relaying (0: pick any; -1: disabled). */
@@ -153,6 +180,15 @@ export const ServerConfig = z.strictObject({
     .prefault({}),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
+
+/** Stable for the life of the process, different for two processes on one host. */
+function defaultReplicaId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 48) || 'replica';
+  return `${host}-${process.pid}`.replace(/^[^A-Za-z0-9]/, 'r');
+}
 
 function defaultStunPort(udpPort: number): number {
   if (udpPort < 0) return -1;

@@ -32,6 +32,15 @@ interface NetmapOptions {
 
 type RemovalReason = 'deleted' | 'expired' | 'ephemeral';
 
+/** A node's map stream held by another replica, as its presence row says (server/replication/). */
+export interface RemotePresence {
+  replicaId: string;
+  /** Where that replica's UDP port saw the node. */
+  observedEndpoint?: string;
+  /** The router's last route-health report on that stream. */
+  routeHealth?: RouteHealthReport;
+}
+
 /** Something happened to a node, as the console's live view reports it. */
 export interface NodeEvent {
   type: 'node.joined' | 'node.updated' | 'node.removed' | 'node.online' | 'node.offline';
@@ -54,6 +63,8 @@ export class NetmapEngine implements MapSource {
   private readonly byWireguardKey = new Map<string, string>();
   private readonly users = new Map<string, UserRecord>();
   private readonly sessions = new Map<string, MapSession>();
+  /** Nodes whose stream another replica holds: online here too, with what that replica observed. */
+  private readonly remote = new Map<string, RemotePresence>();
   private readonly retained = new Map<string, { state: SentState; until: number }>();
   private readonly filters = new SharedFilters();
   private readonly flusher: Flusher;
@@ -175,6 +186,18 @@ export class NetmapEngine implements MapSource {
   isOnline(id: string): boolean {
     return this.nodes.get(id)?.online ?? false;
   }
+  /** Whether this replica holds the node's map stream. */
+  hasStream(id: string): boolean {
+    return this.sessions.has(id);
+  }
+  /** The other replica holding the node's stream, when this one does not. */
+  remoteHolderOf(id: string): string | undefined {
+    return this.sessions.has(id) ? undefined : this.remote.get(id)?.replicaId;
+  }
+  /** The nodes whose streams this replica holds. */
+  streamIds(): string[] {
+    return [...this.sessions.keys()];
+  }
   queueDepths(): { pending: number; queuedBytes: number } {
     let queuedBytes = 0;
     for (const s of this.sessions.values()) queuedBytes += s.queuedBytes;
@@ -264,6 +287,7 @@ export class NetmapEngine implements MapSource {
     this.byWireguardKey.delete(this.nodes.get(id)!.record.wireguardKey);
     this.nodes.delete(id);
     this.retained.delete(id);
+    this.remote.delete(id);
     const session = this.sessions.get(id);
     if (session) {
       this.sessions.delete(id);
@@ -308,6 +332,24 @@ export class NetmapEngine implements MapSource {
     if (!live || !live.online) return;
     live.routeHealth = report;
     this.reelect();
+  }
+
+  /**
+   * Another replica holds (or no longer holds: undefined) this node's stream. The node is online
+   * while any replica holds it; what this replica's own stream says wins over another's row.
+   */
+  setRemotePresence(id: string, presence: RemotePresence | undefined): void {
+    if (presence) this.remote.set(id, presence);
+    else this.remote.delete(id);
+    const live = this.nodes.get(id);
+    if (!live || this.sessions.has(id)) return;
+    const health = presence?.routeHealth;
+    const healthMoved = JSON.stringify(health) !== JSON.stringify(live.routeHealth);
+    live.routeHealth = health;
+    this.setObservedEndpoint(id, presence?.observedEndpoint);
+    const onlineMoved = live.online !== (presence !== undefined);
+    this.setOnline(live, presence !== undefined);
+    if (healthMoved && !(onlineMoved && this.routers.has(id))) this.reelect();
   }
 
   /** Takes nodes whose key expired out of every map; returns their ids. */
@@ -360,8 +402,11 @@ export class NetmapEngine implements MapSource {
     this.sweepRetained();
     const live = this.nodes.get(session.nodeId);
     if (live) {
-      live.routeHealth = undefined; // reported on that stream; a new one reports afresh
-      this.setOnline(live, false);
+      // Reported on that stream; a new one reports afresh, or another replica's row says.
+      const elsewhere = this.remote.get(session.nodeId);
+      live.routeHealth = elsewhere?.routeHealth;
+      this.setObservedEndpoint(live.id, elsewhere ? elsewhere.observedEndpoint : live.observedEndpoint);
+      this.setOnline(live, elsewhere !== undefined);
     }
   }
 

@@ -151,3 +151,36 @@ export interface ConsoleSessionRecord {
   /** The browser's address at sign-in. */
   source?: string;
 }
+
+/**
+ * One running server replica (server/replication/), as it last reported itself. A replica
+ * refreshes its row every `replica.heartbeatMs`; one silent past `replica.deadAfterMs` is dead.
+ */
+export interface ReplicaRecord {
+  id: string;
+  /** The URL of this replica's own HTTP port (not the load balancer's): other replicas and admins use it. */
+  advertise: string;
+  /** host:port of its inter-replica relay link (server/relay/); absent while it has none. */
+  relayAddress?: string;
+  startedAt: number;
+  heartbeatAt: number;
+  /** The last change-log sequence it applied. */
+  appliedSeq: number;
+  /** Map streams open on it at its last heartbeat. */
+  connected: number;
+}
+
+/**
+ * Where a node's map stream is open, written by the replica holding it (soft state shared
+ * through the store): every other replica shows the node online, with the endpoint that
+ * replica's relay observed. Deleted when the stream closes, or by the leader when the replica dies.
+ */
+export interface PresenceRecord {
+  nodeId: string;
+  replicaId: string;
+  /** Where the holding replica's UDP port last saw the node; absent until it has. */
+  observedEndpoint?: string;
+  /** The router's last route-health report on that stream (protocol/route-health.ts), as JSON. */
+  routeHealth?: unknown;
+  since: number;
+}

@@ -9,6 +9,8 @@ import type {
   NodeRecord,
   PolicyRecord,
   PreAuthKeyRecord,
+  PresenceRecord,
+  ReplicaRecord,
   UserRecord,
 } from './records.ts';
 
@@ -26,6 +28,8 @@ export interface Store {
   audit: AuditRepository;
   authorities: AuthorityRepository;
   consoleSessions: ConsoleSessionRepository;
+  replicas: ReplicaRepository;
+  presence: PresenceRepository;
   close(): Promise<void>;
 }
 
@@ -124,6 +128,27 @@ export interface ConsoleSessionRepository {
   deleteForUser(userId: string): Promise<number>;
   /** Deletes sessions past their absolute end, or unused since `idleBefore`; how many went. */
   prune(now: number, idleBefore: number): Promise<number>;
+}
+
+/** The running server replicas (server/replication/); each writes only its own row. */
+export interface ReplicaRepository {
+  /** Creates or replaces this replica's row. */
+  heartbeat(replica: ReplicaRecord): Promise<void>;
+  list(): Promise<ReplicaRecord[]>;
+  /** Deletes a replica's row and every presence it held (it stopped, or the leader found it dead). */
+  remove(id: string): Promise<boolean>;
+}
+
+/** Which replica holds each connected node's map stream; deleted with the node. */
+export interface PresenceRepository {
+  list(): Promise<PresenceRecord[]>;
+  get(nodeId: string): Promise<PresenceRecord | undefined>;
+  /** The node's stream is on `record.replicaId` now, replacing whichever replica held it. */
+  set(record: PresenceRecord): Promise<void>;
+  /** The node's stream on `replicaId` closed; a presence another replica took since stays. */
+  clear(nodeId: string, replicaId: string): Promise<boolean>;
+  /** Deletes every presence `replicaId` holds (it died); returns those nodes' ids. */
+  clearReplica(replicaId: string): Promise<string[]>;
 }
 
 export interface AuditQuery {

@@ -6,6 +6,7 @@ import { sqliteApiKeys, sqlitePreAuthKeys } from './keys.ts';
 import { sqliteNodes } from './nodes.ts';
 import { openSqlite } from './open.ts';
 import { sqlitePolicies } from './policies.ts';
+import { sqlitePresence, sqliteReplicas } from './replicas.ts';
 import { sqliteUsers } from './users.ts';
 
 /** The embedded default store: one SQLite file (or `:memory:` for tests). */
@@ -20,6 +21,8 @@ export function createSqliteStore(file: string): Store {
     audit: sqliteAudit(db),
     authorities: sqliteAuthorities(db),
     consoleSessions: sqliteConsoleSessions(db),
+    replicas: sqliteReplicas(db),
+    presence: sqlitePresence(db),
     async close() {
       db.$client.close();
     },

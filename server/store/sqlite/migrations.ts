@@ -122,4 +122,24 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX audit_events_actor ON audit_events(actor, id);
   CREATE INDEX audit_events_node ON audit_events(node_id, id);
   `,
+  // Replicas (server/replication/): the running ones, and which holds each node's stream.
+  `
+  CREATE TABLE replicas (
+    id TEXT PRIMARY KEY,
+    advertise TEXT NOT NULL,
+    relay_address TEXT,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    applied_seq INTEGER NOT NULL,
+    connected INTEGER NOT NULL
+  );
+  CREATE TABLE presence (
+    node_id TEXT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+    replica_id TEXT NOT NULL,
+    observed_endpoint TEXT,
+    route_health TEXT,
+    since INTEGER NOT NULL
+  );
+  CREATE INDEX presence_replica ON presence(replica_id);
+  `,
 ];

@@ -108,3 +108,23 @@ export const consoleSessions = sqliteTable('console_sessions', {
   expiresAt: integer('expires_at').notNull(),
   source: text('source'),
 });
+
+export const replicas = sqliteTable('replicas', {
+  id: text('id').primaryKey(),
+  advertise: text('advertise').notNull(),
+  relayAddress: text('relay_address'),
+  startedAt: integer('started_at').notNull(),
+  heartbeatAt: integer('heartbeat_at').notNull(),
+  appliedSeq: integer('applied_seq').notNull(),
+  connected: integer('connected').notNull(),
+});
+
+export const presence = sqliteTable('presence', {
+  nodeId: text('node_id')
+    .primaryKey()
+    .references(() => nodes.id, { onDelete: 'cascade' }),
+  replicaId: text('replica_id').notNull(),
+  observedEndpoint: text('observed_endpoint'),
+  routeHealth: text('route_health', { mode: 'json' }).$type<unknown>(),
+  since: integer('since').notNull(),
+});

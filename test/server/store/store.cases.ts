@@ -6,6 +6,7 @@ import type {
   ConsoleSessionRecord,
   NodeRecord,
   PreAuthKeyRecord,
+  ReplicaRecord,
 } from '../../../server/store/records.ts';
 import { respelled } from '../../support/keys.ts';
 import {
@@ -668,6 +669,81 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         for (const s of [live, ended, idle]) await store.consoleSessions.create(s);
         expect(await store.consoleSessions.prune(T0 + 2000, T0)).toBe(2);
         expect(await store.consoleSessions.get(live.id)).toBeDefined();
+      });
+    });
+
+    describe('replicas and presence', () => {
+      const replica = (id: string, over: Partial<ReplicaRecord> = {}): ReplicaRecord => ({
+        id,
+        advertise: `http://10.0.0.1:8080/${id}`,
+        startedAt: T0,
+        heartbeatAt: T0,
+        appliedSeq: 0,
+        connected: 0,
+        ...over,
+      });
+
+      it('keeps one row per replica, replaced by each heartbeat, listed by id', async () => {
+        await store.replicas.heartbeat(replica('r2'));
+        await store.replicas.heartbeat(replica('r1', { relayAddress: '10.0.0.1:3480' }));
+        await store.replicas.heartbeat(replica('r2', { heartbeatAt: T0 + 2000, appliedSeq: 7, connected: 3 }));
+        expect(await store.replicas.list()).toEqual([
+          replica('r1', { relayAddress: '10.0.0.1:3480' }),
+          replica('r2', { heartbeatAt: T0 + 2000, appliedSeq: 7, connected: 3 }),
+        ]);
+      });
+
+      it("records where a node's stream is, moves it, and clears it only for the replica that holds it", async () => {
+        const n = await createNode({ name: 'p1' });
+        await store.presence.set({ nodeId: n.id, replicaId: 'r1', since: T0 });
+        await store.presence.set({
+          nodeId: n.id,
+          replicaId: 'r2',
+          observedEndpoint: '203.0.113.7:41641',
+          routeHealth: { routes: [] },
+          since: T0 + 1,
+        });
+        // The close on r1 arrives after the node moved to r2: r2's presence stays.
+        expect(await store.presence.clear(n.id, 'r1')).toBe(false);
+        expect(await store.presence.get(n.id)).toEqual({
+          nodeId: n.id,
+          replicaId: 'r2',
+          observedEndpoint: '203.0.113.7:41641',
+          routeHealth: { routes: [] },
+          since: T0 + 1,
+        });
+        expect(await store.presence.clear(n.id, 'r2')).toBe(true);
+        expect(await store.presence.get(n.id)).toBeUndefined();
+      });
+
+      it("clears a dead replica's presence, and removing a replica clears it too", async () => {
+        const [a, b, c] = [
+          await createNode({ name: 'a' }),
+          await createNode({ name: 'b' }),
+          await createNode({ name: 'c' }),
+        ];
+        for (const [n, r] of [
+          [a, 'r1'],
+          [b, 'r1'],
+          [c, 'r2'],
+        ] as const) {
+          await store.presence.set({ nodeId: n.id, replicaId: r, since: T0 });
+        }
+        await store.replicas.heartbeat(replica('r1'));
+        await store.replicas.heartbeat(replica('r2'));
+        expect(await store.presence.clearReplica('r1')).toEqual([a.id, b.id].sort());
+        expect((await store.presence.list()).map((p) => p.nodeId)).toEqual([c.id]);
+        expect(await store.replicas.remove('r2')).toBe(true);
+        expect(await store.replicas.remove('r2')).toBe(false);
+        expect(await store.presence.list()).toEqual([]);
+        expect((await store.replicas.list()).map((r) => r.id)).toEqual(['r1']);
+      });
+
+      it('drops a presence with its node', async () => {
+        const n = await createNode({ name: 'gone' });
+        await store.presence.set({ nodeId: n.id, replicaId: 'r1', since: T0 });
+        await store.nodes.delete(n.id);
+        expect(await store.presence.list()).toEqual([]);
       });
     });
   });
