@@ -125,6 +125,7 @@ export const SERVER_CODES = codeCatalog({
   policy: ['policy.invalid', 'policy.version_conflict'],
   pki: ['pki.unavailable', 'pki.bad_csr', 'pki.weak_key', 'pki.bad_name', 'pki.name_not_allowed', 'pki.too_many'],
   stream: ['stream.bad_message'],
+  store: ['store.unavailable'],
   session: ['session.missing', 'session.unknown', 'session.expired', 'session.idle'],
   csrf: ['csrf.missing_token', 'csrf.bad_token', 'csrf.cross_site', 'csrf.bad_origin'],
   console: ['console.role'],

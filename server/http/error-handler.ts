@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { ErrorBody } from '../../protocol/errors.ts';
 import { TrellisError, type ErrorKind } from '../errors.ts';
-import { StoreConflict } from '../store/store.ts';
+import { StoreConflict, StoreUnavailable } from '../store/store.ts';
 
 /** The one mapping of error kinds to HTTP statuses. */
 const STATUS: Record<ErrorKind, number> = {
@@ -62,6 +62,7 @@ export function errorHandler(logger: Logger) {
 export function knownError(err: unknown): TrellisError | undefined {
   if (err instanceof TrellisError) return err;
   if (err instanceof StoreConflict) return new TrellisError('conflict', err.code, err.message, { cause: err });
+  if (err instanceof StoreUnavailable) return new TrellisError('unavailable', err.code, err.message, { cause: err });
   if (err instanceof HTTPException) {
     if (err.status === 413)
       return new TrellisError('too_large', 'request.too_large', 'the request body is too large', { cause: err });

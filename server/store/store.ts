@@ -30,7 +30,58 @@ export interface Store {
   consoleSessions: ConsoleSessionRepository;
   replicas: ReplicaRepository;
   presence: PresenceRepository;
+  /** What changed, in commit order: how several replicas on one database keep their caches in step. */
+  changes: ChangeLog;
+  /** Which database this is. */
+  readonly driver: 'sqlite' | 'postgres';
+  /** Resolves when the database answers; rejects with `StoreUnavailable` when it cannot be reached. */
+  ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * What a change-log row says changed: an entity of one kind, by id. It carries no data: a
+ * reader re-reads the entity's current row (absent = deleted), so applying a change twice, or
+ * late, converges on the same state. Replication adds its own kinds (presence, ...) here.
+ */
+export const CHANGE_KINDS = ['node', 'user', 'policy', 'authority', 'presence'] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
+
+export interface ChangeRecord {
+  /** Increasing in commit order: a change committed later has a larger seq (gaps may occur). */
+  seq: number;
+  /** When it was written (unix ms, the writer's clock). */
+  at: number;
+  kind: ChangeKind;
+  /** The entity's id: a node or user id, a policy version, an authority id. */
+  id: string;
+}
+
+/**
+ * The change log, written by every mutating repository method in the same transaction as the
+ * change itself, so nothing is announced that did not commit, and nothing commits unlogged.
+ */
+export interface ChangeLog {
+  /** The seq of the newest change, 0 when there is none. */
+  head(): Promise<number>;
+  /** Up to `limit` changes with seq > `seq`, in seq order. */
+  since(seq: number, limit: number): Promise<ChangeRecord[]>;
+  /**
+   * Calls `onHint(seq)` soon after changes commit, from this or any other process on the same
+   * database (PostgreSQL: LISTEN/NOTIFY; SQLite: in-process). A hint only says "read from where
+   * you are": hints may be dropped, merged or repeated, and one is given after a reconnect of
+   * the listening connection. Returns the function that stops watching.
+   */
+  watch(onHint: (seq: number) => void): () => void;
+  /** Logs a change made outside the repositories here (soft state); returns its seq. */
+  append(kind: ChangeKind, id: string): Promise<number>;
+  /**
+   * Deletes changes written before `before` (ms), always keeping the newest one; returns how many
+   * went. A reader whose seq is below `horizon()` has missed changes and must reload everything.
+   */
+  prune(before: number): Promise<number>;
+  /** The largest seq pruned so far (0 when none was): changes up to it can no longer be read. */
+  horizon(): Promise<number>;
 }
 
 export interface UserRepository {
@@ -166,6 +217,21 @@ export interface AuditQuery {
   /** Only events older than this id (the next page). */
   before?: number;
   limit: number;
+}
+
+/**
+ * The database cannot be reached (down, restarting, network cut, pool exhausted past its
+ * timeout). Answered as 503: the same request may succeed once it is back. The cause (the
+ * driver's error) is logged, never answered.
+ */
+export class StoreUnavailable extends CodedError<'store.unavailable'> {
+  override readonly name = 'StoreUnavailable';
+  constructor(message = 'the database cannot be reached; try again shortly', options?: { cause?: unknown }) {
+    super('store.unavailable', message, options);
+  }
+  override get retryable(): boolean {
+    return true;
+  }
 }
 
 /** A uniqueness or concurrency rule was broken; the code names it, as the API answers it (409). */

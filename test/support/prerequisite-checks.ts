@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { canRunPostgres } from './postgres-binaries.ts';
 
 /**
  * The machine's real parts a suite or a benchmark needs (root, wireguard-go, nft, chromium, ...),
@@ -27,6 +28,13 @@ export const hasCommand = (cmd: string, pkg = cmd): Prerequisite => ({
     }
   },
   hint: `install it: sudo bash deploy/install-system-deps.sh (Debian package ${pkg})`,
+});
+
+/** PostgreSQL's server programs (initdb, postgres) and, as root, a `postgres` user to run them as. */
+export const hasPostgres = (): Prerequisite => ({
+  what: 'PostgreSQL',
+  ok: canRunPostgres,
+  hint: 'install it: sudo bash deploy/install-system-deps.sh (Debian package postgresql)',
 });
 
 /** What is missing, one "X missing: how to get it" per part; empty when all is there. */

@@ -6,7 +6,7 @@ import { missing, type Prerequisite } from './prerequisite-checks.ts';
  * a missing part skips the suite with a message that says how to enable it; with CI=true it
  * fails, so a green CI always means the suite ran.
  */
-export { hasCommand, isRoot, type Prerequisite } from './prerequisite-checks.ts';
+export { hasCommand, hasPostgres, isRoot, type Prerequisite } from './prerequisite-checks.ts';
 
 /** `describe` that runs only when every prerequisite holds (see above for what happens if not). */
 export function describeWith(prereqs: Prerequisite[], name: string, body: () => void): void {

@@ -4,13 +4,14 @@ import type { AuthorityRepository } from '../store.ts';
 import { checkStorableTimes } from '../times.ts';
 import type { SqliteDb } from './open.ts';
 import { orUndefined } from './rows.ts';
+import type { RecordChange } from './changes.ts';
 import { certificateAuthorities } from './schema.ts';
 
 type Row = typeof certificateAuthorities.$inferSelect;
 
 const record = (row: Row): AuthorityRecord => ({ ...row, retiredAt: orUndefined(row.retiredAt) });
 
-export function sqliteAuthorities(db: SqliteDb): AuthorityRepository {
+export function sqliteAuthorities(db: SqliteDb, recordChange: RecordChange): AuthorityRepository {
   const newestFirst = [desc(certificateAuthorities.createdAt), desc(certificateAuthorities.id)];
   return {
     async list() {
@@ -32,6 +33,7 @@ export function sqliteAuthorities(db: SqliteDb): AuthorityRepository {
         if (signing) return record(signing);
         checkStorableTimes(authority, ['notAfter', 'createdAt', 'retiredAt']);
         db.insert(certificateAuthorities).values(authority).run();
+        recordChange('authority', authority.id);
         return authority;
       });
     },

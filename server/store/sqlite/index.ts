@@ -1,6 +1,7 @@
 import type { Store } from '../store.ts';
 import { sqliteAudit } from './audit.ts';
 import { sqliteAuthorities } from './authorities.ts';
+import { sqliteChanges } from './changes.ts';
 import { sqliteConsoleSessions } from './console-sessions.ts';
 import { sqliteApiKeys, sqlitePreAuthKeys } from './keys.ts';
 import { sqliteNodes } from './nodes.ts';
@@ -12,17 +13,23 @@ import { sqliteUsers } from './users.ts';
 /** The embedded default store: one SQLite file (or `:memory:` for tests). */
 export function createSqliteStore(file: string): Store {
   const db = openSqlite(file);
+  const changes = sqliteChanges(db);
   return {
-    users: sqliteUsers(db),
-    nodes: sqliteNodes(db),
+    users: sqliteUsers(db, changes.record),
+    nodes: sqliteNodes(db, changes.record),
     preAuthKeys: sqlitePreAuthKeys(db),
     apiKeys: sqliteApiKeys(db),
-    policies: sqlitePolicies(db),
+    policies: sqlitePolicies(db, changes.record),
     audit: sqliteAudit(db),
-    authorities: sqliteAuthorities(db),
+    authorities: sqliteAuthorities(db, changes.record),
     consoleSessions: sqliteConsoleSessions(db),
     replicas: sqliteReplicas(db),
     presence: sqlitePresence(db),
+    changes: changes.log,
+    driver: 'sqlite',
+    async ping() {
+      db.$client.prepare('SELECT 1').get();
+    },
     async close() {
       db.$client.close();
     },

@@ -142,4 +142,14 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   CREATE INDEX presence_replica ON presence(replica_id);
   `,
+  // Scale-out: the change log replicas follow (store.ts ChangeLog).
+  `
+  CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL
+  );
+  CREATE INDEX changes_at ON changes(at);
+  `,
 ];

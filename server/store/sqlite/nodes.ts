@@ -5,11 +5,12 @@ import { StoreConflict, type NodePatch, type NodeRepository, type StoreConflictC
 import type { SqliteDb } from './open.ts';
 import { checkStorableTimes } from '../times.ts';
 import { definedOnly, orUndefined } from './rows.ts';
+import type { RecordChange } from './changes.ts';
 import { counters, nodes, preAuthKeys } from './schema.ts';
 
 const ADDRESS_COUNTER = 'address-index';
 
-export function sqliteNodes(db: SqliteDb): NodeRepository {
+export function sqliteNodes(db: SqliteDb, recordChange: RecordChange): NodeRepository {
   const toRecord = (row: typeof nodes.$inferSelect): NodeRecord => ({
     ...row,
     machineKey: keyText(row.machineKey),
@@ -119,6 +120,7 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
         } catch (err) {
           throw uniqueViolation(err) ?? err;
         }
+        recordChange('node', record.id);
         return record;
       });
     },
@@ -132,11 +134,16 @@ export function sqliteNodes(db: SqliteDb): NodeRepository {
             : updateRow(id, values);
         // A node that is gone uses up nothing.
         if (row && options.consumePreAuthKey) consume(options.consumePreAuthKey);
+        if (row && Object.keys(values).length > 0) recordChange('node', id);
         return row && toRecord(row);
       });
     },
     async delete(id) {
-      return db.delete(nodes).where(eq(nodes.id, id)).run().changes > 0;
+      return db.transaction(() => {
+        const gone = db.delete(nodes).where(eq(nodes.id, id)).run().changes > 0;
+        if (gone) recordChange('node', id);
+        return gone;
+      });
     },
   };
 }

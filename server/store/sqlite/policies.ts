@@ -3,9 +3,10 @@ import { desc } from 'drizzle-orm';
 import type { PolicyRepository } from '../store.ts';
 import { StoreConflict } from '../store.ts';
 import type { SqliteDb } from './open.ts';
+import type { RecordChange } from './changes.ts';
 import { policies } from './schema.ts';
 
-export function sqlitePolicies(db: SqliteDb): PolicyRepository {
+export function sqlitePolicies(db: SqliteDb, record: RecordChange): PolicyRepository {
   const current = () => db.select().from(policies).orderBy(desc(policies.version)).limit(1).get();
   return {
     async current() {
@@ -24,7 +25,9 @@ export function sqlitePolicies(db: SqliteDb): PolicyRepository {
           );
         }
         checkStorableTimes(policy, ['createdAt']);
-        return db.insert(policies).values(policy).returning().get();
+        const appended = db.insert(policies).values(policy).returning().get();
+        record('policy', String(appended.version));
+        return appended;
       });
     },
   };

@@ -1,5 +1,6 @@
 import { blob, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { AuditKind, NodeIdentity } from '../records.ts';
+import type { ChangeKind } from '../store.ts';
 
 const json = <T>(name: string) => text(name, { mode: 'json' }).$type<T>().notNull();
 
@@ -127,4 +128,12 @@ export const presence = sqliteTable('presence', {
   observedEndpoint: text('observed_endpoint'),
   routeHealth: text('route_health', { mode: 'json' }).$type<unknown>(),
   since: integer('since').notNull(),
+});
+
+/** The change log (store.ts ChangeLog): what changed, in commit order. */
+export const changes = sqliteTable('changes', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  at: integer('at').notNull(),
+  kind: text('kind').$type<ChangeKind>().notNull(),
+  entityId: text('entity_id').notNull(),
 });

@@ -4,9 +4,10 @@ import { eq } from 'drizzle-orm';
 import type { UserRecord } from '../records.ts';
 import type { UserRepository } from '../store.ts';
 import type { SqliteDb } from './open.ts';
-import { users } from './schema.ts';
+import type { RecordChange } from './changes.ts';
+import { nodes, users } from './schema.ts';
 
-export function sqliteUsers(db: SqliteDb): UserRepository {
+export function sqliteUsers(db: SqliteDb, record: RecordChange): UserRepository {
   return {
     async list() {
       return db.select().from(users).orderBy(users.createdAt).all();
@@ -18,19 +19,30 @@ export function sqliteUsers(db: SqliteDb): UserRepository {
       return db.select().from(users).where(eq(users.email, email)).get();
     },
     async upsert(user, now) {
-      const existing = db.select().from(users).where(eq(users.subject, user.subject)).get();
-      if (existing) {
-        const updated: UserRecord = { ...existing, ...user };
-        db.update(users).set(user).where(eq(users.id, existing.id)).run();
-        return updated;
-      }
-      const created: UserRecord = { id: `u-${randomUUID()}`, createdAt: now, ...user };
-      checkStorableTimes(created, ['createdAt']);
-      db.insert(users).values(created).run();
-      return created;
+      return db.transaction(() => {
+        const existing = db.select().from(users).where(eq(users.subject, user.subject)).get();
+        if (existing) {
+          const updated: UserRecord = { ...existing, ...user };
+          db.update(users).set(user).where(eq(users.id, existing.id)).run();
+          record('user', existing.id);
+          return updated;
+        }
+        const created: UserRecord = { id: `u-${randomUUID()}`, createdAt: now, ...user };
+        checkStorableTimes(created, ['createdAt']);
+        db.insert(users).values(created).run();
+        record('user', created.id);
+        return created;
+      });
     },
     async delete(id) {
-      return db.delete(users).where(eq(users.id, id)).run().changes > 0;
+      return db.transaction(() => {
+        // Their nodes go by cascade: each is a change of its own to whoever follows the log.
+        const owned = db.select({ id: nodes.id }).from(nodes).where(eq(nodes.userId, id)).all();
+        if (db.delete(users).where(eq(users.id, id)).run().changes === 0) return false;
+        for (const node of owned) record('node', node.id);
+        record('user', id);
+        return true;
+      });
     },
   };
 }

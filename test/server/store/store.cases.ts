@@ -746,5 +746,113 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.presence.list()).toEqual([]);
       });
     });
+
+    describe('change log', () => {
+      const logged = async (from = 0) => (await store.changes.since(from, 1000)).map((c) => `${c.kind}:${c.id}`);
+
+      it('starts empty, then logs each change in commit order with its kind and id', async () => {
+        expect(await store.changes.head()).toBe(0);
+        expect(await store.changes.since(0, 10)).toEqual([]);
+        const u = await user('log@example.com');
+        const n = await createNode({ userId: u.id });
+        await store.nodes.update(n.id, { endpoints: ['192.0.2.1:41641'] });
+        const p = await store.policies.append({ text: '{}', author: 'a', starter: false, createdAt: T0 });
+        await store.nodes.delete(n.id);
+        expect(await logged()).toEqual([
+          `user:${u.id}`,
+          `node:${n.id}`,
+          `node:${n.id}`,
+          `policy:${p.version}`,
+          `node:${n.id}`,
+        ]);
+        const all = await store.changes.since(0, 1000);
+        for (let i = 1; i < all.length; i++) expect(all[i]!.seq).toBeGreaterThan(all[i - 1]!.seq);
+        expect(await store.changes.head()).toBe(all.at(-1)!.seq);
+        expect(all.every((c) => Number.isInteger(c.at) && c.at > 0)).toBe(true);
+      });
+
+      it('reads from a seq, at most limit changes', async () => {
+        for (const name of ['a', 'b', 'c']) await createNode({ name });
+        const [first, second, third] = await store.changes.since(0, 1000);
+        expect(await store.changes.since(first!.seq, 1)).toEqual([second]);
+        expect(await store.changes.since(second!.seq, 10)).toEqual([third]);
+        expect(await store.changes.since(third!.seq, 10)).toEqual([]);
+      });
+
+      it("logs each node that goes with its user's removal", async () => {
+        const u = await user('gone@example.com');
+        const [a, b] = [await createNode({ userId: u.id }), await createNode({ userId: u.id })];
+        const head = await store.changes.head();
+        expect(await store.users.delete(u.id)).toBe(true);
+        expect((await logged(head)).sort()).toEqual([`node:${a.id}`, `node:${b.id}`, `user:${u.id}`].sort());
+        expect(await store.users.delete(u.id)).toBe(false);
+        expect(await store.changes.head()).toBe((await store.changes.since(head, 10)).at(-1)!.seq);
+      });
+
+      it('logs nothing for a change that failed or changed nothing', async () => {
+        const n = await createNode({ name: 'taken' });
+        const other = await createNode({ name: 'other' });
+        const head = await store.changes.head();
+        await expectConflict(store.nodes.update(other.id, { name: 'taken' }), 'node.name_taken');
+        await expectConflict(createNode({ machineKey: n.machineKey }), 'node.machine_key_taken');
+        await expectConflict(
+          store.policies.append({ text: '{}', author: 'a', starter: false, createdAt: T0 }, 7),
+          'policy.version_conflict',
+        );
+        expect(await store.nodes.update(n.id, {})).toEqual(n);
+        expect(await store.nodes.delete('n-none')).toBe(false);
+        expect(await store.changes.head()).toBe(head);
+      });
+
+      it('hints a watcher after a change commits, and no more once it stopped watching', async () => {
+        const hints: number[] = [];
+        const stop = store.changes.watch((seq) => hints.push(seq));
+        // A watcher on PostgreSQL listens on its own connection: give it a moment to be listening.
+        await until(async () => {
+          await store.changes.append('node', 'probe');
+          return hints.length > 0;
+        });
+        const n = await createNode();
+        const seq = await store.changes.head();
+        await until(async () => hints.some((h) => h >= seq));
+        expect((await store.changes.since(seq - 1, 10)).map((c) => c.id)).toEqual([n.id]);
+        stop();
+        const count = hints.length;
+        await createNode();
+        await new Promise((r) => setTimeout(r, 200));
+        expect(hints.length).toBe(count);
+      });
+
+      it('logs a change made elsewhere (soft state) with append', async () => {
+        const seq = await store.changes.append('node', 'n-somewhere');
+        expect(await store.changes.since(seq - 1, 10)).toEqual([
+          { seq, at: expect.any(Number), kind: 'node', id: 'n-somewhere' },
+        ]);
+      });
+
+      it('prunes changes older than the cutoff but keeps the newest, and says where the horizon is', async () => {
+        expect(await store.changes.horizon()).toBe(0);
+        for (const name of ['a', 'b', 'c']) await createNode({ name });
+        const all = await store.changes.since(0, 10);
+        expect(await store.changes.prune(Date.now() + 60_000)).toBe(2);
+        expect(await store.changes.since(0, 10)).toEqual([all[2]]);
+        expect(await store.changes.horizon()).toBe(all[1]!.seq);
+        expect(await store.changes.prune(Date.now() + 60_000)).toBe(0);
+        expect(await store.changes.head()).toBe(all[2]!.seq);
+      });
+    });
+
+    it('answers a ping while the database is there', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
   });
+}
+
+/** Polls until `check` holds (5 s at most). */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
