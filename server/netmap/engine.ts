@@ -81,6 +81,8 @@ export class NetmapEngine implements MapSource {
   private elected = new Set<string>();
   /** Each viewer's `via` steering (network.viaOf), cleared at every election. */
   private readonly steering = new Map<string, ReadonlyArray<{ range: Range; tags: readonly string[] }>>();
+  /** `routeConcerns` answers by `viewer router route`, cleared at every election. */
+  private readonly concerned = new Map<string, boolean>();
   readonly routes: RouteTable;
   private readonly primaryListeners: Array<(change: PrimaryChange) => void> = [];
   private readonly nodeListeners: Array<(event: NodeEvent) => void> = [];
@@ -116,13 +118,35 @@ export class NetmapEngine implements MapSource {
   }
   variantOf(viewer: string, peer: LiveNode): PeerVariant {
     const exit = this.exitNodes.has(peer.id) && this.network.mayUseExitNode(viewer, peer.id);
-    const steered = this.routers.has(peer.id) ? this.steeredRoutes(viewer, peer) : undefined;
-    if (!exit && !steered) return DEFAULT_VARIANT;
+    const routes = this.routers.has(peer.id) ? this.routesFor(viewer, peer) : undefined;
+    if (!exit && !routes) return DEFAULT_VARIANT;
     return {
-      key: `${exit ? 'exit' : ''}|${steered?.join(',') ?? ''}`,
+      key: `${exit ? 'exit' : ''}|${routes ? `routes:${routes.join(',')}` : ''}`,
       ...(exit && { exitRoutes: this.network.approvedRoutesOf(peer.id).exit }),
-      ...(steered && { primaryRoutes: steered }),
+      ...(routes && { primaryRoutes: routes }),
     };
+  }
+
+  /**
+   * The subnet routes `viewer` routes to router `peer`, when they differ from the routes `peer`
+   * is the elected primary of; undefined when they do not. Two things make them differ: a grant
+   * with `via` that steers the viewer's traffic to other routers (steeredRoutes), and the
+   * policy: a viewer gets a route only when traffic may flow between it and the route
+   * (`routeConcerns`, as `trellis policy compile` and Tailscale send it), so a node that may
+   * reach the router itself but nothing behind it is not told what the router carries.
+   */
+  private routesFor(viewer: string, peer: LiveNode): readonly string[] | undefined {
+    const chosen = this.steeredRoutes(viewer, peer) ?? peer.primaryRoutes;
+    const allowed = chosen.filter((route) => this.concerns(viewer, peer.id, route));
+    return sameList(allowed, peer.primaryRoutes) ? undefined : allowed;
+  }
+
+  /** `network.routeConcerns`, remembered until the next change (cleared with every election). */
+  private concerns(viewer: string, router: string, route: string): boolean {
+    const key = `${viewer} ${router} ${route}`;
+    let yes = this.concerned.get(key);
+    if (yes === undefined) this.concerned.set(key, (yes = this.network.routeConcerns(viewer, router, route)));
+    return yes;
   }
 
   /**
@@ -264,8 +288,8 @@ export class NetmapEngine implements MapSource {
       const sawIt = this.network.peersOf(record.id);
       if (existing.update(record, owner).policyChanged) {
         this.touchPolicy(this.network.upsertNode(existing.policyNode()));
-        // Its identity may have gained or lost the use of an exit node it already saw.
-        this.touchExitNodes([record.id]);
+        // Its identity may have gained or lost the use of an exit node or a route it already saw.
+        this.touchRouters([record.id]);
       }
       this.announce(record.id, sawIt);
       this.announce(record.id, [record.id]);
@@ -306,9 +330,9 @@ export class NetmapEngine implements MapSource {
     // Sessions compare each view with what they sent, so the cheap superset is enough.
     this.touchPolicy(this.network.setPolicy(policy, { exact: false }));
     this.reelect();
-    // Who may use which exit node, and which router a via grant picks, follow the rules.
-    this.touchExitNodes();
-    this.touchSteered();
+    // Who may use which exit node, who gets which route, and which router a via grant picks,
+    // follow the rules.
+    this.touchRouters();
     const warning = starter ? STARTER_WARNING : undefined;
     if (warning !== this.warning) {
       this.warning = warning;
@@ -450,6 +474,7 @@ export class NetmapEngine implements MapSource {
       });
     }
     this.steering.clear();
+    this.concerned.clear();
     const changes = this.routes.update(infos, this.network.viaTagSets());
     const exitChanged = [...exitNodes]
       .filter((id) => !this.exitNodes.has(id))
@@ -472,9 +497,20 @@ export class NetmapEngine implements MapSource {
       this.announce(live.id, [live.id]);
       if (primaryMoved) this.announce(live.id, this.network.peersOf(live.id));
     }
-    if (exitChanged.length > 0) this.touchExitNodes(undefined, exitChanged);
+    if (exitChanged.length > 0) this.touchRouters(undefined, exitChanged);
     if (this.routes.viaMoved || changes.length > 0) this.touchSteered();
     for (const c of changes) for (const listener of this.primaryListeners) listener(c);
+  }
+
+  /**
+   * These routers (default: all, exit nodes included) dirty in the sessions of `viewers`
+   * (default: all their peers): what a viewer routes to a router (routesFor, exit routes)
+   * follows the policy and the viewer's identity, and may change without the router's record.
+   */
+  private touchRouters(viewers?: readonly string[], routers: Iterable<string> = this.routers): void {
+    for (const router of routers) {
+      for (const v of viewers ?? this.network.peersOf(router)) this.sessions.get(v)?.markPeerDirty(router);
+    }
   }
 
   /** Routers may be seen differently by the viewers a `via` grant steers: have them look again. */
@@ -484,18 +520,6 @@ export class NetmapEngine implements MapSource {
       for (const v of this.network.peersOf(router)) {
         if (this.sessions.has(v) && this.steeringOf(v).length > 0) this.sessions.get(v)!.markPeerDirty(router);
       }
-    }
-  }
-
-  /**
-   * Marks each exit node dirty in the sessions of `viewers` (default: all its peers), whose
-   * variant of it (exitRoutes) may have changed without the exit node's record changing.
-   */
-  private touchExitNodes(viewers?: readonly string[], exits: Iterable<string> = this.exitNodes): void {
-    for (const exit of exits) {
-      const peers = this.network.peersOf(exit);
-      for (const v of viewers ?? peers)
-        if (viewers === undefined || peers.includes(v)) this.sessions.get(v)?.markPeerDirty(exit);
     }
   }
 
