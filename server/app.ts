@@ -35,6 +35,7 @@ import { setUpIdentity } from './identity/identity-setup.ts';
 import { NetmapEngine } from './netmap/engine.ts';
 import { MAP_PATH, attachMapStream } from './netmap/stream-server.ts';
 import { addressPlan } from './nodes/addresses.ts';
+import { EphemeralReaper } from './nodes/ephemeral-reaper.ts';
 import { KeyExpiry } from './nodes/key-expiry.ts';
 import { NodeService } from './nodes/node-service.ts';
 import { createLogger } from './observability/logger.ts';
@@ -170,11 +171,11 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     now,
     audit,
     authenticators: identity.authenticators,
-    ephemeralGraceMs: config.nodes.ephemeralGraceSeconds * 1000,
     serviceRoutes: (tags, advertised) => services.approvedFor(tags, advertised),
   });
-  nodes.scheduleOfflineEphemeralRemovals(storedNodes);
-  shutdown.add('ephemeral node removals', () => nodes.stop());
+  const ephemeralReaper = new EphemeralReaper(config.nodes.ephemeralGraceSeconds * 1000, engine, (id) =>
+    nodes.remove(id, 'ephemeral'),
+  );
 
   const certificates = new CertificateService({
     authority: await CertificateAuthority.open({
@@ -226,8 +227,6 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
       )
     : undefined;
   const sessionSweeper = new ConsoleSessionSweeper(consoleSessions, logger);
-  sessionSweeper.start();
-  shutdown.add('console session sweeper', () => sessionSweeper.stop());
   const app = createHttpApp({
     routes: [
       ...machineRoutes(nodes, engine, metrics),
@@ -302,16 +301,19 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     shutdown.add('WebSocket relay', () => wsRelay.close());
   }
 
-  const keyExpiry = new KeyExpiry(engine, audit);
-  const auditRetention = new AuditRetention(audit, config.audit.retentionDays);
+  const replication = setUpReplication({ config, store, engine, listenUrl: () => http.url, shutdown, now, logger });
+  // Every replica takes expired nodes out of its own maps; the leader alone audits it.
+  const keyExpiry = new KeyExpiry(engine, audit, () => replication.leadership.isLeader);
   keyExpiry.start();
   shutdown.add('key expiry', () => keyExpiry.stop());
-  auditRetention.start();
-  shutdown.add('audit retention', () => auditRetention.stop());
 
   await http.listen(app.fetch, config.listen.host, config.listen.port);
-  const replication = setUpReplication({ config, store, engine, listenUrl: () => http.url, shutdown, now, logger });
-  await replication.start();
+  // Jobs that must run once in the whole deployment run on the leader replica.
+  await replication.start([
+    { name: 'ephemeral node removals', job: ephemeralReaper },
+    { name: 'audit retention', job: new AuditRetention(audit, config.audit.retentionDays) },
+    { name: 'console session sweeper', job: sessionSweeper },
+  ]);
   const url = publicUrl();
   logger.info(
     { url, mapPath: MAP_PATH, nodes: engine.nodeCount, policyVersion: active.record.version },

@@ -68,7 +68,13 @@ export class UserService {
   /** Email of a user id, for views; synchronous because it is called per row. */
   emailOf = (userId: string): string | undefined => this.emails.get(userId);
 
-  private remember(u: UserRecord): void {
+  /** A user as stored (here or by another replica: server/replication/). */
+  remember(u: UserRecord): void {
     this.emails.set(u.id, u.email);
+  }
+
+  /** A user deleted by another replica. */
+  forget(id: string): void {
+    this.emails.delete(id);
   }
 }

@@ -86,6 +86,7 @@ export class NetmapEngine implements MapSource {
   readonly routes: RouteTable;
   private readonly primaryListeners: Array<(change: PrimaryChange) => void> = [];
   private readonly nodeListeners: Array<(event: NodeEvent) => void> = [];
+  private readonly streamListeners: Array<(nodeId: string) => void> = [];
 
   constructor(
     policy: Policy,
@@ -203,6 +204,14 @@ export class NetmapEngine implements MapSource {
   onNodeEvent(listener: (event: NodeEvent) => void): void {
     this.nodeListeners.push(listener);
   }
+  /**
+   * Calls `listener` when what this replica's own stream of a node says changed: it opened or
+   * closed, the relay saw the node elsewhere, the router reported its health (server/replication/
+   * shares that with the other replicas).
+   */
+  onStreamPresence(listener: (nodeId: string) => void): void {
+    this.streamListeners.push(listener);
+  }
   /** Whether node `id` advertises routes (its stream's heartbeat is the router's). */
   isRouter(id: string): boolean {
     return this.routers.has(id);
@@ -217,6 +226,12 @@ export class NetmapEngine implements MapSource {
   /** The other replica holding the node's stream, when this one does not. */
   remoteHolderOf(id: string): string | undefined {
     return this.sessions.has(id) ? undefined : this.remote.get(id)?.replicaId;
+  }
+  nodeIds(): string[] {
+    return [...this.nodes.keys()];
+  }
+  nodeIdsOwnedBy(userId: string): string[] {
+    return [...this.nodes.values()].filter((n) => n.record.userId === userId).map((n) => n.id);
   }
   /** The nodes whose streams this replica holds. */
   streamIds(): string[] {
@@ -295,6 +310,13 @@ export class NetmapEngine implements MapSource {
       this.announce(record.id, [record.id]);
     } else {
       const live = new LiveNode(record, owner);
+      // Its presence may have been read before the node itself (another replica holds its stream).
+      const elsewhere = this.remote.get(record.id);
+      if (elsewhere) {
+        live.online = true;
+        live.observedEndpoint = elsewhere.observedEndpoint;
+        live.routeHealth = elsewhere.routeHealth;
+      }
       this.nodes.set(record.id, live);
       const affected = this.network.upsertNode(live.policyNode());
       affected.add(record.id);
@@ -348,6 +370,7 @@ export class NetmapEngine implements MapSource {
     live.revision++;
     this.announce(id, this.network.peersOf(id));
     this.announce(id, [id]);
+    if (this.sessions.has(id)) this.tellStream(id);
   }
 
   /** A router reported the health of its routes on its stream; replaces its previous report. */
@@ -356,6 +379,7 @@ export class NetmapEngine implements MapSource {
     if (!live || !live.online) return;
     live.routeHealth = report;
     this.reelect();
+    if (this.sessions.has(id)) this.tellStream(id);
   }
 
   /**
@@ -413,6 +437,7 @@ export class NetmapEngine implements MapSource {
     this.sessions.set(nodeId, session);
     this.setOnline(live, true);
     session.start();
+    this.tellStream(nodeId);
     return session;
   }
 
@@ -432,6 +457,7 @@ export class NetmapEngine implements MapSource {
       this.setObservedEndpoint(live.id, elsewhere ? elsewhere.observedEndpoint : live.observedEndpoint);
       this.setOnline(live, elsewhere !== undefined);
     }
+    this.tellStream(session.nodeId);
   }
 
   private setOnline(live: LiveNode, online: boolean): void {
@@ -441,6 +467,10 @@ export class NetmapEngine implements MapSource {
     this.announce(live.id, this.network.peersOf(live.id));
     if (this.routers.has(live.id)) this.reelect();
     this.tell(online ? 'node.online' : 'node.offline', live.record);
+  }
+
+  private tellStream(nodeId: string): void {
+    for (const l of this.streamListeners) l(nodeId);
   }
 
   private tell(type: NodeEvent['type'], record: NodeRecord, reason?: string): void {

@@ -57,7 +57,6 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
       ws.close(CloseCode.nodeDeleted, 'node not in the network');
       return;
     }
-    deps.nodes.connected(nodeId);
     const interval = () =>
       deps.engine.isRouter(nodeId) ? Math.min(deps.routerHeartbeatMs, deps.heartbeatMs) : deps.heartbeatMs;
     const heartbeat = new Heartbeat(interval, deps.now, {

@@ -12,7 +12,6 @@ import { StoreConflict, type NodePatch, type Store } from '../store/store.ts';
 import type { AddressPlan } from './addresses.ts';
 import { dnsLabel, isDnsLabel } from './names.ts';
 import { checkEndpoints } from './endpoints.ts';
-import { EphemeralReaper } from './ephemeral-reaper.ts';
 import { parseRoutes } from './routes.ts';
 import { LATEST_TIME_MS, isTimeMs, isoTime } from '../../protocol/time.ts';
 
@@ -23,7 +22,6 @@ interface NodeServiceDeps {
   addresses: AddressPlan;
   authenticators: readonly Authenticator[];
   now: () => number;
-  ephemeralGraceMs: number;
   audit?: AuditLog;
   /** Service addresses among `advertised` that a node with `tags` may serve: approved at once (server/services/). */
   serviceRoutes?: (tags: readonly string[], advertised: readonly string[]) => string[];
@@ -35,15 +33,7 @@ interface NodeServiceDeps {
  * so nothing is announced that a crash could lose.
  */
 export class NodeService {
-  private readonly reaper: EphemeralReaper;
-
-  constructor(private readonly deps: NodeServiceDeps) {
-    this.reaper = new EphemeralReaper(
-      deps.ephemeralGraceMs,
-      (id) => deps.engine.isOnline(id),
-      (id) => this.remove(id, 'ephemeral'),
-    );
-  }
+  constructor(private readonly deps: NodeServiceDeps) {}
 
   /**
    * `existing` is the node already registered with the proven machine key, if any; `source` the
@@ -152,7 +142,6 @@ export class NodeService {
         },
         consumption,
       );
-      this.reaper.cancel(existing.id);
       return updated;
     }
 
@@ -196,8 +185,6 @@ export class NodeService {
       consumePreAuthKey: consumption?.consumePreAuthKey,
     });
     this.deps.engine.upsertNode(record);
-    // An ephemeral node that never connects must not linger either.
-    if (record.ephemeral) this.reaper.schedule(record.id);
     return record;
   }
 
@@ -249,20 +236,10 @@ export class NodeService {
   }
 
   // ---- stream lifecycle ----
-  connected(nodeId: string): void {
-    this.reaper.cancel(nodeId);
-  }
-
   async disconnected(nodeId: string): Promise<void> {
     const record = await this.deps.store.nodes.update(nodeId, { lastSeen: this.deps.now() });
     if (!record) return;
     this.deps.engine.upsertNode(record);
-    if (record.ephemeral) this.reaper.schedule(nodeId);
-  }
-
-  /** After a start, offline ephemeral nodes get the same grace as if they had just left. */
-  scheduleOfflineEphemeralRemovals(nodes: NodeRecord[]): void {
-    for (const n of nodes) if (n.ephemeral) this.reaper.schedule(n.id);
   }
 
   // ---- administration ----
@@ -276,14 +253,8 @@ export class NodeService {
     return node;
   }
 
-  /** Stops pending timers (server shutdown). */
-  stop(): void {
-    this.reaper.stop();
-  }
-
   async remove(id: string, reason: 'deleted' | 'ephemeral' = 'deleted'): Promise<void> {
     if (!(await this.deps.store.nodes.delete(id))) throw notFound('node.not_found', `no node with id ${id}`);
-    this.reaper.cancel(id);
     this.deps.engine.removeNode(id, reason);
   }
 

@@ -44,6 +44,20 @@ export class PolicyService {
     return this.active;
   }
 
+  /**
+   * Adopts the store's current version when it is newer than the active one (another replica set
+   * it: server/replication/), and tells the listeners as `set` does.
+   */
+  async follow(): Promise<void> {
+    const record = await this.store.policies.current();
+    if (!record || record.version <= this.active.record.version) return;
+    const parsed = parsePolicy(record.text, POLICY_FILE_NAME);
+    // Accepted by a replica of another version that this one cannot read: keep the last it can.
+    if (!parsed.policy) throw rejected(parsed.diagnostics);
+    this.active = { record, policy: parsed.policy };
+    for (const l of this.listeners) l(this.active);
+  }
+
   current(): ActivePolicy {
     return this.active;
   }

@@ -3,6 +3,9 @@ import type { ServerConfig } from '../config/schema.ts';
 import type { NetmapEngine } from '../netmap/engine.ts';
 import type { Shutdown } from '../shutdown.ts';
 import type { Store } from '../store/store.ts';
+import { DeadReplicaReaper } from './dead-replicas.ts';
+import { LeaderJobs, type SingletonJob } from './leader-jobs.ts';
+import { SoleLeader, type Leadership } from './leadership.ts';
 import { ReplicaDirectory } from './replica-directory.ts';
 
 interface ReplicationDeps {
@@ -19,12 +22,17 @@ interface ReplicationDeps {
 /** The parts that make this process one replica among several (server/replication/README.md). */
 export interface Replication {
   directory: ReplicaDirectory;
-  /** Starts the heartbeat; after the HTTP port listens (the advertised URL defaults to it). */
-  start(): Promise<void>;
+  leadership: Leadership;
+  /**
+   * Starts the heartbeat, then leadership with these jobs run only while this replica leads;
+   * after the HTTP port listens (the advertised URL defaults to it).
+   */
+  start(singletons: ReadonlyArray<{ name: string; job: SingletonJob }>): Promise<void>;
 }
 
 export function setUpReplication(d: ReplicationDeps): Replication {
   const id = d.config.replica.id;
+  const logger = d.logger.child({ part: 'replication', replica: id });
   const directory = new ReplicaDirectory({
     replicas: d.store.replicas,
     id,
@@ -34,13 +42,22 @@ export function setUpReplication(d: ReplicationDeps): Replication {
     heartbeatMs: d.config.replica.heartbeatMs,
     deadAfterMs: d.config.replica.deadAfterMs,
     now: d.now,
-    logger: d.logger.child({ part: 'replicas' }),
+    logger,
   });
+  const leadership: Leadership = new SoleLeader();
+  const deadReplicas = new DeadReplicaReaper(directory, d.store.replicas, d.config.replica.heartbeatMs, logger);
   return {
     directory,
-    async start() {
+    leadership,
+    async start(singletons) {
       await directory.start();
       d.shutdown.add('replica heartbeat', () => directory.stop());
+      const jobs = new LeaderJobs(leadership, [...singletons, { name: 'dead replicas', job: deadReplicas }], logger);
+      leadership.start();
+      d.shutdown.add('leadership', async () => {
+        await leadership.stop();
+        await jobs.stopAll();
+      });
     },
   };
 }
