@@ -102,6 +102,7 @@ export class Agent {
       now: this.now,
       running: () => this.state === 'running',
       leave: () => this.leaveServer(),
+      dns: () => this.link.map?.dns ?? this.store.readMap()?.dns,
     });
 
     // Control: one map stream to the server at a time.
@@ -124,6 +125,7 @@ export class Agent {
       wireguardKey: () => this.membership.wireguardKey(),
       routerSettings: () => this.membership.routerSettings(),
       acceptSettings: () => this.membership.acceptSettings(),
+      serve: () => this.membership.node?.serve ?? [],
       noteSelf: (self) => this.membership.noteSelf(self),
       applied: () => this.onApplied(),
       failed: (err) => this.onApplyFailed(err),
@@ -314,6 +316,8 @@ export class Agent {
       ...(relayEndpoint && { relayEndpoint }),
       paths: (id) => this.maps.path(id),
       offeredRoutes: this.maps.offered,
+      ...(map?.dns?.services && { meshServices: map.dns.services }),
+      served: this.membership.served(),
       now: this.now(),
     });
   }
@@ -373,6 +377,11 @@ export class Agent {
     this.applyBlocked = false;
     this.setState('running');
     this.routeHealth.start();
+    // A replica's first map names its services' addresses: it advertises them now.
+    void this.membership.advertiseServices().catch((err: unknown) => {
+      this.log.warn({ err }, "the served services' addresses were not advertised");
+      this.lastError = `advertising the served services failed: ${(err as Error).message}`;
+    });
   }
 
   /**

@@ -24,6 +24,8 @@ import { routerConfig, type RouterSettings } from '../router/router-config.ts';
 import { acceptRoutes, type AcceptSettings, type OfferedRoute } from '../routes/accepted-routes.ts';
 import { readLocalNetwork } from '../routes/local-network.ts';
 import type { LocalNetwork } from '../routes/route-safety.ts';
+import { servedServices, type ServeSpec } from '../serve/served-services.ts';
+import { withServiceDestinations } from '../serve/service-filter.ts';
 
 /**
  * Makes the engine match the latest map: through reconfig, with the relay endpoint the relay
@@ -43,6 +45,8 @@ interface MapApplierDeps {
   routerSettings(): RouterSettings;
   /** Which offered subnet routes this machine takes (client/routes). */
   acceptSettings(): AcceptSettings;
+  /** The mesh services this node serves (`up --serve`, client/serve/). */
+  serve(): readonly ServeSpec[];
   /** The map's self record, for the node to save. */
   noteSelf(self: SelfNode): void;
   applied(): void;
@@ -226,7 +230,13 @@ export class MapApplier {
     const { map, offered } = await this.withAcceptedRoutes(received, url);
     const serverHost =
       map.relay?.wireguardKey && !map.relay.endpoint && url !== undefined ? await serverAddress(url) : undefined;
-    const router = routerConfig(map.self, this.deps.routerSettings());
+    // A served service's addresses are this node's own, not a subnet it forwards to.
+    const { served } = servedServices(this.deps.serve(), map.dns, map.self);
+    const servicePrefixes = new Set(served.flatMap((s) => s.prefixes));
+    const router = routerConfig(
+      { ...map.self, approvedRoutes: map.self.approvedRoutes.filter((r) => !servicePrefixes.has(r)) },
+      this.deps.routerSettings(),
+    );
     const exitNode = await this.exitNode(map, url);
     const byId = new Map(map.peers.map((p) => [p.id, p.wireguardKey]));
     const config = this.relay.configure(map.relay, (relayEndpoint) =>
@@ -247,7 +257,15 @@ export class MapApplier {
       ),
     );
     this.endpoint = this.relay.relayedEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;
-    await this.deps.engine.apply(config);
+    await this.deps.engine.apply(
+      served.length === 0
+        ? config
+        : {
+            ...config,
+            addresses: [...config.addresses, ...servicePrefixes],
+            filter: withServiceDestinations(config.filter, map.self, served),
+          },
+    );
     this.offeredRoutes = offered; // shown as accepted once routed, not before
     await this.renewIfRelayRestarted(map);
     await this.renewIfPeersRestarted(map);
@@ -277,7 +295,11 @@ export class MapApplier {
     const local: LocalNetwork = settings.acceptRoutes
       ? await readLocalNetwork(this.deps.iface, [(url && (await serverAddress(url))) || ''].filter(Boolean))
       : { connected: [], gateways: [], servers: [] };
-    const acceptance = acceptRoutes(map.peers, settings, local);
+    // Mesh services' addresses lie in the mesh ranges and are no one's subnet: always taken.
+    const services = (map.dns?.services ?? []).flatMap((s) =>
+      s.addresses.map((a) => `${a}/${a.includes(':') ? 128 : 32}`),
+    );
+    const acceptance = acceptRoutes(map.peers, settings, local, services);
     const said = acceptance.refusals.map((r) => r.message).join('\n');
     if (said !== this.refusalsSaid)
       for (const r of acceptance.refusals) this.deps.log.warn({ code: r.code, prefix: r.prefix }, r.message);

@@ -12,6 +12,8 @@ import type { Keys, NodeState, StateStore } from './state-store.ts';
 import type { RouterSettings } from '../router/router-config.ts';
 import type { AcceptSettings } from '../routes/accepted-routes.ts';
 import type { RouteProbeSpec } from '../router/probe-spec.ts';
+import type { DnsConfig } from '../../protocol/map.ts';
+import { advertisedWithServices, serviceProbes, servedServices, type ServedService } from '../serve/served-services.ts';
 
 /** `{ key: value }`, or nothing when the value is undefined (the record keeps optional keys absent). */
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
@@ -35,11 +37,15 @@ interface MembershipDeps {
   leave(): Promise<void>;
   /** The wall clock (ms), for when the node signed in. */
   now: () => number;
+  /** The mesh's names as the map in force gives them (its services' addresses, for `--serve`). */
+  dns: () => DnsConfig | undefined;
 }
 
 export class Membership {
   private keys!: Keys;
   private current: NodeState | undefined;
+  /** The routes advertiseServices last asked the server for. */
+  private asked: string | undefined;
 
   constructor(private readonly deps: MembershipDeps) {}
 
@@ -99,6 +105,7 @@ export class Membership {
       ...optional('acceptRoutesForce', req.acceptRoutesForce ?? node?.acceptRoutesForce),
       ...optional('routeProbes', req.routeProbes ?? node?.routeProbes),
       ...optional('routePriority', req.routePriority ?? node?.routePriority),
+      ...optional('serve', req.serve ?? node?.serve),
       wantRunning: true,
       ...(node?.self && { self: node.self }),
       // A new credential says anew how this node proves itself; a reconnect keeps how it did.
@@ -132,12 +139,13 @@ export class Membership {
       req.hostname !== undefined ||
       req.advertiseRoutes !== undefined ||
       req.advertiseExitNode !== undefined ||
-      req.routePriority !== undefined
+      req.routePriority !== undefined ||
+      req.serve !== undefined
     ) {
       prefs.self = await control.update({
         ...(req.hostname !== undefined && { hostname: req.hostname }),
-        ...((req.advertiseRoutes !== undefined || req.advertiseExitNode !== undefined) && {
-          advertiseRoutes: prefs.advertiseRoutes,
+        ...((req.advertiseRoutes !== undefined || req.advertiseExitNode !== undefined || req.serve !== undefined) && {
+          advertiseRoutes: this.advertised(prefs),
         }),
         ...(req.routePriority !== undefined && { routePriority: req.routePriority }),
       });
@@ -187,18 +195,53 @@ export class Membership {
     return { acceptRoutes: this.current?.acceptRoutes ?? false, force: this.current?.acceptRoutesForce ?? [] };
   }
 
-  /** The route probes in force: those of routes this node advertises. */
+  /** The route probes in force: those of routes this node advertises, a served service's among them. */
   routeProbes(): RouteProbeSpec[] {
     const advertised = new Set(this.current?.self?.advertisedRoutes ?? this.current?.advertiseRoutes ?? []);
-    return (this.current?.routeProbes ?? []).filter((p) => advertised.has(p.prefix));
+    const probes = [...(this.current?.routeProbes ?? []), ...serviceProbes(this.served().served)];
+    return probes.filter((p) => advertised.has(p.prefix));
+  }
+
+  /** The services `up --serve` asked for, as the map in force knows them (client/serve/). */
+  served(): { served: ServedService[]; unknown: string[] } {
+    return servedServices(this.current?.serve ?? [], this.deps.dns(), this.current?.self);
+  }
+
+  /**
+   * Advertises the served services' addresses once the map names them: a node's first map comes
+   * after it registered, so a new replica asks for them in a second step. Asked once per set of
+   * routes (a refusal is not retried on every map); true when the server was asked.
+   */
+  async advertiseServices(): Promise<boolean> {
+    const node = this.current;
+    if (!node?.self || !node.serve?.length) return false;
+    const wanted = this.advertised(node);
+    const key = [...wanted].sort().join(',');
+    const have = [...node.self.advertisedRoutes].sort().join(',');
+    if (key === have || key === this.asked) return false;
+    this.asked = key;
+    const control = this.control();
+    if (!control) return false;
+    const self = await control.update({ advertiseRoutes: wanted });
+    if (this.current?.self?.id === self.id) this.save({ ...this.current, self });
+    return true;
+  }
+
+  /** The routes to advertise: the node's own, with the addresses of the services it serves. */
+  private advertised(prefs: NodeState): string[] {
+    return advertisedWithServices(
+      prefs.advertiseRoutes,
+      servedServices(prefs.serve ?? [], this.deps.dns(), prefs.self).served,
+    );
   }
 
   private register(control: ControlClient, prefs: NodeState, credential: Credential): Promise<SelfNode> {
+    const advertiseRoutes = this.advertised(prefs);
     return control.register({
       wireguardKey: publicKeyOf(this.keys.wireguardPrivateKey),
       hostname: prefs.hostname,
       credential,
-      ...(prefs.advertiseRoutes.length > 0 && { advertiseRoutes: prefs.advertiseRoutes }),
+      ...(advertiseRoutes.length > 0 && { advertiseRoutes }),
       ...(prefs.advertiseTags.length > 0 && { advertiseTags: prefs.advertiseTags }),
       ...(prefs.routePriority !== undefined && { routePriority: prefs.routePriority }),
       os: platform(),

@@ -35,6 +35,8 @@ export const NodeState = z.object({
   /** `--route-probe`: a health probe per advertised route; `--route-priority`: this router's rank in elections. */
   routeProbes: z.array(z.object({ prefix: z.string(), probe: RouteProbe })).optional(),
   routePriority: z.number().int().optional(),
+  /** `--serve`: the mesh services this node is a replica of (client/serve/), with their health port. */
+  serve: z.array(z.object({ name: z.string(), probePort: z.number().int().optional() })).optional(),
   /** false after `trellis down`: a restarted agent stays down until `trellis up`. */
   wantRunning: z.boolean(),
   self: SelfNode.optional(),

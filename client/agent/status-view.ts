@@ -4,6 +4,7 @@ import type { PeerPath } from '../paths/path-table.ts';
 import type { DeviceState } from '../wireguard/uapi-format.ts';
 import type { AgentState, PeerStatus, StatusResponse } from './local-api/messages.ts';
 import type { OfferedRoute } from '../routes/accepted-routes.ts';
+import type { ServedService } from '../serve/served-services.ts';
 
 /**
  * `trellis status` as data: who the map says the peers are, joined by public key with what
@@ -37,6 +38,10 @@ interface StatusInputs {
   offeredRoutes?: readonly OfferedRoute[];
   exitNode?: StatusResponse['exitNode'];
   exitNodeOptions?: StatusResponse['exitNodeOptions'];
+  /** The mesh's services as the map names them. */
+  meshServices?: StatusResponse['services'];
+  /** The services this node serves (`--serve`), and the names asked for that the map does not know. */
+  served?: { served: readonly ServedService[]; unknown: readonly string[] };
 }
 
 const DAY_MS = 86_400_000;
@@ -108,14 +113,40 @@ export function statusView(i: StatusInputs): StatusResponse {
             };
           }),
         }),
+        ...servedStatus(i.served),
       },
     }),
+    ...(i.meshServices?.length && { services: i.meshServices }),
     ...(i.offeredRoutes?.length && { subnetRoutes: i.offeredRoutes.map((r) => ({ ...r })) }),
     ...(i.policyWarning && { policyWarning: i.policyWarning }),
     ...(i.lastError && { lastError: i.lastError }),
     ...(s?.keyExpiry && { keyExpiry: s.keyExpiry }),
     ...(i.workload && { workload: i.workload }),
     ...signInNeed(i),
+  };
+}
+
+/** `self.services`: each service asked for, and where the server got with it. */
+function servedStatus(served: StatusInputs['served']): { services?: NonNullable<StatusResponse['self']>['services'] } {
+  if (!served || served.served.length + served.unknown.length === 0) return {};
+  return {
+    services: [
+      ...served.served.map((s) => ({
+        name: s.name,
+        addresses: [s.ipv4, s.ipv6],
+        // No role yet: the addresses are not advertised yet (the map that names them just came).
+        state: s.role ?? ('pending' as const),
+        ...(s.role === 'unapproved'
+          ? { reason: `not approved: the server's services.servedBy for ${s.name} names none of this node's tags` }
+          : s.reason !== undefined && { reason: s.reason }),
+      })),
+      ...served.unknown.map((name) => ({
+        name,
+        addresses: [],
+        state: 'unknown' as const,
+        reason: `the server names no mesh service ${name} (its config's services)`,
+      })),
+    ],
   };
 }
 

@@ -18,7 +18,7 @@ import { type RenewalStatus, WorkloadRenewal } from './workload-renewal.ts';
 /** What a workload joining on start asks for besides its token: its name, and routing as a gateway. */
 export type JoinOptions = Pick<
   UpRequest,
-  'hostname' | 'advertiseRoutes' | 'snatSubnetRoutes' | 'gatewayFor' | 'routeProbes' | 'routePriority'
+  'hostname' | 'advertiseRoutes' | 'snatSubnetRoutes' | 'gatewayFor' | 'routeProbes' | 'routePriority' | 'serve'
 >;
 
 interface MembershipDeps {

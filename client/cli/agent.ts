@@ -17,7 +17,7 @@ import { command, parseCommand } from '../../cli-flags/index.ts';
 import { cidrList, CliError, hostname, ifaceName, serverUrl } from './local/flags.ts';
 import { SOCKET_FLAGS, socketPathOf, stateDirOf } from './local/socket.ts';
 import { WORKLOAD_FLAGS, workloadFrom } from './local/workload-flags.ts';
-import { routeProbes, UP } from './up.ts';
+import { routeProbes, serveSpecs, UP } from './up.ts';
 
 const DEFAULT_MESH_RANGES = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'];
 
@@ -81,12 +81,14 @@ export const AGENT = command({
     'gateway-for': UP.flags['gateway-for'],
     'route-probe': UP.flags['route-probe'],
     'route-priority': UP.flags['route-priority'],
+    serve: UP.flags.serve,
   },
   notes:
     'A workload (sidecar, DaemonSet) joins on start, with no separate `trellis up`, given --server and\n' +
     '--token-file or --workload-api (or TRELLIS_TOKEN_FILE, TRELLIS_CREDENTIAL, TRELLIS_CLUSTER,\n' +
     'TRELLIS_WORKLOAD_API, TRELLIS_AUDIENCE in the environment); with --advertise-routes, --snat-subnet-routes,\n' +
-    '--gateway-for, --route-probe and --route-priority it joins as a subnet router and gateway (the gateway pod).',
+    '--gateway-for, --route-probe and --route-priority it joins as a subnet router and gateway (the gateway pod);\n' +
+    'with --serve NAME as a replica of a mesh service (the Kubernetes API proxy).',
 });
 
 export async function agentCommand(argv: string[]): Promise<number> {
@@ -120,10 +122,11 @@ export async function agentCommand(argv: string[]): Promise<number> {
     ...(flags['gateway-for'] !== undefined && { gatewayFor: cidrList('gateway-for', flags['gateway-for']) }),
     ...(flags['route-probe'].length > 0 && { routeProbes: routeProbes(flags['route-probe']) }),
     ...(flags['route-priority'] !== undefined && { routePriority: flags['route-priority'] }),
+    ...(flags.serve.length > 0 && { serve: serveSpecs(flags.serve) }),
   };
   if (!workload && Object.keys(routing).length > 0)
     throw new CliError(
-      '--advertise-routes, --snat-subnet-routes, --gateway-for, --route-probe and --route-priority here are for a workload joining on start; otherwise give them to trellis up',
+      '--advertise-routes, --snat-subnet-routes, --gateway-for, --route-probe, --route-priority and --serve here are for a workload joining on start; otherwise give them to trellis up',
       2,
     );
   if (process.getuid?.() !== 0)

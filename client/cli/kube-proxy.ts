@@ -17,7 +17,7 @@ export const KUBE_PROXY = command({
   name: 'trellis kube-proxy',
   summary:
     "Runs the Kubernetes API server proxy beside this node's agent: serves kubectl from mesh peers on\n" +
-    "this node's mesh addresses and forwards to the API server, as the caller (auth) or as-is (noauth).",
+    "this node's mesh addresses (and those of the services it serves, trellis up --serve) and forwards to the API server, as the caller (auth) or as-is (noauth).",
   flags: {
     ...SOCKET_FLAGS,
     mode: {
@@ -73,8 +73,12 @@ export async function kubeProxyCommand(argv: string[]): Promise<number> {
   const files = certPath !== undefined && keyPath !== undefined ? fileServingCert(certPath, keyPath) : undefined;
   files?.load(); // unreadable files fail at start, not at the first connection
 
-  const self = await waitForMeshAddresses(agent, flags['wait-up'] * 1000);
-  const mesh = files ? undefined : await meshServingCert(agent);
+  const deadline = Date.now() + flags['wait-up'] * 1000;
+  const { self, services } = await waitForMeshAddresses(agent, deadline);
+  const domain = files ? undefined : (await agent.authorities()).domain;
+  // A replica of a mesh service (`trellis up --serve kube`) answers for the service's name too.
+  const names = domain && [self.name, ...services.map((s) => s.name)].map((n) => `${n}.${domain}`);
+  const mesh = files ? undefined : await meshServingCert(agent, names || undefined);
   const cert = files ?? mesh!;
   const audit = new AuditReporter(agent, logger);
   const forwarder = new Forwarder(upstream);
@@ -87,9 +91,16 @@ export async function kubeProxyCommand(argv: string[]): Promise<number> {
     logger,
   });
   const listener = new MeshListener(proxy, cert, logger);
-  const urls = await listener.listen([self.ipv4, self.ipv6], flags.port);
+  const urls = await listener.listen(
+    [self.ipv4, self.ipv6, ...services.flatMap((s) => s.addresses)],
+    flags.port,
+    deadline,
+  );
   audit.start();
-  logger.info({ urls, mode: flags.mode, upstream: upstream.url.origin }, 'kube-proxy ready');
+  logger.info(
+    { urls, mode: flags.mode, upstream: upstream.url.origin, services: services.map((s) => s.name) },
+    'kube-proxy ready',
+  );
   // The mesh CA's certificate: asked for again every minute; the agent renews it in time.
   const renewal = mesh
     ? setInterval(() => {
@@ -123,19 +134,34 @@ export async function kubeProxyCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+type SelfStatus = NonNullable<StatusResponse['self']>;
+type ServedStatus = NonNullable<SelfStatus['services']>[number];
+
+/**
+ * This node's status once it runs, and the mesh services it serves once the server has
+ * answered for each (a replica then holds the service's addresses).
+ */
 async function waitForMeshAddresses(
   agent: LocalApiClient,
-  waitMs: number,
-): Promise<NonNullable<StatusResponse['self']>> {
-  const deadline = Date.now() + waitMs;
+  deadline: number,
+): Promise<{ self: SelfStatus; services: ServedStatus[] }> {
   for (;;) {
     const status = await agent.status();
-    if (status.self && status.state === 'running') return status.self;
-    if (Date.now() >= deadline)
+    const services = status.self?.services ?? [];
+    const waiting = services.filter((s) => s.state === 'pending' || s.state === 'unknown');
+    if (status.self && status.state === 'running' && waiting.length === 0)
+      return { self: status.self, services: services.filter((s) => s.addresses.length > 0) };
+    if (Date.now() >= deadline) {
+      if (status.self && status.state === 'running')
+        throw new KubeProxyError(
+          'kube_proxy.no_mesh_address',
+          `the mesh service ${waiting[0]!.name} this node serves has no address yet: ${waiting[0]!.reason ?? 'the server has not answered'}`,
+        );
       throw new KubeProxyError(
         'kube_proxy.no_mesh_address',
         `the agent is ${status.state} and has no mesh address to listen on: run \`trellis up\` on this node first`,
       );
-    await new Promise((r) => setTimeout(r, 500));
+    }
+    await new Promise((r) => setTimeout(r, 250));
   }
 }

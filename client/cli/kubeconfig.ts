@@ -10,9 +10,10 @@ import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 export const KUBECONFIG = command({
   name: 'trellis kubeconfig',
   summary:
-    'Adds a kubectl context for a Kubernetes API proxy on the mesh (NAME: its mesh name), holding no\n' +
-    'credential and trusting the mesh CA for that name only; or, with --server, for an API server on\n' +
-    'a private subnet reached through a subnet router, with your own credentials.',
+    'Adds a kubectl context for a Kubernetes API proxy on the mesh (NAME: its mesh name, or the mesh\n' +
+    'service its replicas serve, such as kube), holding no credential and trusting the mesh CA for\n' +
+    'that name only; or, with --server, for an API server on a private subnet reached through a\n' +
+    'subnet router, with your own credentials.',
   positionals: [{ name: 'NAME' }],
   flags: {
     ...SOCKET_FLAGS,
@@ -73,11 +74,13 @@ function meshName(status: StatusResponse, domain: string, name: string): string 
     .toLowerCase()
     .replace(/\.$/, '')
     .replace(new RegExp(`\\.${domain.replace(/\./g, '\\.')}$`), '');
+  // A mesh service (the HA proxy's replicas behind one name) or a single proxy's node name.
+  const services = (status.services ?? []).map((s) => s.name);
   const known = status.peers.map((p) => p.name);
-  if (!known.includes(label)) {
+  if (!known.includes(label) && !services.includes(label)) {
     throw new KubeconfigError(
       'kubeconfig.unknown_name',
-      `no peer named ${label} in this node's map (is the proxy up, and may this node reach it?); peers: ${known.join(', ') || 'none'}`,
+      `no peer or mesh service named ${label} in this node's map (is the proxy up, and may this node reach it?); peers: ${known.join(', ') || 'none'}${services.length ? `; services: ${services.join(', ')}` : ''}`,
     );
   }
   return `${label}.${domain}`;

@@ -1,6 +1,7 @@
 import type { StatusResponse } from '../agent/local-api/messages.ts';
 import { command, parseCommand } from '../../cli-flags/index.ts';
 import { offeredRoutesLines, routesLine } from './local/routes-line.ts';
+import { servicesLine } from './local/services-line.ts';
 import { exitNodeLine } from './local/exit-node-line.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 
@@ -33,6 +34,8 @@ export function formatStatus(s: StatusResponse, now: Date): string {
     );
   const routes = s.self && routesLine(s.self);
   if (routes) lines.push(routes);
+  const services = s.self && servicesLine(s.self);
+  if (services) lines.push(services);
   lines.push(...offeredRoutesLines(s));
   const exit = exitNodeLine(s);
   if (exit) lines.push(exit);

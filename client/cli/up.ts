@@ -9,6 +9,9 @@ import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
 import { signInThroughAgent } from './local/sign-in.ts';
 import { WORKLOAD_FLAGS, workloadFrom } from './local/workload-flags.ts';
 import { EXIT_NODE_FLAGS, exitNodeRequest } from './local/exit-node-flags.ts';
+import { servicesLine } from './local/services-line.ts';
+import { parseServeSpec } from '../serve/serve-spec.ts';
+import type { ServeSpec } from '../serve/served-services.ts';
 
 /** Each way of signing in brings its flags (read by name, so typed loosely here). */
 const CREDENTIAL_FLAGS: FlagSpecs = Object.assign({}, ...CREDENTIAL_PROVIDERS.map((p) => p.flags));
@@ -50,6 +53,12 @@ export const UP = command({
       min: 0,
       max: 1000,
       help: "this router's priority for the prefixes it shares with others (higher wins;\nthe server's default 100)",
+    },
+    serve: {
+      type: 'string',
+      repeatable: true,
+      value: 'NAME[=tcp:PORT]',
+      help: "serve the mesh service NAME (the server's config names it) as one of its replicas:\ntake its address, which peers reach on the replica the server elects; with\ntcp:PORT, healthy only while something answers on that port there (kube=tcp:443);\nreplaces the previous list (--serve= for none)",
     },
     'accept-routes': {
       type: 'boolean',
@@ -120,6 +129,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     ...(flags['accept-routes'] !== undefined && { acceptRoutes: flags['accept-routes'] }),
     ...(flags['route-probe'].length > 0 && { routeProbes: routeProbes(flags['route-probe']) }),
     ...(flags['route-priority'] !== undefined && { routePriority: flags['route-priority'] }),
+    ...(flags.serve.length > 0 && { serve: serveSpecs(flags.serve) }),
     ...(v('accept-routes-force') !== undefined && {
       acceptRoutesForce: cidrList('accept-routes-force', v('accept-routes-force')!),
     }),
@@ -154,6 +164,17 @@ export function routeProbes(values: readonly string[]): RouteProbeSpec[] {
     });
 }
 
+/** `--serve` values; one empty value clears the list. */
+export function serveSpecs(values: readonly string[]): ServeSpec[] {
+  return values
+    .filter((v) => v !== '')
+    .map((v) => {
+      const p = parseServeSpec(v);
+      if (!p.ok) throw new UsageError('cli.bad_value', `--serve: ${p.error}`);
+      return p.value;
+    });
+}
+
 /** What `up` prints: one fact a line, every warning on a line of its own. */
 export function describeUp(s: StatusResponse): string {
   if (s.state !== 'running')
@@ -164,6 +185,7 @@ export function describeUp(s: StatusResponse): string {
     `up: ${self.name} is ${self.ipv4} and ${self.ipv6} on ${s.serverUrl}`,
     `${s.peers.length} peer${s.peers.length === 1 ? '' : 's'}`,
     ...(routes ? [routes] : []),
+    ...(servicesLine(self) ? [servicesLine(self)!] : []),
     ...offeredRoutesLines(s),
     ...(exitNodeLine(s) ? [exitNodeLine(s)!] : []),
     ...(s.policyWarning ? [`warning: ${s.policyWarning}`] : []),

@@ -22,7 +22,11 @@ export class MeshListener {
     private readonly logger: Logger,
   ) {}
 
-  async listen(addresses: readonly string[], port: number): Promise<string[]> {
+  /**
+   * Listens on each address. One the agent is still adding (a service address the map just
+   * gave) is tried again until `deadline`.
+   */
+  async listen(addresses: readonly string[], port: number, deadline = 0): Promise<string[]> {
     if (addresses.length === 0)
       throw new KubeProxyError(
         'kube_proxy.no_mesh_address',
@@ -39,10 +43,18 @@ export class MeshListener {
         void this.proxy.upgrade(req, socket, head);
       });
       server.on('tlsClientError', (err) => this.logger.debug({ err }, 'TLS handshake failed'));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, address, () => resolve());
-      });
+      for (;;) {
+        const bound = await new Promise<Error | undefined>((resolve) => {
+          server.once('error', resolve);
+          server.listen(port, address, () => {
+            server.off('error', resolve);
+            resolve(undefined);
+          });
+        });
+        if (!bound) break;
+        if ((bound as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL' || Date.now() >= deadline) throw bound;
+        await new Promise((r) => setTimeout(r, 200));
+      }
       this.servers.push(server);
       const bound = (server.address() as AddressInfo).port;
       urls.push(`https://${address.includes(':') ? `[${address}]` : address}:${bound}`);

@@ -37,11 +37,17 @@ export interface Acceptance {
   refusals: RouteRefusal[];
 }
 
-export function acceptRoutes(peers: Iterable<Peer>, settings: AcceptSettings, local: LocalNetwork): Acceptance {
+export function acceptRoutes(
+  peers: Iterable<Peer>,
+  settings: AcceptSettings,
+  local: LocalNetwork,
+  /** Mesh services' addresses (host prefixes): a replica's own address under another name, never a subnet route. */
+  services: readonly string[] = [],
+): Acceptance {
   const force = new Set(settings.force.map(canonical));
   const out: Acceptance = { peers: [], offered: [], refusals: [] };
   for (const peer of peers) {
-    const own = new Set(peer.addresses.map(canonical));
+    const own = new Set([...peer.addresses, ...services].map(canonical));
     const offered = (peer.primaryRoutes ?? peer.allowedIPs).filter(
       (r) => !own.has(canonical(r)) && !isExitRoute(canonical(r)),
     );

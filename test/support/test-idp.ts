@@ -23,10 +23,15 @@ export interface TestIdp {
  * and its own login and consent pages (development interactions: any password is accepted for
  * a known account).
  */
-export async function startTestIdp(users: Record<string, IdpUser>, redirectUri: () => string): Promise<TestIdp> {
+export async function startTestIdp(
+  users: Record<string, IdpUser>,
+  redirectUri: () => string,
+  /** Where it listens; default a free loopback port (an e2e lab puts it on a host's address). */
+  at: { host: string; port: number } = { host: '127.0.0.1', port: 0 },
+): Promise<TestIdp> {
   const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => server.listen(at.port, at.host, resolve));
+  const issuer = `http://${at.host}:${(server.address() as AddressInfo).port}`;
   const clientId = 'trellis';
   const clientSecret = 'trellis-test-secret-0123456789abcdef';
   let provider: Provider | undefined;

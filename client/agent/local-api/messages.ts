@@ -35,6 +35,20 @@ export const UpRequest = z
       .optional(),
     /** This router's priority in its routes' elections (higher wins; server default 100). */
     routePriority: RoutePriority.optional(),
+    /**
+     * The mesh services this node serves as a replica (`--serve NAME[=tcp:PORT]`): it takes their
+     * addresses, which the server approves for the services' servedBy tags; with a port, the
+     * replica is healthy while something answers there. Replaces the previous list; [] for none.
+     */
+    serve: z
+      .array(
+        z.strictObject({
+          name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a service name (a DNS label)'),
+          probePort: z.number().int().min(1).max(65535).optional(),
+        }),
+      )
+      .max(16)
+      .optional(),
     /** Offer this node as an exit node (0.0.0.0/0 and ::/0 with the advertised routes); absent: as before. */
     advertiseExitNode: z.boolean().optional(),
     /** Send all traffic through this exit node (a name, a mesh address, or `auto`); '' deselects; absent: as before. */
@@ -133,6 +147,21 @@ const SelfStatus = z.object({
       }),
     )
     .optional(),
+  /**
+   * The mesh services this node serves (`trellis up --serve`): their addresses, which this node
+   * holds as its own; whether the server approved them; and this replica's part in the election
+   * (`primary`: peers reach the service here). `unknown`: the server names no such service.
+   */
+  services: z
+    .array(
+      z.object({
+        name: z.string(),
+        state: z.enum(['primary', 'standby', 'unhealthy', 'offline', 'unapproved', 'pending', 'unknown']),
+        addresses: z.array(z.string()),
+        reason: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 /** A subnet route a peer offers this machine: its primary router, and whether this machine routes it. */
@@ -162,6 +191,8 @@ export const StatusResponse = z.object({
   /** Mesh names: the domain, the agent's DNS server, and which system resolver sends it queries. */
   dns: z.object({ domain: z.string(), server: z.string(), system: z.enum(['systemd-resolved', 'none']) }).optional(),
   self: SelfStatus.optional(),
+  /** The mesh's services (HA names, `<name>.<domain>`) and their addresses, as the map names them. */
+  services: z.array(z.object({ name: z.string(), addresses: z.array(z.string()) })).optional(),
   /** Subnet routes peers offer, accepted or not; absent when none is offered. */
   subnetRoutes: z.array(OfferedRouteStatus).optional(),
   /**

@@ -29,10 +29,15 @@ export class ServerHost {
   ) {}
 
   static async start(lab: Lab, extraFlags: string[] = []): Promise<ServerHost> {
-    const host = await lab.addHost('srv');
-    const s = new ServerHost(host, mkdtempSync(join(tmpdir(), 'trellis-e2e-server-')));
+    const s = await ServerHost.prepare(lab);
     await s.start(extraFlags);
     return s;
+  }
+
+  /** The server's host, not started yet: for a config that must name the server's own URL. */
+  static async prepare(lab: Lab): Promise<ServerHost> {
+    const host = await lab.addHost('srv');
+    return new ServerHost(host, mkdtempSync(join(tmpdir(), 'trellis-e2e-server-')));
   }
 
   get url(): string {
