@@ -93,7 +93,7 @@ export class Engine {
 
   apply(config: EngineConfig): Promise<void> {
     return this.serial(async () => {
-      await this.applyFilter(config.filter);
+      await this.applyFilter(config.filter, config.replicaAddresses ?? []);
       const device = await this.open();
       await device.configure({ ...config.device, fwmark: WIREGUARD_FWMARK });
       const meshRanges = config.meshRanges ?? this.options.meshRanges;
@@ -270,10 +270,10 @@ export class Engine {
     return this.device;
   }
 
-  private async applyFilter(filter: readonly FilterRule[]): Promise<void> {
-    const text = JSON.stringify(filter);
+  private async applyFilter(filter: readonly FilterRule[], replicaAddresses: readonly string[]): Promise<void> {
+    const text = JSON.stringify([filter, replicaAddresses]);
     if (text === this.filterApplied) return;
-    await this.firewall.apply(filter);
+    await this.firewall.apply(filter, replicaAddresses);
     this.filterApplied = text;
   }
 

@@ -264,6 +264,7 @@ export class MapApplier {
             ...config,
             addresses: [...config.addresses, ...servicePrefixes],
             filter: withServiceDestinations(config.filter, map.self, served),
+            replicaAddresses: served.flatMap((s) => [s.ipv4, s.ipv6]),
           },
     );
     this.offeredRoutes = offered; // shown as accepted once routed, not before

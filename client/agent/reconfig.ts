@@ -36,6 +36,8 @@ export interface EngineConfig {
   meshRanges?: string[];
   peerRoutes: string[];
   filter: FilterRule[];
+  /** The addresses of the mesh services this node serves (client/serve/): held as its own, SYNs without a listener dropped. */
+  replicaAddresses?: string[];
   /** Forwarding between the mesh and the subnets this node routes; absent: it routes nothing. */
   router?: RouterConfig;
   /** While an exit node is selected: where traffic goes, and what the kill switch lets by. */

@@ -37,6 +37,14 @@ interface CompileOptions {
    * LAN, or a peer's crafted destination) are dropped.
    */
   localOnly?: readonly string[];
+  /**
+   * Addresses of mesh services this node serves as a replica (client/serve/). A connection
+   * attempt (TCP SYN) to one of them that no socket listens for is dropped instead of refused:
+   * while a dead replica's proxy is being noticed, the client's TCP sends its SYN again a
+   * second later, to the replica the election has moved the service to meanwhile, where a
+   * refusal would have failed the command at once.
+   */
+  replicaAddresses?: readonly string[];
 }
 
 export const DEFAULT_TABLE = 'trellis';
@@ -73,8 +81,19 @@ export function compileFilter(rules: readonly FilterRule[], options: CompileOpti
     ...(options.probePort !== undefined
       ? [`    iifname ${iface} udp dport ${probePort(options.probePort)} accept`]
       : []),
+    ...replicaSynJumps(iface, options.replicaAddresses ?? []),
     `    iifname ${iface} jump mesh_inbound`,
     '  }',
+    ...(options.replicaAddresses?.length
+      ? [
+          '  chain replica_syn {',
+          // A listening socket (of either kind) takes it; without one, silence rather than a reset.
+          '    socket transparent 0 return',
+          '    socket transparent 1 return',
+          '    counter drop',
+          '  }',
+        ]
+      : []),
     '  chain forward {',
     '    type filter hook forward priority filter; policy accept;',
     `    iifname ${iface} jump mesh_inbound`,
@@ -88,6 +107,22 @@ export function compileFilter(rules: readonly FilterRule[], options: CompileOpti
     '}',
     '',
   ].join('\n');
+}
+
+function replicaSynJumps(iface: string, addresses: readonly string[]): string[] {
+  for (const a of addresses) if (isIP(a) === 0) throw new TypeError(`replicaAddresses: "${a}" is not an IP address`);
+  return (
+    [
+      [4, 'ip'],
+      [6, 'ip6'],
+    ] as const
+  )
+    .map(([family, keyword]) => [keyword, addresses.filter((a) => isIP(a) === family)] as const)
+    .filter(([, list]) => list.length > 0)
+    .map(
+      ([keyword, list]) =>
+        `    iifname ${iface} ${keyword} daddr { ${list.join(', ')} } tcp flags & (syn | ack) == syn jump replica_syn`,
+    );
 }
 
 function localOnlyDrops(addresses: readonly string[]): string[] {

@@ -32,7 +32,8 @@ export class NftFirewall {
     this.table = options.table ?? DEFAULT_TABLE;
   }
 
-  async apply(rules: readonly FilterRule[]): Promise<void> {
+  /** `replicaAddresses`: see CompileOptions (the mesh services this node serves right now). */
+  async apply(rules: readonly FilterRule[], replicaAddresses: readonly string[] = []): Promise<void> {
     const parsed = Rules.safeParse(rules);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -44,6 +45,7 @@ export class NftFirewall {
       table: this.table,
       ...(this.options.probePort !== undefined && { probePort: this.options.probePort }),
       ...(this.options.localOnly && { localOnly: this.options.localOnly }),
+      ...(replicaAddresses.length > 0 && { replicaAddresses }),
     });
     await loadNftScript(script, this.options.netns, this.runner);
   }

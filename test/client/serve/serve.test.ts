@@ -107,6 +107,25 @@ describe('trellis up --serve: a replica of a mesh service', () => {
     expect(compileFilter(rules, { iface: 'trellis0' })).not.toContain('100.127.1.2');
   });
 
+  it('drops, rather than refuses, a connection attempt to a served address that nothing listens on', () => {
+    const script = compileFilter([], {
+      iface: 'trellis0',
+      replicaAddresses: ['100.127.1.2', 'fd7a:115c:a1e0:ffff::1:2'],
+    });
+    expect(script).toContain(
+      'iifname "trellis0" ip daddr { 100.127.1.2 } tcp flags & (syn | ack) == syn jump replica_syn',
+    );
+    expect(script).toContain(
+      'iifname "trellis0" ip6 daddr { fd7a:115c:a1e0:ffff::1:2 } tcp flags & (syn | ack) == syn jump replica_syn',
+    );
+    expect(script).toMatch(
+      /chain replica_syn \{\n\s+socket transparent 0 return\n\s+socket transparent 1 return\n\s+counter drop/,
+    );
+    // Before the policy's rules, which still decide once a listener takes the SYN.
+    expect(script.indexOf('jump replica_syn')).toBeLessThan(script.indexOf('jump mesh_inbound'));
+    expect(compileFilter([], { iface: 'trellis0' })).not.toContain('replica_syn');
+  });
+
   it("keeps a mesh service's address on the peer that carries it, without --accept-routes", () => {
     const carrier: Peer = {
       id: 'n2',
