@@ -66,6 +66,8 @@ export interface RunningServer {
   engine: NetmapEngine;
   keys: KeyService;
   users: UserService;
+  /** Registration and node changes, as the HTTP handlers call them (benchmarks seed nodes through it). */
+  nodes: NodeService;
   logger: Logger;
   /** The running replicas on this store, this one among them (server/replication/). */
   replicas: ReplicaDirectory;
@@ -327,6 +329,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     engine,
     keys,
     users,
+    nodes,
     logger,
     replicas: replication.directory,
     relay: relay?.port,

@@ -13,15 +13,32 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { cpuSeconds, mean, percentile, round, rssMiB } from '../support/stats.ts';
-import { SimNode, inParallel, retries, type SimEvents } from './sim-node.ts';
+import { openFileLimit } from './descriptors.ts';
+import type { SeedNode } from './server-process.ts';
+import { Fleet, type FleetEvents } from './fleet.ts';
+import { SimNode, now } from './sim-node.ts';
 import { segmentedPolicy, teamCount, teamOf, teamTag, teamsThatSee } from './topology.ts';
 
 const { values } = parseArgs({
-  options: { nodes: { type: 'string', default: '2000' }, probes: { type: 'string', default: '200' } },
+  options: {
+    nodes: { type: 'string', default: '2000' },
+    probes: { type: 'string', default: '200' },
+    workers: { type: 'string' },
+    /** Joins made over HTTP and timed; the rest of the nodes are seeded in the server process first. */
+    'http-joins': { type: 'string', default: '10000' },
+  },
 });
 const N = Number(values.nodes);
 const PROBES = Number(values.probes);
 const TEAMS = teamCount(N);
+// Every open stream is a descriptor in the server (and in the floor) process: a machine whose
+// limit is lower than N joins every node but opens only as many streams as fit, and says so.
+const FD_LIMIT = openFileLimit();
+const STREAMS = Math.min(N, FD_LIMIT - 1_000);
+// The simulator spreads over processes so that it is not what is measured; each holds at
+// most 8,000 streams (well inside its own descriptor limit).
+const HTTP_JOINS = Math.min(N, Number(values['http-joins']));
+const WORKERS = Number(values.workers ?? Math.max(1, Math.ceil(STREAMS / 8_000)));
 const here = new URL('.', import.meta.url).pathname;
 
 async function main(): Promise<void> {
@@ -51,57 +68,79 @@ async function main(): Promise<void> {
     keys.push(issued.secret as string);
   }
 
-  // Bookkeeping of what the simulated nodes receive.
+  // Bookkeeping of what the simulated nodes receive (times are epoch ms, from every process).
   const fullBytes: number[] = [];
   const probes = new Map<string, { start: number; expected: number; got: number; last: number }>();
   const filterAt = new Map<number, number>();
   const filterBytes = new Map<number, number>();
   let sampleDelta = '';
-  const events: SimEvents = {
-    onFull: (_n, bytes) => fullBytes.push(bytes),
-    onPeerUpserted: (_n, key, at) => {
+  const seen = (e: FleetEvents) => {
+    for (const [, , bytes] of e.fulls) fullBytes.push(bytes);
+    for (const [key, at] of e.upserts) {
       const p = probes.get(key);
       if (p) {
         p.got++;
         p.last = at;
       }
-    },
-    onFilter: (n, text, at) => {
-      if (filterAt.has(n.index)) return;
-      filterAt.set(n.index, at);
-      filterBytes.set(n.index, text.length);
-      sampleDelta ||= text;
-    },
+    }
+    for (const [index, at, bytes] of e.filters) {
+      if (filterAt.has(index)) continue;
+      filterAt.set(index, at);
+      filterBytes.set(index, bytes);
+    }
+    sampleDelta ||= e.sample ?? '';
   };
+  const fleet = await Fleet.start(WORKERS, seen);
+  const teams = Array.from({ length: N }, (_, i) => teamOf(i));
+  const nodeKeys = await fleet.init(teams, [url]);
+  if (STREAMS < N)
+    log(
+      `streams:      ${STREAMS} of ${N} nodes connect: this machine allows ${FD_LIMIT} open files per process (ulimit -n), and the server holds one per stream; the other ${N - STREAMS} join and stay offline`,
+    );
 
-  // 1. Joins.
-  const sims = Array.from({ length: N }, (_, i) => new SimNode(i, teamOf(i), url));
-  let cpu0 = cpuSeconds(server.proc.pid!);
+  // 1. Joins: beyond --http-joins, the network is first grown in the server process (see
+  //    server-process.ts), then the timed joins come over HTTP into a network of that size.
   let t0 = performance.now();
-  await inParallel(sims, 32, (s) => s.register(keys[s.team]!));
+  if (HTTP_JOINS < N) {
+    for (let from = HTTP_JOINS; from < N; from += 2_000) {
+      const seed = nodeKeys.slice(from, Math.min(N, from + 2_000)).map((k, i) => ({
+        ...k,
+        hostname: `node-${from + i}`,
+        authKey: keys[teams[from + i]!]!,
+      }));
+      await seedNodes(server.proc, seed);
+    }
+    log(
+      `seeded:       ${N - HTTP_JOINS} nodes through the node service in ${round((performance.now() - t0) / 1000, 1)} s (not timed as joins)`,
+    );
+  }
+  let cpu0 = cpuSeconds(server.proc.pid!);
+  t0 = performance.now();
+  const retries = await fleet.register(keys, HTTP_JOINS, 32);
   const joinMs = performance.now() - t0;
   const joinCpu = cpuSeconds(server.proc.pid!) - cpu0;
   log(
-    `joins:        ${N} in ${round(joinMs / 1000, 2)} s = ${round((N / joinMs) * 1000)} joins/s (server CPU ${round(joinCpu, 2)} s; ${retries} retried after a dropped connection)`,
+    `joins:        ${HTTP_JOINS} over HTTP in ${round(joinMs / 1000, 2)} s = ${round((HTTP_JOINS / joinMs) * 1000)} joins/s, ${round((joinCpu / HTTP_JOINS) * 1000, 2)} ms server CPU each (${round(joinCpu, 2)} s; ${retries} retried after a dropped connection)`,
   );
 
   // 2. Map streams: every node connects and gets its full map.
   cpu0 = cpuSeconds(server.proc.pid!);
   t0 = performance.now();
-  await inParallel(sims, 200, (s) => s.connect(events));
+  await fleet.connect({ below: STREAMS, parallel: 200 });
   const connectMs = performance.now() - t0;
   log(
-    `connect:      ${N} full maps in ${round(connectMs / 1000, 2)} s, ${round(mean(fullBytes) / 1024, 1)} KiB per full map (server CPU ${round(cpuSeconds(server.proc.pid!) - cpu0, 2)} s)`,
+    `connect:      ${STREAMS} full maps in ${round(connectMs / 1000, 2)} s, ${round(mean(fullBytes) / 1024, 1)} KiB per full map (server CPU ${round(cpuSeconds(server.proc.pid!) - cpu0, 2)} s; simulator: ${WORKERS} processes)`,
   );
   await quiet(1500);
 
   // 3. Join propagation: one node joins at a time; when has every peer that should see it got it?
   const connectedPerTeam = new Map<number, number>();
-  for (const s of sims) connectedPerTeam.set(s.team, (connectedPerTeam.get(s.team) ?? 0) + 1);
-  const probeSims = Array.from({ length: PROBES }, (_, i) => new SimNode(N + i, (i * 7) % TEAMS, url));
+  for (let i = 0; i < STREAMS; i++) connectedPerTeam.set(teams[i]!, (connectedPerTeam.get(teams[i]!) ?? 0) + 1);
+  const probeSims = Array.from({ length: PROBES }, (_, i) => new SimNode(N + i, (i * 7) % TEAMS, [url]));
+  await fleet.watch(probeSims.map((p) => p.wireguardKey));
   for (const p of probeSims) {
     const expected = teamsThatSee(p.team, TEAMS).reduce((sum, t) => sum + (connectedPerTeam.get(t) ?? 0), 0);
-    const entry = { start: performance.now(), expected, got: 0, last: 0 };
+    const entry = { start: now(), expected, got: 0, last: 0 };
     probes.set(p.wireguardKey, entry);
     await p.register(keys[p.team]!);
     await quiet(10);
@@ -118,23 +157,23 @@ async function main(): Promise<void> {
   filterAt.clear();
   filterBytes.clear();
   cpu0 = cpuSeconds(server.proc.pid!);
-  t0 = performance.now();
+  t0 = now();
   await admin('PUT', '/api/v1/policy', { policy: segmentedPolicy(TEAMS, 'changed') });
-  const putMs = performance.now() - t0;
+  const putMs = now() - t0;
   // Read at the answer: the policy is checked, stored, compiled and diffed; the pushes follow.
   const putCpu = cpuSeconds(server.proc.pid!) - cpu0;
-  await waitFor(() => filterAt.size >= N, 30_000);
+  await waitFor(() => filterAt.size >= STREAMS, 30_000);
   const policyDeliveredMs = Math.max(...filterAt.values()) - t0;
   const deltaBytes = mean([...filterBytes.values()]);
   const policyCpu = cpuSeconds(server.proc.pid!) - cpu0;
   log(
-    `policy:       delivered to ${filterAt.size}/${N} nodes in ${round(policyDeliveredMs)} ms (PUT answered in ${round(putMs)} ms), ${round(deltaBytes / 1024, 2)} KiB per delta (server CPU ${round(policyCpu, 2)} s)`,
+    `policy:       delivered to ${filterAt.size}/${STREAMS} nodes in ${round(policyDeliveredMs)} ms (PUT answered in ${round(putMs)} ms), ${round(deltaBytes / 1024, 2)} KiB per delta (server CPU ${round(policyCpu, 2)} s)`,
   );
 
   const rss = rssMiB(server.proc.pid!);
   const serverCpu = cpuSeconds(server.proc.pid!);
   log(`server:       RSS ${round(rss.now)} MiB (peak ${round(rss.peak)} MiB), CPU ${round(serverCpu, 1)} s total`);
-  for (const s of sims) s.close();
+  await fleet.close();
   server.proc.kill('SIGTERM');
 
   // 5. Floor: a bare ws server sends one of those very deltas to as many clients, which
@@ -143,15 +182,16 @@ async function main(): Promise<void> {
   const floorUrl = (floor.info as { url: string }).url;
   await fetch(`${floorUrl}/sample`, { method: 'POST', body: sampleDelta });
   filterAt.clear();
-  await inParallel(sims, 200, (s) => s.connect(events, `${floorUrl}/`));
+  await fleet.connect({ below: STREAMS, parallel: 200, floorUrl: `${floorUrl}/` });
   await quiet(500);
   const floorCpu0 = cpuSeconds(floor.proc.pid!);
-  t0 = performance.now();
+  t0 = now();
   await fetch(`${floorUrl}/go`, { method: 'POST' });
-  await waitFor(() => filterAt.size >= N, 30_000);
+  await waitFor(() => filterAt.size >= STREAMS, 30_000);
   const floorMs = Math.max(...filterAt.values()) - t0;
   const floorCpu = cpuSeconds(floor.proc.pid!) - floorCpu0;
-  for (const s of sims) s.close();
+  await fleet.close();
+  fleet.stop();
   floor.proc.kill('SIGKILL');
   const floorRatio = policyDeliveredMs / floorMs;
   // The push alone: from the answer to the PUT (policy compiled, stored and diffed) to the last delta.
@@ -160,7 +200,7 @@ async function main(): Promise<void> {
   const floorCpuRatio = policyCpu / floorCpu;
   const pushFloorCpuRatio = (policyCpu - putCpu) / floorCpu;
   log(
-    `floor:        bare ws server pushed the same ${N} deltas in ${round(floorMs)} ms with ${round(floorCpu, 2)} s CPU; Trellis/floor = ${round(floorRatio, 2)}x wall in all (${round(pushFloorRatio, 2)}x for the push after the policy was compiled), ${round(floorCpuRatio, 2)}x server CPU (${round(pushFloorCpuRatio, 2)}x for the push; ${round(putCpu, 2)} s until the PUT was answered)`,
+    `floor:        bare ws server pushed the same ${STREAMS} deltas in ${round(floorMs)} ms with ${round(floorCpu, 2)} s CPU; Trellis/floor = ${round(floorRatio, 2)}x wall in all (${round(pushFloorRatio, 2)}x for the push after the policy was compiled), ${round(floorCpuRatio, 2)}x server CPU (${round(pushFloorCpuRatio, 2)}x for the push; ${round(putCpu, 2)} s until the PUT was answered)`,
   );
   log('targets at N=10000: join p99 < 1000 ms, policy < 3000 ms, floor ratio <= 2, RSS < 1024 MiB');
 
@@ -168,7 +208,9 @@ async function main(): Promise<void> {
   log(
     JSON.stringify({
       nodes: N,
-      joinsPerSec: round((N / joinMs) * 1000),
+      streams: STREAMS,
+      httpJoins: HTTP_JOINS,
+      joinsPerSec: round((HTTP_JOINS / joinMs) * 1000),
       joinP50Ms: round(percentile(propagation, 50)),
       joinP99Ms: round(percentile(propagation, 99)),
       joinIncomplete: incomplete,
@@ -203,13 +245,28 @@ async function child(script: string, args: string[]): Promise<{ proc: ChildProce
       script,
       ...args,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   );
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: proc.stdout! }).once('line', resolve);
     proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
   return { proc, info: JSON.parse(line) };
+}
+
+let seedId = 0;
+/** Hands a batch of registrations to server-process.ts; resolves when all are registered. */
+function seedNodes(proc: ChildProcess, seed: SeedNode[]): Promise<void> {
+  const id = seedId++;
+  return new Promise((resolve) => {
+    const done = (m: { id: number }) => {
+      if (m.id !== id) return;
+      proc.off('message', done);
+      resolve();
+    };
+    proc.on('message', done);
+    proc.send({ id, seed });
+  });
 }
 
 const quiet = (ms: number) => new Promise((r) => setTimeout(r, ms));

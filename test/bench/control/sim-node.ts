@@ -1,14 +1,17 @@
 import WebSocket from 'ws';
+import { Backoff } from '../../../client/control/backoff.ts';
 import { ControlClient } from '../../../client/control/control-client.ts';
 import { ControlError } from '../../../client/control/control-error.ts';
 import { generateMachineKey } from '../../../client/control/machine-key.ts';
 import { generateKeyPair } from '../../../client/wireguard/keys.ts';
 
-/** What a simulated node saw, for the benchmark to aggregate. */
+/** What a simulated node saw, for the benchmark to aggregate. Times are epoch ms (comparable across processes). */
 export interface SimEvents {
-  onFull(node: SimNode, bytes: number): void;
+  onFull(node: SimNode, bytes: number, at: number): void;
   onPeerUpserted(node: SimNode, wireguardKey: string, at: number): void;
   onFilter(node: SimNode, text: string, at: number): void;
+  /** The first message after the node's stream dropped and it reconnected: it has a map again. */
+  onRemapped?(node: SimNode, at: number, resumed: boolean): void;
 }
 
 const MAP_PATH = '/api/v1/machine/map';
@@ -16,22 +19,34 @@ const MAP_PATH = '/api/v1/machine/map';
 /** Registrations retried after a dropped connection, reported by the benchmark. */
 export let retries = 0;
 
+/** Wall-clock milliseconds with sub-millisecond precision, the same clock in every process. */
+export const now = () => performance.timeOrigin + performance.now();
+
 /**
  * One simulated node: its own machine and WireGuard keys, a real signed registration and a
  * real map stream. It does not keep the map (10,000 of them would measure the simulator); it
- * only reports what arrived and answers heartbeats.
+ * only reports what arrived, answers heartbeats and, like the agent, reconnects with jittered
+ * backoff when its stream drops, moving to the next server URL it knows and resuming from the
+ * map version it had.
  */
 export class SimNode {
   readonly wireguardKey = generateKeyPair().publicKey;
-  readonly control: ControlClient;
+  private readonly machinePrivateKey = generateMachineKey().privateKey;
+  private control: ControlClient;
+  private server = 0;
+  private version = -1;
+  private closed = false;
+  private readonly backoff = new Backoff();
   ws?: WebSocket;
 
   constructor(
     readonly index: number,
     readonly team: number,
-    url: string,
+    /** Where the agent may reach the server: replicas, or the load balancer's address. */
+    private readonly servers: string[],
   ) {
-    this.control = new ControlClient(url, generateMachineKey().privateKey);
+    this.control = new ControlClient(servers[index % servers.length]!, this.machinePrivateKey);
+    this.server = index % servers.length;
   }
 
   /** Registers, retrying as an agent would when the connection drops (registration is idempotent). */
@@ -44,39 +59,85 @@ export class SimNode {
           credential: { type: 'preauth-key', key: authKey },
         });
       } catch (err) {
-        if (!(err instanceof ControlError) || !err.retryable || attempt >= 3) throw err;
+        if (!(err instanceof ControlError) || !err.retryable || attempt >= 6) throw err;
         retries++;
+        this.moveOn();
+        await new Promise((r) => setTimeout(r, this.backoff.next()));
       }
     }
   }
 
-  /** Opens the map stream (or, for the floor, any ws URL) and handles what arrives. */
-  connect(events: SimEvents, floorUrl?: string): Promise<void> {
-    const url = new URL(floorUrl ?? MAP_PATH, this.control.serverUrl);
+  /**
+   * Opens the map stream (or, for the floor, any ws URL) and handles what arrives; resolves at
+   * the first map. With `reconnect`, a dropped stream is opened again until `close()`.
+   */
+  connect(events: SimEvents, options: { floorUrl?: string; reconnect?: boolean } = {}): Promise<void> {
+    this.closed = false;
+    return new Promise((resolve, reject) => this.open(events, options, false, resolve, reject));
+  }
+
+  private open(
+    events: SimEvents,
+    options: { floorUrl?: string; reconnect?: boolean },
+    again: boolean,
+    resolve: () => void,
+    reject: (err: Error) => void,
+  ): void {
+    const { floorUrl } = options;
+    const path = MAP_PATH + (this.version >= 0 && !floorUrl ? `?since=${this.version}` : '');
+    const url = new URL(floorUrl ?? path, this.control.serverUrl);
     url.protocol = 'ws:';
     const headers = floorUrl ? {} : { authorization: this.control.proof('GET', MAP_PATH) };
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });
     this.ws = ws;
-    return new Promise((resolve, reject) => {
-      ws.once('error', reject);
-      if (floorUrl) ws.once('open', () => resolve());
-      ws.on('message', (data) => {
-        const text = data.toString();
-        const msg = JSON.parse(text);
-        const now = performance.now();
-        if (msg.type === 'full') {
-          events.onFull(this, text.length);
-          resolve();
-        } else if (msg.type === 'delta') {
-          for (const p of msg.peersUpserted ?? []) events.onPeerUpserted(this, p.wireguardKey, now);
-          if (msg.packetFilter) events.onFilter(this, text, now);
-        } else if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong', t: msg.t }));
-      });
+    let first = true;
+    ws.once('error', (err) => {
+      if (!again) reject(err);
+    });
+    ws.once('close', () => {
+      if (this.closed || !options.reconnect || this.ws !== ws) return;
+      this.moveOn();
+      setTimeout(() => {
+        if (!this.closed) this.open(events, options, true, resolve, reject);
+      }, this.backoff.next());
+    });
+    if (floorUrl) ws.once('open', () => resolve());
+    ws.on('message', (data) => {
+      const text = data.toString();
+      const msg = JSON.parse(text);
+      const at = now();
+      if (msg.type === 'full' || msg.type === 'delta') {
+        this.version = msg.version;
+        this.backoff.reset();
+        if (first && again) events.onRemapped?.(this, at, msg.type === 'delta');
+        first = false;
+      }
+      if (msg.type === 'full') {
+        events.onFull(this, text.length, at);
+        resolve();
+      } else if (msg.type === 'delta') {
+        for (const p of msg.peersUpserted ?? []) events.onPeerUpserted(this, p.wireguardKey, at);
+        if (msg.packetFilter) events.onFilter(this, text, at);
+      } else if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong', t: msg.t }));
     });
   }
 
+  /** The next server URL, as an agent with several moves on when its server goes away. */
+  private moveOn(): void {
+    if (this.servers.length < 2) return;
+    this.server = (this.server + 1) % this.servers.length;
+    this.control = new ControlClient(this.servers[this.server]!, this.machinePrivateKey);
+  }
+
+  /** The machine's public key, as the server knows the node. */
+  get machineKey(): string {
+    return this.control.machineKey;
+  }
+
   close(): void {
+    this.closed = true;
     this.ws?.terminate();
+    this.version = -1;
   }
 }
 
