@@ -240,6 +240,9 @@ export function haproxyConfig(c: {
     '  timeout client 1h',
     '  timeout server 1h',
     '  timeout check 1s',
+    // A connection refused by a replica that died before its check noticed goes to another one.
+    '  retries 3',
+    '  option redispatch',
     '',
     'frontend trellis',
     `  bind ${c.listen}`,

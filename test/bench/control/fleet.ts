@@ -17,8 +17,8 @@ export type FleetReport =
   | { op: 'done'; id: number; result?: unknown; error?: string }
   | {
       op: 'events';
-      fulls: Array<[index: number, at: number, bytes: number]>;
-      upserts: Array<[wireguardKey: string, at: number]>;
+      fulls: Array<[index: number, at: number, bytes: number, relayPort: number]>;
+      upserts: Array<[wireguardKey: string, at: number, index: number]>;
       filters: Array<[index: number, at: number, bytes: number]>;
       remapped: Array<[index: number, at: number, resumed: boolean]>;
       sample?: string;

@@ -48,7 +48,9 @@ async function main(): Promise<void> {
       process.send!({ id: msg.id });
     })();
   });
-  process.stdout.write(`${JSON.stringify({ url: server.url, adminKey: secret })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ url: server.url, adminKey: secret, relayPort: server.relay?.port ?? 0 })}\n`,
+  );
 }
 
 process.on('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile

@@ -1,13 +1,13 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { Backoff } from '../../../client/control/backoff.ts';
 import { ControlClient } from '../../../client/control/control-client.ts';
 import { ControlError } from '../../../client/control/control-error.ts';
-import { generateMachineKey } from '../../../client/control/machine-key.ts';
-import { generateKeyPair } from '../../../client/wireguard/keys.ts';
 
 /** What a simulated node saw, for the benchmark to aggregate. Times are epoch ms (comparable across processes). */
 export interface SimEvents {
-  onFull(node: SimNode, bytes: number, at: number): void;
+  /** `relayPort`: the relay UDP port the map names, which tells replicas apart. */
+  onFull(node: SimNode, bytes: number, at: number, relayPort: number): void;
   onPeerUpserted(node: SimNode, wireguardKey: string, at: number): void;
   onFilter(node: SimNode, text: string, at: number): void;
   /** The first message after the node's stream dropped and it reconnected: it has a map again. */
@@ -30,8 +30,11 @@ export const now = () => performance.timeOrigin + performance.now();
  * map version it had.
  */
 export class SimNode {
-  readonly wireguardKey = generateKeyPair().publicKey;
-  private readonly machinePrivateKey = generateMachineKey().privateKey;
+  readonly wireguardKey = wireguardPublicKey();
+  // 32 random bytes are an Ed25519 private key (a seed), as generateMachineKey makes them.
+  private readonly machinePrivateKey = randomBytes(32).toString('base64');
+  /** One control client per server URL, made when first used. */
+  private readonly clients: ControlClient[] = [];
   private control: ControlClient;
   private server = 0;
   private version = -1;
@@ -45,8 +48,8 @@ export class SimNode {
     /** Where the agent may reach the server: replicas, or the load balancer's address. */
     private readonly servers: string[],
   ) {
-    this.control = new ControlClient(servers[index % servers.length]!, this.machinePrivateKey);
     this.server = index % servers.length;
+    this.control = this.clientFor(this.server);
   }
 
   /** Registers, retrying as an agent would when the connection drops (registration is idempotent). */
@@ -113,7 +116,7 @@ export class SimNode {
         first = false;
       }
       if (msg.type === 'full') {
-        events.onFull(this, text.length, at);
+        events.onFull(this, text.length, at, msg.relay?.udpPort ?? 0);
         resolve();
       } else if (msg.type === 'delta') {
         for (const p of msg.peersUpserted ?? []) events.onPeerUpserted(this, p.wireguardKey, at);
@@ -126,7 +129,11 @@ export class SimNode {
   private moveOn(): void {
     if (this.servers.length < 2) return;
     this.server = (this.server + 1) % this.servers.length;
-    this.control = new ControlClient(this.servers[this.server]!, this.machinePrivateKey);
+    this.control = this.clientFor(this.server);
+  }
+
+  private clientFor(server: number): ControlClient {
+    return (this.clients[server] ??= new ControlClient(this.servers[server]!, this.machinePrivateKey));
   }
 
   /** The machine's public key, as the server knows the node. */
@@ -139,6 +146,15 @@ export class SimNode {
     this.ws?.terminate();
     this.version = -1;
   }
+}
+
+/**
+ * A fresh WireGuard public key from the platform's X25519 (the simulator never uses the private
+ * half; 50,000 of them through the agent's own checked key code would measure the simulator).
+ */
+function wireguardPublicKey(): string {
+  const jwk = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
+  return Buffer.from(jwk.x!, 'base64url').toString('base64');
 }
 
 /** Runs `fn` over items with at most `limit` in flight. */

@@ -25,9 +25,9 @@ setInterval(() => {
 }, 20).unref();
 
 const events: SimEvents = {
-  onFull: (n, bytes, at) => batch.fulls.push([n.index, at, bytes]),
-  onPeerUpserted: (_n, key, at) => {
-    if (watched.has(key)) batch.upserts.push([key, at]);
+  onFull: (n, bytes, at, relayPort) => batch.fulls.push([n.index, at, bytes, relayPort]),
+  onPeerUpserted: (n, key, at) => {
+    if (watched.has(key)) batch.upserts.push([key, at, n.index]);
   },
   onFilter: (n, text, at) => {
     batch.filters.push([n.index, at, text.length]);
