@@ -34,15 +34,18 @@ interface Evaluation {
   allowedBy: RuleMatch[];
   /** For a denial: why each rule that came close does not apply. */
   reasons: string[];
+  /** The protocol asked about, by name (`tcp` when the query named none). */
+  proto: string;
 }
 
 const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp', 132: 'sctp' };
 
-function protoName(p: number): string {
+export function protoName(p: number): string {
   return PROTO_NAMES[p] ?? String(p);
 }
 
-function summary(r: CompiledRule): string {
+/** A rule as written, shortened: `src -> dst:ports`. */
+export function summary(r: CompiledRule): string {
   const src = r.rule.src.map((s) => selectorText(s.value)).join(', ');
   const dst = r.rule.dst.map((d) => `${selectorText(d.selector.value)}:${formatPorts(d.ports)}`).join(', ');
   return `${src} -> ${dst}`;
@@ -108,13 +111,13 @@ export function evaluate(network: PolicyNetwork, q: EvaluationQuery): Evaluation
       );
     }
   }
-  if (allowedBy.length > 0) return { verdict: 'accept', allowedBy, reasons: [] };
+  if (allowedBy.length > 0) return { verdict: 'accept', allowedBy, reasons: [], proto: protoName(proto) };
   if (reaching.length === 0) reasons.push(`no rule has ${describeNode(dst)} among its destinations`);
   else if (reasons.length === 0)
     reasons.push(
       `${reaching.length} rule(s) reach ${dst.node.name}, but none on port ${q.port}/${protoName(proto)} from ${describeNode(src)}`,
     );
-  return { verdict: 'deny', allowedBy, reasons };
+  return { verdict: 'deny', allowedBy, reasons, proto: protoName(proto) };
 }
 
 /** evaluate, as text for people: the verdict and the rules (file:line) behind it. */

@@ -18,3 +18,6 @@ export { formatPolicy } from './format.ts';
 export { compileTopology } from './tailscale-format.ts';
 export { readTopology, toTopology } from './topology.ts';
 export { checkSyntax } from './syntax.ts';
+export { testResults, type TestResult } from './embedded-tests.ts';
+export { reachFrom, sourceNodes, type Reach } from './reach.ts';
+export { viewChanges, type ViewChange } from './view-changes.ts';

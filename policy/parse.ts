@@ -37,7 +37,12 @@ const UNSUPPORTED_SECTIONS: Record<string, string> = {
 
 type ParseResult = { policy: Policy; diagnostics: [] } | { policy?: undefined; diagnostics: Diagnostic[] };
 
-export function parsePolicy(text: string, file = 'policy.hujson'): ParseResult {
+interface ParseOptions {
+  /** false: leave the embedded tests to the caller (testResults), to show each one's result. */
+  runTests?: boolean;
+}
+
+export function parsePolicy(text: string, file = 'policy.hujson', options: ParseOptions = {}): ParseResult {
   const src = sourceText(text, file);
   const { root, diagnostics } = parseHuJSON(src);
   if (diagnostics.length > 0) return { diagnostics };
@@ -100,7 +105,7 @@ export function parsePolicy(text: string, file = 'policy.hujson'): ParseResult {
   };
   if (ctx.diagnostics.length > 0) return { diagnostics: sortDiagnostics(ctx.diagnostics) };
 
-  const failures = runEmbeddedTests(policy);
+  const failures = options.runTests === false ? [] : runEmbeddedTests(policy);
   if (failures.length > 0) return { diagnostics: sortDiagnostics(failures) };
   return { policy, diagnostics: [] };
 }

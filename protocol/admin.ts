@@ -11,6 +11,8 @@ export const UserView = z.object({
   displayName: z.string(),
   groups: z.array(z.string()),
   createdAt: Time,
+  /** The user's own (untagged) machines; given by `GET /api/v1/users`, empty for a user without any. */
+  machines: z.array(z.object({ id: z.string(), name: z.string(), online: z.boolean() })).optional(),
 });
 export type UserView = z.infer<typeof UserView>;
 
@@ -109,7 +111,8 @@ export const CheckPolicyRequest = z.strictObject({
   policy: z.string().max(4 << 20),
   fileName: PolicyFileName.optional(),
 });
-export const CheckPolicyResponse = z.object({ ok: z.literal(true) });
+/** `POST /api/v1/policy/check`'s answer, and the other policy questions: protocol/policy-admin.ts. */
+export { CheckPolicyResponse } from './policy-admin.ts';
 
 /** One router of a prefix, as `GET /api/v1/routes` shows it. */
 const RouterView = z.object({

@@ -12,6 +12,7 @@ import { HttpListener } from './http/listener.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { UpgradeRouter } from './http/upgrade-router.ts';
 import { adminRoutes } from './http/routes/admin.ts';
+import { policyRoutes } from './http/routes/policy.ts';
 import { identityAdminRoutes } from './http/routes/identity-admin.ts';
 import { routeTableRoutes } from './http/routes/routes.ts';
 import { consolePages } from './http/pages/console.ts';
@@ -43,6 +44,7 @@ import { ServerMetrics } from './observability/metrics.ts';
 import { addSampledMetrics } from './observability/sampled-metrics.ts';
 import { CertificateAuthority } from './pki/authority.ts';
 import { CertificateService } from './pki/certificate-service.ts';
+import { PolicyQuestions } from './policies/policy-questions.ts';
 import { PolicyService } from './policies/policy-service.ts';
 import { ServiceDirectory } from './services/service-directory.ts';
 import { PathBroker } from './paths/path-broker.ts';
@@ -132,6 +134,8 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   });
   shutdown.add('pending map sends', () => engine.stop());
   policies.onChange((p) => engine.setPolicy(p.policy, p.record.starter));
+  // Preview, explain and diff: the policy library over the engine's live nodes.
+  const policyQuestions = new PolicyQuestions(policies, () => engine.policyNodes());
   const users = new UserService(store, engine, now);
   const storedNodes = await store.nodes.list();
   engine.load(await users.load(), storedNodes);
@@ -243,7 +247,8 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
         audit,
         providers: config.oidc.providers.map((p) => p.name),
       }),
-      ...adminRoutes({ store, nodes, users, keys, policies, engine, policyWarning: () => engine.policyWarning() }),
+      ...adminRoutes({ store, nodes, users, keys, engine }),
+      ...policyRoutes({ policies, questions: policyQuestions, engine }),
       ...routeTableRoutes(engine.routes),
     ],
     auth,

@@ -122,7 +122,14 @@ export const SERVER_CODES = codeCatalog({
   route: ['route.malformed', 'route.not_advertised'],
   tag: ['tag.undefined', 'tag.not_owner'],
   user: ['user.email_taken', 'user.not_found'],
-  policy: ['policy.invalid', 'policy.version_conflict'],
+  policy: [
+    'policy.invalid',
+    'policy.version_conflict',
+    'policy.unknown_version',
+    // Questions about the policy (explain, preview) that cannot be answered:
+    'policy.unknown_node',
+    'policy.invalid_proto',
+  ],
   pki: ['pki.unavailable', 'pki.bad_csr', 'pki.weak_key', 'pki.bad_name', 'pki.name_not_allowed', 'pki.too_many'],
   stream: ['stream.bad_message'],
   store: ['store.unavailable'],

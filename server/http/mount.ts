@@ -35,6 +35,7 @@ export function mountRoutes(app: Hono, routes: readonly Route[], deps: MountDeps
         }
         throw err;
       });
+      const notes: string[] = [];
       const handled = async () => {
         const body = r.body ? parseBody(r.body, raw) : undefined;
         const query = r.query ? check(r.query, c.req.query(), 'query') : undefined;
@@ -48,11 +49,12 @@ export function mountRoutes(app: Hono, routes: readonly Route[], deps: MountDeps
           requestId: c.get('requestId') as string,
           signal: c.req.raw.signal,
           reply: reply(c, deps),
+          auditNote: (text) => notes.push(text),
         });
       };
       // Every change an operator makes is audited, whether it worked or not, naming who made it.
       const operator = caller.kind === 'api-key' || caller.kind === 'person';
-      const audited = operator && r.method !== 'get' && deps.audit;
+      const audited = operator && r.method !== 'get' && !r.readOnly && deps.audit;
       const who = {
         kind: 'admin' as const,
         method: caller.kind === 'person' ? 'console' : 'api-key',
@@ -66,7 +68,7 @@ export function mountRoutes(app: Hono, routes: readonly Route[], deps: MountDeps
                 ...who,
                 outcome: 'success',
                 code: action,
-                message: `${r.summary}: ${action}`,
+                message: [`${r.summary}: ${action}`, ...notes].join('\n'),
               });
               return value;
             },

@@ -59,6 +59,8 @@ interface RouteInput<B, Q> {
   /** Aborted when the client goes away (long-lived answers). */
   signal: AbortSignal;
   reply: Reply;
+  /** Adds to the audit event of this change (what it changed, such as a policy's access diff). */
+  auditNote(text: string): void;
 }
 
 export interface Route<B = unknown, Q = unknown, R = unknown> {
@@ -73,6 +75,11 @@ export interface Route<B = unknown, Q = unknown, R = unknown> {
   response?: z.ZodType<R>;
   /** `text/event-stream`: the handler answers a Response that streams server-sent events. */
   produces?: 'text/event-stream';
+  /**
+   * A POST that only asks a question (check, preview, explain, diff): not audited as a change.
+   * Every other POST, PUT, PATCH and DELETE by an operator is.
+   */
+  readOnly?: true;
   /** Success status; 200 unless said. */
   status?: 200 | 201 | 204;
   handle(input: RouteInput<B, Q>): Promise<R>;

@@ -1,7 +1,14 @@
 import { parsePrefix } from '../../protocol/ip/prefix.ts';
 import { overlaps, prefixRange, type Range } from '../../protocol/ip/range.ts';
 import { isExitRoute } from '../../protocol/route.ts';
-import { PolicyNetwork, toTopology, type MeshRanges, type Policy } from '../../policy/index.ts';
+import {
+  PolicyNetwork,
+  toTopology,
+  type MeshRanges,
+  type NetworkOptions,
+  type Policy,
+  type PolicyNode,
+} from '../../policy/index.ts';
 import type { PolicyTopology } from '../../protocol/policy-topology.ts';
 import { jsonText, type JsonText } from '../../protocol/json-text.ts';
 import { CloseCode, type DnsConfig, type Goodbye, type RelayConfig, type ServerMessage } from '../../protocol/map.ts';
@@ -244,10 +251,12 @@ export class NetmapEngine implements MapSource {
   }
   /** Every live node as the policy sees it, with the mesh ranges it is compiled with. */
   policyTopology(): PolicyTopology {
-    return toTopology(
-      [...this.nodes.values()].map((n) => n.policyNode()),
-      { mesh: this.options.mesh },
-    );
+    const { nodes, options } = this.policyNodes();
+    return toTopology(nodes, options);
+  }
+  /** The same, as policy/ takes it (ids, not names): what the policy questions are asked of. */
+  policyNodes(): { nodes: PolicyNode[]; options: NetworkOptions } {
+    return { nodes: [...this.nodes.values()].map((n) => n.policyNode()), options: { mesh: this.options.mesh } };
   }
   visiblePeers(id: string): readonly string[] {
     return this.nodes.has(id) ? this.network.peersOf(id) : [];

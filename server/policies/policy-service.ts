@@ -76,6 +76,31 @@ export class PolicyService {
     return { policy: parsed.policy };
   }
 
+  /** Stored versions, newest first: at most `limit`, older than `before` when given. */
+  async versions(limit: number, before?: number): Promise<{ items: PolicyRecord[]; more: boolean }> {
+    const all = (await this.store.policies.list()).filter((r) => before === undefined || r.version < before);
+    return { items: all.slice(0, limit), more: all.length > limit };
+  }
+
+  /** One stored version, or 404 `policy.unknown_version`. */
+  async version(n: number): Promise<PolicyRecord> {
+    if (n === this.active.record.version) return this.active.record;
+    const found = (await this.store.policies.list()).find((r) => r.version === n);
+    if (!found)
+      throw new TrellisError(
+        'not_found',
+        'policy.unknown_version',
+        `there is no policy version ${n}; the versions are 1 to ${this.active.record.version}`,
+      );
+    return found;
+  }
+
+  /** Makes version `n`'s text the active policy again, as a new version (history only grows). */
+  async revert(n: number, author: string, expectedVersion?: number): Promise<ActivePolicy> {
+    const old = await this.version(n);
+    return this.set(old.text, author, expectedVersion);
+  }
+
   async set(text: string, author: string, expectedVersion?: number, fileName?: string): Promise<ActivePolicy> {
     const { policy } = this.check(text, fileName);
     let record: PolicyRecord;

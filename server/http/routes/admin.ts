@@ -2,41 +2,32 @@ import { z } from 'zod';
 import {
   ApiKeyView,
   ApproveRoutesRequest,
-  CheckPolicyRequest,
-  CheckPolicyResponse,
   CreateUserRequest,
   IssuedApiKey,
   IssuedPreAuthKey,
   NodeView,
-  PolicyView,
   PreAuthKeyView,
   RenameNodeRequest,
-  SetPolicyRequest,
   SetTagsRequest,
   UserView,
   listOf,
 } from '../../../protocol/admin.ts';
-import { PolicyTopology } from '../../../protocol/policy-topology.ts';
 import { CreateApiKey, CreatePreAuthKey, type KeyService } from '../../admin/keys.ts';
 import type { UserService } from '../../admin/user-service.ts';
 import { apiKeyView, nodeView, preAuthKeyView, userView } from '../../admin/views.ts';
 import type { NetmapEngine } from '../../netmap/engine.ts';
 import type { NodeService } from '../../nodes/node-service.ts';
-import type { PolicyService } from '../../policies/policy-service.ts';
 import type { Store } from '../../store/store.ts';
 import type { NodeRecord } from '../../store/records.ts';
-import { actorOf, route, type Route } from '../route.ts';
+import { route, type Route } from '../route.ts';
 import { sees, visible } from '../viewer.ts';
-import { isoTime } from '../../../protocol/time.ts';
 
 interface AdminDeps {
   store: Store;
   nodes: NodeService;
   users: UserService;
   keys: KeyService;
-  policies: PolicyService;
   engine: NetmapEngine;
-  policyWarning: () => string | undefined;
 }
 
 /** The administration API: thin handlers over the services. */
@@ -59,27 +50,27 @@ export function adminRoutes(d: AdminDeps): Route[] {
       response: NodeView,
       handle: async ({ params, body }) => view(await act(params.id!, body)),
     });
-  const policyView = () => {
-    const { record } = d.policies.current();
-    return {
-      version: record.version,
-      text: record.text,
-      author: record.author,
-      starter: record.starter,
-      createdAt: isoTime(record.createdAt),
-      warning: d.policyWarning(),
-    };
-  };
   return [
     // users
     route({
       method: 'get',
       path: '/api/v1/users',
-      summary: 'List users',
+      summary: 'List users (with or without machines), each with their machines',
       tag: 'users',
       auth: { kind: 'admin', scope: 'read' },
       response: listOf(UserView),
-      handle: async () => ({ items: (await d.users.list()).map(userView) }),
+      handle: async () => {
+        const machines = new Map<string, Array<{ id: string; name: string; online: boolean }>>();
+        for (const n of await d.nodes.list()) {
+          if (n.userId === undefined || n.tags.length > 0) continue;
+          const list = machines.get(n.userId) ?? [];
+          list.push({ id: n.id, name: n.name, online: d.engine.isOnline(n.id) });
+          machines.set(n.userId, list);
+        }
+        return {
+          items: (await d.users.list()).map((u) => ({ ...userView(u), machines: machines.get(u.id) ?? [] })),
+        };
+      },
     }),
     route({
       method: 'post',
@@ -206,51 +197,6 @@ export function adminRoutes(d: AdminDeps): Route[] {
       auth: { kind: 'admin', scope: 'admin' },
       status: 204,
       handle: async ({ params }) => d.keys.revokeApiKey(params.id!),
-    }),
-    // policy
-    route({
-      method: 'get',
-      path: '/api/v1/policy',
-      summary: 'The active policy',
-      tag: 'policy',
-      auth: { kind: 'admin', scope: 'read' },
-      response: PolicyView,
-      handle: async () => policyView(),
-    }),
-    route({
-      method: 'put',
-      path: '/api/v1/policy',
-      summary: 'Replace the policy (checked first; the old one stays on any failure)',
-      tag: 'policy',
-      auth: { kind: 'admin', scope: 'policy' },
-      body: SetPolicyRequest,
-      response: PolicyView,
-      handle: async ({ body, caller }) => {
-        await d.policies.set(body.policy, actorOf(caller), body.ifVersion, body.fileName);
-        return policyView();
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/api/v1/policy/check',
-      summary: 'Check a policy without applying it',
-      tag: 'policy',
-      auth: { kind: 'admin', scope: 'read' },
-      body: CheckPolicyRequest,
-      response: CheckPolicyResponse,
-      handle: async ({ body }) => {
-        d.policies.check(body.policy, body.fileName);
-        return { ok: true as const };
-      },
-    }),
-    route({
-      method: 'get',
-      path: '/api/v1/policy/topology',
-      summary: 'Every node as the policy sees it (identity, addresses, routes) and the mesh ranges',
-      tag: 'policy',
-      auth: { kind: 'admin', scope: 'read' },
-      response: PolicyTopology,
-      handle: async () => d.engine.policyTopology(),
     }),
   ];
 }

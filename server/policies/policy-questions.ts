@@ -1,0 +1,216 @@
+/**
+ * The questions the console and the CLI ask about a policy before (or instead of) applying it:
+ * preview, explain and diff, each answered by policy/ over the live nodes, the same code that
+ * `trellis policy eval|diff` runs on files. Nothing here changes anything.
+ */
+import {
+  type Diagnostic,
+  diffAccess,
+  evaluate,
+  explain,
+  type NetworkOptions,
+  parsePolicy,
+  type Policy,
+  PolicyNetwork,
+  type PolicyNode,
+  PolicyQueryError,
+  reachFrom,
+  sourceNodes,
+  testResults,
+  viewChanges,
+} from '../../policy/index.ts';
+import type {
+  Explanation,
+  PolicyDiagnosticView,
+  PolicyDiff,
+  PolicyPreview,
+  PolicyTestsView,
+  RuleRef,
+} from '../../protocol/policy-admin.ts';
+import { TrellisError } from '../errors.ts';
+import type { PolicyService } from './policy-service.ts';
+
+interface LiveNetwork {
+  nodes: PolicyNode[];
+  options: NetworkOptions;
+}
+
+interface Proposed {
+  policy?: string | undefined;
+  fileName?: string | undefined;
+}
+
+const DEFAULT_FILE = 'policy.hujson';
+
+export class PolicyQuestions {
+  constructor(
+    private readonly policies: PolicyService,
+    /** The live nodes as the policy sees them (the map engine's). */
+    private readonly network: () => LiveNetwork,
+  ) {}
+
+  /** POST /api/v1/policy/check: the policy is valid (else policy.invalid), with its tests' results. */
+  check(text: string, fileName: string | undefined): { ok: true; rules: number; tests: PolicyTestsView } {
+    const policy = this.checked(text, fileName);
+    return { ok: true, rules: policy.rules.length, tests: testsView(policy) };
+  }
+
+  /** A proposed policy's problems, test results and per-node changes; with `src`, what it may reach. */
+  preview(q: Proposed & { src?: string | undefined }): PolicyPreview {
+    const active = this.policies.current();
+    const base = { baseVersion: active.record.version, nodes: [] };
+    let policy = active.policy;
+    let tests: PolicyTestsView | undefined;
+    if (q.policy !== undefined) {
+      const parsed = parsePolicy(q.policy, q.fileName ?? DEFAULT_FILE, { runTests: false });
+      if (!parsed.policy) return { ...base, ok: false, diagnostics: parsed.diagnostics.map(diagnosticView) };
+      policy = parsed.policy;
+      tests = testsView(policy);
+      if (tests.failed > 0) {
+        const failures = tests.results.filter((t) => !t.passed);
+        const diagnostics = failures.map((t) => ({
+          code: 'policy.test_failed',
+          message: t.message!,
+          at: t.at,
+          line: t.line,
+          column: t.column,
+        }));
+        return { ...base, ok: false, diagnostics, tests };
+      }
+    } else tests = testsView(policy);
+    const { nodes, options } = this.network();
+    const after = compiled(policy, nodes, options);
+    const changes = q.policy === undefined ? [] : viewChanges(compiled(active.policy, nodes, options), after);
+    const answer: PolicyPreview = { ...base, ok: true, diagnostics: [], tests, nodes: changes };
+    if (q.src !== undefined) {
+      const sources = asked(() => sourceNodes(after, q.src!), 'body.src');
+      answer.reach = {
+        src: q.src,
+        sources,
+        entries: reachFrom(after, sources).map((e) => ({ ...e, rules: e.rules.map(ruleRef) })),
+      };
+    }
+    return answer;
+  }
+
+  /** May `src` reach `dst:port`, and which rules decide it (the answer of `trellis policy eval`). */
+  explain(q: Proposed & { src: string; dst: string; port: number; proto?: string | undefined }): Explanation {
+    const proposed = q.policy !== undefined;
+    const policy = proposed ? this.checked(q.policy!, q.fileName) : this.policies.current().policy;
+    const { nodes, options } = this.network();
+    const net = compiled(policy, nodes, options);
+    const src = findNode(nodes, q.src, 'body.src');
+    const dst = findNode(nodes, q.dst, 'body.dst');
+    const query = { src: src.id, dst: dst.id, port: q.port, ...(q.proto !== undefined && { proto: q.proto }) };
+    const verdict = asked(() => evaluate(net, query), 'body.proto');
+    const text = explain(net, query);
+    return {
+      verdict: verdict.verdict,
+      src: { id: src.id, name: src.name },
+      dst: { id: dst.id, name: dst.name },
+      port: q.port,
+      proto: verdict.proto,
+      allowedBy: verdict.allowedBy.map(ruleRef),
+      reasons: verdict.reasons,
+      text,
+      ...(!proposed && { policyVersion: this.policies.current().record.version }),
+    };
+  }
+
+  /** Access granted and revoked: version `from` (or the active one) against a proposed text or version `to`. */
+  async diff(q: Proposed & { from?: number | undefined; to?: number | undefined }): Promise<PolicyDiff> {
+    const active = this.policies.current();
+    const fromVersion = q.from ?? active.record.version;
+    const oldPolicy =
+      q.from === undefined ? active.policy : this.stored((await this.policies.version(q.from)).text, q.from);
+    const newPolicy =
+      q.to !== undefined
+        ? this.stored((await this.policies.version(q.to)).text, q.to)
+        : this.checked(q.policy!, q.fileName);
+    const { nodes, options } = this.network();
+    return {
+      from: fromVersion,
+      ...(q.to !== undefined && { to: q.to }),
+      baseVersion: active.record.version,
+      ...diffAccess(oldPolicy, newPolicy, nodes, options),
+    };
+  }
+
+  /** The access change from the active policy to `next`, for the audit event of a change. */
+  changeFrom(previous: Policy, next: Policy): ReturnType<typeof diffAccess> {
+    const { nodes, options } = this.network();
+    return diffAccess(previous, next, nodes, options);
+  }
+
+  private checked(text: string, fileName: string | undefined): Policy {
+    return this.policies.check(text, fileName).policy;
+  }
+
+  /** A stored version, parsed without its tests (it passed them when it was applied). */
+  private stored(text: string, version: number): Policy {
+    const parsed = parsePolicy(text, `policy version ${version}`, { runTests: false });
+    if (!parsed.policy)
+      throw new TrellisError(
+        'invalid',
+        'policy.invalid',
+        `stored policy version ${version} no longer loads on this server: ${parsed.diagnostics[0]?.message ?? ''}`,
+      );
+    return parsed.policy;
+  }
+}
+
+function compiled(policy: Policy, nodes: PolicyNode[], options: NetworkOptions): PolicyNetwork {
+  const net = new PolicyNetwork(policy, options);
+  net.loadNodes(nodes);
+  return net;
+}
+
+function findNode(nodes: PolicyNode[], name: string, where: string): PolicyNode {
+  const n = nodes.find((x) => x.id === name) ?? nodes.find((x) => x.name === name);
+  if (!n) throw new TrellisError('not_found', 'policy.unknown_node', `no node "${name}" in the network`, { where });
+  return n;
+}
+
+/** A question policy/ cannot answer (an unknown node or protocol) is the caller's mistake. */
+function asked<T>(f: () => T, where: string): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof PolicyQueryError)) throw e;
+    const kind = e.code === 'policy.unknown_node' ? 'not_found' : 'invalid';
+    throw new TrellisError(kind, e.code, e.message, { where, cause: e });
+  }
+}
+
+function diagnosticView(d: Diagnostic): PolicyDiagnosticView {
+  return { code: d.code, message: d.message, at: `${d.file}:${d.line}:${d.column}`, line: d.line, column: d.column };
+}
+
+function ruleRef(m: {
+  at: { file: string; line: number; column: number };
+  origin: 'acl' | 'grant';
+  summary: string;
+}): RuleRef {
+  return {
+    at: `${m.at.file}:${m.at.line}:${m.at.column}`,
+    line: m.at.line,
+    column: m.at.column,
+    origin: m.origin,
+    summary: m.summary,
+  };
+}
+
+function testsView(policy: Policy): PolicyTestsView {
+  const results = testResults(policy).map((r) => ({
+    at: `${r.at.file}:${r.at.line}:${r.at.column}`,
+    line: r.at.line,
+    column: r.at.column,
+    src: r.src,
+    dst: r.dst,
+    expect: r.expect,
+    passed: r.passed,
+    ...(r.message !== undefined && { message: r.message }),
+  }));
+  const failed = results.filter((r) => !r.passed).length;
+  return { passed: results.length - failed, failed, results };
+}
