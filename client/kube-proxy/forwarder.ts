@@ -25,7 +25,9 @@ export class Forwarder {
   constructor(private readonly upstream: Upstream) {
     this.host = upstream.url.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(upstream.url.port || 443);
-    this.agent = new Agent({ keepAlive: true, maxFreeSockets: 64, ...this.tls() });
+    // Connections to the API server are kept and reused (TLS set up once per connection, not
+    // per call), with Nagle off: an answer's last segment must not wait for an acknowledgement.
+    this.agent = new Agent({ keepAlive: true, maxFreeSockets: 64, noDelay: true, ...this.tls() });
   }
 
   /** The Host header upstream expects. */
@@ -53,7 +55,6 @@ export class Forwarder {
       ...this.tls(),
     };
     const up = request(options);
-    up.setNoDelay(true);
     let answered = false;
     up.on('response', (answer) => {
       answered = true;
@@ -78,7 +79,12 @@ export class Forwarder {
     res.on('close', () => {
       if (!res.writableFinished) up.destroy();
     });
-    req.pipe(up);
+    // Most calls (get, list, watch, delete) have no body: the head goes out at once, without
+    // a pipe's machinery waiting for an end that is already known.
+    if (hasNoBody(req)) {
+      req.resume();
+      up.end();
+    } else req.pipe(up);
   }
 
   upgrade(
@@ -158,6 +164,10 @@ function requestHead(method: string, path: string, headers: OutgoingHttpHeaders)
 function statusOf(first: Buffer): number {
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(first.subarray(0, 16).toString('latin1'));
   return m ? Number(m[1]) : 502;
+}
+
+function hasNoBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0';
 }
 
 function isIp(host: string): boolean {

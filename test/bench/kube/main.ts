@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:https';
 import { createInterface } from 'node:readline';
@@ -44,6 +44,16 @@ async function server(role: 'api' | 'proxy'): Promise<{ url: string; ca?: string
     await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)),
   );
 }
+/** User and system CPU time (ms) a child process has used so far, from /proc. */
+function cpuMs(child: ChildProcess): number {
+  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+const apiChild = () => children[0]!;
+const proxyChild = () => children[1]!;
+const cpu = { api: { direct: 0, proxied: 0 }, proxy: 0 };
+
 const api = await server('api');
 const apiUrl = api.url;
 const ca = api.ca!;
@@ -86,8 +96,14 @@ async function lists(): Promise<{ direct: number[]; proxied: number[] }> {
   await listPhase(proxied, 500);
   const out = { direct: [] as number[], proxied: [] as number[] };
   for (let round = 0; round < 2; round++) {
+    let api0 = cpuMs(apiChild());
     out.direct.push(...(await listPhase(direct, PHASE_MS)));
+    cpu.api.direct += cpuMs(apiChild()) - api0;
+    api0 = cpuMs(apiChild());
+    const proxy0 = cpuMs(proxyChild());
     out.proxied.push(...(await listPhase(proxied, PHASE_MS)));
+    cpu.api.proxied += cpuMs(apiChild()) - api0;
+    cpu.proxy += cpuMs(proxyChild()) - proxy0;
   }
   return out;
 }
@@ -173,6 +189,11 @@ try {
     proxyP50Ms: p(l.proxied, 50),
     proxyP99Ms: p(l.proxied, 99),
     p99AddedMs: round(percentile(l.proxied, 99) - percentile(l.direct, 99), 2),
+    // CPU per list call, which the machine's load does not change much: where the time goes.
+    apiCpuMsPerDirectCall: round(cpu.api.direct / l.direct.length, 3),
+    apiCpuMsPerProxiedCall: round(cpu.api.proxied / l.proxied.length, 3),
+    proxyCpuMsPerCall: round(cpu.proxy / l.proxied.length, 3),
+    loadAverage: round(loadavg()[0]!, 1),
     watchEvents: { direct: w.direct.length, proxied: w.proxied.length, sent: WATCH_EVENTS },
     watchDirectP50Ms: p(w.direct, 50),
     watchDirectP99Ms: p(w.direct, 99),
@@ -184,6 +205,9 @@ try {
   console.log(`  direct   ${result.directRps} req/s  p50 ${result.directP50Ms} ms  p99 ${result.directP99Ms} ms`);
   console.log(`  proxied  ${result.proxyRps} req/s  p50 ${result.proxyP50Ms} ms  p99 ${result.proxyP99Ms} ms`);
   console.log(`  ratio ${result.ratio} (target >= 0.8), p99 added ${result.p99AddedMs} ms (target < 5)`);
+  console.log(
+    `  CPU per call: API server ${result.apiCpuMsPerDirectCall} ms direct, ${result.apiCpuMsPerProxiedCall} ms proxied; proxy ${result.proxyCpuMsPerCall} ms (load average ${result.loadAverage} on ${cpus().length} cores)`,
+  );
   console.log(`watch delivery, ${WATCH_EVENTS} events`);
   console.log(`  direct   p50 ${result.watchDirectP50Ms} ms  p99 ${result.watchDirectP99Ms} ms`);
   console.log(

@@ -219,7 +219,14 @@ describeWith([hasCommand('kubectl')], 'deploy/kubernetes', () => {
     // The proxy asks the agent about callers over the shared socket, which its group may use.
     expect(environment(objects, proxy).TRELLIS_SOCKET).toBe(environment(objects, agent).TRELLIS_SOCKET);
     expect(mounts(proxy)).toContain('trellis-run');
-    expect(agent.args).toEqual(['--socket-group', String(proxy.securityContext.runAsGroup)]);
+    const agentFlags = parseCommand(agent.args, AGENT).flags;
+    expect(agentFlags['socket-group']).toBe(String(proxy.securityContext.runAsGroup));
+    // Both replicas behind the one mesh name the server's config serves, healthy while 443 answers.
+    expect(agentFlags.serve).toEqual(['kube=tcp:443']);
+    const config = rendered.get('server')!.find((o) => o.kind === 'ConfigMap')!;
+    expect(Object.values((config as unknown as { data: Record<string, string> }).data).join('\n')).toMatch(
+      /services:\n(\s+#.*\n)*\s+- name: kube\n\s+servedBy: \[tag:k8s-api\]/,
+    );
   });
 
   it("every agent's command line is one `trellis agent` accepts (the image runs `trellis agent`)", () => {
