@@ -433,7 +433,10 @@ export class NetmapEngine implements MapSource {
     this.retained.delete(nodeId);
     const resumed =
       kept !== undefined && since !== undefined && kept.state.version === since && kept.until > this.options.now();
-    const state = resumed ? kept.state : new SentState(Math.max(this.versionBase, kept?.state.version ?? 0));
+    // Versions only grow for an agent, even one that moved here from another replica (whose
+    // versions this one never saw): its full map comes after the version it asked to resume from.
+    const start = Math.max(this.versionBase, kept?.state.version ?? 0, since ?? 0);
+    const state = resumed ? kept.state : new SentState(start);
     const session = new MapSession(
       nodeId,
       socket,

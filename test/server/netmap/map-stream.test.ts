@@ -148,6 +148,29 @@ describe('map stream', () => {
     }
   });
 
+  it('gives a stream that moved here from another replica a full map with a higher version than it had', async () => {
+    const a = await joined('alpha');
+    await a.until((x) => x.map.version >= 0, 'first map');
+    a.stop();
+    const { MapStream } = await import('../../../client/control/map-stream.ts');
+    let fullVersion = -1;
+    const s = new MapStream(a.control, {
+      onMap: (state, change) => {
+        if (change.full) fullVersion = state.version;
+      },
+    });
+    // Another replica started later numbers its maps from a later clock than this one.
+    const elsewhere = Date.now() * 2;
+    s.state.version = elsewhere;
+    s.start();
+    try {
+      await a.until(() => fullVersion >= 0, 'full map');
+      expect(fullVersion).toBeGreaterThan(elsewhere);
+    } finally {
+      s.stop();
+    }
+  });
+
   it('marks peers online and offline', async () => {
     const a = await joined('alpha');
     const b = await joined('beta');
