@@ -28,7 +28,8 @@ import type {
   WhoisResponse,
 } from './local-api/messages.ts';
 import { MapApplier } from './map-applier.ts';
-import { Membership } from './membership.ts';
+import { Membership, requestedServers } from './membership.ts';
+import type { ServerTarget } from '../control/server-list.ts';
 import { PersonSignIn } from './person-sign-in.ts';
 import { StateStore } from './state-store.ts';
 import { statusView } from './status-view.ts';
@@ -57,8 +58,8 @@ interface AgentOptions {
   iface: string;
   listenPort: number;
   meshRanges: readonly string[];
-  /** Server for `up` when neither the request nor the state names one. */
-  serverUrl?: string;
+  /** Servers (one server's replicas) for `up` when neither the request nor the state names one. */
+  serverUrls?: readonly string[];
   engine: Engine;
   logger: Logger;
   /** How often endpoint candidates are re-read and reported (the server ignores repeats). */
@@ -75,6 +76,9 @@ interface AgentOptions {
 
 const DEFAULT_UP_WAIT_MS = 15_000;
 
+/** The replica in use, as status shows it: its URL, and the address when its name has several. */
+const replicaName = (t: ServerTarget): string => (t.address ? `${t.url} at ${t.address}` : t.url);
+
 export class Agent {
   private readonly now: () => number;
   private readonly store: StateStore;
@@ -90,7 +94,7 @@ export class Agent {
   private applyBlocked = false;
 
   constructor(private readonly options: AgentOptions) {
-    const { engine, logger: log, iface, listenPort, meshRanges, serverUrl } = options;
+    const { engine, logger: log, iface, listenPort, meshRanges, serverUrls } = options;
     this.now = options.now ?? Date.now;
 
     // Who this machine is: keys and node record in the state directory.
@@ -98,7 +102,7 @@ export class Agent {
     this.membership = new Membership({
       store: this.store,
       engine,
-      serverUrl,
+      serverUrls,
       now: this.now,
       running: () => this.state === 'running',
       leave: () => this.leaveServer(),
@@ -120,7 +124,7 @@ export class Agent {
       engine,
       store: this.store,
       link: this.link,
-      serverUrl: () => this.membership.node?.serverUrl,
+      serverUrl: () => this.membership.servers()?.current.url,
       server: () => this.membership.control(),
       wireguardKey: () => this.membership.wireguardKey(),
       routerSettings: () => this.membership.routerSettings(),
@@ -149,10 +153,10 @@ export class Agent {
       node: () => this.membership.node,
       member: () => this.link.open && this.state !== 'needs-login',
       up: (req) => this.up(req),
-      join: (url, credential, spec) => this.join({ serverUrl: url }, credential, spec),
+      join: (urls, credential, spec) => this.join({ serverUrls: urls }, credential, spec),
       reregister: (node, credential) => this.membership.reregister(node, credential),
       noteError: (message) => (this.lastError = message),
-      serverUrl,
+      serverUrls,
       now: this.now,
       log,
     });
@@ -194,18 +198,18 @@ export class Agent {
     const kill = await this.options.engine.killSwitchInForce().catch(() => undefined);
     if (kill) this.log.info({ exitNode: kill }, `adopting the kill switch for exit node ${kill}`);
     if (saved) this.maps.submit({ ...saved, fromServer: false });
-    this.link.connect(node.serverUrl, this.membership.machineKey(), saved);
+    this.link.connect(this.membership.servers()!, this.membership.machineKey(), saved);
   }
 
   /** Joins (with a credential) or reconnects (without); resolves once the first map is applied. */
   async up(req: UpRequest): Promise<StatusResponse> {
-    const serverUrl = await this.membership.useServer(req.serverUrl);
+    const serverUrls = await this.membership.useServer(requestedServers(req));
     checkExitNodeRequest(req, this.link.map?.peers.values() ?? [], this.membership.node);
     const workload = req.workload && (await this.workload.read(req.workload));
     const credential = workload ? workload.credential : req.credential;
     // A new credential replaces whatever kept the old one fresh.
     if (credential) this.workload.stop();
-    await this.join({ ...req, serverUrl }, credential, workload?.spec);
+    await this.join({ ...req, serverUrls }, credential, workload?.spec);
     // What keeps the credential fresh starts with the node it registered: status shows it as
     // soon as the node runs.
     const node = this.membership.node;
@@ -219,7 +223,7 @@ export class Agent {
 
   /** Joins at the server, then (re)opens the stream and waits for a map from it to be applied. */
   private async join(
-    req: UpRequest & { serverUrl: string },
+    req: UpRequest & { serverUrls: string[] },
     credential: Credential | undefined,
     workload: WorkloadSpec | undefined,
   ): Promise<void> {
@@ -231,7 +235,7 @@ export class Agent {
       const saved = this.store.readMap();
       // Back up after `down`: the last map is in force at once, as after a restart.
       if (saved && this.state !== 'running') this.maps.submit({ ...saved, fromServer: false });
-      this.link.connect(req.serverUrl, this.membership.machineKey(), saved);
+      this.link.connect(this.membership.servers()!, this.membership.machineKey(), saved);
     }
     await this.waitFor(
       () => this.maps.fromServer > before || (this.state === 'running' && !credential && this.link.connected),
@@ -288,6 +292,7 @@ export class Agent {
     const self = map?.self ?? node?.self;
     const renewal = this.workload.status();
     const relayEndpoint = this.maps.relayEndpoint;
+    const servers = this.membership.servers();
     const exit = exitNodeStatus({
       ...(node?.exitNode !== undefined && { wanted: node.exitNode }),
       allowLan: node?.exitNodeAllowLanAccess === true,
@@ -309,6 +314,8 @@ export class Agent {
       ...(device && { device }),
       ...(self && { self }),
       ...(node?.serverUrl && { serverUrl: node.serverUrl }),
+      ...(node?.serverUrls && { serverUrls: node.serverUrls }),
+      ...(servers && { connectedTo: replicaName(servers.current) }),
       ...(map?.policyWarning && { policyWarning: map.policyWarning }),
       ...(this.lastError && { lastError: this.lastError }),
       ...(node?.signedInAt !== undefined && { signedInAt: node.signedInAt }),

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ControlClient } from '../control/control-client.ts';
+import type { ServerList } from '../control/server-list.ts';
 import type { MapState } from '../control/map-state.ts';
 import type { PathTrial } from '../../protocol/map.ts';
 import { MapStream } from '../control/map-stream.ts';
@@ -48,8 +49,8 @@ export class ControlLink {
     return this.stream?.state;
   }
 
-  connect(serverUrl: string, machinePrivateKey: string, saved: SavedMap | undefined): void {
-    const stream = new MapStream(new ControlClient(serverUrl, machinePrivateKey), {
+  connect(servers: ServerList, machinePrivateKey: string, saved: SavedMap | undefined): void {
+    const stream = new MapStream(new ControlClient(servers, machinePrivateKey), {
       onMap: (state) => {
         this.sendHealth(stream);
         this.deps.onMap(state);
@@ -62,7 +63,7 @@ export class ControlLink {
         if (up) this.report(stream);
         if (up) this.sendHealth(stream);
         this.deps.log.info(
-          { connected: up, server: serverUrl },
+          { connected: up, server: servers.current.url },
           up ? 'map stream open' : 'map stream closed; retrying with backoff',
         );
       },

@@ -256,6 +256,7 @@ export class MapApplier {
         this.meshRanges,
       ),
     );
+    const relayBefore = this.endpoint;
     this.endpoint = this.relay.relayedEndpoint ?? relayPeer(map.relay, serverHost)?.endpoint;
     await this.deps.engine.apply(
       served.length === 0
@@ -268,7 +269,7 @@ export class MapApplier {
           },
     );
     this.offeredRoutes = offered; // shown as accepted once routed, not before
-    await this.renewIfRelayRestarted(map);
+    await this.renewIfRelayRestarted(map, relayBefore !== undefined && relayBefore !== this.endpoint);
     await this.renewIfPeersRestarted(map);
     await this.updateNames(map, config.exitNode?.resolvers);
     await this.updateExitDns(map, config.gateway === true);
@@ -385,14 +386,17 @@ export class MapApplier {
       .catch((err: unknown) => this.deps.log.warn({ err }, 'renewing the sessions with peers back online failed'));
   }
 
-  private async renewIfRelayRestarted(map: AppliedMap): Promise<void> {
+  private async renewIfRelayRestarted(map: AppliedMap, moved: boolean): Promise<void> {
     const before = this.relayInstance;
     const now = map.relay?.instance;
     this.relayInstance = now;
     if (before === undefined || now === undefined || now === before || this.endpoint === undefined) return;
     const own = map.self.wireguardKey;
+    // A restart is seen by both ends of a relayed pair, and one of them renews; after a move to
+    // another replica's relay only this end knows its sessions go through a relay that never saw
+    // them, so it renews them all.
     const relayed = ((await this.deps.engine.state())?.peers ?? [])
-      .filter((p) => p.endpoint === this.endpoint && own < p.publicKey)
+      .filter((p) => p.endpoint === this.endpoint && (moved || own < p.publicKey))
       .map((p) => p.publicKey);
     const keys = [...new Set([...(map.relay?.wireguardKey ? [map.relay.wireguardKey] : []), ...relayed])];
     this.deps.log.info({ peers: keys.length }, 'the relay restarted; renewing the sessions through it');

@@ -3,6 +3,7 @@ import type { Credential } from '../../protocol/join.ts';
 import type { SelfNode } from '../../protocol/node.ts';
 import type { WorkloadSpec } from '../identity/workload-spec.ts';
 import { ControlClient } from '../control/control-client.ts';
+import { ServerList } from '../control/server-list.ts';
 import { generateMachineKey } from '../control/machine-key.ts';
 import { generateKeyPair, publicKeyOf } from '../wireguard/keys.ts';
 import type { Engine } from './engine.ts';
@@ -29,8 +30,8 @@ import { advertisedWithExit } from '../exit-node/advertise.ts';
 interface MembershipDeps {
   store: StateStore;
   engine: Pick<Engine, 'prepare' | 'teardown'>;
-  /** Server for `up` when neither the request nor the state names one. */
-  serverUrl: string | undefined;
+  /** Servers (one server's replicas) for `up` when neither the request nor the state names one. */
+  serverUrls: readonly string[] | undefined;
   /** Whether the data plane is in force (a failed join then leaves it as it was). */
   running(): boolean;
   /** Another server: stop all that belongs to the old node (renewal, stream, data plane, its maps). */
@@ -46,6 +47,8 @@ export class Membership {
   private current: NodeState | undefined;
   /** The routes advertiseServices last asked the server for. */
   private asked: string | undefined;
+  /** The node's replicas, shared by every request and the map stream so they agree on the one in use. */
+  private list: ServerList | undefined;
 
   constructor(private readonly deps: MembershipDeps) {}
 
@@ -68,19 +71,32 @@ export class Membership {
     this.current = this.deps.store.readNode();
   }
 
-  /** The server for a request; joining another server than before starts afresh as a new node. */
-  async useServer(requested: string | undefined): Promise<string> {
-    const serverUrl = requested ?? this.current?.serverUrl ?? this.deps.serverUrl;
-    if (!serverUrl)
+  /**
+   * The servers for a request; joining another server than before starts afresh as a new node.
+   * A list sharing a URL with the node's is the same server (a replica added or removed).
+   */
+  async useServer(requested: readonly string[] | undefined): Promise<string[]> {
+    const urls = [...(requested ?? (this.current && serversOf(this.current)) ?? this.deps.serverUrls ?? [])];
+    if (urls.length === 0)
       throw new AgentError('agent.bad_request', 'no server: pass --server URL (the node has not joined one before)');
-    if (this.current && this.current.serverUrl !== serverUrl) {
+    if (this.current && !serversOf(this.current).some((url) => urls.includes(url))) {
       // Another mesh: this machine becomes a new node there; nothing of the old one is kept.
       await this.deps.leave();
       this.deps.store.forget({ keys: true });
       this.keys = this.newKeys();
       this.current = undefined;
     }
-    return serverUrl;
+    return urls;
+  }
+
+  /** The node's replicas (undefined before it joined any), the one in use first. */
+  servers(): ServerList | undefined {
+    return this.current && this.listOf(serversOf(this.current));
+  }
+
+  private listOf(urls: readonly string[]): ServerList {
+    if (!this.list || this.list.urls.join(' ') !== urls.join(' ')) this.list = new ServerList(urls);
+    return this.list;
   }
 
   /**
@@ -88,14 +104,15 @@ export class Membership {
    * that already joined; then saves the node with its preferences, wanting to run.
    */
   async join(
-    req: UpRequest & { serverUrl: string },
+    req: UpRequest & { serverUrls: string[] },
     credential: Credential | undefined,
     workload: WorkloadSpec | undefined,
   ): Promise<void> {
-    const { serverUrl } = req;
+    const { serverUrls } = req;
     const node = this.current;
     const prefs: NodeState = {
-      serverUrl,
+      serverUrl: serverUrls[0]!,
+      ...(serverUrls.length > 1 && { serverUrls }),
       hostname: req.hostname ?? node?.hostname ?? osHostname(),
       advertiseRoutes: advertisedWithExit(req, node?.advertiseRoutes ?? []),
       advertiseTags: req.advertiseTags ?? node?.advertiseTags ?? [],
@@ -117,16 +134,20 @@ export class Membership {
         }),
       ...((req.exitNodeAllowLanAccess ?? node?.exitNodeAllowLanAccess) && { exitNodeAllowLanAccess: true }),
     };
-    const control = new ControlClient(serverUrl, this.keys.machinePrivateKey);
+    const control = new ControlClient(this.listOf(serverUrls), this.keys.machinePrivateKey);
     // Start wireguard-go while the server answers; a failure here shows again in the first apply.
     void this.deps.engine.prepare().catch(() => undefined);
     if (credential) {
       const self = await this.register(control, prefs, credential).catch(async (err: unknown) => {
         // Nothing was running before: do not leave the device prepared above behind.
         if (!this.deps.running()) await this.deps.engine.teardown({ keepGuard: true }).catch(() => undefined);
-        throw new AgentError('agent.join_failed', `joining ${serverUrl} failed: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new AgentError(
+          'agent.join_failed',
+          `joining ${serverUrls.join(', ')} failed: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       });
       prefs.self = self;
       prefs.signedInAt = this.deps.now();
@@ -155,14 +176,16 @@ export class Membership {
 
   /** Registers again with the same machine key: same node, same addresses, the stream stays open. */
   async reregister(node: NodeState, credential: Credential): Promise<SelfNode> {
-    const self = await this.register(new ControlClient(node.serverUrl, this.keys.machinePrivateKey), node, credential);
+    const control = new ControlClient(this.listOf(serversOf(node)), this.keys.machinePrivateKey);
+    const self = await this.register(control, node, credential);
     this.save({ ...node, self, signedInAt: this.deps.now() });
     return self;
   }
 
   /** A control client for the node's server, while the machine has one. */
   control(): ControlClient | undefined {
-    return this.current && new ControlClient(this.current.serverUrl, this.keys.machinePrivateKey);
+    const servers = this.servers();
+    return servers && new ControlClient(servers, this.keys.machinePrivateKey);
   }
 
   /** The applied map's self record (addresses, name) is saved when it changed. */
@@ -261,4 +284,14 @@ export class Membership {
     this.deps.store.writeKeys(keys);
     return keys;
   }
+}
+
+/** Every replica of the node's server, the first one first. */
+export function serversOf(node: Pick<NodeState, 'serverUrl' | 'serverUrls'>): string[] {
+  return node.serverUrls ?? [node.serverUrl];
+}
+
+/** The servers a request names: a list (several replicas), one URL, or none. */
+export function requestedServers(req: { serverUrl?: string; serverUrls?: string[] }): string[] | undefined {
+  return req.serverUrls ?? (req.serverUrl === undefined ? undefined : [req.serverUrl]);
 }

@@ -2,6 +2,7 @@ import { hostname as osHostname } from 'node:os';
 import { ControlClient } from '../control/control-client.ts';
 import { signInWithOidc } from '../control/oidc-login.ts';
 import { AgentError } from './errors.ts';
+import { requestedServers } from './membership.ts';
 import type { LoginRequest, LoginStarted, LoginWaitResponse, StatusResponse, UpRequest } from './local-api/messages.ts';
 import { SignIns } from './sign-in.ts';
 import type { NodeState } from './state-store.ts';
@@ -12,7 +13,7 @@ import type { NodeState } from './state-store.ts';
  */
 interface PersonSignInDeps {
   /** The server to sign in at; another server than before starts afresh, as for `up`. */
-  useServer(requested: string | undefined): Promise<string>;
+  useServer(requested: string[] | undefined): Promise<string[]>;
   node(): NodeState | undefined;
   machineKey(): string;
   up(req: UpRequest): Promise<StatusResponse>;
@@ -29,10 +30,10 @@ export class PersonSignIn {
    * member, renews: same node, same addresses). The CLI follows with `wait`.
    */
   async start(req: LoginRequest): Promise<LoginStarted> {
-    const serverUrl = await this.deps.useServer(req.serverUrl);
+    const serverUrls = await this.deps.useServer(requestedServers(req));
     // Read after useServer: a new server means a new node and new keys.
     const hostname = req.hostname ?? this.deps.node()?.hostname ?? osHostname();
-    const control = new ControlClient(serverUrl, this.deps.machineKey());
+    const control = new ControlClient(serverUrls, this.deps.machineKey());
     const { provider, device, ...upFields } = req;
     try {
       return await this.signIns.start(async (present, signal) => {
@@ -44,13 +45,17 @@ export class PersonSignIn {
           ...(provider && { provider }),
           ...(device && { device }),
         });
-        return this.deps.up({ ...upFields, serverUrl, hostname, credential });
+        return this.deps.up({ ...upFields, serverUrls, hostname, credential });
       });
     } catch (err) {
       if (err instanceof AgentError) throw err;
-      throw new AgentError('agent.join_failed', `signing in at ${serverUrl} failed: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new AgentError(
+        'agent.join_failed',
+        `signing in at ${serverUrls.join(', ')} failed: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 

@@ -23,6 +23,8 @@ export type Keys = z.infer<typeof Keys>;
 
 export const NodeState = z.object({
   serverUrl: z.string(),
+  /** Every replica of the server, when it has several (the first is `serverUrl`). */
+  serverUrls: z.array(z.string()).min(1).optional(),
   hostname: z.string(),
   advertiseRoutes: z.array(z.string()).default([]),
   advertiseTags: z.array(z.string()).default([]),

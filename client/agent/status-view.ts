@@ -22,6 +22,8 @@ interface StatusInputs {
   relayTransport?: StatusResponse['relayTransport'];
   dns?: StatusResponse['dns'];
   serverUrl?: string;
+  serverUrls?: readonly string[];
+  connectedTo?: string;
   self?: SelfNode;
   peers: Iterable<Peer>;
   device?: DeviceState;
@@ -92,6 +94,8 @@ export function statusView(i: StatusInputs): StatusResponse {
     ...(i.exitNodeOptions && { exitNodeOptions: i.exitNodeOptions }),
     peers,
     ...(i.serverUrl && { serverUrl: i.serverUrl }),
+    ...(i.serverUrls && { serverUrls: [...i.serverUrls] }),
+    ...(i.connectedTo && { connectedTo: i.connectedTo }),
     ...(s && {
       self: {
         id: s.id,

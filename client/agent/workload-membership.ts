@@ -6,6 +6,7 @@ import { openTokenSource } from '../identity/open-source.ts';
 import type { TokenSource } from '../identity/token-source.ts';
 import type { WorkloadSpec } from '../identity/workload-spec.ts';
 import { AgentError } from './errors.ts';
+import { serversOf } from './membership.ts';
 import type { StatusResponse, UpRequest } from './local-api/messages.ts';
 import type { NodeState } from './state-store.ts';
 import { type RenewalStatus, WorkloadRenewal } from './workload-renewal.ts';
@@ -28,12 +29,12 @@ interface MembershipDeps {
   member(): boolean;
   up(req: UpRequest): Promise<StatusResponse>;
   /** A full join (with a new stream), for a node that is not a member any more. */
-  join(serverUrl: string, credential: Credential, spec: WorkloadSpec): Promise<void>;
+  join(serverUrls: string[], credential: Credential, spec: WorkloadSpec): Promise<void>;
   /** Registers `node` again with the same machine key (same node and addresses), and saves it. */
   reregister(node: NodeState, credential: Credential): Promise<SelfNode>;
   /** Why joining on start keeps failing, for status. */
   noteError(message: string): void;
-  serverUrl: string | undefined;
+  serverUrls: readonly string[] | undefined;
   /** The wall clock (ms), for token and key expiry. */
   now: () => number;
   log: Logger;
@@ -101,12 +102,12 @@ export class WorkloadMembership {
     const node = this.deps.node();
     if (node?.self && node.wantRunning && JSON.stringify(node.workload) === JSON.stringify(spec)) return;
     const backoff = new Backoff(1_000, 30_000);
-    const { serverUrl, log } = this.deps;
+    const { serverUrls, log } = this.deps;
     this.joining = true;
     try {
       while (this.joining) {
         try {
-          await this.deps.up({ ...options, workload: spec, ...(serverUrl && { serverUrl }) });
+          await this.deps.up({ ...options, workload: spec, ...(serverUrls && { serverUrls: [...serverUrls] }) });
           log.info({ node: this.deps.node()?.self?.name }, 'joined with the workload token');
           return;
         } catch (err) {
@@ -145,7 +146,7 @@ export class WorkloadMembership {
     if (node && !node.wantRunning)
       throw new AgentError('agent.not_logged_in', 'the node is down (trellis down); not renewing');
     if (!node?.self || !this.deps.member()) {
-      await this.deps.join(node?.serverUrl ?? this.deps.serverUrl!, credential, spec);
+      await this.deps.join(node ? serversOf(node) : [...this.deps.serverUrls!], credential, spec);
       return this.deps.node()!.self!;
     }
     return this.deps.reregister(node, credential);

@@ -14,10 +14,10 @@ import { Forwarding } from '../router/forwarding.ts';
 import { SubnetRouter } from '../router/subnet-router.ts';
 import { PATH_PROBE_PORT } from '../../protocol/path-probe.ts';
 import { command, parseCommand } from '../../cli-flags/index.ts';
-import { cidrList, CliError, hostname, ifaceName, serverUrl } from './local/flags.ts';
+import { cidrList, CliError, hostname, ifaceName, serverUrls } from './local/flags.ts';
 import { SOCKET_FLAGS, socketPathOf, stateDirOf } from './local/socket.ts';
 import { WORKLOAD_FLAGS, workloadFrom } from './local/workload-flags.ts';
-import { routeProbes, serveSpecs, UP } from './up.ts';
+import { envServers, routeProbes, serveSpecs, UP } from './up.ts';
 
 const DEFAULT_MESH_RANGES = ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'];
 
@@ -42,7 +42,12 @@ export const AGENT = command({
       max: 65535,
       help: 'mesh interface MTU (default 1280, which fits inside any path; IPv6 needs at least 1280)',
     },
-    server: { type: 'string', value: 'URL', help: 'server for `trellis up` when it names none (or TRELLIS_SERVER)' },
+    server: {
+      type: 'string',
+      repeatable: true,
+      value: 'URL',
+      help: 'server for `trellis up` when it names none (or TRELLIS_SERVER); its replicas\nrepeated or comma-separated',
+    },
     'mesh-ranges': {
       type: 'string',
       value: 'CIDRS',
@@ -97,7 +102,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const iface = ifaceName('interface', flags.interface);
   const listenPort = flags.port;
   const mtu = flags.mtu;
-  const server = flags.server ?? process.env.TRELLIS_SERVER;
+  const servers = serverUrls('server', flags.server.length > 0 ? flags.server : envServers(process.env));
   const meshRanges = flags['mesh-ranges'].split(',').map((s) => s.trim());
   for (const r of meshRanges)
     if (!isPrefix(r, { bareAddress: false }))
@@ -108,7 +113,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const dns = flags.dns === 'on';
   const gid = flags['socket-group'] === undefined ? undefined : groupId(flags['socket-group']);
   const workload = workloadFrom(flags, process.env);
-  if (workload && !server)
+  if (workload && servers.length === 0)
     throw new CliError(
       `--${workload.source.type === 'file' ? 'token-file' : 'workload-api'}: a workload joins on start, so it needs --server URL (or TRELLIS_SERVER)`,
       2,
@@ -163,7 +168,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     ...(dns && { dns: new MeshDns(iface, logger) }),
     // Listens only while this node is an approved exit node, for the nodes that use it.
     exitDns: new ExitDns(),
-    ...(server && { serverUrl: serverUrl('server', server) }),
+    ...(servers.length > 0 && { serverUrls: servers }),
   });
   await agent.start();
   const api = new LocalApi(agent, { socketPath: socketPathOf(flags), ...(gid !== undefined && { gid }) });

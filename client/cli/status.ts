@@ -27,7 +27,7 @@ export function formatStatus(s: StatusResponse, now: Date): string {
     : s.state === 'running'
       ? 'server unreachable, last map in force'
       : 'not connected';
-  lines.push(`state:  ${s.state} (${conn})${s.serverUrl ? ` ${s.serverUrl}` : ''}`);
+  lines.push(`state:  ${s.state} (${conn})${serverWords(s)}`);
   if (s.self)
     lines.push(
       `self:   ${s.self.name}  ${s.self.ipv4}  ${s.self.ipv6}  ${s.self.user ?? s.self.tags.join(',')}  ${s.interface}:${s.listenPort}`,
@@ -98,4 +98,13 @@ function bytes(n: number): string {
     i += 1;
   }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** The server, and which of its replicas the node is on when it has several (or one name with several addresses). */
+function serverWords(s: StatusResponse): string {
+  const on = s.connectedTo ?? s.serverUrl;
+  if (!on) return '';
+  const several = (s.serverUrls?.length ?? 0) > 1;
+  if (!several && on === s.serverUrl) return ` ${on}`;
+  return ` ${s.connected ? 'on' : 'last on'} ${on}${several ? ` (replicas: ${s.serverUrls!.join(', ')})` : ''}`;
 }

@@ -2,7 +2,7 @@ import type { StatusResponse, UpRequest } from '../agent/local-api/messages.ts';
 import { command, parseCommand, UsageError, type FlagSpecs } from '../../cli-flags/index.ts';
 import { parseProbeSpec, type RouteProbeSpec } from '../router/probe-spec.ts';
 import { CREDENTIAL_PROVIDERS, credentialFrom } from './local/credentials.ts';
-import { cidrList, CliError, hostname, serverUrl, tagList } from './local/flags.ts';
+import { cidrList, CliError, hostname, serverFields, serverUrls, tagList } from './local/flags.ts';
 import { offeredRoutesLines, routesLine } from './local/routes-line.ts';
 import { exitNodeLine } from './local/exit-node-line.ts';
 import { agentClient, SOCKET_FLAGS } from './local/socket.ts';
@@ -21,7 +21,12 @@ export const UP = command({
   summary: 'Joins the mesh (or reconnects a node that joined before) through the running agent.',
   flags: {
     ...CREDENTIAL_FLAGS,
-    server: { type: 'string', value: 'URL', help: 'coordination server (default: the one joined before)' },
+    server: {
+      type: 'string',
+      repeatable: true,
+      value: 'URL',
+      help: "coordination server (default: the one joined before); a server's replicas:\nrepeated or comma-separated, tried in turn (a name with several addresses: each)",
+    },
     login: {
       type: 'boolean',
       help: "sign in through the server's identity provider (SSO); also renews an expired node",
@@ -92,16 +97,9 @@ export const UP = command({
 export async function upCommand(argv: string[]): Promise<number> {
   const { flags } = parseCommand(argv, UP);
   const v = (
-    name:
-      | 'server'
-      | 'provider'
-      | 'hostname'
-      | 'advertise-routes'
-      | 'advertise-tags'
-      | 'gateway-for'
-      | 'accept-routes-force',
+    name: 'provider' | 'hostname' | 'advertise-routes' | 'advertise-tags' | 'gateway-for' | 'accept-routes-force',
   ) => flags[name];
-  const server = v('server') ?? process.env.TRELLIS_SERVER;
+  const servers = serverUrls('server', flags.server.length > 0 ? flags.server : envServers(process.env));
   const credential = await credentialFrom(flags, process.env);
   const workload = workloadFrom(flags, { SPIFFE_ENDPOINT_SOCKET: process.env.SPIFFE_ENDPOINT_SOCKET });
   const login = flags.login;
@@ -116,7 +114,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   if (v('provider') !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(v('provider')!))
     throw new CliError(`--provider: "${v('provider')}" must be a provider's short lowercase name`, 2);
   const req: UpRequest = {
-    ...(server !== undefined && { serverUrl: serverUrl('server', server) }),
+    ...serverFields(servers),
     ...(credential && { credential }),
     ...(workload && { workload }),
     ...(v('hostname') !== undefined && { hostname: hostname('hostname', v('hostname')!) }),
@@ -182,7 +180,7 @@ export function describeUp(s: StatusResponse): string {
   const self = s.self!;
   const routes = routesLine(self);
   return [
-    `up: ${self.name} is ${self.ipv4} and ${self.ipv6} on ${s.serverUrl}`,
+    `up: ${self.name} is ${self.ipv4} and ${self.ipv6} on ${s.connectedTo ?? s.serverUrl}`,
     `${s.peers.length} peer${s.peers.length === 1 ? '' : 's'}`,
     ...(routes ? [routes] : []),
     ...(servicesLine(self) ? [servicesLine(self)!] : []),
@@ -195,4 +193,9 @@ export function describeUp(s: StatusResponse): string {
         ]
       : []),
   ].join('\n');
+}
+
+/** TRELLIS_SERVER: a URL or a comma list of a server's replicas. */
+export function envServers(env: NodeJS.ProcessEnv): string[] {
+  return env.TRELLIS_SERVER ? [env.TRELLIS_SERVER] : [];
 }

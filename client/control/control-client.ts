@@ -6,18 +6,26 @@ import type { SelfNode } from '../../protocol/node.ts';
 import type { ErrorCode } from '../../protocol/coded-error.ts';
 import { ControlError } from './control-error.ts';
 import { machinePublicKeyOf } from './machine-key.ts';
+import { send, type HttpAnswer } from './http-send.ts';
+import { ServerList } from './server-list.ts';
 
 /** Control requests to the coordination server, each signed with the machine key. */
 export class ControlClient {
   readonly machineKey: string;
   private readonly privateKey: Uint8Array;
 
-  constructor(
-    readonly serverUrl: string,
-    machinePrivateKey: string,
-  ) {
+  /** The replicas this client may use; a failed one is left for the next (server-list.ts). */
+  readonly servers: ServerList;
+
+  constructor(servers: ServerList | string | readonly string[], machinePrivateKey: string) {
+    this.servers = servers instanceof ServerList ? servers : new ServerList(servers);
     this.privateKey = new Uint8Array(Buffer.from(machinePrivateKey, 'base64'));
     this.machineKey = machinePublicKeyOf(machinePrivateKey);
+  }
+
+  /** The URL of the replica in use now. */
+  get serverUrl(): string {
+    return this.servers.current.url;
   }
 
   async register(req: Omit<RegisterRequest, 'machineKey' | 'protocolVersion'>): Promise<SelfNode> {
@@ -56,42 +64,64 @@ export class ControlClient {
     return signProof({ machinePrivateKey: this.privateKey, method, pathWithQuery, body });
   }
 
+  /**
+   * One request, to the current replica; one that cannot be reached or answers 5xx is left for
+   * the next, until each was tried once. The last failure is what the caller sees.
+   */
   async request(method: string, path: string, body?: unknown): Promise<unknown> {
     const bytes = body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(body));
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, this.serverUrl), {
-        method,
-        headers: {
-          authorization: this.proof(method, path, bytes),
-          ...(body !== undefined && { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : bytes,
-      });
-    } catch (err) {
-      throw new ControlError(
-        'server.unreachable',
-        `cannot reach ${this.serverUrl}: ${String((err as Error).cause ?? (err as Error).message)}`,
-        undefined,
-        { cause: err },
-      );
+    for (let tried = 1; ; tried++) {
+      const target = await this.servers.pick();
+      let res: HttpAnswer;
+      try {
+        res = await send(
+          target,
+          method,
+          path,
+          {
+            authorization: this.proof(method, path, bytes),
+            ...(body !== undefined && { 'content-type': 'application/json' }),
+          },
+          body === undefined ? undefined : bytes,
+        );
+      } catch (err) {
+        const last = tried >= this.servers.size;
+        this.servers.failed(target);
+        if (!last) continue;
+        throw new ControlError(
+          'server.unreachable',
+          `cannot reach ${target.url}: ${(err as Error).message}`,
+          undefined,
+          {
+            cause: err,
+          },
+        );
+      }
+      if (res.status < 500) this.servers.succeeded(target);
+      else {
+        this.servers.failed(target);
+        if (tried < this.servers.size) continue;
+      }
+      return answerOf(res);
     }
-    if (res.status === 204) return undefined;
-    const text = await res.text();
-    let json: Record<string, unknown>;
-    try {
-      json = text ? JSON.parse(text) : {};
-    } catch {
-      throw new ControlError('server.bad_answer', `the server answered ${res.status} with non-JSON`, res.status);
-    }
-    if (!res.ok)
-      throw new ControlError(
-        answerCode(json.code),
-        typeof json.message === 'string' ? json.message : `the server answered ${res.status} ${res.statusText}`,
-        res.status,
-      );
-    return json;
   }
+}
+
+function answerOf(res: HttpAnswer): unknown {
+  if (res.status === 204) return undefined;
+  let json: Record<string, unknown>;
+  try {
+    json = res.text ? JSON.parse(res.text) : {};
+  } catch {
+    throw new ControlError('server.bad_answer', `the server answered ${res.status} with non-JSON`, res.status);
+  }
+  if (res.status < 200 || res.status >= 300)
+    throw new ControlError(
+      answerCode(json.code),
+      typeof json.message === 'string' ? json.message : `the server answered ${res.status} ${res.statusText}`,
+      res.status,
+    );
+  return json;
 }
 
 /** The code of a refusal as the server sent it; an answer without one is not a Trellis answer. */

@@ -11,9 +11,9 @@ import {
   type Pong,
 } from '../../protocol/map.ts';
 import type { RouteHealthReport } from '../../protocol/route-health.ts';
-import { Backoff } from './backoff.ts';
 import type { ControlClient } from './control-client.ts';
 import { MapState, type MapChange } from './map-state.ts';
+import { pinnedLookup, type ServerTarget } from './server-list.ts';
 import { SilenceWatchdog } from './silence-watchdog.ts';
 
 export interface MapStreamHandlers {
@@ -26,7 +26,6 @@ export interface MapStreamHandlers {
 }
 
 export interface MapStreamOptions {
-  backoff?: Backoff;
   /** Check every message against the protocol schema (on by default). */
   validate?: boolean;
   /** Reconnect when the server has sent nothing (not even a ping) for this long. */
@@ -39,22 +38,23 @@ const FINAL_CLOSES: readonly number[] = [CloseCode.nodeDeleted, CloseCode.nodeEx
 
 /**
  * Keeps the map stream open: resumes from the last applied version after a reconnect,
- * answers heartbeats, and retries with jittered backoff until stopped.
+ * answers heartbeats, and retries until stopped: on the next replica of the client's server
+ * list, with jittered backoff once every one failed. A move resumes with the same `since`: the
+ * new replica answers with a full map (it never sent this node one), numbered after it.
  */
 export class MapStream {
   readonly state = new MapState();
   private ws?: WebSocket;
   private stopped = false;
   private retry?: NodeJS.Timeout;
+  private sameServer = false;
   private readonly watchdog: SilenceWatchdog;
-  private readonly backoff: Backoff;
 
   constructor(
     private readonly client: ControlClient,
     private readonly handlers: MapStreamHandlers,
     private readonly options: MapStreamOptions = {},
   ) {
-    this.backoff = options.backoff ?? new Backoff();
     this.watchdog = new SilenceWatchdog(options.silenceTimeoutMs ?? 100_000);
   }
 
@@ -83,9 +83,10 @@ export class MapStream {
     if (this.stopped) return;
     clearTimeout(this.retry);
     const ws = this.ws;
-    if (ws)
+    if (ws) {
+      this.sameServer = true; // our address changed, not the server's health
       ws.terminate(); // its close handler connects again
-    else this.connect();
+    } else this.connect();
   }
 
   /** This router's route health (protocol 9); false while disconnected. */
@@ -103,17 +104,24 @@ export class MapStream {
   }
 
   private connect(): void {
+    void this.client.servers.pick().then((target) => {
+      if (!this.stopped && !this.ws) this.open(target);
+    });
+  }
+
+  private open(target: ServerTarget): void {
     const query = this.state.version >= 0 ? `?since=${this.state.version}` : '';
-    const url = new URL(PATH + query, this.client.serverUrl);
+    const url = new URL(PATH + query, target.url);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new WebSocket(url, {
       headers: { authorization: this.client.proof('GET', PATH + query) },
       perMessageDeflate: false,
+      ...(target.address && { lookup: pinnedLookup(target.address) }),
     });
     this.ws = ws;
     let goodbye = false;
     ws.on('open', () => {
-      this.backoff.reset();
+      this.client.servers.succeeded(target);
       this.watchdog.watch(ws);
       this.handlers.onConnection?.(true);
     });
@@ -153,7 +161,10 @@ export class MapStream {
       this.watchdog.stop();
       this.handlers.onConnection?.(false);
       if (this.stopped || goodbye || FINAL_CLOSES.includes(code)) return;
-      this.retry = setTimeout(() => this.connect(), this.backoff.next());
+      // The next replica, at once within a round, with backoff once each was tried (server-list.ts).
+      const delay = this.sameServer ? 0 : this.client.servers.failed(target);
+      this.sameServer = false;
+      this.retry = setTimeout(() => this.connect(), delay);
     });
   }
 

@@ -9,10 +9,18 @@ import { RouteProbe, RoutePriority, RouteRole } from '../../../protocol/route-he
  * The local API between the `trellis` CLI and the running agent: JSON over HTTP on a unix
  * socket. Both sides import these schemas; the agent validates every request with them.
  */
+/** The URLs of one server's replicas, tried in turn (client/control/server-list.ts). */
+const ServerUrls = z
+  .array(z.url({ protocol: /^https?$/ }))
+  .min(1)
+  .max(16);
+
 export const UpRequest = z
   .strictObject({
     /** Absent: the server the node joined before, or the agent's --server. */
     serverUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** Several replicas of one server (`--server` repeated or a comma list); the first is `serverUrl`. */
+    serverUrls: ServerUrls.optional(),
     /** Absent: reconnect with the identity the node already has. */
     credential: Credential.optional(),
     /** A workload: the agent reads the token itself, and registers again with each new one. */
@@ -67,6 +75,7 @@ export type UpRequest = z.infer<typeof UpRequest>;
 /** `POST /v1/login`: the agent signs a person in through the server's identity provider. */
 export const LoginRequest = z.strictObject({
   serverUrl: z.url({ protocol: /^https?$/ }).optional(),
+  serverUrls: ServerUrls.optional(),
   /** A provider's name on the server; its first one when absent. */
   provider: z.string().min(1).max(63).optional(),
   /** Prefer the device flow (a code to enter on another device). */
@@ -181,6 +190,10 @@ export const StatusResponse = z.object({
   /** Whether the map stream to the server is open right now. */
   connected: z.boolean(),
   serverUrl: z.string().optional(),
+  /** Every replica the node may use, when it was given several. */
+  serverUrls: z.array(z.string()).optional(),
+  /** The replica the map stream is on now (or tried last). */
+  connectedTo: z.string().optional(),
   interface: z.string(),
   listenPort: z.number(),
   mapVersion: z.number(),

@@ -25,6 +25,22 @@ export function serverUrl(flag: string, value: string): string {
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
+/**
+ * `--server` given once or more, each a URL or a comma list of them: the replicas of one server
+ * (duplicates dropped, order kept: the agent starts with the first). Empty when none was given.
+ */
+export function serverUrls(flag: string, values: readonly string[]): string[] {
+  const urls = values.flatMap((v) => splitList(v)).map((v) => serverUrl(flag, v));
+  if (urls.length > 16) throw new UsageError('cli.bad_value', `--${flag}: at most 16 replicas, not ${urls.length}`);
+  return [...new Set(urls)];
+}
+
+/** The local API's server fields for a list of replicas: the first, and all when there are several. */
+export function serverFields(urls: readonly string[]): { serverUrl?: string; serverUrls?: string[] } {
+  if (urls.length === 0) return {};
+  return { serverUrl: urls[0]!, ...(urls.length > 1 && { serverUrls: [...urls] }) };
+}
+
 export function cidrList(flag: string, value: string): string[] {
   const list = splitList(value);
   for (const c of list) {

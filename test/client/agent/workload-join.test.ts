@@ -37,7 +37,7 @@ describe('a workload agent joining with a token file', () => {
   };
   const newAgent = (serverUrl?: string) =>
     new Agent({
-      ...(serverUrl && { serverUrl }),
+      ...(serverUrl && { serverUrls: [serverUrl] }),
       stateDir: dir,
       iface: 'trtest0',
       listenPort: 41641,
