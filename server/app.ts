@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { KeyService } from './admin/keys.ts';
@@ -53,7 +52,7 @@ import { openRelay, type OpenRelay } from './relay/relay-setup.ts';
 import { StunResponder } from './relay/stun.ts';
 import type { UdpPort } from './relay/udp-port.ts';
 import { attachWsRelay } from './relay/ws-relay.ts';
-import { createSqliteStore } from './store/sqlite/index.ts';
+import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { recordPrimaryChange } from './routes/primary-change.ts';
 import { setUpReplication } from './replication/replication-setup.ts';
@@ -105,7 +104,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 async function compose(config: ServerConfig, options: StartOptions, shutdown: Shutdown): Promise<RunningServer> {
   const now = options.now ?? Date.now;
   const logger = options.logger ?? createLogger(config.log.level);
-  const store = options.store ?? createSqliteStore(join(config.dataDir, 'trellis.db'));
+  const store = options.store ?? (await openStore(config));
   shutdown.add('store', () => store.close());
 
   // The UDP ports open first: every map names the real ports and the server's WireGuard key.

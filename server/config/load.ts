@@ -20,6 +20,8 @@ type Leaf = { path: string[]; kind: 'number' | 'boolean' | 'string' | 'list' };
 const LEAVES: Leaf[] = leavesOf(ServerConfig.parse({}), []).concat([
   { path: ['publicUrl'], kind: 'string' },
   { path: ['replica', 'advertise'], kind: 'string' },
+  { path: ['store', 'url'], kind: 'string' },
+  { path: ['store', 'tls', 'ca'], kind: 'string' },
 ]);
 
 export const CONFIG_KEYS: readonly string[] = LEAVES.map((l) => l.path.join('.'));

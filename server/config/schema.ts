@@ -3,11 +3,14 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConsoleConfig } from './console-schema.ts';
 import { KubernetesConfig, OidcConfig, SpiffeConfig } from './identity-schema.ts';
+import { StoreConfig } from './store-schema.ts';
 
 /** Every setting the server has, with its default. Keys are the YAML keys. */
 export const ServerConfig = z.strictObject({
   /** Where SQLite and the server's own keys live. */
   dataDir: z.string().min(1).default('./data'),
+  /** The database: SQLite in dataDir (default), or PostgreSQL for several replicas (store-schema.ts). */
+  store: StoreConfig,
   listen: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),

@@ -91,7 +91,10 @@ export async function startPostgres(): Promise<TestPostgres> {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     if (signal === 'SIGKILL') killGroup(child);
     else child.kill(signal);
+    // A fast shutdown that hangs (a checkpoint stuck behind a dying client) ends as a crash would.
+    const stuck = setTimeout(() => killGroup(child), 10_000);
     await exited;
+    clearTimeout(stuck);
   };
 
   // Started once; when the port was taken between choosing and binding, choose another.

@@ -601,11 +601,16 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       });
 
       it('prunes more events than one batch holds', async () => {
-        for (let i = 0; i < 12_000; i++) await store.audit.append(event(T0 - 1 - i, `e${i}`));
+        // Concurrently, 100 at a time: one by one a networked database takes its round trips 12,000 times.
+        for (let i = 0; i < 12_000; i += 100) {
+          await Promise.all(
+            Array.from({ length: 100 }, (_, j) => store.audit.append(event(T0 - 1 - i - j, `e${i + j}`))),
+          );
+        }
         await store.audit.append(event(T0, 'kept'));
         expect(await store.audit.prune(T0)).toBe(12_000);
         expect((await store.audit.list({ limit: 10 })).map((e) => e.message)).toEqual(['kept']);
-      });
+      }, 60_000);
 
       it('filters by actor, node and code prefix, where a prefix is text and not a pattern', async () => {
         const add = (over: Record<string, string>) =>
