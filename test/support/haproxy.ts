@@ -114,17 +114,26 @@ export class Haproxy {
 
   /** Each backend's state as the health checks see it. */
   async states(): Promise<Map<string, BackendState>> {
-    const csv = await this.command('show stat');
-    const lines = csv.trim().split('\n');
+    return new Map([...(await this.stats())].map(([name, row]) => [name, (row.status ?? '').split(' ')[0]!]));
+  }
+
+  /** How many connections haproxy holds open to each backend now (map streams among them). */
+  async sessions(): Promise<Map<string, number>> {
+    return new Map([...(await this.stats())].map(([name, row]) => [name, Number(row.scur)]));
+  }
+
+  /** `show stat`'s row of each backend server, by server name. */
+  private async stats(): Promise<Map<string, Record<string, string>>> {
+    const lines = (await this.command('show stat')).trim().split('\n');
     const header = lines[0]!.replace(/^# /, '').split(',');
-    const [px, sv, status] = ['pxname', 'svname', 'status'].map((f) => header.indexOf(f));
-    const states = new Map<string, BackendState>();
+    const rows = new Map<string, Record<string, string>>();
     for (const line of lines.slice(1)) {
       const cols = line.split(',');
-      if (cols[px!] !== 'replicas' || cols[sv!] === 'BACKEND' || cols[sv!] === 'FRONTEND') continue;
-      states.set(cols[sv!]!, cols[status!]!.split(' ')[0]!);
+      const row = Object.fromEntries(header.map((h, i) => [h, cols[i] ?? '']));
+      if (row.pxname !== 'replicas' || row.svname === 'BACKEND' || row.svname === 'FRONTEND') continue;
+      rows.set(row.svname!, row);
     }
-    return states;
+    return rows;
   }
 
   /** Resolves when every named backend has the state (e.g. all UP before a test, DOWN after a kill). */

@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   }
   let cpu0 = cpuOf(d);
   t0 = performance.now();
-  const retries = await fleet.register(keys, HTTP_JOINS, 32);
+  const retries = await fleet.register(keys, HTTP_JOINS, 16);
   const joinMs = performance.now() - t0;
   const joinCpu = cpuOf(d) - cpu0;
   log(

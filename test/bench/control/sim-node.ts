@@ -62,7 +62,9 @@ export class SimNode {
           credential: { type: 'preauth-key', key: authKey },
         });
       } catch (err) {
-        if (!(err instanceof ControlError) || !err.retryable || attempt >= 6) throw err;
+        // A proof that waited too long in an overloaded server's queue is signed afresh.
+        const again = err instanceof ControlError && (err.retryable || err.code === 'proof.stale');
+        if (!again || attempt >= 6) throw err;
         retries++;
         this.moveOn();
         await new Promise((r) => setTimeout(r, this.backoff.next()));
