@@ -76,6 +76,31 @@ describeWith([hasCommand('chromium')], 'console accessibility (axe-core in chrom
     });
   }
 
+  it('a question before a change holds focus in its dialog, cancels on Escape, and gives focus back', async () => {
+    await page.goto(`${lab.t.url}/console/machines/${webId}`);
+    const expire = page.getByRole('button', { name: 'Expire key' });
+    await expire.click();
+    const dialog = page.getByRole('dialog', { name: 'Expire the key of web-1?' });
+    await dialog.waitFor();
+    const focused = () =>
+      page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement
+            .textContent,
+      );
+    expect(await focused()).toBe('Cancel');
+    expect(await seriousViolations(page)).toEqual([]);
+    // Tab stays inside the modal dialog.
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Expire key');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await focused()).toBe('Expire key');
+    expect(await expire.isVisible()).toBe(true);
+    const node = (await lab.t.server.store.nodes.list()).find((n) => n.id === webId)!;
+    expect((node.expiresAt ?? Infinity) > Date.now()).toBe(true);
+  });
+
   it('the sign-in page: no serious or critical violations', async () => {
     const fresh = await lab.signIn('mel');
     await fresh.getByRole('button', { name: 'Sign out' }).click();

@@ -77,6 +77,12 @@ export async function startConsoleLab(): Promise<ConsoleLab> {
   };
 }
 
+/** Answers the console's question before a change (a modal dialog) with its button `name`. */
+export async function answerDialog(page: Page, name: string): Promise<void> {
+  await page.getByRole('dialog').getByRole('button', { name, exact: true }).click();
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+}
+
 /** Runs axe-core in the page (evaluated over the DevTools protocol, so the page's CSP stays as it is). */
 export async function seriousViolations(page: Page): Promise<string[]> {
   await page.evaluate(readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'));

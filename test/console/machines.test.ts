@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith, hasCommand } from '../support/prerequisites.ts';
 import type { TestAgent } from '../support/server.ts';
-import { startConsoleLab, type ConsoleLab } from './console-harness.ts';
+import { answerDialog, startConsoleLab, type ConsoleLab } from './console-harness.ts';
 
 const POLICY = `{
   "tagOwners": { "tag:web": [], "tag:router": [] },
@@ -27,7 +27,6 @@ describeWith([hasCommand('chromium')], 'console machines, users, keys, routes an
     router = await lab.join('router-1', { tags: ['tag:router'], routes: ['10.20.0.0/24'] });
     router.connect();
     page = await lab.signIn('ada');
-    page.on('dialog', (d) => void d.accept());
   }, 60_000);
   afterAll(() => lab?.close());
 
@@ -81,8 +80,10 @@ describeWith([hasCommand('chromium')], 'console machines, users, keys, routes an
     await open('/machines');
     await page.getByRole('link', { name: 'web-1' }).click();
     await page.getByRole('button', { name: 'Expire key' }).click();
+    await answerDialog(page, 'Expire key');
     await expect.poll(async () => ((await node('web-1'))?.expiresAt ?? Infinity) <= Date.now()).toBe(true);
     await page.getByRole('button', { name: 'Delete machine' }).click();
+    await answerDialog(page, 'Delete machine');
     await page.waitForURL((u) => u.pathname === '/console/machines');
     expect(await node('web-1')).toBeUndefined();
   });
@@ -92,6 +93,7 @@ describeWith([hasCommand('chromium')], 'console machines, users, keys, routes an
     const mel = page.getByRole('row').filter({ hasText: 'mel@example.com' }).first();
     await expect.poll(() => mel.textContent()).toContain('mel-desktop');
     await page.getByRole('button', { name: 'Expire machines of mel@example.com' }).click();
+    await answerDialog(page, 'Expire machines');
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Expired' }).count()).toBe(1);
     const melNodes = (await lab.t.server.store.nodes.list()).filter((n) => n.name === 'mel-desktop');
     expect(melNodes.every((n) => (n.expiresAt ?? Infinity) <= Date.now())).toBe(true);
@@ -111,6 +113,7 @@ describeWith([hasCommand('chromium')], 'console machines, users, keys, routes an
 
     const keyId = (await row.locator('th').textContent())!;
     await row.getByRole('button', { name: `Revoke ${keyId}` }).click();
+    await answerDialog(page, 'Revoke');
     await expect.poll(() => row.textContent()).toContain('revoked');
     expect((await lab.t.server.store.preAuthKeys.list()).find((k) => k.id === keyId)?.revokedAt).toBeDefined();
   });
@@ -126,6 +129,7 @@ describeWith([hasCommand('chromium')], 'console machines, users, keys, routes an
     const row = page.getByRole('row').filter({ hasText: 'ci pipeline' });
     const keyId = (await row.locator('th').textContent())!;
     await row.getByRole('button', { name: `Revoke ${keyId}` }).click();
+    await answerDialog(page, 'Revoke');
     await expect.poll(() => row.textContent()).toContain('revoked');
     expect((await call()).status).toBe(401);
   });

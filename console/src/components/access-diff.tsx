@@ -1,4 +1,12 @@
 import type { AccessChange, AccessDiff } from '../api/endpoints.ts';
+import { DataTable, type Column } from './data-table.tsx';
+
+const COLUMNS: Column<AccessChange>[] = [
+  { header: 'From', cell: (c) => c.src },
+  { header: 'To', cell: (c) => c.dst },
+  { header: 'Ports', cell: (c) => c.ports },
+  { header: 'Protocols', cell: (c) => c.protos },
+];
 
 /** Who gains and who loses what: the access a policy change grants and revokes. */
 export function AccessDiffView({ diff }: { diff: AccessDiff }) {
@@ -6,35 +14,18 @@ export function AccessDiffView({ diff }: { diff: AccessDiff }) {
     return <p role="status">This change grants and revokes no access between the machines there are now.</p>;
   return (
     <div>
-      <ChangeTable caption={`Gains (${diff.granted.length})`} rows={diff.granted} kind="added" />
-      <ChangeTable caption={`Losses (${diff.revoked.length})`} rows={diff.revoked} kind="removed" />
+      {diff.granted.length > 0 && (
+        <ChangeTable caption={`Gains (${diff.granted.length})`} rows={diff.granted} kind="added" />
+      )}
+      {diff.revoked.length > 0 && (
+        <ChangeTable caption={`Losses (${diff.revoked.length})`} rows={diff.revoked} kind="removed" />
+      )}
     </div>
   );
 }
 
 function ChangeTable({ caption, rows, kind }: { caption: string; rows: AccessChange[]; kind: string }) {
-  if (rows.length === 0) return null;
-  return (
-    <table class={`plain ${kind}`}>
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">From</th>
-          <th scope="col">To</th>
-          <th scope="col">Ports</th>
-          <th scope="col">Protocols</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((c, i) => (
-          <tr key={i}>
-            <td>{c.src}</td>
-            <td>{c.dst}</td>
-            <td>{c.ports}</td>
-            <td>{c.protos}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  return <DataTable caption={caption} rows={rows} columns={COLUMNS} rowKey={rowKey} empty="None." class={kind} />;
 }
+
+const rowKey = (c: AccessChange) => `${c.src} ${c.dst} ${c.ports} ${c.protos}`;

@@ -3,8 +3,7 @@ import { explainAccess, type Explanation } from '../../api/endpoints.ts';
 import type { ApiError } from '../../api/http.ts';
 import { ErrorNote } from '../../components/feedback.tsx';
 import { SourceSuggestions } from './sources.tsx';
-
-const value = (e: Event) => (e.currentTarget as HTMLInputElement).value;
+import { value } from '../../components/form-value.ts';
 
 /** "Can A reach B:port?": yes or no, and why: the rule that allows it, or why each near rule does not. */
 export function ExplainPage({ initial }: { initial: { src: string; dst: string; port: string } }) {

@@ -1,93 +1,98 @@
 import { useState } from 'preact/hooks';
-import { applyPolicy, getPolicy, getPolicyVersion, listPolicyVersions, type PolicyView } from '../../api/endpoints.ts';
-import type { ApiError } from '../../api/http.ts';
+import {
+  applyPolicy,
+  getPolicy,
+  getPolicyVersion,
+  listPolicyVersions,
+  type PolicyVersion,
+  type PolicyView,
+} from '../../api/endpoints.ts';
 import { may, type Session } from '../../api/session.ts';
+import { useAction } from '../../api/use-action.ts';
 import { useResource } from '../../api/use-resource.ts';
+import { useConfirm } from '../../components/confirm-dialog.tsx';
+import { DataTable, type Column } from '../../components/data-table.tsx';
 import { DiffView } from '../../components/diff-view.tsx';
-import { ErrorNote, Loading, Notice } from '../../components/feedback.tsx';
+import { ActionResult } from '../../components/feedback.tsx';
+import { Loaded } from '../../components/loaded.tsx';
 import { exactTime } from '../../components/time.ts';
 
 /** Every version of the policy with its author and time; its diff from the one before; revert. */
 export function HistoryPage({ session }: { session: Session }) {
   const versions = useResource(listPolicyVersions);
   const [shown, setShown] = useState<{ version: PolicyView; before?: PolicyView }>();
-  const [error, setError] = useState<ApiError>();
-  const [done, setDone] = useState('');
+  const action = useAction();
+  const [dialog, ask] = useConfirm();
   const latest = versions.data?.items.reduce((m, v) => Math.max(m, v.version), 0) ?? 0;
 
-  const show = async (version: number) => {
-    setError(undefined);
-    try {
+  const show = (version: number) =>
+    action.run(async () => {
       const [v, before] = await Promise.all([
         getPolicyVersion(version),
         version > 1 ? getPolicyVersion(version - 1).catch(() => undefined) : Promise.resolve(undefined),
       ]);
       setShown({ version: v, ...(before && { before }) });
-    } catch (err) {
-      setError(err as ApiError);
-    }
-  };
+    });
   const revert = async (version: number) => {
-    if (!confirm(`Revert the policy to version ${version}? It is applied as a new version.`)) return;
-    setError(undefined);
-    try {
-      const old = await getPolicyVersion(version);
-      const now = await getPolicy();
-      const next = await applyPolicy(old.text, now.version);
-      setDone(`Reverted to version ${version}: now version ${next.version}.`);
-      versions.reload();
-    } catch (err) {
-      setError(err as ApiError);
-    }
+    const yes = await ask({
+      title: `Revert the policy to version ${version}?`,
+      body: 'Its text is applied as a new version; the history keeps every version.',
+      confirm: `Revert to version ${version}`,
+    });
+    if (!yes) return;
+    const done = await action.run(
+      async () => {
+        const old = await getPolicyVersion(version);
+        const now = await getPolicy();
+        return applyPolicy(old.text, now.version);
+      },
+      (next) => `Reverted to version ${version}: now version ${next.version}.`,
+    );
+    if (done) versions.reload();
   };
+
+  const columns: Column<PolicyVersion>[] = [
+    {
+      header: 'Version',
+      rowHeader: true,
+      cell: (v) => `${v.version}${v.version === latest ? ' (active)' : ''}${v.starter ? ' (starter)' : ''}`,
+    },
+    { header: 'Author', cell: (v) => v.author },
+    { header: 'Time', cell: (v) => exactTime(v.createdAt) },
+    {
+      header: 'Actions',
+      hiddenHeader: true,
+      cell: (v) => (
+        <>
+          <button type="button" onClick={() => void show(v.version)}>
+            Show changes in version {v.version}
+          </button>{' '}
+          {may(session, 'policy') && v.version !== latest && (
+            <button type="button" onClick={() => void revert(v.version)}>
+              Revert to version {v.version}
+            </button>
+          )}
+        </>
+      ),
+    },
+  ];
 
   return (
     <section aria-labelledby="history-title">
       <h2 id="history-title">Version history</h2>
-      <ErrorNote error={versions.error} title="Could not load the history" />
-      <ErrorNote error={error} />
-      {done && <Notice>{done}</Notice>}
-      {!versions.data && !versions.error && <Loading what="the history" />}
-      {versions.data && (
-        <table class="plain">
-          <caption>Policy versions, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              <th scope="col">Author</th>
-              <th scope="col">Time</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...versions.data.items]
-              .sort((a, b) => b.version - a.version)
-              .map((v) => (
-                <tr key={v.version}>
-                  <th scope="row">
-                    {v.version}
-                    {v.version === latest && ' (active)'}
-                    {v.starter && ' (starter)'}
-                  </th>
-                  <td>{v.author}</td>
-                  <td>{exactTime(v.createdAt)}</td>
-                  <td>
-                    <button type="button" onClick={() => void show(v.version)}>
-                      Show changes in version {v.version}
-                    </button>{' '}
-                    {may(session, 'policy') && v.version !== latest && (
-                      <button type="button" onClick={() => void revert(v.version)}>
-                        Revert to version {v.version}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-          </tbody>
-        </table>
-      )}
+      <ActionResult action={action} />
+      {dialog}
+      <Loaded resource={versions} what="the history">
+        {(data) => (
+          <DataTable
+            caption="Policy versions, newest first"
+            rows={[...data.items].sort((a, b) => b.version - a.version)}
+            columns={columns}
+            rowKey={(v) => v.version}
+            empty="No policy has been applied yet."
+          />
+        )}
+      </Loaded>
       {shown && (
         <section aria-labelledby="version-diff-title">
           <h3 id="version-diff-title">

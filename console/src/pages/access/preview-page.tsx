@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { previewAccess, type Reachable } from '../../api/endpoints.ts';
 import type { ApiError } from '../../api/http.ts';
+import { DataTable, type Column } from '../../components/data-table.tsx';
 import { ErrorNote } from '../../components/feedback.tsx';
 import { SourceSuggestions } from './sources.tsx';
 
@@ -37,41 +38,31 @@ export function PreviewPage({ initial }: { initial: string }) {
       </form>
       <ErrorNote error={error} />
       {result && (
-        <table class="plain" aria-live="polite">
-          <caption>
-            {result.src} can reach {result.reach.length} destination{result.reach.length === 1 ? '' : 's'}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Destination</th>
-              <th scope="col">Ports</th>
-              <th scope="col">Protocols</th>
-              <th scope="col">Granted by</th>
-            </tr>
-          </thead>
-          <tbody>
-            {result.reach.length === 0 && (
-              <tr>
-                <td colSpan={4}>Nothing: no rule lets {result.src} reach any machine.</td>
-              </tr>
-            )}
-            {result.reach.map((r, i) => (
-              <tr key={i}>
-                <th scope="row">{r.dst}</th>
-                <td>{r.ports}</td>
-                <td>{r.protos}</td>
-                <td>
-                  {r.rules.map((rule) => (
-                    <div key={rule.at}>
-                      <code>{rule.at}</code> {rule.summary}
-                    </div>
-                  ))}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <div aria-live="polite">
+          <DataTable
+            caption={`${result.src} can reach ${result.reach.length} destination${result.reach.length === 1 ? '' : 's'}`}
+            rows={result.reach}
+            columns={COLUMNS}
+            rowKey={(r) => `${r.dst} ${r.ports} ${r.protos}`}
+            empty={`Nothing: no rule lets ${result.src} reach any machine.`}
+          />
+        </div>
       )}
     </section>
   );
 }
+
+const COLUMNS: Column<Reachable>[] = [
+  { header: 'Destination', rowHeader: true, cell: (r) => r.dst },
+  { header: 'Ports', cell: (r) => r.ports },
+  { header: 'Protocols', cell: (r) => r.protos },
+  {
+    header: 'Granted by',
+    cell: (r) =>
+      r.rules.map((rule) => (
+        <div key={rule.at}>
+          <code>{rule.at}</code> {rule.summary}
+        </div>
+      )),
+  },
+];

@@ -1,13 +1,15 @@
 import { useState } from 'preact/hooks';
 import { listAudit, type AuditEvent, type AuditFilter } from '../../api/endpoints.ts';
-import type { ApiError } from '../../api/http.ts';
+import { useAction } from '../../api/use-action.ts';
 import { useResource } from '../../api/use-resource.ts';
-import { ErrorNote, Loading } from '../../components/feedback.tsx';
+import { DataTable, type Column } from '../../components/data-table.tsx';
+import { ErrorNote } from '../../components/feedback.tsx';
+import { Loaded } from '../../components/loaded.tsx';
 import { exactTime } from '../../components/time.ts';
 import { Link } from '../../router.tsx';
+import { value } from '../../components/form-value.ts';
 
 const KINDS = ['', 'auth', 'login', 'node.register', 'node.expire', 'admin', 'policy'];
-const value = (e: Event) => (e.currentTarget as HTMLInputElement).value;
 /** datetime-local (local time, no zone) to the ISO instant the API takes. */
 const toIso = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
@@ -24,7 +26,7 @@ export function AuditPage() {
   const [filter, setFilter] = useState<AuditFilter>({});
   const [older, setOlder] = useState<AuditEvent[]>([]);
   const [cursor, setCursor] = useState<string>();
-  const [moreError, setMoreError] = useState<ApiError>();
+  const loadingMore = useAction();
   const page = useResource(() => {
     setOlder([]);
     return listAudit(filter).then((p) => (setCursor(p.nextCursor), p));
@@ -43,15 +45,12 @@ export function AuditPage() {
       until: toIso(draft.until),
     });
   };
-  const more = async () => {
-    try {
+  const more = () =>
+    loadingMore.run(async () => {
       const next = await listAudit({ ...filter, cursor });
       setOlder([...older, ...next.items]);
       setCursor(next.nextCursor);
-    } catch (err) {
-      setMoreError(err as ApiError);
-    }
-  };
+    });
 
   return (
     <section aria-labelledby="audit-title">
@@ -105,56 +104,53 @@ export function AuditPage() {
         </label>
         <button type="submit">Filter</button>
       </form>
-      <ErrorNote error={page.error} title="Could not load the audit log" />
-      {page.loading && !page.data && <Loading what="the audit log" />}
-      {page.data && (
-        <table class="plain audit">
-          <caption>
-            {events.length} event{events.length === 1 ? '' : 's'}, newest first
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">What</th>
-              <th scope="col">Node</th>
-              <th scope="col">Source</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.map((e) => (
-              <tr key={e.id}>
-                <td>{exactTime(e.at)}</td>
-                <td>{e.actor ?? '—'}</td>
-                <td>{e.kind}</td>
-                <td class={e.outcome === 'failure' ? 'status expired' : ''}>{e.outcome}</td>
-                <td>
-                  {e.code && <code>{e.code}</code>} {e.message}
-                  {isPolicyChange(e) && (
-                    <>
-                      {' '}
-                      <Link href="/access/history">see the change in the policy history</Link>
-                    </>
-                  )}
-                </td>
-                <td>{e.nodeId ? <Link href={`/machines/${encodeURIComponent(e.nodeId)}`}>{e.nodeId}</Link> : '—'}</td>
-                <td>{e.source ?? '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <ErrorNote error={moreError} />
+      <Loaded resource={page} what="the audit log">
+        {() => (
+          <DataTable
+            class="audit"
+            caption={`${events.length} event${events.length === 1 ? '' : 's'}, newest first`}
+            rows={events}
+            columns={COLUMNS}
+            rowKey={(e) => e.id}
+            empty="No event matches this filter."
+          />
+        )}
+      </Loaded>
+      <ErrorNote error={loadingMore.error} title="Could not load older events" />
       {cursor && (
-        <button type="button" onClick={() => void more()}>
+        <button type="button" disabled={loadingMore.busy} onClick={() => void more()}>
           Load older events
         </button>
       )}
     </section>
   );
 }
+
+const COLUMNS: Column<AuditEvent>[] = [
+  { header: 'Time', cell: (e) => exactTime(e.at) },
+  { header: 'Actor', cell: (e) => e.actor ?? '—' },
+  { header: 'Kind', cell: (e) => e.kind },
+  { header: 'Outcome', cell: (e) => <span class={e.outcome === 'failure' ? 'status expired' : ''}>{e.outcome}</span> },
+  {
+    header: 'What',
+    cell: (e) => (
+      <>
+        {e.code && <code>{e.code}</code>} {e.message}
+        {isPolicyChange(e) && (
+          <>
+            {' '}
+            <Link href="/access/history">see the change in the policy history</Link>
+          </>
+        )}
+      </>
+    ),
+  },
+  {
+    header: 'Node',
+    cell: (e) => (e.nodeId ? <Link href={`/machines/${encodeURIComponent(e.nodeId)}`}>{e.nodeId}</Link> : '—'),
+  },
+  { header: 'Source', cell: (e) => e.source ?? '—' },
+];
 
 const isPolicyChange = (e: AuditEvent) =>
   e.outcome === 'success' && /policy/.test(`${e.kind} ${e.code ?? ''}`) && !/check|GET/.test(e.code ?? '');

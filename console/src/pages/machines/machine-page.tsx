@@ -8,11 +8,12 @@ import {
   tagMachine,
   type Machine,
 } from '../../api/endpoints.ts';
-import type { ApiError } from '../../api/http.ts';
 import { useLive } from '../../api/live.ts';
 import { may, type Session } from '../../api/session.ts';
+import { useAction } from '../../api/use-action.ts';
 import { useResource } from '../../api/use-resource.ts';
-import { ErrorNote, Loading, Notice } from '../../components/feedback.tsx';
+import { useConfirm } from '../../components/confirm-dialog.tsx';
+import { ActionResult, ErrorNote, Loading } from '../../components/feedback.tsx';
 import { exactTime, relativeTime } from '../../components/time.ts';
 import { Link, navigate } from '../../router.tsx';
 import { isExitRoute, isExpired } from './machine-filter.ts';
@@ -22,26 +23,37 @@ export function MachinePage({ id, session }: { id: string; session: Session }) {
   useLive(['node', 'route'], (events) => {
     if (events.some((e) => !e.nodeId || e.nodeId === id)) machine.reload();
   });
-  const [error, setError] = useState<ApiError>();
-  const [done, setDone] = useState('');
+  const action = useAction();
+  const [dialog, ask] = useConfirm();
   const canChange = may(session, 'nodes');
   const canRoute = may(session, 'routes');
 
-  const act = async (what: string, action: () => Promise<unknown>) => {
-    setError(undefined);
-    setDone('');
-    try {
-      await action();
-      setDone(what);
-      machine.reload();
-    } catch (err) {
-      setError(err as ApiError);
-    }
+  const act = async (what: string, change: () => Promise<unknown>) => {
+    if (await action.run(change, what)) machine.reload();
   };
 
-  if (machine.error) return <ErrorNote error={machine.error} title="Could not load the machine" />;
+  if (machine.error)
+    return <ErrorNote error={machine.error} title="Could not load the machine" retry={machine.reload} />;
   const m = machine.data;
   if (!m) return <Loading what="the machine" />;
+  const expire = async () => {
+    const yes = await ask({
+      title: `Expire the key of ${m.name}?`,
+      body: 'The machine disconnects until its owner signs in on it again.',
+      confirm: 'Expire key',
+      danger: true,
+    });
+    if (yes) await act('Key expired.', () => expireMachine(m.id));
+  };
+  const remove = async () => {
+    const yes = await ask({
+      title: `Delete ${m.name}?`,
+      body: "It leaves every peer's map at once; to come back it must join again.",
+      confirm: 'Delete machine',
+      danger: true,
+    });
+    if (yes && (await action.run(() => deleteMachine(m.id)))) navigate('/machines');
+  };
   return (
     <section aria-labelledby="machine-title">
       <p>
@@ -52,8 +64,8 @@ export function MachinePage({ id, session }: { id: string; session: Session }) {
       <p>
         <Link href={`/access/preview?src=${encodeURIComponent(m.name)}`}>What can {m.name} reach?</Link>
       </p>
-      <ErrorNote error={error} />
-      {done && <Notice>{done}</Notice>}
+      <ActionResult action={action} />
+      {dialog}
       {!canChange && (
         <p class="muted">Your role can view this machine but not change it{canRoute ? ', except its routes' : ''}.</p>
       )}
@@ -71,25 +83,10 @@ export function MachinePage({ id, session }: { id: string; session: Session }) {
           <section aria-labelledby="danger-title" class="card">
             <h2 id="danger-title">Key and removal</h2>
             <p>Expiring the key disconnects the machine until its owner signs in again.</p>
-            <button
-              type="button"
-              onClick={() =>
-                confirm(`Expire the key of ${m.name}?`) && void act('Key expired.', () => expireMachine(m.id))
-              }
-            >
+            <button type="button" onClick={() => void expire()}>
               Expire key
             </button>{' '}
-            <button
-              type="button"
-              class="danger"
-              onClick={() =>
-                confirm(`Delete ${m.name}? It leaves every peer's map at once.`) &&
-                void deleteMachine(m.id).then(
-                  () => navigate('/machines'),
-                  (err: ApiError) => setError(err),
-                )
-              }
-            >
+            <button type="button" class="danger" onClick={() => void remove()}>
               Delete machine
             </button>
           </section>

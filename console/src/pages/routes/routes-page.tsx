@@ -1,7 +1,8 @@
 import { listRoutes, type PrefixView } from '../../api/endpoints.ts';
 import { useLive } from '../../api/live.ts';
 import { useResource } from '../../api/use-resource.ts';
-import { ErrorNote, Loading } from '../../components/feedback.tsx';
+import { DataTable, type Column } from '../../components/data-table.tsx';
+import { Loaded } from '../../components/loaded.tsx';
 import { exactTime } from '../../components/time.ts';
 import { Link } from '../../router.tsx';
 
@@ -9,77 +10,68 @@ import { Link } from '../../router.tsx';
 export function RoutesPage() {
   const routes = useResource(listRoutes);
   useLive(['node', 'route'], () => routes.reload());
-  const items = routes.data?.items ?? [];
   return (
     <section aria-labelledby="routes-title">
       <h1 id="routes-title">Routes and exit nodes</h1>
-      <ErrorNote error={routes.error} title="Could not load the routes" />
-      {!routes.data && !routes.error && <Loading what="routes" />}
-      {routes.data && (
-        <>
-          <RouteTable caption="Subnet routes" prefixes={items.filter((p) => !p.exitNode)} election />
-          <RouteTable caption="Exit nodes" prefixes={items.filter((p) => p.exitNode)} election={false} />
-        </>
-      )}
+      <Loaded resource={routes} what="the routes">
+        {({ items }) => (
+          <>
+            <DataTable
+              caption={`Subnet routes (${items.filter((p) => !p.exitNode).length})`}
+              rows={items.filter((p) => !p.exitNode)}
+              columns={SUBNET_COLUMNS}
+              rowKey={(p) => p.prefix}
+              empty="No machine advertises a subnet route."
+            />
+            <DataTable
+              caption={`Exit nodes (${items.filter((p) => p.exitNode).length})`}
+              rows={items.filter((p) => p.exitNode)}
+              columns={EXIT_COLUMNS}
+              rowKey={(p) => p.prefix}
+              empty="No machine offers to be an exit node."
+            />
+          </>
+        )}
+      </Loaded>
     </section>
   );
 }
 
-function RouteTable(props: { caption: string; prefixes: PrefixView[]; election: boolean }) {
-  return (
-    <table class="plain">
-      <caption>
-        {props.caption} ({props.prefixes.length})
-      </caption>
-      <thead>
-        <tr>
-          <th scope="col">Prefix</th>
-          {props.election && <th scope="col">Primary</th>}
-          <th scope="col">Routers</th>
-          <th scope="col">{props.election ? 'Why' : 'Note'}</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.prefixes.length === 0 && (
-          <tr>
-            <td colSpan={props.election ? 4 : 3}>None advertised.</td>
-          </tr>
-        )}
-        {props.prefixes.map((p) => (
-          <tr key={p.prefix}>
-            <th scope="row" class="mono">
-              {p.prefix}
-            </th>
-            {props.election && (
-              <td>
-                {p.primary ? (
-                  <Link href={`/machines/${encodeURIComponent(p.primary.nodeId)}`}>{p.primary.name}</Link>
-                ) : (
-                  <span class="status expired">none</span>
-                )}
-                {p.changedAt && <div class="muted">since {exactTime(p.changedAt)}</div>}
-              </td>
-            )}
-            <td>
-              <ul class="routers">
-                {p.routers.map((r) => (
-                  <li key={r.nodeId}>
-                    <Link href={`/machines/${encodeURIComponent(r.nodeId)}`}>{r.name}</Link>{' '}
-                    <span class={`status ${r.role === 'primary' ? 'online' : r.role === 'standby' ? '' : 'offline'}`}>
-                      {r.role}
-                    </span>
-                    <span class="muted">
-                      {' '}
-                      priority {r.priority}, {r.online ? 'online' : 'offline'}: {r.reason}
-                    </span>
-                  </li>
-                ))}
-              </ul>
-            </td>
-            <td>{p.reason}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
+const PREFIX: Column<PrefixView> = { header: 'Prefix', rowHeader: true, class: 'mono', cell: (p) => p.prefix };
+
+const PRIMARY: Column<PrefixView> = {
+  header: 'Primary',
+  cell: (p) => (
+    <>
+      {p.primary ? (
+        <Link href={`/machines/${encodeURIComponent(p.primary.nodeId)}`}>{p.primary.name}</Link>
+      ) : (
+        <span class="status expired">none</span>
+      )}
+      {p.changedAt && <div class="muted">since {exactTime(p.changedAt)}</div>}
+    </>
+  ),
+};
+
+const ROUTERS: Column<PrefixView> = {
+  header: 'Routers',
+  cell: (p) => (
+    <ul class="routers">
+      {p.routers.map((r) => (
+        <li key={r.nodeId}>
+          <Link href={`/machines/${encodeURIComponent(r.nodeId)}`}>{r.name}</Link>{' '}
+          <span class={`status ${r.role === 'primary' ? 'online' : r.role === 'standby' ? '' : 'offline'}`}>
+            {r.role}
+          </span>
+          <span class="muted">
+            {' '}
+            priority {r.priority}, {r.online ? 'online' : 'offline'}: {r.reason}
+          </span>
+        </li>
+      ))}
+    </ul>
+  ),
+};
+
+const SUBNET_COLUMNS = [PREFIX, PRIMARY, ROUTERS, { header: 'Why', cell: (p: PrefixView) => p.reason }];
+const EXIT_COLUMNS = [PREFIX, ROUTERS, { header: 'Note', cell: (p: PrefixView) => p.reason }];
