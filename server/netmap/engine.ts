@@ -90,6 +90,8 @@ export class NetmapEngine implements MapSource {
   private readonly steering = new Map<string, ReadonlyArray<{ range: Range; tags: readonly string[] }>>();
   /** `routeConcerns` answers by `viewer router route`, cleared at every election. */
   private readonly concerned = new Map<string, boolean>();
+  /** The mesh services' addresses as host prefixes (server/services/). */
+  private readonly servicePrefixes: ReadonlySet<string>;
   readonly routes: RouteTable;
   private readonly primaryListeners: Array<(change: PrimaryChange) => void> = [];
   private readonly nodeListeners: Array<(event: NodeEvent) => void> = [];
@@ -102,6 +104,9 @@ export class NetmapEngine implements MapSource {
   ) {
     this.network = new PolicyNetwork(policy, { mesh: options.mesh });
     this.warning = starter ? STARTER_WARNING : undefined;
+    this.servicePrefixes = new Set(
+      (options.dns.services ?? []).flatMap((s) => s.addresses.map((a) => `${a}/${a.includes(':') ? 128 : 32}`)),
+    );
     this.staticParts = {
       dns: jsonText(options.dns),
       relay: jsonText(options.relay),
@@ -149,8 +154,14 @@ export class NetmapEngine implements MapSource {
     return sameList(allowed, peer.primaryRoutes) ? undefined : allowed;
   }
 
-  /** `network.routeConcerns`, remembered until the next change (cleared with every election). */
+  /**
+   * `network.routeConcerns`, remembered until the next change (cleared with every election). A
+   * mesh service's address is its replica under another name, not a subnet behind it: every
+   * peer of the replica gets it, and the replica's own inbound rules (those of its own address,
+   * client/serve/) decide who may connect, as for the replica's own address.
+   */
   private concerns(viewer: string, router: string, route: string): boolean {
+    if (this.servicePrefixes.has(route)) return true;
     const key = `${viewer} ${router} ${route}`;
     let yes = this.concerned.get(key);
     if (yes === undefined) this.concerned.set(key, (yes = this.network.routeConcerns(viewer, router, route)));

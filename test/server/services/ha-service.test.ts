@@ -67,6 +67,18 @@ describeWith([hasCommand('openssl')], 'a mesh service with two replicas', () => 
     await laptop.until((a) => carriers(a).join() === 'kube-proxy-1', 'the standby taking over', 10_000);
   });
 
+  it('gives the service to every node the policy lets reach its replicas, though no grant names its address', async () => {
+    await server.setPolicy(`{
+      "tagOwners": { "tag:k8s-proxy": [], "tag:other": [] },
+      "grants": [{ "src": ["autogroup:member"], "dst": ["tag:k8s-proxy"], "ip": ["tcp:443"] }],
+    }`);
+    await laptop.until(
+      (a) => a.peerNames().includes('kube-proxy-1') && !a.peerNames().includes('intruder'),
+      'the policy in force',
+    );
+    expect(carriers(laptop)).toEqual(['kube-proxy-1']);
+  });
+
   it('gives a certificate for the service name to its replicas only', async () => {
     const { csr } = await newKeyAndRequest();
     const names = [`kube.${DOMAIN}`, `kube-proxy-1.${DOMAIN}`];
