@@ -132,7 +132,7 @@ export const SERVER_CODES = codeCatalog({
   ],
   pki: ['pki.unavailable', 'pki.bad_csr', 'pki.weak_key', 'pki.bad_name', 'pki.name_not_allowed', 'pki.too_many'],
   stream: ['stream.bad_message'],
-  store: ['store.unavailable'],
+  store: ['store.unavailable', 'store.target_not_empty'],
   session: ['session.missing', 'session.unknown', 'session.expired', 'session.idle'],
   csrf: ['csrf.missing_token', 'csrf.bad_token', 'csrf.cross_site', 'csrf.bad_origin'],
   console: ['console.role'],

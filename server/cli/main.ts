@@ -2,6 +2,7 @@ import { group, selectCommand, usageOutcome } from '../../cli-flags/index.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { AUDIT, auditCommand } from './commands/audit.ts';
 import { APIKEYS, PREAUTH, apiKeysCommand, preAuthKeysCommand } from './commands/keys.ts';
+import { MIGRATE, migrateCommand } from './commands/migrate.ts';
 import { NODES, nodesCommand } from './commands/nodes.ts';
 import { POLICY, policyCommand } from './commands/policy.ts';
 import { ROUTES, routesCommand } from './commands/routes.ts';
@@ -21,6 +22,7 @@ const TRELLIS_SERVER = group({
     policy: POLICY,
     routes: ROUTES,
     audit: AUDIT,
+    migrate: MIGRATE,
   },
   notes: `Admin commands talk to a running server: --server URL (or TRELLIS_SERVER; default
 http://127.0.0.1:8080) and --api-key KEY (or TRELLIS_API_KEY, or ./data/admin-api-key).`,
@@ -35,6 +37,7 @@ const RUN: Record<keyof typeof TRELLIS_SERVER.commands, (argv: string[], io: Cli
   policy: policyCommand,
   routes: routesCommand,
   audit: auditCommand,
+  migrate: migrateCommand,
 };
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {

@@ -246,5 +246,6 @@ export const STORE_CONFLICT_CODES = [
   'node.address_taken',
   'preauth_key.unusable',
   'policy.version_conflict',
+  'store.target_not_empty',
 ] as const satisfies readonly ServerCode[];
 export type StoreConflictCode = (typeof STORE_CONFLICT_CODES)[number];
