@@ -122,6 +122,22 @@ export function diffAccess(
   nodes: PolicyNode[],
   options?: NetworkOptions,
 ): AccessDiff {
+  return diffAccessUpTo(oldPolicy, newPolicy, nodes, Infinity, options).diff;
+}
+
+/**
+ * The access diff, but only until `limit` changes are found: what a summary needs (an audit
+ * note shows a few dozen lines). A policy change that touches every node of a large network has
+ * millions of changes, and listing them all would hold up the change itself. `complete` says
+ * whether the diff is the whole of it.
+ */
+export function diffAccessUpTo(
+  oldPolicy: Policy,
+  newPolicy: Policy,
+  nodes: PolicyNode[],
+  limit: number,
+  options?: NetworkOptions,
+): { diff: AccessDiff; complete: boolean } {
   const before = new PolicyNetwork(oldPolicy, options);
   const after = new PolicyNetwork(newPolicy, options);
   before.loadNodes(nodes);
@@ -130,7 +146,12 @@ export function diffAccess(
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const granted: AccessChange[] = [];
   const revoked: AccessChange[] = [];
+  let complete = true;
   for (const id of [...changedViews(before, after)].sort()) {
+    if (granted.length + revoked.length >= limit) {
+      complete = false;
+      break;
+    }
     const dst = byId.get(id);
     if (!dst) continue;
     // Whoever may reach a node is among its peers.
@@ -144,5 +165,5 @@ export function diffAccess(
   }
   const order = (a: AccessChange, b: AccessChange) =>
     a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst) || a.protos.localeCompare(b.protos);
-  return { granted: granted.sort(order), revoked: revoked.sort(order) };
+  return { diff: { granted: granted.sort(order), revoked: revoked.sort(order) }, complete };
 }

@@ -12,7 +12,7 @@ export { tagsForWorkload } from './workloads.ts';
 export { mayOwnTag, autoApprovedRoutes } from './ownership.ts';
 export { ALLOW_ALL_POLICY } from './starter.ts';
 export { evaluate, explain } from './evaluate.ts';
-export { diffAccess, type AccessChange, type AccessDiff } from './diff.ts';
+export { diffAccess, diffAccessUpTo, type AccessChange, type AccessDiff } from './diff.ts';
 export { formatDiffMarkdown } from './diff-markdown.ts';
 export { formatPolicy } from './format.ts';
 export { compileTopology } from './tailscale-format.ts';

@@ -6,6 +6,7 @@
 import {
   type Diagnostic,
   diffAccess,
+  diffAccessUpTo,
   evaluate,
   explain,
   type NetworkOptions,
@@ -136,10 +137,14 @@ export class PolicyQuestions {
     };
   }
 
-  /** The access change from the active policy to `next`, for the audit event of a change. */
-  changeFrom(previous: Policy, next: Policy): ReturnType<typeof diffAccess> {
+  /**
+   * The access change from the active policy to `next`, for the audit event of a change: up to
+   * `limit` changes (the note shows no more), so that a change touching every node of a large
+   * network is not held up listing millions of them.
+   */
+  changeFrom(previous: Policy, next: Policy, limit: number): ReturnType<typeof diffAccessUpTo> {
     const { nodes, options } = this.network();
-    return diffAccess(previous, next, nodes, options);
+    return diffAccessUpTo(previous, next, nodes, limit, options);
   }
 
   private checked(text: string, fileName: string | undefined): Policy {

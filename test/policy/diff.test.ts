@@ -1,6 +1,6 @@
 /** diffAccess lists who gains and who loses access to what, for a policy change under review. */
 import { describe, expect, it } from 'vitest';
-import { diffAccess, parsePolicy, type PolicyNode } from '../../policy/index.ts';
+import { diffAccess, diffAccessUpTo, parsePolicy, type PolicyNode } from '../../policy/index.ts';
 
 const text = (acls: string) => `{
   "groups": {"group:eng": ["alice@example.com"]},
@@ -47,5 +47,24 @@ describe('diffAccess', () => {
     const before = p('{"action": "accept", "src": ["group:eng"], "dst": ["tag:web:443"]}');
     const after = p('{"action": "accept", "src": ["alice@example.com"], "dst": ["tag:web:443"]}');
     expect(diffAccess(before, after, nodes)).toEqual({ granted: [], revoked: [] });
+  });
+});
+
+describe('diffAccessUpTo', () => {
+  // Every web node loses port 80 from alice: one change per web node.
+  const many = [nodes[0]!, ...Array.from({ length: 30 }, (_, i) => n(`web${i}`, 10 + i, { tags: ['tag:web'] }))];
+  const before = p('{"action": "accept", "src": ["group:eng"], "proto": "tcp", "dst": ["tag:web:80,443"]}');
+  const after = p('{"action": "accept", "src": ["group:eng"], "proto": "tcp", "dst": ["tag:web:443"]}');
+
+  it('stops once it has found the limit, and says the diff is not the whole of it', () => {
+    const { diff, complete } = diffAccessUpTo(before, after, many, 5);
+    expect(complete).toBe(false);
+    expect(diff.revoked.length).toBeGreaterThanOrEqual(5);
+    expect(diff.revoked.length).toBeLessThan(30);
+    expect(diff.granted).toEqual([]);
+  });
+
+  it('is the whole diff, marked complete, when there are fewer changes than the limit', () => {
+    expect(diffAccessUpTo(before, after, many, 31)).toEqual({ diff: diffAccess(before, after, many), complete: true });
   });
 });

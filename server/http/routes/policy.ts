@@ -15,7 +15,7 @@ import { PolicyTopology } from '../../../protocol/policy-topology.ts';
 import { isoTime } from '../../../protocol/time.ts';
 import { invalid } from '../../errors.ts';
 import type { NetmapEngine } from '../../netmap/engine.ts';
-import { changeNote } from '../../policies/change-note.ts';
+import { MAX_LINES, changeNote } from '../../policies/change-note.ts';
 import type { PolicyQuestions } from '../../policies/policy-questions.ts';
 import type { PolicyService } from '../../policies/policy-service.ts';
 import type { PolicyRecord } from '../../store/records.ts';
@@ -43,7 +43,9 @@ export function policyRoutes(d: PolicyDeps): Route[] {
     const before = d.policies.current();
     await apply();
     const after = d.policies.current();
-    note(changeNote(before.record.version, after.record.version, d.questions.changeFrom(before.policy, after.policy)));
+    // One more than the note shows, so the note knows there were more.
+    const { diff, complete } = d.questions.changeFrom(before.policy, after.policy, MAX_LINES + 1);
+    note(changeNote(before.record.version, after.record.version, diff, complete));
     return activeView();
   };
   const version = (text: string) => {
