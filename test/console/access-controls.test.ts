@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { policyCommand, type CliIO } from '../../client/cli/policy/index.ts';
 import { processIO } from '../../client/cli/policy/io.ts';
 import { describeWith, hasCommand } from '../support/prerequisites.ts';
-import { startConsoleLab, type ConsoleLab } from './console-harness.ts';
+import { answerDialog, startConsoleLab, type ConsoleLab } from './console-harness.ts';
 
 const POLICY = `{
   "groups": { "group:ops": ["ada@example.com"] },
@@ -34,7 +34,6 @@ describeWith([hasCommand('chromium')], 'console access controls (chromium)', () 
     await lab.join('db-1', { tags: ['tag:db'] });
     readKey = (await lab.t.server.keys.createApiKey({ scopes: ['read'], description: 'eval' })).secret;
     page = await lab.signIn('ada', '/console/access');
-    page.on('dialog', (d) => void d.accept());
   }, 60_000);
   afterAll(() => lab?.close());
 
@@ -121,6 +120,7 @@ describeWith([hasCommand('chromium')], 'console access controls (chromium)', () 
       .toContainEqual(expect.stringContaining('tag:db:5432'));
     const before = (await lab.t.admin<{ version: number }>('GET', '/api/v1/policy')).body.version;
     await byAda.getByRole('button', { name: `Revert to version ${version}` }).click();
+    await answerDialog(page, `Revert to version ${version}`);
     await expect.poll(() => page.getByText(`Reverted to version ${version}`).count()).toBe(1);
     const now = (await lab.t.admin<{ version: number; text: string }>('GET', '/api/v1/policy')).body;
     expect(now.version).toBe(before + 1);

@@ -1,8 +1,4 @@
-/**
- * Every /api/v1 call the console makes, in one place, typed by the wire types in protocol/.
- * Answers the console-side code reads beyond those types (preview, explain, diff, history,
- * routes) are described here, as the OpenAPI document describes them.
- */
+/** Every /api/v1 call the console makes, in one place, typed by the wire types in protocol/ (types only). */
 import type {
   ApiKeyView,
   NodeView,
@@ -13,9 +9,23 @@ import type {
 } from '../../../protocol/admin.ts';
 import type { AuditPage } from '../../../protocol/audit.ts';
 import type { ErrorBody } from '../../../protocol/errors.ts';
+import type {
+  CheckPolicyResponse,
+  Explanation,
+  PolicyDiff,
+  PolicyPreview,
+  PolicyTestsView,
+  PolicyVersionsPage,
+  PolicyVersionView,
+  ReachEntry,
+  RuleRef,
+} from '../../../protocol/policy-admin.ts';
+import type { z } from 'zod';
 import { request, withQuery } from './http.ts';
 
 export type { ApiKeyView, AuditPage, NodeView, PolicyView, PrefixView, PreAuthKeyView, UserView };
+export type { Explanation, PolicyDiff, PolicyPreview, PolicyTestsView, PolicyVersionView, ReachEntry, RuleRef };
+export type AccessChange = PolicyDiff['granted'][number];
 export type AuditEvent = AuditPage['items'][number];
 type List<T> = { items: T[] };
 
@@ -65,58 +75,23 @@ export const revokeApiKey = (id: string) => request<void>('DELETE', `/api/v1/api
 
 // policy
 export const getPolicy = () => request<PolicyView>('GET', '/api/v1/policy');
-/** What a check found: nothing (ok), or every problem with its file:line:col. */
-export interface PolicyTests {
-  passed: number;
-  failed: number;
-}
+/** Valid (else 400 `policy.invalid`, every problem at its line and column) and the embedded tests' results. */
 export const checkPolicy = (policy: string) =>
-  request<{ ok: true; tests?: PolicyTests }>('POST', '/api/v1/policy/check', { policy });
+  request<z.infer<typeof CheckPolicyResponse>>('POST', '/api/v1/policy/check', { policy });
 export const applyPolicy = (policy: string, ifVersion: number) =>
   request<PolicyView>('PUT', '/api/v1/policy', { policy, ifVersion });
-
-export interface AccessChange {
-  src: string;
-  dst: string;
-  protos: string;
-  ports: string;
-}
-export interface AccessDiff {
-  granted: AccessChange[];
-  revoked: AccessChange[];
-}
-export const diffPolicy = (policy: string) => request<AccessDiff>('POST', '/api/v1/policy/diff', { policy });
-
-export interface RuleRef {
-  /** `file:line:col` of the rule. */
-  at: string;
-  summary: string;
-}
-export interface Reachable {
-  dst: string;
-  ports: string;
-  protos: string;
-  rules: RuleRef[];
-}
-export const previewAccess = (src: string) =>
-  request<{ src: string; reach: Reachable[] }>('POST', '/api/v1/policy/preview', { src });
-export interface Explanation {
-  verdict: 'accept' | 'deny';
-  allowedBy: RuleRef[];
-  reasons: string[];
-  text?: string;
-}
+/** Access granted and revoked if `policy` replaced version `from` (the one the edit started from). */
+export const diffPolicy = (policy: string, from: number) =>
+  request<PolicyDiff>('POST', '/api/v1/policy/diff', { policy, from });
+/** What `src` may reach under the active policy, and by which rule. */
+export const previewAccess = (src: string) => request<PolicyPreview>('POST', '/api/v1/policy/preview', { src });
 export const explainAccess = (q: { src: string; dst: string; port: number; proto?: string }) =>
   request<Explanation>('POST', '/api/v1/policy/explain', q);
-
-export interface PolicyVersion {
-  version: number;
-  author: string;
-  createdAt: string;
-  starter?: boolean;
-}
-export const listPolicyVersions = () => request<List<PolicyVersion>>('GET', '/api/v1/policy/versions');
+export const listPolicyVersions = () => request<PolicyVersionsPage>('GET', '/api/v1/policy/versions');
 export const getPolicyVersion = (version: number) => request<PolicyView>('GET', `/api/v1/policy/versions/${version}`);
+/** Version `version`'s text as a new version, over the active version `ifVersion`. */
+export const revertPolicy = (version: number, ifVersion: number) =>
+  request<PolicyView>('POST', `/api/v1/policy/versions/${version}/revert`, { ifVersion });
 
 // routes
 export const listRoutes = () => request<List<PrefixView>>('GET', '/api/v1/routes');

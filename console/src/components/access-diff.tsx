@@ -1,4 +1,4 @@
-import type { AccessChange, AccessDiff } from '../api/endpoints.ts';
+import type { AccessChange, PolicyDiff } from '../api/endpoints.ts';
 import { DataTable, type Column } from './data-table.tsx';
 
 const COLUMNS: Column<AccessChange>[] = [
@@ -9,7 +9,7 @@ const COLUMNS: Column<AccessChange>[] = [
 ];
 
 /** Who gains and who loses what: the access a policy change grants and revokes. */
-export function AccessDiffView({ diff }: { diff: AccessDiff }) {
+export function AccessDiffView({ diff }: { diff: PolicyDiff }) {
   if (diff.granted.length === 0 && diff.revoked.length === 0)
     return <p role="status">This change grants and revokes no access between the machines there are now.</p>;
   return (

@@ -1,10 +1,9 @@
 import { useState } from 'preact/hooks';
 import {
-  applyPolicy,
-  getPolicy,
   getPolicyVersion,
   listPolicyVersions,
-  type PolicyVersion,
+  revertPolicy,
+  type PolicyVersionView,
   type PolicyView,
 } from '../../api/endpoints.ts';
 import { may, type Session } from '../../api/session.ts';
@@ -23,7 +22,7 @@ export function HistoryPage({ session }: { session: Session }) {
   const [shown, setShown] = useState<{ version: PolicyView; before?: PolicyView }>();
   const action = useAction();
   const [dialog, ask] = useConfirm();
-  const latest = versions.data?.items.reduce((m, v) => Math.max(m, v.version), 0) ?? 0;
+  const latest = versions.data?.items.find((v) => v.current)?.version ?? 0;
 
   const show = (version: number) =>
     action.run(async () => {
@@ -41,17 +40,14 @@ export function HistoryPage({ session }: { session: Session }) {
     });
     if (!yes) return;
     const done = await action.run(
-      async () => {
-        const old = await getPolicyVersion(version);
-        const now = await getPolicy();
-        return applyPolicy(old.text, now.version);
-      },
+      // Over the version this page shows as active: if another was applied since, the server refuses.
+      () => revertPolicy(version, latest),
       (next) => `Reverted to version ${version}: now version ${next.version}.`,
     );
     if (done) versions.reload();
   };
 
-  const columns: Column<PolicyVersion>[] = [
+  const columns: Column<PolicyVersionView>[] = [
     {
       header: 'Version',
       rowHeader: true,

@@ -4,8 +4,8 @@ import {
   checkPolicy,
   diffPolicy,
   getPolicy,
-  type AccessDiff,
-  type PolicyTests,
+  type PolicyDiff,
+  type PolicyTestsView,
 } from '../../api/endpoints.ts';
 import { ApiError } from '../../api/http.ts';
 import { useLive } from '../../api/live.ts';
@@ -17,7 +17,7 @@ import { exactTime } from '../../components/time.ts';
 import { diagnosticsOf, offsetOf, type Diagnostic } from './diagnostics.ts';
 
 type Check =
-  { state: 'idle' | 'checking' } | { state: 'ok'; tests?: PolicyTests } | { state: 'problems'; list: Diagnostic[] };
+  { state: 'idle' | 'checking' } | { state: 'ok'; tests?: PolicyTestsView } | { state: 'problems'; list: Diagnostic[] };
 
 /**
  * The policy in an editor: the server checks it as it is typed (its diagnostics at their line
@@ -28,7 +28,7 @@ export function PolicyEditor({ session }: { session: Session }) {
   const policy = useResource(getPolicy);
   const [text, setText] = useState<string>();
   const [check, setCheck] = useState<Check>({ state: 'idle' });
-  const [diff, setDiff] = useState<AccessDiff>();
+  const [diff, setDiff] = useState<PolicyDiff>();
   const [error, setError] = useState<ApiError>();
   const [applied, setApplied] = useState('');
   const [newer, setNewer] = useState(false);
@@ -64,7 +64,7 @@ export function PolicyEditor({ session }: { session: Session }) {
 
   const lines = current.split('\n').length;
   const problemLines = new Set(check.state === 'problems' ? check.list.map((d) => d.line) : []);
-  const goTo = (d: Diagnostic) => {
+  const goTo = (d: { line?: number; column?: number }) => {
     const el = area.current!;
     const at = offsetOf(current, d.line ?? 1, d.column ?? 1);
     el.focus();
@@ -73,7 +73,7 @@ export function PolicyEditor({ session }: { session: Session }) {
   const review = async () => {
     setError(undefined);
     try {
-      setDiff(await diffPolicy(current));
+      setDiff(await diffPolicy(current, base.version));
     } catch (err) {
       setError(err as ApiError);
     }
@@ -81,6 +81,7 @@ export function PolicyEditor({ session }: { session: Session }) {
   const apply = async () => {
     setError(undefined);
     try {
+      // Over the version the edit started from, never a newer one someone else applied meanwhile.
       const next = await applyPolicy(current, base.version);
       setApplied(`Applied as version ${next.version}.`);
       setDiff(undefined);
@@ -141,10 +142,22 @@ export function PolicyEditor({ session }: { session: Session }) {
         {check.state === 'ok' && (
           <p class="note ok">
             The policy is valid
-            {check.tests
-              ? `; its tests: ${check.tests.passed} passed, ${check.tests.failed} failed.`
-              : ' and its embedded tests pass.'}
+            {check.tests ? `; its tests: ${check.tests.passed} passed, ${check.tests.failed} failed.` : '.'}
           </p>
+        )}
+        {check.state === 'ok' && check.tests && check.tests.results.length > 0 && (
+          <ul class="tests" aria-label="The policy's tests">
+            {check.tests.results.map((t) => (
+              <li key={t.at} class={t.passed ? 'passed' : 'failed'}>
+                <button type="button" class="link" onClick={() => goTo(t)}>
+                  Line {t.line}
+                </button>
+                : {t.passed ? 'passes' : 'FAILS'}: {t.src} {t.expect === 'accept' ? 'reaches' : 'does not reach'}{' '}
+                {t.dst}
+                {t.message && <span class="muted"> ({t.message})</span>}
+              </li>
+            ))}
+          </ul>
         )}
         {check.state === 'problems' && (
           <div class="note error">

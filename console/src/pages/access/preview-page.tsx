@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { previewAccess, type Reachable } from '../../api/endpoints.ts';
+import { previewAccess, type PolicyPreview, type ReachEntry } from '../../api/endpoints.ts';
 import type { ApiError } from '../../api/http.ts';
 import { DataTable, type Column } from '../../components/data-table.tsx';
 import { ErrorNote } from '../../components/feedback.tsx';
@@ -8,13 +8,13 @@ import { SourceSuggestions } from './sources.tsx';
 /** Pick a source (user, group, tag or machine) and see everything it can reach, and the rule behind each. */
 export function PreviewPage({ initial }: { initial: string }) {
   const [src, setSrc] = useState(initial);
-  const [result, setResult] = useState<{ src: string; reach: Reachable[] }>();
+  const [result, setResult] = useState<NonNullable<PolicyPreview['reach']>>();
   const [error, setError] = useState<ApiError>();
   const run = async (e?: Event) => {
     e?.preventDefault();
     setError(undefined);
     try {
-      setResult(await previewAccess(src.trim()));
+      setResult((await previewAccess(src.trim())).reach);
     } catch (err) {
       setResult(undefined);
       setError(err as ApiError);
@@ -40,10 +40,10 @@ export function PreviewPage({ initial }: { initial: string }) {
       {result && (
         <div aria-live="polite">
           <DataTable
-            caption={`${result.src} can reach ${result.reach.length} destination${result.reach.length === 1 ? '' : 's'}`}
-            rows={result.reach}
+            caption={`${result.src} can reach ${result.entries.length} destination${result.entries.length === 1 ? '' : 's'}`}
+            rows={result.entries}
             columns={COLUMNS}
-            rowKey={(r) => `${r.dst} ${r.ports} ${r.protos}`}
+            rowKey={(r) => `${r.dst.id} ${r.ports} ${r.protos}`}
             empty={`Nothing: no rule lets ${result.src} reach any machine.`}
           />
         </div>
@@ -52,8 +52,8 @@ export function PreviewPage({ initial }: { initial: string }) {
   );
 }
 
-const COLUMNS: Column<Reachable>[] = [
-  { header: 'Destination', rowHeader: true, cell: (r) => r.dst },
+const COLUMNS: Column<ReachEntry>[] = [
+  { header: 'Destination', rowHeader: true, cell: (r) => r.dst.name },
   { header: 'Ports', cell: (r) => r.ports },
   { header: 'Protocols', cell: (r) => r.protos },
   {
