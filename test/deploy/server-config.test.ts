@@ -9,6 +9,17 @@ describe('deploy/ files', () => {
     expect(config.network.domain).toBe('mesh.example.internal');
   });
 
+  it('the example PostgreSQL config is valid: a replica on a verified TLS connection', () => {
+    const config = loadConfig({ file: 'deploy/server-postgres.yaml.example', env: {} });
+    expect(config.store).toEqual({
+      driver: 'postgres',
+      url: 'postgresql://trellis@db.internal:5432/trellis',
+      tls: { mode: 'verify-full', ca: '/etc/trellis/db-ca.pem' },
+      poolSize: 10,
+      connectTimeoutMs: 5_000,
+    });
+  });
+
   it('the systemd unit runs the server with that config and a writable state directory', () => {
     const unit = readFileSync('deploy/systemd/trellis-server.service', 'utf8');
     expect(unit).toMatch(/^ExecStart=.*bin\/trellis-server\.js serve --config \/etc\/trellis\/server\.yaml$/m);
