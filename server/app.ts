@@ -50,7 +50,10 @@ import { PathBroker } from './paths/path-broker.ts';
 import { Shutdown } from './shutdown.ts';
 import { openRelay, type OpenRelay } from './relay/relay-setup.ts';
 import { StunResponder } from './relay/stun.ts';
-import type { UdpPort } from './relay/udp-port.ts';
+import type { LinkSettings, UdpPort } from './relay/udp-port.ts';
+import { replicaLink } from './relay/replica-link.ts';
+import { PathTrial } from '../protocol/map.ts';
+import { jsonText } from '../protocol/json-text.ts';
 import { attachWsRelay } from './relay/ws-relay.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
@@ -114,6 +117,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     udpPort: config.relay.udpPort,
     stunPort: config.relay.stunPort,
     publicUrl: config.publicUrl,
+    ...(config.relay.publicHost && { publicHost: config.relay.publicHost }),
   });
   if (relay) shutdown.add('relay port', () => relay.port.close());
   if (relay?.stun) shutdown.add('STUN port', () => relay.stun?.close());
@@ -141,7 +145,13 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
 
   // One STUN responder for both ports: a forged source gets its limit once, not once per port.
   const stun = new StunResponder(now);
-  if (relay) startRelay(relay, engine, stun, now, logger);
+  // Several replicas: nodes whose stream another replica holds are reached over the relay link.
+  const replicas: { directory?: ReplicaDirectory } = {};
+  const link =
+    config.relay.linkSecret === undefined
+      ? undefined
+      : replicaLink(config.relay.linkSecret, () => replicas.directory, trialFromLink(engine, logger));
+  if (relay) startRelay(relay, engine, stun, now, logger, link);
   addSampledMetrics(metrics, {
     connected: () => engine.connectedCount,
     nodes: () => engine.nodeCount,
@@ -291,7 +301,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     logger,
     now,
     limiter: authLimiter,
-    ...(relay && { paths: pathBroker(engine, now) }),
+    ...(relay && { paths: pathBroker(engine, now, relay.port) }),
     heartbeatMs: config.nodes.heartbeatSeconds * 1000,
     routerHeartbeatMs: config.routes.heartbeatMs,
   });
@@ -308,6 +318,9 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   }
 
   const replication = setUpReplication({ config, store, engine, listenUrl: () => http.url, shutdown, now, logger });
+  replicas.directory = replication.directory;
+  // What the other replicas' relays send this one's nodes' datagrams to: the address agents use.
+  if (link && relay?.settings.endpoint) replication.directory.setRelayAddress(relay.settings.endpoint);
   // Every replica takes expired nodes out of its own maps; the leader alone audits it.
   const keyExpiry = new KeyExpiry(engine, audit, () => replication.leadership.isLeader);
   keyExpiry.start();
@@ -349,8 +362,10 @@ function startRelay(
   stun: StunResponder,
   now: () => number,
   logger: Logger,
+  link: LinkSettings | undefined,
 ): void {
   relay.port.start({
+    ...(link && { link }),
     directory: {
       nodeForKey: (k) => engine.nodeIdForWireguardKey(k),
       wireguardKey: (id) => engine.node(id)?.record.wireguardKey,
@@ -393,14 +408,32 @@ function liveEventsOf(engine: NetmapEngine, policies: PolicyService, now: () => 
 }
 
 /** Direct paths between relayed peers, signalled on their map streams (server/paths/). */
-function pathBroker(engine: NetmapEngine, now: () => number): PathBroker {
+function pathBroker(engine: NetmapEngine, now: () => number, relay: UdpPort): PathBroker {
   return new PathBroker({
     visiblePeers: (id) => engine.visiblePeers(id),
     candidatesOf: (id) => {
       const live = engine.node(id);
       return live?.online ? { endpoints: live.record.endpoints, observed: live.observedEndpoint } : undefined;
     },
-    send: (id, text) => engine.sendTo(id, text),
+    // A peer whose stream is on another replica gets its trial there, over the relay link.
+    send: (id, text) => engine.sendTo(id, text) || relay.sendPathTrial(id, text),
     now,
   });
+}
+
+/** A path trial another replica's broker sent over the link, checked, for a node whose stream is here. */
+function trialFromLink(engine: NetmapEngine, logger: Logger): LinkSettings['onPathTrial'] {
+  return (nodeId, text) => {
+    const trial = PathTrial.safeParse(safeJson(text));
+    if (!trial.success) return logger.warn({ nodeId }, 'relay link: a path trial that is not one; dropped');
+    engine.sendTo(nodeId, jsonText<PathTrial>(trial.data));
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

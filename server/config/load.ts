@@ -22,6 +22,8 @@ const LEAVES: Leaf[] = leavesOf(ServerConfig.parse({}), []).concat([
   { path: ['replica', 'advertise'], kind: 'string' },
   { path: ['store', 'url'], kind: 'string' },
   { path: ['store', 'tls', 'ca'], kind: 'string' },
+  { path: ['relay', 'publicHost'], kind: 'string' },
+  { path: ['relay', 'linkSecret'], kind: 'string' },
 ]);
 
 export const CONFIG_KEYS: readonly string[] = LEAVES.map((l) => l.path.join('.'));

@@ -61,6 +61,21 @@ export const ServerConfig = z.strictObject({
        * when `udpPort` is 0; off with the relay.
        */
       stunPort: z.number().int().min(-1).max(65535).optional(),
+      /**
+       * The IP address agents (and the other replicas' relays) send this replica's relay UDP to,
+       * announced in the maps this replica sends. Default: the public URL's host when it is an
+       * IP, else a specific listen address. Each replica names its own.
+       */
+      publicHost: z
+        .string()
+        .refine((s) => isIP(s) !== 0, 'must be an IP address')
+        .optional(),
+      /**
+       * Several replicas: the secret their relays authenticate the link between them with (the
+       * same on every replica, 32 characters at least; server/relay/README.md). Absent: no link,
+       * and nodes whose relays are different replicas' reach each other only directly.
+       */
+      linkSecret: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
     })
     .prefault({})
     .refine((r) => r.stunPort === undefined || r.stunPort < 0 || r.udpPort >= 0, {

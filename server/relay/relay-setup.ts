@@ -24,6 +24,8 @@ export async function openRelay(options: {
   udpPort: number;
   stunPort: number;
   publicUrl?: string;
+  /** This replica's own relay address (relay.publicHost), before the public URL's. */
+  publicHost?: string;
 }): Promise<OpenRelay | undefined> {
   if (options.udpPort < 0) return undefined;
   mkdirSync(options.dataDir, { recursive: true });
@@ -36,7 +38,7 @@ export async function openRelay(options: {
     await port.close();
     throw err;
   }
-  const host = advertisedHost(options.host, options.publicUrl);
+  const host = options.publicHost ?? advertisedHost(options.host, options.publicUrl);
   const endpoint =
     host === undefined ? undefined : host.includes(':') ? `[${host}]:${port.port}` : `${host}:${port.port}`;
   const instance = randomBytes(8).toString('hex');

@@ -1,6 +1,6 @@
-import { KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_TIMEOUT } from './constants.ts';
+import { KEEPALIVE_TIMEOUT, MessageType, REJECT_AFTER_TIME, REKEY_TIMEOUT } from './constants.ts';
 import { mac1KeyFor, mac1Valid } from './cookie.ts';
-import { parseInitiation, parseResponse, receiverIndex } from './messages.ts';
+import { messageType, parseInitiation, parseResponse, receiverIndex } from './messages.ts';
 import type { Reflector } from './reflector.ts';
 import { RouteTable, type Route } from './routes.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -49,13 +49,25 @@ const DEFAULT_RELAY_LIMITS: RelayLimits = {
   initiationsPerSecond: 20,
 };
 
+/** Nodes whose relay is another replica's (relay-link.ts). */
+export interface RemoteRelays {
+  holds(nodeId: string): boolean;
+  /** Hands `packet` from node `from` to the replica holding `to`; false when none does or over budget. */
+  deliver(from: string, to: string, packet: Uint8Array): boolean;
+}
+
 interface RelayDeps {
   directory: RelayDirectory;
   reflector: Reflector;
   send(packet: Uint8Array, to: UdpAddress): void;
   now(): number;
   limits?: Partial<RelayLimits>;
+  /** Absent: one replica, every node's relay is this one. */
+  remote?: RemoteRelays;
 }
+
+/** Where a datagram for a node goes: its address here, or the replica that holds it. */
+type Destination = UdpAddress | 'remote';
 
 type Verdict =
   'forwarded' | 'held' | 'crossed' | 'no-sender' | 'no-route' | 'rate-limited' | 'not-allowed' | 'no-destination';
@@ -115,12 +127,12 @@ export class Relay {
       return key !== undefined && mac1Valid(key, packet);
     });
     if (destination === undefined) return this.drop('not-allowed');
-    const to = this.deps.reflector.addressOf(destination);
+    const to = this.destinationOf(destination);
     if (!to) return this.hold(`node ${destination}`, packet, from, now) ? 'held' : this.drop('no-destination');
     const opposite = this.inFlight.get(`${destination}>${sender}`);
     if (opposite !== undefined && now - opposite < CROSSING_MS) return this.drop('crossed');
     this.routes.set({ index: msg.sender, owner: sender, peer: destination, expiresAt: now + PENDING_ROUTE_MS });
-    const verdict = this.forward(sender, packet, to, now);
+    const verdict = this.forward(sender, destination, packet, to, now);
     if (verdict === 'forwarded') this.inFlight.set(`${sender}>${destination}`, now);
     return verdict;
   }
@@ -133,12 +145,12 @@ export class Relay {
     const back = this.routes.find(msg.receiver, sender, now);
     const key = back && this.mac1KeyOf(back.owner);
     if (!back || !key || !mac1Valid(key, packet)) return this.drop('no-route');
-    const to = this.deps.reflector.addressOf(back.owner);
+    const to = this.destinationOf(back.owner);
     if (!to) return this.drop('no-destination');
     this.inFlight.delete(`${back.owner}>${sender}`);
     this.routes.set({ ...back, expiresAt: now + SESSION_ROUTE_MS });
     this.routes.set({ index: msg.sender, owner: sender, peer: back.owner, expiresAt: now + SESSION_ROUTE_MS });
-    return this.forward(sender, packet, to, now);
+    return this.forward(sender, back.owner, packet, to, now);
   }
 
   /** Cookie replies and transport messages. */
@@ -149,9 +161,32 @@ export class Relay {
     const now = this.deps.now();
     const route = this.routes.find(index, sender, now);
     if (!route) return this.drop('no-route');
-    const to = this.deps.reflector.addressOf(route.owner);
+    const to = this.destinationOf(route.owner);
     if (!to) return this.drop('no-destination');
-    return this.forward(sender, packet, to, now);
+    return this.forward(sender, route.owner, packet, to, now);
+  }
+
+  /**
+   * A datagram another replica's relay took from `sender` (a node there) for `destination` (a
+   * node here), over the authenticated link. That replica checked the policy and routes as for
+   * any sender; here a handshake must still be one for the destination's key (mac1) between a
+   * pair that may see each other, and teaches the routes back to the sender, which packets from
+   * the destination then follow over the link. The sender's budget applies here too.
+   */
+  fromLink(packet: Uint8Array, sender: string, destination: string): Verdict {
+    const to = this.deps.reflector.addressOf(destination);
+    if (!to) return this.drop('no-destination');
+    const now = this.deps.now();
+    const type = messageType(packet);
+    if (type === MessageType.initiation || type === MessageType.response) {
+      const msg = type === MessageType.initiation ? parseInitiation(packet) : parseResponse(packet);
+      const key = this.mac1KeyOf(destination);
+      if (!msg || !key || !mac1Valid(key, packet)) return this.drop('not-allowed');
+      if (!this.deps.directory.visiblePeers(sender).includes(destination)) return this.drop('not-allowed');
+      const lifetime = type === MessageType.initiation ? PENDING_ROUTE_MS : SESSION_ROUTE_MS;
+      this.routes.set({ index: msg.sender, owner: sender, peer: destination, expiresAt: now + lifetime });
+    } else if (type !== MessageType.cookieReply && type !== MessageType.transport) return this.drop('no-route');
+    return this.forward(sender, destination, packet, to, now);
   }
 
   /** `nodeId` was just seen, authenticated, at `from`: initiations waiting for it go on. */
@@ -189,11 +224,17 @@ export class Relay {
       if (this.deps.directory.wireguardKey(id) !== k.publicKey) this.mac1Keys.delete(id);
   }
 
-  private forward(sender: string, packet: Uint8Array, to: UdpAddress, now: number): Verdict {
+  private destinationOf(nodeId: string): Destination | undefined {
+    return this.deps.reflector.addressOf(nodeId) ?? (this.deps.remote?.holds(nodeId) ? 'remote' : undefined);
+  }
+
+  private forward(sender: string, destination: string, packet: Uint8Array, to: Destination, now: number): Verdict {
     const b = this.bucketsOf(sender, now);
     if (!b.packets.take(1, now) || !b.bytes.take(packet.length, now)) return this.drop('rate-limited');
+    if (to === 'remote') {
+      if (!this.deps.remote!.deliver(sender, destination, packet)) return this.drop('no-destination');
+    } else this.deps.send(packet, to);
     this.counts.forwarded++;
-    this.deps.send(packet, to);
     return 'forwarded';
   }
 

@@ -6,6 +6,8 @@ import { portError } from '../port-error.ts';
 import { messageType } from './messages.ts';
 import { Reflector } from './reflector.ts';
 import { Relay, type RelayDirectory, type RelayLimits } from './relay.ts';
+import { isLinkMessage, LinkKind } from './link-message.ts';
+import { RelayLink, type LinkLimits } from './relay-link.ts';
 import { Responder } from './responder.ts';
 import type { ServerKey } from './server-key.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -52,6 +54,17 @@ interface UdpPortDeps {
   handshakesPerSecond?: number;
   /** A datagram that is not WireGuard: the answer to send back to its source, if any (STUN). */
   answerOther?: (packet: Uint8Array, from: UdpAddress) => Uint8Array | undefined;
+  /** Several replicas: the link to the others' relays (relay-link.ts); absent: this one only. */
+  link?: LinkSettings;
+}
+
+export interface LinkSettings {
+  secret: string;
+  /** The relay address of the replica holding this node's stream, when that is another replica. */
+  locate(nodeId: string): UdpAddress | undefined;
+  /** A path trial another replica's broker sent for a node whose stream is here (server/paths/). */
+  onPathTrial(nodeId: string, text: string): void;
+  limits?: Partial<LinkLimits>;
 }
 
 /** A node silent this long has lost its NAT mapping, or left: its observed endpoint is withdrawn. */
@@ -64,6 +77,8 @@ export class UdpPort {
   private reflector?: Reflector;
   private sweeper?: NodeJS.Timeout;
   private answerOther?: UdpPortDeps['answerOther'];
+  private link?: RelayLink;
+  private onPathTrial?: LinkSettings['onPathTrial'];
   private logger?: Logger;
   private readonly virtual = new VirtualPaths();
 
@@ -153,7 +168,20 @@ export class UdpPort {
     const reflector = new Reflector((id, endpoint) =>
       deps.observed(id, endpoint !== undefined && isVirtualEndpoint(endpoint) ? undefined : endpoint),
     );
-    const relay = new Relay({ directory, reflector, send, now, limits: deps.limits });
+    const link = deps.link && new RelayLink({ ...deps.link, send, now });
+    const relay = new Relay({
+      directory,
+      reflector,
+      send,
+      now,
+      limits: deps.limits,
+      ...(link && {
+        remote: {
+          holds: (id) => link.holds(id),
+          deliver: (from, to, packet) => link.send(LinkKind.datagram, from, to, packet),
+        },
+      }),
+    });
     const load = new TokenBucket(deps.handshakesPerSecond ?? 500, deps.handshakesPerSecond ?? 500, now());
     const responder: Responder = new Responder({
       identity: this.key,
@@ -174,7 +202,14 @@ export class UdpPort {
         relay.seen(nodeId, from);
       },
     });
-    Object.assign(this, { responder, relay, reflector, answerOther: deps.answerOther });
+    Object.assign(this, {
+      responder,
+      relay,
+      reflector,
+      answerOther: deps.answerOther,
+      link,
+      onPathTrial: deps.link?.onPathTrial,
+    });
 
     this.socket.removeAllListeners('error');
     this.socket.on('error', (err) => deps.logger?.warn({ err }, 'relay UDP socket error'));
@@ -184,6 +219,7 @@ export class UdpPort {
     this.sweeper = setInterval(() => {
       responder.sweep();
       relay.sweep();
+      link?.sweep();
       reflector.forgetSilent(now() - FORGET_SILENT_MS);
       for (const id of [...reflector.nodes()]) if (directory.wireguardKey(id) === undefined) reflector.forget(id);
     }, SWEEP_MS);
@@ -213,10 +249,29 @@ export class UdpPort {
         if (this.responder!.handleTransport(packet, from) === 'not-mine') this.relay!.byIndex(packet, from);
         return;
       default: {
+        if (this.link && isLinkMessage(packet)) return this.fromLink(packet, from);
         const answer = this.answerOther?.(packet, from);
         if (answer) this.socket.send(answer, from.port, from.address, ignoreSendError);
       }
     }
+  }
+
+  /** Sends a path trial to a node whose stream another replica holds; false when none does. */
+  sendPathTrial(nodeId: string, text: string): boolean {
+    return this.link?.send(LinkKind.pathTrial, '', nodeId, new TextEncoder().encode(text)) ?? false;
+  }
+
+  /** How the link to other replicas fares (undefined with one replica). */
+  get linkStats(): RelayLink['counts'] | undefined {
+    return this.link?.counts;
+  }
+
+  private fromLink(packet: Uint8Array, from: UdpAddress): void {
+    if (isVirtual(from)) return; // only replicas send these, on the socket
+    const m = this.link!.receive(packet, from);
+    if (!m) return;
+    if (m.kind === LinkKind.datagram) this.relay!.fromLink(m.payload, m.from, m.to);
+    else this.onPathTrial?.(m.to, new TextDecoder().decode(m.payload));
   }
 
   async close(): Promise<void> {

@@ -100,6 +100,19 @@ describe('server configuration', () => {
     ).toEqual({ udpPort: 4000, stunPort: 5000 });
   });
 
+  it("takes each replica's relay address and the cluster's link secret, refusing a short secret or a name", () => {
+    const secret = 'x'.repeat(32);
+    expect(
+      loadConfig({ env: { TRELLIS_RELAY_LINK_SECRET: secret, TRELLIS_RELAY_PUBLIC_HOST: '192.0.2.7' } }).relay,
+    ).toMatchObject({ linkSecret: secret, publicHost: '192.0.2.7' });
+    expect(failure({ env: { TRELLIS_RELAY_LINK_SECRET: 'short' } }).message).toContain(
+      'relay.linkSecret (from environment variable TRELLIS_RELAY_LINK_SECRET): must be at least 32 characters',
+    );
+    expect(failure({ flags: { 'relay.publicHost': 'relay.example.com' } }).message).toContain(
+      'relay.publicHost (from flag --relay.publicHost): must be an IP address',
+    );
+  });
+
   it("refuses a STUN port without the relay, or on the relay's own port", () => {
     expect(failure({ flags: { 'relay.udpPort': '-1', 'relay.stunPort': '3479' } }).message).toContain(
       'relay.stunPort (from flag --relay.stunPort): needs the relay',
