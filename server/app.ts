@@ -197,6 +197,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
       store,
       domain: config.network.domain,
       authorityDays: config.pki.authorityDays,
+      certificateSeconds: config.pki.certificateSeconds,
       logger,
       now,
     }),

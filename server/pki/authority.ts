@@ -9,46 +9,130 @@ interface AuthorityOptions {
   store: Store;
   domain: string;
   authorityDays: number;
+  /** How long a leaf lives (config `pki.certificateSeconds`): a retired CA is trusted that long after. */
+  certificateSeconds: number;
   logger: Logger;
   now: () => number;
 }
 
+/** Where one CA stands in a rotation (server/pki/README.md, "Rotation"). */
+export type AuthorityState = 'pending' | 'signing' | 'retired' | 'expired';
+
+export interface AuthorityStatus {
+  id: string;
+  state: AuthorityState;
+  /** When it signs (or signed) from. */
+  signsFrom: number;
+  /** When it stopped signing, if it did. */
+  retiredAt?: number;
+  /** Until when clients are told to trust it: its last leaf's end, or its own. */
+  trustedUntil: number;
+  notAfter: number;
+  certificate: string;
+}
+
 /**
- * The mesh's certificate authority: made on the server's first start and kept in the store,
- * so a restart (or a second server on the same database) signs with the same key. When openssl
- * is missing the server still starts; every certificate call then answers `pki.unavailable`
- * with the reason, and the next start tries again.
+ * The mesh's certificate authorities: the first is made on the server's first start and kept
+ * in the store, so a restart (or a second server on the same database) signs with the same key.
+ * A rotation adds a CA that clients trust at once but that signs only from a later time; from
+ * then on the older one signs nothing and stays in the bundle until the last leaf it signed has
+ * expired. When openssl is missing the server still starts; every certificate call then answers
+ * `pki.unavailable` with the reason, and the next start tries again.
  */
 export class CertificateAuthority {
   private constructor(
-    private signing: AuthorityRecord | undefined,
-    private trusted: AuthorityRecord[],
+    private known: AuthorityRecord[],
     private readonly unavailable: string | undefined,
-    private readonly now: () => number,
+    private readonly options: AuthorityOptions,
   ) {}
 
   static async open(options: AuthorityOptions): Promise<CertificateAuthority> {
     const { store, logger, now } = options;
     const known = await store.authorities.list();
-    let signing = known.find((a) => a.retiredAt === undefined);
-    if (!signing) {
+    if (!known.some((a) => a.retiredAt === undefined)) {
       try {
         const made = await newAuthority(options.domain, options.authorityDays, now());
-        signing = await store.authorities.addFirst(made);
-        logger.info({ authority: signing.id }, 'created the mesh certificate authority');
+        const first = await store.authorities.addFirst(made);
+        logger.info({ authority: first.id }, 'created the mesh certificate authority');
       } catch (err) {
         const reason = err instanceof TrellisError ? err.message : 'it could not be created';
         logger.warn({ err }, `no mesh certificate authority: ${reason}; node certificates are unavailable`);
-        return new CertificateAuthority(undefined, known, reason, now);
+        return new CertificateAuthority(known, reason, options);
       }
     }
-    return new CertificateAuthority(signing, await store.authorities.list(), undefined, now);
+    return new CertificateAuthority(await store.authorities.list(), undefined, options);
   }
 
-  /** The CA certificates a client should trust now, newest first: unexpired, retired or not. */
+  /** The CA certificates a client should trust now, newest first: pending, signing, or retired with live leaves. */
   bundle(): string[] {
     this.ready();
-    return this.trusted.filter((a) => a.notAfter > this.now()).map((a) => a.certificate);
+    const now = this.options.now();
+    return this.status()
+      .filter((a) => a.trustedUntil > now)
+      .map((a) => a.certificate);
+  }
+
+  /** Every CA the store keeps, newest first, with where it stands. */
+  status(): AuthorityStatus[] {
+    const now = this.options.now();
+    const leafMs = this.options.certificateSeconds * 1000;
+    // A CA stops signing when it is retired outright, or when a later one starts signing.
+    const starts = this.known.map((a) => a.createdAt).filter((t) => t <= now);
+    return this.known.map((a) => {
+      const started = a.createdAt <= now;
+      const superseded = Math.min(a.retiredAt ?? Infinity, ...starts.filter((t) => t > a.createdAt));
+      const retiredAt = Number.isFinite(superseded) ? superseded : undefined;
+      const trustedUntil = retiredAt === undefined ? a.notAfter : Math.min(a.notAfter, retiredAt + leafMs);
+      const state: AuthorityState =
+        trustedUntil <= now ? 'expired' : retiredAt !== undefined ? 'retired' : started ? 'signing' : 'pending';
+      return {
+        id: a.id,
+        state,
+        signsFrom: a.createdAt,
+        ...(retiredAt === undefined ? {} : { retiredAt }),
+        trustedUntil,
+        notAfter: a.notAfter,
+        certificate: a.certificate,
+      };
+    });
+  }
+
+  /**
+   * Starts a rotation: a new CA, in the bundle from now on, that signs from `graceMs` from now
+   * (at once when 0, which also retires the old ones). Refused while another rotation is pending.
+   */
+  async rotate(graceMs: number): Promise<AuthorityStatus> {
+    this.ready();
+    await this.reload();
+    if (this.status().some((a) => a.state === 'pending')) {
+      throw new TrellisError(
+        'conflict',
+        'pki.rotation_pending',
+        'a CA rotation is already pending; finish it with `trellis-server ca rotate --finish` first',
+      );
+    }
+    const { store, domain, authorityDays, now } = this.options;
+    const made = await newAuthority(domain, authorityDays, now());
+    await store.authorities.add({ ...made, createdAt: now() + graceMs });
+    if (graceMs === 0) await store.authorities.switchTo(made.id, now());
+    await this.reload();
+    return this.statusOf(made.id);
+  }
+
+  /** The second phase before the grace period ends: the pending CA signs from now on. */
+  async finish(): Promise<AuthorityStatus> {
+    this.ready();
+    await this.reload();
+    const pending = this.status().find((a) => a.state === 'pending');
+    if (!pending) throw new TrellisError('conflict', 'pki.no_rotation', 'no CA rotation is pending');
+    await this.options.store.authorities.switchTo(pending.id, this.options.now());
+    await this.reload();
+    return this.statusOf(pending.id);
+  }
+
+  /** Reads the CAs again (after a rotation here, or another replica's). */
+  async reload(): Promise<void> {
+    this.known = await this.options.store.authorities.list();
   }
 
   /** When the signing CA's own certificate ends; no leaf may outlive it. */
@@ -60,8 +144,16 @@ export class CertificateAuthority {
     return signLeaf(this.ready(), order);
   }
 
+  private statusOf(id: string): AuthorityStatus {
+    const found = this.status().find((a) => a.id === id);
+    if (!found) throw new TypeError(`CA ${id} vanished from the store`);
+    return found;
+  }
+
   private ready(): AuthorityRecord {
-    if (this.signing) return this.signing;
+    const now = this.options.now();
+    const signing = this.known.find((a) => a.retiredAt === undefined && a.createdAt <= now);
+    if (signing && this.unavailable === undefined) return signing;
     throw new TrellisError(
       'unavailable',
       'pki.unavailable',

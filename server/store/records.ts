@@ -103,8 +103,12 @@ export interface AuthorityRecord {
   certificate: string;
   privateKey: string;
   notAfter: number;
+  /**
+   * When it signs from: its creation, or for a rotation's new CA the end of the grace period, so
+   * the newest authority whose time has come is the one that signs (server/pki/README.md).
+   */
   createdAt: number;
-  /** Set once a newer authority signs instead; a retired one is still trusted until notAfter. */
+  /** Set once a newer authority signs instead; a retired one stays trusted while its leaves live. */
   retiredAt?: number;
 }
 

@@ -166,6 +166,13 @@ export interface AuthorityRepository {
    * whichever signs now: two servers starting on one database keep the same CA.
    */
   addFirst(authority: AuthorityRecord): Promise<AuthorityRecord>;
+  /** Stores another authority (a rotation's new CA, its `createdAt` possibly in the future). */
+  add(authority: AuthorityRecord): Promise<void>;
+  /**
+   * In one transaction: `id` signs from `at` on, and every other authority not yet retired is
+   * retired at `at`. False (and nothing changed) when no authority has that id.
+   */
+  switchTo(id: string, at: number): Promise<boolean>;
 }
 
 /** Console sessions; deleted with their user. */

@@ -1,4 +1,4 @@
-import { desc, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { AuthorityRecord } from '../records.ts';
 import type { AuthorityRepository } from '../store.ts';
 import { checkStorableTimes } from '../times.ts';
@@ -36,6 +36,30 @@ export function postgresAuthorities(db: PgDb): AuthorityRepository {
         await tx.insert(certificateAuthorities).values(authority);
         await recordChange(tx, 'authority', authority.id);
         return authority;
+      });
+    },
+    async add(authority) {
+      checkStorableTimes(authority, ['notAfter', 'createdAt', 'retiredAt']);
+      await db.transaction(async (tx) => {
+        await tx.insert(certificateAuthorities).values(authority);
+        await recordChange(tx, 'authority', authority.id);
+      });
+    },
+    async switchTo(id, at) {
+      checkStorableTimes({ at }, ['at']);
+      return db.transaction(async (tx) => {
+        const found = await tx
+          .update(certificateAuthorities)
+          .set({ createdAt: at, retiredAt: null })
+          .where(eq(certificateAuthorities.id, id))
+          .returning({ id: certificateAuthorities.id });
+        if (found.length === 0) return false;
+        await tx
+          .update(certificateAuthorities)
+          .set({ retiredAt: at })
+          .where(and(ne(certificateAuthorities.id, id), isNull(certificateAuthorities.retiredAt)));
+        await recordChange(tx, 'authority', id);
+        return true;
       });
     },
   };

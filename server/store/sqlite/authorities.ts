@@ -1,4 +1,4 @@
-import { desc, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull, ne } from 'drizzle-orm';
 import type { AuthorityRecord } from '../records.ts';
 import type { AuthorityRepository } from '../store.ts';
 import { checkStorableTimes } from '../times.ts';
@@ -35,6 +35,30 @@ export function sqliteAuthorities(db: SqliteDb, recordChange: RecordChange): Aut
         db.insert(certificateAuthorities).values(authority).run();
         recordChange('authority', authority.id);
         return authority;
+      });
+    },
+    async add(authority) {
+      checkStorableTimes(authority, ['notAfter', 'createdAt', 'retiredAt']);
+      db.transaction(() => {
+        db.insert(certificateAuthorities).values(authority).run();
+        recordChange('authority', authority.id);
+      });
+    },
+    async switchTo(id, at) {
+      checkStorableTimes({ at }, ['at']);
+      return db.transaction(() => {
+        const found = db
+          .update(certificateAuthorities)
+          .set({ createdAt: at, retiredAt: null })
+          .where(eq(certificateAuthorities.id, id))
+          .run();
+        if (found.changes === 0) return false;
+        db.update(certificateAuthorities)
+          .set({ retiredAt: at })
+          .where(and(ne(certificateAuthorities.id, id), isNull(certificateAuthorities.retiredAt)))
+          .run();
+        recordChange('authority', id);
+        return true;
       });
     },
   };

@@ -38,6 +38,7 @@ describeWith([hasCommand('openssl')], 'CertificateService', () => {
         store,
         domain: DOMAIN,
         authorityDays: 30,
+        certificateSeconds: 6 * 3600,
         logger,
         now: () => clock,
       }),

@@ -850,6 +850,32 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
     it('answers a ping while the database is there', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
+
+    describe('authorities', () => {
+      const authority = (id: string, createdAt: number) => ({
+        id,
+        certificate: `cert ${id}`,
+        privateKey: `key ${id}`,
+        notAfter: T0 + 1e10,
+        createdAt,
+      });
+
+      it("keeps a rotation's new CA beside the signing one, and switching retires the others in one go", async () => {
+        await store.authorities.addFirst(authority('ca-old', T0));
+        await store.authorities.add(authority('ca-new', T0 + 5000));
+        expect((await store.authorities.list()).map((a) => [a.id, a.retiredAt])).toEqual([
+          ['ca-new', undefined],
+          ['ca-old', undefined],
+        ]);
+        expect(await store.authorities.switchTo('ca-new', T0 + 1000)).toBe(true);
+        expect((await store.authorities.list()).map((a) => [a.id, a.createdAt, a.retiredAt])).toEqual([
+          ['ca-new', T0 + 1000, undefined],
+          ['ca-old', T0, T0 + 1000],
+        ]);
+        expect(await store.authorities.switchTo('ca-missing', T0 + 2000)).toBe(false);
+        expect((await store.authorities.list()).find((a) => a.id === 'ca-new')?.retiredAt).toBeUndefined();
+      });
+    });
   });
 }
 
