@@ -18,7 +18,7 @@ describeWith([hasPostgres()], 'a throwaway PostgreSQL for tests', () => {
   beforeAll(async () => {
     postgres = await startPostgres();
   }, 60_000);
-  afterAll(() => postgres?.stop());
+  afterAll(() => postgres?.stop(), 60_000);
 
   it('accepts connections on loopback and on its own socket, with fsync off, not as root', async () => {
     expect(await query(postgres.url, 'SHOW fsync')).toEqual([{ fsync: 'off' }]);

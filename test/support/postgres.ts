@@ -91,9 +91,18 @@ export async function startPostgres(): Promise<TestPostgres> {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     if (signal === 'SIGKILL') killGroup(child);
     else child.kill(signal);
-    // A fast shutdown that hangs (a checkpoint stuck behind a dying client) ends as a crash would.
-    const stuck = setTimeout(() => killGroup(child), 10_000);
-    await exited;
+    // A fast shutdown that hangs (a checkpoint stuck behind a dying client) ends as a crash would;
+    // on a loaded machine the exit may also be seen late: never wait on it past that.
+    let stuck: NodeJS.Timeout | undefined;
+    await Promise.race([
+      exited,
+      new Promise<void>((resolve) => {
+        stuck = setTimeout(() => {
+          killGroup(child);
+          stuck = setTimeout(resolve, 5_000);
+        }, 5_000);
+      }),
+    ]);
     clearTimeout(stuck);
   };
 

@@ -27,7 +27,7 @@ describeWith([hasPostgres()], 'trellis-server migrate: SQLite to PostgreSQL', ()
   afterAll(async () => {
     await postgres?.stop();
     rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it('moves a running deployment: nodes joined before keep their identity and get their maps, nothing re-joins', async () => {
     // A deployment on SQLite: two nodes, a policy of its own, audit events.

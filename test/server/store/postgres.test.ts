@@ -14,7 +14,7 @@ describeWith([hasPostgres()], 'PostgreSQL store', () => {
   beforeAll(async () => {
     postgres = await startPostgres();
   }, 60_000);
-  afterAll(() => postgres?.stop());
+  afterAll(() => postgres?.stop(), 60_000);
 
   const open = async (url: string) => createPostgresStore({ url, poolSize: 10 });
   runStoreCases('PostgreSQL', async () => open(await postgres.database()));
