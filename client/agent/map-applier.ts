@@ -90,6 +90,8 @@ export class MapApplier {
   /** The exit node chosen at the last apply (`auto` stays with it while it is online). */
   private exit: ExitChoice | undefined;
   private serverIp: string | undefined;
+  /** The LAN routes were last judged against, and for which server addresses (localNetwork). */
+  private lan: { servers: string; network: LocalNetwork } | undefined;
 
   constructor(private readonly deps: MapApplierDeps) {
     const { engine, link, listenPort, iface, log } = deps;
@@ -282,6 +284,7 @@ export class MapApplier {
     if (fromServer && received !== this.counted) this.appliedFromServer += 1;
     this.counted = received;
     this.deps.applied();
+    void this.refreshLocalNetwork(url);
     this.deps.log.debug(
       { version: map.version, peers: config.peers.length, rules: config.filter.length },
       'map applied',
@@ -295,7 +298,7 @@ export class MapApplier {
   ): Promise<{ map: AppliedMap; offered: OfferedRoute[] }> {
     const settings = this.deps.acceptSettings();
     const local: LocalNetwork = settings.acceptRoutes
-      ? await readLocalNetwork(this.deps.iface, [(url && (await serverAddress(url))) || ''].filter(Boolean))
+      ? await this.localNetwork(url)
       : { connected: [], gateways: [], servers: [] };
     // Mesh services' addresses lie in the mesh ranges and are no one's subnet: always taken.
     const services = (map.dns?.services ?? []).flatMap((s) =>
@@ -307,6 +310,35 @@ export class MapApplier {
       for (const r of acceptance.refusals) this.deps.log.warn({ code: r.code, prefix: r.prefix }, r.message);
     this.refusalsSaid = said;
     return { map: { ...map, peers: acceptance.peers }, offered: acceptance.offered };
+  }
+
+  /**
+   * The machine's LAN as routes are judged against it: read at the first apply, then the
+   * reading of the last apply's end. Reading it costs two process starts, which would otherwise
+   * sit in front of every map (a failover's included); `refreshLocalNetwork` reads it again
+   * after each apply and applies once more when it changed, so a new LAN is judged as soon.
+   */
+  private async localNetwork(url: string | undefined): Promise<LocalNetwork> {
+    const servers = [(url && (await serverAddress(url))) || ''].filter(Boolean);
+    if (this.lan?.servers !== servers.join()) this.lan = undefined;
+    this.lan ??= { servers: servers.join(), network: await readLocalNetwork(this.deps.iface, servers) };
+    return this.lan.network;
+  }
+
+  private async refreshLocalNetwork(url: string | undefined): Promise<void> {
+    const before = this.lan;
+    if (!before || !this.deps.acceptSettings().acceptRoutes) return;
+    try {
+      const servers = [(url && (await serverAddress(url))) || ''].filter(Boolean);
+      const network = await readLocalNetwork(this.deps.iface, servers);
+      if (this.lan !== before) return; // an apply read it meanwhile
+      this.lan = { servers: servers.join(), network };
+      if (JSON.stringify(network) !== JSON.stringify(before.network) || this.lan.servers !== before.servers)
+        this.loop.again();
+    } catch (err) {
+      this.lan = undefined; // the next apply reads it itself
+      this.deps.log.warn({ err }, "reading this machine's LAN failed");
+    }
   }
 
   /**

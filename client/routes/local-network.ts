@@ -28,8 +28,13 @@ export async function readLocalNetwork(
     gateways: [],
     servers: servers.flatMap((s) => address(s)),
   };
-  for (const family of [4, 6] as const) {
-    const { stdout } = await runner('ip', [`-${family}`, '-json', 'route', 'show', 'table', 'main'], { netns });
+  // Both families at once: this is read on every map, in front of the peers' update.
+  const tables = await Promise.all(
+    ([4, 6] as const).map((family) =>
+      runner('ip', [`-${family}`, '-json', 'route', 'show', 'table', 'main'], { netns }),
+    ),
+  );
+  for (const { stdout } of tables) {
     const routes = z.array(KernelRoute).parse(JSON.parse(stdout || '[]'));
     for (const r of routes) {
       if (r.dev === meshIface || (r.type !== undefined && r.type !== 'unicast')) continue;

@@ -103,7 +103,7 @@ describeWith(
       await r1.until((x) => x.self?.routes?.[0]?.role === 'standby', 'r1 is a standby now');
       for (let i = 0; i < 5; i++) expect(await via(2_000)).toBe('r2');
       expect(await role(r2)).toBe('primary');
-    });
+    }, 60_000); // an agent's start on a busy machine takes most of the default 20 s
 
     it('moves when the primary loses its uplink (no TCP close reaches the server)', async () => {
       await r2.host.exec('ip', ['link', 'set', 'eth0', 'down']);

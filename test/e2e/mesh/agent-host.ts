@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { LocalApiClient } from '../../../client/agent/local-api/client.ts';
 import type { StatusResponse, UpRequest } from '../../../client/agent/local-api/messages.ts';
 import { run, type RunResult } from '../../../client/system/run.ts';
@@ -73,9 +74,14 @@ export class AgentHost {
     await this.process?.stop(5_000);
   }
 
-  /** A power cut: the agent and its wireguard-go die at once (SIGKILL); the interface goes with them. */
-  async crash(): Promise<void> {
+  /**
+   * A power cut: the agent and its wireguard-go die at once (SIGKILL); the interface goes with
+   * them. Returns when the signals went out (`performance.now()`), for a caller that times what
+   * follows: finding the victims takes a process start of its own.
+   */
+  async crash(): Promise<number> {
     const victims = [this.process?.pid, ...(await this.wireguardGoPids())].filter((p): p is number => p !== undefined);
+    const killedAt = performance.now();
     for (const pid of victims) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -86,6 +92,7 @@ export class AgentHost {
     const deadline = Date.now() + 5_000;
     while ((this.process?.running || (await this.wireguardGoPids()).length > 0) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
+    return killedAt;
   }
 
   async restart(): Promise<void> {
