@@ -49,15 +49,37 @@ export interface BaselineResult {
   mtu: number;
 }
 
-export async function measureBaseline(options: BaselineOptions = {}): Promise<BaselineResult> {
-  const seconds = options.seconds ?? 3;
+/** A hand-configured wireguard-go pair between two hosts, up and carrying ping. */
+export interface HandPair {
+  /** Each host's interface, in the order of `hosts`. */
+  ifaces: readonly [string, string];
+  /** Each host's tunnel address (10.99.0.1, 10.99.0.2). */
+  tunnel: readonly [string, string];
+  /** CPU time both wireguard-go processes used so far (user + system), s. */
+  cpuSeconds(): number;
+  /** Stops both wireguard-go processes (their interfaces go with them). */
+  stop(): Promise<void>;
+}
+
+export interface HandPairOptions extends Omit<BaselineOptions, 'hosts' | 'seconds'> {
+  hosts: readonly [Host, Host];
+  /** Further allowed IPs of each host's peer (a subnet reached through the other host). */
+  routedThrough?: readonly [readonly string[], readonly string[]];
+}
+
+/**
+ * The pair as WireGuard's documentation sets it up (`wg` and `ip`, none of Trellis' code): a key
+ * per side, one peer each, a tunnel address each in 10.99.0.0/24. Its own interface names
+ * (unique to the lab) and port, so it runs beside the agents on the same namespaces.
+ */
+export async function startHandPair(options: HandPairOptions): Promise<HandPair> {
   const mtu = options.mtu ?? 1420;
   const port = options.listenPort ?? 51900;
   const session = options.session ?? 'own';
-  const ownLab = options.hosts ? undefined : await Lab.create();
+  const [a, b] = options.hosts;
   const processes: BackgroundProcess[] = [];
+  const stop = () => Promise.allSettled(processes.map((p) => p.stop())).then(() => undefined);
   try {
-    const [a, b] = options.hosts ?? [await ownLab!.addHost('a'), await ownLab!.addHost('b')];
     const ifaces = [a.lab.uniqueName('ba'), b.lab.uniqueName('bb')] as const;
     const tunnel = ['10.99.0.1', '10.99.0.2'] as const;
     const keys = await Promise.all(
@@ -82,6 +104,7 @@ export async function measureBaseline(options: BaselineOptions = {}): Promise<Ba
       // `cat |` gives wg a real pipe to read /dev/stdin from (Node's stdin is a socket).
       const endpoint = options.endpoints?.[i] ?? `${other.address}:${port}`;
       const keepalive = options.keepaliveSeconds ? ['persistent-keepalive', String(options.keepaliveSeconds)] : [];
+      const allowed = [`${tunnel[1 - i]}/32`, ...(options.routedThrough?.[i] ?? [])];
       await h.exec(
         'sh',
         [
@@ -99,7 +122,7 @@ export async function measureBaseline(options: BaselineOptions = {}): Promise<Ba
           'endpoint',
           endpoint,
           'allowed-ips',
-          `${tunnel[1 - i]}/32`,
+          allowed.join(','),
           ...keepalive,
         ],
         { input: keys[i]!.priv },
@@ -108,12 +131,31 @@ export async function measureBaseline(options: BaselineOptions = {}): Promise<Ba
       await h.exec('ip', ['link', 'set', ifaces[i]!, 'mtu', String(mtu), 'up']);
     }
     if (!(await a.pingUntil(tunnel[1]))) throw new Error('baseline tunnel does not carry ping');
-    const cpu = () => processes.reduce((sum, p) => sum + cpuSeconds(p.pid!), 0);
-    const cpuBefore = cpu();
-    const mbps = await iperfMbps(a, b, tunnel[1], seconds);
-    return { mbps, wireguardCpuSeconds: cpu() - cpuBefore, seconds, mtu };
+    return {
+      ifaces,
+      tunnel,
+      cpuSeconds: () => processes.reduce((sum, p) => sum + cpuSeconds(p.pid!), 0),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export async function measureBaseline(options: BaselineOptions = {}): Promise<BaselineResult> {
+  const seconds = options.seconds ?? 3;
+  const mtu = options.mtu ?? 1420;
+  const ownLab = options.hosts ? undefined : await Lab.create();
+  let pair: HandPair | undefined;
+  try {
+    const hosts = options.hosts ?? [await ownLab!.addHost('a'), await ownLab!.addHost('b')];
+    pair = await startHandPair({ ...options, hosts, mtu });
+    const cpuBefore = pair.cpuSeconds();
+    const mbps = await iperfMbps(hosts[0], hosts[1], pair.tunnel[1], seconds);
+    return { mbps, wireguardCpuSeconds: pair.cpuSeconds() - cpuBefore, seconds, mtu };
   } finally {
-    await Promise.allSettled(processes.map((p) => p.stop()));
+    await pair?.stop();
     await ownLab?.cleanup();
   }
 }

@@ -2,7 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { run, type RunOptions, type RunResult } from '../../../client/system/run.ts';
 import { BackgroundProcess } from './process.ts';
-import { TCP_CLIENT_JS, TCP_SERVER_JS, UDP_PROBE_JS, UDP_REFLECTOR_JS, type TcpOutcome } from './probe-scripts.ts';
+import {
+  TCP_CLIENT_JS,
+  TCP_PROBER_JS,
+  TCP_SERVER_JS,
+  UDP_PROBE_JS,
+  UDP_REFLECTOR_JS,
+  type ProbedConnection,
+  type TcpOutcome,
+} from './probe-scripts.ts';
 
 /**
  * A throw-away network for end-to-end tests, made only of network namespaces this lab creates:
@@ -272,6 +280,34 @@ export class Host {
       const reason = exit === 2 ? 'timeout' : /ECONNREFUSED/.test(out) ? 'refused' : 'error';
       return { ok: false, reason, detail: out.trim() };
     }
+  }
+
+  /**
+   * Opens a new TCP connection to `host:port` every `everyMs` until stopped; `connections()`
+   * gives those that ended so far (TCP_PROBER_JS). Resolves once the prober runs.
+   */
+  async probeTcp(
+    host: string,
+    port: number,
+    options: { everyMs?: number; timeoutMs?: number } = {},
+  ): Promise<{ connections(): ProbedConnection[]; stop(): Promise<void> }> {
+    const p = this.spawn('node', [
+      '-e',
+      TCP_PROBER_JS,
+      host,
+      String(port),
+      String(options.everyMs ?? 50),
+      String(options.timeoutMs ?? 3_000),
+    ]);
+    await p.waitFor(/^probing$/m);
+    return {
+      connections: () =>
+        p.output
+          .split('\n')
+          .filter((l) => l.startsWith('{"opened"') && l.endsWith('}'))
+          .map((l) => JSON.parse(l) as ProbedConnection),
+      stop: () => p.stop(),
+    };
   }
 
   /** A UDP reflector on `port`: it answers each datagram with the sender's address as it sees it. */

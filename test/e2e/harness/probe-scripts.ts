@@ -52,3 +52,34 @@ s.on('message', (m, r) => {
 });
 s.bind(Number(localPort), () => { for (const t of targets) { const [h, p] = t.split(':'); s.send('?', Number(p), h); } });
 `;
+
+/**
+ * argv: host port everyMs timeoutMs — opens a new TCP connection every `everyMs` (overlapping,
+ * each given `timeoutMs`), and prints one JSON line per connection when it ends:
+ * `{"opened":ms,"ended":ms,"reply":"..."}` on success, `"error"` instead of `"reply"` otherwise
+ * (times are the system clock's, Date.now()). One process for the whole run: a failover timed
+ * by new connections must not also time a process start per try.
+ */
+export const TCP_PROBER_JS = `
+const net = require('node:net');
+const [host, port, everyMs, timeoutMs] = process.argv.slice(1);
+const report = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+setInterval(() => {
+  const opened = Date.now();
+  const s = net.connect({ host, port: Number(port) });
+  let data = '';
+  const timer = setTimeout(() => { s.destroy(); report({ opened, ended: Date.now(), error: 'timeout' }); }, Number(timeoutMs));
+  s.on('data', (d) => (data += d));
+  s.on('end', () => { clearTimeout(timer); report({ opened, ended: Date.now(), reply: data.trim() }); });
+  s.on('error', (e) => { clearTimeout(timer); report({ opened, ended: Date.now(), error: e.code || e.message }); });
+}, Number(everyMs));
+console.error('probing');
+`;
+
+/** One connection TCP_PROBER_JS reported. */
+export interface ProbedConnection {
+  opened: number;
+  ended: number;
+  reply?: string;
+  error?: string;
+}
