@@ -132,11 +132,60 @@ describeWith(
       expect(await sysctl(r.host, 'net.ipv4.ip_forward')).toBe('1');
     });
 
-    it('refuses a client the policy does not allow, though it can reach the router itself', async () => {
+    it('refuses a client the policy does not allow: it is not offered the route, though it reaches the router itself', async () => {
       const rIp = await r.ipv4();
       await d.until((x) => x.peers.some((p) => p.name === 'r'), 'd sees r');
       expect(await d.host.pingUntil(rIp, 5_000)).toBe(true);
+      expect((await d.status()).subnetRoutes ?? []).toEqual([]);
+      expect((await d.host.exec('ip', ['route', 'show', `${A}.0/24`])).stdout).toBe('');
       expect(await ok(d.host, `${siteA.net}.10`)).toBe(false);
+    });
+
+    it("drops at the router's forward chain what a client the policy does not allow sends into the subnet anyway", async () => {
+      // d routes site A into its tunnel to r by hand, as a tampered agent would: r must drop it.
+      const target = `${siteA.net}.10`;
+      const rKey = (await d.status()).peers.find((p) => p.name === 'r')!.publicKey;
+      const allowedOfR = async () =>
+        (await d.host.exec('wg', ['show', d.iface, 'allowed-ips'])).stdout
+          .split('\n')
+          .find((l) => l.startsWith(rKey))!
+          .split(/\s+/)
+          .slice(1)
+          .filter(Boolean);
+      const before = await allowedOfR();
+      const dIp = await d.ipv4();
+      // Counted on r: SYNs from d arriving through the tunnel, and any leaving into the site.
+      const counters = [
+        'table inet gwrcount {',
+        '  chain arrived {',
+        '    type filter hook prerouting priority -400;',
+        `    iifname "${r.iface}" ip saddr ${dIp} ip daddr ${target} tcp dport 80 counter`,
+        '  }',
+        '  chain left {',
+        '    type filter hook postrouting priority 400;',
+        `    oifname "eth1" ip daddr ${target} tcp dport 80 counter`,
+        '  }',
+        '}',
+      ].join('\n');
+      const count = async (chain: string) =>
+        Number(
+          /counter packets (\d+)/.exec(
+            (await r.host.exec('nft', ['list', 'chain', 'inet', 'gwrcount', chain])).stdout,
+          )![1],
+        );
+      await r.host.exec('nft', ['-f', '-'], { input: counters });
+      try {
+        await d.host.exec('wg', ['set', d.iface, 'peer', rKey, 'allowed-ips', [...before, `${A}.0/24`].join(',')]);
+        await d.host.exec('ip', ['route', 'replace', `${A}.0/24`, 'dev', d.iface]);
+        expect(await ok(d.host, target)).toBe(false);
+        expect(await allowedOfR()).toContain(`${A}.0/24`); // still routed into the tunnel while it tried
+        expect(await count('arrived')).toBeGreaterThan(0);
+        expect(await count('left')).toBe(0);
+      } finally {
+        await r.host.exec('nft', ['delete', 'table', 'inet', 'gwrcount']).catch(() => undefined);
+        await d.host.exec('ip', ['route', 'del', `${A}.0/24`, 'dev', d.iface]).catch(() => undefined);
+        await d.host.exec('wg', ['set', d.iface, 'peer', rKey, 'allowed-ips', before.join(',')]).catch(() => undefined);
+      }
     });
 
     it('lists the offered route as not accepted once the client stops accepting routes, and no longer routes it', async () => {
