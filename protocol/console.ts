@@ -32,3 +32,26 @@ export const ConsoleProviders = z.object({
   ),
 });
 export type ConsoleProviders = z.infer<typeof ConsoleProviders>;
+
+/**
+ * `POST /api/v1/console/sign-in-links` (scope `admin`): a one-time link that signs a person in
+ * to the console without an identity provider (`trellis-server console link`).
+ */
+export const CreateSignInLink = z.strictObject({
+  /** Who signs in; created as a local user when unknown. Default: the quick start's `admin@trellis.local`. */
+  email: z.email().max(320).optional(),
+  /** The session's role, whatever `console.roles` says of the person. */
+  role: z.enum(['admin', 'network-admin', 'auditor']).default('admin'),
+  /** How long the link stays good (it works once in any case). */
+  expiresInSeconds: z.number().int().min(60).max(3600).default(600),
+});
+export type CreateSignInLink = z.infer<typeof CreateSignInLink>;
+
+export const SignInLinkView = z.object({
+  /** Open it in a browser; it shows a page with a Sign in button. Shown once. */
+  url: z.string(),
+  email: z.string(),
+  role: z.string(),
+  expiresAt: z.string(),
+});
+export type SignInLinkView = z.infer<typeof SignInLinkView>;

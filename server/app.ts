@@ -12,6 +12,9 @@ import { RateLimiter } from './http/rate-limit.ts';
 import { UpgradeRouter } from './http/upgrade-router.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { policyRoutes } from './http/routes/policy.ts';
+import { makeSignInLink, mountSignInLinkPages, signInLinkRoutes } from './http/routes/console-link.ts';
+import { SignInLinks } from './console/sign-in-links.ts';
+import type { CreateSignInLink, SignInLinkView } from '../protocol/console.ts';
 import { identityAdminRoutes } from './http/routes/identity-admin.ts';
 import { routeTableRoutes } from './http/routes/routes.ts';
 import { consolePages } from './http/pages/console.ts';
@@ -79,6 +82,8 @@ export interface RunningServer {
   relay?: UdpPort;
   /** The STUN-only UDP port; absent when `relay.stunPort` is -1 or the relay is off. */
   stunPort?: number;
+  /** A one-time console sign-in link (what `serve` prints when no identity provider is configured). */
+  signInLink(body: CreateSignInLink): Promise<SignInLinkView>;
   close(): Promise<void>;
 }
 
@@ -242,6 +247,8 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
         },
       )
     : undefined;
+  // One-time sign-in links: the console without an identity provider (the quick start).
+  const signInLinks = { links: new SignInLinks(store, consoleSessions, now), users, publicUrl };
   const sessionSweeper = new ConsoleSessionSweeper(consoleSessions, logger);
   const app = createHttpApp({
     routes: [
@@ -252,6 +259,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
       ...(identity.logins ? loginRoutes(identity.logins) : []),
       ...identityAdminRoutes({ audit, store, nodes, users, engine }),
       ...consoleEventRoutes({ live, sessions: consoleSessions }),
+      ...signInLinkRoutes(signInLinks),
       ...consoleSessionRoutes({
         sessions: consoleSessions,
         audit,
@@ -280,6 +288,14 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
           ]
         : []),
       ...(signInPages ? [(app: Hono) => signInPages.mount(app)] : []),
+      (app: Hono) =>
+        mountSignInLinkPages(app, {
+          links: signInLinks.links,
+          audit,
+          secure: (c) => consoleAuth.secure(c),
+          limit: (ip) => authLimiter.take(ip, now()),
+          maxSessionMs: consoleSessions.maxMs,
+        }),
       consolePages(),
     ],
     maxBodyBytes: config.limits.maxBodyBytes,
@@ -352,6 +368,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     replicas: replication.directory,
     relay: relay?.port,
     stunPort: relay?.stun?.port,
+    signInLink: (body: CreateSignInLink) => makeSignInLink(signInLinks, body, 'server start'),
     close: () => shutdown.run(),
   };
 }

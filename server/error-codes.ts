@@ -144,7 +144,7 @@ export const SERVER_CODES = codeCatalog({
   store: ['store.unavailable', 'store.target_not_empty'],
   session: ['session.missing', 'session.unknown', 'session.expired', 'session.idle'],
   csrf: ['csrf.missing_token', 'csrf.bad_token', 'csrf.cross_site', 'csrf.bad_origin'],
-  console: ['console.role'],
+  console: ['console.role', 'console.link_invalid'],
   config: ['config.unreadable', 'config.bad_yaml', 'config.invalid', 'config.unknown_flag', 'config.bad_prefix'],
   relay: ['relay.key_malformed', 'relay.key_exposed'],
   port: ['port.in_use', 'port.needs_privilege', 'port.address_unavailable', 'port.open_failed'],

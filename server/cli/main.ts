@@ -1,6 +1,7 @@
 import { group, selectCommand, usageOutcome } from '../../cli-flags/index.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { AUDIT, auditCommand } from './commands/audit.ts';
+import { CONSOLE, consoleCommand } from './commands/console.ts';
 import { APIKEYS, PREAUTH, apiKeysCommand, preAuthKeysCommand } from './commands/keys.ts';
 import { MIGRATE, migrateCommand } from './commands/migrate.ts';
 import { NODES, nodesCommand } from './commands/nodes.ts';
@@ -23,6 +24,7 @@ const TRELLIS_SERVER = group({
     routes: ROUTES,
     audit: AUDIT,
     migrate: MIGRATE,
+    console: CONSOLE,
   },
   notes: `Admin commands talk to a running server: --server URL (or TRELLIS_SERVER; default
 http://127.0.0.1:8080) and --api-key KEY (or TRELLIS_API_KEY, or ./data/admin-api-key).`,
@@ -38,6 +40,7 @@ const RUN: Record<keyof typeof TRELLIS_SERVER.commands, (argv: string[], io: Cli
   routes: routesCommand,
   audit: auditCommand,
   migrate: migrateCommand,
+  console: consoleCommand,
 };
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {

@@ -5,6 +5,7 @@ import type { PersonCaller } from '../http/route.ts';
 import { checkCsrf } from './csrf.ts';
 import type { ConsoleSessions } from './console-sessions.ts';
 import { roleOf } from './roles.ts';
+import { linkRole } from './sign-in-links.ts';
 import { hasSessionCookie, readSessionCookie } from './session-cookie.ts';
 
 /** Finds the person behind a request's console session cookie, with their role as of now. */
@@ -30,6 +31,6 @@ export class ConsoleAuth {
     if (token === undefined) return undefined;
     const { session, user } = await this.sessions.resolve(token);
     checkCsrf(c, session.csrfToken, ownOrigins(c, this.scheme));
-    return { kind: 'person', session, user, role: roleOf(user, this.roles) };
+    return { kind: 'person', session, user, role: linkRole(session) ?? roleOf(user, this.roles) };
   }
 }

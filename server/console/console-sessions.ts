@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { unauthenticated } from '../errors.ts';
 import type { ConsoleSessionRecord, UserRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
+import { PENDING_LINK } from './sign-in-links.ts';
 
 interface SessionLimits {
   /** A session unused this long ends. */
@@ -61,7 +62,8 @@ export class ConsoleSessions {
         'the console session cookie is not one this server issued; sign in again',
       );
     const session = await this.store.consoleSessions.get(idOf(token));
-    if (!session)
+    // A sign-in link not yet redeemed is in the same table, but it is no session.
+    if (!session || session.provider.startsWith(PENDING_LINK))
       throw unauthenticated('session.unknown', 'the console session has ended or is not known; sign in again');
     const now = this.now();
     if (session.expiresAt <= now) {

@@ -18,6 +18,9 @@ export const AUDIT = group({
         until: { type: 'string', value: 'TIME', help: 'events before TIME (ISO 8601)' },
         kind: { type: 'string', choices: AUDIT_EVENT_KINDS, help: 'events of this kind only' },
         outcome: { type: 'string', choices: ['success', 'failure'], help: 'events with this outcome only' },
+        actor: { type: 'string', value: 'WHO', help: 'events by exactly this actor (an email, api-key:ID)' },
+        action: { type: 'string', value: 'PREFIX', help: "events whose code starts so ('PUT /api/v1/policy', login.)" },
+        node: { type: 'string', value: 'ID', help: 'events about this node' },
         limit: { type: 'number', integer: true, min: 1, max: 1000, value: 'N', help: 'at most N events (default 100)' },
         cursor: { type: 'string', value: 'C', help: 'the next page (printed after a full page)' },
       },
@@ -30,8 +33,9 @@ export async function auditCommand(argv: string[], io: CliIO): Promise<number> {
   const { flags: values } = parseCommand(rest, AUDIT.commands.list);
   const client = adminClient(values, io.env);
   const query = new URLSearchParams();
-  for (const k of ['since', 'until', 'kind', 'outcome', 'limit', 'cursor'] as const)
+  for (const k of ['since', 'until', 'kind', 'outcome', 'actor', 'action', 'limit', 'cursor'] as const)
     if (values[k] !== undefined) query.set(k, String(values[k]));
+  if (values.node !== undefined) query.set('nodeId', values.node);
   const page = await client.call<AuditPage>('GET', `/api/v1/audit${query.size ? `?${query}` : ''}`);
   if (values.json) {
     io.out(JSON.stringify(page, null, 2));

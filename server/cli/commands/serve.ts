@@ -64,6 +64,7 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const config = loadConfig({ file: file ?? io.env.TRELLIS_CONFIG, env: io.env, flags });
   const server = await startServer(config);
   await bootstrap(server, config, io);
+  if (config.oidc.providers.length === 0) await printSignInLink(server, io);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -72,6 +73,24 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   server.logger.info('shutting down');
   await server.close();
   return 0;
+}
+
+/**
+ * Without an identity provider nobody could sign in to the console: each start prints a link
+ * that signs in once, within ten minutes, as the administrator (`trellis-server console link`
+ * makes another).
+ */
+async function printSignInLink(server: Awaited<ReturnType<typeof startServer>>, io: CliIO): Promise<void> {
+  const link = await server.signInLink({ role: 'admin', expiresInSeconds: 600 });
+  io.err(
+    [
+      '',
+      'Console (no identity provider configured): sign in once, within 10 minutes, as ' + link.email + ':',
+      `  ${link.url}`,
+      '  (another: npx trellis-server console link; configure oidc.providers for everyday sign-in)',
+      '',
+    ].join('\n'),
+  );
 }
 
 async function bootstrap(

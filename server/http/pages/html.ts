@@ -11,7 +11,8 @@ main{max-width:34rem;margin:4rem auto;padding:2rem;background:#fff;border-radius
 h1{font-size:1.5rem;margin-top:0}
 .code{font:600 1.25rem ui-monospace,monospace;letter-spacing:.1em}
 a.button{display:inline-block;padding:.6rem 1.2rem;background:#1f5fbf;color:#fff;border-radius:6px;text-decoration:none;font-weight:600}
-a.button:focus{outline:3px solid #f4b400;outline-offset:2px}
+button{padding:.6rem 1.2rem;background:#1f5fbf;color:#fff;border:0;border-radius:6px;font:inherit;font-weight:600;cursor:pointer}
+button:focus,a.button:focus{outline:3px solid #f4b400;outline-offset:2px}
 .error{border-left:4px solid #b3261e;padding-left:1rem}
 small{color:#555}
 `;
@@ -25,6 +26,15 @@ export const PAGE_HEADERS: Record<string, string> = {
   // The callback URL carries an authorization code: never send it on as a referrer.
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
+};
+
+/** The sign-in link's page posts its one form back to this server: the only page that may. */
+export const FORM_PAGE_HEADERS: Record<string, string> = {
+  ...PAGE_HEADERS,
+  'content-security-policy': PAGE_HEADERS['content-security-policy']!.replace(
+    "form-action 'none'",
+    "form-action 'self'",
+  ),
 };
 
 function escapeHtml(text: string): string {
@@ -95,5 +105,22 @@ export function errorPage(o: {
 </div>
 <p><small>Error code: <code>${escapeHtml(o.code)}</code></small></p>
 ${again}`,
+  );
+}
+
+/**
+ * A sign-in link asks before it signs in: opening the link only shows this page (a mail or chat
+ * preview that fetches it uses nothing up); the button posts the link's secret back.
+ */
+export function signInLinkPage(o: { action: string; link: string }): string {
+  return page(
+    'Sign in to the Trellis console',
+    `<h1>Sign in to the Trellis console</h1>
+<p>This one-time link signs you in to the admin console. It works once, for a few minutes.</p>
+<form method="post" action="${escapeHtml(o.action)}">
+<input type="hidden" name="link" value="${escapeHtml(o.link)}">
+<p><button type="submit">Sign in</button></p>
+</form>
+<p><small>If you did not ask for this link, close this page: nothing happens.</small></p>`,
   );
 }

@@ -200,6 +200,38 @@ describe('trellis-server admin CLI', () => {
       );
     });
 
+    it('lists versions, shows one, diffs two and reverts, as the console does', async () => {
+      const current = PolicyView.parse(JSON.parse(await succeeds(['policy', 'get', '--json'])));
+      const wider = policyFile('wider.hujson', POLICY.replace('tag:web:443', 'tag:web:*'));
+      await succeeds(['policy', 'set', wider, '--if-version', String(current.version)]);
+      const listed = await succeeds(['policy', 'versions']);
+      expect(listed).toContain(`${current.version + 1} *`);
+      expect(await succeeds(['policy', 'show', String(current.version)])).toBe(current.text);
+      expect(
+        await succeeds(['policy', 'diff', '--from', String(current.version), '--to', String(current.version + 1)]),
+      ).toMatch(/^(no change in access|[+-] )/);
+      expect(
+        await succeeds(['policy', 'revert', String(current.version), '--if-version', String(current.version + 1)]),
+      ).toBe(`policy version ${current.version + 2} is now active (the text of version ${current.version})`);
+      const none = await cli(['policy', 'show', '9999']);
+      expect([none.code, none.err]).toEqual([1, expect.stringContaining('[policy.unknown_version]')]);
+    });
+
+    it('previews a policy file: its tests and what changes, exit 1 with its problems', async () => {
+      const good = policyFile('preview.hujson', POLICY);
+      expect(await succeeds(['policy', 'preview', good])).toMatch(/^tests: 0 passed, 0 failed/);
+      const bad = await cli(['policy', 'preview', policyFile('preview-bad.hujson', '{"acls": [{"action": "allow"}]}')]);
+      expect(bad.code).toBe(1);
+      expect(bad.err).toContain('preview-bad.hujson:1:');
+    });
+
+    it('makes a one-time console sign-in link', async () => {
+      const out = await succeeds(['console', 'link', '--role', 'auditor', '--email', 'cli-link@example.com']);
+      expect(out).toMatch(
+        /\/console\/sign-in\?link=[A-Za-z0-9_-]{43}\n\(signs in cli-link@example.com as auditor once, until /,
+      );
+    });
+
     it('checks a policy file: ok, or exit 1 with the problem', async () => {
       const good = policyFile('good.hujson', POLICY);
       expect(await succeeds(['policy', 'check', good])).toBe(`${good}: ok`);
