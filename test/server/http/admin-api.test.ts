@@ -543,6 +543,7 @@ describe('admin API', () => {
       ['put', '/api/v1/policy'],
       ['post', '/api/v1/policy/check'],
       ['get', '/api/v1/policy/topology'],
+      ['post', '/api/v1/console/sign-in-links'],
       ['post', '/api/v1/policy/preview'],
       ['post', '/api/v1/policy/explain'],
       ['post', '/api/v1/policy/diff'],
