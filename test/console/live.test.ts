@@ -1,6 +1,8 @@
 /**
  * Live updates in Debian's chromium: a joining agent appears, and an agent going offline shows,
  * on the machines page without a reload (server-sent events at GET /api/v1/console/events).
+ * Each event patches the one machine it names: the list itself is fetched again only when the
+ * event stream broke and came back (it may have missed events).
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -16,6 +18,18 @@ describeWith([hasCommand('chromium')], 'console live updates (chromium)', () => 
     page = await lab.signIn('ada');
   }, 60_000);
   afterAll(() => lab?.close());
+
+  /** GET /api/v1/nodes (the whole list) since the last `listLoads.reset()`. */
+  const listLoads = {
+    count: 0,
+    reset() {
+      this.count = 0;
+    },
+  };
+  const countListLoads = (p: Page) =>
+    p.on('request', (r) => {
+      if (r.method() === 'GET' && new URL(r.url()).pathname === '/api/v1/nodes') listLoads.count++;
+    });
 
   const rows = () => page.getByRole('region', { name: 'Machines' }).locator('tbody tr[aria-rowindex]');
   const open = async (path: string) => {
@@ -38,5 +52,46 @@ describeWith([hasCommand('chromium')], 'console live updates (chromium)', () => 
       .poll(() => rows().filter({ hasText: 'newcomer' }).textContent(), { timeout: 15_000 })
       .toContain('Offline');
     expect(await rows().count()).toBe(before + 1);
+  });
+
+  it('changes only the row of a machine going offline, and drops a removed one, without loading the list', async () => {
+    countListLoads(page);
+    await open('/machines');
+    await expect.poll(() => page.locator('.live').textContent()).toBe('Live');
+    const agent = await lab.join('fleeting', { user: 'mel@example.com' });
+    agent.connect();
+    const row = () => rows().filter({ hasText: 'fleeting' });
+    await expect.poll(() => row().textContent(), { timeout: 10_000 }).toContain('Online');
+    const before = await rows().count();
+    listLoads.reset();
+
+    agent.stop();
+    await expect.poll(() => row().textContent(), { timeout: 15_000 }).toContain('Offline');
+    expect(await rows().count()).toBe(before);
+
+    const node = (await lab.t.server.store.nodes.list()).find((n) => n.name === 'fleeting')!;
+    expect((await lab.t.admin('DELETE', `/api/v1/nodes/${node.id}`)).status).toBe(204);
+    await expect.poll(() => row().count(), { timeout: 10_000 }).toBe(0);
+    expect(await rows().count()).toBe(before - 1);
+    expect(listLoads.count).toBe(0);
+  });
+
+  it('loads the list again, once, when the event stream ends and reopens (events may have been missed)', async () => {
+    // The first stream the page opens ends at once (asking to be retried within 100 ms), as a
+    // dropped connection would; every later one is the server's own.
+    let streams = 0;
+    await page.route('**/api/v1/console/events', (r) =>
+      ++streams === 1
+        ? r.fulfill({ status: 200, contentType: 'text/event-stream', body: 'retry: 100\n: connected\n\n' })
+        : r.continue(),
+    );
+    listLoads.reset();
+    await open('/machines');
+    await expect.poll(() => streams, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => page.locator('.live').textContent(), { timeout: 10_000 }).toBe('Live');
+    await expect.poll(() => listLoads.count, { timeout: 5_000 }).toBe(2); // the page's own load, and the reopen's
+    await page.waitForTimeout(500);
+    expect(listLoads.count).toBe(2);
+    await page.unroute('**/api/v1/console/events');
   });
 });

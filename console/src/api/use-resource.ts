@@ -6,6 +6,8 @@ export interface Resource<T> {
   error?: ApiError;
   loading: boolean;
   reload: () => void;
+  /** Changes the loaded data in place (a live event's patch); nothing when nothing is loaded. */
+  update: (change: (data: T) => T) => void;
 }
 
 /** One API answer for a component: loaded on mount and when `deps` change, reloadable. */
@@ -22,5 +24,8 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[] = []): Re
     );
   }, deps);
   useEffect(reload, [reload]);
-  return { ...state, reload };
+  const update = useCallback((change: (data: T) => T) => {
+    setState((s) => (s.data === undefined ? s : { ...s, data: change(s.data) }));
+  }, []);
+  return { ...state, reload, update };
 }
