@@ -128,6 +128,9 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   if (relay?.stun) shutdown.add('STUN port', () => relay.stun?.close());
   const relaySettings = { udpPort: 0, wsPath: RELAY_WS_PATH, ...relay?.settings };
 
+  // Read before the engine loads: whatever commits meanwhile, the change follower applies again.
+  const fromSeq = await store.changes.head();
+
   const services = new ServiceDirectory(config.services, config.network.ipv4Prefix, config.network.ipv6Prefix);
   const policies = new PolicyService(store, now);
   const active = await policies.load();
@@ -145,8 +148,22 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   // Preview, explain and diff: the policy library over the engine's live nodes.
   const policyQuestions = new PolicyQuestions(policies, () => engine.policyNodes());
   const users = new UserService(store, engine, now);
-  const storedNodes = await store.nodes.list();
-  engine.load(await users.load(), storedNodes);
+  engine.load(await users.load(), await store.nodes.list());
+  const http = new HttpListener();
+  shutdown.add('HTTP port', () => http.close());
+  // Changes other replicas commit reach this engine from here on (server/replication/).
+  const replication = setUpReplication({
+    config,
+    store,
+    engine,
+    users,
+    policies,
+    fromSeq,
+    listenUrl: () => http.url,
+    shutdown,
+    now,
+    logger,
+  });
 
   // One STUN responder for both ports: a forged source gets its limit once, not once per port.
   const stun = new StunResponder(now);
@@ -165,8 +182,6 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     ...(relay && { relay: () => ({ ...relay.port.stats, stunAnswers: stun.counts.answered }) }),
   });
 
-  const http = new HttpListener();
-  shutdown.add('HTTP port', () => http.close());
   // The listen address is known once listening (port 0 picks one); nothing reads it before.
   const publicUrl = () => config.publicUrl ?? http.url;
   const keys = new KeyService(store, now);
@@ -334,7 +349,6 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     shutdown.add('WebSocket relay', () => wsRelay.close());
   }
 
-  const replication = setUpReplication({ config, store, engine, listenUrl: () => http.url, shutdown, now, logger });
   replicas.directory = replication.directory;
   // What the other replicas' relays send this one's nodes' datagrams to: the address agents use.
   if (link && relay?.settings.endpoint) replication.directory.setRelayAddress(relay.settings.endpoint);

@@ -49,6 +49,13 @@ export class ChangeApplier {
     await this.deps.policies.follow();
   }
 
+  /** At start: the presence other live replicas hold (the engine was loaded with every node offline). */
+  async loadPresence(replicas: ReadonlySet<string>): Promise<void> {
+    for (const p of await this.deps.store.presence.list()) {
+      if (replicas.has(p.replicaId)) this.applyPresence(p.nodeId, p);
+    }
+  }
+
   private read(c: FollowedChange): Promise<unknown> {
     const { store } = this.deps;
     if (c.kind === 'node') return store.nodes.get(c.id);

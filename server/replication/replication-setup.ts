@@ -1,17 +1,29 @@
 import type { Logger } from 'pino';
+import type { UserService } from '../admin/user-service.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import type { NetmapEngine } from '../netmap/engine.ts';
+import type { PolicyService } from '../policies/policy-service.ts';
 import type { Shutdown } from '../shutdown.ts';
 import type { Store } from '../store/store.ts';
+import { ChangeApplier } from './change-applier.ts';
+import { ChangeFollower } from './change-follower.ts';
 import { DeadReplicaReaper } from './dead-replicas.ts';
 import { LeaderJobs, type SingletonJob } from './leader-jobs.ts';
 import { SoleLeader, type Leadership } from './leadership.ts';
+import { PresenceWriter } from './presence-writer.ts';
 import { ReplicaDirectory } from './replica-directory.ts';
+
+/** How often the change log is read without a hint: the most a lost hint delays a change. */
+const POLL_MS = 1_000;
 
 interface ReplicationDeps {
   config: ServerConfig;
   store: Store;
   engine: NetmapEngine;
+  users: UserService;
+  policies: PolicyService;
+  /** The change log's head as read before the engine was loaded: the follower starts there. */
+  fromSeq: number;
   /** This replica's listen URL, the default of `replica.advertise` (known once listening). */
   listenUrl: () => string;
   shutdown: Shutdown;
@@ -23,22 +35,55 @@ interface ReplicationDeps {
 export interface Replication {
   directory: ReplicaDirectory;
   leadership: Leadership;
+  follower: ChangeFollower;
   /**
-   * Starts the heartbeat, then leadership with these jobs run only while this replica leads;
-   * after the HTTP port listens (the advertised URL defaults to it).
+   * Starts the heartbeat, reads who holds which stream, then leadership with these jobs run
+   * only while this replica leads; after the HTTP port listens (the advertised URL defaults to it).
    */
   start(singletons: ReadonlyArray<{ name: string; job: SingletonJob }>): Promise<void>;
 }
 
+/** Builds the parts and starts following the change log at once (the engine was just loaded). */
 export function setUpReplication(d: ReplicationDeps): Replication {
   const id = d.config.replica.id;
   const logger = d.logger.child({ part: 'replication', replica: id });
+  const applier = new ChangeApplier({
+    store: d.store,
+    engine: d.engine,
+    users: d.users,
+    policies: d.policies,
+    selfId: id,
+    logger,
+  });
+  const follower = new ChangeFollower(
+    {
+      feed: d.store.changes,
+      apply: (changes) => applier.apply(changes),
+      reload: () => applier.reload(),
+      pollMs: POLL_MS,
+      now: d.now,
+      logger,
+    },
+    d.fromSeq,
+  );
+  follower.start();
+  d.shutdown.add('change follower', () => follower.stop());
+  const presence = new PresenceWriter({
+    presence: d.store.presence,
+    engine: d.engine,
+    selfId: id,
+    retryMs: d.config.replica.heartbeatMs,
+    now: d.now,
+    logger,
+  });
+  d.shutdown.add('presence writes', () => presence.stop());
+
   const directory = new ReplicaDirectory({
     replicas: d.store.replicas,
     id,
     advertise: () => d.config.replica.advertise ?? d.listenUrl(),
     holderOf: (nodeId) => (d.engine.hasStream(nodeId) ? id : d.engine.remoteHolderOf(nodeId)),
-    status: () => ({ appliedSeq: 0, connected: d.engine.connectedCount }),
+    status: () => ({ appliedSeq: follower.appliedSeq, connected: d.engine.connectedCount }),
     heartbeatMs: d.config.replica.heartbeatMs,
     deadAfterMs: d.config.replica.deadAfterMs,
     now: d.now,
@@ -49,9 +94,18 @@ export function setUpReplication(d: ReplicationDeps): Replication {
   return {
     directory,
     leadership,
+    follower,
     async start(singletons) {
       await directory.start();
       d.shutdown.add('replica heartbeat', () => directory.stop());
+      // Who holds which stream elsewhere; a dead replica's rows are the leader's to expire.
+      const alive = new Set(
+        directory
+          .list()
+          .filter((r) => r.alive && r.id !== id)
+          .map((r) => r.id),
+      );
+      await applier.loadPresence(alive);
       const jobs = new LeaderJobs(leadership, [...singletons, { name: 'dead replicas', job: deadReplicas }], logger);
       leadership.start();
       d.shutdown.add('leadership', async () => {

@@ -23,8 +23,8 @@ export function createSqliteStore(file: string): Store {
     audit: sqliteAudit(db),
     authorities: sqliteAuthorities(db, changes.record),
     consoleSessions: sqliteConsoleSessions(db),
-    replicas: sqliteReplicas(db),
-    presence: sqlitePresence(db),
+    replicas: sqliteReplicas(db, changes.record),
+    presence: sqlitePresence(db, changes.record),
     changes: changes.log,
     driver: 'sqlite',
     async ping() {

@@ -2,11 +2,13 @@ import { and, eq } from 'drizzle-orm';
 import type { PresenceRecord, ReplicaRecord } from '../records.ts';
 import type { PresenceRepository, ReplicaRepository } from '../store.ts';
 import { checkStorableTimes } from '../times.ts';
+import type { RecordChange } from './changes.ts';
 import type { SqliteDb } from './open.ts';
 import { orUndefined } from './rows.ts';
 import { presence, replicas } from './schema.ts';
 
-export function sqliteReplicas(db: SqliteDb): ReplicaRepository {
+/** Presence is soft state, but the other replicas follow it through the change log like the rest. */
+export function sqliteReplicas(db: SqliteDb, recordChange: RecordChange): ReplicaRepository {
   return {
     async heartbeat(replica) {
       checkStorableTimes(replica, ['startedAt', 'heartbeatAt']);
@@ -26,14 +28,15 @@ export function sqliteReplicas(db: SqliteDb): ReplicaRepository {
     },
     async remove(id) {
       return db.transaction((tx) => {
-        tx.delete(presence).where(eq(presence.replicaId, id)).run();
+        const held = tx.delete(presence).where(eq(presence.replicaId, id)).returning({ nodeId: presence.nodeId }).all();
+        for (const p of held) recordChange('presence', p.nodeId);
         return tx.delete(replicas).where(eq(replicas.id, id)).run().changes > 0;
       });
     },
   };
 }
 
-export function sqlitePresence(db: SqliteDb): PresenceRepository {
+export function sqlitePresence(db: SqliteDb, recordChange: RecordChange): PresenceRepository {
   const toRecord = (row: typeof presence.$inferSelect): PresenceRecord => {
     const { observedEndpoint, routeHealth, ...rest } = row;
     return {
@@ -58,24 +61,34 @@ export function sqlitePresence(db: SqliteDb): PresenceRepository {
         routeHealth: record.routeHealth ?? null,
       };
       // A node deleted meanwhile has no presence to hold: the foreign key refuses, and that is fine.
-      db.insert(presence).values(row).onConflictDoUpdate({ target: presence.nodeId, set: row }).run();
+      db.transaction((tx) => {
+        tx.insert(presence).values(row).onConflictDoUpdate({ target: presence.nodeId, set: row }).run();
+        recordChange('presence', record.nodeId);
+      });
     },
     async clear(nodeId, replicaId) {
-      return (
-        db
-          .delete(presence)
-          .where(and(eq(presence.nodeId, nodeId), eq(presence.replicaId, replicaId)))
-          .run().changes > 0
-      );
+      return db.transaction((tx) => {
+        const gone =
+          tx
+            .delete(presence)
+            .where(and(eq(presence.nodeId, nodeId), eq(presence.replicaId, replicaId)))
+            .run().changes > 0;
+        if (gone) recordChange('presence', nodeId);
+        return gone;
+      });
     },
     async clearReplica(replicaId) {
-      return db
-        .delete(presence)
-        .where(eq(presence.replicaId, replicaId))
-        .returning({ nodeId: presence.nodeId })
-        .all()
-        .map((r) => r.nodeId)
-        .sort();
+      return db.transaction((tx) => {
+        const held = tx
+          .delete(presence)
+          .where(eq(presence.replicaId, replicaId))
+          .returning({ nodeId: presence.nodeId })
+          .all()
+          .map((r) => r.nodeId)
+          .sort();
+        for (const id of held) recordChange('presence', id);
+        return held;
+      });
     },
   };
 }

@@ -39,11 +39,12 @@ describe('engine: nodes whose stream another replica holds', () => {
     const here = await joined('here', true);
     const mover = await joined('mover', true);
     await here.until((a) => peer(a, 'mover')?.online === true, 'mover online here');
-    t.server.engine.setRemotePresence(mover.node!.id, { replicaId: 'r2' });
+    // The node moved to replica r2, which wrote its presence, before this replica saw the stream close.
+    await t.server.store.presence.set({ nodeId: mover.node!.id, replicaId: 'r2', since: Date.now() });
     expect(t.server.engine.hasStream(mover.node!.id)).toBe(true);
     expect(t.server.engine.remoteHolderOf(mover.node!.id)).toBeUndefined();
     mover.stop();
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 300));
     expect(t.server.engine.isOnline(mover.node!.id)).toBe(true);
     expect(t.server.engine.remoteHolderOf(mover.node!.id)).toBe('r2');
     expect(peer(here, 'mover')?.online).toBe(true);

@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { startServer, type RunningServer } from '../../../server/app.ts';
+import { ServerConfig } from '../../../server/config/schema.ts';
+import type { Store } from '../../../server/store/store.ts';
+
+/**
+ * A server replica in this process on a store shared with others. The caller closes the store:
+ * a replica that stops leaves it open for the others (on SQLite they share one object).
+ */
+export interface InProcessReplica {
+  server: RunningServer;
+  url: string;
+  admin<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  stop(): Promise<void>;
+}
+
+export async function startReplica(
+  id: string,
+  store: Store,
+  overrides: Record<string, unknown> = {},
+  adminKey?: { secret: string },
+): Promise<InProcessReplica & { adminKey: string }> {
+  const dir = mkdtempSync(join(tmpdir(), `trellis-replica-${id}-`));
+  const config = ServerConfig.parse({
+    dataDir: dir,
+    listen: { host: '127.0.0.1', port: 0 },
+    relay: { udpPort: -1 },
+    replica: { id, heartbeatMs: 200, deadAfterMs: 1000 },
+    ...overrides,
+  });
+  const server = await startServer(config, {
+    store: { ...store, close: async () => {} },
+    logger: pino({ level: process.env.TRELLIS_TEST_LOG ?? 'silent' }),
+  });
+  const key = adminKey ?? (await server.keys.createApiKey({ scopes: ['admin'], description: `test ${id}` }));
+  const admin = async <T>(method: string, path: string, body?: unknown) => {
+    const res = await fetch(server.url + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${key.secret}`,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+  return {
+    server,
+    url: server.url,
+    adminKey: key.secret,
+    admin,
+    async stop() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
