@@ -63,6 +63,7 @@ import type { Store } from './store/store.ts';
 import { recordPrimaryChange } from './routes/primary-change.ts';
 import { setUpReplication } from './replication/replication-setup.ts';
 import type { ReplicaDirectory } from './replication/replica-directory.ts';
+import type { Leadership } from './replication/leadership.ts';
 
 /** Where the relay is served over a WebSocket (announced in every map as `relay.wsPath`). */
 const RELAY_WS_PATH = '/api/v1/relay';
@@ -78,6 +79,8 @@ export interface RunningServer {
   logger: Logger;
   /** The running replicas on this store, this one among them (server/replication/). */
   replicas: ReplicaDirectory;
+  /** Whether this replica runs the singleton jobs now. */
+  leadership: Leadership;
   /** The reflector and relay UDP port; absent when `relay.udpPort` is -1. */
   relay?: UdpPort;
   /** The STUN-only UDP port; absent when `relay.stunPort` is -1 or the relay is off. */
@@ -380,6 +383,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     nodes,
     logger,
     replicas: replication.directory,
+    leadership: replication.leadership,
     relay: relay?.port,
     stunPort: relay?.stun?.port,
     signInLink: (body: CreateSignInLink) => makeSignInLink(signInLinks, body, 'server start'),

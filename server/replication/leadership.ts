@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import pg from 'pg';
+import { LOCKS } from '../store/postgres/locks.ts';
 
 /** Whether this replica runs the singleton jobs now, and who to tell when that changes. */
 export interface Leadership {
@@ -42,8 +43,6 @@ interface AdvisoryLockOptions {
   logger: Logger;
 }
 
-/** The advisory lock whose holder leads: the bytes of "trellis" as a bigint (any constant would do). */
-const LOCK_KEY = '32776877234743667';
 
 /**
  * Leadership by `pg_advisory_lock` on a connection of its own (not the pool's): PostgreSQL
@@ -96,7 +95,7 @@ export class AdvisoryLockLeadership implements Leadership {
       const client = this.client ?? (await this.connect());
       const query = this.leading
         ? client.query('SELECT 1')
-        : client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [LOCK_KEY]);
+        : client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS locked', [...LOCKS.leader]);
       const result = await withTimeout(query, this.options.timeoutMs);
       if (!this.leading && (result.rows[0] as { locked?: boolean } | undefined)?.locked === true) this.setLeading(true);
     } catch (err) {

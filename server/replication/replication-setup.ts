@@ -9,12 +9,18 @@ import { ChangeApplier } from './change-applier.ts';
 import { ChangeFollower } from './change-follower.ts';
 import { DeadReplicaReaper } from './dead-replicas.ts';
 import { LeaderJobs, type SingletonJob } from './leader-jobs.ts';
-import { SoleLeader, type Leadership } from './leadership.ts';
+import { clientConfig } from '../store/postgres/open.ts';
+import { postgresOptionsOf } from '../store/open-store.ts';
+import { AdvisoryLockLeadership, SoleLeader, type Leadership } from './leadership.ts';
 import { PresenceWriter } from './presence-writer.ts';
 import { ReplicaDirectory } from './replica-directory.ts';
 
 /** How often the change log is read without a hint: the most a lost hint delays a change. */
 const POLL_MS = 1_000;
+/** How often a follower tries the leader's lock, and the leader checks its connection. */
+const LEADERSHIP_CHECK_MS = 1_000;
+/** A leader whose lock connection does not answer this long stops leading. */
+const LEADERSHIP_TIMEOUT_MS = 3_000;
 
 interface ReplicationDeps {
   config: ServerConfig;
@@ -89,7 +95,7 @@ export function setUpReplication(d: ReplicationDeps): Replication {
     now: d.now,
     logger,
   });
-  const leadership: Leadership = new SoleLeader();
+  const leadership = leadershipFor(d.store, d.config, logger);
   const deadReplicas = new DeadReplicaReaper(directory, d.store.replicas, d.config.replica.heartbeatMs, logger);
   return {
     directory,
@@ -114,4 +120,18 @@ export function setUpReplication(d: ReplicationDeps): Replication {
       });
     },
   };
+}
+
+/** PostgreSQL: whoever holds the advisory lock leads; SQLite: the one process does. */
+function leadershipFor(store: Store, config: ServerConfig, logger: Logger): Leadership {
+  if (store.driver === 'sqlite') return new SoleLeader();
+  if (config.store.driver !== 'postgres') {
+    throw new TypeError('a PostgreSQL store needs store.driver: postgres in the config (leadership connects with it)');
+  }
+  return new AdvisoryLockLeadership({
+    connection: clientConfig(postgresOptionsOf(config.store)),
+    checkMs: LEADERSHIP_CHECK_MS,
+    timeoutMs: LEADERSHIP_TIMEOUT_MS,
+    logger,
+  });
 }

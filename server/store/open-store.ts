@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../config/errors.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { createPostgresStore } from './postgres/index.ts';
+import type { PostgresOptions } from './postgres/open.ts';
 import { createSqliteStore } from './sqlite/index.ts';
 import type { Store } from './store.ts';
 
@@ -20,12 +21,17 @@ export async function openStore(config: Pick<ServerConfig, 'dataDir' | 'store'>)
       throw new ConfigError('config.invalid', `store.tls.ca: cannot read ${store.tls.ca}`, { cause: err });
     }
   }
-  return createPostgresStore({
+  return createPostgresStore(postgresOptionsOf(store));
+}
+
+/** How to reach PostgreSQL, as `store.*` says (also for the connections outside the pool: leadership). */
+export function postgresOptionsOf(store: ServerConfig['store']): PostgresOptions {
+  return {
     ...(store.url !== undefined && { url: store.url }),
     ...(store.tls.mode !== 'disable' && {
       tls: { mode: store.tls.mode, ...(store.tls.ca !== undefined && { ca: store.tls.ca }) },
     }),
     poolSize: store.poolSize,
     connectTimeoutMs: store.connectTimeoutMs,
-  });
+  };
 }

@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import type { PresenceRecord, ReplicaRecord } from '../records.ts';
 import type { PresenceRepository, ReplicaRepository } from '../store.ts';
 import { checkStorableTimes } from '../times.ts';
+import { recordChange } from './changes.ts';
 import type { PgDb } from './open.ts';
 import { presence, replicas } from './schema.ts';
 
@@ -20,7 +21,11 @@ export function postgresReplicas(db: PgDb): ReplicaRepository {
     },
     async remove(id) {
       return db.transaction(async (tx) => {
-        await tx.delete(presence).where(eq(presence.replicaId, id));
+        const held = await tx
+          .delete(presence)
+          .where(eq(presence.replicaId, id))
+          .returning({ nodeId: presence.nodeId });
+        for (const p of held) await recordChange(tx, 'presence', p.nodeId);
         return ((await tx.delete(replicas).where(eq(replicas.id, id))).rowCount ?? 0) > 0;
       });
     },
@@ -48,21 +53,32 @@ export function postgresPresence(db: PgDb): PresenceRepository {
         observedEndpoint: record.observedEndpoint ?? null,
         routeHealth: record.routeHealth ?? null,
       };
-      await db.insert(presence).values(row).onConflictDoUpdate({ target: presence.nodeId, set: row });
+      // Soft state, but the other replicas follow it through the change log like the rest.
+      await db.transaction(async (tx) => {
+        await tx.insert(presence).values(row).onConflictDoUpdate({ target: presence.nodeId, set: row });
+        await recordChange(tx, 'presence', record.nodeId);
+      });
     },
     async clear(nodeId, replicaId) {
-      const gone = await db
-        .delete(presence)
-        .where(and(eq(presence.nodeId, nodeId), eq(presence.replicaId, replicaId)))
-        .returning({ nodeId: presence.nodeId });
-      return gone.length > 0;
+      return db.transaction(async (tx) => {
+        const gone = await tx
+          .delete(presence)
+          .where(and(eq(presence.nodeId, nodeId), eq(presence.replicaId, replicaId)))
+          .returning({ nodeId: presence.nodeId });
+        if (gone.length > 0) await recordChange(tx, 'presence', nodeId);
+        return gone.length > 0;
+      });
     },
     async clearReplica(replicaId) {
-      const gone = await db
-        .delete(presence)
-        .where(eq(presence.replicaId, replicaId))
-        .returning({ nodeId: presence.nodeId });
-      return gone.map((r) => r.nodeId).sort();
+      return db.transaction(async (tx) => {
+        const gone = await tx
+          .delete(presence)
+          .where(eq(presence.replicaId, replicaId))
+          .returning({ nodeId: presence.nodeId });
+        const ids = gone.map((r) => r.nodeId).sort();
+        for (const id of ids) await recordChange(tx, 'presence', id);
+        return ids;
+      });
     },
   };
 }

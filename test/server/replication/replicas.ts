@@ -7,8 +7,8 @@ import { ServerConfig } from '../../../server/config/schema.ts';
 import type { Store } from '../../../server/store/store.ts';
 
 /**
- * A server replica in this process on a store shared with others. The caller closes the store:
- * a replica that stops leaves it open for the others (on SQLite they share one object).
+ * A server replica in this process on a database shared with others. A store object passed in
+ * is the caller's to close: a replica that stops leaves it open for the others.
  */
 export interface InProcessReplica {
   server: RunningServer;
@@ -19,7 +19,8 @@ export interface InProcessReplica {
 
 export async function startReplica(
   id: string,
-  store: Store,
+  /** Shared (SQLite); absent: the replica opens its own from the config's `store` (PostgreSQL). */
+  store: Store | undefined,
   overrides: Record<string, unknown> = {},
   adminKey?: { secret: string },
 ): Promise<InProcessReplica & { adminKey: string }> {
@@ -32,7 +33,7 @@ export async function startReplica(
     ...overrides,
   });
   const server = await startServer(config, {
-    store: { ...store, close: async () => {} },
+    ...(store && { store: { ...store, close: async () => {} } }),
     logger: pino({ level: process.env.TRELLIS_TEST_LOG ?? 'silent' }),
   });
   const key = adminKey ?? (await server.keys.createApiKey({ scopes: ['admin'], description: `test ${id}` }));
