@@ -43,7 +43,6 @@ interface AdvisoryLockOptions {
   logger: Logger;
 }
 
-
 /**
  * Leadership by `pg_advisory_lock` on a connection of its own (not the pool's): PostgreSQL
  * holds a session lock exactly as long as the session, so when the leader dies, or its
@@ -95,7 +94,9 @@ export class AdvisoryLockLeadership implements Leadership {
       const client = this.client ?? (await this.connect());
       const query = this.leading
         ? client.query('SELECT 1')
-        : client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS locked', [...LOCKS.leader]);
+        : client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS locked', [
+            ...LOCKS.leader,
+          ]);
       const result = await withTimeout(query, this.options.timeoutMs);
       if (!this.leading && (result.rows[0] as { locked?: boolean } | undefined)?.locked === true) this.setLeading(true);
     } catch (err) {

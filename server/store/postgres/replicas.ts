@@ -21,10 +21,7 @@ export function postgresReplicas(db: PgDb): ReplicaRepository {
     },
     async remove(id) {
       return db.transaction(async (tx) => {
-        const held = await tx
-          .delete(presence)
-          .where(eq(presence.replicaId, id))
-          .returning({ nodeId: presence.nodeId });
+        const held = await tx.delete(presence).where(eq(presence.replicaId, id)).returning({ nodeId: presence.nodeId });
         for (const p of held) await recordChange(tx, 'presence', p.nodeId);
         return ((await tx.delete(replicas).where(eq(replicas.id, id))).rowCount ?? 0) > 0;
       });
