@@ -1,8 +1,6 @@
 /**
  * PostgreSQL advisory locks Trellis takes, as (class, key) pairs: the class keeps them apart
  * from any other application's on a shared database. One list, so no two uses collide.
- * (Leadership, server/replication/leadership.ts, takes a one-key lock: PostgreSQL keeps one-key
- * and two-key locks apart, so it never meets these.)
  */
 const TRELLIS = 0x7472; // "tr"
 
@@ -14,4 +12,6 @@ export const LOCKS = {
    * handed out in commit order, so a reader at seq N never later sees a change below N appear.
    */
   changeLog: [TRELLIS, 2],
+  /** Leadership for the singleton jobs (server/replication/leadership.ts): held on a session of its own. */
+  leader: [TRELLIS, 3],
 } as const satisfies Record<string, readonly [number, number]>;
