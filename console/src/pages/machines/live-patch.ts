@@ -1,5 +1,5 @@
 import type { Machine } from '../../api/endpoints.ts';
-import type { LiveEvent } from '../../api/live.ts';
+import type { LiveEvent } from '../../../../protocol/live-events.ts';
 
 /**
  * What a batch of live events does to the machines list: online and offline change the row
