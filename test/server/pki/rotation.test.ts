@@ -103,6 +103,9 @@ describeWith([hasCommand('openssl')], 'rotating the mesh CA', () => {
   });
 
   it('lets the second phase switch before the grace period ends, and keeps the switch across a restart', async () => {
+    // A switch in the same millisecond as the first CA's creation would tie them in the store's
+    // newest-first order; a real rotation comes later.
+    clock += HOUR;
     const added = await authority.rotate(24 * HOUR);
     await expect(authority.rotate(HOUR)).rejects.toMatchObject({ code: 'pki.rotation_pending' });
     const switched = await authority.finish();
