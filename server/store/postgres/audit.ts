@@ -1,7 +1,6 @@
 import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
-import type { AuditRecord } from '../records.ts';
 import type { AuditRepository } from '../store.ts';
-import { orUndefined } from '../sqlite/rows.ts';
+import { auditRecordOf } from '../rows.ts';
 import { checkStorableTimes } from '../times.ts';
 import type { PgDb } from './open.ts';
 import { auditEvents } from './schema.ts';
@@ -9,19 +8,11 @@ import { auditEvents } from './schema.ts';
 const PRUNE_BATCH = 5_000;
 
 export function postgresAudit(db: PgDb): AuditRepository {
-  const toRecord = (row: typeof auditEvents.$inferSelect): AuditRecord => {
-    const r: AuditRecord = { id: row.id, at: row.at, kind: row.kind, outcome: row.outcome, message: row.message };
-    for (const k of ['actor', 'method', 'identity', 'nodeId', 'source', 'code'] as const) {
-      const v = orUndefined(row[k]);
-      if (v !== undefined) r[k] = v;
-    }
-    return r;
-  };
   return {
     async append(event) {
       checkStorableTimes(event, ['at']);
       const [row] = await db.insert(auditEvents).values(event).returning();
-      return toRecord(row!);
+      return auditRecordOf(row!);
     },
     async list(q) {
       const where: SQL[] = [];
@@ -40,7 +31,7 @@ export function postgresAudit(db: PgDb): AuditRepository {
         .where(and(...where))
         .orderBy(desc(auditEvents.id))
         .limit(q.limit);
-      return rows.map(toRecord);
+      return rows.map(auditRecordOf);
     },
     async prune(before) {
       // In batches, each its own short transaction: a year of events must not hold one lock.

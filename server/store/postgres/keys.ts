@@ -1,7 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { ApiKeyRecord, ApiScope, PreAuthKeyRecord } from '../records.ts';
 import type { ApiKeyRepository, PreAuthKeyRepository } from '../store.ts';
-import { orUndefined } from '../sqlite/rows.ts';
+import { orUndefined } from '../rows.ts';
 import { checkStorableTimes } from '../times.ts';
 import type { PgDb } from './open.ts';
 import { apiKeys, preAuthKeys } from './schema.ts';

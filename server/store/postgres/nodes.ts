@@ -2,7 +2,7 @@ import { and, eq, gt, isNull, like, or, sql } from 'drizzle-orm';
 import { keyBytes, keyText } from '../../../protocol/keys.ts';
 import type { NodeRecord } from '../records.ts';
 import { StoreConflict, type NodePatch, type NodeRepository, type StoreConflictCode } from '../store.ts';
-import { definedOnly, orUndefined } from '../sqlite/rows.ts';
+import { definedOnly, orUndefined } from '../rows.ts';
 import { checkStorableTimes } from '../times.ts';
 import { recordChange } from './changes.ts';
 import { brokenUnique } from './errors.ts';

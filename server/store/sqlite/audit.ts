@@ -1,26 +1,17 @@
 import { checkStorableTimes } from '../times.ts';
 import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
-import type { AuditRecord } from '../records.ts';
 import type { AuditRepository } from '../store.ts';
 import type { SqliteDb } from './open.ts';
-import { orUndefined } from './rows.ts';
+import { auditRecordOf } from '../rows.ts';
 import { auditEvents } from './schema.ts';
 
 const PRUNE_BATCH = 5_000;
 
 export function sqliteAudit(db: SqliteDb): AuditRepository {
-  const toRecord = (row: typeof auditEvents.$inferSelect): AuditRecord => {
-    const r: AuditRecord = { id: row.id, at: row.at, kind: row.kind, outcome: row.outcome, message: row.message };
-    for (const k of ['actor', 'method', 'identity', 'nodeId', 'source', 'code'] as const) {
-      const v = orUndefined(row[k]);
-      if (v !== undefined) r[k] = v;
-    }
-    return r;
-  };
   return {
     async append(event) {
       checkStorableTimes(event, ['at']);
-      return toRecord(db.insert(auditEvents).values(event).returning().get());
+      return auditRecordOf(db.insert(auditEvents).values(event).returning().get());
     },
     async list(q) {
       const where: SQL[] = [];
@@ -41,7 +32,7 @@ export function sqliteAudit(db: SqliteDb): AuditRepository {
         .orderBy(desc(auditEvents.id))
         .limit(q.limit)
         .all()
-        .map(toRecord);
+        .map(auditRecordOf);
     },
     async prune(before) {
       // In batches, each its own short write: a year of events must not hold the database's lock.

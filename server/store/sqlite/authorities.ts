@@ -3,7 +3,7 @@ import type { AuthorityRecord } from '../records.ts';
 import type { AuthorityRepository } from '../store.ts';
 import { checkStorableTimes } from '../times.ts';
 import type { SqliteDb } from './open.ts';
-import { orUndefined } from './rows.ts';
+import { orUndefined } from '../rows.ts';
 import type { RecordChange } from './changes.ts';
 import { certificateAuthorities } from './schema.ts';
 

@@ -3,7 +3,7 @@ import type { ConsoleSessionRecord } from '../records.ts';
 import type { ConsoleSessionRepository } from '../store.ts';
 import { checkStorableTimes } from '../times.ts';
 import type { SqliteDb } from './open.ts';
-import { orUndefined } from './rows.ts';
+import { orUndefined } from '../rows.ts';
 import { consoleSessions } from './schema.ts';
 
 export function sqliteConsoleSessions(db: SqliteDb): ConsoleSessionRepository {

@@ -3,7 +3,7 @@ import type { ApiKeyRecord, ApiScope, PreAuthKeyRecord } from '../records.ts';
 import type { ApiKeyRepository, PreAuthKeyRepository } from '../store.ts';
 import type { SqliteDb } from './open.ts';
 import { checkStorableTimes } from '../times.ts';
-import { orUndefined } from './rows.ts';
+import { orUndefined } from '../rows.ts';
 import { apiKeys, preAuthKeys } from './schema.ts';
 
 export function sqlitePreAuthKeys(db: SqliteDb): PreAuthKeyRepository {

@@ -4,7 +4,7 @@ import type { NodeRecord } from '../records.ts';
 import { StoreConflict, type NodePatch, type NodeRepository, type StoreConflictCode } from '../store.ts';
 import type { SqliteDb } from './open.ts';
 import { checkStorableTimes } from '../times.ts';
-import { definedOnly, orUndefined } from './rows.ts';
+import { definedOnly, orUndefined } from '../rows.ts';
 import type { RecordChange } from './changes.ts';
 import { counters, nodes, preAuthKeys } from './schema.ts';
 

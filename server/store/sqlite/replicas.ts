@@ -4,7 +4,7 @@ import type { PresenceRepository, ReplicaRepository } from '../store.ts';
 import { checkStorableTimes } from '../times.ts';
 import type { RecordChange } from './changes.ts';
 import type { SqliteDb } from './open.ts';
-import { orUndefined } from './rows.ts';
+import { orUndefined } from '../rows.ts';
 import { presence, replicas } from './schema.ts';
 
 /** Presence is soft state, but the other replicas follow it through the change log like the rest. */

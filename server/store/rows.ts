@@ -1,0 +1,25 @@
+import type { AuditRecord } from './records.ts';
+
+/** SQL gives NULL for absent values; records use undefined. */
+export function orUndefined<T>(value: T | null): T | undefined {
+  return value === null ? undefined : value;
+}
+
+/** Drops keys whose value is undefined, so a patch never writes NULL by accident. */
+export function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** An audit row as both drivers read it: the optional columns NULL when absent. */
+type AuditRow = Pick<AuditRecord, 'id' | 'at' | 'kind' | 'outcome' | 'message'> & {
+  [K in 'actor' | 'method' | 'identity' | 'nodeId' | 'source' | 'code']: AuditRecord[K] | null;
+};
+
+export function auditRecordOf(row: AuditRow): AuditRecord {
+  const r: AuditRecord = { id: row.id, at: row.at, kind: row.kind, outcome: row.outcome, message: row.message };
+  for (const k of ['actor', 'method', 'identity', 'nodeId', 'source', 'code'] as const) {
+    const v = orUndefined(row[k]);
+    if (v !== undefined) r[k] = v;
+  }
+  return r;
+}
