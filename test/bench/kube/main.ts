@@ -24,17 +24,20 @@ import { ALICE_TOKEN } from '../../client/kube-proxy/loopback-proxy.ts';
  */
 const CONCURRENCY = 8;
 const PHASE_MS = 3_000;
+const SEQUENTIAL_MS = 1_500;
 const WATCH_EVENTS = 200;
 const LIST = '/api/v1/namespaces/default/configmaps';
 const ALICE = '127.0.0.2';
 const CI = '127.0.0.4';
 
+// BENCH_CPU_PROF=DIR: the servers write V8 CPU profiles there (node --cpu-prof), to see where time goes.
+const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
 const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-kube-'));
 const children: ChildProcess[] = [];
 async function server(role: 'api' | 'proxy'): Promise<{ url: string; ca?: string }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./servers.ts', import.meta.url)), role, dir],
+    [...profile, '--import', 'tsx', fileURLToPath(new URL('./servers.ts', import.meta.url)), role, dir],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -52,7 +55,12 @@ function cpuMs(child: ChildProcess): number {
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 const apiChild = () => children[0]!;
 const proxyChild = () => children[1]!;
-const cpu = { api: { direct: 0, proxied: 0 }, proxy: 0 };
+const cpu = { api: { direct: 0, proxied: 0 }, proxy: 0, client: { direct: 0, proxied: 0 } };
+/** This process's (the load generator's) CPU time so far, ms. */
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 const api = await server('api');
 const apiUrl = api.url;
@@ -78,12 +86,12 @@ function get(agent: Agent, t: Target, path: string): Promise<number> {
   });
 }
 
-async function listPhase(t: Target, ms: number): Promise<number[]> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca });
+async function listPhase(t: Target, ms: number, concurrency = CONCURRENCY): Promise<number[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca });
   const latencies: number[] = [];
   const end = Date.now() + ms;
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: concurrency }, async () => {
       while (Date.now() < end) latencies.push(await get(agent, t, LIST));
     }),
   );
@@ -97,13 +105,30 @@ async function lists(): Promise<{ direct: number[]; proxied: number[] }> {
   const out = { direct: [] as number[], proxied: [] as number[] };
   for (let round = 0; round < 2; round++) {
     let api0 = cpuMs(apiChild());
+    let own0 = ownCpuMs();
     out.direct.push(...(await listPhase(direct, PHASE_MS)));
     cpu.api.direct += cpuMs(apiChild()) - api0;
+    cpu.client.direct += ownCpuMs() - own0;
     api0 = cpuMs(apiChild());
+    own0 = ownCpuMs();
     const proxy0 = cpuMs(proxyChild());
     out.proxied.push(...(await listPhase(proxied, PHASE_MS)));
     cpu.api.proxied += cpuMs(apiChild()) - api0;
     cpu.proxy += cpuMs(proxyChild()) - proxy0;
+    cpu.client.proxied += ownCpuMs() - own0;
+  }
+  return out;
+}
+
+/**
+ * One client calling one list after another, as kubectl and most scripts do: the latency a person
+ * sees, with the machine not saturated by the load generator itself.
+ */
+async function sequentialLists(): Promise<{ direct: number[]; proxied: number[] }> {
+  const out = { direct: [] as number[], proxied: [] as number[] };
+  for (let round = 0; round < 2; round++) {
+    out.direct.push(...(await listPhase(direct, SEQUENTIAL_MS, 1)));
+    out.proxied.push(...(await listPhase(proxied, SEQUENTIAL_MS, 1)));
   }
   return out;
 }
@@ -171,6 +196,7 @@ async function watchLatency(): Promise<{ direct: number[]; proxied: number[] }> 
 
 try {
   const l = await lists();
+  const s = await sequentialLists();
   const w = await watchLatency();
   const seconds = (2 * PHASE_MS) / 1000;
   const directRps = l.direct.length / seconds;
@@ -193,6 +219,21 @@ try {
     apiCpuMsPerDirectCall: round(cpu.api.direct / l.direct.length, 3),
     apiCpuMsPerProxiedCall: round(cpu.api.proxied / l.proxied.length, 3),
     proxyCpuMsPerCall: round(cpu.proxy / l.proxied.length, 3),
+    clientCpuMsPerDirectCall: round(cpu.client.direct / l.direct.length, 3),
+    clientCpuMsPerProxiedCall: round(cpu.client.proxied / l.proxied.length, 3),
+    // The lists saturate the two cores (client, proxy and API server all on them), so the ratio
+    // is bounded by CPU per call: direct (client + API) over proxied (client + API + proxy).
+    cpuBoundRatio: round(
+      (cpu.client.direct + cpu.api.direct) /
+        l.direct.length /
+        ((cpu.client.proxied + cpu.api.proxied + cpu.proxy) / l.proxied.length),
+      3,
+    ),
+    sequentialDirectP50Ms: p(s.direct, 50),
+    sequentialDirectP99Ms: p(s.direct, 99),
+    sequentialProxyP50Ms: p(s.proxied, 50),
+    sequentialProxyP99Ms: p(s.proxied, 99),
+    sequentialP99AddedMs: round(percentile(s.proxied, 99) - percentile(s.direct, 99), 2),
     loadAverage: round(loadavg()[0]!, 1),
     watchEvents: { direct: w.direct.length, proxied: w.proxied.length, sent: WATCH_EVENTS },
     watchDirectP50Ms: p(w.direct, 50),
@@ -206,7 +247,13 @@ try {
   console.log(`  proxied  ${result.proxyRps} req/s  p50 ${result.proxyP50Ms} ms  p99 ${result.proxyP99Ms} ms`);
   console.log(`  ratio ${result.ratio} (target >= 0.8), p99 added ${result.p99AddedMs} ms (target < 5)`);
   console.log(
-    `  CPU per call: API server ${result.apiCpuMsPerDirectCall} ms direct, ${result.apiCpuMsPerProxiedCall} ms proxied; proxy ${result.proxyCpuMsPerCall} ms (load average ${result.loadAverage} on ${cpus().length} cores)`,
+    `  CPU per call: API server ${result.apiCpuMsPerDirectCall} ms direct, ${result.apiCpuMsPerProxiedCall} ms proxied; proxy ${result.proxyCpuMsPerCall} ms; client ${result.clientCpuMsPerDirectCall} / ${result.clientCpuMsPerProxiedCall} ms (load average ${result.loadAverage} on ${cpus().length} cores)`,
+  );
+  console.log(`  ratio the CPU per call allows on saturated cores: ${result.cpuBoundRatio}`);
+  console.log(`one client, list after list (as kubectl), ${(2 * SEQUENTIAL_MS) / 1000}s per path`);
+  console.log(`  direct   p50 ${result.sequentialDirectP50Ms} ms  p99 ${result.sequentialDirectP99Ms} ms`);
+  console.log(
+    `  proxied  p50 ${result.sequentialProxyP50Ms} ms  p99 ${result.sequentialProxyP99Ms} ms (added ${result.sequentialP99AddedMs} ms)`,
   );
   console.log(`watch delivery, ${WATCH_EVENTS} events`);
   console.log(`  direct   p50 ${result.watchDirectP50Ms} ms  p99 ${result.watchDirectP99Ms} ms`);

@@ -1,5 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pino from 'pino';
+import { AuditReporter } from '../../../client/kube-proxy/audit-reporter.ts';
 import { RESOURCES } from '../../support/kube-apiserver/objects.ts';
 import { createTestCa, issueTestCert } from '../../support/test-ca.ts';
 import { startProxy, startStandIn } from '../../client/kube-proxy/loopback-proxy.ts';
@@ -29,8 +31,16 @@ if (role === 'api') {
   close = () => api.close();
 } else {
   const serving = JSON.parse(readFileSync(join(dir, 'serving.json'), 'utf8')) as { cert: string; key: string };
-  const proxy = await startProxy('auth', join(dir, 'upstream.kubeconfig'), serving);
+  // As `trellis kube-proxy` runs it: the real audit reporter (its agent here only counts the
+  // batches it is handed) and a synchronous pino log at the CLI's default level, to a file.
+  const logger = pino({ level: 'info', base: { service: 'kube-proxy' } }, pino.destination(join(dir, 'proxy.log')));
+  const audit = new AuditReporter({ reportAudit: async () => undefined }, logger);
+  audit.start();
+  const proxy = await startProxy('auth', join(dir, 'upstream.kubeconfig'), serving, audit, logger);
   process.stdout.write(`${JSON.stringify({ url: proxy.url })}\n`);
-  close = () => proxy.close();
+  close = async () => {
+    await proxy.close();
+    await audit.stop();
+  };
 }
 process.once('SIGTERM', () => void close().then(() => process.exit(0)));

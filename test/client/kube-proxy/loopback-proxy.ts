@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { Caller } from '../../../client/kube-proxy/caller.ts';
 import { KubeProxyError } from '../../../client/kube-proxy/errors.ts';
 import { Forwarder } from '../../../client/kube-proxy/forwarder.ts';
 import { kubeconfigUpstream } from '../../../client/kube-proxy/kubeconfig.ts';
-import { KubeProxy, type KubeProxyMode } from '../../../client/kube-proxy/kube-proxy.ts';
+import { KubeProxy, type KubeProxyMode, type KubeProxyOptions } from '../../../client/kube-proxy/kube-proxy.ts';
 import { MeshListener } from '../../../client/kube-proxy/mesh-listener.ts';
 import type { KubeRequestEvent } from '../../../protocol/node-audit.ts';
 import { KubeApiServer } from '../../support/kube-apiserver/server.ts';
@@ -111,20 +111,24 @@ export async function startStandIn(
   return api;
 }
 
-/** The proxy on 127.0.0.1 (a free port) in front of the API server `upstreamKubeconfig` names. */
+/**
+ * The proxy on 127.0.0.1 (a free port) in front of the API server `upstreamKubeconfig` names.
+ * Audit events are collected in `events`, unless `audit` (the benchmark's real reporter) takes them.
+ */
 export async function startProxy(
   mode: KubeProxyMode,
   upstreamKubeconfig: string,
   serving: { cert: string; key: string },
+  audit?: KubeProxyOptions['audit'],
+  logger: Logger = pino({ level: 'silent' }),
 ): Promise<{ url: string; events: KubeRequestEvent[]; close(): Promise<void> }> {
   const events: KubeRequestEvent[] = [];
-  const logger = pino({ level: 'silent' });
   const forwarder = new Forwarder(kubeconfigUpstream(upstreamKubeconfig));
   const proxy = new KubeProxy({
     mode,
     callers: { identify: async (address) => callerAt(address) },
     forwarder,
-    audit: { record: (e) => events.push(e) },
+    audit: audit ?? { record: (e) => events.push(e) },
     proxyName: 'tag:k8s',
     logger,
   });
