@@ -102,7 +102,12 @@ export async function startStandIn(
     },
     rules: [
       { group: 'devs', verbs: ['get', 'list', 'watch'], resources: ['pods', 'pods/log', 'configmaps', 'namespaces'] },
-      { group: 'devs', verbs: ['create'], resources: ['pods/exec'], namespaces: ['default'] },
+      {
+        group: 'devs',
+        verbs: ['create'],
+        resources: ['pods/exec', 'pods/attach', 'pods/portforward'],
+        namespaces: ['default'],
+      },
       { group: 'deployers', verbs: ['*'], resources: ['configmaps', 'pods'], namespaces: ['default'] },
     ],
   });

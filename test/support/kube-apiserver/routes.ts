@@ -34,7 +34,7 @@ export function resourceRoute(path: string): ResourceRoute | undefined {
 }
 
 export function verbOf(method: string, route: ResourceRoute, watch: boolean): string {
-  if (route.sub === 'exec' || route.sub === 'attach') return 'create';
+  if (route.sub === 'exec' || route.sub === 'attach' || route.sub === 'portforward') return 'create';
   switch (method) {
     case 'GET':
       return watch ? 'watch' : route.name ? 'get' : 'list';

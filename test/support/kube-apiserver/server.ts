@@ -7,6 +7,7 @@ import { applyPatch } from './apply.ts';
 import { authenticate, type Account, type RequestUser } from './authn.ts';
 import { API_GROUPS, API_VERSIONS, AUTHN_V1, CORE_V1, VERSION } from './discovery.ts';
 import { acceptsExec, runExec } from './exec.ts';
+import { portForwardTransport, runPortForward, type PodPorts } from './portforward.ts';
 import { ObjectStore, RESOURCES, type KubeObject, type WatchEvent } from './objects.ts';
 import { authorize, type Access, type Rule } from './rbac.ts';
 import { resourceRoute, verbOf, type ResourceRoute } from './routes.ts';
@@ -31,6 +32,8 @@ export interface KubeApiServerOptions {
   host?: string;
   port?: number;
   now?: () => number;
+  /** `NAMESPACE/POD:PORT` -> `HOST:PORT`: where port-forward reaches a pod's port (no pod network here). */
+  podPorts?: PodPorts;
   /** Called with each decided request, as it is added to `seen`. */
   onSeen?: (seen: SeenRequest) => void;
 }
@@ -52,6 +55,8 @@ const MAX_BODY = 3 * 1024 * 1024;
 export class KubeApiServer {
   readonly seen: SeenRequest[] = [];
   readonly store: ObjectStore;
+  /** Where port-forward reaches pods' ports; a test may add to it while the server runs. */
+  readonly podPorts: PodPorts;
   private readonly accounts: Map<string, Account>;
   private readonly now: () => number;
   private readonly sockets = new Set<Duplex>();
@@ -63,6 +68,7 @@ export class KubeApiServer {
     this.now = o.now ?? Date.now;
     this.store = new ObjectStore(this.now);
     this.accounts = new Map(Object.entries(o.accounts));
+    this.podPorts = { ...o.podPorts };
     seed(this.store);
   }
 
@@ -114,7 +120,7 @@ export class KubeApiServer {
         ...(route.name !== undefined && { name: route.name }),
       };
       authorize(who, access, this.o.rules);
-      if (route.sub === 'exec' || route.sub === 'attach')
+      if (route.sub === 'exec' || route.sub === 'attach' || route.sub === 'portforward')
         throw new ApiError(400, 'Upgrade request required', 'BadRequest');
       if (route.sub === 'log') return this.logs(req, res, route, url, who, access);
       if (route.sub !== undefined)
@@ -139,7 +145,7 @@ export class KubeApiServer {
       who = authenticate(req, this.accounts);
       const url = new URL(req.url ?? '/', 'https://stand-in');
       const route = resourceRoute(url.pathname);
-      if (!route?.name || (route.sub !== 'exec' && route.sub !== 'attach'))
+      if (!route?.name || (route.sub !== 'exec' && route.sub !== 'attach' && route.sub !== 'portforward'))
         throw new ApiError(400, `no upgrade at ${url.pathname}`, 'BadRequest');
       access = {
         verb: 'create',
@@ -150,6 +156,17 @@ export class KubeApiServer {
       };
       authorize(who, access, this.o.rules);
       this.store.get(route.type, route.namespace, route.name);
+      if (route.sub === 'portforward') {
+        if (!portForwardTransport(req))
+          throw new ApiError(
+            400,
+            'port-forward needs an upgrade to SPDY/3.1 (X-Stream-Protocol-Version: portforward.k8s.io) or to a WebSocket with subprotocol SPDY/3.1+portforward.k8s.io',
+            'BadRequest',
+          );
+        this.note(who, access, 101);
+        const prefix = `${route.namespace}/${route.name}:`;
+        return runPortForward(req, socket, head, route.name, (port) => this.podPorts[prefix + port]);
+      }
       if (req.headers.upgrade?.toLowerCase() !== 'websocket' || !acceptsExec(req))
         throw new ApiError(
           400,
