@@ -10,7 +10,7 @@ const MAX_QUEUE = 10_000;
  * Sends every proxied request to the server's audit trail, through the local agent (which signs
  * the report as this node's). Events are batched for half a second; while the server or agent
  * is away they wait in a bounded queue and go with the next flush. Nothing is written per request
- * on the request's path (a synchronous log line per call was a tenth of the proxy's CPU): an event
+ * on the request's path (the log is synchronous: one more system call per call): an event
  * is in the proxy's own log only when it cannot reach the server, i.e. when the full queue drops it
  * or the server refuses it, so every event is on record somewhere. `--log-level debug` logs each.
  */

@@ -17,8 +17,11 @@ import { ALICE_TOKEN } from '../../client/kube-proxy/loopback-proxy.ts';
  * Lists: CONCURRENCY clients on keep-alive connections GET 100 configmaps for PHASE_MS, direct
  * and proxied phases interleaved twice (so drift of the machine hits both alike). Direct calls
  * carry a user's own token; proxied ones come from the caller's source address, are identified,
- * impersonated and audited (identity from the loopback caller table: the real proxy's whois
- * answer is cached for a second, one local-API call per caller per second left out here).
+ * impersonated and audited by the real audit reporter, logging as the CLI does (identity from
+ * the loopback caller table: the real proxy's whois answer is cached for a second, one local-API
+ * call per caller per second left out here). The lists saturate the two cores, so the CPU per
+ * call of each process is measured too, and the ratio it allows printed beside the measured one.
+ * Then one client lists after each list (as kubectl does), for the latency a person sees.
  * Watch: one watch direct and one through the proxy on the same namespace; each created
  * configmap's arrival on both is timed from the moment its create was sent.
  */

@@ -21,7 +21,8 @@ import { table, wantsTable } from './table.ts';
  * impersonate (the proxy's); RBAC decided by the effective (impersonated) user and groups;
  * discovery enough for kubectl 1.32; namespaces, pods and configmaps with get, list, watch
  * (streamed in chunks), create, delete, server-side apply and merge patches; pod logs (with
- * follow); exec over WebSocket; SelfSubjectReview. See README.md for what it does not do.
+ * follow); exec and attach over WebSocket; port-forward (SPDY/3.1, in a WebSocket or not);
+ * SelfSubjectReview. See README.md for what it does not do.
  */
 export interface KubeApiServerOptions {
   cert: string;
