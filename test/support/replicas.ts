@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -188,7 +188,7 @@ export class ReplicaSet {
     const set = new ReplicaSet(replicas, '');
     try {
       await replicas[0]!.start();
-      const adminKey = readFileSync(join(replicas[0]!.dataDir, 'admin-api-key'), 'utf8').trim();
+      const adminKey = await bootstrapKey(replicas[0]!);
       await Promise.all(replicas.slice(1).map((r) => r.start()));
       return new ReplicaSet(replicas, adminKey);
     } catch (err) {
@@ -205,5 +205,22 @@ export class ReplicaSet {
   async stop(): Promise<void> {
     await Promise.allSettled(this.replicas.map((r) => r.stop(5_000)));
     for (const r of this.replicas) rmSync(r.dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The bootstrap admin key `serve` writes on a fresh store. It is written after the server
+ * listens, so /healthz can answer 200 first: on a loaded machine the file is read once it is there.
+ */
+async function bootstrapKey(first: Replica, timeoutMs = 30_000): Promise<string> {
+  const file = join(first.dataDir, 'admin-api-key');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const key = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+    if (key) return key;
+    if (!first.running) throw new Error(`${first.name} exited before writing its admin key:\n${first.output.trim()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${first.name} wrote no ${file} within ${timeoutMs} ms:\n${first.output}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
