@@ -120,6 +120,15 @@ export async function replicas(count: number, streams: number, fdLimit: number):
       ),
     );
     const replicaSet = set;
+    // A replica that dies on its own is a finding: its log goes to stderr, not into a silent NaN.
+    const killed = new Set<number>();
+    const watchdog = setInterval(() => {
+      for (const r of replicaSet.replicas) {
+        if (r.running || killed.has(r.index)) continue;
+        killed.add(r.index);
+        process.stderr.write(`replica ${r.name} exited on its own; its last output:\n${r.output.slice(-8_000)}\n`);
+      }
+    }, 200).unref();
     return {
       store: 'postgres',
       urls: proxies.map((p) => p.url),
@@ -127,8 +136,15 @@ export async function replicas(count: number, streams: number, fdLimit: number):
       adminKey: replicaSet.adminKey,
       relayPorts,
       pids: () => replicaSet.replicas.flatMap((r) => (r.pid ? [r.pid] : [])),
-      kill: (index) => replicaSet.replicas[index]!.kill9(),
-      stop,
+      kill: (index) => {
+        killed.add(index);
+        return replicaSet.replicas[index]!.kill9();
+      },
+      stop: () => {
+        clearInterval(watchdog);
+        replicaSet.replicas.forEach((r) => killed.add(r.index));
+        return stop();
+      },
     };
   } catch (err) {
     await stop();

@@ -92,12 +92,14 @@ export class SimNode {
     const path = MAP_PATH + (this.version >= 0 && !floorUrl ? `?since=${this.version}` : '');
     const url = new URL(floorUrl ?? path, this.control.serverUrl);
     url.protocol = 'ws:';
-    const headers = floorUrl ? {} : { authorization: this.control.proof('GET', MAP_PATH) };
+    // The proof signs the path with its query, as the agent's does: a resume names its `since`.
+    const headers = floorUrl ? {} : { authorization: this.control.proof('GET', path) };
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });
     this.ws = ws;
     let first = true;
     ws.once('error', (err) => {
-      if (!again) reject(err);
+      // With `reconnect`, a first attempt that fails is retried as the agent retries it.
+      if (!again && !options.reconnect) reject(err);
     });
     ws.once('close', () => {
       if (this.closed || !options.reconnect || this.ws !== ws) return;
