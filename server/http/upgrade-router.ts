@@ -20,6 +20,10 @@ export class UpgradeRouter {
 
   constructor(server: Server) {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Node hands an upgrade's socket over without its error listener: a peer that hangs up
+      // while the proof is checked (a load balancer cutting the connection) makes the refusal's
+      // write fail with EPIPE, and unhandled that killed the whole server.
+      socket.on('error', () => socket.destroy());
       const url = new URL(req.url ?? '/', 'http://x');
       const handler = this.routes.get(url.pathname);
       if (!handler) {
