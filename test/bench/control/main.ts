@@ -6,6 +6,17 @@
  * the propagation of a join made through one replica to the nodes on the others, and failover:
  * one replica killed with SIGKILL, until every node it held has a map again.
  *
+ * `--store postgres --replicas N` starts its own PostgreSQL 15 in a temp directory, N
+ * `trellis-server serve` processes on loopback ports and haproxy (TCP, round robin, health
+ * checks) in front, as docs/replicas.md deploys them: nodes join and stream through haproxy,
+ * so the spread over replicas, the cut of a dead replica's streams and the reconnect path are
+ * the ones operators get (nodes given the replicas' own URLs would measure an agent setup
+ * nobody runs). Probe joins go to replica 0 itself, so "cross-replica" is the time until every
+ * peer streaming from another replica has the new node. Failover: replica with the most streams
+ * killed with SIGKILL; from the signal until the last of its nodes has a map (full or resumed)
+ * from another replica. The replicas' CPU is summed against the floor's one process; the
+ * PostgreSQL server's is not counted.
+ *
  *   npm run bench:control -- --nodes 10000
  *   npm run bench:control -- --nodes 50000 --http-joins 2000
  *   npm run bench:control -- --nodes 10000 --store postgres --replicas 3
@@ -49,8 +60,12 @@ const WORKERS = Number(values.workers ?? Math.max(1, Math.ceil(STREAMS / 8_000))
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
+/** Stopped when the run fails too, so that no replica, haproxy or PostgreSQL outlives it. */
+let deployment: Deployment | undefined;
+
 async function main(): Promise<void> {
   const d: Deployment = REPLICATED ? await replicas(REPLICAS, STREAMS, FD_LIMIT) : await singleServer();
+  deployment = d;
   const admin = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(d.urls[0] + path, {
       method,
@@ -314,7 +329,8 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
   while (!cond() && performance.now() < deadline) await quiet(5);
 }
 
-main().catch((err) => {
+main().catch(async (err) => {
   console.error(err);
+  await deployment?.stop().catch(() => undefined);
   process.exit(1);
 });
