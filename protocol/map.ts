@@ -163,4 +163,6 @@ export const CloseCode = {
   replaced: 4003,
   badMessage: 4004,
   shuttingDown: 4005,
+  /** The replica lost its database: the agent moves to another one (server/replication/store-reachability.ts). */
+  storeUnavailable: 4006,
 } as const;

@@ -55,7 +55,7 @@ import { openRelay, type OpenRelay } from './relay/relay-setup.ts';
 import { StunResponder } from './relay/stun.ts';
 import type { LinkSettings, UdpPort } from './relay/udp-port.ts';
 import { replicaLink } from './relay/replica-link.ts';
-import { PathTrial } from '../protocol/map.ts';
+import { CloseCode, PathTrial } from '../protocol/map.ts';
 import { jsonText } from '../protocol/json-text.ts';
 import { attachWsRelay } from './relay/ws-relay.ts';
 import { openStore } from './store/open-store.ts';
@@ -64,6 +64,7 @@ import { recordPrimaryChange } from './routes/primary-change.ts';
 import { setUpReplication } from './replication/replication-setup.ts';
 import type { ReplicaDirectory } from './replication/replica-directory.ts';
 import type { Leadership } from './replication/leadership.ts';
+import type { StoreState } from './replication/store-reachability.ts';
 
 /** Where the relay is served over a WebSocket (announced in every map as `relay.wsPath`). */
 const RELAY_WS_PATH = '/api/v1/relay';
@@ -318,9 +319,11 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     ],
     maxBodyBytes: config.limits.maxBodyBytes,
     publicUrl,
+    writeRefusal: () => replication.reachability.refusal(),
     health: () => ({
-      ok: true,
+      ok: replication.reachability.reachable,
       detail: {
+        store: storeDetail(replication.reachability.state),
         nodes: engine.nodeCount,
         connected: engine.connectedCount,
         policyVersion: policies.current().record.version,
@@ -339,8 +342,13 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     ...(relay && { paths: pathBroker(engine, now, relay.port) }),
     heartbeatMs: config.nodes.heartbeatSeconds * 1000,
     routerHeartbeatMs: config.routes.heartbeatMs,
+    refusal: () => replication.reachability.refusal(),
   });
   shutdown.add('map streams', () => stream.close());
+  // Cut off from the database, its streams go: the agents move to a replica that has it.
+  replication.reachability.onChange((s) => {
+    if (!s.reachable) stream.closeAll(CloseCode.storeUnavailable, 'store.unavailable');
+  });
   if (relay) {
     const wsRelay = attachWsRelay(upgrades, RELAY_WS_PATH, {
       port: relay.port,
@@ -389,6 +397,11 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     signInLink: (body: CreateSignInLink) => makeSignInLink(signInLinks, body, 'server start'),
     close: () => shutdown.run(),
   };
+}
+
+/** What /healthz says of the database. */
+function storeDetail(s: StoreState): Record<string, unknown> {
+  return s.reachable ? { reachable: true } : { reachable: false, reason: s.reason, since: isoTime(s.since) };
 }
 
 /** The relay and STUN ports answer from now on; the engine says who is who and who may reach whom. */

@@ -45,6 +45,17 @@ export const ServerConfig = z.strictObject({
       heartbeatMs: z.number().int().min(100).max(60_000).default(2_000),
       /** A replica silent this long is dead: the leader expires its nodes' presence. */
       deadAfterMs: z.number().int().min(300).max(600_000).default(10_000),
+      /**
+       * A replica that has not reached the database this long is cut off: it refuses writes and
+       * new map streams, closes the ones it has and reports not ready until the database is back.
+       */
+      cutOffMs: z.number().int().min(200).max(600_000).default(5_000),
+      /** Change-log rows older than this are pruned by the leader (never past a live replica's applied seq). */
+      changeRetentionHours: z
+        .number()
+        .min(0.001)
+        .max(24 * 365)
+        .default(24),
     })
     .prefault({})
     .refine((r) => r.deadAfterMs >= 2 * r.heartbeatMs, {

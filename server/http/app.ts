@@ -18,9 +18,13 @@ interface HttpDeps extends MountDeps {
   /** Read when the OpenAPI document is first asked for, after the server listens. */
   publicUrl: () => string;
   health: () => { ok: boolean; detail: Record<string, unknown> };
+  /** Why writes are refused now (the replica is cut off from its database), if they are. */
+  writeRefusal?: () => Error | undefined;
   /** HTML pages outside the API (sign-in hand-off and callback). */
   pages?: Array<(app: Hono) => void>;
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The hono application: cross-cutting middleware, the declared routes, health and metrics. */
 export function createHttpApp(d: HttpDeps): Hono {
@@ -57,6 +61,15 @@ export function createHttpApp(d: HttpDeps): Hono {
   app.use('/console', consoleSecurityHeaders);
   app.use('/console/*', consoleSecurityHeaders);
   app.onError(errorHandler(d.logger));
+  // A replica cut off from its database takes no writes: it could not commit them, and its
+  // cache may be stale. Reads go on (the replicas list says how stale).
+  app.use('/api/*', async (c, next) => {
+    if (!SAFE_METHODS.has(c.req.method)) {
+      const refused = d.writeRefusal?.();
+      if (refused) throw refused;
+    }
+    await next();
+  });
   app.notFound((c) =>
     c.json(
       {

@@ -19,6 +19,14 @@ interface StreamServerDeps extends MachineUpgradeDeps {
   heartbeatMs: number;
   /** The faster heartbeat of a router's stream (`routes.heartbeatMs`): its death moves its prefixes. */
   routerHeartbeatMs: number;
+  /** Why new streams are refused now (the replica is cut off from its database), if they are. */
+  refusal?: () => Error | undefined;
+}
+
+export interface MapStreamServer {
+  /** Closes every open stream with this code: the agents reconnect, to another replica first. */
+  closeAll(code: number, reason: string): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -26,7 +34,7 @@ interface StreamServerDeps extends MachineUpgradeDeps {
  * and its `since` query, so it cannot open anyone else's stream), then the engine's messages
  * out; liveness, endpoint reports and direct-path requests in.
  */
-export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps): { close(): Promise<void> } {
+export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps): MapStreamServer {
   let closing = false;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false });
 
@@ -36,6 +44,8 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
     { what: 'map stream', sourceKey: 'stream' },
     deps,
     (req, socket, head, url, nodeId) => {
+      const refused = deps.refusal?.();
+      if (refused) throw refused;
       const sinceText = url.searchParams.get('since');
       if (sinceText !== null && !/^\d{1,16}$/.test(sinceText)) {
         throw new TrellisError(
@@ -94,7 +104,8 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
     ws.on('close', () => {
       heartbeat.stop();
       deps.engine.detach(session);
-      if (closing) return; // the store is closing too; nothing to record
+      // The store is closing too, or cannot be reached (the replica is cut off): nothing to record.
+      if (closing || deps.refusal?.()) return;
       deps.nodes
         .disconnected(nodeId)
         .catch((err) => deps.logger.error({ err, nodeId }, 'disconnect bookkeeping failed'));
@@ -103,6 +114,9 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
   }
 
   return {
+    closeAll(code, reason) {
+      for (const ws of wss.clients) ws.close(code, reason);
+    },
     async close() {
       closing = true;
       for (const ws of wss.clients) ws.close(CloseCode.shuttingDown, 'server shutting down');

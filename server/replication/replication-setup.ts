@@ -14,6 +14,7 @@ import { postgresOptionsOf } from '../store/open-store.ts';
 import { AdvisoryLockLeadership, SoleLeader, type Leadership } from './leadership.ts';
 import { PresenceWriter } from './presence-writer.ts';
 import { ReplicaDirectory } from './replica-directory.ts';
+import { StoreReachability } from './store-reachability.ts';
 
 /** How often the change log is read without a hint: the most a lost hint delays a change. */
 const POLL_MS = 1_000;
@@ -42,6 +43,8 @@ export interface Replication {
   directory: ReplicaDirectory;
   leadership: Leadership;
   follower: ChangeFollower;
+  /** Whether the database is reachable; cut off, the replica refuses writes and streams. */
+  reachability: StoreReachability;
   /**
    * Starts the heartbeat, reads who holds which stream, then leadership with these jobs run
    * only while this replica leads; after the HTTP port listens (the advertised URL defaults to it).
@@ -95,12 +98,23 @@ export function setUpReplication(d: ReplicationDeps): Replication {
     now: d.now,
     logger,
   });
+  const reachability = new StoreReachability({
+    ping: () => d.store.ping(),
+    follower,
+    checkMs: Math.min(1_000, Math.floor(d.config.replica.cutOffMs / 2)),
+    cutOffMs: d.config.replica.cutOffMs,
+    now: d.now,
+    logger,
+  });
+  reachability.start();
+  d.shutdown.add('store reachability', () => reachability.stop());
   const leadership = leadershipFor(d.store, d.config, logger);
   const deadReplicas = new DeadReplicaReaper(directory, d.store.replicas, d.config.replica.heartbeatMs, logger);
   return {
     directory,
     leadership,
     follower,
+    reachability,
     async start(singletons) {
       await directory.start();
       d.shutdown.add('replica heartbeat', () => directory.stop());

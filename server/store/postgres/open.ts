@@ -43,6 +43,9 @@ export async function openPostgres(options: PostgresOptions): Promise<PgDb> {
   const pool = new pg.Pool({ ...clientConfig(options), max: options.poolSize, idleTimeoutMillis: 30_000 });
   // An idle client's error (the server restarted) is emitted here; unhandled it would end the process.
   pool.on('error', () => undefined);
+  // A checked-out client's (its connection cut between two queries of a transaction) is emitted
+  // on the client itself; the query that follows fails and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     await migrate(pool);
   } catch (err) {
