@@ -7,6 +7,7 @@ import type { Shutdown } from '../shutdown.ts';
 import type { Store } from '../store/store.ts';
 import { ChangeApplier } from './change-applier.ts';
 import { ChangeFollower } from './change-follower.ts';
+import { ChangeLogPruner } from './change-log-pruner.ts';
 import { DeadReplicaReaper } from './dead-replicas.ts';
 import { LeaderJobs, type SingletonJob } from './leader-jobs.ts';
 import { clientConfig } from '../store/postgres/open.ts';
@@ -22,6 +23,8 @@ const POLL_MS = 1_000;
 const LEADERSHIP_CHECK_MS = 1_000;
 /** A leader whose lock connection does not answer this long stops leading. */
 const LEADERSHIP_TIMEOUT_MS = 3_000;
+/** How often the leader prunes the change log. */
+const PRUNE_EVERY_MS = 60_000;
 
 interface ReplicationDeps {
   config: ServerConfig;
@@ -126,7 +129,19 @@ export function setUpReplication(d: ReplicationDeps): Replication {
           .map((r) => r.id),
       );
       await applier.loadPresence(alive);
-      const jobs = new LeaderJobs(leadership, [...singletons, { name: 'dead replicas', job: deadReplicas }], logger);
+      const pruner = new ChangeLogPruner({
+        changes: d.store.changes,
+        replicas: () => directory.list(),
+        retentionHours: d.config.replica.changeRetentionHours,
+        everyMs: PRUNE_EVERY_MS,
+        now: d.now,
+        logger,
+      });
+      const jobs = new LeaderJobs(
+        leadership,
+        [...singletons, { name: 'dead replicas', job: deadReplicas }, { name: 'change-log pruning', job: pruner }],
+        logger,
+      );
       leadership.start();
       d.shutdown.add('leadership', async () => {
         await leadership.stop();
