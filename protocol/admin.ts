@@ -149,3 +149,27 @@ export const PrefixView = z.object({
 export type PrefixView = z.infer<typeof PrefixView>;
 
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });
+
+/** A server replica on the shared database (GET /api/v1/replicas), as the answering replica sees it. */
+export const ReplicaView = z.object({
+  id: z.string(),
+  /** The URL of its own HTTP port (`replica.advertise`). */
+  address: z.string(),
+  startedAt: Time,
+  lastHeartbeat: Time,
+  /** Its heartbeat is recent (within `replica.deadAfterMs`). */
+  alive: z.boolean(),
+  /** Whether it runs the singleton jobs; null when the answering replica cannot tell (it does not lead). */
+  leader: z.boolean().nullable(),
+  /** The last change-log seq it applied, and how far behind the head that is. */
+  appliedSeq: z.number().int(),
+  headSeq: z.number().int(),
+  lag: z.number().int(),
+  /** Map streams open on it. */
+  connected: z.number().int(),
+  /** reachable / unreachable: known (this replica, or another whose heartbeat is recent); unknown: silent. */
+  database: z.enum(['reachable', 'unreachable', 'unknown']),
+  /** The replica that answered. */
+  self: z.boolean(),
+});
+export type ReplicaView = z.infer<typeof ReplicaView>;

@@ -17,6 +17,7 @@ import { SignInLinks } from './console/sign-in-links.ts';
 import type { CreateSignInLink, SignInLinkView } from '../protocol/console.ts';
 import { identityAdminRoutes } from './http/routes/identity-admin.ts';
 import { routeTableRoutes } from './http/routes/routes.ts';
+import { replicaRoutes } from './http/routes/replicas.ts';
 import { consolePages } from './http/pages/console.ts';
 import { loginPages, loginRoutes } from './http/routes/login.ts';
 import { CALLBACK_PATH } from './identity/oidc/login-service.ts';
@@ -62,6 +63,7 @@ import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import { recordPrimaryChange } from './routes/primary-change.ts';
 import { setUpReplication } from './replication/replication-setup.ts';
+import { addReplicaMetrics } from './replication/replica-metrics.ts';
 import type { ReplicaDirectory } from './replication/replica-directory.ts';
 import type { Leadership } from './replication/leadership.ts';
 import type { StoreState } from './replication/store-reachability.ts';
@@ -178,6 +180,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
       ? undefined
       : replicaLink(config.relay.linkSecret, () => replicas.directory, trialFromLink(engine, logger));
   if (relay) startRelay(relay, engine, stun, now, logger, link);
+  addReplicaMetrics(metrics.registry, replication);
   addSampledMetrics(metrics, {
     connected: () => engine.connectedCount,
     nodes: () => engine.nodeCount,
@@ -287,6 +290,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
       ...adminRoutes({ store, nodes, users, keys, engine }),
       ...policyRoutes({ policies, questions: policyQuestions, engine }),
       ...routeTableRoutes(engine.routes),
+      ...replicaRoutes(replication),
     ],
     auth,
     authLimiter,

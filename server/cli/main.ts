@@ -6,6 +6,7 @@ import { APIKEYS, PREAUTH, apiKeysCommand, preAuthKeysCommand } from './commands
 import { MIGRATE, migrateCommand } from './commands/migrate.ts';
 import { NODES, nodesCommand } from './commands/nodes.ts';
 import { POLICY, policyCommand } from './commands/policy.ts';
+import { REPLICAS, replicasCommand } from './commands/replicas.ts';
 import { ROUTES, routesCommand } from './commands/routes.ts';
 import { SERVE, serveCommand } from './commands/serve.ts';
 import { USERS, usersCommand } from './commands/users.ts';
@@ -22,6 +23,7 @@ const TRELLIS_SERVER = group({
     apikeys: APIKEYS,
     policy: POLICY,
     routes: ROUTES,
+    replicas: REPLICAS,
     audit: AUDIT,
     migrate: MIGRATE,
     console: CONSOLE,
@@ -38,6 +40,7 @@ const RUN: Record<keyof typeof TRELLIS_SERVER.commands, (argv: string[], io: Cli
   apikeys: apiKeysCommand,
   policy: policyCommand,
   routes: routesCommand,
+  replicas: replicasCommand,
   audit: auditCommand,
   migrate: migrateCommand,
   console: consoleCommand,

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import type { ReplicaView } from '../../../protocol/admin.ts';
 import { ControlClient } from '../../../client/control/control-client.ts';
 import { MapStream } from '../../../client/control/map-stream.ts';
 import { MAP_PATH } from '../../../server/netmap/stream-server.ts';
@@ -121,6 +122,15 @@ describeWith([hasPostgres()], 'a replica cut off from its database', () => {
 
     // Its stream was closed: the agent is on b now, with a map.
     await eventually('the agent on b', () => seen.connectedTo === b.url);
+    // b's replicas list: a's heartbeat stopped, so nothing is known of its database; b leads.
+    await eventually("a silent in b's list", async () => {
+      const { body } = await b.admin<{ items: ReplicaView[] }>('GET', '/api/v1/replicas');
+      const onA = body.items.find((x) => x.id === 'a');
+      const onB = body.items.find((x) => x.id === 'b');
+      // Silent, then removed as dead by the leader (b, once a's lock connection went with the rest).
+      const silent = onA === undefined || (onA.alive === false && onA.database === 'unknown');
+      return silent && onB?.database === 'reachable' && onB.leader === true;
+    });
 
     // A change committed meanwhile, through b: the agent hears of it there, and a must have
     // it before it serves again.
