@@ -1,10 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { run } from '../../../client/system/run.ts';
 import { Haproxy } from '../../support/haproxy.ts';
 import { startPostgres, type TestPostgres } from '../../support/postgres.ts';
 import { ReplicaSet, type Replica } from '../../support/replicas.ts';
+import { haproxyPrerequisite } from '../../support/haproxy.ts';
+import { hasCommand, hasPostgres, isRoot, type Prerequisite } from '../../support/prerequisites.ts';
 import type { Host, Lab } from '../harness/lab.ts';
 import type { BackgroundProcess } from '../harness/process.ts';
+import { AgentHost } from '../mesh/agent-host.ts';
 
 /**
  * Replicas as an operator runs them, inside the lab: each `trellis-server` on a host of its own
@@ -36,6 +40,22 @@ fetch(url, { method, headers: { authorization: 'Bearer ' + key, ...(body ? { 'co
 `;
 
 export const LB_PORT = 443;
+
+/** What every scenario needs of the machine: namespaces, wireguard-go, PostgreSQL, haproxy. */
+export const clusterPrerequisites = (): Prerequisite[] => [
+  isRoot(),
+  hasCommand('wireguard-go'),
+  hasCommand('nft', 'nftables'),
+  hasPostgres(),
+  haproxyPrerequisite(),
+];
+
+export interface NodeItem {
+  id: string;
+  name: string;
+  ipv4: string;
+  online?: boolean;
+}
 
 export interface AdminAnswer<T> {
   status: number;
@@ -73,7 +93,16 @@ export class Cluster {
       const set = await ReplicaSet.start({
         count,
         placement: (i) => ({ host: hosts[i]!.address, port: 8080, netns: hosts[i]!.netns }),
-        sharedFlags: ['--store.driver', 'postgres', '--store.url', db.toString(), ...(options.flags ?? [])],
+        sharedFlags: [
+          '--store.driver',
+          'postgres',
+          '--store.url',
+          db.toString(),
+          // As operators run replicas: relays linked, so a relayed pair on two replicas connects.
+          '--relay.linkSecret',
+          randomBytes(24).toString('base64'),
+          ...(options.flags ?? []),
+        ],
         flagsFor: (i) => ['--replica.id', `r${i}`, '--replica.advertise', `http://${hosts[i]!.address}:8080`],
       }).catch(async (err) => {
         await Promise.allSettled(forwarders.map((f) => f.stop()));
@@ -133,6 +162,30 @@ export class Cluster {
   async setPolicy(text: string, base = this.url): Promise<void> {
     const res = await this.admin('PUT', '/api/v1/policy', { policy: text }, base);
     if (res.status !== 200) throw new Error(`policy: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+
+  /** Replica URLs starting with replica `first`: an agent given these joins through it and moves on in order. */
+  serverUrls(first: number): string[] {
+    const urls = this.set.replicas.map((r) => r.url);
+    return [...urls.slice(first), ...urls.slice(0, first)];
+  }
+
+  /**
+   * A real agent on a new lab host, joined through replica `first` (the others after it in its
+   * server list), with its first map applied.
+   */
+  async joinAgent(label: string, authKey: string, first: number): Promise<AgentHost> {
+    const agent = await AgentHost.start(this.lab, label);
+    const [serverUrl, ...rest] = this.serverUrls(first);
+    await agent.up(serverUrl!, authKey, { serverUrls: [serverUrl!, ...rest], waitMs: 60_000 });
+    return agent;
+  }
+
+  /** Every node the store holds, read through `base` (haproxy unless a replica's URL). */
+  async nodes(base = this.url): Promise<NodeItem[]> {
+    const res = await this.admin<{ items: NodeItem[] }>('GET', '/api/v1/nodes', undefined, base);
+    if (res.status !== 200) throw new Error(`nodes: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.items;
   }
 
   /** Drops every packet between replica `i` and the database (both ways, silently), or lets them through again. */
