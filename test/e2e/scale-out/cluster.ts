@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { run } from '../../../client/system/run.ts';
-import { Haproxy } from '../../support/haproxy.ts';
+import { Haproxy, haproxyPrerequisite } from '../../support/haproxy.ts';
 import { startPostgres, type TestPostgres } from '../../support/postgres.ts';
 import { ReplicaSet, type Replica } from '../../support/replicas.ts';
-import { haproxyPrerequisite } from '../../support/haproxy.ts';
 import { hasCommand, hasPostgres, isRoot, type Prerequisite } from '../../support/prerequisites.ts';
 import type { Host, Lab } from '../harness/lab.ts';
 import type { BackgroundProcess } from '../harness/process.ts';
@@ -54,7 +53,6 @@ export interface NodeItem {
   id: string;
   name: string;
   ipv4: string;
-  online?: boolean;
 }
 
 export interface AdminAnswer<T> {
