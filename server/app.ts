@@ -36,6 +36,7 @@ import { consoleEventRoutes } from './http/routes/console-events.ts';
 import { isoTime } from '../protocol/time.ts';
 import { MachineProofVerifier } from './identity/machine-proof.ts';
 import { setUpIdentity } from './identity/identity-setup.ts';
+import { IdentitySweeper } from './identity/identity-sweeper.ts';
 import { NetmapEngine } from './netmap/engine.ts';
 import { MAP_PATH, attachMapStream } from './netmap/stream-server.ts';
 import { addressPlan } from './nodes/addresses.ts';
@@ -124,6 +125,8 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   // The UDP ports open first: every map names the real ports and the server's WireGuard key.
   const relay = await openRelay({
     dataDir: config.dataDir,
+    keys: store.serverKeys,
+    now: now(),
     host: config.listen.host,
     udpPort: config.relay.udpPort,
     stunPort: config.relay.stunPort,
@@ -237,7 +240,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     now,
   });
 
-  const auth = new CallerAuth(store, new MachineProofVerifier(), now);
+  const auth = new CallerAuth(store, new MachineProofVerifier(undefined, store.proofNonces), now);
   const authLimiter = new RateLimiter(config.limits.authPerMinute);
 
   // The admin console: people sign in through the same providers and get a session in the store.
@@ -378,6 +381,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     { name: 'ephemeral node removals', job: ephemeralReaper },
     { name: 'audit retention', job: new AuditRetention(audit, config.audit.retentionDays) },
     { name: 'console session sweeper', job: sessionSweeper },
+    { name: 'proof nonce and sign-in sweeper', job: new IdentitySweeper(store, now, logger) },
   ]);
   const url = publicUrl();
   logger.info(

@@ -49,7 +49,7 @@ export class CallerAuth {
     pathWithQuery: string,
     body: Uint8Array,
   ): Promise<{ machineKey: string; node?: NodeRecord }> {
-    const machineKey = this.proofs.verify(header, method, pathWithQuery, body, this.now());
+    const machineKey = await this.proofs.verifyShared(header, method, pathWithQuery, body, this.now());
     const node = await this.store.nodes.getByMachineKey(machineKey);
     return { machineKey, node };
   }

@@ -83,7 +83,7 @@ export function setUpIdentity(
   if (oidc.providers.length > 0) {
     logins = new LoginService({
       providers,
-      sessions: new LoginSessions(now),
+      sessions: new LoginSessions(d.store, now),
       users: d.users,
       audit: d.audit,
       now,

@@ -8,18 +8,50 @@ import {
 } from '../../protocol/proof.ts';
 import { ed25519KeyProblem } from '../../protocol/keys.ts';
 import { TrellisError, unauthenticated } from '../errors.ts';
+import type { ProofNonceRepository } from '../store/store.ts';
 
 /**
  * Checks the machine-key proof on a control request (protocol/proof.ts): well-formed, fresh,
  * signed over this very request, and never seen before. Returns the machine key (base64).
+ *
+ * "Never seen" is first this process's memory (a replay to the same replica costs no database
+ * round trip), then, in `verifyShared`, the store's nonces, which every replica shares: a proof
+ * captured on its way to one replica and replayed to another is refused there too.
  */
 export class MachineProofVerifier {
   /** nonce -> time it may be forgotten; insertion order is time order, so sweeping is cheap. */
   private readonly seen = new Map<string, number>();
 
-  constructor(private readonly maxRemembered = 1_000_000) {}
+  constructor(
+    private readonly maxRemembered = 1_000_000,
+    private readonly shared?: ProofNonceRepository,
+  ) {}
 
+  /** verify(), then the nonce taken in the shared store, atomically: its first use anywhere wins. */
+  async verifyShared(
+    header: string | undefined,
+    method: string,
+    pathWithQuery: string,
+    body: Uint8Array,
+    now: number,
+  ): Promise<string> {
+    const { machineKey, nonce, forgetAt } = this.check(header, method, pathWithQuery, body, now);
+    if (this.shared && !(await this.shared.use(nonce, forgetAt, now))) throw replayed();
+    return machineKey;
+  }
+
+  /** The checks, and the nonce refused if this process saw it; no store. */
   verify(header: string | undefined, method: string, pathWithQuery: string, body: Uint8Array, now: number): string {
+    return this.check(header, method, pathWithQuery, body, now).machineKey;
+  }
+
+  private check(
+    header: string | undefined,
+    method: string,
+    pathWithQuery: string,
+    body: Uint8Array,
+    now: number,
+  ): { machineKey: string; nonce: Uint8Array; forgetAt: number } {
     if (!header)
       throw unauthenticated(
         'proof.missing',
@@ -46,12 +78,14 @@ export class MachineProofVerifier {
     }
     const nonceKey = Buffer.from(proof.nonce).toString('base64');
     this.sweep(now);
-    if (this.seen.has(nonceKey)) throw unauthenticated('proof.replayed', 'this proof was already used');
+    if (this.seen.has(nonceKey)) throw replayed();
     if (this.seen.size >= this.maxRemembered) {
       throw new TrellisError('unavailable', 'proof.busy', 'too many requests in flight; retry shortly');
     }
-    this.seen.set(nonceKey, now + 2 * PROOF_MAX_SKEW_MS);
-    return Buffer.from(proof.machineKey).toString('base64');
+    // Twice the skew: past it no replica whose clock is within the skew of this one takes the proof.
+    const forgetAt = now + 2 * PROOF_MAX_SKEW_MS;
+    this.seen.set(nonceKey, forgetAt);
+    return { machineKey: Buffer.from(proof.machineKey).toString('base64'), nonce: proof.nonce, forgetAt };
   }
 
   private sweep(now: number): void {
@@ -62,3 +96,5 @@ export class MachineProofVerifier {
     }
   }
 }
+
+const replayed = () => unauthenticated('proof.replayed', 'this proof was already used');

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { RelayConfig } from '../../protocol/map.ts';
-import { loadOrCreateServerKey } from './server-key.ts';
+import type { ServerKeyRepository } from '../store/store.ts';
+import { loadServerKey } from './server-key.ts';
 import { StunPort } from './stun-port.ts';
 import { UdpPort } from './udp-port.ts';
 
@@ -20,6 +21,9 @@ export interface OpenRelay {
 
 export async function openRelay(options: {
   dataDir: string;
+  /** Where the key every replica shares is kept. */
+  keys: ServerKeyRepository;
+  now: number;
   host: string;
   udpPort: number;
   stunPort: number;
@@ -29,7 +33,7 @@ export async function openRelay(options: {
 }): Promise<OpenRelay | undefined> {
   if (options.udpPort < 0) return undefined;
   mkdirSync(options.dataDir, { recursive: true });
-  const key = loadOrCreateServerKey(options.dataDir);
+  const key = await loadServerKey(options.keys, options.dataDir, options.now);
   const port = await UdpPort.bind(options.host, options.udpPort, key);
   let stun: StunPort | undefined;
   try {

@@ -188,3 +188,36 @@ export interface PresenceRecord {
   routeHealth?: unknown;
   since: number;
 }
+
+/**
+ * An agent's sign-in through an identity provider (server/identity/oidc/), from `trellis up`
+ * to the node's registration. In the store, so that a sign-in started on one replica can be
+ * continued, called back and used on any other.
+ */
+export interface LoginSessionRecord {
+  id: string;
+  /** The machine that started it: only it may wait for it and register with it. */
+  machineKey: string;
+  hostname: string;
+  provider: string;
+  mode: 'browser' | 'device';
+  /** Bound to the authorization request (RFC 6749 state, OIDC nonce, PKCE verifier). */
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  /** Set when a browser continues to the provider; the callback must come from that browser. */
+  browserBinding?: string;
+  createdAt: number;
+  expiresAt: number;
+  status: 'pending' | 'complete' | 'failed' | 'used';
+  userId?: string;
+  email?: string;
+  /** What the provider proved, for the node's record. */
+  proof?: { issuer: string; subject: string };
+  error?: { code: string; message: string };
+}
+
+/** How a pending sign-in ends. */
+export type LoginOutcome =
+  | { status: 'complete'; userId: string; email: string; proof: { issuer: string; subject: string } }
+  | { status: 'failed'; error: { code: string; message: string } };

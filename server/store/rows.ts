@@ -1,4 +1,4 @@
-import type { AuditRecord } from './records.ts';
+import type { AuditRecord, LoginSessionRecord } from './records.ts';
 
 /** SQL gives NULL for absent values; records use undefined. */
 export function orUndefined<T>(value: T | null): T | undefined {
@@ -22,4 +22,23 @@ export function auditRecordOf(row: AuditRow): AuditRecord {
     if (v !== undefined) r[k] = v;
   }
   return r;
+}
+
+type LoginOptional = 'browserBinding' | 'userId' | 'email' | 'proof' | 'error';
+
+/** A sign-in row as both drivers read it: the optional columns NULL when absent. */
+type LoginSessionRow = Omit<LoginSessionRecord, LoginOptional> & {
+  [K in LoginOptional]: LoginSessionRecord[K] | null;
+};
+
+export function loginSessionOf(row: LoginSessionRow): LoginSessionRecord {
+  const { browserBinding, userId, email, proof, error, ...rest } = row;
+  return definedOnly({
+    ...rest,
+    browserBinding: orUndefined(browserBinding),
+    userId: orUndefined(userId),
+    email: orUndefined(email),
+    proof: orUndefined(proof),
+    error: orUndefined(error),
+  }) as LoginSessionRecord;
 }

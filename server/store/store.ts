@@ -5,6 +5,8 @@ import type {
   AuditKind,
   ConsoleSessionRecord,
   AuditRecord,
+  LoginOutcome,
+  LoginSessionRecord,
   AuthorityRecord,
   NodeRecord,
   PolicyRecord,
@@ -28,6 +30,9 @@ export interface Store {
   audit: AuditRepository;
   authorities: AuthorityRepository;
   consoleSessions: ConsoleSessionRepository;
+  loginSessions: LoginSessionRepository;
+  proofNonces: ProofNonceRepository;
+  serverKeys: ServerKeyRepository;
   replicas: ReplicaRepository;
   presence: PresenceRepository;
   /** What changed, in commit order: how several replicas on one database keep their caches in step. */
@@ -186,6 +191,53 @@ export interface ConsoleSessionRepository {
   deleteForUser(userId: string): Promise<number>;
   /** Deletes sessions past their absolute end, or unused since `idleBefore`; how many went. */
   prune(now: number, idleBefore: number): Promise<number>;
+}
+
+/**
+ * Agents' sign-ins in progress, and for a while after they end. Every change of state is
+ * conditional on the one before, so two replicas acting on one sign-in at once cannot both win.
+ */
+export interface LoginSessionRepository {
+  create(session: LoginSessionRecord): Promise<void>;
+  get(id: string): Promise<LoginSessionRecord | undefined>;
+  /** The pending sign-in an OAuth state belongs to; once settled, its state names none (one callback only). */
+  pendingByState(state: string): Promise<LoginSessionRecord | undefined>;
+  /** How many have not expired at `now`: the bound on sign-ins in progress. */
+  countOpen(now: number): Promise<number>;
+  /** Ties a pending sign-in to the browser that continued it; false when it is not pending. */
+  bindBrowser(id: string, browserBinding: string): Promise<boolean>;
+  /** Ends a pending sign-in; false (and nothing changed) when it was no longer pending. */
+  settle(id: string, outcome: LoginOutcome): Promise<boolean>;
+  /** A completed sign-in of this machine becomes used; false when it was not complete or not its. */
+  consume(id: string, machineKey: string): Promise<boolean>;
+  /** Deletes those that expired before `before` (ms); how many went. */
+  prune(before: number): Promise<number>;
+}
+
+/**
+ * The nonces of machine-key proofs already accepted (server/identity/machine-proof.ts), shared
+ * by every replica so that a proof replayed to another one is refused.
+ */
+export interface ProofNonceRepository {
+  /**
+   * Records `nonce` as used until `forgetAt`, atomically: true for its first use, false when it
+   * is already recorded and not yet forgotten at `now` (a replay), from whichever replica.
+   */
+  use(nonce: Uint8Array, forgetAt: number, now: number): Promise<boolean>;
+  /** Deletes the nonces forgotten before `now`; how many went. */
+  prune(now: number): Promise<number>;
+}
+
+/**
+ * The server's own long-lived keys that every replica must share (the relay's WireGuard key),
+ * by name, as base64 private keys. Never sent anywhere; like the CA's key, only in the store.
+ */
+export interface ServerKeyRepository {
+  /**
+   * The key stored under `name`, storing `privateKey` first if there is none, in one
+   * statement: replicas starting together on an empty database keep the same key.
+   */
+  addFirst(name: string, privateKey: string, now: number): Promise<string>;
 }
 
 /** The running server replicas (server/replication/); each writes only its own row. */

@@ -51,7 +51,7 @@ export function loginPages(
       return html(c, async () => {
         o.limit(sourceAddress(c));
         const query = new URL(c.req.url).searchParams;
-        const session = logins.peekByState(query.get('state') ?? '');
+        const session = await logins.peekByState(query.get('state') ?? '');
         const binding = session ? getCookie(c, cookieName(session.id)) : undefined;
         const done = await logins.callback(query, binding, sourceAddress(c));
         if (session) setCookie(c, cookieName(session.id), '', { path: '/login', maxAge: 0 });
@@ -61,7 +61,7 @@ export function loginPages(
     app.get('/login/:id', (c) =>
       html(c, async () => {
         o.limit(sourceAddress(c));
-        const s = logins.handoff(c.req.param('id'));
+        const s = await logins.handoff(c.req.param('id'));
         return {
           status: 200,
           body: handoffPage({

@@ -5,7 +5,7 @@ import type { AuditLog } from '../../audit/audit-log.ts';
 import { TrellisError, notFound } from '../../errors.ts';
 import { dnsLabel } from '../../nodes/names.ts';
 import type { LoginSession, LoginSessions } from './login-sessions.ts';
-import { randomId, verificationCode } from './login-sessions.ts';
+import { failureCode, randomId, verificationCode } from './login-sessions.ts';
 import { exchange, fail, personFromTokens } from './exchange.ts';
 import type { OidcProvider, OidcProviders } from './providers.ts';
 import { isoTime } from '../../../protocol/time.ts';
@@ -55,8 +55,11 @@ export class LoginService {
     };
     const base = { loginId: session.id, expiresAt: isoTime(session.expiresAt) };
     let answer: StartLoginResponse;
+    let device: client.DeviceAuthorizationResponse | undefined;
     if (session.mode === 'device') {
-      const device = await this.startDevice(provider, session);
+      device = await exchange(() =>
+        client.initiateDeviceAuthorization(provider.client, { scope: provider.config.scopes.join(' ') }),
+      );
       answer = {
         ...base,
         mode: 'device',
@@ -71,7 +74,9 @@ export class LoginService {
         verificationCode: verificationCode(session.id),
       };
     }
-    this.d.sessions.add(session);
+    await this.d.sessions.add(session);
+    // Polled by this replica; the agent may wait on any other, which reads the outcome from the store.
+    if (device) this.pollDevice(provider, session, device);
     await this.d.audit.record({
       kind: 'login',
       outcome: 'success',
@@ -84,8 +89,8 @@ export class LoginService {
   }
 
   /** The pending browser sign-in behind a hand-off page. */
-  handoff(loginId: string): LoginSession & { verificationCode: string } {
-    const s = this.d.sessions.get(loginId);
+  async handoff(loginId: string): Promise<LoginSession & { verificationCode: string }> {
+    const s = await this.d.sessions.get(loginId);
     if (!s || s.mode !== 'browser')
       throw notFound('login.not_found', 'this sign-in link is not known; start again with trellis up');
     if (s.status !== 'pending') throw this.ended(s);
@@ -94,9 +99,8 @@ export class LoginService {
 
   /** The provider's authorization URL; the browser that follows it must be the one that comes back. */
   async authorizationUrl(loginId: string, browserBinding: string): Promise<string> {
-    const s = this.handoff(loginId);
-    const session = this.d.sessions.get(s.id)!;
-    session.browserBinding = browserBinding;
+    const session = await this.handoff(loginId);
+    if (!(await this.d.sessions.bindBrowser(session.id, browserBinding))) throw await this.endedNow(session);
     const provider = await this.d.providers.get(session.provider);
     return client.buildAuthorizationUrl(provider.client, {
       redirect_uri: this.redirectUri(),
@@ -110,14 +114,14 @@ export class LoginService {
   }
 
   /** The pending sign-in a callback's state names, if any (to find its browser cookie). */
-  peekByState(state: string): LoginSession | undefined {
+  async peekByState(state: string): Promise<LoginSession | undefined> {
     return state ? this.d.sessions.byOAuthState(state) : undefined;
   }
 
   /** Completes a browser sign-in from the provider's redirect. Every failure is audited. */
   async callback(query: URLSearchParams, browserBinding: string | undefined, source: string): Promise<LoginSession> {
     const state = query.get('state') ?? '';
-    const session = state ? this.d.sessions.byOAuthState(state) : undefined;
+    const session = state ? await this.d.sessions.byOAuthState(state) : undefined;
     try {
       if (!session)
         throw fail(
@@ -157,17 +161,16 @@ export class LoginService {
   }
 
   async wait(machineKey: string, loginId: string, ms: number): Promise<WaitLoginResponse> {
-    const s = this.mine(machineKey, loginId);
-    await this.d.sessions.wait(s, ms);
-    const now = this.d.sessions.get(loginId) ?? s;
+    const s = await this.mine(machineKey, loginId);
+    const now = await this.d.sessions.wait(s, ms);
     if (now.status === 'pending') return { status: 'pending' };
-    if (now.status === 'failed') return { status: 'failed', code: now.error?.code, message: now.error?.message };
+    if (now.status === 'failed') return { status: 'failed', code: failureCode(now), message: now.error?.message };
     return { status: 'complete', user: now.email };
   }
 
   /** Uses up a completed sign-in for a registration by the machine that started it. */
-  consume(machineKey: string, loginId: string): LoginSession {
-    const s = this.mine(machineKey, loginId);
+  async consume(machineKey: string, loginId: string): Promise<LoginSession> {
+    const s = await this.mine(machineKey, loginId);
     if (s.status === 'pending') {
       throw new TrellisError(
         'conflict',
@@ -177,16 +180,17 @@ export class LoginService {
       );
     }
     if (s.status !== 'complete') throw this.ended(s);
-    s.status = 'used';
-    return s;
+    // Two registrations with one sign-in, on two replicas: the store lets one use it.
+    if (!(await this.d.sessions.consume(s.id, machineKey))) throw await this.endedNow(s);
+    return { ...s, status: 'used' };
   }
 
   close(): void {
     this.d.sessions.close();
   }
 
-  private mine(machineKey: string, loginId: string): LoginSession {
-    const s = this.d.sessions.get(loginId);
+  private async mine(machineKey: string, loginId: string): Promise<LoginSession> {
+    const s = await this.d.sessions.get(loginId);
     // Someone else's sign-in is answered exactly like an unknown one.
     if (!s || s.machineKey !== machineKey)
       throw notFound('login.not_found', 'no sign-in with this id was started by this machine');
@@ -194,32 +198,34 @@ export class LoginService {
   }
 
   private ended(s: LoginSession): TrellisError {
-    if (s.status === 'failed')
-      return fail('unauthenticated', s.error?.code ?? 'login.failed', s.error?.message ?? 'the sign-in failed');
+    if (s.status === 'failed') return fail('unauthenticated', failureCode(s), s.error?.message ?? 'the sign-in failed');
     return fail('conflict', 'login.used', 'this sign-in was already completed and used; start again with trellis up');
+  }
+
+  /** How a sign-in that another request (perhaps on another replica) just ended, ended. */
+  private async endedNow(s: LoginSession): Promise<TrellisError> {
+    const now = await this.d.sessions.get(s.id);
+    if (!now) return notFound('login.not_found', 'this sign-in is no longer known; start again with trellis up');
+    return this.ended(now);
   }
 
   private redirectUri(): string {
     return `${this.d.publicUrl()}${CALLBACK_PATH}`;
   }
 
-  private async startDevice(provider: OidcProvider, session: LoginSession) {
-    const device = await exchange(() =>
-      client.initiateDeviceAuthorization(provider.client, { scope: provider.config.scopes.join(' ') }),
-    );
-    session.abort = new AbortController();
+  private pollDevice(provider: OidcProvider, session: LoginSession, device: client.DeviceAuthorizationResponse): void {
+    const signal = this.d.sessions.track(session.id);
     const poll = async () => {
       try {
         const tokens = await exchange(() =>
-          client.pollDeviceAuthorizationGrant(provider.client, device, undefined, { signal: session.abort!.signal }),
+          client.pollDeviceAuthorizationGrant(provider.client, device, undefined, { signal }),
         );
         await this.finish(session, provider, tokens, 'device-flow');
       } catch (err) {
-        if (session.status === 'pending') await this.failed(session, err, 'device-flow');
+        if (session.status === 'pending' && !signal.aborted) await this.failed(session, err, 'device-flow');
       }
     };
     void poll();
-    return device;
   }
 
   private async finish(
@@ -235,12 +241,13 @@ export class LoginService {
       displayName: person.name,
       groups: person.groups,
     });
-    this.d.sessions.settle(session, {
+    const won = await this.d.sessions.settle(session, {
       status: 'complete',
       userId: user.id,
       email: user.email,
       proof: { issuer: provider.config.issuer, subject: person.sub },
     });
+    if (!won) throw await this.endedNow(session);
     await this.d.audit.record({
       kind: 'login',
       outcome: 'success',
@@ -259,7 +266,7 @@ export class LoginService {
         ? err
         : fail('unavailable', 'oidc.failed', 'the sign-in could not be completed; start again', err);
     if (session?.status === 'pending')
-      this.d.sessions.settle(session, { status: 'failed', error: { code: known.code, message: known.message } });
+      await this.d.sessions.settle(session, { status: 'failed', error: { code: known.code, message: known.message } });
     await this.d.audit.record({
       kind: 'login',
       outcome: 'failure',

@@ -14,7 +14,7 @@ export function oidcAuthenticator(
   return {
     type: 'oidc',
     async authenticate(credential, context) {
-      const s = logins.consume(context.machineKey, credential.loginId);
+      const s = await logins.consume(context.machineKey, credential.loginId);
       return {
         userId: s.userId!,
         tags: [],

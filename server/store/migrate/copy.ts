@@ -8,8 +8,9 @@ import { StoreConflict } from '../store.ts';
 
 /**
  * The tables a deployment's state is in, parents before children (foreign keys). Soft state
- * (replicas, presence) and the change log are not copied: they describe running processes, and a
- * replica starting on the copy loads everything anyway.
+ * (replicas, presence), the change log, sign-ins in progress and used proof nonces are not
+ * copied: they describe running processes or last minutes, and a replica starting on the copy
+ * loads everything anyway.
  */
 export const COPIED_TABLES = [
   'users',
@@ -21,6 +22,8 @@ export const COPIED_TABLES = [
   'audit_events',
   'certificate_authorities',
   'console_sessions',
+  // The relay's key: nodes keep their relay peer across the move.
+  'server_keys',
 ] as const;
 
 /** Tables whose ids come from a sequence there: after the copy it continues past the copied ids. */

@@ -4,6 +4,9 @@ import { postgresAudit } from './audit.ts';
 import { postgresAuthorities } from './authorities.ts';
 import { postgresChanges } from './changes.ts';
 import { postgresConsoleSessions } from './console-sessions.ts';
+import { postgresLoginSessions } from './login-sessions.ts';
+import { postgresProofNonces } from './proof-nonces.ts';
+import { postgresServerKeys } from './server-keys.ts';
 import { guarded, storeError } from './errors.ts';
 import { postgresApiKeys, postgresPreAuthKeys } from './keys.ts';
 import { postgresNodes } from './nodes.ts';
@@ -36,6 +39,9 @@ export async function createPostgresStore(options: PostgresOptions): Promise<Sto
     audit: guarded(postgresAudit(db)),
     authorities: guarded(postgresAuthorities(db)),
     consoleSessions: guarded(postgresConsoleSessions(db)),
+    loginSessions: guarded(postgresLoginSessions(db)),
+    proofNonces: guarded(postgresProofNonces(db)),
+    serverKeys: guarded(postgresServerKeys(db)),
     replicas: guarded(postgresReplicas(db)),
     presence: guarded(postgresPresence(db)),
     changes,

@@ -1,5 +1,5 @@
 import { bigint, bigserial, boolean, customType, integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
-import type { AuditKind, NodeIdentity } from '../records.ts';
+import type { AuditKind, LoginSessionRecord, NodeIdentity } from '../records.ts';
 import type { ChangeKind } from '../store.ts';
 
 /**
@@ -140,4 +140,34 @@ export const changes = pgTable('changes', {
   at: ms('at').notNull(),
   kind: text('kind').$type<ChangeKind>().notNull(),
   entityId: text('entity_id').notNull(),
+});
+
+export const loginSessions = pgTable('login_sessions', {
+  id: text('id').primaryKey(),
+  machineKey: text('machine_key').notNull(),
+  hostname: text('hostname').notNull(),
+  provider: text('provider').notNull(),
+  mode: text('mode').$type<LoginSessionRecord['mode']>().notNull(),
+  state: text('state').notNull().unique(),
+  nonce: text('nonce').notNull(),
+  codeVerifier: text('code_verifier').notNull(),
+  browserBinding: text('browser_binding'),
+  createdAt: ms('created_at').notNull(),
+  expiresAt: ms('expires_at').notNull(),
+  status: text('status').$type<LoginSessionRecord['status']>().notNull(),
+  userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  email: text('email'),
+  proof: jsonb('proof').$type<LoginSessionRecord['proof']>(),
+  error: jsonb('error').$type<LoginSessionRecord['error']>(),
+});
+
+export const proofNonces = pgTable('proof_nonces', {
+  nonce: text('nonce').primaryKey(),
+  forgetAt: ms('forget_at').notNull(),
+});
+
+export const serverKeys = pgTable('server_keys', {
+  name: text('name').primaryKey(),
+  privateKey: text('private_key').notNull(),
+  createdAt: ms('created_at').notNull(),
 });

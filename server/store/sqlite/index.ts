@@ -3,6 +3,9 @@ import { sqliteAudit } from './audit.ts';
 import { sqliteAuthorities } from './authorities.ts';
 import { sqliteChanges } from './changes.ts';
 import { sqliteConsoleSessions } from './console-sessions.ts';
+import { sqliteLoginSessions } from './login-sessions.ts';
+import { sqliteProofNonces } from './proof-nonces.ts';
+import { sqliteServerKeys } from './server-keys.ts';
 import { sqliteApiKeys, sqlitePreAuthKeys } from './keys.ts';
 import { sqliteNodes } from './nodes.ts';
 import { openSqlite } from './open.ts';
@@ -23,6 +26,9 @@ export function createSqliteStore(file: string): Store {
     audit: sqliteAudit(db),
     authorities: sqliteAuthorities(db, changes.record),
     consoleSessions: sqliteConsoleSessions(db),
+    loginSessions: sqliteLoginSessions(db),
+    proofNonces: sqliteProofNonces(db),
+    serverKeys: sqliteServerKeys(db),
     replicas: sqliteReplicas(db, changes.record),
     presence: sqlitePresence(db, changes.record),
     changes: changes.log,

@@ -152,4 +152,36 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   CREATE INDEX changes_at ON changes(at);
   `,
+  // Scale-out: agents' sign-ins, used proof nonces and the relay key, shared by every replica.
+  `
+  CREATE TABLE login_sessions (
+    id TEXT PRIMARY KEY,
+    machine_key TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    state TEXT NOT NULL UNIQUE,
+    nonce TEXT NOT NULL,
+    code_verifier TEXT NOT NULL,
+    browser_binding TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+    email TEXT,
+    proof TEXT,
+    error TEXT
+  );
+  CREATE INDEX login_sessions_expires ON login_sessions(expires_at);
+  CREATE TABLE proof_nonces (
+    nonce TEXT PRIMARY KEY,
+    forget_at INTEGER NOT NULL
+  );
+  CREATE INDEX proof_nonces_forget ON proof_nonces(forget_at);
+  CREATE TABLE server_keys (
+    name TEXT PRIMARY KEY,
+    private_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -1,5 +1,5 @@
 import { blob, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
-import type { AuditKind, NodeIdentity } from '../records.ts';
+import type { AuditKind, LoginSessionRecord, NodeIdentity } from '../records.ts';
 import type { ChangeKind } from '../store.ts';
 
 const json = <T>(name: string) => text(name, { mode: 'json' }).$type<T>().notNull();
@@ -136,4 +136,37 @@ export const changes = sqliteTable('changes', {
   at: integer('at').notNull(),
   kind: text('kind').$type<ChangeKind>().notNull(),
   entityId: text('entity_id').notNull(),
+});
+
+/** Agents' sign-ins (store.ts LoginSessionRepository). */
+export const loginSessions = sqliteTable('login_sessions', {
+  id: text('id').primaryKey(),
+  machineKey: text('machine_key').notNull(),
+  hostname: text('hostname').notNull(),
+  provider: text('provider').notNull(),
+  mode: text('mode').$type<LoginSessionRecord['mode']>().notNull(),
+  state: text('state').notNull().unique(),
+  nonce: text('nonce').notNull(),
+  codeVerifier: text('code_verifier').notNull(),
+  browserBinding: text('browser_binding'),
+  createdAt: integer('created_at').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  status: text('status').$type<LoginSessionRecord['status']>().notNull(),
+  userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  email: text('email'),
+  proof: text('proof', { mode: 'json' }).$type<LoginSessionRecord['proof']>(),
+  error: text('error', { mode: 'json' }).$type<LoginSessionRecord['error']>(),
+});
+
+/** Machine-key proof nonces already used (store.ts ProofNonceRepository), base64. */
+export const proofNonces = sqliteTable('proof_nonces', {
+  nonce: text('nonce').primaryKey(),
+  forgetAt: integer('forget_at').notNull(),
+});
+
+/** Keys every replica shares (store.ts ServerKeyRepository). */
+export const serverKeys = sqliteTable('server_keys', {
+  name: text('name').primaryKey(),
+  privateKey: text('private_key').notNull(),
+  createdAt: integer('created_at').notNull(),
 });

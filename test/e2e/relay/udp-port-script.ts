@@ -1,4 +1,5 @@
-import { loadOrCreateServerKey } from '../../../server/relay/server-key.ts';
+import { loadServerKey } from '../../../server/relay/server-key.ts';
+import { createSqliteStore } from '../../../server/store/sqlite/index.ts';
 import { UdpPort } from '../../../server/relay/udp-port.ts';
 
 /**
@@ -8,7 +9,11 @@ import { UdpPort } from '../../../server/relay/udp-port.ts';
  */
 const [dataDir, host, port, handshakesPerSecond, ...keys] = process.argv.slice(2);
 
-const udp = await UdpPort.bind(host!, Number(port), loadOrCreateServerKey(dataDir!));
+const udp = await UdpPort.bind(
+  host!,
+  Number(port),
+  await loadServerKey(createSqliteStore(':memory:').serverKeys, dataDir!, Date.now()),
+);
 udp.start({
   directory: {
     nodeForKey: (k) => (keys.includes(k) ? k : undefined),

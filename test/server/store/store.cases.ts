@@ -9,6 +9,7 @@ import type {
   ReplicaRecord,
 } from '../../../server/store/records.ts';
 import { respelled } from '../../support/keys.ts';
+import { identityStateCases } from './identity-state.cases.ts';
 import {
   StoreConflict,
   type CreateNodeOptions,
@@ -676,6 +677,8 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.consoleSessions.get(live.id)).toBeDefined();
       });
     });
+
+    identityStateCases(() => store, T0);
 
     describe('replicas and presence', () => {
       const replica = (id: string, over: Partial<ReplicaRecord> = {}): ReplicaRecord => ({
