@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Route } from './route.ts';
+import { PathSummary } from './path-report.ts';
 import { RouteHealth, RouteRole } from './route-health.ts';
 
 /** Admin API (`/api/v1`, API-key auth) bodies and answers. Times are ISO 8601. */
@@ -38,6 +39,11 @@ export const NodeView = z.object({
   routePriority: z.number().int().optional(),
   ephemeral: z.boolean(),
   online: z.boolean(),
+  /**
+   * How the node reaches its peers, as it last reported on its open stream (agents from protocol
+   * 14): counts of peers direct, relayed and without a path. Absent while offline or not reported.
+   */
+  paths: PathSummary.optional(),
   os: z.string().optional(),
   lastSeen: Time.optional(),
   expiresAt: Time.optional(),

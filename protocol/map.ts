@@ -3,6 +3,7 @@ import { FilterRule } from './filter.ts';
 import { MAX_PREFIX_TEXT } from './ip/prefix.ts';
 import { WireGuardKey } from './keys.ts';
 import { Peer, SelfNode } from './node.ts';
+import { PathReport } from './path-report.ts';
 import { RouteHealthReport } from './route-health.ts';
 
 /**
@@ -147,12 +148,15 @@ export const PathRequest = z.object({
 export type PathRequest = z.infer<typeof PathRequest>;
 /** Agent to server: the health of this router's routes (protocol 9; see route-health.ts). */
 export { RouteHealthReport };
+/** Agent to server: how this node reaches its peers (protocol 14; see path-report.ts). */
+export { PathReport };
 export const ClientMessage = z.discriminatedUnion('type', [
   Ping,
   Pong,
   EndpointsUpdate,
   PathRequest,
   RouteHealthReport,
+  PathReport,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 

@@ -57,9 +57,14 @@ export const PROTOCOL_HISTORY: ReadonlyArray<{ version: number; date: string; ch
     date: '2026-12-02',
     change: 'map: dns.services, the names and addresses of mesh services (HA replicas behind one name)',
   },
+  {
+    version: 14,
+    date: '2026-12-02',
+    change: "map stream: paths reports (the agent's peers by path: direct, relay, none); the admin node API's paths",
+  },
 ];
 
-export const PROTOCOL_VERSION = 13;
+export const PROTOCOL_VERSION = 14;
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;
 
 export const speaksProtocol = (version: number): boolean =>

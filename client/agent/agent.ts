@@ -32,7 +32,7 @@ import { Membership, requestedServers } from './membership.ts';
 import type { ServerTarget } from '../control/server-list.ts';
 import { PersonSignIn } from './person-sign-in.ts';
 import { StateStore } from './state-store.ts';
-import { statusView } from './status-view.ts';
+import { pathSummary, statusView } from './status-view.ts';
 import { whois } from './whois.ts';
 import { type JoinOptions, WorkloadMembership } from './workload-membership.ts';
 import { RouteHealthMonitor } from '../router/route-health-monitor.ts';
@@ -116,6 +116,7 @@ export class Agent {
       onPathTrial: (trial) => this.onPathTrial(trial),
       endpoints: () => this.endpoints(),
       endpointRefreshMs: options.endpointRefreshMs ?? 30_000,
+      paths: async () => pathSummary((await this.status()).peers),
       log,
     });
 

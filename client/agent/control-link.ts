@@ -6,6 +6,7 @@ import type { PathTrial } from '../../protocol/map.ts';
 import { MapStream } from '../control/map-stream.ts';
 import { asFullMap, type SavedMap } from './state-store.ts';
 import type { RouteHealthReport } from '../../protocol/route-health.ts';
+import { PATH_REPORT_VERSION, type PathSummary } from '../../protocol/path-report.ts';
 
 /** The first protocol version whose servers read route-health reports (older ones end the stream on them). */
 const ROUTE_HEALTH_VERSION = 9;
@@ -22,6 +23,9 @@ interface ControlLinkDeps {
   /** Re-read at each report: interfaces come and go. */
   endpoints(): string[];
   endpointRefreshMs: number;
+  /** How this node reaches its peers now; checked every `pathRefreshMs` and sent when it moved. */
+  paths?: () => Promise<PathSummary>;
+  pathRefreshMs?: number;
   log: Logger;
 }
 
@@ -32,6 +36,9 @@ export class ControlLink {
   /** The last route-health report, sent again on every new stream; whether this stream has it. */
   private health: RouteHealthReport | undefined;
   private healthSent = false;
+  /** The path summary this stream last carried, as JSON; reset on every new stream. */
+  private pathsSent: string | undefined;
+  private pathTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ControlLinkDeps) {}
 
@@ -60,6 +67,7 @@ export class ControlLink {
       onConnection: (up) => {
         this.up = up;
         this.healthSent = false;
+        this.pathsSent = undefined;
         if (up) this.report(stream);
         if (up) this.sendHealth(stream);
         this.deps.log.info(
@@ -75,6 +83,11 @@ export class ControlLink {
     clearInterval(this.timer);
     this.timer = setInterval(() => this.report(stream), this.deps.endpointRefreshMs);
     this.timer.unref();
+    clearInterval(this.pathTimer);
+    if (this.deps.paths) {
+      this.pathTimer = setInterval(() => void this.sendPaths(stream), this.deps.pathRefreshMs ?? 5_000);
+      this.pathTimer.unref();
+    }
   }
 
   /** The machine's addresses changed: a fresh connection, and our new endpoints at once. */
@@ -103,8 +116,19 @@ export class ControlLink {
     this.healthSent = stream.reportRouteHealth(this.health);
   }
 
+  private async sendPaths(stream: MapStream): Promise<void> {
+    if (!this.deps.paths || !this.up) return;
+    if ((stream.state.serverProtocolVersion ?? 0) < PATH_REPORT_VERSION) return;
+    const summary = await this.deps.paths().catch(() => undefined);
+    if (!summary || stream !== this.stream) return;
+    const text = JSON.stringify(summary);
+    if (text === this.pathsSent) return;
+    if (stream.reportPaths(summary)) this.pathsSent = text;
+  }
+
   disconnect(): void {
     clearInterval(this.timer);
+    clearInterval(this.pathTimer);
     this.stream?.stop();
     this.stream = undefined;
     this.up = false;

@@ -5,6 +5,7 @@ import type { DeviceState } from '../wireguard/uapi-format.ts';
 import type { AgentState, PeerStatus, StatusResponse } from './local-api/messages.ts';
 import type { OfferedRoute } from '../routes/accepted-routes.ts';
 import type { ServedService } from '../serve/served-services.ts';
+import type { PathSummary } from '../../protocol/path-report.ts';
 
 /**
  * `trellis status` as data: who the map says the peers are, joined by public key with what
@@ -47,6 +48,16 @@ interface StatusInputs {
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * The server's view of this node's paths (protocol/path-report.ts): its peers counted by path.
+ * A peer WireGuard never completed a handshake with has no path yet, whatever its endpoint.
+ */
+export function pathSummary(peers: readonly PeerStatus[]): PathSummary {
+  const summary = { direct: 0, relay: 0, none: 0 };
+  for (const p of peers) summary[p.lastHandshake === undefined ? 'none' : (p.path ?? 'none')]++;
+  return summary;
+}
 
 export function statusView(i: StatusInputs): StatusResponse {
   const byKey = new Map((i.device?.peers ?? []).map((p) => [p.publicKey, p]));

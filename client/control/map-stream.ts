@@ -11,6 +11,7 @@ import {
   type Pong,
 } from '../../protocol/map.ts';
 import type { RouteHealthReport } from '../../protocol/route-health.ts';
+import type { PathReport, PathSummary } from '../../protocol/path-report.ts';
 import type { ControlClient } from './control-client.ts';
 import { MapState, type MapChange } from './map-state.ts';
 import { pinnedLookup, type ServerTarget } from './server-list.ts';
@@ -93,6 +94,13 @@ export class MapStream {
   reportRouteHealth(report: RouteHealthReport): boolean {
     if (this.ws?.readyState !== WebSocket.OPEN) return false;
     this.ws.send(jsonText<RouteHealthReport>(report));
+    return true;
+  }
+
+  /** How this node reaches its peers (protocol 14); false while disconnected. */
+  reportPaths(summary: PathSummary): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(jsonText<PathReport>({ type: 'paths', ...summary }));
     return true;
   }
 

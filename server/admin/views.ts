@@ -1,4 +1,5 @@
 import type { ApiKeyView, NodeView, PreAuthKeyView, UserView } from '../../protocol/admin.ts';
+import type { PathSummary } from '../../protocol/path-report.ts';
 import type { ApiKeyRecord, NodeRecord, PreAuthKeyRecord, UserRecord } from '../store/records.ts';
 import { isoTime } from '../../protocol/time.ts';
 
@@ -10,7 +11,17 @@ export function userView(u: UserRecord): UserView {
   return { id: u.id, email: u.email, displayName: u.displayName, groups: u.groups, createdAt: iso(u.createdAt) };
 }
 
-export function nodeView(n: NodeRecord, emailOf: (userId: string) => string | undefined, online: boolean): NodeView {
+/** What the map engine knows of a node beyond its record. */
+export interface NodeLiveness {
+  online: boolean;
+  paths?: PathSummary | undefined;
+}
+
+export function nodeView(
+  n: NodeRecord,
+  emailOf: (userId: string) => string | undefined,
+  { online, paths }: NodeLiveness,
+): NodeView {
   return {
     id: n.id,
     name: n.name,
@@ -26,6 +37,7 @@ export function nodeView(n: NodeRecord, emailOf: (userId: string) => string | un
     ...(n.routePriority !== undefined && { routePriority: n.routePriority }),
     ephemeral: n.ephemeral,
     online,
+    ...(paths && { paths }),
     os: n.os,
     lastSeen: isoOpt(n.lastSeen),
     expiresAt: isoOpt(n.expiresAt),

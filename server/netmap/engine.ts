@@ -14,6 +14,7 @@ import { jsonText, type JsonText } from '../../protocol/json-text.ts';
 import { CloseCode, type DnsConfig, type Goodbye, type RelayConfig, type ServerMessage } from '../../protocol/map.ts';
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { DEFAULT_ROUTE_PRIORITY, type RouteHealthReport } from '../../protocol/route-health.ts';
+import type { PathSummary } from '../../protocol/path-report.ts';
 import { RouteTable, type PrimaryChange, type RouterInfo } from '../routes/route-table.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
 import { DEFAULT_VARIANT, LiveNode, type PeerVariant } from './live-node.ts';
@@ -46,6 +47,8 @@ export interface RemotePresence {
   observedEndpoint?: string;
   /** The router's last route-health report on that stream. */
   routeHealth?: RouteHealthReport;
+  /** The node's last path summary on that stream. */
+  paths?: PathSummary;
 }
 
 /** Something happened to a node, as the console's live view reports it. */
@@ -237,6 +240,11 @@ export class NetmapEngine implements MapSource {
   isOnline(id: string): boolean {
     return this.nodes.get(id)?.online ?? false;
   }
+  /** How an online node last said it reaches its peers; undefined when it has not (or is offline). */
+  pathsOf(id: string): PathSummary | undefined {
+    const live = this.nodes.get(id);
+    return live?.online ? live.paths : undefined;
+  }
   /** Whether this replica holds the node's map stream. */
   hasStream(id: string): boolean {
     return this.sessions.has(id);
@@ -336,6 +344,7 @@ export class NetmapEngine implements MapSource {
         live.online = true;
         live.observedEndpoint = elsewhere.observedEndpoint;
         live.routeHealth = elsewhere.routeHealth;
+        live.paths = elsewhere.paths;
       }
       this.nodes.set(record.id, live);
       const affected = this.network.upsertNode(live.policyNode());
@@ -402,6 +411,14 @@ export class NetmapEngine implements MapSource {
     if (this.sessions.has(id)) this.tellStream(id);
   }
 
+  /** A node reported how it reaches its peers; kept for the admin API and the other replicas. */
+  reportPaths(id: string, paths: PathSummary): void {
+    const live = this.nodes.get(id);
+    if (!live || !live.online) return;
+    live.paths = paths;
+    if (this.sessions.has(id)) this.tellStream(id);
+  }
+
   /**
    * Another replica holds (or no longer holds: undefined) this node's stream. The node is online
    * while any replica holds it; what this replica's own stream says wins over another's row.
@@ -414,6 +431,7 @@ export class NetmapEngine implements MapSource {
     const health = presence?.routeHealth;
     const healthMoved = JSON.stringify(health) !== JSON.stringify(live.routeHealth);
     live.routeHealth = health;
+    live.paths = presence?.paths;
     this.setObservedEndpoint(id, presence?.observedEndpoint);
     const onlineMoved = live.online !== (presence !== undefined);
     this.setOnline(live, presence !== undefined);
@@ -477,6 +495,7 @@ export class NetmapEngine implements MapSource {
       // Reported on that stream; a new one reports afresh, or another replica's row says.
       const elsewhere = this.remote.get(session.nodeId);
       live.routeHealth = elsewhere?.routeHealth;
+      live.paths = elsewhere?.paths;
       this.setObservedEndpoint(live.id, elsewhere ? elsewhere.observedEndpoint : live.observedEndpoint);
       this.setOnline(live, elsewhere !== undefined);
     }

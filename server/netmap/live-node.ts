@@ -1,5 +1,6 @@
 import { jsonText, type JsonText } from '../../protocol/json-text.ts';
 import type { Peer, SelfNode } from '../../protocol/node.ts';
+import type { PathSummary } from '../../protocol/path-report.ts';
 import type { RouteHealthReport, RouteState } from '../../protocol/route-health.ts';
 import type { PolicyNode } from '../../policy/index.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
@@ -17,6 +18,8 @@ export class LiveNode {
   observedEndpoint: string | undefined;
   /** The router's last route-health report on its open stream (soft state: gone with the stream). */
   routeHealth: RouteHealthReport | undefined;
+  /** How it reaches its peers, as its open stream last said (soft state: gone with the stream). */
+  paths: PathSummary | undefined;
   /** The subnet prefixes this node is the elected primary of (server/routes/). */
   primaryRoutes: readonly string[] = [];
   /** Its advertised routes' parts in their elections, for its own map; absent when it advertises none. */

@@ -84,7 +84,7 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
           jsonText<Goodbye>({
             type: 'goodbye',
             code: 'stream.bad_message',
-            message: 'messages must be JSON ping, pong, endpoints, path-request or route-health',
+            message: 'messages must be JSON ping, pong, endpoints, path-request, route-health or paths',
           }),
         );
         session.close(CloseCode.badMessage, 'bad message');
@@ -100,6 +100,7 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
         const outcome = deps.paths?.request(nodeId, m.peer) ?? 'no_relay';
         deps.logger.debug({ nodeId, peer: m.peer, outcome }, 'direct path requested');
       } else if (m.type === 'route-health') deps.engine.reportRouteHealth(nodeId, m);
+      else if (m.type === 'paths') deps.engine.reportPaths(nodeId, { direct: m.direct, relay: m.relay, none: m.none });
     });
     ws.on('close', () => {
       heartbeat.stop();

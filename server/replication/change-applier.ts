@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { RouteHealthReport } from '../../protocol/route-health.ts';
+import { PathSummary } from '../../protocol/path-report.ts';
 import type { UserService } from '../admin/user-service.ts';
 import type { NetmapEngine } from '../netmap/engine.ts';
 import type { PolicyService } from '../policies/policy-service.ts';
@@ -109,10 +110,12 @@ export class ChangeApplier {
       return;
     }
     const health = RouteHealthReport.safeParse(row.routeHealth);
+    const paths = PathSummary.safeParse(row.paths);
     this.deps.engine.setRemotePresence(nodeId, {
       replicaId: row.replicaId,
       ...(row.observedEndpoint !== undefined && { observedEndpoint: row.observedEndpoint }),
       ...(health.success && { routeHealth: health.data }),
+      ...(paths.success && { paths: paths.data }),
     });
   }
 }

@@ -110,6 +110,7 @@ export class PresenceWriter {
       replicaId: selfId,
       ...(live.observedEndpoint !== undefined && { observedEndpoint: live.observedEndpoint }),
       ...(live.routeHealth !== undefined && { routeHealth: live.routeHealth }),
+      ...(live.paths !== undefined && { paths: live.paths }),
       since,
     };
     await presence.set(row);

@@ -186,6 +186,8 @@ export interface PresenceRecord {
   observedEndpoint?: string;
   /** The router's last route-health report on that stream (protocol/route-health.ts), as JSON. */
   routeHealth?: unknown;
+  /** The node's last path summary on that stream (protocol/path-report.ts), as JSON. */
+  paths?: unknown;
   since: number;
 }
 

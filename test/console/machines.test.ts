@@ -21,7 +21,8 @@ describeWith([hasCommand('chromium')], 'console machines, users, keys, routes an
   beforeAll(async () => {
     lab = await startConsoleLab();
     await lab.t.setPolicy(POLICY);
-    (await lab.join('ada-laptop', { user: 'ada@example.com' })).connect();
+    const laptop = (await lab.join('ada-laptop', { user: 'ada@example.com' })).connect();
+    await laptop.until((a) => a.stream!.reportPaths({ direct: 2, relay: 1, none: 0 }), 'the laptop reports its paths');
     (await lab.join('mel-desktop', { user: 'mel@example.com' })).connect();
     await lab.join('web-1', { tags: ['tag:web'] });
     router = await lab.join('router-1', { tags: ['tag:router'], routes: ['10.20.0.0/24'] });
@@ -45,6 +46,7 @@ describeWith([hasCommand('chromium')], 'console machines, users, keys, routes an
     expect(await laptop.textContent()).toContain('ada@example.com');
     expect(await laptop.textContent()).toContain(record.ipv4);
     await expect.poll(() => laptop.textContent()).toContain('Online');
+    expect(await laptop.textContent()).toContain('2 direct, 1 relay');
     expect(await rows().filter({ hasText: 'web-1' }).textContent()).toContain('tag:web');
     expect(await rows().filter({ hasText: 'router-1' }).textContent()).toContain('0/1 approved');
 

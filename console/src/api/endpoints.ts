@@ -29,8 +29,8 @@ export type AccessChange = PolicyDiff['granted'][number];
 export type AuditEvent = AuditPage['items'][number];
 type List<T> = { items: T[] };
 
-/** A node as the console shows it: the admin view, and how its peers reach it when known. */
-export type Machine = NodeView & { path?: 'direct' | 'relay' };
+/** A node as the console shows it: the admin view (with its path summary while online). */
+export type Machine = NodeView;
 
 // machines
 export const listMachines = () => request<List<Machine>>('GET', '/api/v1/nodes');

@@ -32,7 +32,8 @@ interface AdminDeps {
 
 /** The administration API: thin handlers over the services. */
 export function adminRoutes(d: AdminDeps): Route[] {
-  const view = (n: NodeRecord) => nodeView(n, d.users.emailOf, d.engine.isOnline(n.id));
+  const view = (n: NodeRecord) =>
+    nodeView(n, d.users.emailOf, { online: d.engine.isOnline(n.id), paths: d.engine.pathsOf(n.id) });
   const nodeRoute = <B>(
     path: string,
     summary: string,

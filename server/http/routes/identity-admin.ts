@@ -62,7 +62,11 @@ export function identityAdminRoutes(d: IdentityAdminDeps): Route[] {
         const user = await d.store.users.get(params.id!);
         if (!user) throw notFound('user.not_found', `no user with id ${params.id}`);
         const expired = await d.nodes.expireUserNodes(user.id, actorOf(caller));
-        return { items: expired.map((n) => nodeView(n, d.users.emailOf, d.engine.isOnline(n.id))) };
+        return {
+          items: expired.map((n) =>
+            nodeView(n, d.users.emailOf, { online: d.engine.isOnline(n.id), paths: d.engine.pathsOf(n.id) }),
+          ),
+        };
       },
     }),
   ];

@@ -165,6 +165,8 @@ export const MIGRATIONS: readonly string[] = [
     created_at BIGINT NOT NULL
   );
   `,
+  // Presence: each node's path summary (protocol/path-report.ts).
+  `ALTER TABLE presence ADD COLUMN paths JSONB;`,
 ];
 
 /**

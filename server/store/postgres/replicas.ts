@@ -30,10 +30,11 @@ export function postgresReplicas(db: PgDb): ReplicaRepository {
 }
 
 export function postgresPresence(db: PgDb): PresenceRepository {
-  const toRecord = ({ observedEndpoint, routeHealth, ...rest }: typeof presence.$inferSelect): PresenceRecord => ({
+  const toRecord = ({ observedEndpoint, routeHealth, paths, ...rest }: typeof presence.$inferSelect): PresenceRecord => ({
     ...rest,
     ...(observedEndpoint !== null && { observedEndpoint }),
     ...(routeHealth !== null && routeHealth !== undefined && { routeHealth }),
+    ...(paths !== null && paths !== undefined && { paths }),
   });
   return {
     async list() {
@@ -49,6 +50,7 @@ export function postgresPresence(db: PgDb): PresenceRepository {
         ...record,
         observedEndpoint: record.observedEndpoint ?? null,
         routeHealth: record.routeHealth ?? null,
+        paths: record.paths ?? null,
       };
       // Soft state, but the other replicas follow it through the change log like the rest.
       await db.transaction(async (tx) => {

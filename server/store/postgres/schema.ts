@@ -132,6 +132,7 @@ export const presence = pgTable('presence', {
   replicaId: text('replica_id').notNull(),
   observedEndpoint: text('observed_endpoint'),
   routeHealth: jsonb('route_health').$type<unknown>(),
+  paths: jsonb('paths').$type<unknown>(),
   since: ms('since').notNull(),
 });
 

@@ -184,4 +184,6 @@ export const MIGRATIONS: readonly Migration[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // Presence: each node's path summary (protocol/path-report.ts).
+  `ALTER TABLE presence ADD COLUMN paths TEXT;`,
 ];

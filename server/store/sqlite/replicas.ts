@@ -38,11 +38,12 @@ export function sqliteReplicas(db: SqliteDb, recordChange: RecordChange): Replic
 
 export function sqlitePresence(db: SqliteDb, recordChange: RecordChange): PresenceRepository {
   const toRecord = (row: typeof presence.$inferSelect): PresenceRecord => {
-    const { observedEndpoint, routeHealth, ...rest } = row;
+    const { observedEndpoint, routeHealth, paths, ...rest } = row;
     return {
       ...rest,
       ...(observedEndpoint !== null && { observedEndpoint }),
       ...(routeHealth !== null && routeHealth !== undefined && { routeHealth }),
+      ...(paths !== null && paths !== undefined && { paths }),
     };
   };
   return {
@@ -59,6 +60,7 @@ export function sqlitePresence(db: SqliteDb, recordChange: RecordChange): Presen
         ...record,
         observedEndpoint: record.observedEndpoint ?? null,
         routeHealth: record.routeHealth ?? null,
+        paths: record.paths ?? null,
       };
       // A node deleted meanwhile has no presence to hold: the foreign key refuses, and that is fine.
       db.transaction((tx) => {

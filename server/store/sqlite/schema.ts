@@ -127,6 +127,7 @@ export const presence = sqliteTable('presence', {
   replicaId: text('replica_id').notNull(),
   observedEndpoint: text('observed_endpoint'),
   routeHealth: text('route_health', { mode: 'json' }).$type<unknown>(),
+  paths: text('paths', { mode: 'json' }).$type<unknown>(),
   since: integer('since').notNull(),
 });
 

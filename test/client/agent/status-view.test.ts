@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statusView } from '../../../client/agent/status-view.ts';
+import { pathSummary, statusView } from '../../../client/agent/status-view.ts';
 import { formatStatus } from '../../../client/cli/status.ts';
 import { describeUp } from '../../../client/cli/up.ts';
 import { generateKeyPair } from '../../../client/wireguard/keys.ts';
@@ -95,6 +95,18 @@ describe('status: the map joined with what WireGuard reports', () => {
     expect(byName.relayed).toMatchObject({ path: 'relay', endpoint: '203.0.113.5:3478' });
     expect(byName.relayed).not.toHaveProperty('latencyMs');
     expect(byName.db).not.toHaveProperty('path');
+    // What the server is told (protocol/path-report.ts): the same peers, counted by path.
+    expect(pathSummary(s.peers)).toEqual({ direct: 1, relay: 1, none: 1 });
+  });
+
+  it('counts a peer with an endpoint but no completed handshake as having no path yet', () => {
+    const s = statusView({
+      ...base,
+      peers: [web],
+      device: { ...device, peers: [{ ...device.peers[0]!, lastHandshake: undefined }] },
+    });
+    expect(s.peers[0]).toMatchObject({ path: 'direct', endpoint: '10.0.0.2:41641' });
+    expect(pathSummary(s.peers)).toEqual({ direct: 0, relay: 0, none: 1 });
   });
 
   it('prints one line per peer for people, and says when the server is away', () => {

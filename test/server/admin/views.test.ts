@@ -28,7 +28,7 @@ describe('a stored time out of range never makes a read fail', () => {
   for (const ms of [1e16, 8.64e15 + 1, -1e16, NaN]) {
     it(`${ms}: the admin view and the map entries still build, with times the wire accepts`, () => {
       const r = record({ expiresAt: ms, lastSeen: ms, createdAt: ms });
-      expect(() => NodeView.parse(nodeView(r, () => undefined, false))).not.toThrow();
+      expect(() => NodeView.parse(nodeView(r, () => undefined, { online: false }))).not.toThrow();
       const live = new LiveNode(r, undefined);
       expect(() => Peer.parse(live.peer())).not.toThrow();
       expect(() => SelfNode.parse(live.self())).not.toThrow();

@@ -709,6 +709,7 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
           replicaId: 'r2',
           observedEndpoint: '203.0.113.7:41641',
           routeHealth: { routes: [] },
+          paths: { direct: 1, relay: 0, none: 2 },
           since: T0 + 1,
         });
         // The close on r1 arrives after the node moved to r2: r2's presence stays.
@@ -718,6 +719,7 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
           replicaId: 'r2',
           observedEndpoint: '203.0.113.7:41641',
           routeHealth: { routes: [] },
+          paths: { direct: 1, relay: 0, none: 2 },
           since: T0 + 1,
         });
         expect(await store.presence.clear(n.id, 'r2')).toBe(true);

@@ -17,6 +17,7 @@ import { ActionResult, ErrorNote, Loading } from '../../components/feedback.tsx'
 import { exactTime, relativeTime } from '../../components/time.ts';
 import { Link, navigate } from '../../router.tsx';
 import { isExitRoute, isExpired } from './machine-filter.ts';
+import { pathDetail } from './path-text.ts';
 
 export function MachinePage({ id, session }: { id: string; session: Session }) {
   const machine = useResource(() => getMachine(id), [id]);
@@ -104,7 +105,7 @@ function Facts({ m }: { m: Machine }) {
     ['IPv4', m.ipv4],
     ['IPv6', m.ipv6],
     ['OS', m.os ?? '—'],
-    ['Path', m.path ?? '—'],
+    ['Path', pathDetail(m.paths)],
     [
       'Key expiry',
       m.expiresAt

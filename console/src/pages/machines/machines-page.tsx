@@ -16,6 +16,7 @@ import {
   type StatusFilter,
 } from './machine-filter.ts';
 import { patchMachines, upsertMachine } from './live-patch.ts';
+import { pathCell, pathDetail } from './path-text.ts';
 
 const ROW_HEIGHT = 56;
 
@@ -155,7 +156,7 @@ function columns(now: number): Column<Machine>[] {
           <span title={exactTime(m.expiresAt)}>{relativeTime(m.expiresAt, now)}</span>
         ),
     },
-    { header: 'Path', width: '6%', cell: (m) => m.path ?? '—' },
+    { header: 'Path', width: '6%', cell: (m) => <span title={pathDetail(m.paths)}>{pathCell(m.paths)}</span> },
     {
       header: 'Routes',
       width: '14%',
