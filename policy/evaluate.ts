@@ -21,14 +21,14 @@ interface EvaluationQuery {
   proto?: string | number;
 }
 
-interface RuleMatch {
+export interface RuleMatch {
   at: Position;
   origin: 'acl' | 'grant';
   /** The rule as written, shortened: `src -> dst`. */
   summary: string;
 }
 
-interface Evaluation {
+export interface Evaluation {
   verdict: 'accept' | 'deny';
   /** Rules that allow the traffic (empty when denied). */
   allowedBy: RuleMatch[];
@@ -70,7 +70,7 @@ function mergePorts(list: PortRange[]): PortRange[] {
   return out;
 }
 
-function resolveProto(proto: string | number | undefined): number {
+export function resolveProto(proto: string | number | undefined): number {
   if (proto === undefined) return 6;
   if (typeof proto === 'number') return proto;
   const p = parseProto(proto);
@@ -84,38 +84,63 @@ export function evaluate(network: PolicyNetwork, q: EvaluationQuery): Evaluation
   const dst = state.entry(q.dst);
   if (!src) throw new PolicyQueryError('policy.unknown_node', `unknown source node "${q.src}"`);
   if (!dst) throw new PolicyQueryError('policy.unknown_node', `unknown destination node "${q.dst}"`);
-  const proto = resolveProto(q.proto);
+  return judge(network, src, { entry: dst, name: dst.node.name }, q.port, resolveProto(q.proto));
+}
+
+/**
+ * Where the traffic is delivered: a node's own addresses, or (through a router) an address it
+ * routes, `onTarget` keeping the filter entries that cover that address.
+ */
+export interface Target {
+  entry: NodeEntry;
+  /** How the reasons name it: `db1`, `10.20.0.5 via router-1`. */
+  name: string;
+  onTarget?: (ip: string) => boolean;
+}
+
+/** The rules the target's node enforces, judged for src's traffic to the target on port/proto. */
+export function judge(network: PolicyNetwork, src: NodeEntry, target: Target, port: number, proto: number): Evaluation {
+  const state = network.internal;
+  const dst = target.entry;
   const allowedBy: RuleMatch[] = [];
   const reasons: string[] = [];
-  const reaching = state.rulesReaching(q.dst).filter((r) => !r.app);
+  const reaching = state.rulesReaching(dst.node.id).filter((r) => !r.app);
+  let onTargetRules = 0;
   for (const r of reaching) {
     const sources = state.sourcesFor(r, dst);
     const srcOk = src.keys.addresses.length > 0 && src.keys.addresses.every((a) => listCovers(sources, a));
-    const entries = destinationsOn(r, dst.keys);
-    const portOk = entries.some((d) => d.ports.first <= q.port && q.port <= d.ports.last);
+    const entries = destinationsOn(r, dst.keys).filter((d) => !target.onTarget || target.onTarget(d.ip));
+    if (target.onTarget && entries.length === 0) continue;
+    onTargetRules++;
+    const portOk = entries.some((d) => d.ports.first <= port && port <= d.ports.last);
     const protoOk = r.rule.protos.includes(proto);
     const where = formatPosition(r.rule.at);
     if (srcOk && portOk && protoOk) {
       allowedBy.push({ at: r.rule.at, origin: r.rule.origin, summary: summary(r) });
     } else if (srcOk && !portOk) {
       const ports = formatPorts(mergePorts(entries.map((d) => d.ports)));
-      reasons.push(`${where}: ${summary(r)} lets ${src.node.name} reach ${dst.node.name} only on ports ${ports}`);
+      reasons.push(`${where}: ${summary(r)} lets ${src.node.name} reach ${target.name} only on ports ${ports}`);
     } else if (srcOk && !protoOk) {
       reasons.push(
-        `${where}: ${summary(r)} lets ${src.node.name} reach ${dst.node.name}:${q.port} only over ${r.rule.protos.map(protoName).join(', ')}`,
+        `${where}: ${summary(r)} lets ${src.node.name} reach ${target.name}:${port} only over ${r.rule.protos.map(protoName).join(', ')}`,
       );
     } else if (portOk && protoOk) {
       const who = r.self ? "the same user's devices among " : '';
       reasons.push(
-        `${where}: ${summary(r)} reaches ${dst.node.name}:${q.port} but only from ${who}${r.rule.src.map((s) => selectorText(s.value)).join(', ')}, and ${describeNode(src)} is not one of them`,
+        `${where}: ${summary(r)} reaches ${target.name}:${port} but only from ${who}${r.rule.src.map((s) => selectorText(s.value)).join(', ')}, and ${describeNode(src)} is not one of them`,
       );
     }
   }
   if (allowedBy.length > 0) return { verdict: 'accept', allowedBy, reasons: [], proto: protoName(proto) };
-  if (reaching.length === 0) reasons.push(`no rule has ${describeNode(dst)} among its destinations`);
+  if (onTargetRules === 0)
+    reasons.push(
+      target.onTarget
+        ? `no rule has ${target.name} among its destinations`
+        : `no rule has ${describeNode(dst)} among its destinations`,
+    );
   else if (reasons.length === 0)
     reasons.push(
-      `${reaching.length} rule(s) reach ${dst.node.name}, but none on port ${q.port}/${protoName(proto)} from ${describeNode(src)}`,
+      `${onTargetRules} rule(s) reach ${target.name}, but none on port ${port}/${protoName(proto)} from ${describeNode(src)}`,
     );
   return { verdict: 'deny', allowedBy, reasons, proto: protoName(proto) };
 }

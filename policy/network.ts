@@ -68,6 +68,11 @@ export class PolicyNetwork {
     return changed;
   }
 
+  /** The mesh's own address ranges (network.ipv4Prefix, ipv6Prefix). */
+  meshRanges(): readonly string[] {
+    return this.mesh;
+  }
+
   node(id: string): PolicyNode | undefined {
     return this.state.entry(id)?.node;
   }

@@ -132,7 +132,10 @@ export type PolicyPreview = z.infer<typeof PolicyPreview>;
 export const ExplainRequest = z.strictObject({
   /** The connecting node: name or id. */
   src: z.string().min(1).max(253),
-  /** The node connected to: name or id. */
+  /**
+   * The node connected to (name or id), or an IP address: one inside an approved subnet route
+   * (through its primary router) or on the internet (through an exit node the source may use).
+   */
   dst: z.string().min(1).max(253),
   port: z.number().int().min(0).max(65535),
   /** A protocol name or number; `tcp` when absent. */
@@ -146,9 +149,12 @@ export const ExplainRequest = z.strictObject({
 export const Explanation = z.object({
   verdict: z.enum(['accept', 'deny']),
   src: NodeRef,
+  /** For an address: the address as both id and name. */
   dst: NodeRef,
   port: z.number().int(),
   proto: z.string(),
+  /** For an address: the router (subnet route) or exit node that carries it, and its prefix. */
+  via: z.object({ kind: z.enum(['subnet', 'exit']), router: NodeRef, prefix: z.string() }).optional(),
   /** The rules that allow it (empty when denied). */
   allowedBy: z.array(RuleRef),
   /** For a denial: why each nearby rule does not apply, each starting with its `file:line:col`. */

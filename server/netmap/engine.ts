@@ -274,8 +274,14 @@ export class NetmapEngine implements MapSource {
     return toTopology(nodes, options);
   }
   /** The same, as policy/ takes it (ids, not names): what the policy questions are asked of. */
-  policyNodes(): { nodes: PolicyNode[]; options: NetworkOptions } {
-    return { nodes: [...this.nodes.values()].map((n) => n.policyNode()), options: { mesh: this.options.mesh } };
+  policyNodes(): { nodes: PolicyNode[]; options: NetworkOptions; primaries: Map<string, string> } {
+    const primaries = new Map<string, string>();
+    for (const n of this.nodes.values()) for (const p of n.primaryRoutes) primaries.set(p, n.id);
+    return {
+      nodes: [...this.nodes.values()].map((n) => n.policyNode()),
+      options: { mesh: this.options.mesh },
+      primaries,
+    };
   }
   visiblePeers(id: string): readonly string[] {
     return this.nodes.has(id) ? this.network.peersOf(id) : [];

@@ -8,7 +8,9 @@ import {
   diffAccess,
   diffAccessUpTo,
   evaluate,
+  evaluateRoute,
   explain,
+  explainRoute,
   type NetworkOptions,
   parsePolicy,
   type Policy,
@@ -28,12 +30,15 @@ import type {
   PolicyTestsView,
   RuleRef,
 } from '../../protocol/policy-admin.ts';
+import { parseAddress } from '../../protocol/ip/address.ts';
 import { TrellisError } from '../errors.ts';
 import type { PolicyService } from './policy-service.ts';
 
 interface LiveNetwork {
   nodes: PolicyNode[];
   options: NetworkOptions;
+  /** Prefix -> the node id of its elected primary router (server/routes/). */
+  primaries?: ReadonlyMap<string, string>;
 }
 
 interface Proposed {
@@ -98,9 +103,30 @@ export class PolicyQuestions {
   explain(q: Proposed & { src: string; dst: string; port: number; proto?: string | undefined }): Explanation {
     const proposed = q.policy !== undefined;
     const policy = proposed ? this.checked(q.policy!, q.fileName) : this.policies.current().policy;
-    const { nodes, options } = this.network();
+    const { nodes, options, primaries } = this.network();
     const net = compiled(policy, nodes, options);
     const src = findNode(nodes, q.src, 'body.src');
+    const version = !proposed && { policyVersion: this.policies.current().record.version };
+    if (!hasNode(nodes, q.dst) && parseAddress(q.dst).ok) {
+      const query = { src: src.id, address: q.dst, port: q.port, ...(q.proto !== undefined && { proto: q.proto }) };
+      const routed = { ...query, ...(primaries && { primaries }) };
+      const verdict = asked(() => evaluateRoute(net, routed), 'body.proto');
+      const router = verdict.via && nodes.find((n) => n.id === verdict.via!.router)!;
+      return {
+        verdict: verdict.verdict,
+        src: { id: src.id, name: src.name },
+        dst: { id: q.dst, name: q.dst },
+        port: q.port,
+        proto: verdict.proto,
+        ...(verdict.via && {
+          via: { kind: verdict.via.kind, router: { id: router!.id, name: router!.name }, prefix: verdict.via.prefix },
+        }),
+        allowedBy: verdict.allowedBy.map(ruleRef),
+        reasons: verdict.reasons,
+        text: explainRoute(net, routed),
+        ...version,
+      };
+    }
     const dst = findNode(nodes, q.dst, 'body.dst');
     const query = { src: src.id, dst: dst.id, port: q.port, ...(q.proto !== undefined && { proto: q.proto }) };
     const verdict = asked(() => evaluate(net, query), 'body.proto');
@@ -114,7 +140,7 @@ export class PolicyQuestions {
       allowedBy: verdict.allowedBy.map(ruleRef),
       reasons: verdict.reasons,
       text,
-      ...(!proposed && { policyVersion: this.policies.current().record.version }),
+      ...version,
     };
   }
 
@@ -168,6 +194,10 @@ function compiled(policy: Policy, nodes: PolicyNode[], options: NetworkOptions):
   const net = new PolicyNetwork(policy, options);
   net.loadNodes(nodes);
   return net;
+}
+
+function hasNode(nodes: PolicyNode[], name: string): boolean {
+  return nodes.some((x) => x.id === name || x.name === name);
 }
 
 function findNode(nodes: PolicyNode[], name: string, where: string): PolicyNode {

@@ -30,7 +30,12 @@ export function postgresReplicas(db: PgDb): ReplicaRepository {
 }
 
 export function postgresPresence(db: PgDb): PresenceRepository {
-  const toRecord = ({ observedEndpoint, routeHealth, paths, ...rest }: typeof presence.$inferSelect): PresenceRecord => ({
+  const toRecord = ({
+    observedEndpoint,
+    routeHealth,
+    paths,
+    ...rest
+  }: typeof presence.$inferSelect): PresenceRecord => ({
     ...rest,
     ...(observedEndpoint !== null && { observedEndpoint }),
     ...(routeHealth !== null && routeHealth !== undefined && { routeHealth }),

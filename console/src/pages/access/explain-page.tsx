@@ -1,3 +1,4 @@
+import { Link } from '../../router.tsx';
 import { useState } from 'preact/hooks';
 import { explainAccess, type Explanation } from '../../api/endpoints.ts';
 import type { ApiError } from '../../api/http.ts';
@@ -63,6 +64,13 @@ export function ExplainPage({ initial }: { initial: { src: string; dst: string; 
             <strong>{answer.verdict === 'accept' ? 'Yes' : 'No'}</strong>: {asked}{' '}
             {answer.verdict === 'accept' ? 'is allowed' : 'is denied'}
           </p>
+          {answer.via && (
+            <p class="via">
+              carried by {answer.via.kind === 'exit' ? 'exit node' : 'subnet router'}{' '}
+              <Link href={`/machines/${encodeURIComponent(answer.via.router.id)}`}>{answer.via.router.name}</Link> (
+              <code>{answer.via.prefix}</code>)
+            </p>
+          )}
           {answer.allowedBy.length > 0 && (
             <ul>
               {answer.allowedBy.map((r) => (
