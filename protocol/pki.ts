@@ -52,3 +52,49 @@ export const TrustBundle = z.object({
   authorities: z.array(z.string()).min(1),
 });
 export type TrustBundle = z.infer<typeof TrustBundle>;
+
+/**
+ * One CA as the admin API shows it (`GET /api/v1/authorities`). `pending`: in the trust bundle,
+ * signs from `signsFrom`; `signing`: the one that signs now; `retired`: signs nothing, trusted
+ * until its last leaf ends; `expired`: out of the bundle, kept for the record.
+ */
+export const AuthorityView = z.object({
+  id: z.string(),
+  state: z.enum(['pending', 'signing', 'retired', 'expired']),
+  /** SHA-256 of the CA certificate (DER), colon-separated hex, as `openssl x509 -fingerprint -sha256` prints it. */
+  fingerprint: z.string(),
+  /** The CA certificate's own validity. */
+  notBefore: z.iso.datetime({ offset: true }),
+  notAfter: z.iso.datetime({ offset: true }),
+  signsFrom: z.iso.datetime({ offset: true }),
+  retiredAt: z.iso.datetime({ offset: true }).optional(),
+  /** Until when the trust bundle carries it. */
+  trustedUntil: z.iso.datetime({ offset: true }),
+  inBundle: z.boolean(),
+});
+export type AuthorityView = z.infer<typeof AuthorityView>;
+
+/** Longest overlap a rotation may ask for: a year. */
+const MAX_GRACE_SECONDS = 365 * 24 * 3600;
+
+/** `POST /api/v1/authorities/rotate`. */
+export const RotateAuthorityRequest = z.strictObject({
+  /**
+   * How long the new CA is only trusted before it signs: time for users to re-run
+   * `trellis kubeconfig`. 0 signs with it at once (old kubeconfigs then fail at the proxy's next renewal).
+   */
+  graceSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_GRACE_SECONDS)
+    .default(7 * 24 * 3600),
+});
+export type RotateAuthorityRequest = z.infer<typeof RotateAuthorityRequest>;
+
+/** `POST /api/v1/authorities/finish`. */
+export const FinishRotationRequest = z.strictObject({
+  /** Switch even though the overlap has not ended (kubeconfigs without the new CA stop working). */
+  force: z.boolean().default(false),
+});
+export type FinishRotationRequest = z.infer<typeof FinishRotationRequest>;

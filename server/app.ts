@@ -24,6 +24,7 @@ import { CALLBACK_PATH } from './identity/oidc/login-service.ts';
 import { machineRoutes } from './http/routes/machine.ts';
 import { nodeAuditRoutes } from './http/routes/node-audit.ts';
 import { pkiRoutes } from './http/routes/pki.ts';
+import { authorityRoutes } from './http/routes/authorities.ts';
 import { relayRoutes } from './http/routes/relay.ts';
 import { consoleSessionRoutes } from './http/routes/console-session.ts';
 import { consoleSignInPages } from './http/routes/console-pages.ts';
@@ -139,6 +140,15 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
 
   // Read before the engine loads: whatever commits meanwhile, the change follower applies again.
   const fromSeq = await store.changes.head();
+  // After fromSeq, so a rotation another replica commits meanwhile reaches it through the log.
+  const authority = await CertificateAuthority.open({
+    store,
+    domain: config.network.domain,
+    authorityDays: config.pki.authorityDays,
+    certificateSeconds: config.pki.certificateSeconds,
+    logger,
+    now,
+  });
 
   const services = new ServiceDirectory(config.services, config.network.ipv4Prefix, config.network.ipv6Prefix);
   const policies = new PolicyService(store, now);
@@ -167,6 +177,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     engine,
     users,
     policies,
+    authorities: authority,
     fromSeq,
     listenUrl: () => http.url,
     shutdown,
@@ -223,14 +234,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   );
 
   const certificates = new CertificateService({
-    authority: await CertificateAuthority.open({
-      store,
-      domain: config.network.domain,
-      authorityDays: config.pki.authorityDays,
-      certificateSeconds: config.pki.certificateSeconds,
-      logger,
-      now,
-    }),
+    authority,
     audit,
     domain: config.network.domain,
     certificateSeconds: config.pki.certificateSeconds,
@@ -280,6 +284,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
       ...machineRoutes(nodes, engine, metrics),
       ...nodeAuditRoutes(audit),
       ...pkiRoutes(certificates),
+      ...authorityRoutes(authority, now),
       ...relayRoutes(() => relaySettings),
       ...(identity.logins ? loginRoutes(identity.logins) : []),
       ...identityAdminRoutes({ audit, store, nodes, users, engine }),

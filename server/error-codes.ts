@@ -139,6 +139,7 @@ export const SERVER_CODES = codeCatalog({
     'pki.too_many',
     'pki.rotation_pending',
     'pki.no_rotation',
+    'pki.overlap_not_over',
   ],
   stream: ['stream.bad_message'],
   store: ['store.unavailable', 'store.target_not_empty'],

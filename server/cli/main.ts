@@ -1,6 +1,7 @@
 import { group, selectCommand, usageOutcome } from '../../cli-flags/index.ts';
 import { CodedError } from '../../protocol/coded-error.ts';
 import { AUDIT, auditCommand } from './commands/audit.ts';
+import { CA, caCommand } from './commands/ca.ts';
 import { CONSOLE, consoleCommand } from './commands/console.ts';
 import { APIKEYS, PREAUTH, apiKeysCommand, preAuthKeysCommand } from './commands/keys.ts';
 import { MIGRATE, migrateCommand } from './commands/migrate.ts';
@@ -25,6 +26,7 @@ const TRELLIS_SERVER = group({
     routes: ROUTES,
     replicas: REPLICAS,
     audit: AUDIT,
+    ca: CA,
     migrate: MIGRATE,
     console: CONSOLE,
   },
@@ -42,6 +44,7 @@ const RUN: Record<keyof typeof TRELLIS_SERVER.commands, (argv: string[], io: Cli
   routes: routesCommand,
   replicas: replicasCommand,
   audit: auditCommand,
+  ca: caCommand,
   migrate: migrateCommand,
   console: consoleCommand,
 };

@@ -108,7 +108,7 @@ export class CertificateAuthority {
       throw new TrellisError(
         'conflict',
         'pki.rotation_pending',
-        'a CA rotation is already pending; finish it with `trellis-server ca rotate --finish` first',
+        'a CA rotation is already pending; finish it with `trellis-server ca finish` first',
       );
     }
     const { store, domain, authorityDays, now } = this.options;
@@ -119,12 +119,37 @@ export class CertificateAuthority {
     return this.statusOf(made.id);
   }
 
-  /** The second phase before the grace period ends: the pending CA signs from now on. */
-  async finish(): Promise<AuthorityStatus> {
+  /**
+   * The second phase. Once the grace period is over the new CA signs by itself, and this writes
+   * the switch down (the older CAs' `retired_at`). Before that it is refused without `force`:
+   * a kubeconfig written before the rotation trusts only the old CA, and fails once the proxy's
+   * certificate is renewed by the new one.
+   */
+  async finish(force = false): Promise<AuthorityStatus> {
     this.ready();
     await this.reload();
-    const pending = this.status().find((a) => a.state === 'pending');
-    if (!pending) throw new TrellisError('conflict', 'pki.no_rotation', 'no CA rotation is pending');
+    const status = this.status();
+    const pending = status.find((a) => a.state === 'pending');
+    if (!pending) {
+      const signing = status.find((a) => a.state === 'signing');
+      const unrecorded = this.known.some((a) => a.retiredAt === undefined && a.id !== signing?.id);
+      if (signing && unrecorded) {
+        await this.options.store.authorities.switchTo(signing.id, signing.signsFrom);
+        await this.reload();
+        return this.statusOf(signing.id);
+      }
+      const since = signing ? `; ${signing.id} signs since ${new Date(signing.signsFrom).toISOString()}` : '';
+      throw new TrellisError('conflict', 'pki.no_rotation', `no CA rotation is pending${since}`);
+    }
+    if (!force) {
+      throw new TrellisError(
+        'conflict',
+        'pki.overlap_not_over',
+        `the new CA ${pending.id} signs from ${new Date(pending.signsFrom).toISOString()} by itself; until then ` +
+          'kubeconfigs written before the rotation may not trust it yet. Wait, or finish now with --force ' +
+          '(body.force) once every user has re-run `trellis kubeconfig`',
+      );
+    }
     await this.options.store.authorities.switchTo(pending.id, this.options.now());
     await this.reload();
     return this.statusOf(pending.id);

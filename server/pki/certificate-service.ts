@@ -50,6 +50,9 @@ export class CertificateService {
     try {
       this.checkNames(node, names);
       this.spend(node.id);
+      // The store's CAs, not the ones in memory: a rotation another replica just made, whose
+      // change has not reached this one yet, must not get a leaf from a CA that stopped signing.
+      await this.deps.authority.reload();
       const now = this.deps.now();
       const notAfter = Math.min(
         now + this.deps.certificateSeconds * 1000,

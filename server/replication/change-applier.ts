@@ -13,6 +13,8 @@ interface ApplierDeps {
   engine: NetmapEngine;
   users: UserService;
   policies: PolicyService;
+  /** The mesh CAs (server/pki/): they keep the rows in memory, so a rotation elsewhere reloads them. */
+  authorities: { reload(): Promise<void> };
   /** This replica's id: its own presence rows say nothing it does not know. */
   selfId: string;
   logger: Logger;
@@ -37,7 +39,7 @@ export class ChangeApplier {
     for (let i = 0; i < latest.length; i++) await this.applyOne(latest[i]!, reads[i]);
   }
 
-  /** Everything again, as at start: nodes and users upserted or removed, presence and the policy. */
+  /** Everything again, as at start: nodes and users upserted or removed, presence, the policy and the CAs. */
   async reload(): Promise<void> {
     const { store, engine } = this.deps;
     const [users, nodes, presence] = await Promise.all([store.users.list(), store.nodes.list(), store.presence.list()]);
@@ -48,6 +50,7 @@ export class ChangeApplier {
     const held = new Map(presence.map((p) => [p.nodeId, p]));
     for (const id of engine.nodeIds()) this.applyPresence(id, held.get(id));
     await this.deps.policies.follow();
+    await this.deps.authorities.reload();
   }
 
   /** At start: the presence other live replicas hold (the engine was loaded with every node offline). */
@@ -70,7 +73,8 @@ export class ChangeApplier {
     else if (c.kind === 'user') await this.applyUserChange(c.id, row as UserRecord | undefined);
     else if (c.kind === 'presence') this.applyPresence(c.id, row as PresenceRecord | undefined);
     else if (c.kind === 'policy') await this.deps.policies.follow();
-    // Others (the CA, ...) are read where they are used; kinds from a newer server are not ours.
+    else if (c.kind === 'authority') await this.deps.authorities.reload();
+    // Kinds from a newer server are not ours.
     else this.deps.logger.debug({ kind: c.kind, id: c.id }, 'change of a kind with no cache here');
   }
 

@@ -32,6 +32,8 @@ interface ReplicationDeps {
   engine: NetmapEngine;
   users: UserService;
   policies: PolicyService;
+  /** The mesh CAs: read again when a rotation on another replica arrives. */
+  authorities: { reload(): Promise<void> };
   /** The change log's head as read before the engine was loaded: the follower starts there. */
   fromSeq: number;
   /** This replica's listen URL, the default of `replica.advertise` (known once listening). */
@@ -64,6 +66,7 @@ export function setUpReplication(d: ReplicationDeps): Replication {
     engine: d.engine,
     users: d.users,
     policies: d.policies,
+    authorities: d.authorities,
     selfId: id,
     logger,
   });

@@ -102,18 +102,35 @@ describeWith([hasCommand('openssl')], 'rotating the mesh CA', () => {
     expect(authority.status().map((a) => a.state)).toEqual(['signing', 'expired']);
   });
 
-  it('lets the second phase switch before the grace period ends, and keeps the switch across a restart', async () => {
+  it('lets the second phase switch before the grace period ends only when forced, and keeps the switch across a restart', async () => {
     // A switch in the same millisecond as the first CA's creation would tie them in the store's
     // newest-first order; a real rotation comes later.
     clock += HOUR;
     const added = await authority.rotate(24 * HOUR);
     await expect(authority.rotate(HOUR)).rejects.toMatchObject({ code: 'pki.rotation_pending' });
-    const switched = await authority.finish();
+    await expect(authority.finish()).rejects.toMatchObject({ code: 'pki.overlap_not_over' });
+    expect(authority.status().map((a) => a.state)).toEqual(['pending', 'signing']);
+    const switched = await authority.finish(true);
     expect(switched).toMatchObject({ id: added.id, state: 'signing' });
-    await expect(authority.finish()).rejects.toMatchObject({ code: 'pki.no_rotation' });
+    await expect(authority.finish(true)).rejects.toMatchObject({ code: 'pki.no_rotation' });
 
     await open(); // a restart (or another replica) reads the same state from the store
     expect(authority.status().map((a) => a.state)).toEqual(['signing', 'retired']);
     expect(issuer(await issue())?.toString()).toBe(added.certificate);
+  });
+
+  it('writes the switch down when finished after the grace period, which it was already by the clock', async () => {
+    clock += HOUR;
+    const [old] = authority.status();
+    const added = await authority.rotate(HOUR);
+    clock += HOUR;
+    expect(authority.status().map((a) => [a.state, a.retiredAt])).toEqual([
+      ['signing', undefined],
+      ['retired', added.signsFrom],
+    ]);
+    expect((await store.authorities.list()).find((a) => a.id === old!.id)?.retiredAt).toBeUndefined();
+    expect(await authority.finish()).toMatchObject({ id: added.id, state: 'signing', signsFrom: added.signsFrom });
+    expect((await store.authorities.list()).find((a) => a.id === old!.id)?.retiredAt).toBe(added.signsFrom);
+    await expect(authority.finish()).rejects.toMatchObject({ code: 'pki.no_rotation' });
   });
 });
