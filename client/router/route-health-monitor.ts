@@ -4,10 +4,12 @@ import { runProbe } from './route-probe.ts';
 
 /**
  * The router's check that it reaches what it routes (`--route-probe`), every `intervalMs`
- * (500 ms): each route's probe, in parallel, each bounded by `timeoutMs`. A route turns
- * unhealthy after `failuresToFail` failures in a row (one lost packet is not a dead subnet) and
- * healthy again at the first answer; the server's election does not take a prefix back on its
- * own, so a route that recovers does not flap. The tunnel is `down` while the agent has no
+ * (500 ms): each route's probe, in parallel, each bounded by `timeoutMs` (500 ms). A failed
+ * probe is tried once more at once, and a route whose retry fails too is unhealthy in that same
+ * round: one lost packet is not a dead subnet, but waiting for a second round would add an
+ * interval and a timeout to every failover (the 3 s target). It is healthy again at the first
+ * answer; the server's election does not take a prefix back on its own, so a route that
+ * recovers does not flap. The tunnel is `down` while the agent has no
  * WireGuard device. A report goes to the server only when it differs from the last one sent
  * (and again on every new map stream, see ControlLink), so a steady router sends nothing.
  */
@@ -20,7 +22,6 @@ interface MonitorDeps {
   report(report: RouteHealthReport): void;
   intervalMs?: number;
   timeoutMs?: number;
-  failuresToFail?: number;
   /** For tests: the probe itself. */
   probe?: typeof runProbe;
 }
@@ -54,8 +55,10 @@ export class RouteHealthMonitor {
       if (!this.deps.isRouter()) return;
       const specs = this.deps.probes();
       const probe = this.deps.probe ?? runProbe;
-      const timeoutMs = this.deps.timeoutMs ?? 1_000;
-      const results = await Promise.all(specs.map((s) => probe(s.probe, timeoutMs)));
+      const timeoutMs = this.deps.timeoutMs ?? 500;
+      const results = await Promise.all(
+        specs.map(async (s) => (await probe(s.probe, timeoutMs)) && probe(s.probe, timeoutMs)),
+      );
       const routes: RouteHealth[] = specs.map((s, i) => this.judge(s, results[i]));
       const tunnelUp = this.deps.tunnelUp();
       const report: RouteHealthReport = {
@@ -78,7 +81,7 @@ export class RouteHealthMonitor {
     const failures = error === undefined ? 0 : (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, failures);
     if (error !== undefined) this.errors.set(key, error);
-    const healthy = failures < (this.deps.failuresToFail ?? 2);
+    const healthy = failures === 0;
     return {
       prefix: spec.prefix,
       healthy,

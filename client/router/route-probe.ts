@@ -35,11 +35,12 @@ function tcpProbe(target: string, timeoutMs: number): Promise<string | undefined
 }
 
 async function icmpProbe(target: string, timeoutMs: number, runner: Runner): Promise<string | undefined> {
-  const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+  // iputils ping takes fractions of a second; a whole second would double a 500 ms timeout.
+  const seconds = (Math.max(100, timeoutMs) / 1000).toFixed(1);
   try {
-    await runner('ping', ['-n', '-q', '-c', '1', '-W', String(seconds), target], { timeoutMs: timeoutMs + 2_000 });
+    await runner('ping', ['-n', '-q', '-c', '1', '-W', seconds, target], { timeoutMs: timeoutMs + 2_000 });
     return undefined;
   } catch {
-    return `icmp ${target}: no echo reply within ${seconds * 1000} ms`;
+    return `icmp ${target}: no echo reply within ${Number(seconds) * 1000} ms`;
   }
 }

@@ -52,11 +52,27 @@ export class Heartbeat {
     // A beat that fires an interval or more late means this process stalled (a GC pause, a busy
     // loop): what the peer sent meanwhile is still unread, so its silence is not judged now.
     const stalled = this.now() - this.dueAt > interval;
-    if (!stalled && this.now() - this.lastHeard > 3 * interval) {
-      this.running = false;
-      this.on.dead();
+    if (!stalled && this.silent(interval)) {
+      // Timers run before sockets are read in each turn of the event loop: on a slow (busy,
+      // descheduled) process the answer may be waiting unread. setImmediate runs after the
+      // reads, so the verdict is given on what actually arrived.
+      setImmediate(() => {
+        if (!this.running) return;
+        if (this.silent(interval)) {
+          this.running = false;
+          this.on.dead();
+        } else this.next();
+      });
       return;
     }
+    this.next();
+  }
+
+  private silent(interval: number): boolean {
+    return this.now() - this.lastHeard > 3 * interval;
+  }
+
+  private next(): void {
     this.on.ping();
     this.schedule();
   }

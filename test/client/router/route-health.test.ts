@@ -63,11 +63,27 @@ describe('the route health monitor', () => {
     return { m, reports };
   };
 
-  it('reports a route unhealthy after two failures in a row, healthy again at the first answer, and nothing when steady', async () => {
-    const { m, reports } = monitor([undefined, undefined, 'timeout', 'timeout', 'timeout', undefined]);
-    for (let i = 0; i < 6; i++) await m.tick();
+  it('retries a failed probe at once: one lost answer is no failure, a failed retry makes the route unhealthy in that round', async () => {
+    // Rounds: ok; lost then answered; failed twice; failed twice; ok.
+    const { m, reports } = monitor([
+      undefined,
+      'timeout',
+      undefined,
+      'refused',
+      'timeout',
+      'timeout',
+      'timeout',
+      undefined,
+    ]);
+    for (let i = 0; i < 5; i++) await m.tick();
     expect(reports.map((r) => r.routes[0]!.healthy)).toEqual([true, false, true]);
-    expect(reports[1]!.routes[0]).toEqual({ ...spec, healthy: false, error: 'timeout', failures: 2 });
+    expect(reports[1]!.routes[0]).toEqual({ ...spec, healthy: false, error: 'timeout', failures: 1 });
+  });
+
+  it('sends nothing while a route stays as it was', async () => {
+    const { m, reports } = monitor([undefined, undefined, undefined]);
+    for (let i = 0; i < 3; i++) await m.tick();
+    expect(reports).toHaveLength(1);
   });
 
   it('reports the tunnel down while there is no WireGuard device', async () => {

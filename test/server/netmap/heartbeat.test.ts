@@ -26,9 +26,21 @@ describe('a map stream heartbeat', () => {
     vi.advanceTimersByTime(300);
     expect({ pings, deaths }).toEqual({ pings: 3, deaths: 0 });
     vi.advanceTimersByTime(100);
+    // The verdict waits for the sockets to be read (setImmediate, after the reads).
+    expect(deaths).toBe(0);
+    vi.advanceTimersByTime(1);
     expect(deaths).toBe(1);
     vi.advanceTimersByTime(1000);
     expect({ pings, deaths }).toEqual({ pings: 3, deaths: 1 });
+  });
+
+  it('keeps a peer whose answer is read in the turn its silence was judged (a slow process, not a dead peer)', () => {
+    vi.advanceTimersByTime(400);
+    beat.heard(); // the pong read from the socket after the timer fired, before the verdict
+    vi.advanceTimersByTime(1);
+    expect(deaths).toBe(0);
+    vi.advanceTimersByTime(100);
+    expect(pings).toBe(5);
   });
 
   it('keeps a peer that answers alive', () => {
