@@ -137,6 +137,12 @@ export const ServerConfig = z.strictObject({
       heartbeatMs: z.number().int().min(100).max(60_000).default(500),
       /** A recovered router with a higher priority takes its prefixes back. Off: the primary stays while healthy. */
       preempt: z.boolean().default(false),
+      /**
+       * With preempt: how long a recovered router must stay eligible (online, tunnel up, probes
+       * answering) without a break before it takes a prefix back, so a flapping router does not
+       * flap the primary.
+       */
+      preemptHoldDownMs: z.number().int().min(0).max(3_600_000).default(10_000),
     })
     .prefault({}),
   limits: z

@@ -36,6 +36,8 @@ interface NetmapOptions {
   batchMs?: number;
   /** A recovered router with a higher priority takes its prefixes back (default: off, the primary stays). */
   preemptRoutes?: boolean;
+  /** With preemptRoutes: how long a recovered router must stay eligible before it takes a prefix back. */
+  preemptHoldDownMs?: number;
 }
 
 type RemovalReason = 'deleted' | 'expired' | 'ephemeral';
@@ -96,6 +98,7 @@ export class NetmapEngine implements MapSource {
   /** The mesh services' addresses as host prefixes (server/services/). */
   private readonly servicePrefixes: ReadonlySet<string>;
   readonly routes: RouteTable;
+  private holdDownTimer: NodeJS.Timeout | undefined;
   private readonly primaryListeners: Array<(change: PrimaryChange) => void> = [];
   private readonly nodeListeners: Array<(event: NodeEvent) => void> = [];
   private readonly streamListeners: Array<(nodeId: string) => void> = [];
@@ -118,7 +121,11 @@ export class NetmapEngine implements MapSource {
     };
     this.versionBase = options.now();
     this.flusher = new Flusher(options.batchMs ?? 10);
-    this.routes = new RouteTable({ preempt: options.preemptRoutes ?? false, now: options.now });
+    this.routes = new RouteTable({
+      preempt: options.preemptRoutes ?? false,
+      holdDownMs: options.preemptHoldDownMs ?? 10_000,
+      now: options.now,
+    });
   }
 
   // ---- MapSource ----
@@ -453,6 +460,7 @@ export class NetmapEngine implements MapSource {
 
   /** Drops pending sends (server shutdown; the streams are closing). */
   stop(): void {
+    clearTimeout(this.holdDownTimer);
     this.flusher.stop();
   }
 
@@ -578,6 +586,16 @@ export class NetmapEngine implements MapSource {
     if (exitChanged.length > 0) this.touchRouters(undefined, exitChanged);
     if (this.routes.viaMoved || changes.length > 0) this.touchSteered();
     for (const c of changes) for (const listener of this.primaryListeners) listener(c);
+    this.scheduleHoldDown();
+  }
+
+  /** A router waiting out its preemption hold-down takes its prefix when it ends, unprompted. */
+  private scheduleHoldDown(): void {
+    clearTimeout(this.holdDownTimer);
+    const at = this.routes.holdDownEndsAt();
+    if (at === undefined) return;
+    this.holdDownTimer = setTimeout(() => this.reelect(), Math.max(0, at - this.options.now()));
+    this.holdDownTimer.unref();
   }
 
   /**

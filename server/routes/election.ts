@@ -12,6 +12,14 @@ export interface Candidate {
   online: boolean;
   tunnel?: { up: boolean; error?: string };
   health?: RouteHealth;
+  /** Eligible without a break since (ms); what preemption's hold-down counts from. */
+  eligibleSince?: number;
+}
+
+/** `routes.preempt` with its hold-down: a recovered router must stay eligible this long first. */
+export interface Preempt {
+  holdDownMs: number;
+  now: number;
 }
 
 export interface Ballot {
@@ -33,10 +41,11 @@ export interface Outcome {
  * One prefix's election. A router is eligible when it is approved, online, its tunnel is up and
  * its probe (if it has one) answers. The primary in office keeps the prefix while it stays
  * eligible: a router that recovers, or joins with a higher priority, does not take it back
- * (that would move every connection twice), unless `preempt` is set and it outranks the primary.
+ * (that would move every connection twice), unless `preempt` is given and it outranks the
+ * primary and has been eligible for the whole hold-down, so a flapping router never takes it.
  * Otherwise the best eligible router wins: highest priority, then the oldest, then the lowest id.
  */
-export function elect(candidates: readonly Candidate[], incumbent: string | undefined, preempt: boolean): Outcome {
+export function elect(candidates: readonly Candidate[], incumbent: string | undefined, preempt?: Preempt): Outcome {
   const ballots = new Map<string, Ballot>();
   const eligible: Candidate[] = [];
   for (const c of candidates) {
@@ -51,6 +60,8 @@ export function elect(candidates: readonly Candidate[], incumbent: string | unde
   const best = eligible[0];
   const sitting = eligible.find((c) => c.nodeId === incumbent);
   const former = candidates.find((c) => c.nodeId === incumbent);
+  const outranking = sitting && preempt ? eligible.filter((c) => c.priority > sitting.priority) : [];
+  const challenger = outranking.find((c) => heldFor(c, preempt) >= preempt!.holdDownMs);
   let primary: Candidate | undefined;
   let reason: string;
   if (!best) {
@@ -59,12 +70,15 @@ export function elect(candidates: readonly Candidate[], incumbent: string | unde
       candidates.length === 0
         ? 'no router advertises it'
         : `no approved router is online and healthy${former ? ` (${former.name}: ${ballots.get(former.nodeId)?.reason})` : ''}`;
-  } else if (sitting && !(preempt && best.priority > sitting.priority)) {
-    primary = sitting;
-    reason = `${sitting.name} stays primary while it is healthy`;
+  } else if (sitting && challenger) {
+    primary = challenger;
+    reason = `${challenger.name} outranks ${sitting.name} (priority ${challenger.priority} > ${sitting.priority}, preempt on, healthy for the ${preempt!.holdDownMs} ms hold-down)`;
   } else if (sitting) {
-    primary = best;
-    reason = `${best.name} outranks ${sitting.name} (priority ${best.priority} > ${sitting.priority}, preempt on)`;
+    primary = sitting;
+    const waiting = outranking[0];
+    reason = waiting
+      ? `${sitting.name} stays primary until ${waiting.name}, which outranks it, has been healthy for the ${preempt!.holdDownMs} ms hold-down`
+      : `${sitting.name} stays primary while it is healthy`;
   } else if (former) {
     primary = best;
     reason = `failover from ${former.name} (${ballots.get(former.nodeId)?.reason ?? 'gone'})`;
@@ -80,14 +94,25 @@ export function elect(candidates: readonly Candidate[], incumbent: string | unde
     if (c === primary) ballots.set(c.nodeId, { role: 'primary', reason });
     else {
       standbys.push(c.nodeId);
-      ballots.set(c.nodeId, { role: 'standby', reason: `standby: ${primary!.name} is primary` });
+      const waiting = primary === sitting && outranking.includes(c);
+      ballots.set(c.nodeId, {
+        role: 'standby',
+        reason: waiting
+          ? `standby: outranks ${primary!.name}, takes over once healthy for the ${preempt!.holdDownMs} ms hold-down`
+          : `standby: ${primary!.name} is primary`,
+      });
     }
   }
   return { primary: primary?.nodeId, ballots, standbys, reason };
 }
 
+/** How long a candidate has been eligible without a break, in ms. */
+function heldFor(c: Candidate, preempt: Preempt | undefined): number {
+  return preempt ? preempt.now - (c.eligibleSince ?? preempt.now) : 0;
+}
+
 /** Why a router cannot carry the prefix now; undefined when it can. */
-function unfitness(c: Candidate): Ballot | undefined {
+export function unfitness(c: Candidate): Ballot | undefined {
   if (!c.approved) return { role: 'unapproved', reason: 'advertised, not approved' };
   if (!c.online) return { role: 'offline', reason: 'offline (map stream gone or silent)' };
   if (c.tunnel && !c.tunnel.up) {

@@ -2,7 +2,7 @@ import type { PrefixView } from '../../protocol/admin.ts';
 import type { RouteHealthReport, RouteState } from '../../protocol/route-health.ts';
 import { isExitRoute } from '../../protocol/route.ts';
 import { isoTime } from '../../protocol/time.ts';
-import { elect, type Ballot, type Candidate, type Outcome } from './election.ts';
+import { elect, unfitness, type Ballot, type Candidate, type Outcome, type Preempt } from './election.ts';
 
 /** A node that advertises routes, as the engine knows it now. */
 export interface RouterInfo {
@@ -39,6 +39,8 @@ interface PrefixState {
 interface RouteTableOptions {
   /** A recovered router with a higher priority takes its prefixes back. Off: the primary stays while healthy. */
   preempt: boolean;
+  /** With preempt: how long that router must be eligible without a break first (`routes.preemptHoldDownMs`). */
+  holdDownMs?: number;
   now: () => number;
   /** The priority a router has for one prefix; by default the node's own. */
   priorityOf?: (router: RouterInfo, prefix: string) => number;
@@ -56,6 +58,8 @@ export class RouteTable {
   private routers = new Map<string, RouterInfo>();
   /** Primaries among the routers with one of a `via` grant's tags, by `prefix|tags`. */
   private via = new Map<string, string | undefined>();
+  /** Since when each router has been eligible for each prefix, by `prefix|nodeId`. */
+  private eligibleSince = new Map<string, number>();
 
   constructor(private readonly options: RouteTableOptions) {}
 
@@ -72,7 +76,7 @@ export class RouteTable {
       for (const tags of viaTagSets) {
         const key = `${prefix}|${tags.join(',')}`;
         const among = s.candidates.filter((c) => this.routers.get(c.nodeId)?.tags.some((t) => tags.includes(t)));
-        if (among.length > 0) via.set(key, elect(among, this.via.get(key), this.options.preempt).primary);
+        if (among.length > 0) via.set(key, elect(among, this.via.get(key), this.preemptNow()).primary);
       }
     }
     this.viaMoved = via.size !== this.via.size || [...via].some(([k, v]) => this.via.get(k) !== v);
@@ -83,6 +87,30 @@ export class RouteTable {
   /** Whether the last `update` moved a `via` primary. */
   viaMoved = false;
 
+  /**
+   * When a router that outranks a prefix's primary ends its hold-down, the soonest (ms): the
+   * caller runs `update` again then, since nothing else may happen by that time.
+   */
+  holdDownEndsAt(): number | undefined {
+    const preempt = this.preemptNow();
+    if (!preempt) return undefined;
+    let soonest: number | undefined;
+    for (const s of this.prefixes.values()) {
+      const sitting = s.candidates.find((c) => c.nodeId === s.incumbent);
+      if (!sitting) continue;
+      for (const c of s.candidates) {
+        if (c.priority <= sitting.priority || c.eligibleSince === undefined) continue;
+        const end = c.eligibleSince + preempt.holdDownMs;
+        if (end > preempt.now && (soonest === undefined || end < soonest)) soonest = end;
+      }
+    }
+    return soonest;
+  }
+
+  private preemptNow(): Preempt | undefined {
+    return this.options.preempt ? { holdDownMs: this.options.holdDownMs ?? 0, now: this.options.now() } : undefined;
+  }
+
   /** The primary of `prefix` among the routers with one of `tags` (a `via` grant's), if any. */
   viaPrimary(prefix: string, tags: readonly string[]): string | undefined {
     return this.via.get(`${prefix}|${tags.join(',')}`);
@@ -91,20 +119,29 @@ export class RouteTable {
   private updateMain(routers: Iterable<RouterInfo>): PrimaryChange[] {
     this.routers = new Map([...routers].map((r) => [r.nodeId, r]));
     const byPrefix = new Map<string, Candidate[]>();
+    const now = this.options.now();
+    const eligibleSince = new Map<string, number>();
     for (const r of this.routers.values()) {
       for (const prefix of r.advertised) {
         let list = byPrefix.get(prefix);
         if (!list) byPrefix.set(prefix, (list = []));
-        list.push(this.candidate(r, prefix));
+        const c = this.candidate(r, prefix);
+        if (!unfitness(c)) {
+          const key = `${prefix}|${r.nodeId}`;
+          c.eligibleSince = this.eligibleSince.get(key) ?? now;
+          eligibleSince.set(key, c.eligibleSince);
+        }
+        list.push(c);
       }
     }
+    this.eligibleSince = eligibleSince;
     const changes: PrimaryChange[] = [];
     for (const prefix of [...this.prefixes.keys()]) if (!byPrefix.has(prefix)) byPrefix.set(prefix, []);
     for (const [prefix, candidates] of [...byPrefix].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const before = this.prefixes.get(prefix);
       const outcome = isExitRoute(prefix)
         ? exitOutcome(candidates, prefix)
-        : elect(candidates, before?.incumbent, this.options.preempt);
+        : elect(candidates, before?.incumbent, this.preemptNow());
       if (candidates.length === 0) {
         this.prefixes.delete(prefix);
       } else {
@@ -233,7 +270,7 @@ const NONE: readonly string[] = Object.freeze([]);
  * as carrying the route, and the rest with what keeps them out.
  */
 function exitOutcome(candidates: readonly Candidate[], prefix: string): Outcome {
-  const fit = elect(candidates, undefined, false);
+  const fit = elect(candidates, undefined);
   const ballots = new Map<string, Ballot>();
   for (const [id, b] of fit.ballots) {
     ballots.set(id, b.role === 'primary' || b.role === 'standby' ? { role: 'primary', reason: 'exit node' } : b);

@@ -191,8 +191,8 @@ describe('subnet route election and failover', () => {
 });
 
 describe('subnet route election with preempt on', () => {
-  it('hands a prefix to a higher-priority router as soon as it is eligible', async () => {
-    const t = await startTestServer({ routes: { preempt: true } });
+  it('hands a prefix to a higher-priority router once it has been eligible for the hold-down', async () => {
+    const t = await startTestServer({ routes: { preempt: true, preemptHoldDownMs: 1_000 } });
     const agents: TestAgent[] = [];
     try {
       await t.setPolicy(POLICY);
@@ -212,7 +212,11 @@ describe('subnet route election with preempt on', () => {
         });
         streams.push(await RawMapStream.open(a));
       }
+      const joined = Date.now();
+      await streams[1]!.until((s) => s.state.self?.routes?.[0]?.role === 'standby', 'router-b standby at first');
+      expect(streams[1]!.state.self?.routes?.[0]?.reason).toMatch(/hold-down/);
       await streams[1]!.until((s) => s.state.self?.routes?.[0]?.role === 'primary', 'router-b primary');
+      expect(Date.now() - joined).toBeGreaterThanOrEqual(900);
       await streams[0]!.until((s) => s.state.self?.routes?.[0]?.role === 'standby', 'router-a standby');
       for (const s of streams) s.close();
     } finally {

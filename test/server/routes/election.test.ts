@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { elect, type Candidate } from '../../../server/routes/election.ts';
+import { RouteTable, type RouterInfo } from '../../../server/routes/route-table.ts';
+
+const router = (nodeId: string, priority: number, extra: Partial<Candidate> = {}): Candidate => ({
+  nodeId,
+  name: nodeId,
+  priority,
+  createdAt: nodeId === 'low' ? 1 : 2,
+  approved: true,
+  online: true,
+  ...extra,
+});
+
+describe('preemption with a hold-down', () => {
+  it('leaves the prefix with the primary until the outranking router has been eligible for the whole hold-down', () => {
+    const candidates = [router('low', 100), router('high', 300, { eligibleSince: 1_000 })];
+    const held = elect(candidates, 'low', { holdDownMs: 10_000, now: 10_999 });
+    expect(held.primary).toBe('low');
+    expect(held.reason).toMatch(/low stays primary until high, which outranks it, has been healthy for the 10000 ms/);
+    expect(held.ballots.get('high')?.role).toBe('standby');
+    const taken = elect(candidates, 'low', { holdDownMs: 10_000, now: 11_000 });
+    expect(taken.primary).toBe('high');
+    expect(taken.reason).toMatch(/high outranks low \(priority 300 > 100, preempt on/);
+  });
+
+  it('never preempts without preempt, however long the better router has been healthy', () => {
+    const candidates = [router('low', 100), router('high', 300, { eligibleSince: 0 })];
+    expect(elect(candidates, 'low').primary).toBe('low');
+  });
+
+  it('fails over at once, hold-down or not: only taking a prefix back waits', () => {
+    const candidates = [router('low', 100, { online: false }), router('high', 300, { eligibleSince: 5 })];
+    expect(elect(candidates, 'low', { holdDownMs: 10_000, now: 6 }).primary).toBe('high');
+  });
+});
+
+describe('the route table with preempt on', () => {
+  const info = (nodeId: string, priority: number, online: boolean): RouterInfo => ({
+    nodeId,
+    name: nodeId,
+    tags: [],
+    priority,
+    createdAt: nodeId === 'low' ? 1 : 2,
+    online,
+    advertised: ['10.1.0.0/16'],
+    approved: new Set(['10.1.0.0/16']),
+  });
+
+  it('restarts the hold-down each time a flapping router falls out, and hands over once it held', () => {
+    let now = 0;
+    const table = new RouteTable({ preempt: true, holdDownMs: 10_000, now: () => now });
+    table.update([info('low', 100, true), info('high', 300, false)]);
+    expect(table.primary('10.1.0.0/16')).toBe('low');
+    // "high" flaps: up for 6 s, down, up again; the first 6 s do not count toward the second.
+    table.update([info('low', 100, true), info('high', 300, true)]);
+    expect(table.holdDownEndsAt()).toBe(10_000);
+    now = 6_000;
+    table.update([info('low', 100, true), info('high', 300, false)]);
+    expect(table.holdDownEndsAt()).toBeUndefined();
+    now = 7_000;
+    table.update([info('low', 100, true), info('high', 300, true)]);
+    now = 16_999;
+    expect(table.update([info('low', 100, true), info('high', 300, true)])).toEqual([]);
+    expect(table.primary('10.1.0.0/16')).toBe('low');
+    expect(table.holdDownEndsAt()).toBe(17_000);
+    now = 17_000;
+    const [change] = table.update([info('low', 100, true), info('high', 300, true)]);
+    expect(change).toMatchObject({ prefix: '10.1.0.0/16', from: { name: 'low' }, to: { name: 'high' } });
+    expect(table.holdDownEndsAt()).toBeUndefined();
+  });
+});
