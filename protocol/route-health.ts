@@ -70,7 +70,7 @@ export const RouteState = z.object({
   role: RouteRole,
   /** For a person: `primary since 01:02:03Z`, `standby: router-a is primary`, `probe tcp 10.0.0.5:22 failed: timeout`. */
   reason: z.string(),
-  /** The priority the election used: higher wins (the policy's `routePriority` order, else the node's --route-priority). */
+  /** The priority the election used: the node's --route-priority; higher wins. */
   priority: z.number().int(),
   /** The primary's node name when this router is not it; absent when there is none or this is it. */
   primary: z.string().optional(),

@@ -4,7 +4,7 @@ import type { RouteHealth, RouteRole } from '../../protocol/route-health.ts';
 export interface Candidate {
   nodeId: string;
   name: string;
-  /** Higher wins; the policy's `routePriority` order or the node's --route-priority. */
+  /** Higher wins: the node's --route-priority (0-1000, default 100), the same for all its prefixes. */
   priority: number;
   /** Joined the network at; among equal priorities the oldest router wins, as Tailscale's. */
   createdAt: number;

@@ -42,8 +42,6 @@ interface RouteTableOptions {
   /** With preempt: how long that router must be eligible without a break first (`routes.preemptHoldDownMs`). */
   holdDownMs?: number;
   now: () => number;
-  /** The priority a router has for one prefix; by default the node's own. */
-  priorityOf?: (router: RouterInfo, prefix: string) => number;
 }
 
 /**
@@ -245,7 +243,7 @@ export class RouteTable {
     return {
       nodeId: r.nodeId,
       name: r.name,
-      priority: this.options.priorityOf?.(r, prefix) ?? r.priority,
+      priority: r.priority,
       createdAt: r.createdAt,
       approved: r.approved.has(prefix),
       online: r.online,
