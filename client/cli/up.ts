@@ -94,8 +94,52 @@ export const UP = command({
   },
 });
 
+const { login: _login, ...LOGIN_FLAGS } = UP.flags;
+
+/** `trellis login`: `up --login` under its own name, with every other flag of `up` (one spec). */
+export const LOGIN = command({
+  name: 'trellis login',
+  summary:
+    "Signs in through the server's identity provider (SSO) and joins or renews, through the running agent;\ntakes every flag of trellis up (routes, exit node, tags...).",
+  flags: LOGIN_FLAGS,
+});
+
+type UpFlags = ReturnType<typeof parseCommand<typeof UP.flags>>['flags'];
+
 export async function upCommand(argv: string[]): Promise<number> {
-  const { flags } = parseCommand(argv, UP);
+  return runUp(parseCommand(argv, UP).flags);
+}
+
+export async function loginCommand(argv: string[]): Promise<number> {
+  return runUp(loginFlags(argv));
+}
+
+/** `trellis login ARGS`, read as `trellis up --login ARGS` would be. */
+export function loginFlags(argv: string[]): UpFlags {
+  return { ...parseCommand(argv, LOGIN).flags, login: true };
+}
+
+async function runUp(flags: UpFlags): Promise<number> {
+  const { req, login } = await upRequest(flags);
+  const agent = agentClient(flags);
+  const status = login
+    ? await signInThroughAgent(
+        agent,
+        {
+          ...req,
+          ...(flags.device && { device: true }),
+          ...(flags.provider !== undefined && { provider: flags.provider }),
+        },
+        { write: (t) => (flags.json ? process.stderr : process.stdout).write(t) },
+      )
+    : await agent.up(req);
+  if (flags.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+  else process.stdout.write(`${describeUp(status)}\n`);
+  return status.state === 'running' ? 0 : 1;
+}
+
+/** What `up` (or `login`) asks the agent for, checked. */
+export async function upRequest(flags: UpFlags): Promise<{ req: UpRequest; login: boolean }> {
   const v = (
     name: 'provider' | 'hostname' | 'advertise-routes' | 'advertise-tags' | 'gateway-for' | 'accept-routes-force',
   ) => flags[name];
@@ -134,21 +178,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     ...exitNodeRequest(flags),
     waitMs: Math.round(flags.timeout * 1000),
   };
-  const agent = agentClient(flags);
-  const status = login
-    ? await signInThroughAgent(
-        agent,
-        {
-          ...req,
-          ...(flags.device && { device: true }),
-          ...(v('provider') !== undefined && { provider: v('provider')! }),
-        },
-        { write: (t) => (flags.json ? process.stderr : process.stdout).write(t) },
-      )
-    : await agent.up(req);
-  if (flags.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-  else process.stdout.write(`${describeUp(status)}\n`);
-  return status.state === 'running' ? 0 : 1;
+  return { req, login };
 }
 
 /** `--route-probe` values; one empty value clears the list. */

@@ -1,13 +1,13 @@
 /** The node commands on the shared flag parser: `--help` on each, one-line usage errors, exit codes. */
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { HelpRequested, UsageError } from '../../../../cli-flags/index.ts';
+import { HelpRequested, parseCommand, UsageError } from '../../../../cli-flags/index.ts';
 import { agentCommand } from '../../../../client/cli/agent.ts';
 import { downCommand } from '../../../../client/cli/down.ts';
 import { netcheckCommand } from '../../../../client/cli/netcheck.ts';
 import { pingCommand } from '../../../../client/cli/ping.ts';
 import { statusCommand } from '../../../../client/cli/status.ts';
-import { upCommand } from '../../../../client/cli/up.ts';
+import { loginCommand, loginFlags, UP, upCommand, upRequest } from '../../../../client/cli/up.ts';
 import { whoisCommand } from '../../../../client/cli/whois.ts';
 import { TRELLIS_BIN } from '../../../e2e/mesh/repo.ts';
 
@@ -22,6 +22,11 @@ function trellis(args: string[]): Promise<{ code: number; stdout: string; stderr
 const COMMANDS: Array<[string, (argv: string[]) => Promise<number>, RegExp]> = [
   ['agent', agentCommand, /^usage: trellis agent \[options\]\n(.|\n)*--relay-transport auto\|udp\|websocket/],
   ['up', upCommand, /^usage: trellis up \[options\]\n(.|\n)*--auth-key KEY(.|\n)*--token-file PATH/],
+  [
+    'login',
+    loginCommand,
+    /^usage: trellis login \[options\]\n(.|\n)*--advertise-routes CIDRS(.|\n)*--route-priority(.|\n)*--exit-node/,
+  ],
   ['down', downCommand, /^usage: trellis down \[options\]\n(.|\n)*--state-dir DIR/],
   ['status', statusCommand, /^usage: trellis status \[options\]\n(.|\n)*--json/],
   ['ping', pingCommand, /^usage: trellis ping PEER \[options\]\n(.|\n)*--count N +probes to send \(default 3\)/],
@@ -53,6 +58,46 @@ describe('trellis node commands', () => {
     );
     await expect(agentCommand(['--mtu', '1000'])).rejects.toThrow('--mtu: "1000" must be a whole number from 1280');
     await expect(upCommand(['--hostname', 'a', '--hostname', 'b'])).rejects.toThrow('--hostname given twice');
+  });
+});
+
+describe('trellis login', () => {
+  it("takes up's router and exit-node flags and asks the agent for the same as up --login", async () => {
+    const argv = [
+      '--advertise-routes',
+      '10.9.0.0/24,fd00:9::/64',
+      '--snat-subnet-routes=false',
+      '--route-priority',
+      '300',
+      '--route-probe',
+      '10.9.0.0/24=tcp:10.9.0.10:443',
+      '--accept-routes',
+      '--advertise-exit-node',
+      '--provider',
+      'corp',
+    ];
+    const login = await upRequest(loginFlags(argv));
+    expect(login.login).toBe(true);
+    expect(login.req).toMatchObject({
+      advertiseRoutes: ['10.9.0.0/24', 'fd00:9::/64'],
+      snatSubnetRoutes: false,
+      routePriority: 300,
+      routeProbes: [{ prefix: '10.9.0.0/24', probe: { kind: 'tcp', target: '10.9.0.10:443' } }],
+      acceptRoutes: true,
+      advertiseExitNode: true,
+    });
+    expect(login.req).toEqual((await upRequest(parseCommand(['--login', ...argv], UP).flags)).req);
+  });
+
+  it('refuses what up refuses, in the same words', async () => {
+    await expect(loginCommand(['--route-priority', '5000'])).rejects.toThrow(
+      '--route-priority: "5000" must be a whole number from 0 to 1000',
+    );
+    await expect(loginCommand(['--advertise-exit-node', '--exit-node', 'auto'])).rejects.toThrow(
+      '--advertise-exit-node and --exit-node: an exit node cannot use one',
+    );
+    // --login is what login means; it is not a flag of its own there.
+    await expect(loginCommand(['--login'])).rejects.toThrow('unknown flag --login for `trellis login`');
   });
 });
 
