@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
+import { askTcp } from './dns-tcp.ts';
 
 /**
  * Sends the queries that are not the mesh's on to ordinary resolvers and returns their
@@ -24,13 +25,19 @@ export class Forwarder {
     this.timeoutMs = options.timeoutMs ?? 2_000;
   }
 
-  /** The first upstream answer to `query` (raw DNS message), or undefined if none came. */
-  async forward(query: Uint8Array): Promise<Uint8Array | undefined> {
+  /**
+   * The first upstream answer to `query` (raw DNS message), or undefined if none came. A query
+   * that came over TCP goes on over TCP: the asker retried there for an answer too large for UDP.
+   */
+  async forward(query: Uint8Array, transport: 'udp' | 'tcp' = 'udp'): Promise<Uint8Array | undefined> {
     if (this.inFlight >= MAX_IN_FLIGHT) return undefined;
     this.inFlight++;
     try {
       for (const upstream of this.upstreams) {
-        const answer = await this.ask(upstream, query);
+        const answer =
+          transport === 'tcp'
+            ? await askTcp(upstream, this.port, query, this.timeoutMs)
+            : await this.ask(upstream, query);
         if (answer) return answer;
       }
       return undefined;

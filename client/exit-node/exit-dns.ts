@@ -7,7 +7,8 @@ import { EXIT_DNS_PORT } from './exit-dns-rule.ts';
 
 /**
  * The exit node's resolver for the nodes that use it: a DNS server on each of its mesh
- * addresses (port 53) that forwards to this machine's own resolvers (resolv.conf), so a client's
+ * addresses (port 53, UDP and TCP, so a truncated answer's retry over TCP comes through the
+ * tunnel too) that forwards to this machine's own resolvers (resolv.conf), so a client's
  * queries leave with the rest of its traffic, from here, and never from the client's network.
  * The mesh's names are answered as this node sees them. The inbound filter lets only the nodes
  * allowed to use this exit node reach the port (exit-dns-rule.ts); the server and forwarder are
@@ -43,7 +44,7 @@ export class ExitDns {
     for (const address of map.addresses) {
       let server = this.servers.get(address);
       if (!server) {
-        server = await DnsServer.listen(address, this.port);
+        server = await DnsServer.listen(address, this.port, { tcp: true });
         this.servers.set(address, server);
       }
       server.serve(names, forwarder);
