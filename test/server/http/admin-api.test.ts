@@ -562,6 +562,7 @@ describe('admin API', () => {
       ['get', '/api/v1/authorities'],
       ['post', '/api/v1/authorities/rotate'],
       ['post', '/api/v1/authorities/finish'],
+      ['get', '/api/v1/replicas'],
       ['get', '/api/v1/audit'],
       ['post', '/api/v1/users/{id}/expire-nodes'],
       ['get', '/api/v1/relay/info'],
