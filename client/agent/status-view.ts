@@ -65,7 +65,10 @@ export function statusView(i: StatusInputs): StatusResponse {
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((p): PeerStatus => {
       const d = byKey.get(p.wireguardKey);
-      const latencyMs = i.paths?.(p.id)?.latencyMs;
+      const path = i.paths?.(p.id);
+      const latencyMs = path?.latencyMs;
+      // Relayed unless the path manager holds a direct path (or there is no relay at all).
+      const relay = path?.direct === undefined ? i.relayEndpoint : undefined;
       return {
         id: p.id,
         name: p.name,
@@ -77,12 +80,11 @@ export function statusView(i: StatusInputs): StatusResponse {
         rxBytes: d?.rxBytes ?? 0,
         txBytes: d?.txBytes ?? 0,
         ...(p.user !== undefined && { user: p.user }),
+        // The path the peer is on, not where WireGuard points this instant: a path trial points
+        // a relayed peer at each candidate for a few milliseconds at a time.
         ...(d?.endpoint !== undefined && {
-          endpoint: d.endpoint,
-          path:
-            i.relayEndpoint === undefined || i.paths?.(p.id)?.direct !== undefined
-              ? ('direct' as const)
-              : ('relay' as const),
+          endpoint: relay ?? path?.direct ?? d.endpoint,
+          path: relay === undefined ? ('direct' as const) : ('relay' as const),
         }),
         ...(latencyMs !== undefined && { latencyMs: Math.round(latencyMs * 10) / 10 }),
         ...(d?.lastHandshake && { lastHandshake: d.lastHandshake.toISOString() }),

@@ -99,6 +99,16 @@ describe('status: the map joined with what WireGuard reports', () => {
     expect(pathSummary(s.peers)).toEqual({ direct: 1, relay: 1, none: 1 });
   });
 
+  it('shows a relayed peer on the relay while a path trial points WireGuard at one of its candidates', () => {
+    const relayed = peer('relayed', 4);
+    const midTrial = {
+      ...device,
+      peers: [{ ...device.peers[0]!, publicKey: relayed.wireguardKey, endpoint: '10.77.3.10:41641' }],
+    };
+    const s = statusView({ ...base, peers: [relayed], device: midTrial, relayEndpoint: '203.0.113.5:3478' });
+    expect(s.peers[0]).toMatchObject({ path: 'relay', endpoint: '203.0.113.5:3478' });
+  });
+
   it('counts a peer with an endpoint but no completed handshake as having no path yet', () => {
     const s = statusView({
       ...base,
