@@ -208,7 +208,13 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   const publicUrl = () => config.publicUrl ?? http.url;
   const keys = new KeyService(store, now);
   const audit = new AuditLog(store, logger, now);
-  engine.onPrimaryChange((change) => recordPrimaryChange(change, { audit, metrics }));
+  // Every replica counts what it serves; the one that elects (the leader) audits it, once.
+  engine.onPrimaryChange((change) =>
+    recordPrimaryChange(change, {
+      audit: store.driver === 'sqlite' || replication.leadership.isLeader ? audit : undefined,
+      metrics,
+    }),
+  );
   const live = liveEventsOf(engine, policies, now);
   const identity = setUpIdentity(config, {
     store,
@@ -381,6 +387,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   keyExpiry.start();
   shutdown.add('key expiry', () => keyExpiry.stop());
 
+  await replication.loadShared();
   await http.listen(app.fetch, config.listen.host, config.listen.port);
   // Jobs that must run once in the whole deployment run on the leader replica.
   await replication.start([

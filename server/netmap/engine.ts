@@ -15,7 +15,7 @@ import { CloseCode, type DnsConfig, type Goodbye, type RelayConfig, type ServerM
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { DEFAULT_ROUTE_PRIORITY, type RouteHealthReport } from '../../protocol/route-health.ts';
 import type { PathSummary } from '../../protocol/path-report.ts';
-import { RouteTable, type PrimaryChange, type RouterInfo } from '../routes/route-table.ts';
+import { RouteTable, type PrimaryChange, type RouteDecision, type RouterInfo } from '../routes/route-table.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
 import { DEFAULT_VARIANT, LiveNode, type PeerVariant } from './live-node.ts';
 import { MapSession, type MapSocket, type MapSource, type StaticParts } from './session.ts';
@@ -100,6 +100,7 @@ export class NetmapEngine implements MapSource {
   readonly routes: RouteTable;
   private holdDownTimer: NodeJS.Timeout | undefined;
   private readonly primaryListeners: Array<(change: PrimaryChange) => void> = [];
+  private readonly electionListeners: Array<() => void> = [];
   private readonly nodeListeners: Array<(event: NodeEvent) => void> = [];
   private readonly streamListeners: Array<(nodeId: string) => void> = [];
 
@@ -227,6 +228,10 @@ export class NetmapEngine implements MapSource {
   /** Calls `listener` after each change of a prefix's primary, once the maps that say so are queued. */
   onPrimaryChange(listener: (change: PrimaryChange) => void): void {
     this.primaryListeners.push(listener);
+  }
+  /** Calls `listener` after every run of the route elections (the leader stores their results). */
+  onElection(listener: () => void): void {
+    this.electionListeners.push(listener);
   }
   /** Calls `listener` after a node joins, changes, leaves, connects or disconnects (the console's live view). */
   onNodeEvent(listener: (event: NodeEvent) => void): void {
@@ -451,6 +456,15 @@ export class NetmapEngine implements MapSource {
     if (healthMoved && !(onlineMoved && this.routers.has(id))) this.reelect();
   }
 
+  /**
+   * Serve these route decisions (the leader replica's, server/routes/shared-election.ts) instead
+   * of electing; undefined: elect again, from them. Applied to the maps at once.
+   */
+  followRoutes(decisions: ReadonlyMap<string, RouteDecision> | undefined): void {
+    this.routes.follow(decisions);
+    this.reelect();
+  }
+
   /** Takes nodes whose key expired out of every map; returns their ids. */
   expireDue(): string[] {
     const due = [...this.nodes.values()].filter((n) => this.isExpired(n.record)).map((n) => n.id);
@@ -586,6 +600,7 @@ export class NetmapEngine implements MapSource {
     if (exitChanged.length > 0) this.touchRouters(undefined, exitChanged);
     if (this.routes.viaMoved || changes.length > 0) this.touchSteered();
     for (const c of changes) for (const listener of this.primaryListeners) listener(c);
+    for (const listener of this.electionListeners) listener();
     this.scheduleHoldDown();
   }
 

@@ -4,17 +4,19 @@ import { PathSummary } from '../../protocol/path-report.ts';
 import type { UserService } from '../admin/user-service.ts';
 import type { NetmapEngine } from '../netmap/engine.ts';
 import type { PolicyService } from '../policies/policy-service.ts';
-import type { NodeRecord, PresenceRecord, UserRecord } from '../store/records.ts';
+import type { NodeRecord, PresenceRecord, RoutePrimaryRecord, UserRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import type { FollowedChange } from './change-follower.ts';
 
 interface ApplierDeps {
-  store: Pick<Store, 'nodes' | 'users' | 'presence'>;
+  store: Pick<Store, 'nodes' | 'users' | 'presence' | 'routePrimaries'>;
   engine: NetmapEngine;
   users: UserService;
   policies: PolicyService;
   /** The mesh CAs (server/pki/): they keep the rows in memory, so a rotation elsewhere reloads them. */
   authorities: { reload(): Promise<void> };
+  /** The route election shared by the replicas (PostgreSQL); absent on SQLite, where the one server elects. */
+  routes?: { applied(key: string, row: RoutePrimaryRecord | undefined): void; load(): Promise<void> };
   /** This replica's id: its own presence rows say nothing it does not know. */
   selfId: string;
   logger: Logger;
@@ -51,6 +53,7 @@ export class ChangeApplier {
     for (const id of engine.nodeIds()) this.applyPresence(id, held.get(id));
     await this.deps.policies.follow();
     await this.deps.authorities.reload();
+    await this.deps.routes?.load();
   }
 
   /** At start: the presence other live replicas hold (the engine was loaded with every node offline). */
@@ -65,6 +68,7 @@ export class ChangeApplier {
     if (c.kind === 'node') return store.nodes.get(c.id);
     if (c.kind === 'user') return store.users.get(c.id);
     if (c.kind === 'presence') return store.presence.get(c.id);
+    if (c.kind === 'route' && this.deps.routes) return store.routePrimaries.get(c.id);
     return Promise.resolve(undefined);
   }
 
@@ -74,6 +78,7 @@ export class ChangeApplier {
     else if (c.kind === 'presence') this.applyPresence(c.id, row as PresenceRecord | undefined);
     else if (c.kind === 'policy') await this.deps.policies.follow();
     else if (c.kind === 'authority') await this.deps.authorities.reload();
+    else if (c.kind === 'route') this.deps.routes?.applied(c.id, row as RoutePrimaryRecord | undefined);
     // Kinds from a newer server are not ours.
     else this.deps.logger.debug({ kind: c.kind, id: c.id }, 'change of a kind with no cache here');
   }

@@ -16,6 +16,7 @@ import { AdvisoryLockLeadership, SoleLeader, type Leadership } from './leadershi
 import { PresenceWriter } from './presence-writer.ts';
 import { ReplicaDirectory } from './replica-directory.ts';
 import { StoreReachability } from './store-reachability.ts';
+import { SharedElection } from '../routes/shared-election.ts';
 
 /** How often the change log is read without a hint: the most a lost hint delays a change. */
 const POLL_MS = 1_000;
@@ -50,6 +51,8 @@ export interface Replication {
   follower: ChangeFollower;
   /** Whether the database is reachable; cut off, the replica refuses writes and streams. */
   reachability: StoreReachability;
+  /** Reads what the leader stored for every replica to serve (the route primaries); before listening. */
+  loadShared(): Promise<void>;
   /**
    * Starts the heartbeat, reads who holds which stream, then leadership with these jobs run
    * only while this replica leads; after the HTTP port listens (the advertised URL defaults to it).
@@ -61,12 +64,24 @@ export interface Replication {
 export function setUpReplication(d: ReplicationDeps): Replication {
   const id = d.config.replica.id;
   const logger = d.logger.child({ part: 'replication', replica: id });
+  // One server on SQLite elects its routes alone, as it always has; replicas share one election.
+  const routes =
+    d.store.driver === 'postgres'
+      ? new SharedElection({
+          primaries: d.store.routePrimaries,
+          engine: d.engine,
+          selfId: id,
+          retryMs: d.config.replica.heartbeatMs,
+          logger,
+        })
+      : undefined;
   const applier = new ChangeApplier({
     store: d.store,
     engine: d.engine,
     users: d.users,
     policies: d.policies,
     authorities: d.authorities,
+    ...(routes && { routes }),
     selfId: id,
     logger,
   });
@@ -121,6 +136,9 @@ export function setUpReplication(d: ReplicationDeps): Replication {
     leadership,
     follower,
     reachability,
+    async loadShared() {
+      await routes?.load();
+    },
     async start(singletons) {
       await directory.start();
       d.shutdown.add('replica heartbeat', () => directory.stop());
@@ -142,7 +160,12 @@ export function setUpReplication(d: ReplicationDeps): Replication {
       });
       const jobs = new LeaderJobs(
         leadership,
-        [...singletons, { name: 'dead replicas', job: deadReplicas }, { name: 'change-log pruning', job: pruner }],
+        [
+          ...(routes ? [{ name: 'route election', job: routes }] : []),
+          ...singletons,
+          { name: 'dead replicas', job: deadReplicas },
+          { name: 'change-log pruning', job: pruner },
+        ],
         logger,
       );
       leadership.start();

@@ -53,10 +53,7 @@ export function elect(candidates: readonly Candidate[], incumbent: string | unde
     if (unfit) ballots.set(c.nodeId, unfit);
     else eligible.push(c);
   }
-  eligible.sort(
-    (a, b) =>
-      b.priority - a.priority || a.createdAt - b.createdAt || (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0),
-  );
+  eligible.sort(rank);
   const best = eligible[0];
   const sitting = eligible.find((c) => c.nodeId === incumbent);
   const former = candidates.find((c) => c.nodeId === incumbent);
@@ -104,6 +101,47 @@ export function elect(candidates: readonly Candidate[], incumbent: string | unde
     }
   }
   return { primary: primary?.nodeId, ballots, standbys, reason };
+}
+
+/** What the leader replica elected for one prefix (server/routes/README.md, "Across replicas"). */
+export interface Decision {
+  primary: string | undefined;
+  reason: string;
+}
+
+/**
+ * One prefix as a replica that does not lead serves it: the leader's decision, whatever this
+ * replica's own view of the routers says, since two replicas must never send one prefix to two
+ * routers. The other routers' roles are this replica's view. No decision yet (the leader has
+ * not written one): no primary, as a prefix with no eligible router.
+ */
+export function follow(candidates: readonly Candidate[], decision: Decision | undefined): Outcome {
+  const primary = candidates.find((c) => c.nodeId === decision?.primary);
+  const ballots = new Map<string, Ballot>();
+  const eligible: Candidate[] = [];
+  for (const c of candidates) {
+    if (c === primary) continue;
+    const unfit = unfitness(c);
+    if (unfit) ballots.set(c.nodeId, unfit);
+    else eligible.push(c);
+  }
+  eligible.sort(rank);
+  const reason = decision?.reason ?? 'not elected yet: the leader replica has not decided';
+  if (primary) ballots.set(primary.nodeId, { role: 'primary', reason });
+  for (const c of eligible) {
+    ballots.set(c.nodeId, {
+      role: 'standby',
+      reason: primary ? `standby: ${primary.name} is primary` : 'standby: the leader replica elected no primary',
+    });
+  }
+  return { primary: primary?.nodeId, ballots, standbys: eligible.map((c) => c.nodeId), reason };
+}
+
+/** Takeover order: highest priority, then the oldest, then the lowest id. */
+function rank(a: Candidate, b: Candidate): number {
+  return (
+    b.priority - a.priority || a.createdAt - b.createdAt || (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0)
+  );
 }
 
 /** How long a candidate has been eligible without a break, in ms. */

@@ -6,10 +6,15 @@ import type { PrimaryChange } from './route-table.ts';
  * A change of a prefix's primary router is security-relevant (traffic into a subnet moves to
  * another machine): it goes into the audit trail and the metrics. `outcome` in the metric:
  * `elected` (a prefix got its first primary), `failover` (it moved), `lost` (no router is left).
+ * Without `audit` (a replica serving the leader's election), only the metric.
  */
-export function recordPrimaryChange(change: PrimaryChange, to: { audit: AuditLog; metrics: ServerMetrics }): void {
+export function recordPrimaryChange(
+  change: PrimaryChange,
+  to: { audit: AuditLog | undefined; metrics: ServerMetrics },
+): void {
   const outcome = !change.from ? 'elected' : change.to ? 'failover' : 'lost';
   to.metrics.primaryChanges.inc({ prefix: change.prefix, outcome });
+  if (!to.audit) return;
   const what = change.to
     ? `${change.prefix}: primary ${change.from ? `${change.from.name} -> ` : ''}${change.to.name}`
     : `${change.prefix}: no primary (was ${change.from?.name})`;

@@ -2,7 +2,16 @@ import type { PrefixView } from '../../protocol/admin.ts';
 import type { RouteHealthReport, RouteState } from '../../protocol/route-health.ts';
 import { isExitRoute } from '../../protocol/route.ts';
 import { isoTime } from '../../protocol/time.ts';
-import { elect, unfitness, type Ballot, type Candidate, type Outcome, type Preempt } from './election.ts';
+import {
+  elect,
+  follow,
+  unfitness,
+  type Ballot,
+  type Candidate,
+  type Decision,
+  type Outcome,
+  type Preempt,
+} from './election.ts';
 
 /** A node that advertises routes, as the engine knows it now. */
 export interface RouterInfo {
@@ -27,6 +36,16 @@ export interface PrimaryChange {
   from?: { nodeId: string; name: string };
   to?: { nodeId: string; name: string };
   reason: string;
+}
+
+/** One election's result as the leader stores it and every replica serves it, by `routeKey`. */
+export interface RouteDecision extends Decision {
+  changedAt: number;
+}
+
+/** What names one election: the prefix, or the prefix among a `via` grant's tags. */
+export function routeKey(prefix: string, viaTags?: readonly string[]): string {
+  return viaTags ? `${prefix}|${viaTags.join(',')}` : prefix;
 }
 
 interface PrefixState {
@@ -54,12 +73,39 @@ export class RouteTable {
   private readonly prefixes = new Map<string, PrefixState>();
   private readonly primaryOf = new Map<string, string[]>();
   private routers = new Map<string, RouterInfo>();
-  /** Primaries among the routers with one of a `via` grant's tags, by `prefix|tags`. */
-  private via = new Map<string, string | undefined>();
+  /** Primaries among the routers with one of a `via` grant's tags, by `routeKey(prefix, tags)`. */
+  private via = new Map<string, RouteDecision>();
+  /** The leader's decisions this table serves instead of electing (a replica that does not lead). */
+  private decided: ReadonlyMap<string, RouteDecision> | undefined;
   /** Since when each router has been eligible for each prefix, by `prefix|nodeId`. */
   private eligibleSince = new Map<string, number>();
 
   constructor(private readonly options: RouteTableOptions) {}
+
+  /**
+   * From the next `update` on: serve these decisions (the leader's, as stored) instead of
+   * electing; undefined: elect, keeping the incumbents the decisions made, so a new leader
+   * moves nothing that is healthy.
+   */
+  follow(decisions: ReadonlyMap<string, RouteDecision> | undefined): void {
+    this.decided = decisions;
+  }
+
+  /** Whether this table serves another's decisions (`follow`) rather than electing. */
+  get following(): boolean {
+    return this.decided !== undefined;
+  }
+
+  /** Every election's result now, by `routeKey`: what the leader stores (exit routes are not elected). */
+  decisions(): Map<string, RouteDecision> {
+    const out = new Map<string, RouteDecision>();
+    for (const [prefix, s] of this.prefixes) {
+      if (isExitRoute(prefix)) continue;
+      out.set(prefix, { primary: s.incumbent, reason: s.outcome.reason, changedAt: s.changedAt ?? this.options.now() });
+    }
+    for (const [key, d] of this.via) out.set(key, d);
+    return out;
+  }
 
   /**
    * Re-elects every prefix, and among the routers of each `via` tag set its own primary (kept
@@ -68,16 +114,24 @@ export class RouteTable {
    */
   update(routers: Iterable<RouterInfo>, viaTagSets: ReadonlyArray<readonly string[]> = []): PrimaryChange[] {
     const changes = this.updateMain(routers);
-    const via = new Map<string, string | undefined>();
+    const via = new Map<string, RouteDecision>();
     for (const [prefix, s] of this.prefixes) {
       if (isExitRoute(prefix)) continue;
       for (const tags of viaTagSets) {
-        const key = `${prefix}|${tags.join(',')}`;
+        const key = routeKey(prefix, tags);
         const among = s.candidates.filter((c) => this.routers.get(c.nodeId)?.tags.some((t) => tags.includes(t)));
-        if (among.length > 0) via.set(key, elect(among, this.via.get(key), this.preemptNow()).primary);
+        if (among.length === 0) continue;
+        const before = this.via.get(key);
+        const outcome = this.decided
+          ? follow(among, this.decided.get(key))
+          : elect(among, before?.primary, this.preemptNow());
+        const changedAt =
+          this.decided?.get(key)?.changedAt ??
+          (before && before.primary === outcome.primary ? before.changedAt : this.options.now());
+        via.set(key, { primary: outcome.primary, reason: outcome.reason, changedAt });
       }
     }
-    this.viaMoved = via.size !== this.via.size || [...via].some(([k, v]) => this.via.get(k) !== v);
+    this.viaMoved = via.size !== this.via.size || [...via].some(([k, v]) => this.via.get(k)?.primary !== v.primary);
     this.via = via;
     return changes;
   }
@@ -91,7 +145,7 @@ export class RouteTable {
    */
   holdDownEndsAt(): number | undefined {
     const preempt = this.preemptNow();
-    if (!preempt) return undefined;
+    if (!preempt || this.decided) return undefined;
     let soonest: number | undefined;
     for (const s of this.prefixes.values()) {
       const sitting = s.candidates.find((c) => c.nodeId === s.incumbent);
@@ -111,7 +165,7 @@ export class RouteTable {
 
   /** The primary of `prefix` among the routers with one of `tags` (a `via` grant's), if any. */
   viaPrimary(prefix: string, tags: readonly string[]): string | undefined {
-    return this.via.get(`${prefix}|${tags.join(',')}`);
+    return this.via.get(routeKey(prefix, tags))?.primary;
   }
 
   private updateMain(routers: Iterable<RouterInfo>): PrimaryChange[] {
@@ -139,14 +193,16 @@ export class RouteTable {
       const before = this.prefixes.get(prefix);
       const outcome = isExitRoute(prefix)
         ? exitOutcome(candidates, prefix)
-        : elect(candidates, before?.incumbent, this.preemptNow());
+        : this.decided
+          ? follow(candidates, this.decided.get(prefix))
+          : elect(candidates, before?.incumbent, this.preemptNow());
       if (candidates.length === 0) {
         this.prefixes.delete(prefix);
       } else {
         const moved = before?.incumbent !== outcome.primary;
         this.prefixes.set(prefix, {
           incumbent: outcome.primary,
-          changedAt: moved ? this.options.now() : before?.changedAt,
+          changedAt: this.decided?.get(prefix)?.changedAt ?? (moved ? this.options.now() : before?.changedAt),
           outcome,
           candidates,
         });

@@ -192,6 +192,22 @@ export interface PresenceRecord {
 }
 
 /**
+ * The primary router of one prefix, as the leader replica elected it (server/routes/): every
+ * replica serves this one, so all agree. Soft state, rewritten by each new leader.
+ */
+export interface RoutePrimaryRecord {
+  /** The prefix, or `prefix|tag:a,tag:b` for the election among a `via` grant's routers. */
+  key: string;
+  /** Absent: no router can carry the prefix now. */
+  nodeId?: string;
+  /** Why this router (or none), as the election said. */
+  reason: string;
+  changedAt: number;
+  /** The replica that elected it. */
+  electedBy: string;
+}
+
+/**
  * An agent's sign-in through an identity provider (server/identity/oidc/), from `trellis up`
  * to the node's registration. In the store, so that a sign-in started on one replica can be
  * continued, called back and used on any other.

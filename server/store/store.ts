@@ -13,6 +13,7 @@ import type {
   PreAuthKeyRecord,
   PresenceRecord,
   ReplicaRecord,
+  RoutePrimaryRecord,
   UserRecord,
 } from './records.ts';
 
@@ -35,6 +36,7 @@ export interface Store {
   serverKeys: ServerKeyRepository;
   replicas: ReplicaRepository;
   presence: PresenceRepository;
+  routePrimaries: RoutePrimaryRepository;
   /** What changed, in commit order: how several replicas on one database keep their caches in step. */
   changes: ChangeLog;
   /** Which database this is. */
@@ -49,7 +51,7 @@ export interface Store {
  * reader re-reads the entity's current row (absent = deleted), so applying a change twice, or
  * late, converges on the same state. Replication adds its own kinds (presence, ...) here.
  */
-export const CHANGE_KINDS = ['node', 'user', 'policy', 'authority', 'presence'] as const;
+export const CHANGE_KINDS = ['node', 'user', 'policy', 'authority', 'presence', 'route'] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 
 export interface ChangeRecord {
@@ -58,7 +60,7 @@ export interface ChangeRecord {
   /** When it was written (unix ms, the writer's clock). */
   at: number;
   kind: ChangeKind;
-  /** The entity's id: a node or user id, a policy version, an authority id. */
+  /** The entity's id: a node or user id, a policy version, an authority id, a route key. */
   id: string;
 }
 
@@ -259,6 +261,14 @@ export interface PresenceRepository {
   clear(nodeId: string, replicaId: string): Promise<boolean>;
   /** Deletes every presence `replicaId` holds (it died); returns those nodes' ids. */
   clearReplica(replicaId: string): Promise<string[]>;
+}
+
+/** The primary router of each prefix, written by the leader replica (server/routes/); read by all. */
+export interface RoutePrimaryRepository {
+  list(): Promise<RoutePrimaryRecord[]>;
+  get(key: string): Promise<RoutePrimaryRecord | undefined>;
+  /** In one transaction: stores these (replacing each key's row) and deletes those keys; each logged as a `route` change. */
+  write(set: readonly RoutePrimaryRecord[], remove: readonly string[]): Promise<void>;
 }
 
 export interface AuditQuery {

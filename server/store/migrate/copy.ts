@@ -8,7 +8,7 @@ import { StoreConflict } from '../store.ts';
 
 /**
  * The tables a deployment's state is in, parents before children (foreign keys). Soft state
- * (replicas, presence), the change log, sign-ins in progress and used proof nonces are not
+ * (replicas, presence, route primaries), the change log, sign-ins in progress and used proof nonces are not
  * copied: they describe running processes or last minutes, and a replica starting on the copy
  * loads everything anyway.
  */
@@ -62,7 +62,9 @@ export async function copySqliteToPostgres(
       );
     }
     if (held.length > 0 || options.replace) {
-      await client.query(`TRUNCATE ${[...COPIED_TABLES, 'presence', 'replicas', 'changes'].join(', ')} CASCADE`);
+      await client.query(
+        `TRUNCATE ${[...COPIED_TABLES, 'presence', 'replicas', 'route_primaries', 'changes'].join(', ')} CASCADE`,
+      );
     }
     const rows: Record<string, number> = {};
     for (const table of COPIED_TABLES) rows[table] = await copyTable(source, client, table);

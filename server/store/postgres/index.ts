@@ -13,6 +13,7 @@ import { postgresNodes } from './nodes.ts';
 import { clientConfig, openPostgres, type PostgresOptions } from './open.ts';
 import { postgresPolicies } from './policies.ts';
 import { postgresPresence, postgresReplicas } from './replicas.ts';
+import { postgresRoutePrimaries } from './route-primaries.ts';
 import { postgresUsers } from './users.ts';
 
 export type { PostgresOptions } from './open.ts';
@@ -44,6 +45,7 @@ export async function createPostgresStore(options: PostgresOptions): Promise<Sto
     serverKeys: guarded(postgresServerKeys(db)),
     replicas: guarded(postgresReplicas(db)),
     presence: guarded(postgresPresence(db)),
+    routePrimaries: guarded(postgresRoutePrimaries(db)),
     changes,
     driver: 'postgres',
     ping: guarded({

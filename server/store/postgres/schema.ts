@@ -172,3 +172,11 @@ export const serverKeys = pgTable('server_keys', {
   privateKey: text('private_key').notNull(),
   createdAt: ms('created_at').notNull(),
 });
+
+export const routePrimaries = pgTable('route_primaries', {
+  key: text('key').primaryKey(),
+  nodeId: text('node_id'),
+  reason: text('reason').notNull(),
+  changedAt: ms('changed_at').notNull(),
+  electedBy: text('elected_by').notNull(),
+});

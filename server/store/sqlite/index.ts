@@ -11,6 +11,7 @@ import { sqliteNodes } from './nodes.ts';
 import { openSqlite } from './open.ts';
 import { sqlitePolicies } from './policies.ts';
 import { sqlitePresence, sqliteReplicas } from './replicas.ts';
+import { sqliteRoutePrimaries } from './route-primaries.ts';
 import { sqliteUsers } from './users.ts';
 
 /** The embedded default store: one SQLite file (or `:memory:` for tests). */
@@ -31,6 +32,7 @@ export function createSqliteStore(file: string): Store {
     serverKeys: sqliteServerKeys(db),
     replicas: sqliteReplicas(db, changes.record),
     presence: sqlitePresence(db, changes.record),
+    routePrimaries: sqliteRoutePrimaries(db, changes.record),
     changes: changes.log,
     driver: 'sqlite',
     async ping() {

@@ -186,4 +186,14 @@ export const MIGRATIONS: readonly Migration[] = [
   `,
   // Presence: each node's path summary (protocol/path-report.ts).
   `ALTER TABLE presence ADD COLUMN paths TEXT;`,
+  // Scale-out: each prefix's primary router, elected by the leader and served by every replica.
+  `
+  CREATE TABLE route_primaries (
+    key TEXT PRIMARY KEY,
+    node_id TEXT,
+    reason TEXT NOT NULL,
+    changed_at INTEGER NOT NULL,
+    elected_by TEXT NOT NULL
+  );
+  `,
 ];

@@ -171,3 +171,12 @@ export const serverKeys = sqliteTable('server_keys', {
   privateKey: text('private_key').notNull(),
   createdAt: integer('created_at').notNull(),
 });
+
+/** Each prefix's primary router as the leader elected it (store.ts RoutePrimaryRepository). */
+export const routePrimaries = sqliteTable('route_primaries', {
+  key: text('key').primaryKey(),
+  nodeId: text('node_id'),
+  reason: text('reason').notNull(),
+  changedAt: integer('changed_at').notNull(),
+  electedBy: text('elected_by').notNull(),
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { elect, type Candidate } from '../../../server/routes/election.ts';
+import { elect, follow, type Candidate } from '../../../server/routes/election.ts';
 import { RouteTable, type RouterInfo } from '../../../server/routes/route-table.ts';
 
 const router = (nodeId: string, priority: number, extra: Partial<Candidate> = {}): Candidate => ({
@@ -68,5 +68,23 @@ describe('the route table with preempt on', () => {
     const [change] = table.update([info('low', 100, true), info('high', 300, true)]);
     expect(change).toMatchObject({ prefix: '10.1.0.0/16', from: { name: 'low' }, to: { name: 'high' } });
     expect(table.holdDownEndsAt()).toBeUndefined();
+  });
+});
+
+describe("following the leader replica's decision", () => {
+  it('serves the decided primary even where this replica sees it unfit, the others as it sees them', () => {
+    const candidates = [router('low', 100, { online: false }), router('high', 300), router('mid', 200)];
+    const out = follow(candidates, { primary: 'low', reason: 'low stays primary while it is healthy' });
+    expect(out.primary).toBe('low');
+    expect(out.reason).toBe('low stays primary while it is healthy');
+    expect(out.ballots.get('low')).toEqual({ role: 'primary', reason: 'low stays primary while it is healthy' });
+    expect(out.standbys).toEqual(['high', 'mid']);
+  });
+
+  it('routes a prefix to nobody until the leader has decided, and when its primary is unknown here', () => {
+    const candidates = [router('low', 100), router('high', 300)];
+    expect(follow(candidates, undefined)).toMatchObject({ primary: undefined, standbys: ['high', 'low'] });
+    expect(follow(candidates, undefined).reason).toMatch(/not elected yet/);
+    expect(follow(candidates, { primary: 'joined-elsewhere', reason: 'x' }).primary).toBeUndefined();
   });
 });

@@ -757,6 +757,38 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       });
     });
 
+    describe('route primaries', () => {
+      it('stores the elected primary of each key, replaces and deletes them in one write, each logged', async () => {
+        const head = await store.changes.head();
+        const r1 = {
+          key: '10.1.0.0/16',
+          nodeId: 'n1',
+          reason: 'r1 is its only healthy router',
+          changedAt: T0,
+          electedBy: 'a',
+        };
+        const none = {
+          key: '10.2.0.0/16|tag:east',
+          reason: 'no approved router is online and healthy',
+          changedAt: T0,
+          electedBy: 'a',
+        };
+        await store.routePrimaries.write([r1, none], []);
+        expect(await store.routePrimaries.list()).toEqual([r1, none]);
+        const moved = { ...r1, nodeId: 'n2', reason: 'failover from r1 (offline)', changedAt: T0 + 5, electedBy: 'b' };
+        await store.routePrimaries.write([moved], [none.key, 'never-stored']);
+        expect(await store.routePrimaries.get(r1.key)).toEqual(moved);
+        expect(await store.routePrimaries.get(none.key)).toBeUndefined();
+        const logged = (await store.changes.since(head, 10)).map((c) => [c.kind, c.id]);
+        expect(logged).toEqual([
+          ['route', r1.key],
+          ['route', none.key],
+          ['route', r1.key],
+          ['route', none.key],
+        ]);
+      });
+    });
+
     describe('change log', () => {
       const logged = async (from = 0) => (await store.changes.since(from, 1000)).map((c) => `${c.kind}:${c.id}`);
 
