@@ -165,7 +165,10 @@ export const ReplicaView = z.object({
   lastHeartbeat: Time,
   /** Its heartbeat is recent (within `replica.deadAfterMs`). */
   alive: z.boolean(),
-  /** Whether it runs the singleton jobs; null when the answering replica cannot tell (it does not lead). */
+  /**
+   * Whether it runs the singleton jobs: exact for the answering replica, as of its last heartbeat
+   * for the others (null from older servers, which could only tell for themselves).
+   */
   leader: z.boolean().nullable(),
   /** The last change-log seq it applied, and how far behind the head that is. */
   appliedSeq: z.number().int(),

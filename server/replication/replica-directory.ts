@@ -16,7 +16,7 @@ interface DirectoryDeps {
   /** Where the node's map stream is: this replica's id, another's, or undefined when it has none. */
   holderOf: (nodeId: string) => string | undefined;
   /** What this replica reports at each heartbeat. */
-  status: () => { appliedSeq: number; connected: number };
+  status: () => { appliedSeq: number; connected: number; leading: boolean };
   heartbeatMs: number;
   deadAfterMs: number;
   now: () => number;
@@ -47,7 +47,7 @@ export class ReplicaDirectory {
 
   /** This replica's row as it writes it now. */
   get self(): ReplicaRecord {
-    const { appliedSeq, connected } = this.deps.status();
+    const { appliedSeq, connected, leading } = this.deps.status();
     return {
       id: this.deps.id,
       advertise: this.deps.advertise(),
@@ -56,6 +56,7 @@ export class ReplicaDirectory {
       heartbeatAt: this.deps.now(),
       appliedSeq,
       connected,
+      leading,
     };
   }
 

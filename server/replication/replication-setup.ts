@@ -64,6 +64,7 @@ export interface Replication {
 export function setUpReplication(d: ReplicationDeps): Replication {
   const id = d.config.replica.id;
   const logger = d.logger.child({ part: 'replication', replica: id });
+  const leadership = leadershipFor(d.store, d.config, logger);
   // One server on SQLite elects its routes alone, as it always has; replicas share one election.
   const routes =
     d.store.driver === 'postgres'
@@ -113,7 +114,11 @@ export function setUpReplication(d: ReplicationDeps): Replication {
     id,
     advertise: () => d.config.replica.advertise ?? d.listenUrl(),
     holderOf: (nodeId) => (d.engine.hasStream(nodeId) ? id : d.engine.remoteHolderOf(nodeId)),
-    status: () => ({ appliedSeq: follower.appliedSeq, connected: d.engine.connectedCount }),
+    status: () => ({
+      appliedSeq: follower.appliedSeq,
+      connected: d.engine.connectedCount,
+      leading: leadership.isLeader,
+    }),
     heartbeatMs: d.config.replica.heartbeatMs,
     deadAfterMs: d.config.replica.deadAfterMs,
     now: d.now,
@@ -129,7 +134,8 @@ export function setUpReplication(d: ReplicationDeps): Replication {
   });
   reachability.start();
   d.shutdown.add('store reachability', () => reachability.stop());
-  const leadership = leadershipFor(d.store, d.config, logger);
+  // The others learn who leads from the next heartbeat: written at once when it changes.
+  leadership.onChange(() => void directory.beat());
   const deadReplicas = new DeadReplicaReaper(directory, d.store.replicas, d.config.replica.heartbeatMs, logger);
   return {
     directory,

@@ -172,6 +172,8 @@ export interface ReplicaRecord {
   appliedSeq: number;
   /** Map streams open on it at its last heartbeat. */
   connected: number;
+  /** Whether it led (held the leadership lock) at its last heartbeat: how any replica knows who leads. */
+  leading: boolean;
 }
 
 /**

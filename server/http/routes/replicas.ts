@@ -26,8 +26,9 @@ export function replicaRoutes(r: Pick<Replication, 'directory' | 'leadership' | 
             startedAt: isoTime(x.startedAt),
             lastHeartbeat: isoTime(x.heartbeatAt),
             alive: x.alive,
-            // One lock: while this replica holds it, no other does; otherwise only the holder knows.
-            leader: isSelf || leads ? isSelf && leads : null,
+            // One lock: while this replica holds it, no other does; otherwise each live replica's
+            // last heartbeat says whether it held it then.
+            leader: isSelf ? leads : !leads && x.alive && x.leading,
             appliedSeq: applied,
             headSeq: head,
             lag: Math.max(0, head - applied),

@@ -177,6 +177,8 @@ export const MIGRATIONS: readonly string[] = [
     elected_by TEXT NOT NULL
   );
   `,
+  // Replicas: who leads, as each says at its heartbeat (GET /api/v1/replicas on any replica).
+  `ALTER TABLE replicas ADD COLUMN is_leader BOOLEAN NOT NULL DEFAULT false;`,
 ];
 
 /**

@@ -123,6 +123,7 @@ export const replicas = pgTable('replicas', {
   heartbeatAt: ms('heartbeat_at').notNull(),
   appliedSeq: bigint('applied_seq', { mode: 'number' }).notNull(),
   connected: integer('connected').notNull(),
+  leading: boolean('is_leader').notNull(),
 });
 
 export const presence = pgTable('presence', {

@@ -196,4 +196,6 @@ export const MIGRATIONS: readonly Migration[] = [
     elected_by TEXT NOT NULL
   );
   `,
+  // Replicas: who leads, as each says at its heartbeat (GET /api/v1/replicas on any replica).
+  `ALTER TABLE replicas ADD COLUMN is_leader INTEGER NOT NULL DEFAULT 0;`,
 ];

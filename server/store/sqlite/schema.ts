@@ -118,6 +118,7 @@ export const replicas = sqliteTable('replicas', {
   heartbeatAt: integer('heartbeat_at').notNull(),
   appliedSeq: integer('applied_seq').notNull(),
   connected: integer('connected').notNull(),
+  leading: integer('is_leader', { mode: 'boolean' }).notNull(),
 });
 
 export const presence = sqliteTable('presence', {

@@ -18,6 +18,7 @@ describe('change-log pruning', () => {
     heartbeatAt: 0,
     appliedSeq,
     connected: 0,
+    leading: false,
     alive,
   });
   /** Five changes, a few ms apart (rows are pruned by the time they were written). */

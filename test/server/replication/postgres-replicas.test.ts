@@ -43,9 +43,9 @@ describeWith([hasPostgres()], 'replicas on a real PostgreSQL', () => {
     return x.connect();
   };
   const peer = (x: TestAgent, name: string) => [...x.map.peers.values()].find((p) => p.name === name);
-  const eventually = async (what: string, ok: () => boolean, ms = 10_000) => {
+  const eventually = async (what: string, ok: () => boolean | Promise<boolean>, ms = 10_000) => {
     const until = Date.now() + ms;
-    while (!ok()) {
+    while (!(await ok())) {
       if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -91,6 +91,25 @@ describeWith([hasPostgres()], 'replicas on a real PostgreSQL', () => {
     replicas = replicas.filter((r) => r !== leader);
     await eventually('the other takes over', () => other.server.leadership.isLeader);
     expect(leaders()).toEqual([other.server.replicas.id]);
+  });
+
+  it('names the leader whichever replica is asked, and the new one once leadership moves', async () => {
+    const a = await replica('a');
+    const b = await replica('b');
+    await eventually('a leader', () => leaders().length === 1);
+    const [leader, follower] = a.server.leadership.isLeader ? [a, b] : [b, a];
+    const named = async (r: Replica) =>
+      (await r.admin<{ items: Array<{ id: string; leader: boolean | null }> }>('GET', '/api/v1/replicas')).body.items
+        .filter((x) => x.leader === true)
+        .map((x) => x.id);
+    await eventually('both naming the leader', async () => {
+      const [l, f] = [await named(leader), await named(follower)];
+      return l.join() === leader.server.replicas.id && f.join() === leader.server.replicas.id;
+    });
+    await leader.stop();
+    replicas.splice(replicas.indexOf(leader), 1);
+    await eventually('the follower leading', () => follower.server.leadership.isLeader);
+    expect(await named(follower)).toEqual([follower.server.replicas.id]);
   });
 
   it("the leader expires a dead replica's presence, so its nodes show offline on the others", async () => {

@@ -15,7 +15,7 @@ describe('replica directory', () => {
       id,
       advertise: () => `http://${id}.internal:8080`,
       holderOf: (nodeId) => holds[nodeId],
-      status: () => ({ appliedSeq: 42, connected: Object.keys(holds).length }),
+      status: () => ({ appliedSeq: 42, connected: Object.keys(holds).length, leading: false }),
       heartbeatMs: 1000,
       deadAfterMs: 5000,
       now,

@@ -688,16 +688,19 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         heartbeatAt: T0,
         appliedSeq: 0,
         connected: 0,
+        leading: false,
         ...over,
       });
 
       it('keeps one row per replica, replaced by each heartbeat, listed by id', async () => {
         await store.replicas.heartbeat(replica('r2'));
         await store.replicas.heartbeat(replica('r1', { relayAddress: '10.0.0.1:3480' }));
-        await store.replicas.heartbeat(replica('r2', { heartbeatAt: T0 + 2000, appliedSeq: 7, connected: 3 }));
+        await store.replicas.heartbeat(
+          replica('r2', { heartbeatAt: T0 + 2000, appliedSeq: 7, connected: 3, leading: true }),
+        );
         expect(await store.replicas.list()).toEqual([
           replica('r1', { relayAddress: '10.0.0.1:3480' }),
-          replica('r2', { heartbeatAt: T0 + 2000, appliedSeq: 7, connected: 3 }),
+          replica('r2', { heartbeatAt: T0 + 2000, appliedSeq: 7, connected: 3, leading: true }),
         ]);
       });
 
