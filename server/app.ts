@@ -95,11 +95,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-interface StartOptions {
+export interface StartOptions {
   logger?: Logger;
   now?: () => number;
   /** Use this store instead of SQLite in the data directory (tests). */
   store?: Store;
+  /**
+   * Runs once everything is built, before the port listens: what must exist by the time anyone
+   * can reach the server (`serve` issues the bootstrap admin key and writes its file here).
+   */
+  beforeListen?: (parts: { store: Store; keys: KeyService }) => Promise<void>;
 }
 
 /**
@@ -388,6 +393,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   shutdown.add('key expiry', () => keyExpiry.stop());
 
   await replication.loadShared();
+  await options.beforeListen?.({ store, keys });
   await http.listen(app.fetch, config.listen.host, config.listen.port);
   // Jobs that must run once in the whole deployment run on the leader replica.
   await replication.start([

@@ -188,7 +188,7 @@ export class ReplicaSet {
     const set = new ReplicaSet(replicas, '');
     try {
       await replicas[0]!.start();
-      const adminKey = await bootstrapKey(replicas[0]!);
+      const adminKey = bootstrapKey(replicas[0]!);
       await Promise.all(replicas.slice(1).map((r) => r.start()));
       return new ReplicaSet(replicas, adminKey);
     } catch (err) {
@@ -208,19 +208,10 @@ export class ReplicaSet {
   }
 }
 
-/**
- * The bootstrap admin key `serve` writes on a fresh store. It is written after the server
- * listens, so /healthz can answer 200 first: on a loaded machine the file is read once it is there.
- */
-async function bootstrapKey(first: Replica, timeoutMs = 30_000): Promise<string> {
+/** The bootstrap admin key `serve` writes on a fresh store, before it listens: there once it is ready. */
+function bootstrapKey(first: Replica): string {
   const file = join(first.dataDir, 'admin-api-key');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const key = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
-    if (key) return key;
-    if (!first.running) throw new Error(`${first.name} exited before writing its admin key:\n${first.output.trim()}`);
-    if (Date.now() > deadline)
-      throw new Error(`${first.name} wrote no ${file} within ${timeoutMs} ms:\n${first.output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const key = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (!key) throw new Error(`${first.name} answered ${first.url} without having written ${file}:\n${first.output}`);
+  return key;
 }

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startServer } from '../../app.ts';
+import { startServer, type StartOptions } from '../../app.ts';
 import { command, parseCommand, type FlagSpecs } from '../../../cli-flags/index.ts';
 import { CONFIG_KEYS, loadConfig } from '../../config/load.ts';
 import type { ServerConfig } from '../../config/schema.ts';
@@ -62,8 +62,13 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
   const { config: file, ...given } = values;
   const flags = Object.fromEntries(Object.entries(given).filter((e): e is [string, string] => e[1] !== undefined));
   const config = loadConfig({ file: file ?? io.env.TRELLIS_CONFIG, env: io.env, flags });
-  const server = await startServer(config);
-  await bootstrap(server, config, io);
+  let issued: string | undefined;
+  const server = await startServer(config, {
+    beforeListen: async (parts) => {
+      issued = await issueBootstrapKey(parts, config);
+    },
+  });
+  bootstrap(server, config, io, issued);
   if (config.oidc.providers.length === 0) await printSignInLink(server, io);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -93,20 +98,37 @@ async function printSignInLink(server: Awaited<ReturnType<typeof startServer>>, 
   );
 }
 
-async function bootstrap(
+/**
+ * On a store without API keys, the bootstrap admin key, written to `admin-api-key` in the data
+ * directory before the port listens: whoever sees the server answer finds the file there.
+ */
+async function issueBootstrapKey(
+  parts: Parameters<NonNullable<StartOptions['beforeListen']>>[0],
+  config: ServerConfig,
+): Promise<string | undefined> {
+  if ((await parts.store.apiKeys.list()).length > 0) return undefined;
+  const { secret } = await parts.keys.createApiKey({ scopes: ['admin'], description: 'bootstrap admin key' });
+  writeFileSync(keyFile(config), `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+function keyFile(config: ServerConfig): string {
+  return join(config.dataDir, 'admin-api-key');
+}
+
+/** The first start's banner (a key was just issued), or the reachability note on a later one. */
+function bootstrap(
   server: Awaited<ReturnType<typeof startServer>>,
   config: ServerConfig,
   io: CliIO,
-): Promise<void> {
+  secret: string | undefined,
+): void {
   const reach = reachability(config.listen, config.publicUrl, server.url);
-  if ((await server.store.apiKeys.list()).length > 0) {
+  if (secret === undefined) {
     // Loopback is a deliberate local setup; a wildcard without publicUrl breaks joins and sign-in links.
     if (reach.kind === 'wildcard') for (const line of reachabilityNote(reach)) io.err(line);
     return;
   }
-  const { secret } = await server.keys.createApiKey({ scopes: ['admin'], description: 'bootstrap admin key' });
-  const keyFile = join(config.dataDir, 'admin-api-key');
-  writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });
   io.err(
     firstStartBanner({
       reach,
@@ -115,7 +137,7 @@ async function bootstrap(
         : 'disabled (relay.udpPort = -1)',
       dataFile: resolve(config.dataDir, 'trellis.db'),
       adminKey: secret,
-      keyFile,
+      keyFile: keyFile(config),
       adminFlags: adminFlags(
         reach.kind === 'wildcard' ? `http://127.0.0.1:${reach.port}` : server.url,
         config.dataDir,

@@ -1,11 +1,13 @@
 /** Where `serve` tells nodes to join: never a wildcard address, and what to set for other machines. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reachability } from '../../../server/cli/reachability.ts';
 import { adminFlags, firstStartBanner, reachabilityNote } from '../../../server/cli/start-banner.ts';
+import { freePort } from '../../support/haproxy.ts';
 
 const SERVER_BIN = join(import.meta.dirname, '../../../bin/trellis-server.js');
 const ADDRESSES = () => ['192.0.2.10', '2001:db8::10'];
@@ -115,3 +117,40 @@ describe('trellis-server serve on 0.0.0.0', () => {
     }
   });
 });
+
+describe('trellis-server serve on a fresh store', () => {
+  it('has written the admin key file by the time its port accepts a connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-key-first-'));
+    const port = await freePort('127.0.0.1');
+    const child = spawn(
+      'node',
+      [SERVER_BIN, 'serve', '--data-dir', dir, '--listen.port', String(port), '--relay.udpPort', '-1'],
+      { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: 'ignore' },
+    );
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!(await accepts(port))) {
+        if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}`);
+        if (Date.now() > deadline) throw new Error('serve never listened');
+      }
+      expect(readFileSync(join(dir, 'admin-api-key'), 'utf8')).toMatch(/^trellis-api-\S+\n$/);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Whether a TCP connection to the port succeeds now. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
