@@ -272,6 +272,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   const signInPages = identity.logins
     ? consoleSignInPages(
         new ConsoleSignIn({
+          pending: store.consoleSignIns,
           providers: identity.providers,
           sessions: consoleSessions,
           users,

@@ -4,23 +4,13 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { TrellisError } from '../errors.ts';
 import { exchange, fail, personFromTokens } from '../identity/oidc/exchange.ts';
 import type { OidcProviders } from '../identity/oidc/providers.ts';
-import type { ConsoleSessionRecord } from '../store/records.ts';
+import type { ConsoleSessionRecord, ConsoleSignInRecord } from '../store/records.ts';
+import type { ConsoleSignInRepository } from '../store/store.ts';
 import type { ConsoleSessions } from './console-sessions.ts';
 
-/** A console sign-in between the redirect to the provider and its return. Memory only: it lasts minutes. */
-interface PendingSignIn {
-  provider: string;
-  state: string;
-  nonce: string;
-  codeVerifier: string;
-  /** Ties the return to the browser that left (a cookie), so a link sent to someone else cannot finish it. */
-  browserBinding: string;
-  /** Where in the console to go afterwards. */
-  next: string;
-  expiresAt: number;
-}
-
 interface ConsoleSignInDeps {
+  /** The sign-ins between the redirect and the return, in the store: the return may reach any replica. */
+  pending: ConsoleSignInRepository;
   providers: OidcProviders;
   sessions: ConsoleSessions;
   users: UserService;
@@ -33,39 +23,45 @@ interface ConsoleSignInDeps {
 
 const MAX_PENDING = 10_000;
 export const CONSOLE_HOME = '/console/';
+/**
+ * What a console sign-in's OAuth state starts with: the callback is shared with the agents'
+ * sign-ins, and tells them apart without a database read. Base64url (the agents' states) has
+ * no dot, so no agent's state can start with it.
+ */
+const STATE_PREFIX = 'console.';
 
 /**
  * Signs people in to the console through the same identity providers, client and redirect URI
  * as the agents' sign-in: authorization code with PKCE S256, state and nonce, bound to the
  * browser; the person is then upserted as at any sign-in (the provider's allow-lists apply) and
- * gets a console session.
+ * gets a console session. The sign-in in progress is in the store, so the provider may send
+ * the browser back to any replica.
  */
 export class ConsoleSignIn {
-  private readonly pending = new Map<string, PendingSignIn>();
-
   constructor(private readonly d: ConsoleSignInDeps) {}
 
   /** Whether a provider's return with this state belongs to a console sign-in. */
   owns(state: string): boolean {
-    return this.pending.has(state);
+    return state.startsWith(STATE_PREFIX);
   }
 
   /** The provider's authorization URL for a new sign-in. */
   async begin(providerName: string | undefined, next: string | undefined, browserBinding: string): Promise<string> {
     const provider = await this.d.providers.get(providerName);
-    this.sweep();
-    if (this.pending.size >= MAX_PENDING)
+    const now = this.d.now();
+    if ((await this.d.pending.countOpen(now)) >= MAX_PENDING)
       throw new TrellisError('unavailable', 'login.busy', 'too many sign-ins are in progress; retry in a minute');
-    const p: PendingSignIn = {
+    const p: ConsoleSignInRecord = {
       provider: provider.config.name,
-      state: client.randomState(),
+      state: STATE_PREFIX + client.randomState(),
       nonce: client.randomNonce(),
       codeVerifier: client.randomPKCECodeVerifier(),
       browserBinding,
       next: consolePath(next),
-      expiresAt: this.d.now() + this.d.timeoutMs,
+      createdAt: now,
+      expiresAt: now + this.d.timeoutMs,
     };
-    this.pending.set(p.state, p);
+    await this.d.pending.create(p);
     return client.buildAuthorizationUrl(provider.client, {
       redirect_uri: this.d.redirectUri(),
       scope: provider.config.scopes.join(' '),
@@ -83,29 +79,30 @@ export class ConsoleSignIn {
     browserBinding: string | undefined,
     source: string,
   ): Promise<{ token: string; session: ConsoleSessionRecord; next: string }> {
-    const p = this.pending.get(query.get('state') ?? '');
+    let p: ConsoleSignInRecord | undefined;
     try {
+      // A state is good for one return only: taking it deletes it, on every replica.
+      p = await this.d.pending.take(query.get('state') ?? '');
       if (!p || p.expiresAt <= this.d.now())
         throw fail(
           'invalid',
           'oidc.unknown_state',
           'this sign-in is not in progress (expired or already used); sign in again',
         );
-      // A state is good for one return only.
-      this.pending.delete(p.state);
       if (p.browserBinding !== browserBinding)
         throw fail(
           'forbidden',
           'oidc.browser_mismatch',
           'this sign-in was started in another browser; sign in again here',
         );
-      const provider = await this.d.providers.get(p.provider);
+      const { provider: providerName, codeVerifier, state, nonce, next } = p;
+      const provider = await this.d.providers.get(providerName);
       const current = new URL(`${this.d.redirectUri()}?${query.toString()}`);
       const tokens = await exchange(() =>
         client.authorizationCodeGrant(
           provider.client,
           current,
-          { pkceCodeVerifier: p.codeVerifier, expectedState: p.state, expectedNonce: p.nonce, idTokenExpected: true },
+          { pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true },
           { redirect_uri: this.d.redirectUri() },
         ),
       );
@@ -116,7 +113,7 @@ export class ConsoleSignIn {
         displayName: person.name,
         groups: person.groups,
       });
-      const { token, session } = await this.d.sessions.start(user, p.provider, source);
+      const { token, session } = await this.d.sessions.start(user, providerName, source);
       await this.d.audit.record({
         kind: 'login',
         outcome: 'success',
@@ -125,9 +122,9 @@ export class ConsoleSignIn {
         identity: person.subject,
         source,
         code: 'console.signed_in',
-        message: `${user.email} signed in to the console through ${p.provider}`,
+        message: `${user.email} signed in to the console through ${providerName}`,
       });
-      return { token, session, next: p.next };
+      return { token, session, next };
     } catch (err) {
       const known =
         err instanceof TrellisError
@@ -143,11 +140,6 @@ export class ConsoleSignIn {
       });
       throw known;
     }
-  }
-
-  private sweep(): void {
-    const now = this.d.now();
-    for (const [state, p] of this.pending) if (p.expiresAt <= now) this.pending.delete(state);
   }
 }
 

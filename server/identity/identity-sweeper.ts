@@ -7,7 +7,8 @@ const SWEEP_EVERY_MS = 60_000;
 
 /**
  * Deletes what identity keeps in the store only for a while: used proof nonces past their
- * window, and agents' sign-ins that ended more than KEEP_ENDED_MS ago. A leader job: the rows
+ * window, agents' sign-ins that ended more than KEEP_ENDED_MS ago, and console sign-ins whose
+ * provider never sent the browser back. A leader job: the rows
  * are shared, so one replica sweeping is enough.
  */
 export class IdentitySweeper {
@@ -34,8 +35,9 @@ export class IdentitySweeper {
     try {
       await this.store.proofNonces.prune(now);
       await this.store.loginSessions.prune(now - KEEP_ENDED_MS);
+      await this.store.consoleSignIns.prune(now);
     } catch (err) {
-      this.logger.error({ err }, 'used proof nonces and ended sign-ins could not be deleted');
+      this.logger.error({ err }, 'used proof nonces and ended or abandoned sign-ins could not be deleted');
     }
   }
 }

@@ -194,6 +194,24 @@ export interface PresenceRecord {
 }
 
 /**
+ * A console sign-in between the redirect to the identity provider and its return
+ * (server/console/console-sign-in.ts). In the store, so the return may reach any replica.
+ */
+export interface ConsoleSignInRecord {
+  /** The OAuth state: names the sign-in, and is good for one return. */
+  state: string;
+  provider: string;
+  nonce: string;
+  codeVerifier: string;
+  /** Ties the return to the browser that left (a cookie), so a link sent to someone else cannot finish it. */
+  browserBinding: string;
+  /** Where in the console to go afterwards. */
+  next: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/**
  * The primary router of one prefix, as the leader replica elected it (server/routes/): every
  * replica serves this one, so all agree. Soft state, rewritten by each new leader.
  */

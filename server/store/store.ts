@@ -4,6 +4,7 @@ import type {
   ApiKeyRecord,
   AuditKind,
   ConsoleSessionRecord,
+  ConsoleSignInRecord,
   AuditRecord,
   LoginOutcome,
   LoginSessionRecord,
@@ -32,6 +33,7 @@ export interface Store {
   authorities: AuthorityRepository;
   consoleSessions: ConsoleSessionRepository;
   loginSessions: LoginSessionRepository;
+  consoleSignIns: ConsoleSignInRepository;
   proofNonces: ProofNonceRepository;
   serverKeys: ServerKeyRepository;
   replicas: ReplicaRepository;
@@ -212,6 +214,17 @@ export interface LoginSessionRepository {
   settle(id: string, outcome: LoginOutcome): Promise<boolean>;
   /** A completed sign-in of this machine becomes used; false when it was not complete or not its. */
   consume(id: string, machineKey: string): Promise<boolean>;
+  /** Deletes those that expired before `before` (ms); how many went. */
+  prune(before: number): Promise<number>;
+}
+
+/** Console sign-ins in progress (server/console/console-sign-in.ts), shared by every replica. */
+export interface ConsoleSignInRepository {
+  create(signIn: ConsoleSignInRecord): Promise<void>;
+  /** Deletes the sign-in with this state and returns it: of two returns at once, one gets it. */
+  take(state: string): Promise<ConsoleSignInRecord | undefined>;
+  /** How many have not expired at `now`: the bound on sign-ins in progress. */
+  countOpen(now: number): Promise<number>;
   /** Deletes those that expired before `before` (ms); how many went. */
   prune(before: number): Promise<number>;
 }

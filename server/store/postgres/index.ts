@@ -5,6 +5,7 @@ import { postgresAuthorities } from './authorities.ts';
 import { postgresChanges } from './changes.ts';
 import { postgresConsoleSessions } from './console-sessions.ts';
 import { postgresLoginSessions } from './login-sessions.ts';
+import { postgresConsoleSignIns } from './console-sign-ins.ts';
 import { postgresProofNonces } from './proof-nonces.ts';
 import { postgresServerKeys } from './server-keys.ts';
 import { guarded, storeError } from './errors.ts';
@@ -41,6 +42,7 @@ export async function createPostgresStore(options: PostgresOptions): Promise<Sto
     authorities: guarded(postgresAuthorities(db)),
     consoleSessions: guarded(postgresConsoleSessions(db)),
     loginSessions: guarded(postgresLoginSessions(db)),
+    consoleSignIns: guarded(postgresConsoleSignIns(db)),
     proofNonces: guarded(postgresProofNonces(db)),
     serverKeys: guarded(postgresServerKeys(db)),
     replicas: guarded(postgresReplicas(db)),

@@ -163,6 +163,17 @@ export const loginSessions = pgTable('login_sessions', {
   error: jsonb('error').$type<LoginSessionRecord['error']>(),
 });
 
+export const consoleSignIns = pgTable('console_sign_ins', {
+  state: text('state').primaryKey(),
+  provider: text('provider').notNull(),
+  nonce: text('nonce').notNull(),
+  codeVerifier: text('code_verifier').notNull(),
+  browserBinding: text('browser_binding').notNull(),
+  next: text('next').notNull(),
+  createdAt: ms('created_at').notNull(),
+  expiresAt: ms('expires_at').notNull(),
+});
+
 export const proofNonces = pgTable('proof_nonces', {
   nonce: text('nonce').primaryKey(),
   forgetAt: ms('forget_at').notNull(),

@@ -4,6 +4,7 @@ import { sqliteAuthorities } from './authorities.ts';
 import { sqliteChanges } from './changes.ts';
 import { sqliteConsoleSessions } from './console-sessions.ts';
 import { sqliteLoginSessions } from './login-sessions.ts';
+import { sqliteConsoleSignIns } from './console-sign-ins.ts';
 import { sqliteProofNonces } from './proof-nonces.ts';
 import { sqliteServerKeys } from './server-keys.ts';
 import { sqliteApiKeys, sqlitePreAuthKeys } from './keys.ts';
@@ -28,6 +29,7 @@ export function createSqliteStore(file: string): Store {
     authorities: sqliteAuthorities(db, changes.record),
     consoleSessions: sqliteConsoleSessions(db),
     loginSessions: sqliteLoginSessions(db),
+    consoleSignIns: sqliteConsoleSignIns(db),
     proofNonces: sqliteProofNonces(db),
     serverKeys: sqliteServerKeys(db),
     replicas: sqliteReplicas(db, changes.record),

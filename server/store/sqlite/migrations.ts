@@ -198,4 +198,18 @@ export const MIGRATIONS: readonly Migration[] = [
   `,
   // Replicas: who leads, as each says at its heartbeat (GET /api/v1/replicas on any replica).
   `ALTER TABLE replicas ADD COLUMN is_leader INTEGER NOT NULL DEFAULT 0;`,
+  // Scale-out: console sign-ins in progress, so the provider's return may reach any replica.
+  `
+  CREATE TABLE console_sign_ins (
+    state TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    code_verifier TEXT NOT NULL,
+    browser_binding TEXT NOT NULL,
+    next TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX console_sign_ins_expires ON console_sign_ins(expires_at);
+  `,
 ];

@@ -160,6 +160,18 @@ export const loginSessions = sqliteTable('login_sessions', {
   error: text('error', { mode: 'json' }).$type<LoginSessionRecord['error']>(),
 });
 
+/** Console sign-ins in progress (store.ts ConsoleSignInRepository). */
+export const consoleSignIns = sqliteTable('console_sign_ins', {
+  state: text('state').primaryKey(),
+  provider: text('provider').notNull(),
+  nonce: text('nonce').notNull(),
+  codeVerifier: text('code_verifier').notNull(),
+  browserBinding: text('browser_binding').notNull(),
+  next: text('next').notNull(),
+  createdAt: integer('created_at').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+});
+
 /** Machine-key proof nonces already used (store.ts ProofNonceRepository), base64. */
 export const proofNonces = sqliteTable('proof_nonces', {
   nonce: text('nonce').primaryKey(),

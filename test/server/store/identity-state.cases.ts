@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { LoginSessionRecord } from '../../../server/store/records.ts';
+import type { ConsoleSignInRecord, LoginSessionRecord } from '../../../server/store/records.ts';
 import type { Store } from '../../../server/store/store.ts';
 
 /**
- * The store's part of identity that every replica must share: agents' sign-ins, used proof
- * nonces and the relay key (run by runStoreCases on every driver).
+ * The store's part of identity that every replica must share: agents' and console sign-ins,
+ * used proof nonces and the relay key (run by runStoreCases on every driver).
  */
 export function identityStateCases(store: () => Store, T0: number): void {
   const signIn = (over: Partial<LoginSessionRecord> = {}): LoginSessionRecord => ({
@@ -88,6 +88,41 @@ export function identityStateCases(store: () => Store, T0: number): void {
       await store().loginSessions.settle(s.id, { status: 'complete', userId: u.id, email: u.email, proof });
       await store().users.delete(u.id);
       expect(await store().loginSessions.get(s.id)).toBeUndefined();
+    });
+  });
+
+  describe('console sign-ins', () => {
+    const consoleSignIn = (over: Partial<ConsoleSignInRecord> = {}): ConsoleSignInRecord => ({
+      state: `console.${randomBytes(16).toString('base64url')}`,
+      provider: 'idp',
+      nonce: randomBytes(16).toString('base64url'),
+      codeVerifier: randomBytes(32).toString('base64url'),
+      browserBinding: randomBytes(24).toString('base64url'),
+      next: '/console/machines',
+      createdAt: T0,
+      expiresAt: T0 + 300_000,
+      ...over,
+    });
+
+    it('gives a sign-in back once, by its state: two takes at once, one gets it', async () => {
+      const s = consoleSignIn();
+      await store().consoleSignIns.create(s);
+      const [first, second] = await Promise.all([
+        store().consoleSignIns.take(s.state),
+        store().consoleSignIns.take(s.state),
+      ]);
+      expect([first, second].filter(Boolean)).toEqual([s]);
+      expect(await store().consoleSignIns.take(s.state)).toBeUndefined();
+    });
+
+    it('counts those still open and prunes those that expired', async () => {
+      const open = consoleSignIn();
+      const expired = consoleSignIn({ expiresAt: T0 + 10 });
+      for (const s of [open, expired]) await store().consoleSignIns.create(s);
+      expect(await store().consoleSignIns.countOpen(T0 + 20)).toBe(1);
+      expect(await store().consoleSignIns.prune(T0 + 20)).toBe(1);
+      expect(await store().consoleSignIns.take(expired.state)).toBeUndefined();
+      expect(await store().consoleSignIns.take(open.state)).toEqual(open);
     });
   });
 
