@@ -1,8 +1,8 @@
 import { Agent, request, type RequestOptions } from 'node:https';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { downstreamHeaders } from './headers.ts';
+import { downstreamHeaders, type RawHeaders } from './headers.ts';
 import { sendStatus, sendStatusOnSocket } from './kube-status.ts';
 import type { Upstream } from './upstream.ts';
 
@@ -39,12 +39,7 @@ export class Forwarder {
     return this.upstream.authorization();
   }
 
-  http(
-    req: IncomingMessage,
-    res: ServerResponse,
-    headers: OutgoingHttpHeaders,
-    onStatus: (status: number) => void,
-  ): void {
+  http(req: IncomingMessage, res: ServerResponse, headers: RawHeaders, onStatus: (status: number) => void): void {
     const options: RequestOptions = {
       agent: this.agent,
       host: this.host,
@@ -59,7 +54,7 @@ export class Forwarder {
     up.on('response', (answer) => {
       answered = true;
       const status = answer.statusCode ?? 502;
-      res.writeHead(status, answer.statusMessage, downstreamHeaders(answer.headers));
+      res.writeHead(status, answer.statusMessage, downstreamHeaders(answer));
       // A stream (watch, logs -f) has no length: its head goes out now, not with the first event.
       if (answer.headers['content-length'] === undefined) res.flushHeaders();
       onStatus(status);
@@ -91,7 +86,7 @@ export class Forwarder {
     req: IncomingMessage,
     client: Duplex,
     head: Buffer,
-    headers: OutgoingHttpHeaders,
+    headers: RawHeaders,
     onStatus: (status: number) => void,
   ): void {
     const up: TLSSocket = connect({
@@ -152,13 +147,10 @@ export class Forwarder {
   }
 }
 
-function requestHead(method: string, path: string, headers: OutgoingHttpHeaders): string {
-  const lines = [`${method} ${path} HTTP/1.1`];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${String(v)}`);
-  }
-  return `${lines.join('\r\n')}\r\n\r\n`;
+function requestHead(method: string, path: string, headers: RawHeaders): string {
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${head}\r\n`;
 }
 
 function statusOf(first: Buffer): number {
