@@ -5,6 +5,7 @@ import { z } from 'zod';
  * `route.primary`: the server elected a new primary router for a prefix (or none is left).
  * `kube.request`: a request the Kubernetes API server proxy carried for a peer, as its node reported it.
  * `pki.issue`: the mesh CA issued (or refused) a certificate for a node (server/pki/).
+ * `pki.rotation`: a CA rotation's grace period lapsed and its new CA signs by itself (written once).
  */
 export const AUDIT_EVENT_KINDS = [
   'auth',
@@ -15,6 +16,7 @@ export const AUDIT_EVENT_KINDS = [
   'route.primary',
   'kube.request',
   'pki.issue',
+  'pki.rotation',
 ] as const;
 
 export const AuditListQuery = z.strictObject({

@@ -154,6 +154,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     logger,
     now,
   });
+  shutdown.add('CA rotation timer', () => authority.close());
 
   const services = new ServiceDirectory(config.services, config.network.ipv4Prefix, config.network.ipv6Prefix);
   const policies = new PolicyService(store, now);

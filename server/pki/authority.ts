@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import { TrellisError } from '../errors.ts';
 import type { AuthorityRecord } from '../store/records.ts';
@@ -14,6 +15,13 @@ interface AuthorityOptions {
   logger: Logger;
   now: () => number;
 }
+
+/** setTimeout's longest delay (~24.8 days): a longer grace period is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Not sooner than this after a look: a rotation the store says is not over is not polled hot. */
+const MIN_LOOK_MS = 250;
+/** When writing the end of a rotation down failed (the store away), how soon to try again. */
+const RETRY_MS = 5_000;
 
 /** Where one CA stands in a rotation (server/pki/README.md, "Rotation"). */
 export type AuthorityState = 'pending' | 'signing' | 'retired' | 'expired';
@@ -40,6 +48,9 @@ export interface AuthorityStatus {
  * `pki.unavailable` with the reason, and the next start tries again.
  */
 export class CertificateAuthority {
+  private lapseTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
   private constructor(
     private known: AuthorityRecord[],
     private readonly unavailable: string | undefined,
@@ -104,19 +115,50 @@ export class CertificateAuthority {
   async rotate(graceMs: number): Promise<AuthorityStatus> {
     this.ready();
     await this.reload();
-    if (this.status().some((a) => a.state === 'pending')) {
-      throw new TrellisError(
-        'conflict',
-        'pki.rotation_pending',
-        'a CA rotation is already pending; finish it with `trellis-server ca finish` first',
-      );
-    }
+    await this.recordLapsed();
+    if (this.status().some((a) => a.state === 'pending')) throw rotationInProgress();
     const { store, domain, authorityDays, now } = this.options;
     const made = await newAuthority(domain, authorityDays, now());
-    await store.authorities.add({ ...made, createdAt: now() + graceMs });
-    if (graceMs === 0) await store.authorities.switchTo(made.id, now());
+    // The check above answers the common case; the store's unique index decides the race
+    // (two admins, or two replicas, rotating at once): only one rotation is in progress.
+    if (!(await store.authorities.startRotation({ ...made, createdAt: now() + graceMs }, graceMs === 0))) {
+      await this.reload();
+      throw rotationInProgress();
+    }
     await this.reload();
     return this.statusOf(made.id);
+  }
+
+  /**
+   * Writes down the end of a rotation whose grace period has lapsed (its new CA signs by itself
+   * from then on): the older CAs' `retired_at` and one `pki.rotation` audit event. Every replica
+   * calls this when the time comes; the store lets exactly one of them write.
+   */
+  async recordLapsed(): Promise<string | undefined> {
+    const now = this.options.now();
+    const lapsed = this.known.find((a) => a.rotating && a.createdAt <= now);
+    if (!lapsed) return undefined;
+    const cert = new X509Certificate(lapsed.certificate);
+    const event = {
+      at: now,
+      kind: 'pki.rotation' as const,
+      outcome: 'success' as const,
+      actor: 'system',
+      code: 'pki.grace_lapsed',
+      message:
+        `CA ${lapsed.id} (sha256 ${cert.fingerprint256}) signs since ${new Date(lapsed.createdAt).toISOString()}: ` +
+        "the rotation's grace period lapsed; the older CAs are retired and stay trusted while their certificates live",
+    };
+    const closedHere = await this.options.store.authorities.closeLapsedRotation(lapsed.id, event);
+    if (closedHere) this.options.logger.info({ authority: lapsed.id }, `audit: pki.rotation success: ${event.message}`);
+    await this.reload();
+    return closedHere ? lapsed.id : undefined;
+  }
+
+  /** Stops waiting for a grace period to lapse (shutdown). */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.lapseTimer);
   }
 
   /**
@@ -128,6 +170,9 @@ export class CertificateAuthority {
   async finish(force = false): Promise<AuthorityStatus> {
     this.ready();
     await this.reload();
+    // Finished after the grace period lapsed, before any replica wrote that down: this call does.
+    const lapsed = await this.recordLapsed();
+    if (lapsed) return this.statusOf(lapsed);
     const status = this.status();
     const pending = status.find((a) => a.state === 'pending');
     if (!pending) {
@@ -155,9 +200,27 @@ export class CertificateAuthority {
     return this.statusOf(pending.id);
   }
 
-  /** Reads the CAs again (after a rotation here, or another replica's). */
+  /**
+   * Reads the CAs again (after a rotation here, or another replica's) and, while a rotation is
+   * in progress, waits for its grace period to lapse to write that down (recordLapsed).
+   */
   async reload(): Promise<void> {
     this.known = await this.options.store.authorities.list();
+    const open = this.known.find((a) => a.rotating);
+    this.lookAt(open && Math.min(Math.max(MIN_LOOK_MS, open.createdAt - this.options.now()), MAX_TIMER_MS));
+  }
+
+  /** Looks for a lapsed grace period in `delay` ms (none: stops looking). */
+  private lookAt(delay: number | undefined): void {
+    clearTimeout(this.lapseTimer);
+    if (delay === undefined || this.closed) return;
+    this.lapseTimer = setTimeout(() => {
+      this.recordLapsed().catch((err: unknown) => {
+        this.options.logger.warn({ err }, 'the end of the CA rotation was not written down yet; trying again');
+        this.lookAt(RETRY_MS);
+      });
+    }, delay);
+    this.lapseTimer.unref();
   }
 
   /** When the signing CA's own certificate ends; no leaf may outlive it. */
@@ -185,4 +248,13 @@ export class CertificateAuthority {
       `the mesh certificate authority is unavailable: ${this.unavailable ?? 'not created'}; fix that and restart the server`,
     );
   }
+}
+
+function rotationInProgress(): TrellisError {
+  return new TrellisError(
+    'conflict',
+    'pki.rotation_pending',
+    'a CA rotation is already in progress (its new CA waits for its grace period to end); ' +
+      'finish it with `trellis-server ca finish` first',
+  );
 }

@@ -110,6 +110,11 @@ export interface AuthorityRecord {
   createdAt: number;
   /** Set once a newer authority signs instead; a retired one stays trusted while its leaves live. */
   retiredAt?: number;
+  /**
+   * The new CA of the rotation in progress: set when it is stored, cleared once the switch to it
+   * is written down (finished, or its grace period lapsed). A unique index allows one at a time.
+   */
+  rotating?: true;
 }
 
 export type AuditKind = (typeof AUDIT_EVENT_KINDS)[number];

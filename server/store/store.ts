@@ -175,13 +175,28 @@ export interface AuthorityRepository {
    * whichever signs now: two servers starting on one database keep the same CA.
    */
   addFirst(authority: AuthorityRecord): Promise<AuthorityRecord>;
-  /** Stores another authority (a rotation's new CA, its `createdAt` possibly in the future). */
+  /** Stores another authority as it is (copies, tests); a rotation uses startRotation. */
   add(authority: AuthorityRecord): Promise<void>;
   /**
-   * In one transaction: `id` signs from `at` on, and every other authority not yet retired is
-   * retired at `at`. False (and nothing changed) when no authority has that id.
+   * Stores a rotation's new CA (its `createdAt` the end of the grace period) as the one rotation
+   * in progress, with `signsNow` switching to it in the same transaction. False, and nothing
+   * stored, while another rotation is in progress: a unique index decides, so two replicas (or
+   * two requests) rotating at once cannot both start one.
+   */
+  startRotation(authority: AuthorityRecord, signsNow: boolean): Promise<boolean>;
+  /**
+   * In one transaction: `id` signs from `at` on, every other authority not yet retired is
+   * retired at `at`, and no rotation is in progress any more. False (and nothing changed) when
+   * no authority has that id.
    */
   switchTo(id: string, at: number): Promise<boolean>;
+  /**
+   * When `id` is still the rotation in progress and signs by `event.at` (its grace period
+   * lapsed): in one transaction, writes the switch down (switchTo at its `createdAt`) and appends
+   * `event` to the audit trail. False, and nothing written, when it is not: another replica, or
+   * a finish, closed it first, so the event is written once however many replicas try.
+   */
+  closeLapsedRotation(id: string, event: Omit<AuditRecord, 'id'>): Promise<boolean>;
 }
 
 /** Console sessions; deleted with their user. */

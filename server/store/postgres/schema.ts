@@ -100,6 +100,7 @@ export const certificateAuthorities = pgTable('certificate_authorities', {
   notAfter: ms('not_after').notNull(),
   createdAt: ms('created_at').notNull(),
   retiredAt: ms('retired_at'),
+  rotating: boolean('rotating'),
 });
 
 export const consoleSessions = pgTable('console_sessions', {

@@ -5,14 +5,33 @@ import { checkStorableTimes } from '../times.ts';
 import type { SqliteDb } from './open.ts';
 import { orUndefined } from '../rows.ts';
 import type { RecordChange } from './changes.ts';
-import { certificateAuthorities } from './schema.ts';
+import { auditEvents, certificateAuthorities } from './schema.ts';
 
 type Row = typeof certificateAuthorities.$inferSelect;
 
-const record = (row: Row): AuthorityRecord => ({ ...row, retiredAt: orUndefined(row.retiredAt) });
+const record = ({ rotating, ...row }: Row): AuthorityRecord => ({
+  ...row,
+  retiredAt: orUndefined(row.retiredAt),
+  ...(rotating === true && { rotating }),
+});
 
 export function sqliteAuthorities(db: SqliteDb, recordChange: RecordChange): AuthorityRepository {
   const newestFirst = [desc(certificateAuthorities.createdAt), desc(certificateAuthorities.id)];
+  /** switchTo's writes, inside a transaction of the caller's. */
+  const switchIn = (id: string, at: number): boolean => {
+    const found = db
+      .update(certificateAuthorities)
+      .set({ createdAt: at, retiredAt: null, rotating: null })
+      .where(eq(certificateAuthorities.id, id))
+      .run();
+    if (found.changes === 0) return false;
+    db.update(certificateAuthorities)
+      .set({ retiredAt: at, rotating: null })
+      .where(and(ne(certificateAuthorities.id, id), isNull(certificateAuthorities.retiredAt)))
+      .run();
+    recordChange('authority', id);
+    return true;
+  };
   return {
     async list() {
       return db
@@ -44,20 +63,35 @@ export function sqliteAuthorities(db: SqliteDb, recordChange: RecordChange): Aut
         recordChange('authority', authority.id);
       });
     },
+    async startRotation(authority, signsNow) {
+      checkStorableTimes(authority, ['notAfter', 'createdAt', 'retiredAt']);
+      return db.transaction(() => {
+        const stored = db
+          .insert(certificateAuthorities)
+          .values({ ...authority, rotating: true })
+          .onConflictDoNothing()
+          .run();
+        if (stored.changes === 0) return false;
+        if (signsNow) switchIn(authority.id, authority.createdAt);
+        else recordChange('authority', authority.id);
+        return true;
+      });
+    },
     async switchTo(id, at) {
       checkStorableTimes({ at }, ['at']);
+      return db.transaction(() => switchIn(id, at));
+    },
+    async closeLapsedRotation(id, event) {
+      checkStorableTimes(event, ['at']);
       return db.transaction(() => {
-        const found = db
-          .update(certificateAuthorities)
-          .set({ createdAt: at, retiredAt: null })
-          .where(eq(certificateAuthorities.id, id))
-          .run();
-        if (found.changes === 0) return false;
-        db.update(certificateAuthorities)
-          .set({ retiredAt: at })
-          .where(and(ne(certificateAuthorities.id, id), isNull(certificateAuthorities.retiredAt)))
-          .run();
-        recordChange('authority', id);
+        const open = db
+          .select()
+          .from(certificateAuthorities)
+          .where(and(eq(certificateAuthorities.id, id), eq(certificateAuthorities.rotating, true)))
+          .get();
+        if (!open || open.createdAt > event.at) return false;
+        switchIn(id, open.createdAt);
+        db.insert(auditEvents).values(event).run();
         return true;
       });
     },

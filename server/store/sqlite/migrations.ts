@@ -212,4 +212,9 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   CREATE INDEX console_sign_ins_expires ON console_sign_ins(expires_at);
   `,
+  // CA rotation: the new CA of the rotation in progress, one at a time (server/pki/README.md).
+  `
+  ALTER TABLE certificate_authorities ADD COLUMN rotating INTEGER;
+  CREATE UNIQUE INDEX certificate_authorities_one_rotation ON certificate_authorities(rotating) WHERE rotating = 1;
+  `,
 ];

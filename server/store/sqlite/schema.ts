@@ -95,6 +95,7 @@ export const certificateAuthorities = sqliteTable('certificate_authorities', {
   notAfter: integer('not_after').notNull(),
   createdAt: integer('created_at').notNull(),
   retiredAt: integer('retired_at'),
+  rotating: integer('rotating', { mode: 'boolean' }),
 });
 
 export const consoleSessions = sqliteTable('console_sessions', {

@@ -135,4 +135,32 @@ describeWith([hasCommand('openssl')], 'a CA rotation across replicas, as the kub
     // Why the overlap exists: a kubeconfig that never got the new CA refuses the proxy now.
     expect(await accepts(after, before)).toBe(false);
   });
+
+  it('starts one of two rotations asked of both replicas at once, and audits its lapse once', async () => {
+    const answers = await Promise.all(
+      [a, b].map((r) => r.admin<{ code?: string }>('POST', '/api/v1/authorities/rotate', { graceSeconds: 2 })),
+    );
+    expect(answers.map((x) => x.status).sort()).toEqual([201, 409]);
+    expect(answers.find((x) => x.status === 409)?.body.code).toBe('pki.rotation_pending');
+    const started = AuthorityView.parse(answers.find((x) => x.status === 201)!.body);
+    await eventually(async () => (await list(b))[0]?.id === started.id);
+
+    // Nobody finishes it: both replicas wait for the grace period, one of them writes it down.
+    await eventually(async () => (await store.authorities.list()).every((x) => !x.rotating));
+    await new Promise((r) => setTimeout(r, 500)); // the other replica's look, too
+    const audit = await b.admin<{ items: { actor: string; code: string; message: string }[] }>(
+      'GET',
+      '/api/v1/audit?kind=pki.rotation',
+    );
+    expect(audit.body.items).toHaveLength(1);
+    expect(audit.body.items[0]).toMatchObject({ actor: 'system', code: 'pki.grace_lapsed' });
+    expect(audit.body.items[0]!.message).toContain(started.fingerprint);
+    const [signing, retired] = await list(a);
+    expect(signing).toMatchObject({ id: started.id, state: 'signing', signsFrom: started.signsFrom });
+    expect(retired).toMatchObject({ state: 'retired', retiredAt: started.signsFrom });
+    await expect(a.admin('POST', '/api/v1/authorities/finish', {})).resolves.toMatchObject({
+      status: 409,
+      body: { code: 'pki.no_rotation' },
+    });
+  });
 });

@@ -67,6 +67,39 @@ describeWith([hasPostgres()], 'PostgreSQL store', () => {
       ).toEqual(created.map((n) => n.id).sort());
     });
 
+    it('starts one CA rotation of two started through both at once, and writes its lapse down once', async () => {
+      const ca = (id: string, createdAt: number) => ({
+        id,
+        certificate: `cert ${id}`,
+        privateKey: `key ${id}`,
+        notAfter: 1_900_000_000_000,
+        createdAt,
+      });
+      const t0 = 1_800_000_000_000;
+      await a.authorities.addFirst(ca('ca-first', t0));
+      const started = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).authorities.startRotation(ca(`ca-${i}`, t0 + 1000), false)),
+      );
+      expect(started.filter(Boolean)).toHaveLength(1);
+      const winner = `ca-${started.indexOf(true)}`;
+      expect((await b.authorities.list()).filter((x) => x.rotating).map((x) => x.id)).toEqual([winner]);
+      const event = {
+        at: t0 + 2000,
+        kind: 'pki.rotation' as const,
+        outcome: 'success' as const,
+        actor: 'system',
+        code: 'pki.grace_lapsed',
+        message: `${winner} signs`,
+      };
+      const closed = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).authorities.closeLapsedRotation(winner, event)),
+      );
+      expect(closed.filter(Boolean)).toHaveLength(1);
+      expect((await a.audit.list({ kind: 'pki.rotation', limit: 10 })).map((e) => e.message)).toEqual([
+        `${winner} signs`,
+      ]);
+    });
+
     it('retries a join that lost its name to a rename on the other server, instead of failing it', async () => {
       const others = await Promise.all(
         Array.from({ length: 20 }, (_, i) => a.nodes.create(draft(`r${i}`), { addressFor })),

@@ -915,6 +915,53 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.authorities.switchTo('ca-missing', T0 + 2000)).toBe(false);
         expect((await store.authorities.list()).find((a) => a.id === 'ca-new')?.retiredAt).toBeUndefined();
       });
+
+      const lapse = (id: string, at: number) => ({
+        at,
+        kind: 'pki.rotation' as const,
+        outcome: 'success' as const,
+        actor: 'system',
+        code: 'pki.grace_lapsed',
+        message: `grace period of ${id} lapsed`,
+      });
+
+      it('holds one rotation in progress at a time: a second is refused until the first is over', async () => {
+        await store.authorities.addFirst(authority('ca-old', T0));
+        expect(await store.authorities.startRotation(authority('ca-new', T0 + 5000), false)).toBe(true);
+        expect(await store.authorities.startRotation(authority('ca-other', T0 + 6000), false)).toBe(false);
+        expect(await store.authorities.startRotation(authority('ca-now', T0 + 100), true)).toBe(false);
+        expect((await store.authorities.list()).map((a) => [a.id, a.rotating])).toEqual([
+          ['ca-new', true],
+          ['ca-old', undefined],
+        ]);
+        expect(await store.authorities.switchTo('ca-new', T0 + 1000)).toBe(true);
+        expect((await store.authorities.list()).some((a) => a.rotating)).toBe(false);
+        // One that signs at once is over in the same transaction: the next may start.
+        expect(await store.authorities.startRotation(authority('ca-now', T0 + 2000), true)).toBe(true);
+        expect((await store.authorities.list()).map((a) => [a.id, a.retiredAt, a.rotating])).toEqual([
+          ['ca-now', undefined, undefined],
+          ['ca-new', T0 + 2000, undefined],
+          ['ca-old', T0 + 1000, undefined],
+        ]);
+        expect(await store.authorities.startRotation(authority('ca-next', T0 + 9000), false)).toBe(true);
+      });
+
+      it('writes a lapsed grace period down once, with its audit event, and not before it lapsed', async () => {
+        await store.authorities.addFirst(authority('ca-old', T0));
+        await store.authorities.startRotation(authority('ca-new', T0 + 5000), false);
+        expect(await store.authorities.closeLapsedRotation('ca-new', lapse('ca-new', T0 + 4999))).toBe(false);
+        expect(await store.authorities.closeLapsedRotation('ca-old', lapse('ca-old', T0 + 6000))).toBe(false);
+        const tries = await Promise.all(
+          [1, 2, 3].map(() => store.authorities.closeLapsedRotation('ca-new', lapse('ca-new', T0 + 6000))),
+        );
+        expect(tries.filter(Boolean)).toEqual([true]);
+        expect((await store.authorities.list()).map((a) => [a.id, a.createdAt, a.retiredAt, a.rotating])).toEqual([
+          ['ca-new', T0 + 5000, undefined, undefined],
+          ['ca-old', T0, T0 + 5000, undefined],
+        ]);
+        const events = await store.audit.list({ kind: 'pki.rotation', limit: 10 });
+        expect(events.map((e) => [e.code, e.message])).toEqual([['pki.grace_lapsed', 'grace period of ca-new lapsed']]);
+      });
     });
   });
 }
