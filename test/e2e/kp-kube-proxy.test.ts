@@ -30,6 +30,7 @@ const POLICY = `{
   ],
 }`;
 const PROXY_TOKEN = 'e2e-proxy-service-account-token';
+const POD_PORT = 18080;
 const ADMIN_TOKEN = 'e2e-cluster-admin-token';
 
 describeWith(
@@ -43,6 +44,7 @@ describeWith(
     let alice: AgentHost;
     let bob: AgentHost;
     let kubeProxy: BackgroundProcess;
+    let podPort: BackgroundProcess;
     const seen = () =>
       readFileSync(join(dir, 'seen.jsonl'), 'utf8')
         .split('\n')
@@ -50,15 +52,20 @@ describeWith(
         .map(
           (l) => JSON.parse(l) as { user: string; groups: string[]; verb: string; resource: string; status: number },
         );
-    const kubectl = (on: AgentHost, args: string[], timeoutMs = 30_000) =>
+    const kubectlArgs = (on: AgentHost, args: string[]) => [
+      '--kubeconfig',
+      join(dir, 'kubectl.kubeconfig'),
+      '--cache-dir',
+      join(dir, `cache-${on.label}`),
+      ...args,
+    ];
+    /** kubectl on a laptop; `env` (NAME=VALUE) through env(1), the harness's spawn takes none. */
+    const kubectl = (on: AgentHost, args: string[], options: { input?: string; env?: string[] } = {}) =>
       on.host
-        .exec(
-          'kubectl',
-          ['--kubeconfig', join(dir, 'kubectl.kubeconfig'), '--cache-dir', join(dir, `cache-${on.label}`), ...args],
-          {
-            timeoutMs,
-          },
-        )
+        .exec('env', [...(options.env ?? []), 'kubectl', ...kubectlArgs(on, args)], {
+          timeoutMs: 30_000,
+          ...(options.input !== undefined && { input: options.input }),
+        })
         .then(
           (r) => ({ ...r, exitCode: 0 }),
           (err: { stdout?: string; stderr?: string; exitCode?: number | null }) => ({
@@ -70,7 +77,7 @@ describeWith(
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'trellis-e2e-kp-'));
-      lab = await Lab.create({ tag: 'kp' });
+      lab = await Lab.create({ tag: 'kb' });
       [server, proxy, alice, bob] = await Promise.all([
         ServerHost.start(lab),
         AgentHost.start(lab, 'proxy'),
@@ -112,11 +119,19 @@ describeWith(
               verbs: ['get', 'list', 'watch'],
               resources: ['pods', 'pods/log', 'namespaces', 'configmaps'],
             },
-            { group: 'devs', verbs: ['create'], resources: ['pods/exec'], namespaces: ['default'] },
+            {
+              group: 'devs',
+              verbs: ['create'],
+              resources: ['pods/exec', 'pods/attach', 'pods/portforward'],
+              namespaces: ['default'],
+            },
           ],
+          // The pod's port 8080 is a TCP server on the proxy node's loopback (below).
+          podPorts: { 'default/web-1:8080': `127.0.0.1:${POD_PORT}` },
         }),
       );
       writeFileSync(join(dir, 'seen.jsonl'), '');
+      podPort = await proxy.host.serveTcp([POD_PORT]);
       const api = proxy.host.spawn('node', [
         '--import',
         'tsx',
@@ -145,6 +160,7 @@ describeWith(
       await kubeProxy.waitFor(/kube-proxy ready/, 30_000);
     }, 180_000);
     afterAll(async () => {
+      await podPort?.stop();
       await lab?.cleanup();
       server?.dispose();
       for (const n of [proxy, alice, bob]) n?.dispose();
@@ -229,13 +245,54 @@ describeWith(
       expect(r.stdout).toBe('hello from the mesh\n');
     });
 
+    for (const [transport, env] of [
+      ['WebSocket (kubectl 1.32 default)', []],
+      ['SPDY/3.1 on the upgraded connection', ['KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false']],
+    ] as const) {
+      it(`kubectl exec and attach -i run over ${transport}`, async () => {
+        const exec = await kubectl(alice, ['exec', 'web-1', '--', 'hostname'], { env: [...env] });
+        expect(exec.exitCode, exec.stderr).toBe(0);
+        expect(exec.stdout).toBe('web-1\n');
+        // The pod's main process echoes its stdin; attach ends when kubectl's stdin does.
+        const attach = await kubectl(alice, ['attach', '-i', 'web-1'], { input: 'one\ntwo\n', env: [...env] });
+        expect(attach.exitCode, attach.stderr).toBe(0);
+        expect(attach.stdout).toBe('one\ntwo\n');
+      });
+    }
+
+    for (const [transport, env] of [
+      ['SPDY/3.1 tunnelled in a WebSocket (kubectl 1.32 default)', []],
+      ['SPDY/3.1 on the upgraded connection', ['KUBECTL_PORT_FORWARD_WEBSOCKETS=false']],
+    ] as const) {
+      it(`kubectl port-forward carries a TCP connection to the pod over ${transport}`, async () => {
+        const pf = alice.host.spawn('env', [
+          ...env,
+          'kubectl',
+          ...kubectlArgs(alice, ['port-forward', 'pod/web-1', ':8080']),
+        ]);
+        try {
+          await pf.waitFor(/Forwarding from 127\.0\.0\.1:\d+ -> 8080/, 30_000);
+          const port = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(pf.output)![1]);
+          // Twice: each connection is a new pair of streams in the one forwarded session.
+          for (let i = 0; i < 2; i++)
+            expect(await alice.host.connectTcp('127.0.0.1', port, 10_000)).toEqual({
+              ok: true,
+              // the pod's server listens dual-stack: the stand-in's dial reads as IPv4-mapped
+              reply: `hello from proxy port ${POD_PORT} to ::ffff:127.0.0.1`,
+            });
+        } finally {
+          await pf.stop();
+        }
+      });
+    }
+
     it("every call is in the server's audit trail, reported by the proxy's node", async () => {
       const deadline = Date.now() + 10_000;
       let items: AuditPage['items'] = [];
       while (Date.now() < deadline) {
         const page = await server.admin('GET', '/api/v1/audit?kind=kube.request&limit=1000');
         items = AuditPage.parse(page.body).items;
-        if (items.some((e) => e.message.includes('pods/exec'))) break;
+        if (items.some((e) => e.message.includes('pods/portforward'))) break;
         await new Promise((r) => setTimeout(r, 200));
       }
       const messages = items.map((e) => `${e.actor} ${e.outcome} ${e.message}`);
@@ -257,6 +314,14 @@ describeWith(
           /^alice@example\.com success kube-proxy on proxy: create pods\/exec "web-1" in namespace default .*: 101$/,
         ),
       );
+      for (const sub of ['attach', 'portforward'])
+        expect(messages).toContainEqual(
+          expect.stringMatching(
+            new RegExp(
+              `^alice@example\\.com success kube-proxy on proxy: create pods/${sub} "web-1" in namespace default .*: 101$`,
+            ),
+          ),
+        );
       const bobs = items.find((e) => e.actor === 'bob@example.com')!;
       expect(bobs).toMatchObject({
         code: 'kube_proxy.no_capability',

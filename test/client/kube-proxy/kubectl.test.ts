@@ -77,6 +77,26 @@ describeWith([hasCommand('kubectl', 'kubernetes-client')], 'kubectl through the 
     }
   });
 
+  it('kubectl exec and attach -i fall back to SPDY/3.1 on the upgraded connection when WebSockets are off', async () => {
+    const spdy = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' };
+    const exec = await kubectlWithInput(['exec', 'web-1', '--', 'false'], '', spdy);
+    expect(exec).toMatchObject({ code: 1, stderr: expect.stringContaining('command terminated with exit code 1') });
+    expect(await kubectlWithInput(['exec', 'web-1', '--', 'hostname'], '', spdy)).toMatchObject({
+      code: 0,
+      stdout: 'web-1\n',
+    });
+    expect(await kubectlWithInput(['attach', '-i', 'web-1'], 'one\ntwo\n', spdy)).toMatchObject({
+      code: 0,
+      stdout: 'one\ntwo\n',
+    });
+    const upgrades = p.api.seen.filter((s) => s.resource === 'pods/exec' || s.resource === 'pods/attach');
+    expect(upgrades.slice(-3).map((s) => [s.resource, s.status])).toEqual([
+      ['pods/exec', 101],
+      ['pods/exec', 101],
+      ['pods/attach', 101],
+    ]);
+  });
+
   it("kubectl attach -i joins the pod's main process (which echoes its stdin) over WebSocket", async () => {
     const r = await kubectlWithInput(['attach', '-i', 'web-1'], 'one\ntwo\n');
     expect(r).toMatchObject({ code: 0, stdout: 'one\ntwo\n' });
@@ -118,10 +138,13 @@ describeWith([hasCommand('kubectl', 'kubernetes-client')], 'kubectl through the 
     }
   });
 
-  const kubectlWithInput = (args: string[], input: string) =>
+  const kubectlWithInput = (args: string[], input: string, extraEnv: Record<string, string> = {}) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile('kubectl', args, { env: env(), timeout: 30_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      const child = execFile(
+        'kubectl',
+        args,
+        { env: { ...env(), ...extraEnv }, timeout: 30_000 },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
       child.stdin!.end(input);
     });

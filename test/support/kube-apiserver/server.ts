@@ -7,6 +7,7 @@ import { applyPatch } from './apply.ts';
 import { authenticate, type Account, type RequestUser } from './authn.ts';
 import { API_GROUPS, API_VERSIONS, AUTHN_V1, CORE_V1, VERSION } from './discovery.ts';
 import { acceptsExec, runExec } from './exec.ts';
+import { runSpdyExec, spdyExecVersion } from './exec-spdy.ts';
 import { portForwardTransport, runPortForward, type PodPorts } from './portforward.ts';
 import { ObjectStore, RESOURCES, type KubeObject, type WatchEvent } from './objects.ts';
 import { authorize, type Access, type Rule } from './rbac.ts';
@@ -21,7 +22,7 @@ import { table, wantsTable } from './table.ts';
  * impersonate (the proxy's); RBAC decided by the effective (impersonated) user and groups;
  * discovery enough for kubectl 1.32; namespaces, pods and configmaps with get, list, watch
  * (streamed in chunks), create, delete, server-side apply and merge patches; pod logs (with
- * follow); exec and attach over WebSocket; port-forward (SPDY/3.1, in a WebSocket or not);
+ * follow); exec and attach over WebSocket and over SPDY/3.1; port-forward (SPDY/3.1, in a WebSocket or not);
  * SelfSubjectReview. See README.md for what it does not do.
  */
 export interface KubeApiServerOptions {
@@ -168,16 +169,18 @@ export class KubeApiServer {
         const prefix = `${route.namespace}/${route.name}:`;
         return runPortForward(req, socket, head, route.name, (port) => this.podPorts[prefix + port]);
       }
-      if (req.headers.upgrade?.toLowerCase() !== 'websocket' || !acceptsExec(req))
+      const websocket = req.headers.upgrade?.toLowerCase() === 'websocket' && acceptsExec(req);
+      if (!websocket && !spdyExecVersion(req))
         throw new ApiError(
           400,
-          'the stand-in speaks exec over WebSocket (v5/v4.channel.k8s.io) only, not SPDY',
+          `${route.sub} needs an upgrade to a WebSocket (v5/v4.channel.k8s.io) or to SPDY/3.1 (X-Stream-Protocol-Version v4.channel.k8s.io down to channel.k8s.io)`,
           'BadRequest',
         );
       const command = route.sub === 'exec' ? url.searchParams.getAll('command') : ['cat'];
       if (command.length === 0) throw new ApiError(400, 'you must specify at least 1 command', 'BadRequest');
       this.note(who, access, 101);
-      runExec(req, socket, head, route.name, command);
+      if (websocket) runExec(req, socket, head, route.name, command);
+      else runSpdyExec(req, socket, head, route.name, command, url.searchParams);
     } catch (err) {
       const e = err instanceof ApiError ? err : new ApiError(500, `stand-in failure: ${(err as Error).message}`);
       if (who && access) this.note(who, access, e.status);
