@@ -2,7 +2,9 @@
  * Live updates in Debian's chromium: a joining agent appears, and an agent going offline shows,
  * on the machines page without a reload (server-sent events at GET /api/v1/console/events).
  * Each event patches the one machine it names: the list itself is fetched again only when the
- * event stream broke and came back (it may have missed events).
+ * event stream broke and came back (it may have missed events). The machine's own page, the
+ * users page and the routes page follow the same events: a route moving to another router shows
+ * on the routes page as it happens.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,6 +16,10 @@ describeWith([hasCommand('chromium')], 'console live updates (chromium)', () => 
   let page: Page;
   beforeAll(async () => {
     lab = await startConsoleLab();
+    await lab.t.setPolicy(`{
+      "tagOwners": { "tag:router": [] },
+      "acls": [ { "action": "accept", "src": ["*"], "dst": ["*:*"] } ],
+    }`);
     (await lab.join('ada-laptop', { user: 'ada@example.com' })).connect();
     page = await lab.signIn('ada');
   }, 60_000);
@@ -74,6 +80,57 @@ describeWith([hasCommand('chromium')], 'console live updates (chromium)', () => 
     await expect.poll(() => row().count(), { timeout: 10_000 }).toBe(0);
     expect(await rows().count()).toBe(before - 1);
     expect(listLoads.count).toBe(0);
+  });
+
+  /** Marks the document, so a check after the change can tell it was not loaded again. */
+  const markDocument = () => page.evaluate(() => ((globalThis as { liveMark?: number }).liveMark = 1));
+  const sameDocument = () => page.evaluate(() => (globalThis as { liveMark?: number }).liveMark === 1);
+
+  it("a machine's own page shows it going offline, and its new name, without a reload", async () => {
+    const agent = (await lab.join('detail-me', { user: 'mel@example.com' })).connect();
+    await agent.until((a) => a.map.self !== undefined, 'the first map');
+    await open(`/machines/${agent.node!.id}`);
+    await markDocument();
+    const status = () => page.locator('dl.facts div').filter({ hasText: 'Status' }).textContent();
+    await expect.poll(status, { timeout: 10_000 }).toContain('online');
+    agent.stop();
+    await expect.poll(status, { timeout: 15_000 }).toContain('offline');
+    await lab.t.admin('POST', `/api/v1/nodes/${agent.node!.id}/rename`, { name: 'detail-renamed' });
+    await expect.poll(() => page.locator('main h1').textContent(), { timeout: 10_000 }).toBe('detail-renamed');
+    await lab.t.admin('DELETE', `/api/v1/nodes/${agent.node!.id}`);
+    await expect.poll(() => page.getByText('This machine was removed').count(), { timeout: 10_000 }).toBe(1);
+    expect(await sameDocument()).toBe(true);
+  });
+
+  it("the users page shows a new user's machine joining, and the user, without a reload", async () => {
+    await open('/users');
+    await markDocument();
+    const users = page.getByRole('table').filter({ hasText: 'Users (' });
+    await expect.poll(() => users.textContent()).toContain('ada@example.com');
+    const agent = await lab.join('nia-box', { user: 'nia@example.com' });
+    agent.connect();
+    const row = () => users.locator('tbody tr').filter({ hasText: 'nia@example.com' });
+    await expect.poll(() => row().textContent(), { timeout: 10_000 }).toContain('nia-box');
+    expect(await sameDocument()).toBe(true);
+  });
+
+  it('the routes page shows a route moving to the standby when its primary goes offline, without a reload', async () => {
+    const prefix = '10.30.0.0/24';
+    const first = await lab.join('router-a', { tags: ['tag:router'], routes: [prefix] });
+    const second = await lab.join('router-b', { tags: ['tag:router'], routes: [prefix] });
+    for (const r of [first, second]) {
+      expect((await lab.t.admin('POST', `/api/v1/nodes/${r.node!.id}/routes`, { routes: [prefix] })).status).toBe(200);
+      r.connect();
+    }
+    await open('/routes');
+    await markDocument();
+    const primary = () => page.getByRole('row').filter({ hasText: prefix }).locator('td').first().textContent();
+    await expect.poll(primary, { timeout: 10_000 }).toMatch(/^router-[ab]/);
+    const was = (await primary())!.startsWith('router-a') ? first : second;
+    const standby = was === first ? 'router-b' : 'router-a';
+    was.stop();
+    await expect.poll(primary, { timeout: 15_000 }).toMatch(new RegExp(`^${standby}`));
+    expect(await sameDocument()).toBe(true);
   });
 
   it('loads the list again, once, when the event stream ends and reopens (events may have been missed)', async () => {

@@ -8,6 +8,7 @@ import {
   tagMachine,
   type Machine,
 } from '../../api/endpoints.ts';
+import type { ApiError } from '../../api/http.ts';
 import { useLive } from '../../api/live.ts';
 import { may, type Session } from '../../api/session.ts';
 import { useAction } from '../../api/use-action.ts';
@@ -16,14 +17,34 @@ import { useConfirm } from '../../components/confirm-dialog.tsx';
 import { ActionResult, ErrorNote, Loading } from '../../components/feedback.tsx';
 import { exactTime, relativeTime } from '../../components/time.ts';
 import { Link, navigate } from '../../router.tsx';
+import { patchMachines } from './live-patch.ts';
 import { isExitRoute, isExpired } from './machine-filter.ts';
 import { pathDetail } from './path-text.ts';
 
 export function MachinePage({ id, session }: { id: string; session: Session }) {
   const machine = useResource(() => getMachine(id), [id]);
-  useLive(['node', 'route'], (events) => {
-    if (events.some((e) => !e.nodeId || e.nodeId === id)) machine.reload();
-  });
+  const [removedId, setRemovedId] = useState<string>();
+  // The list's live patch on a list of one: only this machine's events, fetched again only when
+  // only the server knows its new state, loaded again after the stream broke.
+  useLive(
+    ['node'],
+    (events) => {
+      if (!machine.data) return;
+      const { items, fetch } = patchMachines(
+        [machine.data],
+        events.filter((e) => e.nodeId === id),
+      );
+      const [patched] = items;
+      if (!patched) return setRemovedId(id);
+      machine.update(() => patched);
+      if (fetch.length > 0)
+        getMachine(id).then(
+          (m) => machine.update(() => m),
+          (e: ApiError) => e.status === 404 && setRemovedId(id),
+        );
+    },
+    { onReopen: () => machine.reload() },
+  );
   const action = useAction();
   const [dialog, ask] = useConfirm();
   const canChange = may(session, 'nodes');
@@ -37,6 +58,15 @@ export function MachinePage({ id, session }: { id: string; session: Session }) {
     return <ErrorNote error={machine.error} title="Could not load the machine" retry={machine.reload} />;
   const m = machine.data;
   if (!m) return <Loading what="the machine" />;
+  if (removedId === id)
+    return (
+      <section aria-labelledby="machine-title">
+        <h1 id="machine-title">{m.name}</h1>
+        <p class="note" role="status">
+          This machine was removed (deleted, expired or ephemeral). <Link href="/machines">All machines</Link>
+        </p>
+      </section>
+    );
   const expire = async () => {
     const yes = await ask({
       title: `Expire the key of ${m.name}?`,

@@ -1,7 +1,5 @@
 import { useMemo, useState } from 'preact/hooks';
-import { getMachine, listMachines, type Machine } from '../../api/endpoints.ts';
-import type { ApiError } from '../../api/http.ts';
-import { useLive } from '../../api/live.ts';
+import { listMachines, type Machine } from '../../api/endpoints.ts';
 import { useResource } from '../../api/use-resource.ts';
 import { ErrorNote, Loading } from '../../components/feedback.tsx';
 import { exactTime, relativeTime } from '../../components/time.ts';
@@ -15,31 +13,14 @@ import {
   pendingRoutes,
   type StatusFilter,
 } from './machine-filter.ts';
-import { patchMachines, upsertMachine } from './live-patch.ts';
 import { pathCell, pathDetail } from './path-text.ts';
+import { useLiveMachines } from './use-live-machines.ts';
 
 const ROW_HEIGHT = 56;
 
 export function MachinesPage() {
   const machines = useResource(listMachines);
-  // Live events patch the one machine they name (smooth at 10,000 rows); a stream that broke and
-  // came back may have missed events, so then the list is loaded again, once.
-  useLive(
-    ['node'],
-    (events) => {
-      if (!machines.data) return; // the list being loaded answers these already
-      machines.update((d) => ({ ...d, items: patchMachines(d.items, events).items }));
-      for (const id of patchMachines(machines.data.items, events).fetch) {
-        getMachine(id).then(
-          (m) => machines.update((d) => ({ ...d, items: upsertMachine(d.items, m) })),
-          // Gone before we asked: as if removed. Any other failure: the next event or reopen heals.
-          (e: ApiError) =>
-            e.status === 404 && machines.update((d) => ({ ...d, items: d.items.filter((m) => m.id !== id) })),
-        );
-      }
-    },
-    { onReopen: () => machines.reload() },
-  );
+  useLiveMachines(machines);
   const [search, setSearch] = useState('');
   const [status, setStatus] = useState<StatusFilter>('all');
   const indexed = useMemo(() => indexMachines(machines.data?.items ?? []), [machines.data]);

@@ -5,11 +5,16 @@ import { DataTable, type Column } from '../../components/data-table.tsx';
 import { Loaded } from '../../components/loaded.tsx';
 import { exactTime } from '../../components/time.ts';
 import { Link } from '../../router.tsx';
+import { touchesRoutes } from './route-events.ts';
 
 /** Every advertised prefix, its routers, which one is primary and why; kept current by live events. */
 export function RoutesPage() {
   const routes = useResource(listRoutes);
-  useLive(['node', 'route'], () => routes.reload());
+  // Each prefix's roles and reasons are the server's election, so a change loads the table again
+  // (one request, debounced) rather than guessing it here; a broken stream's reopen does too.
+  useLive(['node', 'route'], (events) => routes.data && touchesRoutes(routes.data.items, events) && routes.reload(), {
+    onReopen: () => routes.reload(),
+  });
   return (
     <section aria-labelledby="routes-title">
       <h1 id="routes-title">Routes and exit nodes</h1>

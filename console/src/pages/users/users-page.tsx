@@ -1,6 +1,5 @@
 import { useMemo } from 'preact/hooks';
 import { expireUserMachines, listMachines, listUsers, type Machine, type UserView } from '../../api/endpoints.ts';
-import { useLive } from '../../api/live.ts';
 import { may, type Session } from '../../api/session.ts';
 import { useAction } from '../../api/use-action.ts';
 import { useResource } from '../../api/use-resource.ts';
@@ -9,12 +8,16 @@ import { DataTable, type Column } from '../../components/data-table.tsx';
 import { ActionResult, ErrorNote } from '../../components/feedback.tsx';
 import { Loaded } from '../../components/loaded.tsx';
 import { Link } from '../../router.tsx';
+import { useLiveMachines } from '../machines/use-live-machines.ts';
 
 /** Users with their identity provider's groups and their machines; the groups as the provider gives them. */
 export function UsersPage({ session }: { session: Session }) {
   const users = useResource(listUsers);
   const machines = useResource(listMachines);
-  useLive(['node'], () => machines.reload());
+  // A machine of someone the list does not know yet: they signed in since it loaded.
+  useLiveMachines(machines, {
+    onFetched: (m) => m.user && users.data && !users.data.items.some((u) => u.email === m.user) && users.reload(),
+  });
   const action = useAction();
   const [dialog, ask] = useConfirm();
   const byUser = useMemo(() => {
