@@ -2,7 +2,9 @@
  * Access controls in Debian's chromium: the policy editor shows the server's diagnostics at
  * their line, shows who gains and loses what before applying, applies over the version it
  * loaded and refuses to overwrite a newer one; history and revert; and preview and explain
- * give the same answers as `trellis policy eval` on the same network.
+ * give the same answers as `trellis policy eval` on the same network: the same verdict, the same
+ * granting rules (line and column), the same router for an address behind a subnet router or an
+ * exit node, the same reasons for a denial.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -13,10 +15,12 @@ import { answerDialog, startConsoleLab, type ConsoleLab } from './console-harnes
 
 const POLICY = `{
   "groups": { "group:ops": ["ada@example.com"] },
-  "tagOwners": { "tag:web": [], "tag:db": [] },
+  "tagOwners": { "tag:web": [], "tag:db": [], "tag:router": [], "tag:exit": [] },
   "acls": [
     { "action": "accept", "src": ["group:ops"], "dst": ["tag:web:80,443"] },
     { "action": "accept", "src": ["tag:web"], "dst": ["tag:db:5432"] },
+    { "action": "accept", "src": ["group:ops", "tag:web"], "dst": ["10.40.0.0/24:22"] },
+    { "action": "accept", "src": ["group:ops"], "dst": ["autogroup:internet:443"] },
   ],
 }
 `;
@@ -32,6 +36,16 @@ describeWith([hasCommand('chromium')], 'console access controls (chromium)', () 
     await lab.join('mel-laptop', { user: 'mel@example.com' });
     await lab.join('web-1', { tags: ['tag:web'] });
     await lab.join('db-1', { tags: ['tag:db'] });
+    // Two routers for one prefix (the elected one carries it) and an exit node, all approved and online.
+    for (const [name, tag, routes] of [
+      ['router-b', 'tag:router', ['10.40.0.0/24']],
+      ['router-a', 'tag:router', ['10.40.0.0/24']],
+      ['exit-1', 'tag:exit', ['0.0.0.0/0', '::/0']],
+    ] as const) {
+      const agent = await lab.join(name, { tags: [tag], routes: [...routes] });
+      await lab.t.admin('POST', `/api/v1/nodes/${agent.node!.id}/routes`, { routes });
+      agent.connect();
+    }
     readKey = (await lab.t.server.keys.createApiKey({ scopes: ['read'], description: 'eval' })).secret;
     page = await lab.signIn('ada', '/console/access');
   }, 60_000);
@@ -42,7 +56,12 @@ describeWith([hasCommand('chromium')], 'console access controls (chromium)', () 
     await page.goto(`${lab.t.url}/console${path}`);
     await expect.poll(() => page.locator('main h2').count()).toBeGreaterThan(0);
   };
-  /** `trellis policy eval` against the same server: its exit status and what it printed. */
+  /**
+   * `trellis policy eval` against the same server: its exit status, what it printed, and the
+   * rules it says allow the connection. The CLI names the live policy by server and version where
+   * the server names it by its file: the one is written as the other here, so that positions
+   * compare whole.
+   */
   const cliEval = async (src: string, dst: string, port: number) => {
     const out: string[] = [];
     const io: CliIO = { ...processIO, stdout: (s) => void out.push(s), stderr: (s) => void out.push(s) };
@@ -50,7 +69,8 @@ describeWith([hasCommand('chromium')], 'console access controls (chromium)', () 
       ['eval', '--src', src, '--dst', `${dst}:${port}`, '--server', lab.t.url, '--api-key', readKey],
       io,
     );
-    return { status, text: out.join('') };
+    const text = out.join('').replace(new RegExp(`${lab.t.url} policy version \\d+`, 'g'), 'policy.hujson');
+    return { status, text, rules: [...text.matchAll(/allowed by (\S+:\d+:\d+):/g)].map((m) => m[1]!).sort() };
   };
 
   it('a policy with an error shows the server diagnostic at its line and column', async () => {
@@ -128,7 +148,7 @@ describeWith([hasCommand('chromium')], 'console access controls (chromium)', () 
     await lab.t.setPolicy(POLICY);
   });
 
-  it('explain answers as trellis policy eval does, with the same rule', async () => {
+  it('explain answers as trellis policy eval does: verdict, rules, router and reasons', async () => {
     await open('/access/explain');
     for (const [src, dst, port] of [
       ['ops-laptop', 'web-1', 443],
@@ -136,6 +156,13 @@ describeWith([hasCommand('chromium')], 'console access controls (chromium)', () 
       ['mel-laptop', 'web-1', 80],
       ['web-1', 'db-1', 5432],
       ['db-1', 'web-1', 80],
+      ['ops-laptop', '10.40.0.9', 22],
+      ['web-1', '10.40.0.9', 22],
+      ['mel-laptop', '10.40.0.9', 22],
+      ['ops-laptop', '10.40.0.9', 80],
+      ['ops-laptop', '93.184.216.34', 443],
+      ['web-1', '93.184.216.34', 443],
+      ['ops-laptop', '10.99.0.1', 22],
     ] as const) {
       await page.getByLabel('From machine').fill(src);
       await page.getByLabel('To machine or address').fill(dst);
@@ -144,9 +171,18 @@ describeWith([hasCommand('chromium')], 'console access controls (chromium)', () 
       const verdict = page.locator('.verdict');
       await expect.poll(() => verdict.textContent()).toContain(`${src} → ${dst}:${port}/tcp`);
       const cli = await cliEval(src, dst, port);
+      const what = `${src} -> ${dst}:${port}: ${cli.text}`;
       const shown = (await verdict.textContent())!;
-      expect(shown.startsWith(cli.status === 0 ? 'Yes' : 'No'), `${src} -> ${dst}:${port}: ${cli.text}`).toBe(true);
-      for (const at of cli.text.match(/policy\.hujson:\d+:\d+/g) ?? []) expect(shown).toContain(at);
+      expect(shown.startsWith(cli.status === 0 ? 'Yes' : 'No'), what).toBe(true);
+      expect((await verdict.locator('li code').allTextContents()).sort(), what).toEqual(cli.rules);
+      if (cli.status === 0) expect(cli.rules.length, what).toBeGreaterThan(0);
+      const via = /via (?:router|exit node) (\S+) \(([^)]+)\)/.exec(cli.text.split('\n')[0]!);
+      const carried = (await verdict.locator('.via').count()) ? await verdict.locator('.via').textContent() : null;
+      expect(carried && /carried by .* (\S+) \(([^)]+)\)/.exec(carried.replace(/\s+/g, ' '))?.slice(1), what).toEqual(
+        via?.slice(1) ?? null,
+      );
+      for (const reason of await verdict.locator('li:not(:has(code))').allTextContents())
+        expect(cli.text, what).toContain(reason);
     }
   });
 
@@ -168,7 +204,8 @@ describeWith([hasCommand('chromium')], 'console access controls (chromium)', () 
       const port = Number(/\d+/.exec(ports!)![0]);
       const cli = await cliEval('ops-laptop', dst!, port);
       expect(cli.status, `${dst}:${port}: ${cli.text}`).toBe(0);
-      for (const at of cli.text.match(/policy\.hujson:\d+:\d+/g) ?? []) expect(rule).toContain(at);
+      expect(cli.rules.length).toBeGreaterThan(0);
+      for (const at of cli.rules) expect(rule, `${dst}:${port}: ${cli.text}`).toContain(at);
     }
     expect((await cliEval('ops-laptop', 'db-1', 5432)).status).toBe(1);
   });

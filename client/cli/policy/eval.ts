@@ -1,8 +1,19 @@
 /**
- * `trellis policy eval --src NODE --dst NODE:PORT [--proto P] [--policy F] [--topology F]`:
- * accept or deny, and the rules behind it, on files or on the live network.
+ * `trellis policy eval --src NODE --dst NODE:PORT|ADDRESS:PORT [--proto P] [--policy F] [--topology F]`:
+ * accept or deny, and the rules behind it, on files or on the live network. An address that is no
+ * node's is judged as the server's explain judges it (policy/route-evaluate.ts): by the filter of
+ * the router of the longest approved route covering it, or of an exit node the source may use.
  */
-import { evaluate, explain, PolicyNetwork, PolicyQueryError } from '../../../policy/index.ts';
+import {
+  evaluate,
+  evaluateRoute,
+  explain,
+  explainRoute,
+  PolicyNetwork,
+  PolicyQueryError,
+  type PolicyNode,
+} from '../../../policy/index.ts';
+import { parseAddress } from '../../../protocol/ip/address.ts';
 import { command, parseCommand } from '../../../cli-flags/index.ts';
 import { CliError, type CliIO } from './io.ts';
 import { PolicyInputs } from './inputs.ts';
@@ -14,12 +25,18 @@ export const EVAL = command({
   summary: 'Says whether a connection is accepted or denied, and which rules decide it.',
   flags: {
     src: { type: 'string', value: 'NODE', required: true, help: 'the connecting node (name or id)' },
-    dst: { type: 'string', value: 'NODE:PORT', required: true, help: 'the node and port connected to' },
+    dst: {
+      type: 'string',
+      value: 'NODE:PORT',
+      required: true,
+      help: 'the node, or an IP address behind a subnet router or exit node ([v6]:PORT too), and the port',
+    },
     proto: { type: 'string', value: 'P', help: 'the IP protocol (default tcp)' },
     ...NETWORK_FLAGS,
   },
   notes: `Without --policy, the server's live policy; without --topology, its live network (an API key
-with the read scope).
+with the read scope). An address is carried by the router the server elected for its prefix
+(on --topology, the first approved router by name).
 Exit status: 0 accepted, 1 denied, 2 no verdict (a usage mistake, an unknown node, a policy or
 topology that does not load, a server that cannot be reached or refuses).`,
 });
@@ -37,22 +54,23 @@ export async function evalCommand(argv: string[], io: CliIO, env: NodeJS.Process
 
 async function evalOnce(argv: string[], io: CliIO, env: NodeJS.ProcessEnv): Promise<number> {
   const { flags } = parseCommand(argv, EVAL);
-  const dstText = flags.dst;
-  const colon = dstText.lastIndexOf(':');
-  const port = Number(dstText.slice(colon + 1));
-  if (colon < 0 || !/^[0-9]{1,5}$/.test(dstText.slice(colon + 1)) || port > 65535) {
-    throw new CliError(`--dst "${dstText}": write NODE:PORT`, 2);
-  }
+  const { host, port } = hostAndPort(flags.dst);
   const inputs = new PolicyInputs(flags, io, env);
   const policy = await inputs.policy(flags.policy);
   if (!policy) return 2;
   const { nodes, options } = await inputs.network();
   const src = findNode(nodes, flags.src);
-  const dst = findNode(nodes, dstText.slice(0, colon));
   const net = new PolicyNetwork(policy, options);
   net.loadNodes(nodes);
-  const query = { src: src.id, dst: dst.id, port, ...(flags.proto !== undefined ? { proto: flags.proto } : {}) };
+  const proto = flags.proto !== undefined ? { proto: flags.proto } : {};
   try {
+    if (!nodes.some((n) => n.name === host || n.id === host) && parseAddress(host).ok) {
+      const primaries = flags.topology === undefined ? await livePrimaries(inputs, nodes) : undefined;
+      const query = { src: src.id, address: host, port, ...proto, ...(primaries && { primaries }) };
+      io.stdout(explainRoute(net, query));
+      return evaluateRoute(net, query).verdict === 'accept' ? 0 : 1;
+    }
+    const query = { src: src.id, dst: findNode(nodes, host).id, port, ...proto };
     io.stdout(explain(net, query));
     return evaluate(net, query).verdict === 'accept' ? 0 : 1;
   } catch (e) {
@@ -60,4 +78,26 @@ async function evalOnce(argv: string[], io: CliIO, env: NodeJS.ProcessEnv): Prom
     if (e instanceof PolicyQueryError) throw new CliError(e.message, 2);
     throw e;
   }
+}
+
+/** `NODE:PORT`, `ADDRESS:PORT` or `[IPV6]:PORT`: the port after the last colon. */
+function hostAndPort(text: string): { host: string; port: number } {
+  const colon = text.lastIndexOf(':');
+  const portText = text.slice(colon + 1);
+  const port = Number(portText);
+  if (colon <= 0 || !/^[0-9]{1,5}$/.test(portText) || port > 65535)
+    throw new CliError(`--dst "${text}": write NODE:PORT or ADDRESS:PORT`, 2);
+  const host = text.slice(0, colon);
+  return { host: host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, port };
+}
+
+/** Prefix -> the node id (here its name) of the primary router the server elected. */
+async function livePrimaries(inputs: PolicyInputs, nodes: PolicyNode[]): Promise<Map<string, string>> {
+  const byName = new Map(nodes.map((n) => [n.name, n.id]));
+  const primaries = new Map<string, string>();
+  for (const p of await (await inputs.server()).routes()) {
+    const id = p.primary && byName.get(p.primary.name);
+    if (id !== undefined) primaries.set(p.prefix, id);
+  }
+  return primaries;
 }

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { PolicyView } from '../../../protocol/admin.ts';
+import { PolicyView, PrefixView, listOf } from '../../../protocol/admin.ts';
 import { ErrorBody } from '../../../protocol/errors.ts';
 import { PolicyTopology } from '../../../protocol/policy-topology.ts';
 import { readTopology, type NetworkOptions, type PolicyNode } from '../../../policy/index.ts';
@@ -54,6 +54,11 @@ export class PolicyServer {
     const read = readTopology(await this.call(PolicyTopology, 'GET', '/api/v1/policy/topology'));
     if (!read.ok) throw new CliError(`${this.url} answered a topology that is not one: ${read.where}: ${read.message}`);
     return { nodes: read.nodes, options: read.options };
+  }
+
+  /** Every advertised prefix and the router the server elected for it (GET /api/v1/routes). */
+  async routes(): Promise<PrefixView[]> {
+    return (await this.call(listOf(PrefixView), 'GET', '/api/v1/routes')).items;
   }
 
   /** Uploads the policy, refused by the server unless its policy is version `ifVersion`. */

@@ -175,7 +175,7 @@ describe('trellis policy eval', () => {
   it('exits 2 on a malformed destination', async () => {
     const args = ['eval', '--policy', file('p.hujson', POLICY), '--topology', file('t.json', TOPOLOGY)];
     expect(await policyCommand([...args, '--src', 'laptop', '--dst', 'db'], io)).toBe(2);
-    expect(err[0]).toContain('write NODE:PORT');
+    expect(err[0]).toContain('write NODE:PORT or ADDRESS:PORT');
   });
 
   it('exits 2, never 1, when there is no verdict: an unknown node, a bad policy or topology', async () => {
@@ -195,6 +195,54 @@ describe('trellis policy eval', () => {
       expect(await policyCommand(['eval', ...argv, '--dst', 'db:5432'], io), argv.join(' ')).toBe(2);
       expect(err.join('\n')).toMatch(message);
     }
+  });
+
+  describe('to an address behind a router (as the server explains it)', () => {
+    const ROUTED = `{
+      "tagOwners": {"tag:router": [], "tag:exit": []},
+      "acls": [
+        {"action": "accept", "src": ["alice@example.com"], "dst": ["10.1.0.0/16:22"]},
+        {"action": "accept", "src": ["alice@example.com"], "dst": ["autogroup:internet:443"]},
+      ],
+    }`;
+    const node = (ipv4: string, tags: string[], routes: string[], user?: string) => ({
+      ...(user && { user }),
+      tags,
+      ipv4,
+      ipv6: '',
+      routableIPs: routes,
+      approvedRoutes: routes,
+    });
+    const topology = JSON.stringify({
+      nodes: {
+        laptop: node('100.64.0.1', [], [], 'alice@example.com'),
+        'router-b': node('100.64.0.3', ['tag:router'], ['10.1.0.0/16']),
+        'router-a': node('100.64.0.2', ['tag:router'], ['10.1.0.0/16']),
+        exit: node('100.64.0.4', ['tag:exit'], ['0.0.0.0/0', '::/0']),
+      },
+    });
+    const args = () => ['eval', '--policy', file('r.hujson', ROUTED), '--topology', file('rt.json', topology)];
+
+    it('names the subnet router (the first approved by name on a file) and the rule', async () => {
+      expect(await policyCommand([...args(), '--src', 'laptop', '--dst', '10.1.2.3:22'], io)).toBe(0);
+      expect(out.join('\n')).toMatch(
+        /^accept: laptop -> 10\.1\.2\.3:22\/tcp via router router-a \(10\.1\.0\.0\/16\)\n {2}allowed by .*r\.hujson:4:9: /,
+      );
+      expect(await policyCommand([...args(), '--src', 'laptop', '--dst', '10.1.2.3:80'], io)).toBe(1);
+    });
+
+    it('goes through an exit node the source may use, for IPv4 and [IPv6]:PORT', async () => {
+      expect(await policyCommand([...args(), '--src', 'laptop', '--dst', '93.184.216.34:443'], io)).toBe(0);
+      expect(out.join('\n')).toContain('via exit node exit (0.0.0.0/0)');
+      out = [];
+      expect(await policyCommand([...args(), '--src', 'laptop', '--dst', '[2606:2800::1]:443'], io)).toBe(0);
+      expect(out.join('\n')).toContain('via exit node exit (::/0)');
+    });
+
+    it('denies an address inside the mesh that no node has', async () => {
+      expect(await policyCommand([...args(), '--src', 'laptop', '--dst', '100.64.9.9:22'], io)).toBe(1);
+      expect(out.join('\n')).toContain("inside the mesh's range");
+    });
   });
 
   it('exits 2 on a protocol the policy language does not know', async () => {
