@@ -9,7 +9,8 @@ import { ALL_V4, ALL_V6, lineValue, prefixRange, type Range } from '../protocol/
 
 const parsed = new WeakMap<readonly string[], Range[]>();
 
-function rangesOf(list: readonly string[]): Range[] {
+/** The list as merged ranges on the one address line (IPv4 below IPv6), parsed once per list. */
+export function rangesOf(list: readonly string[]): Range[] {
   let out = parsed.get(list);
   if (!out) {
     out = mergeRanges(
@@ -29,7 +30,12 @@ export function listCovers(list: readonly string[], address: string): boolean {
   return a.ok && rangesHave(rangesOf(list), lineValue(a.value));
 }
 
+/** One list per destination entry, so that each is parsed once however often it is asked. */
+const singles = new Map<string, readonly string[]>();
+
 /** Does a destination entry (`*`, an IP or a CIDR) cover the address? */
 export function destinationCovers(ip: string, address: string): boolean {
-  return listCovers(ip === '*' ? ['*'] : [ip], address);
+  let list = singles.get(ip);
+  if (!list) singles.set(ip, (list = [ip]));
+  return listCovers(list, address);
 }

@@ -1,12 +1,18 @@
 /**
  * diffAccess: the access a policy change grants and revokes, as (source node, destination node,
- * protocols, ports), for a pull request to show. Only nodes whose view changes are examined.
+ * protocols, ports), for a pull request or the console to show. Only nodes whose view changes are
+ * examined, and their sources are not judged one by one: nodes that every rule's source list
+ * either covers or not alike (a user's devices, a tag's servers) form one class, each distinct
+ * destination rule set (old and new) is judged once per class, and each pair only reads its
+ * class's answer. Work grows with rule sets times classes, not with node pairs times rules.
  */
 import type { FilterRule } from '../protocol/filter.ts';
-import { destinationCovers, listCovers } from './address-match.ts';
+import { destinationCovers } from './address-match.ts';
 import type { Policy } from './model.ts';
 import { changedViews, type NetworkOptions, PolicyNetwork } from './network.ts';
 import type { PolicyNode } from './node.ts';
+import { type Interval, lost } from './port-intervals.ts';
+import { SourceClasses } from './source-classes.ts';
 
 export interface AccessChange {
   src: string;
@@ -22,99 +28,17 @@ export interface AccessDiff {
   revoked: AccessChange[];
 }
 
-type Interval = [number, number];
-const NAMES: Record<number, string> = {
-  1: 'icmp',
-  2: 'igmp',
-  6: 'tcp',
-  17: 'udp',
-  47: 'gre',
-  50: 'esp',
-  51: 'ah',
-  58: 'ipv6-icmp',
-  132: 'sctp',
+/** A destination's filter rule as the diff reads it: whose sources (a list index), which protocols, which ports. */
+interface AccessRule {
+  list: number;
+  protos: number[];
+  ports: Interval[];
+}
+
+type ClassChange = {
+  granted: Array<{ ports: string; protos: string }>;
+  revoked: Array<{ ports: string; protos: string }>;
 };
-
-function normalize(list: Interval[]): Interval[] {
-  const sorted = [...list].sort((a, b) => a[0] - b[0]);
-  const out: Interval[] = [];
-  for (const [lo, hi] of sorted) {
-    const last = out[out.length - 1];
-    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
-    else out.push([lo, hi]);
-  }
-  return out;
-}
-
-function subtract(a: Interval[], b: Interval[]): Interval[] {
-  let out = normalize(a);
-  for (const [clo, chi] of normalize(b)) {
-    out = out.flatMap(([lo, hi]): Interval[] => {
-      if (hi < clo || lo > chi) return [[lo, hi]];
-      const parts: Interval[] = [];
-      if (lo < clo) parts.push([lo, clo - 1]);
-      if (hi > chi) parts.push([chi + 1, hi]);
-      return parts;
-    });
-  }
-  return out;
-}
-
-function formatIntervals(list: Interval[]): string {
-  if (list.length === 1 && list[0]?.[0] === 0 && list[0]?.[1] === 65535) return '*';
-  return list.map(([lo, hi]) => (lo === hi ? String(lo) : `${lo}-${hi}`)).join(',');
-}
-
-/** Per source node, per protocol: the ports it may reach on `dst`. */
-function accessTo(net: PolicyNetwork, dst: PolicyNode, candidates: PolicyNode[]): Map<string, Map<number, Interval[]>> {
-  const out = new Map<string, Map<number, Interval[]>>();
-  const rules: FilterRule[] = net.filterOf(dst.id).filter((r) => !r.capGrant);
-  for (const s of candidates) {
-    const addresses = [s.ipv4, s.ipv6].filter((a) => a !== '');
-    const perProto = new Map<number, Interval[]>();
-    for (const r of rules) {
-      if (addresses.length === 0 || !addresses.every((a) => listCovers(r.srcIPs, a))) continue;
-      const ports = r.dstPorts
-        .filter((d) => destinationCovers(d.ip, dst.ipv4) || destinationCovers(d.ip, dst.ipv6))
-        .map((d): Interval => [d.ports.first, d.ports.last]);
-      if (ports.length === 0) continue;
-      for (const p of r.ipProto) perProto.set(p, [...(perProto.get(p) ?? []), ...ports]);
-    }
-    if (perProto.size > 0) out.set(s.id, perProto);
-  }
-  return out;
-}
-
-function changes(
-  from: Map<string, Map<number, Interval[]>>,
-  to: Map<string, Map<number, Interval[]>>,
-  dst: string,
-  names: Map<string, string>,
-): AccessChange[] {
-  const out: AccessChange[] = [];
-  for (const [src, protos] of from) {
-    // Group protocols that change on the same ports, so TCP+UDP+ICMP read as one line.
-    const byPorts = new Map<string, number[]>();
-    for (const [proto, ports] of protos) {
-      const lost = subtract(ports, to.get(src)?.get(proto) ?? []);
-      if (lost.length === 0) continue;
-      const key = formatIntervals(lost);
-      byPorts.set(key, [...(byPorts.get(key) ?? []), proto]);
-    }
-    for (const [ports, list] of byPorts) {
-      out.push({
-        src: names.get(src) ?? src,
-        dst: names.get(dst) ?? dst,
-        protos: list
-          .sort((a, b) => a - b)
-          .map((p) => NAMES[p] ?? String(p))
-          .join(','),
-        ports,
-      });
-    }
-  }
-  return out;
-}
 
 export function diffAccess(
   oldPolicy: Policy,
@@ -144,26 +68,75 @@ export function diffAccessUpTo(
   after.loadNodes(nodes);
   const names = new Map(nodes.map((n) => [n.id, n.name]));
   const byId = new Map(nodes.map((n) => [n.id, n]));
+  const changed = [...changedViews(before, after)].sort().flatMap((id) => byId.get(id) ?? []);
+
+  // Every destination's rules first, so that the classes know every source list there is.
+  const classes = new SourceClasses(nodes);
+  const rules = changed.map((dst) => ({
+    dst,
+    was: accessRules(before, dst, classes),
+    now: accessRules(after, dst, classes),
+  }));
+  classes.seal();
+
   const granted: AccessChange[] = [];
   const revoked: AccessChange[] = [];
+  const judged = new Map<string, Map<number, ClassChange>>();
   let complete = true;
-  for (const id of [...changedViews(before, after)].sort()) {
+  for (const { dst, was, now } of rules) {
     if (granted.length + revoked.length >= limit) {
       complete = false;
       break;
     }
-    const dst = byId.get(id);
-    if (!dst) continue;
+    const ruleSet = `${was.key}|${now.key}`;
+    let byClass = judged.get(ruleSet);
+    if (!byClass) judged.set(ruleSet, (byClass = new Map()));
     // Whoever may reach a node is among its peers.
-    const candidates = [...new Set([...before.peersOf(id), ...after.peersOf(id)])]
-      .map((p) => byId.get(p))
-      .filter((n): n is PolicyNode => n !== undefined);
-    const was = accessTo(before, dst, candidates);
-    const now = accessTo(after, dst, candidates);
-    granted.push(...changes(now, was, id, names));
-    revoked.push(...changes(was, now, id, names));
+    const candidates = new Set([...before.peersOf(dst.id), ...after.peersOf(dst.id)]);
+    for (const src of candidates) {
+      const cls = classes.classOf(src);
+      if (cls === undefined) continue;
+      let change = byClass.get(cls);
+      if (!change) {
+        const members = classes.members(cls);
+        const old = accessOf(was.rules, members);
+        const neu = accessOf(now.rules, members);
+        byClass.set(cls, (change = { granted: lost(neu, old), revoked: lost(old, neu) }));
+      }
+      const srcName = names.get(src) ?? src;
+      const dstName = names.get(dst.id) ?? dst.id;
+      for (const c of change.granted) granted.push({ src: srcName, dst: dstName, protos: c.protos, ports: c.ports });
+      for (const c of change.revoked) revoked.push({ src: srcName, dst: dstName, protos: c.protos, ports: c.ports });
+    }
   }
   const order = (a: AccessChange, b: AccessChange) =>
     a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst) || a.protos.localeCompare(b.protos);
   return { diff: { granted: granted.sort(order), revoked: revoked.sort(order) }, complete };
+}
+
+/** The destination's filter as rules over source lists, and a key equal for equal rule sets. */
+function accessRules(
+  net: PolicyNetwork,
+  dst: PolicyNode,
+  classes: SourceClasses,
+): { rules: AccessRule[]; key: string } {
+  const rules: AccessRule[] = [];
+  for (const r of net.filterOf(dst.id) as FilterRule[]) {
+    if (r.capGrant) continue;
+    const ports = r.dstPorts
+      .filter((d) => destinationCovers(d.ip, dst.ipv4) || destinationCovers(d.ip, dst.ipv6))
+      .map((d): Interval => [d.ports.first, d.ports.last]);
+    if (ports.length > 0) rules.push({ list: classes.listIndex(r.srcIPs), protos: r.ipProto, ports });
+  }
+  return { rules, key: JSON.stringify(rules.map((r) => [r.list, r.protos, r.ports])) };
+}
+
+/** Per protocol, the ports a source covered by the lists `members` may reach under `rules`. */
+function accessOf(rules: AccessRule[], members: ReadonlySet<number>): Map<number, Interval[]> {
+  const perProto = new Map<number, Interval[]>();
+  for (const r of rules) {
+    if (!members.has(r.list)) continue;
+    for (const p of r.protos) perProto.set(p, [...(perProto.get(p) ?? []), ...r.ports]);
+  }
+  return perProto;
 }
