@@ -463,7 +463,7 @@ function liveEventsOf(engine: NetmapEngine, policies: PolicyService, now: () => 
   const at = () => isoTime(now());
   engine.onNodeEvent((e) =>
     live.publish({
-      event: { type: e.type, at: at(), nodeId: e.nodeId, name: e.name, reason: e.reason },
+      event: { type: e.type, at: at(), nodeId: e.nodeId, name: e.name, reason: e.reason, paths: e.paths },
       ownerId: e.userId,
     }),
   );

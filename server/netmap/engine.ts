@@ -55,13 +55,15 @@ export interface RemotePresence {
 
 /** Something happened to a node, as the console's live view reports it. */
 export interface NodeEvent {
-  type: 'node.joined' | 'node.updated' | 'node.removed' | 'node.online' | 'node.offline';
+  type: 'node.joined' | 'node.updated' | 'node.removed' | 'node.online' | 'node.offline' | 'node.paths';
   nodeId: string;
   name: string;
   /** The owner, for scoping: a member hears only of their own machines. */
   userId?: string;
   /** Why a node was removed: deleted, expired, ephemeral. */
   reason?: string;
+  /** node.paths: its path counts now. */
+  paths?: PathSummary;
 }
 
 /**
@@ -433,8 +435,10 @@ export class NetmapEngine implements MapSource {
   reportPaths(id: string, paths: PathSummary): void {
     const live = this.nodes.get(id);
     if (!live || !live.online) return;
+    const moved = !samePaths(live.paths, paths);
     live.paths = paths;
     if (this.sessions.has(id)) this.tellStream(id);
+    if (moved) this.tell('node.paths', live.record, undefined, paths);
   }
 
   /**
@@ -449,10 +453,13 @@ export class NetmapEngine implements MapSource {
     const health = presence?.routeHealth;
     const healthMoved = JSON.stringify(health) !== JSON.stringify(live.routeHealth);
     live.routeHealth = health;
+    const pathsMoved = !samePaths(live.paths, presence?.paths);
     live.paths = presence?.paths;
     this.setObservedEndpoint(id, presence?.observedEndpoint);
     const onlineMoved = live.online !== (presence !== undefined);
     this.setOnline(live, presence !== undefined);
+    // Coming online or going offline says it already; a change of counts alone is its own event.
+    if (pathsMoved && !onlineMoved && presence?.paths) this.tell('node.paths', live.record, undefined, presence.paths);
     if (healthMoved && !(onlineMoved && this.routers.has(id))) this.reelect();
   }
 
@@ -543,8 +550,8 @@ export class NetmapEngine implements MapSource {
     for (const l of this.streamListeners) l(nodeId);
   }
 
-  private tell(type: NodeEvent['type'], record: NodeRecord, reason?: string): void {
-    const event: NodeEvent = { type, nodeId: record.id, name: record.name, userId: record.userId, reason };
+  private tell(type: NodeEvent['type'], record: NodeRecord, reason?: string, paths?: PathSummary): void {
+    const event: NodeEvent = { type, nodeId: record.id, name: record.name, userId: record.userId, reason, paths };
     for (const l of this.nodeListeners) l(event);
   }
 
@@ -671,3 +678,6 @@ function rangeOfText(text: string): Range | undefined {
   const p = parsePrefix(text);
   return p.ok ? prefixRange(p.value) : undefined;
 }
+
+const samePaths = (a: PathSummary | undefined, b: PathSummary | undefined): boolean =>
+  a === b || (!!a && !!b && a.direct === b.direct && a.relay === b.relay && a.none === b.none);

@@ -37,6 +37,17 @@ describe('patchMachines', () => {
     expect(fetch).toEqual(['y']);
   });
 
+  it("sets a machine's path counts from the event, and clears them when it goes offline", () => {
+    const paths = { direct: 2, relay: 1, none: 0 };
+    const list = [machine('a'), machine('b')];
+    const moved = patchMachines(list, [{ ...ev('node.paths', 'a'), paths }]);
+    expect(moved.items[0]!.paths).toEqual(paths);
+    expect(moved.items[1]).toBe(list[1]);
+    expect(moved.fetch).toEqual([]);
+    expect(patchMachines(moved.items, [ev('node.offline', 'a')]).items[0]!.paths).toBeUndefined();
+    expect(patchMachines(list, [{ ...ev('node.paths', 'z'), paths }]).fetch).toEqual(['z']);
+  });
+
   it('ignores events that name no node', () => {
     const list = [machine('a')];
     expect(patchMachines(list, [ev('node.updated'), ev('route.primary')])).toEqual({ items: list, fetch: [] });

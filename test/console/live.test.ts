@@ -22,6 +22,7 @@ describeWith([hasCommand('chromium')], 'console live updates (chromium)', () => 
     }`);
     (await lab.join('ada-laptop', { user: 'ada@example.com' })).connect();
     page = await lab.signIn('ada');
+    countListLoads(page);
   }, 60_000);
   afterAll(() => lab?.close());
 
@@ -60,8 +61,22 @@ describeWith([hasCommand('chromium')], 'console live updates (chromium)', () => 
     expect(await rows().count()).toBe(before + 1);
   });
 
+  it("updates a machine's path column when only its path counts change, without loading the list", async () => {
+    await open('/machines');
+    await expect.poll(() => page.locator('.live').textContent()).toBe('Live');
+    const agent = (await lab.join('pathfinder', { user: 'mel@example.com' })).connect();
+    const row = () => rows().filter({ hasText: 'pathfinder' });
+    await expect.poll(() => row().textContent(), { timeout: 10_000 }).toContain('Online');
+    listLoads.reset();
+    agent.stream!.reportPaths({ direct: 0, relay: 3, none: 0 });
+    await expect.poll(() => row().locator('td').nth(6).textContent(), { timeout: 10_000 }).toBe('relay');
+    agent.stream!.reportPaths({ direct: 2, relay: 1, none: 0 });
+    await expect.poll(() => row().locator('td').nth(6).textContent(), { timeout: 10_000 }).toBe('2 direct, 1 relay');
+    expect(listLoads.count).toBe(0);
+    agent.stop();
+  });
+
   it('changes only the row of a machine going offline, and drops a removed one, without loading the list', async () => {
-    countListLoads(page);
     await open('/machines');
     await expect.poll(() => page.locator('.live').textContent()).toBe('Live');
     const agent = await lab.join('fleeting', { user: 'mel@example.com' });

@@ -3,7 +3,7 @@ import type { LiveEvent } from '../../../protocol/live-events.ts';
 
 /**
  * Live events (server-sent events at GET /api/v1/console/events): a node joined, went online or
- * offline, changed or left; a route's primary moved; the policy changed. EventSource reconnects
+ * offline, changed, left or reached its peers by other paths; a route's primary moved; the policy changed. EventSource reconnects
  * by itself; events sent while it was away are lost, so a page that patches its data from events
  * also hears when the stream reopens (`onReopen`) and reloads then.
  */
@@ -18,6 +18,7 @@ const TYPE_SET: Record<LiveEvent['type'], true> = {
   'node.offline': true,
   'node.updated': true,
   'node.removed': true,
+  'node.paths': true,
   'route.primary': true,
   'policy.changed': true,
 };

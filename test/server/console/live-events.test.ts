@@ -69,6 +69,31 @@ describe('live events: GET /api/v1/console/events (server-sent events), scoped b
     });
   });
 
+  it("tells an admin when an online node's path counts change, and not when a report repeats them", async () => {
+    const stream = await open(await person('alice'));
+    const agent = (await joinAs('pathy', 'alice@example.com')).connect();
+    await stream.next((type, d) => type === 'node.online' && d.nodeId === agent.node!.id);
+    agent.stream!.reportPaths({ direct: 1, relay: 2, none: 0 });
+    const first = await stream.next((type) => type === 'node.paths');
+    expect(first.data).toMatchObject({
+      nodeId: agent.node!.id,
+      name: 'pathy',
+      paths: { direct: 1, relay: 2, none: 0 },
+    });
+    agent.stream!.reportPaths({ direct: 1, relay: 2, none: 0 });
+    agent.stream!.reportPaths({ direct: 3, relay: 0, none: 0 });
+    // The next paths event is the changed counts: the repeated report said nothing new.
+    expect((await stream.next((type) => type === 'node.paths')).data.paths).toEqual({ direct: 3, relay: 0, none: 0 });
+    // Another replica's presence row for a node it holds counts too.
+    const there = await joinAs('there', 'alice@example.com');
+    t.server.engine.setRemotePresence(there.node!.id, { replicaId: 'r2' });
+    await stream.next((type, d) => type === 'node.online' && d.nodeId === there.node!.id);
+    t.server.engine.setRemotePresence(there.node!.id, { replicaId: 'r2', paths: { direct: 0, relay: 1, none: 4 } });
+    const remote = await stream.next((type) => type === 'node.paths');
+    expect(remote.data).toMatchObject({ nodeId: there.node!.id, paths: { direct: 0, relay: 1, none: 4 } });
+    t.server.engine.setRemotePresence(there.node!.id, undefined);
+  });
+
   it('tells an admin of a policy change, with its version and author', async () => {
     const stream = await open(await person('alice'));
     await t.setPolicy('{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}');

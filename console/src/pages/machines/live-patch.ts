@@ -2,8 +2,8 @@ import type { Machine } from '../../api/endpoints.ts';
 import type { LiveEvent } from '../../../../protocol/live-events.ts';
 
 /**
- * What a batch of live events does to the machines list: online and offline change the row
- * itself, removed drops it, and joined or updated name a machine whose new state only the
+ * What a batch of live events does to the machines list: online, offline and path counts change
+ * the row itself (an offline machine has no paths), removed drops it, and joined or updated name a machine whose new state only the
  * server knows (fetched one by one, never the whole list).
  */
 export interface LivePatch {
@@ -22,11 +22,17 @@ export function patchMachines(items: Machine[], events: LiveEvent[]): LivePatch 
       case 'node.online':
       case 'node.offline': {
         const online = e.type === 'node.online';
-        next = next.map((m) => (m.id === id ? { ...m, online, ...(!online && { lastSeen: e.at }) } : m));
+        next = next.map((m) =>
+          m.id !== id ? m : online ? { ...m, online } : { ...m, online, lastSeen: e.at, paths: undefined },
+        );
         // A presence change about a machine not in the list: it joined while we were not told.
         if (!next.some((m) => m.id === id)) fetch.add(id);
         break;
       }
+      case 'node.paths':
+        next = next.map((m) => (m.id === id ? { ...m, paths: e.paths } : m));
+        if (!next.some((m) => m.id === id)) fetch.add(id);
+        break;
       case 'node.removed':
         next = next.filter((m) => m.id !== id);
         fetch.delete(id);
