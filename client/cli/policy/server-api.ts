@@ -1,48 +1,48 @@
 /**
  * The running server the policy commands read from (the live policy and topology) and upload
- * to. It is found as `trellis-server` finds it: the URL from --server, TRELLIS_SERVER or the
- * local default; the API key from --api-key, TRELLIS_API_KEY, or the local server's
- * `<data dir>/admin-api-key`. Every answer is checked against its protocol/ schema.
+ * to, through the admin API client both CLIs share (protocol/admin-client.ts): found as
+ * `trellis-server` finds it, from --server, TRELLIS_SERVER or the local default, with the key from
+ * --api-key, TRELLIS_API_KEY, or the local server's `<data dir>/admin-api-key`. Every answer is
+ * checked against its protocol/ schema.
  */
-import { join } from 'node:path';
 import type { z } from 'zod';
 import { PolicyView, PrefixView, listOf } from '../../../protocol/admin.ts';
-import { ErrorBody } from '../../../protocol/errors.ts';
+import {
+  AdminCallError,
+  AdminClient,
+  adminTarget,
+  noKeyMessage,
+  type AdminConnectionFlags,
+} from '../../../protocol/admin-client.ts';
 import { PolicyTopology } from '../../../protocol/policy-topology.ts';
 import { readTopology, type NetworkOptions, type PolicyNode } from '../../../policy/index.ts';
 import { CliError, type CliIO } from './io.ts';
 
-export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
-
 const VERSION_CONFLICT_HINT =
   "nothing was applied: the server's policy changed since the version this change was reviewed against; diff against the live policy again";
 
-export interface ServerFlags {
-  server?: string | undefined;
-  'api-key'?: string | undefined;
-  'data-dir'?: string | undefined;
-}
+export type ServerFlags = AdminConnectionFlags;
 
 export class PolicyServer {
-  private constructor(
-    readonly url: string,
-    private readonly apiKey: string,
-  ) {}
+  private constructor(private readonly client: AdminClient) {}
+
+  get url(): string {
+    return this.client.url;
+  }
 
   static async connect(flags: ServerFlags, io: CliIO, env: NodeJS.ProcessEnv): Promise<PolicyServer> {
-    const url = flags.server ?? env.TRELLIS_SERVER ?? DEFAULT_SERVER;
-    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
-      throw new CliError(`--server "${url}": write the server's http:// or https:// URL`, 2);
-    let key = flags['api-key'] ?? env.TRELLIS_API_KEY;
+    const target = adminTarget(flags, env);
+    if (!URL.canParse(target.url) || !/^https?:$/.test(new URL(target.url).protocol))
+      throw new CliError(`--server "${target.url}": write the server's http:// or https:// URL`, 2);
+    let key = target.key;
     if (!key) {
-      const file = join(flags['data-dir'] ?? env.TRELLIS_DATA_DIR ?? './data', 'admin-api-key');
       try {
-        key = (await io.readFile(file)).trim();
+        key = (await io.readFile(target.keyFile)).trim();
       } catch {
-        throw new CliError(`no API key: pass --api-key, set TRELLIS_API_KEY, or run where ${file} exists`, 2);
+        throw new CliError(noKeyMessage(target.keyFile), 2);
       }
     }
-    return new PolicyServer(url, key);
+    return new PolicyServer(new AdminClient(target.url, key));
   }
 
   policy(): Promise<PolicyView> {
@@ -67,31 +67,18 @@ export class PolicyServer {
   }
 
   private async call<T>(schema: z.ZodType<T>, method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
+    let json: unknown;
     try {
-      res = await fetch(new URL(path, this.url), {
-        method,
-        headers: {
-          authorization: `Bearer ${this.apiKey}`,
-          ...(body !== undefined && { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      json = await this.client.call(method, path, body);
     } catch (err) {
-      throw new CliError(`cannot reach ${this.url}: ${String((err as Error).cause ?? (err as Error).message)}`);
+      if (!(err instanceof AdminCallError)) throw err;
+      if (err.status === 0 || err.code === 'server.bad_answer') throw new CliError(err.message);
+      // A rejected policy's message lists each problem as FILE:LINE:COL: message (the file uploaded).
+      const hint = err.code === 'policy.version_conflict' ? `\n${VERSION_CONFLICT_HINT}` : '';
+      throw new CliError(`server refused (${err.status} ${err.code}): ${err.message}${hint}`);
     }
-    const json: unknown = await res.json().catch(() => undefined);
-    if (res.ok) {
-      const parsed = schema.safeParse(json);
-      if (parsed.success) return parsed.data;
-      throw new CliError(`${this.url} answered ${method} ${path} with something unexpected; is it a Trellis server?`);
-    }
-    const error = ErrorBody.safeParse(json);
-    if (!error.success)
-      throw new CliError(`${this.url} answered ${res.status} ${res.statusText}; is it a Trellis server?`);
-    // A rejected policy's message lists each problem as FILE:LINE:COL: message (the file uploaded).
-    const { code, message } = error.data;
-    const hint = code === 'policy.version_conflict' ? `\n${VERSION_CONFLICT_HINT}` : '';
-    throw new CliError(`server refused (${res.status} ${code}): ${message}${hint}`);
+    const parsed = schema.safeParse(json);
+    if (parsed.success) return parsed.data;
+    throw new CliError(`${this.url} answered ${method} ${path} with something unexpected; is it a Trellis server?`);
   }
 }
