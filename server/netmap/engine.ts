@@ -458,8 +458,8 @@ export class NetmapEngine implements MapSource {
     this.setObservedEndpoint(id, presence?.observedEndpoint);
     const onlineMoved = live.online !== (presence !== undefined);
     this.setOnline(live, presence !== undefined);
-    // Coming online or going offline says it already; a change of counts alone is its own event.
-    if (pathsMoved && !onlineMoved && presence?.paths) this.tell('node.paths', live.record, undefined, presence.paths);
+    // Going offline takes the counts with it (node.offline says so); new counts are their own event.
+    if (pathsMoved && presence?.paths) this.tell('node.paths', live.record, undefined, presence.paths);
     if (healthMoved && !(onlineMoved && this.routers.has(id))) this.reelect();
   }
 
