@@ -44,10 +44,10 @@ import { RouteHealthMonitor } from '../router/route-health-monitor.ts';
  *  - engine (engine.ts): WireGuard, addresses and routes, and the filter are made to match.
  * Control and engine never import each other; map-applier.ts runs the last two for each map.
  * The state directory makes a restarted agent the same node: it applies the last map at once
- * (so tunnels and rules are in force before the server answers, or if it never does) and
- * resumes the stream from that map's version. A stopping agent leaves the data plane running
- * (wireguard-go outlives it and is adopted by the next one). README.md in this folder has the
- * whole picture.
+ * (so tunnels and rules are in force before the server answers, or if it never does), then
+ * resumes the stream from that map's version (only then: see savedMapInForce). A stopping
+ * agent leaves the data plane running (wireguard-go outlives it and is adopted by the next
+ * one). README.md in this folder has the whole picture.
  *
  * The constructor builds each part once, from the parts built before it. What a part reports
  * upwards (a map arrived, the server said goodbye, the node moved to another server) goes to a
@@ -75,6 +75,8 @@ interface AgentOptions {
 }
 
 const DEFAULT_UP_WAIT_MS = 15_000;
+/** Longest the map stream waits for the saved map's apply (savedMapInForce): a stuck apply must not keep the node off the server. */
+const SAVED_MAP_HOLD_MS = 10_000;
 
 /** The replica in use, as status shows it: its URL, and the address when its name has several. */
 const replicaName = (t: ServerTarget): string => (t.address ? `${t.url} at ${t.address}` : t.url);
@@ -199,7 +201,24 @@ export class Agent {
     const kill = await this.options.engine.killSwitchInForce().catch(() => undefined);
     if (kill) this.log.info({ exitNode: kill }, `adopting the kill switch for exit node ${kill}`);
     if (saved) this.maps.submit({ ...saved, fromServer: false });
-    this.link.connect(this.membership.servers()!, this.membership.machineKey(), saved);
+    this.link.connect(this.membership.servers()!, this.membership.machineKey(), saved, saved && this.savedMapInForce());
+  }
+
+  /**
+   * Resolves once the saved map just submitted is in force (or its apply failed, or it took longer
+   * than SAVED_MAP_HOLD_MS), for the map stream to open only then. The server shows a node online
+   * as soon as its stream opens, and peers act on that at once: each renews its session with a
+   * node that is back (map-applier.ts), with a single handshake. A handshake that reaches our
+   * WireGuard before its peers are configured is dropped, and the peer's WireGuard tries again
+   * only 5 s later; we cannot start one ourselves towards a peer behind a NAT (its endpoints
+   * are its own addresses; we learn its mapping from its packets). Without the wait, the first
+   * connections through a restarted exit node timed out while status said it was online.
+   */
+  private async savedMapInForce(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, SAVED_MAP_HOLD_MS)));
+    await Promise.race([this.maps.idle(), cap]);
+    clearTimeout(timer);
   }
 
   /** Joins (with a credential) or reconnects (without); resolves once the first map is applied. */
@@ -234,9 +253,15 @@ export class Agent {
       this.link.disconnect();
       if (this.state !== 'running') this.setState('starting');
       const saved = this.store.readMap();
-      // Back up after `down`: the last map is in force at once, as after a restart.
-      if (saved && this.state !== 'running') this.maps.submit({ ...saved, fromServer: false });
-      this.link.connect(this.membership.servers()!, this.membership.machineKey(), saved);
+      // Back up after `down`: the last map is in force at once (and before the stream opens), as after a restart.
+      const resumed = saved !== undefined && this.state !== 'running';
+      if (resumed) this.maps.submit({ ...saved, fromServer: false });
+      this.link.connect(
+        this.membership.servers()!,
+        this.membership.machineKey(),
+        saved,
+        resumed ? this.savedMapInForce() : undefined,
+      );
     }
     await this.waitFor(
       () => this.maps.fromServer > before || (this.state === 'running' && !credential && this.link.connected),

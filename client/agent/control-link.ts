@@ -56,7 +56,18 @@ export class ControlLink {
     return this.stream?.state;
   }
 
-  connect(servers: ServerList, machinePrivateKey: string, saved: SavedMap | undefined): void {
+  /**
+   * Opens the map stream, resuming from `saved`. With `openAfter`, the stream holds `saved` (the
+   * map status shows) at once but connects only once `openAfter` settles: the server shows a node
+   * online from the moment its stream opens, so a caller whose data plane is still being set up
+   * makes that wait for it (see Agent.start).
+   */
+  connect(
+    servers: ServerList,
+    machinePrivateKey: string,
+    saved: SavedMap | undefined,
+    openAfter?: Promise<unknown>,
+  ): void {
     const stream = new MapStream(new ControlClient(servers, machinePrivateKey), {
       onMap: (state) => {
         this.sendHealth(stream);
@@ -79,7 +90,12 @@ export class ControlLink {
     // Resume: the stream asks for what changed since the map we still hold.
     if (saved) stream.state.apply(asFullMap(saved));
     this.stream = stream;
-    stream.start();
+    const start = () => {
+      // A disconnect (or another connect) while waiting ended this stream before it began.
+      if (this.stream === stream) stream.start();
+    };
+    if (openAfter) void openAfter.then(start, start);
+    else start();
     clearInterval(this.timer);
     this.timer = setInterval(() => this.report(stream), this.deps.endpointRefreshMs);
     this.timer.unref();

@@ -170,6 +170,11 @@ export class MapApplier {
     await this.loop.idle();
   }
 
+  /** Resolves once no apply is pending or running (the last one done, or failed and due for a retry). */
+  idle(): Promise<void> {
+    return this.loop.idle();
+  }
+
   path(peerId: string): PeerPath | undefined {
     return this.paths.path(peerId);
   }
@@ -273,6 +278,9 @@ export class MapApplier {
     this.offeredRoutes = offered; // shown as accepted once routed, not before
     await this.renewIfRelayRestarted(map, relayBefore !== undefined && relayBefore !== this.endpoint);
     await this.renewIfPeersRestarted(map);
+    // Status shows the exit node (online or not) as in force only now: with its routes and the
+    // kill switch applied and the session with it renewed, not when the map that says so came.
+    this.exit = exitNode?.choice;
     await this.updateNames(map, config.exitNode?.resolvers);
     await this.updateExitDns(map, config.gateway === true);
     await this.paths.bindProbe(config.addresses);
@@ -347,11 +355,8 @@ export class MapApplier {
    */
   private async exitNode(map: AppliedMap, url: string | undefined) {
     const pref = this.deps.exitPreference();
-    if (!pref) {
-      this.exit = undefined;
-      return undefined;
-    }
-    this.exit = chooseExitNode({
+    if (!pref) return undefined;
+    const choice = chooseExitNode({
       wanted: pref.wanted,
       peers: map.peers,
       ...(this.exit?.peer && { current: this.exit.peer.id }),
@@ -363,7 +368,7 @@ export class MapApplier {
     const server = (url !== undefined ? await serverAddress(url) : undefined) ?? this.serverIp;
     this.serverIp = server;
     const bypass = [...new Set([server, relayHost].filter((a): a is string => !!a))];
-    return { choice: this.exit, allowLan: pref.allowLan, bypass };
+    return { choice, allowLan: pref.allowLan, bypass };
   }
 
   /** An approved exit route of our own: answer DNS on our mesh addresses for the nodes using us. */
