@@ -50,6 +50,11 @@ export class AgentHost {
     return this.host.label;
   }
 
+  /** The agent process's pid, while it runs. */
+  get pid(): number | undefined {
+    return this.process?.running ? this.process.pid : undefined;
+  }
+
   get output(): string {
     return this.process?.output ?? '';
   }
