@@ -43,7 +43,7 @@ export class ServerList {
     if (this.urls.length === 0) throw new Error('a server list needs at least one URL');
     this.targets = this.urls.map((url) => ({ url }));
     this.random = options.random ?? Math.random;
-    this.backoff = options.backoff ?? new Backoff(500, 30_000, this.random);
+    this.backoff = options.backoff ?? new Backoff(250, 30_000, this.random);
     this.resolve = options.resolve ?? ((host) => lookup(host, { all: true }).then((all) => all.map((a) => a.address)));
   }
 

@@ -130,11 +130,11 @@ describe('an agent with several server URLs', () => {
       backoff: new Backoff(1000, 8000, () => 0.5),
     });
     const delays = [0, 1, 2, 3, 4, 5].map(() => list.failed(list.current));
-    expect(delays).toEqual([125, 125, 750, 125, 125, 1500]);
+    expect(delays).toEqual([125, 125, 500, 125, 125, 1000]);
     list.succeeded(list.current);
     expect(list.failed(list.current)).toBe(125);
     expect(list.failed(list.current)).toBe(125);
-    expect(list.failed(list.current)).toBe(750); // the backoff starts over after a success
+    expect(list.failed(list.current)).toBe(500); // the backoff starts over after a success
   });
 });
 
