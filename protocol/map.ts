@@ -7,11 +7,16 @@ import { PathReport } from './path-report.ts';
 import { RouteHealthReport } from './route-health.ts';
 
 /**
- * The map stream: `GET /api/v1/machine/map?since=V` upgraded to a WebSocket, proved with the
- * machine key like every control request. The server sends one `full` map (or, when `since`
+ * The map stream: `GET /api/v1/machine/map?since=V&seq=S` upgraded to a WebSocket, proved with
+ * the machine key like every control request. The server sends one `full` map (or, when `since`
  * is still known, a `delta` from it) and then deltas. `version` grows with every message for
- * this node; an agent resumes by reconnecting with the last version it applied.
+ * this node; an agent resumes by reconnecting with the last version it applied and, from
+ * protocol 15, the last `changeSeq` it was sent: a replica that never served this node but can
+ * tell from the change log what changed since `S` answers with a resume delta from `V` (which
+ * also carries that replica's own settings: dns, relay, meshRanges) instead of a full map.
  */
+/** The change-log position the map reflects (every change up to it; protocol 15). */
+export const ChangeSeq = z.number().int().nonnegative();
 export const DnsConfig = z.object({
   /** Mesh domain; peers resolve as `<name>.<domain>`. */
   domain: z.string(),
@@ -85,6 +90,7 @@ export const FullMap = z.object({
   policyWarning: z.string().optional(),
   /** The protocol version the server speaks (protocol/version.ts); absent from servers before 8. */
   protocolVersion: z.number().int().positive().optional(),
+  changeSeq: ChangeSeq.optional(),
 });
 export type FullMap = z.infer<typeof FullMap>;
 
@@ -100,6 +106,16 @@ export const DeltaMap = z.object({
   peersRemoved: z.array(z.string()).optional(),
   packetFilter: z.array(FilterRule).optional(),
   policyWarning: z.string().nullable().optional(),
+  changeSeq: ChangeSeq.optional(),
+  /**
+   * A resume delta from a replica other than the one that sent `fromVersion` carries that
+   * replica's settings (each as in FullMap), which may differ from the last one's: its relay
+   * above all. Absent: unchanged.
+   */
+  dns: DnsConfig.optional(),
+  relay: RelayConfig.optional(),
+  meshRanges: FullMap.shape.meshRanges,
+  protocolVersion: FullMap.shape.protocolVersion,
 });
 export type DeltaMap = z.infer<typeof DeltaMap>;
 
@@ -131,7 +147,15 @@ export const PathTrial = z.object({
 });
 export type PathTrial = z.infer<typeof PathTrial>;
 
-export const ServerMessage = z.discriminatedUnion('type', [FullMap, DeltaMap, Ping, Pong, Goodbye, PathTrial]);
+/**
+ * The map the agent holds reflects every change up to `changeSeq` too (protocol 15): sent when
+ * the log moved past a change that reached this node's map without a message of its own (the
+ * replica that wrote it had sent the delta already), so that a resume elsewhere starts after it.
+ */
+export const SeqNote = z.object({ type: z.literal('seq'), changeSeq: ChangeSeq });
+export type SeqNote = z.infer<typeof SeqNote>;
+
+export const ServerMessage = z.discriminatedUnion('type', [FullMap, DeltaMap, Ping, Pong, Goodbye, PathTrial, SeqNote]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
 /** Agent to server: liveness, its current endpoint candidates, and requests for direct paths. */

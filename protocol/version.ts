@@ -62,9 +62,15 @@ export const PROTOCOL_HISTORY: ReadonlyArray<{ version: number; date: string; ch
     date: '2026-12-02',
     change: "map stream: paths reports (the agent's peers by path: direct, relay, none); the admin node API's paths",
   },
+  {
+    version: 15,
+    date: '2026-12-02',
+    change:
+      'map stream: changeSeq on full maps and deltas; a reconnect names it (?since=V&seq=S) and another replica may answer with a resume delta (which may carry dns, relay, meshRanges and protocolVersion) instead of a full map; the seq message',
+  },
 ];
 
-export const PROTOCOL_VERSION = 14;
+export const PROTOCOL_VERSION = 15;
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;
 
 export const speaksProtocol = (version: number): boolean =>

@@ -168,6 +168,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     onSent: (kind, bytes) => metrics.countMapSend(kind, bytes),
     preemptRoutes: config.routes.preempt,
     preemptHoldDownMs: config.routes.preemptHoldDownMs,
+    changeSeq: fromSeq,
   });
   shutdown.add('pending map sends', () => engine.stop());
   policies.onChange((p) => engine.setPolicy(p.policy, p.record.starter));

@@ -197,6 +197,7 @@ export class MapApplier {
       ...(state.dns && { dns: state.dns }),
       ...(state.policyWarning !== undefined && { policyWarning: state.policyWarning }),
       ...(state.serverProtocolVersion !== undefined && { protocolVersion: state.serverProtocolVersion }),
+      ...(state.changeSeq !== undefined && { changeSeq: state.changeSeq }),
       fromServer: true,
     });
   }

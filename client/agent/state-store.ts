@@ -71,6 +71,8 @@ export const SavedMap = z.object({
   policyWarning: z.string().optional(),
   /** The server's protocol version as of this map: a resumed stream sends no full map to name it again. */
   protocolVersion: z.number().int().positive().optional(),
+  /** The change-log position of this map: another replica may resume the stream from it (protocol 15). */
+  changeSeq: z.number().int().nonnegative().optional(),
 });
 export type SavedMap = z.infer<typeof SavedMap>;
 

@@ -28,10 +28,13 @@ export class MapState {
   policyWarning?: string;
   /** The protocol version the server speaks, from its full map (absent from servers before 8, and saved maps before it). */
   serverProtocolVersion?: number;
+  /** The change-log position of the last map message (protocol 15): what a resume on another replica starts from. */
+  changeSeq?: number;
 
   apply(msg: FullMap | DeltaMap): MapChange {
     if (msg.type === 'full') {
-      const removed = [...this.peers.keys()].filter((id) => !msg.peers.some((p) => p.id === id));
+      const incoming = new Set(msg.peers.map((p) => p.id));
+      const removed = [...this.peers.keys()].filter((id) => !incoming.has(id));
       this.version = msg.version;
       this.self = msg.self;
       this.peers = new Map(msg.peers.map((p) => [p.id, p]));
@@ -41,6 +44,7 @@ export class MapState {
       this.meshRanges = msg.meshRanges;
       this.policyWarning = msg.policyWarning;
       this.serverProtocolVersion = msg.protocolVersion;
+      this.changeSeq = msg.changeSeq;
       return { full: true, peersUpserted: msg.peers, peersRemoved: removed, filterChanged: true, selfChanged: true };
     }
     if (msg.fromVersion !== this.version) {
@@ -55,6 +59,13 @@ export class MapState {
     if (msg.packetFilter) this.packetFilter = msg.packetFilter;
     if (msg.self) this.self = msg.self;
     if (msg.policyWarning !== undefined) this.policyWarning = msg.policyWarning ?? undefined;
+    // A resume delta from another replica brings that replica's settings.
+    if (msg.dns) this.dns = msg.dns;
+    if (msg.relay) this.relay = msg.relay;
+    if (msg.meshRanges) this.meshRanges = msg.meshRanges;
+    if (msg.protocolVersion !== undefined) this.serverProtocolVersion = msg.protocolVersion;
+    // A delta from a server before 15 says nothing of the log: the old seq would claim changes it lacks.
+    this.changeSeq = msg.changeSeq;
     return {
       full: false,
       peersUpserted: msg.peersUpserted ?? [],

@@ -18,7 +18,8 @@ import { pinnedLookup, type ServerTarget } from './server-list.ts';
 import { SilenceWatchdog } from './silence-watchdog.ts';
 
 export interface MapStreamHandlers {
-  onMap(state: MapState, change: MapChange): void;
+  /** `bytes`: the message's size on the wire. */
+  onMap(state: MapState, change: MapChange, bytes: number): void;
   /** The server ended this node's membership (deleted, expired); the stream stops. */
   onGoodbye?(code: string, message: string): void;
   onConnection?(connected: boolean): void;
@@ -31,6 +32,8 @@ export interface MapStreamOptions {
   validate?: boolean;
   /** Reconnect when the server has sent nothing (not even a ping) for this long. */
   silenceTimeoutMs?: number;
+  /** Where the map is kept (default: a new MapState); the benchmark's simulated nodes keep less. */
+  state?: MapState;
 }
 
 const PATH = '/api/v1/machine/map';
@@ -40,11 +43,12 @@ const FINAL_CLOSES: readonly number[] = [CloseCode.nodeDeleted, CloseCode.nodeEx
 /**
  * Keeps the map stream open: resumes from the last applied version after a reconnect,
  * answers heartbeats, and retries until stopped: on the next replica of the client's server
- * list, with jittered backoff once every one failed. A move resumes with the same `since`: the
- * new replica answers with a full map (it never sent this node one), numbered after it.
+ * list, with jittered backoff once every one failed (server-list.ts). A move resumes with the
+ * same `since` and the map's change-log seq: a replica that can tell from the log what changed
+ * since answers with a resume delta, any other with a full map numbered after it.
  */
 export class MapStream {
-  readonly state = new MapState();
+  readonly state: MapState;
   private ws?: WebSocket;
   private stopped = false;
   private retry?: NodeJS.Timeout;
@@ -57,6 +61,7 @@ export class MapStream {
     private readonly options: MapStreamOptions = {},
   ) {
     this.watchdog = new SilenceWatchdog(options.silenceTimeoutMs ?? 100_000);
+    this.state = options.state ?? new MapState();
   }
 
   start(): void {
@@ -118,7 +123,7 @@ export class MapStream {
   }
 
   private open(target: ServerTarget): void {
-    const query = this.state.version >= 0 ? `?since=${this.state.version}` : '';
+    const query = resumeQuery(this.state);
     const url = new URL(PATH + query, target.url);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new WebSocket(url, {
@@ -135,15 +140,18 @@ export class MapStream {
     });
     ws.on('message', (data) => {
       this.watchdog.heard();
-      const msg = this.parse(data.toString());
+      const text = data.toString();
+      const msg = this.parse(text);
       if (msg === 'skip') return; // from a newer server, or advice we cannot read
       if (!msg) return ws.close(1002, 'bad message');
       if (msg.type === 'ping') ws.send(jsonText<Pong>({ type: 'pong', t: msg.t }));
       else if (msg.type === 'goodbye') {
         goodbye = true;
         this.handlers.onGoodbye?.(msg.code, msg.message);
-      } else if (msg.type === 'full' || msg.type === 'delta') this.applyMap(msg, ws);
+      } else if (msg.type === 'full' || msg.type === 'delta') this.applyMap(msg, ws, text.length);
       else if (msg.type === 'path-trial') this.handlers.onPathTrial?.(msg);
+      // The map held reflects the log that far: a resume elsewhere names it (protocol/map.ts).
+      else if (msg.type === 'seq' && this.state.version >= 0) this.state.changeSeq = msg.changeSeq;
     });
     ws.on('unexpected-response', (_req, res) => {
       // A refused upgrade: an unknown or expired node will not be let in by retrying.
@@ -176,7 +184,7 @@ export class MapStream {
     });
   }
 
-  private applyMap(msg: FullMap | DeltaMap, ws: WebSocket): void {
+  private applyMap(msg: FullMap | DeltaMap, ws: WebSocket, bytes: number): void {
     let change: MapChange;
     try {
       change = this.state.apply(msg);
@@ -185,7 +193,7 @@ export class MapStream {
       ws.close(1000, 'resync');
       return;
     }
-    this.handlers.onMap(this.state, change);
+    this.handlers.onMap(this.state, change, bytes);
   }
 
   private parse(text: string): ServerMessage | 'skip' | undefined {
@@ -197,6 +205,12 @@ export class MapStream {
     // A path trial is advice: one we cannot read is skipped, not worth the stream.
     return typeof type === 'string' && (!KNOWN_TYPES.has(type) || type === 'path-trial') ? 'skip' : undefined;
   }
+}
+
+/** `?since=V&seq=S`: the map held, for a resume (protocol/map.ts); none before the first map. */
+function resumeQuery(state: Pick<MapState, 'version' | 'changeSeq'>): string {
+  if (state.version < 0) return '';
+  return `?since=${state.version}${state.changeSeq === undefined ? '' : `&seq=${state.changeSeq}`}`;
 }
 
 function safeJson(text: string): unknown {

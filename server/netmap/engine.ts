@@ -19,8 +19,10 @@ import { RouteTable, type PrimaryChange, type RouteDecision, type RouterInfo } f
 import type { NodeRecord, UserRecord } from '../store/records.ts';
 import { DEFAULT_VARIANT, LiveNode, type PeerVariant } from './live-node.ts';
 import { MapSession, type MapSocket, type MapSource, type StaticParts } from './session.ts';
-import { SentState } from './sent-state.ts';
+import { SentState, versionStride } from './sent-state.ts';
 import { Flusher } from './flusher.ts';
+import { ChangeJournal, movesViews, type JournalEntry } from './change-journal.ts';
+import { resumeTouches } from './resume-touches.ts';
 import { SharedFilters, type SharedFilter } from './filter-json.ts';
 
 interface NetmapOptions {
@@ -32,6 +34,12 @@ interface NetmapOptions {
   onSent?: (kind: 'full' | 'delta', bytes: number) => void;
   /** How long a disconnected node's sent state is kept for a resume. */
   resumeWindowMs?: number;
+  /**
+   * The change log's head read before the engine was loaded (server/replication/): an agent
+   * whose map reflects a later seq may resume here though another replica served it. Absent:
+   * only the replica that served an agent resumes it.
+   */
+  changeSeq?: number;
   /** How long changes gather before they are sent, so a burst becomes one message. */
   batchMs?: number;
   /** A recovered router with a higher priority takes its prefixes back (default: off, the primary stays). */
@@ -80,6 +88,16 @@ export class NetmapEngine implements MapSource {
   /** Nodes whose stream another replica holds: online here too, with what that replica observed. */
   private readonly remote = new Map<string, RemotePresence>();
   private readonly retained = new Map<string, { state: SentState; until: number }>();
+  /** The change-log rows applied lately, and the last seq applied: what a resume from elsewhere looks at. */
+  private readonly journal: ChangeJournal;
+  private appliedSeq: number | undefined;
+  /** When nodes left the maps by key expiry, which no change-log row says (each replica expires on its own). */
+  private readonly expiredAt = new Map<string, number>();
+  /**
+   * When what this replica's own stream of a node shows (online, the endpoint its relay saw) last
+   * changed: the presence row that tells the other replicas may still be on its way.
+   */
+  private readonly localChangeAt = new Map<string, number>();
   private readonly filters = new SharedFilters();
   private readonly flusher: Flusher;
   private network: PolicyNetwork;
@@ -123,6 +141,8 @@ export class NetmapEngine implements MapSource {
       protocolVersion: jsonText(PROTOCOL_VERSION),
     };
     this.versionBase = options.now();
+    this.appliedSeq = options.changeSeq;
+    this.journal = new ChangeJournal(options.changeSeq ?? Number.MAX_SAFE_INTEGER, this.resumeWindowMs);
     this.flusher = new Flusher(options.batchMs ?? 10);
     this.routes = new RouteTable({
       preempt: options.preemptRoutes ?? false,
@@ -215,6 +235,9 @@ export class NetmapEngine implements MapSource {
   }
   policyWarning(): string | undefined {
     return this.warning;
+  }
+  changeSeq(): number | undefined {
+    return this.appliedSeq;
   }
   staticJson(): StaticParts {
     return this.staticParts;
@@ -324,6 +347,21 @@ export class NetmapEngine implements MapSource {
     this.reelect();
   }
 
+  /** A batch of change-log rows was applied (server/replication/); `seq` is the last one. */
+  noteApplied(changes: readonly JournalEntry[], seq: number): void {
+    this.journal.note(changes, this.options.now());
+    this.appliedSeq = seq;
+    // A session that sent nothing for such a change (this replica wrote it and sent its delta at
+    // once, or it moved nothing here) would otherwise name an older seq for ever: a full map.
+    if (changes.some((c) => movesViews(c.kind))) for (const s of this.sessions.values()) s.noteSeq(seq);
+  }
+
+  /** Everything was reloaded as of the log's `head`: no earlier map can be resumed from here. */
+  forgetChanges(head: number): void {
+    this.journal.reset(head);
+    this.appliedSeq = Math.max(this.appliedSeq ?? 0, head);
+  }
+
   // ---- changes (call after the database committed them) ----
   upsertUser(user: UserRecord): void {
     const before = this.users.get(user.id);
@@ -417,6 +455,7 @@ export class NetmapEngine implements MapSource {
     if (!live || live.observedEndpoint === endpoint) return;
     live.observedEndpoint = endpoint;
     live.revision++;
+    if (this.sessions.has(id)) this.localChangeAt.set(id, this.options.now());
     this.announce(id, this.network.peersOf(id));
     this.announce(id, [id]);
     if (this.sessions.has(id)) this.tellStream(id);
@@ -475,7 +514,11 @@ export class NetmapEngine implements MapSource {
   /** Takes nodes whose key expired out of every map; returns their ids. */
   expireDue(): string[] {
     const due = [...this.nodes.values()].filter((n) => this.isExpired(n.record)).map((n) => n.id);
-    for (const id of due) this.removeNode(id, 'expired');
+    const now = this.options.now();
+    for (const id of due) {
+      this.removeNode(id, 'expired');
+      this.expiredAt.set(id, now);
+    }
     return due;
   }
 
@@ -486,8 +529,12 @@ export class NetmapEngine implements MapSource {
   }
 
   // ---- sessions ----
-  /** Opens a map stream; resumes from `since` when this node's sent state is still known. */
-  attach(nodeId: string, socket: MapSocket, since: number | undefined): MapSession | undefined {
+  /**
+   * Opens a map stream; resumes from `since` when this node's sent state is still known, or,
+   * when another replica served it, when the journal can tell what changed after `seq` (the
+   * change-log position of the agent's map).
+   */
+  attach(nodeId: string, socket: MapSocket, since: number | undefined, seq?: number): MapSession | undefined {
     const live = this.nodes.get(nodeId);
     if (!live) return undefined;
     // A reconnect can arrive before the old socket is noticed dead; its state is the one to resume.
@@ -495,11 +542,23 @@ export class NetmapEngine implements MapSource {
     previous?.close(CloseCode.replaced, 'replaced by a newer connection');
     const kept = previous ? { state: previous.sent, until: Infinity } : this.retained.get(nodeId);
     this.retained.delete(nodeId);
-    const resumed =
-      kept !== undefined && since !== undefined && kept.state.version === since && kept.until > this.options.now();
+    const now = this.options.now();
+    const resumed = kept !== undefined && since !== undefined && kept.state.version === since && kept.until > now;
+    const touched =
+      resumed || since === undefined || seq === undefined
+        ? undefined
+        : resumeTouches(this.journal.touchedSince(seq), {
+            localChangeAt: this.localChangeAt,
+            expiredAt: this.expiredAt,
+            now,
+            windowMs: this.resumeWindowMs,
+          });
     // Versions only grow for an agent, even one that moved here from another replica (whose
-    // versions this one never saw): its full map comes after the version it asked to resume from.
-    const start = Math.max(this.versionBase, kept?.state.version ?? 0, since ?? 0);
+    // versions this one never saw): its full map comes after the version it asked to resume from,
+    // and a resume delta from elsewhere follows that very version. Both jump a random stride, so
+    // that a state kept by the replica it left (which may have sent into the closing socket)
+    // never has the version by chance and takes it for its own (session.ts versionStride).
+    const start = touched ? since! : Math.max(this.versionBase, kept?.state.version ?? 0, since ?? 0) + versionStride();
     const state = resumed ? kept.state : new SentState(start);
     const session = new MapSession(
       nodeId,
@@ -508,8 +567,9 @@ export class NetmapEngine implements MapSource {
       this,
       this.flusher,
       this.options.onSent ?? (() => {}),
-      resumed,
+      resumed ? 'here' : touched ? { elsewhere: touched } : undefined,
     );
+    this.localChangeAt.set(nodeId, now);
     this.sessions.set(nodeId, session);
     this.setOnline(live, true);
     session.start();
@@ -520,10 +580,8 @@ export class NetmapEngine implements MapSource {
   detach(session: MapSession): void {
     if (this.sessions.get(session.nodeId) !== session) return;
     this.sessions.delete(session.nodeId);
-    this.retained.set(session.nodeId, {
-      state: session.sent,
-      until: this.options.now() + (this.options.resumeWindowMs ?? 10 * 60_000),
-    });
+    this.localChangeAt.delete(session.nodeId);
+    this.retained.set(session.nodeId, { state: session.sent, until: this.options.now() + this.resumeWindowMs });
     this.sweepRetained();
     const live = this.nodes.get(session.nodeId);
     if (live) {
@@ -655,9 +713,14 @@ export class NetmapEngine implements MapSource {
     return record.expiresAt !== undefined && record.expiresAt <= this.options.now();
   }
 
+  private get resumeWindowMs(): number {
+    return this.options.resumeWindowMs ?? 10 * 60_000;
+  }
+
   private sweepRetained(): void {
     const now = this.options.now();
     for (const [id, r] of this.retained) if (r.until <= now) this.retained.delete(id);
+    for (const [id, at] of this.expiredAt) if (at + this.resumeWindowMs <= now) this.expiredAt.delete(id);
   }
 }
 

@@ -1,4 +1,12 @@
+import { randomInt } from 'node:crypto';
 import type { SharedFilter } from './filter-json.ts';
+
+/**
+ * A random jump of a session's versions where it takes over from another replica's: two
+ * replicas that both continue from one agent version would otherwise number their messages
+ * alike, and a state one kept could pass for the map the agent got from the other.
+ */
+export const versionStride = (): number => randomInt(1, 1 << 20);
 
 /**
  * What one node has been sent: the revision of each peer it holds, its filter and its own

@@ -1,10 +1,10 @@
 import { jsonArray, jsonObject, jsonText, type JsonFields, type JsonText } from '../../protocol/json-text.ts';
-import type { DeltaMap, DnsConfig, FullMap, RelayConfig, ServerMessage } from '../../protocol/map.ts';
+import type { DeltaMap, DnsConfig, FullMap, RelayConfig, SeqNote, ServerMessage } from '../../protocol/map.ts';
 import type { Peer } from '../../protocol/node.ts';
 import type { LiveNode, PeerVariant } from './live-node.ts';
 import type { Flushable, Flusher } from './flusher.ts';
 import type { SharedFilter } from './filter-json.ts';
-import type { SentState } from './sent-state.ts';
+import { versionStride, type SentState } from './sent-state.ts';
 
 /** The part of a WebSocket a session needs; lets the engine stay transport-agnostic. */
 export interface MapSocket {
@@ -32,7 +32,17 @@ export interface MapSource {
   filterOf(id: string): { shared: SharedFilter; own: readonly string[] };
   policyWarning(): string | undefined;
   staticJson(): StaticParts;
+  /** The last change-log seq applied: every message says which changes it reflects (undefined: no log). */
+  changeSeq(): number | undefined;
+  /** Routers' peer entries follow route elections, which no change-log row names. */
+  isRouter(id: string): boolean;
 }
+
+/**
+ * How a session starts: `here`, from the sent state this replica kept; `elsewhere`, from a map
+ * another replica sent, which differs from this replica's view only in `touched` nodes.
+ */
+export type SessionResume = 'here' | { elsewhere: ReadonlySet<string> };
 
 /** Bytes queued in the socket above which a session waits before sending more. */
 const HIGH_WATER_BYTES = 256 * 1024;
@@ -51,6 +61,8 @@ export class MapSession implements Flushable {
   private revisionsUnknown = false;
   private readonly dirtyPeers = new Set<string>();
   private closed = false;
+  /** The change-log seq the last message named. */
+  private sentSeq: number | undefined;
 
   constructor(
     readonly nodeId: string,
@@ -59,12 +71,13 @@ export class MapSession implements Flushable {
     private readonly source: MapSource,
     private readonly flusher: Flusher,
     private readonly onSent: (kind: 'full' | 'delta', bytes: number) => void,
-    private readonly resumed: boolean,
+    private readonly resume: SessionResume | undefined,
   ) {}
 
   /** Sends the first message: a full map, or a delta when resuming from a known version. */
   start(): void {
-    if (this.resumed) {
+    if (typeof this.resume === 'object') this.sendResume(this.resume.elsewhere);
+    else if (this.resume === 'here') {
       this.viewDirty = true; // anything may have changed while it was away
       this.revisionsUnknown = true;
       this.sendDelta(true);
@@ -144,6 +157,7 @@ export class MapSession implements Flushable {
       meshRanges,
       policyWarning: sent.policyWarning === undefined ? undefined : jsonText(sent.policyWarning),
       protocolVersion,
+      changeSeq: this.changeSeq(),
     });
     this.send(text);
     this.onSent('full', text.length);
@@ -186,9 +200,73 @@ export class MapSession implements Flushable {
       version: jsonText(sent.version),
       fromVersion: jsonText(from),
       ...parts,
+      changeSeq: this.changeSeq(),
     });
     this.send(text);
     this.onSent('delta', text.length);
+  }
+
+  /**
+   * Takes over from a map another replica sent at `sent.version`: this replica's view, as if it
+   * had sent it, except for the `touched` nodes (and routers, whose entries follow elections),
+   * which are sent again or removed. The filter, self and settings are small: always sent.
+   */
+  private sendResume(touched: ReadonlySet<string>): void {
+    const self = this.source.node(this.nodeId);
+    if (!self) return;
+    const sent = this.sent;
+    const upserted: JsonText<Peer>[] = [];
+    sent.peerGroup = this.source.peerGroupOf(this.nodeId);
+    for (const id of sent.peerGroup) {
+      if (id === this.nodeId) continue;
+      const peer = this.source.node(id);
+      if (!peer) continue;
+      const variant = this.source.variantOf(this.nodeId, peer);
+      sent.peers.set(id, stamp(peer, variant));
+      if (touched.has(id) || this.source.isRouter(id)) upserted.push(peer.peerJson(variant));
+    }
+    const removed = [...touched].filter((id) => id !== this.nodeId && !sent.peers.has(id));
+    const filter = this.source.filterOf(this.nodeId);
+    sent.filter = filter.shared;
+    sent.filterOwn = filter.own;
+    sent.selfRevision = self.revision;
+    sent.policyWarning = this.source.policyWarning();
+    const from = sent.version;
+    sent.version += 1 + versionStride(); // see engine.ts attach
+    const { dns, relay, meshRanges, protocolVersion } = this.source.staticJson();
+    const text = jsonObject<DeltaMap>({
+      type: jsonText('delta'),
+      version: jsonText(sent.version),
+      fromVersion: jsonText(from),
+      self: jsonText(self.self()),
+      peersUpserted: upserted.length ? jsonArray(upserted) : undefined,
+      peersRemoved: removed.length ? jsonText(removed) : undefined,
+      packetFilter: filter.shared.json(filter.own),
+      policyWarning: jsonText(sent.policyWarning ?? null),
+      changeSeq: this.changeSeq(),
+      dns,
+      relay,
+      meshRanges,
+      protocolVersion,
+    });
+    this.send(text);
+    this.onSent('delta', text.length);
+  }
+
+  /**
+   * The map sent reflects every change up to `seq` (applied, and nothing pending here): tell the
+   * agent, so that a resume elsewhere starts from it.
+   */
+  noteSeq(seq: number): void {
+    if (this.closed || this.pending || (this.sentSeq !== undefined && this.sentSeq >= seq)) return;
+    this.sentSeq = seq;
+    this.send(jsonText<SeqNote>({ type: 'seq', changeSeq: seq }));
+  }
+
+  private changeSeq(): JsonText<number> | undefined {
+    const seq = this.source.changeSeq();
+    this.sentSeq = seq;
+    return seq === undefined ? undefined : jsonText(seq);
   }
 
   /** Compares the whole visible set with what was sent. */

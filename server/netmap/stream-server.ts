@@ -46,23 +46,15 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
     (req, socket, head, url, nodeId) => {
       const refused = deps.refusal?.();
       if (refused) throw refused;
-      const sinceText = url.searchParams.get('since');
-      if (sinceText !== null && !/^\d{1,16}$/.test(sinceText)) {
-        throw new TrellisError(
-          'invalid',
-          'request.invalid_field',
-          'query.since must be a map version (a whole number)',
-          { where: 'query.since' },
-        );
-      }
-      wss.handleUpgrade(req, socket, head, (ws) =>
-        serve(ws, nodeId, sinceText === null ? undefined : Number(sinceText)),
-      );
+      const since = wholeNumber(url, 'since', 'a map version');
+      // The change-log position of the agent's map (protocol 15): lets another replica resume it.
+      const seq = wholeNumber(url, 'seq', 'a change-log seq');
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, nodeId, since, seq));
     },
   );
 
-  function serve(ws: WebSocket, nodeId: string, since: number | undefined): void {
-    const session = deps.engine.attach(nodeId, ws, since);
+  function serve(ws: WebSocket, nodeId: string, since: number | undefined, seq: number | undefined): void {
+    const session = deps.engine.attach(nodeId, ws, since, seq);
     if (!session) {
       ws.close(CloseCode.nodeDeleted, 'node not in the network');
       return;
@@ -124,6 +116,18 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/** The query parameter `name` as a whole number, absent: undefined. */
+function wholeNumber(url: URL, name: string, what: string): number | undefined {
+  const text = url.searchParams.get(name);
+  if (text === null) return undefined;
+  if (!/^\d{1,16}$/.test(text)) {
+    throw new TrellisError('invalid', 'request.invalid_field', `query.${name} must be ${what} (a whole number)`, {
+      where: `query.${name}`,
+    });
+  }
+  return Number(text);
 }
 
 function safeJson(text: string): unknown {

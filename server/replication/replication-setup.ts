@@ -89,8 +89,16 @@ export function setUpReplication(d: ReplicationDeps): Replication {
   const follower = new ChangeFollower(
     {
       feed: d.store.changes,
-      apply: (changes) => applier.apply(changes),
-      reload: () => applier.reload(),
+      apply: async (changes) => {
+        await applier.apply(changes);
+        // What a resume from another replica looks at (server/netmap/change-journal.ts).
+        d.engine.noteApplied(changes, changes[changes.length - 1]?.seq ?? follower.appliedSeq);
+      },
+      reload: async () => {
+        const head = await d.store.changes.head();
+        await applier.reload();
+        d.engine.forgetChanges(head);
+      },
       pollMs: POLL_MS,
       now: d.now,
       logger,
