@@ -29,7 +29,7 @@ export interface HaproxyOptions {
   port?: number;
   /** Health check: GET this path, 200 is up (default /healthz). */
   healthPath?: string;
-  /** Milliseconds between health checks (default 300); a backend is down after 2 failures, up after 1 success. */
+  /** Milliseconds between health checks (default 300); a backend is down after 3 failures, up after 2 successes. */
   checkIntervalMs?: number;
   /** Run haproxy inside this network namespace (the e2e lab's). */
   netns?: string;
@@ -248,10 +248,14 @@ export function haproxyConfig(c: {
     // Map streams are long-lived; the server's heartbeat keeps them busy (nodes.heartbeatSeconds).
     '  timeout client 1h',
     '  timeout server 1h',
-    '  timeout check 1s',
-    // A connection refused by a replica that died before its check noticed goes to another one.
+    // A replica busy with a reconnecting herd answers its check late but answers: a short
+    // timeout would mark it down and cut its streams, a herd for the others (docs/replicas.md).
+    // A dead one refuses the check's connection at once, so this costs no time to notice it.
+    '  timeout check 5s',
+    // A connection refused by a replica that died before its check noticed goes to another
+    // one, at once: redispatch on every retry, not only the last after a second's pause each.
     '  retries 3',
-    '  option redispatch',
+    '  option redispatch 1',
     '',
     'frontend trellis',
     `  bind ${c.listen}`,
@@ -262,7 +266,7 @@ export function haproxyConfig(c: {
     `  option httpchk GET ${c.healthPath}`,
     '  http-check expect status 200',
     // A dead replica's agents are cut at once and reconnect through a live one.
-    `  default-server inter ${c.checkIntervalMs} fall 2 rise 1 on-marked-down shutdown-sessions`,
+    `  default-server inter ${c.checkIntervalMs} fall 3 rise 2 on-marked-down shutdown-sessions`,
     ...servers,
     '',
   ].join('\n');

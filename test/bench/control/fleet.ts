@@ -7,7 +7,7 @@ export type FleetCommand =
   /** Registers (over HTTP) the nodes with an index below `below`. */
   | { op: 'register'; keys: string[]; below: number; parallel: number }
   /** Opens the streams of the nodes with an index below `below`. */
-  | { op: 'connect'; below: number; parallel: number; floorUrl?: string; reconnect?: boolean }
+  | { op: 'connect'; below: number; parallel: number; floorUrl?: string }
   | { op: 'watch'; keys: string[] }
   | { op: 'close' };
 
@@ -92,7 +92,7 @@ export class Fleet {
   }
 
   /** Resolves with the number of streams opened, once each has its first map. */
-  async connect(options: { below: number; parallel: number; floorUrl?: string; reconnect?: boolean }): Promise<number> {
+  async connect(options: { below: number; parallel: number; floorUrl?: string }): Promise<number> {
     return sum(
       await this.each(() => ({ op: 'connect', ...options, parallel: Math.ceil(options.parallel / this.size) })),
     );

@@ -108,6 +108,8 @@ async function main(): Promise<void> {
   const filterAt = new Map<number, number>();
   const filterBytes = new Map<number, number>();
   const remappedAt = new Map<number, number>();
+  /** Nodes whose first map after the failover was a resume delta, not a full map. */
+  const resumedAfter = new Set<number>();
   let sampleDelta = '';
   const seen = (e: FleetEvents) => {
     for (const [index, , bytes, relayPort] of e.fulls) {
@@ -129,7 +131,11 @@ async function main(): Promise<void> {
       filterAt.set(index, at);
       filterBytes.set(index, bytes);
     }
-    for (const [index, at] of e.remapped) if (!remappedAt.has(index)) remappedAt.set(index, at);
+    for (const [index, at, resumed] of e.remapped) {
+      if (remappedAt.has(index)) continue;
+      remappedAt.set(index, at);
+      if (resumed) resumedAfter.add(index);
+    }
     sampleDelta ||= e.sample ?? '';
   };
   const fleet = await Fleet.start(WORKERS, seen);
@@ -168,7 +174,7 @@ async function main(): Promise<void> {
   // 2. Map streams: every node connects and gets its full map.
   cpu0 = cpuOf(d);
   t0 = performance.now();
-  await fleet.connect({ below: STREAMS, parallel: 200, reconnect: REPLICATED });
+  await fleet.connect({ below: STREAMS, parallel: 200 });
   const connectMs = performance.now() - t0;
   log(
     `connect:      ${STREAMS} full maps in ${round(connectMs / 1000, 2)} s, ${round(mean(fullBytes) / 1024, 1)} KiB per full map (server CPU ${round(cpuOf(d) - cpu0, 2)} s; simulator: ${WORKERS} processes)`,
@@ -241,14 +247,17 @@ async function main(): Promise<void> {
   let failoverMs = NaN;
   let failoverP50Ms = NaN;
   let failedOver = 0;
+  let failoverResumed = 0;
   if (REPLICATED && d.kill && REPLICAS > 1) {
     const victim = perServer.indexOf(Math.max(...perServer));
     const orphans = [...serverOf].filter(([, s]) => s === victim).map(([i]) => i);
     remappedAt.clear();
+    resumedAfter.clear();
     const killedAt = now();
     await d.kill(victim);
     await waitFor(() => orphans.every((i) => remappedAt.has(i)), 60_000);
     failedOver = orphans.filter((i) => remappedAt.has(i)).length;
+    failoverResumed = orphans.filter((i) => resumedAfter.has(i)).length;
     failoverMs = Math.max(...orphans.map((i) => remappedAt.get(i) ?? NaN)) - killedAt;
     // The median beside the last tells a slow tail (backoff after refused tries) from a slow whole.
     failoverP50Ms = percentile(
@@ -256,7 +265,7 @@ async function main(): Promise<void> {
       50,
     );
     log(
-      `failover:     replica ${victim} killed (SIGKILL) holding ${orphans.length} nodes; ${failedOver} had a map again from another replica after ${round(failoverMs)} ms (half of them after ${round(failoverP50Ms)} ms)${failedOver < orphans.length ? ` (${orphans.length - failedOver} never did!)` : ''}`,
+      `failover:     replica ${victim} killed (SIGKILL) holding ${orphans.length} nodes; ${failedOver} had a map again from another replica after ${round(failoverMs)} ms (half of them after ${round(failoverP50Ms)} ms; ${failoverResumed} resumed with a delta, ${failedOver - failoverResumed} got a full map)${failedOver < orphans.length ? ` (${orphans.length - failedOver} never did!)` : ''}`,
     );
   }
   await fleet.close();
@@ -308,6 +317,7 @@ async function main(): Promise<void> {
       failoverMs: Number.isNaN(failoverMs) ? null : round(failoverMs),
       failoverP50Ms: Number.isNaN(failoverP50Ms) ? null : round(failoverP50Ms),
       failoverNodes: REPLICATED ? failedOver : null,
+      failoverResumed: REPLICATED ? failoverResumed : null,
       policyDeliveredMs: round(policyDeliveredMs),
       floorMs: round(floorMs),
       floorRatio: round(floorRatio, 2),

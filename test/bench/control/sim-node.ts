@@ -1,20 +1,22 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
+import type { DeltaMap, FullMap } from '../../../protocol/map.ts';
 import { Backoff } from '../../../client/control/backoff.ts';
 import { ControlClient } from '../../../client/control/control-client.ts';
 import { ControlError } from '../../../client/control/control-error.ts';
+import { MapState, type MapChange } from '../../../client/control/map-state.ts';
+import { MapStream } from '../../../client/control/map-stream.ts';
 
 /** What a simulated node saw, for the benchmark to aggregate. Times are epoch ms (comparable across processes). */
 export interface SimEvents {
   /** `relayPort`: the relay UDP port the map names, which tells replicas apart. */
   onFull(node: SimNode, bytes: number, at: number, relayPort: number): void;
   onPeerUpserted(node: SimNode, wireguardKey: string, at: number): void;
-  onFilter(node: SimNode, text: string, at: number): void;
-  /** The first message after the node's stream dropped and it reconnected: it has a map again. */
+  /** `text`: the message (the floor server sends one of these to its clients). */
+  onFilter(node: SimNode, bytes: number, at: number, text: () => string): void;
+  /** The first map after the node's stream dropped and it reconnected: it has a map again. */
   onRemapped?(node: SimNode, at: number, resumed: boolean): void;
 }
-
-const MAP_PATH = '/api/v1/machine/map';
 
 /** Registrations retried after a dropped connection, reported by the benchmark. */
 export let retries = 0;
@@ -23,33 +25,29 @@ export let retries = 0;
 export const now = () => performance.timeOrigin + performance.now();
 
 /**
- * One simulated node: its own machine and WireGuard keys, a real signed registration and a
- * real map stream. It does not keep the map (10,000 of them would measure the simulator); it
- * only reports what arrived, answers heartbeats and, like the agent, reconnects with jittered
- * backoff when its stream drops, moving to the next server URL it knows and resuming from the
- * map version it had.
+ * One simulated node: its own machine and WireGuard keys, a real signed registration and the
+ * agent's own map stream (client/control/map-stream.ts): its reconnects, backoff, moves between
+ * server URLs and resumes are the agent's. It does not keep the map (10,000 of them would
+ * measure the simulator): its MapState keeps only the version, the seq and the relay.
  */
 export class SimNode {
   readonly wireguardKey = wireguardPublicKey();
   // 32 random bytes are an Ed25519 private key (a seed), as generateMachineKey makes them.
   private readonly machinePrivateKey = randomBytes(32).toString('base64');
-  /** One control client per server URL, made when first used. */
-  private readonly clients: ControlClient[] = [];
-  private control: ControlClient;
-  private server = 0;
-  private version = -1;
-  private closed = false;
+  private readonly control: ControlClient;
   private readonly backoff = new Backoff();
-  ws?: WebSocket;
+  private stream?: MapStream;
+  private floor?: WebSocket;
 
   constructor(
     readonly index: number,
     readonly team: number,
-    /** Where the agent may reach the server: replicas, or the load balancer's address. */
-    private readonly servers: string[],
+    /** Where the agent may reach the server: replicas, or the load balancers' addresses. */
+    servers: string[],
   ) {
-    this.server = index % servers.length;
-    this.control = this.clientFor(this.server);
+    // Spread over the URLs as a fleet given them in different orders would be.
+    const first = index % servers.length;
+    this.control = new ControlClient([...servers.slice(first), ...servers.slice(0, first)], this.machinePrivateKey);
   }
 
   /** Registers, retrying as an agent would when the connection drops (registration is idempotent). */
@@ -66,78 +64,60 @@ export class SimNode {
         const again = err instanceof ControlError && (err.retryable || err.code === 'proof.stale');
         if (!again || attempt >= 6) throw err;
         retries++;
-        this.moveOn();
         await new Promise((r) => setTimeout(r, this.backoff.next()));
       }
     }
   }
 
-  /**
-   * Opens the map stream (or, for the floor, any ws URL) and handles what arrives; resolves at
-   * the first map. With `reconnect`, a dropped stream is opened again until `close()`.
-   */
-  connect(events: SimEvents, options: { floorUrl?: string; reconnect?: boolean } = {}): Promise<void> {
-    this.closed = false;
-    return new Promise((resolve, reject) => this.open(events, options, false, resolve, reject));
-  }
-
-  private open(
-    events: SimEvents,
-    options: { floorUrl?: string; reconnect?: boolean },
-    again: boolean,
-    resolve: () => void,
-    reject: (err: Error) => void,
-  ): void {
-    const { floorUrl } = options;
-    const path = MAP_PATH + (this.version >= 0 && !floorUrl ? `?since=${this.version}` : '');
-    const url = new URL(floorUrl ?? path, this.control.serverUrl);
-    url.protocol = 'ws:';
-    // The proof signs the path with its query, as the agent's does: a resume names its `since`.
-    const headers = floorUrl ? {} : { authorization: this.control.proof('GET', path) };
-    const ws = new WebSocket(url, { headers, perMessageDeflate: false });
-    this.ws = ws;
-    let first = true;
-    ws.once('error', (err) => {
-      // With `reconnect`, a first attempt that fails is retried as the agent retries it.
-      if (!again && !options.reconnect) reject(err);
-    });
-    ws.once('close', () => {
-      if (this.closed || !options.reconnect || this.ws !== ws) return;
-      this.moveOn();
-      setTimeout(() => {
-        if (!this.closed) this.open(events, options, true, resolve, reject);
-      }, this.backoff.next());
-    });
-    if (floorUrl) ws.once('open', () => resolve());
-    ws.on('message', (data) => {
-      const text = data.toString();
-      const msg = JSON.parse(text);
-      const at = now();
-      if (msg.type === 'full' || msg.type === 'delta') {
-        this.version = msg.version;
-        this.backoff.reset();
-        if (first && again) events.onRemapped?.(this, at, msg.type === 'delta');
-        first = false;
-      }
-      if (msg.type === 'full') {
-        events.onFull(this, text.length, at, msg.relay?.udpPort ?? 0);
-        resolve();
-      } else if (msg.type === 'delta') {
-        for (const p of msg.peersUpserted ?? []) events.onPeerUpserted(this, p.wireguardKey, at);
-        if (msg.packetFilter) events.onFilter(this, text, at);
-      } else if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong', t: msg.t }));
+  /** Opens the map stream and reports what arrives; resolves at the first map. It reconnects until `close()`. */
+  connect(events: SimEvents): Promise<void> {
+    return new Promise((resolve) => {
+      const state = new CountingState();
+      let dropped = false;
+      const stream = new MapStream(
+        this.control,
+        {
+          onConnection: (up) => {
+            if (!up && state.version >= 0) dropped = true;
+          },
+          onMap: (_state, change, bytes) => {
+            const at = now();
+            const msg = state.last; // kept only until here: a fleet's last messages are a lot of memory
+            state.last = undefined;
+            if (dropped) events.onRemapped?.(this, at, !change.full);
+            dropped = false;
+            if (change.full) {
+              events.onFull(this, bytes, at, state.relay?.udpPort ?? 0);
+              resolve();
+              return;
+            }
+            for (const p of change.peersUpserted) events.onPeerUpserted(this, p.wireguardKey, at);
+            if (change.filterChanged) events.onFilter(this, bytes, at, () => JSON.stringify(msg));
+          },
+        },
+        { validate: false, state },
+      );
+      this.stream = stream;
+      stream.start();
     });
   }
 
-  /** The next server URL, as an agent with several moves on when its server goes away. */
-  private moveOn(): void {
-    if (this.servers.length < 2) return;
-    this.server = (this.server + 1) % this.servers.length;
-    this.control = this.clientFor(this.server);
-  }
-
-  private clientFor(server: number): ControlClient {
-    return (this.clients[server] ??= new ControlClient(this.servers[server]!, this.machinePrivateKey));
+  /** The floor: the same deltas from a bare ws server, handled as the stream handles them. */
+  connectFloor(events: SimEvents, url: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      this.floor = ws;
+      const state = new CountingState();
+      ws.once('error', reject);
+      ws.once('open', () => resolve());
+      ws.on('message', (data) => {
+        const text = data.toString();
+        const msg = JSON.parse(text) as DeltaMap;
+        state.version = msg.fromVersion; // the floor sends one delta, from wherever
+        const change = state.apply(msg);
+        if (change.filterChanged) events.onFilter(this, text.length, now(), () => text);
+      });
+    });
   }
 
   /** The machine's public key, as the server knows the node. */
@@ -146,9 +126,37 @@ export class SimNode {
   }
 
   close(): void {
-    this.closed = true;
-    this.ws?.terminate();
-    this.version = -1;
+    this.stream?.stop();
+    this.stream = undefined;
+    this.floor?.terminate();
+    this.floor = undefined;
+  }
+}
+
+/**
+ * The agent's MapState as far as the stream needs it (version and seq, checked as the agent
+ * checks them, and the relay, which names the replica) without the peers.
+ */
+class CountingState extends MapState {
+  /** The message just applied, for its text (the benchmark's sample); the stream's handler clears it. */
+  last: FullMap | DeltaMap | undefined;
+
+  override apply(msg: FullMap | DeltaMap): MapChange {
+    if (msg.type === 'delta' && msg.fromVersion !== this.version) {
+      throw new ControlError('map.out_of_step', `delta from ${msg.fromVersion} does not follow ${this.version}`);
+    }
+    this.last = msg;
+    this.version = msg.version;
+    this.changeSeq = msg.changeSeq;
+    if (msg.relay) this.relay = msg.relay;
+    const full = msg.type === 'full';
+    return {
+      full,
+      peersUpserted: full ? msg.peers : (msg.peersUpserted ?? []),
+      peersRemoved: full ? [] : (msg.peersRemoved ?? []),
+      filterChanged: full || msg.packetFilter !== undefined,
+      selfChanged: full || msg.self !== undefined,
+    };
   }
 }
 

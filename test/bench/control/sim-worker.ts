@@ -29,9 +29,9 @@ const events: SimEvents = {
   onPeerUpserted: (n, key, at) => {
     if (watched.has(key)) batch.upserts.push([key, at, n.index]);
   },
-  onFilter: (n, text, at) => {
-    batch.filters.push([n.index, at, text.length]);
-    batch.sample ??= text;
+  onFilter: (n, bytes, at, text) => {
+    batch.filters.push([n.index, at, bytes]);
+    batch.sample ??= text();
   },
   onRemapped: (n, at, resumed) => batch.remapped.push([n.index, at, resumed]),
 };
@@ -51,7 +51,7 @@ async function handle(cmd: FleetCommand): Promise<unknown> {
     case 'connect': {
       const chosen = sims.filter((s) => s.index < cmd.below);
       await inParallel(chosen, cmd.parallel, (s) =>
-        s.connect(events, { floorUrl: cmd.floorUrl, reconnect: cmd.reconnect }),
+        cmd.floorUrl ? s.connectFloor(events, cmd.floorUrl) : s.connect(events),
       );
       return chosen.length;
     }
