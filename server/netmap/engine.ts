@@ -557,7 +557,7 @@ export class NetmapEngine implements MapSource {
     // versions this one never saw): its full map comes after the version it asked to resume from,
     // and a resume delta from elsewhere follows that very version. Both jump a random stride, so
     // that a state kept by the replica it left (which may have sent into the closing socket)
-    // never has the version by chance and takes it for its own (session.ts versionStride).
+    // never has the version by chance and takes it for its own (sent-state.ts versionStride).
     const start = touched ? since! : Math.max(this.versionBase, kept?.state.version ?? 0, since ?? 0) + versionStride();
     const state = resumed ? kept.state : new SentState(start);
     const session = new MapSession(

@@ -20,7 +20,7 @@ export type FleetReport =
       fulls: Array<[index: number, at: number, bytes: number, relayPort: number]>;
       upserts: Array<[wireguardKey: string, at: number, index: number]>;
       filters: Array<[index: number, at: number, bytes: number]>;
-      remapped: Array<[index: number, at: number, resumed: boolean]>;
+      remapped: Array<[index: number, at: number, resumed: boolean, relayPort: number]>;
       sample?: string;
     };
 

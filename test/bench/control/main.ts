@@ -92,7 +92,7 @@ async function main(): Promise<void> {
 
   // Bookkeeping of what the simulated nodes receive (times are epoch ms, from every process).
   const fullBytes: number[] = [];
-  /** The server each node's last full map came from (by its relay port). */
+  /** The server each node's last map came from (by its relay port): a full map, or a resume after a move. */
   const serverOf = new Map<number, number>();
   type Probe = {
     start: number;
@@ -131,7 +131,9 @@ async function main(): Promise<void> {
       filterAt.set(index, at);
       filterBytes.set(index, bytes);
     }
-    for (const [index, at, resumed] of e.remapped) {
+    for (const [index, at, resumed, relayPort] of e.remapped) {
+      // A stream that dropped before the failover (an overloaded moment) may have moved already.
+      serverOf.set(index, d.relayPorts.indexOf(relayPort));
       if (remappedAt.has(index)) continue;
       remappedAt.set(index, at);
       if (resumed) resumedAfter.add(index);
@@ -248,14 +250,20 @@ async function main(): Promise<void> {
   let failoverP50Ms = NaN;
   let failedOver = 0;
   let failoverResumed = 0;
+  let failoverCpu = NaN;
   if (REPLICATED && d.kill && REPLICAS > 1) {
     const victim = perServer.indexOf(Math.max(...perServer));
     const orphans = [...serverOf].filter(([, s]) => s === victim).map(([i]) => i);
     remappedAt.clear();
     resumedAfter.clear();
     const killedAt = now();
+    // The survivors' CPU from the kill until the last orphan has a map: what the herd cost them.
+    const survivors = d.pids().filter((_, i) => i !== victim);
+    const survivorCpu = () => survivors.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    const cpuBefore = survivorCpu();
     await d.kill(victim);
     await waitFor(() => orphans.every((i) => remappedAt.has(i)), 60_000);
+    failoverCpu = survivorCpu() - cpuBefore;
     failedOver = orphans.filter((i) => remappedAt.has(i)).length;
     failoverResumed = orphans.filter((i) => resumedAfter.has(i)).length;
     failoverMs = Math.max(...orphans.map((i) => remappedAt.get(i) ?? NaN)) - killedAt;
@@ -265,7 +273,7 @@ async function main(): Promise<void> {
       50,
     );
     log(
-      `failover:     replica ${victim} killed (SIGKILL) holding ${orphans.length} nodes; ${failedOver} had a map again from another replica after ${round(failoverMs)} ms (half of them after ${round(failoverP50Ms)} ms; ${failoverResumed} resumed with a delta, ${failedOver - failoverResumed} got a full map)${failedOver < orphans.length ? ` (${orphans.length - failedOver} never did!)` : ''}`,
+      `failover:     replica ${victim} killed (SIGKILL) holding ${orphans.length} nodes; ${failedOver} had a map again from another replica after ${round(failoverMs)} ms (half of them after ${round(failoverP50Ms)} ms; ${failoverResumed} resumed with a delta, ${failedOver - failoverResumed} got a full map; survivors' CPU ${round(failoverCpu, 2)} s)${failedOver < orphans.length ? ` (${orphans.length - failedOver} never did!)` : ''}`,
     );
   }
   await fleet.close();
@@ -318,6 +326,7 @@ async function main(): Promise<void> {
       failoverP50Ms: Number.isNaN(failoverP50Ms) ? null : round(failoverP50Ms),
       failoverNodes: REPLICATED ? failedOver : null,
       failoverResumed: REPLICATED ? failoverResumed : null,
+      failoverCpuSec: Number.isNaN(failoverCpu) ? null : round(failoverCpu, 2),
       policyDeliveredMs: round(policyDeliveredMs),
       floorMs: round(floorMs),
       floorRatio: round(floorRatio, 2),

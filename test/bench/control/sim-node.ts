@@ -14,8 +14,8 @@ export interface SimEvents {
   onPeerUpserted(node: SimNode, wireguardKey: string, at: number): void;
   /** `text`: the message (the floor server sends one of these to its clients). */
   onFilter(node: SimNode, bytes: number, at: number, text: () => string): void;
-  /** The first map after the node's stream dropped and it reconnected: it has a map again. */
-  onRemapped?(node: SimNode, at: number, resumed: boolean): void;
+  /** The first map after the node's stream dropped and it reconnected: it has a map again, from the replica of `relayPort`. */
+  onRemapped?(node: SimNode, at: number, resumed: boolean, relayPort: number): void;
 }
 
 /** Registrations retried after a dropped connection, reported by the benchmark. */
@@ -84,7 +84,7 @@ export class SimNode {
             const at = now();
             const msg = state.last; // kept only until here: a fleet's last messages are a lot of memory
             state.last = undefined;
-            if (dropped) events.onRemapped?.(this, at, !change.full);
+            if (dropped) events.onRemapped?.(this, at, !change.full, state.relay?.udpPort ?? 0);
             dropped = false;
             if (change.full) {
               events.onFull(this, bytes, at, state.relay?.udpPort ?? 0);

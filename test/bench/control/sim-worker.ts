@@ -33,7 +33,7 @@ const events: SimEvents = {
     batch.filters.push([n.index, at, bytes]);
     batch.sample ??= text();
   },
-  onRemapped: (n, at, resumed) => batch.remapped.push([n.index, at, resumed]),
+  onRemapped: (n, at, resumed, relayPort) => batch.remapped.push([n.index, at, resumed, relayPort]),
 };
 
 async function handle(cmd: FleetCommand): Promise<unknown> {
