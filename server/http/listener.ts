@@ -19,7 +19,9 @@ export class HttpListener {
       this.server.once('error', (err) =>
         reject(portError(err, { protocol: 'TCP', host, port, setting: 'listen.port' })),
       );
-      this.server.listen(port, host, () => resolve());
+      // A replica that dies sends its agents here all at once: connections wait in the kernel's
+      // queue while the event loop is busy instead of being refused (and health checks with them).
+      this.server.listen({ port, host, backlog: 4096 }, () => resolve());
     });
   }
 

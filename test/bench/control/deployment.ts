@@ -108,7 +108,9 @@ export async function replicas(count: number, streams: number, fdLimit: number):
     const perProxy = Math.floor((fdLimit - 1_000) / 2);
     const proxyCount = Math.max(1, Math.ceil((streams + 1_000) / perProxy));
     for (let i = 0; i < proxyCount; i++) {
-      proxies.push(await Haproxy.start({ backends: set.backends, maxConnections: perProxy }));
+      // Checks every second, as deploy/haproxy/haproxy.cfg has them (a check's connect timeout is
+      // the interval: the tests' 300 ms gives up on a replica whose accept queue a herd filled).
+      proxies.push(await Haproxy.start({ backends: set.backends, maxConnections: perProxy, checkIntervalMs: 1_000 }));
     }
     await Promise.all(
       proxies.map((p) =>
