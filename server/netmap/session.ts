@@ -63,6 +63,8 @@ export class MapSession implements Flushable {
   private closed = false;
   /** The change-log seq the last message named. */
   private sentSeq: number | undefined;
+  /** A seq note was due while changes were pending: owed if their flush sends nothing. */
+  private seqOwed = false;
 
   constructor(
     readonly nodeId: string,
@@ -121,6 +123,8 @@ export class MapSession implements Flushable {
     if (this.closed || !this.pending) return true;
     if (this.socket.bufferedAmount > HIGH_WATER_BYTES) return false;
     this.sendDelta();
+    const seq = this.source.changeSeq();
+    if (this.seqOwed && seq !== undefined) this.noteSeq(seq);
     return true;
   }
 
@@ -258,7 +262,10 @@ export class MapSession implements Flushable {
    * agent, so that a resume elsewhere starts from it.
    */
   noteSeq(seq: number): void {
-    if (this.closed || this.pending || (this.sentSeq !== undefined && this.sentSeq >= seq)) return;
+    if (this.closed || (this.sentSeq !== undefined && this.sentSeq >= seq)) return;
+    // Pending changes are sent first; a delta names the seq, or the note follows (flush).
+    this.seqOwed = this.pending;
+    if (this.seqOwed) return;
     this.sentSeq = seq;
     this.send(jsonText<SeqNote>({ type: 'seq', changeSeq: seq }));
   }
