@@ -12,11 +12,14 @@ export interface JournalEntry {
  * (a policy, a user's groups) may change whole views, which only a full map brings up to date.
  */
 const NODE_KINDS: ReadonlySet<string> = new Set(['node', 'presence']);
-/** Kinds no map shows: they never stand in a resume's way. */
-const UNMAPPED_KINDS: ReadonlySet<string> = new Set(['authority']);
+/**
+ * Kinds no resume needs to name: no map shows them (a CA), or they show only in the routers'
+ * entries (a prefix's stored primary), which every resume sends again anyway (session.ts).
+ */
+const UNNAMED_KINDS: ReadonlySet<string> = new Set(['authority', 'route']);
 
 /** Whether a change of this kind may move whole views: after one, only a full map resumes an older map. */
-export const movesViews = (kind: string): boolean => !NODE_KINDS.has(kind) && !UNMAPPED_KINDS.has(kind);
+export const movesViews = (kind: string): boolean => !NODE_KINDS.has(kind) && !UNNAMED_KINDS.has(kind);
 
 /**
  * The change-log rows this replica applied lately, so that it can resume an agent another

@@ -15,6 +15,12 @@ describe('change journal: what changed in the maps after a seq', () => {
     expect(j.touchedSince(14)!.size).toBe(0);
   });
 
+  it("lets a route's stored primary pass without naming it: every resume sends the routers again", () => {
+    const j = new ChangeJournal(10, 60_000);
+    j.note([row(11, 'route', '10.0.0.0/24'), row(12, 'node', 'n1')], 1_000);
+    expect([...j.touchedSince(10.5)!]).toEqual(['n1']);
+  });
+
   it('cannot tell for a seq at or before the load, nor across a change that moves whole views', () => {
     const j = new ChangeJournal(10, 60_000);
     j.note([row(11, 'node', 'n1'), row(12, 'policy', 'p'), row(13, 'node', 'n2')], 1_000);
