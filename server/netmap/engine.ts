@@ -1,6 +1,3 @@
-import { parsePrefix } from '../../protocol/ip/prefix.ts';
-import { overlaps, prefixRange, type Range } from '../../protocol/ip/range.ts';
-import { isExitRoute } from '../../protocol/route.ts';
 import {
   PolicyNetwork,
   toTopology,
@@ -24,6 +21,7 @@ import { Flusher } from './flusher.ts';
 import { ChangeJournal, movesViews, type JournalEntry } from './change-journal.ts';
 import { resumeTouches } from './resume-touches.ts';
 import { SharedFilters, type SharedFilter } from './filter-json.ts';
+import { RouterViews, sameList } from './router-views.ts';
 
 interface NetmapOptions {
   /** The mesh's address ranges: what `*` means as a source. */
@@ -111,13 +109,8 @@ export class NetmapEngine implements MapSource {
   private exitNodes = new Set<string>();
   /** The routers of the last election (a node that stops advertising must lose its routes). */
   private elected = new Set<string>();
-  /** Each viewer's `via` steering (network.viaOf), cleared at every election. */
-  private readonly steering = new Map<string, ReadonlyArray<{ range: Range; tags: readonly string[] }>>();
-  /** `routeConcerns` answers by `viewer router route`, cleared at every election. */
-  private readonly concerned = new Map<string, boolean>();
-  /** The mesh services' addresses as host prefixes (server/services/). */
-  private readonly servicePrefixes: ReadonlySet<string>;
   readonly routes: RouteTable;
+  private readonly routerViews: RouterViews;
   private holdDownTimer: NodeJS.Timeout | undefined;
   private readonly primaryListeners: Array<(change: PrimaryChange) => void> = [];
   private readonly electionListeners: Array<() => void> = [];
@@ -131,9 +124,6 @@ export class NetmapEngine implements MapSource {
   ) {
     this.network = new PolicyNetwork(policy, { mesh: options.mesh });
     this.warning = starter ? STARTER_WARNING : undefined;
-    this.servicePrefixes = new Set(
-      (options.dns.services ?? []).flatMap((s) => s.addresses.map((a) => `${a}/${a.includes(':') ? 128 : 32}`)),
-    );
     this.staticParts = {
       dns: jsonText(options.dns),
       relay: jsonText(options.relay),
@@ -148,6 +138,13 @@ export class NetmapEngine implements MapSource {
       preempt: options.preemptRoutes ?? false,
       holdDownMs: options.preemptHoldDownMs ?? 10_000,
       now: options.now,
+    });
+    this.routerViews = new RouterViews({
+      network: () => this.network,
+      routes: this.routes,
+      servicePrefixes: new Set(
+        (options.dns.services ?? []).flatMap((s) => s.addresses.map((a) => `${a}/${a.includes(':') ? 128 : 32}`)),
+      ),
     });
   }
 
@@ -164,7 +161,7 @@ export class NetmapEngine implements MapSource {
   }
   variantOf(viewer: string, peer: LiveNode): PeerVariant {
     const exit = this.exitNodes.has(peer.id) && this.network.mayUseExitNode(viewer, peer.id);
-    const routes = this.routers.has(peer.id) ? this.routesFor(viewer, peer) : undefined;
+    const routes = this.routers.has(peer.id) ? this.routerViews.routesFor(viewer, peer) : undefined;
     if (!exit && !routes) return DEFAULT_VARIANT;
     return {
       key: `${exit ? 'exit' : ''}|${routes ? `routes:${routes.join(',')}` : ''}`,
@@ -173,66 +170,6 @@ export class NetmapEngine implements MapSource {
     };
   }
 
-  /**
-   * The subnet routes `viewer` routes to router `peer`, when they differ from the routes `peer`
-   * is the elected primary of; undefined when they do not. Two things make them differ: a grant
-   * with `via` that steers the viewer's traffic to other routers (steeredRoutes), and the
-   * policy: a viewer gets a route only when traffic may flow between it and the route
-   * (`routeConcerns`, as `trellis policy compile` and Tailscale send it), so a node that may
-   * reach the router itself but nothing behind it is not told what the router carries.
-   */
-  private routesFor(viewer: string, peer: LiveNode): readonly string[] | undefined {
-    const chosen = this.steeredRoutes(viewer, peer) ?? peer.primaryRoutes;
-    const allowed = chosen.filter((route) => this.concerns(viewer, peer.id, route));
-    return sameList(allowed, peer.primaryRoutes) ? undefined : allowed;
-  }
-
-  /**
-   * `network.routeConcerns`, remembered until the next change (cleared with every election). A
-   * mesh service's address is its replica under another name, not a subnet behind it: every
-   * peer of the replica gets it, and the replica's own inbound rules (those of its own address,
-   * client/serve/) decide who may connect, as for the replica's own address.
-   */
-  private concerns(viewer: string, router: string, route: string): boolean {
-    if (this.servicePrefixes.has(route)) return true;
-    const key = `${viewer} ${router} ${route}`;
-    let yes = this.concerned.get(key);
-    if (yes === undefined) this.concerned.set(key, (yes = this.network.routeConcerns(viewer, router, route)));
-    return yes;
-  }
-
-  /**
-   * The subnet routes `viewer` routes to router `peer` when a grant with `via` steers any of
-   * them: a steered route goes to the primary among the routers with the grant's tags, the
-   * others to the elected primary. Undefined when nothing steers this viewer's routes to it.
-   */
-  private steeredRoutes(viewer: string, peer: LiveNode): readonly string[] | undefined {
-    const steering = this.steeringOf(viewer);
-    if (steering.length === 0) return undefined;
-    const out: string[] = [];
-    let differs = false;
-    for (const route of peer.record.advertisedRoutes) {
-      const range = rangeOfText(route);
-      if (!range || isExitRoute(route)) continue;
-      const steer = steering.find((s) => overlaps(s.range, range));
-      const carrier = steer ? this.routes.viaPrimary(route, steer.tags) : this.routes.primary(route);
-      if (carrier === peer.id) out.push(route);
-      if (steer) differs = true;
-    }
-    return differs ? out.sort() : undefined;
-  }
-
-  private steeringOf(viewer: string): ReadonlyArray<{ range: Range; tags: readonly string[] }> {
-    let s = this.steering.get(viewer);
-    if (!s) {
-      s = this.network.viaOf(viewer).flatMap((v) => {
-        const range = rangeOfText(v.prefix);
-        return range ? [{ range, tags: v.tags }] : [];
-      });
-      this.steering.set(viewer, s);
-    }
-    return s;
-  }
   policyWarning(): string | undefined {
     return this.warning;
   }
@@ -638,8 +575,7 @@ export class NetmapEngine implements MapSource {
         ...(live.routeHealth && { health: live.routeHealth }),
       });
     }
-    this.steering.clear();
-    this.concerned.clear();
+    this.routerViews.forget();
     const changes = this.routes.update(infos, this.network.viaTagSets());
     const exitChanged = [...exitNodes]
       .filter((id) => !this.exitNodes.has(id))
@@ -694,7 +630,7 @@ export class NetmapEngine implements MapSource {
     if (this.network.viaTagSets().length === 0) return;
     for (const router of this.routers) {
       for (const v of this.network.peersOf(router)) {
-        if (this.sessions.has(v) && this.steeringOf(v).length > 0) this.sessions.get(v)!.markPeerDirty(router);
+        if (this.sessions.has(v) && this.routerViews.isSteered(v)) this.sessions.get(v)!.markPeerDirty(router);
       }
     }
   }
@@ -731,15 +667,6 @@ function goodbyeText(reason: RemovalReason): string {
   if (reason === 'expired') return 'this node key expired; sign in again to renew it';
   if (reason === 'ephemeral') return 'this ephemeral node was removed after it disconnected';
   return 'this node was deleted by an administrator';
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function rangeOfText(text: string): Range | undefined {
-  const p = parsePrefix(text);
-  return p.ok ? prefixRange(p.value) : undefined;
 }
 
 const samePaths = (a: PathSummary | undefined, b: PathSummary | undefined): boolean =>
