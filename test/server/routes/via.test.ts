@@ -63,6 +63,9 @@ describe('grants with via', () => {
     const aliceIp = alice.map.self!.ipv4;
     const bobIp = bob.map.self!.ipv4;
     const sourcesOn = (name: string) => routers.get(name)!.state.packetFilter.flatMap((r) => r.srcIPs);
+    // The routers' filters arrive on their own streams, not always before the users' maps.
+    await routers.get('eu-1')!.until(() => sourcesOn('eu-1').includes(aliceIp), "alice in eu-1's filter");
+    await routers.get('us-1')!.until(() => sourcesOn('us-1').includes(bobIp), "bob in us-1's filter");
     expect(sourcesOn('eu-1')).toContain(aliceIp);
     expect(sourcesOn('eu-1')).not.toContain(bobIp);
     expect(sourcesOn('us-1')).toContain(bobIp);
