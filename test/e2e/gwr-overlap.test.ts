@@ -98,7 +98,10 @@ describeWith(
     it('goes back to the longer prefix once its router is healthy again', async () => {
       await r2.until((x) => x.self?.routes?.[0]?.role === 'primary', 'r2 primary again');
       await until('r2', 'the /25 healthy again');
-      expect(await offered()).toEqual([`${WIDE} via r1: accepted`, `${NARROW} via r2: accepted`]);
+      // WireGuard's allowed IPs move traffic first; status lists the route once its apply is done.
+      await expect
+        .poll(offered, { timeout: 10_000 })
+        .toEqual([`${WIDE} via r1: accepted`, `${NARROW} via r2: accepted`]);
     });
 
     it('falls back again when the longer prefix’s router dies', async () => {

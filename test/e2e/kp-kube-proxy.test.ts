@@ -292,7 +292,9 @@ describeWith(
       while (Date.now() < deadline) {
         const page = await server.admin('GET', '/api/v1/audit?kind=kube.request&limit=1000');
         items = AuditPage.parse(page.body).items;
-        if (items.some((e) => e.message.includes('pods/portforward'))) break;
+        // The proxy reports in batches every half second: wait for all of alice's calls.
+        const alices = items.filter((e) => e.actor === 'alice@example.com').length;
+        if (alices >= seen().filter((s) => s.user === 'alice@example.com').length) break;
         await new Promise((r) => setTimeout(r, 200));
       }
       const messages = items.map((e) => `${e.actor} ${e.outcome} ${e.message}`);
