@@ -1,7 +1,7 @@
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { LOCKS } from '../../../server/store/postgres/locks.ts';
-import { startPostgres, type TestPostgres } from '../../support/postgres.ts';
+import { postgresPerTest } from '../../support/postgres-suite.ts';
 import { describeWith, hasPostgres } from '../../support/prerequisites.ts';
 import { TestAgent } from '../../support/server.ts';
 import { startReplica, type InProcessReplica } from './replicas.ts';
@@ -9,27 +9,17 @@ import { startReplica, type InProcessReplica } from './replicas.ts';
 type Replica = InProcessReplica & { adminKey: string };
 
 describeWith([hasPostgres()], 'replicas on a real PostgreSQL', () => {
-  let postgres: TestPostgres;
-  let url: string;
+  const db = postgresPerTest();
   let replicas: Replica[] = [];
   const agents: TestAgent[] = [];
 
-  beforeAll(async () => {
-    postgres = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await postgres?.stop();
-  });
-  beforeEach(async () => {
-    url = await postgres.database();
-  });
   afterEach(async () => {
     for (const a of agents.splice(0)) a.stop();
     for (const r of replicas.splice(0).reverse()) await r.stop().catch(() => {});
   });
 
   const replica = async (id: string) => {
-    const r = await startReplica(id, undefined, { store: { driver: 'postgres', url } });
+    const r = await startReplica(id, undefined, { store: { driver: 'postgres', url: db.url() } });
     replicas.push(r);
     return r;
   };
@@ -68,7 +58,7 @@ describeWith([hasPostgres()], 'replicas on a real PostgreSQL', () => {
     const b = await replica('b');
     await eventually('a leader', () => leaders().length === 1);
     const first = leaders()[0]!;
-    const admin = new pg.Client({ connectionString: url });
+    const admin = new pg.Client({ connectionString: db.url() });
     await admin.connect();
     try {
       const killed = await admin.query(

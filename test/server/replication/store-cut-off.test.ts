@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ReplicaView } from '../../../protocol/admin.ts';
 import { ControlClient } from '../../../client/control/control-client.ts';
 import { MapStream } from '../../../client/control/map-stream.ts';
 import { MAP_PATH } from '../../../server/netmap/stream-server.ts';
-import { startPostgres, type TestPostgres } from '../../support/postgres.ts';
+import { postgresPerTest } from '../../support/postgres-suite.ts';
 import { describeWith, hasPostgres } from '../../support/prerequisites.ts';
 import { TestAgent } from '../../support/server.ts';
 import { startReplica, type InProcessReplica } from './replicas.ts';
@@ -14,21 +14,13 @@ type Replica = InProcessReplica & { adminKey: string };
 const REPLICA = { heartbeatMs: 200, deadAfterMs: 1000, cutOffMs: 800 };
 
 describeWith([hasPostgres()], 'a replica cut off from its database', () => {
-  let postgres: TestPostgres;
-  let url: string;
+  const db = postgresPerTest();
   let cut: TcpCut;
   const replicas: Replica[] = [];
   const streams: MapStream[] = [];
 
-  beforeAll(async () => {
-    postgres = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await postgres?.stop();
-  });
   beforeEach(async () => {
-    url = await postgres.database();
-    cut = new TcpCut('127.0.0.1', postgres.port);
+    cut = new TcpCut('127.0.0.1', db.server().port);
     await cut.open();
   });
   afterEach(async () => {
@@ -95,8 +87,8 @@ describeWith([hasPostgres()], 'a replica cut off from its database', () => {
     });
 
   it('refuses writes and streams and says why, its agents move to another replica, and it comes back caught up', async () => {
-    const a = await replica('a', url.replace(`:${postgres.port}/`, `:${cut.port}/`));
-    const b = await replica('b', url);
+    const a = await replica('a', db.url().replace(`:${db.server().port}/`, `:${cut.port}/`));
+    const b = await replica('b', db.url());
     const agent = await joined(a, 'moving');
     const { seen, stream } = follow(agent, [a.url, b.url]);
     await eventually('the agent on a with a map', () => seen.connectedTo === a.url && seen.maps > 0);
@@ -149,9 +141,9 @@ describeWith([hasPostgres()], 'a replica cut off from its database', () => {
   }, 90_000);
 
   it('through a database crash and restart: every replica refuses writes meanwhile, none crashes, all recover', async () => {
-    const a = await replica('a', url);
-    const b = await replica('b', url);
-    await postgres.kill();
+    const a = await replica('a', db.url());
+    const b = await replica('b', db.url());
+    await db.server().kill();
     try {
       for (const r of [a, b]) {
         await eventually(`${r.server.replicas.id} not ready`, async () => (await health(r)).status === 503);
@@ -160,7 +152,7 @@ describeWith([hasPostgres()], 'a replica cut off from its database', () => {
         expect(write.body.code).toBe('store.unavailable');
       }
     } finally {
-      await postgres.restart();
+      await db.server().restart();
     }
     for (const r of [a, b]) {
       await eventually(`${r.server.replicas.id} ready again`, async () => (await health(r)).status === 200, 30_000);

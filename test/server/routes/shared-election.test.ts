@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { PrefixView } from '../../../protocol/admin.ts';
-import { startPostgres, type TestPostgres } from '../../support/postgres.ts';
+import { postgresPerTest } from '../../support/postgres-suite.ts';
 import { describeWith, hasPostgres } from '../../support/prerequisites.ts';
 import { RawMapStream } from '../../support/router-agent.ts';
 import { TestAgent } from '../../support/server.ts';
@@ -14,21 +14,11 @@ const POLICY = `{
 }`;
 
 describeWith([hasPostgres()], 'one route election for every replica (PostgreSQL)', () => {
-  let postgres: TestPostgres;
-  let url: string;
+  const db = postgresPerTest();
   const replicas: InProcessReplica[] = [];
   const agents: TestAgent[] = [];
   const streams: RawMapStream[] = [];
 
-  beforeAll(async () => {
-    postgres = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await postgres?.stop();
-  });
-  beforeEach(async () => {
-    url = await postgres.database();
-  });
   afterEach(async () => {
     for (const s of streams.splice(0)) s.close();
     for (const a of agents.splice(0)) a.stop();
@@ -36,7 +26,7 @@ describeWith([hasPostgres()], 'one route election for every replica (PostgreSQL)
   });
 
   const replica = async (id: string) => {
-    const r = await startReplica(id, undefined, { store: { driver: 'postgres', url } });
+    const r = await startReplica(id, undefined, { store: { driver: 'postgres', url: db.url() } });
     replicas.push(r);
     return r;
   };
