@@ -133,21 +133,7 @@ export class MapSession implements Flushable {
     if (!self) return;
     const sent = this.sent;
     sent.peers.clear();
-    const peerJson: JsonText<Peer>[] = [];
-    sent.peerGroup = this.source.peerGroupOf(this.nodeId);
-    for (const id of sent.peerGroup) {
-      if (id === this.nodeId) continue;
-      const peer = this.source.node(id);
-      if (!peer) continue;
-      const variant = this.source.variantOf(this.nodeId, peer);
-      sent.peers.set(id, stamp(peer, variant));
-      peerJson.push(peer.peerJson(variant));
-    }
-    const filter = this.source.filterOf(this.nodeId);
-    sent.filter = filter.shared;
-    sent.filterOwn = filter.own;
-    sent.selfRevision = self.revision;
-    sent.policyWarning = this.source.policyWarning();
+    const { peers: peerJson, filter } = this.takeView(self, () => true);
     sent.version++;
     const { dns, relay, meshRanges, protocolVersion } = this.source.staticJson();
     const text = jsonObject<FullMap>({
@@ -165,6 +151,34 @@ export class MapSession implements Flushable {
     });
     this.send(text);
     this.onSent('full', text.length);
+  }
+
+  /**
+   * Takes this node's whole view as sent (its peers, filter, self and policy warning) and gives
+   * the JSON of the peers `send` picks, with the filter: a full map sends every peer, a resume
+   * from another replica only those that may differ from what that replica sent.
+   */
+  private takeView(
+    self: LiveNode,
+    send: (id: string) => boolean,
+  ): { peers: JsonText<Peer>[]; filter: { shared: SharedFilter; own: readonly string[] } } {
+    const sent = this.sent;
+    const peers: JsonText<Peer>[] = [];
+    sent.peerGroup = this.source.peerGroupOf(this.nodeId);
+    for (const id of sent.peerGroup) {
+      if (id === this.nodeId) continue;
+      const peer = this.source.node(id);
+      if (!peer) continue;
+      const variant = this.source.variantOf(this.nodeId, peer);
+      sent.peers.set(id, stamp(peer, variant));
+      if (send(id)) peers.push(peer.peerJson(variant));
+    }
+    const filter = this.source.filterOf(this.nodeId);
+    sent.filter = filter.shared;
+    sent.filterOwn = filter.own;
+    sent.selfRevision = self.revision;
+    sent.policyWarning = this.source.policyWarning();
+    return { peers, filter };
   }
 
   private sendDelta(force = false): void {
@@ -219,22 +233,8 @@ export class MapSession implements Flushable {
     const self = this.source.node(this.nodeId);
     if (!self) return;
     const sent = this.sent;
-    const upserted: JsonText<Peer>[] = [];
-    sent.peerGroup = this.source.peerGroupOf(this.nodeId);
-    for (const id of sent.peerGroup) {
-      if (id === this.nodeId) continue;
-      const peer = this.source.node(id);
-      if (!peer) continue;
-      const variant = this.source.variantOf(this.nodeId, peer);
-      sent.peers.set(id, stamp(peer, variant));
-      if (touched.has(id) || this.source.isRouter(id)) upserted.push(peer.peerJson(variant));
-    }
+    const { peers: upserted, filter } = this.takeView(self, (id) => touched.has(id) || this.source.isRouter(id));
     const removed = [...touched].filter((id) => id !== this.nodeId && !sent.peers.has(id));
-    const filter = this.source.filterOf(this.nodeId);
-    sent.filter = filter.shared;
-    sent.filterOwn = filter.own;
-    sent.selfRevision = self.revision;
-    sent.policyWarning = this.source.policyWarning();
     const from = sent.version;
     sent.version += 1 + versionStride(); // see engine.ts attach
     const { dns, relay, meshRanges, protocolVersion } = this.source.staticJson();
