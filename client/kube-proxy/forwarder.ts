@@ -4,6 +4,7 @@ import { connect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { downstreamHeaders, type RawHeaders } from './headers.ts';
 import { sendStatus, sendStatusOnSocket } from './kube-status.ts';
+import { relay } from './relay.ts';
 import type { Upstream } from './upstream.ts';
 
 /**
@@ -58,7 +59,7 @@ export class Forwarder {
       // A stream (watch, logs -f) has no length: its head goes out now, not with the first event.
       if (answer.headers['content-length'] === undefined) res.flushHeaders();
       onStatus(status);
-      answer.pipe(res);
+      relay(answer, res);
       answer.on('error', () => res.destroy());
     });
     up.on('error', (err) => {

@@ -1,29 +1,42 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'node:https';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { percentile, round } from '../support/stats.ts';
+import { cpuSeconds, percentile, round } from '../support/stats.ts';
+import { KUBE_PROXY_NODE_FLAGS } from '../../../client/kube-proxy/node-flags.ts';
 import { ALICE_TOKEN } from '../../client/kube-proxy/loopback-proxy.ts';
+import { listPhase, type Target } from './list-load.ts';
+import { cannotPin, float, pin } from './placement.ts';
+import { watchLatency } from './watch-latency.ts';
 
 /**
  * `npm run bench:kube`: list calls and watch event delivery through trellis kube-proxy versus
  * directly to the same stand-in API server, in the same run, on loopback (network namespaces
  * and wireguard-go would add the same cost to both paths and much noise on two shared cores).
- * The stand-in API server and the proxy run in processes of their own.
+ * The stand-in API server, the proxy (with the Node.js flags its manifests give it) and a bare
+ * TLS pipe run in processes of their own.
  *
- * Lists: CONCURRENCY clients on keep-alive connections GET 100 configmaps for PHASE_MS, direct
- * and proxied phases interleaved twice (so drift of the machine hits both alike). Direct calls
- * carry a user's own token; proxied ones come from the caller's source address, are identified,
- * impersonated and audited by the real audit reporter, logging as the CLI does (identity from
- * the loopback caller table: the real proxy's whois answer is cached for a second, one local-API
- * call per caller per second left out here). The lists saturate the two cores, so the CPU per
- * call of each process is measured too, and the ratio it allows printed beside the measured one.
- * Then one client lists after each list (as kubectl does), for the latency a person sees.
- * Watch: one watch direct and one through the proxy on the same namespace; each created
- * configmap's arrival on both is timed from the moment its create was sent.
+ * Three paths, interleaved round by round so that drift of the machine hits all alike:
+ *  - direct: a user's own token to the API server;
+ *  - proxied: from the caller's source address, identified, impersonated and audited by the
+ *    real audit reporter, logging as the CLI does (identity from the loopback caller table: the
+ *    real proxy's whois answer is cached for a second, one local-API call per caller per second
+ *    left out here);
+ *  - TLS pipe: the same bytes through a bare TLS relay that reads nothing (no HTTP, no
+ *    identity): the floor of any hop that terminates TLS, as bench:control has its floor server.
+ *
+ * Lists saturate the cores, and where the processes run decides what is measured:
+ *  - proxy on a core of its own (the headline): the API server and the load generator share
+ *    core 0 on every path, and the proxy (or pipe) runs on core 1, as it runs on a node or pod
+ *    of its own beside the cluster. The ratio says how much the hop costs the client in
+ *    throughput and latency when the hop is not starved of CPU by the very endpoints it serves;
+ *  - all on two shared cores: every process floats. The proxy's CPU then comes out of the load
+ *    generator's and API server's, so the ratio is bounded by CPU per call: direct (client +
+ *    API) over proxied (client + API + proxy), printed beside it, for the proxy and the pipe.
+ * Then one client lists after each list (as kubectl does), for the latency a person sees, and
+ * watch delivery: each created configmap's arrival on a direct and a proxied watch.
  */
 const CONCURRENCY = 8;
 const PHASE_MS = 3_000;
@@ -33,227 +46,179 @@ const LIST = '/api/v1/namespaces/default/configmaps';
 const ALICE = '127.0.0.2';
 const CI = '127.0.0.4';
 
+const unpinnable = cannotPin();
+if (unpinnable) throw new Error(`bench:kube places its processes on two cores: ${unpinnable}`);
+
 // BENCH_CPU_PROF=DIR: the servers write V8 CPU profiles there (node --cpu-prof), to see where time goes.
 const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
 const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-kube-'));
 const children: ChildProcess[] = [];
-async function server(role: 'api' | 'proxy'): Promise<{ url: string; ca?: string }> {
+async function server(role: 'api' | 'proxy' | 'pipe'): Promise<{ pid: number; url: string; ca?: string }> {
+  const script = fileURLToPath(new URL('./servers.ts', import.meta.url));
   const child = spawn(
     process.execPath,
-    [...profile, '--import', 'tsx', fileURLToPath(new URL('./servers.ts', import.meta.url)), role, dir],
+    [...profile, ...(role === 'proxy' ? KUBE_PROXY_NODE_FLAGS : []), '--import', 'tsx', script, role, dir],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
   children.push(child);
-  return JSON.parse(
-    await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)),
-  );
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  return { pid: child.pid!, ...(JSON.parse(line) as { url: string; ca?: string }) };
 }
-/** User and system CPU time (ms) a child process has used so far, from /proc. */
-function cpuMs(child: ChildProcess): number {
-  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-}
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-const apiChild = () => children[0]!;
-const proxyChild = () => children[1]!;
-const cpu = { api: { direct: 0, proxied: 0 }, proxy: 0, client: { direct: 0, proxied: 0 } };
-/** This process's (the load generator's) CPU time so far, ms. */
-const ownCpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 const api = await server('api');
-const apiUrl = api.url;
 const ca = api.ca!;
-const proxyUrl = (await server('proxy')).url;
+const proxy = await server('proxy');
+const pipe = await server('pipe');
 
-type Target = { base: string; headers: Record<string, string>; localAddress?: string };
-const direct: Target = { base: apiUrl, headers: { authorization: `Bearer ${ALICE_TOKEN}` } };
-const proxied: Target = { base: proxyUrl, headers: {}, localAddress: ALICE };
+const direct: Target = { base: api.url, headers: { authorization: `Bearer ${ALICE_TOKEN}` } };
+const PATHS = {
+  direct: { target: direct, hop: undefined },
+  proxied: { target: { base: proxy.url, headers: {}, localAddress: ALICE }, hop: proxy.pid },
+  piped: { target: { base: pipe.url, headers: direct.headers }, hop: pipe.pid },
+} satisfies Record<string, { target: Target; hop: number | undefined }>;
+type PathName = keyof typeof PATHS;
+const NAMES = Object.keys(PATHS) as PathName[];
 
-function get(agent: Agent, t: Target, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const req = request(`${t.base}${path}`, { agent, ca, headers: t.headers, localAddress: t.localAddress }, (res) => {
-      res.on('data', () => undefined);
-      res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new Error(`${t.base}${path}: ${res.statusCode}`));
-        resolve(Number(process.hrtime.bigint() - started) / 1e6);
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
+type Placement = 'ownCore' | 'shared';
+function place(placement: Placement): void {
+  if (placement === 'shared') return float([api.pid, proxy.pid, pipe.pid, process.pid]);
+  pin([api.pid, process.pid], 0);
+  pin([proxy.pid, pipe.pid], 1);
 }
 
-async function listPhase(t: Target, ms: number, concurrency = CONCURRENCY): Promise<number[]> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca });
-  const latencies: number[] = [];
-  const end = Date.now() + ms;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < end) latencies.push(await get(agent, t, LIST));
-    }),
-  );
-  agent.destroy();
-  return latencies;
+/** CPU ms (user + system) of a process so far: this one's from the runtime, the servers' from /proc. */
+const cpuMs = (pid: number) => (pid === process.pid ? ownCpuMs() : cpuSeconds(pid) * 1000);
+function ownCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
-async function lists(): Promise<{ direct: number[]; proxied: number[] }> {
-  await listPhase(direct, 500);
-  await listPhase(proxied, 500);
-  const out = { direct: [] as number[], proxied: [] as number[] };
+type Measured = { latencies: number[]; cpu: { api: number; hop: number; client: number } };
+
+/** Each path's lists, interleaved round by round, with the CPU each process spent on them. */
+async function lists(placement: Placement): Promise<Record<PathName, Measured>> {
+  place(placement);
+  for (const name of NAMES) await listPhase(ca, PATHS[name].target, LIST, 500, CONCURRENCY);
+  const out = {} as Record<PathName, Measured>;
+  for (const name of NAMES) out[name] = { latencies: [], cpu: { api: 0, hop: 0, client: 0 } };
   for (let round = 0; round < 2; round++) {
-    let api0 = cpuMs(apiChild());
-    let own0 = ownCpuMs();
-    out.direct.push(...(await listPhase(direct, PHASE_MS)));
-    cpu.api.direct += cpuMs(apiChild()) - api0;
-    cpu.client.direct += ownCpuMs() - own0;
-    api0 = cpuMs(apiChild());
-    own0 = ownCpuMs();
-    const proxy0 = cpuMs(proxyChild());
-    out.proxied.push(...(await listPhase(proxied, PHASE_MS)));
-    cpu.api.proxied += cpuMs(apiChild()) - api0;
-    cpu.proxy += cpuMs(proxyChild()) - proxy0;
-    cpu.client.proxied += ownCpuMs() - own0;
+    for (const name of NAMES) {
+      const { target, hop } = PATHS[name];
+      const before = { api: cpuMs(api.pid), hop: hop ? cpuMs(hop) : 0, client: ownCpuMs() };
+      out[name].latencies.push(...(await listPhase(ca, target, LIST, PHASE_MS, CONCURRENCY)));
+      out[name].cpu.api += cpuMs(api.pid) - before.api;
+      out[name].cpu.hop += hop ? cpuMs(hop) - before.hop : 0;
+      out[name].cpu.client += ownCpuMs() - before.client;
+    }
   }
   return out;
 }
 
-/**
- * One client calling one list after another, as kubectl and most scripts do: the latency a person
- * sees, with the machine not saturated by the load generator itself.
- */
+/** One client calling one list after another, as kubectl and most scripts do. */
 async function sequentialLists(): Promise<{ direct: number[]; proxied: number[] }> {
   const out = { direct: [] as number[], proxied: [] as number[] };
   for (let round = 0; round < 2; round++) {
-    out.direct.push(...(await listPhase(direct, SEQUENTIAL_MS, 1)));
-    out.proxied.push(...(await listPhase(proxied, SEQUENTIAL_MS, 1)));
+    out.direct.push(...(await listPhase(ca, PATHS.direct.target, LIST, SEQUENTIAL_MS, 1)));
+    out.proxied.push(...(await listPhase(ca, PATHS.proxied.target, LIST, SEQUENTIAL_MS, 1)));
   }
   return out;
 }
 
-/** Opens a watch and calls back with each event's object name and the time it arrived. */
-function watch(t: Target, onEvent: (name: string, at: number) => void): Promise<() => void> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${t.base}${LIST}?watch=true`,
-      { ca, headers: t.headers, localAddress: t.localAddress, agent: false },
-      (res) => {
-        let buffered = '';
-        res.on('data', (c: Buffer) => {
-          const at = performance.now();
-          buffered += c.toString('utf8');
-          let i;
-          while ((i = buffered.indexOf('\n')) >= 0) {
-            const event = JSON.parse(buffered.slice(0, i)) as { object: { metadata: { name: string } } };
-            buffered = buffered.slice(i + 1);
-            onEvent(event.object.metadata.name, at);
-          }
-        });
-        res.on('error', () => undefined);
-        resolve(() => req.destroy());
-      },
-    );
-    req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
-    req.end();
-  });
+const p = (v: number[], q: number) => round(percentile(v, q), 2);
+const added = (a: number[], b: number[], q: number) => round(percentile(a, q) - percentile(b, q), 2);
+
+/** The figures of one placement's lists. */
+function summary(l: Record<PathName, Measured>) {
+  const seconds = (2 * PHASE_MS) / 1000;
+  const rps = (n: PathName) => l[n].latencies.length / seconds;
+  const perCall = (n: PathName, ms: number) => round(ms / l[n].latencies.length, 3);
+  const cpuPerCall = (n: PathName) => (l[n].cpu.api + l[n].cpu.hop + l[n].cpu.client) / l[n].latencies.length;
+  return {
+    directRps: round(rps('direct')),
+    proxyRps: round(rps('proxied')),
+    pipeRps: round(rps('piped')),
+    ratio: round(rps('proxied') / rps('direct'), 3),
+    pipeRatio: round(rps('piped') / rps('direct'), 3),
+    directP50Ms: p(l.direct.latencies, 50),
+    directP99Ms: p(l.direct.latencies, 99),
+    proxyP50Ms: p(l.proxied.latencies, 50),
+    proxyP99Ms: p(l.proxied.latencies, 99),
+    pipeP50Ms: p(l.piped.latencies, 50),
+    pipeP99Ms: p(l.piped.latencies, 99),
+    p99AddedMs: added(l.proxied.latencies, l.direct.latencies, 99),
+    // CPU per list call, which the machine's load does not change much: where the time goes.
+    cpuMsPerCall: {
+      apiDirect: perCall('direct', l.direct.cpu.api),
+      apiProxied: perCall('proxied', l.proxied.cpu.api),
+      proxy: perCall('proxied', l.proxied.cpu.hop),
+      pipe: perCall('piped', l.piped.cpu.hop),
+      clientDirect: perCall('direct', l.direct.cpu.client),
+      clientProxied: perCall('proxied', l.proxied.cpu.client),
+    },
+    cpuBoundRatio: round(cpuPerCall('direct') / cpuPerCall('proxied'), 3),
+    pipeCpuBoundRatio: round(cpuPerCall('direct') / cpuPerCall('piped'), 3),
+  };
 }
 
-async function watchLatency(): Promise<{ direct: number[]; proxied: number[] }> {
-  const sent = new Map<string, number>();
-  const arrived = { direct: new Map<string, number>(), proxied: new Map<string, number>() };
-  const stops = [
-    await watch(direct, (name, at) => arrived.direct.set(name, at)),
-    await watch(proxied, (name, at) => arrived.proxied.set(name, at)),
-  ];
-  await new Promise((r) => setTimeout(r, 300)); // both watches past their initial ADDED events
-  const agent = new Agent({ keepAlive: true, ca });
-  for (let i = 0; i < WATCH_EVENTS; i++) {
-    const name = `watched-${i}`;
-    const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { i: String(i) } });
-    sent.set(name, performance.now());
-    await new Promise<void>((resolve, reject) => {
-      const req = request(
-        `${proxyUrl}${LIST}`,
-        { method: 'POST', agent, ca, localAddress: CI, headers: { 'content-type': 'application/json' } },
-        (res) => {
-          res.resume();
-          res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`create: ${res.statusCode}`))));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  await new Promise((r) => setTimeout(r, 500));
-  for (const stop of stops) stop();
-  agent.destroy();
-  const delays = (m: Map<string, number>) => [...sent].filter(([n]) => m.has(n)).map(([n, at]) => m.get(n)! - at);
-  return { direct: delays(arrived.direct), proxied: delays(arrived.proxied) };
+function printLists(title: string, s: ReturnType<typeof summary>, bound: boolean): void {
+  console.log(title);
+  console.log(`  direct   ${s.directRps} req/s  p50 ${s.directP50Ms} ms  p99 ${s.directP99Ms} ms`);
+  console.log(`  proxied  ${s.proxyRps} req/s  p50 ${s.proxyP50Ms} ms  p99 ${s.proxyP99Ms} ms`);
+  console.log(`  TLS pipe ${s.pipeRps} req/s  p50 ${s.pipeP50Ms} ms  p99 ${s.pipeP99Ms} ms`);
+  console.log(
+    `  ratio ${s.ratio} (target >= 0.8; the bare TLS pipe: ${s.pipeRatio}), p99 added ${s.p99AddedMs} ms (target < 5)`,
+  );
+  const c = s.cpuMsPerCall;
+  console.log(
+    `  CPU per call: API server ${c.apiDirect} ms direct, ${c.apiProxied} ms proxied; proxy ${c.proxy} ms; pipe ${c.pipe} ms; client ${c.clientDirect} / ${c.clientProxied} ms`,
+  );
+  if (bound)
+    console.log(
+      `  ratio the CPU per call allows on saturated shared cores: proxy ${s.cpuBoundRatio}, TLS pipe ${s.pipeCpuBoundRatio}`,
+    );
 }
 
 try {
-  const l = await lists();
+  const ownCore = summary(await lists('ownCore'));
+  const shared = summary(await lists('shared'));
+  place('ownCore');
   const s = await sequentialLists();
-  const w = await watchLatency();
-  const seconds = (2 * PHASE_MS) / 1000;
-  const directRps = l.direct.length / seconds;
-  const proxyRps = l.proxied.length / seconds;
-  const p = (v: number[], q: number) => round(percentile(v, q), 2);
+  const w = await watchLatency(
+    ca,
+    LIST,
+    { direct, proxied: PATHS.proxied.target, creator: { base: proxy.url, headers: {}, localAddress: CI } },
+    WATCH_EVENTS,
+  );
   const result = {
     bench: 'kube',
     path: 'loopback',
+    placement: 'proxy on a core of its own',
     concurrency: CONCURRENCY,
     listedObjects: 100,
-    directRps: round(directRps),
-    proxyRps: round(proxyRps),
-    ratio: round(proxyRps / directRps, 3),
-    directP50Ms: p(l.direct, 50),
-    directP99Ms: p(l.direct, 99),
-    proxyP50Ms: p(l.proxied, 50),
-    proxyP99Ms: p(l.proxied, 99),
-    p99AddedMs: round(percentile(l.proxied, 99) - percentile(l.direct, 99), 2),
-    // CPU per list call, which the machine's load does not change much: where the time goes.
-    apiCpuMsPerDirectCall: round(cpu.api.direct / l.direct.length, 3),
-    apiCpuMsPerProxiedCall: round(cpu.api.proxied / l.proxied.length, 3),
-    proxyCpuMsPerCall: round(cpu.proxy / l.proxied.length, 3),
-    clientCpuMsPerDirectCall: round(cpu.client.direct / l.direct.length, 3),
-    clientCpuMsPerProxiedCall: round(cpu.client.proxied / l.proxied.length, 3),
-    // The lists saturate the two cores (client, proxy and API server all on them), so the ratio
-    // is bounded by CPU per call: direct (client + API) over proxied (client + API + proxy).
-    cpuBoundRatio: round(
-      (cpu.client.direct + cpu.api.direct) /
-        l.direct.length /
-        ((cpu.client.proxied + cpu.api.proxied + cpu.proxy) / l.proxied.length),
-      3,
-    ),
+    ...ownCore,
+    shared,
     sequentialDirectP50Ms: p(s.direct, 50),
     sequentialDirectP99Ms: p(s.direct, 99),
     sequentialProxyP50Ms: p(s.proxied, 50),
     sequentialProxyP99Ms: p(s.proxied, 99),
-    sequentialP99AddedMs: round(percentile(s.proxied, 99) - percentile(s.direct, 99), 2),
-    loadAverage: round(loadavg()[0]!, 1),
+    sequentialP99AddedMs: added(s.proxied, s.direct, 99),
     watchEvents: { direct: w.direct.length, proxied: w.proxied.length, sent: WATCH_EVENTS },
     watchDirectP50Ms: p(w.direct, 50),
     watchDirectP99Ms: p(w.direct, 99),
     watchProxyP50Ms: p(w.proxied, 50),
     watchProxyP99Ms: p(w.proxied, 99),
-    watchP99AddedMs: round(percentile(w.proxied, 99) - percentile(w.direct, 99), 2),
+    watchP99AddedMs: added(w.proxied, w.direct, 99),
+    loadAverage: round(loadavg()[0]!, 1),
   };
+  const seconds = (2 * PHASE_MS) / 1000;
   console.log(`list ${LIST} (100 objects), ${CONCURRENCY} clients, ${seconds}s per path`);
-  console.log(`  direct   ${result.directRps} req/s  p50 ${result.directP50Ms} ms  p99 ${result.directP99Ms} ms`);
-  console.log(`  proxied  ${result.proxyRps} req/s  p50 ${result.proxyP50Ms} ms  p99 ${result.proxyP99Ms} ms`);
-  console.log(`  ratio ${result.ratio} (target >= 0.8), p99 added ${result.p99AddedMs} ms (target < 5)`);
+  printLists('proxy (or pipe) on core 1, API server and load generator on core 0:', ownCore, false);
+  printLists('all on two shared cores:', shared, true);
   console.log(
-    `  CPU per call: API server ${result.apiCpuMsPerDirectCall} ms direct, ${result.apiCpuMsPerProxiedCall} ms proxied; proxy ${result.proxyCpuMsPerCall} ms; client ${result.clientCpuMsPerDirectCall} / ${result.clientCpuMsPerProxiedCall} ms (load average ${result.loadAverage} on ${cpus().length} cores)`,
+    `one client, list after list (as kubectl), ${(2 * SEQUENTIAL_MS) / 1000}s per path, proxy on its own core`,
   );
-  console.log(`  ratio the CPU per call allows on saturated cores: ${result.cpuBoundRatio}`);
-  console.log(`one client, list after list (as kubectl), ${(2 * SEQUENTIAL_MS) / 1000}s per path`);
   console.log(`  direct   p50 ${result.sequentialDirectP50Ms} ms  p99 ${result.sequentialDirectP99Ms} ms`);
   console.log(
     `  proxied  p50 ${result.sequentialProxyP50Ms} ms  p99 ${result.sequentialProxyP99Ms} ms (added ${result.sequentialP99AddedMs} ms)`,
@@ -263,6 +228,7 @@ try {
   console.log(
     `  proxied  p50 ${result.watchProxyP50Ms} ms  p99 ${result.watchProxyP99Ms} ms (added ${result.watchP99AddedMs} ms)`,
   );
+  console.log(`load average ${result.loadAverage}`);
   console.log(JSON.stringify(result));
 } finally {
   for (const child of children) child.kill('SIGTERM');

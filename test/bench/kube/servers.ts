@@ -1,5 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { connect, createServer as createTlsServer } from 'node:tls';
 import pino from 'pino';
 import { AuditReporter } from '../../../client/kube-proxy/audit-reporter.ts';
 import { RESOURCES } from '../../support/kube-apiserver/objects.ts';
@@ -9,11 +11,14 @@ import { startProxy, startStandIn } from '../../client/kube-proxy/loopback-proxy
 /**
  * The benchmark's servers, each in a process of its own as in a real deployment (and apart from
  * the load generator's event loop): `servers.ts api DIR` runs the stand-in API server with 100
- * configmaps to list and writes the CA, serving pair and proxy kubeconfig into DIR;
- * `servers.ts proxy DIR` runs the proxy in front of it (the loopback suites' fixture). Each prints
- * one JSON line once it listens, then runs until killed.
+ * configmaps to list and writes the CA, serving pair, its URL and the proxy kubeconfig into DIR;
+ * `servers.ts proxy DIR` runs the proxy in front of it (the loopback suites' fixture);
+ * `servers.ts pipe DIR` a bare TLS relay in front of it: TLS in, TLS out, bytes copied across
+ * without being read, one upstream connection per client connection: about the least a hop that
+ * terminates TLS must do, so its figures are the floor the proxy's are compared with.
+ * Each prints one JSON line once it listens, then runs until killed.
  */
-const [role, dir] = process.argv.slice(2) as ['api' | 'proxy', string];
+const [role, dir] = process.argv.slice(2) as ['api' | 'proxy' | 'pipe', string];
 let close: () => Promise<void>;
 if (role === 'api') {
   const ca = createTestCa();
@@ -27,8 +32,25 @@ if (role === 'api') {
       metadata: { name: `bench-${String(i).padStart(3, '0')}`, namespace: 'default', labels: { app: 'bench' } },
       data: { index: String(i), text: 'x'.repeat(200) },
     });
+  writeFileSync(join(dir, 'api-url'), api.url);
   process.stdout.write(`${JSON.stringify({ url: api.url, ca: ca.cert })}\n`);
   close = () => api.close();
+} else if (role === 'pipe') {
+  const serving = JSON.parse(readFileSync(join(dir, 'serving.json'), 'utf8')) as { cert: string; key: string };
+  const api = new URL(readFileSync(join(dir, 'api-url'), 'utf8'));
+  const ca = readFileSync(join(dir, 'ca.crt'), 'utf8');
+  const server = createTlsServer({ cert: serving.cert, key: serving.key }, (down) => {
+    down.setNoDelay(true);
+    const up = connect({ host: api.hostname, port: Number(api.port), ca });
+    up.setNoDelay(true);
+    down.pipe(up);
+    up.pipe(down);
+    up.on('error', () => down.destroy());
+    down.on('error', () => up.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(`${JSON.stringify({ url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` })}\n`);
+  close = () => new Promise((resolve) => server.close(() => resolve()));
 } else {
   const serving = JSON.parse(readFileSync(join(dir, 'serving.json'), 'utf8')) as { cert: string; key: string };
   // As `trellis kube-proxy` runs it: the real audit reporter (its agent here only counts the

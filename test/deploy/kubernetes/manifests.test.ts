@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { AGENT } from '../../../client/cli/agent.ts';
 import { KUBE_PROXY } from '../../../client/cli/kube-proxy.ts';
+import { KUBE_PROXY_NODE_FLAGS } from '../../../client/kube-proxy/node-flags.ts';
 import { routeProbes } from '../../../client/cli/up.ts';
 import { cidrList } from '../../../client/cli/local/flags.ts';
 import { workloadFrom } from '../../../client/cli/local/workload-flags.ts';
@@ -212,7 +213,7 @@ describeWith([hasCommand('kubectl')], 'deploy/kubernetes', () => {
     const mounts = (c: Container) => c.volumeMounts.map((m: { name: string }) => m.name);
     expect(mounts(proxy)).toContain('kube-api-access');
     expect(mounts(agent)).not.toContain('kube-api-access');
-    expect(proxy.command).toEqual(['node', 'bin/trellis.js', 'kube-proxy']);
+    expect(proxy.command).toEqual(['node', ...KUBE_PROXY_NODE_FLAGS, 'bin/trellis.js', 'kube-proxy']);
     const { flags } = parseCommand(proxy.args, KUBE_PROXY);
     expect(flags.mode).toBe('auth');
     expect(flags.kubeconfig).toBeUndefined(); // in-cluster: the projected credential above
