@@ -30,12 +30,29 @@ export function listCovers(list: readonly string[], address: string): boolean {
   return a.ok && rangesHave(rangesOf(list), lineValue(a.value));
 }
 
+/** Addresses as points on the address line, for asking many lists about them; those that do not parse are left out. */
+export function addressValues(addresses: readonly string[]): bigint[] {
+  return addresses.flatMap((text) => {
+    const a = text === '' ? undefined : parseAddress(text);
+    return a?.ok ? [lineValue(a.value)] : [];
+  });
+}
+
 /** One list per destination entry, so that each is parsed once however often it is asked. */
 const singles = new Map<string, readonly string[]>();
 
 /** Does a destination entry (`*`, an IP or a CIDR) cover the address? */
 export function destinationCovers(ip: string, address: string): boolean {
+  return listCovers(single(ip), address);
+}
+
+/** Does a destination entry cover an address already on the address line (`addressValues`)? */
+export function destinationCoversValue(ip: string, value: bigint): boolean {
+  return rangesHave(rangesOf(single(ip)), value);
+}
+
+function single(ip: string): readonly string[] {
   let list = singles.get(ip);
   if (!list) singles.set(ip, (list = [ip]));
-  return listCovers(list, address);
+  return list;
 }

@@ -7,9 +7,9 @@
  * class's answer. Work grows with rule sets times classes, not with node pairs times rules.
  */
 import type { FilterRule } from '../protocol/filter.ts';
-import { destinationCovers } from './address-match.ts';
+import { addressValues, destinationCoversValue } from './address-match.ts';
 import type { Policy } from './model.ts';
-import { changedViews, type NetworkOptions, PolicyNetwork } from './network.ts';
+import { type NetworkOptions, PolicyNetwork, viewCandidates } from './network.ts';
 import type { PolicyNode } from './node.ts';
 import { type Interval, lost } from './port-intervals.ts';
 import { SourceClasses } from './source-classes.ts';
@@ -34,6 +34,9 @@ interface AccessRule {
   protos: number[];
   ports: Interval[];
 }
+
+/** How many changed destinations a bounded diff judges first (then four times as many, and so on). */
+const FIRST_BATCH = 16;
 
 type ClassChange = {
   granted: Array<{ ports: string; protos: string }>;
@@ -63,51 +66,67 @@ export function diffAccessUpTo(
   options?: NetworkOptions,
 ): { diff: AccessDiff; complete: boolean } {
   const before = new PolicyNetwork(oldPolicy, options);
-  const after = new PolicyNetwork(newPolicy, options);
   before.loadNodes(nodes);
-  after.loadNodes(nodes);
+  const after = before.withPolicy(newPolicy);
   const names = new Map(nodes.map((n) => [n.id, n.name]));
   const byId = new Map(nodes.map((n) => [n.id, n]));
-  const changed = [...changedViews(before, after)].sort().flatMap((id) => byId.get(id) ?? []);
-
-  // Every destination's rules first, so that the classes know every source list there is.
-  const classes = new SourceClasses(nodes);
-  const rules = changed.map((dst) => ({
-    dst,
-    was: accessRules(before, dst, classes),
-    now: accessRules(after, dst, classes),
-  }));
-  classes.seal();
+  const views = viewCandidates(before, after);
 
   const granted: AccessChange[] = [];
   const revoked: AccessChange[] = [];
-  const judged = new Map<string, Map<number, ClassChange>>();
   let complete = true;
-  for (const { dst, was, now } of rules) {
-    if (granted.length + revoked.length >= limit) {
-      complete = false;
-      break;
+  // Destinations in batches, each with classes of its own sources that tell apart every source
+  // list of its rules, which judges the batch exactly. The whole diff is one batch; a bounded
+  // one starts small and grows, so a change to every node of a large network reads only as many
+  // destinations as its summary shows, instead of comparing every node's view.
+  let next = 0;
+  let size = Number.isFinite(limit) ? FIRST_BATCH : Infinity;
+  batches: while (next < views.candidates.length) {
+    const batch: PolicyNode[] = [];
+    while (next < views.candidates.length && batch.length < size) {
+      const id = views.candidates[next++]!;
+      const dst = byId.get(id);
+      if (dst && views.changed(id)) batch.push(dst);
     }
-    const ruleSet = `${was.key}|${now.key}`;
-    let byClass = judged.get(ruleSet);
-    if (!byClass) judged.set(ruleSet, (byClass = new Map()));
-    // Whoever may reach a node is among its peers.
-    const candidates = new Set([...before.peersOf(dst.id), ...after.peersOf(dst.id)]);
-    for (const src of candidates) {
-      const cls = classes.classOf(src);
-      if (cls === undefined) continue;
-      let change = byClass.get(cls);
-      if (!change) {
-        const members = classes.members(cls);
-        const old = accessOf(was.rules, members);
-        const neu = accessOf(now.rules, members);
-        byClass.set(cls, (change = { granted: lost(neu, old), revoked: lost(old, neu) }));
+    // Whoever may reach a node is among its peers: only they need a class.
+    const sources = new Map(
+      batch.map((dst) => [dst.id, new Set([...before.peersOf(dst.id), ...after.peersOf(dst.id)])]),
+    );
+    const classes = new SourceClasses(
+      [...new Set([...sources.values()].flatMap((peers) => [...peers]))].flatMap((id) => byId.get(id) ?? []),
+    );
+    const rules = batch.map((dst) => ({
+      dst,
+      was: accessRules(before, dst, classes),
+      now: accessRules(after, dst, classes),
+    }));
+    classes.seal();
+    const judged = new Map<string, Map<number, ClassChange>>();
+    for (const { dst, was, now } of rules) {
+      if (granted.length + revoked.length >= limit) {
+        complete = false;
+        break batches;
       }
-      const srcName = names.get(src) ?? src;
-      const dstName = names.get(dst.id) ?? dst.id;
-      for (const c of change.granted) granted.push({ src: srcName, dst: dstName, protos: c.protos, ports: c.ports });
-      for (const c of change.revoked) revoked.push({ src: srcName, dst: dstName, protos: c.protos, ports: c.ports });
+      const ruleSet = `${was.key}|${now.key}`;
+      let byClass = judged.get(ruleSet);
+      if (!byClass) judged.set(ruleSet, (byClass = new Map()));
+      for (const src of sources.get(dst.id)!) {
+        const cls = classes.classOf(src);
+        if (cls === undefined) continue;
+        let change = byClass.get(cls);
+        if (!change) {
+          const members = classes.members(cls);
+          const old = accessOf(was.rules, members);
+          const neu = accessOf(now.rules, members);
+          byClass.set(cls, (change = { granted: lost(neu, old), revoked: lost(old, neu) }));
+        }
+        const srcName = names.get(src) ?? src;
+        const dstName = names.get(dst.id) ?? dst.id;
+        for (const c of change.granted) granted.push({ src: srcName, dst: dstName, protos: c.protos, ports: c.ports });
+        for (const c of change.revoked) revoked.push({ src: srcName, dst: dstName, protos: c.protos, ports: c.ports });
+      }
     }
+    size *= 4;
   }
   const order = (a: AccessChange, b: AccessChange) =>
     a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst) || a.protos.localeCompare(b.protos);
@@ -121,10 +140,11 @@ function accessRules(
   classes: SourceClasses,
 ): { rules: AccessRule[]; key: string } {
   const rules: AccessRule[] = [];
+  const own = addressValues([dst.ipv4, dst.ipv6]);
   for (const r of net.filterOf(dst.id) as FilterRule[]) {
     if (r.capGrant) continue;
     const ports = r.dstPorts
-      .filter((d) => destinationCovers(d.ip, dst.ipv4) || destinationCovers(d.ip, dst.ipv6))
+      .filter((d) => own.some((a) => destinationCoversValue(d.ip, a)))
       .map((d): Interval => [d.ports.first, d.ports.last]);
     if (ports.length > 0) rules.push({ list: classes.listIndex(r.srcIPs), protos: r.ipProto, ports });
   }

@@ -13,6 +13,7 @@ export { mayOwnTag, autoApprovedRoutes } from './ownership.ts';
 export { ALLOW_ALL_POLICY } from './starter.ts';
 export { evaluate, explain } from './evaluate.ts';
 export { evaluateRoute, explainRoute, type RouteEvaluation } from './route-evaluate.ts';
+export { explainTarget, explanation, ruleRef, type ExplainQuestion, type ExplainTarget } from './explanation.ts';
 export { diffAccess, diffAccessUpTo, type AccessChange, type AccessDiff } from './diff.ts';
 export { formatDiffMarkdown } from './diff-markdown.ts';
 export { formatPolicy } from './format.ts';

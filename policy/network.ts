@@ -23,11 +23,23 @@ export interface NetworkOptions {
 export class PolicyNetwork {
   private state: NetworkState;
   private readonly mesh: string[];
-  private readonly peerLists = new Interner<readonly string[]>();
+  private readonly peerLists: Interner<readonly string[]>;
 
-  constructor(policy: Policy, options: NetworkOptions = {}) {
-    this.mesh = meshPrefixes(options.mesh ?? DEFAULT_MESH);
-    this.state = new NetworkState(compilePolicy(policy), this.mesh, undefined, this.peerLists);
+  /** `base` (for `withPolicy`): start from its nodes, sharing its index, instead of from none. */
+  constructor(policy: Policy, options: NetworkOptions = {}, base?: PolicyNetwork) {
+    this.mesh = base?.mesh ?? meshPrefixes(options.mesh ?? DEFAULT_MESH);
+    this.peerLists = base?.peerLists ?? new Interner<readonly string[]>();
+    const compiled = compilePolicy(policy);
+    this.state = base ? base.derive(compiled) : new NetworkState(compiled, this.mesh, undefined, this.peerLists);
+  }
+
+  /**
+   * This network's nodes under another policy, as a network of its own (this one is unchanged,
+   * and neither may change while the other is read): what a diff compares. It shares the node
+   * index where it can, as `setPolicy` does, instead of indexing every node again.
+   */
+  withPolicy(policy: Policy): PolicyNetwork {
+    return new PolicyNetwork(policy, {}, this);
   }
 
   get policy(): Policy {
@@ -56,16 +68,22 @@ export class PolicyNetwork {
    */
   setPolicy(policy: Policy, options: { exact?: boolean } = {}): Set<string> {
     const old = this.state;
-    const compiled = compilePolicy(policy);
+    const next = this.derive(compilePolicy(policy));
+    const maybe = candidates(old, next);
+    const changed = options.exact === false ? maybe : new Set([...maybe].filter((id) => !sameView(old, next, id)));
+    this.state = next;
+    return changed;
+  }
+
+  /** A state over this one's nodes under `compiled`. */
+  private derive(compiled: CompiledPolicy): NetworkState {
+    const old = this.state;
     // Same key basis: every node keeps its keys, so the node index carries over as it is.
     const sameKeys = compiled.keyBasis === old.compiled.keyBasis;
     const next = new NetworkState(compiled, this.mesh, sameKeys ? old.nodeIndex : undefined, this.peerLists);
     if (sameKeys) next.inheritSources(old);
     else next.load([...old.nodes.values()].map((e) => e.node));
-    const maybe = candidates(old, next);
-    const changed = options.exact === false ? maybe : new Set([...maybe].filter((id) => !sameView(old, next, id)));
-    this.state = next;
-    return changed;
+    return next;
   }
 
   /** The mesh's own address ranges (network.ipv4Prefix, ipv6Prefix). */
@@ -208,9 +226,23 @@ export class PolicyNetwork {
 
 /** Ids of the nodes whose peers or filter differ between two networks over the same nodes. */
 export function changedViews(a: PolicyNetwork, b: PolicyNetwork): Set<string> {
-  const out = new Set<string>();
-  for (const id of candidates(a.internal, b.internal)) if (!sameView(a.internal, b.internal, id)) out.add(id);
-  return out;
+  const { candidates, changed } = viewCandidates(a, b);
+  return new Set(candidates.filter(changed));
+}
+
+/**
+ * The nodes whose view may differ (sorted by id), and the test of whether one's does: for a
+ * reader that needs only the first few changed views, comparing a view costs far more than
+ * finding the candidates.
+ */
+export function viewCandidates(
+  a: PolicyNetwork,
+  b: PolicyNetwork,
+): { candidates: string[]; changed(id: string): boolean } {
+  return {
+    candidates: [...candidates(a.internal, b.internal)].sort(),
+    changed: (id) => !sameView(a.internal, b.internal, id),
+  };
 }
 
 function signature(r: CompiledRule): string {

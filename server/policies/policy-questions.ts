@@ -7,10 +7,8 @@ import {
   type Diagnostic,
   diffAccess,
   diffAccessUpTo,
-  evaluate,
-  evaluateRoute,
-  explain,
-  explainRoute,
+  explainTarget,
+  explanation,
   type NetworkOptions,
   parsePolicy,
   type Policy,
@@ -18,6 +16,7 @@ import {
   type PolicyNode,
   PolicyQueryError,
   reachFrom,
+  ruleRef,
   sourceNodes,
   testResults,
   viewChanges,
@@ -28,9 +27,7 @@ import type {
   PolicyDiff,
   PolicyPreview,
   PolicyTestsView,
-  RuleRef,
 } from '../../protocol/policy-admin.ts';
-import { parseAddress } from '../../protocol/ip/address.ts';
 import { TrellisError } from '../errors.ts';
 import type { PolicyService } from './policy-service.ts';
 
@@ -106,42 +103,10 @@ export class PolicyQuestions {
     const { nodes, options, primaries } = this.network();
     const net = compiled(policy, nodes, options);
     const src = findNode(nodes, q.src, 'body.src');
-    const version = !proposed && { policyVersion: this.policies.current().record.version };
-    if (!hasNode(nodes, q.dst) && parseAddress(q.dst).ok) {
-      const query = { src: src.id, address: q.dst, port: q.port, ...(q.proto !== undefined && { proto: q.proto }) };
-      const routed = { ...query, ...(primaries && { primaries }) };
-      const verdict = asked(() => evaluateRoute(net, routed), 'body.proto');
-      const router = verdict.via && nodes.find((n) => n.id === verdict.via!.router)!;
-      return {
-        verdict: verdict.verdict,
-        src: { id: src.id, name: src.name },
-        dst: { id: q.dst, name: q.dst },
-        port: q.port,
-        proto: verdict.proto,
-        ...(verdict.via && {
-          via: { kind: verdict.via.kind, router: { id: router!.id, name: router!.name }, prefix: verdict.via.prefix },
-        }),
-        allowedBy: verdict.allowedBy.map(ruleRef),
-        reasons: verdict.reasons,
-        text: explainRoute(net, routed),
-        ...version,
-      };
-    }
-    const dst = findNode(nodes, q.dst, 'body.dst');
-    const query = { src: src.id, dst: dst.id, port: q.port, ...(q.proto !== undefined && { proto: q.proto }) };
-    const verdict = asked(() => evaluate(net, query), 'body.proto');
-    const text = explain(net, query);
-    return {
-      verdict: verdict.verdict,
-      src: { id: src.id, name: src.name },
-      dst: { id: dst.id, name: dst.name },
-      port: q.port,
-      proto: verdict.proto,
-      allowedBy: verdict.allowedBy.map(ruleRef),
-      reasons: verdict.reasons,
-      text,
-      ...version,
-    };
+    const dst = explainTarget(nodes, q.dst);
+    if (!dst) throw unknownNode(q.dst, 'body.dst');
+    const answer = asked(() => explanation(net, { src, dst, port: q.port, proto: q.proto, primaries }), 'body.proto');
+    return proposed ? answer : { ...answer, policyVersion: this.policies.current().record.version };
   }
 
   /** Access granted and revoked: version `from` (or the active one) against a proposed text or version `to`. */
@@ -196,14 +161,14 @@ function compiled(policy: Policy, nodes: PolicyNode[], options: NetworkOptions):
   return net;
 }
 
-function hasNode(nodes: PolicyNode[], name: string): boolean {
-  return nodes.some((x) => x.id === name || x.name === name);
-}
-
 function findNode(nodes: PolicyNode[], name: string, where: string): PolicyNode {
   const n = nodes.find((x) => x.id === name) ?? nodes.find((x) => x.name === name);
-  if (!n) throw new TrellisError('not_found', 'policy.unknown_node', `no node "${name}" in the network`, { where });
+  if (!n) throw unknownNode(name, where);
   return n;
+}
+
+function unknownNode(name: string, where: string): TrellisError {
+  return new TrellisError('not_found', 'policy.unknown_node', `no node "${name}" in the network`, { where });
 }
 
 /** A question policy/ cannot answer (an unknown node or protocol) is the caller's mistake. */
@@ -219,20 +184,6 @@ function asked<T>(f: () => T, where: string): T {
 
 function diagnosticView(d: Diagnostic): PolicyDiagnosticView {
   return { code: d.code, message: d.message, at: `${d.file}:${d.line}:${d.column}`, line: d.line, column: d.column };
-}
-
-function ruleRef(m: {
-  at: { file: string; line: number; column: number };
-  origin: 'acl' | 'grant';
-  summary: string;
-}): RuleRef {
-  return {
-    at: `${m.at.file}:${m.at.line}:${m.at.column}`,
-    line: m.at.line,
-    column: m.at.column,
-    origin: m.origin,
-    summary: m.summary,
-  };
 }
 
 function testsView(policy: Policy): PolicyTestsView {

@@ -94,5 +94,21 @@ describe('diffAccess by source class', () => {
       expect(diff).toEqual(naiveDiffAccess(before, after, all));
       expect(diffAccess(after, before, all)).toEqual(naiveDiffAccess(after, before, all));
     });
+
+    it(`bounded, judges destinations in batches and each one whole, exactly as the full diff does: ${change}`, () => {
+      const after = parsePolicy(changePolicy(synth.policyText, change, 12, synth.groups), 'after.hujson').policy!;
+      const full = diffAccess(before, after, all);
+      const total = full.granted.length + full.revoked.length;
+      // Room for every change: several batches, and the same diff as one.
+      expect(diffAccessUpTo(before, after, all, total + 1)).toEqual({ diff: full, complete: true });
+
+      const { diff, complete } = diffAccessUpTo(before, after, all, 3);
+      const found = diff.granted.length + diff.revoked.length;
+      expect(found).toBeGreaterThanOrEqual(Math.min(3, total));
+      if (found < total) expect(complete).toBe(false);
+      const judged = new Set([...diff.granted, ...diff.revoked].map((c) => c.dst));
+      const only = (changes: typeof full.granted) => changes.filter((c) => judged.has(c.dst));
+      expect(diff).toEqual({ granted: only(full.granted), revoked: only(full.revoked) });
+    });
   }
 });

@@ -1,19 +1,11 @@
 /**
- * `trellis policy eval --src NODE --dst NODE:PORT|ADDRESS:PORT [--proto P] [--policy F] [--topology F]`:
- * accept or deny, and the rules behind it, on files or on the live network. An address that is no
+ * `trellis policy eval --src NODE --dst NODE:PORT|ADDRESS:PORT [--proto P] [--json] [--policy F] [--topology F]`:
+ * accept or deny, and the rules behind it, on files or on the live network; `--json` prints the
+ * server's explain answer (protocol/policy-admin.ts `Explanation`), for scripts and CI. An address that is no
  * node's is judged as the server's explain judges it (policy/route-evaluate.ts): by the filter of
  * the router of the longest approved route covering it, or of an exit node the source may use.
  */
-import {
-  evaluate,
-  evaluateRoute,
-  explain,
-  explainRoute,
-  PolicyNetwork,
-  PolicyQueryError,
-  type PolicyNode,
-} from '../../../policy/index.ts';
-import { parseAddress } from '../../../protocol/ip/address.ts';
+import { explainTarget, explanation, PolicyNetwork, PolicyQueryError, type PolicyNode } from '../../../policy/index.ts';
 import { command, parseCommand } from '../../../cli-flags/index.ts';
 import { CliError, type CliIO } from './io.ts';
 import { PolicyInputs } from './inputs.ts';
@@ -32,6 +24,10 @@ export const EVAL = command({
       help: 'the node, or an IP address behind a subnet router or exit node ([v6]:PORT too), and the port',
     },
     proto: { type: 'string', value: 'P', help: 'the IP protocol (default tcp)' },
+    json: {
+      type: 'boolean',
+      help: "the verdict, rules, router and reasons as JSON (the server's explain answer), for scripts",
+    },
     ...NETWORK_FLAGS,
   },
   notes: `Without --policy, the server's live policy; without --topology, its live network (an API key
@@ -62,17 +58,12 @@ async function evalOnce(argv: string[], io: CliIO, env: NodeJS.ProcessEnv): Prom
   const src = findNode(nodes, flags.src);
   const net = new PolicyNetwork(policy, options);
   net.loadNodes(nodes);
-  const proto = flags.proto !== undefined ? { proto: flags.proto } : {};
   try {
-    if (!nodes.some((n) => n.name === host || n.id === host) && parseAddress(host).ok) {
-      const primaries = flags.topology === undefined ? await livePrimaries(inputs, nodes) : undefined;
-      const query = { src: src.id, address: host, port, ...proto, ...(primaries && { primaries }) };
-      io.stdout(explainRoute(net, query));
-      return evaluateRoute(net, query).verdict === 'accept' ? 0 : 1;
-    }
-    const query = { src: src.id, dst: findNode(nodes, host).id, port, ...proto };
-    io.stdout(explain(net, query));
-    return evaluate(net, query).verdict === 'accept' ? 0 : 1;
+    const dst = explainTarget(nodes, host) ?? { node: findNode(nodes, host) };
+    const primaries = 'address' in dst && flags.topology === undefined ? await livePrimaries(inputs, nodes) : undefined;
+    const answer = explanation(net, { src, dst, port, proto: flags.proto, primaries });
+    io.stdout(flags.json ? `${JSON.stringify(answer, null, 2)}\n` : answer.text);
+    return answer.verdict === 'accept' ? 0 : 1;
   } catch (e) {
     // A node or protocol the question names but the network does not have; anything else is a bug.
     if (e instanceof PolicyQueryError) throw new CliError(e.message, 2);

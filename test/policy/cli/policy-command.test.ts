@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type CliIO, policyCommand } from '../../../client/cli/policy/index.ts';
 import { processIO } from '../../../client/cli/policy/io.ts';
+import { Explanation } from '../../../protocol/policy-admin.ts';
 
 let dir: string;
 let out: string[];
@@ -172,6 +173,20 @@ describe('trellis policy eval', () => {
     );
   });
 
+  it("prints the answer as JSON with --json (the server explain API's shape), with the same exit status", async () => {
+    const args = ['eval', '--json', '--policy', file('p.hujson', POLICY), '--topology', file('t.json', TOPOLOGY)];
+    expect(await policyCommand([...args, '--src', 'laptop', '--dst', 'web:443'], io)).toBe(0);
+    const accepted = Explanation.parse(JSON.parse(out.join('')));
+    expect(accepted).toMatchObject({ verdict: 'accept', src: { name: 'laptop' }, dst: { name: 'web' }, port: 443 });
+    expect(accepted.allowedBy.map((r) => [r.line, r.column, r.summary])).toEqual([[6, 5, 'group:eng -> tag:web:443']]);
+    expect(accepted.text).toMatch(/^accept: laptop -> web:443\/tcp/);
+    out = [];
+    expect(await policyCommand([...args, '--src', 'laptop', '--dst', 'db:5432'], io)).toBe(1);
+    const denied = Explanation.parse(JSON.parse(out.join('')));
+    expect([denied.verdict, denied.allowedBy]).toEqual(['deny', []]);
+    expect(denied.reasons.join('\n')).toMatch(/p\.hujson:7:5: .*only from tag:web/);
+  });
+
   it('exits 2 on a malformed destination', async () => {
     const args = ['eval', '--policy', file('p.hujson', POLICY), '--topology', file('t.json', TOPOLOGY)];
     expect(await policyCommand([...args, '--src', 'laptop', '--dst', 'db'], io)).toBe(2);
@@ -237,6 +252,13 @@ describe('trellis policy eval', () => {
       out = [];
       expect(await policyCommand([...args(), '--src', 'laptop', '--dst', '[2606:2800::1]:443'], io)).toBe(0);
       expect(out.join('\n')).toContain('via exit node exit (::/0)');
+    });
+
+    it('names the router and its prefix in the JSON answer', async () => {
+      expect(await policyCommand([...args(), '--json', '--src', 'laptop', '--dst', '10.1.2.3:22'], io)).toBe(0);
+      const answer = Explanation.parse(JSON.parse(out.join('')));
+      expect(answer.dst).toEqual({ id: '10.1.2.3', name: '10.1.2.3' });
+      expect(answer.via).toMatchObject({ kind: 'subnet', router: { name: 'router-a' }, prefix: '10.1.0.0/16' });
     });
 
     it('denies an address inside the mesh that no node has', async () => {
