@@ -176,7 +176,7 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
   const policyQuestions = new PolicyQuestions(policies, () => engine.policyNodes());
   const users = new UserService(store, engine, now);
   engine.load(await users.load(), await store.nodes.list());
-  const http = new HttpListener();
+  const http = new HttpListener({ proxyProtocol: config.listen.proxyProtocol, logger });
   shutdown.add('HTTP port', () => http.close());
   // Changes other replicas commit reach this engine from here on (server/replication/).
   const replication = setUpReplication({

@@ -149,22 +149,30 @@ export const SERVER_CODES = codeCatalog({
   config: ['config.unreadable', 'config.bad_yaml', 'config.invalid', 'config.unknown_flag', 'config.bad_prefix'],
   relay: ['relay.key_malformed', 'relay.key_exposed'],
   port: ['port.in_use', 'port.needs_privilege', 'port.address_unavailable', 'port.open_failed'],
+  // Why a load balancer's connection was closed before any request: logged, never answered.
+  proxy_protocol: [
+    'proxy_protocol.missing',
+    'proxy_protocol.malformed',
+    'proxy_protocol.too_large',
+    'proxy_protocol.truncated',
+    'proxy_protocol.timeout',
+  ],
 });
 
 /** Any code of the server's errors. */
 export type ServerCode = CodeOf<typeof SERVER_CODES>;
 
-/** Areas of the server's own start-up errors, never in an answer. */
-const START_UP_AREAS = ['config', 'relay', 'port'] as const;
+/** Areas of the server's own start-up errors, and of connections closed unanswered: never in an answer. */
+const UNANSWERED_AREAS = ['config', 'relay', 'port', 'proxy_protocol'] as const;
 
 /** The codes of answers to HTTP requests and map-stream connections. */
 export type AnswerCode = CodeOf<
   typeof SERVER_CODES,
-  Exclude<keyof typeof SERVER_CODES, (typeof START_UP_AREAS)[number]>
+  Exclude<keyof typeof SERVER_CODES, (typeof UNANSWERED_AREAS)[number]>
 >;
 
 const ANSWER_CODES: ReadonlySet<string> = new Set(
-  allCodes(SERVER_CODES).filter((c) => !START_UP_AREAS.some((area) => c.startsWith(`${area}.`))),
+  allCodes(SERVER_CODES).filter((c) => !UNANSWERED_AREAS.some((area) => c.startsWith(`${area}.`))),
 );
 
 /** Whether a code from elsewhere (a schema's refinement) is one the server may answer with. */

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { prefixText } from '../../protocol/ip/schema.ts';
 import { ConsoleConfig } from './console-schema.ts';
 import { KubernetesConfig, OidcConfig, SpiffeConfig } from './identity-schema.ts';
 import { StoreConfig } from './store-schema.ts';
@@ -21,6 +22,19 @@ export const ServerConfig = z.strictObject({
        * anyone else could send the header.
        */
       trustProxy: z.boolean().default(false),
+      /**
+       * Behind load balancers in TCP mode (haproxy `send-proxy-v2`): the addresses (IPs, CIDRs)
+       * that must start every connection with a PROXY header (v2, or v1) naming the client, so
+       * rate limits, audit and logs see clients, not the load balancer. A connection from one of
+       * them without a valid header is closed; from anyone else a header is never believed.
+       */
+      proxyProtocol: z
+        .strictObject({
+          from: z.array(prefixText()).max(256).default([]),
+          /** Milliseconds a trusted peer has to send its whole header after connecting. */
+          headerTimeoutMs: z.number().int().min(100).max(60_000).default(3_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** The URL agents use to reach this server; defaults to http://host:port. */

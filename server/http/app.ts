@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { TrellisError } from '../errors.ts';
 import { apiSecurityHeaders, consoleSecurityHeaders } from '../console/security-headers.ts';
 import type { ServerMetrics } from '../observability/metrics.ts';
+import { requestClientAddress } from './client-address.ts';
 import { errorHandler } from './error-handler.ts';
 import { mountRoutes, type MountDeps } from './mount.ts';
 import { openApiDocument } from './openapi.ts';
@@ -37,6 +38,7 @@ export function createHttpApp(d: HttpDeps): Hono {
     d.logger.debug(
       {
         requestId: c.get('requestId'),
+        source: requestClientAddress(c),
         method: c.req.method,
         path: c.req.path,
         status: c.res.status,

@@ -1,4 +1,3 @@
-import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import { scopesGrant } from '../admin/scopes.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -7,6 +6,7 @@ import { ROLE_SCOPES } from '../console/roles.ts';
 import { clearSessionCookie, setSessionCookie } from '../console/session-cookie.ts';
 import { forbidden, unauthenticated } from '../errors.ts';
 import type { CallerAuth } from './caller-auth.ts';
+import { requestClientAddress } from './client-address.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { actorOf, type Caller, type Reply, type Route, type Viewer } from './route.ts';
 import { check, parseBody } from './validate.ts';
@@ -26,7 +26,7 @@ export function mountRoutes(app: Hono, routes: readonly Route[], deps: MountDeps
   for (const r of routes) {
     app.on(r.method.toUpperCase(), r.path, async (c) => {
       const raw = new Uint8Array(await c.req.arrayBuffer());
-      const sourceIp = sourceAddress(c);
+      const sourceIp = requestClientAddress(c);
       const action = `${r.method.toUpperCase()} ${c.req.path}`;
       const { caller, viewer } = await authenticate(r, c, raw, sourceIp, deps).catch(async (err) => {
         if (r.auth.kind === 'admin' || r.auth.kind === 'machine-unregistered') {
@@ -147,12 +147,4 @@ function reply(c: Context, deps: MountDeps): Reply {
     setCookie: (_name, token, maxAgeMs) => setSessionCookie(c, token, maxAgeMs, secure()),
     clearCookie: () => clearSessionCookie(c, secure()),
   };
-}
-
-export function sourceAddress(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }

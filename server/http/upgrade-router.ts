@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { TrellisError } from '../errors.ts';
 import { INTERNAL_ERROR_BODY, httpStatus, knownError } from './error-handler.ts';
 import type { CallerAuth } from './caller-auth.ts';
+import { clientAddress } from './client-address.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 /** Takes over an upgrade request whose path it was registered for. */
@@ -61,7 +62,8 @@ export function addMachineUpgrade(
   accept: (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, nodeId: string) => void,
 ): void {
   upgrades.add(path, (req, socket, head, url) => {
-    const source = `${names.sourceKey}:${req.socket.remoteAddress ?? 'unknown'}`;
+    const client = clientAddress(req.socket);
+    const source = `${names.sourceKey}:${client}`;
     const open = async () => {
       deps.limiter.check(source, deps.now());
       const { node } = await deps.auth.registeredMachine(
@@ -74,16 +76,16 @@ export function addMachineUpgrade(
     };
     open().catch((err) => {
       if (err instanceof TrellisError && err.kind !== 'rate_limited') deps.limiter.take(source, deps.now());
-      refuseUpgrade(socket, err, deps.logger, names.what);
+      refuseUpgrade(socket, err, deps.logger, names.what, client);
     });
   });
 }
 
 /** Answers a refused upgrade as the HTTP API would: the error's status, code and message. */
-function refuseUpgrade(socket: Duplex, err: unknown, logger: Logger, what: string): void {
+function refuseUpgrade(socket: Duplex, err: unknown, logger: Logger, what: string, source: string): void {
   const known = knownError(err);
-  if (known) logger.info({ code: known.code }, `${what} refused: ${known.message}`);
-  else logger.error({ err }, `${what} upgrade failed`);
+  if (known) logger.info({ code: known.code, source }, `${what} refused: ${known.message}`);
+  else logger.error({ err, source }, `${what} upgrade failed`);
   const status = known ? httpStatus(known) : 500;
   const body = JSON.stringify(known ? { code: known.code, message: known.message } : INTERNAL_ERROR_BODY);
   socket.end(

@@ -19,4 +19,11 @@ describeWith([haproxyPrerequisite()], FILE, () => {
     expect(text).toMatch(/^\s*option httpchk GET \/healthz$/m);
     expect(text).toMatch(/on-marked-down shutdown-sessions/);
   });
+
+  it("sends every replica the client's address in a PROXY v2 header, on each server and its checks", () => {
+    const defaults = text.match(/^\s*default-server .*$/m)?.[0] ?? '';
+    expect(defaults).toMatch(/\bsend-proxy-v2\b/);
+    // A `port` or `addr` on a check would make haproxy send that check without the header.
+    expect(text).not.toMatch(/^\s*server .*\b(port|addr|no-send-proxy-v2)\b/m);
+  });
 });

@@ -5,7 +5,12 @@ import { loadConfig } from '../../server/config/load.ts';
 describe('deploy/ files', () => {
   it('the example server config is valid and means what it says', () => {
     const config = loadConfig({ file: 'deploy/server.yaml.example', env: {} });
-    expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080, trustProxy: false });
+    expect(config.listen).toEqual({
+      host: '0.0.0.0',
+      port: 8080,
+      trustProxy: false,
+      proxyProtocol: { from: [], headerTimeoutMs: 3000 },
+    });
     expect(config.network.domain).toBe('mesh.example.internal');
   });
 

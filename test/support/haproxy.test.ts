@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer as createTcpServer, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { Haproxy, freePort, haproxyPrerequisite, type Backend } from './haproxy.ts';
+import { readProxyHeader } from '../../server/http/proxy-protocol/read-header.ts';
+import type { ProxyHeader } from '../../server/http/proxy-protocol/header.ts';
+import { Haproxy, LOCAL_PROXY_SOURCE, freePort, haproxyPrerequisite, type Backend } from './haproxy.ts';
 import { describeWith } from './prerequisites.ts';
 
 /**
@@ -102,5 +105,86 @@ describeWith([haproxyPrerequisite()], 'haproxy in front of replicas (test suppor
 
   it('refuses a config haproxy rejects, naming haproxy -c', async () => {
     await expect(proxy.reload([{ name: 'bad name', host: '127.0.0.1', port: 1 }])).rejects.toThrow(/haproxy -c/);
+  });
+});
+
+/** A backend that reads each connection's PROXY header (the server's own parser), answers 200 and says who the header named. */
+class HeaderReadingBackend {
+  readonly headers: Array<{ peer: string; header: ProxyHeader }> = [];
+  private readonly server = createTcpServer((socket) => {
+    let got = Buffer.alloc(0);
+    socket.on('error', () => undefined);
+    socket.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      const read = readProxyHeader(got);
+      if (read.kind === 'incomplete') return;
+      if (read.kind === 'refused') return void socket.destroy();
+      socket.removeAllListeners('data');
+      this.headers.push({ peer: socket.remoteAddress!, header: read.header });
+      const body = read.header.source?.address ?? 'no client';
+      socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    });
+  });
+
+  constructor(readonly backend: Backend) {}
+
+  static async start(): Promise<HeaderReadingBackend> {
+    const b = new HeaderReadingBackend({ name: 'pp', host: '127.0.0.1', port: await freePort() });
+    await new Promise<void>((r) => b.server.listen(b.backend.port, '127.0.0.1', r));
+    return b;
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+/** One request through the proxy from `from`; the answer's body. */
+function askFrom(proxy: Haproxy, from: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port: proxy.port, host: '127.0.0.1', localAddress: from });
+    let out = '';
+    s.setEncoding('latin1');
+    s.on('connect', () => s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    s.on('data', (d: string) => (out += d));
+    s.on('close', () => resolve(out.split('\r\n\r\n')[1] ?? ''));
+    s.on('error', reject);
+  });
+}
+
+describeWith([haproxyPrerequisite()], 'haproxy sending PROXY v2 headers (test support)', () => {
+  let backend: HeaderReadingBackend;
+  let proxy: Haproxy;
+
+  beforeAll(async () => {
+    backend = await HeaderReadingBackend.start();
+    proxy = await Haproxy.start({ backends: [backend.backend], checkIntervalMs: 100, sendProxyV2: true });
+    await proxy.waitFor(['pp'], 'UP');
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+  });
+
+  it('starts each proxied connection with a v2 header naming the client, from its own source address', async () => {
+    expect(await askFrom(proxy, '127.0.0.3')).toBe('127.0.0.3');
+    expect(await askFrom(proxy, '127.0.0.4')).toBe('127.0.0.4');
+    const proxied = backend.headers.filter((h) => h.header.command === 'proxy');
+    expect(proxied.map((h) => [h.header.version, h.header.source?.address, h.peer])).toEqual([
+      [2, '127.0.0.3', LOCAL_PROXY_SOURCE],
+      [2, '127.0.0.4', LOCAL_PROXY_SOURCE],
+    ]);
+  });
+
+  it('sends its health checks with a LOCAL header: a backend that requires one still sees them', () => {
+    const checks = backend.headers.filter((h) => h.header.command === 'local');
+    expect(checks.length).toBeGreaterThan(0);
+    expect(checks.every((h) => h.header.version === 2 && h.peer === LOCAL_PROXY_SOURCE)).toBe(true);
+  });
+
+  it('puts send-proxy-v2 and the source in the config it writes', () => {
+    const text = readFileSync(proxy.configFile, 'utf8');
+    expect(text).toMatch(/default-server .* send-proxy-v2$/m);
+    expect(text).toMatch(new RegExp(`^\\s*source ${LOCAL_PROXY_SOURCE.replaceAll('.', '\\.')}$`, 'm'));
   });
 });

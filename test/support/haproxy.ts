@@ -15,6 +15,15 @@ import { hasCommand, type Prerequisite } from './prerequisite-checks.ts';
  */
 export const haproxyPrerequisite = (): Prerequisite => hasCommand('haproxy');
 
+/**
+ * Where a haproxy outside a namespace connects to its backends from when it sends PROXY
+ * headers: an address of its own on the loopback, so a test or benchmark that reaches a replica
+ * directly (from 127.0.0.1) is not mistaken for the load balancer. Replicas outside a namespace
+ * trust it (test/support/replicas.ts), as operators list their load balancers in
+ * `listen.proxyProtocol.from`.
+ */
+export const LOCAL_PROXY_SOURCE = '127.0.0.254';
+
 export interface Backend {
   /** Unique within the proxy: haproxy's server name. */
   name: string;
@@ -35,6 +44,14 @@ export interface HaproxyOptions {
   netns?: string;
   /** Most connections at once (default 4096); haproxy needs two descriptors for each. */
   maxConnections?: number;
+  /**
+   * Start every connection to a backend, health checks included, with a PROXY v2 header naming
+   * the client (`send-proxy-v2`, as operators deploy it), from `source`. The backends must list
+   * that address in `listen.proxyProtocol.from`.
+   */
+  sendProxyV2?: boolean;
+  /** The address haproxy connects to backends from (`source`); default with sendProxyV2 outside a namespace: LOCAL_PROXY_SOURCE. */
+  source?: string;
 }
 
 export type BackendState = 'UP' | 'DOWN' | 'MAINT' | 'NOLB' | string;
@@ -184,6 +201,9 @@ export class Haproxy {
         checkIntervalMs: this.options.checkIntervalMs ?? 300,
         adminSocket: join(this.dir, 'admin.sock'),
         maxConnections: this.options.maxConnections ?? 4096,
+        sendProxyV2: this.options.sendProxyV2 ?? false,
+        source:
+          this.options.source ?? (this.options.sendProxyV2 && !this.options.netns ? LOCAL_PROXY_SOURCE : undefined),
       }),
     );
   }
@@ -235,6 +255,8 @@ export function haproxyConfig(c: {
   checkIntervalMs: number;
   adminSocket: string;
   maxConnections: number;
+  sendProxyV2?: boolean;
+  source?: string;
 }): string {
   const servers = c.backends.map((b) => `  server ${b.name} ${b.host}:${b.port} check`);
   return [
@@ -266,7 +288,8 @@ export function haproxyConfig(c: {
     `  option httpchk GET ${c.healthPath}`,
     '  http-check expect status 200',
     // A dead replica's agents are cut at once and reconnect through a live one.
-    `  default-server inter ${c.checkIntervalMs} fall 3 rise 2 on-marked-down shutdown-sessions`,
+    `  default-server inter ${c.checkIntervalMs} fall 3 rise 2 on-marked-down shutdown-sessions${c.sendProxyV2 ? ' send-proxy-v2' : ''}`,
+    ...(c.source ? [`  source ${c.source}`] : []),
     ...servers,
     '',
   ].join('\n');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandLine } from '../../client/system/run.ts';
-import { freePort, type Backend } from './haproxy.ts';
+import { freePort, LOCAL_PROXY_SOURCE, type Backend } from './haproxy.ts';
 
 /**
  * Server replicas as real `trellis-server serve` processes on one shared store (PostgreSQL:
@@ -177,6 +177,10 @@ export class ReplicaSet {
       ];
       if (!argv.includes('--log.level')) argv.push('--log.level', 'warn');
       if (!argv.includes('--relay.udpPort')) argv.push('--relay.udpPort', place.netns ? '3478' : '0');
+      // A local haproxy sending PROXY headers (sendProxyV2) connects from this address alone;
+      // in a namespace the caller names its load balancer's.
+      if (!place.netns && !argv.includes('--listen.proxyProtocol.from'))
+        argv.push('--listen.proxyProtocol.from', LOCAL_PROXY_SOURCE);
       replicas.push(
         new Replica(i, `r${i}`, host, port, dataDir, argv, {
           netns: place.netns,

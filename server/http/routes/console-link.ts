@@ -8,7 +8,7 @@ import { setSessionCookie } from '../../console/session-cookie.ts';
 import type { SignInLinks } from '../../console/sign-in-links.ts';
 import { forbidden, TrellisError } from '../../errors.ts';
 import { httpStatus } from '../error-handler.ts';
-import { sourceAddress } from '../mount.ts';
+import { requestClientAddress } from '../client-address.ts';
 import { errorPage, FORM_PAGE_HEADERS, PAGE_HEADERS, signInLinkPage } from '../pages/html.ts';
 import { route, type Route } from '../route.ts';
 
@@ -68,7 +68,7 @@ export function mountSignInLinkPages(app: Hono, o: LinkPageOptions): void {
     c.body(signInLinkPage({ action: SIGN_IN_LINK_PATH, link: c.req.query('link') ?? '' }), 200, FORM_PAGE_HEADERS),
   );
   app.post(SIGN_IN_LINK_PATH, async (c) => {
-    const source = sourceAddress(c);
+    const source = requestClientAddress(c);
     try {
       o.limit(source);
       // Only this server's own page may post here: another site cannot sign a browser in as someone else.

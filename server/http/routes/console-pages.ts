@@ -5,7 +5,7 @@ import type { ConsoleSignIn } from '../../console/console-sign-in.ts';
 import { setSessionCookie } from '../../console/session-cookie.ts';
 import { TrellisError } from '../../errors.ts';
 import { httpStatus } from '../error-handler.ts';
-import { sourceAddress } from '../mount.ts';
+import { requestClientAddress } from '../client-address.ts';
 import { PAGE_HEADERS, errorPage } from '../pages/html.ts';
 
 /** Binds a console sign-in to the browser that started it, for the provider's return only. */
@@ -27,10 +27,10 @@ interface ConsolePageOptions {
 export function consoleSignInPages(signIn: ConsoleSignIn, o: ConsolePageOptions) {
   const callback = async (c: Context): Promise<Response> =>
     page(c, async () => {
-      o.limit(sourceAddress(c));
+      o.limit(requestClientAddress(c));
       const query = new URL(c.req.url).searchParams;
       const secure = o.secure(c);
-      const done = await signIn.complete(query, getCookie(c, BINDING_COOKIE), sourceAddress(c));
+      const done = await signIn.complete(query, getCookie(c, BINDING_COOKIE), requestClientAddress(c));
       deleteCookie(c, BINDING_COOKIE, { path: BINDING_PATH, secure });
       setSessionCookie(c, done.token, o.maxSessionMs, secure);
       return done.next;
@@ -41,7 +41,7 @@ export function consoleSignInPages(signIn: ConsoleSignIn, o: ConsolePageOptions)
     mount(app: Hono): void {
       app.get('/console/login', (c) =>
         page(c, async () => {
-          o.limit(sourceAddress(c));
+          o.limit(requestClientAddress(c));
           const binding = randomBytes(24).toString('base64url');
           const target = await signIn.begin(c.req.query('provider'), c.req.query('next'), binding);
           // Lax, not Strict: the provider's return is a navigation from its site.

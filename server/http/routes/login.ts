@@ -5,7 +5,7 @@ import { StartLoginRequest, StartLoginResponse, WaitLoginRequest, WaitLoginRespo
 import { TrellisError } from '../../errors.ts';
 import { httpStatus } from '../error-handler.ts';
 import { CALLBACK_PATH, type LoginService } from '../../identity/oidc/login-service.ts';
-import { sourceAddress } from '../mount.ts';
+import { requestClientAddress } from '../client-address.ts';
 import { PAGE_HEADERS, approvedPage, errorPage, handoffPage } from '../pages/html.ts';
 import { route, type Caller, type Route } from '../route.ts';
 
@@ -49,18 +49,18 @@ export function loginPages(
     app.get(CALLBACK_PATH, (c) => {
       if (o.console?.owns(c.req.query('state') ?? '')) return o.console.handle(c);
       return html(c, async () => {
-        o.limit(sourceAddress(c));
+        o.limit(requestClientAddress(c));
         const query = new URL(c.req.url).searchParams;
         const session = await logins.peekByState(query.get('state') ?? '');
         const binding = session ? getCookie(c, cookieName(session.id)) : undefined;
-        const done = await logins.callback(query, binding, sourceAddress(c));
+        const done = await logins.callback(query, binding, requestClientAddress(c));
         if (session) setCookie(c, cookieName(session.id), '', { path: '/login', maxAge: 0 });
         return { status: 200, body: approvedPage({ hostname: done.hostname, email: done.email! }) };
       });
     });
     app.get('/login/:id', (c) =>
       html(c, async () => {
-        o.limit(sourceAddress(c));
+        o.limit(requestClientAddress(c));
         const s = await logins.handoff(c.req.param('id'));
         return {
           status: 200,
@@ -75,7 +75,7 @@ export function loginPages(
     );
     app.get('/login/:id/continue', (c) =>
       html(c, async () => {
-        o.limit(sourceAddress(c));
+        o.limit(requestClientAddress(c));
         const id = c.req.param('id');
         const binding = randomBytes(24).toString('base64url');
         const target = await logins.authorizationUrl(id, binding);

@@ -7,6 +7,7 @@ import { ReplicaSet, type Replica } from '../../support/replicas.ts';
 import { hasCommand, hasPostgres, isRoot, type Prerequisite } from '../../support/prerequisites.ts';
 import type { Host, Lab } from '../harness/lab.ts';
 import type { BackgroundProcess } from '../harness/process.ts';
+import type { UpRequest } from '../../../client/agent/local-api/messages.ts';
 import { AgentHost } from '../mesh/agent-host.ts';
 
 /**
@@ -67,6 +68,8 @@ export class Cluster {
     readonly set: ReplicaSet,
     readonly hosts: Host[],
     readonly lb: Host,
+    /** Where admin calls come from: through haproxy its address is what replicas audit. */
+    readonly adminHost: Host,
     readonly proxy: Haproxy,
     private readonly forwarders: BackgroundProcess[],
   ) {}
@@ -88,6 +91,8 @@ export class Cluster {
         hosts.push(host);
         forwarders.push(fwd);
       }
+      // haproxy's host exists first: every replica trusts its PROXY headers, and nothing else's.
+      const lb = await lab.addHost('lb');
       const set = await ReplicaSet.start({
         count,
         placement: (i) => ({ host: hosts[i]!.address, port: 8080, netns: hosts[i]!.netns }),
@@ -99,6 +104,8 @@ export class Cluster {
           // As operators run replicas: relays linked, so a relayed pair on two replicas connects.
           '--relay.linkSecret',
           randomBytes(24).toString('base64'),
+          '--listen.proxyProtocol.from',
+          lb.address,
           ...(options.flags ?? []),
         ],
         flagsFor: (i) => ['--replica.id', `r${i}`, '--replica.advertise', `http://${hosts[i]!.address}:8080`],
@@ -106,20 +113,23 @@ export class Cluster {
         await Promise.allSettled(forwarders.map((f) => f.stop()));
         throw err;
       });
-      const lb = await lab.addHost('lb');
+      // Admins work from a host of their own, as they would: a call straight to a replica from
+      // the load balancer's host would carry no PROXY header and be refused.
+      const admin = await lab.addHost('admin');
       const proxy = await Haproxy.start({
         backends: set.backends,
         host: lb.address,
         port: LB_PORT,
         netns: lb.netns,
         checkIntervalMs: 300,
+        sendProxyV2: true,
       });
       await proxy.waitFor(
         set.replicas.map((r) => r.name),
         'UP',
         30_000,
       );
-      return new Cluster(lab, pg, set, hosts, lb, proxy, forwarders);
+      return new Cluster(lab, pg, set, hosts, lb, admin, proxy, forwarders);
     } catch (err) {
       await pg.stop();
       throw err;
@@ -135,9 +145,9 @@ export class Cluster {
     return this.set.replicas[i]!;
   }
 
-  /** An admin call, made from the load balancer's host to `base` (haproxy unless given a replica's URL). */
+  /** An admin call, made from the admin host to `base` (haproxy unless given a replica's URL). */
   async admin<T = unknown>(method: string, path: string, body?: unknown, base = this.url): Promise<AdminAnswer<T>> {
-    const { stdout } = await this.lb.exec(
+    const { stdout } = await this.adminHost.exec(
       'node',
       ['-e', ADMIN_JS, method, base + path, this.set.adminKey, body === undefined ? '' : JSON.stringify(body)],
       { timeoutMs: 20_000 },
@@ -170,12 +180,12 @@ export class Cluster {
 
   /**
    * A real agent on a new lab host, joined through replica `first` (the others after it in its
-   * server list), with its first map applied.
+   * server list), with its first map applied; `extra` adds to its `up` (routes to advertise, ...).
    */
-  async joinAgent(label: string, authKey: string, first: number): Promise<AgentHost> {
+  async joinAgent(label: string, authKey: string, first: number, extra: Partial<UpRequest> = {}): Promise<AgentHost> {
     const agent = await AgentHost.start(this.lab, label);
     const [serverUrl, ...rest] = this.serverUrls(first);
-    await agent.up(serverUrl!, authKey, { serverUrls: [serverUrl!, ...rest], waitMs: 60_000 });
+    await agent.up(serverUrl!, authKey, { serverUrls: [serverUrl!, ...rest], waitMs: 60_000, ...extra });
     return agent;
   }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { AuditPage } from '../../../protocol/audit.ts';
 import { describeWith } from '../../support/prerequisites.ts';
 import { Lab } from '../harness/lab.ts';
 import type { AgentHost } from '../mesh/agent-host.ts';
@@ -88,5 +89,13 @@ describeWith(clusterPrerequisites(), 'three replicas behind haproxy: one mesh', 
       const items = await cluster.nodes(cluster.replica(i).url);
       expect(items.map((n) => n.name).sort(), `through r${i}`).toEqual(['n0', 'n1', 'n2']);
     }
+  });
+
+  it("audits admin changes made through haproxy with the admin host's address (PROXY v2), not haproxy's", async () => {
+    const res = await cluster.admin<AuditPage>('GET', '/api/v1/audit?kind=admin&outcome=success');
+    const keys = res.body.items.filter((e) => e.code === 'POST /api/v1/preauth-keys');
+    expect(keys).toHaveLength(2);
+    expect(new Set(keys.map((e) => e.source))).toEqual(new Set([cluster.adminHost.address]));
+    expect(cluster.adminHost.address).not.toBe(cluster.lb.address);
   });
 });

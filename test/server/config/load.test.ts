@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG_KEYS, loadConfig, type ConfigSources } from '../../../server/config/load.ts';
 import { ConfigError } from '../../../server/config/errors.ts';
 
+const NO_PROXY_PROTOCOL = { from: [], headerTimeoutMs: 3000 };
+
 const dir = mkdtempSync(join(tmpdir(), 'trellis-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
@@ -43,7 +45,7 @@ describe('server configuration', () => {
     );
     const c = loadConfig({ file });
     expect(c.dataDir).toBe('/var/lib/trellis');
-    expect(c.listen).toEqual({ host: '127.0.0.1', port: 9000, trustProxy: false });
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 9000, trustProxy: false, proxyProtocol: NO_PROXY_PROTOCOL });
     expect(c.network.nameservers).toEqual(['1.1.1.1', '9.9.9.9']);
   });
 
@@ -55,9 +57,14 @@ describe('server configuration', () => {
     const file = yamlFile('listen:\n  port: 1000\n  host: 0.0.0.0\n');
     const env = { TRELLIS_LISTEN_PORT: '2000', TRELLIS_LOG_LEVEL: 'debug' };
     expect(loadConfig({ file }).listen.port).toBe(1000);
-    expect(loadConfig({ file, env }).listen).toEqual({ host: '0.0.0.0', port: 2000, trustProxy: false });
+    expect(loadConfig({ file, env }).listen).toEqual({
+      host: '0.0.0.0',
+      port: 2000,
+      trustProxy: false,
+      proxyProtocol: NO_PROXY_PROTOCOL,
+    });
     const c = loadConfig({ file, env, flags: { 'listen.port': '3000' } });
-    expect(c.listen).toEqual({ host: '0.0.0.0', port: 3000, trustProxy: false });
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 3000, trustProxy: false, proxyProtocol: NO_PROXY_PROTOCOL });
     expect(c.log.level).toBe('debug');
   });
 
@@ -69,8 +76,10 @@ describe('server configuration', () => {
         TRELLIS_NETWORK_IPV4_PREFIX: '10.20.0.0/16',
         TRELLIS_NETWORK_NAMESERVERS: '1.1.1.1, 8.8.8.8',
         TRELLIS_PUBLIC_URL: 'https://vpn.example.com',
+        TRELLIS_LISTEN_PROXY_PROTOCOL_FROM: '10.0.0.11, fd00::/64',
       },
     });
+    expect(c.listen.proxyProtocol.from).toEqual(['10.0.0.11', 'fd00::/64']);
     expect(c.dataDir).toBe('/srv/trellis');
     expect(c.limits.authPerMinute).toBe(7);
     expect(c.network.ipv4Prefix).toBe('10.20.0.0/16');
@@ -192,6 +201,22 @@ describe('server configuration', () => {
         /network\.nameservers\.1 \(from environment variable TRELLIS_NETWORK_NAMESERVERS\): must be an IP address/,
       );
       expect(err.message).toContain('audit.retentionDays (from flag --audit.retentionDays)');
+    });
+
+    it('a PROXY-protocol source that is not an IP or CIDR, and a header timeout out of range', () => {
+      const err = failure({
+        flags: {
+          'listen.proxyProtocol.from': '10.0.0.11, 10.0.0.0/8, 10.0.0.1/24',
+          'listen.proxyProtocol.headerTimeoutMs': '5',
+        },
+      });
+      expect(err.message).toMatch(
+        /listen\.proxyProtocol\.from\.2 \(from flag --listen\.proxyProtocol\.from\): "10\.0\.0\.1\/24" has host bits set/,
+      );
+      expect(err.message).toContain(
+        'listen.proxyProtocol.headerTimeoutMs (from flag --listen.proxyProtocol.headerTimeoutMs)',
+      );
+      expect(err.message).not.toMatch(/from\.[01] /);
     });
 
     it('unknown keys in the file, top-level and nested', () => {
