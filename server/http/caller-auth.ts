@@ -49,9 +49,15 @@ export class CallerAuth {
     pathWithQuery: string,
     body: Uint8Array,
   ): Promise<{ machineKey: string; node?: NodeRecord }> {
-    const machineKey = await this.proofs.verifyShared(header, method, pathWithQuery, body, this.now());
-    const node = await this.store.nodes.getByMachineKey(machineKey);
-    return { machineKey, node };
+    const { machineKey, registered } = await this.proofs.verifyShared(
+      header,
+      method,
+      pathWithQuery,
+      body,
+      this.now(),
+      (key) => this.store.nodes.getByMachineKey(key),
+    );
+    return { machineKey, node: registered };
   }
 
   /** Like machine(), but the node must exist and be current. */

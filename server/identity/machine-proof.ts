@@ -17,6 +17,11 @@ import type { ProofNonceRepository } from '../store/store.ts';
  * "Never seen" is first this process's memory (a replay to the same replica costs no database
  * round trip), then, in `verifyShared`, the store's nonces, which every replica shares: a proof
  * captured on its way to one replica and replayed to another is refused there too.
+ *
+ * The full check of the machine key (prime-order subgroup: a scalar multiplication, about a
+ * millisecond, for a key this process has not seen) is skipped in `verifyShared` for a key the
+ * store holds for a node: it passed that check when the node joined, on whichever replica. That
+ * is what a replica pays for each node of a dead replica that reconnects to it.
  */
 export class MachineProofVerifier {
   /** nonce -> time it may be forgotten; insertion order is time order, so sweeping is cheap. */
@@ -27,22 +32,32 @@ export class MachineProofVerifier {
     private readonly shared?: ProofNonceRepository,
   ) {}
 
-  /** verify(), then the nonce taken in the shared store, atomically: its first use anywhere wins. */
-  async verifyShared(
+  /**
+   * verify(), then the nonce taken in the shared store, atomically: its first use anywhere wins.
+   * `registered` finds the node holding the machine key (while the nonce is taken); a key no
+   * node holds gets the full key check.
+   */
+  async verifyShared<T>(
     header: string | undefined,
     method: string,
     pathWithQuery: string,
     body: Uint8Array,
     now: number,
-  ): Promise<string> {
-    const { machineKey, nonce, forgetAt } = this.check(header, method, pathWithQuery, body, now);
-    if (this.shared && !(await this.shared.use(nonce, forgetAt, now))) throw replayed();
-    return machineKey;
+    registered?: (machineKey: string) => Promise<T | undefined>,
+  ): Promise<{ machineKey: string; registered?: T }> {
+    const proof = this.check(header, method, pathWithQuery, body, now, { checkKey: registered === undefined });
+    const [taken, found] = await Promise.all([
+      this.shared ? this.shared.use(proof.nonce, proof.forgetAt, now) : true,
+      registered?.(proof.machineKey),
+    ]);
+    if (!taken) throw replayed();
+    if (registered && found === undefined && ed25519KeyProblem(proof.machineKeyBytes)) throw badSignature();
+    return { machineKey: proof.machineKey, ...(found !== undefined && { registered: found }) };
   }
 
   /** The checks, and the nonce refused if this process saw it; no store. */
   verify(header: string | undefined, method: string, pathWithQuery: string, body: Uint8Array, now: number): string {
-    return this.check(header, method, pathWithQuery, body, now).machineKey;
+    return this.check(header, method, pathWithQuery, body, now, { checkKey: true }).machineKey;
   }
 
   private check(
@@ -51,7 +66,8 @@ export class MachineProofVerifier {
     pathWithQuery: string,
     body: Uint8Array,
     now: number,
-  ): { machineKey: string; nonce: Uint8Array; forgetAt: number } {
+    options: { checkKey: boolean },
+  ): { machineKey: string; machineKeyBytes: Uint8Array; nonce: Uint8Array; forgetAt: number } {
     if (!header)
       throw unauthenticated(
         'proof.missing',
@@ -73,9 +89,7 @@ export class MachineProofVerifier {
         `the proof's time is ${off} the server's clock (at most ${PROOF_MAX_SKEW_MS / 1000} s allowed); check the clock`,
       );
     }
-    if (!verifyProofSignature(proof, method, pathWithQuery, body)) {
-      throw unauthenticated('proof.bad_signature', 'the proof signature does not match this request and machine key');
-    }
+    if (!verifyProofSignature(proof, method, pathWithQuery, body, options)) throw badSignature();
     const nonceKey = Buffer.from(proof.nonce).toString('base64');
     this.sweep(now);
     if (this.seen.has(nonceKey)) throw replayed();
@@ -85,7 +99,12 @@ export class MachineProofVerifier {
     // Twice the skew: past it no replica whose clock is within the skew of this one takes the proof.
     const forgetAt = now + 2 * PROOF_MAX_SKEW_MS;
     this.seen.set(nonceKey, forgetAt);
-    return { machineKey: Buffer.from(proof.machineKey).toString('base64'), nonce: proof.nonce, forgetAt };
+    return {
+      machineKey: Buffer.from(proof.machineKey).toString('base64'),
+      machineKeyBytes: proof.machineKey,
+      nonce: proof.nonce,
+      forgetAt,
+    };
   }
 
   private sweep(now: number): void {
@@ -98,3 +117,6 @@ export class MachineProofVerifier {
 }
 
 const replayed = () => unauthenticated('proof.replayed', 'this proof was already used');
+// A key that fails the full check makes no signature valid, whatever the equation says.
+const badSignature = () =>
+  unauthenticated('proof.bad_signature', 'the proof signature does not match this request and machine key');

@@ -31,6 +31,13 @@ const toRecord = (row: Row): NodeRecord => {
 };
 
 export function postgresNodes(db: PgDb): NodeRepository {
+  // Every signed request and every map stream (a reconnect herd after a replica died) looks a
+  // node up by its machine key: built once, prepared once per connection.
+  const byMachineKey = db
+    .select()
+    .from(nodes)
+    .where(eq(nodes.machineKey, sql.placeholder('machineKey')))
+    .prepare('trellis-nodes-by-machine-key');
   /**
    * The next address index. The counter's row lock queues creates across replicas until each
    * commits; an index whose address is still held (after a wrap, or an imported row) is skipped.
@@ -99,10 +106,7 @@ export function postgresNodes(db: PgDb): NodeRepository {
     async getByMachineKey(machineKey) {
       const bytes = keyBytes(machineKey);
       if (!bytes) return undefined;
-      const [row] = await db
-        .select()
-        .from(nodes)
-        .where(eq(nodes.machineKey, Buffer.from(bytes)));
+      const [row] = await byMachineKey.execute({ machineKey: Buffer.from(bytes) });
       return row && toRecord(row);
     },
     async create(draft, options) {

@@ -1,4 +1,5 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,7 +90,7 @@ describeWith([hasPostgres()], 'identity state across two replicas on one Postgre
         nowMs: now,
       });
     const verify = (v: MachineProofVerifier, header: string) =>
-      v.verifyShared(header, 'POST', '/api/v1/machine/update', body, now);
+      v.verifyShared(header, 'POST', '/api/v1/machine/update', body, now).then((r) => r.machineKey);
 
     const first = proofOf();
     expect(await verify(onA, first)).toBe(machineKey);
@@ -101,6 +102,19 @@ describeWith([hasPostgres()], 'identity state across two replicas on one Postgre
     const third = proofOf();
     const results = await Promise.allSettled([verify(onA, third), verify(onB, third)]);
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+  });
+
+  it('gives each of many nonces offered to both at once, in any order, to exactly one of them', async () => {
+    const nonces = Array.from({ length: 400 }, () => randomBytes(16));
+    const now = Date.now();
+    const shuffled = () => [...nonces].sort(() => Math.random() - 0.5);
+    const offer = (store: Store) =>
+      Promise.all(
+        shuffled().map(async (n) => ((await store.proofNonces.use(n, now + 60_000, now)) ? n.toString('hex') : '')),
+      );
+    const [onA, onB] = await Promise.all([offer(a), offer(b)]);
+    const takers = [...onA, ...onB].filter(Boolean);
+    expect(takers.sort()).toEqual(nonces.map((n) => n.toString('hex')).sort());
   });
 
   it('gives both the same relay key, each keeping a copy in its own data directory', async () => {

@@ -63,6 +63,33 @@ function withFields(header: string, change: (f: string[]) => void): string {
   return `Trellis-Proof ${f.join('.')}`;
 }
 
+/**
+ * A proof by the owner of a for A = aB + T, T of order 8: a key of no prime order. Signing with
+ * R = rB + jT verifies when j = -k (mod 8), which one j in eight meets.
+ */
+function mixedOrderProof(privateKey: Uint8Array): string {
+  const { scalar: a } = ed25519.utils.getExtendedPublicKey(privateKey);
+  const T = ed25519.Point.fromBytes(Buffer.from(SMALL_ORDER_ED25519[3]!, 'base64'));
+  const A = ed25519.Point.BASE.multiply(a).add(T).toBytes();
+  let header: string | undefined;
+  for (let attempt = 0; !header && attempt < 64; attempt++) {
+    const r = (leNumber(crypto.getRandomValues(new Uint8Array(32))) % (L - 1n)) + 1n;
+    const nonce = crypto.getRandomValues(new Uint8Array(16));
+    const msg = proofMessage('POST', PATH, NOW, nonce, body);
+    for (let j = 0n; j < 8n && !header; j++) {
+      const R = ed25519.Point.BASE.multiply(r)
+        .add(j === 0n ? ed25519.Point.ZERO : T.multiply(j))
+        .toBytes();
+      const k = leNumber(sha512(new Uint8Array([...R, ...A, ...msg]))) % L;
+      if ((j + k) % 8n !== 0n) continue;
+      const S = (r + k * a) % L;
+      header = `Trellis-Proof v1.${b64url(A)}.${NOW}.${b64url(nonce)}.${b64url(new Uint8Array([...R, ...le32(S)]))}`;
+    }
+  }
+  if (!header) throw new Error('no mixed-order signature found in 64 tries');
+  return header;
+}
+
 describe('machine-key proof verification', () => {
   const alice = machine();
   const mallory = machine();
@@ -174,28 +201,19 @@ describe('machine-key proof verification', () => {
     });
 
     it('a mixed-order machine key even with a signature that holds for it (proof.bad_signature)', () => {
-      // A = aB + T with T of order 8. Signing with R = rB + jT verifies when j = -k (mod 8),
-      // which one j in eight meets: the owner of a can sign for A, a key of no prime order.
-      const { scalar: a } = ed25519.utils.getExtendedPublicKey(alice.privateKey);
-      const T = ed25519.Point.fromBytes(Buffer.from(SMALL_ORDER_ED25519[3]!, 'base64'));
-      const A = ed25519.Point.BASE.multiply(a).add(T).toBytes();
-      let header: string | undefined;
-      for (let attempt = 0; !header && attempt < 64; attempt++) {
-        const r = (leNumber(crypto.getRandomValues(new Uint8Array(32))) % (L - 1n)) + 1n;
-        const nonce = crypto.getRandomValues(new Uint8Array(16));
-        const msg = proofMessage('POST', PATH, NOW, nonce, body);
-        for (let j = 0n; j < 8n && !header; j++) {
-          const R = ed25519.Point.BASE.multiply(r)
-            .add(j === 0n ? ed25519.Point.ZERO : T.multiply(j))
-            .toBytes();
-          const k = leNumber(sha512(new Uint8Array([...R, ...A, ...msg]))) % L;
-          if ((j + k) % 8n !== 0n) continue;
-          const S = (r + k * a) % L;
-          header = `Trellis-Proof v1.${b64url(A)}.${NOW}.${b64url(nonce)}.${b64url(new Uint8Array([...R, ...le32(S)]))}`;
-        }
-      }
-      expect(header).toBeDefined();
+      const header = mixedOrderProof(alice.privateKey);
       expect(refusal(() => verify(new MachineProofVerifier(), header)).code).toBe('proof.bad_signature');
+    });
+
+    it('a mixed-order machine key no node holds, when the store is asked for its node first', async () => {
+      const header = mixedOrderProof(alice.privateKey);
+      const v = new MachineProofVerifier();
+      const asked: string[] = [];
+      const registered = async (key: string) => void asked.push(key);
+      await expect(v.verifyShared(header, 'POST', PATH, body, NOW, registered)).rejects.toMatchObject({
+        code: 'proof.bad_signature',
+      });
+      expect(asked).toHaveLength(1);
     });
 
     it('a signature with S not reduced below L (proof.bad_signature)', () => {
@@ -392,6 +410,30 @@ describe('machine-key proof verification', () => {
     });
     expect(refusal(() => verify(v, forged)).code).toBe('proof.bad_signature');
     expect(verify(v, genuine)).toBe(alice.base64);
+  });
+
+  it("returns the registered node the lookup finds for the proof's key, asked once", async () => {
+    const v = new MachineProofVerifier();
+    const asked: string[] = [];
+    const registered = async (key: string) => (asked.push(key), { id: 'node-1' });
+    expect(await v.verifyShared(sign(alice), 'POST', PATH, body, NOW, registered)).toEqual({
+      machineKey: alice.base64,
+      registered: { id: 'node-1' },
+    });
+    expect(asked).toEqual([alice.base64]);
+    expect(await v.verifyShared(sign(mallory), 'POST', PATH, body, NOW, async () => undefined)).toEqual({
+      machineKey: mallory.base64,
+    });
+  });
+
+  it('a replayed proof is refused even when its node is registered (proof.replayed)', async () => {
+    const v = new MachineProofVerifier();
+    const header = sign(alice);
+    const registered = async () => ({ id: 'node-1' });
+    await v.verifyShared(header, 'POST', PATH, body, NOW, registered);
+    await expect(v.verifyShared(header, 'POST', PATH, body, NOW + 1, registered)).rejects.toMatchObject({
+      code: 'proof.replayed',
+    });
   });
 
   it('remembers nonces within a bound, refusing with proof.busy rather than forgetting early', () => {
