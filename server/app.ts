@@ -171,7 +171,11 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     changeSeq: fromSeq,
   });
   shutdown.add('pending map sends', () => engine.stop());
-  policies.onChange((p) => engine.setPolicy(p.policy, p.record.starter));
+  policies.onChange((p) => {
+    engine.setPolicy(p.policy, p.record.starter);
+    // A version this replica wrote: its own agents' deltas may name its seq at once.
+    if (p.changeSeq !== undefined) engine.noteOwnWrite('policy', String(p.record.version), p.changeSeq);
+  });
   // Preview, explain and diff: the policy library over the engine's live nodes.
   const policyQuestions = new PolicyQuestions(policies, () => engine.policyNodes());
   const users = new UserService(store, engine, now);

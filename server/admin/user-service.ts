@@ -24,7 +24,7 @@ export class UserService {
   }
 
   async create(input: { email: string; displayName?: string; groups: string[] }): Promise<UserRecord> {
-    const user = await this.store.users.upsert(
+    const written = await this.store.users.upsert(
       {
         subject: `local:${input.email.toLowerCase()}`,
         email: input.email.toLowerCase(),
@@ -33,9 +33,7 @@ export class UserService {
       },
       this.now(),
     );
-    this.remember(user);
-    this.engine.upsertUser(user);
-    return user;
+    return this.adopt(written);
   }
 
   /**
@@ -51,10 +49,18 @@ export class UserService {
       }
       subject = byEmail.subject;
     }
-    const user = await this.store.users.upsert({ ...person, subject }, this.now());
-    this.remember(user);
-    this.engine.upsertUser(user);
-    return user;
+    return this.adopt(await this.store.users.upsert({ ...person, subject }, this.now()));
+  }
+
+  /**
+   * A user this replica wrote, into the maps at once; the deltas it causes name its change-log
+   * seq, so an agent whose replica dies before reading the row back can resume elsewhere.
+   */
+  private adopt({ record, changeSeq }: { record: UserRecord; changeSeq: number }): UserRecord {
+    this.remember(record);
+    this.engine.upsertUser(record);
+    this.engine.noteOwnWrite('user', record.id, changeSeq);
+    return record;
   }
 
   /** Deletes the user with their nodes and keys. */

@@ -64,6 +64,12 @@ export const ServerConfig = z.strictObject({
        * new map streams, closes the ones it has and reports not ready until the database is back.
        */
       cutOffMs: z.number().int().min(200).max(600_000).default(5_000),
+      /**
+       * PostgreSQL: a router's (or exit node's) presence row is leased this long by the replica
+       * holding its stream, renewed every third of it; the leader takes a router whose lease
+       * lapsed for down and moves its routes, without waiting for `deadAfterMs`.
+       */
+      routerLeaseMs: z.number().int().min(300).max(60_000).default(3_000),
       /** Change-log rows older than this are pruned by the leader (never past a live replica's applied seq). */
       changeRetentionHours: z
         .number()

@@ -33,6 +33,8 @@ export class ChangeJournal {
   private start = 0;
   /** Every change after this seq is in `entries`; none before it can be vouched for. */
   private floor: number;
+  /** The last seq noted: a map said to reflect a later one reflects changes this replica has yet to apply. */
+  private last: number;
 
   constructor(
     floor: number,
@@ -40,11 +42,15 @@ export class ChangeJournal {
     private readonly maxEntries = 200_000,
   ) {
     this.floor = floor;
+    this.last = floor;
   }
 
   /** The rows of a batch just applied, in seq order. */
   note(changes: readonly JournalEntry[], now: number): void {
-    for (const c of changes) this.entries.push({ seq: c.seq, at: c.at, kind: c.kind, id: c.id });
+    for (const c of changes) {
+      this.entries.push({ seq: c.seq, at: c.at, kind: c.kind, id: c.id });
+      if (c.seq > this.last) this.last = c.seq;
+    }
     this.prune(now);
   }
 
@@ -53,16 +59,19 @@ export class ChangeJournal {
     this.entries = [];
     this.start = 0;
     this.floor = Math.max(this.floor, seq);
+    this.last = Math.max(this.last, this.floor);
   }
 
   /**
    * The nodes changed after `seq`, or undefined when the journal cannot vouch for the map at
-   * `seq`: it starts later, or a change since may have moved whole views.
+   * `seq`: it starts later, a change since may have moved whole views, or `seq` is past the
+   * last change noted here (that map holds changes this replica has not applied: resuming it
+   * from this replica's view would take them away again).
    */
   touchedSince(seq: number): ReadonlySet<string> | undefined {
     // Equal to the floor is not enough: that map may be older than this process, whose soft
     // state (who is online, observed endpoints) was rebuilt at its start, not from the log.
-    if (seq <= this.floor) return undefined;
+    if (seq <= this.floor || seq > this.last) return undefined;
     const touched = new Set<string>();
     for (let i = this.entries.length - 1; i >= this.start; i--) {
       const e = this.entries[i]!;

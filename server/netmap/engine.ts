@@ -12,13 +12,15 @@ import { CloseCode, type DnsConfig, type Goodbye, type RelayConfig, type ServerM
 import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { DEFAULT_ROUTE_PRIORITY, type RouteHealthReport } from '../../protocol/route-health.ts';
 import type { PathSummary } from '../../protocol/path-report.ts';
-import { RouteTable, type PrimaryChange, type RouteDecision, type RouterInfo } from '../routes/route-table.ts';
+import type { PrimaryChange, RouteDecision, RouteTable, RouterInfo } from '../routes/route-table.ts';
+import { RouteElections } from '../routes/route-elections.ts';
 import type { NodeRecord, UserRecord } from '../store/records.ts';
 import { DEFAULT_VARIANT, LiveNode, type PeerVariant } from './live-node.ts';
 import { MapSession, type MapSocket, type MapSource, type StaticParts } from './session.ts';
 import { SentState, versionStride } from './sent-state.ts';
 import { Flusher } from './flusher.ts';
-import { ChangeJournal, movesViews, type JournalEntry } from './change-journal.ts';
+import { AppliedSeq } from './applied-seq.ts';
+import { movesViews, type JournalEntry } from './change-journal.ts';
 import { resumeTouches } from './resume-touches.ts';
 import { SharedFilters, type SharedFilter } from './filter-json.ts';
 import { RouterViews, sameList } from './router-views.ts';
@@ -86,11 +88,12 @@ export class NetmapEngine implements MapSource {
   /** Nodes whose stream another replica holds: online here too, with what that replica observed. */
   private readonly remote = new Map<string, RemotePresence>();
   private readonly retained = new Map<string, { state: SentState; until: number }>();
-  /** The change-log rows applied lately, and the last seq applied: what a resume from elsewhere looks at. */
-  private readonly journal: ChangeJournal;
-  private appliedSeq: number | undefined;
+  /** The last seq the maps reflect, and the rows applied lately: what a resume from elsewhere looks at. */
+  private readonly applied: AppliedSeq;
   /** When nodes left the maps by key expiry, which no change-log row says (each replica expires on its own). */
   private readonly expiredAt = new Map<string, number>();
+  /** When a node's own identity (tags, owner) changed: its whole view may have moved (resume-touches.ts). */
+  private readonly identityChangedAt = new Map<string, number>();
   /**
    * When what this replica's own stream of a node shows (online, the endpoint its relay saw) last
    * changed: the presence row that tells the other replicas may still be on its way.
@@ -105,13 +108,8 @@ export class NetmapEngine implements MapSource {
   private readonly versionBase: number;
   /** Nodes that advertise routes: the candidates of the route elections. */
   private readonly routers = new Set<string>();
-  /** Routers with an approved exit route: what `variantOf` looks at. */
-  private exitNodes = new Set<string>();
-  /** The routers of the last election (a node that stops advertising must lose its routes). */
-  private elected = new Set<string>();
-  readonly routes: RouteTable;
+  private readonly elections: RouteElections;
   private readonly routerViews: RouterViews;
-  private holdDownTimer: NodeJS.Timeout | undefined;
   private readonly primaryListeners: Array<(change: PrimaryChange) => void> = [];
   private readonly electionListeners: Array<() => void> = [];
   private readonly nodeListeners: Array<(event: NodeEvent) => void> = [];
@@ -131,13 +129,17 @@ export class NetmapEngine implements MapSource {
       protocolVersion: jsonText(PROTOCOL_VERSION),
     };
     this.versionBase = options.now();
-    this.appliedSeq = options.changeSeq;
-    this.journal = new ChangeJournal(options.changeSeq ?? Number.MAX_SAFE_INTEGER, this.resumeWindowMs);
+    this.applied = new AppliedSeq(options.changeSeq, this.resumeWindowMs, options.now, (seq, changes) => {
+      // A session that sent nothing for such a change (it moved nothing here, or its delta went
+      // out before the seq was known) would otherwise name an older seq for ever: a full map.
+      if (changes.some((c) => movesViews(c.kind))) for (const s of this.sessions.values()) s.noteSeq(seq);
+    });
     this.flusher = new Flusher(options.batchMs ?? 10);
-    this.routes = new RouteTable({
+    this.elections = new RouteElections({
       preempt: options.preemptRoutes ?? false,
       holdDownMs: options.preemptHoldDownMs ?? 10_000,
       now: options.now,
+      rerun: () => this.reelect(),
     });
     this.routerViews = new RouterViews({
       network: () => this.network,
@@ -160,7 +162,7 @@ export class NetmapEngine implements MapSource {
     return { shared: this.filters.of(template), own };
   }
   variantOf(viewer: string, peer: LiveNode): PeerVariant {
-    const exit = this.exitNodes.has(peer.id) && this.network.mayUseExitNode(viewer, peer.id);
+    const exit = this.elections.isExitNode(peer.id) && this.network.mayUseExitNode(viewer, peer.id);
     const routes = this.routers.has(peer.id) ? this.routerViews.routesFor(viewer, peer) : undefined;
     if (!exit && !routes) return DEFAULT_VARIANT;
     return {
@@ -174,13 +176,17 @@ export class NetmapEngine implements MapSource {
     return this.warning;
   }
   changeSeq(): number | undefined {
-    return this.appliedSeq;
+    return this.applied.current;
   }
   staticJson(): StaticParts {
     return this.staticParts;
   }
 
   // ---- reads ----
+  /** Every advertised prefix and its primary (the admin view, the leader's decisions). */
+  get routes(): RouteTable {
+    return this.elections.table;
+  }
   get nodeCount(): number {
     return this.nodes.size;
   }
@@ -286,17 +292,28 @@ export class NetmapEngine implements MapSource {
 
   /** A batch of change-log rows was applied (server/replication/); `seq` is the last one. */
   noteApplied(changes: readonly JournalEntry[], seq: number): void {
-    this.journal.note(changes, this.options.now());
-    this.appliedSeq = seq;
-    // A session that sent nothing for such a change (this replica wrote it and sent its delta at
-    // once, or it moved nothing here) would otherwise name an older seq for ever: a full map.
-    if (changes.some((c) => movesViews(c.kind))) for (const s of this.sessions.values()) s.noteSeq(seq);
+    this.applied.applied(changes, seq);
+  }
+
+  /**
+   * This replica wrote a change, logged at `seq`, and has applied it (the services call the
+   * engine right after their commit): the deltas it causes may name it (applied-seq.ts).
+   */
+  noteOwnWrite(kind: string, id: string, seq: number): void {
+    this.applied.ownWrite(kind, id, seq);
+  }
+
+  /**
+   * Resolves when the maps reflect change `seq` (or after `timeoutMs`); undefined when they
+   * already do. An agent's map may hold a change this replica has yet to read from the log.
+   */
+  appliedUpTo(seq: number, timeoutMs: number): Promise<void> | undefined {
+    return this.applied.reached(seq, timeoutMs);
   }
 
   /** Everything was reloaded as of the log's `head`: no earlier map can be resumed from here. */
   forgetChanges(head: number): void {
-    this.journal.reset(head);
-    this.appliedSeq = Math.max(this.appliedSeq ?? 0, head);
+    this.applied.reloaded(head);
   }
 
   // ---- changes (call after the database committed them) ----
@@ -325,6 +342,7 @@ export class NetmapEngine implements MapSource {
       // Peers that saw the old record must get the new one.
       const sawIt = this.network.peersOf(record.id);
       if (existing.update(record, owner).policyChanged) {
+        this.identityChangedAt.set(record.id, this.options.now());
         this.touchPolicy(this.network.upsertNode(existing.policyNode()));
         // Its identity may have gained or lost the use of an exit node or a route it already saw.
         this.touchRouters([record.id]);
@@ -422,6 +440,7 @@ export class NetmapEngine implements MapSource {
    * while any replica holds it; what this replica's own stream says wins over another's row.
    */
   setRemotePresence(id: string, presence: RemotePresence | undefined): void {
+    const lapsed = this.leaseLapsedOn(id);
     if (presence) this.remote.set(id, presence);
     else this.remote.delete(id);
     const live = this.nodes.get(id);
@@ -436,7 +455,22 @@ export class NetmapEngine implements MapSource {
     this.setOnline(live, presence !== undefined);
     // Going offline takes the counts with it (node.offline says so); new counts are their own event.
     if (pathsMoved && presence?.paths) this.tell('node.paths', live.record, undefined, presence.paths);
-    if (healthMoved && !(onlineMoved && this.routers.has(id))) this.reelect();
+    // A router that moved to another replica has a fresh lease there.
+    const leaseMoved = lapsed !== this.leaseLapsedOn(id);
+    if ((healthMoved || leaseMoved) && !(onlineMoved && this.routers.has(id))) this.reelect();
+  }
+
+  /**
+   * The routers whose presence lease lapsed, by node id, with the replica whose row it was
+   * (server/routes/lease-watch.ts, on the leader); empty: none. Re-elects when that changed.
+   */
+  setLapsedLeases(lapsed: ReadonlyMap<string, string>): void {
+    if (this.elections.setLapsedLeases(lapsed)) this.reelect();
+  }
+
+  /** The replica whose lease on this router's stream lapsed, while its row is the one this replica follows. */
+  private leaseLapsedOn(id: string): string | undefined {
+    return this.sessions.has(id) ? undefined : this.elections.lapsedOn(id, this.remote.get(id)?.replicaId);
   }
 
   /**
@@ -461,7 +495,7 @@ export class NetmapEngine implements MapSource {
 
   /** Drops pending sends (server shutdown; the streams are closing). */
   stop(): void {
-    clearTimeout(this.holdDownTimer);
+    this.elections.stop();
     this.flusher.stop();
   }
 
@@ -484,9 +518,10 @@ export class NetmapEngine implements MapSource {
     const touched =
       resumed || since === undefined || seq === undefined
         ? undefined
-        : resumeTouches(this.journal.touchedSince(seq), {
+        : resumeTouches(nodeId, this.applied.journal.touchedSince(seq), {
             localChangeAt: this.localChangeAt,
             expiredAt: this.expiredAt,
+            identityChangedAt: this.identityChangedAt,
             now,
             windowMs: this.resumeWindowMs,
           });
@@ -507,8 +542,11 @@ export class NetmapEngine implements MapSource {
       resumed ? 'here' : touched ? { elsewhere: touched } : undefined,
     );
     this.localChangeAt.set(nodeId, now);
+    const lapsed = this.leaseLapsedOn(nodeId);
     this.sessions.set(nodeId, session);
     this.setOnline(live, true);
+    // A router whose lease lapsed on the replica it left is eligible again on its stream here.
+    if (lapsed !== undefined) this.reelect();
     session.start();
     this.tellStream(nodeId);
     return session;
@@ -557,12 +595,11 @@ export class NetmapEngine implements MapSource {
    */
   private reelect(): void {
     const infos: RouterInfo[] = [];
-    const exitNodes = new Set<string>();
     for (const id of this.routers) {
       const live = this.nodes.get(id);
       if (!live) continue;
       const approved = this.network.approvedRoutesOf(id);
-      if (approved.exit.length > 0) exitNodes.add(id);
+      const lapsedOn = this.leaseLapsedOn(id);
       infos.push({
         nodeId: id,
         name: live.record.name,
@@ -570,21 +607,15 @@ export class NetmapEngine implements MapSource {
         priority: live.record.routePriority ?? DEFAULT_ROUTE_PRIORITY,
         createdAt: live.record.createdAt,
         online: live.online,
+        ...(lapsedOn !== undefined && { leaseLapsedOn: lapsedOn }),
         advertised: live.record.advertisedRoutes,
         approved: new Set([...approved.subnet, ...approved.exit]),
         ...(live.routeHealth && { health: live.routeHealth }),
       });
     }
     this.routerViews.forget();
-    const changes = this.routes.update(infos, this.network.viaTagSets());
-    const exitChanged = [...exitNodes]
-      .filter((id) => !this.exitNodes.has(id))
-      .concat([...this.exitNodes].filter((id) => !exitNodes.has(id)));
-    this.exitNodes = exitNodes;
-    // Only routers, and nodes that were routers at the last election, can have moved.
-    const touched = new Set([...this.routers, ...this.elected]);
-    this.elected = new Set(this.routers);
-    for (const id of touched) {
+    const run = this.elections.run(infos, this.network.viaTagSets());
+    for (const id of run.touched) {
       const live = this.nodes.get(id);
       if (!live) continue;
       const primary = this.routes.primaryRoutesOf(live.id);
@@ -598,20 +629,10 @@ export class NetmapEngine implements MapSource {
       this.announce(live.id, [live.id]);
       if (primaryMoved) this.announce(live.id, this.network.peersOf(live.id));
     }
-    if (exitChanged.length > 0) this.touchRouters(undefined, exitChanged);
-    if (this.routes.viaMoved || changes.length > 0) this.touchSteered();
-    for (const c of changes) for (const listener of this.primaryListeners) listener(c);
+    if (run.exitChanged.length > 0) this.touchRouters(undefined, run.exitChanged);
+    if (this.routes.viaMoved || run.changes.length > 0) this.touchSteered();
+    for (const c of run.changes) for (const listener of this.primaryListeners) listener(c);
     for (const listener of this.electionListeners) listener();
-    this.scheduleHoldDown();
-  }
-
-  /** A router waiting out its preemption hold-down takes its prefix when it ends, unprompted. */
-  private scheduleHoldDown(): void {
-    clearTimeout(this.holdDownTimer);
-    const at = this.routes.holdDownEndsAt();
-    if (at === undefined) return;
-    this.holdDownTimer = setTimeout(() => this.reelect(), Math.max(0, at - this.options.now()));
-    this.holdDownTimer.unref();
   }
 
   /**
@@ -657,6 +678,8 @@ export class NetmapEngine implements MapSource {
     const now = this.options.now();
     for (const [id, r] of this.retained) if (r.until <= now) this.retained.delete(id);
     for (const [id, at] of this.expiredAt) if (at + this.resumeWindowMs <= now) this.expiredAt.delete(id);
+    for (const [id, at] of this.identityChangedAt)
+      if (at + this.resumeWindowMs <= now) this.identityChangedAt.delete(id);
   }
 }
 

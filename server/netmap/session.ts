@@ -5,6 +5,7 @@ import type { LiveNode, PeerVariant } from './live-node.ts';
 import type { Flushable, Flusher } from './flusher.ts';
 import type { SharedFilter } from './filter-json.ts';
 import { versionStride, type SentState } from './sent-state.ts';
+import type { ResumeTouches } from './resume-touches.ts';
 
 /** The part of a WebSocket a session needs; lets the engine stay transport-agnostic. */
 export interface MapSocket {
@@ -42,7 +43,7 @@ export interface MapSource {
  * How a session starts: `here`, from the sent state this replica kept; `elsewhere`, from a map
  * another replica sent, which differs from this replica's view only in `touched` nodes.
  */
-export type SessionResume = 'here' | { elsewhere: ReadonlySet<string> };
+export type SessionResume = 'here' | { elsewhere: ResumeTouches };
 
 /** Bytes queued in the socket above which a session waits before sending more. */
 const HIGH_WATER_BYTES = 256 * 1024;
@@ -229,12 +230,12 @@ export class MapSession implements Flushable {
    * had sent it, except for the `touched` nodes (and routers, whose entries follow elections),
    * which are sent again or removed. The filter, self and settings are small: always sent.
    */
-  private sendResume(touched: ReadonlySet<string>): void {
+  private sendResume(touched: ResumeTouches): void {
     const self = this.source.node(this.nodeId);
     if (!self) return;
     const sent = this.sent;
     const { peers: upserted, filter } = this.takeView(self, (id) => touched.has(id) || this.source.isRouter(id));
-    const removed = [...touched].filter((id) => id !== this.nodeId && !sent.peers.has(id));
+    const removed = [...touched.removable()].filter((id) => id !== this.nodeId && !sent.peers.has(id));
     const from = sent.version;
     sent.version += 1 + versionStride(); // see engine.ts attach
     const { dns, relay, meshRanges, protocolVersion } = this.source.staticJson();

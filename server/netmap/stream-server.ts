@@ -10,6 +10,11 @@ import { Heartbeat } from './heartbeat.ts';
 
 export const MAP_PATH = '/api/v1/machine/map';
 const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+/**
+ * How long a stream whose agent's map is ahead of this replica waits for it to catch up (a
+ * change read from the log takes milliseconds, a second under load); after that, a full map.
+ */
+const CATCH_UP_WAIT_MS = 2_000;
 
 interface StreamServerDeps extends MachineUpgradeDeps {
   engine: NetmapEngine;
@@ -49,7 +54,15 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
       const since = wholeNumber(url, 'since', 'a map version');
       // The change-log position of the agent's map (protocol 15): lets another replica resume it.
       const seq = wholeNumber(url, 'seq', 'a change-log seq');
-      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, nodeId, since, seq));
+      const upgrade = () => wss.handleUpgrade(req, socket, head, (ws) => serve(ws, nodeId, since, seq));
+      // The agent's map holds changes this replica has yet to read from the log (the replica
+      // that wrote them served it): resumed from this replica's view now, it would lose them.
+      const caughtUp = seq === undefined ? undefined : deps.engine.appliedUpTo(seq, CATCH_UP_WAIT_MS);
+      if (!caughtUp) upgrade();
+      else
+        void caughtUp.then(() => {
+          if (!socket.destroyed && !closing) upgrade();
+        });
     },
   );
 

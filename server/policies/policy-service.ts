@@ -8,6 +8,8 @@ const POLICY_FILE_NAME = 'policy.hujson';
 interface ActivePolicy {
   record: PolicyRecord;
   policy: Policy;
+  /** Set when this process wrote it: its change-log seq (server/netmap/applied-seq.ts). */
+  changeSeq?: number;
 }
 
 /**
@@ -26,12 +28,12 @@ export class PolicyService {
   async load(): Promise<ActivePolicy> {
     let record = await this.store.policies.current();
     if (!record) {
-      record = await this.store.policies.append({
+      ({ record } = await this.store.policies.append({
         text: ALLOW_ALL_POLICY,
         author: 'trellis (first start)',
         starter: true,
         createdAt: this.now(),
-      });
+      }));
     }
     const parsed = parsePolicy(record.text, POLICY_FILE_NAME);
     if (!parsed.policy) {
@@ -103,9 +105,9 @@ export class PolicyService {
 
   async set(text: string, author: string, expectedVersion?: number, fileName?: string): Promise<ActivePolicy> {
     const { policy } = this.check(text, fileName);
-    let record: PolicyRecord;
+    let appended: { record: PolicyRecord; changeSeq: number };
     try {
-      record = await this.store.policies.append(
+      appended = await this.store.policies.append(
         { text, author, starter: false, createdAt: this.now() },
         expectedVersion,
       );
@@ -114,7 +116,11 @@ export class PolicyService {
         throw new TrellisError('conflict', err.code, err.message, { where: 'body.ifVersion', cause: err });
       throw err;
     }
-    this.active = { record, policy };
+    const mine = { record: appended.record, policy, changeSeq: appended.changeSeq };
+    // A newer version, set through another replica, may have been followed while this one was
+    // stored: the maps keep the newer one.
+    if (this.active.record.version > mine.record.version) return mine;
+    this.active = mine;
     for (const l of this.listeners) l(this.active);
     return this.active;
   }

@@ -1,16 +1,17 @@
 import type { Logger } from 'pino';
 import type { NetmapEngine } from '../netmap/engine.ts';
 import type { PresenceRecord } from '../store/records.ts';
-import type { PresenceRepository } from '../store/store.ts';
+import type { PresenceRepository, PresenceWrite } from '../store/store.ts';
 
-const WRITES_IN_FLIGHT = 32;
-/** About a minute of retries at the default pace before one node's row is given up. */
-const MAX_ATTEMPTS = 60;
+/** Nodes per transaction: a burst of thousands of streams is a few dozen commits. */
+const BATCH = 256;
 
 interface WriterDeps {
   presence: PresenceRepository;
-  engine: Pick<NetmapEngine, 'hasStream' | 'node' | 'streamIds' | 'onStreamPresence'>;
+  engine: Pick<NetmapEngine, 'hasStream' | 'node' | 'streamIds' | 'onStreamPresence' | 'isRouter'>;
   selfId: string;
+  /** Routers' rows are leased this long (`replica.routerLeaseMs`, router-leases.ts renews them); absent: no leases. */
+  routerLeaseMs?: number;
   /** How soon a write that failed (the database is away) is tried again. */
   retryMs: number;
   now: () => number;
@@ -20,14 +21,14 @@ interface WriterDeps {
 /**
  * Writes what this replica's own map streams say into the presence table, for the other
  * replicas: which nodes it holds, the endpoint its relay observed, the router's health. Only the
- * latest state of each node is written, and writes of one node never overtake each other; a
- * write that fails stays pending and is tried again, so after an outage the table says what
- * the streams say now, not what they said during it.
+ * latest state of each node is written, in batches of one transaction each, and writes of one
+ * node never overtake each other; a batch that fails stays pending and is tried again, so after
+ * an outage the table says what the streams say now, not what they said during it. (A node
+ * deleted meanwhile is skipped by the store, so only an unreachable database fails a batch.)
  */
 export class PresenceWriter {
   private readonly since = new Map<string, number>();
   private readonly pending = new Set<string>();
-  private readonly failures = new Map<string, number>();
   private writing?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -44,6 +45,16 @@ export class PresenceWriter {
   /** Writes every stream's presence again (after this replica's rows may have been expired). */
   rewriteAll(): void {
     for (const id of this.deps.engine.streamIds()) this.changed(id);
+  }
+
+  /** Writes this node's presence again (its row went missing). */
+  rewrite(nodeId: string): void {
+    this.changed(nodeId);
+  }
+
+  /** Whether this node's row is yet to be written. */
+  isPending(nodeId: string): boolean {
+    return this.pending.has(nodeId);
   }
 
   /** Resolves when nothing is pending, or the last attempt failed. */
@@ -69,43 +80,28 @@ export class PresenceWriter {
 
   private async writeAll(): Promise<void> {
     while (this.pending.size > 0 && !this.stopped) {
-      const ids = [...this.pending].slice(0, WRITES_IN_FLIGHT);
+      const ids = [...this.pending].slice(0, BATCH);
       for (const id of ids) this.pending.delete(id);
-      const results = await Promise.allSettled(ids.map((id) => this.write(id)));
-      const failed = ids.filter((id, i) => results[i]!.status === 'rejected' && this.failedAgain(id));
-      if (failed.length === 0) continue;
-      // What failed is pending again, unless it changed meanwhile (then it is anyway).
-      for (const id of failed) this.pending.add(id);
-      const err = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as unknown;
-      this.deps.logger.warn({ err, nodes: failed.length }, 'presence not written; retrying');
-      this.timer = setTimeout(() => void this.flush(), this.deps.retryMs);
-      this.timer.unref();
-      return;
+      try {
+        await this.deps.presence.write(ids.map((id) => this.entryOf(id)));
+      } catch (err) {
+        // Pending again (a node that changed meanwhile is anyway): its latest state goes next time.
+        for (const id of ids) this.pending.add(id);
+        this.deps.logger.warn({ err, nodes: ids.length }, 'presence not written; retrying');
+        this.timer = setTimeout(() => void this.flush(), this.deps.retryMs);
+        this.timer.unref();
+        return;
+      }
     }
   }
 
-  /** Whether to try again: a row that keeps failing (its node deleted meanwhile) is given up. */
-  private failedAgain(id: string): boolean {
-    const n = (this.failures.get(id) ?? 0) + 1;
-    if (n < MAX_ATTEMPTS) {
-      this.failures.set(id, n);
-      return true;
-    }
-    this.failures.delete(id);
-    this.deps.logger.warn({ nodeId: id }, 'presence of this node given up after repeated failures');
-    return false;
-  }
-
-  private async write(nodeId: string): Promise<void> {
-    const { presence, engine, selfId } = this.deps;
+  /** What the node's row should be now: its stream's presence here, or none. */
+  private entryOf(nodeId: string): PresenceWrite {
+    const { engine, selfId } = this.deps;
     const since = this.since.get(nodeId);
     const live = engine.node(nodeId);
-    if (since === undefined || !live || !engine.hasStream(nodeId)) {
-      await presence.clear(nodeId, selfId);
-      this.failures.delete(nodeId);
-      return;
-    }
-    const row: PresenceRecord = {
+    if (since === undefined || !live || !engine.hasStream(nodeId)) return { kind: 'clear', nodeId, replicaId: selfId };
+    const record: PresenceRecord = {
       nodeId,
       replicaId: selfId,
       ...(live.observedEndpoint !== undefined && { observedEndpoint: live.observedEndpoint }),
@@ -113,7 +109,7 @@ export class PresenceWriter {
       ...(live.paths !== undefined && { paths: live.paths }),
       since,
     };
-    await presence.set(row);
-    this.failures.delete(nodeId);
+    const leaseMs = engine.isRouter(nodeId) ? this.deps.routerLeaseMs : undefined;
+    return { kind: 'set', record, ...(leaseMs !== undefined && { leaseMs }) };
   }
 }

@@ -4,7 +4,7 @@ import type { Replication } from './replication-setup.ts';
 /** This replica's standing among the others, read when scraped (docs/replicas.md). */
 export function addReplicaMetrics(
   registry: Registry,
-  r: Pick<Replication, 'leadership' | 'follower' | 'reachability'>,
+  r: Pick<Replication, 'leadership' | 'follower' | 'reachability' | 'presence'>,
 ): void {
   new Gauge({
     name: 'trellis_replica_leader',
@@ -28,6 +28,14 @@ export function addReplicaMetrics(
     registers: [registry],
     collect() {
       this.set(r.reachability.reachable ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'trellis_presence_backlog',
+    help: 'Nodes whose stream presence this replica has yet to write for the other replicas',
+    registers: [registry],
+    collect() {
+      this.set(r.presence.backlog);
     },
   });
 }

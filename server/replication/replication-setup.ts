@@ -17,6 +17,8 @@ import { PresenceWriter } from './presence-writer.ts';
 import { ReplicaDirectory } from './replica-directory.ts';
 import { StoreReachability } from './store-reachability.ts';
 import { SharedElection } from '../routes/shared-election.ts';
+import { RouterLeaseWatch } from '../routes/lease-watch.ts';
+import { RouterLeaseRenewer } from './router-leases.ts';
 
 /** How often the change log is read without a hint: the most a lost hint delays a change. */
 const POLL_MS = 1_000;
@@ -51,6 +53,8 @@ export interface Replication {
   follower: ChangeFollower;
   /** Whether the database is reachable; cut off, the replica refuses writes and streams. */
   reachability: StoreReachability;
+  /** Writes this replica's streams into the presence table; its backlog is how far behind it is. */
+  presence: Pick<PresenceWriter, 'backlog'>;
   /** Reads what the leader stored for every replica to serve (the route primaries); before listening. */
   loadShared(): Promise<void>;
   /**
@@ -107,15 +111,36 @@ export function setUpReplication(d: ReplicationDeps): Replication {
   );
   follower.start();
   d.shutdown.add('change follower', () => follower.stop());
+  // Routers' rows are leased where the leader elects from them (PostgreSQL, several replicas).
+  const leaseMs = routes ? d.config.replica.routerLeaseMs : undefined;
   const presence = new PresenceWriter({
     presence: d.store.presence,
     engine: d.engine,
     selfId: id,
+    ...(leaseMs !== undefined && { routerLeaseMs: leaseMs }),
     retryMs: d.config.replica.heartbeatMs,
     now: d.now,
     logger,
   });
   d.shutdown.add('presence writes', () => presence.stop());
+  const leaseEveryMs = Math.max(100, Math.floor((leaseMs ?? 0) / 3));
+  if (leaseMs !== undefined) {
+    const renewer = new RouterLeaseRenewer({
+      presence: d.store.presence,
+      engine: d.engine,
+      writer: presence,
+      selfId: id,
+      leaseMs,
+      everyMs: leaseEveryMs,
+      logger,
+    });
+    renewer.start();
+    d.shutdown.add('router lease renewals', () => renewer.stop());
+  }
+  const leaseWatch =
+    leaseMs !== undefined
+      ? new RouterLeaseWatch({ presence: d.store.presence, engine: d.engine, everyMs: leaseEveryMs, logger })
+      : undefined;
 
   const directory = new ReplicaDirectory({
     replicas: d.store.replicas,
@@ -150,6 +175,7 @@ export function setUpReplication(d: ReplicationDeps): Replication {
     leadership,
     follower,
     reachability,
+    presence,
     async loadShared() {
       await routes?.load();
     },
@@ -176,6 +202,7 @@ export function setUpReplication(d: ReplicationDeps): Replication {
         leadership,
         [
           ...(routes ? [{ name: 'route election', job: routes }] : []),
+          ...(leaseWatch ? [{ name: 'router leases', job: leaseWatch }] : []),
           ...singletons,
           { name: 'dead replicas', job: deadReplicas },
           { name: 'change-log pruning', job: pruner },

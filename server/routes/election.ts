@@ -10,6 +10,11 @@ export interface Candidate {
   createdAt: number;
   approved: boolean;
   online: boolean;
+  /**
+   * Across replicas: the replica whose presence row vouches for this router's stream stopped
+   * renewing its lease (dead, cut off from the database): down, though its row is still there.
+   */
+  leaseLapsedOn?: string;
   tunnel?: { up: boolean; error?: string };
   health?: RouteHealth;
   /** Eligible without a break since (ms); what preemption's hold-down counts from. */
@@ -153,6 +158,9 @@ function heldFor(c: Candidate, preempt: Preempt | undefined): number {
 export function unfitness(c: Candidate): Ballot | undefined {
   if (!c.approved) return { role: 'unapproved', reason: 'advertised, not approved' };
   if (!c.online) return { role: 'offline', reason: 'offline (map stream gone or silent)' };
+  if (c.leaseLapsedOn !== undefined) {
+    return { role: 'offline', reason: `offline (replica ${c.leaseLapsedOn} stopped renewing its stream's lease)` };
+  }
   if (c.tunnel && !c.tunnel.up) {
     return { role: 'unhealthy', reason: `tunnel down${c.tunnel.error ? `: ${c.tunnel.error}` : ''}` };
   }

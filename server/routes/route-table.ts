@@ -23,6 +23,8 @@ export interface RouterInfo {
   priority: number;
   createdAt: number;
   online: boolean;
+  /** The replica whose lease on its stream lapsed (election.ts Candidate). */
+  leaseLapsedOn?: string;
   advertised: readonly string[];
   /** Advertised routes approved by an admin or the policy's autoApprovers. */
   approved: ReadonlySet<string>;
@@ -303,6 +305,7 @@ export class RouteTable {
       createdAt: r.createdAt,
       approved: r.approved.has(prefix),
       online: r.online,
+      ...(r.leaseLapsedOn !== undefined && { leaseLapsedOn: r.leaseLapsedOn }),
       ...(report && {
         tunnel: { up: report.tunnel === 'up', ...(report.tunnelError && { error: report.tunnelError }) },
       }),

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RoutePrimaryRecord } from '../store/records.ts';
-import type { RoutePrimaryRepository } from '../store/store.ts';
+import { StoreConflict, type RoutePrimaryRepository } from '../store/store.ts';
 import type { RouteDecision, RouteTable } from './route-table.ts';
 
 interface SharedElectionDeps {
@@ -26,11 +26,18 @@ interface SharedElectionDeps {
  * leader elects from the stored results, so a healthy primary stays where it is.
  *
  * A singleton job (server/replication/leader-jobs.ts): `start` when this replica leads, `stop`
- * when it no longer does.
+ * when it no longer does. Each leadership first claims a new term (`claimTerm`) and writes
+ * under it: a leader deposed without knowing it yet (its lock connection died, up to the
+ * leadership timeout) has its writes refused once the next leader claimed its own, instead of
+ * overwriting that leader's decisions.
  */
 export class SharedElection {
   private readonly stored = new Map<string, RoutePrimaryRecord>();
   private leading = false;
+  /** This leadership's term, once claimed; undefined before its first write. */
+  private term: number | undefined;
+  /** A newer leader claimed a term: nothing more is written until this replica leads again. */
+  private deposed = false;
   private writing?: Promise<void>;
   private again = false;
   private timer?: NodeJS.Timeout;
@@ -61,6 +68,8 @@ export class SharedElection {
   start(): void {
     if (this.leading) return;
     this.leading = true;
+    this.term = undefined;
+    this.deposed = false;
     this.deps.engine.followRoutes(undefined);
     void this.publish();
   }
@@ -86,20 +95,27 @@ export class SharedElection {
   private async writeLoop(): Promise<void> {
     do {
       this.again = false;
-      if (!this.leading) return;
-      const { set, remove } = this.diff();
-      if (set.length === 0 && remove.length === 0) continue;
+      if (!this.leading || this.deposed) return;
       try {
-        await this.deps.primaries.write(set, remove);
+        // Claimed at once, before anything needs writing, so a predecessor is fenced from the start.
+        this.term ??= await this.deps.primaries.claimTerm();
+        const { set, remove } = this.diff();
+        if (set.length === 0 && remove.length === 0) continue;
+        await this.deps.primaries.write(set, remove, this.term);
+        for (const r of set) this.stored.set(r.key, r);
+        for (const key of remove) this.stored.delete(key);
       } catch (err) {
+        if (err instanceof StoreConflict && err.code === 'store.leader_term_stale') {
+          this.deposed = true;
+          this.deps.logger.warn({ term: this.term }, 'route primaries not stored: a newer leader claimed its term');
+          return;
+        }
         this.deps.logger.warn({ err }, 'route primaries not stored; retrying');
         clearTimeout(this.timer);
         this.timer = setTimeout(() => void this.publish(), this.deps.retryMs);
         this.timer.unref();
         return;
       }
-      for (const r of set) this.stored.set(r.key, r);
-      for (const key of remove) this.stored.delete(key);
     } while (this.again);
   }
 

@@ -196,6 +196,12 @@ export interface PresenceRecord {
   /** The node's last path summary on that stream (protocol/path-report.ts), as JSON. */
   paths?: unknown;
   since: number;
+  /**
+   * Routers only: until when (unix ms by the database's clock) the holding replica vouches for
+   * the stream; it renews the lease while it holds the stream and reaches the database. The
+   * leader's route election takes a router whose lease lapsed for down (server/routes/README.md).
+   */
+  leaseUntil?: number;
 }
 
 /**

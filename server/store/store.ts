@@ -97,8 +97,11 @@ export interface UserRepository {
   list(): Promise<UserRecord[]>;
   get(id: string): Promise<UserRecord | undefined>;
   getByEmail(email: string): Promise<UserRecord | undefined>;
-  /** Creates, or updates email, name and groups of the user with this subject. */
-  upsert(user: Omit<UserRecord, 'id' | 'createdAt'>, now: number): Promise<UserRecord>;
+  /**
+   * Creates, or updates email, name and groups of the user with this subject; with the seq of
+   * the change-log row written with it (server/netmap/applied-seq.ts).
+   */
+  upsert(user: Omit<UserRecord, 'id' | 'createdAt'>, now: number): Promise<{ record: UserRecord; changeSeq: number }>;
   /** Deletes the user and (by cascade) their nodes and keys. */
   delete(id: string): Promise<boolean>;
 }
@@ -152,9 +155,13 @@ export interface PolicyRepository {
   list(): Promise<PolicyRecord[]>;
   /**
    * Appends a new version. With `expectedVersion`, fails with `StoreConflict` if the current
-   * version is another one (optimistic concurrency).
+   * version is another one (optimistic concurrency). `changeSeq`: the change-log row written
+   * with it, in the same transaction.
    */
-  append(policy: Omit<PolicyRecord, 'version'>, expectedVersion?: number): Promise<PolicyRecord>;
+  append(
+    policy: Omit<PolicyRecord, 'version'>,
+    expectedVersion?: number,
+  ): Promise<{ record: PolicyRecord; changeSeq: number }>;
 }
 
 /** The audit trail: append-only, pruned only by age (the retention setting). */
@@ -280,23 +287,63 @@ export interface ReplicaRepository {
 }
 
 /** Which replica holds each connected node's map stream; deleted with the node. */
+/** One node's entry in a presence batch: its row set (leased for `leaseMs`), or its row on `replicaId` cleared. */
+export type PresenceWrite =
+  { kind: 'set'; record: PresenceRecord; leaseMs?: number } | { kind: 'clear'; nodeId: string; replicaId: string };
+
 export interface PresenceRepository {
   list(): Promise<PresenceRecord[]>;
   get(nodeId: string): Promise<PresenceRecord | undefined>;
-  /** The node's stream is on `record.replicaId` now, replacing whichever replica held it. */
-  set(record: PresenceRecord): Promise<void>;
+  /**
+   * The node's stream is on `record.replicaId` now, replacing whichever replica held it. With
+   * `leaseMs` (a router's row) the row is leased until the database's now plus that; without,
+   * it has no lease. `record.leaseUntil` is not written.
+   */
+  set(record: PresenceRecord, leaseMs?: number): Promise<void>;
   /** The node's stream on `replicaId` closed; a presence another replica took since stays. */
   clear(nodeId: string, replicaId: string): Promise<boolean>;
+  /**
+   * Many nodes' presence in one transaction, each written as `set` or `clear` writes it (a
+   * change logged for each row that changed), at most one entry per node: a burst of streams
+   * opening or closing costs one commit, and one turn at the change log's lock, instead of one
+   * each. A node deleted meanwhile is skipped rather than failing the others.
+   */
+  write(batch: readonly PresenceWrite[]): Promise<void>;
   /** Deletes every presence `replicaId` holds (it died); returns those nodes' ids. */
   clearReplica(replicaId: string): Promise<string[]>;
+  /**
+   * One statement: the rows of these nodes that `replicaId` holds are leased until the
+   * database's now plus `leaseMs`; returns the nodes renewed (a row another replica took, or
+   * none, is not). Logs no change: nobody follows a renewal, the leader asks for lapsed leases.
+   */
+  renewLeases(replicaId: string, nodeIds: readonly string[], leaseMs: number): Promise<string[]>;
+  /** The rows whose lease ended by the database's clock, by node id. */
+  lapsedLeases(): Promise<Array<{ nodeId: string; replicaId: string }>>;
+}
+
+/** The longest lease a presence row takes (`replica.routerLeaseMs` is bounded below it). */
+export const MAX_LEASE_MS = 600_000;
+
+/** A lease is a whole number of milliseconds, 1 to MAX_LEASE_MS; anything else is a bug. */
+export function checkLeaseMs(leaseMs: number): void {
+  if (!Number.isInteger(leaseMs) || leaseMs < 1 || leaseMs > MAX_LEASE_MS) {
+    throw new TypeError(`refusing a presence lease of ${String(leaseMs)} ms: not 1 to ${MAX_LEASE_MS}`);
+  }
 }
 
 /** The primary router of each prefix, written by the leader replica (server/routes/); read by all. */
 export interface RoutePrimaryRepository {
   list(): Promise<RoutePrimaryRecord[]>;
   get(key: string): Promise<RoutePrimaryRecord | undefined>;
-  /** In one transaction: stores these (replacing each key's row) and deletes those keys; each logged as a `route` change. */
-  write(set: readonly RoutePrimaryRecord[], remove: readonly string[]): Promise<void>;
+  /**
+   * In one transaction: stores these (replacing each key's row) and deletes those keys; each
+   * logged as a `route` change. With `term`: only while it is still the newest leader term
+   * (`claimTerm`), else nothing is written and it rejects with StoreConflict
+   * `store.leader_term_stale`; a deposed leader's late write cannot land after its successor's.
+   */
+  write(set: readonly RoutePrimaryRecord[], remove: readonly string[], term?: number): Promise<void>;
+  /** A new leader's term, larger than every term claimed before; writes with older terms are refused from now on. */
+  claimTerm(): Promise<number>;
 }
 
 export interface AuditQuery {
@@ -344,5 +391,13 @@ export const STORE_CONFLICT_CODES = [
   'preauth_key.unusable',
   'policy.version_conflict',
   'store.target_not_empty',
+  'store.leader_term_stale',
 ] as const satisfies readonly ServerCode[];
 export type StoreConflictCode = (typeof STORE_CONFLICT_CODES)[number];
+
+/** A route-primaries write under a term a newer leader has replaced (RoutePrimaryRepository.write). */
+export const staleTerm = (term: number): StoreConflict =>
+  new StoreConflict(
+    'store.leader_term_stale',
+    `route primaries not written: leader term ${term} is over, a newer leader claimed its own`,
+  );

@@ -16,10 +16,22 @@ const HORIZON = 'changes-pruned-through';
  * by PostgreSQL only if and when the transaction commits.
  */
 export async function recordChange(tx: PgTx, kind: ChangeKind, id: string): Promise<number> {
+  const [seq] = await recordChanges(tx, kind, [id]);
+  return seq!;
+}
+
+/** Logs a change of each of `ids` (in that order) as recordChange does, in one statement and one notification. */
+export async function recordChanges(tx: PgTx, kind: ChangeKind, ids: readonly string[]): Promise<number[]> {
+  if (ids.length === 0) return [];
   await tx.execute(sql`SELECT pg_advisory_xact_lock(${LOCKS.changeLog[0]}, ${LOCKS.changeLog[1]})`);
-  const [row] = await tx.insert(changes).values({ at: Date.now(), kind, entityId: id }).returning({ seq: changes.seq });
-  await tx.execute(sql`SELECT pg_notify(${CHANGES_CHANNEL}, ${String(row!.seq)})`);
-  return row!.seq;
+  const at = Date.now();
+  const rows = await tx
+    .insert(changes)
+    .values(ids.map((entityId) => ({ at, kind, entityId })))
+    .returning({ seq: changes.seq });
+  const seqs = rows.map((r) => r.seq).sort((a, b) => a - b);
+  await tx.execute(sql`SELECT pg_notify(${CHANGES_CHANNEL}, ${String(seqs[seqs.length - 1])})`);
+  return seqs;
 }
 
 /**

@@ -198,6 +198,17 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE certificate_authorities ADD COLUMN rotating BOOLEAN;
   CREATE UNIQUE INDEX certificate_authorities_one_rotation ON certificate_authorities(rotating) WHERE rotating;
   `,
+  // Router failover across replicas: a router's presence row is leased by its replica (database
+  // clock), and route primaries are written under the leader's term (server/routes/README.md).
+  `
+  ALTER TABLE presence ADD COLUMN lease_until BIGINT;
+  CREATE INDEX presence_lease ON presence(lease_until) WHERE lease_until IS NOT NULL;
+  CREATE TABLE leader_term (
+    id SMALLINT PRIMARY KEY CHECK (id = 1),
+    term BIGINT NOT NULL
+  );
+  INSERT INTO leader_term (id, term) VALUES (1, 0);
+  `,
 ];
 
 /**

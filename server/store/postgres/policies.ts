@@ -30,8 +30,8 @@ export function postgresPolicies(db: PgDb): PolicyRepository {
           .insert(policies)
           .values({ ...policy, version: (now?.version ?? 0) + 1 })
           .returning();
-        await recordChange(tx, 'policy', String(appended!.version));
-        return appended!;
+        const changeSeq = await recordChange(tx, 'policy', String(appended!.version));
+        return { record: appended!, changeSeq };
       });
     },
   };

@@ -1,10 +1,10 @@
-import { eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { RoutePrimaryRecord } from '../records.ts';
-import type { RoutePrimaryRepository } from '../store.ts';
+import { staleTerm, type RoutePrimaryRepository } from '../store.ts';
 import { checkStorableTimes } from '../times.ts';
-import { recordChange } from './changes.ts';
+import { recordChange, recordChanges } from './changes.ts';
 import type { PgDb } from './open.ts';
-import { routePrimaries } from './schema.ts';
+import { leaderTerm, routePrimaries } from './schema.ts';
 
 export function postgresRoutePrimaries(db: PgDb): RoutePrimaryRepository {
   const toRecord = ({ nodeId, ...rest }: typeof routePrimaries.$inferSelect): RoutePrimaryRecord =>
@@ -17,10 +17,20 @@ export function postgresRoutePrimaries(db: PgDb): RoutePrimaryRepository {
       const [row] = await db.select().from(routePrimaries).where(eq(routePrimaries.key, key));
       return row && toRecord(row);
     },
-    async write(set, remove) {
+    async write(set, remove, term) {
       for (const r of set) checkStorableTimes(r, ['changedAt']);
       if (set.length === 0 && remove.length === 0) return;
       await db.transaction(async (tx) => {
+        if (term !== undefined) {
+          // Locks the term's row to the commit: a successor's claim waits for this write, or
+          // this write sees the claim (READ COMMITTED re-reads the row it waited for) and stops.
+          const current = await tx
+            .update(leaderTerm)
+            .set({ term: sql`${leaderTerm.term}` })
+            .where(and(eq(leaderTerm.id, 1), eq(leaderTerm.term, term)))
+            .returning({ term: leaderTerm.term });
+          if (current.length === 0) throw staleTerm(term);
+        }
         for (const r of set) {
           const row = { ...r, nodeId: r.nodeId ?? null };
           await tx.insert(routePrimaries).values(row).onConflictDoUpdate({ target: routePrimaries.key, set: row });
@@ -31,9 +41,21 @@ export function postgresRoutePrimaries(db: PgDb): RoutePrimaryRepository {
             .delete(routePrimaries)
             .where(inArray(routePrimaries.key, [...remove]))
             .returning({ key: routePrimaries.key });
-          for (const g of gone) await recordChange(tx, 'route', g.key);
+          await recordChanges(
+            tx,
+            'route',
+            gone.map((g) => g.key),
+          );
         }
       });
+    },
+    async claimTerm() {
+      const [row] = await db
+        .update(leaderTerm)
+        .set({ term: sql`${leaderTerm.term} + 1` })
+        .where(eq(leaderTerm.id, 1))
+        .returning({ term: leaderTerm.term });
+      return row!.term;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { bigint, bigserial, boolean, customType, integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, customType, integer, jsonb, pgTable, smallint, text } from 'drizzle-orm/pg-core';
 import type { AuditKind, LoginSessionRecord, NodeIdentity } from '../records.ts';
 import type { ChangeKind } from '../store.ts';
 
@@ -136,6 +136,13 @@ export const presence = pgTable('presence', {
   routeHealth: jsonb('route_health').$type<unknown>(),
   paths: jsonb('paths').$type<unknown>(),
   since: ms('since').notNull(),
+  leaseUntil: ms('lease_until'),
+});
+
+/** One row: the newest leader term (route_primaries writes carry theirs, server/routes/shared-election.ts). */
+export const leaderTerm = pgTable('leader_term', {
+  id: smallint('id').primaryKey(),
+  term: bigint('term', { mode: 'number' }).notNull(),
 });
 
 export const changes = pgTable('changes', {

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import type { UserRecord } from '../records.ts';
 import type { UserRepository } from '../store.ts';
 import { checkStorableTimes } from '../times.ts';
-import { recordChange } from './changes.ts';
+import { recordChange, recordChanges } from './changes.ts';
 import type { PgDb } from './open.ts';
 import { nodes, users } from './schema.ts';
 
@@ -31,8 +31,8 @@ export function postgresUsers(db: PgDb): UserRepository {
             set: { email: user.email, displayName: user.displayName, groups: user.groups },
           })
           .returning();
-        await recordChange(tx, 'user', row!.id);
-        return row!;
+        const changeSeq = await recordChange(tx, 'user', row!.id);
+        return { record: row!, changeSeq };
       });
     },
     async delete(id) {
@@ -41,7 +41,11 @@ export function postgresUsers(db: PgDb): UserRepository {
         const owned = await tx.select({ id: nodes.id }).from(nodes).where(eq(nodes.userId, id)).for('update');
         const gone = await tx.delete(users).where(eq(users.id, id)).returning({ id: users.id });
         if (gone.length === 0) return false;
-        for (const node of owned) await recordChange(tx, 'node', node.id);
+        await recordChanges(
+          tx,
+          'node',
+          owned.map((n) => n.id),
+        );
         await recordChange(tx, 'user', id);
         return true;
       });

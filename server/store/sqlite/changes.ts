@@ -3,8 +3,8 @@ import type { ChangeKind, ChangeLog } from '../store.ts';
 import type { SqliteDb } from './open.ts';
 import { changes, counters } from './schema.ts';
 
-/** Records a change inside the caller's transaction. */
-export type RecordChange = (kind: ChangeKind, id: string) => void;
+/** Records a change inside the caller's transaction; returns its seq. */
+export type RecordChange = (kind: ChangeKind, id: string) => number;
 
 const HORIZON = 'changes-pruned-through';
 
@@ -29,6 +29,7 @@ export function sqliteChanges(db: SqliteDb): { log: ChangeLog; record: RecordCha
       hintQueued = true;
       queueMicrotask(hint);
     }
+    return row.seq;
   };
   const head = () =>
     db

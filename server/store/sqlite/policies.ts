@@ -26,8 +26,8 @@ export function sqlitePolicies(db: SqliteDb, record: RecordChange): PolicyReposi
         }
         checkStorableTimes(policy, ['createdAt']);
         const appended = db.insert(policies).values(policy).returning().get();
-        record('policy', String(appended.version));
-        return appended;
+        const changeSeq = record('policy', String(appended.version));
+        return { record: appended, changeSeq };
       });
     },
   };

@@ -1,11 +1,11 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, lt, sql } from 'drizzle-orm';
 import type { PresenceRecord, ReplicaRecord } from '../records.ts';
-import type { PresenceRepository, ReplicaRepository } from '../store.ts';
+import { checkLeaseMs, type PresenceRepository, type ReplicaRepository } from '../store.ts';
 import { checkStorableTimes } from '../times.ts';
 import type { RecordChange } from './changes.ts';
 import type { SqliteDb } from './open.ts';
 import { orUndefined } from '../rows.ts';
-import { presence, replicas } from './schema.ts';
+import { nodes, presence, replicas } from './schema.ts';
 
 /** Presence is soft state, but the other replicas follow it through the change log like the rest. */
 export function sqliteReplicas(db: SqliteDb, recordChange: RecordChange): ReplicaRepository {
@@ -36,15 +36,48 @@ export function sqliteReplicas(db: SqliteDb, recordChange: RecordChange): Replic
   };
 }
 
+/** The database's clock in unix ms (on SQLite, the one process's: there is one replica). */
+const DB_NOW_MS = sql`CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
+const leaseEnd = (leaseMs: number) => {
+  checkLeaseMs(leaseMs);
+  return sql`${DB_NOW_MS} + ${leaseMs}`;
+};
+
+/** The row a presence record is stored as; `record.leaseUntil` is not written (the lease is the database's now plus `leaseMs`). */
+function rowOf({ leaseUntil: _, ...record }: PresenceRecord, leaseMs: number | undefined) {
+  checkStorableTimes(record, ['since']);
+  return {
+    ...record,
+    observedEndpoint: record.observedEndpoint ?? null,
+    routeHealth: record.routeHealth ?? null,
+    paths: record.paths ?? null,
+    leaseUntil: leaseMs === undefined ? null : leaseEnd(leaseMs),
+  };
+}
+
 export function sqlitePresence(db: SqliteDb, recordChange: RecordChange): PresenceRepository {
   const toRecord = (row: typeof presence.$inferSelect): PresenceRecord => {
-    const { observedEndpoint, routeHealth, paths, ...rest } = row;
+    const { observedEndpoint, routeHealth, paths, leaseUntil, ...rest } = row;
     return {
       ...rest,
       ...(observedEndpoint !== null && { observedEndpoint }),
       ...(routeHealth !== null && routeHealth !== undefined && { routeHealth }),
       ...(paths !== null && paths !== undefined && { paths }),
+      ...(leaseUntil !== null && { leaseUntil }),
     };
+  };
+  const setRow = (row: ReturnType<typeof rowOf>) => {
+    db.insert(presence).values(row).onConflictDoUpdate({ target: presence.nodeId, set: row }).run();
+    recordChange('presence', row.nodeId);
+  };
+  const clearRow = (nodeId: string, replicaId: string): boolean => {
+    const gone =
+      db
+        .delete(presence)
+        .where(and(eq(presence.nodeId, nodeId), eq(presence.replicaId, replicaId)))
+        .run().changes > 0;
+    if (gone) recordChange('presence', nodeId);
+    return gone;
   };
   return {
     async list() {
@@ -54,29 +87,30 @@ export function sqlitePresence(db: SqliteDb, recordChange: RecordChange): Presen
       const row = db.select().from(presence).where(eq(presence.nodeId, nodeId)).get();
       return row && toRecord(row);
     },
-    async set(record) {
-      checkStorableTimes(record, ['since']);
-      const row = {
-        ...record,
-        observedEndpoint: record.observedEndpoint ?? null,
-        routeHealth: record.routeHealth ?? null,
-        paths: record.paths ?? null,
-      };
+    async set(record, leaseMs) {
+      const row = rowOf(record, leaseMs);
       // A node deleted meanwhile has no presence to hold: the foreign key refuses, and that is fine.
-      db.transaction((tx) => {
-        tx.insert(presence).values(row).onConflictDoUpdate({ target: presence.nodeId, set: row }).run();
-        recordChange('presence', record.nodeId);
-      });
+      db.transaction(() => setRow(row));
     },
     async clear(nodeId, replicaId) {
-      return db.transaction((tx) => {
-        const gone =
+      return db.transaction(() => clearRow(nodeId, replicaId));
+    },
+    async write(batch) {
+      const rows = batch.map((w) => (w.kind === 'set' ? rowOf(w.record, w.leaseMs) : w));
+      db.transaction((tx) => {
+        const ids = rows.flatMap((r) => ('kind' in r ? [] : [r.nodeId]));
+        const live = new Set(
           tx
-            .delete(presence)
-            .where(and(eq(presence.nodeId, nodeId), eq(presence.replicaId, replicaId)))
-            .run().changes > 0;
-        if (gone) recordChange('presence', nodeId);
-        return gone;
+            .select({ id: nodes.id })
+            .from(nodes)
+            .where(inArray(nodes.id, ids))
+            .all()
+            .map((n) => n.id),
+        );
+        for (const r of rows) {
+          if ('kind' in r) clearRow(r.nodeId, r.replicaId);
+          else if (live.has(r.nodeId)) setRow(r);
+        }
       });
     },
     async clearReplica(replicaId) {
@@ -91,6 +125,26 @@ export function sqlitePresence(db: SqliteDb, recordChange: RecordChange): Presen
         for (const id of held) recordChange('presence', id);
         return held;
       });
+    },
+    async renewLeases(replicaId, nodeIds, leaseMs) {
+      const until = leaseEnd(leaseMs);
+      if (nodeIds.length === 0) return [];
+      return db
+        .update(presence)
+        .set({ leaseUntil: until })
+        .where(and(eq(presence.replicaId, replicaId), inArray(presence.nodeId, [...nodeIds])))
+        .returning({ nodeId: presence.nodeId })
+        .all()
+        .map((r) => r.nodeId)
+        .sort();
+    },
+    async lapsedLeases() {
+      return db
+        .select({ nodeId: presence.nodeId, replicaId: presence.replicaId })
+        .from(presence)
+        .where(and(isNotNull(presence.leaseUntil), lt(presence.leaseUntil, DB_NOW_MS)))
+        .orderBy(presence.nodeId)
+        .all();
     },
   };
 }

@@ -131,6 +131,13 @@ export const presence = sqliteTable('presence', {
   routeHealth: text('route_health', { mode: 'json' }).$type<unknown>(),
   paths: text('paths', { mode: 'json' }).$type<unknown>(),
   since: integer('since').notNull(),
+  leaseUntil: integer('lease_until'),
+});
+
+/** One row: the newest leader term (route_primaries writes carry theirs, server/routes/shared-election.ts). */
+export const leaderTerm = sqliteTable('leader_term', {
+  id: integer('id').primaryKey(),
+  term: integer('term').notNull(),
 });
 
 /** The change log (store.ts ChangeLog): what changed, in commit order. */

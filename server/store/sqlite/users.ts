@@ -24,14 +24,12 @@ export function sqliteUsers(db: SqliteDb, record: RecordChange): UserRepository 
         if (existing) {
           const updated: UserRecord = { ...existing, ...user };
           db.update(users).set(user).where(eq(users.id, existing.id)).run();
-          record('user', existing.id);
-          return updated;
+          return { record: updated, changeSeq: record('user', existing.id) };
         }
         const created: UserRecord = { id: `u-${randomUUID()}`, createdAt: now, ...user };
         checkStorableTimes(created, ['createdAt']);
         db.insert(users).values(created).run();
-        record('user', created.id);
-        return created;
+        return { record: created, changeSeq: record('user', created.id) };
       });
     },
     async delete(id) {

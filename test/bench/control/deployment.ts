@@ -104,13 +104,25 @@ export async function replicas(count: number, streams: number, fdLimit: number):
         String(8 << 20),
       ],
       flagsFor: (i) => ['--relay.udpPort', String(relayPorts[i]), '--replica.id', `r${i}`],
+      // BENCH_CPU_PROF=DIR: each replica writes a V8 CPU profile there when it stops (the killed
+      // one writes none); main.ts prints the failover's window in the profiles' clock.
+      ...(process.env.BENCH_CPU_PROF && {
+        env: { NODE_OPTIONS: `--import tsx --import ${join(here, 'cpu-profile-preload.ts')}` },
+      }),
     });
     const perProxy = Math.floor((fdLimit - 1_000) / 2);
     const proxyCount = Math.max(1, Math.ceil((streams + 1_000) / perProxy));
     for (let i = 0; i < proxyCount; i++) {
       // Checks every second, as deploy/haproxy/haproxy.cfg has them (a check's connect timeout is
       // the interval: the tests' 300 ms gives up on a replica whose accept queue a herd filled).
-      proxies.push(await Haproxy.start({ backends: set.backends, maxConnections: perProxy, checkIntervalMs: 1_000 }));
+      proxies.push(
+        await Haproxy.start({
+          backends: set.backends,
+          maxConnections: perProxy,
+          checkIntervalMs: 1_000,
+          sendProxyV2: true,
+        }),
+      );
     }
     await Promise.all(
       proxies.map((p) =>
@@ -161,7 +173,7 @@ async function child(script: string, args: string[]): Promise<{ proc: ChildProce
       '--import',
       'tsx',
       '--max-old-space-size=4096',
-      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
       script,
       ...args,
     ],

@@ -20,12 +20,17 @@
  *   npm run bench:control -- --nodes 10000
  *   npm run bench:control -- --nodes 50000 --http-joins 2000
  *   npm run bench:control -- --nodes 10000 --store postgres --replicas 3
+ *
+ * BENCH_CPU_PROF=DIR writes V8 CPU profiles there: the single server's whole run, or each
+ * surviving replica's failover (cpu-profile-preload.ts); test/bench/support/profile-window.ts
+ * reads them.
  */
 import { parseArgs } from 'node:util';
 import { cpuSeconds, mean, percentile, round } from '../support/stats.ts';
 import { openFileLimit } from './descriptors.ts';
 import { cpuOf, floorServer, replicas, rssOf, singleServer, type Deployment } from './deployment.ts';
 import { Fleet, type FleetEvents } from './fleet.ts';
+import { watchPauses } from './server-pauses.ts';
 import { SimNode, now } from './sim-node.ts';
 import { segmentedPolicy, teamCount, teamOf, teamTag, teamsThatSee } from './topology.ts';
 
@@ -96,6 +101,8 @@ async function main(): Promise<void> {
   const serverOf = new Map<number, number>();
   type Probe = {
     start: number;
+    /** When the join's HTTP answer came: the rest of its propagation is the fan-out. */
+    answered: number;
     via: number;
     expected: number;
     got: number;
@@ -191,10 +198,12 @@ async function main(): Promise<void> {
     [...serverOf].filter(([i, s]) => teams[i] === t && (!other || s !== 0)).length;
   const probeSims = Array.from({ length: PROBES }, (_, i) => new SimNode(N + i, (i * 7) % TEAMS, [d.serverUrls[0]!]));
   await fleet.watch(probeSims.map((p) => p.wireguardKey));
+  const probePauses = await watchPauses(d.serverUrls);
   for (const p of probeSims) {
     const seers = teamsThatSee(p.team, TEAMS);
     const entry: Probe = {
       start: now(),
+      answered: 0,
       via: 0,
       expected: seers.reduce((sum, t) => sum + connected(t, false), 0),
       got: 0,
@@ -205,6 +214,7 @@ async function main(): Promise<void> {
     };
     probes.set(p.wireguardKey, entry);
     await p.register(keys[p.team]!);
+    entry.answered = now();
     await quiet(10);
   }
   await waitFor(() => [...probes.values()].every((p) => p.got >= p.expected), 15_000);
@@ -212,6 +222,9 @@ async function main(): Promise<void> {
   const propagation = complete.map((p) => p.last - p.start);
   const crossReplica = REPLICATED ? complete.map((p) => p.otherLast - p.start) : [];
   const incomplete = PROBES - propagation.length;
+  const pauses = await probePauses();
+  const answers = complete.map((p) => p.answered - p.start);
+  const slowest = [...complete].sort((a, b) => b.last - b.start - (a.last - a.start)).slice(0, 3);
   log(
     `propagation:  p50 ${round(percentile(propagation, 50))} ms, p99 ${round(percentile(propagation, 99))} ms over ${propagation.length} joins, ~${round(mean([...probes.values()].map((p) => p.expected)), 0)} peers each${incomplete ? ` (${incomplete} incomplete!)` : ''}`,
   );
@@ -219,6 +232,12 @@ async function main(): Promise<void> {
     log(
       `cross-replica: joined through replica 0, seen by every peer on the others: p50 ${round(percentile(crossReplica, 50))} ms, p99 ${round(percentile(crossReplica, 99))} ms (~${round(mean(complete.map((p) => p.otherExpected)), 0)} peers each)`,
     );
+  log(
+    `joins' answers: p50 ${round(percentile(answers, 50))} ms, p99 ${round(percentile(answers, 99))} ms; the slowest three probes: ${slowest.map((p) => `answered ${round(p.answered - p.start)}, all ${round(p.last - p.start)}${REPLICATED ? `, other replicas ${round(p.otherLast - p.start)}` : ''} ms`).join('; ')}`,
+  );
+  log(
+    `pauses:       while the probes joined, per server: presence rows unwritten at the start ${pauses.map((p) => p.presenceBacklog).join(' / ')}; longest event-loop delay ${pauses.map((p) => `${round(p.maxDelayMs)} ms`).join(' / ')}; major GCs ${pauses.map((p) => `${p.majorGcs} (${round(p.majorGcMs)} ms)`).join(' / ')}`,
+  );
   await quiet(1000);
 
   // 4. Policy change that changes every node's filter.
@@ -226,6 +245,7 @@ async function main(): Promise<void> {
   filterBytes.clear();
   cpu0 = cpuOf(d);
   t0 = now();
+  const policyFromUs = process.hrtime.bigint() / 1000n;
   await admin('PUT', '/api/v1/policy', { policy: segmentedPolicy(TEAMS, 'changed') });
   const putMs = now() - t0;
   // Read at the answer: the policy is checked, stored, compiled and diffed; the pushes follow.
@@ -234,6 +254,10 @@ async function main(): Promise<void> {
   const policyDeliveredMs = Math.max(...filterAt.values()) - t0;
   const deltaBytes = mean([...filterBytes.values()]);
   const policyCpu = cpuOf(d) - cpu0;
+  if (process.env.BENCH_CPU_PROF)
+    log(
+      `profile:      the policy change, in the profiles' clock: --from ${policyFromUs} --to ${process.hrtime.bigint() / 1000n}`,
+    );
   log(
     `policy:       delivered to ${filterAt.size}/${STREAMS} nodes in ${round(policyDeliveredMs)} ms (PUT answered in ${round(putMs)} ms), ${round(deltaBytes / 1024, 2)} KiB per delta (server CPU ${round(policyCpu, 2)} s)`,
   );
@@ -256,14 +280,21 @@ async function main(): Promise<void> {
     const orphans = [...serverOf].filter(([, s]) => s === victim).map(([i]) => i);
     remappedAt.clear();
     resumedAfter.clear();
-    const killedAt = now();
     // The survivors' CPU from the kill until the last orphan has a map: what the herd cost them.
     const survivors = d.pids().filter((_, i) => i !== victim);
+    // BENCH_CPU_PROF: the survivors profile the failover (cpu-profile-preload.ts).
+    const profiling = process.env.BENCH_CPU_PROF !== undefined;
+    if (profiling) survivors.forEach((pid) => process.kill(pid, 'SIGUSR2'));
+    const killedAt = now();
     const survivorCpu = () => survivors.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
     const cpuBefore = survivorCpu();
     await d.kill(victim);
     await waitFor(() => orphans.every((i) => remappedAt.has(i)), 60_000);
     failoverCpu = survivorCpu() - cpuBefore;
+    if (profiling) {
+      survivors.forEach((pid) => process.kill(pid, 'SIGUSR2'));
+      log(`profile:      the survivors' CPU profiles of the failover are in ${process.env.BENCH_CPU_PROF}`);
+    }
     failedOver = orphans.filter((i) => remappedAt.has(i)).length;
     failoverResumed = orphans.filter((i) => resumedAfter.has(i)).length;
     failoverMs = Math.max(...orphans.map((i) => remappedAt.get(i) ?? NaN)) - killedAt;
@@ -320,6 +351,7 @@ async function main(): Promise<void> {
       joinP50Ms: round(percentile(propagation, 50)),
       joinP99Ms: round(percentile(propagation, 99)),
       joinIncomplete: incomplete,
+      probeMaxLoopDelayMs: pauses.map((p) => round(p.maxDelayMs)),
       crossReplicaP50Ms: REPLICATED ? round(percentile(crossReplica, 50)) : null,
       crossReplicaP99Ms: REPLICATED ? round(percentile(crossReplica, 99)) : null,
       failoverMs: Number.isNaN(failoverMs) ? null : round(failoverMs),

@@ -62,7 +62,8 @@ describeWith([hasPostgres()], 'identity state across two replicas on one Postgre
     expect(found?.id).toBe(started.id);
     expect(await onB.bindBrowser(started.id, 'browser')).toBe(true);
     const waiting = onA.wait(started, 10_000);
-    const person = await b.users.upsert({ subject: 'idp:a', email: 'a@example.com', displayName: 'A', groups: [] }, 1);
+    const person = (await b.users.upsert({ subject: 'idp:a', email: 'a@example.com', displayName: 'A', groups: [] }, 1))
+      .record;
     const proof = { issuer: 'https://idp.example', subject: 'a' };
     expect(await onB.settle(found!, { status: 'complete', userId: person.id, email: person.email, proof })).toBe(true);
     expect(await waiting).toMatchObject({ status: 'complete', email: 'a@example.com', proof });

@@ -44,4 +44,14 @@ describe('change journal: what changed in the maps after a seq', () => {
     j.note([row(6, 'node', 'f', 1_200)], 1_200);
     expect([...j.touchedSince(5.5)!]).toEqual(['f']);
   });
+
+  it('cannot tell for a seq past the last row it noted: that map holds changes not applied here', () => {
+    const j = new ChangeJournal(10, 60_000);
+    expect(j.touchedSince(11)).toBeUndefined();
+    j.note([row(11, 'node', 'n1')], 1_000);
+    expect(j.touchedSince(11)!.size).toBe(0);
+    expect(j.touchedSince(12)).toBeUndefined();
+    j.reset(20);
+    expect(j.touchedSince(21)).toBeUndefined();
+  });
 });

@@ -36,13 +36,10 @@ describe('map stream: resuming on a replica that never served the node', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const key = async (r: InProcessReplica) =>
-    (await r.admin<{ secret: string }>('POST', '/api/v1/preauth-keys', { tags: ['tag:server'], reusable: true })).body
-      .secret;
   const joined = async (r: InProcessReplica, name: string) => {
     const x = new TestAgent(r.url, name);
     agents.push(x);
-    await x.join(await key(r));
+    await x.join(await r.taggedKey());
     return x;
   };
   /** The node's stream, first to `urls[0]`, moving down the list as an agent with several servers does. */
@@ -111,6 +108,40 @@ describe('map stream: resuming on a replica that never served the node', () => {
     expect(snapshot.relay).toEqual(full.relay);
     expect(snapshot.dns).toEqual(full.dns);
     expect(snapshot.meshRanges).toEqual(full.meshRanges);
+  });
+
+  it('gets the peers of its new tags when it was retagged while away, as a full map would', async () => {
+    const TWO_TEAMS = `{
+      "tagOwners": { "tag:server": ["alice@example.com"], "tag:web": ["alice@example.com"] },
+      "acls": [
+        { "action": "accept", "src": ["tag:server"], "dst": ["tag:server:*"] },
+        { "action": "accept", "src": ["tag:web"], "dst": ["tag:web:*"] },
+      ],
+    }`;
+    expect((await a.admin('PUT', '/api/v1/policy', { policy: TWO_TEAMS })).status).toBe(200);
+    const x = await joined(a, 'x');
+    await joined(a, 'y');
+    const web = (await a.admin<{ secret: string }>('POST', '/api/v1/preauth-keys', { tags: ['tag:web'] })).body.secret;
+    const z = new TestAgent(a.url, 'z');
+    agents.push(z);
+    await z.join(web);
+    const { stream, changes } = streamOf(x, [a.url, b.url]);
+    await until('y in x', () => names(stream).includes('y'));
+    expect(names(stream)).toEqual(['y']);
+
+    stream.stop();
+    const retag = await b.admin('POST', `/api/v1/nodes/${x.node!.id}/tags`, { tags: ['tag:web'] });
+    expect(retag.status).toBe(200);
+    await a.stop();
+    stopped = true;
+    const before = changes.length;
+    stream.start();
+    await until('a map from b', () => changes.length > before);
+    // What it shows now is a function of its own tags: every peer may differ, not only x.
+    expect(names(stream)).toEqual(['z']);
+    const snapshot = new Map(stream.state.peers);
+    stream.stop();
+    expect(snapshot).toEqual((await fullFrom(x, b)).peers);
   });
 
   it('gets a full map when a policy changed since its map, or it names no seq', async () => {

@@ -29,17 +29,10 @@ describe('replicas on one store follow each other', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const key = async (r: InProcessReplica) => {
-    const res = await r.admin<{ secret: string }>('POST', '/api/v1/preauth-keys', {
-      tags: ['tag:server'],
-      reusable: true,
-    });
-    return res.body.secret;
-  };
   const agentOn = async (r: InProcessReplica, name: string) => {
     const x = new TestAgent(r.url, name);
     agents.push(x);
-    await x.join(await key(r));
+    await x.join(await r.taggedKey());
     return x.connect();
   };
   const peer = (x: TestAgent, name: string) => [...x.map.peers.values()].find((p) => p.name === name);
@@ -80,7 +73,7 @@ describe('replicas on one store follow each other', () => {
         const r = i % 2 === 0 ? a : b;
         const x = new TestAgent(r.url, `burst-${i}`);
         agents.push(x);
-        await x.join(await key(r));
+        await x.join(await r.taggedKey());
       }),
     );
     await a.server.replicas.beat();

@@ -23,13 +23,10 @@ describeWith([hasPostgres()], 'replicas on a real PostgreSQL', () => {
     replicas.push(r);
     return r;
   };
-  const key = async (r: InProcessReplica) =>
-    (await r.admin<{ secret: string }>('POST', '/api/v1/preauth-keys', { tags: ['tag:server'], reusable: true })).body
-      .secret;
   const agentOn = async (r: InProcessReplica, name: string) => {
     const x = new TestAgent(r.url, name);
     agents.push(x);
-    await x.join(await key(r));
+    await x.join(await r.taggedKey());
     return x.connect();
   };
   const peer = (x: TestAgent, name: string) => [...x.map.peers.values()].find((p) => p.name === name);

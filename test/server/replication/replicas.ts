@@ -14,6 +14,8 @@ export interface InProcessReplica {
   server: RunningServer;
   url: string;
   admin<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** The secret of a new reusable pre-auth key for tagged nodes (default tag:server). */
+  taggedKey(tags?: string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,11 @@ export async function startReplica(
     url: server.url,
     adminKey: key.secret,
     admin,
+    async taggedKey(tags = ['tag:server']) {
+      const res = await admin<{ secret: string }>('POST', '/api/v1/preauth-keys', { tags, reusable: true });
+      if (res.status !== 201) throw new Error(`pre-auth key for ${tags.join(',')}: ${JSON.stringify(res.body)}`);
+      return res.body.secret;
+    },
     async stop() {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

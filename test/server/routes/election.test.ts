@@ -88,3 +88,24 @@ describe("following the leader replica's decision", () => {
     expect(follow(candidates, { primary: 'joined-elsewhere', reason: 'x' }).primary).toBeUndefined();
   });
 });
+
+describe('a router whose presence lease lapsed (several replicas)', () => {
+  it('is down: its prefix fails over to the standby, and the reason names the replica that stopped renewing', () => {
+    const candidates = [router('low', 100, { leaseLapsedOn: 'r0' }), router('high', 100)];
+    const out = elect(candidates, 'low');
+    expect(out.primary).toBe('high');
+    expect(out.reason).toBe("failover from low (offline (replica r0 stopped renewing its stream's lease))");
+    expect(out.ballots.get('low')).toEqual({
+      role: 'offline',
+      reason: "offline (replica r0 stopped renewing its stream's lease)",
+    });
+    expect(out.standbys).toEqual([]);
+  });
+
+  it('is never elected, and a prefix whose only router lapsed has no primary', () => {
+    expect(elect([router('low', 100, { leaseLapsedOn: 'r0' }), router('high', 300)], undefined).primary).toBe('high');
+    const none = elect([router('low', 100, { leaseLapsedOn: 'r0' })], 'low');
+    expect(none.primary).toBeUndefined();
+    expect(none.reason).toMatch(/no approved router is online and healthy \(low: offline \(replica r0 stopped/);
+  });
+});

@@ -1,68 +1,21 @@
-import { afterEach, expect, it } from 'vitest';
-import type { PrefixView } from '../../../protocol/admin.ts';
+import { expect, it } from 'vitest';
 import { postgresPerTest } from '../../support/postgres-suite.ts';
 import { describeWith, hasPostgres } from '../../support/prerequisites.ts';
 import { RawMapStream } from '../../support/router-agent.ts';
-import { TestAgent } from '../../support/server.ts';
-import { startReplica, type InProcessReplica } from '../replication/replicas.ts';
-
-const PREFIX = '10.1.0.0/16';
-const POLICY = `{
-  "tagOwners": { "tag:router": ["alice@example.com"] },
-  "autoApprovers": { "routes": { "${PREFIX}": ["tag:router"] } },
-  "acls": [{ "action": "accept", "src": ["*"], "dst": ["*:*"] }],
-}`;
+import type { InProcessReplica } from '../replication/replicas.ts';
+import { eventually, PREFIX, ROUTER_POLICY, routerReplicas } from './router-replicas.ts';
 
 describeWith([hasPostgres()], 'one route election for every replica (PostgreSQL)', () => {
   const db = postgresPerTest();
-  const replicas: InProcessReplica[] = [];
-  const agents: TestAgent[] = [];
-  const streams: RawMapStream[] = [];
-
-  afterEach(async () => {
-    for (const s of streams.splice(0)) s.close();
-    for (const a of agents.splice(0)) a.stop();
-    for (const r of replicas.splice(0).reverse()) await r.stop().catch(() => {});
-  });
-
-  const replica = async (id: string) => {
-    const r = await startReplica(id, undefined, { store: { driver: 'postgres', url: db.url() } });
-    replicas.push(r);
-    return r;
-  };
-  const key = async (r: InProcessReplica, tags: string[]) => {
-    const res = await r.admin<{ secret: string }>('POST', '/api/v1/preauth-keys', { tags, reusable: true });
-    return res.body.secret;
-  };
+  const { replicas, streams, replica, joinRouter, stream, client, carriers, routeView } = routerReplicas(db);
   /** A router of PREFIX whose map stream is on replica `r`. */
   const router = async (r: InProcessReplica, name: string) => {
-    const a = new TestAgent(r.url, name);
-    agents.push(a);
-    await a.join(await key(r, ['tag:router']), { advertiseRoutes: [PREFIX] });
-    const s = await RawMapStream.open(a);
-    streams.push(s);
-    return { agent: a, stream: s };
+    const agent = await joinRouter(r, name);
+    return { agent, stream: await stream(agent) };
   };
-  const client = async (r: InProcessReplica, name: string) => {
-    const c = new TestAgent(r.url, name);
-    agents.push(c);
-    await c.join(await key(r, ['tag:client']));
-    return c.connect();
-  };
-  /** Which peers carry PREFIX for this client, as its map says. */
-  const carriers = (c: TestAgent) =>
-    [...c.map.peers.values()].filter((p) => p.primaryRoutes?.includes(PREFIX)).map((p) => p.name);
   const primaryOn = async (r: InProcessReplica) => {
-    const items = (await r.admin<{ items: PrefixView[] }>('GET', '/api/v1/routes')).body.items;
-    const view = items.find((p) => p.prefix === PREFIX);
+    const view = await routeView(r);
     return { name: view?.primary?.name, reason: view?.reason };
-  };
-  const eventually = async (what: string, ok: () => boolean | Promise<boolean>, ms = 10_000) => {
-    const until = Date.now() + ms;
-    while (!(await ok())) {
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
   };
   /** Both replicas started, the first to lead known, the policy set. */
   const pair = async () => {
@@ -71,7 +24,7 @@ describeWith([hasPostgres()], 'one route election for every replica (PostgreSQL)
     await eventually('a leader', () => [a, b].filter((r) => r.server.leadership.isLeader).length === 1);
     const leader = a.server.leadership.isLeader ? a : b;
     const follower = leader === a ? b : a;
-    await leader.admin('PUT', '/api/v1/policy', { policy: POLICY });
+    await leader.admin('PUT', '/api/v1/policy', { policy: ROUTER_POLICY });
     return { leader, follower };
   };
 
@@ -145,5 +98,27 @@ describeWith([hasPostgres()], 'one route election for every replica (PostgreSQL)
     });
     expect(carriers(onFollower)).toEqual(['router-1']);
     expect((await primaryOn(follower)).reason).toBe('router-1 stays primary while it is healthy');
+  });
+  it('fences a deposed leader: once a newer term is claimed, its elections are no longer stored', async () => {
+    const { leader, follower } = await pair();
+    const first = await router(follower, 'router-1');
+    await router(leader, 'router-2');
+    const onFollower = await client(follower, 'laptop-f');
+    await onFollower.until((x) => carriers(x).join() === 'router-1', 'router-1 primary', 10_000);
+    const before = await leader.server.store.routePrimaries.get(PREFIX);
+    expect(before).toMatchObject({ electedBy: leader.server.replicas.id });
+
+    // A successor claims its term while this leader still believes it leads (its lock
+    // connection died unnoticed): the failover it elects next must not overwrite the store.
+    await leader.server.store.routePrimaries.claimTerm();
+    first.stream.close();
+    await eventually('the old leader elects router-2 in its own table', () => {
+      const d = leader.server.engine.routes.decisions().get(PREFIX);
+      return d?.primary !== undefined && d.primary !== before?.nodeId;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await leader.server.store.routePrimaries.get(PREFIX)).toEqual(before);
+    // The follower serves what is stored, not what the deposed leader elected.
+    expect(carriers(onFollower)).toEqual(['router-1']);
   });
 });

@@ -23,8 +23,8 @@ export function identityStateCases(store: () => Store, T0: number): void {
     ...over,
   });
   const proof = { issuer: 'https://idp.example', subject: 'sub-1' };
-  const person = (email: string) =>
-    store().users.upsert({ subject: `idp:${email}`, email, displayName: email, groups: [] }, T0);
+  const person = async (email: string) =>
+    (await store().users.upsert({ subject: `idp:${email}`, email, displayName: email, groups: [] }, T0)).record;
 
   describe("agents' sign-ins", () => {
     it('stores one as it was given, found by id and, while pending, by its OAuth state', async () => {
@@ -139,6 +139,19 @@ export function identityStateCases(store: () => Store, T0: number): void {
       const nonce = randomBytes(16);
       const taken = await Promise.all(Array.from({ length: 8 }, () => store().proofNonces.use(nonce, T0 + 60_000, T0)));
       expect(taken.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('takes each of many nonces offered at once, and refuses those among them already used', async () => {
+      const used = Array.from({ length: 20 }, () => randomBytes(16));
+      for (const n of used) await store().proofNonces.use(n, T0 + 60_000, T0);
+      const fresh = Array.from({ length: 600 }, () => randomBytes(16));
+      const offered = [...fresh, ...used].sort(() => Math.random() - 0.5);
+      const taken = await Promise.all(offered.map((n) => store().proofNonces.use(n, T0 + 61_000, T0 + 1000)));
+      const takenNonces = new Set(offered.filter((_, i) => taken[i]).map((n) => n.toString('hex')));
+      expect(takenNonces).toEqual(new Set(fresh.map((n) => n.toString('hex'))));
+      // Each stays taken: offered again, none is.
+      const again = await Promise.all(fresh.map((n) => store().proofNonces.use(n, T0 + 62_000, T0 + 2000)));
+      expect(again.filter(Boolean)).toHaveLength(0);
     });
 
     it('prunes only the forgotten', async () => {

@@ -58,10 +58,12 @@ describe('SQLite store on disk', () => {
 
   it('keeps everything across a restart', async () => {
     store = createSqliteStore(file);
-    const alice = await store.users.upsert(
-      { subject: 'local:alice', email: 'alice@example.com', displayName: 'Alice', groups: ['eng'] },
-      10,
-    );
+    const alice = (
+      await store.users.upsert(
+        { subject: 'local:alice', email: 'alice@example.com', displayName: 'Alice', groups: ['eng'] },
+        10,
+      )
+    ).record;
     const key = {
       id: 'k1',
       secretHash: 'ab'.repeat(32),
@@ -86,7 +88,7 @@ describe('SQLite store on disk', () => {
       description: 'ci',
       createdAt: 10,
     });
-    const policy = await store.policies.append({ text: '{}', author: 'me', starter: false, createdAt: 30 });
+    const policy = (await store.policies.append({ text: '{}', author: 'me', starter: false, createdAt: 30 })).record;
     await store.close();
 
     store = createSqliteStore(file);

@@ -52,8 +52,8 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
     });
     const createNode = (over: Partial<NodeDraft> = {}, options: Partial<CreateNodeOptions> = {}) =>
       store.nodes.create(draft(over), { addressFor, ...options });
-    const user = (email: string, groups: string[] = []) =>
-      store.users.upsert({ subject: `local:${email}`, email, displayName: email, groups }, T0);
+    const user = async (email: string, groups: string[] = []) =>
+      (await store.users.upsert({ subject: `local:${email}`, email, displayName: email, groups }, T0)).record;
     const preAuthKey = (over: Partial<PreAuthKeyRecord> = {}): PreAuthKeyRecord => ({
       id: randomBytes(8).toString('hex'),
       secretHash: randomBytes(32).toString('hex'),
@@ -94,30 +94,44 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
 
       it('upserting the same subject updates email, name and groups but keeps id and creation time', async () => {
         const first = await user('bob@example.com', ['eng']);
-        const again = await store.users.upsert(
-          {
-            subject: 'local:bob@example.com',
-            email: 'robert@example.com',
-            displayName: 'Robert',
-            groups: ['eng', 'ops'],
-          },
-          T0 + 5_000,
-        );
+        const again = (
+          await store.users.upsert(
+            {
+              subject: 'local:bob@example.com',
+              email: 'robert@example.com',
+              displayName: 'Robert',
+              groups: ['eng', 'ops'],
+            },
+            T0 + 5_000,
+          )
+        ).record;
         expect(again).toEqual({ ...first, email: 'robert@example.com', displayName: 'Robert', groups: ['eng', 'ops'] });
         expect(await store.users.get(first.id)).toEqual(again);
         expect(await store.users.list()).toHaveLength(1);
         expect(await store.users.getByEmail('bob@example.com')).toBeUndefined();
       });
 
+      it("says which change-log row it wrote with a created or updated user, in the log's order", async () => {
+        const before = await store.changes.head();
+        const row = { subject: 'local:carol@example.com', email: 'carol@example.com', displayName: 'Carol' };
+        const created = await store.users.upsert({ ...row, groups: [] }, T0);
+        const updated = await store.users.upsert({ ...row, groups: ['ops'] }, T0 + 1);
+        expect(created.changeSeq).toBeGreaterThan(before);
+        expect(updated.changeSeq).toBeGreaterThan(created.changeSeq);
+        const logged = await store.changes.since(before, 10);
+        expect(logged.filter((c) => c.kind === 'user').map((c) => [c.seq, c.id])).toEqual([
+          [created.changeSeq, created.record.id],
+          [updated.changeSeq, created.record.id],
+        ]);
+      });
+
       it('lists users in creation order', async () => {
-        const a = await store.users.upsert(
-          { subject: 's:a', email: 'a@example.com', displayName: 'A', groups: [] },
-          T0 + 2,
-        );
-        const b = await store.users.upsert(
-          { subject: 's:b', email: 'b@example.com', displayName: 'B', groups: [] },
-          T0 + 1,
-        );
+        const a = (
+          await store.users.upsert({ subject: 's:a', email: 'a@example.com', displayName: 'A', groups: [] }, T0 + 2)
+        ).record;
+        const b = (
+          await store.users.upsert({ subject: 's:b', email: 'b@example.com', displayName: 'B', groups: [] }, T0 + 1)
+        ).record;
         expect((await store.users.list()).map((u) => u.id)).toEqual([b.id, a.id]);
       });
 
@@ -546,8 +560,8 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       });
 
       it('appends versions 1, 2, ... and the newest is current', async () => {
-        const v1 = await store.policies.append(policy('{}', { starter: true }));
-        const v2 = await store.policies.append(policy('{"acls": []}', { createdAt: T0 + 1 }));
+        const v1 = (await store.policies.append(policy('{}', { starter: true }))).record;
+        const v2 = (await store.policies.append(policy('{"acls": []}', { createdAt: T0 + 1 }))).record;
         expect(v1).toEqual({ version: 1, ...policy('{}', { starter: true }) });
         expect(v2.version).toBe(2);
         expect(await store.policies.current()).toEqual(v2);
@@ -555,14 +569,14 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       });
 
       it('appends when the expected version is the current one (0 for none)', async () => {
-        const v1 = await store.policies.append(policy('a'), 0);
-        const v2 = await store.policies.append(policy('b'), v1.version);
+        const v1 = (await store.policies.append(policy('a'), 0)).record;
+        const v2 = (await store.policies.append(policy('b'), v1.version)).record;
         expect(v2.version).toBe(2);
       });
 
       it('refuses an append whose expected version is stale, keeping the current policy', async () => {
         await store.policies.append(policy('a'));
-        const v2 = await store.policies.append(policy('b'));
+        const v2 = (await store.policies.append(policy('b'))).record;
         await expectConflict(store.policies.append(policy('c'), 1), 'policy.version_conflict');
         await expectConflict(store.policies.append(policy('c'), 0), 'policy.version_conflict');
         await expectConflict(store.policies.append(policy('c'), 3), 'policy.version_conflict');
@@ -571,12 +585,25 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       });
 
       it('of concurrent appends expecting the same version, exactly one wins', async () => {
-        const v1 = await store.policies.append(policy('a'));
+        const v1 = (await store.policies.append(policy('a'))).record;
         const results = await Promise.allSettled(
           ['x', 'y', 'z'].map((t) => store.policies.append(policy(t), v1.version)),
         );
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         expect((await store.policies.current())?.version).toBe(2);
+      });
+
+      it("says which change-log row it wrote with the version, in the log's order", async () => {
+        const before = await store.changes.head();
+        const v1 = await store.policies.append(policy('a'));
+        const v2 = await store.policies.append(policy('b'));
+        expect(v1.changeSeq).toBeGreaterThan(before);
+        expect(v2.changeSeq).toBeGreaterThan(v1.changeSeq);
+        const logged = await store.changes.since(before, 10);
+        expect(logged.filter((c) => c.kind === 'policy').map((c) => [c.seq, c.id])).toEqual([
+          [v1.changeSeq, String(v1.record.version)],
+          [v2.changeSeq, String(v2.record.version)],
+        ]);
       });
     });
 
@@ -729,6 +756,49 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.presence.get(n.id)).toBeUndefined();
       });
 
+      it('writes a batch of presence in one go: sets, clears of its own rows only, a deleted node skipped, a change per row written', async () => {
+        const [a, b, c, gone] = [
+          await createNode({ name: 'pb-a' }),
+          await createNode({ name: 'pb-b' }),
+          await createNode({ name: 'pb-c' }),
+          await createNode({ name: 'pb-gone' }),
+        ];
+        await store.presence.set({ nodeId: b.id, replicaId: 'r1', since: T0 });
+        await store.presence.set({ nodeId: c.id, replicaId: 'r2', since: T0 });
+        expect(await store.nodes.delete(gone.id)).toBe(true);
+        const before = await store.changes.head();
+        await store.presence.write([
+          {
+            kind: 'set',
+            record: { nodeId: a.id, replicaId: 'r1', observedEndpoint: '203.0.113.9:41641', since: T0 + 1 },
+            leaseMs: 60_000,
+          },
+          { kind: 'set', record: { nodeId: gone.id, replicaId: 'r1', since: T0 + 1 } },
+          { kind: 'clear', nodeId: b.id, replicaId: 'r1' },
+          // c moved to r2 meanwhile: r1's close leaves it.
+          { kind: 'clear', nodeId: c.id, replicaId: 'r1' },
+        ]);
+        const rows = await store.presence.list();
+        expect(rows.map((p) => [p.nodeId, p.replicaId, p.since])).toEqual(
+          [
+            [a.id, 'r1', T0 + 1],
+            [c.id, 'r2', T0],
+          ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+        );
+        expect(rows.find((p) => p.nodeId === a.id)?.observedEndpoint).toBe('203.0.113.9:41641');
+        expect(rows.find((p) => p.nodeId === a.id)?.leaseUntil).toBeGreaterThan(Date.now());
+        const logged = await store.changes.since(before, 10);
+        expect(logged.map((l) => [l.kind, l.id]).sort()).toEqual(
+          [
+            ['presence', a.id],
+            ['presence', b.id],
+          ].sort(),
+        );
+        // An empty batch writes and logs nothing.
+        await store.presence.write([]);
+        expect(await store.changes.head()).toBe(logged[logged.length - 1]!.seq);
+      });
+
       it("clears a dead replica's presence, and removing a replica clears it too", async () => {
         const [a, b, c] = [
           await createNode({ name: 'a' }),
@@ -750,6 +820,56 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.replicas.remove('r2')).toBe(false);
         expect(await store.presence.list()).toEqual([]);
         expect((await store.replicas.list()).map((r) => r.id)).toEqual(['r1']);
+      });
+
+      it("leases a router's row by the database's clock, renews only the rows that replica holds, and lists the lapsed", async () => {
+        const [a, b, c] = [
+          await createNode({ name: 'a' }),
+          await createNode({ name: 'b' }),
+          await createNode({ name: 'c' }),
+        ];
+        const before = Date.now();
+        await store.presence.set({ nodeId: a.id, replicaId: 'r1', since: T0 }, 60_000);
+        await store.presence.set({ nodeId: b.id, replicaId: 'r1', since: T0 });
+        await store.presence.set({ nodeId: c.id, replicaId: 'r2', since: T0 }, 1);
+        // The database runs on this machine here, so its clock and ours agree to a second.
+        const leased = (await store.presence.get(a.id))!.leaseUntil!;
+        expect(leased).toBeGreaterThanOrEqual(before + 60_000 - 1_000);
+        expect(leased).toBeLessThanOrEqual(Date.now() + 60_000 + 1_000);
+        expect((await store.presence.get(b.id))!.leaseUntil).toBeUndefined();
+        await new Promise((r) => setTimeout(r, 20));
+        expect(await store.presence.lapsedLeases()).toEqual([{ nodeId: c.id, replicaId: 'r2' }]);
+
+        const head = await store.changes.head();
+        // r1 renews what it holds (b takes a lease now); c is r2's, untouched.
+        expect(await store.presence.renewLeases('r1', [a.id, b.id, c.id], 60_000)).toEqual([a.id, b.id].sort());
+        expect(await store.presence.lapsedLeases()).toEqual([{ nodeId: c.id, replicaId: 'r2' }]);
+        expect(await store.presence.renewLeases('r2', [c.id], 60_000)).toEqual([c.id]);
+        expect(await store.presence.lapsedLeases()).toEqual([]);
+        expect(await store.presence.renewLeases('r2', [], 60_000)).toEqual([]);
+        expect(await store.changes.head(), 'renewals log nothing').toBe(head);
+        // A row written without a lease (no longer a router) has none.
+        await store.presence.set({ nodeId: a.id, replicaId: 'r1', since: T0, leaseUntil: leased });
+        expect((await store.presence.get(a.id))!.leaseUntil).toBeUndefined();
+        for (const bad of [0, -1, 1.5, 600_001, Number.NaN]) {
+          await expect(store.presence.renewLeases('r1', [a.id], bad)).rejects.toThrow(TypeError);
+          await expect(store.presence.set({ nodeId: a.id, replicaId: 'r1', since: T0 }, bad)).rejects.toThrow(
+            TypeError,
+          );
+        }
+      });
+
+      it('leases a router afresh on the replica it moved to, which the old replica can no longer renew', async () => {
+        const n = await createNode({ name: 'router' });
+        await store.presence.set({ nodeId: n.id, replicaId: 'r1', since: T0 }, 1);
+        await new Promise((r) => setTimeout(r, 20));
+        expect(await store.presence.lapsedLeases()).toEqual([{ nodeId: n.id, replicaId: 'r1' }]);
+        await store.presence.set({ nodeId: n.id, replicaId: 'r2', since: T0 + 5 }, 60_000);
+        expect(await store.presence.lapsedLeases()).toEqual([]);
+        expect(await store.presence.renewLeases('r1', [n.id], 1)).toEqual([]);
+        await new Promise((r) => setTimeout(r, 20));
+        expect(await store.presence.lapsedLeases()).toEqual([]);
+        expect((await store.presence.get(n.id))!.replicaId).toBe('r2');
       });
 
       it('drops a presence with its node', async () => {
@@ -792,6 +912,34 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
       });
     });
 
+    describe('leader terms', () => {
+      const primary = (over: Partial<{ nodeId: string; electedBy: string }> = {}) => ({
+        key: '10.1.0.0/16',
+        nodeId: 'n1',
+        reason: 'r1 is its only healthy router',
+        changedAt: T0,
+        electedBy: 'a',
+        ...over,
+      });
+
+      it("refuses a deposed leader's write once a newer term is claimed; the current term's write lands", async () => {
+        const first = await store.routePrimaries.claimTerm();
+        await store.routePrimaries.write([primary()], [], first);
+        const second = await store.routePrimaries.claimTerm();
+        expect(second).toBeGreaterThan(first);
+        const head = await store.changes.head();
+        await expectConflict(
+          store.routePrimaries.write([primary({ nodeId: 'n9', electedBy: 'old' })], [], first),
+          'store.leader_term_stale',
+        );
+        await expectConflict(store.routePrimaries.write([], ['10.1.0.0/16'], first), 'store.leader_term_stale');
+        expect(await store.routePrimaries.list()).toEqual([primary()]);
+        expect(await store.changes.head(), 'a refused write logs nothing').toBe(head);
+        await store.routePrimaries.write([primary({ nodeId: 'n2', electedBy: 'b' })], [], second);
+        expect(await store.routePrimaries.get('10.1.0.0/16')).toEqual(primary({ nodeId: 'n2', electedBy: 'b' }));
+      });
+    });
+
     describe('change log', () => {
       const logged = async (from = 0) => (await store.changes.since(from, 1000)).map((c) => `${c.kind}:${c.id}`);
 
@@ -801,7 +949,7 @@ export function runStoreCases(name: string, makeStore: () => Promise<Store>): vo
         const u = await user('log@example.com');
         const n = await createNode({ userId: u.id });
         await store.nodes.update(n.id, { endpoints: ['192.0.2.1:41641'] });
-        const p = await store.policies.append({ text: '{}', author: 'a', starter: false, createdAt: T0 });
+        const p = (await store.policies.append({ text: '{}', author: 'a', starter: false, createdAt: T0 })).record;
         await store.nodes.delete(n.id);
         expect(await logged()).toEqual([
           `user:${u.id}`,

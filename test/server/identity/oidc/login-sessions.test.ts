@@ -68,7 +68,8 @@ describe('open sign-ins', () => {
     const sessions = new LoginSessions(db, () => T0);
     const s = session(T0);
     await sessions.add(s);
-    const u = await db.users.upsert({ subject: 'idp:alice', email: 'a@x', displayName: 'Alice', groups: [] }, T0);
+    const u = (await db.users.upsert({ subject: 'idp:alice', email: 'a@x', displayName: 'Alice', groups: [] }, T0))
+      .record;
     const proof = { issuer: 'https://idp', subject: 'alice' };
     expect(await sessions.settle(s, { status: 'complete', userId: u.id, email: 'a@x', proof })).toBe(true);
     expect(await sessions.settle(s, { status: 'failed', error: { code: 'oidc.failed', message: 'late' } })).toBe(false);
