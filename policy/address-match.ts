@@ -41,12 +41,7 @@ export function addressValues(addresses: readonly string[]): bigint[] {
 /** One list per destination entry, so that each is parsed once however often it is asked. */
 const singles = new Map<string, readonly string[]>();
 
-/** Does a destination entry (`*`, an IP or a CIDR) cover the address? */
-export function destinationCovers(ip: string, address: string): boolean {
-  return listCovers(single(ip), address);
-}
-
-/** Does a destination entry cover an address already on the address line (`addressValues`)? */
+/** Does a destination entry (`*`, an IP or a CIDR) cover an address already on the address line (`addressValues`)? */
 export function destinationCoversValue(ip: string, value: bigint): boolean {
   return rangesHave(rangesOf(single(ip)), value);
 }

@@ -8,7 +8,7 @@ import { parseAddress } from '../protocol/ip/address.ts';
 import type { Explanation, RuleRef } from '../protocol/policy-admin.ts';
 import { evaluate, explain } from './evaluate.ts';
 import type { PolicyNetwork } from './network.ts';
-import type { PolicyNode } from './node.ts';
+import { nodeByRef, type PolicyNode } from './node.ts';
 import { evaluateRoute, explainRoute } from './route-evaluate.ts';
 
 /** What a question's destination is: one of the network's nodes, or an address behind a router. */
@@ -16,7 +16,7 @@ export type ExplainTarget = { node: PolicyNode } | { address: string };
 
 /** `dst` as a node (by id, then by name), else as an IP address; undefined when it is neither. */
 export function explainTarget(nodes: readonly PolicyNode[], dst: string): ExplainTarget | undefined {
-  const node = nodes.find((n) => n.id === dst) ?? nodes.find((n) => n.name === dst);
+  const node = nodeByRef(nodes, dst);
   if (node) return { node };
   return parseAddress(dst).ok ? { address: dst } : undefined;
 }
@@ -44,7 +44,7 @@ export function explanation(net: PolicyNetwork, q: ExplainQuestion): Omit<Explan
     };
     const verdict = evaluateRoute(net, query);
     const via = verdict.via;
-    const router = via && net.nodes().find((n) => n.id === via.router)!;
+    const router = via && net.node(via.router);
     return {
       verdict: verdict.verdict,
       src,

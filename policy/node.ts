@@ -14,3 +14,8 @@ export interface PolicyNode {
   /** Routes an administrator approved. */
   approvedRoutes: string[];
 }
+
+/** The node `ref` names: by id first, then by name (a name may look like another node's id). */
+export function nodeByRef(nodes: readonly PolicyNode[], ref: string): PolicyNode | undefined {
+  return nodes.find((n) => n.id === ref) ?? nodes.find((n) => n.name === ref);
+}

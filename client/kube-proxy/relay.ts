@@ -5,6 +5,9 @@ type Answer = Pick<Readable, 'on' | 'pause' | 'resume'>;
 /** The side of the client's response the relay writes, as `ServerResponse` has it. */
 type Response = Pick<Writable, 'cork' | 'uncork' | 'write' | 'end' | 'on' | 'writableLength'>;
 
+/** Bytes that may wait to be written to a client before the answer is paused. */
+export const RELAY_BUFFER = 1 << 20;
+
 /**
  * `answer.pipe(res)`, but what arrives in one turn of the event loop goes out as one write. TLS
  * hands an answer over in 16 KB pieces, all in one turn; piped, each piece became a TLS record
@@ -13,8 +16,6 @@ type Response = Pick<Writable, 'cork' | 'uncork' | 'write' | 'end' | 'on' | 'wri
  * paused only once RELAY_BUFFER bytes wait, so a slow client still holds back the API server.
  * A watch's events come one per turn and still go out as they come.
  */
-export const RELAY_BUFFER = 1 << 20;
-
 export function relay(answer: Answer, res: Response): void {
   let corked = false;
   const uncork = () => {

@@ -1,17 +1,18 @@
 import type { Context } from 'hono';
 
-/**
- * The one answer to "who is the client of this connection": the address a trusted load
- * balancer named in its PROXY header (proxy-protocol/accept-connection.ts), else the peer's
- * own. Rate limits, audit events and logs all ask here, so none of them sees the load balancer
- * as everyone.
- */
+/** Sockets whose client a trusted load balancer named: the address it named. */
 const proxied = new WeakMap<object, string>();
 
 interface PeerSocket {
   readonly remoteAddress?: string;
 }
 
+/**
+ * The one answer to "who is the client of this connection": the address a trusted load
+ * balancer named in its PROXY header (proxy-protocol/accept-connection.ts), else the peer's
+ * own. Rate limits, audit events and logs all ask here, so none of them sees the load balancer
+ * as everyone.
+ */
 export function clientAddress(socket: PeerSocket): string {
   return proxied.get(socket) ?? socket.remoteAddress ?? 'unknown';
 }

@@ -52,14 +52,15 @@ export interface MachineUpgradeDeps {
  * Registers `path` for upgrades proved with a registered node's machine key. Only failed
  * attempts count against the source address (a whole office behind one NAT may reconnect at
  * once, but guessing at proofs is throttled); a refusal is answered as the HTTP API would.
- * `accept` completes the upgrade for the proven node, or throws a TrellisError to refuse it.
+ * `accept` completes the upgrade for the proven node, or throws (or rejects with) a TrellisError
+ * to refuse it.
  */
 export function addMachineUpgrade(
   upgrades: UpgradeRouter,
   path: string,
   names: { what: string; sourceKey: string },
   deps: MachineUpgradeDeps,
-  accept: (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, nodeId: string) => void,
+  accept: (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, nodeId: string) => void | Promise<void>,
 ): void {
   upgrades.add(path, (req, socket, head, url) => {
     const client = clientAddress(req.socket);
@@ -72,7 +73,7 @@ export function addMachineUpgrade(
         url.pathname + url.search,
         new Uint8Array(),
       );
-      accept(req, socket, head, url, node.id);
+      await accept(req, socket, head, url, node.id);
     };
     open().catch((err) => {
       if (err instanceof TrellisError && err.kind !== 'rate_limited') deps.limiter.take(source, deps.now());

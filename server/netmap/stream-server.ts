@@ -48,21 +48,29 @@ export function attachMapStream(upgrades: UpgradeRouter, deps: StreamServerDeps)
     MAP_PATH,
     { what: 'map stream', sourceKey: 'stream' },
     deps,
-    (req, socket, head, url, nodeId) => {
-      const refused = deps.refusal?.();
-      if (refused) throw refused;
+    async (req, socket, head, url, nodeId) => {
+      const refuseIfCutOff = () => {
+        const refused = deps.refusal?.();
+        if (refused) throw refused;
+      };
+      refuseIfCutOff();
       const since = wholeNumber(url, 'since', 'a map version');
       // The change-log position of the agent's map (protocol 15): lets another replica resume it.
       const seq = wholeNumber(url, 'seq', 'a change-log seq');
-      const upgrade = () => wss.handleUpgrade(req, socket, head, (ws) => serve(ws, nodeId, since, seq));
       // The agent's map holds changes this replica has yet to read from the log (the replica
       // that wrote them served it): resumed from this replica's view now, it would lose them.
       const caughtUp = seq === undefined ? undefined : deps.engine.appliedUpTo(seq, CATCH_UP_WAIT_MS);
-      if (!caughtUp) upgrade();
-      else
-        void caughtUp.then(() => {
-          if (!socket.destroyed && !closing) upgrade();
-        });
+      if (caughtUp) {
+        await caughtUp;
+        // Meanwhile the server may have begun to stop (the agent goes elsewhere) or been cut off.
+        if (closing) {
+          socket.destroy();
+          return;
+        }
+        refuseIfCutOff();
+      }
+      if (socket.destroyed) return;
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, nodeId, since, seq));
     },
   );
 

@@ -9,6 +9,7 @@ import {
   diffAccessUpTo,
   explainTarget,
   explanation,
+  nodeByRef,
   type NetworkOptions,
   parsePolicy,
   type Policy,
@@ -162,7 +163,7 @@ function compiled(policy: Policy, nodes: PolicyNode[], options: NetworkOptions):
 }
 
 function findNode(nodes: PolicyNode[], name: string, where: string): PolicyNode {
-  const n = nodes.find((x) => x.id === name) ?? nodes.find((x) => x.name === name);
+  const n = nodeByRef(nodes, name);
   if (!n) throw unknownNode(name, where);
   return n;
 }

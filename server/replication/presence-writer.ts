@@ -1,14 +1,14 @@
 import type { Logger } from 'pino';
 import type { NetmapEngine } from '../netmap/engine.ts';
 import type { PresenceRecord } from '../store/records.ts';
-import type { PresenceRepository, PresenceWrite } from '../store/store.ts';
+import { StoreUnavailable, type PresenceRepository, type PresenceWrite } from '../store/store.ts';
 
 /** Nodes per transaction: a burst of thousands of streams is a few dozen commits. */
 const BATCH = 256;
 
 interface WriterDeps {
-  presence: PresenceRepository;
-  engine: Pick<NetmapEngine, 'hasStream' | 'node' | 'streamIds' | 'onStreamPresence' | 'isRouter'>;
+  presence: Pick<PresenceRepository, 'write'>;
+  engine: Pick<NetmapEngine, 'hasStream' | 'node' | 'onStreamPresence' | 'isRouter'>;
   selfId: string;
   /** Routers' rows are leased this long (`replica.routerLeaseMs`, router-leases.ts renews them); absent: no leases. */
   routerLeaseMs?: number;
@@ -40,11 +40,6 @@ export class PresenceWriter {
   /** Nodes whose presence is not written yet. */
   get backlog(): number {
     return this.pending.size;
-  }
-
-  /** Writes every stream's presence again (after this replica's rows may have been expired). */
-  rewriteAll(): void {
-    for (const id of this.deps.engine.streamIds()) this.changed(id);
   }
 
   /** Writes this node's presence again (its row went missing). */
@@ -80,17 +75,46 @@ export class PresenceWriter {
 
   private async writeAll(): Promise<void> {
     while (this.pending.size > 0 && !this.stopped) {
-      const ids = [...this.pending].slice(0, BATCH);
+      const ids: string[] = [];
+      for (const id of this.pending) {
+        if (ids.length === BATCH) break;
+        ids.push(id);
+      }
       for (const id of ids) this.pending.delete(id);
       try {
         await this.deps.presence.write(ids.map((id) => this.entryOf(id)));
       } catch (err) {
+        if (!(err instanceof StoreUnavailable)) {
+          await this.writeEachAlone(ids, err);
+          continue;
+        }
         // Pending again (a node that changed meanwhile is anyway): its latest state goes next time.
         for (const id of ids) this.pending.add(id);
         this.deps.logger.warn({ err, nodes: ids.length }, 'presence not written; retrying');
         this.timer = setTimeout(() => void this.flush(), this.deps.retryMs);
         this.timer.unref();
         return;
+      }
+    }
+  }
+
+  /**
+   * The database answered and refused a batch: a row it will never take (a bug) must not hold
+   * back every other node's, so each is written alone, and one refused alone is dropped.
+   */
+  private async writeEachAlone(ids: readonly string[], batchError: unknown): Promise<void> {
+    this.deps.logger.error(
+      { err: batchError, nodes: ids.length },
+      'presence batch refused; writing its rows one by one',
+    );
+    for (const id of ids) {
+      try {
+        await this.deps.presence.write([this.entryOf(id)]);
+      } catch (err) {
+        // The database went away meanwhile: the batch loop waits for it.
+        if (err instanceof StoreUnavailable) this.pending.add(id);
+        else
+          this.deps.logger.error({ err, nodeId: id }, "this node's presence is not written: the database refused it");
       }
     }
   }

@@ -1,4 +1,5 @@
-import type { AuditRecord, LoginSessionRecord } from './records.ts';
+import type { AuditRecord, LoginSessionRecord, PresenceRecord } from './records.ts';
+import { checkStorableTimes } from './times.ts';
 
 /** SQL gives NULL for absent values; records use undefined. */
 export function orUndefined<T>(value: T | null): T | undefined {
@@ -41,4 +42,47 @@ export function loginSessionOf(row: LoginSessionRow): LoginSessionRecord {
     proof: orUndefined(proof),
     error: orUndefined(error),
   }) as LoginSessionRecord;
+}
+
+/** A presence row as both drivers read it: the optional columns NULL when absent. */
+type PresenceRow = Pick<PresenceRecord, 'nodeId' | 'replicaId' | 'since'> & {
+  observedEndpoint: string | null;
+  routeHealth?: unknown;
+  paths?: unknown;
+  leaseUntil: number | null;
+};
+
+export function presenceRecordOf({
+  observedEndpoint,
+  routeHealth,
+  paths,
+  leaseUntil,
+  ...rest
+}: PresenceRow): PresenceRecord {
+  return {
+    ...rest,
+    ...(observedEndpoint !== null && { observedEndpoint }),
+    ...(routeHealth !== null && routeHealth !== undefined && { routeHealth }),
+    ...(paths !== null && paths !== undefined && { paths }),
+    ...(leaseUntil !== null && { leaseUntil }),
+  };
+}
+
+/**
+ * The row a presence record is stored as. `record.leaseUntil` is not written: a leased row ends
+ * at `leaseEnd(leaseMs)`, the driver's SQL for the database's now plus that.
+ */
+export function presenceRowOf<L>(
+  { leaseUntil: _, ...record }: PresenceRecord,
+  leaseMs: number | undefined,
+  leaseEnd: (leaseMs: number) => L,
+) {
+  checkStorableTimes(record, ['since']);
+  return {
+    ...record,
+    observedEndpoint: record.observedEndpoint ?? null,
+    routeHealth: record.routeHealth ?? null,
+    paths: record.paths ?? null,
+    leaseUntil: leaseMs === undefined ? null : leaseEnd(leaseMs),
+  };
 }

@@ -286,11 +286,11 @@ export interface ReplicaRepository {
   remove(id: string): Promise<boolean>;
 }
 
-/** Which replica holds each connected node's map stream; deleted with the node. */
 /** One node's entry in a presence batch: its row set (leased for `leaseMs`), or its row on `replicaId` cleared. */
 export type PresenceWrite =
   { kind: 'set'; record: PresenceRecord; leaseMs?: number } | { kind: 'clear'; nodeId: string; replicaId: string };
 
+/** Which replica holds each connected node's map stream; deleted with the node. */
 export interface PresenceRepository {
   list(): Promise<PresenceRecord[]>;
   get(nodeId: string): Promise<PresenceRecord | undefined>;
@@ -319,16 +319,6 @@ export interface PresenceRepository {
   renewLeases(replicaId: string, nodeIds: readonly string[], leaseMs: number): Promise<string[]>;
   /** The rows whose lease ended by the database's clock, by node id. */
   lapsedLeases(): Promise<Array<{ nodeId: string; replicaId: string }>>;
-}
-
-/** The longest lease a presence row takes (`replica.routerLeaseMs` is bounded below it). */
-export const MAX_LEASE_MS = 600_000;
-
-/** A lease is a whole number of milliseconds, 1 to MAX_LEASE_MS; anything else is a bug. */
-export function checkLeaseMs(leaseMs: number): void {
-  if (!Number.isInteger(leaseMs) || leaseMs < 1 || leaseMs > MAX_LEASE_MS) {
-    throw new TypeError(`refusing a presence lease of ${String(leaseMs)} ms: not 1 to ${MAX_LEASE_MS}`);
-  }
 }
 
 /** The primary router of each prefix, written by the leader replica (server/routes/); read by all. */

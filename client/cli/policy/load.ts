@@ -1,6 +1,7 @@
 /** Reading policy and topology files, with every problem reported as FILE:LINE:COL. */
 import {
   formatDiagnostic,
+  nodeByRef,
   parsePolicy,
   type Policy,
   type NetworkOptions,
@@ -38,9 +39,9 @@ export async function loadTopology(io: CliIO, path: string): Promise<{ nodes: Po
   return { nodes: read.nodes, options: read.options };
 }
 
-/** A node by name or id. */
+/** A node by id or name. */
 export function findNode(nodes: PolicyNode[], name: string): PolicyNode {
-  const n = nodes.find((x) => x.name === name || x.id === name);
+  const n = nodeByRef(nodes, name);
   if (!n) throw new CliError(`no node "${name}" in the topology`);
   return n;
 }

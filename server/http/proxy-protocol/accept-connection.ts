@@ -28,6 +28,7 @@ export function acceptConnection(socket: Socket, gate: ProxyProtocolGate, pass: 
     socket.removeListener('data', onData);
     socket.removeListener('error', onError);
     socket.removeListener('end', onEnd);
+    socket.removeListener('close', done);
   };
   const refuse = (code: ProxyProtocolCode, message: string) => {
     done();
@@ -69,4 +70,6 @@ export function acceptConnection(socket: Socket, gate: ProxyProtocolGate, pass: 
   socket.on('data', onData);
   socket.on('error', onError);
   socket.on('end', onEnd);
+  // Destroyed here (the port closing): nothing to refuse, and no timer left to hold the process.
+  socket.on('close', done);
 }

@@ -35,16 +35,14 @@ interface Use {
  * and a result per use.
  */
 export function postgresProofNonces(db: PgDb): ProofNonceRepository {
-  let waiting: Use[] = [];
+  const waiting: Use[] = [];
   let busy = false;
 
   const run = async (): Promise<void> => {
     busy = true;
     try {
       while (waiting.length > 0) {
-        const batch = waiting.slice(0, MAX_BATCH);
-        waiting = waiting.slice(batch.length);
-        await take(batch);
+        await take(waiting.splice(0, MAX_BATCH));
       }
     } finally {
       // Never left busy: the uses after it would wait for ever.
@@ -77,7 +75,7 @@ export function postgresProofNonces(db: PgDb): ProofNonceRepository {
   };
 
   return {
-    use(nonce, forgetAt, now) {
+    async use(nonce, forgetAt, now) {
       checkStorableTimes({ forgetAt, now }, ['forgetAt', 'now']);
       return new Promise<boolean>((resolve, reject) => {
         const settle = (taken: boolean | Error) => (taken instanceof Error ? reject(taken) : resolve(taken));

@@ -1,7 +1,8 @@
 import { and, eq, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
 import type { PresenceRecord, ReplicaRecord } from '../records.ts';
-import { checkLeaseMs, type PresenceRepository, type ReplicaRepository } from '../store.ts';
-import { checkStorableTimes } from '../times.ts';
+import type { PresenceRepository, ReplicaRepository } from '../store.ts';
+import { presenceRecordOf, presenceRowOf } from '../rows.ts';
+import { checkLeaseMs, checkStorableTimes } from '../times.ts';
 import { recordChange, recordChanges } from './changes.ts';
 import type { PgDb } from './open.ts';
 import { nodes, presence, replicas } from './schema.ts';
@@ -36,17 +37,7 @@ const leaseEnd = (leaseMs: number) => {
   return sql`${DB_NOW_MS} + ${leaseMs}::bigint`;
 };
 
-/** The row a presence record is stored as; `record.leaseUntil` is not written (the lease is the database's now plus `leaseMs`). */
-function rowOf({ leaseUntil: _, ...record }: PresenceRecord, leaseMs: number | undefined) {
-  checkStorableTimes(record, ['since']);
-  return {
-    ...record,
-    observedEndpoint: record.observedEndpoint ?? null,
-    routeHealth: record.routeHealth ?? null,
-    paths: record.paths ?? null,
-    leaseUntil: leaseMs === undefined ? null : leaseEnd(leaseMs),
-  };
-}
+const rowOf = (record: PresenceRecord, leaseMs: number | undefined) => presenceRowOf(record, leaseMs, leaseEnd);
 
 /** An upsert of many rows replaces each conflicting row with the one it proposed. */
 const fromExcluded = {
@@ -59,26 +50,13 @@ const fromExcluded = {
 };
 
 export function postgresPresence(db: PgDb): PresenceRepository {
-  const toRecord = ({
-    observedEndpoint,
-    routeHealth,
-    paths,
-    leaseUntil,
-    ...rest
-  }: typeof presence.$inferSelect): PresenceRecord => ({
-    ...rest,
-    ...(observedEndpoint !== null && { observedEndpoint }),
-    ...(routeHealth !== null && routeHealth !== undefined && { routeHealth }),
-    ...(paths !== null && paths !== undefined && { paths }),
-    ...(leaseUntil !== null && { leaseUntil }),
-  });
   return {
     async list() {
-      return (await db.select().from(presence).orderBy(presence.nodeId)).map(toRecord);
+      return (await db.select().from(presence).orderBy(presence.nodeId)).map(presenceRecordOf);
     },
     async get(nodeId) {
       const [row] = await db.select().from(presence).where(eq(presence.nodeId, nodeId));
-      return row && toRecord(row);
+      return row && presenceRecordOf(row);
     },
     async set(record, leaseMs) {
       const row = rowOf(record, leaseMs);

@@ -1,10 +1,10 @@
 import { and, eq, inArray, isNotNull, lt, sql } from 'drizzle-orm';
 import type { PresenceRecord, ReplicaRecord } from '../records.ts';
-import { checkLeaseMs, type PresenceRepository, type ReplicaRepository } from '../store.ts';
-import { checkStorableTimes } from '../times.ts';
+import type { PresenceRepository, ReplicaRepository } from '../store.ts';
 import type { RecordChange } from './changes.ts';
 import type { SqliteDb } from './open.ts';
-import { orUndefined } from '../rows.ts';
+import { orUndefined, presenceRecordOf, presenceRowOf } from '../rows.ts';
+import { checkLeaseMs, checkStorableTimes } from '../times.ts';
 import { nodes, presence, replicas } from './schema.ts';
 
 /** Presence is soft state, but the other replicas follow it through the change log like the rest. */
@@ -43,29 +43,9 @@ const leaseEnd = (leaseMs: number) => {
   return sql`${DB_NOW_MS} + ${leaseMs}`;
 };
 
-/** The row a presence record is stored as; `record.leaseUntil` is not written (the lease is the database's now plus `leaseMs`). */
-function rowOf({ leaseUntil: _, ...record }: PresenceRecord, leaseMs: number | undefined) {
-  checkStorableTimes(record, ['since']);
-  return {
-    ...record,
-    observedEndpoint: record.observedEndpoint ?? null,
-    routeHealth: record.routeHealth ?? null,
-    paths: record.paths ?? null,
-    leaseUntil: leaseMs === undefined ? null : leaseEnd(leaseMs),
-  };
-}
+const rowOf = (record: PresenceRecord, leaseMs: number | undefined) => presenceRowOf(record, leaseMs, leaseEnd);
 
 export function sqlitePresence(db: SqliteDb, recordChange: RecordChange): PresenceRepository {
-  const toRecord = (row: typeof presence.$inferSelect): PresenceRecord => {
-    const { observedEndpoint, routeHealth, paths, leaseUntil, ...rest } = row;
-    return {
-      ...rest,
-      ...(observedEndpoint !== null && { observedEndpoint }),
-      ...(routeHealth !== null && routeHealth !== undefined && { routeHealth }),
-      ...(paths !== null && paths !== undefined && { paths }),
-      ...(leaseUntil !== null && { leaseUntil }),
-    };
-  };
   const setRow = (row: ReturnType<typeof rowOf>) => {
     db.insert(presence).values(row).onConflictDoUpdate({ target: presence.nodeId, set: row }).run();
     recordChange('presence', row.nodeId);
@@ -81,11 +61,11 @@ export function sqlitePresence(db: SqliteDb, recordChange: RecordChange): Presen
   };
   return {
     async list() {
-      return db.select().from(presence).orderBy(presence.nodeId).all().map(toRecord);
+      return db.select().from(presence).orderBy(presence.nodeId).all().map(presenceRecordOf);
     },
     async get(nodeId) {
       const row = db.select().from(presence).where(eq(presence.nodeId, nodeId)).get();
-      return row && toRecord(row);
+      return row && presenceRecordOf(row);
     },
     async set(record, leaseMs) {
       const row = rowOf(record, leaseMs);

@@ -34,9 +34,12 @@ net.createServer((c) => {
 
 const ADMIN_JS = `
 const [method, url, key, body] = process.argv.slice(1);
+// A timer of its own holds the process until an answer: fetch's timeout alone does not.
+const held = setTimeout(() => {}, 16000);
 fetch(url, { method, headers: { authorization: 'Bearer ' + key, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body || undefined, signal: AbortSignal.timeout(15000) })
   .then(async (r) => { process.stdout.write(JSON.stringify({ status: r.status, body: (await r.text()) || null })); })
-  .catch((e) => { process.stdout.write(JSON.stringify({ status: 0, body: JSON.stringify({ message: e.message }) })); });
+  .catch((e) => { process.stdout.write(JSON.stringify({ status: 0, body: JSON.stringify({ message: e.message }) })); })
+  .finally(() => clearTimeout(held));
 `;
 
 export const LB_PORT = 443;
@@ -147,11 +150,12 @@ export class Cluster {
 
   /** An admin call, made from the admin host to `base` (haproxy unless given a replica's URL). */
   async admin<T = unknown>(method: string, path: string, body?: unknown, base = this.url): Promise<AdminAnswer<T>> {
-    const { stdout } = await this.adminHost.exec(
+    const { stdout, stderr } = await this.adminHost.exec(
       'node',
       ['-e', ADMIN_JS, method, base + path, this.set.adminKey, body === undefined ? '' : JSON.stringify(body)],
       { timeoutMs: 20_000 },
     );
+    if (!stdout) throw new Error(`${method} ${base + path}: the admin call printed no answer; stderr: ${stderr}`);
     const res = JSON.parse(stdout) as { status: number; body: string | null };
     return { status: res.status, body: (res.body ? JSON.parse(res.body) : undefined) as T };
   }

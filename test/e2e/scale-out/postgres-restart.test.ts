@@ -88,7 +88,11 @@ describeWith(clusterPrerequisites(), 'PostgreSQL restarted under join load', () 
 
     // Every replica serves again only once it has caught up; until haproxy sees one ready it has nowhere to send a call.
     for (const r of cluster.set.replicas) await r.waitReady(30_000);
-    await sleep(1_000);
+    await cluster.proxy.waitFor(
+      cluster.set.replicas.map((r) => r.name),
+      'UP',
+      30_000,
+    );
     const ids = new Set((await cluster.nodes()).map((n) => n.id));
     const lost = load.acknowledged.filter((id) => !ids.has(id));
     expect(lost, 'acknowledged joins missing from the store').toEqual([]);

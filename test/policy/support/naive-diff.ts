@@ -5,7 +5,7 @@
  * bench:policy's diff figures.
  */
 import type { FilterRule } from '../../../protocol/filter.ts';
-import { destinationCovers, listCovers } from '../../../policy/address-match.ts';
+import { listCovers } from '../../../policy/address-match.ts';
 import type { AccessChange, AccessDiff } from '../../../policy/diff.ts';
 import type { Policy } from '../../../policy/model.ts';
 import { changedViews, type NetworkOptions, PolicyNetwork } from '../../../policy/network.ts';
@@ -22,7 +22,7 @@ function accessTo(net: PolicyNetwork, dst: PolicyNode, candidates: PolicyNode[])
     for (const r of rules) {
       if (addresses.length === 0 || !addresses.every((a) => listCovers(r.srcIPs, a))) continue;
       const ports = r.dstPorts
-        .filter((d) => destinationCovers(d.ip, dst.ipv4) || destinationCovers(d.ip, dst.ipv6))
+        .filter((d) => listCovers([d.ip], dst.ipv4) || listCovers([d.ip], dst.ipv6))
         .map((d): Interval => [d.ports.first, d.ports.last]);
       if (ports.length === 0) continue;
       for (const p of r.ipProto) perProto.set(p, [...(perProto.get(p) ?? []), ...ports]);
