@@ -13,7 +13,7 @@
  *   npm run bench:admission -- --nodes 2000 --parallel 200
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import pg from 'pg';
@@ -25,7 +25,7 @@ import { createPostgresStore } from '../../../server/store/postgres/index.ts';
 import type { Store } from '../../../server/store/store.ts';
 import { startPostgres } from '../../support/postgres.ts';
 import { inParallel } from '../control/sim-node.ts';
-import { round } from '../support/stats.ts';
+import { cpuSeconds, round, statFields } from '../support/stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -162,19 +162,8 @@ async function clusterPids(url: string): Promise<() => number[]> {
     });
 }
 
-function statFields(pid: number): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  } catch {
-    return undefined; // gone since the listing
-  }
-}
-
-const cpuOf = (pid: number) => {
-  const f = statFields(pid);
-  return f ? (Number(f[11]) + Number(f[12])) / 100 : 0;
-};
+/** A backend gone since the listing used nothing more. */
+const cpuOf = (pid: number) => (statFields(pid) ? cpuSeconds(pid) : 0);
 
 main().catch((err) => {
   console.error(err);

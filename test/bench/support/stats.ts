@@ -20,19 +20,26 @@ export function rssMiB(pid: number): { now: number; peak: number } {
   return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-/** /proc/PID/stat's fields after the command name (so field 3, the state, is [0]). */
-function statFields(pid: number): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** /proc/PID/stat's fields after the command name (so field 3, the state, is [0]); undefined once it is gone. */
+export function statFields(pid: number): string[] | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
   return stat.slice(stat.lastIndexOf(') ') + 2).split(' '); // the command name may hold ") " itself
 }
 
-/** CPU seconds (user + system) a process has used so far. */
+/** CPU seconds (user + system) a live process has used so far. */
 export function cpuSeconds(pid: number): number {
   const fields = statFields(pid);
+  if (!fields) throw new Error(`process ${pid} is gone: its CPU time cannot be read`);
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
 }
 
 /** The session a process belongs to (the pid of its session leader). */
 export function sessionOf(pid: number): number {
-  return Number(statFields(pid)[3]);
+  return Number(statFields(pid)?.[3]);
 }

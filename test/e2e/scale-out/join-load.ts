@@ -3,7 +3,7 @@
  * another (a few in parallel) through the given server URL until SIGTERM, and appends one line
  * per answer to the given file, so the test knows exactly which joins were acknowledged:
  *   joined <node id> <hostname>
- *   refused <http status> <code> <hostname>
+ *   refused <http status> <code> <hostname> <message>
  *
  *   node --import tsx join-load.ts <server url> <pre-auth key> <parallel> <file>
  */
@@ -33,7 +33,7 @@ async function worker(w: number): Promise<void> {
     } catch (err) {
       const code = err instanceof ControlError ? err.code : 'network';
       const status = err instanceof ControlError ? (err.status ?? 0) : 0;
-      record(`refused ${status} ${code} ${hostname}`);
+      record(`refused ${status} ${code} ${hostname} ${(err as Error).message.replace(/\s+/g, ' ')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

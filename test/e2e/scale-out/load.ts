@@ -39,6 +39,11 @@ export class JoinLoad {
     return [...this.answers.matchAll(/^refused (\d+ \S+) /gm)].map((m) => m[1]!);
   }
 
+  /** Every refusal as recorded, with its message. */
+  get refusalLines(): string[] {
+    return this.answers.split('\n').filter((line) => line.startsWith('refused '));
+  }
+
   /** Resolves once `count` more joins than now have been acknowledged. */
   async more(count: number, timeoutMs = 30_000): Promise<void> {
     const target = this.acknowledged.length + count;

@@ -81,10 +81,14 @@ describeWith(clusterPrerequisites(), 'PostgreSQL restarted under join load', () 
       expect(res.body.code, `r${i}`).toBe('store.unavailable');
       expect(res.body.message, `r${i}`).toBeTruthy();
     }
-    // Joins refused during the outage were refused the same way (haproxy may also cut one off mid-request).
+    // Joins refused during the outage were refused the same way, or got no answer at all from
+    // haproxy: it may cut one off mid-request, and once the outage outlasts replica.cutOffMs (a
+    // loaded machine restarts PostgreSQL slowly) every replica reports itself unhealthy, and in
+    // TCP mode haproxy can only close the connections it has no replica for.
     expect(refusedDuring, 'joins refused while the database was gone').toBeGreaterThan(0);
-    const unexpected = load.refusals.filter((r) => r !== '503 store.unavailable' && r !== '0 network');
-    expect(unexpected).toEqual([]);
+    const noAnswer = ['0 network', '0 server.unreachable'];
+    const unexpected = load.refusals.filter((r) => r !== '503 store.unavailable' && !noAnswer.includes(r));
+    expect(unexpected, load.refusalLines.join('\n')).toEqual([]);
 
     // Every replica serves again only once it has caught up; until haproxy sees one ready it has nowhere to send a call.
     for (const r of cluster.set.replicas) await r.waitReady(30_000);

@@ -5,6 +5,7 @@ import { MapStream } from '../../../client/control/map-stream.ts';
 import { createPostgresStore } from '../../../server/store/postgres/index.ts';
 import type { Store } from '../../../server/store/store.ts';
 import { postgresPerTest } from '../../support/postgres-suite.ts';
+import { eventually } from '../../support/eventually.ts';
 import { describeWith, hasPostgres } from '../../support/prerequisites.ts';
 import { TestAgent } from '../../support/server.ts';
 import { startReplica, type InProcessReplica } from '../replication/replicas.ts';
@@ -78,17 +79,11 @@ describeWith([hasPostgres()], 'map stream: resuming elsewhere after a change its
     stream.start();
     return { stream, changes };
   };
-  const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 10_000) => {
-    const deadline = Date.now() + ms;
-    while (!(await ok())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+
   /** Until `r` has applied the whole log and nothing more is written for a moment. */
   const settled = async (...rs: Replica[]) => {
     let last = -1;
-    await until('the log to settle', async () => {
+    await eventually('the log to settle', async () => {
       const head = await stores[0]!.changes.head();
       const ok = head === last && rs.every((r) => r.server.engine.changeSeq() === head);
       last = head;
@@ -99,7 +94,7 @@ describeWith([hasPostgres()], 'map stream: resuming elsewhere after a change its
   /** A fresh full map from `r` for the node of `x`. */
   const fullFrom = async (x: TestAgent, r: InProcessReplica) => {
     const { stream, changes } = streamOf(x, [r.url]);
-    await until('a full map', () => changes.length > 0);
+    await eventually('a full map', () => changes.length > 0);
     stream.stop();
     expect(changes[0]!.change.full).toBe(true);
     return changes[0]!.view;
@@ -113,7 +108,9 @@ describeWith([hasPostgres()], 'map stream: resuming elsewhere after a change its
     const y = await joined(b, 'y');
     y.connect();
     const onA = streamOf(x, [a.url, b.url]);
-    await until('y online in x', () => [...onA.stream.state.peers.values()].some((p) => p.name === 'y' && p.online));
+    await eventually('y online in x', () =>
+      [...onA.stream.state.peers.values()].some((p) => p.name === 'y' && p.online),
+    );
     await settled(a, b);
     return { a, b, x, y, onA };
   };
@@ -123,7 +120,7 @@ describeWith([hasPostgres()], 'map stream: resuming elsewhere after a change its
     const before = onA.changes.length;
     await a.stop();
     replicas.splice(replicas.indexOf(a), 1);
-    await until('a map from b', () => onA.changes.length > before);
+    await eventually('a map from b', () => onA.changes.length > before);
     return onA.changes[before]!;
   };
 
@@ -133,9 +130,12 @@ describeWith([hasPostgres()], 'map stream: resuming elsewhere after a change its
     a.hold();
     const before = onA.changes.length;
     expect((await a.admin('PUT', '/api/v1/policy', { policy: '{ "acls": [] }' })).status).toBe(200);
-    await until("the policy's delta on x", () => onA.stream.state.peers.size === 0);
+    await eventually("the policy's delta on x", () => onA.stream.state.peers.size === 0);
     const delta = onA.changes[before]!;
-    await until('b applied the policy', async () => b.server.engine.changeSeq() === (await stores[0]!.changes.head()));
+    await eventually(
+      'b applied the policy',
+      async () => b.server.engine.changeSeq() === (await stores[0]!.changes.head()),
+    );
 
     const first = await moveToB(a, onA);
     expect(first.change.full).toBe(false);
@@ -152,8 +152,11 @@ describeWith([hasPostgres()], 'map stream: resuming elsewhere after a change its
     const { a, b, x, y, onA } = await twoNodes();
     a.hold();
     expect((await a.admin('POST', `/api/v1/nodes/${y.node!.id}/rename`, { name: 'y2' })).status).toBe(200);
-    await until('the rename on x', () => [...onA.stream.state.peers.values()].some((p) => p.name === 'y2'));
-    await until('b applied the rename', async () => b.server.engine.changeSeq() === (await stores[0]!.changes.head()));
+    await eventually('the rename on x', () => [...onA.stream.state.peers.values()].some((p) => p.name === 'y2'));
+    await eventually(
+      'b applied the rename',
+      async () => b.server.engine.changeSeq() === (await stores[0]!.changes.head()),
+    );
 
     const first = await moveToB(a, onA);
     expect(first.change.full).toBe(false);
@@ -182,16 +185,18 @@ describeWith([hasPostgres()], 'map stream: resuming elsewhere after a change its
     );
     x.connect();
     const onA = streamOf(y, [a.url, b.url]);
-    await until('x online in y', () => [...onA.stream.state.peers.values()].some((p) => p.name === 'x' && p.online));
+    await eventually('x online in y', () =>
+      [...onA.stream.state.peers.values()].some((p) => p.name === 'x' && p.online),
+    );
     await settled(a, b);
     const head = await stores[0]!.changes.head();
 
     a.hold();
     const before = onA.changes.length;
     expect((await a.admin('POST', '/api/v1/users', { ...alice, groups: [] })).status).toBe(201);
-    await until('x gone from y', () => onA.stream.state.peers.size === 0);
+    await eventually('x gone from y', () => onA.stream.state.peers.size === 0);
     const delta = onA.changes[before]!;
-    await until('b applied it', async () => b.server.engine.changeSeq() === (await stores[0]!.changes.head()));
+    await eventually('b applied it', async () => b.server.engine.changeSeq() === (await stores[0]!.changes.head()));
 
     const first = await moveToB(a, onA);
     expect(first.change.full).toBe(false);
@@ -208,7 +213,7 @@ describeWith([hasPostgres()], 'map stream: resuming elsewhere after a change its
     a.hold();
     b.hold(); // b has not read the policy yet when x arrives
     await a.admin('PUT', '/api/v1/policy', { policy: '{ "acls": [] }' });
-    await until("the policy's delta on x", () => onA.stream.state.peers.size === 0);
+    await eventually("the policy's delta on x", () => onA.stream.state.peers.size === 0);
     setTimeout(() => b.release(), 300);
 
     const first = await moveToB(a, onA);

@@ -2,23 +2,13 @@ import { expect, it } from 'vitest';
 import { postgresPerTest } from '../../support/postgres-suite.ts';
 import { describeWith, hasPostgres } from '../../support/prerequisites.ts';
 import { ROUTER_POLICY, routerReplicas } from '../routes/router-replicas.ts';
+import { eventuallyValue } from '../../support/eventually.ts';
 
 const LEASE_MS = 600;
 
 describeWith([hasPostgres()], "a replica renews its routers' presence leases (PostgreSQL)", () => {
   const db = postgresPerTest();
   const { replica, agent, joinRouter, stream } = routerReplicas(db, { routerLeaseMs: LEASE_MS });
-
-  /** Polls `value` until `ok` holds of it, and returns it. */
-  const eventually = async <T>(what: string, value: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000) => {
-    const until = Date.now() + ms;
-    for (;;) {
-      const v = await value();
-      if (ok(v)) return v;
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
 
   it("leases only routers' rows, renews them while it holds the streams, and writes a router's row again when it went missing", async () => {
     const r = await replica('a');
@@ -31,12 +21,16 @@ describeWith([hasPostgres()], "a replica renews its routers' presence leases (Po
     const presence = r.server.store.presence;
     const rowOf = (id: string) => () => presence.get(id);
 
-    const first = await eventually('a leased router row', rowOf(router.node!.id), (p) => p?.leaseUntil !== undefined);
+    const first = await eventuallyValue(
+      'a leased router row',
+      rowOf(router.node!.id),
+      (p) => p?.leaseUntil !== undefined,
+    );
     expect(first!.replicaId).toBe('a');
-    const plain = await eventually('the laptop row', rowOf(laptop.node!.id), (p) => p !== undefined);
+    const plain = await eventuallyValue('the laptop row', rowOf(laptop.node!.id), (p) => p !== undefined);
     expect(plain!.leaseUntil, 'a node without routes carries no lease').toBeUndefined();
     // Renewed a lease later, and never lapsed meanwhile.
-    const renewed = await eventually(
+    const renewed = await eventuallyValue(
       'a renewal',
       rowOf(router.node!.id),
       (p) => (p?.leaseUntil ?? 0) >= first!.leaseUntil! + LEASE_MS / 2,
@@ -46,7 +40,7 @@ describeWith([hasPostgres()], "a replica renews its routers' presence leases (Po
 
     // Removed underneath (as when this replica was taken for dead): written again, leased.
     expect(await presence.clear(router.node!.id, 'a')).toBe(true);
-    const back = await eventually('the row written again', rowOf(router.node!.id), (p) => p !== undefined);
+    const back = await eventuallyValue('the row written again', rowOf(router.node!.id), (p) => p !== undefined);
     expect(back).toMatchObject({ replicaId: 'a', leaseUntil: expect.any(Number) });
     expect(await presence.get(laptop.node!.id)).toMatchObject({ replicaId: 'a' });
   });

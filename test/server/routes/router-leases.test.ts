@@ -1,7 +1,8 @@
 import { expect, it } from 'vitest';
 import { postgresPerTest } from '../../support/postgres-suite.ts';
 import { describeWith, hasPostgres } from '../../support/prerequisites.ts';
-import { eventually, ROUTER_POLICY, routerReplicas } from './router-replicas.ts';
+import { ROUTER_POLICY, routerReplicas } from './router-replicas.ts';
+import { eventually } from '../../support/eventually.ts';
 
 /** Short, so the test is quick; renewed and read every third of it. */
 const LEASE_MS = 600;

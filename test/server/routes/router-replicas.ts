@@ -67,12 +67,3 @@ export function routerReplicas(db: { url(): string }, replicaSettings: Record<st
 
   return { replicas, agents, streams, replica, agent, joinRouter, stream, client, carriers, routeView };
 }
-
-/** Polls `ok` every 25 ms until it holds, or fails naming `what`. */
-export async function eventually(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

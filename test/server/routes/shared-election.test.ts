@@ -3,7 +3,8 @@ import { postgresPerTest } from '../../support/postgres-suite.ts';
 import { describeWith, hasPostgres } from '../../support/prerequisites.ts';
 import { RawMapStream } from '../../support/router-agent.ts';
 import type { InProcessReplica } from '../replication/replicas.ts';
-import { eventually, PREFIX, ROUTER_POLICY, routerReplicas } from './router-replicas.ts';
+import { PREFIX, ROUTER_POLICY, routerReplicas } from './router-replicas.ts';
+import { eventually } from '../../support/eventually.ts';
 
 describeWith([hasPostgres()], 'one route election for every replica (PostgreSQL)', () => {
   const db = postgresPerTest();
