@@ -336,8 +336,11 @@ export class NetmapEngine implements MapSource {
     if (existing && existing.record.wireguardKey !== record.wireguardKey)
       this.byWireguardKey.delete(existing.record.wireguardKey);
     this.byWireguardKey.set(record.wireguardKey, record.id);
+    const wasRouter = this.routers.has(record.id);
     if (record.advertisedRoutes.length > 0) this.routers.add(record.id);
     else this.routers.delete(record.id);
+    // A router's presence row is leased and a node's is not: its stream's row is written again.
+    if (wasRouter !== this.routers.has(record.id) && this.sessions.has(record.id)) this.tellStream(record.id);
     if (existing) {
       // Peers that saw the old record must get the new one.
       const sawIt = this.network.peersOf(record.id);

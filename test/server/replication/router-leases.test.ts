@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { postgresPerTest } from '../../support/postgres-suite.ts';
 import { describeWith, hasPostgres } from '../../support/prerequisites.ts';
-import { ROUTER_POLICY, routerReplicas } from '../routes/router-replicas.ts';
+import { PREFIX, ROUTER_POLICY, routerReplicas } from '../routes/router-replicas.ts';
 import { eventuallyValue } from '../../support/eventually.ts';
 
 const LEASE_MS = 600;
@@ -43,5 +43,28 @@ describeWith([hasPostgres()], "a replica renews its routers' presence leases (Po
     const back = await eventuallyValue('the row written again', rowOf(router.node!.id), (p) => p !== undefined);
     expect(back).toMatchObject({ replicaId: 'a', leaseUntil: expect.any(Number) });
     expect(await presence.get(laptop.node!.id)).toMatchObject({ replicaId: 'a' });
+  });
+
+  it("leases a node's row once it advertises routes, and lets go of the lease once it withdraws them", async () => {
+    const r = await replica('a');
+    await r.admin('PUT', '/api/v1/policy', { policy: ROUTER_POLICY });
+    const router = await joinRouter(r, 'router');
+    await stream(router);
+    const row = () => r.server.store.presence.get(router.node!.id);
+    await eventuallyValue('a leased row', row, (p) => p?.leaseUntil !== undefined);
+
+    await router.control.update({ advertiseRoutes: [] });
+    const plain = await eventuallyValue(
+      'the row without its lease',
+      row,
+      (p) => p !== undefined && p.leaseUntil === undefined,
+    );
+    expect(plain!.replicaId).toBe('a');
+    // Past a lease: nothing lapses, since nothing is leased.
+    await new Promise((res) => setTimeout(res, 2 * LEASE_MS));
+    expect(await r.server.store.presence.lapsedLeases()).toEqual([]);
+
+    await router.control.update({ advertiseRoutes: [PREFIX] });
+    await eventuallyValue('leased again', row, (p) => p?.leaseUntil !== undefined);
   });
 });
