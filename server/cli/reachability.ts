@@ -32,6 +32,20 @@ export function reachability(
   return { kind: 'public', url: listenUrl };
 }
 
+/**
+ * A link the server made from its own URL, on an origin a browser can open: with no publicUrl
+ * and a wildcard listen address the server's URL is `http://0.0.0.0:PORT`, which browsers refuse,
+ * so the link moves to `origin` (an address the caller knows reaches the server).
+ */
+export function onReachableOrigin(link: string, origin: string): string {
+  const url = new URL(link);
+  if (!WILDCARDS.has(url.hostname)) return link;
+  const base = new URL(origin);
+  url.protocol = base.protocol;
+  url.host = base.host;
+  return url.href;
+}
+
 /** This machine's addresses other machines may use: not loopback, not link-local (which needs a zone). */
 export function machineAddresses(): string[] {
   return Object.values(networkInterfaces())

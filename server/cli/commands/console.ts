@@ -2,6 +2,7 @@ import type { SignInLinkView } from '../../../protocol/console.ts';
 import { command, group, parseCommand, selectCommand } from '../../../cli-flags/index.ts';
 import { CONNECTION_FLAGS, JSON_FLAG, adminClient } from '../admin-client.ts';
 import type { CliIO } from '../io.ts';
+import { onReachableOrigin } from '../reachability.ts';
 
 export const CONSOLE = group({
   name: 'trellis-server console',
@@ -41,11 +42,13 @@ export const CONSOLE = group({
 export async function consoleCommand(argv: string[], io: CliIO): Promise<number> {
   const { rest } = selectCommand(argv, CONSOLE);
   const { flags: values } = parseCommand(rest, CONSOLE.commands.link);
-  const link = await adminClient(values, io.env).call<SignInLinkView>('POST', '/api/v1/console/sign-in-links', {
+  const client = adminClient(values, io.env);
+  const made = await client.call<SignInLinkView>('POST', '/api/v1/console/sign-in-links', {
     ...(values.email !== undefined && { email: values.email }),
     role: values.role,
     expiresInSeconds: values['expires-in'],
   });
+  const link = { ...made, url: onReachableOrigin(made.url, client.url) };
   if (values.json) io.out(JSON.stringify(link, null, 2));
   else io.out(`${link.url}\n(signs in ${link.email} as ${link.role} once, until ${link.expiresAt})`);
   return 0;

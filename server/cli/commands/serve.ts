@@ -5,7 +5,7 @@ import { command, parseCommand, type FlagSpecs } from '../../../cli-flags/index.
 import { CONFIG_KEYS, loadConfig } from '../../config/load.ts';
 import type { ServerConfig } from '../../config/schema.ts';
 import type { CliIO } from '../io.ts';
-import { reachability } from '../reachability.ts';
+import { onReachableOrigin, reachability, type Reachability } from '../reachability.ts';
 import { adminFlags, firstStartBanner, reachabilityNote } from '../start-banner.ts';
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -68,8 +68,9 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
       issued = await issueBootstrapKey(parts, config);
     },
   });
-  bootstrap(server, config, io, issued);
-  if (config.oidc.providers.length === 0) await printSignInLink(server, io);
+  const reach = reachability(config.listen, config.publicUrl, server.url);
+  bootstrap(server, config, io, reach, issued);
+  if (config.oidc.providers.length === 0) await printSignInLink(server, io, reach);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -85,13 +86,18 @@ export async function serveCommand(argv: string[], io: CliIO): Promise<number> {
  * that signs in once, within ten minutes, as the administrator (`trellis-server console link`
  * makes another).
  */
-async function printSignInLink(server: Awaited<ReturnType<typeof startServer>>, io: CliIO): Promise<void> {
+async function printSignInLink(
+  server: Awaited<ReturnType<typeof startServer>>,
+  io: CliIO,
+  reach: Reachability,
+): Promise<void> {
   const link = await server.signInLink({ role: 'admin', expiresInSeconds: 600 });
+  const origin = reach.kind === 'wildcard' ? (reach.candidates[0] ?? `http://127.0.0.1:${reach.port}`) : server.url;
   io.err(
     [
       '',
       'Console (no identity provider configured): sign in once, within 10 minutes, as ' + link.email + ':',
-      `  ${link.url}`,
+      `  ${onReachableOrigin(link.url, origin)}`,
       '  (another: npx trellis-server console link; configure oidc.providers for everyday sign-in)',
       '',
     ].join('\n'),
@@ -121,9 +127,9 @@ function bootstrap(
   server: Awaited<ReturnType<typeof startServer>>,
   config: ServerConfig,
   io: CliIO,
+  reach: Reachability,
   secret: string | undefined,
 ): void {
-  const reach = reachability(config.listen, config.publicUrl, server.url);
   if (secret === undefined) {
     // Loopback is a deliberate local setup; a wildcard without publicUrl breaks joins and sign-in links.
     if (reach.kind === 'wildcard') for (const line of reachabilityNote(reach)) io.err(line);

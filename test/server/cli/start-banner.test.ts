@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { reachability } from '../../../server/cli/reachability.ts';
+import { onReachableOrigin, reachability } from '../../../server/cli/reachability.ts';
 import { adminFlags, firstStartBanner, reachabilityNote } from '../../../server/cli/start-banner.ts';
 import { freePort } from '../../support/haproxy.ts';
 
@@ -70,6 +70,22 @@ describe('the first-start banner', () => {
   });
 });
 
+describe('a sign-in link made from the server URL', () => {
+  it('on a wildcard address moves to the origin the caller reaches', () => {
+    expect(onReachableOrigin('http://0.0.0.0:8080/console/sign-in?link=abc', 'http://192.0.2.10:8080')).toBe(
+      'http://192.0.2.10:8080/console/sign-in?link=abc',
+    );
+    expect(onReachableOrigin('http://[::]:8080/console/sign-in?link=abc', 'http://127.0.0.1:8080/')).toBe(
+      'http://127.0.0.1:8080/console/sign-in?link=abc',
+    );
+  });
+
+  it('on a real address or a publicUrl stays as it is', () => {
+    const link = 'https://trellis.example.com/console/sign-in?link=abc';
+    expect(onReachableOrigin(link, 'http://127.0.0.1:8080')).toBe(link);
+  });
+});
+
 describe('the admin commands the banner prints', () => {
   it('need no flags for the default URL and ./data', () => {
     expect(adminFlags('http://127.0.0.1:8080', 'data', '/srv')).toBe('');
@@ -85,7 +101,7 @@ describe('the admin commands the banner prints', () => {
 });
 
 describe('trellis-server serve on 0.0.0.0', () => {
-  it('prints no 0.0.0.0 join URL, and says to set publicUrl', async () => {
+  it('prints no 0.0.0.0 join URL or console link, and says to set publicUrl', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-banner-'));
     const args = ['serve', '--data-dir', dir, '--listen.host', '0.0.0.0', '--listen.port', '0'];
     const child = spawn('node', [SERVER_BIN, ...args, '--relay.udpPort', '-1', '--log.level', 'silent'], {
@@ -97,7 +113,10 @@ describe('trellis-server serve on 0.0.0.0', () => {
         const timer = setTimeout(() => reject(new Error(`no banner within 15 s: ${stderr}`)), 15_000);
         child.stderr.on('data', (chunk: Buffer) => {
           stderr += chunk.toString();
-          if (stderr.includes('Join a first node') && stderr.trimEnd().endsWith('printed>')) {
+          if (
+            stderr.includes('Join a first node') &&
+            stderr.includes('configure oidc.providers for everyday sign-in')
+          ) {
             clearTimeout(timer);
             resolve();
           }
@@ -105,6 +124,7 @@ describe('trellis-server serve on 0.0.0.0', () => {
         child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
       });
       expect(stderr).not.toContain('0.0.0.0');
+      expect(stderr).toMatch(/^ {2}http:\/\/[^/]+:\d+\/console\/sign-in\?link=/m);
       expect(stderr).toContain('no publicUrl set');
       expect(stderr).toMatch(/--public-url URL/);
     } finally {
