@@ -67,7 +67,20 @@ export function diffAccessUpTo(
 ): { diff: AccessDiff; complete: boolean } {
   const before = new PolicyNetwork(oldPolicy, options);
   before.loadNodes(nodes);
-  const after = before.withPolicy(newPolicy);
+  return diffNetworksUpTo(before, before.withPolicy(newPolicy), limit);
+}
+
+/**
+ * The bounded access diff between two networks over the same nodes under two policies (one
+ * derived from the other with `withPolicy`): a server that holds its live network diffs without
+ * indexing every node again. Neither network may change while this runs.
+ */
+export function diffNetworksUpTo(
+  before: PolicyNetwork,
+  after: PolicyNetwork,
+  limit: number,
+): { diff: AccessDiff; complete: boolean } {
+  const nodes = after.nodes();
   const names = new Map(nodes.map((n) => [n.id, n.name]));
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const views = viewCandidates(before, after);

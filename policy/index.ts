@@ -14,7 +14,7 @@ export { ALLOW_ALL_POLICY } from './starter.ts';
 export { evaluate, explain } from './evaluate.ts';
 export { evaluateRoute, explainRoute, type RouteEvaluation } from './route-evaluate.ts';
 export { explainTarget, explanation, ruleRef } from './explanation.ts';
-export { diffAccess, diffAccessUpTo, type AccessChange, type AccessDiff } from './diff.ts';
+export { diffAccess, diffAccessUpTo, diffNetworksUpTo, type AccessChange, type AccessDiff } from './diff.ts';
 export { formatDiffMarkdown } from './diff-markdown.ts';
 export { formatPolicy } from './format.ts';
 export { compileTopology } from './tailscale-format.ts';

@@ -177,7 +177,10 @@ async function compose(config: ServerConfig, options: StartOptions, shutdown: Sh
     if (p.changeSeq !== undefined) engine.noteOwnWrite('policy', String(p.record.version), p.changeSeq);
   });
   // Preview, explain and diff: the policy library over the engine's live nodes.
-  const policyQuestions = new PolicyQuestions(policies, () => engine.policyNodes());
+  const policyQuestions = new PolicyQuestions(policies, {
+    under: (policy) => engine.policyUnder(policy),
+    primaries: () => engine.primaries(),
+  });
   const users = new UserService(store, engine, now);
   engine.load(await users.load(), await store.nodes.list());
   const http = new HttpListener({ proxyProtocol: config.listen.proxyProtocol, logger });

@@ -1,11 +1,4 @@
-import {
-  PolicyNetwork,
-  toTopology,
-  type MeshRanges,
-  type NetworkOptions,
-  type Policy,
-  type PolicyNode,
-} from '../../policy/index.ts';
+import { PolicyNetwork, toTopology, type MeshRanges, type Policy } from '../../policy/index.ts';
 import type { PolicyTopology } from '../../protocol/policy-topology.ts';
 import { jsonText, type JsonText } from '../../protocol/json-text.ts';
 import { CloseCode, type DnsConfig, type Goodbye, type RelayConfig, type ServerMessage } from '../../protocol/map.ts';
@@ -250,18 +243,20 @@ export class NetmapEngine implements MapSource {
   }
   /** Every live node as the policy sees it, with the mesh ranges it is compiled with. */
   policyTopology(): PolicyTopology {
-    const { nodes, options } = this.policyNodes();
-    return toTopology(nodes, options);
+    return toTopology(this.network.nodes(), { mesh: this.options.mesh });
   }
-  /** The same, as policy/ takes it (ids, not names): what the policy questions are asked of. */
-  policyNodes(): { nodes: PolicyNode[]; options: NetworkOptions; primaries: Map<string, string> } {
+  /**
+   * The live nodes under another policy, sharing the live network's index (what the policy
+   * questions are asked of): read it at once, before the live network changes again.
+   */
+  policyUnder(policy: Policy): PolicyNetwork {
+    return this.network.withPolicy(policy);
+  }
+  /** Prefix -> the node id of its elected primary router. */
+  primaries(): Map<string, string> {
     const primaries = new Map<string, string>();
     for (const n of this.nodes.values()) for (const p of n.primaryRoutes) primaries.set(p, n.id);
-    return {
-      nodes: [...this.nodes.values()].map((n) => n.policyNode()),
-      options: { mesh: this.options.mesh },
-      primaries,
-    };
+    return primaries;
   }
   visiblePeers(id: string): readonly string[] {
     return this.nodes.has(id) ? this.network.peersOf(id) : [];

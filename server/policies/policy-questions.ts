@@ -5,15 +5,13 @@
  */
 import {
   type Diagnostic,
-  diffAccess,
-  diffAccessUpTo,
+  diffNetworksUpTo,
   explainTarget,
   explanation,
   nodeByRef,
-  type NetworkOptions,
   parsePolicy,
   type Policy,
-  PolicyNetwork,
+  type PolicyNetwork,
   type PolicyNode,
   PolicyQueryError,
   reachFrom,
@@ -32,11 +30,15 @@ import type {
 import { TrellisError } from '../errors.ts';
 import type { PolicyService } from './policy-service.ts';
 
-interface LiveNetwork {
-  nodes: PolicyNode[];
-  options: NetworkOptions;
+/** The live network as the policy sees it (the map engine's). */
+export interface LiveNetwork {
   /** Prefix -> the node id of its elected primary router (server/routes/). */
-  primaries?: ReadonlyMap<string, string>;
+  primaries(): ReadonlyMap<string, string>;
+  /**
+   * The live nodes under `policy`, sharing the live network's index instead of indexing every
+   * node again: read it at once, before the live network changes.
+   */
+  under(policy: Policy): PolicyNetwork;
 }
 
 interface Proposed {
@@ -49,8 +51,7 @@ const DEFAULT_FILE = 'policy.hujson';
 export class PolicyQuestions {
   constructor(
     private readonly policies: PolicyService,
-    /** The live nodes as the policy sees them (the map engine's). */
-    private readonly network: () => LiveNetwork,
+    private readonly live: LiveNetwork,
   ) {}
 
   /** POST /api/v1/policy/check: the policy is valid (else policy.invalid), with its tests' results. */
@@ -82,9 +83,8 @@ export class PolicyQuestions {
         return { ...base, ok: false, diagnostics, tests };
       }
     } else tests = testsView(policy);
-    const { nodes, options } = this.network();
-    const after = compiled(policy, nodes, options);
-    const changes = q.policy === undefined ? [] : viewChanges(compiled(active.policy, nodes, options), after);
+    const after = this.live.under(policy);
+    const changes = q.policy === undefined ? [] : viewChanges(this.live.under(active.policy), after);
     const answer: PolicyPreview = { ...base, ok: true, diagnostics: [], tests, nodes: changes };
     if (q.src !== undefined) {
       const sources = asked(() => sourceNodes(after, q.src!), 'body.src');
@@ -101,8 +101,9 @@ export class PolicyQuestions {
   explain(q: Proposed & { src: string; dst: string; port: number; proto?: string | undefined }): Explanation {
     const proposed = q.policy !== undefined;
     const policy = proposed ? this.checked(q.policy!, q.fileName) : this.policies.current().policy;
-    const { nodes, options, primaries } = this.network();
-    const net = compiled(policy, nodes, options);
+    const net = this.live.under(policy);
+    const nodes = net.nodes();
+    const primaries = this.live.primaries();
     const src = findNode(nodes, q.src, 'body.src');
     const dst = explainTarget(nodes, q.dst);
     if (!dst) throw unknownNode(q.dst, 'body.dst');
@@ -120,12 +121,11 @@ export class PolicyQuestions {
       q.to !== undefined
         ? this.stored((await this.policies.version(q.to)).text, q.to)
         : this.checked(q.policy!, q.fileName);
-    const { nodes, options } = this.network();
     return {
       from: fromVersion,
       ...(q.to !== undefined && { to: q.to }),
       baseVersion: active.record.version,
-      ...diffAccess(oldPolicy, newPolicy, nodes, options),
+      ...diffNetworksUpTo(this.live.under(oldPolicy), this.live.under(newPolicy), Infinity).diff,
     };
   }
 
@@ -134,9 +134,8 @@ export class PolicyQuestions {
    * `limit` changes (the note shows no more), so that a change touching every node of a large
    * network is not held up listing millions of them.
    */
-  changeFrom(previous: Policy, next: Policy, limit: number): ReturnType<typeof diffAccessUpTo> {
-    const { nodes, options } = this.network();
-    return diffAccessUpTo(previous, next, nodes, limit, options);
+  changeFrom(previous: Policy, next: Policy, limit: number): ReturnType<typeof diffNetworksUpTo> {
+    return diffNetworksUpTo(this.live.under(previous), this.live.under(next), limit);
   }
 
   private checked(text: string, fileName: string | undefined): Policy {
@@ -154,12 +153,6 @@ export class PolicyQuestions {
       );
     return parsed.policy;
   }
-}
-
-function compiled(policy: Policy, nodes: PolicyNode[], options: NetworkOptions): PolicyNetwork {
-  const net = new PolicyNetwork(policy, options);
-  net.loadNodes(nodes);
-  return net;
 }
 
 function findNode(nodes: PolicyNode[], name: string, where: string): PolicyNode {
