@@ -142,7 +142,12 @@ export const SERVER_CODES = codeCatalog({
     'pki.overlap_not_over',
   ],
   stream: ['stream.bad_message'],
-  store: ['store.unavailable', 'store.target_not_empty', 'store.leader_term_stale'],
+  store: [
+    'store.unavailable',
+    'store.target_not_empty',
+    // A deposed leader's late write, refused by the store: logged, never answered.
+    'store.leader_term_stale',
+  ],
   session: ['session.missing', 'session.unknown', 'session.expired', 'session.idle'],
   csrf: ['csrf.missing_token', 'csrf.bad_token', 'csrf.cross_site', 'csrf.bad_origin'],
   console: ['console.role', 'console.link_invalid'],
