@@ -35,8 +35,12 @@ interface AccessRule {
   ports: Interval[];
 }
 
-/** How many changed destinations a bounded diff judges first (then four times as many, and so on). */
-const FIRST_BATCH = 16;
+/**
+ * How many changed destinations a bounded diff judges first (then four times as many, and so
+ * on): one, since a destination's sources are the costly part (a change to every node of a
+ * large network finds a summary's worth of lines in the first one or two).
+ */
+const FIRST_BATCH = 1;
 
 type ClassChange = {
   granted: Array<{ ports: string; protos: string }>;
@@ -80,9 +84,6 @@ export function diffNetworksUpTo(
   after: PolicyNetwork,
   limit: number,
 ): { diff: AccessDiff; complete: boolean } {
-  const nodes = after.nodes();
-  const names = new Map(nodes.map((n) => [n.id, n.name]));
-  const byId = new Map(nodes.map((n) => [n.id, n]));
   const views = viewCandidates(before, after);
 
   const granted: AccessChange[] = [];
@@ -98,7 +99,7 @@ export function diffNetworksUpTo(
     const batch: PolicyNode[] = [];
     while (next < views.candidates.length && batch.length < size) {
       const id = views.candidates[next++]!;
-      const dst = byId.get(id);
+      const dst = after.node(id);
       if (dst && views.changed(id)) batch.push(dst);
     }
     // Whoever may reach a node is among its peers: only they need a class.
@@ -106,7 +107,7 @@ export function diffNetworksUpTo(
       batch.map((dst) => [dst.id, new Set([...before.peersOf(dst.id), ...after.peersOf(dst.id)])]),
     );
     const classes = new SourceClasses(
-      [...new Set([...sources.values()].flatMap((peers) => [...peers]))].flatMap((id) => byId.get(id) ?? []),
+      [...new Set([...sources.values()].flatMap((peers) => [...peers]))].flatMap((id) => after.node(id) ?? []),
     );
     const rules = batch.map((dst) => ({
       dst,
@@ -133,8 +134,8 @@ export function diffNetworksUpTo(
           const neu = accessOf(now.rules, members);
           byClass.set(cls, (change = { granted: lost(neu, old), revoked: lost(old, neu) }));
         }
-        const srcName = names.get(src) ?? src;
-        const dstName = names.get(dst.id) ?? dst.id;
+        const srcName = after.node(src)?.name ?? src;
+        const dstName = dst.name;
         for (const c of change.granted) granted.push({ src: srcName, dst: dstName, protos: c.protos, ports: c.ports });
         for (const c of change.revoked) revoked.push({ src: srcName, dst: dstName, protos: c.protos, ports: c.ports });
       }

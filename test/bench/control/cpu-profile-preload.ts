@@ -1,7 +1,7 @@
 /**
  * Loaded into each replica with `--import` (NODE_OPTIONS, which refuses `--cpu-prof` itself)
  * when the benchmark runs with BENCH_CPU_PROF=DIR. A SIGUSR2 starts a CPU profile, the next
- * writes it to DIR/replica-<pid>-<n>.cpuprofile: the benchmark profiles just the failover (a
+ * writes it to DIR/replica-<pid>-<n>.cpuprofile: the benchmark profiles just the policy change and the failover (a
  * whole run's profile of a replica with thousands of streams is not written before its
  * shutdown's SIGKILL). The in-process inspector session answers synchronously.
  */

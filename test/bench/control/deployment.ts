@@ -104,7 +104,7 @@ export async function replicas(count: number, streams: number, fdLimit: number):
         String(8 << 20),
       ],
       flagsFor: (i) => ['--relay.udpPort', String(relayPorts[i]), '--replica.id', `r${i}`],
-      // BENCH_CPU_PROF=DIR: each surviving replica profiles the failover (main.ts starts and stops
+      // BENCH_CPU_PROF=DIR: each replica profiles the policy change and each survivor the failover (main.ts starts and stops
       // it with SIGUSR2, cpu-profile-preload.ts) and writes the V8 CPU profile there.
       ...(process.env.BENCH_CPU_PROF && {
         env: { NODE_OPTIONS: `--import tsx --import ${join(here, 'cpu-profile-preload.ts')}` },

@@ -22,8 +22,8 @@
  *   npm run bench:control -- --nodes 10000 --store postgres --replicas 3
  *
  * BENCH_CPU_PROF=DIR writes V8 CPU profiles there: the single server's whole run, or each
- * surviving replica's failover (cpu-profile-preload.ts); test/bench/support/profile-window.ts
- * reads them.
+ * replica's policy change and each surviving replica's failover (cpu-profile-preload.ts);
+ * test/bench/support/profile-window.ts reads them.
  */
 import { parseArgs } from 'node:util';
 import { cpuSeconds, mean, percentile, round } from '../support/stats.ts';
@@ -241,6 +241,12 @@ async function main(): Promise<void> {
   await quiet(1000);
 
   // 4. Policy change that changes every node's filter.
+  // BENCH_CPU_PROF: replicas profile it too (a single server profiles its whole run).
+  const profileReplicas = REPLICATED && process.env.BENCH_CPU_PROF !== undefined;
+  if (profileReplicas) {
+    d.pids().forEach((pid) => process.kill(pid, 'SIGUSR2'));
+    await quiet(200);
+  }
   filterAt.clear();
   filterBytes.clear();
   cpu0 = cpuOf(d);
@@ -254,6 +260,7 @@ async function main(): Promise<void> {
   const policyDeliveredMs = Math.max(...filterAt.values()) - t0;
   const deltaBytes = mean([...filterBytes.values()]);
   const policyCpu = cpuOf(d) - cpu0;
+  if (profileReplicas) d.pids().forEach((pid) => process.kill(pid, 'SIGUSR2'));
   if (process.env.BENCH_CPU_PROF)
     log(
       `profile:      the policy change, in the profiles' clock: --from ${policyFromUs} --to ${process.hrtime.bigint() / 1000n}`,
